@@ -1,0 +1,27 @@
+// The narrow read interface the PromQL engine needs from storage; tsink's storage satisfies it structurally,
+// and the server wraps it to scope reads to a tenant.
+
+export interface SeriesMatcher {
+  name: string;
+  op: "=" | "!=" | "=~" | "!~";
+  value: string;
+}
+
+export interface SeriesSelection {
+  metric?: string;
+  matchers?: SeriesMatcher[];
+  start?: number;
+  end?: number;
+}
+
+export interface SelectedSeries {
+  metric: string;
+  labels: { name: string; value: string }[];
+  timestamps: Float64Array;
+  values: Float64Array;
+}
+
+export interface SeriesSource {
+  /** Numeric series matching `selection` with samples in [start, end) (ms), timestamps ascending. */
+  selectColumns(selection: SeriesSelection, start: number, end: number): Promise<SelectedSeries[]>;
+}
