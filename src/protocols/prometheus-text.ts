@@ -1,0 +1,198 @@
+// Prometheus text exposition parser for /api/v1/import/prometheus: `name{l="v"} value [timestamp]` lines to rows.
+// Hand-written (no maintained JS parser of the format exists that reports line-precise errors); runs on a char index.
+import { ProtocolError } from "./errors.js";
+import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries, validateTimestamp } from "./series-validation.js";
+import type { IngestRow } from "./rows.js";
+
+export interface ParsedTextImport {
+  rows: IngestRow[];
+  /** OpenMetrics exemplars (`# {labels} value [ts]` after a sample); the server has no exemplar store yet. */
+  exemplarCount: number;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const FLOAT_RE = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|0[xX][0-9a-fA-F]+)$/;
+const SPECIAL_FLOATS: Record<string, number> = {
+  nan: NaN, inf: Infinity, "+inf": Infinity, "-inf": -Infinity,
+  infinity: Infinity, "+infinity": Infinity, "-infinity": -Infinity,
+};
+
+/** Parses a Go-ParseFloat-compatible number (NaN, ±Inf in any case); undefined when not a number. */
+export function parseSampleValue(text: string): number | undefined {
+  if (FLOAT_RE.test(text)) return Number(text);
+  const special = SPECIAL_FLOATS[text.toLowerCase()];
+  return special;
+}
+
+/**
+ * Parses a whole text exposition body. Timestamps are raw integers in the server's precision (as the reference
+ * does, no conversion); a line without one gets `defaultTimestamp`. `#` lines (HELP, TYPE, comments) are skipped.
+ * Any bad line throws a ProtocolError naming the line, and no row is returned.
+ */
+export function parsePrometheusText(body: Uint8Array, defaultTimestamp: number | bigint): ParsedTextImport {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw new ProtocolError("malformed", "text import body is not valid UTF-8");
+  }
+  const rows: IngestRow[] = [];
+  let exemplarCount = 0;
+  let lineNo = 0;
+  let pos = 0;
+  while (pos < text.length) {
+    let end = text.indexOf("\n", pos);
+    if (end < 0) end = text.length;
+    lineNo++;
+    const line = text.charCodeAt(end - 1) === 13 ? text.slice(pos, end - 1) : text.slice(pos, end);
+    pos = end + 1;
+    const parsed = parseLine(line, lineNo, defaultTimestamp);
+    if (parsed) {
+      rows.push(parsed.row);
+      if (parsed.hasExemplar) exemplarCount++;
+    }
+  }
+  return { rows, exemplarCount };
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+function isNameChar(c: number, first: boolean, allowColon: boolean): boolean {
+  return (
+    (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (allowColon && c === 58) || (!first && c >= 48 && c <= 57)
+  );
+}
+
+function parseLine(
+  line: string,
+  lineNo: number,
+  defaultTimestamp: number | bigint,
+): { row: IngestRow; hasExemplar: boolean } | undefined {
+  let i = 0;
+  const n = line.length;
+  while (i < n && isSpace(line.charCodeAt(i))) i++;
+  if (i === n || line.charCodeAt(i) === 35 /* # */) return undefined;
+  const fail = (what: string): never => {
+    throw new ProtocolError("malformed", `line ${lineNo}: ${what}: ${excerpt(line, 120)}`);
+  };
+
+  const nameStart = i;
+  while (i < n && isNameChar(line.charCodeAt(i), i === nameStart, true)) i++;
+  let metric = line.slice(nameStart, i);
+  const labels: Label[] = [];
+  if (i < n && line.charCodeAt(i) === 123 /* { */) {
+    i = parseLabels(line, i + 1, labels, fail);
+  } else if (metric.length === 0) {
+    fail("expected a metric name");
+  }
+  const nameIdx = labels.findIndex((l) => l.name === METRIC_NAME_LABEL);
+  if (nameIdx >= 0) {
+    if (metric.length > 0) fail("metric name given twice (before the braces and as __name__)");
+    metric = labels[nameIdx]!.value;
+    labels.splice(nameIdx, 1);
+  }
+  if (metric.length === 0) fail("missing metric name");
+
+  if (i >= n || !isSpace(line.charCodeAt(i))) fail("expected whitespace and a value after the series");
+  while (i < n && isSpace(line.charCodeAt(i))) i++;
+  const valueStart = i;
+  while (i < n && !isSpace(line.charCodeAt(i))) i++;
+  const valueText = line.slice(valueStart, i);
+  if (valueText.length === 0) fail("missing sample value");
+  const value = parseSampleValue(valueText);
+  if (value === undefined) fail(`invalid sample value ${excerpt(valueText)}`);
+
+  while (i < n && isSpace(line.charCodeAt(i))) i++;
+  let timestamp: number | bigint = defaultTimestamp;
+  if (i < n && line.charCodeAt(i) !== 35) {
+    const tsStart = i;
+    while (i < n && !isSpace(line.charCodeAt(i))) i++;
+    const tsText = line.slice(tsStart, i);
+    if (!/^-?\d+$/.test(tsText)) fail(`invalid timestamp ${excerpt(tsText)} (expected an integer)`);
+    const ts = Number(tsText);
+    try {
+      validateTimestamp(ts, `on line ${lineNo}`);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    timestamp = typeof defaultTimestamp === "bigint" ? BigInt(tsText) : ts;
+    while (i < n && isSpace(line.charCodeAt(i))) i++;
+  }
+  let hasExemplar = false;
+  if (i < n) {
+    if (line.charCodeAt(i) !== 35) fail("unexpected text after the timestamp");
+    const rest = line.slice(i + 1).trimStart();
+    if (!rest.startsWith("{")) fail("expected an exemplar `# {labels} value [timestamp]` after the sample");
+    hasExemplar = true;
+  }
+  let sorted: Label[];
+  try {
+    sorted = validateSeries(metric, labels);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  return { row: { metric, labels: sorted, dataPoint: { timestamp, value: value! } }, hasExemplar };
+}
+
+/** Parses `name="value",...}` starting after `{`; returns the index after `}`. */
+function parseLabels(line: string, start: number, out: Label[], fail: (what: string) => never): number {
+  let i = start;
+  const n = line.length;
+  for (;;) {
+    while (i < n && isSpace(line.charCodeAt(i))) i++;
+    if (i >= n) fail("unterminated label set");
+    if (line.charCodeAt(i) === 125 /* } */) return i + 1;
+    let name: string;
+    if (line.charCodeAt(i) === 34) {
+      const q = parseQuoted(line, i + 1, fail);
+      name = q.value;
+      i = q.end;
+    } else {
+      const nameStart = i;
+      while (i < n && isNameChar(line.charCodeAt(i), i === nameStart, false)) i++;
+      name = line.slice(nameStart, i);
+      if (name.length === 0) fail("expected a label name");
+    }
+    while (i < n && isSpace(line.charCodeAt(i))) i++;
+    if (line.charCodeAt(i) !== 61 /* = */) fail(`expected "=" after label name ${excerpt(name)}`);
+    i++;
+    while (i < n && isSpace(line.charCodeAt(i))) i++;
+    if (line.charCodeAt(i) !== 34 /* " */) fail(`expected a quoted value for label ${excerpt(name)}`);
+    const q = parseQuoted(line, i + 1, fail);
+    out.push({ name, value: q.value });
+    i = q.end;
+    while (i < n && isSpace(line.charCodeAt(i))) i++;
+    const c = line.charCodeAt(i);
+    if (c === 44 /* , */) i++;
+    else if (c !== 125) fail(`expected "," or "}" after the value of label ${excerpt(name)}`);
+  }
+}
+
+/** Parses a double-quoted string body starting after the opening quote; escapes \\ \" \n. */
+function parseQuoted(line: string, start: number, fail: (what: string) => never): { value: string; end: number } {
+  let i = start;
+  let value = "";
+  let chunkStart = i;
+  for (;;) {
+    if (i >= line.length) fail("unterminated quoted string");
+    const c = line.charCodeAt(i);
+    if (c === 34) {
+      value += line.slice(chunkStart, i);
+      return { value, end: i + 1 };
+    }
+    if (c === 92 /* \ */) {
+      value += line.slice(chunkStart, i);
+      const e = line[i + 1];
+      if (e === "\\") value += "\\";
+      else if (e === '"') value += '"';
+      else if (e === "n") value += "\n";
+      else fail(`invalid escape sequence \\${e ?? ""} in a quoted string`);
+      i += 2;
+      chunkStart = i;
+      continue;
+    }
+    i++;
+  }
+}

@@ -1,0 +1,178 @@
+// Prometheus remote write 1.0 and remote read (SAMPLES response) messages: protobuf bytes in, validated rows out,
+// and query results back to ReadResponse bytes. Snappy framing lives in snappy.ts; no I/O here.
+import protobuf from "protobufjs";
+import { ProtocolError } from "./errors.js";
+import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries, validateTimestamp } from "./series-validation.js";
+import { type TimestampPrecision, type IngestRow, scaleMillis } from "./rows.js";
+
+// The subset of prometheus/prompb (types.proto, remote.proto) we read and write. Exemplars and native histograms are
+// kept as opaque bytes: the server only needs to know they are present (they answer 422 until their own issue).
+const PROTO = `
+syntax = "proto3";
+package prometheus;
+message Label { string name = 1; string value = 2; }
+message Sample { double value = 1; int64 timestamp = 2; }
+message TimeSeries {
+  repeated Label labels = 1;
+  repeated Sample samples = 2;
+  repeated bytes exemplars = 3;
+  repeated bytes histograms = 4;
+}
+message MetricMetadata {
+  enum MetricType { UNKNOWN = 0; COUNTER = 1; GAUGE = 2; HISTOGRAM = 3; GAUGEHISTOGRAM = 4; SUMMARY = 5; INFO = 6; STATESET = 7; }
+  MetricType type = 1;
+  string metric_family_name = 2;
+  string help = 4;
+  string unit = 5;
+}
+message WriteRequest { repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3; }
+message LabelMatcher { enum Type { EQ = 0; NEQ = 1; RE = 2; NRE = 3; } Type type = 1; string name = 2; string value = 3; }
+message ReadHints { int64 step_ms = 1; string func = 2; int64 start_ms = 3; int64 end_ms = 4; repeated string grouping = 5; bool by = 6; int64 range_ms = 7; }
+message Query { int64 start_timestamp_ms = 1; int64 end_timestamp_ms = 2; repeated LabelMatcher matchers = 3; ReadHints hints = 4; }
+message ReadRequest {
+  enum ResponseType { SAMPLES = 0; STREAMED_XOR_CHUNKS = 1; }
+  repeated Query queries = 1;
+  repeated ResponseType accepted_response_types = 2;
+}
+message QueryResult { repeated TimeSeries timeseries = 1; }
+message ReadResponse { repeated QueryResult results = 1; }
+`;
+
+/** The protobufjs message types (exported so tests and tools encode requests with the same schema). */
+export const remoteProto = protobuf.parse(PROTO, { keepCase: false }).root;
+const WriteRequest = remoteProto.lookupType("prometheus.WriteRequest");
+const ReadRequest = remoteProto.lookupType("prometheus.ReadRequest");
+const ReadResponse = remoteProto.lookupType("prometheus.ReadResponse");
+
+type Int64 = number | { toNumber(): number };
+interface PbLabel { name: string; value: string }
+interface PbSample { value: number; timestamp: Int64 }
+interface PbTimeSeries { labels: PbLabel[]; samples: PbSample[]; exemplars: Uint8Array[]; histograms: Uint8Array[] }
+interface PbMetadata { type: number; metricFamilyName: string; help: string; unit: string }
+interface PbWriteRequest { timeseries: PbTimeSeries[]; metadata: PbMetadata[] }
+interface PbMatcher { type: number; name: string; value: string }
+interface PbQuery { startTimestampMs: Int64; endTimestampMs: Int64; matchers: PbMatcher[] }
+interface PbReadRequest { queries: PbQuery[]; acceptedResponseTypes: number[] }
+
+export const METRIC_TYPE_NAMES = [
+  "unknown", "counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset",
+] as const;
+
+export interface MetricMetadataUpdate {
+  metric: string;
+  type: string;
+  help: string;
+  unit: string;
+}
+
+export interface DecodedWriteRequest {
+  rows: IngestRow[];
+  metadata: MetricMetadataUpdate[];
+  exemplarCount: number;
+  histogramCount: number;
+}
+
+function toNumber(v: Int64): number {
+  return typeof v === "number" ? v : v.toNumber();
+}
+
+function decodeMessage<T>(type: protobuf.Type, bytes: Uint8Array, what: string): T {
+  try {
+    return type.decode(bytes) as unknown as T;
+  } catch (err) {
+    throw new ProtocolError("malformed", `invalid ${what} protobuf: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/**
+ * Decodes and validates a whole remote-write WriteRequest. Either every sample is returned as a row (timestamps
+ * converted from ms to `precision`) or a ProtocolError is thrown and nothing is returned.
+ */
+export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecision): DecodedWriteRequest {
+  const req = decodeMessage<PbWriteRequest>(WriteRequest, bytes, "WriteRequest");
+  const rows: IngestRow[] = [];
+  let exemplarCount = 0;
+  let histogramCount = 0;
+  for (let s = 0; s < req.timeseries.length; s++) {
+    const series = req.timeseries[s]!;
+    exemplarCount += series.exemplars.length;
+    histogramCount += series.histograms.length;
+    let metric = "";
+    let sawName = false;
+    const labels: Label[] = [];
+    for (const l of series.labels) {
+      if (l.name === METRIC_NAME_LABEL) {
+        if (sawName) throw new ProtocolError("malformed", `duplicate label name "__name__" in time series #${s}`);
+        sawName = true;
+        metric = l.value;
+      } else {
+        labels.push({ name: l.name, value: l.value });
+      }
+    }
+    if (!sawName) throw new ProtocolError("malformed", `time series #${s} has no __name__ label`);
+    const sorted = validateSeries(metric, labels);
+    for (const sample of series.samples) {
+      const ms = toNumber(sample.timestamp);
+      validateTimestamp(ms, `in time series ${excerpt(metric)}`);
+      rows.push({ metric, labels: sorted, dataPoint: { timestamp: scaleMillis(ms, precision), value: sample.value } });
+    }
+  }
+  const metadata = req.metadata.map((m) => {
+    if (!m.metricFamilyName) throw new ProtocolError("malformed", "metric metadata without metric_family_name");
+    return { metric: m.metricFamilyName, type: METRIC_TYPE_NAMES[m.type] ?? "unknown", help: m.help, unit: m.unit };
+  });
+  return { rows, metadata, exemplarCount, histogramCount };
+}
+
+export type MatchOp = "=" | "!=" | "=~" | "!~";
+const MATCH_OPS: readonly MatchOp[] = ["=", "!=", "=~", "!~"];
+
+export interface RemoteReadQuery {
+  startMs: number;
+  endMs: number;
+  matchers: { name: string; op: MatchOp; value: string }[];
+}
+
+/** Decodes a ReadRequest; only the SAMPLES response type is served (anything else is "unsupported"). */
+export function decodeReadRequest(bytes: Uint8Array): RemoteReadQuery[] {
+  const req = decodeMessage<PbReadRequest>(ReadRequest, bytes, "ReadRequest");
+  if (req.acceptedResponseTypes.length > 0 && !req.acceptedResponseTypes.includes(0)) {
+    throw new ProtocolError("unsupported", "only the SAMPLES remote-read response type is supported (no chunked streaming)");
+  }
+  return req.queries.map((q, i) => {
+    const startMs = toNumber(q.startTimestampMs);
+    const endMs = toNumber(q.endTimestampMs);
+    validateTimestamp(startMs, `(start of read query #${i})`);
+    validateTimestamp(endMs, `(end of read query #${i})`);
+    if (endMs < startMs) throw new ProtocolError("malformed", `read query #${i}: end ${endMs} is before start ${startMs}`);
+    if (q.matchers.length === 0) throw new ProtocolError("malformed", `read query #${i} has no label matchers`);
+    const matchers = q.matchers.map((m) => {
+      const op = MATCH_OPS[m.type];
+      if (!op) throw new ProtocolError("malformed", `read query #${i}: unknown matcher type ${m.type}`);
+      return { name: m.name, op, value: m.value };
+    });
+    return { startMs, endMs, matchers };
+  });
+}
+
+export interface ReadSeries {
+  /** Full label set including `__name__`. */
+  labels: Label[];
+  /** Timestamps in ms. */
+  timestamps: ArrayLike<number>;
+  values: ArrayLike<number>;
+}
+
+/** Encodes one result (list of series) per query into ReadResponse bytes (uncompressed). */
+export function encodeReadResponse(results: ReadSeries[][]): Uint8Array {
+  const message = {
+    results: results.map((series) => ({
+      timeseries: series.map((s) => {
+        const samples = new Array<PbSample>(s.timestamps.length);
+        for (let i = 0; i < samples.length; i++) samples[i] = { value: s.values[i]!, timestamp: s.timestamps[i]! };
+        return { labels: s.labels, samples };
+      }),
+    })),
+  };
+  return ReadResponse.encode(ReadResponse.fromObject(message)).finish();
+}

@@ -1,0 +1,133 @@
+// Text exposition import parser: accepted syntax, line-precise errors, fuzz (no crash, all-or-nothing).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import fc from "fast-check";
+import { ProtocolError } from "../../src/protocols/errors.js";
+import { parsePrometheusText, parseSampleValue } from "../../src/protocols/prometheus-text.js";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const rowsOf = (s: string, now = 99) =>
+  parsePrometheusText(enc(s), now).rows.map((r) => [r.metric, r.labels.map((l) => `${l.name}=${l.value}`).join(","), r.dataPoint.timestamp, r.dataPoint.value]);
+
+function fails(body: string, pattern: RegExp): void {
+  try {
+    parsePrometheusText(enc(body), 0);
+  } catch (err) {
+    assert.instance(err, ProtocolError);
+    assert.match((err as Error).message, pattern);
+    return;
+  }
+  assert.unreachable(`expected ${JSON.stringify(body)} to be rejected`);
+}
+
+test("samples with labels, escapes, optional timestamps, comments", () => {
+  const body = [
+    "# HELP http_requests_total The total.",
+    "# TYPE http_requests_total counter",
+    'http_requests_total{method="GET",code="200"} 1027 1700000000000',
+    'http_requests_total{method="POST", code="500",} 3 1700000000001\r',
+    "",
+    "   ",
+    'weird{path="a\\"b\\\\c\\nd"} -1.5e3',
+    "up 1",
+    "nan_metric NaN 5",
+    "inf_metric +Inf 6",
+    '{__name__="named_inside",b="2"} 1 7',
+    "neg_inf -Inf\t8",
+  ].join("\n");
+  assert.equal(rowsOf(body).slice(0, 4), [
+    ["http_requests_total", "code=200,method=GET", 1700000000000, 1027],
+    ["http_requests_total", "code=500,method=POST", 1700000000001, 3],
+    ["weird", 'path=a"b\\c\nd', 99, -1500],
+    ["up", "", 99, 1],
+  ]);
+  const rows = parsePrometheusText(enc(body), 99).rows;
+  assert.ok(Number.isNaN(rows[4]!.dataPoint.value));
+  assert.is(rows[5]!.dataPoint.value, Infinity);
+  assert.equal([rows[6]!.metric, rows[6]!.labels, rows[6]!.dataPoint.timestamp], ["named_inside", [{ name: "b", value: "2" }], 7]);
+  assert.is(rows.length, 8);
+});
+
+test("bad lines are rejected with the line number", () => {
+  fails("up 1\nup{a=b} 1", /line 2: expected a quoted value for label "a"/);
+  fails("up", /line 1: expected whitespace and a value/);
+  fails("up one", /invalid sample value "one"/);
+  fails("up 1 1.5", /invalid timestamp "1.5"/);
+  fails("up 1 2 3", /unexpected text after the timestamp/);
+  fails('up{a="1",a="2"} 1', /duplicate label name "a"/);
+  fails('up{a="x} 1', /unterminated quoted string/);
+  fails('up{a="\\t"} 1', /invalid escape sequence/);
+  fails('up{__tsink_tenant__="t"} 1', /reserved/);
+  fails(`up{a="${"x".repeat(16385)}"} 1`, /more than 16384/);
+  fails("{a=\"1\"} 1", /missing metric name/);
+  fails('named{__name__="x"} 1', /metric name given twice/);
+  fails("up 1 99999999999999999999", /invalid timestamp/);
+});
+
+test("exemplars are counted", () => {
+  const parsed = parsePrometheusText(enc('foo_total 17 1520879607789 # {trace_id="KOO5S4vxi0o"} 0.67'), 0);
+  assert.is(parsed.exemplarCount, 1);
+  assert.is(parsed.rows[0]!.dataPoint.timestamp, 1520879607789);
+});
+
+test("invalid UTF-8 is rejected", () => {
+  try {
+    parsePrometheusText(Uint8Array.of(0x75, 0x70, 0x20, 0xff), 0);
+    assert.unreachable();
+  } catch (err) {
+    assert.match((err as Error).message, /UTF-8/);
+  }
+});
+
+test("sample values follow Go ParseFloat", () => {
+  assert.is(parseSampleValue("1e3"), 1000);
+  assert.is(parseSampleValue(".5"), 0.5);
+  assert.is(parseSampleValue("-inf"), -Infinity);
+  assert.is(parseSampleValue("0x10"), 16);
+  assert.is(parseSampleValue("1e"), undefined);
+  assert.is(parseSampleValue(""), undefined);
+});
+
+test("fuzz: arbitrary text never crashes, errors are ProtocolError", () => {
+  const alphabet = fc.constantFrom(..."ab_:{}=\",\\# \n\t1.e+-NaInf0x".split(""));
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ maxLength: 120 }), fc.string({ unit: alphabet, maxLength: 120 })), (body) => {
+      try {
+        const { rows } = parsePrometheusText(enc(body), 0);
+        for (const r of rows) assert.ok(r.metric.length > 0);
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+      }
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+test("fuzz: generated valid lines parse to exactly their samples; one bad line rejects the whole body", () => {
+  const line = fc.record({
+    metric: fc.stringMatching(/^[a-zA-Z_:][a-zA-Z0-9_:]{0,8}$/),
+    labels: fc.uniqueArray(
+      fc.record({ name: fc.stringMatching(/^[a-z][a-z0-9_]{0,6}$/), value: fc.string({ maxLength: 8 }) }),
+      { selector: (l) => l.name, maxLength: 3 },
+    ),
+    value: fc.double({ noNaN: true }),
+    ts: fc.option(fc.integer({ min: -1e13, max: 1e13 }), { nil: undefined }),
+  });
+  const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+  fc.assert(
+    fc.property(fc.array(line, { minLength: 1, maxLength: 6 }), fc.nat(), (lines, badAt) => {
+      const texts = lines.map((l) => {
+        const lbl = l.labels.length ? `{${l.labels.map((x) => `${x.name}="${esc(x.value)}"`).join(",")}}` : "";
+        return `${l.metric}${lbl} ${Object.is(l.value, -0) ? "-0" : String(l.value)}${l.ts === undefined ? "" : ` ${l.ts}`}`;
+      });
+      const parsed = parsePrometheusText(enc(texts.join("\n")), 42).rows;
+      assert.equal(parsed.map((r) => [r.metric, r.dataPoint.value, r.dataPoint.timestamp]), lines.map((l) => [l.metric, l.value, l.ts ?? 42]));
+      const broken = [...texts];
+      broken[badAt % broken.length] += " garbage trailing";
+      assert.throws(() => parsePrometheusText(enc(broken.join("\n")), 42), (e: unknown) => e instanceof ProtocolError);
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test.run();

@@ -1,0 +1,179 @@
+// Remote write/read protobuf + snappy framing: round trips, validation errors, snappy-bomb guard, fuzz.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import fc from "fast-check";
+import { ProtocolError } from "../../src/protocols/errors.js";
+import { decodeReadRequest, decodeWriteRequest, encodeReadResponse, remoteProto } from "../../src/protocols/remote.js";
+import { snappyCompress, snappyDeclaredLength, snappyDecompress } from "../../src/protocols/snappy.js";
+
+const WriteRequest = remoteProto.lookupType("prometheus.WriteRequest");
+const ReadRequest = remoteProto.lookupType("prometheus.ReadRequest");
+const ReadResponse = remoteProto.lookupType("prometheus.ReadResponse");
+
+function encodeWrite(obj: object): Uint8Array {
+  return WriteRequest.encode(WriteRequest.fromObject(obj)).finish();
+}
+
+function throwsProtocol(fn: () => unknown, kind: string, pattern: RegExp): void {
+  try {
+    fn();
+  } catch (err) {
+    assert.instance(err, ProtocolError);
+    assert.is((err as ProtocolError).kind, kind);
+    assert.match((err as Error).message, pattern);
+    return;
+  }
+  assert.unreachable("expected a ProtocolError");
+}
+
+test("write request decodes to sorted rows with ms timestamps scaled to the precision", () => {
+  const bytes = encodeWrite({
+    timeseries: [
+      {
+        labels: [{ name: "zone", value: "b" }, { name: "__name__", value: "cpu" }, { name: "host", value: "a" }],
+        samples: [{ value: 1.5, timestamp: 1700000000123 }, { value: NaN, timestamp: 1700000001000 }],
+      },
+    ],
+    metadata: [{ type: 1, metricFamilyName: "cpu", help: "cpu time", unit: "seconds" }],
+  });
+  const ms = decodeWriteRequest(bytes, "ms");
+  assert.is(ms.rows.length, 2);
+  assert.equal(ms.rows[0]!.labels, [{ name: "host", value: "a" }, { name: "zone", value: "b" }]);
+  assert.is(ms.rows[0]!.metric, "cpu");
+  assert.is(ms.rows[0]!.dataPoint.timestamp, 1700000000123);
+  assert.ok(Number.isNaN(ms.rows[1]!.dataPoint.value));
+  assert.equal(ms.metadata, [{ metric: "cpu", type: "counter", help: "cpu time", unit: "seconds" }]);
+  assert.is(decodeWriteRequest(bytes, "s").rows[0]!.dataPoint.timestamp, 1700000000);
+  assert.is(decodeWriteRequest(bytes, "us").rows[0]!.dataPoint.timestamp, 1700000000123000);
+  assert.is(decodeWriteRequest(bytes, "ns").rows[0]!.dataPoint.timestamp, 1700000000123000000n);
+});
+
+test("write request validation names what is wrong", () => {
+  const series = (labels: object[]) => encodeWrite({ timeseries: [{ labels, samples: [{ value: 1, timestamp: 1 }] }] });
+  throwsProtocol(() => decodeWriteRequest(series([{ name: "a", value: "b" }]), "ms"), "malformed", /no __name__/);
+  throwsProtocol(() => decodeWriteRequest(series([{ name: "__name__", value: "1bad" }]), "ms"), "malformed", /invalid metric name/);
+  throwsProtocol(
+    () => decodeWriteRequest(series([{ name: "__name__", value: "m" }, { name: "a-b", value: "x" }]), "ms"),
+    "malformed",
+    /invalid label name "a-b"/,
+  );
+  throwsProtocol(
+    () => decodeWriteRequest(series([{ name: "__name__", value: "m" }, { name: "a", value: "1" }, { name: "a", value: "2" }]), "ms"),
+    "malformed",
+    /duplicate label name "a"/,
+  );
+  throwsProtocol(
+    () => decodeWriteRequest(series([{ name: "__name__", value: "m" }, { name: "__tsink_tenant__", value: "x" }]), "ms"),
+    "malformed",
+    /reserved/,
+  );
+  throwsProtocol(
+    () => decodeWriteRequest(series([{ name: "__name__", value: "m" }, { name: "big", value: "x".repeat(16385) }]), "ms"),
+    "malformed",
+    /16385 bytes, more than 16384/,
+  );
+  const maxTs = encodeWrite({
+    timeseries: [{ labels: [{ name: "__name__", value: "m" }], samples: [{ value: 1, timestamp: "9223372036854775807" }] }],
+  });
+  throwsProtocol(() => decodeWriteRequest(maxTs, "ms"), "malformed", /invalid timestamp/);
+  throwsProtocol(() => decodeWriteRequest(Uint8Array.of(0x0a, 0x05, 0x01), "ms"), "malformed", /invalid WriteRequest protobuf/);
+});
+
+test("exemplars and histograms are counted, not decoded", () => {
+  const bytes = encodeWrite({
+    timeseries: [{ labels: [{ name: "__name__", value: "m" }], exemplars: [Uint8Array.of(1)], histograms: [Uint8Array.of(2), Uint8Array.of(3)] }],
+  });
+  const decoded = decodeWriteRequest(bytes, "ms");
+  assert.is(decoded.exemplarCount, 1);
+  assert.is(decoded.histogramCount, 2);
+  assert.is(decoded.rows.length, 0);
+});
+
+test("read request decodes matchers; non-SAMPLES response types are unsupported", () => {
+  const bytes = ReadRequest.encode(
+    ReadRequest.fromObject({
+      queries: [{ startTimestampMs: 1000, endTimestampMs: 2000, matchers: [{ type: 0, name: "__name__", value: "up" }, { type: 3, name: "job", value: "x.*" }] }],
+      acceptedResponseTypes: [0],
+    }),
+  ).finish();
+  assert.equal(decodeReadRequest(bytes), [
+    { startMs: 1000, endMs: 2000, matchers: [{ name: "__name__", op: "=", value: "up" }, { name: "job", op: "!~", value: "x.*" }] },
+  ]);
+  const streamed = ReadRequest.encode(ReadRequest.fromObject({ queries: [], acceptedResponseTypes: [1] })).finish();
+  throwsProtocol(() => decodeReadRequest(streamed), "unsupported", /SAMPLES/);
+  const backwards = ReadRequest.encode(
+    ReadRequest.fromObject({ queries: [{ startTimestampMs: 5, endTimestampMs: 1, matchers: [{ name: "a", value: "b" }] }] }),
+  ).finish();
+  throwsProtocol(() => decodeReadRequest(backwards), "malformed", /before start/);
+});
+
+test("read response encodes series and samples", () => {
+  const bytes = encodeReadResponse([
+    [{ labels: [{ name: "__name__", value: "up" }], timestamps: Float64Array.of(1000, 2000), values: Float64Array.of(1, 0) }],
+    [],
+  ]);
+  const decoded = ReadResponse.toObject(ReadResponse.decode(bytes), { longs: Number, defaults: true }) as {
+    results: { timeseries?: { labels: object[]; samples: object[] }[] }[];
+  };
+  assert.is(decoded.results.length, 2);
+  assert.equal(decoded.results[0]!.timeseries![0]!.samples, [{ value: 1, timestamp: 1000 }, { value: 0, timestamp: 2000 }]);
+  assert.equal(decoded.results[1]!.timeseries ?? [], []);
+});
+
+test("snappy round trip, declared length and bomb guard", () => {
+  const data = new TextEncoder().encode("abc".repeat(1000));
+  const block = snappyCompress(data);
+  assert.is(snappyDeclaredLength(block), 3000);
+  assert.equal(snappyDecompress(block, 3000), data);
+  throwsProtocol(() => snappyDecompress(block, 2999), "too_large", /declares 3000 uncompressed bytes/);
+  // A 6-byte block claiming 4 GiB - 1 is refused from its header alone.
+  throwsProtocol(() => snappyDecompress(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x0f, 0x00), 1 << 20), "too_large", /4294967295/);
+  throwsProtocol(() => snappyDecompress(Uint8Array.of(0x80, 0x80), 100), "malformed", /truncated/);
+  throwsProtocol(() => snappyDecompress(Uint8Array.of(0x05, 0x01, 0x02), 100), "malformed", /invalid snappy block/);
+});
+
+test("fuzz: arbitrary bytes never crash the remote decoders, only ProtocolError", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+      for (const fn of [() => decodeWriteRequest(bytes, "ms"), () => decodeReadRequest(bytes), () => snappyDecompress(bytes, 1 << 16)]) {
+        try {
+          fn();
+        } catch (err) {
+          if (!(err instanceof ProtocolError)) throw err;
+        }
+      }
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test("fuzz: valid write requests round-trip exactly; mutated ones decode fully or fail whole", () => {
+  const labelName = fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,8}$/).filter((s) => !s.startsWith("__"));
+  const seriesArb = fc.record({
+    metric: fc.stringMatching(/^[a-zA-Z_:][a-zA-Z0-9_:]{0,10}$/),
+    labels: fc.uniqueArray(fc.record({ name: labelName, value: fc.string({ maxLength: 10 }) }), { selector: (l) => l.name, maxLength: 4 }),
+    samples: fc.array(fc.record({ value: fc.double(), timestamp: fc.integer({ min: -1e12, max: 4e12 }) }), { maxLength: 5 }),
+  });
+  fc.assert(
+    fc.property(fc.array(seriesArb, { maxLength: 5 }), fc.nat(), fc.integer({ min: 0, max: 255 }), (series, flipAt, flipTo) => {
+      const bytes = encodeWrite({
+        timeseries: series.map((s) => ({ labels: [{ name: "__name__", value: s.metric }, ...s.labels], samples: s.samples })),
+      });
+      const decoded = decodeWriteRequest(bytes, "ms");
+      const expected = series.flatMap((s) => s.samples.map((p) => [s.metric, p.timestamp, p.value]));
+      assert.equal(decoded.rows.map((r) => [r.metric, r.dataPoint.timestamp, r.dataPoint.value]), expected);
+      if (bytes.length === 0) return;
+      const mutated = bytes.slice();
+      mutated[flipAt % mutated.length] = flipTo;
+      try {
+        const again = decodeWriteRequest(mutated, "ms");
+        for (const row of again.rows) assert.ok(Number.isSafeInteger(row.dataPoint.timestamp));
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test.run();
