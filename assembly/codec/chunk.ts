@@ -1,0 +1,211 @@
+// Chunk kernels exported to JS: header + timestamp section + value section + CRC-32 trailer (docs/format.md).
+// Encode, validate, decode, decode a time range, and aggregate a time range, all over scratch memory.
+import { crc32 } from "./crc32";
+import { encodeTimestamps, decodeTimestamps, timestampCodecChosen, isTimestampCodec } from "./timestamps";
+import {
+  encodeValues, decodeValues, valueCodecChosen, valueCodecFits, valueAsF64, KIND_BYTES, KIND_STRING,
+} from "./values";
+
+export const CHUNK_VERSION: i32 = 1;
+export const HEADER_BYTES: i32 = 32;
+export const TRAILER_BYTES: i32 = 4;
+export const MAX_CHUNK_POINTS: i32 = 65535;
+
+export const ERR_TRUNCATED: i32 = -1;
+export const ERR_VERSION: i32 = -2;
+export const ERR_KIND: i32 = -3;
+export const ERR_COUNT: i32 = -4;
+export const ERR_TIMESTAMP_CODEC: i32 = -5;
+export const ERR_VALUE_CODEC: i32 = -6;
+export const ERR_LENGTH: i32 = -7;
+export const ERR_CHECKSUM: i32 = -8;
+export const ERR_TIMESTAMP_SECTION: i32 = -9;
+export const ERR_VALUE_SECTION: i32 = -10;
+export const ERR_TIMESTAMP_ORDER: i32 = -11;
+export const ERR_HEADER_RANGE: i32 = -12;
+export const ERR_UNSORTED_INPUT: i32 = -20;
+
+let unsortedIndex: i32 = -1;
+
+/** Index of the first out-of-order timestamp seen by the last encodeChunk that returned ERR_UNSORTED_INPUT. */
+export function unsortedInputIndex(): i32 {
+  return unsortedIndex;
+}
+
+/** Upper bound of one encoded section (timestamps or numeric values) for n points. */
+function sectionMaxBytes(n: i32): usize {
+  return <usize>n * 12 + 96;
+}
+
+/** Bytes encodeChunk may write at `out` for n points plus an external value section of extraBytes. */
+export function encodeOutputBytes(n: i32, extraBytes: i32): usize {
+  return <usize>HEADER_BYTES + <usize>TRAILER_BYTES + (sectionMaxBytes(n) << 1) + <usize>extraBytes;
+}
+
+/** Bytes of `work` encodeChunk needs for n points. */
+export function encodeWorkBytes(n: i32): usize {
+  return (sectionMaxBytes(n) << 1) + (<usize>n << 4) + 64;
+}
+
+/** Encodes n points: timestamps (sorted i64) at ts; numeric values at `values` (8 bytes each, bools 1 byte), or for
+ * bytes/string kinds an already encoded value section of `externalLength` bytes with codec `externalCodec`.
+ * Returns the chunk length at `out`, or ERR_COUNT / ERR_KIND / ERR_UNSORTED_INPUT. */
+export function encodeChunk(
+  kind: i32, n: i32, ts: usize, values: usize, externalLength: i32, externalCodec: i32, out: usize, work: usize,
+): i32 {
+  if (n < 1 || n > MAX_CHUNK_POINTS) return ERR_COUNT;
+  if (kind < 0 || kind > KIND_STRING) return ERR_KIND;
+  for (let i = 1; i < n; i++) {
+    if (load<i64>(ts + (<usize>i << 3)) < load<i64>(ts + (<usize>(i - 1) << 3))) {
+      unsortedIndex = i;
+      return ERR_UNSORTED_INPUT;
+    }
+  }
+  const candidateBytes = sectionMaxBytes(n);
+  const tsStart = out + <usize>HEADER_BYTES;
+  const tsEnd = encodeTimestamps(ts, n, tsStart, work, candidateBytes);
+  let valuesEnd: usize;
+  let valueCodec: i32;
+  if (kind >= KIND_BYTES) {
+    memory.copy(tsEnd, values, <usize>externalLength);
+    valuesEnd = tsEnd + <usize>externalLength;
+    valueCodec = externalCodec;
+  } else {
+    valuesEnd = encodeValues(kind, values, n, tsEnd, work, candidateBytes);
+    valueCodec = valueCodecChosen();
+  }
+  store<u8>(out, <u8>CHUNK_VERSION);
+  store<u8>(out, <u8>kind, 1);
+  store<u8>(out, <u8>timestampCodecChosen(), 2);
+  store<u8>(out, <u8>valueCodec, 3);
+  store<u32>(out, <u32>n, 4);
+  store<i64>(out, load<i64>(ts), 8);
+  store<i64>(out, load<i64>(ts + (<usize>(n - 1) << 3)), 16);
+  store<u32>(out, <u32>(tsEnd - tsStart), 24);
+  store<u32>(out, <u32>(valuesEnd - tsEnd), 28);
+  store<u32>(valuesEnd, crc32(out, valuesEnd - out));
+  return <i32>(valuesEnd + <usize>TRAILER_BYTES - out);
+}
+
+/** Validates the header of a `len`-byte chunk at p (not the checksum). Returns 0 or an ERR_* code. */
+export function checkHeader(p: usize, len: usize): i32 {
+  if (len < 1) return ERR_TRUNCATED;
+  if (<i32>load<u8>(p) != CHUNK_VERSION) return ERR_VERSION;
+  if (len < <usize>(HEADER_BYTES + TRAILER_BYTES)) return ERR_TRUNCATED;
+  const kind = <i32>load<u8>(p, 1);
+  if (kind > KIND_STRING) return ERR_KIND;
+  if (!isTimestampCodec(<i32>load<u8>(p, 2))) return ERR_TIMESTAMP_CODEC;
+  if (!valueCodecFits(kind, <i32>load<u8>(p, 3))) return ERR_VALUE_CODEC;
+  const n = load<u32>(p, 4);
+  if (n < 1 || n > <u32>MAX_CHUNK_POINTS) return ERR_COUNT;
+  if (load<i64>(p, 8) > load<i64>(p, 16)) return ERR_HEADER_RANGE;
+  const sections = <u64>load<u32>(p, 24) + <u64>load<u32>(p, 28);
+  if (sections + <u64>(HEADER_BYTES + TRAILER_BYTES) != <u64>len) return ERR_LENGTH;
+  return 0;
+}
+
+/** Validates and decodes the chunk at p into ts (n i64) and, for numeric kinds, values. Returns n or ERR_*. */
+function decodeInto(p: usize, len: usize, ts: usize, values: usize): i32 {
+  const header = checkHeader(p, len);
+  if (header < 0) return header;
+  const end = p + len - <usize>TRAILER_BYTES;
+  if (crc32(p, end - p) != load<u32>(end)) return ERR_CHECKSUM;
+  const kind = <i32>load<u8>(p, 1);
+  const n = <i32>load<u32>(p, 4);
+  const minTs = load<i64>(p, 8);
+  const tsStart = p + <usize>HEADER_BYTES;
+  const tsEnd = tsStart + <usize>load<u32>(p, 24);
+  if (decodeTimestamps(tsStart, tsEnd, <i32>load<u8>(p, 2), n, minTs, ts) != tsEnd) return ERR_TIMESTAMP_SECTION;
+  for (let i = 1; i < n; i++) {
+    if (load<i64>(ts + (<usize>i << 3)) < load<i64>(ts + (<usize>(i - 1) << 3))) return ERR_TIMESTAMP_ORDER;
+  }
+  if (load<i64>(ts + (<usize>(n - 1) << 3)) != load<i64>(p, 16)) return ERR_TIMESTAMP_ORDER;
+  if (kind < KIND_BYTES && decodeValues(kind, <i32>load<u8>(p, 3), tsEnd, end, n, values) != end) {
+    return ERR_VALUE_SECTION;
+  }
+  return n;
+}
+
+function timestampsToF64(ts: usize, from: i32, to: i32): void {
+  for (let i = from; i < to; i++) {
+    const at = ts + (<usize>i << 3);
+    store<f64>(at, <f64>load<i64>(at));
+  }
+}
+
+/** Decodes a whole chunk: timestamps into ts (as f64 when timestampsAsF64 != 0, else i64) and numeric values into
+ * `values` (8 bytes each, bools 1 byte). Returns the point count or ERR_*. */
+export function decodeChunk(p: usize, len: usize, ts: usize, values: usize, timestampsAsF64: i32): i32 {
+  const n = decodeInto(p, len, ts, values);
+  if (n > 0 && timestampsAsF64 != 0) timestampsToF64(ts, 0, n);
+  return n;
+}
+
+/** First index whose timestamp is >= key. */
+function lowerBound(ts: usize, n: i32, key: i64): i32 {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (load<i64>(ts + (<usize>mid << 3)) < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Decodes the chunk and locates the points with bounds[0] <= ts <= bounds[1] (i64 pair at `bounds`); writes the
+ * first index as i32 at bounds + 16. Returns the number of points in range or ERR_*. Timestamps of the range are
+ * converted to f64 in place when timestampsAsF64 != 0. */
+export function decodeRange(p: usize, len: usize, bounds: usize, ts: usize, values: usize, timestampsAsF64: i32): i32 {
+  const n = decodeInto(p, len, ts, values);
+  if (n < 0) return n;
+  const from = lowerBound(ts, n, load<i64>(bounds));
+  const last = load<i64>(bounds, 8);
+  const to = last == i64.MAX_VALUE ? n : lowerBound(ts, n, last + 1);
+  store<i32>(bounds, from, 16);
+  if (to <= from) return 0;
+  if (timestampsAsF64 != 0) timestampsToF64(ts, from, to);
+  return to - from;
+}
+
+/** Aggregates the points with bounds[0] <= ts <= bounds[1] without leaving WASM. Writes f64 count, sum, min, max,
+ * first, last then i64 firstTs, lastTs at `result` (min/max ignore NaN unless every value is NaN, like Prometheus).
+ * Returns the count or ERR_*. */
+export function aggregateChunk(p: usize, len: usize, bounds: usize, ts: usize, values: usize, result: usize): i32 {
+  const count = decodeRange(p, len, bounds, ts, values, 0);
+  if (count < 0) return count;
+  const kind = <i32>load<u8>(p, 1);
+  const from = load<i32>(bounds, 16);
+  const to = from + count;
+  let sum: f64 = 0;
+  let lowest: f64 = NaN;
+  let highest: f64 = NaN;
+  for (let i = from; i < to; i++) {
+    const v = valueAsF64(kind, values, i);
+    sum += v;
+    if (v < lowest || isNaN(lowest)) lowest = v;
+    if (v > highest || isNaN(highest)) highest = v;
+  }
+  store<f64>(result, <f64>count);
+  store<f64>(result, count > 0 ? sum : NaN, 8);
+  store<f64>(result, lowest, 16);
+  store<f64>(result, highest, 24);
+  store<f64>(result, count > 0 ? valueAsF64(kind, values, from) : NaN, 32);
+  store<f64>(result, count > 0 ? valueAsF64(kind, values, to - 1) : NaN, 40);
+  store<i64>(result, count > 0 ? load<i64>(ts + (<usize>from << 3)) : 0, 48);
+  store<i64>(result, count > 0 ? load<i64>(ts + (<usize>(to - 1) << 3)) : 0, 56);
+  return count;
+}
+
+/** Converts n f64 timestamps at ts to i64 in place. Returns -1, or the index of the first value that is not an
+ * integer in the int64 range. */
+export function timestampsFromF64(ts: usize, n: i32): i32 {
+  for (let i = 0; i < n; i++) {
+    const at = ts + (<usize>i << 3);
+    const v = load<f64>(at);
+    if (!(v == Math.trunc(v) && abs(v) < 9223372036854775808.0)) return i;
+    store<i64>(at, <i64>v);
+  }
+  return -1;
+}
+

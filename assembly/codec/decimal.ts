@@ -1,0 +1,66 @@
+// Decimal codec (VictoriaMetrics style): f64 values that are decimals in disguise become integer mantissas with one
+// shared power-of-ten exponent (value == mantissa / 10^e, checked bit-exactly per value), stored as a packed sequence.
+import { encodeIntSeqBest, decodeIntSeqBest } from "./intpack";
+
+export const MAX_EXPONENT: i32 = 18;
+const POW10 = memory.data<f64>([
+  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+]);
+const MANTISSA_LIMIT: f64 = 9007199254740992.0; // 2^53: every mantissa must be an exact f64 integer
+const NEGATIVE_ZERO: u64 = 0x8000000000000000;
+
+@inline function pow10(e: i32): f64 {
+  return load<f64>(POW10 + (<usize>e << 3));
+}
+
+/** True when `v` == round(v * 10^e) / 10^e exactly and the mantissa is below 2^53. */
+@inline function isDecimalAt(v: f64, e: i32): bool {
+  const scaled = v * pow10(e);
+  if (!(abs(scaled) < MANTISSA_LIMIT)) return false;
+  return nearest(scaled) / pow10(e) == v;
+}
+
+/** Encodes n f64 at `values` as [exponent byte][packed mantissas], or returns 0 when some value is not an exact
+ * decimal (NaN, ±Inf, -0, too many digits). `work` needs n*8 bytes for mantissas plus encodeIntSeqBest's work. */
+export function encodeDecimal(values: usize, n: i32, p: usize, work: usize): usize {
+  let exponent = 0;
+  for (let i = 0; i < n; i++) {
+    const v = load<f64>(values + (<usize>i << 3));
+    if (!isFinite(v) || reinterpret<u64>(v) == NEGATIVE_ZERO) return 0;
+    while (!isDecimalAt(v, exponent)) {
+      exponent++;
+      if (exponent > MAX_EXPONENT || !(abs(v * pow10(exponent)) < MANTISSA_LIMIT)) return 0;
+    }
+  }
+  const mantissas = work;
+  const scale = pow10(exponent);
+  for (let i = 0; i < n; i++) {
+    const v = load<f64>(values + (<usize>i << 3));
+    if (!isDecimalAt(v, exponent)) return 0;
+    store<i64>(mantissas + (<usize>i << 3), <i64>nearest(v * scale));
+  }
+  store<u8>(p, <u8>exponent);
+  return encodeIntSeqBest(mantissas, n, p + 1, work + (<usize>n << 3));
+}
+
+/** Decodes into out (f64). Returns end or 0 if malformed. */
+export function decodeDecimal(p: usize, end: usize, n: i32, out: usize): usize {
+  if (p >= end) return 0;
+  const exponent = <i32>load<u8>(p);
+  if (exponent > MAX_EXPONENT) return 0;
+  const after = decodeIntSeqBest(p + 1, end, n, out);
+  if (after == 0) return 0;
+  if (exponent == 0) {
+    for (let i = 0; i < n; i++) {
+      const at = out + (<usize>i << 3);
+      store<f64>(at, <f64>load<i64>(at));
+    }
+  } else {
+    const scale = pow10(exponent);
+    for (let i = 0; i < n; i++) {
+      const at = out + (<usize>i << 3);
+      store<f64>(at, <f64>load<i64>(at) / scale);
+    }
+  }
+  return after;
+}

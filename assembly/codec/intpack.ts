@@ -1,0 +1,269 @@
+// Packed integer sequences: residuals (raw, delta, delta-of-delta or distance from a fixed step) stored in blocks of
+// 128 with a per-block frame of reference and bit width plus patched exceptions (PFOR); used by timestamps, decimal
+// mantissas and i64/u64 values. Hand-written because it is the hot loop of every decode.
+import { zigzag, unzigzag, writeVarint, cursorStart, cursorPosition, cursorOk, readVarint, readByte } from "./varint";
+
+export const MODE_RAW: i32 = 0;
+export const MODE_DELTA: i32 = 1;
+export const MODE_DELTA_OF_DELTA: i32 = 2;
+export const MODE_STEP_RESIDUAL: i32 = 3;
+
+const BLOCK: i32 = 128;
+const WIDTH_HISTOGRAM = memory.data(65 * 4, 16);
+
+/** Upper bound of the bytes encodeIntSeq writes for n values. */
+export function intSeqMaxBytes(n: i32): usize {
+  return <usize>n * 8 + <usize>((n + BLOCK - 1) / BLOCK) * 13 + 40;
+}
+
+@inline function bitWidth(u: u64): i32 {
+  return 64 - <i32>clz<u64>(u);
+}
+
+/** Exception cost in bits for a value of bit width k stored with width w (index byte + varint of the high bits). */
+@inline function exceptionBits(k: i32, w: i32): i64 {
+  return 8 + 8 * <i64>((k - w + 6) / 7);
+}
+
+/** Writes one block of `len` residuals at `r`: width, exception count, zigzag base, packed bits, exceptions. */
+function packBlock(r: usize, len: i32, p: usize): usize {
+  let base = load<i64>(r);
+  for (let i = 1; i < len; i++) {
+    const v = load<i64>(r + (<usize>i << 3));
+    if (v < base) base = v;
+  }
+  memory.fill(WIDTH_HISTOGRAM, 0, 65 * 4);
+  let maxWidth = 0;
+  for (let i = 0; i < len; i++) {
+    const k = bitWidth(<u64>(load<i64>(r + (<usize>i << 3)) - base));
+    const h = WIDTH_HISTOGRAM + (<usize>k << 2);
+    store<u32>(h, load<u32>(h) + 1);
+    if (k > maxWidth) maxWidth = k;
+  }
+  let width = maxWidth;
+  let bestCost: i64 = <i64>len * maxWidth;
+  const lowest = max<i32>(0, maxWidth - 32);
+  for (let w = maxWidth - 1; w >= lowest; w--) {
+    let cost: i64 = <i64>len * w;
+    for (let k = w + 1; k <= maxWidth; k++) {
+      const c = load<u32>(WIDTH_HISTOGRAM + (<usize>k << 2));
+      if (c != 0) cost += <i64>c * exceptionBits(k, w);
+    }
+    if (cost < bestCost) {
+      bestCost = cost;
+      width = w;
+    }
+  }
+  store<u8>(p, <u8>width);
+  const exceptionCountAt = p + 1;
+  p = writeVarint(p + 2, zigzag(base));
+  if (width > 0) {
+    const mask: u64 = width == 64 ? <u64>-1 : (<u64>1 << <u64>width) - 1;
+    let acc: u64 = 0;
+    let bits = 0;
+    for (let i = 0; i < len; i++) {
+      const v = <u64>(load<i64>(r + (<usize>i << 3)) - base) & mask;
+      acc |= v << <u64>bits;
+      bits += width;
+      if (bits >= 64) {
+        store<u64>(p, acc);
+        p += 8;
+        bits -= 64;
+        acc = bits > 0 ? v >>> <u64>(width - bits) : 0;
+      }
+    }
+    if (bits > 0) {
+      store<u64>(p, acc);
+      p += <usize>((bits + 7) >> 3);
+    }
+  }
+  let exceptions = 0;
+  if (width < maxWidth) {
+    for (let i = 0; i < len; i++) {
+      const high = <u64>(load<i64>(r + (<usize>i << 3)) - base) >>> <u64>width;
+      if (high != 0) {
+        store<u8>(p, <u8>i);
+        p = writeVarint(p + 1, high);
+        exceptions++;
+      }
+    }
+  }
+  store<u8>(exceptionCountAt, <u8>exceptions);
+  return p;
+}
+
+/** Reads one block of `len` values into `out` (i64). Returns the position after it, or 0 if malformed. */
+function unpackBlock(p: usize, end: usize, len: i32, out: usize): usize {
+  if (p + 2 > end) return 0;
+  const width = <i32>load<u8>(p);
+  const exceptions = <i32>load<u8>(p, 1);
+  if (width > 64 || exceptions > len || (exceptions > 0 && width == 64)) return 0;
+  cursorStart(p + 2);
+  const base = unzigzag(readVarint(end));
+  if (!cursorOk()) return 0;
+  p = cursorPosition();
+  const bytes = (<usize>len * <usize>width + 7) >> 3;
+  if (bytes > end - p) return 0;
+  if (width == 0) {
+    for (let i = 0; i < len; i++) store<i64>(out + (<usize>i << 3), base);
+  } else if (width <= 56) {
+    const mask: u64 = (<u64>1 << <u64>width) - 1;
+    let bit: usize = 0;
+    for (let i = 0; i < len; i++) {
+      const v = (load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7)) & mask;
+      store<i64>(out + (<usize>i << 3), base + <i64>v);
+      bit += <usize>width;
+    }
+  } else {
+    const mask: u64 = width == 64 ? <u64>-1 : (<u64>1 << <u64>width) - 1;
+    let bit: usize = 0;
+    for (let i = 0; i < len; i++) {
+      const at = p + (bit >>> 3);
+      const shift = <u64>(bit & 7);
+      let v = load<u64>(at) >>> shift;
+      if (shift != 0) v |= load<u64>(at + 8) << (64 - shift);
+      store<i64>(out + (<usize>i << 3), base + <i64>(v & mask));
+      bit += <usize>width;
+    }
+  }
+  p += bytes;
+  if (exceptions > 0) {
+    cursorStart(p);
+    for (let e = 0; e < exceptions; e++) {
+      const index = readByte(end);
+      const high = readVarint(end);
+      if (!cursorOk() || index >= <u32>len || high == 0) return 0;
+      const at = out + (<usize>index << 3);
+      store<i64>(at, load<i64>(at) + <i64>(high << <u64>width));
+    }
+    p = cursorPosition();
+  }
+  return p;
+}
+
+/** Encodes n i64 values at x with the given residual mode; `residuals` is n*8 bytes of work space. Returns end. */
+export function encodeIntSeq(x: usize, n: i32, mode: i32, p: usize, residuals: usize): usize {
+  let r = residuals;
+  let count = n;
+  if (mode == MODE_RAW) {
+    r = x;
+  } else {
+    const x0 = load<i64>(x);
+    p = writeVarint(p, zigzag(x0));
+    if (mode == MODE_DELTA) {
+      for (let i = 1; i < n; i++) {
+        const at = x + (<usize>i << 3);
+        store<i64>(r + (<usize>(i - 1) << 3), load<i64>(at) - load<i64>(at - 8));
+      }
+      count = n - 1;
+    } else if (mode == MODE_DELTA_OF_DELTA) {
+      if (n >= 2) {
+        let previousDelta = load<i64>(x + 8) - x0;
+        p = writeVarint(p, zigzag(previousDelta));
+        for (let i = 2; i < n; i++) {
+          const at = x + (<usize>i << 3);
+          const delta = load<i64>(at) - load<i64>(at - 8);
+          store<i64>(r + (<usize>(i - 2) << 3), delta - previousDelta);
+          previousDelta = delta;
+        }
+        count = n - 2;
+      } else count = 0;
+    } else {
+      const step: i64 = n >= 2 ? (load<i64>(x + (<usize>(n - 1) << 3)) - x0) / <i64>(n - 1) : 0;
+      p = writeVarint(p, zigzag(step));
+      let expected = x0;
+      for (let i = 1; i < n; i++) {
+        expected += step;
+        store<i64>(r + (<usize>(i - 1) << 3), load<i64>(x + (<usize>i << 3)) - expected);
+      }
+      count = n - 1;
+    }
+  }
+  for (let b = 0; b < count; b += BLOCK) {
+    p = packBlock(r + (<usize>b << 3), min<i32>(BLOCK, count - b), p);
+  }
+  return p;
+}
+
+/** Decodes n i64 values written by encodeIntSeq into out. Returns the position after them, or 0 if malformed. */
+export function decodeIntSeq(p: usize, end: usize, n: i32, mode: i32, out: usize): usize {
+  let x0: i64 = 0;
+  let param: i64 = 0;
+  let first = 0;
+  if (mode != MODE_RAW) {
+    cursorStart(p);
+    x0 = unzigzag(readVarint(end));
+    first = 1;
+    if (mode == MODE_DELTA_OF_DELTA) {
+      if (n >= 2) {
+        param = unzigzag(readVarint(end));
+        first = 2;
+      }
+    } else if (mode == MODE_STEP_RESIDUAL) {
+      param = unzigzag(readVarint(end));
+    } else if (mode != MODE_DELTA) return 0;
+    if (!cursorOk()) return 0;
+    p = cursorPosition();
+  }
+  if (first > n) first = n;
+  for (let b = first; b < n; b += BLOCK) {
+    p = unpackBlock(p, end, min<i32>(BLOCK, n - b), out + (<usize>b << 3));
+    if (p == 0) return 0;
+  }
+  if (mode == MODE_RAW) return p;
+  store<i64>(out, x0);
+  if (mode == MODE_DELTA) {
+    let acc = x0;
+    for (let i = 1; i < n; i++) {
+      const at = out + (<usize>i << 3);
+      acc += load<i64>(at);
+      store<i64>(at, acc);
+    }
+  } else if (mode == MODE_DELTA_OF_DELTA) {
+    if (n >= 2) {
+      let delta = param;
+      let acc = x0 + delta;
+      store<i64>(out + 8, acc);
+      for (let i = 2; i < n; i++) {
+        const at = out + (<usize>i << 3);
+        delta += load<i64>(at);
+        acc += delta;
+        store<i64>(at, acc);
+      }
+    }
+  } else {
+    let expected = x0;
+    for (let i = 1; i < n; i++) {
+      const at = out + (<usize>i << 3);
+      expected += param;
+      store<i64>(at, expected + load<i64>(at));
+    }
+  }
+  return p;
+}
+
+/** Tries the delta, delta-of-delta and raw modes and writes the smallest as [mode byte][sequence]. `work` needs
+ * n*8 + intSeqMaxBytes(n) bytes. Returns end. */
+export function encodeIntSeqBest(x: usize, n: i32, p: usize, work: usize): usize {
+  store<u8>(p, <u8>MODE_DELTA);
+  const end = encodeIntSeq(x, n, MODE_DELTA, p + 1, work);
+  return tryIntSeqMode(x, n, MODE_RAW, p, tryIntSeqMode(x, n, MODE_DELTA_OF_DELTA, p, end, work), work);
+}
+
+/** Encodes mode into the work candidate area and keeps it at p if smaller than what ends at `end`. */
+function tryIntSeqMode(x: usize, n: i32, mode: i32, p: usize, end: usize, work: usize): usize {
+  const candidate = work + (<usize>n << 3);
+  const candidateEnd = encodeIntSeq(x, n, mode, candidate, work);
+  if (candidateEnd - candidate >= end - (p + 1)) return end;
+  memory.copy(p + 1, candidate, candidateEnd - candidate);
+  store<u8>(p, <u8>mode);
+  return p + 1 + (candidateEnd - candidate);
+}
+
+/** Decodes what encodeIntSeqBest wrote. Returns end or 0. */
+export function decodeIntSeqBest(p: usize, end: usize, n: i32, out: usize): usize {
+  if (p >= end) return 0;
+  const mode = <i32>load<u8>(p);
+  if (mode > MODE_DELTA_OF_DELTA) return 0;
+  return decodeIntSeq(p + 1, end, n, mode, out);
+}

@@ -1,0 +1,7 @@
+// WASM entry point: a plain list of re-exports; each kernel module adds its line here.
+export { scratch } from "./memory";
+export { crc32 } from "./codec/crc32";
+export {
+  encodeChunk, encodeOutputBytes, encodeWorkBytes, unsortedInputIndex, checkHeader, decodeChunk, decodeRange,
+  aggregateChunk, timestampsFromF64,
+} from "./codec/chunk";

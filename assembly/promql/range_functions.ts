@@ -1,0 +1,360 @@
+// PromQL range-vector function kernels: slide a (t - range, t] window through every series once per query and
+// write one result per (series, step). Inputs and outputs live in the shared scratch arena (assembly/memory.ts), laid out by src/promql/range_kernels.ts.
+
+// Function ids; keep in sync with RANGE_FUNCTION_IDS in src/promql/range_kernels.ts.
+const FN_RATE: i32 = 0;
+const FN_INCREASE: i32 = 1;
+const FN_DELTA: i32 = 2;
+const FN_IRATE: i32 = 3;
+const FN_IDELTA: i32 = 4;
+const FN_DERIV: i32 = 5;
+const FN_CHANGES: i32 = 6;
+const FN_RESETS: i32 = 7;
+const FN_AVG: i32 = 8;
+const FN_SUM: i32 = 9;
+const FN_MIN: i32 = 10;
+const FN_MAX: i32 = 11;
+const FN_COUNT: i32 = 12;
+const FN_LAST: i32 = 13;
+const FN_FIRST: i32 = 14;
+const FN_PRESENT: i32 = 15;
+const FN_STDDEV: i32 = 16;
+const FN_STDVAR: i32 = 17;
+const FN_MAD: i32 = 18;
+const FN_QUANTILE: i32 = 19;
+const FN_PREDICT_LINEAR: i32 = 20;
+const FN_DOUBLE_EXP: i32 = 21;
+const FN_TS_FIRST: i32 = 22;
+const FN_TS_LAST: i32 = 23;
+const FN_TS_MAX: i32 = 24;
+const FN_TS_MIN: i32 = 25;
+
+// Kahan-Neumaier increment; returns the new sum and stores the new compensation in kahanC.
+let kahanC: f64 = 0;
+@inline function kahanInc(inc: f64, sum: f64, c: f64): f64 {
+  const t = sum + inc;
+  if (!isFinite(t) && !isNaN(t)) {
+    c = 0;
+  } else if (Math.abs(sum) >= Math.abs(inc)) {
+    c += (sum - t) + inc;
+  } else {
+    c += (inc - t) + sum;
+  }
+  kahanC = c;
+  return t;
+}
+
+@inline function tsAt(p: usize, i: i32): f64 { return load<f64>(p + (<usize>i << 3)); }
+
+// Sorts n f64 values at p ascending with NaN first (insertion sort for short runs, else heap sort).
+function sortValues(p: usize, n: i32): void {
+  if (n < 32) {
+    for (let i = 1; i < n; i++) {
+      const v = load<f64>(p + (<usize>i << 3));
+      let j = i - 1;
+      while (j >= 0 && lessNaNFirst(v, load<f64>(p + (<usize>j << 3)))) {
+        store<f64>(p + (<usize>(j + 1) << 3), load<f64>(p + (<usize>j << 3)));
+        j--;
+      }
+      store<f64>(p + (<usize>(j + 1) << 3), v);
+    }
+    return;
+  }
+  for (let start = (n >> 1) - 1; start >= 0; start--) siftDown(p, start, n);
+  for (let end = n - 1; end > 0; end--) {
+    const tmp = load<f64>(p);
+    store<f64>(p, load<f64>(p + (<usize>end << 3)));
+    store<f64>(p + (<usize>end << 3), tmp);
+    siftDown(p, 0, end);
+  }
+}
+
+@inline function lessNaNFirst(a: f64, b: f64): bool {
+  if (isNaN(a)) return !isNaN(b);
+  if (isNaN(b)) return false;
+  return a < b;
+}
+
+function siftDown(p: usize, root: i32, n: i32): void {
+  while (true) {
+    let child = 2 * root + 1;
+    if (child >= n) return;
+    if (child + 1 < n && lessNaNFirst(load<f64>(p + (<usize>child << 3)), load<f64>(p + (<usize>(child + 1) << 3)))) child++;
+    const rv = load<f64>(p + (<usize>root << 3));
+    const cv = load<f64>(p + (<usize>child << 3));
+    if (!lessNaNFirst(rv, cv)) return;
+    store<f64>(p + (<usize>root << 3), cv);
+    store<f64>(p + (<usize>child << 3), rv);
+    root = child;
+  }
+}
+
+// φ-quantile of n sorted-in-place values at p (Prometheus' `quantile`).
+function quantileOf(q: f64, p: usize, n: i32): f64 {
+  if (n == 0 || isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  sortValues(p, n);
+  const rank = q * <f64>(n - 1);
+  const lower = Math.max(0, Math.floor(rank));
+  const upper = Math.min(<f64>(n - 1), lower + 1);
+  const weight = rank - Math.floor(rank);
+  return load<f64>(p + (<usize>(<i32>lower) << 3)) * (1 - weight) + load<f64>(p + (<usize>(<i32>upper) << 3)) * weight;
+}
+
+// Least-squares slope (and intercept at interceptT, stored in regressionIntercept) over samples [lo, hi).
+let regressionIntercept: f64 = 0;
+function regressionSlope(ts: usize, vs: usize, lo: i32, hi: i32, interceptT: f64): f64 {
+  let n: f64 = 0;
+  let sumX: f64 = 0, cX: f64 = 0, sumY: f64 = 0, cY: f64 = 0;
+  let sumXY: f64 = 0, cXY: f64 = 0, sumX2: f64 = 0, cX2: f64 = 0;
+  const initY = load<f64>(vs + (<usize>lo << 3));
+  let constY = true;
+  for (let i = lo; i < hi; i++) {
+    const y = load<f64>(vs + (<usize>i << 3));
+    if (constY && i > lo && y != initY) constY = false;
+    n += 1;
+    const x = (tsAt(ts, i) - interceptT) / 1e3;
+    sumX = kahanInc(x, sumX, cX); cX = kahanC;
+    sumY = kahanInc(y, sumY, cY); cY = kahanC;
+    sumXY = kahanInc(x * y, sumXY, cXY); cXY = kahanC;
+    sumX2 = kahanInc(x * x, sumX2, cX2); cX2 = kahanC;
+  }
+  if (constY) {
+    if (!isFinite(initY) && !isNaN(initY)) {
+      regressionIntercept = NaN;
+      return NaN;
+    }
+    regressionIntercept = initY;
+    return 0;
+  }
+  sumX += cX; sumY += cY; sumXY += cXY; sumX2 += cX2;
+  const covXY = sumXY - sumX * sumY / n;
+  const varX = sumX2 - sumX * sumX / n;
+  const slope = covXY / varX;
+  regressionIntercept = sumY / n - slope * sumX / n;
+  return slope;
+}
+
+// Prometheus' extrapolatedRate over samples [lo, hi) for the window (rangeEnd - rangeMs, rangeEnd].
+function extrapolatedRate(ts: usize, vs: usize, lo: i32, hi: i32, rangeEnd: f64, rangeMs: f64, isCounter: bool, isRate: bool): f64 {
+  const rangeStart = rangeEnd - rangeMs;
+  const last = hi - 1;
+  const firstT = tsAt(ts, lo);
+  const lastT = tsAt(ts, last);
+  const firstV = load<f64>(vs + (<usize>lo << 3));
+  let result = load<f64>(vs + (<usize>last << 3)) - firstV;
+  if (isCounter) {
+    let prev = firstV;
+    for (let i = lo + 1; i < hi; i++) {
+      const cur = load<f64>(vs + (<usize>i << 3));
+      if (cur < prev) result += prev;
+      prev = cur;
+    }
+  }
+  let durationToStart = (firstT - rangeStart) / 1000;
+  let durationToEnd = (rangeEnd - lastT) / 1000;
+  const sampledInterval = (lastT - firstT) / 1000;
+  const averageDurationBetweenSamples = sampledInterval / <f64>(hi - lo - 1);
+  const threshold = averageDurationBetweenSamples * 1.1;
+  if (durationToStart >= threshold) durationToStart = averageDurationBetweenSamples / 2;
+  if (isCounter) {
+    let durationToZero = durationToStart;
+    if (result > 0 && firstV >= 0) durationToZero = sampledInterval * (firstV / result);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  if (durationToEnd >= threshold) durationToEnd = averageDurationBetweenSamples / 2;
+  let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+  if (isRate) factor /= rangeMs / 1000;
+  return result * factor;
+}
+
+/**
+ * Evaluates range function `fn` for `seriesCount` series over `stepCount` windows.
+ * Series s owns samples [offsets[s], offsets[s+1]) of the ts/vals arrays (ms timestamps ascending, stale markers removed).
+ * Window k is (windowEnds[k] - rangeMs, windowEnds[k]]; windowEnds must be non-decreasing.
+ * p0/p1 hold per-step scalar parameters. Results go to out[s*stepCount + k], with present[...] = 1 when defined.
+ * sortBuf must hold as many f64 as the longest series.
+ */
+export function promqlRangeEval(
+  fn: i32, seriesCount: i32, stepCount: i32, rangeMs: f64,
+  ts: usize, vs: usize, offsets: usize, windowEnds: usize,
+  p0: usize, p1: usize, out: usize, present: usize, sortBuf: usize,
+): void {
+  for (let s = 0; s < seriesCount; s++) {
+    const first = load<i32>(offsets + (<usize>s << 2));
+    const end = load<i32>(offsets + (<usize>(s + 1) << 2));
+    let lo = first;
+    let hi = first;
+    const rowOut = out + ((<usize>s * <usize>stepCount) << 3);
+    const rowPresent = present + <usize>s * <usize>stepCount;
+    for (let k = 0; k < stepCount; k++) {
+      const we = load<f64>(windowEnds + (<usize>k << 3));
+      const ws = we - rangeMs;
+      while (hi < end && tsAt(ts, hi) <= we) hi++;
+      while (lo < hi && tsAt(ts, lo) <= ws) lo++;
+      // windowEnds never decrease, so neither do lo and hi; a window may be empty.
+      const n = hi - lo;
+      let ok = n > 0;
+      let r: f64 = 0;
+      if (ok) {
+        switch (fn) {
+          case FN_RATE:
+          case FN_INCREASE:
+          case FN_DELTA: {
+            if (n < 2) { ok = false; break; }
+            r = extrapolatedRate(ts, vs, lo, hi, we, rangeMs, fn != FN_DELTA, fn == FN_RATE);
+            break;
+          }
+          case FN_IRATE:
+          case FN_IDELTA: {
+            if (n < 2) { ok = false; break; }
+            const t0 = tsAt(ts, hi - 2), t1 = tsAt(ts, hi - 1);
+            const v0 = load<f64>(vs + (<usize>(hi - 2) << 3)), v1 = load<f64>(vs + (<usize>(hi - 1) << 3));
+            const interval = t1 - t0;
+            if (interval == 0) { ok = false; break; }
+            if (fn == FN_IRATE) {
+              r = (v1 < v0 ? v1 : v1 - v0) / (interval / 1000);
+            } else {
+              r = v1 - v0;
+            }
+            break;
+          }
+          case FN_DERIV: {
+            if (n < 2) { ok = false; break; }
+            r = regressionSlope(ts, vs, lo, hi, tsAt(ts, lo));
+            break;
+          }
+          case FN_PREDICT_LINEAR: {
+            if (n < 2) { ok = false; break; }
+            const slope = regressionSlope(ts, vs, lo, hi, load<f64>(p1 + (<usize>k << 3)));
+            r = slope * load<f64>(p0 + (<usize>k << 3)) + regressionIntercept;
+            break;
+          }
+          case FN_CHANGES:
+          case FN_RESETS: {
+            let count = 0;
+            let prev = load<f64>(vs + (<usize>lo << 3));
+            for (let i = lo + 1; i < hi; i++) {
+              const cur = load<f64>(vs + (<usize>i << 3));
+              if (fn == FN_CHANGES) {
+                if (cur != prev && !(isNaN(cur) && isNaN(prev))) count++;
+              } else if (cur < prev) {
+                count++;
+              }
+              prev = cur;
+            }
+            r = <f64>count;
+            break;
+          }
+          case FN_AVG: {
+            let sum = load<f64>(vs + (<usize>lo << 3));
+            let count: f64 = 1;
+            let mean: f64 = 0, c: f64 = 0;
+            let incremental = false;
+            for (let i = lo + 1; i < hi; i++) {
+              const v = load<f64>(vs + (<usize>i << 3));
+              count = <f64>(i - lo + 1);
+              if (!incremental) {
+                const newSum = kahanInc(v, sum, c);
+                if (isFinite(newSum) || isNaN(newSum)) {
+                  sum = newSum; c = kahanC;
+                  continue;
+                }
+                incremental = true;
+                mean = sum / (count - 1);
+                c /= count - 1;
+              }
+              const q = (count - 1) / count;
+              mean = kahanInc(v / count, q * mean, q * c);
+              c = kahanC;
+            }
+            r = incremental ? mean + c : sum / count + c / count;
+            break;
+          }
+          case FN_SUM: {
+            let sum: f64 = 0, c: f64 = 0;
+            for (let i = lo; i < hi; i++) {
+              sum = kahanInc(load<f64>(vs + (<usize>i << 3)), sum, c);
+              c = kahanC;
+            }
+            r = (!isFinite(sum) && !isNaN(sum)) ? sum : sum + c;
+            break;
+          }
+          case FN_MIN:
+          case FN_MAX:
+          case FN_TS_MAX:
+          case FN_TS_MIN: {
+            let best = load<f64>(vs + (<usize>lo << 3));
+            let bestT = tsAt(ts, lo);
+            for (let i = lo; i < hi; i++) {
+              const v = load<f64>(vs + (<usize>i << 3));
+              let take = false;
+              if (fn == FN_MAX) take = v > best || isNaN(best);
+              else if (fn == FN_MIN) take = v < best || isNaN(best);
+              else if (fn == FN_TS_MAX) take = v >= best || isNaN(best);
+              else take = v <= best || isNaN(best);
+              if (take) { best = v; bestT = tsAt(ts, i); }
+            }
+            r = (fn == FN_MIN || fn == FN_MAX) ? best : bestT / 1000;
+            break;
+          }
+          case FN_COUNT: r = <f64>n; break;
+          case FN_PRESENT: r = 1; break;
+          case FN_LAST: r = load<f64>(vs + (<usize>(hi - 1) << 3)); break;
+          case FN_FIRST: r = load<f64>(vs + (<usize>lo << 3)); break;
+          case FN_TS_FIRST: r = tsAt(ts, lo) / 1000; break;
+          case FN_TS_LAST: r = tsAt(ts, hi - 1) / 1000; break;
+          case FN_STDDEV:
+          case FN_STDVAR: {
+            let count: f64 = 0, mean: f64 = 0, cMean: f64 = 0, aux: f64 = 0, cAux: f64 = 0;
+            for (let i = lo; i < hi; i++) {
+              const v = load<f64>(vs + (<usize>i << 3));
+              count++;
+              const delta = v - (mean + cMean);
+              mean = kahanInc(delta / count, mean, cMean); cMean = kahanC;
+              aux = kahanInc(delta * (v - (mean + cMean)), aux, cAux); cAux = kahanC;
+            }
+            const variance = (aux + cAux) / count;
+            r = fn == FN_STDDEV ? Math.sqrt(variance) : variance;
+            break;
+          }
+          case FN_QUANTILE:
+          case FN_MAD: {
+            memory.copy(sortBuf, vs + (<usize>lo << 3), <usize>n << 3);
+            if (fn == FN_QUANTILE) {
+              r = quantileOf(load<f64>(p0 + (<usize>k << 3)), sortBuf, n);
+            } else {
+              const median = quantileOf(0.5, sortBuf, n);
+              for (let i = 0; i < n; i++) {
+                store<f64>(sortBuf + (<usize>i << 3), Math.abs(load<f64>(vs + (<usize>(lo + i) << 3)) - median));
+              }
+              r = quantileOf(0.5, sortBuf, n);
+            }
+            break;
+          }
+          case FN_DOUBLE_EXP: {
+            if (n < 2) { ok = false; break; }
+            const sf = load<f64>(p0 + (<usize>k << 3));
+            const tf = load<f64>(p1 + (<usize>k << 3));
+            let s0: f64 = 0;
+            let s1 = load<f64>(vs + (<usize>lo << 3));
+            let b = load<f64>(vs + (<usize>(lo + 1) << 3)) - s1;
+            for (let i = 1; i < n; i++) {
+              const x = sf * load<f64>(vs + (<usize>(lo + i) << 3));
+              if (i - 1 != 0) b = tf * (s1 - s0) + (1 - tf) * b;
+              const y = (1 - sf) * (s1 + b);
+              s0 = s1;
+              s1 = x + y;
+            }
+            r = s1;
+            break;
+          }
+          default: ok = false;
+        }
+      }
+      store<f64>(rowOut + (<usize>k << 3), ok ? r : 0);
+      store<u8>(rowPresent + <usize>k, ok ? 1 : 0);
+    }
+  }
+}

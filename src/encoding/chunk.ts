@@ -1,0 +1,368 @@
+// Chunk API: encode/decode/scan compressed chunks of (timestamp, value) points. Numeric work runs in the WASM
+// kernels (assembly/codec) over scratch memory; bytes/string value sections use ./bytes-block. Layout: docs/format.md.
+import { loadWasm, memoryViews, scratch, type WasmExports } from "../wasm/loader.js";
+import { ChunkCorruptionError } from "./errors.js";
+import { encodeByteValues, decodeByteValues } from "./bytes-block.js";
+
+export { ChunkCorruptionError };
+
+export type ValueKind = "f64" | "i64" | "u64" | "bool" | "bytes" | "string";
+export type TimestampArray = Float64Array | BigInt64Array;
+export type ValueArray = Float64Array | BigInt64Array | BigUint64Array | Uint8Array | Uint8Array[] | string[];
+export type NumericValueArray = Float64Array | BigInt64Array | BigUint64Array | Uint8Array;
+
+export interface ChunkInfo {
+  kind: ValueKind;
+  count: number;
+  minTs: number | bigint;
+  maxTs: number | bigint;
+  timestampCodec: string;
+  valueCodec: string;
+  byteLength: number;
+}
+
+export interface DecodedChunk {
+  kind: ValueKind;
+  count: number;
+  timestamps: TimestampArray;
+  values: ValueArray;
+}
+
+export interface ChunkAggregate {
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  first: number;
+  last: number;
+  firstTs: number | bigint;
+  lastTs: number | bigint;
+}
+
+/** Most points one chunk may hold. */
+export const MAX_CHUNK_POINTS = 65535;
+export const CHUNK_VERSION = 1;
+const HEADER_BYTES = 32;
+const TRAILER_BYTES = 4;
+/** Decoders may read a few bytes past a section end; the input copy is followed by this much slack. */
+const READ_SLACK = 32;
+
+const KINDS: readonly ValueKind[] = ["f64", "i64", "u64", "bool", "bytes", "string"];
+export const TIMESTAMP_CODECS: Readonly<Record<number, string>> = {
+  1: "fixed-step",
+  2: "delta-of-delta",
+  3: "delta",
+  4: "step-residual",
+  5: "delta-varint",
+};
+export const VALUE_CODECS: Readonly<Record<number, string>> = {
+  16: "xor",
+  17: "decimal",
+  18: "int-pack",
+  19: "runs",
+  20: "bitmap",
+  32: "bytes-block",
+  33: "bytes-runs",
+};
+
+const ERR_UNSORTED_INPUT = -20;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+interface CodecKernels extends WasmExports {
+  encodeChunk(kind: number, n: number, ts: number, values: number, extLen: number, extCodec: number, out: number, work: number): number;
+  encodeOutputBytes(n: number, extraBytes: number): number;
+  encodeWorkBytes(n: number): number;
+  unsortedInputIndex(): number;
+  checkHeader(p: number, len: number): number;
+  decodeChunk(p: number, len: number, ts: number, values: number, timestampsAsF64: number): number;
+  decodeRange(p: number, len: number, bounds: number, ts: number, values: number, timestampsAsF64: number): number;
+  aggregateChunk(p: number, len: number, bounds: number, ts: number, values: number, result: number): number;
+  timestampsFromF64(ts: number, n: number): number;
+}
+
+const kernels = (): CodecKernels => loadWasm() as CodecKernels;
+const align16 = (n: number): number => (n + 15) & ~15;
+
+function corruptionMessage(code: number, chunk: Uint8Array): string {
+  const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  switch (code) {
+    case -1:
+      return `chunk truncated: ${chunk.length} bytes is shorter than the ${HEADER_BYTES + TRAILER_BYTES}-byte minimum`;
+    case -2:
+      return `unsupported chunk version ${chunk[0]} (this build reads version ${CHUNK_VERSION})`;
+    case -3:
+      return `unknown value kind id ${chunk[1]} in chunk header`;
+    case -4:
+      return `invalid point count ${view.getUint32(4, true)} in chunk header (must be 1..${MAX_CHUNK_POINTS})`;
+    case -5:
+      return `unknown timestamp codec id ${chunk[2]} in chunk header`;
+    case -6:
+      return `value codec id ${chunk[3]} is not valid for value kind ${KINDS[chunk[1]!] ?? chunk[1]}`;
+    case -7: {
+      const expected = HEADER_BYTES + TRAILER_BYTES + view.getUint32(24, true) + view.getUint32(28, true);
+      return `chunk is ${chunk.length} bytes but its header describes ${expected} bytes (truncated or trailing bytes)`;
+    }
+    case -8:
+      return "chunk checksum mismatch (CRC-32): the bytes are corrupt";
+    case -9:
+      return "malformed timestamp section";
+    case -10:
+      return "malformed value section";
+    case -11:
+      return "decoded timestamps are out of order or disagree with the header's min/max";
+    case -12:
+      return "chunk header has minTs greater than maxTs";
+    default:
+      return `chunk rejected by the decoder (code ${code})`;
+  }
+}
+
+function fail(code: number, chunk: Uint8Array): never {
+  throw new ChunkCorruptionError(corruptionMessage(code, chunk));
+}
+
+interface Header {
+  kind: ValueKind;
+  kindId: number;
+  count: number;
+  minTs: bigint;
+  maxTs: bigint;
+  timestampCodec: number;
+  valueCodec: number;
+  valuesStart: number;
+  valuesEnd: number;
+}
+
+/** Validates the header (in WASM, the single source of the rules) and reads its fields. */
+function readHeader(chunk: Uint8Array): Header {
+  if (!(chunk instanceof Uint8Array)) throw new TypeError("chunk must be a Uint8Array");
+  const k = kernels();
+  const headerBytes = Math.min(chunk.length, HEADER_BYTES);
+  const base = scratch(HEADER_BYTES);
+  memoryViews().u8.set(chunk.subarray(0, headerBytes), base);
+  const code = k.checkHeader(base, chunk.length);
+  if (code < 0) fail(code, chunk);
+  const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const kindId = chunk[1]!;
+  const timestampBytes = view.getUint32(24, true);
+  return {
+    kind: KINDS[kindId]!,
+    kindId,
+    count: view.getUint32(4, true),
+    minTs: view.getBigInt64(8, true),
+    maxTs: view.getBigInt64(16, true),
+    timestampCodec: chunk[2]!,
+    valueCodec: chunk[3]!,
+    valuesStart: HEADER_BYTES + timestampBytes,
+    valuesEnd: chunk.length - TRAILER_BYTES,
+  };
+}
+
+function checkValues(kind: ValueKind, values: ValueArray): void {
+  const ok =
+    kind === "f64" ? values instanceof Float64Array
+    : kind === "i64" ? values instanceof BigInt64Array
+    : kind === "u64" ? values instanceof BigUint64Array
+    : kind === "bool" ? values instanceof Uint8Array
+    : Array.isArray(values);
+  if (!ok) throw new TypeError(`values do not match value kind "${kind}"`);
+}
+
+/** Encodes the first `count` points (default: all). Timestamps must be sorted ascending (duplicates allowed);
+ * Float64Array timestamps must hold integers. Throws RangeError/TypeError on bad input. */
+export function encodeChunk(kind: ValueKind, timestamps: TimestampArray, values: ValueArray, count?: number): Uint8Array {
+  const kindId = KINDS.indexOf(kind);
+  if (kindId < 0) throw new TypeError(`unknown value kind "${kind}"`);
+  checkValues(kind, values);
+  const n = count ?? timestamps.length;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CHUNK_POINTS) {
+    throw new RangeError(`a chunk holds 1..${MAX_CHUNK_POINTS} points, got ${n}`);
+  }
+  if (timestamps.length < n || values.length < n) {
+    throw new RangeError(`count ${n} exceeds the timestamps (${timestamps.length}) or values (${values.length}) given`);
+  }
+  let external: { section: Uint8Array; codec: number } | undefined;
+  if (kind === "bytes" || kind === "string") external = encodeByteValues(kind, values as Uint8Array[] | string[], n);
+  const k = kernels();
+  const externalBytes = external?.section.length ?? 0;
+  const valueBytes = align16(external ? externalBytes : kind === "bool" ? n : n * 8);
+  const outputBytes = align16(k.encodeOutputBytes(n, externalBytes));
+  const tsPtr = scratch(n * 8 + valueBytes + outputBytes + k.encodeWorkBytes(n) + 64);
+  const valuesPtr = tsPtr + n * 8;
+  const outPtr = valuesPtr + valueBytes;
+  const workPtr = outPtr + outputBytes;
+  const mem = memoryViews();
+  if (timestamps instanceof BigInt64Array) {
+    mem.i64.set(timestamps.subarray(0, n), tsPtr / 8);
+  } else if (timestamps instanceof Float64Array) {
+    mem.f64.set(timestamps.subarray(0, n), tsPtr / 8);
+    const bad = k.timestampsFromF64(tsPtr, n);
+    if (bad >= 0) throw new RangeError(`timestamp at index ${bad} is not an integer in the int64 range: ${timestamps[bad]}`);
+  } else {
+    throw new TypeError("timestamps must be a Float64Array or BigInt64Array");
+  }
+  if (external) mem.u8.set(external.section, valuesPtr);
+  else if (kind === "f64") mem.f64.set((values as Float64Array).subarray(0, n), valuesPtr / 8);
+  else if (kind === "i64") mem.i64.set((values as BigInt64Array).subarray(0, n), valuesPtr / 8);
+  else if (kind === "u64") mem.u64.set((values as BigUint64Array).subarray(0, n), valuesPtr / 8);
+  else mem.u8.set((values as Uint8Array).subarray(0, n), valuesPtr);
+  const length = k.encodeChunk(kindId, n, tsPtr, valuesPtr, externalBytes, external?.codec ?? 0, outPtr, workPtr);
+  if (length === ERR_UNSORTED_INPUT) {
+    const i = k.unsortedInputIndex();
+    throw new RangeError(`timestamps must be sorted ascending: index ${i} (${timestamps[i]}) < index ${i - 1} (${timestamps[i - 1]})`);
+  }
+  if (length < 0) throw new RangeError(`encodeChunk rejected the input (code ${length})`);
+  return memoryViews().u8.slice(outPtr, outPtr + length);
+}
+
+const asTs = (v: bigint, tsAs: "number" | "bigint"): number | bigint => (tsAs === "bigint" ? v : Number(v));
+
+/** Header fields of a chunk without decoding it (validates the header; the checksum is checked by decoders). */
+export function chunkInfo(chunk: Uint8Array, tsAs: "number" | "bigint" = "number"): ChunkInfo {
+  const h = readHeader(chunk);
+  return {
+    kind: h.kind,
+    count: h.count,
+    minTs: asTs(h.minTs, tsAs),
+    maxTs: asTs(h.maxTs, tsAs),
+    timestampCodec: TIMESTAMP_CODECS[h.timestampCodec]!,
+    valueCodec: VALUE_CODECS[h.valueCodec]!,
+    byteLength: chunk.length,
+  };
+}
+
+/** Scratch layout for decoding: [chunk copy + slack][timestamps n*8][values n*8][bounds/result 64]. */
+function stageForDecode(chunk: Uint8Array, n: number): { inPtr: number; tsPtr: number; valuesPtr: number; extraPtr: number } {
+  const inBytes = align16(chunk.length + READ_SLACK);
+  const inPtr = scratch(inBytes + n * 16 + 64);
+  memoryViews().u8.set(chunk, inPtr);
+  const tsPtr = inPtr + inBytes;
+  const valuesPtr = tsPtr + n * 8;
+  return { inPtr, tsPtr, valuesPtr, extraPtr: valuesPtr + n * 8 };
+}
+
+function sliceValues(kind: ValueKind, valuesPtr: number, from: number, to: number): NumericValueArray {
+  const mem = memoryViews();
+  const at = valuesPtr / 8;
+  switch (kind) {
+    case "f64":
+      return mem.f64.slice(at + from, at + to);
+    case "i64":
+      return mem.i64.slice(at + from, at + to);
+    case "u64":
+      return mem.u64.slice(at + from, at + to);
+    default:
+      return mem.u8.slice(valuesPtr + from, valuesPtr + to);
+  }
+}
+
+/** Decodes every point. Timestamps come back as Float64Array (default) or BigInt64Array (tsAs "bigint"). */
+export function decodeChunk(chunk: Uint8Array, tsAs: "number" | "bigint" = "number"): DecodedChunk {
+  const h = readHeader(chunk);
+  const n = h.count;
+  const { inPtr, tsPtr, valuesPtr } = stageForDecode(chunk, n);
+  const result = kernels().decodeChunk(inPtr, chunk.length, tsPtr, valuesPtr, tsAs === "number" ? 1 : 0);
+  if (result < 0) fail(result, chunk);
+  const mem = memoryViews();
+  const timestamps = tsAs === "number" ? mem.f64.slice(tsPtr / 8, tsPtr / 8 + n) : mem.i64.slice(tsPtr / 8, tsPtr / 8 + n);
+  const values =
+    h.kind === "bytes" || h.kind === "string"
+      ? decodeByteValues(h.kind, h.valueCodec, chunk.subarray(h.valuesStart, h.valuesEnd), n)
+      : sliceValues(h.kind, valuesPtr, 0, n);
+  return { kind: h.kind, count: n, timestamps, values };
+}
+
+/** Smallest int64 >= x (clamped one past the int64 range at the ends). */
+function ceilToInt64(x: number | bigint): bigint {
+  if (typeof x === "bigint") return x;
+  if (Number.isNaN(x)) throw new RangeError("time bound is NaN");
+  if (x === Infinity) return INT64_MAX + 1n;
+  if (x === -Infinity) return INT64_MIN;
+  return BigInt(Math.ceil(x));
+}
+
+/** [start, end) as an inclusive int64 pair, or undefined when no int64 timestamp falls inside. */
+function inclusiveBounds(start: number | bigint, end: number | bigint): [bigint, bigint] | undefined {
+  let first = ceilToInt64(start);
+  let last = ceilToInt64(end) - 1n;
+  if (first < INT64_MIN) first = INT64_MIN;
+  if (last > INT64_MAX) last = INT64_MAX;
+  return first <= last ? [first, last] : undefined;
+}
+
+/** Decodes the chunk in WASM and locates [start, end); returns the staged layout and the range, or undefined. */
+function locateRange(chunk: Uint8Array, h: Header, start: number | bigint, end: number | bigint) {
+  if (h.kind === "bytes" || h.kind === "string") throw new TypeError(`range scans need a numeric chunk, got "${h.kind}"`);
+  const bounds = inclusiveBounds(start, end);
+  if (bounds === undefined || bounds[1] < h.minTs || bounds[0] > h.maxTs) return undefined;
+  const layout = stageForDecode(chunk, h.count);
+  const mem = memoryViews();
+  mem.i64[layout.extraPtr / 8] = bounds[0];
+  mem.i64[layout.extraPtr / 8 + 1] = bounds[1];
+  return layout;
+}
+
+/** Decodes the points with start <= ts < end into tsOut/valuesOut at `offset`; returns how many were written.
+ * Numeric kinds only; valuesOut must match the kind (bool -> Uint8Array of 0/1). */
+export function decodeRangeInto(
+  chunk: Uint8Array,
+  start: number | bigint,
+  end: number | bigint,
+  tsOut: TimestampArray,
+  valuesOut: Float64Array | BigInt64Array | BigUint64Array | Uint8Array,
+  offset: number,
+): number {
+  const h = readHeader(chunk);
+  checkValues(h.kind, valuesOut);
+  const asF64 = tsOut instanceof Float64Array;
+  const layout = locateRange(chunk, h, start, end);
+  if (layout === undefined) return 0;
+  const count = kernels().decodeRange(layout.inPtr, chunk.length, layout.extraPtr, layout.tsPtr, layout.valuesPtr, asF64 ? 1 : 0);
+  if (count < 0) fail(count, chunk);
+  if (count === 0) return 0;
+  if (!Number.isInteger(offset) || offset < 0 || offset + count > tsOut.length || offset + count > valuesOut.length) {
+    throw new RangeError(`output arrays too small: need ${offset + count} slots from offset ${offset}`);
+  }
+  const mem = memoryViews();
+  const from = mem.i32[(layout.extraPtr + 16) / 4]!;
+  const tsAt = layout.tsPtr / 8 + from;
+  if (asF64) tsOut.set(mem.f64.subarray(tsAt, tsAt + count), offset);
+  else tsOut.set(mem.i64.subarray(tsAt, tsAt + count), offset);
+  const values = h.kind === "bool"
+    ? mem.u8.subarray(layout.valuesPtr + from, layout.valuesPtr + from + count)
+    : h.kind === "f64"
+      ? mem.f64.subarray(layout.valuesPtr / 8 + from, layout.valuesPtr / 8 + from + count)
+      : h.kind === "i64"
+        ? mem.i64.subarray(layout.valuesPtr / 8 + from, layout.valuesPtr / 8 + from + count)
+        : mem.u64.subarray(layout.valuesPtr / 8 + from, layout.valuesPtr / 8 + from + count);
+  (valuesOut as { set(source: ArrayLike<unknown>, offset: number): void }).set(values, offset);
+  return count;
+}
+
+/** count/sum/min/max/first/last of the points with start <= ts < end, computed in WASM on the chunk (values
+ * projected to f64; min/max skip NaN unless all are NaN). firstTs/lastTs are bigint when `start` is a bigint.
+ * With no point in range, count is 0 and every other field is NaN. */
+export function aggregateChunk(chunk: Uint8Array, start: number | bigint, end: number | bigint): ChunkAggregate {
+  const h = readHeader(chunk);
+  const tsAs = typeof start === "bigint" ? "bigint" : "number";
+  const layout = locateRange(chunk, h, start, end);
+  const empty: ChunkAggregate = { count: 0, sum: NaN, min: NaN, max: NaN, first: NaN, last: NaN, firstTs: NaN, lastTs: NaN };
+  if (layout === undefined) return empty;
+  const resultPtr = layout.extraPtr + 32;
+  const count = kernels().aggregateChunk(layout.inPtr, chunk.length, layout.extraPtr, layout.tsPtr, layout.valuesPtr, resultPtr);
+  if (count < 0) fail(count, chunk);
+  if (count === 0) return empty;
+  const mem = memoryViews();
+  const r = resultPtr / 8;
+  return {
+    count,
+    sum: mem.f64[r + 1]!,
+    min: mem.f64[r + 2]!,
+    max: mem.f64[r + 3]!,
+    first: mem.f64[r + 4]!,
+    last: mem.f64[r + 5]!,
+    firstTs: asTs(mem.i64[r + 6]!, tsAs),
+    lastTs: asTs(mem.i64[r + 7]!, tsAs),
+  };
+}
