@@ -1,0 +1,140 @@
+// Reads one published segment: loads and verifies the manifest and index at open, reads chunk payloads
+// on demand (one compressed block at a time, verified by CRC-32, with a small block cache).
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { crc32 } from "node:zlib";
+import type { TimestampArray, Ts } from "../timestamps.js";
+import { dataCorruption } from "../wal/durability-errors.js";
+import {
+  BLOCK_HEADER_BYTES,
+  CHUNKS_FILE,
+  CHUNKS_MAGIC,
+  decodeIndex,
+  decodeManifest,
+  INDEX_FILE,
+  MANIFEST_FILE,
+  openBlock,
+  type SegmentIndex,
+  type SegmentManifest,
+} from "./format.js";
+
+const BLOCK_CACHE_ENTRIES = 4;
+
+export class SegmentReader {
+  readonly minTs: TimestampArray;
+  readonly maxTs: TimestampArray;
+  private fd = -1;
+  private readonly cache = new Map<number, Buffer>();
+  private readonly chunksPath: string;
+
+  private constructor(
+    readonly dir: string,
+    readonly manifest: SegmentManifest,
+    readonly index: SegmentIndex,
+  ) {
+    const big = manifest.timeCells === "i64";
+    this.minTs = big ? new BigInt64Array(index.chunkMinTs) : new Float64Array(index.chunkMinTs);
+    this.maxTs = big ? new BigInt64Array(index.chunkMaxTs) : new Float64Array(index.chunkMaxTs);
+    this.chunksPath = join(dir, CHUNKS_FILE);
+  }
+
+  /** Opens and verifies a segment; throws DataCorruption (file + offset) if anything does not check out. */
+  static open(dir: string): SegmentReader {
+    const manifestPath = join(dir, MANIFEST_FILE);
+    const manifest = decodeManifest(readFileSync(manifestPath), manifestPath);
+    const indexPath = join(dir, INDEX_FILE);
+    const indexBytes = readFileSync(indexPath);
+    const expected = manifest.files[INDEX_FILE];
+    if (!expected || indexBytes.length !== expected.bytes || crc32(indexBytes) !== expected.crc32) {
+      throw dataCorruption(indexPath, 0, "index size or checksum differs from the manifest");
+    }
+    const index = decodeIndex(indexBytes, indexPath);
+    if (index.chunkSeries.length !== manifest.chunkCount) throw dataCorruption(indexPath, 0, "chunk count differs from manifest");
+    const reader = new SegmentReader(dir, manifest, index);
+    reader.fd = openSync(reader.chunksPath, "r");
+    const size = fstatSync(reader.fd).size;
+    const head = Buffer.alloc(4);
+    readSync(reader.fd, head, 0, 4, 0);
+    if (size !== manifest.files[CHUNKS_FILE]?.bytes || head.readUInt32LE(0) !== CHUNKS_MAGIC) {
+      reader.close();
+      throw dataCorruption(reader.chunksPath, 0, `chunk file size ${size} or magic differs from the manifest`);
+    }
+    return reader;
+  }
+
+  get id(): number {
+    return this.manifest.id;
+  }
+
+  get level(): number {
+    return this.manifest.level;
+  }
+
+  /** [lo, hi) range of chunk entries of `seriesId` (entries are sorted by series id, then min ts). */
+  chunkRange(seriesId: number): [number, number] {
+    const s = this.index.chunkSeries;
+    let lo = 0;
+    let hi = s.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (s[mid]! < seriesId) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = lo;
+    while (end < s.length && s[end] === seriesId) end++;
+    return [lo, end];
+  }
+
+  /** Entries of `seriesId` that overlap [start, end). */
+  chunksOverlapping(seriesId: number, start: Ts, end: Ts): number[] {
+    const [lo, hi] = this.chunkRange(seriesId);
+    const out: number[] = [];
+    for (let i = lo; i < hi; i++) if (this.maxTs[i]! >= start && this.minTs[i]! < end) out.push(i);
+    return out;
+  }
+
+  /** Encoded bytes of chunk entry `i`. */
+  readChunk(i: number): Uint8Array {
+    const block = this.readBlock(this.index.chunkBlock[i]!);
+    const off = this.index.chunkOffset[i]!;
+    const len = this.index.chunkLength[i]!;
+    if (off + len > block.length) throw dataCorruption(this.chunksPath, this.index.blockOffsets[this.index.chunkBlock[i]!]!, "chunk entry outside its block");
+    return block.subarray(off, off + len);
+  }
+
+  private readBlock(b: number): Buffer {
+    const hit = this.cache.get(b);
+    if (hit) {
+      this.cache.delete(b);
+      this.cache.set(b, hit);
+      return hit;
+    }
+    if (this.fd < 0) throw new Error(`segment ${this.dir} is closed`);
+    const offset = this.index.blockOffsets[b];
+    if (offset === undefined) throw dataCorruption(this.chunksPath, 0, `block ${b} not in index`);
+    const header = Buffer.alloc(BLOCK_HEADER_BYTES);
+    if (readSync(this.fd, header, 0, BLOCK_HEADER_BYTES, offset) !== BLOCK_HEADER_BYTES) {
+      throw dataCorruption(this.chunksPath, offset, "block header past end of file");
+    }
+    const stored = header.readUInt32LE(8);
+    const data = Buffer.allocUnsafe(stored);
+    if (readSync(this.fd, data, 0, stored, offset + BLOCK_HEADER_BYTES) !== stored) {
+      throw dataCorruption(this.chunksPath, offset, "block runs past end of file");
+    }
+    const raw = openBlock(header, data, this.chunksPath, offset);
+    this.cache.set(b, raw);
+    if (this.cache.size > BLOCK_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+    return raw;
+  }
+
+  /** Bytes of all files of the segment. */
+  get sizeBytes(): number {
+    return Object.values(this.manifest.files).reduce((n, f) => n + f.bytes, 0);
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    this.cache.clear();
+  }
+}

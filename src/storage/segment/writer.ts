@@ -1,0 +1,226 @@
+// Writes one immutable segment directory and publishes it atomically: files go into a temp dir, are
+// fsynced, the manifest (with checksums) is written last, then the dir is renamed and its parent fsynced.
+import { mkdirSync, renameSync, rmSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { brotliCompress, crc32 } from "node:zlib";
+import type { Ts } from "../timestamps.js";
+import { fsyncDir } from "./durable-fs.js";
+import {
+  brotliOptions,
+  CHUNKS_FILE,
+  CHUNKS_MAGIC,
+  encodeIndex,
+  encodeManifest,
+  fileHeader,
+  frameBlock,
+  INDEX_FILE,
+  MANIFEST_FILE,
+  SEGMENT_FORMAT,
+  SEGMENT_FORMAT_VERSION,
+  type SegmentIndex,
+  type SegmentManifest,
+  type TimeCells,
+} from "./format.js";
+
+const brotliAsync = promisify(brotliCompress);
+
+/** Raw bytes of encoded chunks gathered into one compressed block. */
+export const BLOCK_TARGET_BYTES = 64 * 1024;
+
+export interface SegmentSeries {
+  id: number;
+  metric: string;
+  labels: { name: string; value: string }[];
+}
+
+export interface SegmentChunk {
+  seriesId: number;
+  minTs: Ts;
+  maxTs: Ts;
+  count: number;
+  /** Encoded chunk bytes (src/encoding/chunk.ts), stored as they are. */
+  bytes: Uint8Array;
+}
+
+export interface SegmentContent {
+  id: number;
+  level: number;
+  timeCells: TimeCells;
+  walHighwater: number;
+  series: SegmentSeries[];
+  chunks: SegmentChunk[];
+}
+
+export const segmentDirName = (id: number) => `seg-${id.toString(16).padStart(16, "0")}`;
+
+const compareTs = (a: Ts, b: Ts) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Compresses off the event loop (zlib runs on the libuv thread pool). */
+async function encodeBlockAsync(raw: Buffer): Promise<Buffer> {
+  return frameBlock(raw, await brotliAsync(raw, brotliOptions(raw.length)));
+}
+
+/** A segment written and fsynced under a temp name, not yet visible. */
+export interface StagedSegment {
+  tmpDir: string;
+  finalDir: string;
+  manifest: SegmentManifest;
+}
+
+/** Writes all files of a segment into `<levelDir>/.tmp-seg-<id>` (removed at open if never published). */
+export async function stageSegment(levelDir: string, content: SegmentContent): Promise<StagedSegment> {
+  mkdirSync(levelDir, { recursive: true });
+  const name = segmentDirName(content.id);
+  const tmpDir = join(levelDir, `.tmp-${name}`);
+  rmSync(tmpDir, { recursive: true, force: true });
+  mkdirSync(tmpDir);
+  try {
+    const manifest = await writeFiles(tmpDir, content);
+    fsyncDir(tmpDir);
+    return { tmpDir, finalDir: join(levelDir, name), manifest };
+  } catch (err) {
+    rmSync(tmpDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Makes a staged segment visible: rename, then fsync the level dir. */
+export function publishStaged(staged: Pick<StagedSegment, "tmpDir" | "finalDir">): void {
+  renameSync(staged.tmpDir, staged.finalDir);
+  fsyncDir(dirname(staged.finalDir));
+}
+
+/**
+ * Writes `content` as `<levelDir>/seg-<id>`. A crash at any point leaves either no segment (a `.tmp-`
+ * dir that the store removes at open) or the complete one.
+ */
+export async function writeSegment(levelDir: string, content: SegmentContent): Promise<StagedSegment> {
+  const staged = await stageSegment(levelDir, content);
+  publishStaged(staged);
+  return staged;
+}
+
+async function writeFiles(dir: string, content: SegmentContent): Promise<SegmentManifest> {
+  const chunks = [...content.chunks].sort((a, b) => a.seriesId - b.seriesId || compareTs(a.minTs, b.minTs));
+  const series = [...content.series].sort((a, b) => a.id - b.id);
+  const c = chunks.length;
+  const isBig = content.timeCells === "i64";
+  const minCells = new ArrayBuffer(c * 8);
+  const maxCells = new ArrayBuffer(c * 8);
+  const minView = isBig ? new BigInt64Array(minCells) : new Float64Array(minCells);
+  const maxView = isBig ? new BigInt64Array(maxCells) : new Float64Array(maxCells);
+  const index: SegmentIndex = {
+    seriesIds: Uint32Array.from(series, (s) => s.id),
+    seriesMetric: series.map((s) => s.metric),
+    seriesLabels: series.map((s) => s.labels),
+    chunkSeries: new Uint32Array(c),
+    chunkMinTs: minCells,
+    chunkMaxTs: maxCells,
+    chunkPoints: new Uint32Array(c),
+    chunkBlock: new Uint32Array(c),
+    chunkOffset: new Uint32Array(c),
+    chunkLength: new Uint32Array(c),
+    blockOffsets: new Float64Array(0),
+    postings: buildPostings(series),
+  };
+
+  const chunkFile = await open(join(dir, CHUNKS_FILE), "w");
+  let fileCrc = 0;
+  let fileBytes = 0;
+  const blockOffsets: number[] = [];
+  const writeOut = async (buf: Buffer) => {
+    await chunkFile.write(buf);
+    fileCrc = crc32(buf, fileCrc);
+    fileBytes += buf.length;
+  };
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flushBlock = async () => {
+    if (pendingBytes === 0) return;
+    blockOffsets.push(fileBytes);
+    await writeOut(await encodeBlockAsync(Buffer.concat(pending, pendingBytes)));
+    pending = [];
+    pendingBytes = 0;
+  };
+  let minTs: Ts | undefined;
+  let maxTs: Ts | undefined;
+  let points = 0;
+  try {
+    await writeOut(fileHeader(CHUNKS_MAGIC, content.id));
+    for (let i = 0; i < c; i++) {
+      const ch = chunks[i]!;
+      if (pendingBytes > 0 && pendingBytes + ch.bytes.length > BLOCK_TARGET_BYTES) await flushBlock();
+      index.chunkSeries[i] = ch.seriesId;
+      (minView as unknown as Ts[])[i] = ch.minTs;
+      (maxView as unknown as Ts[])[i] = ch.maxTs;
+      index.chunkPoints[i] = ch.count;
+      index.chunkBlock[i] = blockOffsets.length;
+      index.chunkOffset[i] = pendingBytes;
+      index.chunkLength[i] = ch.bytes.length;
+      pending.push(ch.bytes);
+      pendingBytes += ch.bytes.length;
+      points += ch.count;
+      if (minTs === undefined || ch.minTs < minTs) minTs = ch.minTs;
+      if (maxTs === undefined || ch.maxTs > maxTs) maxTs = ch.maxTs;
+    }
+    await flushBlock();
+    await chunkFile.sync();
+  } finally {
+    await chunkFile.close();
+  }
+  index.blockOffsets = Float64Array.from(blockOffsets);
+
+  const indexBytes = encodeIndex(index, content.id);
+  const indexFile = await open(join(dir, INDEX_FILE), "w");
+  try {
+    await indexFile.write(indexBytes);
+    await indexFile.sync();
+  } finally {
+    await indexFile.close();
+  }
+
+  const manifest: SegmentManifest = {
+    format: SEGMENT_FORMAT,
+    version: SEGMENT_FORMAT_VERSION,
+    id: content.id,
+    level: content.level,
+    timeCells: content.timeCells,
+    minTs: String(minTs ?? 0),
+    maxTs: String(maxTs ?? 0),
+    seriesCount: series.length,
+    chunkCount: c,
+    pointCount: points,
+    walHighwater: content.walHighwater,
+    createdMs: Date.now(),
+    files: {
+      [CHUNKS_FILE]: { bytes: fileBytes, crc32: fileCrc },
+      [INDEX_FILE]: { bytes: indexBytes.length, crc32: crc32(indexBytes) },
+    },
+  };
+  const manifestFile = await open(join(dir, MANIFEST_FILE), "w");
+  try {
+    await manifestFile.write(encodeManifest(manifest));
+    await manifestFile.sync();
+  } finally {
+    await manifestFile.close();
+  }
+  return manifest;
+}
+
+function buildPostings(series: SegmentSeries[]): Map<string, Uint32Array> {
+  const lists = new Map<string, number[]>();
+  const add = (key: string, id: number) => {
+    const list = lists.get(key);
+    if (list) list.push(id);
+    else lists.set(key, [id]);
+  };
+  for (const s of series) {
+    add(`__name__\0${s.metric}`, s.id);
+    for (const l of s.labels) add(`${l.name}\0${l.value}`, s.id);
+  }
+  const out = new Map<string, Uint32Array>();
+  for (const [key, ids] of lists) out.set(key, Uint32Array.from(ids)); // series are sorted by id
+  return out;
+}

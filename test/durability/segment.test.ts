@@ -1,0 +1,236 @@
+// Segments: write/read round trip, atomic publish, corrupt segments quarantined without taking the rest down,
+// interrupted replacements (real SIGKILLed child) finished at open.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SegmentStore } from "../../src/storage/segment/store.js";
+import { stageSegment, writeSegment, type SegmentChunk, type SegmentContent } from "../../src/storage/segment/writer.js";
+import { DataDirLock } from "../../src/storage/segment/lock.js";
+import { TsinkError } from "../../src/storage/errors.js";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "tsink-seg-"));
+  dirs.push(d);
+  return d;
+}
+test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function chunkBytes(series: number, k: number): Uint8Array {
+  const n = 40 + ((series * 7 + k * 13) % 300);
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (series * 31 + k * 17 + i * (i % 5)) & 0xff;
+  return b;
+}
+
+function content(id: number, seriesCount: number, chunksPerSeries: number, level = 0): SegmentContent {
+  const series = Array.from({ length: seriesCount }, (_, i) => ({
+    id: i * 3 + 1,
+    metric: `metric_${i % 7}`,
+    labels: [
+      { name: "host", value: `h${i % 11}` },
+      { name: "job", value: i % 2 ? "api" : "node" },
+    ],
+  }));
+  const chunks: SegmentChunk[] = [];
+  for (const s of series) {
+    for (let k = chunksPerSeries - 1; k >= 0; k--) {
+      chunks.push({ seriesId: s.id, minTs: k * 1000 + id, maxTs: k * 1000 + 999, count: 10 + k, bytes: chunkBytes(s.id, k) });
+    }
+  }
+  return { id, level, timeCells: "f64", walHighwater: id * 100, series, chunks };
+}
+
+test("segment round trip: index, postings, chunk payloads on demand", async () => {
+  const root = tempDir();
+  const store = SegmentStore.open(root, "f64");
+  const c = content(store.allocateId(), 300, 5);
+  await writeSegment(store.levelDir(0), c);
+  store.close();
+  const again = SegmentStore.open(root, "f64");
+  assert.is(again.segments.length, 1);
+  const seg = again.segments[0]!;
+  assert.is(seg.manifest.chunkCount, 1500);
+  assert.is(seg.manifest.seriesCount, 300);
+  assert.is(seg.manifest.walHighwater, 100);
+  assert.is(seg.manifest.minTs, "1");
+  assert.is(seg.manifest.maxTs, "4999");
+  for (const s of c.series) {
+    const [lo, hi] = seg.chunkRange(s.id);
+    assert.is(hi - lo, 5);
+    for (let i = lo; i < hi; i++) {
+      const k = i - lo; // sorted by min ts
+      assert.is(seg.minTs[i], k * 1000 + 1);
+      assert.ok(Buffer.from(chunkBytes(s.id, k)).equals(seg.readChunk(i)), `chunk ${i}`);
+    }
+    assert.equal(seg.chunksOverlapping(s.id, 1500, 3000), [lo + 1, lo + 2]);
+  }
+  assert.equal(seg.chunkRange(2), [seg.chunkRange(4)[0], seg.chunkRange(4)[0]], "absent series has an empty range");
+  const hostH3 = Array.from(seg.index.postings.get("host\0h3")!);
+  assert.equal(hostH3, c.series.filter((s) => s.labels[0]!.value === "h3").map((s) => s.id));
+  assert.equal(Array.from(seg.index.postings.get("__name__\0metric_0")!), c.series.filter((s) => s.metric === "metric_0").map((s) => s.id));
+  // The compressed chunk file is smaller than the raw chunks.
+  const raw = c.chunks.reduce((n, ch) => n + ch.bytes.length, 0);
+  assert.ok(seg.manifest.files["chunks.bin"]!.bytes < raw, `${seg.manifest.files["chunks.bin"]!.bytes} vs raw ${raw}`);
+  again.close();
+});
+
+test("i64 time cells keep exact nanosecond bounds", async () => {
+  const root = tempDir();
+  const store = SegmentStore.open(root, "i64");
+  const big = 1_700_000_000_123_456_789n;
+  await writeSegment(store.levelDir(0), {
+    id: store.allocateId(),
+    level: 0,
+    timeCells: "i64",
+    walHighwater: 5,
+    series: [{ id: 9, metric: "m", labels: [] }],
+    chunks: [{ seriesId: 9, minTs: big, maxTs: big + 1n, count: 2, bytes: new Uint8Array([1, 2, 3]) }],
+  });
+  store.close();
+  const again = SegmentStore.open(root, "i64");
+  const seg = again.segments[0]!;
+  assert.is(seg.minTs[0], big);
+  assert.is(seg.manifest.maxTs, String(big + 1n));
+  assert.equal(seg.chunksOverlapping(9, big + 1n, big + 2n), [0]);
+  again.close();
+  // A store opened with the other precision quarantines instead of misreading.
+  const wrong = SegmentStore.open(root, "f64");
+  assert.is(wrong.segments.length, 0);
+  assert.match(wrong.quarantined[0]!.reason, /precision/);
+  wrong.close();
+});
+
+async function threeSegments(root: string): Promise<string[]> {
+  const store = SegmentStore.open(root, "f64");
+  const out: string[] = [];
+  for (let i = 0; i < 3; i++) out.push((await writeSegment(store.levelDir(0), content(store.allocateId(), 20, 2))).finalDir);
+  store.close();
+  return out;
+}
+
+test("corrupt segments are quarantined at open; the others stay readable", async () => {
+  const damages: [string, (dir: string) => void][] = [
+    ["flipped index byte", (d) => flip(join(d, "index.bin"), 40)],
+    ["truncated chunk file", (d) => truncateSync(join(d, "chunks.bin"), 100)],
+    ["missing manifest", (d) => rmSync(join(d, "manifest.json"))],
+    ["edited manifest", (d) => writeFileSync(join(d, "manifest.json"), readFileSync(join(d, "manifest.json"), "utf8").replace('"walHighwater": 200', '"walHighwater": 201'))],
+  ];
+  for (const [what, damage] of damages) {
+    const root = tempDir();
+    const segs = await threeSegments(root);
+    damage(segs[1]!);
+    const store = SegmentStore.open(root, "f64");
+    assert.equal(store.segments.map((s) => s.id), [1, 3], what);
+    assert.is(store.quarantined.length, 1, what);
+    assert.ok(existsSync(store.quarantined[0]!.dir));
+    for (const seg of store.segments) for (let i = 0; i < seg.manifest.chunkCount; i++) seg.readChunk(i);
+    // Ids are never reused, even when the newest segment is quarantined.
+    assert.is(store.allocateId(), 4);
+    store.close();
+  }
+});
+
+function flip(path: string, offset: number): void {
+  const b = readFileSync(path);
+  b[offset]! ^= 0xff;
+  writeFileSync(path, b);
+}
+
+test("a damaged chunk block fails the read with DataCorruption naming file and offset", async () => {
+  const root = tempDir();
+  const segs = await threeSegments(root);
+  flip(join(segs[0]!, "chunks.bin"), 40);
+  const store = SegmentStore.open(root, "f64");
+  assert.is(store.segments.length, 3, "payloads are verified on read, not at open");
+  try {
+    store.segments[0]!.readChunk(0);
+    assert.unreachable();
+  } catch (err) {
+    assert.is((err as TsinkError).code, "DataCorruption");
+    assert.match((err as Error).message, /chunks\.bin at offset 16/);
+  }
+  store.close();
+});
+
+test("unpublished temp segments are removed at open", async () => {
+  const root = tempDir();
+  const store = SegmentStore.open(root, "f64");
+  const staged = await stageSegment(store.levelDir(0), content(store.allocateId(), 5, 1));
+  store.close();
+  assert.ok(existsSync(staged.tmpDir));
+  const again = SegmentStore.open(root, "f64");
+  assert.is(again.segments.length, 0);
+  assert.not.ok(existsSync(staged.tmpDir));
+  again.close();
+});
+
+// The child replaces segments 1+2 by one output and SIGKILLs itself at the Nth call of an fs function.
+const CHILD = `
+import fs from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
+import { SegmentStore } from "./src/storage/segment/store.js";
+import { stageSegment } from "./src/storage/segment/writer.js";
+const [root, fn, nth] = process.argv.slice(2);
+const store = SegmentStore.open(root, "f64");
+const [a, b] = store.segments;
+const staged = await stageSegment(store.levelDir(1), {
+  id: store.allocateId(), level: 1, timeCells: "f64", walHighwater: 200,
+  series: [{ id: 1, metric: "merged", labels: [] }],
+  chunks: [{ seriesId: 1, minTs: 0, maxTs: 1, count: 2, bytes: new Uint8Array([7, 7]) }],
+});
+const original = fs[fn];
+let calls = 0;
+fs[fn] = (...args) => { if (++calls === Number(nth)) process.kill(process.pid, "SIGKILL"); return original(...args); };
+syncBuiltinESMExports();
+store.replace([a, b], [staged]);
+process.stdout.write("done");
+`;
+
+test("a crash at any step of a replacement yields the sources or the outputs, never both", async () => {
+  const outcomes = new Set<string>();
+  for (const [fn, maxCalls] of [["renameSync", 3], ["rmSync", 2], ["unlinkSync", 1], ["fsyncSync", 8]] as const) {
+    for (let nth = 1; nth <= maxCalls + 1; nth++) {
+      const root = tempDir();
+      await threeSegments(root);
+      const script = join(process.cwd(), `.replace-child-${process.pid}.mts`);
+      writeFileSync(script, CHILD);
+      const r = spawnSync(process.execPath, ["--import", "tsx", script, root, fn, String(nth)], { encoding: "utf8" });
+      rmSync(script);
+      const killed = r.signal === "SIGKILL";
+      assert.ok(killed || r.stdout === "done", `${fn}#${nth}: ${r.stderr}`);
+      const store = SegmentStore.open(root, "f64");
+      const ids = store.segments.map((s) => s.id);
+      const state = ids.join(",");
+      assert.ok(state === "1,2,3" || state === "3,4", `${fn}#${nth} (killed=${killed}) left segments ${state}`);
+      if (!killed) assert.is(state, "3,4");
+      outcomes.add(state);
+      assert.equal(readdirSync(join(root, ".replacements")).length, 0, "markers are consumed at open");
+      store.close();
+    }
+  }
+  assert.equal([...outcomes].sort(), ["1,2,3", "3,4"], "both outcomes were exercised");
+});
+
+test("one process per data dir: a second opener gets a clear error; a dead holder's lock is taken over", () => {
+  const dir = tempDir();
+  mkdirSync(dir, { recursive: true });
+  const lock = DataDirLock.acquire(dir);
+  assert.throws(() => DataDirLock.acquire(dir), /already open in this process/);
+  const other = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "-e", `import("${join(process.cwd(), "src/storage/segment/lock.ts")}").then(m => { try { m.DataDirLock.acquire(${JSON.stringify(dir)}); console.log("acquired"); } catch (e) { console.log(e.code + ": " + e.message); } })`],
+    { encoding: "utf8" },
+  );
+  assert.match(other.stdout, /InvalidConfiguration: data directory .* is locked by process \d+/);
+  lock.release();
+  // A lock left by a killed process (pid that no longer exists) does not block the next opener.
+  writeFileSync(join(dir, ".tsink.lock"), "999999999 123\n");
+  DataDirLock.acquire(dir).release();
+  assert.not.ok(existsSync(join(dir, ".tsink.lock")));
+});
+
+test.run();
