@@ -1,0 +1,6 @@
+// Library entry point of tsink: the embedded storage API and its types.
+export { StorageBuilder } from "./storage/builder.js";
+export { Storage } from "./storage/engine.js";
+export { TsinkError, type TsinkErrorCode } from "./storage/errors.js";
+export type { StorageOptions, WalReplayMode, WalSyncMode } from "./storage/options.js";
+export * from "./storage/types.js";

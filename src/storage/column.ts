@@ -1,0 +1,90 @@
+// Column: a run of points in typed arrays (8-byte timestamp cells + 8-byte value cells, or blob references),
+// the unit every read path works on. Cells are copied as int32 pairs or with TypedArray.set, never through JS
+// arithmetic, so NaN payloads (the Prometheus staleness marker) survive bit-exact.
+import type { TimeAxis, TimestampArray } from "./timestamps.js";
+import type { Blob } from "./value-kinds.js";
+
+export class Column {
+  readonly ts: TimestampArray;
+  readonly ts32: Int32Array;
+  readonly f64: Float64Array;
+  readonly i64: BigInt64Array;
+  readonly u64: BigUint64Array;
+  readonly v32: Int32Array;
+  readonly blobs: Blob[] | null;
+  length = 0;
+
+  constructor(axis: TimeAxis, capacity: number, blob: boolean) {
+    this.ts = axis.newArray(capacity);
+    this.ts32 = new Int32Array(this.ts.buffer, this.ts.byteOffset, capacity * 2);
+    const raw = new ArrayBuffer(blob ? 0 : capacity * 8);
+    this.f64 = new Float64Array(raw);
+    this.i64 = new BigInt64Array(raw);
+    this.u64 = new BigUint64Array(raw);
+    this.v32 = new Int32Array(raw);
+    this.blobs = blob ? new Array<Blob>(capacity) : null;
+  }
+
+  get capacity(): number {
+    return this.ts.length;
+  }
+
+  /** Appends point `i` of `src`. */
+  pushFrom(src: Column, i: number): void {
+    const n = this.length++;
+    this.ts32[2 * n] = src.ts32[2 * i]!;
+    this.ts32[2 * n + 1] = src.ts32[2 * i + 1]!;
+    if (this.blobs) this.blobs[n] = src.blobs![i]!;
+    else {
+      this.v32[2 * n] = src.v32[2 * i]!;
+      this.v32[2 * n + 1] = src.v32[2 * i + 1]!;
+    }
+  }
+
+  /** Appends points [from, to) of `src` in one copy. */
+  appendRange(src: Column, from: number, to: number): void {
+    const n = this.length;
+    this.ts32.set(src.ts32.subarray(2 * from, 2 * to), 2 * n);
+    if (this.blobs) for (let i = from; i < to; i++) this.blobs[n + i - from] = src.blobs![i]!;
+    else this.v32.set(src.v32.subarray(2 * from, 2 * to), 2 * n);
+    this.length = n + (to - from);
+  }
+}
+
+/**
+ * Merges runs that are each sorted by timestamp into one sorted column. Equal timestamps keep run order
+ * (older data first), so duplicates are all kept in a stable order.
+ */
+export function mergeRuns(axis: TimeAxis, runs: Column[], blob: boolean): Column {
+  const live = runs.filter((r) => r.length > 0);
+  if (live.length === 0) return new Column(axis, 0, blob);
+  if (live.length === 1) return live[0]!;
+  let disjoint = true;
+  for (let i = 1; i < live.length && disjoint; i++) {
+    const prev = live[i - 1]!;
+    if (prev.ts[prev.length - 1]! > live[i]!.ts[0]!) disjoint = false;
+  }
+  if (disjoint) {
+    let total = 0;
+    for (const r of live) total += r.length;
+    const out = new Column(axis, total, blob);
+    for (const r of live) out.appendRange(r, 0, r.length);
+    return out;
+  }
+  let acc = live[0]!;
+  for (let k = 1; k < live.length; k++) acc = mergeTwo(axis, acc, live[k]!, blob);
+  return acc;
+}
+
+function mergeTwo(axis: TimeAxis, a: Column, b: Column, blob: boolean): Column {
+  const out = new Column(axis, a.length + b.length, blob);
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    if (b.ts[j]! < a.ts[i]!) out.pushFrom(b, j++);
+    else out.pushFrom(a, i++);
+  }
+  if (i < a.length) out.appendRange(a, i, a.length);
+  if (j < b.length) out.appendRange(b, j, b.length);
+  return out;
+}

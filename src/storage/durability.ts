@@ -1,0 +1,73 @@
+// The contract between the in-memory engine and the durability layer (WAL, segments, compaction; built in
+// src/storage/wal and src/storage/segment). The engine logs each validated batch and delete through the layer
+// before applying it, reads persisted chunks through it, and exposes sealed chunks for flushing.
+import type { StorageOptions } from "./options.js";
+import type { SeriesDefinition } from "./registry.js";
+import type { SealedChunk } from "./series-store.js";
+import type { TimeAxis, TimestampArray, Ts } from "./timestamps.js";
+import type { WriteAcknowledgement } from "./types.js";
+import type { Blob } from "./value-kinds.js";
+
+export interface TypedSeriesDefinition extends SeriesDefinition {
+  /** Value kind code (see value-kinds.ts). */
+  kind: number;
+}
+
+/**
+ * A write batch after validation: columnar, one entry per row. Numeric values are raw 8-byte cells in `values`
+ * (f64 bits, i64/u64 two's complement, bool as 0/1 f64); blob kinds use `blobs[i]`. `newSeries` lists the
+ * series this batch creates (ids already assigned), so a WAL can log their definitions before the samples.
+ */
+export interface ValidatedBatch {
+  readonly count: number;
+  readonly seriesIds: Uint32Array;
+  readonly kinds: Uint8Array;
+  readonly timestamps: TimestampArray;
+  readonly values: Float64Array;
+  readonly blobs: Array<Blob | undefined> | null;
+  readonly newSeries: TypedSeriesDefinition[];
+}
+
+/** What the durability layer may call on the engine. */
+export interface EngineHandle {
+  readonly options: Readonly<StorageOptions>;
+  readonly axis: TimeAxis;
+  /** Applies a batch (used by insert after logging, and by WAL replay). Series in `newSeries` are (re)defined. */
+  applyBatch(batch: ValidatedBatch): void;
+  /** Applies a delete (used by deleteSeries after logging, and by WAL replay); no range = whole series. */
+  applyDelete(seriesIds: Uint32Array, start?: Ts, end?: Ts): void;
+  /** Registers a series whose data lives in segments, making it visible to queries. */
+  defineSeries(def: TypedSeriesDefinition): void;
+  seriesDefinition(id: number): TypedSeriesDefinition | undefined;
+  /** Seals every active head into chunks (before a flush or on close). */
+  sealAll(): void;
+  seriesWithSealedChunks(): number[];
+  sealedChunks(seriesId: number): readonly SealedChunk[];
+  /** Drops sealed chunks with seq <= upToSeq from memory once they are persisted. */
+  releaseSealedChunks(seriesId: number, upToSeq: number): void;
+}
+
+export interface DurabilityLayer {
+  /** Logs a batch before the engine applies it; resolves once it is as durable as the sync mode promises. */
+  logBatch(batch: ValidatedBatch): Promise<WriteAcknowledgement>;
+  logDelete(seriesIds: Uint32Array, start: Ts | undefined, end: Ts | undefined): Promise<void>;
+  /** Encoded chunks of a series held on disk that may overlap [start, end). */
+  persistedChunks(seriesId: number, start: Ts, end: Ts): Uint8Array[];
+  /** Called when writers wait for memory: flush now so sealed chunks can be released. */
+  relieveMemoryPressure(): void;
+  observability(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+export type DurabilityFactory = (engine: EngineHandle) => Promise<DurabilityLayer>;
+
+let registered: DurabilityFactory | undefined;
+
+/** Called once by the durability module when it is loaded; `withDataPath` needs it. */
+export function registerDurabilityLayer(factory: DurabilityFactory): void {
+  registered = factory;
+}
+
+export function durabilityFactory(): DurabilityFactory | undefined {
+  return registered;
+}

@@ -1,0 +1,709 @@
+// Storage: the embedded engine behind StorageBuilder. Owns the write path (validate -> log -> apply), every read
+// method, deletes, limits (memory budget, cardinality, writer slots), retention and lifecycle.
+import { availableParallelism } from "node:os";
+import { customAggregate, downsample, pointsOf, reduce } from "./aggregate.js";
+import { Column, mergeRuns } from "./column.js";
+import type { DurabilityLayer, EngineHandle, TypedSeriesDefinition, ValidatedBatch } from "./durability.js";
+import { TsinkError, errors } from "./errors.js";
+import { METRIC_LABEL, resolveSelection } from "./matchers.js";
+import type { StorageOptions } from "./options.js";
+import { SeriesRegistry, hashKey } from "./registry.js";
+import { SeriesStore, decodeChunkRange, type SealedChunk } from "./series-store.js";
+import { TimeAxis, type Ts } from "./timestamps.js";
+import {
+  AGGREGATIONS,
+  type Aggregation,
+  type DeleteSeriesResult,
+  type Label,
+  type MetricSeries,
+  type QueryOptions,
+  type QueryRowsPage,
+  type QueryRowsScanOptions,
+  type Row,
+  type SelectedColumns,
+  type SeriesPoints,
+  type SeriesSelection,
+  type StoredPoint,
+  type WriteResult,
+} from "./types.js";
+import { canonicalLabels, validateMetric } from "./validation.js";
+import {
+  KIND_BOOL, KIND_BYTES, KIND_F64, KIND_I64, KIND_NAMES, KIND_NONE, KIND_STRING, KIND_U64, type Blob, isBlobKind,
+} from "./value-kinds.js";
+
+const ADMISSION_POLL_MS = 10;
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+const U64_MAX = 2n ** 64n - 1n;
+
+interface Counters {
+  rowsInserted: number;
+  insertBatches: number;
+  insertErrors: number;
+  selectCalls: number;
+  selectErrors: number;
+  pointsReturned: number;
+  deletes: number;
+  chunksSealed: number;
+  retentionChunksDropped: number;
+  admissionWaits: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class Storage implements EngineHandle {
+  readonly axis: TimeAxis;
+  private readonly registry = new SeriesRegistry();
+  private readonly store: SeriesStore;
+  private durability: DurabilityLayer | undefined;
+  private state: "open" | "closing" | "closed" = "open";
+  private readonly retentionUnits: Ts;
+  private maxObservedTs: Ts;
+  private readonly maxWriters: number;
+  private busyWriters = 0;
+  private readonly writerQueue: Array<() => void> = [];
+  private scratchPairs = new Uint32Array(64);
+  private readonly counters: Counters = {
+    rowsInserted: 0, insertBatches: 0, insertErrors: 0, selectCalls: 0, selectErrors: 0, pointsReturned: 0,
+    deletes: 0, chunksSealed: 0, retentionChunksDropped: 0, admissionWaits: 0,
+  };
+
+  constructor(readonly options: Readonly<StorageOptions>) {
+    this.axis = new TimeAxis(options.timestampPrecision);
+    this.store = new SeriesStore(this.axis, {
+      chunkPoints: options.chunkPoints,
+      partitionUnits: this.axis.fromMillis(options.partitionDurationMs),
+      maxHeadsPerSeries: options.maxActivePartitionHeadsPerSeries,
+    });
+    this.retentionUnits = Number.isFinite(options.retentionMs) ? this.axis.fromMillis(options.retentionMs) : this.axis.max;
+    this.maxObservedTs = this.axis.min;
+    this.maxWriters = options.maxWriters > 0 ? options.maxWriters : availableParallelism();
+  }
+
+  /** Attaches the durability layer (done once by StorageBuilder.build before the storage is handed out). */
+  attachDurability(layer: DurabilityLayer): void {
+    this.durability = layer;
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  async insertRows(rows: readonly Row[]): Promise<void> {
+    await this.insertRowsWithResult(rows);
+  }
+
+  async insertRowsWithResult(rows: readonly Row[]): Promise<WriteResult> {
+    this.ensureOpen();
+    if (!Array.isArray(rows)) throw errors.invalidValue(rows, "insertRows takes an array of rows");
+    if (rows.length === 0) return { acknowledgement: this.durability ? "Durable" : "Volatile" };
+    await this.acquireWriter();
+    try {
+      await this.admitMemory(rows.length * 16);
+      this.ensureOpen();
+      const batch = this.prepareBatch(rows);
+      const acknowledgement = this.durability ? await this.logBatch(batch) : "Volatile";
+      this.applyBatch(batch);
+      this.counters.insertBatches++;
+      return { acknowledgement };
+    } catch (err) {
+      this.counters.insertErrors++;
+      throw TsinkError.from(err);
+    } finally {
+      this.releaseWriter();
+    }
+  }
+
+  /**
+   * Validates a whole batch and resolves its series (creating new ones, not yet visible). Nothing is applied:
+   * on any error the series created here are rolled back and the batch is rejected as a whole.
+   */
+  private prepareBatch(rows: readonly Row[]): ValidatedBatch {
+    const n = rows.length;
+    const reg = this.registry;
+    const axis = this.axis;
+    const seriesIds = new Uint32Array(n);
+    const kinds = new Uint8Array(n);
+    const timestamps = axis.newArray(n);
+    const values = new Float64Array(n);
+    const i64 = new BigInt64Array(values.buffer);
+    const u64 = new BigUint64Array(values.buffer);
+    let blobs: Array<Blob | undefined> | null = null;
+    const newSeries: TypedSeriesDefinition[] = [];
+    const firstNewId = reg.count;
+    const kindsAssigned: number[] = [];
+    const futureLimit = axis.futureLimit();
+    let batchMax: Ts = axis.min;
+    try {
+      for (let i = 0; i < n; i++) {
+        const row = rows[i]!;
+        if (row === null || typeof row !== "object") throw errors.invalidValue(row, "each row is { metric, labels, dataPoint }");
+        const metric = validateMetric(row.metric);
+        const labels = canonicalLabels(row.labels);
+        if (labels.length * 2 > this.scratchPairs.length) this.scratchPairs = new Uint32Array(labels.length * 4);
+        const pairs = this.scratchPairs;
+        const metricId = reg.dict.intern(metric);
+        const pairLen = reg.internKey(labels, pairs);
+        const hash = hashKey(metricId, pairs, pairLen);
+        let sid = reg.find(metricId, pairs, pairLen, hash);
+        const dp = row.dataPoint;
+        if (dp === null || typeof dp !== "object") throw errors.invalidValue(dp, "dataPoint must be { timestamp, value }");
+        const value = dp.value;
+        let kind: number;
+        if (sid < 0) {
+          if (reg.visibleCount + newSeries.length + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
+          kind = kindOfValue(value, KIND_NONE);
+          sid = reg.create(metricId, pairs, pairLen, hash);
+          reg.kind[sid] = kind;
+          newSeries.push({ id: sid, metric, labels: labels.slice(), kind });
+        } else {
+          const existing = reg.kind[sid]!;
+          kind = kindOfValue(value, existing);
+          if (existing === KIND_NONE) {
+            if (!reg.visible[sid] && reg.visibleCount + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
+            reg.kind[sid] = kind;
+            kindsAssigned.push(sid);
+          } else if (existing !== kind) throw errors.typeMismatch(KIND_NAMES[existing]!, KIND_NAMES[kind]!, metric);
+        }
+        const ts = axis.normalize(dp.timestamp);
+        if (ts > futureLimit) throw errors.futureSkew(ts, futureLimit);
+        if (ts > batchMax) batchMax = ts;
+        seriesIds[i] = sid;
+        kinds[i] = kind;
+        timestamps[i] = ts as never;
+        switch (kind) {
+          case KIND_F64:
+            values[i] = value as number;
+            break;
+          case KIND_I64: {
+            const v = value as bigint;
+            if (v < I64_MIN || v > I64_MAX) throw errors.invalidValue(v, "an i64 value must fit in 64 signed bits");
+            i64[i] = v;
+            break;
+          }
+          case KIND_U64: {
+            const v = typeof value === "bigint" ? value : (value as { u64: bigint }).u64;
+            if (typeof v !== "bigint" || v < 0n || v > U64_MAX) throw errors.invalidValue(v, "a u64 value must be a bigint in 0..2^64-1");
+            u64[i] = v;
+            break;
+          }
+          case KIND_BOOL:
+            values[i] = value ? 1 : 0;
+            break;
+          default:
+            (blobs ??= new Array<Blob | undefined>(n))[i] = value as Blob;
+        }
+      }
+      if (this.options.retentionEnforced) this.checkRetention(timestamps, n, batchMax, futureLimit);
+    } catch (err) {
+      for (const sid of kindsAssigned) reg.kind[sid] = KIND_NONE;
+      reg.truncate(firstNewId);
+      throw err;
+    }
+    return { count: n, seriesIds, kinds, timestamps, values, blobs, newSeries };
+  }
+
+  /** Logs through the durability layer; if that fails, the series the batch created stay untyped and hidden. */
+  private async logBatch(batch: ValidatedBatch): Promise<WriteResult["acknowledgement"]> {
+    try {
+      return await this.durability!.logBatch(batch);
+    } catch (err) {
+      for (const def of batch.newSeries) if (!this.registry.visible[def.id]) this.registry.kind[def.id] = KIND_NONE;
+      throw err;
+    }
+  }
+
+  private retentionCutoff(reference: Ts): Ts {
+    let ref = this.axis.now();
+    if (this.maxObservedTs > ref) ref = this.maxObservedTs;
+    if (reference > ref) ref = reference;
+    return this.axis.sub(ref, this.retentionUnits);
+  }
+
+  private checkRetention(timestamps: ArrayLike<Ts>, n: number, batchMax: Ts, futureLimit: Ts): void {
+    const cutoff = this.retentionCutoff(batchMax <= futureLimit ? batchMax : this.axis.min);
+    for (let i = 0; i < n; i++) if (timestamps[i]! < cutoff) throw errors.outOfRetention(timestamps[i]!, cutoff);
+  }
+
+  applyBatch(batch: ValidatedBatch): void {
+    const reg = this.registry;
+    for (const def of batch.newSeries) this.ensureSeries(def);
+    const v32 = new Int32Array(batch.values.buffer, batch.values.byteOffset, batch.count * 2);
+    const ts = batch.timestamps;
+    let max = this.maxObservedTs;
+    for (let i = 0; i < batch.count; i++) {
+      const sid = batch.seriesIds[i]!;
+      const kind = batch.kinds[i]!;
+      if (reg.kind[sid] === KIND_NONE) reg.kind[sid] = kind;
+      const t = ts[i]!;
+      if (t > max) max = t;
+      if (this.store.append(sid, kind, t, v32, i, batch.blobs?.[i])) this.counters.chunksSealed++;
+      if (!reg.visible[sid]) reg.show(sid);
+    }
+    this.maxObservedTs = max;
+    this.counters.rowsInserted += batch.count;
+    if (this.options.retentionEnforced && this.counters.chunksSealed > 0) {
+      this.counters.retentionChunksDropped += this.store.dropSealedBefore(this.retentionCutoff(this.axis.min));
+    }
+  }
+
+  private ensureSeries(def: TypedSeriesDefinition): number {
+    const reg = this.registry;
+    const labels = canonicalLabels(def.labels);
+    const pairs = new Uint32Array(labels.length * 2);
+    const metricId = reg.dict.intern(def.metric);
+    const pairLen = reg.internKey(labels, pairs);
+    const hash = hashKey(metricId, pairs, pairLen);
+    const found = reg.find(metricId, pairs, pairLen, hash);
+    if (found >= 0) return found;
+    const id = reg.create(metricId, pairs, pairLen, hash, def.id);
+    reg.kind[id] = def.kind;
+    return id;
+  }
+
+  defineSeries(def: TypedSeriesDefinition): void {
+    const id = this.ensureSeries(def);
+    if (this.registry.kind[id] === KIND_NONE) this.registry.kind[id] = def.kind;
+    this.registry.show(id);
+  }
+
+  seriesDefinition(id: number): TypedSeriesDefinition | undefined {
+    if (id < 0 || id >= this.registry.count) return undefined;
+    return { ...this.registry.definition(id), kind: this.registry.kind[id]! };
+  }
+
+  sealAll(): void {
+    this.store.sealAll((sid) => this.registry.kind[sid]!);
+  }
+
+  seriesWithSealedChunks(): number[] {
+    return this.store.seriesWithSealed();
+  }
+
+  sealedChunks(seriesId: number): readonly SealedChunk[] {
+    return this.store.sealedOf(seriesId);
+  }
+
+  releaseSealedChunks(seriesId: number, upToSeq: number): void {
+    this.store.releaseSealed(seriesId, upToSeq);
+  }
+
+  // ------------------------------------------------------------------ limits
+
+  private async acquireWriter(): Promise<void> {
+    if (this.busyWriters < this.maxWriters) {
+      this.busyWriters++;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        clearTimeout(timer);
+        this.busyWriters++;
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const at = this.writerQueue.indexOf(grant);
+        if (at >= 0) this.writerQueue.splice(at, 1);
+        reject(errors.writeTimeout(this.options.writeTimeoutMs, this.busyWriters));
+      }, this.options.writeTimeoutMs);
+      this.writerQueue.push(grant);
+    });
+  }
+
+  private releaseWriter(): void {
+    this.busyWriters--;
+    this.writerQueue.shift()?.();
+  }
+
+  /** Waits (polling every 10 ms, asking for a flush) until `growth` more bytes fit the budget, or times out. */
+  private async admitMemory(growth: number): Promise<void> {
+    const budget = this.options.memoryLimitBytes;
+    if (!Number.isFinite(budget)) return;
+    const deadline = Date.now() + this.options.writeTimeoutMs;
+    let relief = false;
+    while (this.memoryUsed() + growth > budget) {
+      if (Date.now() >= deadline) throw errors.memoryBudget(budget, this.memoryUsed() + growth);
+      if (!relief) {
+        this.counters.admissionWaits++;
+        this.durability?.relieveMemoryPressure();
+        relief = true;
+      }
+      await sleep(Math.min(ADMISSION_POLL_MS, Math.max(1, deadline - Date.now())));
+      this.ensureOpen();
+    }
+  }
+
+  memoryUsed(): number {
+    return this.store.activeBytes + this.store.sealedBytes;
+  }
+
+  memoryBudget(): number {
+    return this.options.memoryLimitBytes;
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  async select(metric: string, labels: readonly Label[], start: Ts, end: Ts): Promise<StoredPoint[]> {
+    return this.query(() => {
+      validateMetric(metric);
+      const canon = canonicalLabels(labels);
+      const [s, e] = this.range(start, end);
+      const sid = this.registry.lookup(metric, canon);
+      if (sid < 0 || !this.registry.visible[sid]) return [];
+      return pointsOf(this.collect(sid, s, e), this.registry.kind[sid]!);
+    });
+  }
+
+  async selectAll(metric: string, start: Ts, end: Ts): Promise<Array<{ labels: Label[]; points: StoredPoint[] }>> {
+    return this.query(() => {
+      validateMetric(metric);
+      const [s, e] = this.range(start, end);
+      const out: Array<{ labels: Label[]; points: StoredPoint[] }> = [];
+      for (const sid of this.sortedIds(resolveSelection(this.registry, { metric }))) {
+        const col = this.collect(sid, s, e);
+        if (col.length > 0) out.push({ labels: this.registry.labelsOf(sid), points: pointsOf(col, this.registry.kind[sid]!) });
+      }
+      return out;
+    });
+  }
+
+  async selectMany(series: readonly MetricSeries[], start: Ts, end: Ts): Promise<SeriesPoints[]> {
+    return this.query(() => {
+      const [s, e] = this.range(start, end);
+      const resolved = series.map((m) => {
+        validateMetric(m?.name);
+        return { series: { name: m.name, labels: canonicalLabels(m.labels).slice() }, sid: this.registry.lookup(m.name, canonicalLabels(m.labels)) };
+      });
+      return resolved.map(({ series: ms, sid }) => ({
+        series: ms,
+        points: sid >= 0 && this.registry.visible[sid] ? pointsOf(this.collect(sid, s, e), this.registry.kind[sid]!) : [],
+      }));
+    });
+  }
+
+  async selectWithOptions(metric: string, opts: QueryOptions): Promise<StoredPoint[]> {
+    return this.query(() => {
+      validateMetric(metric);
+      if (opts === null || typeof opts !== "object") throw errors.invalidConfiguration("selectWithOptions needs QueryOptions { start, end, ... }");
+      const canon = canonicalLabels(opts.labels);
+      const [s, e] = this.range(opts.start, opts.end);
+      let agg: Aggregation = opts.aggregation ?? "None";
+      if (!AGGREGATIONS.includes(agg)) throw errors.unsupportedAggregation(String(agg), "any");
+      let interval: Ts | undefined;
+      if (opts.downsample) {
+        interval = this.axis.normalize(opts.downsample.interval);
+        if (interval <= 0) throw errors.invalidConfiguration("downsample interval must be positive", { interval });
+        agg = opts.downsample.aggregation ?? agg;
+        if (!AGGREGATIONS.includes(agg)) throw errors.unsupportedAggregation(String(agg), "any");
+        if (agg === "None") agg = "Last";
+      }
+      const offset = opts.offset ?? 0;
+      const limit = opts.limit;
+      if (!Number.isInteger(offset) || offset < 0) throw errors.invalidConfiguration("offset must be a non-negative integer", { offset });
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw errors.invalidConfiguration("limit must be a non-negative integer", { limit });
+      if (limit === 0) return [];
+      const sid = this.registry.lookup(metric, canon);
+      if (sid < 0 || !this.registry.visible[sid]) return [];
+      const kind = this.registry.kind[sid]!;
+      const col = this.collect(sid, s, e);
+      const page = (from: number, total: number) => [from, limit === undefined ? total : Math.min(total, from + limit)] as const;
+      if (opts.customAggregation) {
+        const pts = customAggregate(this.axis, col, kind, opts.customAggregation, s, interval);
+        const [a, b] = page(offset, pts.length);
+        return pts.slice(a, b);
+      }
+      if (interval === undefined && agg === "None") {
+        const [a, b] = page(Math.min(offset, col.length), col.length);
+        return pointsOf(col, kind, a, b);
+      }
+      const pts = interval !== undefined ? downsample(this.axis, col, kind, agg, s, interval) : [reduce(col, kind, agg, 0, col.length)].filter((p): p is StoredPoint => p !== undefined);
+      const [a, b] = page(offset, pts.length);
+      return pts.slice(a, b);
+    });
+  }
+
+  async scanMetricRows(metric: string, start: Ts, end: Ts, opts: QueryRowsScanOptions = {}): Promise<QueryRowsPage> {
+    return this.query(() => {
+      validateMetric(metric);
+      const [s, e] = this.range(start, end);
+      return this.scanRows(this.sortedIds(resolveSelection(this.registry, { metric })), s, e, opts);
+    });
+  }
+
+  async scanSeriesRows(series: readonly MetricSeries[], start: Ts, end: Ts, opts: QueryRowsScanOptions = {}): Promise<QueryRowsPage> {
+    return this.query(() => {
+      const [s, e] = this.range(start, end);
+      const ids: number[] = [];
+      for (const m of series) {
+        validateMetric(m?.name);
+        const sid = this.registry.lookup(m.name, canonicalLabels(m.labels));
+        if (sid >= 0 && this.registry.visible[sid]) ids.push(sid);
+      }
+      return this.scanRows(ids, s, e, opts);
+    });
+  }
+
+  /** Rows of `ids` (in that order, each series by time), skipping `rowOffset` rows and returning at most `maxRows`. */
+  private scanRows(ids: readonly number[], s: Ts, e: Ts, opts: QueryRowsScanOptions): QueryRowsPage {
+    const offset = opts.rowOffset ?? 0;
+    const max = opts.maxRows ?? Number.POSITIVE_INFINITY;
+    if (!Number.isInteger(offset) || offset < 0) throw errors.invalidConfiguration("rowOffset must be a non-negative integer", { rowOffset: offset });
+    if (max !== Number.POSITIVE_INFINITY && (!Number.isInteger(max) || max < 1)) throw errors.invalidConfiguration("maxRows must be a positive integer", { maxRows: max });
+    const rows: QueryRowsPage["rows"] = [];
+    let seen = 0;
+    for (const sid of ids) {
+      const col = this.collect(sid, s, e);
+      if (seen + col.length <= offset) {
+        seen += col.length;
+        continue;
+      }
+      const from = Math.max(0, offset - seen);
+      const metric = this.registry.metricName(sid);
+      const labels = this.registry.labelsOf(sid);
+      const kind = this.registry.kind[sid]!;
+      for (let i = from; i < col.length; i++) {
+        if (rows.length === max) {
+          return { rowsScanned: offset + rows.length, truncated: true, nextRowOffset: offset + rows.length, rows };
+        }
+        rows.push({ metric, labels, dataPoint: pointsOf(col, kind, i, i + 1)[0]! });
+      }
+      seen += col.length;
+    }
+    return { rowsScanned: offset + rows.length, truncated: false, rows };
+  }
+
+  async listMetrics(): Promise<MetricSeries[]> {
+    return this.query(() => this.sortedIds(this.registry.universe.view()).map((sid) => this.metricSeries(sid)));
+  }
+
+  async selectSeries(selection: SeriesSelection): Promise<MetricSeries[]> {
+    return this.query(() => this.selectIds(selection).map((sid) => this.metricSeries(sid)));
+  }
+
+  /**
+   * Columnar read of every numeric series matching `selection` over [start, end): timestamps ascending, values
+   * projected to f64 (NaN payloads kept bit-exact). Blob series are skipped. Used by the PromQL engine.
+   */
+  async selectColumns(selection: SeriesSelection, start: Ts, end: Ts): Promise<SelectedColumns[]> {
+    return this.query(() => {
+      const [s, e] = this.range(start, end);
+      const out: SelectedColumns[] = [];
+      for (const sid of resolveSelection(this.registry, this.checkedSelection(selection))) {
+        const kind = this.registry.kind[sid]!;
+        if (isBlobKind(kind)) continue;
+        const col = this.collect(sid, s, e);
+        if (col.length === 0) continue;
+        const timestamps = col.ts.slice(0, col.length);
+        let values: Float64Array;
+        if (kind === KIND_F64 || kind === KIND_BOOL) values = col.f64.slice(0, col.length);
+        else {
+          values = new Float64Array(col.length);
+          const arr = kind === KIND_I64 ? col.i64 : col.u64;
+          for (let i = 0; i < col.length; i++) values[i] = Number(arr[i]!);
+        }
+        out.push({ metric: this.registry.metricName(sid), labels: this.registry.labelsOf(sid), timestamps, values });
+      }
+      return out;
+    });
+  }
+
+  /** Label names (including `__name__`) of the series matching `selection` (all series when omitted), sorted. */
+  async labelNames(selection?: SeriesSelection): Promise<string[]> {
+    return this.query(() => {
+      const reg = this.registry;
+      const strings = reg.dict.strings;
+      if (!selection) {
+        const names = [...reg.labelIndex.keys()].map((id) => strings[id]!);
+        if (reg.visibleCount > 0) names.push(METRIC_LABEL);
+        return names.sort();
+      }
+      const names = new Set<string>();
+      for (const sid of this.selectIds(selection)) {
+        names.add(METRIC_LABEL);
+        for (const l of reg.labelsOf(sid)) names.add(l.name);
+      }
+      return [...names].sort();
+    });
+  }
+
+  /** Distinct values of label `name` (`__name__` gives metric names) among matching series, sorted. */
+  async labelValues(name: string, selection?: SeriesSelection): Promise<string[]> {
+    return this.query(() => {
+      const reg = this.registry;
+      const strings = reg.dict.strings;
+      if (!selection) {
+        if (name === METRIC_LABEL) return [...reg.metricPostings.keys()].map((id) => strings[id]!).sort();
+        const nameId = reg.dict.find(name);
+        const idx = nameId === undefined ? undefined : reg.labelIndex.get(nameId);
+        return idx ? [...idx.values.keys()].map((id) => strings[id]!).filter((v) => v !== "").sort() : [];
+      }
+      const values = new Set<string>();
+      const nameId = reg.dict.find(name);
+      for (const sid of this.selectIds(selection)) {
+        if (name === METRIC_LABEL) values.add(reg.metricName(sid));
+        else if (nameId !== undefined) {
+          const v = reg.labelValueId(sid, nameId);
+          if (v >= 0 && strings[v] !== "") values.add(strings[v]!);
+        }
+      }
+      return [...values].sort();
+    });
+  }
+
+  // ------------------------------------------------------------------ deletes
+
+  async deleteSeries(selection: SeriesSelection): Promise<DeleteSeriesResult> {
+    this.ensureOpen();
+    const sel = this.checkedSelection(selection);
+    let start: Ts | undefined;
+    let end: Ts | undefined;
+    if (sel.start !== undefined || sel.end !== undefined) [start, end] = this.range(sel.start ?? this.axis.min, sel.end ?? this.axis.max);
+    const ids = resolveSelection(this.registry, { metric: sel.metric, matchers: sel.matchers });
+    if (ids.length === 0) return { matchedSeries: 0, tombstonesApplied: 0 };
+    if (this.durability) await this.durability.logDelete(ids, start, end);
+    this.applyDelete(ids, start, end);
+    this.counters.deletes++;
+    return { matchedSeries: ids.length, tombstonesApplied: ids.length };
+  }
+
+  applyDelete(seriesIds: Uint32Array, start?: Ts, end?: Ts): void {
+    for (const sid of seriesIds) {
+      if (start === undefined || end === undefined) {
+        this.store.dropSeries(sid);
+        this.registry.hide(sid);
+      } else this.store.deleteRange(sid, this.registry.kind[sid]!, start, end);
+    }
+  }
+
+  // ------------------------------------------------------------------ lifecycle and observability
+
+  observabilitySnapshot(): Record<string, unknown> {
+    const c = this.counters;
+    return {
+      memory: {
+        activeAndSealedBytes: this.memoryUsed(),
+        activeBytes: this.store.activeBytes,
+        sealedBytes: this.store.sealedBytes,
+        budgetedBytes: this.options.memoryLimitBytes,
+        registryBytes: this.registry.bytes,
+        allocatedBufferBytes: this.store.allocatedBytes,
+      },
+      series: { total: this.registry.visibleCount, activeHeads: this.store.activeHeads, sealedChunks: this.store.sealedChunkCount },
+      ingest: { rowsTotal: c.rowsInserted, batchesTotal: c.insertBatches, errorsTotal: c.insertErrors, admissionWaitsTotal: c.admissionWaits, chunksSealedTotal: c.chunksSealed },
+      query: { selectCallsTotal: c.selectCalls, selectErrorsTotal: c.selectErrors, pointsReturnedTotal: c.pointsReturned },
+      retention: { enforced: this.options.retentionEnforced, retentionMs: this.options.retentionMs, chunksDroppedTotal: c.retentionChunksDropped },
+      deletes: { callsTotal: c.deletes },
+      health: { state: this.state },
+      ...(this.durability?.observability() ?? {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.ensureOpen();
+    this.state = "closing";
+    while (this.busyWriters > 0) await sleep(ADMISSION_POLL_MS);
+    try {
+      await this.durability?.close();
+    } finally {
+      this.state = "closed";
+    }
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private ensureOpen(): void {
+    if (this.state === "closed") throw errors.closed();
+    if (this.state === "closing") throw new TsinkError("StorageShuttingDown", "storage is shutting down: no new calls are accepted");
+  }
+
+  private query<T>(fn: () => T): Promise<T> {
+    this.ensureOpen();
+    this.counters.selectCalls++;
+    try {
+      const r = fn();
+      if (Array.isArray(r)) this.counters.pointsReturned += r.length;
+      return Promise.resolve(r);
+    } catch (err) {
+      this.counters.selectErrors++;
+      return Promise.reject(TsinkError.from(err));
+    }
+  }
+
+  private range(start: unknown, end: unknown): [Ts, Ts] {
+    const s = this.axis.bound(start);
+    const e = this.axis.bound(end);
+    if (s >= e) throw errors.invalidTimeRange(s, e);
+    return [s, e];
+  }
+
+  private checkedSelection(selection: SeriesSelection): SeriesSelection {
+    if (selection === null || typeof selection !== "object") throw errors.invalidConfiguration("a SeriesSelection is an object { metric?, matchers?, start?, end? }");
+    if (selection.metric !== undefined) validateMetric(selection.metric);
+    if (selection.matchers !== undefined && !Array.isArray(selection.matchers)) throw errors.invalidLabel(selection.matchers, "matchers must be an array");
+    return selection;
+  }
+
+  private selectIds(selection: SeriesSelection): number[] {
+    const sel = this.checkedSelection(selection);
+    let ids: ArrayLike<number> = resolveSelection(this.registry, sel);
+    if (sel.start !== undefined || sel.end !== undefined) {
+      const [s, e] = this.range(sel.start ?? this.axis.min, sel.end ?? this.axis.max);
+      ids = Array.from(ids).filter((sid) => this.store.hasDataIn(sid, s, e) || this.persistedOverlap(sid, s, e));
+    }
+    return this.sortedIds(ids);
+  }
+
+  private persistedOverlap(sid: number, s: Ts, e: Ts): boolean {
+    return (this.durability?.persistedChunks(sid, s, e).length ?? 0) > 0;
+  }
+
+  /** Ids ordered by metric name, then label set. */
+  private sortedIds(ids: ArrayLike<number>): number[] {
+    const reg = this.registry;
+    const strings = reg.dict.strings;
+    const keyed = Array.from(ids, (sid) => ({ sid, key: seriesSortKey(strings[reg.metricOf[sid]!]!, reg.labelsOf(sid)) }));
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return keyed.map((k) => k.sid);
+  }
+
+  private metricSeries(sid: number): MetricSeries {
+    return { name: this.registry.metricName(sid), labels: this.registry.labelsOf(sid) };
+  }
+
+  /** All points of a series in [s, e), from memory and from the durability layer, merged by timestamp. */
+  private collect(sid: number, s: Ts, e: Ts): Column {
+    const kind = this.registry.kind[sid]!;
+    if (this.options.retentionEnforced) {
+      const cutoff = this.retentionCutoff(this.axis.min);
+      if (cutoff > s) s = cutoff;
+      if (s >= e) return new Column(this.axis, 0, isBlobKind(kind));
+    }
+    const runs: Column[] = [];
+    for (const bytes of this.durability?.persistedChunks(sid, s, e) ?? []) runs.push(decodeChunkRange(this.axis, bytes, kind, s, e));
+    runs.push(...this.store.read(sid, kind, s, e));
+    return mergeRuns(this.axis, runs, isBlobKind(kind));
+  }
+}
+
+function seriesSortKey(metric: string, labels: readonly Label[]): string {
+  let k = metric;
+  for (const l of labels) k += `\u0000${l.name}\u0001${l.value}`;
+  return k;
+}
+
+/** Value kind of a JS value; a bigint goes to u64 when the series already holds u64. */
+function kindOfValue(value: unknown, seriesKind: number): number {
+  switch (typeof value) {
+    case "number":
+      return KIND_F64;
+    case "bigint":
+      return seriesKind === KIND_U64 ? KIND_U64 : KIND_I64;
+    case "boolean":
+      return KIND_BOOL;
+    case "string":
+      return KIND_STRING;
+    case "object":
+      if (value instanceof Uint8Array) return KIND_BYTES;
+      if (value !== null && typeof (value as { u64?: unknown }).u64 === "bigint") return KIND_U64;
+  }
+  throw errors.invalidValue(value, "a value is a number, bigint, u64(bigint), boolean, Uint8Array or string");
+}
+

@@ -1,0 +1,459 @@
+// Per-series point storage in memory: active partition heads (slab blocks, struct-of-arrays, no per-point or
+// per-head JS objects) sealed into encoded chunks at `chunkPoints`, plus reading a time range back as columns.
+import { chunkInfo, decodeChunk, decodeRangeInto, encodeChunk, type ValueKind } from "../encoding/chunk.js";
+import { makeSizeClasses, type SizeClass } from "./active-buffers.js";
+import { Column } from "./column.js";
+import { lowerBound, type TimeAxis, type Ts } from "./timestamps.js";
+import { KIND_BOOL, KIND_BYTES, KIND_F64, KIND_I64, KIND_NAMES, KIND_STRING, KIND_U64, type Blob, isBlobKind } from "./value-kinds.js";
+
+/** An encoded, immutable chunk of one series. `seq` orders chunks by sealing time (for flush watermarks). */
+export interface SealedChunk {
+  readonly bytes: Uint8Array;
+  readonly minTs: Ts;
+  readonly maxTs: Ts;
+  readonly count: number;
+  readonly seq: number;
+}
+
+export interface StoreConfig {
+  chunkPoints: number;
+  partitionUnits: Ts;
+  maxHeadsPerSeries: number;
+}
+
+const NO_HEAD = -1;
+const SEALED_CHUNK_OVERHEAD = 64; // record + Uint8Array header, counted into the memory budget
+
+export class SeriesStore {
+  private readonly classes: SizeClass[];
+  // per series
+  private firstHead = new Int32Array(1024).fill(NO_HEAD);
+  private headCount = new Uint8Array(1024);
+  private readonly sealed: Array<SealedChunk[] | undefined> = [];
+  // per head
+  private hSeries = new Uint32Array(256);
+  private hPartition = new Float64Array(256);
+  private hClass = new Uint8Array(256);
+  private hBlock = new Int32Array(256);
+  private hCount = new Uint32Array(256);
+  private hSorted = new Uint8Array(256);
+  private hNext = new Int32Array(256);
+  private hFree: number[] = [];
+  private hHighWater = 0;
+  private sealSeq = 0;
+  sealedBytes = 0;
+  sealedChunkCount = 0;
+  activeHeads = 0;
+
+  constructor(
+    private readonly axis: TimeAxis,
+    private readonly config: StoreConfig,
+  ) {
+    this.classes = makeSizeClasses(axis, config.chunkPoints);
+  }
+
+  get activeBytes(): number {
+    let b = 0;
+    for (const c of this.classes) b += c.liveBytes;
+    return b;
+  }
+
+  /** Bytes held by slabs (live and free blocks) plus the head and series tables. */
+  get allocatedBytes(): number {
+    let b = 0;
+    for (const c of this.classes) b += c.bytes;
+    return (
+      b + this.firstHead.byteLength + this.headCount.byteLength + this.sealed.length * 8 +
+      this.hSeries.length * (4 + 8 + 1 + 4 + 4 + 1 + 4)
+    );
+  }
+
+  /**
+   * Appends one point. `v32`/`vi` locate its 8-byte value cell (numeric kinds), `blob` is the value of blob kinds.
+   * Returns true when a chunk was sealed.
+   */
+  append(sid: number, kind: number, ts: Ts, v32: Int32Array, vi: number, blob: Blob | undefined): boolean {
+    const partition = this.axis.partitionOf(ts, this.config.partitionUnits);
+    let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD;
+    while (h !== NO_HEAD && this.hPartition[h] !== partition) h = this.hNext[h]!;
+    let sealedOne = false;
+    if (h === NO_HEAD) {
+      sealedOne = this.evictForNewHead(sid, kind);
+      h = this.openHead(sid, partition);
+    }
+    let cls = this.classes[this.hClass[h]!]!;
+    let n = this.hCount[h]!;
+    if (n === cls.blockPoints) cls = this.growHead(h, cls, kind);
+    const at = this.hBlock[h]! * cls.blockPoints + n;
+    const tsCells = cls.ts;
+    tsCells[at] = ts as never;
+    if (n > 0 && tsCells[at - 1]! > ts) this.hSorted[h] = 0;
+    if (isBlobKind(kind)) cls.ensureBlobs()[at] = blob!;
+    else {
+      cls.v32[2 * at] = v32[2 * vi]!;
+      cls.v32[2 * at + 1] = v32[2 * vi + 1]!;
+    }
+    this.hCount[h] = ++n;
+    if (n >= this.config.chunkPoints) {
+      this.sealHead(sid, h, kind);
+      sealedOne = true;
+    }
+    return sealedOne;
+  }
+
+  /** Seals every active head (used before a flush and on close). */
+  sealAll(kindOf: (sid: number) => number): void {
+    for (let sid = 0; sid < this.firstHead.length; sid++) {
+      while (this.firstHead[sid]! !== NO_HEAD) this.sealHead(sid, this.firstHead[sid]!, kindOf(sid));
+    }
+  }
+
+  sealedOf(sid: number): readonly SealedChunk[] {
+    return this.sealed[sid] ?? [];
+  }
+
+  /** Series ids that hold sealed chunks, ascending. */
+  seriesWithSealed(): number[] {
+    const out: number[] = [];
+    this.sealed.forEach((list, sid) => {
+      if (list && list.length > 0) out.push(sid);
+    });
+    return out;
+  }
+
+  /** Forgets sealed chunks with seq <= upToSeq (after the durability layer persisted them). */
+  releaseSealed(sid: number, upToSeq: number): void {
+    const list = this.sealed[sid];
+    if (!list) return;
+    const keep = list.filter((c) => c.seq > upToSeq);
+    for (const c of list) if (c.seq <= upToSeq) this.forgetChunk(c);
+    this.sealed[sid] = keep.length > 0 ? keep : undefined;
+  }
+
+  /** Runs of points of series `sid` in [start, end), each run sorted by timestamp, in sealing order. */
+  read(sid: number, kind: number, start: Ts, end: Ts): Column[] {
+    const runs: Column[] = [];
+    for (const c of this.sealed[sid] ?? []) {
+      if (c.maxTs < start || c.minTs >= end) continue;
+      runs.push(decodeChunkRange(this.axis, c.bytes, kind, start, end));
+    }
+    for (let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD; h !== NO_HEAD; h = this.hNext[h]!) {
+      runs.push(this.readHead(h, kind, start, end));
+    }
+    return runs;
+  }
+
+  /** Whether series `sid` has at least one point in [start, end) (sealed chunks judged by their bounds). */
+  hasDataIn(sid: number, start: Ts, end: Ts): boolean {
+    for (const c of this.sealed[sid] ?? []) if (c.maxTs >= start && c.minTs < end) return true;
+    for (let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD; h !== NO_HEAD; h = this.hNext[h]!) {
+      const cls = this.classes[this.hClass[h]!]!;
+      const base = this.hBlock[h]! * cls.blockPoints;
+      for (let i = 0, n = this.hCount[h]!; i < n; i++) {
+        const t = cls.ts[base + i]!;
+        if (t >= start && t < end) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Removes the points of `sid` in [start, end): heads are compacted, chunks dropped or re-encoded. */
+  deleteRange(sid: number, kind: number, start: Ts, end: Ts): void {
+    const list = this.sealed[sid];
+    if (list) {
+      const next: SealedChunk[] = [];
+      for (const c of list) {
+        if (c.maxTs < start || c.minTs >= end) {
+          next.push(c);
+          continue;
+        }
+        this.forgetChunk(c);
+        const col = decodeChunkRange(this.axis, c.bytes, kind, this.axis.min, this.axis.max);
+        const kept = new Column(this.axis, col.length, isBlobKind(kind));
+        for (let i = 0; i < col.length; i++) {
+          const t = col.ts[i]!;
+          if (t < start || t >= end) kept.pushFrom(col, i);
+        }
+        if (kept.length > 0) next.push(this.makeChunk(kind, kept, 0, kept.length, c.seq));
+      }
+      this.sealed[sid] = next.length > 0 ? next : undefined;
+    }
+    let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD;
+    while (h !== NO_HEAD) {
+      const following = this.hNext[h]!;
+      const cls = this.classes[this.hClass[h]!]!;
+      const base = this.hBlock[h]! * cls.blockPoints;
+      let w = 0;
+      for (let i = 0, n = this.hCount[h]!; i < n; i++) {
+        const t = cls.ts[base + i]!;
+        if (t >= start && t < end) continue;
+        if (w !== i) {
+          cls.ts32[2 * (base + w)] = cls.ts32[2 * (base + i)]!;
+          cls.ts32[2 * (base + w) + 1] = cls.ts32[2 * (base + i) + 1]!;
+          if (cls.blobs) cls.blobs[base + w] = cls.blobs[base + i]!;
+          cls.v32[2 * (base + w)] = cls.v32[2 * (base + i)]!;
+          cls.v32[2 * (base + w) + 1] = cls.v32[2 * (base + i) + 1]!;
+        }
+        w++;
+      }
+      if (w === 0) this.closeHead(sid, h);
+      else this.hCount[h] = w;
+      h = following;
+    }
+  }
+
+  /** Drops everything held for `sid`. */
+  dropSeries(sid: number): void {
+    for (const c of this.sealed[sid] ?? []) this.forgetChunk(c);
+    this.sealed[sid] = undefined;
+    while (sid < this.firstHead.length && this.firstHead[sid]! !== NO_HEAD) this.closeHead(sid, this.firstHead[sid]!);
+  }
+
+  /** Drops sealed chunks that end before `cutoff` (retention). Returns the number dropped. */
+  dropSealedBefore(cutoff: Ts): number {
+    let dropped = 0;
+    this.sealed.forEach((list, sid) => {
+      if (!list || !list.some((c) => c.maxTs < cutoff)) return;
+      const keep = list.filter((c) => c.maxTs >= cutoff);
+      for (const c of list) if (c.maxTs < cutoff) (this.forgetChunk(c), dropped++);
+      this.sealed[sid] = keep.length > 0 ? keep : undefined;
+    });
+    return dropped;
+  }
+
+  /** Adds an already encoded chunk (e.g. restored by the durability layer). */
+  adoptChunk(sid: number, bytes: Uint8Array, minTs: Ts, maxTs: Ts, count: number): SealedChunk {
+    const chunk: SealedChunk = { bytes, minTs, maxTs, count, seq: ++this.sealSeq };
+    this.pushChunk(sid, chunk);
+    return chunk;
+  }
+
+  // ---- internals ----
+
+  private openHead(sid: number, partition: number): number {
+    if (sid >= this.firstHead.length) {
+      let size = this.firstHead.length * 2;
+      while (size <= sid) size *= 2;
+      const fh = new Int32Array(size).fill(NO_HEAD);
+      fh.set(this.firstHead);
+      this.firstHead = fh;
+      const hc = new Uint8Array(size);
+      hc.set(this.headCount);
+      this.headCount = hc;
+    }
+    let h = this.hFree.pop();
+    if (h === undefined) {
+      h = this.hHighWater++;
+      if (h >= this.hSeries.length) this.growHeadTable();
+    }
+    this.hSeries[h] = sid;
+    this.hPartition[h] = partition;
+    this.hClass[h] = 0;
+    this.hBlock[h] = this.classes[0]!.alloc();
+    this.hCount[h] = 0;
+    this.hSorted[h] = 1;
+    // keep heads ordered by partition (oldest first) so eviction takes the list head
+    let prev = NO_HEAD;
+    let cur = this.firstHead[sid]!;
+    while (cur !== NO_HEAD && this.hPartition[cur]! < partition) {
+      prev = cur;
+      cur = this.hNext[cur]!;
+    }
+    this.hNext[h] = cur;
+    if (prev === NO_HEAD) this.firstHead[sid] = h;
+    else this.hNext[prev] = h;
+    this.headCount[sid]++;
+    this.activeHeads++;
+    return h;
+  }
+
+  /** At the head limit, seals the oldest partition head to make room (bounded out-of-order fan-out). */
+  private evictForNewHead(sid: number, kind: number): boolean {
+    if (sid >= this.headCount.length || this.headCount[sid]! < this.config.maxHeadsPerSeries) return false;
+    this.sealHead(sid, this.firstHead[sid]!, kind);
+    return true;
+  }
+
+  private growHeadTable(): void {
+    const size = this.hSeries.length * 2;
+    const grow = <T extends Uint32Array | Float64Array | Uint8Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(size);
+      b.set(a as never);
+      return b;
+    };
+    this.hSeries = grow(this.hSeries, (n) => new Uint32Array(n));
+    this.hPartition = grow(this.hPartition, (n) => new Float64Array(n));
+    this.hClass = grow(this.hClass, (n) => new Uint8Array(n));
+    this.hBlock = grow(this.hBlock, (n) => new Int32Array(n));
+    this.hCount = grow(this.hCount, (n) => new Uint32Array(n));
+    this.hSorted = grow(this.hSorted, (n) => new Uint8Array(n));
+    this.hNext = grow(this.hNext, (n) => new Int32Array(n));
+  }
+
+  private growHead(h: number, from: SizeClass, kind: number): SizeClass {
+    const ci = this.hClass[h]! + 1;
+    const to = this.classes[ci]!;
+    const block = to.alloc();
+    const src = this.hBlock[h]! * from.blockPoints;
+    const dst = block * to.blockPoints;
+    const n = from.blockPoints;
+    to.ts32.set(from.ts32.subarray(2 * src, 2 * (src + n)), 2 * dst);
+    if (isBlobKind(kind)) {
+      const blobs = to.ensureBlobs();
+      for (let i = 0; i < n; i++) blobs[dst + i] = from.blobs![src + i]!;
+    } else to.v32.set(from.v32.subarray(2 * src, 2 * (src + n)), 2 * dst);
+    from.release(this.hBlock[h]!);
+    this.hClass[h] = ci;
+    this.hBlock[h] = block;
+    return to;
+  }
+
+  /** Sorts a head's points by timestamp in place (stable: equal timestamps keep arrival order). */
+  private sortHead(h: number): void {
+    if (this.hSorted[h]) return;
+    const cls = this.classes[this.hClass[h]!]!;
+    const base = this.hBlock[h]! * cls.blockPoints;
+    const n = this.hCount[h]!;
+    const ts = cls.ts;
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => {
+      const x = ts[base + a]!;
+      const y = ts[base + b]!;
+      return x < y ? -1 : x > y ? 1 : a - b;
+    });
+    const t32 = cls.ts32.slice(2 * base, 2 * (base + n));
+    const v32 = cls.v32.slice(2 * base, 2 * (base + n));
+    const blobs = cls.blobs ? cls.blobs.slice(base, base + n) : null;
+    for (let i = 0; i < n; i++) {
+      const j = order[i]!;
+      cls.ts32[2 * (base + i)] = t32[2 * j]!;
+      cls.ts32[2 * (base + i) + 1] = t32[2 * j + 1]!;
+      cls.v32[2 * (base + i)] = v32[2 * j]!;
+      cls.v32[2 * (base + i) + 1] = v32[2 * j + 1]!;
+      if (blobs) cls.blobs![base + i] = blobs[j]!;
+    }
+    this.hSorted[h] = 1;
+  }
+
+  private readHead(h: number, kind: number, start: Ts, end: Ts): Column {
+    this.sortHead(h);
+    const cls = this.classes[this.hClass[h]!]!;
+    const base = this.hBlock[h]! * cls.blockPoints;
+    const n = this.hCount[h]!;
+    const lo = lowerBound(cls.ts, base, base + n, start);
+    const hi = lowerBound(cls.ts, lo, base + n, end);
+    const col = new Column(this.axis, hi - lo, isBlobKind(kind));
+    col.ts32.set(cls.ts32.subarray(2 * lo, 2 * hi));
+    if (col.blobs) for (let i = lo; i < hi; i++) col.blobs[i - lo] = cls.blobs![i]!;
+    else col.v32.set(cls.v32.subarray(2 * lo, 2 * hi));
+    col.length = hi - lo;
+    return col;
+  }
+
+  private sealHead(sid: number, h: number, kind: number): void {
+    this.sortHead(h);
+    const n = this.hCount[h]!;
+    if (n > 0) {
+      const cls = this.classes[this.hClass[h]!]!;
+      const base = this.hBlock[h]! * cls.blockPoints;
+      const chunk = this.encode(kind, cls, base, n);
+      this.pushChunk(sid, { bytes: chunk, minTs: cls.ts[base]!, maxTs: cls.ts[base + n - 1]!, count: n, seq: ++this.sealSeq });
+    }
+    this.closeHead(sid, h);
+  }
+
+  private encode(kind: number, cls: SizeClass | Column, base: number, n: number): Uint8Array {
+    const ts = cls.ts.subarray(base, base + n);
+    return encodeChunk(KIND_NAMES[kind] as ValueKind, ts, valuesFor(kind, cls, base, n), n);
+  }
+
+  private makeChunk(kind: number, col: Column, from: number, to: number, seq: number): SealedChunk {
+    const chunk: SealedChunk = {
+      bytes: this.encode(kind, col, from, to - from),
+      minTs: col.ts[from]!,
+      maxTs: col.ts[to - 1]!,
+      count: to - from,
+      seq,
+    };
+    this.sealedBytes += chunk.bytes.byteLength + SEALED_CHUNK_OVERHEAD;
+    this.sealedChunkCount++;
+    return chunk;
+  }
+
+  private pushChunk(sid: number, chunk: SealedChunk): void {
+    (this.sealed[sid] ??= []).push(chunk);
+    this.sealedBytes += chunk.bytes.byteLength + SEALED_CHUNK_OVERHEAD;
+    this.sealedChunkCount++;
+  }
+
+  private forgetChunk(c: SealedChunk): void {
+    this.sealedBytes -= c.bytes.byteLength + SEALED_CHUNK_OVERHEAD;
+    this.sealedChunkCount--;
+  }
+
+  private closeHead(sid: number, h: number): void {
+    this.classes[this.hClass[h]!]!.release(this.hBlock[h]!);
+    let prev = NO_HEAD;
+    let cur = this.firstHead[sid]!;
+    while (cur !== h) {
+      prev = cur;
+      cur = this.hNext[cur]!;
+    }
+    if (prev === NO_HEAD) this.firstHead[sid] = this.hNext[h]!;
+    else this.hNext[prev] = this.hNext[h]!;
+    this.headCount[sid]--;
+    this.activeHeads--;
+    this.hFree.push(h);
+  }
+}
+
+/** The value array the chunk encoder wants for `n` points at `base` of a slab class or column. */
+function valuesFor(kind: number, src: SizeClass | Column, base: number, n: number) {
+  switch (kind) {
+    case KIND_F64:
+      return src.f64.subarray(base, base + n);
+    case KIND_I64:
+      return src.i64.subarray(base, base + n);
+    case KIND_U64:
+      return src.u64.subarray(base, base + n);
+    case KIND_BOOL: {
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = src.f64[base + i] !== 0 ? 1 : 0;
+      return out;
+    }
+    case KIND_BYTES:
+      return src.blobs!.slice(base, base + n) as Uint8Array[];
+    case KIND_STRING:
+      return src.blobs!.slice(base, base + n) as string[];
+    default:
+      throw new Error(`unknown value kind ${kind}`);
+  }
+}
+
+/** Decodes the points of an encoded chunk that fall in [start, end) into a column (WASM range decode for numbers). */
+export function decodeChunkRange(axis: TimeAxis, bytes: Uint8Array, kind: number, start: Ts, end: Ts): Column {
+  if (isBlobKind(kind)) {
+    const decoded = decodeChunk(bytes, axis.isBigInt ? "bigint" : "number");
+    const ts = decoded.timestamps;
+    const lo = lowerBound(ts, 0, decoded.count, start);
+    const hi = lowerBound(ts, lo, decoded.count, end);
+    const col = new Column(axis, hi - lo, true);
+    col.ts32.set(new Int32Array(ts.buffer, ts.byteOffset + lo * 8, (hi - lo) * 2));
+    const arr = decoded.values as Blob[];
+    for (let i = lo; i < hi; i++) col.blobs![i - lo] = arr[i]!;
+    col.length = hi - lo;
+    return col;
+  }
+  const info = chunkInfo(bytes);
+  const col = new Column(axis, info.count, false);
+  if (kind === KIND_BOOL) {
+    const bools = new Uint8Array(info.count);
+    col.length = decodeRangeInto(bytes, start, end, col.ts, bools, 0);
+    for (let i = 0; i < col.length; i++) col.f64[i] = bools[i]!;
+  } else {
+    const out = kind === KIND_F64 ? col.f64 : kind === KIND_I64 ? col.i64 : col.u64;
+    col.length = decodeRangeInto(bytes, start, end, col.ts, out, 0);
+  }
+  return col;
+}

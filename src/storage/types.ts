@@ -1,0 +1,126 @@
+// Public value and query types of the embedded library (camelCase names of the reference's Rust API).
+
+export type TimestampPrecision = "s" | "ms" | "us" | "ns";
+
+/** `number` for s/ms/us precision; `bigint` (or a safe-integer number) for ns precision. */
+export type Timestamp = number | bigint;
+
+/** Marks a bigint as an unsigned 64-bit value (a plain bigint is i64 unless the series already holds u64). */
+export interface U64Value {
+  readonly u64: bigint;
+}
+export const u64 = (value: bigint): U64Value => Object.freeze({ u64: value });
+
+/** f64 (`number`), i64/u64 (`bigint`, see `u64()`), bool, bytes (`Uint8Array`) or string. */
+export type Value = number | bigint | U64Value | boolean | Uint8Array | string;
+
+export type ValueType = "f64" | "i64" | "u64" | "bool" | "bytes" | "string";
+
+export interface Label {
+  name: string;
+  value: string;
+}
+
+export interface DataPoint<V = Value> {
+  timestamp: Timestamp;
+  value: V;
+}
+
+export interface Row {
+  metric: string;
+  labels?: Label[];
+  dataPoint: DataPoint;
+}
+
+/** Points as returned by reads: numbers for f64, bigint for i64/u64, boolean, Uint8Array or string. */
+export type StoredValue = number | bigint | boolean | Uint8Array | string;
+export type StoredPoint = DataPoint<StoredValue>;
+
+export interface MetricSeries {
+  name: string;
+  labels: Label[];
+}
+
+export interface SeriesPoints {
+  series: MetricSeries;
+  points: StoredPoint[];
+}
+
+export interface SeriesMatcher {
+  name: string;
+  op: "=" | "!=" | "=~" | "!~";
+  value: string;
+}
+
+export interface SeriesSelection {
+  metric?: string;
+  matchers?: SeriesMatcher[];
+  /** Optional time range [start, end): only series with data in it. */
+  start?: Timestamp;
+  end?: Timestamp;
+}
+
+export type Aggregation =
+  | "None" | "Sum" | "Min" | "Max" | "Avg" | "First" | "Last" | "Count" | "Median" | "Range" | "Variance" | "StdDev";
+
+export const AGGREGATIONS: readonly Aggregation[] = [
+  "None", "Sum", "Min", "Max", "Avg", "First", "Last", "Count", "Median", "Range", "Variance", "StdDev",
+];
+
+/** Turns a custom type into bytes and back (`Value` bytes are what is stored). */
+export interface Codec<T> {
+  encode(value: T): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+/** Reduces the decoded values of one bucket (or the whole range) to one value, or undefined for none. */
+export interface Aggregator<T> {
+  aggregate(values: T[]): T | undefined;
+}
+
+export interface CustomBytesAggregation<T = unknown> {
+  codec: Codec<T>;
+  aggregator: Aggregator<T>;
+}
+
+export interface QueryOptions {
+  start: Timestamp;
+  end: Timestamp;
+  labels?: Label[];
+  aggregation?: Aggregation;
+  /** Buckets of `interval` timestamp units starting at `start`; `aggregation` None means Last. */
+  downsample?: { interval: Timestamp; aggregation?: Aggregation };
+  offset?: number;
+  limit?: number;
+  customAggregation?: CustomBytesAggregation<any>;
+}
+
+export interface QueryRowsScanOptions {
+  maxRows?: number;
+  rowOffset?: number;
+}
+
+export interface QueryRowsPage {
+  rowsScanned: number;
+  truncated: boolean;
+  nextRowOffset?: number;
+  rows: Array<{ metric: string; labels: Label[]; dataPoint: StoredPoint }>;
+}
+
+export interface DeleteSeriesResult {
+  matchedSeries: number;
+  tombstonesApplied: number;
+}
+
+export type WriteAcknowledgement = "Durable" | "Appended" | "Volatile";
+
+export interface WriteResult {
+  acknowledgement: WriteAcknowledgement;
+}
+
+export interface SelectedColumns {
+  metric: string;
+  labels: Label[];
+  timestamps: Float64Array | BigInt64Array;
+  values: Float64Array;
+}
