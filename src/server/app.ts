@@ -1,0 +1,191 @@
+// The tsink HTTP server: Koa middleware chain (in-flight tracking, errors, auth, routes, 404), the listener
+// (HTTP or TLS), readiness while storage opens, and graceful shutdown.
+import Router from "@koa/router";
+import Koa, { type Context } from "koa";
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { AdmissionGate } from "./admission.js";
+import { Authenticator, scopeOfPath } from "./auth.js";
+import type { ServerConfig } from "./config.js";
+import { HttpError } from "./http-error.js";
+import { MetadataStore } from "./metadata-store.js";
+import { ServerMetrics } from "./metrics.js";
+import { errorJson } from "./prometheus-json.js";
+import { registerAdminRoutes } from "./routes/admin.js";
+import { registerIngestRoutes } from "./routes/ingest.js";
+import { registerMetadataRoutes } from "./routes/metadata.js";
+import { registerQueryRoutes } from "./routes/query.js";
+import { registerRemoteReadRoute } from "./routes/remote-read.js";
+import { type Runtime, sendText } from "./runtime.js";
+import type { ServerStorage, StorageHooks } from "./storage.js";
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export class TsinkServer {
+  readonly runtime: Runtime;
+  private readonly app = new Koa();
+  private readonly server: Server;
+  private storageInstance?: ServerStorage;
+  private state: "starting" | "ready" | "stopping" | "stopped" = "starting";
+  private inflight = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly config: ServerConfig,
+    readonly logger: Logger,
+    private readonly hooks: StorageHooks,
+    version: string,
+  ) {
+    const { limits } = config;
+    const writeGate = new AdmissionGate("rows", limits.writeMaxInflightRequests, limits.writeMaxInflightRows, limits.writeAcquireTimeoutMs);
+    const readGate = new AdmissionGate("queries", limits.readMaxInflightRequests, limits.readMaxInflightQueries, limits.readAcquireTimeoutMs);
+    const startedAtMs = Date.now();
+    const metrics = new ServerMetrics({
+      startedAtMs,
+      storageStats: () => (this.storageInstance ? hooks.stats(this.storageInstance) : undefined),
+      walStats: () => (this.storageInstance ? hooks.walStats(this.storageInstance) : undefined),
+      inflight: () => ({ writeRequests: writeGate.inflightRequests, readRequests: readGate.inflightRequests }),
+    });
+    const metadata = new MetadataStore(config.dataPath ? join(config.dataPath, "server", "metric-metadata.json") : undefined, (err) =>
+      logger.error({ err }, "saving metric metadata failed"),
+    );
+    this.runtime = {
+      config, logger, version, startedAtMs, writeGate, readGate, metrics, metadata,
+      storage: () => {
+        if (this.state === "ready" && this.storageInstance) return this.storageInstance;
+        throw new HttpError(503, this.state === "starting" ? "storage is still opening (WAL replay in progress)" : "server is shutting down", {
+          errorType: "unavailable",
+        });
+      },
+      storageStats: () => (this.storageInstance ? hooks.stats(this.storageInstance) : undefined),
+      walStats: () => (this.storageInstance ? hooks.walStats(this.storageInstance) : undefined),
+    };
+    this.buildApp();
+    const handler = this.app.callback();
+    this.server = config.tls
+      ? createHttpsServer({ cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) }, handler)
+      : createHttpServer(handler);
+    this.server.maxConnections = 1024;
+    this.server.keepAliveTimeout = 30_000;
+    this.server.headersTimeout = 35_000;
+  }
+
+  private buildApp(): void {
+    const rt = this.runtime;
+    const auth = new Authenticator(this.config);
+    const router = new Router();
+
+    router.get("/healthz", (ctx) => sendText(ctx, "ok\n"));
+    router.get("/ready", (ctx) => {
+      if (this.state === "ready") sendText(ctx, "ready\n");
+      else sendText(ctx, this.state === "starting" ? "not ready: storage is opening\n" : "not ready: shutting down\n", 503);
+    });
+    router.get("/metrics", async (ctx) => {
+      ctx.type = rt.metrics.registry.contentType;
+      ctx.body = await rt.metrics.registry.metrics();
+    });
+    registerQueryRoutes(router, rt);
+    registerMetadataRoutes(router, rt);
+    registerIngestRoutes(router, rt);
+    registerRemoteReadRoute(router, rt);
+    if (this.config.adminApiEnabled) registerAdminRoutes(router, rt, this.hooks);
+
+    this.app.use(async (_ctx, next) => {
+      this.inflight++;
+      try {
+        await next();
+      } finally {
+        if (--this.inflight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      }
+    });
+    this.app.use(async (ctx, next) => {
+      try {
+        await next();
+      } catch (err) {
+        this.sendError(ctx, err);
+      }
+    });
+    this.app.use(async (ctx, next) => {
+      const scope = scopeOfPath(ctx.path);
+      if (scope === "admin" && !this.config.adminApiEnabled) return sendText(ctx, "not found", 404);
+      auth.check(scope, ctx.get("authorization") || undefined);
+      await next();
+    });
+    this.app.use(router.routes());
+    this.app.use((ctx) => {
+      if (ctx.body === undefined && !ctx.matched?.length) sendText(ctx, "not found", 404);
+    });
+  }
+
+  private sendError(ctx: Context, err: unknown): void {
+    if (err instanceof HttpError) {
+      for (const [k, v] of Object.entries(err.options.headers ?? {})) ctx.set(k, v);
+      if (err.options.json) {
+        ctx.status = err.status;
+        ctx.type = "application/json";
+        ctx.body = errorJson(err.options.errorType ?? "bad_data", err.message);
+      } else {
+        sendText(ctx, `${err.message}\n`, err.status);
+      }
+      if (err.status >= 500) this.logger.warn({ path: ctx.path, status: err.status, err: err.message }, "request failed");
+      return;
+    }
+    this.logger.error({ err, path: ctx.path, method: ctx.method }, "unhandled error");
+    const message = err instanceof Error ? err.message : String(err);
+    if (ctx.path.startsWith("/api/v1/") && !["/api/v1/write", "/api/v1/read", "/api/v1/import/prometheus"].includes(ctx.path)) {
+      ctx.status = 500;
+      ctx.type = "application/json";
+      ctx.body = errorJson("internal", message);
+    } else {
+      sendText(ctx, `internal error: ${message}\n`, 500);
+    }
+  }
+
+  /** Starts listening first (probes answer while storage opens), then opens storage. Resolves when ready. */
+  async start(): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.config.listen.port, this.config.listen.host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    const address = this.server.address() as AddressInfo;
+    this.logger.info({ address: `${address.address}:${address.port}`, tls: !!this.config.tls }, "listening; opening storage");
+    try {
+      await this.runtime.metadata.load();
+      this.storageInstance = await this.hooks.open();
+    } catch (err) {
+      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+      throw err;
+    }
+    this.state = "ready";
+    this.logger.info({ dataPath: this.config.dataPath ?? null }, "storage open; ready");
+    return address;
+  }
+
+  /** Graceful stop: refuse new connections, wait (up to 10 s) for in-flight requests, flush and close storage. */
+  async stop(): Promise<void> {
+    if (this.state === "stopping" || this.state === "stopped") return;
+    this.state = "stopping";
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const drained = this.inflight === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    const timedOut = await Promise.race([drained.then(() => false), sleep(SHUTDOWN_GRACE_MS).then(() => true)]);
+    if (timedOut) this.logger.warn({ inflight: this.inflight }, "in-flight requests did not finish within 10 s; closing anyway");
+    this.server.closeAllConnections();
+    await closed;
+    await this.runtime.metadata.flush();
+    if (this.storageInstance) await this.storageInstance.close();
+    this.state = "stopped";
+    this.logger.info("stopped");
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

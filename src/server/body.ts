@@ -1,0 +1,21 @@
+// Request body reading with a hard cap on the bytes taken off the wire (413 before buffering more than the limit).
+import type { Context } from "koa";
+import { HttpError } from "./http-error.js";
+
+export async function readBody(ctx: Context, maxBytes: number, json = false): Promise<Buffer> {
+  const declared = Number(ctx.get("content-length") || NaN);
+  if (declared > maxBytes) {
+    throw new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes`, { json });
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > maxBytes) {
+      ctx.set("Connection", "close");
+      throw new HttpError(413, `request body exceeds the limit of ${maxBytes} bytes`, { json });
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// tsink-server entry point: parse flags and env, start the HTTP server over the embedded storage, log as JSON
+// (pino), and shut down gracefully on SIGTERM/SIGINT.
+import { readFileSync } from "node:fs";
+import { pino } from "pino";
+import { TsinkServer } from "./app.js";
+import { ConfigError, HELP_TEXT, parseServerArgs } from "./config.js";
+import { storageHooks } from "./storage.js";
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseServerArgs(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tsink-server: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (config === "help") {
+    process.stdout.write(HELP_TEXT);
+    return;
+  }
+  const logger = pino({ level: config.logLevel, base: { service: "tsink-server" } });
+  const server = new TsinkServer(config, logger, storageHooks(config), packageVersion());
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  try {
+    await server.start();
+  } catch (err) {
+    logger.fatal({ err }, "startup failed");
+    process.exit(1);
+  }
+}
+
+void main();

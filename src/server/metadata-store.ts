@@ -1,0 +1,76 @@
+// Metric metadata (type, help, unit) received through remote write, per tenant, served by /api/v1/metadata.
+// Persisted as one JSON file next to the data (atomic temp-file + rename) when the server has a data path.
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { MetricMetadataUpdate } from "../protocols/remote.js";
+
+export interface MetadataEntry {
+  type: string;
+  help: string;
+  unit: string;
+}
+
+export class MetadataStore {
+  private readonly byTenant = new Map<string, Map<string, MetadataEntry>>();
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly filePath: string | undefined,
+    private readonly onSaveError: (err: unknown) => void,
+  ) {}
+
+  async load(): Promise<void> {
+    if (!this.filePath) return;
+    let text: string;
+    try {
+      text = await readFile(this.filePath, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw err;
+    }
+    const data = JSON.parse(text) as Record<string, Record<string, MetadataEntry>>;
+    for (const [tenant, metrics] of Object.entries(data)) this.byTenant.set(tenant, new Map(Object.entries(metrics)));
+  }
+
+  /** Applies updates; returns how many changed something. */
+  apply(tenant: string, updates: readonly MetricMetadataUpdate[]): number {
+    let map = this.byTenant.get(tenant);
+    if (!map) this.byTenant.set(tenant, (map = new Map()));
+    let changed = 0;
+    for (const u of updates) {
+      const prev = map.get(u.metric);
+      if (prev && prev.type === u.type && prev.help === u.help && prev.unit === u.unit) continue;
+      map.set(u.metric, { type: u.type, help: u.help, unit: u.unit });
+      changed++;
+    }
+    if (changed > 0) this.save();
+    return changed;
+  }
+
+  /** Metadata of one tenant, optionally one metric, at most `limit` metrics, sorted by name. */
+  list(tenant: string, metric: string | undefined, limit: number): Record<string, MetadataEntry[]> {
+    const map = this.byTenant.get(tenant);
+    const out: Record<string, MetadataEntry[]> = {};
+    if (!map) return out;
+    const names = metric !== undefined ? (map.has(metric) ? [metric] : []) : [...map.keys()].sort();
+    for (const name of names.slice(0, limit)) out[name] = [map.get(name)!];
+    return out;
+  }
+
+  /** Resolves once every scheduled save has reached the disk. */
+  flush(): Promise<void> {
+    return this.saving;
+  }
+
+  private save(): void {
+    const path = this.filePath;
+    if (!path) return;
+    this.saving = this.saving.then(async () => {
+      const data: Record<string, Record<string, MetadataEntry>> = {};
+      for (const [tenant, map] of this.byTenant) data[tenant] = Object.fromEntries(map);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(`${path}.tmp`, JSON.stringify(data));
+      await rename(`${path}.tmp`, path);
+    }).catch(this.onSaveError);
+  }
+}

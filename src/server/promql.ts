@@ -1,0 +1,88 @@
+// The server's two uses of the PromQL package: a tenant-scoped engine per request, and parsing `match[]`
+// selectors (series, labels, label values, delete_series, query_exemplars) into label matchers.
+import { PromqlEngine } from "../promql/engine.js";
+import { parse } from "../promql/parser/index.js";
+import type { Expr, VectorSelector } from "../promql/ast.js";
+import type { SeriesMatcher } from "../storage/types.js";
+import { HttpError } from "./http-error.js";
+import type { Runtime } from "./runtime.js";
+import { TenantSeriesSource } from "./tenancy.js";
+
+/** Engine defaults (Prometheus'): 5 m lookback, 2 min query timeout, 50 M samples per query. */
+export const LOOKBACK_DELTA_MS = 5 * 60_000;
+export const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
+export const MAX_SAMPLES_PER_QUERY = 50_000_000;
+
+export function tenantEngine(rt: Runtime, tenant: string, timeoutMs: number | undefined): PromqlEngine {
+  const source = new TenantSeriesSource(rt.storage(), tenant, rt.config.timestampPrecision);
+  return new PromqlEngine(source, {
+    lookbackDeltaMs: LOOKBACK_DELTA_MS,
+    maxSamples: MAX_SAMPLES_PER_QUERY,
+    timeoutMs: Math.min(timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS),
+  });
+}
+
+function parseOrBadData(text: string): Expr {
+  try {
+    return parse(text);
+  } catch (err) {
+    throw HttpError.badData(`invalid parameter "match[]": ${(err as Error).message}`);
+  }
+}
+
+function collectSelectors(expr: Expr, out: VectorSelector[]): void {
+  switch (expr.type) {
+    case "VectorSelector":
+      out.push(expr);
+      return;
+    case "MatrixSelector":
+      out.push(expr.vector);
+      return;
+    default:
+      for (const child of Object.values(expr)) {
+        if (Array.isArray(child)) for (const c of child) if (c && typeof c === "object" && "type" in c) collectSelectors(c as Expr, out);
+        if (child && typeof child === "object" && "type" in child && "pos" in child) collectSelectors(child as Expr, out);
+      }
+  }
+}
+
+/**
+ * Parses a `match[]` series selector into matchers (Prometheus requires at least one matcher that does not match
+ * the empty string). With `anyExpression`, any PromQL expression is accepted and its selectors' matchers are
+ * checked (query_exemplars).
+ */
+export function parseMatchSelector(text: string, anyExpression = false): SeriesMatcher[] {
+  const expr = parseOrBadData(text);
+  if (anyExpression) {
+    const selectors: VectorSelector[] = [];
+    collectSelectors(expr, selectors);
+    if (selectors.length === 0) throw HttpError.badData("query has no vector selector");
+    return selectors.flatMap((s) => s.matchers);
+  }
+  if (expr.type !== "VectorSelector") throw HttpError.badData(`invalid parameter "match[]": ${JSON.stringify(text)} is not a series selector`);
+  if (!expr.matchers.some((m) => !matchesEmpty(m))) {
+    throw HttpError.badData(`invalid parameter "match[]": match[] must contain at least one non-empty matcher`);
+  }
+  return expr.matchers.map((m) => ({ name: m.name, op: m.op, value: m.value }));
+}
+
+function matchesEmpty(m: SeriesMatcher): boolean {
+  switch (m.op) {
+    case "=":
+      return m.value === "";
+    case "!=":
+      return m.value !== "";
+    case "=~":
+      return safeRegex(m.value).test("");
+    case "!~":
+      return !safeRegex(m.value).test("");
+  }
+}
+
+function safeRegex(source: string): RegExp {
+  try {
+    return new RegExp(`^(?:${source})$`);
+  } catch {
+    throw HttpError.badData(`invalid regular expression ${JSON.stringify(source)}`);
+  }
+}

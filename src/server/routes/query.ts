@@ -1,0 +1,56 @@
+// PromQL over HTTP: GET|POST /api/v1/query and /api/v1/query_range, with Prometheus' parameter rules,
+// response shapes and error statuses (bad_data 400, execution 422, timeout 503). Range limits are the engine's.
+import type Router from "@koa/router";
+import type { Context } from "koa";
+import { PromqlError } from "../../promql/result.js";
+import { HttpError } from "../http-error.js";
+import { parseDurationParam, parseTimeParam, requireParam } from "../params.js";
+import { queryResultJson, successJson } from "../prometheus-json.js";
+import { tenantEngine } from "../promql.js";
+import { type Runtime, requestParams, sendJson, tenantOf } from "../runtime.js";
+import { guardedRead } from "./read-support.js";
+
+const STATUS_BY_ERROR_TYPE: Record<string, number> = { bad_data: 400, execution: 422, timeout: 503, canceled: 499, internal: 500 };
+
+export function promqlFailure(err: unknown): HttpError | undefined {
+  if (err instanceof PromqlError) {
+    return new HttpError(STATUS_BY_ERROR_TYPE[err.errorType] ?? 500, err.message, { errorType: err.errorType, json: true });
+  }
+  return undefined;
+}
+
+export function registerQueryRoutes(router: Router, rt: Runtime): void {
+  const maxBody = rt.config.limits.maxBodyBytes;
+
+  async function run(ctx: Context, endpoint: "query" | "query_range"): Promise<void> {
+    const tenant = tenantOf(ctx);
+    const params = await requestParams(ctx, maxBody);
+    await guardedRead(rt, ctx, endpoint, true, async (takeQueries) => {
+      const query = requireParam(params, "query");
+      const timeoutRaw = params.get("timeout");
+      const timeoutMs = timeoutRaw ? parseDurationParam("timeout", timeoutRaw) : undefined;
+      const engine = tenantEngine(rt, tenant, timeoutMs);
+      let resultJson: string;
+      try {
+        if (endpoint === "query") {
+          const timeRaw = params.get("time");
+          const timeMs = timeRaw ? parseTimeParam("time", timeRaw) : Date.now();
+          resultJson = queryResultJson(await takeQueries(1, () => engine.instantQuery(query, timeMs)));
+        } else {
+          const startMs = parseTimeParam("start", requireParam(params, "start"));
+          const endMs = parseTimeParam("end", requireParam(params, "end"));
+          const stepMs = parseDurationParam("step", requireParam(params, "step"));
+          resultJson = queryResultJson(await takeQueries(1, () => engine.rangeQuery(query, startMs, endMs, stepMs)));
+        }
+      } catch (err) {
+        throw promqlFailure(err) ?? err;
+      }
+      sendJson(ctx, successJson(resultJson));
+    });
+  }
+
+  router.get("/api/v1/query", (ctx) => run(ctx, "query"));
+  router.post("/api/v1/query", (ctx) => run(ctx, "query"));
+  router.get("/api/v1/query_range", (ctx) => run(ctx, "query_range"));
+  router.post("/api/v1/query_range", (ctx) => run(ctx, "query_range"));
+}

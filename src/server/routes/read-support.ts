@@ -1,0 +1,46 @@
+// Shared by every read route: admission (503/413 with X-Tsink-Read-Error-Code), request counting and latency,
+// and the mapping of storage errors met while reading.
+import type { Context } from "koa";
+import { AdmissionRejected } from "../admission.js";
+import { HttpError } from "../http-error.js";
+import type { Runtime } from "../runtime.js";
+
+const READ_ERROR_HEADER = "X-Tsink-Read-Error-Code";
+
+export function readAdmissionFailure(err: AdmissionRejected, json: boolean): HttpError {
+  return err.reason === "overloaded"
+    ? new HttpError(503, err.message, { errorType: "unavailable", json, headers: { [READ_ERROR_HEADER]: "read_overloaded", "Retry-After": "1" } })
+    : new HttpError(413, err.message, { errorType: "bad_data", json, headers: { [READ_ERROR_HEADER]: "read_resource_limit_exceeded" } });
+}
+
+/**
+ * Runs a read handler under the read gate: one request slot for the whole request, `units(...)` queries taken by
+ * the handler through the callback it receives.
+ */
+export async function guardedRead(
+  rt: Runtime,
+  ctx: Context,
+  endpoint: string,
+  json: boolean,
+  handler: (takeQueries: <T>(n: number, fn: () => Promise<T>) => Promise<T>) => Promise<void>,
+): Promise<void> {
+  const started = process.hrtime.bigint();
+  try {
+    await rt.readGate.withRequest(() => handler((n, fn) => rt.readGate.withUnits(n, fn)));
+  } catch (err) {
+    if (err instanceof AdmissionRejected) {
+      rt.metrics.admissionRejections.inc({ surface: "read", reason: err.reason });
+      throw readAdmissionFailure(err, json);
+    }
+    const code = (err as { code?: unknown }).code;
+    if (err instanceof Error && !(err instanceof HttpError) && typeof code === "string") {
+      if (code === "InvalidTimeRange") throw new HttpError(400, err.message, { errorType: "bad_data", json });
+      if (code === "StorageClosed" || code === "StorageShuttingDown") throw new HttpError(503, err.message, { errorType: "unavailable", json });
+      throw new HttpError(422, err.message, { errorType: "execution", json });
+    }
+    throw err;
+  } finally {
+    rt.metrics.queryRequests.inc({ endpoint, code: String(ctx.status) });
+    rt.metrics.queryDuration.observe({ endpoint }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+}

@@ -1,0 +1,61 @@
+// What every route handler gets: config, logger, the storage once it is open, admission gates, metrics, the
+// metric-metadata store; plus the small request helpers the routes share (params, JSON replies, tenant).
+import type { Context } from "koa";
+import type { Logger } from "pino";
+import type { AdmissionGate } from "./admission.js";
+import { readBody } from "./body.js";
+import type { ServerConfig } from "./config.js";
+import { HttpError } from "./http-error.js";
+import type { MetadataStore } from "./metadata-store.js";
+import type { ServerMetrics } from "./metrics.js";
+import type { ServerStorage } from "./storage.js";
+import { resolveTenant } from "./tenancy.js";
+
+export interface Runtime {
+  readonly config: ServerConfig;
+  readonly logger: Logger;
+  readonly version: string;
+  readonly startedAtMs: number;
+  readonly writeGate: AdmissionGate;
+  readonly readGate: AdmissionGate;
+  readonly metrics: ServerMetrics;
+  readonly metadata: MetadataStore;
+  /** The open storage; 503 while it is still opening (WAL replay) or after shutdown began. */
+  storage(): ServerStorage;
+  /** Memory figures of the open storage (undefined while it is not open). */
+  storageStats(): { memoryUsedBytes: number; memoryBudgetBytes: number; seriesCount: number } | undefined;
+  walStats(): { enabled: boolean; sizeBytes?: number; segments?: number } | undefined;
+}
+
+export function tenantOf(ctx: Context): string {
+  return resolveTenant(ctx.headers);
+}
+
+/** Query-string parameters, merged with the urlencoded form body for POST (Prometheus' rule). */
+export async function requestParams(ctx: Context, maxBodyBytes: number): Promise<URLSearchParams> {
+  const params = new URLSearchParams(ctx.querystring);
+  if (ctx.method === "POST") {
+    const type = ctx.get("content-type");
+    if (type && !type.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
+      throw new HttpError(415, `unsupported Content-Type ${JSON.stringify(type)}: send application/x-www-form-urlencoded`, {
+        errorType: "bad_data",
+        json: true,
+      });
+    }
+    const body = await readBody(ctx, maxBodyBytes, true);
+    for (const [k, v] of new URLSearchParams(body.toString("utf8"))) params.append(k, v);
+  }
+  return params;
+}
+
+export function sendJson(ctx: Context, json: string, status = 200): void {
+  ctx.status = status;
+  ctx.type = "application/json";
+  ctx.body = json;
+}
+
+export function sendText(ctx: Context, text: string, status = 200): void {
+  ctx.status = status;
+  ctx.type = "text/plain; charset=utf-8";
+  ctx.body = text;
+}

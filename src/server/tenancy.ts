@@ -1,0 +1,96 @@
+// Tenants: the x-tsink-tenant header (X-Scope-OrgID alias), the reserved __tsink_tenant__ label stamped on every
+// write, and the scoping of every read (extra matcher in, label stripped out), including the PromQL source.
+import type { SeriesSource, SeriesSelection as PromqlSelection, SelectedSeries } from "../promql/source.js";
+import { type Label, MAX_LABEL_VALUE_BYTES, TENANT_LABEL } from "../protocols/series-validation.js";
+import { type IngestRow, type TimestampPrecision, toMillis, scaleMillis } from "../protocols/rows.js";
+import type { SeriesMatcher, SeriesSelection } from "../storage/types.js";
+import { HttpError } from "./http-error.js";
+import type { ServerStorage } from "./storage.js";
+
+export const DEFAULT_TENANT = "default";
+
+/** Resolves and validates the request's tenant id (400 for an invalid or conflicting one). */
+export function resolveTenant(headers: Record<string, string | string[] | undefined>): string {
+  const primary = headers["x-tsink-tenant"];
+  const alias = headers["x-scope-orgid"];
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(",") : v);
+  const tenant = one(primary);
+  const orgId = one(alias);
+  if (tenant !== undefined && orgId !== undefined && tenant !== orgId) {
+    throw new HttpError(400, `x-tsink-tenant ${JSON.stringify(tenant)} and X-Scope-OrgID ${JSON.stringify(orgId)} disagree`);
+  }
+  const id = tenant ?? orgId;
+  if (id === undefined) return DEFAULT_TENANT;
+  if (id.length === 0) throw new HttpError(400, "invalid tenant id: x-tsink-tenant must not be empty");
+  if (id.startsWith("__")) throw new HttpError(400, `invalid tenant id ${JSON.stringify(id.slice(0, 64))}: must not start with "__"`);
+  if (/[\u0000-\u001f\u007f]/.test(id)) throw new HttpError(400, "invalid tenant id: control characters are not allowed");
+  if (Buffer.byteLength(id) > MAX_LABEL_VALUE_BYTES) throw new HttpError(400, `invalid tenant id: longer than ${MAX_LABEL_VALUE_BYTES} bytes`);
+  return id;
+}
+
+export function tenantMatcher(tenant: string): SeriesMatcher {
+  return { name: TENANT_LABEL, op: "=", value: tenant };
+}
+
+/** The selection restricted to one tenant. */
+export function scopeSelection(selection: SeriesSelection, tenant: string): SeriesSelection {
+  return { ...selection, matchers: [...(selection.matchers ?? []), tenantMatcher(tenant)] };
+}
+
+export function stripTenantLabel(labels: readonly Label[]): Label[] {
+  return labels.filter((l) => l.name !== TENANT_LABEL);
+}
+
+/** Stamps the tenant label on rows; rows of one series share one new label array. */
+export function stampTenant(rows: IngestRow[], tenant: string): IngestRow[] {
+  const stamped = new Map<Label[], Label[]>();
+  const tenantLabel = { name: TENANT_LABEL, value: tenant };
+  return rows.map((row) => {
+    let labels = stamped.get(row.labels);
+    if (!labels) {
+      labels = [tenantLabel, ...row.labels];
+      stamped.set(row.labels, labels);
+    }
+    return { metric: row.metric, labels, dataPoint: row.dataPoint };
+  });
+}
+
+/** Converts a Unix-ms bound to the storage precision. */
+export function msToStorage(ms: number, precision: TimestampPrecision): number | bigint {
+  return scaleMillis(ms, precision);
+}
+
+/** The PromQL engine's view of one tenant's data: ms timestamps, tenant matcher added, tenant label removed. */
+export class TenantSeriesSource implements SeriesSource {
+  constructor(
+    private readonly storage: ServerStorage,
+    private readonly tenant: string,
+    private readonly precision: TimestampPrecision,
+  ) {}
+
+  async selectColumns(selection: PromqlSelection, start: number, end: number): Promise<SelectedSeries[]> {
+    const scoped = scopeSelection(
+      {
+        ...(selection.metric !== undefined ? { metric: selection.metric } : {}),
+        matchers: selection.matchers ?? [],
+        ...(selection.start !== undefined ? { start: msToStorage(selection.start, this.precision) } : {}),
+        ...(selection.end !== undefined ? { end: msToStorage(selection.end, this.precision) } : {}),
+      },
+      this.tenant,
+    );
+    const columns = await this.storage.selectColumns(scoped, msToStorage(start, this.precision), msToStorage(end, this.precision));
+    return columns.map((c) => ({
+      metric: c.metric,
+      labels: stripTenantLabel(c.labels),
+      timestamps: timestampsToMillis(c.timestamps, this.precision),
+      values: c.values,
+    }));
+  }
+}
+
+export function timestampsToMillis(ts: Float64Array | BigInt64Array, precision: TimestampPrecision): Float64Array {
+  if (precision === "ms" && ts instanceof Float64Array) return ts;
+  const out = new Float64Array(ts.length);
+  for (let i = 0; i < ts.length; i++) out[i] = toMillis(ts[i]!, precision);
+  return out;
+}

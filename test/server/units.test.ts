@@ -1,0 +1,156 @@
+// Pure pieces of the server: Prometheus JSON spelling, parameter parsing, CLI flags, auth decisions, admission.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { AdmissionGate, AdmissionRejected } from "../../src/server/admission.js";
+import { Authenticator, bearerToken, scopeOfPath } from "../../src/server/auth.js";
+import { ConfigError, parseServerArgs, type ServerConfig } from "../../src/server/config.js";
+import { HttpError } from "../../src/server/http-error.js";
+import { parseDurationParam, parseTimeParam } from "../../src/server/params.js";
+import { formatFloat, formatTimestamp, queryResultJson } from "../../src/server/prometheus-json.js";
+
+test("floats are spelled like Go's strconv.FormatFloat in Prometheus' MarshalFloat", () => {
+  const cases: [number, string][] = [
+    [42, "42"], [0.1, "0.1"], [-2.5, "-2.5"], [1e21, "1e+21"], [1.5e-7, "1.5e-07"], [1e-6, "0.000001"],
+    [123456789012345680000, "123456789012345680000"], [NaN, "NaN"], [Infinity, "+Inf"], [-Infinity, "-Inf"],
+    [0, "0"], [-0, "-0"], [5e-324, "5e-324"], [1.7976931348623157e308, "1.7976931348623157e+308"], [1 / 3, "0.3333333333333333"],
+  ];
+  for (const [v, s] of cases) assert.is(formatFloat(v), s, String(v));
+});
+
+test("timestamps are seconds with Prometheus' three-digit fraction", () => {
+  assert.is(formatTimestamp(1700000000000), "1700000000");
+  assert.is(formatTimestamp(1700000000500), "1700000000.500");
+  assert.is(formatTimestamp(1700000000005), "1700000000.005");
+  assert.is(formatTimestamp(1700000000050), "1700000000.050");
+  assert.is(formatTimestamp(-1500), "-1.500");
+  assert.is(formatTimestamp(0), "0");
+});
+
+test("query results serialise to Prometheus' shapes", () => {
+  assert.is(queryResultJson({ resultType: "scalar", value: [1000, 2] }), '{"resultType":"scalar","result":[1,"2"]}');
+  assert.is(queryResultJson({ resultType: "string", value: [1000, 'a"b'] }), '{"resultType":"string","result":[1,"a\\"b"]}');
+  assert.is(
+    queryResultJson({ resultType: "vector", result: [{ labels: [{ name: "__name__", value: "up" }, { name: "job", value: "x" }], timestamp: 1500, value: NaN }] }),
+    '{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"x"},"value":[1.500,"NaN"]}]}',
+  );
+  assert.is(
+    queryResultJson({ resultType: "matrix", result: [{ labels: [], timestamps: Float64Array.of(0, 15000), values: Float64Array.of(1, Infinity) }] }),
+    '{"resultType":"matrix","result":[{"metric":{},"values":[[0,"1"],[15,"+Inf"]]}]}',
+  );
+});
+
+test("time and step parameters: Unix seconds, RFC 3339, Go durations", () => {
+  assert.is(parseTimeParam("time", "1700000000"), 1700000000000);
+  assert.is(parseTimeParam("time", "1700000000.123"), 1700000000123);
+  assert.is(parseTimeParam("time", "2023-11-14T22:13:20Z"), 1700000000000);
+  assert.is(parseTimeParam("time", "2023-11-14T23:13:20.5+01:00"), 1700000000500);
+  assert.throws(() => parseTimeParam("time", "yesterday"), (e: unknown) => e instanceof HttpError && e.status === 400 && /cannot parse "yesterday"/.test(e.message));
+  assert.is(parseDurationParam("step", "15"), 15000);
+  assert.is(parseDurationParam("step", "0.5"), 500);
+  assert.is(parseDurationParam("step", "1m30s"), 90000);
+  assert.is(parseDurationParam("step", "1500ms"), 1500);
+  assert.is(parseDurationParam("step", "2h"), 7200000);
+  assert.throws(() => parseDurationParam("step", "15x"), /cannot parse "15x" to a valid duration/);
+});
+
+const cfg = (...args: string[]) => parseServerArgs(args, {}) as ServerConfig;
+const rejects = (args: string[], pattern: RegExp, env: Record<string, string> = {}) =>
+  assert.throws(() => parseServerArgs(args, env), (e: unknown) => e instanceof ConfigError && pattern.test(e.message));
+
+test("CLI flags, defaults and value syntaxes", () => {
+  const d = cfg();
+  assert.equal(d.listen, { host: "127.0.0.1", port: 9201 });
+  assert.is(d.timestampPrecision, "ms");
+  assert.is(d.retentionMs, 14 * 86400000);
+  assert.is(d.walEnabled, true);
+  assert.is(d.dataPath, undefined);
+  assert.is(d.limits.writeMaxInflightRows, 200000);
+  const c = cfg("--listen", "0.0.0.0:9300", "--retention=90d", "--timestamp-precision", "seconds", "--memory-limit", "1.5G",
+    "--wal-enabled", "off", "--wal-sync-mode", "per_append", "--data-path", "/tmp/x", "--cardinality-limit", "1000");
+  assert.equal(c.listen, { host: "0.0.0.0", port: 9300 });
+  assert.is(c.retentionMs, 90 * 86400000);
+  assert.is(c.timestampPrecision, "s");
+  assert.is(c.memoryLimitBytes, 1.5 * 1024 ** 3);
+  assert.is(c.walEnabled, false);
+  assert.is(c.walSyncMode, "per-append");
+  assert.is(c.dataPath, "/tmp/x");
+  assert.is(cfg("--retention", "3600").retentionMs, 3600000);
+  assert.is(cfg("--retention", "1y").retentionMs, 365.25 * 86400000);
+  assert.is(cfg("--enable-admin-api", "--auth-token", "t").adminApiEnabled, true);
+  assert.is(parseServerArgs(["help"], {}), "help");
+  assert.is(parseServerArgs(["--help"], {}), "help");
+  assert.is((parseServerArgs([], { TSINK_SERVER_WRITE_MAX_INFLIGHT_ROWS: "10" }) as ServerConfig).limits.writeMaxInflightRows, 10);
+  assert.is((parseServerArgs([], { TSINK_REMOTE_WRITE_METADATA_ENABLED: "false" }) as ServerConfig).features.metadataEnabled, false);
+});
+
+test("invalid flags and combinations are rejected with a message", () => {
+  rejects(["--bogus"], /unknown flag --bogus/);
+  rejects(["serve"], /unknown mode "serve"/);
+  rejects(["--listen"], /--listen needs a value/);
+  rejects(["--listen", "nope"], /expected host:port/);
+  rejects(["--retention", "-5d"], /invalid duration/);
+  rejects(["--retention", "5 days"], /invalid duration/);
+  rejects(["--memory-limit", "12Q"], /invalid byte size/);
+  rejects(["--wal-enabled", "maybe"], /expected true\/false/);
+  rejects(["--timestamp-precision", "minutes"], /expected s\|ms\|us\|ns/);
+  rejects(["--wal-sync-mode", "never"], /per-append or periodic/);
+  rejects(["--auth-token", "a", "--auth-token-file", "/f"], /mutually exclusive/);
+  rejects(["--admin-auth-token", "a", "--admin-auth-token-file", "/f"], /mutually exclusive/);
+  rejects(["--tls-cert", "c.pem"], /--tls-cert and --tls-key must be given together/);
+  rejects(["--admin-api-enabled"], /requires --admin-auth-token/);
+  rejects(["--admin-path-prefix", "/snap"], /requires --admin-api-enabled/);
+  rejects(["--auth-token-file", "/nonexistent/token"], /cannot read/);
+  rejects(["--cluster-enabled", "true"], /not supported by this tsink-server build/);
+  rejects(["--listen", "a:1", "--listen", "b:2"], /given more than once/);
+  rejects([], /TSINK_SERVER_READ_MAX_INFLIGHT_QUERIES: expected a non-negative integer/, { TSINK_SERVER_READ_MAX_INFLIGHT_QUERIES: "lots" });
+});
+
+function authError(fn: () => void): [number, string | undefined, string | undefined] {
+  try {
+    fn();
+  } catch (err) {
+    const e = err as HttpError;
+    return [e.status, e.options.headers?.["X-Tsink-Auth-Error-Code"], e.options.headers?.["WWW-Authenticate"]];
+  }
+  return [200, undefined, undefined];
+}
+
+test("auth decisions by scope and token", () => {
+  assert.equal([scopeOfPath("/healthz"), scopeOfPath("/ready"), scopeOfPath("/api/v1/admin/snapshot"), scopeOfPath("/metrics")], ["probe", "probe", "admin", "public"]);
+  assert.is(bearerToken("bearer  abc "), "abc");
+  assert.is(bearerToken("Basic abc"), undefined);
+  const both = new Authenticator({ authToken: "pub", adminAuthToken: "adm" });
+  assert.equal(authError(() => both.check("probe", undefined)), [200, undefined, undefined]);
+  assert.equal(authError(() => both.check("public", undefined)), [401, "auth_token_missing", "Bearer"]);
+  assert.equal(authError(() => both.check("public", "Bearer nope")), [401, "auth_token_invalid", "Bearer"]);
+  assert.equal(authError(() => both.check("public", "Bearer pub")), [200, undefined, undefined]);
+  assert.equal(authError(() => both.check("admin", undefined)), [401, "admin_auth_token_missing", "Bearer"]);
+  assert.equal(authError(() => both.check("admin", "Bearer pub")), [403, "auth_scope_denied", undefined]);
+  assert.equal(authError(() => both.check("admin", "Bearer nope")), [401, "admin_auth_token_invalid", "Bearer"]);
+  assert.equal(authError(() => both.check("admin", "BEARER adm")), [200, undefined, undefined]);
+  const publicOnly = new Authenticator({ authToken: "pub" });
+  assert.equal(authError(() => publicOnly.check("admin", "Bearer pub")), [200, undefined, undefined]);
+  const open = new Authenticator({});
+  assert.equal(authError(() => open.check("public", undefined)), [200, undefined, undefined]);
+});
+
+test("admission: waits up to the timeout, then refuses; oversized requests refused at once", async () => {
+  const gate = new AdmissionGate("rows", 1, 10, 30);
+  let release!: () => void;
+  const held = gate.withRequest(() => new Promise<void>((r) => (release = r)));
+  const t0 = Date.now();
+  const refused = await gate.withRequest(async () => "ran").catch((e: unknown) => e);
+  assert.instance(refused, AdmissionRejected);
+  assert.is((refused as AdmissionRejected).reason, "overloaded");
+  assert.ok(Date.now() - t0 >= 25);
+  const waiting = gate.withRequest(async () => "ran after release");
+  release();
+  await held;
+  assert.is(await waiting, "ran after release");
+  const tooBig = await gate.withUnits(11, async () => "no").catch((e: unknown) => e);
+  assert.is((tooBig as AdmissionRejected).reason, "limit_exceeded");
+  assert.is(await gate.withUnits(10, async () => "fits"), "fits");
+  assert.is(gate.rejections, 2);
+});
+
+test.run();
