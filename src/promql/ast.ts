@@ -22,7 +22,9 @@ export type AtModifier = { kind: "time"; timeMs: number } | { kind: "start" } | 
 export type BinaryOp =
   | "+" | "-" | "*" | "/" | "%" | "^" | "atan2"
   | "==" | "!=" | ">" | "<" | ">=" | "<="
-  | "and" | "or" | "unless";
+  | "and" | "or" | "unless"
+  /** Added: native-histogram trim operators `</` (trim upper) and `>/` (trim lower), precedence of `*`. */
+  | "</" | ">/";
 
 export type AggregateOp =
   | "sum" | "avg" | "min" | "max" | "count" | "group" | "stddev" | "stdvar"
@@ -36,9 +38,23 @@ export interface VectorMatching {
   labels: string[];
   /** Extra labels named in group_left(...)/group_right(...). */
   include: string[];
+  /** Added: fill(v)/fill_left(v)/fill_right(v) modifiers: the value standing in for a missing left/right-hand sample. */
+  fill?: { lhs?: number; rhs?: number };
 }
 
+/**
+ * Added: a Prometheus 3 duration expression (`[5m+step()]`, `offset -(step()*2)`), kept only when it depends on the
+ * query (step() or range()); constant ones are folded by the parser. Values are in seconds, as in Prometheus.
+ * `resolveDurations` in src/promql/parser/durations.ts turns them into the *Ms fields for a given query.
+ */
+export type DurationExpr =
+  | { type: "DurationNumber"; seconds: number; pos: PositionRange }
+  | { type: "DurationCall"; func: "step" | "range" | "min_of" | "max_of"; args: DurationExpr[]; pos: PositionRange }
+  | { type: "DurationUnary"; op: "+" | "-"; expr: DurationExpr; pos: PositionRange }
+  | { type: "DurationBinary"; op: "+" | "-" | "*" | "/" | "%" | "^"; lhs: DurationExpr; rhs: DurationExpr; pos: PositionRange };
+
 export interface NumberLiteral { type: "NumberLiteral"; value: number; pos: PositionRange }
+/** Bytes of a Go-escaped string that are not valid UTF-8 (e.g. "\xc5") appear as lone surrogates U+DC80..U+DCFF. */
 export interface StringLiteral { type: "StringLiteral"; value: string; pos: PositionRange }
 
 export interface VectorSelector {
@@ -48,6 +64,12 @@ export interface VectorSelector {
   matchers: LabelMatcher[];
   offsetMs: number;
   at?: AtModifier;
+  /** Added: offset given as a query-dependent duration expression (offsetMs is 0 until resolved). */
+  offsetExpr?: DurationExpr;
+  /** Added: `anchored` modifier (experimental extended range selectors); on a matrix selector it sits on its vector. */
+  anchored?: boolean;
+  /** Added: `smoothed` modifier (experimental extended range selectors); on a matrix selector it sits on its vector. */
+  smoothed?: boolean;
   pos: PositionRange;
 }
 
@@ -55,6 +77,8 @@ export interface MatrixSelector {
   type: "MatrixSelector";
   vector: VectorSelector;
   rangeMs: number;
+  /** Added: range given as a query-dependent duration expression (rangeMs is 0 until resolved). */
+  rangeExpr?: DurationExpr;
   pos: PositionRange;
 }
 
@@ -66,6 +90,10 @@ export interface SubqueryExpr {
   stepMs?: number;
   offsetMs: number;
   at?: AtModifier;
+  /** Added: query-dependent duration expressions for range, step and offset (the *Ms fields are 0 until resolved). */
+  rangeExpr?: DurationExpr;
+  stepExpr?: DurationExpr;
+  offsetExpr?: DurationExpr;
   pos: PositionRange;
 }
 

@@ -1,0 +1,14 @@
+// Public face of the PromQL parser: parse(query) -> AST, durations, the function table and the parse error type.
+import type { Expr } from "../ast.js";
+import { parseQuery } from "./parser.js";
+
+export { PromqlParseError } from "./errors.js";
+export { parseDuration, resolveDurations, type DurationContext } from "./durations.js";
+export { FUNCTIONS, ANCHORED_FUNCTIONS, SMOOTHED_FUNCTIONS, type FunctionSignature } from "./functions.js";
+export { exprType, documentedType } from "./check.js";
+export { MAX_NESTING } from "./parser.js";
+
+/** Parses and type-checks a PromQL expression; throws PromqlParseError with position and Prometheus' message. */
+export function parse(query: string): Expr {
+  return parseQuery(query);
+}
