@@ -17,7 +17,8 @@ export interface SeriesSelection {
 export interface SelectedSeries {
   metric: string;
   labels: { name: string; value: string }[];
-  timestamps: Float64Array;
+  /** Millisecond timestamps (a BigInt64Array from nanosecond-precision storage is converted). */
+  timestamps: Float64Array | BigInt64Array;
   values: Float64Array;
 }
 

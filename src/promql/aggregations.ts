@@ -1,0 +1,292 @@
+// Aggregation operators (sum, avg, min, max, count, group, stddev, stdvar, quantile, count_values, topk, bottomk,
+// limitk, limit_ratio): series are mapped to groups once, then each step aggregates the group members present there.
+
+import type * as ast from "./ast.js";
+import { PromqlError } from "./result.js";
+import type { Label } from "./result.js";
+import { formatFloatPlain, keepLabels, labelsKey, METRIC_NAME, removeLabels, setLabel, signature } from "./labels.js";
+import type { Evaluator } from "./evaluator.js";
+import { unwrapParens } from "./evaluator.js";
+import { hasAnyPoint, type EvalValue, type Grid, type StepSeries } from "./values.js";
+
+/** Kahan-Neumaier compensated increment: returns [sum, compensation]. */
+export function kahanInc(inc: number, sum: number, c: number): [number, number] {
+  const t = sum + inc;
+  if (t === Infinity || t === -Infinity) c = 0;
+  else if (Math.abs(sum) >= Math.abs(inc)) c += sum - t + inc;
+  else c += inc - t + sum;
+  return [t, c];
+}
+
+/** Prometheus' `quantile`: sorts `values` (NaN first) and interpolates between the closest ranks. */
+export function quantile(q: number, values: number[]): number {
+  if (values.length === 0 || Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  values.sort((a, b) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b));
+  const n = values.length;
+  const rank = q * (n - 1);
+  const lower = Math.max(0, Math.floor(rank));
+  const upper = Math.min(n - 1, lower + 1);
+  const weight = rank - Math.floor(rank);
+  return values[lower] * (1 - weight) + values[upper] * weight;
+}
+
+interface Grouping {
+  key(labels: Label[]): string;
+  labels(labels: Label[]): Label[];
+}
+
+function grouping(names: string[], without: boolean): Grouping {
+  if (without) {
+    const excluded = new Set([...names, METRIC_NAME]);
+    return { key: (l) => signature(l, excluded, false), labels: (l) => removeLabels(l, excluded) };
+  }
+  const kept = new Set(names);
+  return { key: (l) => signature(l, kept, true), labels: (l) => keepLabels(l, kept) };
+}
+
+/** Deterministic per-series position in [0, 1) used by limit_ratio (FNV-1a over the label set). */
+function ratioOffset(labels: Label[]): number {
+  const key = labelsKey(labels);
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  return (h1 * 2 ** 21 + (h2 >>> 11)) / 2 ** 53;
+}
+
+export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: Grid): Promise<EvalValue> {
+  const steps = grid.times.length;
+  let param: Float64Array | undefined;
+  let valueLabel = "";
+  if (e.op === "count_values") {
+    const p = e.param ? unwrapParens(e.param) : undefined;
+    if (!p || p.type !== "StringLiteral") throw new PromqlError("bad_data", "count_values requires a string parameter");
+    valueLabel = p.value;
+    if (valueLabel === "" || valueLabel.includes("\ufffd")) throw new PromqlError("execution", `invalid label name ${JSON.stringify(valueLabel)}`);
+  } else if (e.param) {
+    param = await ev.evalScalar(e.param, grid);
+  }
+  const input = await ev.evalVector(e.expr, grid);
+  const names = e.op === "count_values" && !e.without ? [...e.grouping, valueLabel] : e.grouping;
+  const g = grouping(names, e.without);
+
+  if (e.op === "count_values") return { kind: "vector", series: countValues(input, g, valueLabel, steps) };
+  if (e.op === "topk" || e.op === "bottomk" || e.op === "limitk" || e.op === "limit_ratio") {
+    return { kind: "vector", series: selectK(e.op, input, g, param!, steps) };
+  }
+
+  // Map series to groups once.
+  const groupIndex = new Map<string, number>();
+  const groupLabels: Label[][] = [];
+  const members: number[][] = [];
+  for (let i = 0; i < input.length; i++) {
+    const key = g.key(input[i].labels);
+    let gi = groupIndex.get(key);
+    if (gi === undefined) {
+      gi = groupLabels.length;
+      groupIndex.set(key, gi);
+      groupLabels.push(g.labels(input[i].labels));
+      members.push([]);
+    }
+    members[gi].push(i);
+  }
+
+  const out: StepSeries[] = [];
+  const buffer: number[] = [];
+  for (let gi = 0; gi < groupLabels.length; gi++) {
+    ev.checkDeadline();
+    const values = new Float64Array(steps);
+    const present = new Uint8Array(steps);
+    let dropName = false;
+    for (let t = 0; t < steps; t++) {
+      let count = 0;
+      let value = 0;
+      let mean = 0;
+      let c = 0;
+      let incremental = false;
+      buffer.length = 0;
+      for (const si of members[gi]) {
+        const s = input[si];
+        if (!s.present[t]) continue;
+        const f = s.values[t];
+        if (s.dropName) dropName = true;
+        count++;
+        if (count === 1) {
+          switch (e.op) {
+            case "stddev":
+            case "stdvar":
+              value = Number.isFinite(f) ? 0 : NaN;
+              mean = f;
+              break;
+            case "group":
+              value = 1;
+              break;
+            case "quantile":
+              buffer.push(f);
+              break;
+            default:
+              value = f;
+              mean = f;
+          }
+          continue;
+        }
+        switch (e.op) {
+          case "sum":
+            [value, c] = kahanInc(f, value, c);
+            break;
+          case "avg": {
+            if (!incremental) {
+              const [nv, nc] = kahanInc(f, value, c);
+              if (nv !== Infinity && nv !== -Infinity) {
+                value = nv;
+                c = nc;
+                break;
+              }
+              incremental = true;
+              mean = value / (count - 1);
+              c /= count - 1;
+            }
+            const q = (count - 1) / count;
+            [mean, c] = kahanInc(f / count, q * mean, q * c);
+            break;
+          }
+          case "max":
+            if (value < f || Number.isNaN(value)) value = f;
+            break;
+          case "min":
+            if (value > f || Number.isNaN(value)) value = f;
+            break;
+          case "stddev":
+          case "stdvar": {
+            const delta = f - mean;
+            mean += delta / count;
+            value += delta * (f - mean);
+            break;
+          }
+          case "quantile":
+            buffer.push(f);
+            break;
+          default:
+            break;
+        }
+      }
+      if (count === 0) continue;
+      switch (e.op) {
+        case "sum":
+          value += c;
+          break;
+        case "avg":
+          value = incremental ? mean + c : value / count + c / count;
+          break;
+        case "count":
+          value = count;
+          break;
+        case "stdvar":
+          value /= count;
+          break;
+        case "stddev":
+          value = Math.sqrt(value / count);
+          break;
+        case "quantile":
+          value = quantile(param![t], buffer);
+          break;
+        default:
+          break;
+      }
+      values[t] = value;
+      present[t] = 1;
+    }
+    const series = { labels: groupLabels[gi], dropName, values, present };
+    if (hasAnyPoint(series)) out.push(series);
+  }
+  return { kind: "vector", series: out };
+}
+
+function countValues(input: StepSeries[], g: Grouping, valueLabel: string, steps: number): StepSeries[] {
+  const outputs = new Map<string, StepSeries>();
+  for (let t = 0; t < steps; t++) {
+    for (const s of input) {
+      if (!s.present[t]) continue;
+      const labels = g.labels(setLabel(s.labels, valueLabel, formatFloatPlain(s.values[t])));
+      const key = labelsKey(labels);
+      let out = outputs.get(key);
+      if (!out) outputs.set(key, (out = { labels, dropName: false, values: new Float64Array(steps), present: new Uint8Array(steps) }));
+      out.present[t] = 1;
+      out.values[t] += 1;
+    }
+  }
+  return [...outputs.values()];
+}
+
+function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepSeries[], g: Grouping, param: Float64Array, steps: number): StepSeries[] {
+  let max = -Infinity;
+  let min = Infinity;
+  let anyNaN = false;
+  for (const p of param) {
+    if (Number.isNaN(p)) anyNaN = true;
+    if (p > max) max = p;
+    if (p < min) min = p;
+  }
+  if (anyNaN) max = NaN;
+  if (op === "limit_ratio") {
+    if (max === 0 && min === 0) return [];
+    if (anyNaN) throw new PromqlError("execution", "Ratio value is NaN");
+  } else {
+    if (max < 1) return [];
+    if (anyNaN) throw new PromqlError("execution", "Parameter value is NaN");
+  }
+  const groups = new Map<string, number[]>();
+  for (let i = 0; i < input.length; i++) {
+    const key = g.key(input[i].labels);
+    let m = groups.get(key);
+    if (!m) groups.set(key, (m = []));
+    m.push(i);
+  }
+  const outPresent = input.map(() => new Uint8Array(steps));
+  const offsets = op === "limit_ratio" ? input.map((s) => ratioOffset(s.labels)) : undefined;
+  // Order of the selected series at the (single) step of an instant query: per group, best first.
+  const instantOrder: number[] = [];
+  for (let t = 0; t < steps; t++) {
+    const p = param[t];
+    for (const memberList of groups.values()) {
+      const present = memberList.filter((i) => input[i].present[t]);
+      if (present.length === 0) continue;
+      let chosen: number[];
+      if (op === "limit_ratio") {
+        const r = Math.max(-1, Math.min(1, p));
+        if (r === 0) continue;
+        chosen = present.filter((i) => (r >= 0 ? offsets![i] < r : offsets![i] >= 1 + r));
+      } else {
+        const k = Math.min(Math.trunc(p), input.length);
+        if (k < 1) continue;
+        if (op === "limitk") {
+          chosen = present.slice(0, k);
+        } else {
+          const sign = op === "topk" ? -1 : 1;
+          const sorted = present.slice().sort((a, b) => {
+            const va = input[a].values[t];
+            const vb = input[b].values[t];
+            if (Number.isNaN(va)) return Number.isNaN(vb) ? 0 : 1;
+            if (Number.isNaN(vb)) return -1;
+            return sign * (va - vb);
+          });
+          chosen = sorted.slice(0, k);
+        }
+      }
+      for (const i of chosen) outPresent[i][t] = 1;
+      if (steps === 1) instantOrder.push(...chosen);
+    }
+  }
+  const order = steps === 1 ? instantOrder : input.map((_, i) => i);
+  const out: StepSeries[] = [];
+  for (const i of order) {
+    const s = { ...input[i], present: outPresent[i] };
+    if (hasAnyPoint(s)) out.push(s);
+  }
+  return out;
+}

@@ -1,0 +1,308 @@
+// Binary operators: arithmetic, comparisons (filtering or `bool`), atan2 and the set operators, with Prometheus'
+// vector matching (on/ignoring, group_left/group_right, fill modifiers) evaluated per step over columnar series.
+
+import type * as ast from "./ast.js";
+import { PromqlError } from "./result.js";
+import type { Label } from "./result.js";
+import { dropMetadataLabels, formatLabels, getLabel, keepLabels, labelsKey, METRIC_NAME, removeLabels, setLabel, signature } from "./labels.js";
+import type { Evaluator } from "./evaluator.js";
+import { mergeSameLabels } from "./evaluator.js";
+import { hasAnyPoint, type EvalValue, type Grid, type StepSeries } from "./values.js";
+
+const COMPARISONS = new Set<ast.BinaryOp>(["==", "!=", ">", "<", ">=", "<="]);
+const SCHEMA_CHANGING = new Set<ast.BinaryOp>(["+", "-", "*", "/", "%", "^", "atan2"]);
+
+/** Go's math.Pow special cases that differ from JavaScript's `**`. */
+function goPow(x: number, y: number): number {
+  if (y === 0 || x === 1) return 1;
+  if (x === -1 && !Number.isFinite(y) && !Number.isNaN(y)) return 1;
+  return x ** y;
+}
+
+function arithmetic(op: ast.BinaryOp, l: number, r: number): number {
+  switch (op) {
+    case "+": return l + r;
+    case "-": return l - r;
+    case "*": return l * r;
+    case "/": return l / r;
+    case "%": return l % r;
+    case "^": return goPow(l, r);
+    case "atan2": return Math.atan2(l, r);
+    default: throw new PromqlError("internal", `operator ${op} is not arithmetic`);
+  }
+}
+
+function compare(op: ast.BinaryOp, l: number, r: number): boolean {
+  switch (op) {
+    case "==": return l === r;
+    case "!=": return l !== r;
+    case ">": return l > r;
+    case "<": return l < r;
+    case ">=": return l >= r;
+    case "<=": return l <= r;
+    default: throw new PromqlError("internal", `operator ${op} is not a comparison`);
+  }
+}
+
+/** Optional fill values of the fill()/fill_left()/fill_right() modifiers, if the parser attached them. */
+interface FillValues { lhs?: number; rhs?: number }
+function fillValues(matching: ast.VectorMatching | undefined): FillValues {
+  const m = matching as (ast.VectorMatching & { fill?: FillValues; fillValues?: FillValues }) | undefined;
+  return m?.fill ?? m?.fillValues ?? {};
+}
+
+export async function evalBinary(ev: Evaluator, e: ast.BinaryExpr, grid: Grid): Promise<EvalValue> {
+  const lhs = await ev.eval(e.lhs, grid);
+  const rhs = await ev.eval(e.rhs, grid);
+  const steps = grid.times.length;
+  if (lhs.kind === "scalar" && rhs.kind === "scalar") {
+    const out = new Float64Array(steps);
+    for (let i = 0; i < steps; i++) {
+      out[i] = COMPARISONS.has(e.op) ? (compare(e.op, lhs.values[i], rhs.values[i]) ? 1 : 0) : arithmetic(e.op, lhs.values[i], rhs.values[i]);
+    }
+    return { kind: "scalar", values: out };
+  }
+  if (lhs.kind === "vector" && rhs.kind === "scalar") {
+    return { kind: "vector", series: vectorScalar(e.op, lhs.series, rhs.values, false, e.returnBool) };
+  }
+  if (lhs.kind === "scalar" && rhs.kind === "vector") {
+    return { kind: "vector", series: vectorScalar(e.op, rhs.series, lhs.values, true, e.returnBool) };
+  }
+  if (lhs.kind !== "vector" || rhs.kind !== "vector") {
+    throw new PromqlError("bad_data", `binary expression must contain only scalar and instant vector types`);
+  }
+  const matching: ast.VectorMatching = e.matching ?? {
+    card: e.op === "and" || e.op === "or" || e.op === "unless" ? "many-to-many" : "one-to-one",
+    on: false,
+    labels: [],
+    include: [],
+  };
+  switch (e.op) {
+    case "and":
+    case "unless":
+      return { kind: "vector", series: andUnless(e.op, lhs.series, rhs.series, matching, steps) };
+    case "or":
+      return { kind: "vector", series: or(lhs.series, rhs.series, matching, steps) };
+    default:
+      return { kind: "vector", series: vectorVector(e.op, lhs.series, rhs.series, matching, e.returnBool, steps) };
+  }
+}
+
+function vectorScalar(op: ast.BinaryOp, series: StepSeries[], scalar: Float64Array, scalarOnLeft: boolean, returnBool: boolean): StepSeries[] {
+  const isComparison = COMPARISONS.has(op);
+  const out: StepSeries[] = [];
+  for (const s of series) {
+    const steps = s.values.length;
+    const values = new Float64Array(steps);
+    const present = new Uint8Array(steps);
+    for (let i = 0; i < steps; i++) {
+      if (!s.present[i]) continue;
+      const v = s.values[i];
+      const l = scalarOnLeft ? scalar[i] : v;
+      const r = scalarOnLeft ? v : scalar[i];
+      if (isComparison) {
+        const keep = compare(op, l, r);
+        if (returnBool) {
+          values[i] = keep ? 1 : 0;
+        } else if (keep) {
+          values[i] = v;
+        } else {
+          continue;
+        }
+      } else {
+        values[i] = arithmetic(op, l, r);
+      }
+      present[i] = 1;
+    }
+    const result = { labels: s.labels, dropName: s.dropName || SCHEMA_CHANGING.has(op) || returnBool, values, present };
+    if (hasAnyPoint(result)) out.push(result);
+  }
+  return out;
+}
+
+/** Join signature of a series: the `on` labels, or all labels but the `ignoring` ones and the metric name. */
+function signatureFn(matching: ast.VectorMatching): (labels: Label[]) => string {
+  if (matching.on) {
+    const names = new Set(matching.labels);
+    return (labels) => signature(labels, names, true);
+  }
+  const names = new Set([...matching.labels, METRIC_NAME]);
+  return (labels) => signature(labels, names, false);
+}
+
+/** Per signature, which steps have at least one series of `series` present. */
+function presenceBySignature(series: StepSeries[], sig: (labels: Label[]) => string, steps: number): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const s of series) {
+    const key = sig(s.labels);
+    let p = out.get(key);
+    if (!p) out.set(key, (p = new Uint8Array(steps)));
+    for (let i = 0; i < steps; i++) p[i] |= s.present[i];
+  }
+  return out;
+}
+
+function andUnless(op: "and" | "unless", lhs: StepSeries[], rhs: StepSeries[], matching: ast.VectorMatching, steps: number): StepSeries[] {
+  const sig = signatureFn(matching);
+  const right = presenceBySignature(rhs, sig, steps);
+  const out: StepSeries[] = [];
+  for (const s of lhs) {
+    const p = right.get(sig(s.labels));
+    const present = new Uint8Array(steps);
+    for (let i = 0; i < steps; i++) {
+      const matched = p ? p[i] === 1 : false;
+      present[i] = s.present[i] && (op === "and" ? matched : !matched) ? 1 : 0;
+    }
+    const result = { ...s, present };
+    if (hasAnyPoint(result)) out.push(result);
+  }
+  return out;
+}
+
+function or(lhs: StepSeries[], rhs: StepSeries[], matching: ast.VectorMatching, steps: number): StepSeries[] {
+  const sig = signatureFn(matching);
+  const left = presenceBySignature(lhs, sig, steps);
+  const out: StepSeries[] = [...lhs];
+  for (const s of rhs) {
+    const p = left.get(sig(s.labels));
+    if (!p) {
+      out.push(s);
+      continue;
+    }
+    const present = new Uint8Array(steps);
+    for (let i = 0; i < steps; i++) present[i] = s.present[i] && !p[i] ? 1 : 0;
+    const result = { ...s, present };
+    if (hasAnyPoint(result)) out.push(result);
+  }
+  return out;
+}
+
+/** The labels of the matching group, as Prometheus prints them in matching errors. */
+function matchedLabels(labels: Label[], matching: ast.VectorMatching): Label[] {
+  return matching.on ? keepLabels(labels, new Set(matching.labels)) : removeLabels(labels, new Set([...matching.labels, METRIC_NAME]));
+}
+
+function resultLabels(op: ast.BinaryOp, many: Label[], one: Label[], matching: ast.VectorMatching): Label[] {
+  let labels = SCHEMA_CHANGING.has(op) ? dropMetadataLabels(many) : many;
+  if (matching.card === "one-to-one") {
+    labels = matching.on ? keepLabels(labels, new Set(matching.labels)) : removeLabels(labels, new Set(matching.labels));
+  }
+  for (const name of matching.include) labels = setLabel(labels, name, getLabel(one, name));
+  return labels;
+}
+
+interface OutputSeries { series: StepSeries }
+
+function vectorVector(
+  op: ast.BinaryOp,
+  lhs: StepSeries[],
+  rhs: StepSeries[],
+  matching: ast.VectorMatching,
+  returnBool: boolean,
+  steps: number,
+): StepSeries[] {
+  const fill = fillValues(matching);
+  if ((lhs.length === 0 || rhs.length === 0) && fill.lhs === undefined && fill.rhs === undefined) return [];
+  const swapped = matching.card === "one-to-many";
+  const many = swapped ? rhs : lhs;
+  const one = swapped ? lhs : rhs;
+  const fillMany = swapped ? fill.rhs : fill.lhs;
+  const fillOne = swapped ? fill.lhs : fill.rhs;
+  const sig = signatureFn(matching);
+  const isComparison = COMPARISONS.has(op);
+
+  // For every signature of the "one" side: which of its series holds the value at each step (-1: none).
+  const oneBySig = new Map<string, Int32Array>();
+  for (let j = 0; j < one.length; j++) {
+    const key = sig(one[j].labels);
+    let idx = oneBySig.get(key);
+    if (!idx) oneBySig.set(key, (idx = new Int32Array(steps).fill(-1)));
+    for (let i = 0; i < steps; i++) {
+      if (!one[j].present[i]) continue;
+      if (idx[i] >= 0) {
+        const [a, b] = [one[idx[i]].labels, one[j].labels].sort((x, y) => (labelsKey(x) < labelsKey(y) ? -1 : 1));
+        throw new PromqlError(
+          "execution",
+          `found duplicate series for the match group ${formatLabels(matchedLabels(one[j].labels, matching))} on the ${swapped ? "left" : "right"} hand-side of the operation: [${formatLabels(a)}, ${formatLabels(b)}];many-to-many matching not allowed: matching labels must be unique on one side`,
+        );
+      }
+      idx[i] = j;
+    }
+  }
+
+  const outputs = new Map<string, OutputSeries>();
+  const order: OutputSeries[] = [];
+  const matchedOnce = new Map<string, Uint8Array>();
+  const groupSeen = new Map<string, Uint8Array>();
+
+  const emit = (manyLabels: Label[], oneLabels: Label[], sigKey: string, step: number, manyValue: number, oneValue: number, cache: Map<number, Label[]>, cacheKey: number) => {
+    const l = swapped ? oneValue : manyValue;
+    const r = swapped ? manyValue : oneValue;
+    let value: number;
+    let keep = true;
+    if (isComparison) {
+      keep = compare(op, l, r);
+      value = l;
+    } else {
+      value = arithmetic(op, l, r);
+    }
+    if (returnBool) value = keep ? 1 : 0;
+    let labels = cache.get(cacheKey);
+    if (!labels) cache.set(cacheKey, (labels = resultLabels(op, manyLabels, oneLabels, matching)));
+    const key = labelsKey(labels);
+    if (matching.card === "one-to-one") {
+      let m = matchedOnce.get(sigKey);
+      if (!m) matchedOnce.set(sigKey, (m = new Uint8Array(steps)));
+      if (m[step]) throw new PromqlError("execution", "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+      m[step] = 1;
+    } else {
+      const seenKey = sigKey + "\x00" + key;
+      let g = groupSeen.get(seenKey);
+      if (!g) groupSeen.set(seenKey, (g = new Uint8Array(steps)));
+      if (g[step]) throw new PromqlError("execution", "multiple matches for labels: grouping labels must ensure unique matches");
+      g[step] = 1;
+    }
+    if (!keep && !returnBool) return;
+    let out = outputs.get(key);
+    if (!out) {
+      out = { series: { labels, dropName: returnBool, values: new Float64Array(steps), present: new Uint8Array(steps) } };
+      outputs.set(key, out);
+      order.push(out);
+    }
+    if (out.series.present[step]) throw new PromqlError("execution", "vector cannot contain metrics with the same labelset");
+    out.series.present[step] = 1;
+    out.series.values[step] = value;
+  };
+
+  const matchedOneSteps = new Map<string, Uint8Array>();
+  for (const s of many) {
+    const key = sig(s.labels);
+    const idx = oneBySig.get(key);
+    if (!idx && fillOne === undefined) continue;
+    const cache = new Map<number, Label[]>();
+    for (let i = 0; i < steps; i++) {
+      if (!s.present[i]) continue;
+      const j = idx ? idx[i] : -1;
+      if (j >= 0) {
+        let m = matchedOneSteps.get(key);
+        if (!m) matchedOneSteps.set(key, (m = new Uint8Array(steps)));
+        m[i] = 1;
+        emit(s.labels, one[j].labels, key, i, s.values[i], one[j].values[i], cache, j);
+      } else if (fillOne !== undefined) {
+        emit(s.labels, matchedLabels(s.labels, matching), key, i, s.values[i], fillOne, cache, -1);
+      }
+    }
+  }
+  if (fillMany !== undefined) {
+    for (const [key, idx] of oneBySig) {
+      const matched = matchedOneSteps.get(key);
+      const cache = new Map<number, Label[]>();
+      for (let i = 0; i < steps; i++) {
+        const j = idx[i];
+        if (j < 0 || (matched && matched[i])) continue;
+        emit(matchedLabels(one[j].labels, matching), one[j].labels, key, i, fillMany, one[j].values[i], cache, j);
+      }
+    }
+  }
+  return mergeSameLabels(order.map((o) => o.series).filter(hasAnyPoint));
+}

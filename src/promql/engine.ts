@@ -1,0 +1,142 @@
+// PromqlEngine: the public query API (instant and range queries over a SeriesSource), query limits, and conversion
+// of evaluated values into QueryResult.
+
+import type * as ast from "./ast.js";
+import { documentedType, exprType, parse, PromqlParseError, resolveDurations } from "./parser/index.js";
+import { PromqlError, type InstantSample, type QueryResult, type RangeSeries } from "./result.js";
+import type { SeriesSource } from "./source.js";
+import { compareLabels, dropMetadataLabels } from "./labels.js";
+import { Evaluator, finalizeSeries } from "./evaluator.js";
+import { makeGrid, type EvalValue, type Grid } from "./values.js";
+
+export interface PromqlEngineOptions {
+  /** How far back an instant selector looks for the latest sample (default 5 m). */
+  lookbackDeltaMs?: number;
+  /** Step of subqueries written without one, `[range:]` (default 1 m). */
+  defaultSubqueryStepMs?: number;
+  /** Most samples a query may load (default 50 M, like Prometheus). */
+  maxSamples?: number;
+  /** Most points per series a range query may return (default 11,000). */
+  maxPointsPerSeries?: number;
+  /** Query evaluation time limit (default 2 m). */
+  timeoutMs?: number;
+  /** Longest accepted query string in characters (default 1 MiB). */
+  maxQueryLength?: number;
+}
+
+export class PromqlEngine {
+  private readonly lookbackDeltaMs: number;
+  private readonly defaultSubqueryStepMs: number;
+  private readonly maxSamples: number;
+  private readonly maxPointsPerSeries: number;
+  private readonly timeoutMs: number;
+  private readonly maxQueryLength: number;
+
+  constructor(
+    private readonly source: SeriesSource,
+    options: PromqlEngineOptions = {},
+  ) {
+    this.lookbackDeltaMs = options.lookbackDeltaMs ?? 300_000;
+    this.defaultSubqueryStepMs = options.defaultSubqueryStepMs ?? 60_000;
+    this.maxSamples = options.maxSamples ?? 50_000_000;
+    this.maxPointsPerSeries = options.maxPointsPerSeries ?? 11_000;
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.maxQueryLength = options.maxQueryLength ?? 1 << 20;
+  }
+
+  /** Parses a query; syntax errors become PromqlError("bad_data"). */
+  parse(query: string): ast.Expr {
+    if (query.length > this.maxQueryLength) {
+      throw new PromqlError("bad_data", `query is too long: ${query.length} characters, the limit is ${this.maxQueryLength}`);
+    }
+    try {
+      return parse(query);
+    } catch (error) {
+      if (error instanceof PromqlParseError) throw new PromqlError("bad_data", error.message);
+      throw error;
+    }
+  }
+
+  async instantQuery(query: string, timeMs: number): Promise<QueryResult> {
+    if (!Number.isFinite(timeMs)) throw new PromqlError("bad_data", "invalid evaluation time");
+    const expr = this.parse(query);
+    const grid = makeGrid(timeMs, timeMs, 0);
+    const value = await this.evaluate(expr, grid);
+    switch (value.kind) {
+      case "scalar":
+        return { resultType: "scalar", value: [timeMs, value.values[0]] };
+      case "string":
+        return { resultType: "string", value: [timeMs, value.value] };
+      case "vector": {
+        const result: InstantSample[] = finalizeSeries(value.series).map((s) => ({ labels: s.labels, timestamp: timeMs, value: s.values[0] }));
+        return { resultType: "vector", result };
+      }
+      case "matrix": {
+        const result: RangeSeries[] = value.series
+          .map((s) => ({ labels: s.dropName ? dropMetadataLabels(s.labels) : s.labels, timestamps: s.timestamps, values: s.values }))
+          .sort((a, b) => compareLabels(a.labels, b.labels));
+        return { resultType: "matrix", result };
+      }
+    }
+  }
+
+  async rangeQuery(query: string, startMs: number, endMs: number, stepMs: number): Promise<QueryResult> {
+    if (!Number.isFinite(startMs) || !Number.isFinite(endMs)) throw new PromqlError("bad_data", "invalid start or end time");
+    if (endMs < startMs) throw new PromqlError("bad_data", "end timestamp must not be before start time");
+    if (!(stepMs > 0)) {
+      throw new PromqlError("bad_data", "zero or negative query resolution step widths are not accepted. Try a positive integer");
+    }
+    if ((endMs - startMs) / stepMs + 1 > this.maxPointsPerSeries) {
+      throw new PromqlError(
+        "bad_data",
+        `exceeded maximum resolution of ${this.maxPointsPerSeries.toLocaleString("en-US")} points per timeseries. Try decreasing the query resolution (?step=XX)`,
+      );
+    }
+    const expr = this.parse(query);
+    const type = exprType(expr);
+    if (type !== "vector" && type !== "scalar") {
+      throw new PromqlError("bad_data", `invalid expression type "${documentedType(type)}" for range query, must be Scalar or instant Vector`);
+    }
+    const grid = makeGrid(startMs, endMs, stepMs);
+    const value = await this.evaluate(expr, grid);
+    const steps = grid.times;
+    if (value.kind === "scalar") {
+      return { resultType: "matrix", result: [{ labels: [], timestamps: steps.slice(), values: value.values }] };
+    }
+    if (value.kind !== "vector") throw new PromqlError("internal", `range query evaluated to ${value.kind}`);
+    const result: RangeSeries[] = [];
+    for (const s of finalizeSeries(value.series)) {
+      let n = 0;
+      for (let i = 0; i < s.present.length; i++) n += s.present[i];
+      if (n === 0) continue;
+      const timestamps = new Float64Array(n);
+      const values = new Float64Array(n);
+      let k = 0;
+      for (let i = 0; i < s.present.length; i++) {
+        if (!s.present[i]) continue;
+        timestamps[k] = steps[i];
+        values[k++] = s.values[i];
+      }
+      result.push({ labels: s.labels, timestamps, values });
+    }
+    result.sort((a, b) => compareLabels(a.labels, b.labels));
+    return { resultType: "matrix", result };
+  }
+
+  private async evaluate(expr: ast.Expr, grid: Grid): Promise<EvalValue> {
+    const evaluator = new Evaluator(this.source, {
+      lookbackDeltaMs: this.lookbackDeltaMs,
+      defaultSubqueryStepMs: this.defaultSubqueryStepMs,
+      maxSamples: this.maxSamples,
+      deadline: Date.now() + this.timeoutMs,
+      queryStart: grid.start,
+      queryEnd: grid.end,
+    });
+    try {
+      return await evaluator.eval(resolveDurations(expr, { stepMs: grid.step, rangeMs: grid.end - grid.start }), grid);
+    } catch (error) {
+      if (error instanceof PromqlError) throw error;
+      throw new PromqlError("internal", `unexpected error: ${(error as Error).message}`);
+    }
+  }
+}

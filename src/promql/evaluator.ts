@@ -1,0 +1,286 @@
+// PromQL evaluator core: walks the AST once per query over a step grid, reading each selector's data in one storage
+// call for the whole span, and dispatches to binary operators, aggregations and functions.
+
+import type * as ast from "./ast.js";
+import { PromqlError } from "./result.js";
+import type { SeriesSource } from "./source.js";
+import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
+import { makeGrid, type EvalValue, type Grid, type RawSeries, type StepSeries } from "./values.js";
+import { evalBinary } from "./binary.js";
+import { evalAggregate } from "./aggregations.js";
+import { evalCall } from "./functions.js";
+
+export interface EvaluatorOptions {
+  lookbackDeltaMs: number;
+  defaultSubqueryStepMs: number;
+  maxSamples: number;
+  /** Date.now() value after which evaluation aborts with a timeout error. */
+  deadline: number;
+  /** Start and end of the whole query: what start() and end() resolve to. */
+  queryStart: number;
+  queryEnd: number;
+}
+
+/** Samples of a range argument plus, per step, the right edge of its (end - range, end] window. */
+export interface RangeArgument {
+  series: RawSeries[];
+  windowEnds: Float64Array;
+  rangeMs: number;
+}
+
+const STALE_HI = 0x7ff00000;
+const STALE_LO = 0x00000002;
+
+/** True when values[i] carries Prometheus' staleness-marker bit pattern 0x7ff0000000000002. */
+export function staleMarkerMask(values: Float64Array): Uint8Array | undefined {
+  const words = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+  let mask: Uint8Array | undefined;
+  for (let i = 0; i < values.length; i++) {
+    if (words[2 * i + 1] === STALE_HI && words[2 * i] === STALE_LO) {
+      mask ??= new Uint8Array(values.length);
+      mask[i] = 1;
+    }
+  }
+  return mask;
+}
+
+export function unwrapParens(expr: ast.Expr): ast.Expr {
+  while (expr.type === "ParenExpr") expr = expr.expr;
+  return expr;
+}
+
+export class Evaluator {
+  private loadedSamples = 0;
+
+  constructor(
+    private readonly source: SeriesSource,
+    readonly options: EvaluatorOptions,
+  ) {}
+
+  checkDeadline(): void {
+    if (Date.now() > this.options.deadline) throw new PromqlError("timeout", "query timed out in expression evaluation");
+  }
+
+  countSamples(n: number): void {
+    this.loadedSamples += n;
+    if (this.loadedSamples > this.options.maxSamples) {
+      throw new PromqlError("execution", "query processing would load too many samples into memory in query execution");
+    }
+  }
+
+  async eval(expr: ast.Expr, grid: Grid): Promise<EvalValue> {
+    this.checkDeadline();
+    switch (expr.type) {
+      case "NumberLiteral":
+        return { kind: "scalar", values: new Float64Array(grid.times.length).fill(expr.value) };
+      case "StringLiteral":
+        return { kind: "string", value: expr.value };
+      case "ParenExpr":
+        return this.eval(expr.expr, grid);
+      case "UnaryExpr": {
+        const v = await this.eval(expr.expr, grid);
+        if (expr.op === "+") return v;
+        if (v.kind === "scalar") return { kind: "scalar", values: v.values.map((x) => -x) };
+        if (v.kind !== "vector") throw new PromqlError("bad_data", "unary expression only allowed on expressions of type scalar or instant vector");
+        return { kind: "vector", series: v.series.map((s) => ({ ...s, dropName: true, values: s.values.map((x) => -x) })) };
+      }
+      case "VectorSelector":
+        return { kind: "vector", series: await this.evalVectorSelector(expr, grid, false) };
+      case "MatrixSelector":
+      case "SubqueryExpr":
+        return this.evalRangeResult(expr, grid);
+      case "BinaryExpr":
+        return evalBinary(this, expr, grid);
+      case "AggregateExpr":
+        return evalAggregate(this, expr, grid);
+      case "Call":
+        return evalCall(this, expr, grid);
+    }
+  }
+
+  async evalVector(expr: ast.Expr, grid: Grid): Promise<StepSeries[]> {
+    const v = await this.eval(expr, grid);
+    if (v.kind !== "vector") throw new PromqlError("bad_data", `expected instant vector, got ${v.kind}`);
+    return v.series;
+  }
+
+  async evalScalar(expr: ast.Expr, grid: Grid): Promise<Float64Array> {
+    const v = await this.eval(expr, grid);
+    if (v.kind !== "scalar") throw new PromqlError("bad_data", `expected scalar, got ${v.kind}`);
+    return v.values;
+  }
+
+  /** Fixed evaluation time of an `@` modifier, resolving start()/end() to the query's bounds. */
+  atTime(at: ast.AtModifier | undefined): number | undefined {
+    if (!at) return undefined;
+    if (at.kind === "time") return at.timeMs;
+    return at.kind === "start" ? this.options.queryStart : this.options.queryEnd;
+  }
+
+  /** Per-step reference times of a selector or subquery: the step times (or the @ time), shifted by the offset. */
+  referenceTimes(grid: Grid, at: ast.AtModifier | undefined, offsetMs: number): Float64Array {
+    const fixed = this.atTime(at);
+    const out = new Float64Array(grid.times.length);
+    for (let i = 0; i < out.length; i++) out[i] = (fixed ?? grid.times[i]) - offsetMs;
+    return out;
+  }
+
+  /** Reads the series matching a selector with samples in [start, end] (ms, inclusive). */
+  async select(vs: ast.VectorSelector, start: number, end: number): Promise<RawSeries[]> {
+    if (end < start) return [];
+    const rows = await this.source.selectColumns(
+      { metric: vs.name, matchers: vs.matchers.map((m) => ({ name: m.name, op: m.op, value: m.value })), start, end: end + 1 },
+      start,
+      end + 1,
+    );
+    let points = 0;
+    const out: RawSeries[] = [];
+    for (const row of rows) {
+      points += row.timestamps.length;
+      let labels = row.labels.map((l) => ({ name: l.name, value: l.value }));
+      if (row.metric && !labels.some((l) => l.name === METRIC_NAME)) labels.push({ name: METRIC_NAME, value: row.metric });
+      labels = sortLabels(labels);
+      const timestamps = row.timestamps instanceof Float64Array ? row.timestamps : Float64Array.from(row.timestamps, Number);
+      out.push({ labels, dropName: false, timestamps, values: row.values });
+    }
+    this.countSamples(points);
+    return out;
+  }
+
+  /**
+   * Instant-vector selector over the grid: at each step the newest sample in (t - lookback, t], unless it is a
+   * staleness marker. With `sampleTimestamps` the value is the sample's own timestamp in seconds (for timestamp()).
+   */
+  async evalVectorSelector(vs: ast.VectorSelector, grid: Grid, sampleTimestamps: boolean): Promise<StepSeries[]> {
+    const refs = this.referenceTimes(grid, vs.at, vs.offsetMs);
+    const steps = refs.length;
+    const lookback = this.options.lookbackDeltaMs;
+    const raw = await this.select(vs, refs[0] - lookback + 1, refs[steps - 1]);
+    const out: StepSeries[] = [];
+    for (const s of raw) {
+      const stale = staleMarkerMask(s.values);
+      const values = new Float64Array(steps);
+      const present = new Uint8Array(steps);
+      let any = false;
+      let j = 0;
+      const ts = s.timestamps;
+      for (let i = 0; i < steps; i++) {
+        const t = refs[i];
+        while (j < ts.length && ts[j] <= t) j++;
+        const idx = j - 1;
+        if (idx < 0 || ts[idx] <= t - lookback || (stale && stale[idx])) continue;
+        values[i] = sampleTimestamps ? ts[idx] / 1000 : s.values[idx];
+        present[i] = 1;
+        any = true;
+      }
+      if (any) out.push({ labels: s.labels, dropName: false, values, present });
+    }
+    return out;
+  }
+
+  /** Evaluates a matrix selector or subquery into the samples every step's window needs. */
+  async evalRangeArgument(expr: ast.MatrixSelector | ast.SubqueryExpr, grid: Grid): Promise<RangeArgument> {
+    if (expr.type === "MatrixSelector") {
+      const vs = expr.vector;
+      const windowEnds = this.referenceTimes(grid, vs.at, vs.offsetMs);
+      const raw = await this.select(vs, windowEnds[0] - expr.rangeMs + 1, windowEnds[windowEnds.length - 1]);
+      return { series: raw.map(withoutStaleMarkers).filter((s) => s.timestamps.length > 0), windowEnds, rangeMs: expr.rangeMs };
+    }
+    const windowEnds = this.referenceTimes(grid, expr.at, expr.offsetMs);
+    const step = expr.stepMs ?? this.options.defaultSubqueryStepMs;
+    if (!(step > 0)) throw new PromqlError("bad_data", "subquery step must be positive");
+    const lowest = windowEnds[0] - expr.rangeMs;
+    let innerStart = Math.floor(lowest / step) * step;
+    if (innerStart <= lowest) innerStart += step;
+    const innerEnd = windowEnds[windowEnds.length - 1];
+    if (innerStart > innerEnd) return { series: [], windowEnds, rangeMs: expr.rangeMs };
+    const innerGrid = makeGrid(innerStart, innerEnd, step);
+    const inner = await this.evalVector(expr.expr, innerGrid);
+    const series: RawSeries[] = [];
+    for (const s of inner) {
+      let count = 0;
+      for (let i = 0; i < s.present.length; i++) count += s.present[i];
+      const timestamps = new Float64Array(count);
+      const values = new Float64Array(count);
+      let k = 0;
+      for (let i = 0; i < s.present.length; i++) {
+        if (!s.present[i]) continue;
+        timestamps[k] = innerGrid.times[i];
+        values[k++] = s.values[i];
+      }
+      series.push({ labels: s.dropName ? dropMetadataLabels(s.labels) : s.labels, dropName: false, timestamps, values });
+    }
+    return { series, windowEnds, rangeMs: expr.rangeMs };
+  }
+
+  /** A range vector as a query result (instant queries only): the samples of each series inside the window. */
+  private async evalRangeResult(expr: ast.MatrixSelector | ast.SubqueryExpr, grid: Grid): Promise<EvalValue> {
+    if (grid.times.length !== 1) {
+      throw new PromqlError("bad_data", "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector");
+    }
+    const arg = await this.evalRangeArgument(expr, grid);
+    const end = arg.windowEnds[0];
+    const start = end - arg.rangeMs;
+    const series: RawSeries[] = [];
+    for (const s of arg.series) {
+      let lo = 0;
+      while (lo < s.timestamps.length && s.timestamps[lo] <= start) lo++;
+      let hi = lo;
+      while (hi < s.timestamps.length && s.timestamps[hi] <= end) hi++;
+      if (hi > lo) series.push({ ...s, timestamps: s.timestamps.slice(lo, hi), values: s.values.slice(lo, hi) });
+    }
+    return { kind: "matrix", series };
+  }
+}
+
+function withoutStaleMarkers(s: RawSeries): RawSeries {
+  const stale = staleMarkerMask(s.values);
+  if (!stale) return s;
+  const keep: number[] = [];
+  for (let i = 0; i < stale.length; i++) if (!stale[i]) keep.push(i);
+  return {
+    ...s,
+    timestamps: Float64Array.from(keep, (i) => s.timestamps[i]),
+    values: Float64Array.from(keep, (i) => s.values[i]),
+  };
+}
+
+/**
+ * Merges series whose label sets are equal (after a label change); two of them holding a value at the same step
+ * is Prometheus' "vector cannot contain metrics with the same labelset" error.
+ */
+export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
+  const byKey = new Map<string, StepSeries>();
+  const out: StepSeries[] = [];
+  for (const s of series) {
+    const key = labelsKey(s.labels);
+    const existing = byKey.get(key);
+    if (!existing) {
+      byKey.set(key, s);
+      out.push(s);
+      continue;
+    }
+    const merged: StepSeries = {
+      labels: existing.labels,
+      dropName: existing.dropName || s.dropName,
+      values: existing.values.slice(),
+      present: existing.present.slice(),
+    };
+    for (let i = 0; i < s.present.length; i++) {
+      if (!s.present[i]) continue;
+      if (merged.present[i]) {
+        throw new PromqlError("execution", "vector cannot contain metrics with the same labelset");
+      }
+      merged.present[i] = 1;
+      merged.values[i] = s.values[i];
+    }
+    byKey.set(key, merged);
+    out[out.indexOf(existing)] = merged;
+  }
+  return out;
+}
+
+/** Applies delayed name removal at the end of a query and checks the result for duplicate label sets. */
+export function finalizeSeries(series: StepSeries[]): StepSeries[] {
+  return mergeSameLabels(series.map((s) => (s.dropName ? { ...s, labels: dropMetadataLabels(s.labels), dropName: false } : s)));
+}

@@ -1,0 +1,132 @@
+// Label-set helpers for the PromQL evaluator: sorted label lists, identity keys, metric-name/metadata handling,
+// Go-compatible float formatting and natural ordering.
+
+import type { Label } from "./result.js";
+
+export const METRIC_NAME = "__name__";
+/** Labels Prometheus treats as metric metadata and drops together with the name. */
+const METADATA_LABELS = new Set([METRIC_NAME, "__type__", "__unit__"]);
+
+export function sortLabels(labels: Label[]): Label[] {
+  return labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Identity key of a sorted label list. */
+export function labelsKey(labels: Label[]): string {
+  let key = "";
+  for (const l of labels) key += l.name + "\xff" + l.value + "\xfe";
+  return key;
+}
+
+export function getLabel(labels: Label[], name: string): string {
+  for (const l of labels) if (l.name === name) return l.value;
+  return "";
+}
+
+/** Returns a copy with `name` set to `value` (removed when value is empty). */
+export function setLabel(labels: Label[], name: string, value: string): Label[] {
+  const out = labels.filter((l) => l.name !== name);
+  if (value !== "") {
+    out.push({ name, value });
+    sortLabels(out);
+  }
+  return out;
+}
+
+export function dropMetadataLabels(labels: Label[]): Label[] {
+  let found = false;
+  for (const l of labels) if (METADATA_LABELS.has(l.name)) found = true;
+  return found ? labels.filter((l) => !METADATA_LABELS.has(l.name)) : labels;
+}
+
+export function keepLabels(labels: Label[], names: Set<string>): Label[] {
+  return labels.filter((l) => names.has(l.name));
+}
+
+export function removeLabels(labels: Label[], names: Set<string>): Label[] {
+  return labels.filter((l) => !names.has(l.name));
+}
+
+/** Key of the labels listed in `names` (on/by) or of all labels except them (ignoring/without). */
+export function signature(labels: Label[], names: Set<string>, include: boolean): string {
+  let key = "";
+  for (const l of labels) {
+    if (names.has(l.name) === include) key += l.name + "\xff" + l.value + "\xfe";
+  }
+  return key;
+}
+
+/** Prometheus' `labels.String()` rendering, used in error messages. */
+export function formatLabels(labels: Label[]): string {
+  return "{" + labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(", ") + "}";
+}
+
+export function compareLabels(a: Label[], b: Label[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i].name !== b[i].name) return a[i].name < b[i].name ? -1 : 1;
+    if (a[i].value !== b[i].value) return a[i].value < b[i].value ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+/** Go's strconv.FormatFloat(f, 'f', -1, 64): shortest round-trip digits, never an exponent. */
+export function formatFloatPlain(f: number): string {
+  if (Number.isNaN(f)) return "NaN";
+  if (f === Infinity) return "+Inf";
+  if (f === -Infinity) return "-Inf";
+  const s = String(f);
+  if (!/e/i.test(s)) return s;
+  const negative = f < 0;
+  const [mantissa, expPart] = Math.abs(f).toExponential().split("e");
+  const exp = Number(expPart);
+  const digits = mantissa.replace(".", "");
+  let out: string;
+  if (exp >= 0) {
+    out = digits.length - 1 <= exp ? digits + "0".repeat(exp - (digits.length - 1)) : digits.slice(0, exp + 1) + "." + digits.slice(exp + 1);
+  } else {
+    out = "0." + "0".repeat(-exp - 1) + digits;
+  }
+  return (negative ? "-" : "") + out;
+}
+
+/** Go's strconv.ParseFloat for label values such as `le`: returns undefined when not a number. */
+export function parseGoFloat(text: string): number | undefined {
+  const s = text.trim() === text ? text : "";
+  if (s === "") return undefined;
+  const lower = s.toLowerCase();
+  const sign = lower.startsWith("-") ? -1 : 1;
+  const body = lower.replace(/^[+-]/, "");
+  if (body === "inf" || body === "infinity") return sign * Infinity;
+  if (body === "nan") return NaN;
+  if (/^0x[0-9a-f_.]+(p[+-]?\d+)?$/.test(body)) {
+    const n = Number(body.replace(/_/g, ""));
+    return Number.isNaN(n) ? undefined : sign * n;
+  }
+  if (!/^(\d[\d_]*)?(\.\d*)?(e[+-]?\d+)?$/.test(body) || !/\d/.test(body)) return undefined;
+  const n = Number(body.replace(/_/g, ""));
+  return Number.isNaN(n) ? undefined : sign * n;
+}
+
+/** Natural ("human") string order as used by sort_by_label: digit runs compare numerically. */
+export function naturalLess(a: string, b: string): boolean {
+  const chunk = /(\d+|\D+)/g;
+  const ca = a.match(chunk) ?? [];
+  const cb = b.match(chunk) ?? [];
+  for (let i = 0; i < ca.length && i < cb.length; i++) {
+    const x = ca[i];
+    const y = cb[i];
+    if (x === y) continue;
+    const xd = /^\d/.test(x);
+    const yd = /^\d/.test(y);
+    if (xd && yd) {
+      const xi = x.replace(/^0+/, "");
+      const yi = y.replace(/^0+/, "");
+      if (xi.length !== yi.length) return xi.length < yi.length;
+      if (xi !== yi) return xi < yi;
+      return x.length < y.length;
+    }
+    return x < y;
+  }
+  return ca.length < cb.length;
+}

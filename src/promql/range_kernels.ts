@@ -1,0 +1,124 @@
+// Bridge to the AssemblyScript range-function kernels (assembly/promql/range_functions.ts): packs every series of a
+// range argument into the WASM scratch arena, runs one kernel call for all series and steps, and unpacks the results.
+
+import { loadWasm, memoryViews, type WasmExports } from "../wasm/loader.js";
+
+/** Kernel function ids; keep in sync with the FN_* constants in assembly/promql/range_functions.ts. */
+export const RANGE_FUNCTION_IDS = {
+  rate: 0,
+  increase: 1,
+  delta: 2,
+  irate: 3,
+  idelta: 4,
+  deriv: 5,
+  changes: 6,
+  resets: 7,
+  avg_over_time: 8,
+  sum_over_time: 9,
+  min_over_time: 10,
+  max_over_time: 11,
+  count_over_time: 12,
+  last_over_time: 13,
+  first_over_time: 14,
+  present_over_time: 15,
+  stddev_over_time: 16,
+  stdvar_over_time: 17,
+  mad_over_time: 18,
+  quantile_over_time: 19,
+  predict_linear: 20,
+  double_exponential_smoothing: 21,
+  ts_of_first_over_time: 22,
+  ts_of_last_over_time: 23,
+  ts_of_max_over_time: 24,
+  ts_of_min_over_time: 25,
+} as const;
+
+export type RangeFunctionName = keyof typeof RANGE_FUNCTION_IDS;
+
+interface KernelExports extends WasmExports {
+  promqlRangeEval(
+    fn: number, seriesCount: number, stepCount: number, rangeMs: number,
+    ts: number, vs: number, offsets: number, windowEnds: number,
+    p0: number, p1: number, out: number, present: number, sortBuf: number,
+  ): void;
+}
+
+/** Samples of one series inside a range argument (ascending timestamps, no stale markers). */
+export interface WindowSeries {
+  timestamps: Float64Array;
+  values: Float64Array;
+}
+
+export interface KernelResult {
+  values: Float64Array;
+  present: Uint8Array;
+}
+
+const align8 = (n: number) => (n + 7) & ~7;
+
+/**
+ * Runs range function `name` over every series for windows (windowEnds[k] - rangeMs, windowEnds[k]].
+ * p0/p1 are per-step scalar parameters (quantile, prediction horizon and intercept time, smoothing factors).
+ */
+export function evalRangeKernel(
+  name: RangeFunctionName,
+  series: WindowSeries[],
+  windowEnds: Float64Array,
+  rangeMs: number,
+  p0?: Float64Array,
+  p1?: Float64Array,
+): KernelResult[] {
+  const wasm = loadWasm() as KernelExports;
+  const steps = windowEnds.length;
+  let points = 0;
+  let longest = 0;
+  for (const s of series) {
+    points += s.timestamps.length;
+    if (s.timestamps.length > longest) longest = s.timestamps.length;
+  }
+  const tsOff = 0;
+  const vsOff = tsOff + points * 8;
+  const offsetsOff = vsOff + points * 8;
+  const windowOff = align8(offsetsOff + (series.length + 1) * 4);
+  const p0Off = windowOff + steps * 8;
+  const p1Off = p0Off + steps * 8;
+  const outOff = p1Off + steps * 8;
+  const presentOff = outOff + series.length * steps * 8;
+  const sortOff = align8(presentOff + series.length * steps);
+  const total = sortOff + Math.max(1, longest) * 8;
+
+  const base = wasm.scratch(total);
+  const buffer = memoryViews().buffer;
+  const f64 = new Float64Array(buffer, base, total >> 3);
+  const offsets = new Int32Array(buffer, base + offsetsOff, series.length + 1);
+  let at = 0;
+  for (let i = 0; i < series.length; i++) {
+    const s = series[i];
+    offsets[i] = at;
+    f64.set(s.timestamps, (tsOff >> 3) + at);
+    f64.set(s.values, (vsOff >> 3) + at);
+    at += s.timestamps.length;
+  }
+  offsets[series.length] = at;
+  f64.set(windowEnds, windowOff >> 3);
+  if (p0) f64.set(p0, p0Off >> 3);
+  if (p1) f64.set(p1, p1Off >> 3);
+
+  wasm.promqlRangeEval(
+    RANGE_FUNCTION_IDS[name], series.length, steps, rangeMs,
+    base + tsOff, base + vsOff, base + offsetsOff, base + windowOff,
+    base + p0Off, base + p1Off, base + outOff, base + presentOff, base + sortOff,
+  );
+
+  const after = memoryViews().buffer;
+  const outValues = new Float64Array(after, base + outOff, series.length * steps);
+  const outPresent = new Uint8Array(after, base + presentOff, series.length * steps);
+  const results: KernelResult[] = new Array(series.length);
+  for (let i = 0; i < series.length; i++) {
+    results[i] = {
+      values: outValues.slice(i * steps, (i + 1) * steps),
+      present: outPresent.slice(i * steps, (i + 1) * steps),
+    };
+  }
+  return results;
+}

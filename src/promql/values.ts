@@ -1,0 +1,50 @@
+// Internal value representations of the PromQL evaluator. Every expression is evaluated once over a whole step grid:
+// an instant vector is a list of series holding one (value, present) slot per step, columnar in typed arrays.
+
+import type { Label } from "./result.js";
+
+/** Evaluation timestamps (ms), ascending; an instant query is a grid of one step. */
+export interface Grid {
+  start: number;
+  end: number;
+  step: number;
+  times: Float64Array;
+}
+
+export interface StepSeries {
+  labels: Label[];
+  /** Prometheus' delayed name removal: the metric name (and __type__/__unit__) is dropped when the query ends. */
+  dropName: boolean;
+  values: Float64Array;
+  present: Uint8Array;
+}
+
+/** Raw samples of one series (range-vector data), ascending timestamps. */
+export interface RawSeries {
+  labels: Label[];
+  dropName: boolean;
+  timestamps: Float64Array;
+  values: Float64Array;
+}
+
+export type EvalValue =
+  | { kind: "vector"; series: StepSeries[] }
+  | { kind: "scalar"; values: Float64Array }
+  | { kind: "string"; value: string }
+  | { kind: "matrix"; series: RawSeries[] };
+
+export function makeGrid(start: number, end: number, step: number): Grid {
+  const n = step > 0 ? Math.floor((end - start) / step) + 1 : 1;
+  const times = new Float64Array(n);
+  for (let i = 0; i < n; i++) times[i] = start + i * step;
+  return { start, end, step, times };
+}
+
+export function emptySeries(labels: Label[], dropName: boolean, steps: number): StepSeries {
+  return { labels, dropName, values: new Float64Array(steps), present: new Uint8Array(steps) };
+}
+
+export function hasAnyPoint(s: StepSeries): boolean {
+  for (let i = 0; i < s.present.length; i++) if (s.present[i]) return true;
+  return false;
+}

@@ -1,0 +1,243 @@
+// PromQL conformance: runs every Prometheus promqltest file (../shared/promqltest, or $TSINK_PROMQLTEST_DIR) against
+// PromqlEngine over a real in-memory tsink storage. One uvu test per eval case; native-histogram cases are skipped.
+import { test } from "uvu";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { StorageBuilder, type Row } from "../../src/index.js";
+import type { Storage } from "../../src/storage/engine.js";
+import { PromqlEngine } from "../../src/promql/engine.js";
+import type { QueryResult } from "../../src/promql/result.js";
+import {
+  almostEqual,
+  parseScript,
+  STALE_NAN,
+  type Command,
+  type EvalCommand,
+  type ExpectedSeries,
+  type Label,
+  type LoadCommand,
+} from "./promqltest.js";
+
+const repoRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const testDir = process.env.TSINK_PROMQLTEST_DIR ?? resolve(repoRoot, "..", "shared", "promqltest");
+
+const labelsKey = (labels: Label[]) =>
+  labels
+    .slice()
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((l) => `${l.name}=${JSON.stringify(l.value)}`)
+    .join(",");
+const fmt = (labels: Label[]) => `{${labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(", ")}}`;
+
+async function openStorage(): Promise<Storage> {
+  return new StorageBuilder().withTimestampPrecision("ms").build();
+}
+
+async function load(storage: Storage, cmd: LoadCommand): Promise<void> {
+  const rows: Row[] = [];
+  for (const s of cmd.series) {
+    const metric = s.labels.find((l) => l.name === "__name__")?.value;
+    if (metric === undefined) throw new Error(`line ${cmd.line}: series without a metric name`);
+    const labels = s.labels.filter((l) => l.name !== "__name__");
+    s.values.forEach((v, i) => {
+      if (v.kind === "value" || v.kind === "stale") {
+        rows.push({ metric, labels, dataPoint: { timestamp: i * cmd.intervalMs, value: v.kind === "stale" ? STALE_NAN : v.value } });
+      }
+    });
+  }
+  if (rows.length > 0) await storage.insertRows(rows);
+}
+
+/** Checks a query result against the case's expectation; returns an error message or undefined. */
+function compare(cmd: EvalCommand, result: QueryResult): string | undefined {
+  if (cmd.expectedString !== undefined) {
+    if (result.resultType !== "string") return `expected string, got ${result.resultType}`;
+    return result.value[1] === cmd.expectedString ? undefined : `expected string ${JSON.stringify(cmd.expectedString)}, got ${JSON.stringify(result.value[1])}`;
+  }
+  if (cmd.expectedScalar !== undefined) {
+    if (result.resultType !== "scalar") return `expected scalar ${cmd.expectedScalar}, got ${result.resultType}`;
+    return almostEqual(cmd.expectedScalar, result.value[1]) ? undefined : `expected scalar ${cmd.expectedScalar} but got ${result.value[1]}`;
+  }
+  const expected = new Map<string, ExpectedSeries & { pos: number }>();
+  cmd.expected.forEach((e, pos) => expected.set(labelsKey(e.labels), { ...e, pos }));
+  const seen = new Set<string>();
+  if (result.resultType === "vector") {
+    if (!cmd.instant) return "range query returned a vector";
+    for (let pos = 0; pos < result.result.length; pos++) {
+      const s = result.result[pos];
+      const key = labelsKey(s.labels);
+      const exp = expected.get(key);
+      if (!exp) return `unexpected metric ${fmt(s.labels)} in result, has value ${s.value}`;
+      if (seen.has(key)) return `duplicate metric ${fmt(s.labels)} in result`;
+      seen.add(key);
+      if (cmd.ordered && exp.pos !== pos) return `expected metric ${fmt(s.labels)} at position ${exp.pos + 1} but was at ${pos + 1}`;
+      const v = exp.values[0];
+      if (!v || v.kind !== "value") return `expected ${JSON.stringify(v)} for ${fmt(s.labels)} but got ${s.value}`;
+      if (!almostEqual(v.value, s.value)) return `expected ${v.value} for ${fmt(s.labels)} but got ${s.value}`;
+    }
+  } else if (result.resultType === "matrix") {
+    if (cmd.ordered) return "expected ordered result, but query returned a matrix";
+    const grid = cmd.instant ? cmd.rangeVector : { start: cmd.start, end: cmd.end, step: cmd.step };
+    if (!grid) return `instant query returned a range vector (${result.result.length} series) without an 'expect range vector' line`;
+    for (const s of result.result) {
+      const key = labelsKey(s.labels);
+      const exp = expected.get(key);
+      if (!exp) return `unexpected metric ${fmt(s.labels)} in result, has ${Array.from(s.values).join(" ")}`;
+      seen.add(key);
+      const points: { t: number; v: number }[] = [];
+      exp.values.forEach((v, i) => {
+        if (v.kind === "value") points.push({ t: grid.start + i * grid.step, v: v.value });
+      });
+      const got = Array.from(s.timestamps, (t, i) => `${s.values[i]}@${t}`).join(" ");
+      if (points.length !== s.values.length) return `expected ${points.length} points for ${fmt(s.labels)}, got ${got}`;
+      for (let i = 0; i < points.length; i++) {
+        if (points[i].t !== s.timestamps[i]) return `expected point ${i} of ${fmt(s.labels)} at t=${points[i].t}, got ${got}`;
+        if (!almostEqual(points[i].v, s.values[i])) return `expected ${points[i].v} at t=${points[i].t} for ${fmt(s.labels)}, got ${got}`;
+      }
+    }
+  } else {
+    return `expected a vector or matrix, got ${result.resultType} ${JSON.stringify(result.value)}`;
+  }
+  for (const [key, e] of expected) if (!seen.has(key)) return `expected metric ${fmt(e.labels)} not found`;
+  return undefined;
+}
+
+async function runCase(engine: PromqlEngine, cmd: EvalCommand): Promise<string | undefined> {
+  let result: QueryResult;
+  try {
+    result = cmd.instant ? await engine.instantQuery(cmd.query, cmd.start) : await engine.rangeQuery(cmd.query, cmd.start, cmd.end, cmd.step);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (!cmd.fail) return `unexpected error: ${message}`;
+    if (cmd.failMessage !== undefined && cmd.failMessage !== message) return `expected error ${JSON.stringify(cmd.failMessage)}, got ${JSON.stringify(message)}`;
+    if (cmd.failRegex && !cmd.failRegex.test(message)) return `expected error matching ${cmd.failRegex}, got ${JSON.stringify(message)}`;
+    return undefined;
+  }
+  if (cmd.fail) return `expected error, got ${result.resultType} result`;
+  return compare(cmd, result);
+}
+
+/** Applies a file's load/clear commands up to (not including) a command index, reusing state across cases. */
+class FileState {
+  private storage: Storage | undefined;
+  engine: PromqlEngine | undefined;
+  private applied = 0;
+
+  constructor(private readonly commands: Command[]) {}
+
+  async advanceTo(index: number): Promise<PromqlEngine> {
+    if (!this.storage) await this.reset();
+    for (; this.applied < index; this.applied++) {
+      const cmd = this.commands[this.applied];
+      if (cmd.kind === "clear") await this.reset();
+      else if (cmd.kind === "load") await load(this.storage!, cmd);
+    }
+    return this.engine!;
+  }
+
+  private async reset(): Promise<void> {
+    await this.storage?.close();
+    this.storage = await openStorage();
+    this.engine = new PromqlEngine(this.storage, { lookbackDeltaMs: 300_000, defaultSubqueryStepMs: 60_000 });
+  }
+
+  async close(): Promise<void> {
+    await this.storage?.close();
+    this.storage = undefined;
+  }
+}
+
+/** Metric names whose data needs native histograms or start timestamps in the loads active at each command. */
+function unsupportedNames(commands: Command[]): Map<number, { histograms: Set<string>; startTimestamps: Set<string> }> {
+  const out = new Map<number, { histograms: Set<string>; startTimestamps: Set<string> }>();
+  let histograms = new Set<string>();
+  let startTimestamps = new Set<string>();
+  commands.forEach((cmd, i) => {
+    if (cmd.kind === "clear") {
+      histograms = new Set();
+      startTimestamps = new Set();
+    } else if (cmd.kind === "load") {
+      for (const s of cmd.series) {
+        const name = s.labels.find((l) => l.name === "__name__")?.value ?? "";
+        if (s.values.some((v) => v.kind === "histogram")) histograms.add(name);
+        if (cmd.withNhcb) histograms.add(name.replace(/_(bucket|count|sum)$/, ""));
+      }
+      for (const name of cmd.startTimestampMetrics) startTimestamps.add(name);
+    } else {
+      out.set(i, { histograms: new Set(histograms), startTimestamps: new Set(startTimestamps) });
+    }
+  });
+  return out;
+}
+
+interface FileStats { passed: number; failed: number; skipped: number }
+
+if (!existsSync(testDir)) {
+  test("promqltest directory exists", () => {
+    throw new Error(`PromQL test files not found at ${testDir} (set TSINK_PROMQLTEST_DIR to the directory holding the .test files)`);
+  });
+} else {
+  const files = readdirSync(testDir).filter((f) => f.endsWith(".test")).sort();
+  if (files.length === 0) {
+    test("promqltest files present", () => {
+      throw new Error(`no .test files in ${testDir}`);
+    });
+  }
+  const stats = new Map<string, FileStats>();
+  for (const file of files) {
+    const name = basename(file);
+    const commands = parseScript(readFileSync(join(testDir, file), "utf8"));
+    const state = new FileState(commands);
+    const unsupported = unsupportedNames(commands);
+    const fileStats: FileStats = { passed: 0, failed: 0, skipped: 0 };
+    stats.set(name, fileStats);
+    const evalIndexes = commands.flatMap((c, i) => (c.kind === "eval" ? [i] : []));
+    evalIndexes.forEach((index, n) => {
+      const cmd = commands[index] as EvalCommand;
+      const title = `${name}:${cmd.line} ${cmd.query}`;
+      const last = n === evalIndexes.length - 1;
+      if (cmd.usesHistograms) {
+        fileStats.skipped++;
+        test.skip(`${title} [native histograms]`);
+        if (last) test(`${name}: release storage`, () => state.close());
+        return;
+      }
+      const names = unsupported.get(index)!;
+      const referenced = new Set(cmd.query.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? []);
+      const touchesHistograms = [...names.histograms].some((h) => referenced.has(h));
+      const touchesStartTimestamps = [...names.startTimestamps].some((h) => referenced.has(h));
+      test(title, async () => {
+        const engine = await state.advanceTo(index);
+        const failure = await runCase(engine, cmd);
+        if (last) await state.close();
+        if (failure === undefined) {
+          fileStats.passed++;
+          return;
+        }
+        if (touchesHistograms || touchesStartTimestamps) {
+          // The case reads series that only exist as native histograms / carry start timestamps in Prometheus.
+          fileStats.skipped++;
+          console.log(`  skip ${title}: needs ${touchesHistograms ? "native histograms" : "start timestamps"} (${failure})`);
+          return;
+        }
+        fileStats.failed++;
+        throw new Error(`${title}: ${failure}`);
+      });
+    });
+  }
+  test.after(() => {
+    let passed = 0;
+    let failed = 0;
+    let skipped = 0;
+    for (const [name, s] of stats) {
+      console.log(`promqltest ${name}: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`);
+      passed += s.passed;
+      failed += s.failed;
+      skipped += s.skipped;
+    }
+    console.log(`promqltest total: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+  });
+}
+
+test.run();
