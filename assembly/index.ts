@@ -5,3 +5,4 @@ export {
   encodeChunk, encodeOutputBytes, encodeWorkBytes, unsortedInputIndex, checkHeader, decodeChunk, decodeRange,
   aggregateChunk, timestampsFromF64,
 } from "./codec/chunk";
+export { promqlRangeEval } from "./promql/range_functions";
