@@ -9,6 +9,7 @@ import { METRIC_LABEL, resolveSelection } from "./matchers.js";
 import type { StorageOptions } from "./options.js";
 import { SeriesRegistry, hashKey } from "./registry.js";
 import { SeriesStore, decodeChunkRange, type SealedChunk } from "./series-store.js";
+import { aggregateChunk } from "../encoding/chunk.js";
 import { TimeAxis, type Ts } from "./timestamps.js";
 import {
   AGGREGATIONS,
@@ -63,6 +64,9 @@ export class Storage implements EngineHandle {
   private busyWriters = 0;
   private readonly writerQueue: Array<() => void> = [];
   private scratchPairs = new Uint32Array(64);
+  private readonly labelCache = new WeakMap<readonly Label[], Uint32Array>();
+  /** Pair length of the last internLabels result (avoids allocating a result object per row). */
+  private internedLength = 0;
   private readonly counters: Counters = {
     rowsInserted: 0, insertBatches: 0, insertErrors: 0, selectCalls: 0, selectErrors: 0, pointsReturned: 0,
     deletes: 0, chunksSealed: 0, retentionChunksDropped: 0, admissionWaits: 0,
@@ -132,16 +136,22 @@ export class Storage implements EngineHandle {
     const kindsAssigned: number[] = [];
     const futureLimit = axis.futureLimit();
     let batchMax: Ts = axis.min;
+    let lastMetric: unknown;
+    let lastMetricId = -1;
     try {
       for (let i = 0; i < n; i++) {
         const row = rows[i]!;
         if (row === null || typeof row !== "object") throw errors.invalidValue(row, "each row is { metric, labels, dataPoint }");
-        const metric = validateMetric(row.metric);
-        const labels = canonicalLabels(row.labels);
-        if (labels.length * 2 > this.scratchPairs.length) this.scratchPairs = new Uint32Array(labels.length * 4);
-        const pairs = this.scratchPairs;
-        const metricId = reg.dict.intern(metric);
-        const pairLen = reg.internKey(labels, pairs);
+        let metric = row.metric;
+        let metricId: number;
+        if (metric === lastMetric && typeof metric === "string") metricId = lastMetricId;
+        else {
+          metric = validateMetric(metric);
+          metricId = lastMetricId = reg.dict.intern(metric);
+          lastMetric = metric;
+        }
+        const pairs = this.internLabels(row.labels);
+        const pairLen = this.internedLength;
         const hash = hashKey(metricId, pairs, pairLen);
         let sid = reg.find(metricId, pairs, pairLen, hash);
         const dp = row.dataPoint;
@@ -153,7 +163,7 @@ export class Storage implements EngineHandle {
           kind = kindOfValue(value, KIND_NONE);
           sid = reg.create(metricId, pairs, pairLen, hash);
           reg.kind[sid] = kind;
-          newSeries.push({ id: sid, metric, labels: labels.slice(), kind });
+          newSeries.push({ id: sid, metric, labels: reg.labelsOf(sid), kind });
         } else {
           const existing = reg.kind[sid]!;
           kind = kindOfValue(value, existing);
@@ -163,7 +173,8 @@ export class Storage implements EngineHandle {
             kindsAssigned.push(sid);
           } else if (existing !== kind) throw errors.typeMismatch(KIND_NAMES[existing]!, KIND_NAMES[kind]!, metric);
         }
-        const ts = axis.normalize(dp.timestamp);
+        const raw = dp.timestamp;
+        const ts = typeof raw === "number" && !axis.isBigInt && Number.isSafeInteger(raw) ? raw : axis.normalize(raw);
         if (ts > futureLimit) throw errors.futureSkew(ts, futureLimit);
         if (ts > batchMax) batchMax = ts;
         seriesIds[i] = sid;
@@ -209,6 +220,42 @@ export class Storage implements EngineHandle {
       for (const def of batch.newSeries) if (!this.registry.visible[def.id]) this.registry.kind[def.id] = KIND_NONE;
       throw err;
     }
+  }
+
+  /**
+   * Validates and interns a row's labels into (name id, value id) pairs. Label arrays that were already in
+   * canonical order are remembered (WeakMap by array identity) and re-checked by string identity on reuse,
+   * so a client that keeps its label arrays skips validation and string hashing.
+   */
+  private internLabels(raw: unknown): Uint32Array {
+    const strings = this.registry.dict.strings;
+    if (Array.isArray(raw)) {
+      const cached = this.labelCache.get(raw);
+      if (cached !== undefined && cached.length === raw.length * 2) {
+        let same = true;
+        for (let k = 0; k < raw.length; k++) {
+          const l = raw[k] as Label;
+          if (l.name !== strings[cached[2 * k]!] || l.value !== strings[cached[2 * k + 1]!]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) {
+          this.internedLength = cached.length;
+          return cached;
+        }
+      }
+    }
+    const labels = canonicalLabels(raw);
+    if (labels.length * 2 > this.scratchPairs.length) this.scratchPairs = new Uint32Array(labels.length * 4);
+    const pairLen = this.registry.internKey(labels, this.scratchPairs);
+    this.internedLength = pairLen;
+    if (labels === raw) {
+      const pairs = this.scratchPairs.slice(0, pairLen);
+      this.labelCache.set(raw as Label[], pairs);
+      return pairs;
+    }
+    return this.scratchPairs;
   }
 
   private retentionCutoff(reference: Ts): Ts {
@@ -403,8 +450,12 @@ export class Storage implements EngineHandle {
       const sid = this.registry.lookup(metric, canon);
       if (sid < 0 || !this.registry.visible[sid]) return [];
       const kind = this.registry.kind[sid]!;
-      const col = this.collect(sid, s, e);
       const page = (from: number, total: number) => [from, limit === undefined ? total : Math.min(total, from + limit)] as const;
+      if (interval === undefined && !opts.customAggregation && kind === KIND_F64 && (agg === "Sum" || agg === "Count" || agg === "Avg")) {
+        const p = this.aggregateOnChunks(sid, s, e, agg);
+        if (p !== null) return p === undefined || offset > 0 ? [] : [p];
+      }
+      const col = this.collect(sid, s, e);
       if (opts.customAggregation) {
         const pts = customAggregate(this.axis, col, kind, opts.customAggregation, s, interval);
         const [a, b] = page(offset, pts.length);
@@ -668,18 +719,57 @@ export class Storage implements EngineHandle {
     return { name: this.registry.metricName(sid), labels: this.registry.labelsOf(sid) };
   }
 
-  /** All points of a series in [s, e), from memory and from the durability layer, merged by timestamp. */
-  private collect(sid: number, s: Ts, e: Ts): Column {
+  /** Where the points of a series in [s, e) live: encoded chunks (disk, then memory) and active head runs. */
+  private sources(sid: number, s: Ts, e: Ts): { chunks: Uint8Array[]; heads: Column[] } {
     const kind = this.registry.kind[sid]!;
     if (this.options.retentionEnforced) {
       const cutoff = this.retentionCutoff(this.axis.min);
       if (cutoff > s) s = cutoff;
-      if (s >= e) return new Column(this.axis, 0, isBlobKind(kind));
+      if (s >= e) return { chunks: [], heads: [] };
     }
-    const runs: Column[] = [];
-    for (const bytes of this.durability?.persistedChunks(sid, s, e) ?? []) runs.push(decodeChunkRange(this.axis, bytes, kind, s, e));
-    runs.push(...this.store.read(sid, kind, s, e));
+    const chunks = [...(this.durability?.persistedChunks(sid, s, e) ?? []), ...this.store.sealedIn(sid, s, e)];
+    return { chunks, heads: this.store.readHeads(sid, kind, s, e) };
+  }
+
+  /** All points of a series in [s, e), from memory and from the durability layer, merged by timestamp. */
+  private collect(sid: number, s: Ts, e: Ts): Column {
+    const kind = this.registry.kind[sid]!;
+    const { chunks, heads } = this.sources(sid, s, e);
+    const runs = chunks.map((bytes) => decodeChunkRange(this.axis, bytes, kind, s, e));
+    runs.push(...heads);
     return mergeRuns(this.axis, runs, isBlobKind(kind));
+  }
+
+  /**
+   * Sum/Count/Avg of an f64 series computed by the WASM kernel on the encoded chunks (no decoding into JS) plus
+   * the few active points. Returns null when NaN is present (the reference skips NaN; the kernel does not), so
+   * the caller falls back to the column path.
+   */
+  private aggregateOnChunks(sid: number, s: Ts, e: Ts, agg: "Sum" | "Count" | "Avg"): StoredPoint | undefined | null {
+    const { chunks, heads } = this.sources(sid, s, e);
+    let sum = 0;
+    let count = 0;
+    let lastTs: Ts | undefined;
+    for (const bytes of chunks) {
+      const a = aggregateChunk(bytes, s, e);
+      if (a.count === 0) continue;
+      if (Number.isNaN(a.sum)) return null;
+      sum += a.sum;
+      count += a.count;
+      if (lastTs === undefined || a.lastTs > lastTs) lastTs = a.lastTs;
+    }
+    for (const run of heads) {
+      for (let i = 0; i < run.length; i++) {
+        const v = run.f64[i]!;
+        if (Number.isNaN(v)) return null;
+        sum += v;
+      }
+      count += run.length;
+      if (run.length > 0 && (lastTs === undefined || run.ts[run.length - 1]! > lastTs)) lastTs = run.ts[run.length - 1]!;
+    }
+    if (lastTs === undefined) return undefined;
+    const value = agg === "Sum" ? sum : agg === "Count" ? BigInt(count) : sum / count;
+    return { timestamp: lastTs, value };
   }
 }
 

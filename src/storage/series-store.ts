@@ -130,13 +130,16 @@ export class SeriesStore {
     this.sealed[sid] = keep.length > 0 ? keep : undefined;
   }
 
-  /** Runs of points of series `sid` in [start, end), each run sorted by timestamp, in sealing order. */
-  read(sid: number, kind: number, start: Ts, end: Ts): Column[] {
+  /** Encoded sealed chunks of `sid` whose bounds overlap [start, end), in sealing order. */
+  sealedIn(sid: number, start: Ts, end: Ts): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const c of this.sealed[sid] ?? []) if (c.maxTs >= start && c.minTs < end) out.push(c.bytes);
+    return out;
+  }
+
+  /** Points of the active heads of `sid` in [start, end): one sorted run per head. */
+  readHeads(sid: number, kind: number, start: Ts, end: Ts): Column[] {
     const runs: Column[] = [];
-    for (const c of this.sealed[sid] ?? []) {
-      if (c.maxTs < start || c.minTs >= end) continue;
-      runs.push(decodeChunkRange(this.axis, c.bytes, kind, start, end));
-    }
     for (let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD; h !== NO_HEAD; h = this.hNext[h]!) {
       runs.push(this.readHead(h, kind, start, end));
     }

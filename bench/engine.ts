@@ -1,0 +1,126 @@
+// Storage engine benchmark (not a test): insert throughput over 10k and 1M series, select / selectWithOptions
+// latency, memory per series at 1M series x 10 samples, matcher select over 1M series.
+// Run: npm run bench:engine   (needs --max-old-space-size=8192 and --expose-gc, set below via re-exec)
+import { spawnSync } from "node:child_process";
+import { StorageBuilder } from "../src/storage/builder.js";
+import type { Storage } from "../src/storage/engine.js";
+import type { Row } from "../src/storage/types.js";
+
+if (!process.execArgv.includes("--expose-gc")) {
+  const r = spawnSync(process.execPath, ["--max-old-space-size=8192", "--expose-gc", ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
+  process.exit(r.status ?? 1);
+}
+
+const gc = (globalThis as { gc?: () => void }).gc!;
+const BATCH = 1000;
+const T0 = Date.now() - 24 * 3600 * 1000;
+const quick = process.argv.includes("--quick");
+const BIG = quick ? 100_000 : 1_000_000;
+
+const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 1 });
+const lines: string[] = [];
+const report = (name: string, value: string) => {
+  lines.push(`| ${name} | ${value} |`);
+  console.log(`${name}: ${value}`);
+};
+
+function labelsFor(i: number) {
+  return [
+    { name: "host", value: `host-${i}` },
+    { name: "job", value: `job-${i % 100}` },
+    { name: "region", value: `r${i % 7}` },
+  ];
+}
+
+/** Inserts `perSeries` rounds over `series` series (one point per series per round, 15 s apart); times insertRows only. */
+async function insertRounds(storage: Storage, metric: string, series: number, perSeries: number, labelCache?: ReturnType<typeof labelsFor>[]) {
+  let ns = 0n;
+  let samples = 0;
+  const rows: Row[] = new Array(BATCH);
+  for (let round = 0; round < perSeries; round++) {
+    for (let base = 0; base < series; base += BATCH) {
+      const n = Math.min(BATCH, series - base);
+      for (let k = 0; k < n; k++) {
+        const i = base + k;
+        rows[k] = { metric, labels: labelCache ? labelCache[i]! : labelsFor(i), dataPoint: { timestamp: T0 + round * 15_000, value: Math.round(Math.sin(i + round) * 10000) / 100 } };
+      }
+      const batch = n === BATCH ? rows : rows.slice(0, n);
+      const t = process.hrtime.bigint();
+      await storage.insertRows(batch);
+      ns += process.hrtime.bigint() - t;
+      samples += n;
+    }
+  }
+  return samples / (Number(ns) / 1e9);
+}
+
+function percentile(xs: number[], p: number) {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+}
+
+async function time(fn: () => Promise<unknown>, runs: number) {
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    xs.push(performance.now() - t);
+  }
+  return { p50: percentile(xs, 0.5), p99: percentile(xs, 0.99) };
+}
+
+// ---- 10k series x 100 samples (labels reused per series, as a client that keeps its series objects)
+{
+  const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
+  const cache = Array.from({ length: 10_000 }, (_, i) => labelsFor(i));
+  const rate = await insertRounds(storage, "bench_10k", 10_000, 100, cache);
+  report("insert, 10k series x 100 samples, batches of 1000", `${fmt(rate / 1e6)} M samples/s`);
+
+  // one long series for select / selectWithOptions
+  const long: Row[] = [];
+  const labels = [{ name: "host", value: "long" }];
+  const L0 = Date.now() - 100_000 * 15_000 - 3_600_000;
+  for (let i = 0; i < 100_000; i++) long.push({ metric: "bench_long", labels, dataPoint: { timestamp: L0 + i * 15_000, value: Math.round(Math.random() * 10000) / 100 } });
+  for (let i = 0; i < long.length; i += BATCH) await storage.insertRows(long.slice(i, i + BATCH));
+  const end = L0 + 100_000 * 15_000;
+  const sel100 = await time(() => storage.select("bench_10k", labelsFor(42), 0, end), 2000);
+  report("select one series, 100 points (p50 / p99)", `${sel100.p50.toFixed(3)} / ${sel100.p99.toFixed(3)} ms`);
+  const sel = await time(() => storage.select("bench_long", labels, L0, L0 + 10_000 * 15_000), 50);
+  report("select 10,000 points of a 100k-point series (p50 / p99)", `${sel.p50.toFixed(2)} / ${sel.p99.toFixed(2)} ms`);
+  const agg = await time(() => storage.selectWithOptions("bench_long", { start: L0, end, labels, aggregation: "Sum" }), 50);
+  report("selectWithOptions Sum over 100k points (p50 / p99)", `${agg.p50.toFixed(2)} / ${agg.p99.toFixed(2)} ms`);
+  const ds = await time(() => storage.selectWithOptions("bench_long", { start: L0, end, labels, downsample: { interval: 3_600_000, aggregation: "Avg" } }), 50);
+  report("selectWithOptions 1 h Avg downsample over 100k points (p50 / p99)", `${ds.p50.toFixed(2)} / ${ds.p99.toFixed(2)} ms`);
+  const page = await time(() => storage.selectWithOptions("bench_long", { start: L0, end, labels, offset: 50_000, limit: 100 }), 50);
+  report("selectWithOptions offset 50k limit 100 (p50 / p99)", `${page.p50.toFixed(2)} / ${page.p99.toFixed(2)} ms`);
+  await storage.close();
+}
+
+// ---- 1M series x 10 samples
+{
+  gc();
+  const before = process.memoryUsage();
+  const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
+  const rate = await insertRounds(storage, "bench_1m", BIG, 10);
+  report(`insert, ${fmt(BIG)} series x 10 samples, batches of 1000 (labels built per row)`, `${fmt(rate / 1e6)} M samples/s`);
+  gc();
+  const after = process.memoryUsage();
+  const total = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
+  const perSeries = total / BIG;
+  report(`memory per series at ${fmt(BIG)} series x 10 samples (heap + array buffers)`, `${fmt(perSeries)} B`);
+  report("  of which raw active samples (10 x 16 B, not yet sealed)", `160 B`);
+  report("  memory per series beyond the samples", `${fmt(perSeries - 160)} B`);
+  const snap = storage.observabilitySnapshot() as { memory: Record<string, number> };
+  report("  engine accounting: registry+index / active buffers allocated, per series", `${fmt(snap.memory.registryBytes! / BIG)} B / ${fmt(snap.memory.allocatedBufferBytes! / BIG)} B`);
+
+  const selective = await time(() => storage.selectSeries({ metric: "bench_1m", matchers: [{ name: "job", op: "=", value: "job-7" }, { name: "host", op: "=~", value: "host-1[0-9]7" }] }), 20);
+  report(`selectSeries over ${fmt(BIG)} series: job="job-7", host=~"host-1[0-9]7" (p50 / p99)`, `${selective.p50.toFixed(2)} / ${selective.p99.toFixed(2)} ms`);
+  const regex = await time(() => storage.selectSeries({ metric: "bench_1m", matchers: [{ name: "host", op: "=~", value: "host-99.*" }] }), 10);
+  report(`selectSeries over ${fmt(BIG)} series: host=~"host-99.*" (regex over 1M values, p50 / p99)`, `${regex.p50.toFixed(2)} / ${regex.p99.toFixed(2)} ms`);
+  const cols = await time(() => storage.selectColumns({ metric: "bench_1m", matchers: [{ name: "job", op: "=", value: "job-7" }, { name: "region", op: "=", value: "r3" }] }, 0, Date.now()), 10);
+  report(`selectColumns over ${fmt(BIG)} series: job="job-7", region="r3" (~${fmt(BIG / 700)} series x 10 points, p50 / p99)`, `${cols.p50.toFixed(2)} / ${cols.p99.toFixed(2)} ms`);
+  await storage.close();
+}
+
+console.log("\n| measurement | result |\n|---|---|");
+console.log(lines.join("\n"));
