@@ -1,9 +1,9 @@
 // Chunk kernels exported to JS: header + timestamp section + value section + CRC-32 trailer (docs/format.md).
 // Encode, validate, decode, decode a time range, and aggregate a time range, all over scratch memory.
 import { crc32 } from "./crc32";
-import { encodeTimestamps, decodeTimestamps, timestampCodecChosen, isTimestampCodec } from "./timestamps";
+import { encodeTimestamps, decodeTimestamps, timestampCodecChosen, isTimestampCodec, TS_FIXED_STEP } from "./timestamps";
 import {
-  encodeValues, decodeValues, valueCodecChosen, valueCodecFits, valueAsF64, KIND_BYTES, KIND_STRING,
+  encodeValues, decodeValues, valueCodecChosen, valueCodecFits, valueAsF64, KIND_F64, KIND_BYTES, KIND_STRING,
 } from "./values";
 
 export const CHUNK_VERSION: i32 = 1;
@@ -115,11 +115,19 @@ function decodeInto(p: usize, len: usize, ts: usize, values: usize): i32 {
   const minTs = load<i64>(p, 8);
   const tsStart = p + <usize>HEADER_BYTES;
   const tsEnd = tsStart + <usize>load<u32>(p, 24);
-  if (decodeTimestamps(tsStart, tsEnd, <i32>load<u8>(p, 2), n, minTs, ts) != tsEnd) return ERR_TIMESTAMP_SECTION;
-  for (let i = 1; i < n; i++) {
-    if (load<i64>(ts + (<usize>i << 3)) < load<i64>(ts + (<usize>(i - 1) << 3))) return ERR_TIMESTAMP_ORDER;
+  const maxTs = load<i64>(p, 16);
+  const timestampCodec = <i32>load<u8>(p, 2);
+  if (decodeTimestamps(tsStart, tsEnd, timestampCodec, n, minTs, ts) != tsEnd) return ERR_TIMESTAMP_SECTION;
+  if (load<i64>(ts + (<usize>(n - 1) << 3)) != maxTs) return ERR_TIMESTAMP_ORDER;
+  // A fixed step that spans exactly maxTs - minTs (unsigned, no overflow) is sorted by construction.
+  const step = n > 1 ? load<i64>(ts + 8) - minTs : 0;
+  const provenSorted = timestampCodec == TS_FIXED_STEP && step >= 0 &&
+    (n == 1 || <u64>(maxTs - minTs) / <u64>(n - 1) == <u64>step && <u64>(maxTs - minTs) % <u64>(n - 1) == 0);
+  if (!provenSorted) {
+    for (let i = 1; i < n; i++) {
+      if (load<i64>(ts + (<usize>i << 3)) < load<i64>(ts + (<usize>(i - 1) << 3))) return ERR_TIMESTAMP_ORDER;
+    }
   }
-  if (load<i64>(ts + (<usize>(n - 1) << 3)) != load<i64>(p, 16)) return ERR_TIMESTAMP_ORDER;
   if (kind < KIND_BYTES && decodeValues(kind, <i32>load<u8>(p, 3), tsEnd, end, n, values) != end) {
     return ERR_VALUE_SECTION;
   }
@@ -177,21 +185,37 @@ export function aggregateChunk(p: usize, len: usize, bounds: usize, ts: usize, v
   const kind = <i32>load<u8>(p, 1);
   const from = load<i32>(bounds, 16);
   const to = from + count;
+  if (kind != KIND_F64) {
+    // Project to f64 in place, backwards so 1-byte bools are read before their slots are overwritten.
+    for (let i = to - 1; i >= from; i--) store<f64>(values + (<usize>i << 3), valueAsF64(kind, values, i));
+  }
   let sum: f64 = 0;
   let lowest: f64 = NaN;
   let highest: f64 = NaN;
-  for (let i = from; i < to; i++) {
-    const v = valueAsF64(kind, values, i);
+  let i = from;
+  // NaN never wins a comparison, so after the first non-NaN value plain selects skip NaNs.
+  for (; i < to; i++) {
+    const v = load<f64>(values + (<usize>i << 3));
     sum += v;
-    if (v < lowest || isNaN(lowest)) lowest = v;
-    if (v > highest || isNaN(highest)) highest = v;
+    if (!isNaN(v)) {
+      lowest = v;
+      highest = v;
+      i++;
+      break;
+    }
+  }
+  for (; i < to; i++) {
+    const v = load<f64>(values + (<usize>i << 3));
+    sum += v;
+    lowest = v < lowest ? v : lowest;
+    highest = v > highest ? v : highest;
   }
   store<f64>(result, <f64>count);
   store<f64>(result, count > 0 ? sum : NaN, 8);
   store<f64>(result, lowest, 16);
   store<f64>(result, highest, 24);
-  store<f64>(result, count > 0 ? valueAsF64(kind, values, from) : NaN, 32);
-  store<f64>(result, count > 0 ? valueAsF64(kind, values, to - 1) : NaN, 40);
+  store<f64>(result, count > 0 ? load<f64>(values + (<usize>from << 3)) : NaN, 32);
+  store<f64>(result, count > 0 ? load<f64>(values + (<usize>(to - 1) << 3)) : NaN, 40);
   store<i64>(result, count > 0 ? load<i64>(ts + (<usize>from << 3)) : 0, 48);
   store<i64>(result, count > 0 ? load<i64>(ts + (<usize>(to - 1) << 3)) : 0, 56);
   return count;

@@ -40,10 +40,11 @@ function packBlock(r: usize, len: i32, p: usize): usize {
     store<u32>(h, load<u32>(h) + 1);
     if (k > maxWidth) maxWidth = k;
   }
+  // The best width is 0 or one of the widths present; try each, pricing larger values as exceptions.
   let width = maxWidth;
   let bestCost: i64 = <i64>len * maxWidth;
-  const lowest = max<i32>(0, maxWidth - 32);
-  for (let w = maxWidth - 1; w >= lowest; w--) {
+  for (let w = maxWidth - 1; w >= 0; w--) {
+    if (w != 0 && load<u32>(WIDTH_HISTOGRAM + (<usize>w << 2)) == 0) continue;
     let cost: i64 = <i64>len * w;
     for (let k = w + 1; k <= maxWidth; k++) {
       const c = load<u32>(WIDTH_HISTOGRAM + (<usize>k << 2));

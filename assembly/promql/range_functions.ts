@@ -325,6 +325,10 @@ export function promqlRangeEval(
             if (fn == FN_QUANTILE) {
               r = quantileOf(load<f64>(p0 + (<usize>k << 3)), sortBuf, n);
             } else {
+              // A NaN sample makes the deviation NaN rather than being sorted away.
+              let hasNaN = false;
+              for (let i = lo; i < hi; i++) if (isNaN(load<f64>(vs + (<usize>i << 3)))) hasNaN = true;
+              if (hasNaN) { r = NaN; break; }
               const median = quantileOf(0.5, sortBuf, n);
               for (let i = 0; i < n; i++) {
                 store<f64>(sortBuf + (<usize>i << 3), Math.abs(load<f64>(vs + (<usize>(lo + i) << 3)) - median));

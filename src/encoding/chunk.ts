@@ -134,28 +134,43 @@ interface Header {
   valuesEnd: number;
 }
 
-/** Validates the header (in WASM, the single source of the rules) and reads its fields. */
-function readHeader(chunk: Uint8Array): Header {
+/** Scratch layout while decoding: [chunk copy + read slack][timestamps n*8][values n*8][bounds/result 96]. */
+interface Staged extends Header {
+  inPtr: number;
+  tsPtr: number;
+  valuesPtr: number;
+  extraPtr: number;
+}
+
+/** Copies the chunk into scratch, validates its header (in WASM, the single source of the rules) and reads it. */
+function stage(chunk: Uint8Array, withPayload: boolean): Staged {
   if (!(chunk instanceof Uint8Array)) throw new TypeError("chunk must be a Uint8Array");
-  const k = kernels();
-  const headerBytes = Math.min(chunk.length, HEADER_BYTES);
-  const base = scratch(HEADER_BYTES);
-  memoryViews().u8.set(chunk.subarray(0, headerBytes), base);
-  const code = k.checkHeader(base, chunk.length);
+  const claimed = chunk.length >= 8 ? chunk[4]! | (chunk[5]! << 8) | (chunk[6]! << 16) | (chunk[7]! << 24) : 0;
+  const n = claimed > 0 && claimed <= MAX_CHUNK_POINTS ? claimed : 0;
+  const copied = withPayload ? chunk.length : Math.min(chunk.length, HEADER_BYTES);
+  const inBytes = align16(Math.max(copied, HEADER_BYTES) + READ_SLACK);
+  const inPtr = scratch(inBytes + (withPayload ? n * 16 : 0) + 96);
+  const mem = memoryViews();
+  mem.u8.set(copied === chunk.length ? chunk : chunk.subarray(0, copied), inPtr);
+  const code = kernels().checkHeader(inPtr, chunk.length);
   if (code < 0) fail(code, chunk);
-  const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  const kindId = chunk[1]!;
-  const timestampBytes = view.getUint32(24, true);
+  const kindId = mem.u8[inPtr + 1]!;
+  const tsPtr = inPtr + inBytes;
+  const valuesPtr = tsPtr + (withPayload ? n * 8 : 0);
   return {
     kind: KINDS[kindId]!,
     kindId,
-    count: view.getUint32(4, true),
-    minTs: view.getBigInt64(8, true),
-    maxTs: view.getBigInt64(16, true),
-    timestampCodec: chunk[2]!,
-    valueCodec: chunk[3]!,
-    valuesStart: HEADER_BYTES + timestampBytes,
+    count: n,
+    minTs: mem.i64[inPtr / 8 + 1]!,
+    maxTs: mem.i64[inPtr / 8 + 2]!,
+    timestampCodec: mem.u8[inPtr + 2]!,
+    valueCodec: mem.u8[inPtr + 3]!,
+    valuesStart: HEADER_BYTES + mem.i32[inPtr / 4 + 6]!,
     valuesEnd: chunk.length - TRAILER_BYTES,
+    inPtr,
+    tsPtr,
+    valuesPtr,
+    extraPtr: valuesPtr + (withPayload ? n * 8 : 0),
   };
 }
 
@@ -220,7 +235,7 @@ const asTs = (v: bigint, tsAs: "number" | "bigint"): number | bigint => (tsAs ==
 
 /** Header fields of a chunk without decoding it (validates the header; the checksum is checked by decoders). */
 export function chunkInfo(chunk: Uint8Array, tsAs: "number" | "bigint" = "number"): ChunkInfo {
-  const h = readHeader(chunk);
+  const h = stage(chunk, false);
   return {
     kind: h.kind,
     count: h.count,
@@ -230,16 +245,6 @@ export function chunkInfo(chunk: Uint8Array, tsAs: "number" | "bigint" = "number
     valueCodec: VALUE_CODECS[h.valueCodec]!,
     byteLength: chunk.length,
   };
-}
-
-/** Scratch layout for decoding: [chunk copy + slack][timestamps n*8][values n*8][bounds/result 64]. */
-function stageForDecode(chunk: Uint8Array, n: number): { inPtr: number; tsPtr: number; valuesPtr: number; extraPtr: number } {
-  const inBytes = align16(chunk.length + READ_SLACK);
-  const inPtr = scratch(inBytes + n * 16 + 64);
-  memoryViews().u8.set(chunk, inPtr);
-  const tsPtr = inPtr + inBytes;
-  const valuesPtr = tsPtr + n * 8;
-  return { inPtr, tsPtr, valuesPtr, extraPtr: valuesPtr + n * 8 };
 }
 
 function sliceValues(kind: ValueKind, valuesPtr: number, from: number, to: number): NumericValueArray {
@@ -259,10 +264,9 @@ function sliceValues(kind: ValueKind, valuesPtr: number, from: number, to: numbe
 
 /** Decodes every point. Timestamps come back as Float64Array (default) or BigInt64Array (tsAs "bigint"). */
 export function decodeChunk(chunk: Uint8Array, tsAs: "number" | "bigint" = "number"): DecodedChunk {
-  const h = readHeader(chunk);
-  const n = h.count;
-  const { inPtr, tsPtr, valuesPtr } = stageForDecode(chunk, n);
-  const result = kernels().decodeChunk(inPtr, chunk.length, tsPtr, valuesPtr, tsAs === "number" ? 1 : 0);
+  const h = stage(chunk, true);
+  const { count: n, tsPtr, valuesPtr } = h;
+  const result = kernels().decodeChunk(h.inPtr, chunk.length, tsPtr, valuesPtr, tsAs === "number" ? 1 : 0);
   if (result < 0) fail(result, chunk);
   const mem = memoryViews();
   const timestamps = tsAs === "number" ? mem.f64.slice(tsPtr / 8, tsPtr / 8 + n) : mem.i64.slice(tsPtr / 8, tsPtr / 8 + n);
@@ -291,16 +295,16 @@ function inclusiveBounds(start: number | bigint, end: number | bigint): [bigint,
   return first <= last ? [first, last] : undefined;
 }
 
-/** Decodes the chunk in WASM and locates [start, end); returns the staged layout and the range, or undefined. */
-function locateRange(chunk: Uint8Array, h: Header, start: number | bigint, end: number | bigint) {
+/** Stages a numeric chunk and writes [start, end) as inclusive int64 bounds; undefined when nothing can match. */
+function stageRange(chunk: Uint8Array, start: number | bigint, end: number | bigint): Staged | undefined {
+  const h = stage(chunk, true);
   if (h.kind === "bytes" || h.kind === "string") throw new TypeError(`range scans need a numeric chunk, got "${h.kind}"`);
   const bounds = inclusiveBounds(start, end);
   if (bounds === undefined || bounds[1] < h.minTs || bounds[0] > h.maxTs) return undefined;
-  const layout = stageForDecode(chunk, h.count);
   const mem = memoryViews();
-  mem.i64[layout.extraPtr / 8] = bounds[0];
-  mem.i64[layout.extraPtr / 8 + 1] = bounds[1];
-  return layout;
+  mem.i64[h.extraPtr / 8] = bounds[0];
+  mem.i64[h.extraPtr / 8 + 1] = bounds[1];
+  return h;
 }
 
 /** Decodes the points with start <= ts < end into tsOut/valuesOut at `offset`; returns how many were written.
@@ -313,11 +317,10 @@ export function decodeRangeInto(
   valuesOut: Float64Array | BigInt64Array | BigUint64Array | Uint8Array,
   offset: number,
 ): number {
-  const h = readHeader(chunk);
-  checkValues(h.kind, valuesOut);
   const asF64 = tsOut instanceof Float64Array;
-  const layout = locateRange(chunk, h, start, end);
+  const layout = stageRange(chunk, start, end);
   if (layout === undefined) return 0;
+  checkValues(layout.kind, valuesOut);
   const count = kernels().decodeRange(layout.inPtr, chunk.length, layout.extraPtr, layout.tsPtr, layout.valuesPtr, asF64 ? 1 : 0);
   if (count < 0) fail(count, chunk);
   if (count === 0) return 0;
@@ -329,11 +332,11 @@ export function decodeRangeInto(
   const tsAt = layout.tsPtr / 8 + from;
   if (asF64) tsOut.set(mem.f64.subarray(tsAt, tsAt + count), offset);
   else tsOut.set(mem.i64.subarray(tsAt, tsAt + count), offset);
-  const values = h.kind === "bool"
+  const values = layout.kind === "bool"
     ? mem.u8.subarray(layout.valuesPtr + from, layout.valuesPtr + from + count)
-    : h.kind === "f64"
+    : layout.kind === "f64"
       ? mem.f64.subarray(layout.valuesPtr / 8 + from, layout.valuesPtr / 8 + from + count)
-      : h.kind === "i64"
+      : layout.kind === "i64"
         ? mem.i64.subarray(layout.valuesPtr / 8 + from, layout.valuesPtr / 8 + from + count)
         : mem.u64.subarray(layout.valuesPtr / 8 + from, layout.valuesPtr / 8 + from + count);
   (valuesOut as { set(source: ArrayLike<unknown>, offset: number): void }).set(values, offset);
@@ -344,9 +347,8 @@ export function decodeRangeInto(
  * projected to f64; min/max skip NaN unless all are NaN). firstTs/lastTs are bigint when `start` is a bigint.
  * With no point in range, count is 0 and every other field is NaN. */
 export function aggregateChunk(chunk: Uint8Array, start: number | bigint, end: number | bigint): ChunkAggregate {
-  const h = readHeader(chunk);
   const tsAs = typeof start === "bigint" ? "bigint" : "number";
-  const layout = locateRange(chunk, h, start, end);
+  const layout = stageRange(chunk, start, end);
   const empty: ChunkAggregate = { count: 0, sum: NaN, min: NaN, max: NaN, first: NaN, last: NaN, firstTs: NaN, lastTs: NaN };
   if (layout === undefined) return empty;
   const resultPtr = layout.extraPtr + 32;

@@ -1,0 +1,118 @@
+// Codec benchmark (npm run bench:codec): encode / decode / scan points per second on one core and bytes per point
+// for the workloads in issue 2, using 2048-point chunks. Prints a markdown table; figures go to docs/benchmarks.md.
+import { encodeChunk, decodeChunk, decodeRangeInto, aggregateChunk, chunkInfo } from "../src/encoding/chunk.js";
+
+const CHUNK_POINTS = 2048;
+const CHUNKS = 128;
+const SCRAPE_MS = 15_000;
+const START_MS = 1_700_000_000_000;
+
+/** mulberry32: a small seeded PRNG so runs are comparable. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}
+
+interface Workload {
+  name: string;
+  timestamps: Float64Array;
+  values: Float64Array;
+}
+
+function regularTimestamps(total: number): Float64Array {
+  const ts = new Float64Array(total);
+  for (let i = 0; i < total; i++) ts[i] = START_MS + i * SCRAPE_MS;
+  return ts;
+}
+
+function workloads(): Workload[] {
+  const total = CHUNKS * CHUNK_POINTS;
+  const random = prng(42);
+  const regular = regularTimestamps(total);
+  const gauge = new Float64Array(total);
+  let level = 100;
+  for (let i = 0; i < total; i++) {
+    level += gaussian(random) * 0.5;
+    gauge[i] = Math.round(level * 100) / 100;
+  }
+  const counter = new Float64Array(total);
+  let count = 0;
+  for (let i = 0; i < total; i++) counter[i] = count += Math.floor(random() * 101);
+  const steadyCounter = new Float64Array(total);
+  count = 0;
+  let rate = 0;
+  for (let i = 0; i < total; i++) {
+    if (i % CHUNK_POINTS === 0) rate = Math.floor(random() * 101);
+    steadyCounter[i] = count += rate;
+  }
+  const jittered = new Float64Array(total);
+  for (let i = 0; i < total; i++) jittered[i] = regular[i]! + Math.round((random() - 0.5) * 100);
+  // ±50 ms jitter on a 15 s grid never reorders points.
+  return [
+    { name: "(a) 15 s regular, random-walk gauge, 2 decimals", timestamps: regular, values: gauge },
+    { name: "(b) counter, random increments 0..100 per scrape", timestamps: regular, values: counter },
+    { name: "(b') counter, steady increment (0..100 per chunk)", timestamps: regular, values: steadyCounter },
+    { name: "(c) constant", timestamps: regular, values: new Float64Array(total).fill(42.5) },
+    { name: "(d) (a) with ±50 ms timestamp jitter", timestamps: jittered, values: gauge },
+  ];
+}
+
+/** Runs fn repeatedly for at least minMs and returns points per second. */
+function measure(points: number, fn: () => void, minMs = 400): number {
+  fn();
+  let rounds = 0;
+  const started = process.hrtime.bigint();
+  let elapsedMs = 0;
+  do {
+    fn();
+    rounds++;
+    elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  } while (elapsedMs < minMs);
+  return (points * rounds) / (elapsedMs / 1000);
+}
+
+const fmt = (pointsPerSecond: number) => `${(pointsPerSecond / 1e6).toFixed(0)} M`;
+
+console.log(`tsink codec benchmark: ${CHUNKS} chunks x ${CHUNK_POINTS} points per workload, Node ${process.version}, one core\n`);
+console.log("| workload | codecs (ts / values) | bytes/point | encode pts/s | decodeChunk pts/s | decodeRangeInto pts/s | aggregate pts/s |");
+console.log("|---|---|---:|---:|---:|---:|---:|");
+for (const w of workloads()) {
+  const total = CHUNKS * CHUNK_POINTS;
+  const chunks: Uint8Array[] = [];
+  for (let c = 0; c < CHUNKS; c++) {
+    const from = c * CHUNK_POINTS;
+    chunks.push(encodeChunk("f64", w.timestamps.subarray(from, from + CHUNK_POINTS), w.values.subarray(from, from + CHUNK_POINTS)));
+  }
+  const bytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const info = chunkInfo(chunks[0]!);
+  const encode = measure(total, () => {
+    for (let c = 0; c < CHUNKS; c++) {
+      const from = c * CHUNK_POINTS;
+      encodeChunk("f64", w.timestamps.subarray(from, from + CHUNK_POINTS), w.values.subarray(from, from + CHUNK_POINTS));
+    }
+  });
+  const decode = measure(total, () => {
+    for (const chunk of chunks) decodeChunk(chunk);
+  });
+  const tsOut = new Float64Array(CHUNK_POINTS);
+  const valuesOut = new Float64Array(CHUNK_POINTS);
+  const decodeInto = measure(total, () => {
+    for (const chunk of chunks) decodeRangeInto(chunk, -Infinity, Infinity, tsOut, valuesOut, 0);
+  });
+  const scan = measure(total, () => {
+    for (const chunk of chunks) aggregateChunk(chunk, -Infinity, Infinity);
+  });
+  console.log(
+    `| ${w.name} | ${info.timestampCodec} / ${info.valueCodec} | ${(bytes / total).toFixed(3)} | ${fmt(encode)} | ${fmt(decode)} | ${fmt(decodeInto)} | ${fmt(scan)} |`,
+  );
+}

@@ -1,0 +1,116 @@
+// Scan kernels against a plain JS reference: decodeRangeInto and aggregateChunk over random half-open ranges.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import fc from "fast-check";
+import { encodeChunk, decodeRangeInto, aggregateChunk, type ChunkAggregate } from "../../src/encoding/chunk.js";
+import { timestampsArb, valuesArb, f64ArrayFromBits, bitsOf } from "./helpers.js";
+
+/** Prometheus-style reference: sequential sum; min/max ignore NaN unless all values are NaN. */
+function referenceAggregate(ts: bigint[], values: number[], start: bigint, end: bigint): ChunkAggregate {
+  const picked: number[] = [];
+  const pickedTs: bigint[] = [];
+  ts.forEach((t, i) => {
+    if (t >= start && t < end) {
+      picked.push(values[i]!);
+      pickedTs.push(t);
+    }
+  });
+  if (picked.length === 0) return { count: 0, sum: NaN, min: NaN, max: NaN, first: NaN, last: NaN, firstTs: NaN, lastTs: NaN };
+  let sum = 0;
+  let min = NaN;
+  let max = NaN;
+  for (const v of picked) {
+    sum += v;
+    if (v < min || Number.isNaN(min)) min = v;
+    if (v > max || Number.isNaN(max)) max = v;
+  }
+  return { count: picked.length, sum, min, max, first: picked[0]!, last: picked.at(-1)!, firstTs: pickedTs[0]!, lastTs: pickedTs.at(-1)! };
+}
+
+const chunkAndRange = fc.integer({ min: 1, max: 300 }).chain((n) =>
+  fc.tuple(timestampsArb(n, false), valuesArb("f64", n), fc.nat(), fc.nat()),
+);
+
+test("aggregateChunk matches a JS reference on random ranges (bigint bounds)", () => {
+  fc.assert(
+    fc.property(chunkAndRange, ([ts, bits, a, b]) => {
+      const values = f64ArrayFromBits(bits as bigint[]);
+      const chunk = encodeChunk("f64", BigInt64Array.from(ts), values);
+      const lo = ts[0]! - 5n;
+      const span = ts.at(-1)! - ts[0]! + 10n;
+      const start = lo + (BigInt(a) % span);
+      const end = start + (BigInt(b) % span);
+      const got = aggregateChunk(chunk, start, end);
+      const want = referenceAggregate(ts, Array.from(values), start, end);
+      assert.equal(got, want);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("decodeRangeInto writes exactly the points in [start, end) at the offset (number and bigint outputs)", () => {
+  fc.assert(
+    fc.property(chunkAndRange, fc.nat({ max: 5 }), ([ts, bits, a, b], offset) => {
+      const values = f64ArrayFromBits(bits as bigint[]);
+      const chunk = encodeChunk("f64", BigInt64Array.from(ts), values);
+      const span = ts.at(-1)! - ts[0]! + 2n;
+      const start = ts[0]! - 1n + (BigInt(a) % span);
+      const end = start + (BigInt(b) % span);
+      const expectedIdx = ts.flatMap((t, i) => (t >= start && t < end ? [i] : []));
+      const tsOut = new BigInt64Array(ts.length + offset);
+      const valuesOut = new Float64Array(ts.length + offset);
+      const count = decodeRangeInto(chunk, start, end, tsOut, valuesOut, offset);
+      assert.is(count, expectedIdx.length);
+      assert.equal(Array.from(tsOut.subarray(offset, offset + count)), expectedIdx.map((i) => ts[i]!));
+      assert.equal(Array.from(bitsOf(valuesOut.subarray(offset, offset + count))), expectedIdx.map((i) => bitsOf(values)[i]!));
+      assert.ok(tsOut.subarray(0, offset).every((t) => t === 0n));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("number bounds are half-open and work with Float64Array outputs; ±Infinity covers everything", () => {
+  const ts = Float64Array.from([1000, 2000, 2000, 3000, 4000]);
+  const values = Float64Array.from([1, 2, 3, 4, 5]);
+  const chunk = encodeChunk("f64", ts, values);
+  const tsOut = new Float64Array(5);
+  const valuesOut = new Float64Array(5);
+  assert.is(decodeRangeInto(chunk, 2000, 4000, tsOut, valuesOut, 0), 3);
+  assert.equal(Array.from(tsOut.subarray(0, 3)), [2000, 2000, 3000]);
+  assert.equal(Array.from(valuesOut.subarray(0, 3)), [2, 3, 4]);
+  assert.is(decodeRangeInto(chunk, 1999.5, 2000.5, tsOut, valuesOut, 0), 2);
+  assert.is(decodeRangeInto(chunk, -Infinity, Infinity, tsOut, valuesOut, 0), 5);
+  assert.is(decodeRangeInto(chunk, 4001, Infinity, tsOut, valuesOut, 0), 0);
+  assert.is(decodeRangeInto(chunk, 3000, 3000, tsOut, valuesOut, 0), 0);
+  const agg = aggregateChunk(chunk, 1500, 3500);
+  assert.equal(agg, { count: 3, sum: 9, min: 2, max: 4, first: 2, last: 4, firstTs: 2000, lastTs: 3000 });
+  const empty = aggregateChunk(chunk, 5000, 6000);
+  assert.is(empty.count, 0);
+  assert.ok(Number.isNaN(empty.sum) && Number.isNaN(empty.min) && Number.isNaN(empty.firstTs as number));
+  assert.throws(() => decodeRangeInto(chunk, 0, 5000, new Float64Array(4), new Float64Array(5), 0), /too small/);
+  assert.throws(() => aggregateChunk(chunk, NaN, 5), /NaN/);
+});
+
+test("integer and bool kinds: values projected to f64 in aggregates; typed outputs per kind", () => {
+  const ts = Float64Array.from([1, 2, 3, 4]);
+  const i64 = encodeChunk("i64", ts, BigInt64Array.from([-5n, 10n, 2n ** 62n, 7n]));
+  assert.equal(aggregateChunk(i64, 0, 3), { count: 2, sum: 5, min: -5, max: 10, first: -5, last: 10, firstTs: 1, lastTs: 2 });
+  const out = new BigInt64Array(4);
+  assert.is(decodeRangeInto(i64, 2, 10, new Float64Array(4), out, 1), 3);
+  assert.equal(Array.from(out), [0n, 10n, 2n ** 62n, 7n]);
+  const u64 = encodeChunk("u64", ts, BigUint64Array.from([1n, 2n ** 64n - 1n, 3n, 4n]));
+  const uOut = new BigUint64Array(4);
+  assert.is(decodeRangeInto(u64, 0, 10, new Float64Array(4), uOut, 0), 4);
+  assert.is(uOut[1], 2n ** 64n - 1n);
+  assert.is(aggregateChunk(u64, 2, 3).max, 2 ** 64);
+  const bools = encodeChunk("bool", ts, Uint8Array.from([1, 0, 1, 1]));
+  assert.equal(aggregateChunk(bools, 0n, 10n), { count: 4, sum: 3, min: 0, max: 1, first: 1, last: 1, firstTs: 1n, lastTs: 4n });
+  const bOut = new Uint8Array(4);
+  assert.is(decodeRangeInto(bools, 2, 4, new BigInt64Array(4), bOut, 0), 2);
+  assert.equal(Array.from(bOut), [0, 1, 0, 0]);
+  assert.throws(() => decodeRangeInto(bools, 0, 10, new Float64Array(4), new Float64Array(4), 0), TypeError);
+  const strings = encodeChunk("string", ts, ["a", "b", "c", "d"]);
+  assert.throws(() => aggregateChunk(strings, 0, 10), TypeError);
+});
+
+test.run();
