@@ -117,7 +117,7 @@ export class TsinkServer {
     });
     this.app.use(router.routes());
     this.app.use((ctx) => {
-      if (ctx.body === undefined && !ctx.matched?.length) sendText(ctx, "not found", 404);
+      if (ctx.body == null) sendText(ctx, "not found", 404);
     });
   }
 
