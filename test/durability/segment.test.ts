@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SegmentStore } from "../../src/storage/segment/store.js";
-import { stageSegment, writeSegment, type SegmentChunk, type SegmentContent } from "../../src/storage/segment/writer.js";
+import { stageSegment, type SegmentChunk, type SegmentContent } from "../../src/storage/segment/writer.js";
 import { DataDirLock } from "../../src/storage/segment/lock.js";
 import { TsinkError } from "../../src/storage/errors.js";
 
@@ -48,7 +48,7 @@ test("segment round trip: index, postings, chunk payloads on demand", async () =
   const root = tempDir();
   const store = SegmentStore.open(root, "f64");
   const c = content(store.allocateId(), 300, 5);
-  await writeSegment(store.levelDir(0), c);
+  store.add(await stageSegment(store.levelDir(0), c));
   store.close();
   const again = SegmentStore.open(root, "f64");
   assert.is(again.segments.length, 1);
@@ -82,14 +82,14 @@ test("i64 time cells keep exact nanosecond bounds", async () => {
   const root = tempDir();
   const store = SegmentStore.open(root, "i64");
   const big = 1_700_000_000_123_456_789n;
-  await writeSegment(store.levelDir(0), {
+  store.add(await stageSegment(store.levelDir(0), {
     id: store.allocateId(),
     level: 0,
     timeCells: "i64",
     walHighwater: 5,
     series: [{ id: 9, metric: "m", labels: [] }],
     chunks: [{ seriesId: 9, minTs: big, maxTs: big + 1n, count: 2, bytes: new Uint8Array([1, 2, 3]) }],
-  });
+  }));
   store.close();
   const again = SegmentStore.open(root, "i64");
   const seg = again.segments[0]!;
@@ -107,7 +107,7 @@ test("i64 time cells keep exact nanosecond bounds", async () => {
 async function threeSegments(root: string): Promise<string[]> {
   const store = SegmentStore.open(root, "f64");
   const out: string[] = [];
-  for (let i = 0; i < 3; i++) out.push((await writeSegment(store.levelDir(0), content(store.allocateId(), 20, 2))).finalDir);
+  for (let i = 0; i < 3; i++) out.push(store.add(await stageSegment(store.levelDir(0), content(store.allocateId(), 20, 2))).dir);
   store.close();
   return out;
 }

@@ -1,6 +1,6 @@
 // Segment file layout: chunks.bin (checksummed, optionally compressed blocks of encoded chunks),
 // index.bin (series dictionary, chunk index, label postings; compressed) and manifest.json.
-import { brotliCompressSync, brotliDecompressSync, constants as zc, crc32 } from "node:zlib";
+import { brotliDecompressSync, constants as zc, crc32 } from "node:zlib";
 import { dataCorruption } from "../wal/durability-errors.js";
 import { ByteReader, ByteWriter } from "./bytes.js";
 
@@ -133,7 +133,8 @@ export interface SegmentIndex {
   postings: Map<string, Uint32Array>;
 }
 
-export function encodeIndex(index: SegmentIndex, segmentId: number): Buffer {
+/** Serialises the index; the caller compresses it into index.bin with `indexFile`. */
+export function encodeIndexBody(index: SegmentIndex): Buffer {
   const strings = new Map<string, number>();
   const intern = (s: string) => {
     let id = strings.get(s);
@@ -175,8 +176,12 @@ export function encodeIndex(index: SegmentIndex, segmentId: number): Buffer {
   const table = new ByteWriter();
   table.u32(strings.size);
   for (const s of strings.keys()) table.string(s);
-  const raw = Buffer.concat([table.finish(), body.finish()]);
-  return Buffer.concat([fileHeader(INDEX_MAGIC, segmentId), frameBlock(raw, brotliCompressSync(raw, brotliOptions(raw.length)))]);
+  return Buffer.concat([table.finish(), body.finish()]);
+}
+
+/** index.bin = file header + one block holding the (compressed) index body. */
+export function indexFile(segmentId: number, body: Buffer, packed: Uint8Array): Buffer {
+  return Buffer.concat([fileHeader(INDEX_MAGIC, segmentId), frameBlock(body, packed)]);
 }
 
 export function decodeIndex(file: Buffer, path: string): SegmentIndex {

@@ -11,10 +11,11 @@ import {
   brotliOptions,
   CHUNKS_FILE,
   CHUNKS_MAGIC,
-  encodeIndex,
+  encodeIndexBody,
   encodeManifest,
   fileHeader,
   frameBlock,
+  indexFile as indexFileBytes,
   INDEX_FILE,
   MANIFEST_FILE,
   SEGMENT_FORMAT,
@@ -69,7 +70,10 @@ export interface StagedSegment {
   manifest: SegmentManifest;
 }
 
-/** Writes all files of a segment into `<levelDir>/.tmp-seg-<id>` (removed at open if never published). */
+/**
+ * Writes all files of a segment into `<levelDir>/.tmp-seg-<id>` and fsyncs them; SegmentStore.add or
+ * .replace publishes it. A crash before that leaves a temp dir that the store removes at open.
+ */
 export async function stageSegment(levelDir: string, content: SegmentContent): Promise<StagedSegment> {
   mkdirSync(levelDir, { recursive: true });
   const name = segmentDirName(content.id);
@@ -90,16 +94,6 @@ export async function stageSegment(levelDir: string, content: SegmentContent): P
 export function publishStaged(staged: Pick<StagedSegment, "tmpDir" | "finalDir">): void {
   renameSync(staged.tmpDir, staged.finalDir);
   fsyncDir(dirname(staged.finalDir));
-}
-
-/**
- * Writes `content` as `<levelDir>/seg-<id>`. A crash at any point leaves either no segment (a `.tmp-`
- * dir that the store removes at open) or the complete one.
- */
-export async function writeSegment(levelDir: string, content: SegmentContent): Promise<StagedSegment> {
-  const staged = await stageSegment(levelDir, content);
-  publishStaged(staged);
-  return staged;
 }
 
 async function writeFiles(dir: string, content: SegmentContent): Promise<SegmentManifest> {
@@ -172,7 +166,8 @@ async function writeFiles(dir: string, content: SegmentContent): Promise<Segment
   }
   index.blockOffsets = Float64Array.from(blockOffsets);
 
-  const indexBytes = encodeIndex(index, content.id);
+  const body = encodeIndexBody(index);
+  const indexBytes = indexFileBytes(content.id, body, await brotliAsync(body, brotliOptions(body.length)));
   const indexFile = await open(join(dir, INDEX_FILE), "w");
   try {
     await indexFile.write(indexBytes);

@@ -1,0 +1,171 @@
+// Leveled compaction (L0 -> L1 -> L2) and retention over a SegmentStore: picks segments to merge, merges
+// them in the background (cooperatively yielding), and swaps sources for outputs atomically. One job at a
+// time: `exclusive` also serialises snapshots with compaction.
+import type { SegmentReader } from "../segment/reader.js";
+import { LEVELS, type SegmentStore } from "../segment/store.js";
+import type { Ts } from "../timestamps.js";
+import { mergeSegments, type MergeStats } from "./merge.js";
+import type { Tombstones } from "./tombstones.js";
+
+/** A level is compacted when it holds this many segments, or any two of its segments overlap in time. */
+export const LEVEL_TRIGGER = 4;
+/** Most segments merged in one pass. */
+export const MAX_PASS_SEGMENTS = 8;
+/** Output segments are cut after chunkPoints x this many points. */
+const CHUNKS_PER_OUTPUT_SEGMENT = 512;
+
+export interface CompactorSettings {
+  chunkPoints: number;
+  tombstones?: Tombstones;
+  /** Current retention cutoff (points older are dropped while merging), or undefined for none. */
+  retentionCutoff?: () => Ts | undefined;
+}
+
+export interface CompactionCounters {
+  runs: number;
+  success: number;
+  noop: number;
+  errors: number;
+  sourceSegments: number;
+  outputSegments: number;
+  sourceChunks: number;
+  outputChunks: number;
+  pointsIn: number;
+  pointsOut: number;
+  durationMs: number;
+}
+
+export interface CompactionPlan {
+  level: number;
+  sources: SegmentReader[];
+}
+
+const bound = (v: string): bigint => BigInt(v);
+
+/** Picks the next merge: L0 before L1; the smallest overlapping cluster first, else the oldest segments. */
+export function planCompaction(segments: readonly SegmentReader[]): CompactionPlan | null {
+  for (let level = 0; level < LEVELS - 1; level++) {
+    const here = segments.filter((s) => s.level === level);
+    if (here.length < 2) continue;
+    const byStart = [...here].sort((a, b) => {
+      const d = bound(a.manifest.minTs) - bound(b.manifest.minTs);
+      return d < 0n ? -1 : d > 0n ? 1 : a.id - b.id;
+    });
+    const clusters: SegmentReader[][] = [];
+    let current: SegmentReader[] = [];
+    let currentEnd = 0n;
+    for (const s of byStart) {
+      if (current.length > 0 && bound(s.manifest.minTs) <= currentEnd) {
+        current.push(s);
+        if (bound(s.manifest.maxTs) > currentEnd) currentEnd = bound(s.manifest.maxTs);
+      } else {
+        if (current.length > 1) clusters.push(current);
+        current = [s];
+        currentEnd = bound(s.manifest.maxTs);
+      }
+    }
+    if (current.length > 1) clusters.push(current);
+    if (clusters.length > 0) {
+      clusters.sort((a, b) => a.length - b.length);
+      const pick = clusters[0]!.sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS);
+      return { level, sources: pick };
+    }
+    if (here.length >= LEVEL_TRIGGER) {
+      return { level, sources: [...here].sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS) };
+    }
+  }
+  return null;
+}
+
+export class Compactor {
+  readonly counters: CompactionCounters = {
+    runs: 0,
+    success: 0,
+    noop: 0,
+    errors: 0,
+    sourceSegments: 0,
+    outputSegments: 0,
+    sourceChunks: 0,
+    outputChunks: 0,
+    pointsIn: 0,
+    pointsOut: 0,
+    durationMs: 0,
+  };
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: SegmentStore,
+    private readonly settings: CompactorSettings,
+  ) {}
+
+  /** Runs `job` after every job queued before it (compaction passes, retention sweeps, snapshots). */
+  exclusive<T>(job: () => Promise<T> | T): Promise<T> {
+    const run = this.tail.then(job, job);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** One compaction pass; resolves to whether anything was merged. */
+  runOnce(): Promise<boolean> {
+    return this.exclusive(async () => {
+      this.counters.runs++;
+      const plan = planCompaction(this.store.segments);
+      if (!plan) {
+        this.counters.noop++;
+        return false;
+      }
+      try {
+        await this.rewrite(plan.sources, plan.level + 1);
+        this.counters.success++;
+        return true;
+      } catch (err) {
+        this.counters.errors++;
+        throw err;
+      }
+    });
+  }
+
+  /** Passes until nothing is left to do (bounded, like the reference's close()). */
+  async compactAll(maxPasses = 128): Promise<number> {
+    let passes = 0;
+    while (passes < maxPasses && (await this.runOnce())) passes++;
+    return passes;
+  }
+
+  /** Retention sweep: deletes segments wholly older than `cutoff`, rewrites those straddling it. */
+  applyRetention(cutoff: Ts): Promise<{ dropped: number; rewritten: number }> {
+    return this.exclusive(async () => {
+      const limit = BigInt(cutoff);
+      const expired = this.store.segments.filter((s) => bound(s.manifest.maxTs) < limit);
+      const straddling = this.store.segments.filter((s) => bound(s.manifest.minTs) < limit && bound(s.manifest.maxTs) >= limit);
+      if (expired.length > 0) this.store.drop(expired);
+      for (const s of straddling) await this.rewrite([s], s.level, cutoff);
+      return { dropped: expired.length, rewritten: straddling.length };
+    });
+  }
+
+  private async rewrite(sources: SegmentReader[], level: number, cutoff = this.settings.retentionCutoff?.()): Promise<MergeStats> {
+    const started = performance.now();
+    const { staged, stats } = await mergeSegments(
+      sources,
+      { level, levelDir: this.store.levelDir(level), allocateId: () => this.store.allocateId() },
+      {
+        chunkPoints: this.settings.chunkPoints,
+        timeCells: this.store.timeCells,
+        maxPointsPerSegment: this.settings.chunkPoints * CHUNKS_PER_OUTPUT_SEGMENT,
+        tombstones: this.settings.tombstones,
+        retentionCutoff: cutoff,
+      },
+    );
+    this.store.replace(sources, staged);
+    const c = this.counters;
+    c.sourceSegments += stats.sourceSegments;
+    c.outputSegments += staged.length;
+    c.sourceChunks += stats.sourceChunks;
+    c.outputChunks += stats.outputChunks;
+    c.pointsIn += stats.pointsIn;
+    c.pointsOut += stats.pointsOut;
+    c.durationMs += performance.now() - started;
+    return stats;
+  }
+}

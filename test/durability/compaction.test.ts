@@ -1,0 +1,230 @@
+// Compaction: merge correctness (ordering, exact-duplicate drop, tombstones, retention), planning, event-loop
+// friendliness, persisted tombstones, and a real SIGKILL in the middle of compaction losing and duplicating nothing.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { decodeChunk, encodeChunk } from "../../src/encoding/chunk.js";
+import { SegmentStore } from "../../src/storage/segment/store.js";
+import { stageSegment, type SegmentChunk } from "../../src/storage/segment/writer.js";
+import { Compactor, planCompaction } from "../../src/storage/compaction/compactor.js";
+import { Tombstones } from "../../src/storage/compaction/tombstones.js";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "tsink-cmp-"));
+  dirs.push(d);
+  return d;
+}
+test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+type Points = Map<number, [number, number][]>;
+
+/** Writes one L0 segment holding `points` (per series, any order) as chunks of `perChunk` points. */
+async function writePoints(store: SegmentStore, points: Points, perChunk = 50, walHighwater = 1): Promise<void> {
+  const chunks: SegmentChunk[] = [];
+  for (const [id, list] of points) {
+    const sorted = [...list].sort((a, b) => a[0] - b[0]);
+    for (let i = 0; i < sorted.length; i += perChunk) {
+      const part = sorted.slice(i, i + perChunk);
+      const ts = Float64Array.from(part, (p) => p[0]);
+      const vs = Float64Array.from(part, (p) => p[1]);
+      chunks.push({ seriesId: id, minTs: ts[0]!, maxTs: ts[ts.length - 1]!, count: part.length, bytes: encodeChunk("f64", ts, vs) });
+    }
+  }
+  const series = [...points.keys()].map((id) => ({ id, metric: `m${id % 3}`, labels: [{ name: "s", value: String(id) }] }));
+  store.add(await stageSegment(store.levelDir(0), { id: store.allocateId(), level: 0, timeCells: "f64", walHighwater, series, chunks }));
+}
+
+/** Every point in the store, per series, sorted by (ts, value). */
+function readAll(store: SegmentStore): Points {
+  const out: Points = new Map();
+  for (const seg of store.segments) {
+    for (let i = 0; i < seg.manifest.chunkCount; i++) {
+      const id = seg.index.chunkSeries[i]!;
+      const d = decodeChunk(seg.readChunk(i));
+      const list = out.get(id) ?? [];
+      for (let j = 0; j < d.count; j++) list.push([d.timestamps[j] as number, (d.values as Float64Array)[j]!]);
+      out.set(id, list);
+    }
+  }
+  for (const list of out.values()) list.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  return out;
+}
+
+const sortedCopy = (p: Points): Points =>
+  new Map([...p].map(([id, l]) => [id, [...l].sort((a, b) => a[0] - b[0] || a[1] - b[1])] as [number, [number, number][]]));
+
+test("merge orders points, drops only exact duplicates, purges tombstones and expired points", async () => {
+  const root = tempDir();
+  const store = SegmentStore.open(root, "f64");
+  const a: Points = new Map([[1, [[100, 1], [200, 2], [300, 3]]], [2, [[100, 10]]]]);
+  const b: Points = new Map([[1, [[200, 2], [200, 2.5], [250, 7], [400, 4]]], [3, [[50, 5], [60, 6]]]]);
+  const c: Points = new Map([[1, [[300, 3], [150, 1.5]]], [2, [[100, 10], [90, 9]]]]);
+  await writePoints(store, a, 2, 10);
+  await writePoints(store, b, 2, 30);
+  await writePoints(store, c, 2, 20);
+  const tomb = Tombstones.open(join(root, "tombstones.json"), "f64");
+  tomb.add([3], 55, 1000);
+  const compactor = new Compactor(store, { chunkPoints: 3, tombstones: tomb, retentionCutoff: () => 95 });
+  assert.ok(await compactor.runOnce());
+  assert.equal(store.segments.map((s) => s.level), [1]);
+  const merged = store.segments[0]!;
+  assert.is(merged.manifest.walHighwater, 30, "output high-water is the max of its sources");
+  assert.equal(readAll(store), new Map([
+    [1, [[100, 1], [150, 1.5], [200, 2], [200, 2.5], [250, 7], [300, 3], [400, 4]]],
+    [2, [[100, 10]]],
+  ]));
+  // Series 1 has 7 points -> chunks of at most 3.
+  const [lo, hi] = merged.chunkRange(1);
+  assert.equal(Array.from(merged.index.chunkPoints.subarray(lo, hi)), [3, 3, 1]);
+  assert.is(compactor.counters.pointsIn, 3 + 1 + 4 + 2 + 2 + 2);
+  assert.is(compactor.counters.pointsOut, 8);
+  // Series 3 lost every point: it is not in the output dictionary.
+  assert.not.ok(Array.from(merged.index.seriesIds).includes(3));
+  store.close();
+  // Tombstones survive a reopen.
+  const again = Tombstones.open(join(root, "tombstones.json"), "f64");
+  assert.ok(again.covers(3, 55) && again.covers(3, 999) && !again.covers(3, 1000) && !again.covers(1, 60));
+});
+
+test("NaN values: bit-identical duplicates dropped, different NaN payloads kept", async () => {
+  const root = tempDir();
+  const store = SegmentStore.open(root, "f64");
+  const stale = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0]!;
+  const ts = Float64Array.of(10, 20);
+  for (const values of [Float64Array.of(NaN, stale), Float64Array.of(NaN, NaN)]) {
+    store.add(await stageSegment(store.levelDir(0), {
+      id: store.allocateId(), level: 0, timeCells: "f64", walHighwater: 1,
+      series: [{ id: 1, metric: "m", labels: [] }],
+      chunks: [{ seriesId: 1, minTs: 10, maxTs: 20, count: 2, bytes: encodeChunk("f64", ts, values) }],
+    }));
+  }
+  await new Compactor(store, { chunkPoints: 100 }).runOnce();
+  const seg = store.segments[0]!;
+  const d = decodeChunk(seg.readChunk(0));
+  const bits = new BigUint64Array((d.values as Float64Array).buffer, (d.values as Float64Array).byteOffset, d.count);
+  assert.equal(Array.from(d.timestamps as Float64Array), [10, 20, 20]);
+  assert.ok(bits.includes(0x7ff0000000000002n), "staleness-marker payload kept bit-exact");
+  store.close();
+});
+
+test("planner: overlap or 4 segments trigger; L0 before L1; at most 8 per pass", async () => {
+  const root = tempDir();
+  const store = SegmentStore.open(root, "f64");
+  for (let i = 0; i < 3; i++) await writePoints(store, new Map([[1, [[i * 100, 1], [i * 100 + 50, 1]]]]));
+  assert.is(planCompaction(store.segments), null, "3 disjoint segments: nothing to do");
+  await writePoints(store, new Map([[1, [[1000, 1]]]]));
+  assert.equal(planCompaction(store.segments)!.sources.map((s) => s.id), [1, 2, 3, 4]);
+  await writePoints(store, new Map([[1, [[120, 2], [130, 2]]]]));
+  assert.equal(planCompaction(store.segments)!.sources.map((s) => s.id), [2, 5], "smallest overlapping cluster first");
+  for (let i = 0; i < 12; i++) await writePoints(store, new Map([[2, [[5000 + i, 1]]]]));
+  const compactor = new Compactor(store, { chunkPoints: 100 });
+  await compactor.compactAll();
+  assert.ok(store.segments.every((s) => s.level > 0));
+  assert.is(readAll(store).get(2)!.length, 12);
+  store.close();
+});
+
+test("retention drops expired segments and rewrites straddling ones", async () => {
+  const root = tempDir();
+  const store = SegmentStore.open(root, "f64");
+  await writePoints(store, new Map([[1, [[10, 1], [20, 2]]]]));
+  await writePoints(store, new Map([[1, [[30, 3], [60, 6]]]]));
+  await writePoints(store, new Map([[1, [[70, 7]]]]));
+  const compactor = new Compactor(store, { chunkPoints: 100 });
+  assert.equal(await compactor.applyRetention(50), { dropped: 1, rewritten: 1 });
+  assert.equal(readAll(store).get(1), [[60, 6], [70, 7]]);
+  assert.equal(store.segments.map((s) => s.level), [0, 0]);
+  store.close();
+});
+
+function workload(series: number, points: number, seed: number): Points[] {
+  // Three overlapping L0 segments per round, no exact duplicates, so the expected multiset is exact.
+  const rounds: Points[] = [new Map(), new Map(), new Map()];
+  for (let s = 1; s <= series; s++) {
+    for (let j = 0; j < points; j++) {
+      const r = (s * 7 + j * 13 + seed) % 3;
+      const list = rounds[r]!.get(s) ?? [];
+      list.push([j * 15_000, s * 1000 + j + seed / 10]);
+      rounds[r]!.set(s, list);
+    }
+  }
+  return rounds;
+}
+
+test("compaction does not block the event loop for more than 50 ms", async () => {
+  const root = tempDir();
+  const store = SegmentStore.open(root, "f64");
+  for (let seed = 0; seed < 2; seed++) for (const part of workload(2000, 120, seed)) await writePoints(store, part, 40);
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  const started = performance.now();
+  await new Compactor(store, { chunkPoints: 2048 }).compactAll();
+  const took = performance.now() - started;
+  h.disable();
+  const maxMs = h.max / 1e6;
+  console.log(`compacted 6 segments / 480k points in ${took.toFixed(0)} ms; max event-loop delay ${maxMs.toFixed(1)} ms`);
+  assert.ok(maxMs < 50, `event loop blocked for ${maxMs.toFixed(1)} ms`);
+  assert.is([...readAll(store).values()].reduce((n, l) => n + l.length, 0), 2000 * 120 * 2);
+  store.close();
+});
+
+const CHILD = `
+import { SegmentStore } from "./src/storage/segment/store.js";
+import { Compactor } from "./src/storage/compaction/compactor.js";
+const store = SegmentStore.open(process.argv[2], "f64");
+process.stdout.write("ready\\n");
+await new Compactor(store, { chunkPoints: 64 }).compactAll();
+process.stdout.write("done\\n");
+`;
+
+test("SIGKILL at random moments of compaction loses and duplicates nothing", async () => {
+  const script = join(process.cwd(), `.compaction-child-${process.pid}.mts`);
+  writeFileSync(script, CHILD);
+  let finished = 0;
+  try {
+    for (let round = 0; round < 6; round++) {
+      const root = tempDir();
+      const store = SegmentStore.open(root, "f64");
+      const expected: Points = new Map();
+      for (let seed = 0; seed < 2; seed++) {
+        for (const part of workload(300, 60, seed + round)) {
+          await writePoints(store, part, 16);
+          for (const [id, list] of part) expected.set(id, [...(expected.get(id) ?? []), ...list]);
+        }
+      }
+      store.close();
+      const child = spawn(process.execPath, ["--import", "tsx", script, root], { stdio: ["ignore", "pipe", "inherit"] });
+      const exited = new Promise((r) => child.once("exit", r));
+      let out = "";
+      const ready = new Promise<void>((resolve) =>
+        child.stdout.on("data", (d) => {
+          out += d;
+          if (out.includes("ready")) resolve();
+        }),
+      );
+      await Promise.race([ready, exited]);
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 400));
+      child.kill("SIGKILL");
+      await exited;
+      if (out.includes("done")) finished++;
+      const reopened = SegmentStore.open(root, "f64");
+      assert.equal(reopened.quarantined, []);
+      assert.equal(readAll(reopened), sortedCopy(expected), `round ${round}`);
+      // The survivor can finish compacting.
+      await new Compactor(reopened, { chunkPoints: 64 }).compactAll();
+      assert.equal(readAll(reopened), sortedCopy(expected));
+      reopened.close();
+    }
+  } finally {
+    rmSync(script, { force: true });
+  }
+  console.log(`compaction kill test: ${6 - finished}/6 kills landed mid-compaction`);
+  assert.ok(finished < 6, "at least one kill must land before compaction finished");
+});
+
+test.run();
