@@ -69,6 +69,11 @@ export class TsinkServer {
     this.server = config.tls
       ? createHttpsServer({ cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) }, handler)
       : createHttpServer(handler);
+    this.app.on("error", (err: Error) => logger.debug({ err: err.message }, "connection error"));
+    this.server.on("clientError", (err, socket) => {
+      logger.debug({ err: err.message }, "client error");
+      socket.destroy();
+    });
     this.server.maxConnections = 1024;
     this.server.keepAliveTimeout = 30_000;
     this.server.headersTimeout = 35_000;

@@ -9,13 +9,18 @@ export async function readBody(ctx: Context, maxBytes: number, json = false): Pr
   }
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > maxBytes) {
-      ctx.set("Connection", "close");
-      throw new HttpError(413, `request body exceeds the limit of ${maxBytes} bytes`, { json });
+  try {
+    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > maxBytes) {
+        ctx.set("Connection", "close");
+        throw new HttpError(413, `request body exceeds the limit of ${maxBytes} bytes`, { json });
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(400, `reading the request body failed: ${(err as Error).message}`, { json });
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
