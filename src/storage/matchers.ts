@@ -74,10 +74,11 @@ export function resolveSelection(reg: SeriesRegistry, sel: SeriesSelection): Uin
   compiled.sort((a, b) => Number(a.matchesEmpty) - Number(b.matchesEmpty) || rank(a.m) - rank(b.m));
   let cand: Uint32Array | undefined;
   for (const { m, p, matchesEmpty } of compiled) {
-    if (cand !== undefined && cand.length === 0) return EMPTY;
+    if (cand !== undefined && cand.length === 0) return new Uint32Array(0);
     cand = applyMatcher(reg, cand, m.name, p, matchesEmpty);
   }
-  return cand ?? reg.universe.view().slice();
+  // always hand out an owned array: callers (deletes) change the postings they came from
+  return cand === undefined ? reg.universe.view().slice() : cand.slice();
 }
 
 const rank = (m: SeriesMatcher): number => (m.op === "=" ? 0 : m.op === "=~" ? 1 : 2);
