@@ -151,7 +151,7 @@ test("NaN payloads (Prometheus staleness marker) round-trip bit-exact through se
     if (i % 3 === 0) assert.is(bits[i], 0x7ff0000000000002n, `point ${i} (sealed and active)`);
     else assert.is(sel!.values[i], i);
   }
-  assert.equal(Array.from(sel!.timestamps), Array.from({ length: 10 }, (_, i) => i));
+  assert.equal(Array.from(sel!.timestamps as Float64Array), Array.from({ length: 10 }, (_, i) => i));
 });
 
 test("ns precision: bigint timestamps in and out, beyond 2^53", async () => {
@@ -166,7 +166,7 @@ test("ns precision: bigint timestamps in and out, beyond 2^53", async () => {
   assert.equal((await s.select("ns", [], 0n, 2000n)).map((p) => p.timestamp), [1000n]);
   const [col] = await s.selectColumns({ metric: "ns" }, 0n, base + 10n);
   assert.instance(col!.timestamps, BigInt64Array);
-  assert.equal(Array.from(col!.timestamps), [1000n, base, base + 1n, base + 3n]);
+  assert.equal(Array.from(col!.timestamps as BigInt64Array), [1000n, base, base + 1n, base + 3n]);
   const down = await s.selectWithOptions("ns", { start: base, end: base + 4n, downsample: { interval: 2n, aggregation: "Sum" } });
   assert.equal(down, [
     { timestamp: base, value: 1 },
