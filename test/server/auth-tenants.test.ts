@@ -136,7 +136,8 @@ test("TLS: serves HTTPS with the given PEM cert and key", async () => {
 test("tenant ids: default when absent, invalid ones 400, X-Scope-OrgID alias must agree", async () => {
   const srv = await startServer();
   try {
-    for (const headers of [{ "x-tsink-tenant": "" }, { "x-tsink-tenant": "__system" }, { "x-tsink-tenant": "a", "X-Scope-OrgID": "b" }]) {
+    const invalid: Record<string, string>[] = [{ "x-tsink-tenant": "" }, { "x-tsink-tenant": "__system" }, { "x-tsink-tenant": "a", "X-Scope-OrgID": "b" }];
+    for (const headers of invalid) {
       const w = await remoteWrite(srv.url, [{ labels: { __name__: "t" }, samples: [[T, 1]] }], headers);
       assert.is(w.status, 400, JSON.stringify(headers));
       assert.match(await w.text(), /tenant|disagree/);
