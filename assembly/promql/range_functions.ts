@@ -28,6 +28,12 @@ const FN_TS_FIRST: i32 = 22;
 const FN_TS_LAST: i32 = 23;
 const FN_TS_MAX: i32 = 24;
 const FN_TS_MIN: i32 = 25;
+// Extended range selectors: `anchored`/`smoothed` rate, increase and delta; `anchored` changes and resets.
+const FN_EXT_RATE: i32 = 26;
+const FN_EXT_INCREASE: i32 = 27;
+const FN_EXT_DELTA: i32 = 28;
+const FN_ANCHORED_CHANGES: i32 = 29;
+const FN_ANCHORED_RESETS: i32 = 30;
 
 // Kahan-Neumaier increment; returns the new sum and stores the new compensation in kahanC.
 let kahanC: f64 = 0;
@@ -169,10 +175,60 @@ function extrapolatedRate(ts: usize, vs: usize, lo: i32, hi: i32, rangeEnd: f64,
   return result * factor;
 }
 
+// Linear interpolation at t between samples i and j; a counter that dropped is modelled as restarting from 0.
+function interpolateAt(ts: usize, vs: usize, i: i32, j: i32, t: f64, isCounter: bool): f64 {
+  let y1 = load<f64>(vs + (<usize>i << 3));
+  const y2 = load<f64>(vs + (<usize>j << 3));
+  if (isCounter && y2 < y1) y1 = 0;
+  return y1 + (y2 - y1) * (t - tsAt(ts, i)) / (tsAt(ts, j) - tsAt(ts, i));
+}
+
+// Index of the last sample at or before rangeStart in [lo, hi), or lo when there is none (Prometheus' search).
+function firstAnchoredIndex(ts: usize, lo: i32, hi: i32, rangeStart: f64): i32 {
+  let i = lo;
+  while (i < hi - 1 && tsAt(ts, i) <= rangeStart) i++;
+  return i - 1 < lo ? lo : i - 1;
+}
+
+let extendedOk: bool = false;
+// rate/increase/delta over an anchored or smoothed window: the samples [lo, hi) reach one lookback delta before
+// the range (and after it when smoothed); the boundary values are picked or interpolated instead of extrapolated.
+function extendedRate(ts: usize, vs: usize, lo: i32, hi: i32, rangeEnd: f64, rangeMs: f64, smoothed: bool, isCounter: bool, isRate: bool): f64 {
+  const rangeStart = rangeEnd - rangeMs;
+  let first = firstAnchoredIndex(ts, lo, hi, rangeStart);
+  let last = hi - 1;
+  if (smoothed) {
+    let j = lo;
+    while (j < hi - 1 && tsAt(ts, j) < rangeEnd) j++;
+    last = j;
+  }
+  extendedOk = tsAt(ts, last) > rangeStart;
+  if (!extendedOk) return 0;
+  const left = smoothed && tsAt(ts, first) < rangeStart ? interpolateAt(ts, vs, first, first + 1, rangeStart, isCounter) : load<f64>(vs + (<usize>first << 3));
+  const right = smoothed && last > lo && tsAt(ts, last) > rangeEnd ? interpolateAt(ts, vs, last - 1, last, rangeEnd, isCounter) : load<f64>(vs + (<usize>last << 3));
+  let result = right - left;
+  if (isCounter) {
+    if (tsAt(ts, first) <= rangeStart) first++;
+    if (tsAt(ts, last) >= rangeEnd) last--;
+    let correction: f64 = 0;
+    let prev = left;
+    for (let i = first; i <= last; i++) {
+      const v = load<f64>(vs + (<usize>i << 3));
+      if (v < prev) correction += prev;
+      prev = v;
+    }
+    if (right < prev) correction += prev;
+    result += correction;
+  }
+  if (isRate) result /= rangeMs / 1000;
+  return result;
+}
+
 /**
  * Evaluates range function `fn` for `seriesCount` series over `stepCount` windows.
  * Series s owns samples [offsets[s], offsets[s+1]) of the ts/vals arrays (ms timestamps ascending, stale markers removed).
- * Window k is (windowEnds[k] - rangeMs, windowEnds[k]]; windowEnds must be non-decreasing.
+ * Window k is (windowEnds[k] - rangeMs - extraBeforeMs, windowEnds[k] + extraAfterMs]; windowEnds must be
+ * non-decreasing. The extra margins are a lookback delta for anchored and smoothed selectors, else 0.
  * p0/p1 hold per-step scalar parameters. Results go to out[s*stepCount + k], with present[...] = 1 when defined.
  * sortBuf must hold as many f64 as the longest series.
  */
@@ -180,6 +236,7 @@ export function promqlRangeEval(
   fn: i32, seriesCount: i32, stepCount: i32, rangeMs: f64,
   ts: usize, vs: usize, offsets: usize, windowEnds: usize,
   p0: usize, p1: usize, out: usize, present: usize, sortBuf: usize,
+  extraBeforeMs: f64, extraAfterMs: f64, smoothed: i32,
 ): void {
   for (let s = 0; s < seriesCount; s++) {
     const first = load<i32>(offsets + (<usize>s << 2));
@@ -190,8 +247,8 @@ export function promqlRangeEval(
     const rowPresent = present + <usize>s * <usize>stepCount;
     for (let k = 0; k < stepCount; k++) {
       const we = load<f64>(windowEnds + (<usize>k << 3));
-      const ws = we - rangeMs;
-      while (hi < end && tsAt(ts, hi) <= we) hi++;
+      const ws = we - rangeMs - extraBeforeMs;
+      while (hi < end && tsAt(ts, hi) <= we + extraAfterMs) hi++;
       while (lo < hi && tsAt(ts, lo) <= ws) lo++;
       // windowEnds never decrease, so neither do lo and hi; a window may be empty.
       const n = hi - lo;
@@ -352,6 +409,31 @@ export function promqlRangeEval(
               s1 = x + y;
             }
             r = s1;
+            break;
+          }
+          case FN_EXT_RATE:
+          case FN_EXT_INCREASE:
+          case FN_EXT_DELTA: {
+            r = extendedRate(ts, vs, lo, hi, we, rangeMs, smoothed != 0, fn != FN_EXT_DELTA, fn == FN_EXT_RATE);
+            ok = extendedOk;
+            break;
+          }
+          case FN_ANCHORED_CHANGES:
+          case FN_ANCHORED_RESETS: {
+            if (tsAt(ts, hi - 1) <= we - rangeMs) { ok = false; break; }
+            const start = firstAnchoredIndex(ts, lo, hi, we - rangeMs);
+            let count = 0;
+            let prev = load<f64>(vs + (<usize>start << 3));
+            for (let i = start + 1; i < hi; i++) {
+              const cur = load<f64>(vs + (<usize>i << 3));
+              if (fn == FN_ANCHORED_CHANGES) {
+                if (cur != prev && !(isNaN(cur) && isNaN(prev))) count++;
+              } else if (cur < prev) {
+                count++;
+              }
+              prev = cur;
+            }
+            r = <f64>count;
             break;
           }
           default: ok = false;

@@ -206,8 +206,10 @@ function vectorVector(
   const swapped = matching.card === "one-to-many";
   const many = swapped ? rhs : lhs;
   const one = swapped ? lhs : rhs;
-  const fillMany = swapped ? fill.rhs : fill.lhs;
-  const fillOne = swapped ? fill.lhs : fill.rhs;
+  // As in Prometheus, fill_left supplies the missing "many"-side sample and fill_right the missing "one"-side
+  // sample, whichever operand group_right makes the "many" side.
+  const fillMany = fill.lhs;
+  const fillOne = fill.rhs;
   const sig = signatureFn(matching);
   const isComparison = COMPARISONS.has(op);
 

@@ -6,6 +6,7 @@ import { PromqlError } from "./result.js";
 import type { SeriesSource } from "./source.js";
 import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
 import { makeGrid, type EvalValue, type Grid, type RawSeries, type StepSeries } from "./values.js";
+import type { WindowExtension } from "./range_kernels.js";
 import { evalBinary } from "./binary.js";
 import { evalAggregate } from "./aggregations.js";
 import { evalCall } from "./functions.js";
@@ -155,6 +156,7 @@ export class Evaluator {
     const refs = this.referenceTimes(grid, vs.at, vs.offsetMs);
     const steps = refs.length;
     const lookback = this.options.lookbackDeltaMs;
+    if (vs.smoothed && !sampleTimestamps) return this.evalSmoothedSelector(vs, refs);
     const raw = await this.select(vs, refs[0] - lookback + 1, refs[steps - 1]);
     const out: StepSeries[] = [];
     for (const s of raw) {
@@ -178,12 +180,59 @@ export class Evaluator {
     return out;
   }
 
+  /** The widening of an anchored (one lookback delta back) or smoothed (one lookback delta both ways) selector. */
+  windowExtension(vs: ast.VectorSelector): WindowExtension | undefined {
+    const lookback = this.options.lookbackDeltaMs;
+    if (vs.smoothed) return { smoothed: true, beforeMs: lookback, afterMs: lookback };
+    if (vs.anchored) return { smoothed: false, beforeMs: lookback, afterMs: 0 };
+    return undefined;
+  }
+
+  /**
+   * `metric smoothed`: at each step the value linearly interpolated between the neighbouring samples within one
+   * lookback delta on either side (the last value is carried forward when there is no later sample yet).
+   */
+  private async evalSmoothedSelector(vs: ast.VectorSelector, refs: Float64Array): Promise<StepSeries[]> {
+    const lookback = this.options.lookbackDeltaMs;
+    const steps = refs.length;
+    const raw = await this.select(vs, refs[0] - lookback + 1, refs[steps - 1] + lookback);
+    const out: StepSeries[] = [];
+    for (const s of raw.map(withoutStaleMarkers)) {
+      const ts = s.timestamps;
+      const values = new Float64Array(steps);
+      const present = new Uint8Array(steps);
+      let any = false;
+      for (let k = 0; k < steps; k++) {
+        const t = refs[k];
+        let lo = 0;
+        while (lo < ts.length && ts[lo] <= t - lookback) lo++;
+        let hi = lo;
+        while (hi < ts.length && ts[hi] <= t + lookback) hi++;
+        let i = lo;
+        while (i < hi && ts[i] < t) i++;
+        if (i < hi && ts[i] === t) values[k] = s.values[i];
+        else if (i > lo && i < hi) values[k] = s.values[i - 1] + ((s.values[i] - s.values[i - 1]) * (t - ts[i - 1])) / (ts[i] - ts[i - 1]);
+        else if (i > lo) values[k] = s.values[i - 1];
+        else continue;
+        present[k] = 1;
+        any = true;
+      }
+      if (any) out.push({ labels: s.labels, dropName: false, values, present });
+    }
+    return out;
+  }
+
   /** Evaluates a matrix selector or subquery into the samples every step's window needs. */
   async evalRangeArgument(expr: ast.MatrixSelector | ast.SubqueryExpr, grid: Grid): Promise<RangeArgument> {
     if (expr.type === "MatrixSelector") {
       const vs = expr.vector;
       const windowEnds = this.referenceTimes(grid, vs.at, vs.offsetMs);
-      const raw = await this.select(vs, windowEnds[0] - expr.rangeMs + 1, windowEnds[windowEnds.length - 1]);
+      const ext = this.windowExtension(vs);
+      const raw = await this.select(
+        vs,
+        windowEnds[0] - expr.rangeMs - (ext?.beforeMs ?? 0) + 1,
+        windowEnds[windowEnds.length - 1] + (ext?.afterMs ?? 0),
+      );
       return { series: raw.map(withoutStaleMarkers).filter((s) => s.timestamps.length > 0), windowEnds, rangeMs: expr.rangeMs };
     }
     const windowEnds = this.referenceTimes(grid, expr.at, expr.offsetMs);
@@ -221,6 +270,11 @@ export class Evaluator {
     const arg = await this.evalRangeArgument(expr, grid);
     const end = arg.windowEnds[0];
     const start = end - arg.rangeMs;
+    const ext = expr.type === "MatrixSelector" ? this.windowExtension(expr.vector) : undefined;
+    if (ext) {
+      const series = arg.series.map((s) => extendToBoundaries(s, start, end, ext.smoothed)).filter((s) => s.timestamps.length > 0);
+      return { kind: "matrix", series };
+    }
     const series: RawSeries[] = [];
     for (const s of arg.series) {
       let lo = 0;
@@ -231,6 +285,39 @@ export class Evaluator {
     }
     return { kind: "matrix", series };
   }
+}
+
+/**
+ * Samples of an anchored/smoothed range vector result: the in-range samples plus points exactly at both window
+ * boundaries, taken from the nearest earlier sample (anchored) or interpolated (smoothed).
+ */
+function extendToBoundaries(s: RawSeries, mint: number, maxt: number, smoothed: boolean): RawSeries {
+  const ts = s.timestamps;
+  const vs = s.values;
+  let last = ts.length - 1;
+  let first = 0;
+  while (first < last && ts[first] <= mint) first++;
+  first = Math.max(0, first - 1);
+  if (smoothed) {
+    let j = 0;
+    while (j < last && ts[j] < maxt) j++;
+    last = j;
+  }
+  if (last < 0 || ts[last] <= mint) return { ...s, timestamps: new Float64Array(0), values: new Float64Array(0) };
+  const lerp = (i: number, j: number, t: number) => vs[i] + ((vs[j] - vs[i]) * (t - ts[i])) / (ts[j] - ts[i]);
+  const left = smoothed && ts[first] < mint ? lerp(first, first + 1, mint) : vs[first];
+  const right = smoothed && last > 0 && ts[last] > maxt ? lerp(last - 1, last, maxt) : vs[last];
+  if (ts[first] <= mint) first++;
+  if (ts[last] >= maxt) last--;
+  const times = [mint];
+  const values = [left];
+  for (let i = first; i <= last; i++) {
+    times.push(ts[i]);
+    values.push(vs[i]);
+  }
+  times.push(maxt);
+  values.push(right);
+  return { ...s, timestamps: Float64Array.from(times), values: Float64Array.from(values) };
 }
 
 function withoutStaleMarkers(s: RawSeries): RawSeries {

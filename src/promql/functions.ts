@@ -5,7 +5,7 @@ import { RE2JS } from "re2js";
 import type * as ast from "./ast.js";
 import { PromqlError } from "./result.js";
 import type { Label } from "./result.js";
-import { compareLabels, getLabel, METRIC_NAME, naturalLess, parseGoFloat, setLabel, signature, sortLabels } from "./labels.js";
+import { compareLabels, formatFloatPlain, getLabel, METRIC_NAME, naturalLess, parseGoFloat, setLabel, signature, sortLabels } from "./labels.js";
 import type { Evaluator, RangeArgument } from "./evaluator.js";
 import { mergeSameLabels, unwrapParens } from "./evaluator.js";
 import { bucketFraction, bucketQuantile, type Bucket } from "./histogram.js";
@@ -215,6 +215,15 @@ function classicHistogram(series: StepSeries[], steps: number, f: (buckets: Buck
   return mergeSameLabels(out.filter(hasAnyPoint));
 }
 
+/** OpenMetrics float text (labels.FormatOpenMetricsFloat): integral values keep a ".0". */
+function openMetricsFloat(f: number): string {
+  if (Number.isNaN(f)) return "NaN";
+  if (f === Infinity) return "+Inf";
+  if (f === -Infinity) return "-Inf";
+  const text = formatFloatPlain(f);
+  return /^-?\d+$/.test(text) ? text + ".0" : text;
+}
+
 function sortForInstant(series: StepSeries[], steps: number, compare: (a: StepSeries, b: StepSeries) => number): StepSeries[] {
   return steps === 1 ? series.slice().sort(compare) : series;
 }
@@ -252,7 +261,10 @@ async function rangeFunction(ev: Evaluator, call: ast.Call, grid: Grid, name: Ra
   for (let i = 0; i < call.args.length; i++) {
     if (i !== matrixIndex) scalars.push(await ev.evalScalar(call.args[i], grid));
   }
-  const arg: RangeArgument = await ev.evalRangeArgument(unwrapParens(call.args[matrixIndex]) as ast.MatrixSelector | ast.SubqueryExpr, grid);
+  const matrixArg = unwrapParens(call.args[matrixIndex]) as ast.MatrixSelector | ast.SubqueryExpr;
+  // The parser only lets anchored/smoothed through for the functions that have an extended-window kernel.
+  const extension = matrixArg.type === "MatrixSelector" ? ev.windowExtension(matrixArg.vector) : undefined;
+  const arg: RangeArgument = await ev.evalRangeArgument(matrixArg, grid);
   let p0: Float64Array | undefined = scalars[0];
   let p1: Float64Array | undefined = scalars[1];
   if (name === "predict_linear") p1 = grid.times;
@@ -263,7 +275,7 @@ async function rangeFunction(ev: Evaluator, call: ast.Call, grid: Grid, name: Ra
     }
   }
   ev.checkDeadline();
-  const results = evalRangeKernel(name, arg.series, arg.windowEnds, arg.rangeMs, p0, p1);
+  const results = evalRangeKernel(name, arg.series, arg.windowEnds, arg.rangeMs, p0, p1, extension);
   const dropName = !NAME_KEEPING_RANGE_FUNCTIONS.has(name);
   const out: StepSeries[] = [];
   for (let i = 0; i < results.length; i++) {
@@ -305,6 +317,33 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
   switch (name) {
     case "time":
       return { kind: "scalar", values: grid.times.map((t) => t / 1000) };
+    case "step":
+      return { kind: "scalar", values: new Float64Array(steps).fill(grid.step / 1000) };
+    case "range":
+      return { kind: "scalar", values: new Float64Array(steps).fill((grid.end - grid.start) / 1000) };
+    case "start":
+      return { kind: "scalar", values: new Float64Array(steps).fill(ev.options.queryStart / 1000) };
+    case "end":
+      return { kind: "scalar", values: new Float64Array(steps).fill(ev.options.queryEnd / 1000) };
+    case "min_of":
+    case "max_of": {
+      const a = await ev.evalScalar(call.args[0], grid);
+      const b = await ev.evalScalar(call.args[1], grid);
+      return { kind: "scalar", values: a.map((x, i) => (name === "min_of" ? Math.min(x, b[i]) : Math.max(x, b[i]))) };
+    }
+    case "count_scalar": {
+      const series = await ev.evalVector(call.args[0], grid);
+      const values = new Float64Array(steps);
+      for (const s of series) for (let i = 0; i < steps; i++) values[i] += s.present[i];
+      return { kind: "scalar", values };
+    }
+    case "drop_common_labels": {
+      const series = await ev.evalVector(call.args[0], grid);
+      if (series.length < 2) return vector(series);
+      const common = series[0].labels.filter((l) => series.every((s) => getLabel(s.labels, l.name) === l.value));
+      const names = new Set(common.map((l) => l.name));
+      return vector(mergeSameLabels(series.map((s) => ({ ...s, labels: s.labels.filter((l) => !names.has(l.name)) }))));
+    }
     case "pi":
       return { kind: "scalar", values: new Float64Array(steps).fill(Math.PI) };
     case "vector": {
@@ -377,6 +416,19 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
       const q = await ev.evalScalar(call.args[0], grid);
       const series = await ev.evalVector(call.args[1], grid);
       return vector(classicHistogram(series, steps, (buckets, t) => bucketQuantile(q[t], buckets)));
+    }
+    case "histogram_quantiles": {
+      const series = await ev.evalVector(call.args[0], grid);
+      const label = stringArg(call.args[1]);
+      const out: StepSeries[] = [];
+      for (const arg of call.args.slice(2)) {
+        const q = await ev.evalScalar(arg, grid);
+        const text = openMetricsFloat(q[0]);
+        for (const s of classicHistogram(series, steps, (buckets, t) => bucketQuantile(q[t], buckets))) {
+          out.push({ ...s, labels: setLabel(s.labels, label, text) });
+        }
+      }
+      return vector(mergeSameLabels(out));
     }
     case "histogram_fraction": {
       const lower = await ev.evalScalar(call.args[0], grid);

@@ -86,7 +86,9 @@ export function bucketFraction(lower: number, upper: number, input: Bucket[]): n
     const b = buckets[i];
     const lowerBound = i > 0 ? buckets[i - 1].upperBound : b.upperBound > 0 ? 0 : -Infinity;
     const upperBound = b.upperBound;
-    const interpolate = (v: number) => rank + ((b.count - rank) * (v - lowerBound)) / (upperBound - lowerBound);
+    // A bucket of infinite width cannot be interpolated: a bound inside it counts the whole bucket as below it.
+    const interpolate = (v: number) =>
+      lowerBound === -Infinity ? b.count : rank + ((b.count - rank) * (v - lowerBound)) / (upperBound - lowerBound);
     if (!lowerSet && lowerBound >= lower) {
       lowerRank = rank;
       lowerSet = true;

@@ -33,6 +33,22 @@ export const RANGE_FUNCTION_IDS = {
   ts_of_min_over_time: 25,
 } as const;
 
+/** Kernels for `anchored` / `smoothed` range selectors (assembly FN_EXT_* / FN_ANCHORED_*). */
+export const EXTENDED_FUNCTION_IDS: Readonly<Record<string, number>> = {
+  rate: 26,
+  increase: 27,
+  delta: 28,
+  changes: 29,
+  resets: 30,
+};
+
+/** How far an anchored or smoothed window reaches past the plain (end - range, end] window. */
+export interface WindowExtension {
+  smoothed: boolean;
+  beforeMs: number;
+  afterMs: number;
+}
+
 export type RangeFunctionName = keyof typeof RANGE_FUNCTION_IDS;
 
 interface KernelExports extends WasmExports {
@@ -40,6 +56,7 @@ interface KernelExports extends WasmExports {
     fn: number, seriesCount: number, stepCount: number, rangeMs: number,
     ts: number, vs: number, offsets: number, windowEnds: number,
     p0: number, p1: number, out: number, present: number, sortBuf: number,
+    extraBeforeMs: number, extraAfterMs: number, smoothed: number,
   ): void;
 }
 
@@ -59,6 +76,7 @@ const align8 = (n: number) => (n + 7) & ~7;
 /**
  * Runs range function `name` over every series for windows (windowEnds[k] - rangeMs, windowEnds[k]].
  * p0/p1 are per-step scalar parameters (quantile, prediction horizon and intercept time, smoothing factors).
+ * With `extension` the window is widened for an anchored/smoothed selector and the extended variant runs.
  */
 export function evalRangeKernel(
   name: RangeFunctionName,
@@ -67,6 +85,7 @@ export function evalRangeKernel(
   rangeMs: number,
   p0?: Float64Array,
   p1?: Float64Array,
+  extension?: WindowExtension,
 ): KernelResult[] {
   const wasm = loadWasm() as KernelExports;
   const steps = windowEnds.length;
@@ -104,10 +123,13 @@ export function evalRangeKernel(
   if (p0) f64.set(p0, p0Off >> 3);
   if (p1) f64.set(p1, p1Off >> 3);
 
+  const fn = extension ? EXTENDED_FUNCTION_IDS[name] : RANGE_FUNCTION_IDS[name];
+  if (fn === undefined) throw new Error(`no extended-window kernel for ${name}`);
   wasm.promqlRangeEval(
-    RANGE_FUNCTION_IDS[name], series.length, steps, rangeMs,
+    fn, series.length, steps, rangeMs,
     base + tsOff, base + vsOff, base + offsetsOff, base + windowOff,
     base + p0Off, base + p1Off, base + outOff, base + presentOff, base + sortOff,
+    extension?.beforeMs ?? 0, extension?.afterMs ?? 0, extension?.smoothed ? 1 : 0,
   );
 
   const after = memoryViews().buffer;

@@ -192,7 +192,8 @@ export function parseMetric(text: string): { labels: Label[]; rest: string } {
   return { labels, rest: text.slice(i) };
 }
 
-const NUM = String.raw`(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[Ii]nf|NaN)`;
+// No hex here: in a series description "0x10" is 0 repeated 10 more times.
+const NUM = String.raw`(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[Ii]nf|NaN)`;
 const ITEM = new RegExp(`^([+-]?${NUM})(?:([+-]${NUM}))?(?:x(\\d+))?$`);
 
 /** Expands the value part of a series description. */
