@@ -1,7 +1,6 @@
 // How the server opens the embedded storage engine from its flags, and the engine figures it reports
 // (/metrics, status). Snapshot and restore go through here too.
-import { StorageBuilder } from "../storage/builder.js";
-import type { Storage } from "../storage/engine.js";
+import { StorageBuilder, type Storage } from "../index.js";
 import type { ServerConfig } from "./config.js";
 import { HttpError } from "./http-error.js";
 

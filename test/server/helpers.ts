@@ -1,4 +1,5 @@
 // Test helpers: start the real server (real storage) on 127.0.0.1:0, and build real snappy-protobuf requests.
+import { type ChildProcess, spawn } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import { pino } from "pino";
 import { TsinkServer } from "../../src/server/app.js";
@@ -114,3 +115,28 @@ export async function holdOpenPost(port: number, path: string, headers: Record<s
 export function recentMs(secondsAgo = 60): number {
   return Math.floor(Date.now() / 1000) * 1000 - secondsAgo * 1000;
 }
+
+/** The server entry point, run through tsx so tests need no build step. */
+export const SERVER_MAIN = "src/server/main.ts";
+
+/** Spawns the server on an ephemeral port; resolves with its port once its "ready" log line appears. */
+export function spawnServer(args: string[]): Promise<{ child: ChildProcess; port: number; logs: () => string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", SERVER_MAIN, "--listen", "127.0.0.1:0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  return new Promise((resolve, reject) => {
+    let port = 0;
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d;
+      const complete = out.split("\n").slice(0, -1);
+      for (const line of complete) {
+        if (!line.startsWith("{")) continue;
+        const entry = JSON.parse(line) as { msg: string; address?: string };
+        if (entry.address) port = Number(entry.address.split(":").pop());
+        if (entry.msg === "storage open; ready" && port) resolve({ child, port, logs: () => out });
+      }
+    });
+    child.stderr!.on("data", (d: Buffer) => (out += d));
+    child.on("exit", (code) => reject(new Error(`server exited early with ${code}: ${out}`)));
+  });
+}
+
