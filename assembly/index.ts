@@ -1,6 +1,6 @@
 // WASM entry point: a plain list of re-exports; each kernel module adds its line here.
 export { scratch } from "./memory";
-export { crc32 } from "./codec/crc32";
+export { checksum, xxh64Into } from "./codec/checksum";
 export {
   encodeChunk, encodeOutputBytes, encodeWorkBytes, unsortedInputIndex, checkHeader, decodeChunk, decodeRange,
   aggregateChunk, timestampsFromF64,

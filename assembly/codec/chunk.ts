@@ -1,6 +1,6 @@
-// Chunk kernels exported to JS: header + timestamp section + value section + CRC-32 trailer (docs/format.md).
+// Chunk kernels exported to JS: header + timestamp section + value section + checksum trailer (docs/format.md).
 // Encode, validate, decode, decode a time range, and aggregate a time range, all over scratch memory.
-import { crc32 } from "./crc32";
+import { checksum } from "./checksum";
 import { encodeTimestamps, decodeTimestamps, timestampCodecChosen, isTimestampCodec, TS_FIXED_STEP } from "./timestamps";
 import {
   encodeValues, decodeValues, valueCodecChosen, valueCodecFits, valueAsF64, KIND_F64, KIND_BYTES, KIND_STRING,
@@ -83,7 +83,7 @@ export function encodeChunk(
   store<i64>(out, load<i64>(ts + (<usize>(n - 1) << 3)), 16);
   store<u32>(out, <u32>(tsEnd - tsStart), 24);
   store<u32>(out, <u32>(valuesEnd - tsEnd), 28);
-  store<u32>(valuesEnd, crc32(out, valuesEnd - out));
+  store<u32>(valuesEnd, checksum(out, valuesEnd - out));
   return <i32>(valuesEnd + <usize>TRAILER_BYTES - out);
 }
 
@@ -109,7 +109,7 @@ function decodeInto(p: usize, len: usize, ts: usize, values: usize): i32 {
   const header = checkHeader(p, len);
   if (header < 0) return header;
   const end = p + len - <usize>TRAILER_BYTES;
-  if (crc32(p, end - p) != load<u32>(end)) return ERR_CHECKSUM;
+  if (checksum(p, end - p) != load<u32>(end)) return ERR_CHECKSUM;
   const kind = <i32>load<u8>(p, 1);
   const n = <i32>load<u32>(p, 4);
   const minTs = load<i64>(p, 8);

@@ -1,17 +1,9 @@
 // Decimal codec (VictoriaMetrics style): f64 values that are decimals in disguise become integer mantissas with one
 // shared power-of-ten exponent (value == mantissa / 10^e, checked bit-exactly per value), stored as a packed sequence.
-import { encodeIntSeqBest, decodeIntSeqBest } from "./intpack";
+import { encodeIntSeqBest, decodeIntSeqBest, pow10, MAX_EXPONENT } from "./intpack";
 
-export const MAX_EXPONENT: i32 = 18;
-const POW10 = memory.data<f64>([
-  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
-]);
 const MANTISSA_LIMIT: f64 = 9007199254740992.0; // 2^53: every mantissa must be an exact f64 integer
 const NEGATIVE_ZERO: u64 = 0x8000000000000000;
-
-@inline function pow10(e: i32): f64 {
-  return load<f64>(POW10 + (<usize>e << 3));
-}
 
 /** True when `v` == round(v * 10^e) / 10^e exactly and the mantissa is below 2^53. */
 @inline function isDecimalAt(v: f64, e: i32): bool {
@@ -48,26 +40,5 @@ export function decodeDecimal(p: usize, end: usize, n: i32, out: usize): usize {
   if (p >= end) return 0;
   const exponent = <i32>load<u8>(p);
   if (exponent > MAX_EXPONENT) return 0;
-  const after = decodeIntSeqBest(p + 1, end, n, out);
-  if (after == 0) return 0;
-  if (exponent == 0) {
-    for (let i = 0; i < n; i++) {
-      const at = out + (<usize>i << 3);
-      store<f64>(at, <f64>load<i64>(at));
-    }
-  } else {
-    // Two correctly rounded divisions per SIMD instruction; the odd last value goes scalar.
-    const scale = pow10(exponent);
-    const scales = f64x2.splat(scale);
-    const pairs = n & ~1;
-    for (let i = 0; i < pairs; i += 2) {
-      const at = out + (<usize>i << 3);
-      v128.store(at, f64x2.div(f64x2(<f64>load<i64>(at), <f64>load<i64>(at, 8)), scales));
-    }
-    if (pairs < n) {
-      const at = out + (<usize>pairs << 3);
-      store<f64>(at, <f64>load<i64>(at) / scale);
-    }
-  }
-  return after;
+  return decodeIntSeqBest(p + 1, end, n, out, exponent);
 }

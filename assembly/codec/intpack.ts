@@ -170,7 +170,16 @@ export function encodeIntSeq(x: usize, n: i32, mode: i32, p: usize, residuals: u
         count = n - 2;
       } else count = 0;
     } else {
-      const step: i64 = n >= 2 ? (load<i64>(x + (<usize>(n - 1) << 3)) - x0) / <i64>(n - 1) : 0;
+      // Average step rounded to nearest, so jitter at the ends does not tilt the residuals.
+      let step: i64 = 0;
+      if (n >= 2) {
+        const span = load<i64>(x + (<usize>(n - 1) << 3)) - x0;
+        const intervals = <i64>(n - 1);
+        step = span / intervals;
+        const remainder = span - step * intervals;
+        if (remainder * 2 >= intervals) step++;
+        else if (remainder * 2 <= -intervals) step--;
+      }
       p = writeVarint(p, zigzag(step));
       let expected = x0;
       for (let i = 1; i < n; i++) {
@@ -186,18 +195,56 @@ export function encodeIntSeq(x: usize, n: i32, mode: i32, p: usize, residuals: u
   return p;
 }
 
-/** Decodes n i64 values written by encodeIntSeq into out. Returns the position after them, or 0 if malformed. */
-export function decodeIntSeq(p: usize, end: usize, n: i32, mode: i32, out: usize): usize {
-  let x0: i64 = 0;
+/** Output of decodeIntSeq: AS_I64 keeps integers; an exponent e >= 0 stores f64(value) / 10^e (decimal codec). */
+export const AS_I64: i32 = -1;
+const BLOCK_VALUES = memory.data(BLOCK * 8 + 16, 16);
+const POW10 = memory.data<f64>([
+  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+]);
+export const MAX_EXPONENT: i32 = 18;
+
+@inline export function pow10(e: i32): f64 {
+  return load<f64>(POW10 + (<usize>e << 3));
+}
+
+/** Stores len integers from `from` at `to` as i64, or as f64 divided by 10^exponent (two SIMD divisions at a time;
+ * each is correctly rounded, so the result is bit-identical to scalar division). */
+function emit(from: usize, len: i32, to: usize, exponent: i32): void {
+  if (exponent < 0) {
+    memory.copy(to, from, <usize>len << 3);
+  } else if (exponent == 0) {
+    for (let i = 0; i < len; i++) store<f64>(to + (<usize>i << 3), <f64>load<i64>(from + (<usize>i << 3)));
+  } else {
+    const scale = pow10(exponent);
+    const scales = f64x2.splat(scale);
+    const pairs = len & ~1;
+    for (let i = 0; i < pairs; i += 2) {
+      const at = <usize>i << 3;
+      v128.store(to + at, f64x2.div(f64x2(<f64>load<i64>(from + at), <f64>load<i64>(from + at, 8)), scales));
+    }
+    if (pairs < len) {
+      const at = <usize>pairs << 3;
+      store<f64>(to + at, <f64>load<i64>(from + at) / scale);
+    }
+  }
+}
+
+/** Decodes n values written by encodeIntSeq into out (see AS_I64 / exponent). Each block is unpacked and integrated
+ * in a small L1-resident buffer, then written to out once. Returns the position after them, or 0 if malformed. */
+export function decodeIntSeq(p: usize, end: usize, n: i32, mode: i32, out: usize, exponent: i32): usize {
+  let previous: i64 = 0;
   let param: i64 = 0;
   let first = 0;
   if (mode != MODE_RAW) {
     cursorStart(p);
-    x0 = unzigzag(readVarint(end));
+    previous = unzigzag(readVarint(end));
+    store<i64>(BLOCK_VALUES, previous);
     first = 1;
     if (mode == MODE_DELTA_OF_DELTA) {
       if (n >= 2) {
         param = unzigzag(readVarint(end));
+        previous += param;
+        store<i64>(BLOCK_VALUES + 8, previous);
         first = 2;
       }
     } else if (mode == MODE_STEP_RESIDUAL) {
@@ -205,40 +252,35 @@ export function decodeIntSeq(p: usize, end: usize, n: i32, mode: i32, out: usize
     } else if (mode != MODE_DELTA) return 0;
     if (!cursorOk()) return 0;
     p = cursorPosition();
+    if (first > n) first = n;
+    emit(BLOCK_VALUES, first, out, exponent);
   }
-  if (first > n) first = n;
+  let expected = previous;
   for (let b = first; b < n; b += BLOCK) {
-    p = unpackBlock(p, end, min<i32>(BLOCK, n - b), out + (<usize>b << 3));
+    const len = min<i32>(BLOCK, n - b);
+    p = unpackBlock(p, end, len, BLOCK_VALUES);
     if (p == 0) return 0;
-  }
-  if (mode == MODE_RAW) return p;
-  store<i64>(out, x0);
-  if (mode == MODE_DELTA) {
-    let acc = x0;
-    for (let i = 1; i < n; i++) {
-      const at = out + (<usize>i << 3);
-      acc += load<i64>(at);
-      store<i64>(at, acc);
-    }
-  } else if (mode == MODE_DELTA_OF_DELTA) {
-    if (n >= 2) {
-      let delta = param;
-      let acc = x0 + delta;
-      store<i64>(out + 8, acc);
-      for (let i = 2; i < n; i++) {
-        const at = out + (<usize>i << 3);
-        delta += load<i64>(at);
-        acc += delta;
-        store<i64>(at, acc);
+    if (mode == MODE_DELTA) {
+      for (let i = 0; i < len; i++) {
+        const at = BLOCK_VALUES + (<usize>i << 3);
+        previous += load<i64>(at);
+        store<i64>(at, previous);
+      }
+    } else if (mode == MODE_DELTA_OF_DELTA) {
+      for (let i = 0; i < len; i++) {
+        const at = BLOCK_VALUES + (<usize>i << 3);
+        param += load<i64>(at);
+        previous += param;
+        store<i64>(at, previous);
+      }
+    } else if (mode == MODE_STEP_RESIDUAL) {
+      for (let i = 0; i < len; i++) {
+        const at = BLOCK_VALUES + (<usize>i << 3);
+        expected += param;
+        store<i64>(at, expected + load<i64>(at));
       }
     }
-  } else {
-    let expected = x0;
-    for (let i = 1; i < n; i++) {
-      const at = out + (<usize>i << 3);
-      expected += param;
-      store<i64>(at, expected + load<i64>(at));
-    }
+    emit(BLOCK_VALUES, len, out + (<usize>b << 3), exponent);
   }
   return p;
 }
@@ -261,10 +303,10 @@ function tryIntSeqMode(x: usize, n: i32, mode: i32, p: usize, end: usize, work: 
   return p + 1 + (candidateEnd - candidate);
 }
 
-/** Decodes what encodeIntSeqBest wrote. Returns end or 0. */
-export function decodeIntSeqBest(p: usize, end: usize, n: i32, out: usize): usize {
+/** Decodes what encodeIntSeqBest wrote (output as in decodeIntSeq). Returns end or 0. */
+export function decodeIntSeqBest(p: usize, end: usize, n: i32, out: usize, exponent: i32): usize {
   if (p >= end) return 0;
   const mode = <i32>load<u8>(p);
   if (mode > MODE_DELTA_OF_DELTA) return 0;
-  return decodeIntSeq(p + 1, end, n, mode, out);
+  return decodeIntSeq(p + 1, end, n, mode, out, exponent);
 }

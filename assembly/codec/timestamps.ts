@@ -2,7 +2,7 @@
 // sequences, and plain delta varints; the encoder keeps the smallest.
 import { writeVarint, cursorStart, cursorPosition, cursorOk, readVarint } from "./varint";
 import {
-  encodeIntSeq, decodeIntSeq, MODE_DELTA, MODE_DELTA_OF_DELTA, MODE_STEP_RESIDUAL,
+  encodeIntSeq, decodeIntSeq, AS_I64, MODE_DELTA, MODE_DELTA_OF_DELTA, MODE_STEP_RESIDUAL,
 } from "./intpack";
 
 export const TS_FIXED_STEP: i32 = 1;
@@ -72,9 +72,9 @@ export function decodeTimestamps(p: usize, end: usize, codec: i32, n: i32, first
     }
     return cursorOk() ? cursorPosition() : 0;
   }
-  if (codec == TS_DELTA_OF_DELTA) return decodeIntSeq(p, end, n, MODE_DELTA_OF_DELTA, out);
-  if (codec == TS_DELTA) return decodeIntSeq(p, end, n, MODE_DELTA, out);
-  if (codec == TS_STEP_RESIDUAL) return decodeIntSeq(p, end, n, MODE_STEP_RESIDUAL, out);
+  if (codec == TS_DELTA_OF_DELTA) return decodeIntSeq(p, end, n, MODE_DELTA_OF_DELTA, out, AS_I64);
+  if (codec == TS_DELTA) return decodeIntSeq(p, end, n, MODE_DELTA, out, AS_I64);
+  if (codec == TS_STEP_RESIDUAL) return decodeIntSeq(p, end, n, MODE_STEP_RESIDUAL, out, AS_I64);
   return 0;
 }
 

@@ -2,7 +2,7 @@
 // packed integer sequences / runs for i64 and u64, bitmap / runs for bool. Bytes and strings are encoded in TypeScript.
 import { encodeXor, decodeXor } from "./xor";
 import { encodeDecimal, decodeDecimal } from "./decimal";
-import { encodeIntSeqBest, decodeIntSeqBest } from "./intpack";
+import { encodeIntSeqBest, decodeIntSeqBest, AS_I64 } from "./intpack";
 import { countRuns, encodeRuns, decodeRuns, encodeBitmap, decodeBitmap } from "./runs";
 
 export const KIND_F64: i32 = 0;
@@ -79,7 +79,7 @@ export function decodeValues(kind: i32, codec: i32, p: usize, end: usize, n: i32
   if (codec == VALUE_RUNS) return decodeRuns(p, end, n, kind == KIND_BOOL ? 1 : 8, out);
   if (codec == VALUE_XOR) return decodeXor(p, end, n, out);
   if (codec == VALUE_DECIMAL) return decodeDecimal(p, end, n, out);
-  if (codec == VALUE_INT_PACK) return decodeIntSeqBest(p, end, n, out);
+  if (codec == VALUE_INT_PACK) return decodeIntSeqBest(p, end, n, out, AS_I64);
   if (codec == VALUE_BITMAP) return decodeBitmap(p, end, n, out);
   return 0;
 }

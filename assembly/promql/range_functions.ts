@@ -202,7 +202,8 @@ function extendedRate(ts: usize, vs: usize, lo: i32, hi: i32, rangeEnd: f64, ran
     while (j < hi - 1 && tsAt(ts, j) < rangeEnd) j++;
     last = j;
   }
-  extendedOk = tsAt(ts, last) > rangeStart;
+  // No result when all data lies before the range, or (smoothed) all of it after the range.
+  extendedOk = tsAt(ts, last) > rangeStart && !(smoothed && tsAt(ts, first) >= rangeEnd);
   if (!extendedOk) return 0;
   const left = smoothed && tsAt(ts, first) < rangeStart ? interpolateAt(ts, vs, first, first + 1, rangeStart, isCounter) : load<f64>(vs + (<usize>first << 3));
   const right = smoothed && last > lo && tsAt(ts, last) > rangeEnd ? interpolateAt(ts, vs, last - 1, last, rangeEnd, isCounter) : load<f64>(vs + (<usize>last << 3));

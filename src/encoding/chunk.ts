@@ -104,7 +104,7 @@ function corruptionMessage(code: number, chunk: Uint8Array): string {
       return `chunk is ${chunk.length} bytes but its header describes ${expected} bytes (truncated or trailing bytes)`;
     }
     case -8:
-      return "chunk checksum mismatch (CRC-32): the bytes are corrupt";
+      return "chunk checksum mismatch (XXH64): the bytes are corrupt";
     case -9:
       return "malformed timestamp section";
     case -10:

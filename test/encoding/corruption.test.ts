@@ -6,8 +6,7 @@ import fc from "fast-check";
 import {
   encodeChunk, decodeChunk, chunkInfo, decodeRangeInto, aggregateChunk, ChunkCorruptionError, type ValueKind,
 } from "../../src/encoding/chunk.js";
-import { loadWasm, memoryViews, scratch } from "../../src/wasm/loader.js";
-import { crc32, forgeChecksum } from "./helpers.js";
+import { chunkChecksum, forgeChecksum, xxh64 } from "./helpers.js";
 
 const isCorruption = (pattern: RegExp) => (e: unknown) =>
   e instanceof ChunkCorruptionError && e.code === "DataCorruption" && pattern.test(e.message);
@@ -27,13 +26,16 @@ const gauge = () => {
   return encodeChunk("f64", ts, values);
 };
 
-test("the WASM CRC-32 matches the standard check value and the JS reference", () => {
-  const input = new TextEncoder().encode("123456789");
-  const at = scratch(64);
-  memoryViews().u8.set(input, at);
-  const wasmCrc = (loadWasm() as unknown as { crc32(p: number, n: number): number }).crc32(at, input.length) >>> 0;
-  assert.is(wasmCrc, 0xcbf43926);
-  assert.is(crc32(input), 0xcbf43926);
+test("the chunk checksum is XXH64: standard test vectors (all tail lengths, 32-byte stripes)", () => {
+  const text = (s: string) => new TextEncoder().encode(s);
+  assert.is(xxh64(text("")), 0xef46db3751d8e999n);
+  assert.is(xxh64(text("abc")), 0x44bc2cf5ad770999n);
+  assert.is(xxh64(text("a")), 0xd24ec4f1a98c6e5bn);
+  assert.is(xxh64(text("Nobody inspects the spammish repetition")), 0xfbcea83c8a378bf1n);
+  assert.is(xxh64(text("The quick brown fox jumps over the lazy dog")), 0x0b242d361fda71bcn);
+  assert.is(xxh64(text("The quick brown fox jumps over the lazy dog.")), 0x44ad33705751ad73n);
+  assert.is(xxh64(Uint8Array.from({ length: 100 }, (_, i) => i)), 0x6ac1e58032166597n);
+  assert.is(chunkChecksum(text("abc")), 0xad770999);
 });
 
 test("truncation at every length is reported, by chunkInfo and by every decoder", () => {
@@ -49,7 +51,7 @@ test("truncation at every length is reported, by chunkInfo and by every decoder"
   assert.throws(() => decodeChunk(longer), isCorruption(/trailing bytes/));
 });
 
-test("every single bit flip is detected (header checks or CRC-32)", () => {
+test("every single bit flip is detected (header checks or checksum)", () => {
   for (const kind of ["f64", "string"] as ValueKind[]) {
     const chunk = kind === "f64" ? gauge() : encodeChunk("string", Float64Array.from([1, 2, 3]), ["a", "bb", "ccc"]);
     for (let bit = 0; bit < chunk.length * 8; bit++) {

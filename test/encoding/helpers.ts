@@ -1,6 +1,7 @@
 // Shared generators and bit-exact comparisons for the chunk codec tests.
 import fc from "fast-check";
 import type { ValueKind } from "../../src/encoding/chunk.js";
+import { loadWasm, memoryViews, scratch } from "../../src/wasm/loader.js";
 
 export const STALE_NAN_BITS = 0x7ff0000000000002n;
 
@@ -112,19 +113,25 @@ export function valuesArb(kind: ValueKind, n: number): fc.Arbitrary<unknown[]> {
   }
 }
 
-/** CRC-32 (IEEE) reference in plain JS, to forge checksums in fuzz tests independently of the WASM one. */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
+/** The chunk checksum (low 32 bits of XXH64) computed by the WASM kernel; its test vectors are in corruption.test.ts. */
+export function chunkChecksum(bytes: Uint8Array): number {
+  const at = scratch(bytes.length + 16);
+  memoryViews().u8.set(bytes, at);
+  return (loadWasm() as unknown as { checksum(p: number, n: number): number }).checksum(at, bytes.length) >>> 0;
 }
 
-/** Rewrites the CRC trailer so the chunk passes the checksum. */
+/** XXH64 (seed 0) of bytes as a bigint, via the WASM kernel. */
+export function xxh64(bytes: Uint8Array): bigint {
+  const at = scratch(bytes.length + 32);
+  const out = at + ((bytes.length + 15) & ~7);
+  memoryViews().u8.set(bytes, at);
+  (loadWasm() as unknown as { xxh64Into(p: number, n: number, out: number): void }).xxh64Into(at, bytes.length, out);
+  return memoryViews().u64[out / 8]!;
+}
+
+/** Rewrites the checksum trailer so the chunk passes the checksum. */
 export function forgeChecksum(chunk: Uint8Array): Uint8Array {
   const copy = chunk.slice();
-  new DataView(copy.buffer).setUint32(copy.length - 4, crc32(copy.subarray(0, copy.length - 4)), true);
+  new DataView(copy.buffer).setUint32(copy.length - 4, chunkChecksum(copy.subarray(0, copy.length - 4)), true);
   return copy;
 }
