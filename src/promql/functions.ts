@@ -8,6 +8,7 @@ import type { Label } from "./result.js";
 import { compareLabels, formatFloatPlain, getLabel, METRIC_NAME, naturalLess, parseGoFloat, setLabel, signature, sortLabels } from "./labels.js";
 import type { Evaluator, RangeArgument } from "./evaluator.js";
 import { mergeSameLabels, unwrapParens } from "./evaluator.js";
+import { evalInfo } from "./info.js";
 import { bucketFraction, bucketQuantile, type Bucket } from "./histogram.js";
 import { evalRangeKernel, RANGE_FUNCTION_IDS, type RangeFunctionName } from "./range_kernels.js";
 import { hasAnyPoint, type EvalValue, type Grid, type StepSeries } from "./values.js";
@@ -412,6 +413,8 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
       return vector(await labelReplace(ev, call, grid));
     case "label_join":
       return vector(await labelJoin(ev, call, grid));
+    case "info":
+      return vector(await evalInfo(ev, call, grid));
     case "histogram_quantile": {
       const q = await ev.evalScalar(call.args[0], grid);
       const series = await ev.evalVector(call.args[1], grid);
