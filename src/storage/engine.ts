@@ -531,13 +531,14 @@ export class Storage implements EngineHandle {
 
   /**
    * Columnar read of every numeric series matching `selection` over [start, end): timestamps ascending, values
-   * projected to f64 (NaN payloads kept bit-exact). Blob series are skipped. Used by the PromQL engine.
+   * projected to f64 (NaN payloads kept bit-exact), series ordered by metric and labels. Blob series are
+   * skipped. Used by the PromQL engine.
    */
   async selectColumns(selection: SeriesSelection, start: Ts, end: Ts): Promise<SelectedColumns[]> {
     return this.query(() => {
       const [s, e] = this.range(start, end);
       const out: SelectedColumns[] = [];
-      for (const sid of resolveSelection(this.registry, this.checkedSelection(selection))) {
+      for (const sid of this.sortedIds(resolveSelection(this.registry, this.checkedSelection(selection)))) {
         const kind = this.registry.kind[sid]!;
         if (isBlobKind(kind)) continue;
         const col = this.collect(sid, s, e);

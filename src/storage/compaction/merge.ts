@@ -71,7 +71,7 @@ export async function mergeSegments(
     const ix = seg.index;
     for (let i = 0; i < ix.seriesIds.length; i++) {
       const id = ix.seriesIds[i]!;
-      if (!dictionary.has(id)) dictionary.set(id, { id, metric: ix.seriesMetric[i]!, labels: ix.seriesLabels[i]! });
+      if (!dictionary.has(id)) dictionary.set(id, { id, kind: ix.seriesKinds[i]!, metric: ix.seriesMetric[i]!, labels: ix.seriesLabels[i]! });
     }
   }
   const seriesIds = [...dictionary.keys()].sort((a, b) => a - b);
@@ -107,11 +107,10 @@ export async function mergeSegments(
     if (refs.length === 0) continue;
     stats.sourceChunks += refs.length;
     const before = chunks.length;
-    const tombstoned = settings.tombstones?.of(id) !== undefined;
     const first = refs[0]!;
     const untouched =
       refs.length === 1 &&
-      !tombstoned &&
+      !settings.tombstones?.affects(id, first.seg.id) &&
       (settings.retentionCutoff === undefined || first.seg.minTs[first.entry]! >= settings.retentionCutoff);
     if (untouched) {
       const n = first.seg.index.chunkPoints[first.entry]!;
@@ -128,7 +127,7 @@ export async function mergeSegments(
     } else {
       const parts = refs.map((r) => decodeChunk(r.seg.readChunk(r.entry), tsAs));
       for (const p of parts) stats.pointsIn += p.count;
-      const merged = mergePoints(parts, id, settings, stats, refs[0]!.seg.dir);
+      const merged = mergePoints(parts, refs.map((r) => r.seg.id), id, settings, stats, first.seg.dir);
       for (let from = 0; from < merged.count; from += settings.chunkPoints) {
         const n = Math.min(settings.chunkPoints, merged.count - from);
         const ts = merged.timestamps.subarray(from, from + n) as TsArray;
@@ -190,6 +189,7 @@ function sameValue(values: ValueArray, bits: Uint32Array | null, a: number, b: n
 
 function mergePoints(
   parts: DecodedChunk[],
+  partSegments: number[],
   seriesId: number,
   settings: MergeSettings,
   stats: MergeStats,
@@ -205,7 +205,16 @@ function mergePoints(
   for (let i = 1; i < total && sorted; i++) if (ts[i]! < ts[i - 1]!) sorted = false;
   if (!sorted) order.sort((a, b) => (ts[a]! < ts[b]! ? -1 : ts[a]! > ts[b]! ? 1 : a - b)); // stable: older source first
   const bits = values instanceof Float64Array ? new Uint32Array(values.buffer, values.byteOffset, total * 2) : null;
-  const tomb = settings.tombstones;
+  const tomb = settings.tombstones?.of(seriesId) ? settings.tombstones : undefined;
+  let segmentOf: Float64Array | undefined;
+  if (tomb) {
+    segmentOf = new Float64Array(total);
+    let off = 0;
+    parts.forEach((p, k) => {
+      segmentOf!.fill(partSegments[k]!, off, off + p.count);
+      off += p.count;
+    });
+  }
   const cutoff = settings.retentionCutoff;
   const keep = new Uint32Array(total);
   let kept = 0;
@@ -217,7 +226,7 @@ function mergePoints(
       stats.expiredDropped++;
       continue;
     }
-    if (tomb && tomb.covers(seriesId, t)) {
+    if (tomb && tomb.covers(seriesId, t, segmentOf![i]!)) {
       stats.deletedDropped++;
       continue;
     }

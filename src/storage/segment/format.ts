@@ -118,6 +118,8 @@ export function fileHeader(magic: number, segmentId: number): Buffer {
 /** In-memory form of index.bin. Chunk entries are columns sorted by (series id, min ts). */
 export interface SegmentIndex {
   seriesIds: Uint32Array;
+  /** Value kind code of each series (value-kinds.ts). */
+  seriesKinds: Uint8Array;
   seriesMetric: string[];
   seriesLabels: { name: string; value: string }[][];
   chunkSeries: Uint32Array;
@@ -146,6 +148,7 @@ export function encodeIndexBody(index: SegmentIndex): Buffer {
   body.u32(n);
   for (let i = 0; i < n; i++) {
     body.u32(index.seriesIds[i]!);
+    body.u8(index.seriesKinds[i]!);
     body.u32(intern(index.seriesMetric[i]!));
     const labels = index.seriesLabels[i]!;
     body.u32(labels.length);
@@ -199,10 +202,12 @@ export function decodeIndex(file: Buffer, path: string): SegmentIndex {
   };
   const n = r.u32();
   const seriesIds = new Uint32Array(n);
+  const seriesKinds = new Uint8Array(n);
   const seriesMetric: string[] = new Array(n);
   const seriesLabels: { name: string; value: string }[][] = new Array(n);
   for (let i = 0; i < n; i++) {
     seriesIds[i] = r.u32();
+    seriesKinds[i] = r.u8();
     seriesMetric[i] = str(r.u32());
     const labels = new Array(r.u32());
     for (let j = 0; j < labels.length; j++) labels[j] = { name: str(r.u32()), value: str(r.u32()) };
@@ -211,6 +216,7 @@ export function decodeIndex(file: Buffer, path: string): SegmentIndex {
   const c = r.u32();
   const index: SegmentIndex = {
     seriesIds,
+    seriesKinds,
     seriesMetric,
     seriesLabels,
     chunkSeries: r.u32Array(c),

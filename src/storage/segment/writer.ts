@@ -32,6 +32,8 @@ export const BLOCK_TARGET_BYTES = 64 * 1024;
 
 export interface SegmentSeries {
   id: number;
+  /** Value kind code (value-kinds.ts). */
+  kind: number;
   metric: string;
   labels: { name: string; value: string }[];
 }
@@ -107,6 +109,7 @@ async function writeFiles(dir: string, content: SegmentContent): Promise<Segment
   const maxView = isBig ? new BigInt64Array(maxCells) : new Float64Array(maxCells);
   const index: SegmentIndex = {
     seriesIds: Uint32Array.from(series, (s) => s.id),
+    seriesKinds: Uint8Array.from(series, (s) => s.kind),
     seriesMetric: series.map((s) => s.metric),
     seriesLabels: series.map((s) => s.labels),
     chunkSeries: new Uint32Array(c),

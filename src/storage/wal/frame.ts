@@ -6,11 +6,6 @@ export const FRAME_MAGIC = 0x4c575354; // "TSWL" little-endian
 export const FRAME_HEADER_BYTES = 24;
 export const MAX_FRAME_PAYLOAD_BYTES = 64 * 1024 * 1024;
 
-export const enum FrameType {
-  SeriesDef = 1,
-  Samples = 2,
-}
-
 /** Builds the header of a frame; the CRC covers header bytes 4..19 and the payload. */
 export function encodeFrameHeader(type: number, seq: number, payload: Uint8Array): Buffer {
   if (payload.length > MAX_FRAME_PAYLOAD_BYTES) {

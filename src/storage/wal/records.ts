@@ -1,31 +1,22 @@
-// WAL record payloads: SeriesDef (id, metric, labels) and Samples (columnar runs: series id, value kind,
-// raw 8-byte timestamp cells, raw 8-byte value cells or length-prefixed blobs). No per-sample objects.
-import { isBlobKind, KIND_STRING } from "../value-kinds.js";
+// WAL record payloads, columnar: SeriesDef (new series of a batch), Samples (a validated batch: series ids,
+// kinds, raw 8-byte timestamp and value cells, optional blobs) and Delete (series ids + optional time range).
+import type { TypedSeriesDefinition, ValidatedBatch } from "../durability.js";
 import { ByteReader, ByteWriter } from "../segment/bytes.js";
+import type { TimeAxis, Ts } from "../timestamps.js";
+import type { Blob } from "../value-kinds.js";
 
-export interface SeriesDefinition {
-  id: number;
-  metric: string;
-  labels: { name: string; value: string }[];
+export const enum RecordType {
+  SeriesDef = 1,
+  Samples = 2,
+  Delete = 3,
 }
 
-/** One series' points in a batch. `tsCells`/`valueCells` hold 8-byte cells as int32 pairs (2 per point). */
-export interface SampleRun {
-  seriesId: number;
-  kind: number;
-  count: number;
-  tsCells: Int32Array;
-  /** Numeric kinds: 2 int32 per point (f64 bits or i64/u64 two's complement). */
-  valueCells: Int32Array | null;
-  /** Blob kinds (bytes or string). */
-  blobs: (Uint8Array | string)[] | null;
-}
-
-export function encodeSeriesDefs(defs: SeriesDefinition[]): Buffer {
+export function encodeSeriesDefs(defs: readonly TypedSeriesDefinition[]): Buffer {
   const w = new ByteWriter();
   w.u32(defs.length);
   for (const d of defs) {
     w.u32(d.id);
+    w.u8(d.kind);
     w.string(d.metric);
     w.u32(d.labels.length);
     for (const l of d.labels) {
@@ -36,58 +27,103 @@ export function encodeSeriesDefs(defs: SeriesDefinition[]): Buffer {
   return w.finish();
 }
 
-export function decodeSeriesDefs(payload: Buffer, where = "WAL record", baseOffset = 0): SeriesDefinition[] {
+export function decodeSeriesDefs(payload: Buffer, where: string, baseOffset = 0): TypedSeriesDefinition[] {
   const r = new ByteReader(payload, where, baseOffset);
-  const n = r.u32();
-  const out: SeriesDefinition[] = [];
-  for (let i = 0; i < n; i++) {
+  const out: TypedSeriesDefinition[] = new Array(r.u32());
+  for (let i = 0; i < out.length; i++) {
     const id = r.u32();
+    const kind = r.u8();
     const metric = r.string();
-    const labelCount = r.u32();
-    const labels: { name: string; value: string }[] = [];
-    for (let j = 0; j < labelCount; j++) labels.push({ name: r.string(), value: r.string() });
-    out.push({ id, metric, labels });
+    const labels = new Array(r.u32());
+    for (let j = 0; j < labels.length; j++) labels[j] = { name: r.string(), value: r.string() };
+    out[i] = { id, kind, metric, labels };
   }
   r.end();
   return out;
 }
 
-export function encodeSamples(runs: SampleRun[]): Buffer {
+const BLOB_ABSENT = 0;
+const BLOB_BYTES = 1;
+const BLOB_STRING = 2;
+
+/** Samples payload: u32 n, u32 ids[n], u8 kinds[n], 8-byte ts cells[n], 8-byte value cells[n], u8 hasBlobs, blobs. */
+export function encodeSamples(batch: ValidatedBatch): Buffer {
+  const n = batch.count;
   const w = new ByteWriter();
-  w.u32(runs.length);
-  for (const run of runs) {
-    w.u32(run.seriesId);
-    w.u8(run.kind);
-    w.u32(run.count);
-    w.cells(run.tsCells.subarray(0, run.count * 2));
-    if (run.blobs) {
-      for (let i = 0; i < run.count; i++) {
-        const b = run.blobs[i]!;
-        if (typeof b === "string") w.string(b);
-        else w.blob(b);
+  w.u32(n);
+  w.cells(batch.seriesIds.subarray(0, n));
+  w.bytes(batch.kinds.subarray(0, n));
+  w.cells(batch.timestamps.subarray(0, n));
+  w.cells(batch.values.subarray(0, n));
+  w.u8(batch.blobs ? 1 : 0);
+  if (batch.blobs) {
+    for (let i = 0; i < n; i++) {
+      const b = batch.blobs[i];
+      if (b === undefined) w.u8(BLOB_ABSENT);
+      else if (typeof b === "string") {
+        w.u8(BLOB_STRING);
+        w.string(b);
+      } else {
+        w.u8(BLOB_BYTES);
+        w.blob(b);
       }
-    } else w.cells(run.valueCells!.subarray(0, run.count * 2));
+    }
   }
   return w.finish();
 }
 
-export function decodeSamples(payload: Buffer, where = "WAL record", baseOffset = 0): SampleRun[] {
+export function decodeSamples(payload: Buffer, axis: TimeAxis, where: string, baseOffset = 0): ValidatedBatch {
   const r = new ByteReader(payload, where, baseOffset);
   const n = r.u32();
-  const runs: SampleRun[] = [];
-  for (let i = 0; i < n; i++) {
-    const seriesId = r.u32();
-    const kind = r.u8();
-    const count = r.u32();
-    const tsCells = new Int32Array(r.aligned(count * 8));
-    let valueCells: Int32Array | null = null;
-    let blobs: (Uint8Array | string)[] | null = null;
-    if (isBlobKind(kind)) {
-      blobs = new Array(count);
-      for (let j = 0; j < count; j++) blobs[j] = kind === KIND_STRING ? r.string() : Uint8Array.from(r.blob());
-    } else valueCells = new Int32Array(r.aligned(count * 8));
-    runs.push({ seriesId, kind, count, tsCells, valueCells, blobs });
+  const seriesIds = r.u32Array(n);
+  const kinds = Uint8Array.from(r.bytes(n));
+  const timestamps = axis.view(r.aligned(n * 8));
+  const values = new Float64Array(r.aligned(n * 8));
+  let blobs: Array<Blob | undefined> | null = null;
+  if (r.u8() === 1) {
+    blobs = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const tag = r.u8();
+      if (tag === BLOB_STRING) blobs[i] = r.string();
+      else if (tag === BLOB_BYTES) blobs[i] = Uint8Array.from(r.blob());
+      else blobs[i] = undefined;
+    }
   }
   r.end();
-  return runs;
+  return { count: n, seriesIds, kinds, timestamps, values, blobs, newSeries: [] };
+}
+
+export interface DeleteRecord {
+  seriesIds: Uint32Array;
+  range: [Ts, Ts] | undefined;
+  /** Tombstones of this delete apply to segments with smaller ids (later ones were flushed after it). */
+  beforeSegment: number;
+}
+
+export function encodeDelete(rec: DeleteRecord, axis: TimeAxis): Buffer {
+  const w = new ByteWriter();
+  w.u32(rec.seriesIds.length);
+  w.cells(rec.seriesIds);
+  w.f64(rec.beforeSegment);
+  w.u8(rec.range ? 1 : 0);
+  if (rec.range) {
+    const cells = axis.newArray(2);
+    cells[0] = rec.range[0] as never;
+    cells[1] = rec.range[1] as never;
+    w.cells(cells);
+  }
+  return w.finish();
+}
+
+export function decodeDelete(payload: Buffer, axis: TimeAxis, where: string, baseOffset = 0): DeleteRecord {
+  const r = new ByteReader(payload, where, baseOffset);
+  const seriesIds = r.u32Array(r.u32());
+  const beforeSegment = r.f64();
+  let range: [Ts, Ts] | undefined;
+  if (r.u8() === 1) {
+    const cells = axis.view(r.aligned(16));
+    range = [cells[0]!, cells[1]!];
+  }
+  r.end();
+  return { seriesIds, range, beforeSegment };
 }

@@ -1,0 +1,163 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import type { SeriesMatcher } from "../../src/index.js";
+import { L, msStorage, rejects, row } from "./helpers.js";
+
+async function fleet() {
+  const s = await msStorage();
+  await s.insertRows([
+    row("http_requests", L("job", "api", "instance", "a:80", "code", "200"), 1, 1),
+    row("http_requests", L("job", "api", "instance", "b:80", "code", "500"), 1, 1),
+    row("http_requests", L("job", "web", "instance", "c:80"), 1, 1),
+    row("up", L("job", "api", "instance", "a:80"), 1, 1),
+    row("up", L("job", "web", "instance", "c:80"), 200, 1),
+    row("up", L("job", "", "instance", "d:80", "env", "dev\nx"), 1, 1),
+    row("node_cpu", L("job", "node", "instance", "e:9100"), 1, 1),
+  ]);
+  return s;
+}
+
+const key = (m: { name: string; labels: { name: string; value: string }[] }) => `${m.name}{${m.labels.map((l) => `${l.name}=${l.value}`).join(",")}}`;
+
+async function sel(matchers: SeriesMatcher[], metric?: string) {
+  const s = await fleet();
+  return (await s.selectSeries({ metric, matchers })).map(key);
+}
+
+test("= and != with and without a metric", async () => {
+  assert.equal(await sel([{ name: "job", op: "=", value: "api" }]), [
+    "http_requests{code=200,instance=a:80,job=api}",
+    "http_requests{code=500,instance=b:80,job=api}",
+    "up{instance=a:80,job=api}",
+  ]);
+  assert.equal(await sel([{ name: "job", op: "=", value: "api" }], "up"), ["up{instance=a:80,job=api}"]);
+  assert.equal(await sel([{ name: "code", op: "!=", value: "200" }], "http_requests"), [
+    "http_requests{code=500,instance=b:80,job=api}",
+    "http_requests{instance=c:80,job=web}",
+  ], "!= keeps series that lack the label");
+});
+
+test("empty-value semantics: = \"\" selects series without the label (or with an empty value)", async () => {
+  assert.equal(await sel([{ name: "code", op: "=", value: "" }], "http_requests"), ["http_requests{instance=c:80,job=web}"]);
+  assert.equal(await sel([{ name: "job", op: "=", value: "" }], "up"), ["up{env=dev\nx,instance=d:80,job=}"]);
+  assert.equal(await sel([{ name: "nolabel", op: "=", value: "" }], "up"), [
+    "up{env=dev\nx,instance=d:80,job=}",
+    "up{instance=a:80,job=api}",
+    "up{instance=c:80,job=web}",
+  ]);
+  assert.equal(await sel([{ name: "nolabel", op: "=", value: "x" }]), []);
+  assert.equal(await sel([{ name: "code", op: "!=", value: "" }]), [
+    "http_requests{code=200,instance=a:80,job=api}",
+    "http_requests{code=500,instance=b:80,job=api}",
+  ]);
+});
+
+test("regex matchers are fully anchored RE2 syntax", async () => {
+  assert.equal(await sel([{ name: "instance", op: "=~", value: "a" }]), [], "no partial match");
+  assert.equal(await sel([{ name: "instance", op: "=~", value: "a:.*" }]), ["http_requests{code=200,instance=a:80,job=api}", "up{instance=a:80,job=api}"]);
+  assert.equal(await sel([{ name: "instance", op: "=~", value: "(a|c):80" }], "up"), ["up{instance=a:80,job=api}", "up{instance=c:80,job=web}"]);
+  assert.equal(await sel([{ name: "job", op: "=~", value: "api|web" }], "up"), ["up{instance=a:80,job=api}", "up{instance=c:80,job=web}"], "literal alternation");
+  assert.equal(await sel([{ name: "job", op: "=~", value: "api|" }], "up"), ["up{env=dev\nx,instance=d:80,job=}", "up{instance=a:80,job=api}"], "an empty alternative matches the empty value");
+  assert.equal(await sel([{ name: "code", op: "=~", value: "5.." }]), ["http_requests{code=500,instance=b:80,job=api}"]);
+  assert.equal(await sel([{ name: "code", op: "=~", value: ".*" }], "http_requests").then((r) => r.length), 3, ".* matches absent labels too");
+  assert.equal(await sel([{ name: "code", op: "=~", value: ".+" }], "http_requests").then((r) => r.length), 2);
+  assert.equal(await sel([{ name: "env", op: "=~", value: "dev.x" }]), ["up{env=dev\nx,instance=d:80,job=}"], ". matches a newline, as in Prometheus");
+  assert.equal(await sel([{ name: "job", op: "=~", value: "(?i)API" }], "up"), ["up{instance=a:80,job=api}"], "RE2 inline flags");
+  assert.equal(await sel([{ name: "instance", op: "=~", value: "[[:alpha:]]:\\d+" }], "up").then((r) => r.length), 3, "POSIX classes");
+  assert.equal(await sel([{ name: "job", op: "=~", value: "a{1}pi" }], "up"), ["up{instance=a:80,job=api}"]);
+});
+
+test("negative regex and combinations", async () => {
+  assert.equal(await sel([{ name: "job", op: "!~", value: "api|web" }]), ["node_cpu{instance=e:9100,job=node}", "up{env=dev\nx,instance=d:80,job=}"]);
+  assert.equal(await sel([{ name: "job", op: "!~", value: ".*" }]), []);
+  assert.equal(await sel([{ name: "job", op: "!~", value: "" }], "up").then((r) => r.length), 2);
+  assert.equal(
+    await sel([{ name: "job", op: "=", value: "api" }, { name: "code", op: "!~", value: "2.." }, { name: "instance", op: "=~", value: ".*:80" }]),
+    ["http_requests{code=500,instance=b:80,job=api}", "up{instance=a:80,job=api}"],
+  );
+});
+
+test("__name__ matches the metric name with every operator", async () => {
+  assert.equal(await sel([{ name: "__name__", op: "=", value: "up" }]).then((r) => r.length), 3);
+  assert.equal(await sel([{ name: "__name__", op: "=~", value: "http_.*|node_cpu" }]).then((r) => r.length), 4);
+  assert.equal(await sel([{ name: "__name__", op: "!=", value: "up" }, { name: "job", op: "=", value: "api" }]), [
+    "http_requests{code=200,instance=a:80,job=api}",
+    "http_requests{code=500,instance=b:80,job=api}",
+  ]);
+  assert.equal(await sel([{ name: "__name__", op: "!~", value: "up|http.*" }]), ["node_cpu{instance=e:9100,job=node}"]);
+  assert.equal(await sel([{ name: "__name__", op: "=", value: "up" }], "node_cpu"), [], "metric and __name__ both apply");
+});
+
+test("invalid regex and unknown operators are clear errors", async () => {
+  const s = await fleet();
+  await rejects(s.selectSeries({ matchers: [{ name: "job", op: "=~", value: "(a" }] }), "InvalidLabel", "RE2");
+  await rejects(s.selectSeries({ matchers: [{ name: "job", op: "=~", value: "(?=x)" }] }), "InvalidLabel");
+  await rejects(s.selectSeries({ matchers: [{ name: "job", op: "==" as never, value: "x" }] }), "InvalidLabel", "=, !=, =~ or !~");
+});
+
+test("selection with a time range keeps only series with data in it", async () => {
+  const s = await fleet();
+  assert.equal((await s.selectSeries({ metric: "up", start: 100, end: 300 })).map(key), ["up{instance=c:80,job=web}"]);
+  assert.equal((await s.selectSeries({ metric: "up", start: 0, end: 100 })).length, 2);
+  await rejects(s.selectSeries({ metric: "up", start: 5, end: 5 }), "InvalidTimeRange");
+});
+
+test("selectColumns: matchers without a metric, numeric only, sorted", async () => {
+  const s = await fleet();
+  await s.insertRows([row("text", L("job", "api"), 1, "hello"), row("up", L("job", "api", "instance", "a:80"), 0, 5)]);
+  const cols = await s.selectColumns({ matchers: [{ name: "job", op: "=", value: "api" }] }, 0, 10);
+  assert.equal(cols.map((c) => `${c.metric}:${Array.from(c.timestamps as Float64Array)}:${Array.from(c.values)}`), [
+    "http_requests:1:1",
+    "http_requests:1:1",
+    "up:0,1:5,1",
+  ], "the string series is skipped");
+});
+
+test("labelNames and labelValues (sorted, deduplicated, __name__ gives metrics)", async () => {
+  const s = await fleet();
+  assert.equal(await s.labelNames(), ["__name__", "code", "env", "instance", "job"]);
+  assert.equal(await s.labelNames({ metric: "up" }), ["__name__", "env", "instance", "job"]);
+  assert.equal(await s.labelValues("__name__"), ["http_requests", "node_cpu", "up"]);
+  assert.equal(await s.labelValues("job"), ["api", "node", "web"]);
+  assert.equal(await s.labelValues("job", { metric: "up" }), ["api", "web"]);
+  assert.equal(await s.labelValues("__name__", { matchers: [{ name: "job", op: "=", value: "api" }] }), ["http_requests", "up"]);
+  assert.equal(await s.labelValues("missing"), []);
+});
+
+test("deleteSeries: whole series, time ranges, and writing again after a delete", async () => {
+  const s = await msStorage((b) => b.withChunkPoints(3));
+  const rows = [];
+  for (const h of ["a", "b"]) for (let i = 0; i < 10; i++) rows.push(row("d", L("h", h), i, i));
+  await s.insertRows(rows);
+  const ranged = await s.deleteSeries({ metric: "d", matchers: [{ name: "h", op: "=", value: "a" }], start: 2, end: 5 });
+  assert.equal(ranged, { matchedSeries: 1, tombstonesApplied: 1 });
+  assert.equal((await s.select("d", L("h", "a"), 0, 100)).map((p) => p.timestamp), [0, 1, 5, 6, 7, 8, 9]);
+  assert.is((await s.select("d", L("h", "b"), 0, 100)).length, 10);
+  const whole = await s.deleteSeries({ metric: "d", matchers: [{ name: "h", op: "=~", value: "a|b" }] });
+  assert.equal(whole, { matchedSeries: 2, tombstonesApplied: 2 });
+  assert.equal(await s.listMetrics(), []);
+  assert.equal(await s.selectSeries({ metric: "d" }), []);
+  assert.equal(await s.labelValues("h"), []);
+  assert.equal(await s.deleteSeries({ metric: "d" }), { matchedSeries: 0, tombstonesApplied: 0 });
+  // a deleted series can be written again, even with another type, and shows only new data
+  await s.insertRows([row("d", L("h", "a"), 50, "new")]);
+  assert.equal(await s.select("d", L("h", "a"), 0, 100), [{ timestamp: 50, value: "new" }]);
+  assert.equal((await s.listMetrics()).length, 1);
+  await rejects(s.deleteSeries({ metric: "d", start: 9, end: 3 }), "InvalidTimeRange");
+});
+
+test("matchers never scan all series: a selective matcher over many series is fast", async () => {
+  const s = await msStorage();
+  const rows = [];
+  for (let i = 0; i < 50_000; i++) rows.push(row("big", L("i", String(i), "g", String(i % 1000)), 1, i));
+  for (let i = 0; i < rows.length; i += 5000) await s.insertRows(rows.slice(i, i + 5000));
+  const t = performance.now();
+  for (let k = 0; k < 100; k++) {
+    const r = await s.selectSeries({ matchers: [{ name: "g", op: "=", value: "7" }, { name: "i", op: "=~", value: "1.*" }] });
+    assert.is(r.length, 11);
+  }
+  const perQuery = (performance.now() - t) / 100;
+  assert.ok(perQuery < 5, `selective selectSeries took ${perQuery.toFixed(2)} ms over 50k series`);
+});
+
+test.run();

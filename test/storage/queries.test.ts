@@ -1,0 +1,187 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import type { Codec, StoredPoint } from "../../src/index.js";
+import { L, msStorage, rejects, row } from "./helpers.js";
+
+// 10 points 0..9 at ts 10, 20, ..., 100, with a NaN at ts 55 (chunkPoints 4: sealed chunks and an active head)
+async function seeded() {
+  const s = await msStorage((b) => b.withChunkPoints(4));
+  const rows = Array.from({ length: 10 }, (_, i) => row("q", L("h", "a"), (i + 1) * 10, i));
+  rows.push(row("q", L("h", "a"), 55, NaN));
+  await s.insertRows(rows);
+  return s;
+}
+
+const agg = async (aggregation: string, extra: object = {}) => {
+  const s = await seeded();
+  return s.selectWithOptions("q", { start: 0, end: 1000, labels: L("h", "a"), aggregation: aggregation as never, ...extra });
+};
+
+test("aggregations over the whole range follow the reference (NaN skipped, Count is u64)", async () => {
+  assert.equal(await agg("Sum"), [{ timestamp: 100, value: 45 }]);
+  assert.equal(await agg("Count"), [{ timestamp: 100, value: 10n }]);
+  assert.equal(await agg("Avg"), [{ timestamp: 100, value: 4.5 }]);
+  assert.equal(await agg("Min"), [{ timestamp: 10, value: 0 }], "Min keeps the point's own timestamp");
+  assert.equal(await agg("Max"), [{ timestamp: 100, value: 9 }]);
+  assert.equal(await agg("First"), [{ timestamp: 10, value: 0 }]);
+  assert.equal(await agg("Last"), [{ timestamp: 100, value: 9 }]);
+  assert.equal(await agg("Median"), [{ timestamp: 100, value: 4.5 }]);
+  assert.equal(await agg("Range"), [{ timestamp: 100, value: 9 }]);
+  assert.equal(await agg("Variance"), [{ timestamp: 100, value: 8.25 }]);
+  assert.equal(await agg("StdDev"), [{ timestamp: 100, value: Math.sqrt(8.25) }]);
+  assert.is((await agg("None")).length, 11);
+});
+
+test("Sum/Count/Avg agree between the WASM chunk path and the column path", async () => {
+  const s = await msStorage((b) => b.withChunkPoints(8));
+  const rows = Array.from({ length: 100 }, (_, i) => row("w", [], i, (i * 7) % 13));
+  await s.insertRows(rows);
+  for (const [start, end] of [[0, 100], [3, 57], [8, 16], [95, 200]] as const) {
+    const pts = rows.filter((r) => (r.dataPoint.timestamp as number) >= start && (r.dataPoint.timestamp as number) < end);
+    const sum = pts.reduce((a, r) => a + (r.dataPoint.value as number), 0);
+    const last = Math.min(end, 100) - 1;
+    assert.equal(await s.selectWithOptions("w", { start, end, aggregation: "Sum" }), [{ timestamp: last, value: sum }]);
+    assert.equal(await s.selectWithOptions("w", { start, end, aggregation: "Count" }), [{ timestamp: last, value: BigInt(pts.length) }]);
+    assert.equal(await s.selectWithOptions("w", { start, end, aggregation: "Avg" }), [{ timestamp: last, value: sum / pts.length }]);
+  }
+  assert.equal(await s.selectWithOptions("w", { start: 500, end: 600, aggregation: "Sum" }), []);
+});
+
+test("integer aggregations stay exact; non-numeric values need First/Last/Count or a custom aggregation", async () => {
+  const s = await msStorage();
+  await s.insertRows([row("i", [], 1, 2n ** 62n), row("i", [], 2, 2n ** 62n), row("i", [], 3, 1n)]);
+  assert.equal(await s.selectWithOptions("i", { start: 0, end: 10, aggregation: "Sum" }), [{ timestamp: 3, value: 2n ** 63n - 1n }], "clamped like the reference");
+  assert.equal(await s.selectWithOptions("i", { start: 0, end: 10, aggregation: "Range" }), [{ timestamp: 3, value: 2n ** 62n - 1n }]);
+  assert.equal(await s.selectWithOptions("i", { start: 0, end: 10, aggregation: "Min" }), [{ timestamp: 3, value: 1n }]);
+  await rejects(s.selectWithOptions("i", { start: 0, end: 10, aggregation: "Avg" }), "UnsupportedAggregation", "cannot be represented exactly");
+  await s.insertRows([row("s", [], 1, "b"), row("s", [], 2, "a")]);
+  await rejects(s.selectWithOptions("s", { start: 0, end: 10, aggregation: "Sum" }), "UnsupportedAggregation", "string");
+  assert.equal(await s.selectWithOptions("s", { start: 0, end: 10, aggregation: "Min" }), [{ timestamp: 2, value: "a" }]);
+  assert.equal(await s.selectWithOptions("s", { start: 0, end: 10, aggregation: "Count" }), [{ timestamp: 2, value: 2n }]);
+  await rejects(s.selectWithOptions("s", { start: 0, end: 10, aggregation: "Bogus" as never }), "UnsupportedAggregation");
+});
+
+test("downsample: buckets anchored at start, bucket-start timestamps, None means Last", async () => {
+  const s = await seeded();
+  const q = (o: object) => s.selectWithOptions("q", { start: 5, end: 1000, labels: L("h", "a"), ...o });
+  assert.equal(await q({ downsample: { interval: 30, aggregation: "Sum" } }), [
+    { timestamp: 5, value: 0 + 1 + 2 },
+    { timestamp: 35, value: 3 + 4 + 5 },
+    { timestamp: 65, value: 6 + 7 + 8 },
+    { timestamp: 95, value: 9 },
+  ]);
+  assert.equal(await q({ downsample: { interval: 30 } }), [
+    { timestamp: 5, value: 2 },
+    { timestamp: 35, value: 5 },
+    { timestamp: 65, value: 8 },
+    { timestamp: 95, value: 9 },
+  ]);
+  assert.equal(await q({ aggregation: "Max", downsample: { interval: 50 } }), [
+    { timestamp: 5, value: 4 },
+    { timestamp: 55, value: 9 },
+  ], "the aggregation option applies when the downsample has none");
+  assert.equal(await q({ downsample: { interval: 30, aggregation: "Count" }, offset: 1, limit: 2 }), [
+    { timestamp: 35, value: 3n },
+    { timestamp: 65, value: 3n },
+  ]);
+  await rejects(q({ downsample: { interval: 0 } }), "InvalidConfiguration", "positive");
+});
+
+test("pagination: offset/limit over raw points", async () => {
+  const s = await seeded();
+  const q = (offset?: number, limit?: number) => s.selectWithOptions("q", { start: 0, end: 1000, labels: L("h", "a"), offset, limit });
+  assert.equal((await q(2, 3)).map((p) => p.timestamp), [30, 40, 50]);
+  assert.equal((await q(9)).map((p) => p.timestamp), [90, 100]);
+  assert.equal(await q(50), []);
+  assert.equal(await q(0, 0), []);
+  await rejects(q(-1), "InvalidConfiguration");
+  await rejects(q(0, 1.5), "InvalidConfiguration");
+});
+
+test("custom bytes aggregation through a codec + aggregator pair", async () => {
+  type Pair = { a: number; b: number };
+  const codec: Codec<Pair> = {
+    encode: (p) => new Uint8Array([p.a, p.b]),
+    decode: (bytes) => ({ a: bytes[0]!, b: bytes[1]! }),
+  };
+  const aggregator = { aggregate: (vs: Pair[]) => (vs.length === 0 ? undefined : { a: Math.max(...vs.map((v) => v.a)), b: vs.reduce((x, v) => x + v.b, 0) }) };
+  const s = await msStorage((b) => b.withChunkPoints(3));
+  await s.insertRows(Array.from({ length: 6 }, (_, i) => row("c", [], i * 10, codec.encode({ a: i, b: 1 }))));
+  const whole = await s.selectWithOptions("c", { start: 0, end: 100, customAggregation: { codec, aggregator } });
+  assert.equal(whole.map((p) => [p.timestamp, codec.decode(p.value as Uint8Array)]), [[50, { a: 5, b: 6 }]]);
+  const buckets = await s.selectWithOptions("c", { start: 0, end: 100, downsample: { interval: 20 }, customAggregation: { codec, aggregator } });
+  assert.equal(buckets.map((p) => [p.timestamp, codec.decode(p.value as Uint8Array)]), [
+    [0, { a: 1, b: 2 }],
+    [20, { a: 3, b: 2 }],
+    [40, { a: 5, b: 2 }],
+  ]);
+  await s.insertRows([row("n", [], 1, 1)]);
+  await rejects(s.selectWithOptions("n", { start: 0, end: 10, customAggregation: { codec, aggregator } }), "UnsupportedAggregation");
+});
+
+test("selectAll, selectMany and listMetrics", async () => {
+  const s = await msStorage();
+  await s.insertRows([row("m", L("h", "b"), 1, 2), row("m", L("h", "a"), 1, 1), row("m", L("h", "c"), 500, 3), row("n", [], 1, 9)]);
+  const all = await s.selectAll("m", 0, 100);
+  assert.equal(all, [
+    { labels: L("h", "a"), points: [{ timestamp: 1, value: 1 }] },
+    { labels: L("h", "b"), points: [{ timestamp: 1, value: 2 }] },
+  ], "sorted by labels, series without points in range are left out");
+  const many = await s.selectMany([{ name: "n", labels: [] }, { name: "m", labels: L("h", "zz") }, { name: "m", labels: L("h", "b") }], 0, 100);
+  assert.equal(many.map((x) => [x.series.name, x.points.length]), [["n", 1], ["m", 0], ["m", 1]]);
+  assert.equal(await s.listMetrics(), [
+    { name: "m", labels: L("h", "a") },
+    { name: "m", labels: L("h", "b") },
+    { name: "m", labels: L("h", "c") },
+    { name: "n", labels: [] },
+  ]);
+});
+
+test("scanMetricRows / scanSeriesRows page with cursors until the end", async () => {
+  const s = await msStorage((b) => b.withChunkPoints(2));
+  const rows = [];
+  for (const h of ["a", "b", "c"]) for (let i = 0; i < 5; i++) rows.push(row("sc", L("h", h), i, i));
+  await s.insertRows(rows);
+  const seen: string[] = [];
+  let offset: number | undefined = 0;
+  let pages = 0;
+  while (offset !== undefined) {
+    const page = await s.scanMetricRows("sc", 0, 100, { maxRows: 4, rowOffset: offset });
+    pages++;
+    for (const r of page.rows) seen.push(`${r.labels[0]!.value}${r.dataPoint.timestamp}`);
+    assert.is(page.truncated, page.nextRowOffset !== undefined);
+    assert.is(page.rowsScanned, offset + page.rows.length);
+    offset = page.nextRowOffset;
+  }
+  assert.is(pages, 4);
+  assert.equal(seen, ["a0", "a1", "a2", "a3", "a4", "b0", "b1", "b2", "b3", "b4", "c0", "c1", "c2", "c3", "c4"]);
+  const everything = await s.scanMetricRows("sc", 2, 4);
+  assert.is(everything.rows.length, 6);
+  assert.is(everything.truncated, false);
+  const series = await s.scanSeriesRows([{ name: "sc", labels: L("h", "c") }, { name: "sc", labels: L("h", "nope") }], 0, 100, { maxRows: 2, rowOffset: 3 });
+  assert.equal(series.rows.map((r) => r.dataPoint.timestamp), [3, 4]);
+  assert.equal(series.nextRowOffset, undefined);
+  await rejects(s.scanMetricRows("sc", 0, 10, { maxRows: 0 }), "InvalidConfiguration");
+});
+
+test("observabilitySnapshot counts queries and memory sections", async () => {
+  const s = await msStorage();
+  await s.insertRows([row("o", [], 1, 1)]);
+  await s.select("o", [], 0, 10);
+  await rejects(s.select("o", [], 10, 0), "InvalidTimeRange");
+  const snap = s.observabilitySnapshot() as Record<string, Record<string, number>>;
+  assert.is(snap.query!.selectCallsTotal, 2);
+  assert.is(snap.query!.selectErrorsTotal, 1);
+  assert.is(snap.ingest!.rowsTotal, 1);
+  assert.is(snap.memory!.activeAndSealedBytes, s.memoryUsed());
+  assert.is(snap.series!.total, 1);
+});
+
+test("points come back as plain objects", async () => {
+  const s = await msStorage();
+  await s.insertRows([row("p", [], 1, 1)]);
+  const pts: StoredPoint[] = await s.select("p", [], 0, 10);
+  assert.equal(Object.keys(pts[0]!), ["timestamp", "value"]);
+});
+
+test.run();
