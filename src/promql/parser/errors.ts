@@ -17,7 +17,7 @@ export class PromqlParseError extends Error {
     super(`${line}:${column}: parse error: ${detail}`);
     this.name = "PromqlParseError";
     this.position = range.start;
-    this.positionRange = range;
+    this.positionRange = { start: range.start, end: range.end };
     this.line = line;
     this.column = column;
     this.detail = detail;
