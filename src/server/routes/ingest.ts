@@ -139,7 +139,8 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
   router.post("/api/v1/import/prometheus", async (ctx) => {
     checkContentType(
       ctx,
-      (t) => t.startsWith("text/") || t === "application/openmetrics-text" || t === "application/octet-stream",
+      (t) =>
+        t.startsWith("text/") || ["application/openmetrics-text", "application/octet-stream", "application/x-www-form-urlencoded"].includes(t),
       "text/plain",
     );
     await ingest(ctx, "prometheus_text", (body) => {

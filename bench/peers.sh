@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# bench:peers — runs ../shared/tools/peerbench with tsink-server (built dist/) beside Debian's prometheus and
+# victoria-metrics in one invocation, at 10k x 240 and 100k x 60. Extra arguments go to every peerbench run
+# (e.g. `npm run bench:peers -- --target vm` or `-- --series 1000 --points 60` for a quick check).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+peerbench="$root/../shared/tools/peerbench"
+[ -d "$peerbench/node_modules" ] || (cd "$peerbench" && npm install --no-audit --no-fund)
+[ -f "$root/build/tsink.wasm" ] && [ -f "$root/dist/server/main.js" ] || (cd "$root" && npm run build)
+port="${TSINK_BENCH_PORT:-19201}"
+cmd="node $root/dist/server/main.js --listen 127.0.0.1:{port} --data-path {dataDir}"
+run() {
+  node "$peerbench/bench.mjs" --target prometheus,vm --url "http://127.0.0.1:$port" --name tsink \
+    --cmd "$cmd" --ready-path /ready "$@"
+}
+if [ "$#" -gt 0 ] && printf '%s\n' "$@" | grep -q -- '--series'; then
+  run "$@"
+else
+  run --series 10000 --points 240 "$@"
+  run --series 100000 --points 60 "$@"
+fi
