@@ -30,25 +30,33 @@ function quoteMeta(s: string): string {
   return s.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&");
 }
 
-/** First vector selector of an expression (its @ and offset also apply to the info series). */
-function firstSelector(expr: ast.Expr): ast.VectorSelector | undefined {
+/**
+ * Per-step time at which the first selector of `expr` reads data, following the @ modifiers and offsets of the
+ * selector and of any subqueries around it: info series are matched as of that time.
+ */
+function readTimes(ev: Evaluator, expr: ast.Expr, at: (t: number) => number): ((t: number) => number) | undefined {
   const e = unwrapParens(expr);
   switch (e.type) {
-    case "VectorSelector":
-      return e;
+    case "VectorSelector": {
+      const fixed = ev.atTime(e.at);
+      return (t) => (fixed ?? at(t)) - e.offsetMs;
+    }
     case "MatrixSelector":
-      return e.vector;
-    case "SubqueryExpr":
+      return readTimes(ev, e.vector, at);
+    case "SubqueryExpr": {
+      const fixed = ev.atTime(e.at);
+      return readTimes(ev, e.expr, (t) => (fixed ?? at(t)) - e.offsetMs);
+    }
     case "UnaryExpr":
-      return firstSelector(e.expr);
+      return readTimes(ev, e.expr, at);
     case "AggregateExpr":
-      return (e.param && firstSelector(e.param)) ?? firstSelector(e.expr);
+      return (e.param && readTimes(ev, e.param, at)) ?? readTimes(ev, e.expr, at);
     case "BinaryExpr":
-      return firstSelector(e.lhs) ?? firstSelector(e.rhs);
+      return readTimes(ev, e.lhs, at) ?? readTimes(ev, e.rhs, at);
     case "Call":
       for (const a of e.args) {
-        const s = firstSelector(a);
-        if (s) return s;
+        const f = readTimes(ev, a, at);
+        if (f) return f;
       }
       return undefined;
     default:
@@ -65,8 +73,10 @@ export async function evalInfo(ev: Evaluator, call: ast.Call, grid: Grid): Promi
   const dataMatchers = selector ? selector.matchers.filter((m) => m.name !== METRIC_NAME) : [];
   const dataLabelNames = new Set(dataMatchers.map((m) => m.name));
 
-  // Info series themselves are not enriched.
-  const ignored = base.map((s) => nameMatchers.length > 0 && nameMatchers.every((m) => matches(m, getLabel(s.labels, METRIC_NAME))));
+  // Info series themselves are not enriched: base series selected by the positive name matchers (and not
+  // excluded by the negative ones).
+  const positive = nameMatchers.some((m) => m.op === "=" || m.op === "=~");
+  const ignored = base.map((s) => positive && nameMatchers.every((m) => matches(m, getLabel(s.labels, METRIC_NAME))));
 
   const idValues = new Map<string, Set<string>>();
   base.forEach((s, i) => {
@@ -84,17 +94,14 @@ export async function evalInfo(ev: Evaluator, call: ast.Call, grid: Grid): Promi
   if (idValues.size > 0) {
     const matchers: ast.LabelMatcher[] = [...idValues].map(([name, values]) => ({ name, op: "=~", value: [...values].map(quoteMeta).join("|") }));
     matchers.push(...(selector ? selector.matchers : []));
+    // Without a name matcher the info metric is target_info; with only negative ones, any *_info metric.
     if (!matchers.some((m) => m.name === METRIC_NAME)) matchers.unshift({ name: METRIC_NAME, op: "=", value: TARGET_INFO });
-    const anchor = firstSelector(call.args[0]);
-    const infoSelector: ast.VectorSelector = {
-      type: "VectorSelector",
-      matchers,
-      offsetMs: anchor?.offsetMs ?? 0,
-      at: anchor?.at,
-      pos: call.pos,
-    };
+    else if (!positive) matchers.unshift({ name: METRIC_NAME, op: "=~", value: ".+_info" });
+    const toReadTime = readTimes(ev, call.args[0], (t) => t) ?? ((t: number) => t);
+    const infoGrid: Grid = { ...grid, times: grid.times.map(toReadTime) };
+    const infoSelector: ast.VectorSelector = { type: "VectorSelector", matchers, offsetMs: 0, pos: call.pos };
     // Values are the info samples' own timestamps: the newest info series wins a signature.
-    info = await ev.evalVectorSelector(infoSelector, grid, true);
+    info = await ev.evalVectorSelector(infoSelector, infoGrid, true);
   }
 
   const signatureOf = (name: string, labels: Label[]) => name + "\x00" + IDENTIFYING_LABELS.map((l) => l + "=" + getLabel(labels, l)).join("\x00");
