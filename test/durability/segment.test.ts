@@ -29,6 +29,7 @@ function chunkBytes(series: number, k: number): Uint8Array {
 function content(id: number, seriesCount: number, chunksPerSeries: number, level = 0): SegmentContent {
   const series = Array.from({ length: seriesCount }, (_, i) => ({
     id: i * 3 + 1,
+    kind: i % 6,
     metric: `metric_${i % 7}`,
     labels: [
       { name: "host", value: `h${i % 11}` },
@@ -68,6 +69,7 @@ test("segment round trip: index, postings, chunk payloads on demand", async () =
     }
     assert.equal(seg.chunksOverlapping(s.id, 1500, 3000), [lo + 1, lo + 2]);
   }
+  assert.equal(Array.from(seg.index.seriesKinds.subarray(0, 7)), [0, 1, 2, 3, 4, 5, 0]);
   assert.equal(seg.chunkRange(2), [seg.chunkRange(4)[0], seg.chunkRange(4)[0]], "absent series has an empty range");
   const hostH3 = Array.from(seg.index.postings.get("host\0h3")!);
   assert.equal(hostH3, c.series.filter((s) => s.labels[0]!.value === "h3").map((s) => s.id));
@@ -87,7 +89,7 @@ test("i64 time cells keep exact nanosecond bounds", async () => {
     level: 0,
     timeCells: "i64",
     walHighwater: 5,
-    series: [{ id: 9, metric: "m", labels: [] }],
+    series: [{ id: 9, kind: 1, metric: "m", labels: [] }],
     chunks: [{ seriesId: 9, minTs: big, maxTs: big + 1n, count: 2, bytes: new Uint8Array([1, 2, 3]) }],
   }));
   store.close();
@@ -179,7 +181,7 @@ const store = SegmentStore.open(root, "f64");
 const [a, b] = store.segments;
 const staged = await stageSegment(store.levelDir(1), {
   id: store.allocateId(), level: 1, timeCells: "f64", walHighwater: 200,
-  series: [{ id: 1, metric: "merged", labels: [] }],
+  series: [{ id: 1, kind: 0, metric: "merged", labels: [] }],
   chunks: [{ seriesId: 1, minTs: 0, maxTs: 1, count: 2, bytes: new Uint8Array([7, 7]) }],
 });
 const original = fs[fn];

@@ -5,7 +5,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WriteAheadLog, type WalOptions } from "../../src/storage/wal/wal.js";
-import { FRAME_HEADER_BYTES, FrameType, scanFrames } from "../../src/storage/wal/frame.js";
+import { FRAME_HEADER_BYTES, scanFrames } from "../../src/storage/wal/frame.js";
+import { RecordType } from "../../src/storage/wal/records.js";
 import { TsinkError } from "../../src/storage/errors.js";
 
 const dirs: string[] = [];
@@ -29,7 +30,7 @@ function payloadFor(i: number): Buffer {
 async function writeFrames(dir: string, n: number, options: WalOptions = strict): Promise<number[]> {
   const { wal } = WriteAheadLog.open(dir, options, () => {});
   const seqs: number[] = [];
-  for (let i = 0; i < n; i++) seqs.push(wal.append([{ type: FrameType.Samples, payload: payloadFor(i) }]));
+  for (let i = 0; i < n; i++) seqs.push(wal.append([{ type: RecordType.Samples, payload: payloadFor(i) }]));
   await wal.close();
   return seqs;
 }
@@ -54,14 +55,14 @@ test("frames round-trip in order with increasing sequence numbers", async () => 
   assert.ok(got.every((g, i) => g.ok && g.id === i && g.seq === i + 1));
   assert.equal(report.tornTails, []);
   // New appends continue the sequence in a fresh segment.
-  assert.is(wal.append([{ type: FrameType.Samples, payload: payloadFor(100) }]), 101);
+  assert.is(wal.append([{ type: RecordType.Samples, payload: payloadFor(100) }]), 101);
   await wal.close();
 });
 
 test("segments rotate at the size limit and replay across files", async () => {
   const dir = tempDir();
   const { wal } = WriteAheadLog.open(dir, { ...strict, segmentBytes: 1024 }, () => {});
-  for (let i = 0; i < 200; i++) wal.append([{ type: FrameType.Samples, payload: payloadFor(i) }]);
+  for (let i = 0; i < 200; i++) wal.append([{ type: RecordType.Samples, payload: payloadFor(i) }]);
   await wal.close();
   const files = walFiles(dir);
   assert.ok(files.length > 5, `expected several segments, got ${files.length}`);
@@ -138,7 +139,7 @@ test("Strict fails naming file and offset; Salvage keeps every intact frame and 
 test("damage in an older segment fails Strict; Salvage keeps later segments", async () => {
   const dir = tempDir();
   const { wal } = WriteAheadLog.open(dir, { ...strict, segmentBytes: 512 }, () => {});
-  for (let i = 0; i < 60; i++) wal.append([{ type: FrameType.Samples, payload: payloadFor(i) }]);
+  for (let i = 0; i < 60; i++) wal.append([{ type: RecordType.Samples, payload: payloadFor(i) }]);
   await wal.close();
   const files = walFiles(dir);
   const first = join(dir, files[0]!);
@@ -157,13 +158,13 @@ test("group commit: concurrent appends share fsyncs", async () => {
   const n = 500;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: n }, (_, i) => wal.durable(wal.append([{ type: FrameType.Samples, payload: payloadFor(i) }]))),
+    Array.from({ length: n }, (_, i) => wal.durable(wal.append([{ type: RecordType.Samples, payload: payloadFor(i) }]))),
   );
   const concurrentMs = performance.now() - started;
   assert.ok(wal.syncRounds <= 3, `expected <= 3 fsync rounds for ${n} concurrent appends, got ${wal.syncRounds}`);
   // Sequential appends each wait for their own fsync.
   const before = wal.syncRounds;
-  for (let i = 0; i < 20; i++) await wal.durable(wal.append([{ type: FrameType.Samples, payload: payloadFor(i) }]));
+  for (let i = 0; i < 20; i++) await wal.durable(wal.append([{ type: RecordType.Samples, payload: payloadFor(i) }]));
   assert.is(wal.syncRounds - before, 20);
   console.log(`group commit: ${n} concurrent appends -> ${before} fsyncs in ${concurrentMs.toFixed(1)} ms`);
   await wal.close();
@@ -174,7 +175,7 @@ test("appends interleaved with awaits are grouped per fsync round", async () => 
   const { wal } = WriteAheadLog.open(dir, strict, () => {});
   let next = 0;
   const writer = async () => {
-    for (let i = 0; i < 50; i++) await wal.durable(wal.append([{ type: FrameType.Samples, payload: payloadFor(next++) }]));
+    for (let i = 0; i < 50; i++) await wal.durable(wal.append([{ type: RecordType.Samples, payload: payloadFor(next++) }]));
   };
   await Promise.all(Array.from({ length: 16 }, writer));
   assert.ok(wal.syncRounds < 800 / 4, `16 writers x 50 appends took ${wal.syncRounds} fsyncs`);
@@ -190,7 +191,7 @@ test("size limit: WalSizeLimitExceeded before anything is written", async () => 
   let appended = 0;
   try {
     for (;;) {
-      wal.append([{ type: FrameType.Samples, payload: Buffer.alloc(100) }]);
+      wal.append([{ type: RecordType.Samples, payload: Buffer.alloc(100) }]);
       appended++;
     }
   } catch (err) {
@@ -206,13 +207,13 @@ test("markPersisted deletes covered segments and replay skips persisted frames",
   const dir = tempDir();
   const { wal } = WriteAheadLog.open(dir, { ...strict, segmentBytes: 600 }, () => {});
   let lastSeq = 0;
-  for (let i = 0; i < 40; i++) lastSeq = wal.append([{ type: FrameType.Samples, payload: payloadFor(i) }]);
+  for (let i = 0; i < 40; i++) lastSeq = wal.append([{ type: RecordType.Samples, payload: payloadFor(i) }]);
   await wal.sync();
   wal.rotate();
   const sizeBefore = wal.sizeBytes;
   wal.markPersisted(25);
   assert.ok(wal.sizeBytes < sizeBefore);
-  for (let i = 40; i < 45; i++) wal.append([{ type: FrameType.Samples, payload: payloadFor(i) }]);
+  for (let i = 40; i < 45; i++) wal.append([{ type: RecordType.Samples, payload: payloadFor(i) }]);
   await wal.close();
   const { wal: w2, got, report } = replayAll(dir, strict);
   assert.equal(
@@ -246,7 +247,7 @@ test("persistedSeqFloor protects against replaying data already in segments", as
 test("Periodic mode acknowledges at once and fsyncs in the background", async () => {
   const dir = tempDir();
   const { wal } = WriteAheadLog.open(dir, { syncMode: { kind: "periodic", intervalMs: 20 }, replayMode: "strict" }, () => {});
-  for (let i = 0; i < 100; i++) wal.append([{ type: FrameType.Samples, payload: payloadFor(i) }]);
+  for (let i = 0; i < 100; i++) wal.append([{ type: RecordType.Samples, payload: payloadFor(i) }]);
   assert.is(wal.syncRounds, 0);
   await new Promise((r) => setTimeout(r, 80));
   assert.ok(wal.syncRounds >= 1 && wal.syncRounds <= 2, `rounds ${wal.syncRounds}`);
