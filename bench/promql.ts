@@ -1,0 +1,89 @@
+// PromQL benchmark: peerbench's 19 dashboard queries over its synthetic workload (10k series x 240 points by
+// default), through the library API (PromqlEngine over an in-memory tsink storage). Prints per-query medians.
+// Usage: npm run bench:promql [-- --series N --points P --repeat R]
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { StorageBuilder, type Row } from "../src/index.js";
+import { PromqlEngine } from "../src/promql/engine.js";
+import type { QueryResult } from "../src/promql/result.js";
+
+interface Workload {
+  series: { labels: [string, string][] }[];
+  values: Float64Array;
+  timestamps: Float64Array;
+  S: number;
+  P: number;
+  tEnd: number;
+}
+interface QueryDef {
+  id: string;
+  type: "range" | "instant";
+  q: string;
+  expect?: number;
+}
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const S = arg("series", 10_000);
+const P = arg("points", 240);
+const repeat = arg("repeat", 5);
+
+const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const peerbenchLib = process.env.TSINK_PEERBENCH_LIB ?? resolve(repoRoot, "..", "shared", "tools", "peerbench", "lib");
+const { makeWorkload } = (await import(resolve(peerbenchLib, "workload.mjs"))) as { makeWorkload(o: { S: number; P: number; endMs: number }): Workload };
+const { queryList, queryWindow } = (await import(resolve(peerbenchLib, "queries.mjs"))) as {
+  queryList(wl: Workload): QueryDef[];
+  queryWindow(wl: Workload): { start: number; end: number; step: number; time: number };
+};
+
+const endMs = Math.floor(Date.now() / 15_000) * 15_000;
+const wl = makeWorkload({ S, P, endMs });
+const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
+const loadStart = performance.now();
+const batch: Row[] = [];
+for (let i = 0; i < wl.S; i++) {
+  const labels = wl.series[i].labels.filter(([k]) => k !== "__name__").map(([name, value]) => ({ name, value }));
+  const metric = wl.series[i].labels.find(([k]) => k === "__name__")![1];
+  for (let j = 0; j < wl.P; j++) batch.push({ metric, labels, dataPoint: { timestamp: wl.timestamps[j], value: wl.values[i * wl.P + j] } });
+  if (batch.length >= 100_000) await storage.insertRows(batch.splice(0));
+}
+if (batch.length > 0) await storage.insertRows(batch.splice(0));
+console.log(`loaded ${wl.S} series x ${wl.P} points in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
+
+const engine = new PromqlEngine(storage);
+const win = queryWindow(wl);
+const median = (xs: number[]) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const shape = (r: QueryResult) => {
+  if (r.resultType === "matrix") return { series: r.result.length, points: r.result.reduce((a, s) => a + s.values.length, 0) };
+  if (r.resultType === "vector") return { series: r.result.length, points: r.result.length };
+  return { series: 1, points: 1 };
+};
+
+let sum = 0;
+console.log("query   type     median ms   series/points");
+for (const q of queryList(wl)) {
+  const run = () => (q.type === "range" ? engine.rangeQuery(q.q, win.start * 1000, win.end * 1000, win.step * 1000) : engine.instantQuery(q.q, win.time * 1000));
+  let result = await run();
+  const times: number[] = [];
+  for (let k = 0; k < repeat; k++) {
+    const t0 = performance.now();
+    result = await run();
+    times.push(performance.now() - t0);
+  }
+  const m = median(times);
+  sum += m;
+  const { series, points } = shape(result);
+  let check = "";
+  if (q.expect !== undefined) {
+    const got = result.resultType === "vector" ? result.result[0]?.value : undefined;
+    check = got === q.expect ? `  (count ok: ${got})` : `  (COUNT MISMATCH: expected ${q.expect}, got ${got})`;
+  }
+  console.log(`${q.id}     ${q.type.padEnd(7)}  ${m.toFixed(1).padStart(9)}   ${series}/${points}${check}`);
+}
+console.log(`sum of medians: ${sum.toFixed(1)} ms (peers over HTTP: VictoriaMetrics 145.5 ms, Prometheus 350.3 ms)`);
+await storage.close();
