@@ -104,12 +104,17 @@ export function checkHeader(p: usize, len: usize): i32 {
   return 0;
 }
 
-/** Validates and decodes the chunk at p into ts (n i64) and, for numeric kinds, values. Returns n or ERR_*. */
-function decodeInto(p: usize, len: usize, ts: usize, values: usize): i32 {
+/** Validates the header and the checksum of the chunk at p. Returns 0 or ERR_*. */
+function checkChunk(p: usize, len: usize): i32 {
   const header = checkHeader(p, len);
   if (header < 0) return header;
   const end = p + len - <usize>TRAILER_BYTES;
-  if (checksum(p, end - p) != load<u32>(end)) return ERR_CHECKSUM;
+  return checksum(p, end - p) == load<u32>(end) ? 0 : ERR_CHECKSUM;
+}
+
+/** Decodes a chunk that passed checkChunk into ts (n i64) and, for numeric kinds, values. Returns n or ERR_*. */
+function decodeChecked(p: usize, len: usize, ts: usize, values: usize): i32 {
+  const end = p + len - <usize>TRAILER_BYTES;
   const kind = <i32>load<u8>(p, 1);
   const n = <i32>load<u32>(p, 4);
   const minTs = load<i64>(p, 8);
@@ -144,7 +149,9 @@ function timestampsToF64(ts: usize, from: i32, to: i32): void {
 /** Decodes a whole chunk: timestamps into ts (as f64 when timestampsAsF64 != 0, else i64) and numeric values into
  * `values` (8 bytes each, bools 1 byte). Returns the point count or ERR_*. */
 export function decodeChunk(p: usize, len: usize, ts: usize, values: usize, timestampsAsF64: i32): i32 {
-  const n = decodeInto(p, len, ts, values);
+  const valid = checkChunk(p, len);
+  if (valid < 0) return valid;
+  const n = decodeChecked(p, len, ts, values);
   if (n > 0 && timestampsAsF64 != 0) timestampsToF64(ts, 0, n);
   return n;
 }
@@ -161,14 +168,33 @@ function lowerBound(ts: usize, n: i32, key: i64): i32 {
   return lo;
 }
 
-/** Decodes the chunk and locates the points with bounds[0] <= ts <= bounds[1] (i64 pair at `bounds`); writes the
- * first index as i32 at bounds + 16. Returns the number of points in range or ERR_*. Timestamps of the range are
- * converted to f64 in place when timestampsAsF64 != 0. */
-export function decodeRange(p: usize, len: usize, bounds: usize, ts: usize, values: usize, timestampsAsF64: i32): i32 {
-  const n = decodeInto(p, len, ts, values);
-  if (n < 0) return n;
-  const from = lowerBound(ts, n, load<i64>(bounds));
+const TWO_POW_63: f64 = 9223372036854775808.0;
+
+/** Turns bounds given as f64 ceil(start), ceil(end) (JS numbers) into the inclusive i64 pair, in place. */
+function boundsFromF64(bounds: usize): void {
+  const first = load<f64>(bounds);
+  const stop = load<f64>(bounds, 8);
+  store<i64>(bounds, first < -TWO_POW_63 ? i64.MIN_VALUE : <i64>first);
+  store<i64>(bounds, stop >= TWO_POW_63 ? i64.MAX_VALUE : <i64>stop - 1, 8);
+}
+
+/** Validates the chunk, then (unless the header shows no overlap) decodes it and locates the points with
+ * bounds[0] <= ts <= bounds[1] (i64 pair at `bounds`, or f64 ceil(start), ceil(end) when boundsAsF64 != 0).
+ * Writes the first index as i32 at bounds + 16 and returns the number of points in range, or ERR_*. Timestamps of
+ * the range are converted to f64 in place when timestampsAsF64 != 0. */
+export function decodeRange(
+  p: usize, len: usize, bounds: usize, boundsAsF64: i32, ts: usize, values: usize, timestampsAsF64: i32,
+): i32 {
+  const valid = checkChunk(p, len);
+  if (valid < 0) return valid;
+  if (boundsAsF64 != 0) boundsFromF64(bounds);
+  const first = load<i64>(bounds);
   const last = load<i64>(bounds, 8);
+  store<i32>(bounds, 0, 16);
+  if (last < first || last < load<i64>(p, 8) || first > load<i64>(p, 16)) return 0;
+  const n = decodeChecked(p, len, ts, values);
+  if (n < 0) return n;
+  const from = lowerBound(ts, n, first);
   const to = last == i64.MAX_VALUE ? n : lowerBound(ts, n, last + 1);
   store<i32>(bounds, from, 16);
   if (to <= from) return 0;
@@ -177,10 +203,12 @@ export function decodeRange(p: usize, len: usize, bounds: usize, ts: usize, valu
 }
 
 /** Aggregates the points with bounds[0] <= ts <= bounds[1] without leaving WASM. Writes f64 count, sum, min, max,
- * first, last then i64 firstTs, lastTs at `result` (min/max ignore NaN unless every value is NaN, like Prometheus).
+ * first, last, then i64 firstTs, lastTs, then the same two as f64 at `result` (min/max ignore NaN unless every value is NaN, like Prometheus).
  * Returns the count or ERR_*. */
-export function aggregateChunk(p: usize, len: usize, bounds: usize, ts: usize, values: usize, result: usize): i32 {
-  const count = decodeRange(p, len, bounds, ts, values, 0);
+export function aggregateChunk(
+  p: usize, len: usize, bounds: usize, boundsAsF64: i32, ts: usize, values: usize, result: usize,
+): i32 {
+  const count = decodeRange(p, len, bounds, boundsAsF64, ts, values, 0);
   if (count < 0) return count;
   const kind = <i32>load<u8>(p, 1);
   const from = load<i32>(bounds, 16);
@@ -216,8 +244,12 @@ export function aggregateChunk(p: usize, len: usize, bounds: usize, ts: usize, v
   store<f64>(result, highest, 24);
   store<f64>(result, count > 0 ? load<f64>(values + (<usize>from << 3)) : NaN, 32);
   store<f64>(result, count > 0 ? load<f64>(values + (<usize>(to - 1) << 3)) : NaN, 40);
-  store<i64>(result, count > 0 ? load<i64>(ts + (<usize>from << 3)) : 0, 48);
-  store<i64>(result, count > 0 ? load<i64>(ts + (<usize>(to - 1) << 3)) : 0, 56);
+  const firstTs = count > 0 ? load<i64>(ts + (<usize>from << 3)) : 0;
+  const lastTs = count > 0 ? load<i64>(ts + (<usize>(to - 1) << 3)) : 0;
+  store<i64>(result, firstTs, 48);
+  store<i64>(result, lastTs, 56);
+  store<f64>(result, count > 0 ? <f64>firstTs : NaN, 64);
+  store<f64>(result, count > 0 ? <f64>lastTs : NaN, 72);
   return count;
 }
 

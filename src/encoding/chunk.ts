@@ -76,8 +76,8 @@ interface CodecKernels extends WasmExports {
   unsortedInputIndex(): number;
   checkHeader(p: number, len: number): number;
   decodeChunk(p: number, len: number, ts: number, values: number, timestampsAsF64: number): number;
-  decodeRange(p: number, len: number, bounds: number, ts: number, values: number, timestampsAsF64: number): number;
-  aggregateChunk(p: number, len: number, bounds: number, ts: number, values: number, result: number): number;
+  decodeRange(p: number, len: number, bounds: number, boundsAsF64: number, ts: number, values: number, timestampsAsF64: number): number;
+  aggregateChunk(p: number, len: number, bounds: number, boundsAsF64: number, ts: number, values: number, result: number): number;
   timestampsFromF64(ts: number, n: number): number;
 }
 
@@ -122,57 +122,32 @@ function fail(code: number, chunk: Uint8Array): never {
   throw new ChunkCorruptionError(corruptionMessage(code, chunk));
 }
 
-interface Header {
-  kind: ValueKind;
-  kindId: number;
+/** Scratch layout while decoding: [chunk copy + read slack][timestamps n*8][values n*8][bounds + result 128]. */
+interface Staged {
+  /** Point count claimed by the header (0 if out of range; the kernels validate it before use). */
   count: number;
-  minTs: bigint;
-  maxTs: bigint;
-  timestampCodec: number;
-  valueCodec: number;
-  valuesStart: number;
-  valuesEnd: number;
-}
-
-/** Scratch layout while decoding: [chunk copy + read slack][timestamps n*8][values n*8][bounds/result 96]. */
-interface Staged extends Header {
   inPtr: number;
   tsPtr: number;
   valuesPtr: number;
   extraPtr: number;
 }
 
-/** Copies the chunk into scratch, validates its header (in WASM, the single source of the rules) and reads it. */
+/** Copies a chunk (or just its header) into scratch. Validation happens in WASM: checkHeader for header-only
+ * reads, inside the decode kernels otherwise (the single source of the format rules). */
 function stage(chunk: Uint8Array, withPayload: boolean): Staged {
   if (!(chunk instanceof Uint8Array)) throw new TypeError("chunk must be a Uint8Array");
-  const claimed = chunk.length >= 8 ? chunk[4]! | (chunk[5]! << 8) | (chunk[6]! << 16) | (chunk[7]! << 24) : 0;
-  const n = claimed > 0 && claimed <= MAX_CHUNK_POINTS ? claimed : 0;
+  const claimed = chunk.length >= 8 ? (chunk[4]! | (chunk[5]! << 8) | (chunk[6]! << 16) | (chunk[7]! << 24)) >>> 0 : 0;
+  const n = withPayload && claimed <= MAX_CHUNK_POINTS ? claimed : 0;
   const copied = withPayload ? chunk.length : Math.min(chunk.length, HEADER_BYTES);
   const inBytes = align16(Math.max(copied, HEADER_BYTES) + READ_SLACK);
-  const inPtr = scratch(inBytes + (withPayload ? n * 16 : 0) + 96);
-  const mem = memoryViews();
-  mem.u8.set(copied === chunk.length ? chunk : chunk.subarray(0, copied), inPtr);
-  const code = kernels().checkHeader(inPtr, chunk.length);
-  if (code < 0) fail(code, chunk);
-  const kindId = mem.u8[inPtr + 1]!;
+  const inPtr = scratch(inBytes + n * 16 + 128);
+  memoryViews().u8.set(copied === chunk.length ? chunk : chunk.subarray(0, copied), inPtr);
   const tsPtr = inPtr + inBytes;
-  const valuesPtr = tsPtr + (withPayload ? n * 8 : 0);
-  return {
-    kind: KINDS[kindId]!,
-    kindId,
-    count: n,
-    minTs: mem.i64[inPtr / 8 + 1]!,
-    maxTs: mem.i64[inPtr / 8 + 2]!,
-    timestampCodec: mem.u8[inPtr + 2]!,
-    valueCodec: mem.u8[inPtr + 3]!,
-    valuesStart: HEADER_BYTES + mem.i32[inPtr / 4 + 6]!,
-    valuesEnd: chunk.length - TRAILER_BYTES,
-    inPtr,
-    tsPtr,
-    valuesPtr,
-    extraPtr: valuesPtr + (withPayload ? n * 8 : 0),
-  };
+  return { count: n, inPtr, tsPtr, valuesPtr: tsPtr + n * 8, extraPtr: tsPtr + n * 16 };
 }
+
+/** The value kind of a chunk that a kernel has already accepted (or undefined for a bad id, which it will reject). */
+const kindOf = (chunk: Uint8Array): ValueKind | undefined => KINDS[chunk[1] ?? 255];
 
 function checkValues(kind: ValueKind, values: ValueArray): void {
   const ok =
@@ -235,19 +210,23 @@ const asTs = (v: bigint, tsAs: "number" | "bigint"): number | bigint => (tsAs ==
 
 /** Header fields of a chunk without decoding it (validates the header; the checksum is checked by decoders). */
 export function chunkInfo(chunk: Uint8Array, tsAs: "number" | "bigint" = "number"): ChunkInfo {
-  const h = stage(chunk, false);
+  const { inPtr } = stage(chunk, false);
+  const code = kernels().checkHeader(inPtr, chunk.length);
+  if (code < 0) fail(code, chunk);
+  const mem = memoryViews();
   return {
-    kind: h.kind,
-    count: h.count,
-    minTs: asTs(h.minTs, tsAs),
-    maxTs: asTs(h.maxTs, tsAs),
-    timestampCodec: TIMESTAMP_CODECS[h.timestampCodec]!,
-    valueCodec: VALUE_CODECS[h.valueCodec]!,
+    kind: KINDS[mem.u8[inPtr + 1]!]!,
+    count: mem.i32[inPtr / 4 + 1]!,
+    minTs: asTs(mem.i64[inPtr / 8 + 1]!, tsAs),
+    maxTs: asTs(mem.i64[inPtr / 8 + 2]!, tsAs),
+    timestampCodec: TIMESTAMP_CODECS[mem.u8[inPtr + 2]!]!,
+    valueCodec: VALUE_CODECS[mem.u8[inPtr + 3]!]!,
     byteLength: chunk.length,
   };
 }
 
-function sliceValues(kind: ValueKind, valuesPtr: number, from: number, to: number): NumericValueArray {
+/** A fresh copy of values [from, to) decoded at valuesPtr. */
+function copyValues(kind: ValueKind, valuesPtr: number, from: number, to: number): NumericValueArray {
   const mem = memoryViews();
   const at = valuesPtr / 8;
   switch (kind) {
@@ -264,20 +243,49 @@ function sliceValues(kind: ValueKind, valuesPtr: number, from: number, to: numbe
 
 /** Decodes every point. Timestamps come back as Float64Array (default) or BigInt64Array (tsAs "bigint"). */
 export function decodeChunk(chunk: Uint8Array, tsAs: "number" | "bigint" = "number"): DecodedChunk {
-  const h = stage(chunk, true);
-  const { count: n, tsPtr, valuesPtr } = h;
-  const result = kernels().decodeChunk(h.inPtr, chunk.length, tsPtr, valuesPtr, tsAs === "number" ? 1 : 0);
-  if (result < 0) fail(result, chunk);
+  const { inPtr, tsPtr, valuesPtr } = stage(chunk, true);
+  const n = kernels().decodeChunk(inPtr, chunk.length, tsPtr, valuesPtr, tsAs === "number" ? 1 : 0);
+  if (n < 0) fail(n, chunk);
+  const kind = kindOf(chunk)!;
   const mem = memoryViews();
   const timestamps = tsAs === "number" ? mem.f64.slice(tsPtr / 8, tsPtr / 8 + n) : mem.i64.slice(tsPtr / 8, tsPtr / 8 + n);
-  const values =
-    h.kind === "bytes" || h.kind === "string"
-      ? decodeByteValues(h.kind, h.valueCodec, chunk.subarray(h.valuesStart, h.valuesEnd), n)
-      : sliceValues(h.kind, valuesPtr, 0, n);
-  return { kind: h.kind, count: n, timestamps, values };
+  let values: ValueArray;
+  if (kind === "bytes" || kind === "string") {
+    const valuesStart = HEADER_BYTES + mem.i32[inPtr / 4 + 6]!;
+    values = decodeByteValues(kind, chunk[3]!, chunk.subarray(valuesStart, chunk.length - TRAILER_BYTES), n);
+  } else {
+    values = copyValues(kind, valuesPtr, 0, n);
+  }
+  return { kind, count: n, timestamps, values };
 }
 
-/** Smallest int64 >= x (clamped one past the int64 range at the ends). */
+const TWO_POW_63 = 2 ** 63;
+
+/** Writes [start, end) at `at` for the range kernels: i64 inclusive bounds (mode 0) or, for number bounds, the f64
+ * values ceil(start) and ceil(end) (mode 1; the kernel clamps them to int64). Returns the mode, or -1 when no int64
+ * timestamp can fall inside. */
+function writeBounds(at: number, start: number | bigint, end: number | bigint): number {
+  const mem = memoryViews();
+  if (typeof start === "number" && typeof end === "number") {
+    if (Number.isNaN(start) || Number.isNaN(end)) throw new RangeError("time bound is NaN");
+    const first = Math.ceil(start);
+    const stop = Math.ceil(end);
+    if (first >= stop || first >= TWO_POW_63 || stop <= -TWO_POW_63) return -1;
+    mem.f64[at / 8] = first;
+    mem.f64[at / 8 + 1] = stop;
+    return 1;
+  }
+  const first = ceilToInt64(start);
+  const last = ceilToInt64(end) - 1n;
+  const clampedFirst = first < INT64_MIN ? INT64_MIN : first;
+  const clampedLast = last > INT64_MAX ? INT64_MAX : last;
+  if (clampedFirst > clampedLast) return -1;
+  mem.i64[at / 8] = clampedFirst;
+  mem.i64[at / 8 + 1] = clampedLast;
+  return 0;
+}
+
+/** Smallest int64 >= x, unclamped. */
 function ceilToInt64(x: number | bigint): bigint {
   if (typeof x === "bigint") return x;
   if (Number.isNaN(x)) throw new RangeError("time bound is NaN");
@@ -286,25 +294,10 @@ function ceilToInt64(x: number | bigint): bigint {
   return BigInt(Math.ceil(x));
 }
 
-/** [start, end) as an inclusive int64 pair, or undefined when no int64 timestamp falls inside. */
-function inclusiveBounds(start: number | bigint, end: number | bigint): [bigint, bigint] | undefined {
-  let first = ceilToInt64(start);
-  let last = ceilToInt64(end) - 1n;
-  if (first < INT64_MIN) first = INT64_MIN;
-  if (last > INT64_MAX) last = INT64_MAX;
-  return first <= last ? [first, last] : undefined;
-}
-
-/** Stages a numeric chunk and writes [start, end) as inclusive int64 bounds; undefined when nothing can match. */
-function stageRange(chunk: Uint8Array, start: number | bigint, end: number | bigint): Staged | undefined {
-  const h = stage(chunk, true);
-  if (h.kind === "bytes" || h.kind === "string") throw new TypeError(`range scans need a numeric chunk, got "${h.kind}"`);
-  const bounds = inclusiveBounds(start, end);
-  if (bounds === undefined || bounds[1] < h.minTs || bounds[0] > h.maxTs) return undefined;
-  const mem = memoryViews();
-  mem.i64[h.extraPtr / 8] = bounds[0];
-  mem.i64[h.extraPtr / 8 + 1] = bounds[1];
-  return h;
+function numericKindOrThrow(chunk: Uint8Array): ValueKind | undefined {
+  const kind = kindOf(chunk);
+  if (kind === "bytes" || kind === "string") throw new TypeError(`range scans need a numeric chunk, got "${kind}"`);
+  return kind;
 }
 
 /** Decodes the points with start <= ts < end into tsOut/valuesOut at `offset`; returns how many were written.
@@ -317,11 +310,13 @@ export function decodeRangeInto(
   valuesOut: Float64Array | BigInt64Array | BigUint64Array | Uint8Array,
   offset: number,
 ): number {
+  const kind = numericKindOrThrow(chunk);
+  if (kind !== undefined) checkValues(kind, valuesOut);
   const asF64 = tsOut instanceof Float64Array;
-  const layout = stageRange(chunk, start, end);
-  if (layout === undefined) return 0;
-  checkValues(layout.kind, valuesOut);
-  const count = kernels().decodeRange(layout.inPtr, chunk.length, layout.extraPtr, layout.tsPtr, layout.valuesPtr, asF64 ? 1 : 0);
+  const layout = stage(chunk, true);
+  const boundsMode = writeBounds(layout.extraPtr, start, end);
+  if (boundsMode < 0) return 0;
+  const count = kernels().decodeRange(layout.inPtr, chunk.length, layout.extraPtr, boundsMode, layout.tsPtr, layout.valuesPtr, asF64 ? 1 : 0);
   if (count < 0) fail(count, chunk);
   if (count === 0) return 0;
   if (!Number.isInteger(offset) || offset < 0 || offset + count > tsOut.length || offset + count > valuesOut.length) {
@@ -332,31 +327,31 @@ export function decodeRangeInto(
   const tsAt = layout.tsPtr / 8 + from;
   if (asF64) tsOut.set(mem.f64.subarray(tsAt, tsAt + count), offset);
   else tsOut.set(mem.i64.subarray(tsAt, tsAt + count), offset);
-  const values = layout.kind === "bool"
-    ? mem.u8.subarray(layout.valuesPtr + from, layout.valuesPtr + from + count)
-    : layout.kind === "f64"
-      ? mem.f64.subarray(layout.valuesPtr / 8 + from, layout.valuesPtr / 8 + from + count)
-      : layout.kind === "i64"
-        ? mem.i64.subarray(layout.valuesPtr / 8 + from, layout.valuesPtr / 8 + from + count)
-        : mem.u64.subarray(layout.valuesPtr / 8 + from, layout.valuesPtr / 8 + from + count);
-  (valuesOut as { set(source: ArrayLike<unknown>, offset: number): void }).set(values, offset);
+  const valuesAt = layout.valuesPtr / 8 + from;
+  if (kind === "f64") (valuesOut as Float64Array).set(mem.f64.subarray(valuesAt, valuesAt + count), offset);
+  else if (kind === "i64") (valuesOut as BigInt64Array).set(mem.i64.subarray(valuesAt, valuesAt + count), offset);
+  else if (kind === "u64") (valuesOut as BigUint64Array).set(mem.u64.subarray(valuesAt, valuesAt + count), offset);
+  else (valuesOut as Uint8Array).set(mem.u8.subarray(layout.valuesPtr + from, layout.valuesPtr + from + count), offset);
   return count;
 }
 
+const EMPTY_AGGREGATE: Readonly<ChunkAggregate> = { count: 0, sum: NaN, min: NaN, max: NaN, first: NaN, last: NaN, firstTs: NaN, lastTs: NaN };
+
 /** count/sum/min/max/first/last of the points with start <= ts < end, computed in WASM on the chunk (values
- * projected to f64; min/max skip NaN unless all are NaN). firstTs/lastTs are bigint when `start` is a bigint.
- * With no point in range, count is 0 and every other field is NaN. */
+ * projected to f64; sum in time order; min/max skip NaN unless all are NaN). firstTs/lastTs are bigint when `start`
+ * is a bigint, else numbers. With no point in range, count is 0 and every other field is NaN. */
 export function aggregateChunk(chunk: Uint8Array, start: number | bigint, end: number | bigint): ChunkAggregate {
-  const tsAs = typeof start === "bigint" ? "bigint" : "number";
-  const layout = stageRange(chunk, start, end);
-  const empty: ChunkAggregate = { count: 0, sum: NaN, min: NaN, max: NaN, first: NaN, last: NaN, firstTs: NaN, lastTs: NaN };
-  if (layout === undefined) return empty;
+  numericKindOrThrow(chunk);
+  const layout = stage(chunk, true);
+  const boundsMode = writeBounds(layout.extraPtr, start, end);
+  if (boundsMode < 0) return { ...EMPTY_AGGREGATE };
   const resultPtr = layout.extraPtr + 32;
-  const count = kernels().aggregateChunk(layout.inPtr, chunk.length, layout.extraPtr, layout.tsPtr, layout.valuesPtr, resultPtr);
+  const count = kernels().aggregateChunk(layout.inPtr, chunk.length, layout.extraPtr, boundsMode, layout.tsPtr, layout.valuesPtr, resultPtr);
   if (count < 0) fail(count, chunk);
-  if (count === 0) return empty;
+  if (count === 0) return { ...EMPTY_AGGREGATE };
   const mem = memoryViews();
   const r = resultPtr / 8;
+  const bigintTs = typeof start === "bigint";
   return {
     count,
     sum: mem.f64[r + 1]!,
@@ -364,7 +359,7 @@ export function aggregateChunk(chunk: Uint8Array, start: number | bigint, end: n
     max: mem.f64[r + 3]!,
     first: mem.f64[r + 4]!,
     last: mem.f64[r + 5]!,
-    firstTs: asTs(mem.i64[r + 6]!, tsAs),
-    lastTs: asTs(mem.i64[r + 7]!, tsAs),
+    firstTs: bigintTs ? mem.i64[r + 6]! : mem.f64[r + 8]!,
+    lastTs: bigintTs ? mem.i64[r + 7]! : mem.f64[r + 9]!,
   };
 }

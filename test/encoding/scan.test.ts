@@ -43,6 +43,11 @@ test("aggregateChunk matches a JS reference on random ranges (bigint bounds)", (
       const got = aggregateChunk(chunk, start, end);
       const want = referenceAggregate(ts, Array.from(values), start, end);
       assert.equal(got, want);
+      // The same range as JS numbers (fractional bounds round up), where the timestamps are exact doubles.
+      if (ts.every((t) => t >= -(2n ** 53n) && t <= 2n ** 53n)) {
+        const asNumbers = aggregateChunk(chunk, Number(start) - 0.5, Number(end) - 0.5);
+        assert.equal(asNumbers, { ...want, firstTs: Number(want.firstTs), lastTs: Number(want.lastTs) });
+      }
     }),
     { numRuns: 300 },
   );
@@ -89,6 +94,9 @@ test("number bounds are half-open and work with Float64Array outputs; ±Infinity
   assert.ok(Number.isNaN(empty.sum) && Number.isNaN(empty.min) && Number.isNaN(empty.firstTs as number));
   assert.throws(() => decodeRangeInto(chunk, 0, 5000, new Float64Array(4), new Float64Array(5), 0), /too small/);
   assert.throws(() => aggregateChunk(chunk, NaN, 5), /NaN/);
+  assert.is(decodeRangeInto(chunk, -(2 ** 70), 2 ** 70, tsOut, valuesOut, 0), 5);
+  assert.is(decodeRangeInto(chunk, 2 ** 63, 2 ** 64, tsOut, valuesOut, 0), 0);
+  assert.is(decodeRangeInto(chunk, -(2 ** 64), -(2 ** 63), tsOut, valuesOut, 0), 0);
 });
 
 test("integer and bool kinds: values projected to f64 in aggregates; typed outputs per kind", () => {
@@ -109,6 +117,12 @@ test("integer and bool kinds: values projected to f64 in aggregates; typed outpu
   assert.is(decodeRangeInto(bools, 2, 4, new BigInt64Array(4), bOut, 0), 2);
   assert.equal(Array.from(bOut), [0, 1, 0, 0]);
   assert.throws(() => decodeRangeInto(bools, 0, 10, new Float64Array(4), new Float64Array(4), 0), TypeError);
+  const extremes = encodeChunk("f64", BigInt64Array.from([-(2n ** 63n), 0n, 2n ** 63n - 1n]), Float64Array.from([1, 2, 4]));
+  assert.is(aggregateChunk(extremes, -Infinity, Infinity).count, 3);
+  assert.is(aggregateChunk(extremes, 1, Infinity).sum, 4);
+  assert.is(aggregateChunk(extremes, -Infinity, 0).sum, 1);
+  assert.is(aggregateChunk(extremes, 2n ** 63n - 1n, 2n ** 64n).lastTs, 2n ** 63n - 1n);
+  assert.is(aggregateChunk(extremes, -(2n ** 64n), -(2n ** 63n) + 1n).firstTs, -(2n ** 63n));
   const strings = encodeChunk("string", ts, ["a", "b", "c", "d"]);
   assert.throws(() => aggregateChunk(strings, 0, 10), TypeError);
 });
