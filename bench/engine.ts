@@ -69,6 +69,32 @@ async function time(fn: () => Promise<unknown>, runs: number) {
   return { p50: percentile(xs, 0.5), p99: percentile(xs, 0.99) };
 }
 
+// ---- 1M series x 10 samples
+{
+  gc();
+  const before = process.memoryUsage();
+  const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
+  const rate = await insertRounds(storage, "bench_1m", BIG, 10);
+  report(`insert, ${fmt(BIG)} series x 10 samples, batches of 1000 (labels built per row)`, `${fmt(rate / 1e6)} M samples/s`);
+  gc();
+  const after = process.memoryUsage();
+  const total = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
+  const perSeries = total / BIG;
+  report(`memory per series at ${fmt(BIG)} series x 10 samples (heap + array buffers)`, `${fmt(perSeries)} B`);
+  report("  of which raw active samples (10 x 16 B, not yet sealed)", `160 B`);
+  report("  memory per series beyond the samples", `${fmt(perSeries - 160)} B`);
+  const snap = storage.observabilitySnapshot() as { memory: Record<string, number> };
+  report("  engine accounting: registry+index / active buffers allocated, per series", `${fmt(snap.memory.registryBytes! / BIG)} B / ${fmt(snap.memory.allocatedBufferBytes! / BIG)} B`);
+
+  const selective = await time(() => storage.selectSeries({ metric: "bench_1m", matchers: [{ name: "job", op: "=", value: "job-7" }, { name: "host", op: "=~", value: "host-1[0-9]7" }] }), 20);
+  report(`selectSeries over ${fmt(BIG)} series: job="job-7", host=~"host-1[0-9]7" (p50 / p99)`, `${selective.p50.toFixed(2)} / ${selective.p99.toFixed(2)} ms`);
+  const regex = await time(() => storage.selectSeries({ metric: "bench_1m", matchers: [{ name: "host", op: "=~", value: "host-99.*" }] }), 10);
+  report(`selectSeries over ${fmt(BIG)} series: host=~"host-99.*" (regex over 1M values, p50 / p99)`, `${regex.p50.toFixed(2)} / ${regex.p99.toFixed(2)} ms`);
+  const cols = await time(() => storage.selectColumns({ metric: "bench_1m", matchers: [{ name: "job", op: "=", value: "job-7" }, { name: "region", op: "=", value: "r3" }] }, 0, Date.now()), 10);
+  report(`selectColumns over ${fmt(BIG)} series: job="job-7", region="r3" (~${fmt(BIG / 700)} series x 10 points, p50 / p99)`, `${cols.p50.toFixed(2)} / ${cols.p99.toFixed(2)} ms`);
+  await storage.close();
+}
+
 // ---- 10k series x 100 samples (labels reused per series, as a client that keeps its series objects)
 {
   const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
@@ -93,32 +119,6 @@ async function time(fn: () => Promise<unknown>, runs: number) {
   report("selectWithOptions 1 h Avg downsample over 100k points (p50 / p99)", `${ds.p50.toFixed(2)} / ${ds.p99.toFixed(2)} ms`);
   const page = await time(() => storage.selectWithOptions("bench_long", { start: L0, end, labels, offset: 50_000, limit: 100 }), 50);
   report("selectWithOptions offset 50k limit 100 (p50 / p99)", `${page.p50.toFixed(2)} / ${page.p99.toFixed(2)} ms`);
-  await storage.close();
-}
-
-// ---- 1M series x 10 samples
-{
-  gc();
-  const before = process.memoryUsage();
-  const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
-  const rate = await insertRounds(storage, "bench_1m", BIG, 10);
-  report(`insert, ${fmt(BIG)} series x 10 samples, batches of 1000 (labels built per row)`, `${fmt(rate / 1e6)} M samples/s`);
-  gc();
-  const after = process.memoryUsage();
-  const total = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
-  const perSeries = total / BIG;
-  report(`memory per series at ${fmt(BIG)} series x 10 samples (heap + array buffers)`, `${fmt(perSeries)} B`);
-  report("  of which raw active samples (10 x 16 B, not yet sealed)", `160 B`);
-  report("  memory per series beyond the samples", `${fmt(perSeries - 160)} B`);
-  const snap = storage.observabilitySnapshot() as { memory: Record<string, number> };
-  report("  engine accounting: registry+index / active buffers allocated, per series", `${fmt(snap.memory.registryBytes! / BIG)} B / ${fmt(snap.memory.allocatedBufferBytes! / BIG)} B`);
-
-  const selective = await time(() => storage.selectSeries({ metric: "bench_1m", matchers: [{ name: "job", op: "=", value: "job-7" }, { name: "host", op: "=~", value: "host-1[0-9]7" }] }), 20);
-  report(`selectSeries over ${fmt(BIG)} series: job="job-7", host=~"host-1[0-9]7" (p50 / p99)`, `${selective.p50.toFixed(2)} / ${selective.p99.toFixed(2)} ms`);
-  const regex = await time(() => storage.selectSeries({ metric: "bench_1m", matchers: [{ name: "host", op: "=~", value: "host-99.*" }] }), 10);
-  report(`selectSeries over ${fmt(BIG)} series: host=~"host-99.*" (regex over 1M values, p50 / p99)`, `${regex.p50.toFixed(2)} / ${regex.p99.toFixed(2)} ms`);
-  const cols = await time(() => storage.selectColumns({ metric: "bench_1m", matchers: [{ name: "job", op: "=", value: "job-7" }, { name: "region", op: "=", value: "r3" }] }, 0, Date.now()), 10);
-  report(`selectColumns over ${fmt(BIG)} series: job="job-7", region="r3" (~${fmt(BIG / 700)} series x 10 points, p50 / p99)`, `${cols.p50.toFixed(2)} / ${cols.p99.toFixed(2)} ms`);
   await storage.close();
 }
 

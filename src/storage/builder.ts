@@ -97,16 +97,23 @@ export class StorageBuilder {
   async build(): Promise<Storage> {
     const options = resolveOptions(this.options);
     const storage = new Storage(Object.freeze(options));
-    if (options.dataPath !== undefined) {
-      const factory = durabilityFactory();
-      if (!factory) {
-        throw errors.invalidConfiguration(
-          "withDataPath needs the durability layer, which is not loaded in this build; omit withDataPath for an in-memory store",
-          { dataPath: options.dataPath },
-        );
-      }
-      storage.attachDurability(await factory(storage));
-    }
+    if (options.dataPath !== undefined) storage.attachDurability(await requireDurability(options.dataPath).open(storage));
     return storage;
   }
+
+  /** Restores a snapshot made by `storage.snapshot(path)` into `dataPath` (which must not be in use). */
+  static async restoreFromSnapshot(snapshotPath: string, dataPath: string): Promise<void> {
+    await requireDurability(dataPath).restoreFromSnapshot(snapshotPath, dataPath);
+  }
+}
+
+function requireDurability(dataPath: string) {
+  const module = durabilityFactory();
+  if (!module) {
+    throw errors.invalidConfiguration(
+      "a data path needs the durability layer, which is not loaded in this build; omit withDataPath for an in-memory store",
+      { dataPath },
+    );
+  }
+  return module;
 }

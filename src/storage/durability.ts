@@ -55,19 +55,27 @@ export interface DurabilityLayer {
   persistedChunks(seriesId: number, start: Ts, end: Ts): Uint8Array[];
   /** Called when writers wait for memory: flush now so sealed chunks can be released. */
   relieveMemoryPressure(): void;
+  /** Writes a consistent point-in-time copy of the data directory to `path` while writes continue. */
+  snapshot(path: string): Promise<void>;
   observability(): Record<string, unknown>;
   close(): Promise<void>;
 }
 
-export type DurabilityFactory = (engine: EngineHandle) => Promise<DurabilityLayer>;
-
-let registered: DurabilityFactory | undefined;
-
-/** Called once by the durability module when it is loaded; `withDataPath` needs it. */
-export function registerDurabilityLayer(factory: DurabilityFactory): void {
-  registered = factory;
+/** What the durability module registers: how to open the layer for a storage, and snapshot restore. */
+export interface DurabilityModule {
+  open(engine: EngineHandle): Promise<DurabilityLayer>;
+  /** Restores a snapshot directory into `dataPath` (StorageBuilder.restoreFromSnapshot). */
+  restoreFromSnapshot(snapshotPath: string, dataPath: string): Promise<void>;
 }
 
-export function durabilityFactory(): DurabilityFactory | undefined {
+let registered: DurabilityModule | undefined;
+
+/** Called once by the durability module when it is loaded; `withDataPath` needs it. */
+export function registerDurabilityLayer(module: DurabilityModule): void {
+  registered = module;
+}
+
+/** The registered durability module (its `open` is the factory of the layer), or undefined when none is loaded. */
+export function durabilityFactory(): DurabilityModule | undefined {
   return registered;
 }

@@ -648,6 +648,17 @@ export class Storage implements EngineHandle {
     };
   }
 
+  /** Consistent point-in-time copy of the data directory (needs withDataPath); writes may continue meanwhile. */
+  async snapshot(path: string): Promise<void> {
+    this.ensureOpen();
+    if (!this.durability) throw errors.invalidConfiguration("snapshot needs a storage opened withDataPath", { path });
+    try {
+      await this.durability.snapshot(path);
+    } catch (err) {
+      throw TsinkError.from(err);
+    }
+  }
+
   async close(): Promise<void> {
     this.ensureOpen();
     this.state = "closing";
