@@ -88,13 +88,14 @@ export function typeCheck(root: Expr, query: string, facts: ParseFacts): void {
         if (lt !== "vector" || rt !== "vector") {
           if (m) {
             if (m.labels.length > 0) fail(e.pos, "vector matching only allowed between instant vectors");
+            if (m.fill) fail(e.pos, "filling in missing series only allowed between instant vectors");
             delete e.matching;
           }
         } else if (SET_OPS.has(e.op)) {
           if (!m) e.matching = { card: "many-to-many", on: false, labels: [], include: [] };
           else {
             if (m.card === "one-to-many" || m.card === "many-to-one") fail(e.pos, `no grouping allowed for "${e.op}" operation`);
-            if (m.fill) fail(e.pos, `fill modifiers not allowed for "${e.op}" operation`);
+            if (m.fill) fail(e.pos, "filling in missing series not allowed for set operators");
           }
         } else if (!m) {
           e.matching = { card: "one-to-one", on: false, labels: [], include: [] };
@@ -118,10 +119,9 @@ export function typeCheck(root: Expr, query: string, facts: ParseFacts): void {
         if (e.func === "info" && n > 1) {
           const sel = e.args[1]!;
           if (exprType(sel) !== "vector") fail(e.pos, `expected type instant vector in call to function "info", got ${documentedType(exprType(sel))}`);
-          if (sel.type === "VectorSelector") {
-            if (sel.name !== undefined) fail(sel.pos, "expected label selectors only, got vector selector instead");
-            bypassEmptyCheck.add(sel);
-          }
+          if (sel.type !== "VectorSelector") fail(sel.pos, "expected label selectors only");
+          if (sel.name !== undefined) fail(sel.pos, "expected label selectors only, got vector selector instead");
+          bypassEmptyCheck.add(sel);
         }
         e.args.forEach((arg, i) => {
           const t = sig.argTypes[Math.min(i, sig.argTypes.length - 1)]!;

@@ -24,6 +24,8 @@ const isAlphaNumeric = (c: number) => isAlpha(c) || isDigit(c);
 const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
 const isHexDigit = (c: number) => isDigit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 const isSurrogate = (c: number) => c >= 0xd800 && c <= 0xdfff;
+/** The only words allowed inside `[...]`: duration expression functions. */
+const DURATION_KEYWORDS: ReadonlySet<string> = new Set(["step", "range", "min_of", "max_of"]);
 
 class LexError {
   constructor(readonly message: string, readonly pos: number) {}
@@ -36,6 +38,10 @@ export function tokenize(input: string): Token[] {
   let braceOpen = false;
   let bracketOpen = false;
   let gotColon = false;
+  /** Whether a number or duration was lexed since the last `[` (Prometheus' lexer leaves its duration state then). */
+  let gotNumberInBracket = false;
+  /** Index of the token after the last `[`. */
+  let bracketTokenStart = 0;
   const n = input.length;
   const push = (kind: TokenKind, start: number, end: number, value?: string) => {
     const t: Token = { kind, text: input.slice(start, end), start, end };
@@ -57,7 +63,9 @@ export function tokenize(input: string): Token[] {
       if (pos >= n) {
         if (braceOpen) throw new LexError("unexpected end of input inside braces", start);
         if (parenDepth !== 0) throw new LexError("unclosed left parenthesis", start);
-        if (bracketOpen) throw new LexError("unclosed left bracket", start);
+        if (bracketOpen) {
+          throw new LexError(gotNumberInBracket ? "unclosed left bracket" : "unexpected end of input in duration expression", start);
+        }
         push("eof", start, start);
         return tokens;
       }
@@ -90,11 +98,13 @@ export function tokenize(input: string): Token[] {
 
       if (isDigit(c) || (c === 46 && isDigit(input.charCodeAt(pos + 1)))) {
         pos = lexNumberOrDuration(input, pos, tokens);
+        gotNumberInBracket = true;
         continue;
       }
       if (c === 34 || c === 39 || c === 96) { pos = lexString(input, pos, tokens); continue; }
       if (c === 58 /* : */ && bracketOpen) {
-        if (gotColon) throw new LexError("unexpected colon ':'", start);
+        if (tokens.length === bracketTokenStart) throw new LexError("unexpected colon before duration in duration expression", start);
+        if (gotColon) throw new LexError("unexpected repeated colon in duration expression", start);
         gotColon = true;
         pos++;
         push(":", start, pos);
@@ -108,6 +118,9 @@ export function tokenize(input: string): Token[] {
           else break;
         }
         const word = input.slice(start, pos).toLowerCase();
+        if (bracketOpen && !DURATION_KEYWORDS.has(word) && word !== "inf" && word !== "nan") {
+          throw new LexError(`unexpected character in duration expression: ${quoteCharAt(input, start)}`, start);
+        }
         push(word === "inf" || word === "nan" ? "number" : "ident", start, pos);
         continue;
       }
@@ -127,7 +140,9 @@ export function tokenize(input: string): Token[] {
           pos++;
           bracketOpen = true;
           gotColon = false;
+          gotNumberInBracket = false;
           push("[", start, pos);
+          bracketTokenStart = tokens.length;
           break;
         case "]":
           if (!bracketOpen) throw new LexError("unexpected right bracket ']'", start);
@@ -166,7 +181,7 @@ export function tokenize(input: string): Token[] {
 }
 
 function quoteCharAt(input: string, pos: number): string {
-  if (pos >= input.length) return "EOF";
+  if (pos >= input.length) return "'\ufffd'";
   const cp = input.codePointAt(pos)!;
   if (isSurrogate(cp)) return "'\\ufffd'";
   return goQuoteRune(String.fromCodePoint(cp));

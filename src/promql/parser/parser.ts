@@ -23,6 +23,7 @@ const KEYWORDS: ReadonlySet<string> = new Set([
   "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "start", "end",
 ]);
 const KEYWORD_OPS: ReadonlySet<string> = new Set(["and", "or", "unless", "atan2"]);
+const NOT_METRIC_NAMES: ReadonlySet<string> = new Set(["on", "ignoring", "group_left", "group_right", "bool", "atan2"]);
 
 const PRECEDENCE: Record<BinaryOp, number> = {
   or: 1, and: 2, unless: 2,
@@ -205,6 +206,8 @@ class Parser {
         return this.parseVectorSelector(undefined);
       case "ident": {
         const word = t.text.toLowerCase();
+        // Keywords that Prometheus' grammar does not accept as metric names.
+        if (NOT_METRIC_NAMES.has(word)) this.unexpected(t);
         const after = this.peek(1);
         if (AGGREGATORS.has(word) && (after.kind === "(" || this.isWord(after, "by", "without"))) {
           return this.parseAggregation();
@@ -481,12 +484,11 @@ class Parser {
   private parseExtendedModifier(expr: Expr): void {
     const t = this.next();
     const word = t.text.toLowerCase() as "anchored" | "smoothed";
-    if (expr.type !== "VectorSelector" && expr.type !== "MatrixSelector") {
-      this.fail(expr.pos, `${word} modifier must be preceded by an instant vector selector or range vector selector`);
-    }
+    if (expr.type === "SubqueryExpr") this.fail(expr.pos, `${word} modifier is not supported for subqueries`);
+    if (expr.type !== "VectorSelector" && expr.type !== "MatrixSelector") this.fail(expr.pos, `${word} modifier not implemented`);
     const vs = expr.type === "VectorSelector" ? expr : expr.vector;
-    if (vs.anchored || vs.smoothed) this.fail(expr.pos, "anchored and smoothed modifiers may be set only once");
     vs[word] = true;
+    if (vs.anchored && vs.smoothed) this.fail(expr.pos, "anchored and smoothed modifiers cannot be used together");
     expr.pos.end = this.lastEnd;
   }
 
