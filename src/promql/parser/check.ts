@@ -119,7 +119,7 @@ export function typeCheck(root: Expr, query: string, facts: ParseFacts): void {
         if (e.func === "info" && n > 1) {
           const sel = e.args[1]!;
           if (exprType(sel) !== "vector") fail(e.pos, `expected type instant vector in call to function "info", got ${documentedType(exprType(sel))}`);
-          if (sel.type !== "VectorSelector") fail(sel.pos, "expected label selectors only");
+          if (sel.type !== "VectorSelector") return fail(sel.pos, "expected label selectors only");
           if (sel.name !== undefined) fail(sel.pos, "expected label selectors only, got vector selector instead");
           bypassEmptyCheck.add(sel);
         }
