@@ -9,6 +9,10 @@ import { compareLabels, dropMetadataLabels } from "./labels.js";
 import { Evaluator, finalizeSeries } from "./evaluator.js";
 import { makeGrid, type EvalValue, type Grid } from "./values.js";
 
+export { PromqlError } from "./result.js";
+export type { InstantSample, PromqlErrorType, QueryResult, RangeSeries } from "./result.js";
+export type { SeriesSource } from "./source.js";
+
 export interface PromqlEngineOptions {
   /** How far back an instant selector looks for the latest sample (default 5 m). */
   lookbackDeltaMs?: number;

@@ -2,7 +2,7 @@
 // call for the whole span, and dispatches to binary operators, aggregations and functions.
 
 import type * as ast from "./ast.js";
-import { PromqlError } from "./result.js";
+import { PromqlError, type Label } from "./result.js";
 import type { SeriesSource } from "./source.js";
 import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
 import { makeGrid, type EvalValue, type Grid, type RawSeries, type StepSeries } from "./values.js";
@@ -32,11 +32,14 @@ export interface RangeArgument {
 const STALE_HI = 0x7ff00000;
 const STALE_LO = 0x00000002;
 
-/** True when values[i] carries Prometheus' staleness-marker bit pattern 0x7ff0000000000002. */
+/** Marks the samples carrying Prometheus' staleness-marker bit pattern 0x7ff0000000000002 (undefined: none). */
 export function staleMarkerMask(values: Float64Array): Uint8Array | undefined {
-  const words = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
   let mask: Uint8Array | undefined;
+  let words: Uint32Array | undefined;
   for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === v) continue; // only NaNs can be staleness markers; their bits are read from the raw buffer
+    words ??= new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
     if (words[2 * i + 1] === STALE_HI && words[2 * i] === STALE_LO) {
       mask ??= new Uint8Array(values.length);
       mask[i] = 1;
@@ -138,9 +141,8 @@ export class Evaluator {
     const out: RawSeries[] = [];
     for (const row of rows) {
       points += row.timestamps.length;
-      let labels = row.labels.map((l) => ({ name: l.name, value: l.value }));
-      if (row.metric && !labels.some((l) => l.name === METRIC_NAME)) labels.push({ name: METRIC_NAME, value: row.metric });
-      labels = sortLabels(labels);
+      let labels: Label[] = row.labels;
+      if (row.metric && !labels.some((l) => l.name === METRIC_NAME)) labels = sortLabels([{ name: METRIC_NAME, value: row.metric }, ...labels]);
       const timestamps = row.timestamps instanceof Float64Array ? row.timestamps : Float64Array.from(row.timestamps, Number);
       out.push({ labels, dropName: false, timestamps, values: row.values });
     }
