@@ -5,31 +5,33 @@ import { encodeIntSeqBest, decodeIntSeqBest, pow10, MAX_EXPONENT } from "./intpa
 const MANTISSA_LIMIT: f64 = 9007199254740992.0; // 2^53: every mantissa must be an exact f64 integer
 const NEGATIVE_ZERO: u64 = 0x8000000000000000;
 
-/** True when `v` == round(v * 10^e) / 10^e exactly and the mantissa is below 2^53. */
-@inline function isDecimalAt(v: f64, e: i32): bool {
-  const scaled = v * pow10(e);
-  if (!(abs(scaled) < MANTISSA_LIMIT)) return false;
-  return nearest(scaled) / pow10(e) == v;
-}
-
 /** Encodes n f64 at `values` as [exponent byte][packed mantissas], or returns 0 when some value is not an exact
- * decimal (NaN, ±Inf, -0, too many digits). `work` needs n*8 bytes for mantissas plus encodeIntSeqBest's work. */
+ * decimal (NaN, ±Inf, -0, too many digits). `work` needs n*8 bytes for mantissas plus encodeIntSeqBest's work.
+ * One pass: each value is checked bit-exactly (value == f64(m) / 10^e, the decoder's own operation) at the current
+ * exponent; when a value needs a larger one, earlier mantissas are scaled by 10 (the same rational number, so the
+ * correctly rounded quotient, i.e. the value, is unchanged). */
 export function encodeDecimal(values: usize, n: i32, p: usize, work: usize): usize {
+  const mantissas = work;
   let exponent = 0;
+  let scale: f64 = 1;
   for (let i = 0; i < n; i++) {
     const v = load<f64>(values + (<usize>i << 3));
     if (!isFinite(v) || reinterpret<u64>(v) == NEGATIVE_ZERO) return 0;
-    while (!isDecimalAt(v, exponent)) {
+    let scaled = v * scale;
+    while (!(nearest(scaled) / scale == v)) {
       exponent++;
-      if (exponent > MAX_EXPONENT || !(abs(v * pow10(exponent)) < MANTISSA_LIMIT)) return 0;
+      if (exponent > MAX_EXPONENT || !(abs(scaled) < MANTISSA_LIMIT)) return 0;
+      for (let j = 0; j < i; j++) {
+        const at = mantissas + (<usize>j << 3);
+        const m = load<i64>(at) * 10;
+        if (m >= <i64>MANTISSA_LIMIT || m <= -<i64>MANTISSA_LIMIT) return 0;
+        store<i64>(at, m);
+      }
+      scale = pow10(exponent);
+      scaled = v * scale;
     }
-  }
-  const mantissas = work;
-  const scale = pow10(exponent);
-  for (let i = 0; i < n; i++) {
-    const v = load<f64>(values + (<usize>i << 3));
-    if (!isDecimalAt(v, exponent)) return 0;
-    store<i64>(mantissas + (<usize>i << 3), <i64>nearest(v * scale));
+    if (!(abs(scaled) < MANTISSA_LIMIT)) return 0;
+    store<i64>(mantissas + (<usize>i << 3), <i64>nearest(scaled));
   }
   store<u8>(p, <u8>exponent);
   return encodeIntSeqBest(mantissas, n, p + 1, work + (<usize>n << 3));

@@ -1,6 +1,6 @@
 // Value section codecs per kind and the encoder's choice among them (smallest wins): XOR / decimal / runs for f64,
 // packed integer sequences / runs for i64 and u64, bitmap / runs for bool. Bytes and strings are encoded in TypeScript.
-import { encodeXor, decodeXor } from "./xor";
+import { encodeXor, decodeXor, xorMinBytes } from "./xor";
 import { encodeDecimal, decodeDecimal } from "./decimal";
 import { encodeIntSeqBest, decodeIntSeqBest, AS_I64 } from "./intpack";
 import { countRuns, encodeRuns, decodeRuns, encodeBitmap, decodeBitmap } from "./runs";
@@ -61,9 +61,14 @@ export function encodeValues(kind: i32, values: usize, n: i32, p: usize, work: u
     return end;
   }
   if (kind == KIND_F64) {
-    end = encodeXor(values, n, p);
-    chosenCodec = VALUE_XOR;
-    end = keepSmaller(VALUE_DECIMAL, p, end, candidate, encodeDecimal(values, n, candidate, inner));
+    end = encodeDecimal(values, n, p, inner);
+    chosenCodec = VALUE_DECIMAL;
+    if (end == 0) {
+      end = encodeXor(values, n, p);
+      chosenCodec = VALUE_XOR;
+    } else if (xorMinBytes(values, n) < end - p) {
+      end = keepSmaller(VALUE_XOR, p, end, candidate, encodeXor(values, n, candidate));
+    }
   } else {
     end = encodeIntSeqBest(values, n, p, inner);
     chosenCodec = VALUE_INT_PACK;

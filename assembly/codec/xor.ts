@@ -22,6 +22,20 @@ export function xorMaxBytes(n: i32): usize {
   return <usize>n * 10 + 16;
 }
 
+/** A lower bound of encodeXor's output in bytes (every changed value costs at least 2 control bits plus its
+ * significant bits), cheap enough to skip XOR when another codec is already smaller. */
+export function xorMinBytes(values: usize, n: i32): usize {
+  let bits: u64 = 64;
+  let previous = load<u64>(values);
+  for (let i = 1; i < n; i++) {
+    const current = load<u64>(values + (<usize>i << 3));
+    const x = current ^ previous;
+    previous = current;
+    bits += x == 0 ? 1 : 66 - clz<u64>(x) - ctz<u64>(x);
+  }
+  return <usize>((bits + 7) >> 3);
+}
+
 /** Encodes n f64 bit patterns at `values`; returns end. */
 export function encodeXor(values: usize, n: i32, p: usize): usize {
   writeAt = p;
