@@ -32,6 +32,8 @@ test("jittered scrapes use a packed timestamp codec; irregular ones still round-
   let t = 0;
   const bursty = Float64Array.from({ length: N }, (_, i) => (t += i % 64 === 0 ? 1e12 : 1 + (i % 3)));
   assert.is(chosen("f64", bursty, new Float64Array(N)).timestampCodec, "delta");
+  // Short irregular chunks: plain varints beat a packed sequence's own header.
+  assert.is(chosen("f64", Float64Array.from([0, 7, 9, 3000, 3001]), new Float64Array(5)).timestampCodec, "delta-varint");
 });
 
 test("decimal gauges and integer counters use the decimal codec; arbitrary floats use XOR", () => {
