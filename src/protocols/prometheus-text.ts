@@ -27,9 +27,9 @@ export function parseSampleValue(text: string): number | undefined {
 /**
  * Parses a whole text exposition body. Timestamps are raw integers in the server's precision (as the reference
  * does, no conversion); a line without one gets `defaultTimestamp`. `#` lines (HELP, TYPE, comments) are skipped.
- * Any bad line throws a ProtocolError naming the line, and no row is returned.
+ * Any bad line throws a ProtocolError naming the line, and no row is returned. `extraLabel` is added to every row.
  */
-export function parsePrometheusText(body: Uint8Array, defaultTimestamp: number | bigint): ParsedTextImport {
+export function parsePrometheusText(body: Uint8Array, defaultTimestamp: number | bigint, extraLabel?: Label): ParsedTextImport {
   let text: string;
   try {
     text = utf8.decode(body);
@@ -46,7 +46,7 @@ export function parsePrometheusText(body: Uint8Array, defaultTimestamp: number |
     lineNo++;
     const line = text.charCodeAt(end - 1) === 13 ? text.slice(pos, end - 1) : text.slice(pos, end);
     pos = end + 1;
-    const parsed = parseLine(line, lineNo, defaultTimestamp);
+    const parsed = parseLine(line, lineNo, defaultTimestamp, extraLabel);
     if (parsed) {
       rows.push(parsed.row);
       if (parsed.hasExemplar) exemplarCount++;
@@ -69,6 +69,7 @@ function parseLine(
   line: string,
   lineNo: number,
   defaultTimestamp: number | bigint,
+  extraLabel: Label | undefined,
 ): { row: IngestRow; hasExemplar: boolean } | undefined {
   let i = 0;
   const n = line.length;
@@ -129,7 +130,7 @@ function parseLine(
   }
   let sorted: Label[];
   try {
-    sorted = validateSeries(metric, labels);
+    sorted = validateSeries(metric, labels, extraLabel);
   } catch (err) {
     return fail((err as Error).message);
   }

@@ -1,9 +1,11 @@
 // Prometheus remote write 1.0 and remote read (SAMPLES response) messages: protobuf bytes in, validated rows out,
-// and query results back to ReadResponse bytes. Snappy framing lives in snappy.ts; no I/O here.
+// and query results back to ReadResponse bytes. protobufjs holds the schema and the read messages; the hot
+// WriteRequest path is write-request-decoder.ts. Snappy framing lives in snappy.ts; no I/O here.
 import protobuf from "protobufjs";
 import { ProtocolError } from "./errors.js";
 import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries, validateTimestamp } from "./series-validation.js";
 import { type TimestampPrecision, type IngestRow, scaleMillis } from "./rows.js";
+import { visitWriteRequest } from "./write-request-decoder.js";
 
 // The subset of prometheus/prompb (types.proto, remote.proto) we read and write. Exemplars and native histograms are
 // kept as opaque bytes: the server only needs to know they are present (they answer 422 until their own issue).
@@ -40,16 +42,11 @@ message ReadResponse { repeated QueryResult results = 1; }
 
 /** The protobufjs message types (exported so tests and tools encode requests with the same schema). */
 export const remoteProto = protobuf.parse(PROTO, { keepCase: false }).root;
-const WriteRequest = remoteProto.lookupType("prometheus.WriteRequest");
 const ReadRequest = remoteProto.lookupType("prometheus.ReadRequest");
 const ReadResponse = remoteProto.lookupType("prometheus.ReadResponse");
 
 type Int64 = number | { toNumber(): number };
-interface PbLabel { name: string; value: string }
 interface PbSample { value: number; timestamp: Int64 }
-interface PbTimeSeries { labels: PbLabel[]; samples: PbSample[]; exemplars: Uint8Array[]; histograms: Uint8Array[] }
-interface PbMetadata { type: number; metricFamilyName: string; help: string; unit: string }
-interface PbWriteRequest { timeseries: PbTimeSeries[]; metadata: PbMetadata[] }
 interface PbMatcher { type: number; name: string; value: string }
 interface PbQuery { startTimestampMs: Int64; endTimestampMs: Int64; matchers: PbMatcher[] }
 interface PbReadRequest { queries: PbQuery[]; acceptedResponseTypes: number[] }
@@ -86,40 +83,42 @@ function decodeMessage<T>(type: protobuf.Type, bytes: Uint8Array, what: string):
 
 /**
  * Decodes and validates a whole remote-write WriteRequest. Either every sample is returned as a row (timestamps
- * converted from ms to `precision`) or a ProtocolError is thrown and nothing is returned.
+ * converted from ms to `precision`, `extraLabel` added to every series) or a ProtocolError is thrown and nothing
+ * is returned.
  */
-export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecision): DecodedWriteRequest {
-  const req = decodeMessage<PbWriteRequest>(WriteRequest, bytes, "WriteRequest");
+export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecision, extraLabel?: Label): DecodedWriteRequest {
   const rows: IngestRow[] = [];
+  const metadata: MetricMetadataUpdate[] = [];
   let exemplarCount = 0;
   let histogramCount = 0;
-  for (let s = 0; s < req.timeseries.length; s++) {
-    const series = req.timeseries[s]!;
-    exemplarCount += series.exemplars.length;
-    histogramCount += series.histograms.length;
-    let metric = "";
-    let sawName = false;
-    const labels: Label[] = [];
-    for (const l of series.labels) {
-      if (l.name === METRIC_NAME_LABEL) {
-        if (sawName) throw new ProtocolError("malformed", `duplicate label name "__name__" in time series #${s}`);
-        sawName = true;
-        metric = l.value;
-      } else {
-        labels.push({ name: l.name, value: l.value });
+  let seriesIndex = 0;
+  visitWriteRequest(bytes, {
+    series(rawLabels, timestamps, values, exemplars, histograms) {
+      const s = seriesIndex++;
+      exemplarCount += exemplars;
+      histogramCount += histograms;
+      let metric = "";
+      let sawName = false;
+      const labels: Label[] = [];
+      for (const l of rawLabels) {
+        if (l.name === METRIC_NAME_LABEL) {
+          if (sawName) throw new ProtocolError("malformed", `duplicate label name "__name__" in time series #${s}`);
+          sawName = true;
+          metric = l.value;
+        } else labels.push(l);
       }
-    }
-    if (!sawName) throw new ProtocolError("malformed", `time series #${s} has no __name__ label`);
-    const sorted = validateSeries(metric, labels);
-    for (const sample of series.samples) {
-      const ms = toNumber(sample.timestamp);
-      validateTimestamp(ms, `in time series ${excerpt(metric)}`);
-      rows.push({ metric, labels: sorted, dataPoint: { timestamp: scaleMillis(ms, precision), value: sample.value } });
-    }
-  }
-  const metadata = req.metadata.map((m) => {
-    if (!m.metricFamilyName) throw new ProtocolError("malformed", "metric metadata without metric_family_name");
-    return { metric: m.metricFamilyName, type: METRIC_TYPE_NAMES[m.type] ?? "unknown", help: m.help, unit: m.unit };
+      if (!sawName) throw new ProtocolError("malformed", `time series #${s} has no __name__ label`);
+      const sorted = validateSeries(metric, labels, extraLabel);
+      for (let i = 0; i < timestamps.length; i++) {
+        const ms = timestamps[i]!;
+        if (!Number.isSafeInteger(ms)) validateTimestamp(ms, `in time series ${excerpt(metric)}`);
+        rows.push({ metric, labels: sorted, dataPoint: { timestamp: precision === "ms" ? ms : scaleMillis(ms, precision), value: values[i]! } });
+      }
+    },
+    metadata(type, metricFamilyName, help, unit) {
+      if (!metricFamilyName) throw new ProtocolError("malformed", "metric metadata without metric_family_name");
+      metadata.push({ metric: metricFamilyName, type: METRIC_TYPE_NAMES[type] ?? "unknown", help, unit });
+    },
   });
   return { rows, metadata, exemplarCount, histogramCount };
 }

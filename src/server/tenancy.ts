@@ -2,7 +2,7 @@
 // write, and the scoping of every read (extra matcher in, label stripped out), including the PromQL source.
 import type { SeriesSource, SeriesSelection as PromqlSelection, SelectedSeries } from "../promql/source.js";
 import { type Label, MAX_LABEL_VALUE_BYTES, TENANT_LABEL } from "../protocols/series-validation.js";
-import { type IngestRow, type TimestampPrecision, toMillis, scaleMillis } from "../protocols/rows.js";
+import { type TimestampPrecision, toMillis, scaleMillis } from "../protocols/rows.js";
 import type { SeriesMatcher, SeriesSelection } from "../storage/types.js";
 import { HttpError } from "./http-error.js";
 import type { ServerStorage } from "./storage.js";
@@ -41,18 +41,9 @@ export function stripTenantLabel(labels: readonly Label[]): Label[] {
   return labels.filter((l) => l.name !== TENANT_LABEL);
 }
 
-/** Stamps the tenant label on rows; rows of one series share one new label array. */
-export function stampTenant(rows: IngestRow[], tenant: string): IngestRow[] {
-  const stamped = new Map<Label[], Label[]>();
-  const tenantLabel = { name: TENANT_LABEL, value: tenant };
-  return rows.map((row) => {
-    let labels = stamped.get(row.labels);
-    if (!labels) {
-      labels = [tenantLabel, ...row.labels];
-      stamped.set(row.labels, labels);
-    }
-    return { metric: row.metric, labels, dataPoint: row.dataPoint };
-  });
+/** The label stamped on every series a tenant writes. */
+export function tenantLabel(tenant: string): Label {
+  return { name: TENANT_LABEL, value: tenant };
 }
 
 /** Converts a Unix-ms bound to the storage precision. */

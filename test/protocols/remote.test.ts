@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { ProtocolError } from "../../src/protocols/errors.js";
 import { decodeReadRequest, decodeWriteRequest, encodeReadResponse, remoteProto } from "../../src/protocols/remote.js";
 import { snappyCompress, snappyDeclaredLength, snappyDecompress } from "../../src/protocols/snappy.js";
+import { type RawLabel, visitWriteRequest } from "../../src/protocols/write-request-decoder.js";
 
 const WriteRequest = remoteProto.lookupType("prometheus.WriteRequest");
 const ReadRequest = remoteProto.lookupType("prometheus.ReadRequest");
@@ -174,6 +175,47 @@ test("fuzz: valid write requests round-trip exactly; mutated ones decode fully o
     }),
     { numRuns: 500 },
   );
+});
+
+test("hand-written WriteRequest decoder agrees with protobufjs on random messages (unicode, negative and 64-bit timestamps)", () => {
+  const label = fc.record({ name: fc.string({ maxLength: 6 }), value: fc.string({ unit: "binary", maxLength: 12 }) });
+  const sample = fc.record({ value: fc.double(), timestamp: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }) });
+  const series = fc.record({
+    labels: fc.array(label, { maxLength: 4 }),
+    samples: fc.array(sample, { maxLength: 4 }),
+    exemplars: fc.array(fc.uint8Array({ maxLength: 3 }), { maxLength: 2 }),
+    histograms: fc.array(fc.uint8Array({ maxLength: 3 }), { maxLength: 2 }),
+  });
+  const metadata = fc.record({ type: fc.integer({ min: 0, max: 7 }), metricFamilyName: fc.string({ maxLength: 5 }), help: fc.string({ unit: "binary", maxLength: 8 }), unit: fc.string({ maxLength: 3 }) });
+  fc.assert(
+    fc.property(fc.array(series, { maxLength: 4 }), fc.array(metadata, { maxLength: 2 }), (timeseries, md) => {
+      const msg = { timeseries: timeseries.map((t) => ({ ...t, samples: t.samples.map((x) => ({ value: x.value, timestamp: x.timestamp.toString() })) })), metadata: md };
+      const bytes = encodeWrite(msg);
+      const oracle = WriteRequest.toObject(WriteRequest.decode(bytes), { longs: String, defaults: true, arrays: true }) as {
+        timeseries: { labels: RawLabel[]; samples: { value: number; timestamp: string }[]; exemplars: unknown[]; histograms: unknown[] }[];
+        metadata: { type: number; metricFamilyName: string; help: string; unit: string }[];
+      };
+      const seen: unknown[] = [];
+      const seenMd: unknown[] = [];
+      visitWriteRequest(bytes, {
+        series: (labels, ts, values, ex, hist) => seen.push({ labels, ts, values, ex, hist }),
+        metadata: (type, metricFamilyName, help, unit) => seenMd.push({ type, metricFamilyName, help, unit }),
+      });
+      assert.equal(
+        seen,
+        oracle.timeseries.map((t) => ({
+          labels: t.labels.map((l) => ({ name: l.name, value: l.value })),
+          ts: t.samples.map((x) => Number(BigInt(x.timestamp))),
+          values: t.samples.map((x) => x.value),
+          ex: t.exemplars.length,
+          hist: t.histograms.length,
+        })),
+      );
+      assert.equal(seenMd, oracle.metadata.map((m) => ({ ...m })));
+    }),
+    { numRuns: 1000 },
+  );
+  assert.throws(() => decodeWriteRequest(encodeWrite({ timeseries: [{ labels: [{ name: "__name__", value: "m" }] }] }).map((b, i, a) => (i === a.length - 1 ? 0xff : b)), "ms"), /UTF-8|invalid/);
 });
 
 test.run();

@@ -12,7 +12,7 @@ import { AdmissionRejected } from "../admission.js";
 import { readBody } from "../body.js";
 import { HttpError } from "../http-error.js";
 import { type Runtime, tenantOf } from "../runtime.js";
-import { msToStorage, stampTenant } from "../tenancy.js";
+import { msToStorage, tenantLabel } from "../tenancy.js";
 
 type Protocol = "remote_write" | "prometheus_text";
 
@@ -70,14 +70,14 @@ function checkContentType(ctx: Context, allowed: (type: string) => boolean, expe
 export function registerIngestRoutes(router: Router, rt: Runtime): void {
   const { limits, features, timestampPrecision } = rt.config;
 
+  /** Runs one ingest request: admission, body, `decode` (which stamps the tenant label), one atomic insert. */
   async function ingest(ctx: Context, protocol: Protocol, decode: (body: Buffer) => { rows: IngestRow[]; headers?: Record<string, string>; after?: () => void }): Promise<void> {
-    const tenant = tenantOf(ctx);
     try {
       await rt.writeGate.withRequest(async () => {
         const storage = rt.storage();
         const body = await readBody(ctx, limits.maxBodyBytes);
         const decoded = decode(body);
-        const rows = stampTenant(decoded.rows, tenant);
+        const rows = decoded.rows;
         await rt.writeGate.withUnits(rows.length, () => (rows.length > 0 ? storage.insertRows(rows as Row[]) : Promise.resolve()));
         decoded.after?.();
         rt.metrics.ingestSamples.inc({ protocol }, rows.length);
@@ -103,7 +103,7 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
     checkContentType(ctx, (t) => t === "application/x-protobuf", "application/x-protobuf");
     const tenant = tenantOf(ctx);
     await ingest(ctx, "remote_write", (body) => {
-      const decoded = decodeWriteRequest(snappyDecompress(body, limits.maxDecompressedBodyBytes), timestampPrecision);
+      const decoded = decodeWriteRequest(snappyDecompress(body, limits.maxDecompressedBodyBytes), timestampPrecision, tenantLabel(tenant));
       if (decoded.exemplarCount > 0) {
         rt.metrics.exemplarsRejected.inc(decoded.exemplarCount);
         rt.metrics.payloads.inc({ kind: "exemplars", outcome: "rejected" }, decoded.exemplarCount);
@@ -143,8 +143,9 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
         t.startsWith("text/") || ["application/openmetrics-text", "application/octet-stream", "application/x-www-form-urlencoded"].includes(t),
       "text/plain",
     );
+    const tenant = tenantOf(ctx);
     await ingest(ctx, "prometheus_text", (body) => {
-      const parsed = parsePrometheusText(body, msToStorage(Date.now(), timestampPrecision));
+      const parsed = parsePrometheusText(body, msToStorage(Date.now(), timestampPrecision), tenantLabel(tenant));
       if (parsed.exemplarCount > 0) {
         rt.metrics.exemplarsRejected.inc(parsed.exemplarCount);
         rt.metrics.payloads.inc({ kind: "exemplars", outcome: "rejected" }, parsed.exemplarCount);
