@@ -4,4 +4,4 @@ export { Storage } from "./storage/engine.js";
 export { TsinkError, type TsinkErrorCode } from "./storage/errors.js";
 export type { StorageOptions, WalReplayMode, WalSyncMode } from "./storage/options.js";
 export * from "./storage/types.js";
-export { PromqlEngine, PromqlError, type PromqlEngineOptions, type PromqlErrorType, type QueryResult, type InstantSample, type RangeSeries, type SeriesSource } from "./promql/engine.js";
+export { PromqlEngine, PromqlError, type PromqlEngineOptions, type QueryOptions, type PromqlErrorType, type QueryResult, type InstantSample, type RangeSeries, type SeriesSource } from "./promql/engine.js";

@@ -28,6 +28,12 @@ export interface PromqlEngineOptions {
   maxQueryLength?: number;
 }
 
+/** Per-query options. */
+export interface QueryOptions {
+  /** Aborting the signal cancels the query with errorType "canceled" (e.g. when the HTTP client goes away). */
+  signal?: AbortSignal;
+}
+
 export class PromqlEngine {
   private readonly lookbackDeltaMs: number;
   private readonly defaultSubqueryStepMs: number;
@@ -61,11 +67,11 @@ export class PromqlEngine {
     }
   }
 
-  async instantQuery(query: string, timeMs: number): Promise<QueryResult> {
+  async instantQuery(query: string, timeMs: number, options: QueryOptions = {}): Promise<QueryResult> {
     if (!Number.isFinite(timeMs)) throw new PromqlError("bad_data", "invalid evaluation time");
     const expr = this.parse(query);
     const grid = makeGrid(timeMs, timeMs, 0);
-    const value = await this.evaluate(expr, grid);
+    const value = await this.evaluate(expr, grid, options);
     switch (value.kind) {
       case "scalar":
         return { resultType: "scalar", value: [timeMs, value.values[0]] };
@@ -84,7 +90,7 @@ export class PromqlEngine {
     }
   }
 
-  async rangeQuery(query: string, startMs: number, endMs: number, stepMs: number): Promise<QueryResult> {
+  async rangeQuery(query: string, startMs: number, endMs: number, stepMs: number, options: QueryOptions = {}): Promise<QueryResult> {
     if (!Number.isFinite(startMs) || !Number.isFinite(endMs)) throw new PromqlError("bad_data", "invalid start or end time");
     if (endMs < startMs) throw new PromqlError("bad_data", "end timestamp must not be before start time");
     if (!(stepMs > 0)) {
@@ -102,7 +108,7 @@ export class PromqlEngine {
       throw new PromqlError("bad_data", `invalid expression type "${documentedType(type)}" for range query, must be Scalar or instant Vector`);
     }
     const grid = makeGrid(startMs, endMs, stepMs);
-    const value = await this.evaluate(expr, grid);
+    const value = await this.evaluate(expr, grid, options);
     const steps = grid.times;
     if (value.kind === "scalar") {
       return { resultType: "matrix", result: [{ labels: [], timestamps: steps.slice(), values: value.values }] };
@@ -127,12 +133,13 @@ export class PromqlEngine {
     return { resultType: "matrix", result };
   }
 
-  private async evaluate(expr: ast.Expr, grid: Grid): Promise<EvalValue> {
+  private async evaluate(expr: ast.Expr, grid: Grid, options: QueryOptions): Promise<EvalValue> {
     const evaluator = new Evaluator(this.source, {
       lookbackDeltaMs: this.lookbackDeltaMs,
       defaultSubqueryStepMs: this.defaultSubqueryStepMs,
       maxSamples: this.maxSamples,
       deadline: Date.now() + this.timeoutMs,
+      signal: options.signal,
       queryStart: grid.start,
       queryEnd: grid.end,
     });

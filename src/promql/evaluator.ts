@@ -17,6 +17,8 @@ export interface EvaluatorOptions {
   maxSamples: number;
   /** Date.now() value after which evaluation aborts with a timeout error. */
   deadline: number;
+  /** Aborting it cancels evaluation (errorType "canceled"). */
+  signal?: AbortSignal;
   /** Start and end of the whole query: what start() and end() resolve to. */
   queryStart: number;
   queryEnd: number;
@@ -29,10 +31,14 @@ export interface RangeArgument {
   rangeMs: number;
 }
 
+// Prometheus' staleness marker is the signalling NaN 0x7ff0000000000002. JavaScript engines may quiet a signalling
+// NaN when a number passes through a plain JS value (setting bit 51: 0x7ff8000000000002), so both forms are
+// recognised; NaNs produced by arithmetic carry payload 0 and never match.
+const STALE_HI_MASK = 0xfff7ffff;
 const STALE_HI = 0x7ff00000;
 const STALE_LO = 0x00000002;
 
-/** Marks the samples carrying Prometheus' staleness-marker bit pattern 0x7ff0000000000002 (undefined: none). */
+/** Marks the samples carrying Prometheus' staleness-marker bit pattern (undefined: none). */
 export function staleMarkerMask(values: Float64Array): Uint8Array | undefined {
   let mask: Uint8Array | undefined;
   let words: Uint32Array | undefined;
@@ -40,7 +46,7 @@ export function staleMarkerMask(values: Float64Array): Uint8Array | undefined {
     const v = values[i];
     if (v === v) continue; // only NaNs can be staleness markers; their bits are read from the raw buffer
     words ??= new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
-    if (words[2 * i + 1] === STALE_HI && words[2 * i] === STALE_LO) {
+    if ((words[2 * i + 1] & STALE_HI_MASK) === STALE_HI && words[2 * i] === STALE_LO) {
       mask ??= new Uint8Array(values.length);
       mask[i] = 1;
     }
@@ -62,6 +68,7 @@ export class Evaluator {
   ) {}
 
   checkDeadline(): void {
+    if (this.options.signal?.aborted) throw new PromqlError("canceled", "query was canceled in expression evaluation");
     if (Date.now() > this.options.deadline) throw new PromqlError("timeout", "query timed out in expression evaluation");
   }
 

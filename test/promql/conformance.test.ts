@@ -148,27 +148,58 @@ class FileState {
   }
 }
 
-/** Metric names whose data needs native histograms or start timestamps in the loads active at each command. */
-function unsupportedNames(commands: Command[]): Map<number, { histograms: Set<string>; startTimestamps: Set<string> }> {
-  const out = new Map<number, { histograms: Set<string>; startTimestamps: Set<string> }>();
-  let histograms = new Set<string>();
+interface Unsupported {
+  /** Label sets of series holding native histograms (or NHCB conversions of classic ones). */
+  histograms: Label[][];
+  startTimestamps: Set<string>;
+}
+
+/** Series needing native histograms or start timestamps in the loads active at each eval command. */
+function unsupportedSeries(commands: Command[]): Map<number, Unsupported> {
+  const out = new Map<number, Unsupported>();
+  let histograms: Label[][] = [];
   let startTimestamps = new Set<string>();
   commands.forEach((cmd, i) => {
     if (cmd.kind === "clear") {
-      histograms = new Set();
+      histograms = [];
       startTimestamps = new Set();
     } else if (cmd.kind === "load") {
       for (const s of cmd.series) {
-        const name = s.labels.find((l) => l.name === "__name__")?.value ?? "";
-        if (s.values.some((v) => v.kind === "histogram")) histograms.add(name);
-        if (cmd.withNhcb) histograms.add(name.replace(/_(bucket|count|sum)$/, ""));
+        if (s.values.some((v) => v.kind === "histogram")) histograms.push(s.labels);
+        if (cmd.withNhcb) {
+          const name = s.labels.find((l) => l.name === "__name__")?.value ?? "";
+          histograms.push([{ name: "__name__", value: name.replace(/_(bucket|count|sum)$/, "") }, ...s.labels.filter((l) => l.name !== "__name__" && l.name !== "le")]);
+        }
       }
       for (const name of cmd.startTimestampMetrics) startTimestamps.add(name);
     } else {
-      out.set(i, { histograms: new Set(histograms), startTimestamps: new Set(startTimestamps) });
+      out.set(i, { histograms: histograms.slice(), startTimestamps: new Set(startTimestamps) });
     }
   });
   return out;
+}
+
+/**
+ * Whether a query may select one of `series`: it names the metric, or one of its label matchers (`l="v"`,
+ * `l=~"re"`, including `__name__`) accepts the series' value for that label.
+ */
+function mightSelect(query: string, series: Label[][]): boolean {
+  const words = new Set(query.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? []);
+  const matchers = [...query.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|=)\s*"((?:[^"\\]|\\.)*)"/g)];
+  return series.some((labels) =>
+    labels.some((l) => {
+      if (l.name === "__name__" && words.has(l.value)) return true;
+      return matchers.some(([, name, op, value]) => {
+        if (name !== l.name) return false;
+        if (op === "=") return value === l.value;
+        try {
+          return new RegExp(`^(?:${value})$`).test(l.value);
+        } catch {
+          return false;
+        }
+      });
+    }),
+  );
 }
 
 interface FileStats { passed: number; failed: number; skipped: number }
@@ -193,7 +224,7 @@ if (!existsSync(testDir)) {
     const name = basename(file);
     const commands = parseScript(readFileSync(join(testDir, file), "utf8"));
     const state = new FileState(commands);
-    const unsupported = unsupportedNames(commands);
+    const unsupported = unsupportedSeries(commands);
     const fileStats: FileStats = { passed: 0, failed: 0, skipped: 0 };
     stats.set(name, fileStats);
     const evalIndexes = commands.flatMap((c, i) => (c.kind === "eval" ? [i] : []));
@@ -205,10 +236,10 @@ if (!existsSync(testDir)) {
         planned.push({ name, index, cmd, state, fileStats });
         return;
       }
-      const names = unsupported.get(index)!;
+      const active = unsupported.get(index)!;
       const referenced = new Set(cmd.query.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? []);
-      const touchesHistograms = [...names.histograms].some((h) => referenced.has(h));
-      const touchesStartTimestamps = [...names.startTimestamps].some((h) => referenced.has(h));
+      const touchesHistograms = mightSelect(cmd.query, active.histograms);
+      const touchesStartTimestamps = [...active.startTimestamps].some((h) => referenced.has(h));
       if (touchesHistograms || touchesStartTimestamps) candidates.push({ name, index, cmd, commands, touchesHistograms });
       planned.push({ name, index, cmd, state, fileStats });
     });

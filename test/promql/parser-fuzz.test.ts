@@ -3,7 +3,9 @@
 import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { exprType, parse, PromqlParseError } from "../../src/promql/parser/index.js";
+import type { Expr } from "../../src/promql/ast.js";
+import { exprType, formatExpr, parse, PromqlParseError } from "../../src/promql/parser/index.js";
+import { astShape } from "./ast-shape.js";
 
 const LIMIT_MS = 100;
 
@@ -123,6 +125,23 @@ test("generated well-typed queries parse with the intended type", () => {
       }
       assert.is(exprType(expr), type, query);
       assert.ok(expr.pos.start >= 0 && expr.pos.end <= query.length);
+    }),
+    { numRuns: 1500 },
+  );
+});
+
+test("formatExpr output parses back into the same tree", () => {
+  fc.assert(
+    fc.property(fc.oneof(typed.scalar, typed.vector, typed.matrix), (query) => {
+      const expr = parse(query);
+      const printed = formatExpr(expr);
+      let again: Expr;
+      try {
+        again = parse(printed);
+      } catch (e) {
+        throw new Error(`${JSON.stringify(query)} printed as ${JSON.stringify(printed)}: ${(e as Error).message}`);
+      }
+      assert.is(astShape(again), astShape(expr), `${query}\n  printed as ${printed}`);
     }),
     { numRuns: 1500 },
   );

@@ -1,11 +1,14 @@
-// Parser over Prometheus' own promqltest files: every `eval` query not marked `expect fail` must parse, and every
-// query that fails for parse reasons in Prometheus must be rejected here (with Prometheus' message where given).
+// Parser over Prometheus' own promqltest files: every `eval` query not marked `expect fail` must parse (and print back
+// through formatExpr into the same tree), and every query that fails for parse reasons in Prometheus must be rejected
+// here (with Prometheus' message where given).
 import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parse, PromqlParseError } from "../../src/promql/parser/index.js";
+import type { Expr } from "../../src/promql/ast.js";
+import { formatExpr, parse, PromqlParseError } from "../../src/promql/parser/index.js";
+import { astShape } from "./ast-shape.js";
 import { parseScript } from "./promqltest.js";
 
 const repoRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -37,6 +40,25 @@ test("every eval query not expected to fail parses", () => {
     }
   }
   assert.is(failures.length, 0, `queries that do not parse:\n${failures.join("\n")}`);
+});
+
+test("every parsed eval query prints back into the same tree", () => {
+  const failures: string[] = [];
+  for (const c of cases) {
+    let expr: Expr;
+    try {
+      expr = parse(c.query);
+    } catch {
+      continue;
+    }
+    const printed = formatExpr(expr);
+    try {
+      if (astShape(parse(printed)) !== astShape(expr)) failures.push(`${c.file}:${c.line}: ${c.query}\n    printed as ${printed}`);
+    } catch (e) {
+      failures.push(`${c.file}:${c.line}: ${c.query}\n    printed as ${printed}: ${(e as Error).message}`);
+    }
+  }
+  assert.is(failures.length, 0, failures.join("\n"));
 });
 
 // `expect fail` cases whose failure Prometheus reports from its parser (the rest fail at evaluation time).

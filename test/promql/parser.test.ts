@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Expr } from "../../src/promql/ast.js";
-import { FUNCTIONS, MAX_NESTING, parse, parseDuration, PromqlParseError, resolveDurations } from "../../src/promql/parser/index.js";
+import { formatDuration, formatExpr, FUNCTIONS, MAX_NESTING, parse, parseDuration, PromqlParseError, resolveDurations } from "../../src/promql/parser/index.js";
 
 /** Compact rendering of an AST, so table tests state the expected shape in one line. */
 function show(e: Expr): string {
@@ -367,6 +367,11 @@ test("deep nesting is a parse error, never a stack overflow", () => {
     }
     assert.ok(performance.now() - started < 1000, "deep input is rejected quickly");
   }
+  // Very long argument and matcher lists are not nesting and parse.
+  const manyArgs = parse(`label_join(x, "dst", ","${', "src"'.repeat(200_000)})`);
+  assert.is(manyArgs.type === "Call" && manyArgs.args.length, 200_003);
+  const manyMatchers = parse(`foo{${'a="b",'.repeat(100_000)}}`);
+  assert.is(manyMatchers.type === "VectorSelector" && manyMatchers.matchers.length, 100_001);
   // Just below the limit still parses.
   const ok = "(".repeat(300) + "1" + ")".repeat(300);
   assert.is(parse(ok).type, "ParenExpr");
@@ -399,6 +404,26 @@ test("resolveDurations fills step()/range() expressions for a query", () => {
   assert.throws(() => resolveDurations(parse("foo[range()]"), { stepMs: 0, rangeMs: 0 }), /duration must be greater than 0/);
   assert.throws(() => resolveDurations(parse("foo[1h / (step() - 10)]"), { stepMs: 10_000, rangeMs: 0 }), /division by zero/);
   assert.is(show(resolveDurations(parse("foo offset min_of(step(), 1s) + 1"), { stepMs: 5000, rangeMs: 0 })), "(foo{__name__=\"foo\"} offset 1000 + 1)");
+});
+
+test("formatExpr prints Prometheus-style PromQL", () => {
+  const cases: [string, string][] = [
+    ["SUM BY (job) (rate(foo{a='b'}[1h30m] offset -5m))", 'sum by (job) (rate(foo{a="b"}[1h30m] offset -5m))'],
+    ["topk(3, x) WITHOUT (a)", "topk without (a) (3, x)"],
+    ["a / ON(x) GROUP_LEFT(y) fill_left(0) b", "a / on (x) group_left (y) fill_left (0) b"],
+    ["a > bool fill(NaN) b", "a > bool fill (NaN) b"],
+    ["-2 ^ -(3)", "-2 ^ -(3)"],
+    ["{\"foo.bar\", \"a b\"=~\"x\"}", '{__name__="foo.bar", "a b"=~"x"}'],
+    ["x[5m:] @ start()", "x[5m:] @ start()"],
+    ["foo[2m*step()] anchored", "foo[(120 * step())] anchored"],
+    ["foo offset -step()", "foo offset -step()"],
+    ["\"a\\xc5\\n\"", '"a\\xc5\\n"'],
+    ["1e3 + Inf", "1000 + +Inf"],
+  ];
+  for (const [query, printed] of cases) assert.is(formatExpr(parse(query)), printed, query);
+  assert.is(formatDuration(5_400_000), "1h30m");
+  assert.is(formatDuration(90_061_001), "1d1h1m1s1ms");
+  assert.is(formatDuration(0), "0s");
 });
 
 test("function table: signatures as in Prometheus", () => {

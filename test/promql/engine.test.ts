@@ -1,0 +1,147 @@
+// PromqlEngine library API over a real in-memory tsink storage: result shapes, staleness markers, one storage read
+// per selector in range queries, limits and error types, and the WASM range kernels against a direct computation.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import fc from "fast-check";
+import { PromqlEngine, PromqlError, StorageBuilder, type Row } from "../../src/index.js";
+import type { SeriesSelection, SeriesSource } from "../../src/promql/source.js";
+
+const STALE = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0];
+const OTHER_NAN = new Float64Array(new BigUint64Array([0x7ff8000000000001n]).buffer)[0];
+
+async function storageWith(rows: Row[]) {
+  const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
+  if (rows.length > 0) await storage.insertRows(rows);
+  return storage;
+}
+
+function series(metric: string, labels: Record<string, string>, points: [number, number][]): Row[] {
+  const ls = Object.entries(labels).map(([name, value]) => ({ name, value }));
+  return points.map(([timestamp, value]) => ({ metric, labels: ls, dataPoint: { timestamp, value } }));
+}
+
+async function rejects(p: Promise<unknown>, errorType: string, pattern: RegExp) {
+  try {
+    await p;
+  } catch (error) {
+    assert.instance(error, PromqlError);
+    assert.is((error as PromqlError).errorType, errorType);
+    assert.match((error as Error).message, pattern);
+    return;
+  }
+  assert.unreachable("expected a PromqlError");
+}
+
+test("instant query returns a vector with sorted labels, the evaluation time and the latest value", async () => {
+  const storage = await storageWith([
+    ...series("up", { job: "b", instance: "x" }, [[0, 1], [60_000, 0]]),
+    ...series("up", { job: "a", instance: "y" }, [[0, 1]]),
+  ]);
+  const engine = new PromqlEngine(storage);
+  const r = await engine.instantQuery('up{job="b"}', 90_000);
+  assert.equal(r, {
+    resultType: "vector",
+    result: [{ labels: [{ name: "__name__", value: "up" }, { name: "instance", value: "x" }, { name: "job", value: "b" }], timestamp: 90_000, value: 0 }],
+  });
+  const sum = await engine.instantQuery("sum by (job) (up)", 60_000);
+  assert.equal(sum.resultType === "vector" && sum.result.map((s) => [s.labels, s.value]), [
+    [[{ name: "job", value: "b" }], 0],
+    [[{ name: "job", value: "a" }], 1],
+  ]);
+  assert.equal(await engine.instantQuery("1 + 2 * 3", 5_000), { resultType: "scalar", value: [5_000, 7] });
+  assert.equal(await engine.instantQuery('"hello"', 5_000), { resultType: "string", value: [5_000, "hello"] });
+  await storage.close();
+});
+
+test("a staleness marker (by bit pattern) ends a series; other NaN payloads are ordinary values", async () => {
+  const storage = await storageWith([
+    ...series("m", { k: "stale" }, [[0, 1], [30_000, STALE], [90_000, 5]]),
+    ...series("m", { k: "nan" }, [[0, 1], [30_000, OTHER_NAN]]),
+  ]);
+  const engine = new PromqlEngine(storage);
+  const r = await engine.rangeQuery("m", 0, 90_000, 30_000);
+  assert.is(r.resultType, "matrix");
+  if (r.resultType !== "matrix") return;
+  const byK = new Map(r.result.map((s) => [s.labels.find((l) => l.name === "k")!.value, s]));
+  assert.equal(Array.from(byK.get("stale")!.timestamps), [0, 90_000]);
+  assert.equal(Array.from(byK.get("nan")!.timestamps), [0, 30_000, 60_000, 90_000]);
+  assert.ok(Number.isNaN(byK.get("nan")!.values[1]));
+  // Range windows drop the marker: 2 real samples in (0, 90s].
+  const c = await engine.instantQuery('count_over_time(m{k="stale"}[100s])', 90_000);
+  assert.is(c.resultType === "vector" && c.result[0].value, 2);
+  await storage.close();
+});
+
+test("a range query reads each selector once for the whole span", async () => {
+  const points: [number, number][] = [];
+  for (let t = 0; t <= 3_600_000; t += 15_000) points.push([t, t / 1000]);
+  const storage = await storageWith([...series("c_total", { a: "1" }, points), ...series("c_total", { a: "2" }, points)]);
+  const calls: { selection: SeriesSelection; start: number; end: number }[] = [];
+  const counting: SeriesSource = {
+    selectColumns: (selection, start, end) => {
+      calls.push({ selection, start, end });
+      return storage.selectColumns(selection, start, end);
+    },
+  };
+  const engine = new PromqlEngine(counting);
+  const r = await engine.rangeQuery("sum(rate(c_total[5m])) + sum(c_total offset 1m)", 600_000, 3_600_000, 60_000);
+  assert.is(calls.length, 2);
+  assert.equal([calls[0].start, calls[0].end], [600_000 - 300_000 + 1, 3_600_001]);
+  assert.equal([calls[1].start, calls[1].end], [540_000 - 300_000 + 1, 3_540_001]);
+  assert.is(r.resultType === "matrix" && r.result[0].values.length, 51);
+  if (r.resultType === "matrix") assert.ok(Math.abs(r.result[0].values[0] - (2 + 2 * 540)) < 1e-9);
+  await storage.close();
+});
+
+test("limits and errors carry Prometheus' errorType", async () => {
+  const storage = await storageWith(series("m", {}, [[0, 1], [15_000, 2], [30_000, 3]]));
+  await rejects(new PromqlEngine(storage).instantQuery("sum(", 0), "bad_data", /parse error/);
+  await rejects(new PromqlEngine(storage).rangeQuery("m[5m]", 0, 60_000, 15_000), "bad_data", /invalid expression type "range vector"/);
+  await rejects(new PromqlEngine(storage, { maxPointsPerSeries: 10 }).rangeQuery("m", 0, 600_000, 1_000), "bad_data", /exceeded maximum resolution of 10 points/);
+  await rejects(new PromqlEngine(storage, { maxSamples: 2 }).instantQuery("m[1m]", 30_000), "execution", /too many samples/);
+  await rejects(new PromqlEngine(storage, { timeoutMs: -1 }).instantQuery("m", 30_000), "timeout", /timed out/);
+  await rejects(new PromqlEngine(storage).instantQuery("m", 30_000, { signal: AbortSignal.abort() }), "canceled", /canceled/);
+  await rejects(new PromqlEngine(storage, { maxQueryLength: 5 }).instantQuery("sum(m) + 1", 30_000), "bad_data", /too long/);
+  await rejects(new PromqlEngine(storage).instantQuery('label_replace(m, "a", "b", "c", "(")', 30_000), "execution", /invalid regular expression/);
+  await storage.close();
+});
+
+// Direct computation of *_over_time results over (t - range, t] for the property below.
+function reference(fn: string, ts: number[], vs: number[], t: number, range: number): number | undefined {
+  const w = vs.filter((_, i) => ts[i] > t - range && ts[i] <= t);
+  if (w.length === 0) return undefined;
+  switch (fn) {
+    case "count_over_time": return w.length;
+    case "max_over_time": return Math.max(...w);
+    case "min_over_time": return Math.min(...w);
+    case "last_over_time": return w[w.length - 1];
+    default: return w.reduce((a, b) => a + b, 0);
+  }
+}
+
+test("WASM window kernels agree with a direct computation on random series", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.uniqueArray(fc.integer({ min: 0, max: 600 }), { minLength: 1, maxLength: 60 }).map((xs) => xs.sort((a, b) => a - b).map((x) => x * 1000)),
+      fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: 60, maxLength: 60 }),
+      fc.integer({ min: 1, max: 300 }),
+      fc.constantFrom("count_over_time", "max_over_time", "min_over_time", "last_over_time", "sum_over_time"),
+      async (ts, values, rangeS, fn) => {
+        const vs = ts.map((_, i) => values[i]);
+        const storage = await storageWith(series("g", {}, ts.map((t, i) => [t, vs[i]])));
+        const r = await new PromqlEngine(storage).rangeQuery(`${fn}(g[${rangeS}s])`, 0, 600_000, 20_000);
+        await storage.close();
+        const got = new Map<number, number>();
+        if (r.resultType === "matrix" && r.result[0]) r.result[0].timestamps.forEach((t, i) => got.set(t, r.result[0].values[i]));
+        for (let t = 0; t <= 600_000; t += 20_000) {
+          const want = reference(fn, ts, vs, t, rangeS * 1000);
+          if (want === undefined ? got.has(t) : got.get(t) !== want) return false;
+        }
+        return true;
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+test.run();
