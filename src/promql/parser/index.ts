@@ -1,4 +1,5 @@
-// Public face of the PromQL parser: parse(query) -> AST, durations, the function table and the parse error type.
+// Public face of the PromQL parser: parse(query) -> AST, formatExpr(AST) -> query, durations, the function table
+// and the parse error type.
 import type { Expr } from "../ast.js";
 import { parseQuery } from "./parser.js";
 
@@ -7,6 +8,7 @@ export { parseDuration, resolveDurations, type DurationContext } from "./duratio
 export { FUNCTIONS, ANCHORED_FUNCTIONS, SMOOTHED_FUNCTIONS, type FunctionSignature } from "./functions.js";
 export { exprType, documentedType } from "./check.js";
 export { MAX_NESTING } from "./parser.js";
+export { formatExpr, formatDuration } from "./format.js";
 
 /** Parses and type-checks a PromQL expression; throws PromqlParseError with position and Prometheus' message. */
 export function parse(query: string): Expr {

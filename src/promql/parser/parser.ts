@@ -121,9 +121,9 @@ class Parser {
   }
 
   /** Records the nesting depth of a new node from its children and rejects too-deep trees. */
-  private track<T extends object>(node: T, ...children: (object | undefined)[]): T {
+  private track<T extends object>(node: T, children: readonly object[]): T {
     let d = 0;
-    for (const c of children) if (c) d = Math.max(d, this.depth(c));
+    for (const c of children) d = Math.max(d, this.depth(c));
     if (d + 1 > MAX_NESTING) {
       this.fail(this.peek(), `query is nested too deeply: more than ${MAX_NESTING} levels`);
     }
@@ -156,7 +156,7 @@ class Parser {
         pos: { start: lhs.pos.start, end: rhs.pos.end },
       };
       if (modifiers.matching) bin.matching = modifiers.matching;
-      lhs = this.track(bin, lhs, rhs);
+      lhs = this.track(bin, [lhs, rhs]);
     }
     this.leave();
     return lhs;
@@ -175,9 +175,9 @@ class Parser {
           type: "NumberLiteral", value: t.text === "-" ? -operand.value : operand.value,
           pos: { start: t.start, end: operand.pos.end },
         };
-        return this.track(folded, operand);
+        return this.track(folded, [operand]);
       }
-      return this.track({ type: "UnaryExpr", op: t.text, expr: operand, pos: { start: t.start, end: operand.pos.end } }, operand);
+      return this.track({ type: "UnaryExpr", op: t.text, expr: operand, pos: { start: t.start, end: operand.pos.end } }, [operand]);
     }
     return this.parsePostfix(this.parsePrimary());
   }
@@ -200,7 +200,7 @@ class Parser {
         const close = this.peek();
         if (close.kind !== ")") this.unexpected(close, "parenthesized expression", '")"');
         this.next();
-        return this.track({ type: "ParenExpr", expr: inner, pos: { start: t.start, end: close.end } }, inner);
+        return this.track({ type: "ParenExpr", expr: inner, pos: { start: t.start, end: close.end } }, [inner]);
       }
       case "{":
         return this.parseVectorSelector(undefined);
@@ -344,7 +344,7 @@ class Parser {
       }
       const ms: MatrixSelector = { type: "MatrixSelector", vector: expr, rangeMs: 0, pos: { start: expr.pos.start, end: t.end } };
       this.setDuration(rangeDur, false, (v) => (ms.rangeMs = v), (d) => (ms.rangeExpr = d));
-      return this.track(ms, expr);
+      return this.track(ms, [expr]);
     }
     if (t.kind !== ":") this.unexpected(t, "subquery or range", '":" or "]"');
     this.next();
@@ -356,7 +356,7 @@ class Parser {
     }
     const close = this.expect("]", "subquery selector", '"]"');
     sq.pos.end = close.end;
-    return this.track(sq, expr);
+    return this.track(sq, [expr]);
   }
 
   /** Folds a constant duration expression into ms, or keeps a query-dependent one for the evaluator. */
@@ -404,7 +404,7 @@ class Parser {
       if (prec < minPrecedence) break;
       this.next();
       const rhs = this.parseDurationExpr(op === "^" ? prec : prec + 1, context, expected);
-      lhs = this.track({ type: "DurationBinary", op, lhs, rhs, pos: { start: lhs.pos.start, end: rhs.pos.end } }, lhs, rhs);
+      lhs = this.track({ type: "DurationBinary", op, lhs, rhs, pos: { start: lhs.pos.start, end: rhs.pos.end } }, [lhs, rhs]);
     }
     this.leave();
     return lhs;
@@ -415,7 +415,7 @@ class Parser {
     if (allowUnary && t.kind === "op" && (t.text === "+" || t.text === "-")) {
       this.next();
       const inner = this.parseDurationExpr(POW_PRECEDENCE, context, expected);
-      return this.track({ type: "DurationUnary", op: t.text, expr: inner, pos: { start: t.start, end: inner.pos.end } }, inner);
+      return this.track({ type: "DurationUnary", op: t.text, expr: inner, pos: { start: t.start, end: inner.pos.end } }, [inner]);
     }
     if (t.kind === "number") {
       this.next();
@@ -442,7 +442,7 @@ class Parser {
         args.push(this.parseDurationExpr(0, context, expected));
       }
       const close = this.expect(")", `${func}()`, '")"');
-      return this.track({ type: "DurationCall", func, args, pos: { start: t.start, end: close.end } }, ...args);
+      return this.track({ type: "DurationCall", func, args, pos: { start: t.start, end: close.end } }, args);
     }
     return this.unexpected(t, context, expected);
   }
@@ -598,7 +598,7 @@ class Parser {
     }
     const agg: AggregateExpr = { type: "AggregateExpr", op, expr: args[desired - 1]!, grouping, without, pos };
     if (withParam) agg.param = args[0]!;
-    return this.track(agg, ...args);
+    return this.track(agg, args);
   }
 
   private parseCall(): Call {
@@ -608,7 +608,7 @@ class Parser {
     const func = KEYWORD_FUNCTIONS.has(lower) ? lower : nameTok.text;
     if (!FUNCTIONS.has(func)) this.fail(nameTok, `unknown function with name ${goQuote(nameTok.text)}`);
     const call: Call = { type: "Call", func, args, pos: { start: nameTok.start, end: this.lastEnd } };
-    return this.track(call, ...args);
+    return this.track(call, args);
   }
 
   /** `( expr, ... )`, consuming both parentheses. */
