@@ -31,7 +31,7 @@ export class SizeClass {
     this.live++;
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
-    if (this.highWater === this.capacity) this.resize(Math.max(64, this.capacity * 2));
+    if (this.highWater === this.capacity) this.resize(Math.max(64, Math.ceil(this.capacity * 1.5)));
     return this.highWater++;
   }
 
@@ -82,14 +82,13 @@ export class SizeClass {
   }
 }
 
-/** All size classes from MIN_BLOCK_POINTS up to the first one that holds `maxPoints`. */
+/**
+ * Size classes 8, 12, 16, 24, 32, 48, ... (each power of two and its 1.5x, so a head wastes at most a third
+ * of its block), the last one clamped to exactly `maxPoints`.
+ */
 export function makeSizeClasses(axis: TimeAxis, maxPoints: number): SizeClass[] {
-  const classes: SizeClass[] = [];
-  let size = MIN_BLOCK_POINTS;
-  for (;;) {
-    classes.push(new SizeClass(axis, size));
-    if (size >= maxPoints) break;
-    size *= 2;
-  }
-  return classes;
+  const sizes: number[] = [];
+  for (let p = MIN_BLOCK_POINTS; sizes.length === 0 || sizes[sizes.length - 1]! < maxPoints; p *= 2) sizes.push(p, (p * 3) / 2);
+  const cut = sizes.findIndex((s) => s >= maxPoints);
+  return [...sizes.slice(0, cut), maxPoints].map((size) => new SizeClass(axis, size));
 }

@@ -63,10 +63,6 @@ export class Storage implements EngineHandle {
   private readonly maxWriters: number;
   private busyWriters = 0;
   private readonly writerQueue: Array<() => void> = [];
-  private scratchPairs = new Uint32Array(64);
-  private readonly labelCache = new WeakMap<readonly Label[], Uint32Array>();
-  /** Pair length of the last internLabels result (avoids allocating a result object per row). */
-  private internedLength = 0;
   private readonly counters: Counters = {
     rowsInserted: 0, insertBatches: 0, insertErrors: 0, selectCalls: 0, selectErrors: 0, pointsReturned: 0,
     deletes: 0, chunksSealed: 0, retentionChunksDropped: 0, admissionWaits: 0,
@@ -137,23 +133,15 @@ export class Storage implements EngineHandle {
     const futureLimit = axis.futureLimit();
     let batchMax: Ts = axis.min;
     let lastMetric: unknown;
-    let lastMetricId = -1;
     try {
       for (let i = 0; i < n; i++) {
         const row = rows[i]!;
         if (row === null || typeof row !== "object") throw errors.invalidValue(row, "each row is { metric, labels, dataPoint }");
         let metric = row.metric;
-        let metricId: number;
-        if (metric === lastMetric && typeof metric === "string") metricId = lastMetricId;
-        else {
-          metric = validateMetric(metric);
-          metricId = lastMetricId = reg.dict.intern(metric);
-          lastMetric = metric;
-        }
-        const pairs = this.internLabels(row.labels);
-        const pairLen = this.internedLength;
-        const hash = hashKey(metricId, pairs, pairLen);
-        let sid = reg.find(metricId, pairs, pairLen, hash);
+        if (metric !== lastMetric || typeof metric !== "string") lastMetric = metric = validateMetric(metric);
+        const labels = canonicalLabels(row.labels);
+        const hash = hashKey(metric as string, labels);
+        let sid = reg.find(metric as string, labels, hash);
         const dp = row.dataPoint;
         if (dp === null || typeof dp !== "object") throw errors.invalidValue(dp, "dataPoint must be { timestamp, value }");
         const value = dp.value;
@@ -161,9 +149,9 @@ export class Storage implements EngineHandle {
         if (sid < 0) {
           if (reg.visibleCount + newSeries.length + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
           kind = kindOfValue(value, KIND_NONE);
-          sid = reg.create(metricId, pairs, pairLen, hash);
+          sid = reg.create(metric as string, labels, hash);
           reg.kind[sid] = kind;
-          newSeries.push({ id: sid, metric, labels: reg.labelsOf(sid), kind });
+          newSeries.push({ id: sid, metric: metric as string, labels: reg.labelsOf(sid), kind });
         } else {
           const existing = reg.kind[sid]!;
           kind = kindOfValue(value, existing);
@@ -171,7 +159,7 @@ export class Storage implements EngineHandle {
             if (!reg.visible[sid] && reg.visibleCount + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
             reg.kind[sid] = kind;
             kindsAssigned.push(sid);
-          } else if (existing !== kind) throw errors.typeMismatch(KIND_NAMES[existing]!, KIND_NAMES[kind]!, metric);
+          } else if (existing !== kind) throw errors.typeMismatch(KIND_NAMES[existing]!, KIND_NAMES[kind]!, metric as string);
         }
         const raw = dp.timestamp;
         const ts = typeof raw === "number" && !axis.isBigInt && Number.isSafeInteger(raw) ? raw : axis.normalize(raw);
@@ -222,42 +210,6 @@ export class Storage implements EngineHandle {
     }
   }
 
-  /**
-   * Validates and interns a row's labels into (name id, value id) pairs. Label arrays that were already in
-   * canonical order are remembered (WeakMap by array identity) and re-checked by string identity on reuse,
-   * so a client that keeps its label arrays skips validation and string hashing.
-   */
-  private internLabels(raw: unknown): Uint32Array {
-    const strings = this.registry.dict.strings;
-    if (Array.isArray(raw)) {
-      const cached = this.labelCache.get(raw);
-      if (cached !== undefined && cached.length === raw.length * 2) {
-        let same = true;
-        for (let k = 0; k < raw.length; k++) {
-          const l = raw[k] as Label;
-          if (l.name !== strings[cached[2 * k]!] || l.value !== strings[cached[2 * k + 1]!]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) {
-          this.internedLength = cached.length;
-          return cached;
-        }
-      }
-    }
-    const labels = canonicalLabels(raw);
-    if (labels.length * 2 > this.scratchPairs.length) this.scratchPairs = new Uint32Array(labels.length * 4);
-    const pairLen = this.registry.internKey(labels, this.scratchPairs);
-    this.internedLength = pairLen;
-    if (labels === raw) {
-      const pairs = this.scratchPairs.slice(0, pairLen);
-      this.labelCache.set(raw as Label[], pairs);
-      return pairs;
-    }
-    return this.scratchPairs;
-  }
-
   private retentionCutoff(reference: Ts): Ts {
     let ref = this.axis.now();
     if (this.maxObservedTs > ref) ref = this.maxObservedTs;
@@ -294,14 +246,12 @@ export class Storage implements EngineHandle {
 
   private ensureSeries(def: TypedSeriesDefinition): number {
     const reg = this.registry;
+    if (reg.isDefined(def.id) && reg.metricName(def.id) === def.metric) return def.id;
     const labels = canonicalLabels(def.labels);
-    const pairs = new Uint32Array(labels.length * 2);
-    const metricId = reg.dict.intern(def.metric);
-    const pairLen = reg.internKey(labels, pairs);
-    const hash = hashKey(metricId, pairs, pairLen);
-    const found = reg.find(metricId, pairs, pairLen, hash);
+    const hash = hashKey(def.metric, labels);
+    const found = reg.find(def.metric, labels, hash);
     if (found >= 0) return found;
-    const id = reg.create(metricId, pairs, pairLen, hash, def.id);
+    const id = reg.create(def.metric, labels, hash, def.id);
     reg.kind[id] = def.kind;
     return id;
   }

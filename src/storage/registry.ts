@@ -26,8 +26,6 @@ export class StringDictionary {
 }
 
 export interface LabelNameIndex {
-  /** Every visible series that has this label. */
-  all: PostingsEntry | undefined;
   values: Map<number, PostingsEntry>;
 }
 
@@ -45,10 +43,20 @@ function fmix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Hash of a series key given as interned ids: metric id and (name id, value id) pairs. */
-export function hashKey(metricId: number, pairs: Uint32Array, pairLen: number): number {
-  let h = Math.imul(metricId ^ 0x9e3779b9, 0x01000193);
-  for (let i = 0; i < pairLen; i++) h = Math.imul(h ^ pairs[i]!, 0x01000193) + i;
+/**
+ * Hash of a series key computed from the strings themselves (FNV-1a over UTF-16 code units with separators),
+ * so an existing series is found without interning or hashing each string through a Map.
+ */
+export function hashKey(metric: string, labels: readonly Label[]): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < metric.length; i++) h = Math.imul(h ^ metric.charCodeAt(i), 0x01000193);
+  for (let k = 0; k < labels.length; k++) {
+    const { name, value } = labels[k]!;
+    h = Math.imul(h ^ 0xfffe, 0x01000193);
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0xffff, 0x01000193);
+    for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
+  }
   return fmix(h);
 }
 
@@ -71,39 +79,46 @@ export class SeriesRegistry {
   readonly metricPostings = new Map<number, PostingsEntry>();
   readonly labelIndex = new Map<number, LabelNameIndex>();
 
-  /** Id of the series with this key, or -1. */
-  find(metricId: number, pairs: Uint32Array, pairLen: number, hash: number): number {
+  /** Id of the series with this (canonical) key and `hash = hashKey(metric, labels)`, or -1. */
+  find(metric: string, labels: readonly Label[], hash: number): number {
     const mask = this.table.length - 1;
+    const strings = this.dict.strings;
+    const pool = this.pool;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const e = this.table[slot]!;
       if (e === 0) return -1;
       const id = e - 1;
-      if (this.hashOf[id] === hash && this.metricOf[id] === metricId && this.labelPairs[id] === pairLen >>> 1) {
-        const start = this.labelStart[id]!;
-        let same = true;
-        for (let i = 0; i < pairLen; i++) {
-          if (this.pool[start + i] !== pairs[i]) {
-            same = false;
-            break;
-          }
+      if (this.hashOf[id] !== hash || this.labelPairs[id] !== labels.length || strings[this.metricOf[id]!] !== metric) continue;
+      let at = this.labelStart[id]!;
+      let same = true;
+      for (let k = 0; k < labels.length; k++, at += 2) {
+        const l = labels[k]!;
+        if (strings[pool[at]!] !== l.name || strings[pool[at + 1]!] !== l.value) {
+          same = false;
+          break;
         }
-        if (same) return id;
       }
+      if (same) return id;
     }
   }
 
   /** Registers a new series (not yet visible to queries) and returns its id; `id` forces one (WAL replay). */
-  create(metricId: number, pairs: Uint32Array, pairLen: number, hash: number, id = this.count): number {
+  create(metric: string, labels: readonly Label[], hash: number, id = this.count): number {
     if (id >= this.metricOf.length) this.growSeries(id + 1);
+    const pairLen = labels.length * 2;
     if (this.poolLen + pairLen > this.pool.length) {
       const next = new Uint32Array(Math.max(this.pool.length * 2, this.poolLen + pairLen));
       next.set(this.pool.subarray(0, this.poolLen));
       this.pool = next;
     }
-    this.pool.set(pairs.subarray(0, pairLen), this.poolLen);
-    this.metricOf[id] = metricId;
+    let at = this.poolLen;
+    for (const l of labels) {
+      this.pool[at++] = this.dict.intern(l.name);
+      this.pool[at++] = this.dict.intern(l.value);
+    }
+    this.metricOf[id] = this.dict.intern(metric);
     this.labelStart[id] = this.poolLen;
-    this.labelPairs[id] = pairLen >>> 1;
+    this.labelPairs[id] = labels.length;
     this.hashOf[id] = hash;
     this.defined[id] = 1;
     this.poolLen += pairLen;
@@ -123,29 +138,13 @@ export class SeriesRegistry {
     this.rehash(this.table.length);
   }
 
-  /** Interns a canonical (sorted, validated) label set; fills `pairs` and returns the pair length. */
-  internKey(labels: readonly Label[], pairs: Uint32Array): number {
-    let n = 0;
-    for (const l of labels) {
-      pairs[n++] = this.dict.intern(l.name);
-      pairs[n++] = this.dict.intern(l.value);
-    }
-    return n;
+  /** Looks a series up by its canonical key (reads never grow the dictionary). Returns -1 when unknown. */
+  lookup(metric: string, labels: readonly Label[]): number {
+    return this.find(metric, labels, hashKey(metric, labels));
   }
 
-  /** Looks a series up without interning (reads must not grow the dictionary). Returns -1 when unknown. */
-  lookup(metric: string, labels: readonly Label[]): number {
-    const metricId = this.dict.find(metric);
-    if (metricId === undefined) return -1;
-    const pairs = new Uint32Array(labels.length * 2);
-    for (let i = 0; i < labels.length; i++) {
-      const n = this.dict.find(labels[i]!.name);
-      const v = this.dict.find(labels[i]!.value);
-      if (n === undefined || v === undefined) return -1;
-      pairs[2 * i] = n;
-      pairs[2 * i + 1] = v;
-    }
-    return this.find(metricId, pairs, pairs.length, hashKey(metricId, pairs, pairs.length));
+  isDefined(id: number): boolean {
+    return id >= 0 && id < this.count && this.defined[id] === 1;
   }
 
   metricName(id: number): string {
@@ -186,8 +185,7 @@ export class SeriesRegistry {
       const name = this.pool[start + 2 * i]!;
       const value = this.pool[start + 2 * i + 1]!;
       let idx = this.labelIndex.get(name);
-      if (!idx) this.labelIndex.set(name, (idx = { all: undefined, values: new Map() }));
-      idx.all = entryAdd(idx.all, id);
+      if (!idx) this.labelIndex.set(name, (idx = { values: new Map() }));
       idx.values.set(value, entryAdd(idx.values.get(value), id));
     }
   }
@@ -208,11 +206,10 @@ export class SeriesRegistry {
       const name = this.pool[start + 2 * i]!;
       const value = this.pool[start + 2 * i + 1]!;
       const idx = this.labelIndex.get(name)!;
-      idx.all = entryRemove(idx.all, id);
       const ve = entryRemove(idx.values.get(value), id);
       if (ve === undefined) idx.values.delete(value);
       else idx.values.set(value, ve);
-      if (idx.all === undefined) this.labelIndex.delete(name);
+      if (idx.values.size === 0) this.labelIndex.delete(name);
     }
   }
 
@@ -222,7 +219,7 @@ export class SeriesRegistry {
     const entryBytes = (e: PostingsEntry | undefined) => (e === undefined ? 0 : typeof e === "number" ? 16 : 64 + e.ids.byteLength);
     for (const e of this.metricPostings.values()) postings += 24 + entryBytes(e);
     for (const idx of this.labelIndex.values()) {
-      postings += 64 + entryBytes(idx.all);
+      postings += 64;
       for (const e of idx.values.values()) postings += 24 + entryBytes(e);
     }
     return (

@@ -31,11 +31,10 @@ export class SeriesStore {
   private headCount = new Uint8Array(1024);
   private readonly sealed: Array<SealedChunk[] | undefined> = [];
   // per head
-  private hSeries = new Uint32Array(256);
   private hPartition = new Float64Array(256);
   private hClass = new Uint8Array(256);
   private hBlock = new Int32Array(256);
-  private hCount = new Uint32Array(256);
+  private hCount = new Uint16Array(256); // chunkPoints <= 65535
   private hSorted = new Uint8Array(256);
   private hNext = new Int32Array(256);
   private hFree: number[] = [];
@@ -64,7 +63,7 @@ export class SeriesStore {
     for (const c of this.classes) b += c.bytes;
     return (
       b + this.firstHead.byteLength + this.headCount.byteLength + this.sealed.length * 8 +
-      this.hSeries.length * (4 + 8 + 1 + 4 + 4 + 1 + 4)
+      this.hPartition.length * (8 + 1 + 4 + 2 + 1 + 4)
     );
   }
 
@@ -247,9 +246,8 @@ export class SeriesStore {
     let h = this.hFree.pop();
     if (h === undefined) {
       h = this.hHighWater++;
-      if (h >= this.hSeries.length) this.growHeadTable();
+      if (h >= this.hPartition.length) this.growHeadTable();
     }
-    this.hSeries[h] = sid;
     this.hPartition[h] = partition;
     this.hClass[h] = 0;
     this.hBlock[h] = this.classes[0]!.alloc();
@@ -278,17 +276,16 @@ export class SeriesStore {
   }
 
   private growHeadTable(): void {
-    const size = this.hSeries.length * 2;
-    const grow = <T extends Uint32Array | Float64Array | Uint8Array | Int32Array>(a: T, make: (n: number) => T): T => {
+    const size = this.hPartition.length * 2;
+    const grow = <T extends Uint16Array | Float64Array | Uint8Array | Int32Array>(a: T, make: (n: number) => T): T => {
       const b = make(size);
       b.set(a as never);
       return b;
     };
-    this.hSeries = grow(this.hSeries, (n) => new Uint32Array(n));
     this.hPartition = grow(this.hPartition, (n) => new Float64Array(n));
     this.hClass = grow(this.hClass, (n) => new Uint8Array(n));
     this.hBlock = grow(this.hBlock, (n) => new Int32Array(n));
-    this.hCount = grow(this.hCount, (n) => new Uint32Array(n));
+    this.hCount = grow(this.hCount, (n) => new Uint16Array(n));
     this.hSorted = grow(this.hSorted, (n) => new Uint8Array(n));
     this.hNext = grow(this.hNext, (n) => new Int32Array(n));
   }

@@ -127,7 +127,7 @@ export async function mergeSegments(
     } else {
       const parts = refs.map((r) => decodeChunk(r.seg.readChunk(r.entry), tsAs));
       for (const p of parts) stats.pointsIn += p.count;
-      const merged = mergePoints(parts, refs.map((r) => r.seg.id), id, settings, stats, first.seg.dir);
+      const merged = mergePoints(parts, refs.map((r) => r.seg.id), id, settings, stats, first.seg.dir, true);
       for (let from = 0; from < merged.count; from += settings.chunkPoints) {
         const n = Math.min(settings.chunkPoints, merged.count - from);
         const ts = merged.timestamps.subarray(from, from + n) as TsArray;
@@ -149,6 +149,27 @@ export async function mergeSegments(
   }
   await emit();
   return { staged, stats };
+}
+
+/**
+ * A persisted chunk with the points that tombstones delete from segment `segmentId` removed (re-encoded), or
+ * null when none is left. Used by reads until compaction purges the points physically.
+ */
+export function filterChunk(
+  bytes: Uint8Array,
+  seriesId: number,
+  segmentId: number,
+  tombstones: Tombstones,
+  timeCells: TimeCells,
+): Uint8Array | null {
+  const part = decodeChunk(bytes, timeCells === "i64" ? "bigint" : "number");
+  const stats: MergeStats = {
+    sourceSegments: 1, sourceChunks: 1, outputChunks: 0, pointsIn: 0, pointsOut: 0, duplicatesDropped: 0, deletedDropped: 0, expiredDropped: 0,
+  };
+  const settings: MergeSettings = { chunkPoints: part.count, timeCells, maxPointsPerSegment: part.count, tombstones };
+  const kept = mergePoints([part], [segmentId], seriesId, settings, stats, `segment ${segmentId}`, false);
+  if (stats.deletedDropped === 0) return bytes;
+  return kept.count === 0 ? null : encodeChunk(kept.kind, kept.timestamps, kept.values, kept.count);
 }
 
 function sliceValues(values: ValueArray, from: number, to: number): ValueArray {
@@ -194,6 +215,7 @@ function mergePoints(
   settings: MergeSettings,
   stats: MergeStats,
   where: string,
+  dropDuplicates: boolean,
 ): { kind: DecodedChunk["kind"]; count: number; timestamps: TsArray; values: ValueArray } {
   const kind = parts[0]!.kind;
   if (parts.some((p) => p.kind !== kind)) throw dataCorruption(where, 0, `series ${seriesId} has chunks of different value kinds`);
@@ -232,7 +254,7 @@ function mergePoints(
     }
     if (kept > 0 && ts[keep[kept - 1]!] !== t) runStart = kept;
     let duplicate = false;
-    for (let r = runStart; r < kept && !duplicate; r++) duplicate = sameValue(values, bits, keep[r]!, i);
+    for (let r = runStart; dropDuplicates && r < kept && !duplicate; r++) duplicate = sameValue(values, bits, keep[r]!, i);
     if (duplicate) {
       stats.duplicatesDropped++;
       continue;

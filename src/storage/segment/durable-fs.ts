@@ -1,15 +1,30 @@
 // Crash-safe file primitives shared by the WAL, segments and compaction: atomic replace
 // (temp name, fsync, rename, fsync directory) and directory fsync.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, "r");
+  fsyncFile(dir);
+}
+
+/** Fsyncs an existing file. */
+export function fsyncFile(path: string): void {
+  const fd = openSync(path, "r");
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Fsyncs every file and directory under `dir` (after copying a tree). */
+export function fsyncTree(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) fsyncTree(path);
+    else fsyncFile(path);
+  }
+  fsyncDir(dir);
 }
 
 /** Writes `data` to `path` and fsyncs it (no rename). */

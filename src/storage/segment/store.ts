@@ -79,6 +79,11 @@ export class SegmentStore {
     return this.nextSegmentId++;
   }
 
+  /** The id the next allocateId() will return (segments created from now on have ids >= this). */
+  get nextId(): number {
+    return this.nextSegmentId;
+  }
+
   /** Highest WAL sequence persisted in any segment. */
   get walHighwater(): number {
     let hw = 0;
