@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -180,20 +180,11 @@ test("compaction does not block the event loop for more than 50 ms", async () =>
   assert.ok(Math.min(...delays) < 50, `event loop blocked for ${delays.map((d) => d.toFixed(1)).join(", ")} ms`);
 });
 
-const CHILD = `
-import { SegmentStore } from "./src/storage/segment/store.js";
-import { Compactor } from "./src/storage/compaction/compactor.js";
-const store = SegmentStore.open(process.argv[2], "f64");
-process.stdout.write("ready\\n");
-await new Compactor(store, { chunkPoints: 64 }).compactAll();
-process.stdout.write("done\\n");
-`;
 
 test("SIGKILL at random moments of compaction loses and duplicates nothing", async () => {
-  const script = join(process.cwd(), `.compaction-child-${process.pid}.mts`);
-  writeFileSync(script, CHILD);
+  const script = join(import.meta.dirname, "fixtures", "compaction-child.ts");
   let finished = 0;
-  try {
+  {
     for (let round = 0; round < 6; round++) {
       const root = tempDir();
       const store = SegmentStore.open(root, "f64");
@@ -227,8 +218,6 @@ test("SIGKILL at random moments of compaction loses and duplicates nothing", asy
       assert.equal(readAll(reopened), sortedCopy(expected));
       reopened.close();
     }
-  } finally {
-    rmSync(script, { force: true });
   }
   console.log(`compaction kill test: ${6 - finished}/6 kills landed mid-compaction`);
   assert.ok(finished < 6, "at least one kill must land before compaction finished");

@@ -170,27 +170,6 @@ test("unpublished temp segments are removed at open", async () => {
   again.close();
 });
 
-// The child replaces segments 1+2 by one output and SIGKILLs itself at the Nth call of an fs function.
-const CHILD = `
-import fs from "node:fs";
-import { syncBuiltinESMExports } from "node:module";
-import { SegmentStore } from "./src/storage/segment/store.js";
-import { stageSegment } from "./src/storage/segment/writer.js";
-const [root, fn, nth] = process.argv.slice(2);
-const store = SegmentStore.open(root, "f64");
-const [a, b] = store.segments;
-const staged = await stageSegment(store.levelDir(1), {
-  id: store.allocateId(), level: 1, timeCells: "f64", walHighwater: 200,
-  series: [{ id: 1, kind: 0, metric: "merged", labels: [] }],
-  chunks: [{ seriesId: 1, minTs: 0, maxTs: 1, count: 2, bytes: new Uint8Array([7, 7]) }],
-});
-const original = fs[fn];
-let calls = 0;
-fs[fn] = (...args) => { if (++calls === Number(nth)) process.kill(process.pid, "SIGKILL"); return original(...args); };
-syncBuiltinESMExports();
-store.replace([a, b], [staged]);
-process.stdout.write("done");
-`;
 
 test("a crash at any step of a replacement yields the sources or the outputs, never both", async () => {
   const outcomes = new Set<string>();
@@ -198,10 +177,8 @@ test("a crash at any step of a replacement yields the sources or the outputs, ne
     for (let nth = 1; nth <= maxCalls + 1; nth++) {
       const root = tempDir();
       await threeSegments(root);
-      const script = join(process.cwd(), `.replace-child-${process.pid}.mts`);
-      writeFileSync(script, CHILD);
+      const script = join(import.meta.dirname, "fixtures", "replace-child.ts");
       const r = spawnSync(process.execPath, ["--import", "tsx", script, root, fn, String(nth)], { encoding: "utf8" });
-      rmSync(script);
       const killed = r.signal === "SIGKILL";
       assert.ok(killed || r.stdout === "done", `${fn}#${nth}: ${r.stderr}`);
       const store = SegmentStore.open(root, "f64");

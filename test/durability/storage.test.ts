@@ -1,0 +1,237 @@
+// The durability layer through the embedded API: restart, deletes, acknowledgements, replay modes, lock,
+// WAL size limit, snapshot under load and restore, retention of persisted segments.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import "../../src/storage/segment/disk-durability.js";
+import { StorageBuilder } from "../../src/storage/builder.js";
+import type { Storage } from "../../src/storage/engine.js";
+import type { TsinkError } from "../../src/storage/errors.js";
+import type { Row } from "../../src/storage/types.js";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "tsink-dur-"));
+  dirs.push(d);
+  return d;
+}
+test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const T0 = Date.now() - 3_600_000;
+const open = (path: string, tweak: (b: StorageBuilder) => StorageBuilder = (b) => b): Promise<Storage> =>
+  tweak(new StorageBuilder().withDataPath(path).withTimestampPrecision("ms").withChunkPoints(64)).build();
+
+function rows(series: number, points: number, from = 0): Row[] {
+  const out: Row[] = [];
+  for (let j = from; j < from + points; j++) {
+    for (let s = 0; s < series; s++) {
+      out.push({ metric: "cpu", labels: [{ name: "host", value: `h${s}` }], dataPoint: { timestamp: T0 + j * 1000, value: s * 1000 + j + 0.5 } });
+    }
+  }
+  return out;
+}
+
+async function points(st: Storage, host: string): Promise<[number, number][]> {
+  const pts = await st.select("cpu", [{ name: "host", value: host }], 0, T0 + 10_000_000);
+  return pts.map((p) => [Number(p.timestamp), p.value as number]);
+}
+
+const expectedPoints = (s: number, n: number) => Array.from({ length: n }, (_, j) => [T0 + j * 1000, s * 1000 + j + 0.5]);
+
+test("data and series survive close/reopen (flushed to segments, compacted)", async () => {
+  const dir = tempDir();
+  const st = await open(dir);
+  for (let k = 0; k < 5; k++) await st.insertRows(rows(20, 100, k * 100));
+  await st.close();
+  assert.ok(readdirSync(join(dir, "segments", "L0")).length + readdirSync(join(dir, "segments", "L1")).length > 0);
+  const again = await open(dir);
+  assert.is((await again.listMetrics()).length, 20);
+  for (const s of [0, 7, 19]) assert.equal(await points(again, `h${s}`), expectedPoints(s, 500));
+  // More writes after a reopen land next to the persisted ones.
+  await again.insertRows(rows(20, 10, 500));
+  assert.is((await points(again, "h3")).length, 510);
+  await again.close();
+  const third = await open(dir);
+  assert.equal(await points(third, "h3"), expectedPoints(3, 510));
+  await third.close();
+});
+
+test("acknowledgements: PerAppend Durable, Periodic Appended, WAL off Volatile", async () => {
+  const a = await open(tempDir());
+  assert.is((await a.insertRowsWithResult(rows(1, 1))).acknowledgement, "Durable");
+  await a.close();
+  const b = await open(tempDir(), (x) => x.withWalSyncMode({ periodicMs: 1000 }));
+  assert.is((await b.insertRowsWithResult(rows(1, 1))).acknowledgement, "Appended");
+  await b.close();
+  const dir = tempDir();
+  const c = await open(dir, (x) => x.withWalEnabled(false));
+  assert.is((await c.insertRowsWithResult(rows(2, 3))).acknowledgement, "Volatile");
+  await c.close();
+  assert.not.ok(existsSync(join(dir, "wal")));
+  const c2 = await open(dir, (x) => x.withWalEnabled(false));
+  assert.equal(await points(c2, "h1"), expectedPoints(1, 3), "WAL off still persists at close");
+  await c2.close();
+});
+
+test("deletes survive restart: range and whole-series", async () => {
+  const dir = tempDir();
+  const st = await open(dir);
+  await st.insertRows(rows(3, 50));
+  await st.close(); // h0..h2 now in segments
+  const b = await open(dir);
+  await b.insertRows(rows(3, 50, 50)); // and in memory/WAL
+  await b.deleteSeries({ metric: "cpu", matchers: [{ name: "host", op: "=", value: "h0" }], start: T0 + 20_000, end: T0 + 80_000 });
+  await b.deleteSeries({ metric: "cpu", matchers: [{ name: "host", op: "=", value: "h1" }] });
+  const check = async (s: Storage) => {
+    const h0 = await points(s, "h0");
+    assert.equal(h0, expectedPoints(0, 100).filter(([t]) => t! < T0 + 20_000 || t! >= T0 + 80_000));
+    assert.equal(await points(s, "h1"), []);
+    assert.equal((await s.listMetrics()).map((m) => m.labels[0]!.value).sort(), ["h0", "h2"]);
+    assert.equal(await points(s, "h2"), expectedPoints(2, 100));
+  };
+  await check(b);
+  await b.close();
+  const c = await open(dir);
+  await check(c);
+  // A deleted series can be written again; the old points stay deleted.
+  await c.insertRows([{ metric: "cpu", labels: [{ name: "host", value: "h1" }], dataPoint: { timestamp: T0 + 999_000, value: 1 } }]);
+  await c.close();
+  const d = await open(dir);
+  assert.equal(await points(d, "h1"), [[T0 + 999_000, 1]]);
+  assert.equal((await d.listMetrics()).map((m) => m.labels[0]!.value).sort(), ["h0", "h1", "h2"]);
+  assert.is((await points(d, "h0")).length, 40);
+  await d.close();
+});
+
+test("second opener of a data dir gets a clear error", async () => {
+  const dir = tempDir();
+  const st = await open(dir);
+  try {
+    await open(dir);
+    assert.unreachable();
+  } catch (err) {
+    assert.is((err as TsinkError).code, "InvalidConfiguration");
+    assert.match((err as Error).message, /already open|locked/);
+  }
+  await st.close();
+  (await open(dir)).close();
+});
+
+test("Strict fails build() on a damaged WAL naming file and offset; Salvage opens with intact data", async () => {
+  const dir = tempDir();
+  const st = await open(dir, (x) => x.withWalSyncMode("PerAppend"));
+  for (let k = 0; k < 5; k++) await st.insertRows(rows(2, 10, k * 10));
+  // Leave without close: the data is only in the WAL (the lock of a live process would block, so release it).
+  const walDir = join(dir, "wal");
+  const file = readdirSync(walDir).filter((n) => n.endsWith(".log")).sort().at(-1)!;
+  const bytes = readFileSync(join(walDir, file));
+  await st.close();
+  // Rebuild the state of a crash before any flush: no segments, no high-water mark, only this WAL file.
+  rmSync(join(dir, "segments"), { recursive: true });
+  rmSync(walDir, { recursive: true });
+  mkdirSync(walDir);
+  const damaged = Buffer.from(bytes);
+  damaged[bytes.length >> 1]! ^= 0xff;
+  writeFileSync(join(walDir, file), damaged);
+  try {
+    await open(dir, (x) => x.withWalReplayMode("Strict"));
+    assert.unreachable("strict must fail");
+  } catch (err) {
+    assert.is((err as TsinkError).code, "DataCorruption");
+    assert.match((err as Error).message, new RegExp(`${file} at offset \\d+`));
+  }
+  const salvaged = await open(dir, (x) => x.withWalReplayMode("Salvage"));
+  const h0 = await points(salvaged, "h0");
+  assert.ok(h0.length >= 30 && h0.length < 50, `salvage kept ${h0.length} of 50 points (one frame lost)`);
+  const obs = salvaged.observabilitySnapshot() as { wal: { replay: { quarantined: string[] } } };
+  assert.is(obs.wal.replay.quarantined.length, 1);
+  await salvaged.close();
+});
+
+test("WAL size limit: WalSizeLimitExceeded, nothing applied", async () => {
+  const dir = tempDir();
+  const st = await open(dir, (x) => x.withWalSizeLimit(4096));
+  let failed: TsinkError | undefined;
+  let written = 0;
+  for (let k = 0; k < 50 && !failed; k++) {
+    try {
+      await st.insertRows(rows(10, 5, k * 5));
+      written += 5;
+    } catch (err) {
+      failed = err as TsinkError;
+    }
+  }
+  assert.ok(failed, "the limit must be hit");
+  assert.is(failed!.code, "WalSizeLimitExceeded");
+  assert.is((await points(st, "h0")).length, written);
+  await st.close();
+});
+
+test("snapshot under concurrent writes restores to a consistent state", async () => {
+  const dir = tempDir();
+  const st = await open(dir);
+  await st.insertRows(rows(5, 100));
+  let stop = false;
+  let acked = 100;
+  const writer = (async () => {
+    for (let k = 0; !stop; k++) {
+      await st.insertRows(rows(5, 10, 100 + k * 10));
+      acked = 100 + (k + 1) * 10;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 50));
+  const snap = join(tempDir(), "snap");
+  const ackedBefore = acked;
+  await st.snapshot(snap);
+  const ackedAfter = acked;
+  stop = true;
+  await writer;
+  await st.close();
+  const restored = join(tempDir(), "restored");
+  await StorageBuilder.restoreFromSnapshot(snap, restored);
+  const r = await open(restored);
+  for (const s of [0, 4]) {
+    const got = await points(r, `h${s}`);
+    // A prefix of the acknowledged writes: everything before the snapshot call, nothing torn per series.
+    assert.ok(got.length >= ackedBefore && got.length <= ackedAfter + 10, `h${s}: ${got.length} vs [${ackedBefore}, ${ackedAfter}]`);
+    assert.equal(got, expectedPoints(s, got.length));
+  }
+  const n0 = (await points(r, "h0")).length;
+  assert.is((await points(r, "h4")).length, n0, "all series cut at the same batch");
+  await r.close();
+  try {
+    await StorageBuilder.restoreFromSnapshot(snap, restored);
+    assert.unreachable();
+  } catch (err) {
+    assert.match((err as Error).message, /not empty/);
+  }
+});
+
+test("retention enforced: expired persisted data is dropped from disk", async () => {
+  const dir = tempDir();
+  const now = Date.now();
+  const st = await open(dir);
+  await st.insertRows([
+    { metric: "r", labels: [], dataPoint: { timestamp: now - 3 * 3_600_000, value: 1 } },
+    { metric: "r", labels: [], dataPoint: { timestamp: now - 1000, value: 2 } },
+  ]);
+  await st.insertRows([{ metric: "old", labels: [], dataPoint: { timestamp: now - 4 * 3_600_000, value: 3 } }]);
+  await st.close();
+  const b = await open(dir, (x) => x.withRetention(3_600_000));
+  assert.equal((await b.select("r", [], 0, now + 1000)).map((p) => p.value), [2], "reads honour the cutoff");
+  await b.close(); // runs a retention sweep
+  const minTs: number[] = [];
+  for (const level of readdirSync(join(dir, "segments")).filter((n) => /^L\d$/.test(n))) {
+    for (const seg of readdirSync(join(dir, "segments", level))) {
+      minTs.push(Number(JSON.parse(readFileSync(join(dir, "segments", level, seg, "manifest.json"), "utf8")).minTs));
+    }
+  }
+  assert.ok(minTs.length > 0 && minTs.every((t) => t >= now - 3_600_000), `segment min ts ${minTs}`);
+  const c = await open(dir);
+  assert.equal((await c.select("r", [], 0, now + 1000)).map((p) => p.value), [2], "expired points are gone for good");
+  await c.close();
+});
+
+test.run();
