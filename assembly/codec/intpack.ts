@@ -1,5 +1,5 @@
 // Packed integer sequences: residuals (raw, delta, delta-of-delta or distance from a fixed step) stored in blocks of
-// 128 with a per-block frame of reference and bit width plus patched exceptions (PFOR); used by timestamps, decimal
+// 256 with a per-block frame of reference and bit width plus patched exceptions (PFOR); used by timestamps, decimal
 // mantissas and i64/u64 values. Hand-written because it is the hot loop of every decode.
 import { zigzag, unzigzag, writeVarint, cursorStart, cursorPosition, cursorOk, readVarint, readByte } from "./varint";
 
@@ -8,7 +8,7 @@ export const MODE_DELTA: i32 = 1;
 export const MODE_DELTA_OF_DELTA: i32 = 2;
 export const MODE_STEP_RESIDUAL: i32 = 3;
 
-const BLOCK: i32 = 128;
+const BLOCK: i32 = 256; // exception indexes and counts are single bytes
 const WIDTH_HISTOGRAM = memory.data(65 * 4, 16);
 
 /** Upper bound of the bytes encodeIntSeq writes for n values. */
@@ -46,11 +46,13 @@ function packBlock(r: usize, len: i32, p: usize): usize {
   for (let w = maxWidth - 1; w >= 0; w--) {
     if (w != 0 && load<u32>(WIDTH_HISTOGRAM + (<usize>w << 2)) == 0) continue;
     let cost: i64 = <i64>len * w;
+    let exceptions: u32 = 0;
     for (let k = w + 1; k <= maxWidth; k++) {
       const c = load<u32>(WIDTH_HISTOGRAM + (<usize>k << 2));
+      exceptions += c;
       if (c != 0) cost += <i64>c * exceptionBits(k, w);
     }
-    if (cost < bestCost) {
+    if (cost < bestCost && exceptions <= 255) {
       bestCost = cost;
       width = w;
     }

@@ -225,9 +225,31 @@ function extendedRate(ts: usize, vs: usize, lo: i32, hi: i32, rangeEnd: f64, ran
   return result;
 }
 
+// Prometheus' staleness marker 0x7ff0000000000002, also in the quieted form 0x7ff8000000000002 that a JS number
+// may turn it into.
+@inline function isStaleMarker(bits: u64): bool {
+  return (bits & 0xfff7ffffffffffff) == 0x7ff0000000000002;
+}
+
+// Removes staleness markers from samples [first, end) in place; returns the new end.
+function dropStaleMarkers(ts: usize, vs: usize, first: i32, end: i32): i32 {
+  let w = first;
+  for (let i = first; i < end; i++) {
+    const bits = load<u64>(vs + (<usize>i << 3));
+    if (isStaleMarker(bits)) continue;
+    if (w != i) {
+      store<u64>(vs + (<usize>w << 3), bits);
+      store<f64>(ts + (<usize>w << 3), tsAt(ts, i));
+    }
+    w++;
+  }
+  return w;
+}
+
 /**
  * Evaluates range function `fn` for `seriesCount` series over `stepCount` windows.
- * Series s owns samples [offsets[s], offsets[s+1]) of the ts/vals arrays (ms timestamps ascending, stale markers removed).
+ * Series s owns samples [offsets[s], offsets[s+1]) of the ts/vals arrays (ms timestamps ascending); staleness
+ * markers among them are dropped (in place) before windowing.
  * Window k is (windowEnds[k] - rangeMs - extraBeforeMs, windowEnds[k] + extraAfterMs]; windowEnds must be
  * non-decreasing. The extra margins are a lookback delta for anchored and smoothed selectors, else 0.
  * p0/p1 hold per-step scalar parameters. Results go to out[s*stepCount + k], with present[...] = 1 when defined.
@@ -241,7 +263,7 @@ export function promqlRangeEval(
 ): void {
   for (let s = 0; s < seriesCount; s++) {
     const first = load<i32>(offsets + (<usize>s << 2));
-    const end = load<i32>(offsets + (<usize>(s + 1) << 2));
+    const end = dropStaleMarkers(ts, vs, first, load<i32>(offsets + (<usize>(s + 1) << 2)));
     let lo = first;
     let hi = first;
     const rowOut = out + ((<usize>s * <usize>stepCount) << 3);
