@@ -96,6 +96,18 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
     members[gi].push(i);
   }
 
+  if (e.op === "sum" || e.op === "avg" || e.op === "count" || e.op === "group" || e.op === "min" || e.op === "max") {
+    const fast = accumulate(e.op, input, members, steps);
+    if (fast) {
+      const out: StepSeries[] = [];
+      for (let gi = 0; gi < groupLabels.length; gi++) {
+        const series = { labels: groupLabels[gi], dropName: fast.dropName[gi], values: fast.values[gi], present: fast.present[gi] };
+        if (hasAnyPoint(series)) out.push(series);
+      }
+      return { kind: "vector", series: out };
+    }
+  }
+
   const out: StepSeries[] = [];
   const buffer: number[] = [];
   for (let gi = 0; gi < groupLabels.length; gi++) {
@@ -205,6 +217,74 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
     if (hasAnyPoint(series)) out.push(series);
   }
   return { kind: "vector", series: out };
+}
+
+/**
+ * Series-major evaluation of sum, avg, count, group, min and max: one pass over each member series into per-group
+ * accumulators. Additions happen in the same order as in the per-step path, so results are identical. Returns
+ * undefined when an avg overflows, which needs Prometheus' incremental-mean fallback (the per-step path).
+ */
+function accumulate(op: "sum" | "avg" | "count" | "group" | "min" | "max", input: StepSeries[], members: number[][], steps: number) {
+  const values: Float64Array[] = [];
+  const present: Uint8Array[] = [];
+  const dropName: boolean[] = [];
+  for (const memberList of members) {
+    const acc = new Float64Array(steps);
+    const comp = new Float64Array(steps);
+    const count = new Float64Array(steps);
+    const seen = new Uint8Array(steps);
+    let drop = false;
+    for (const si of memberList) {
+      const s = input[si];
+      if (s.dropName) drop = true;
+      const sv = s.values;
+      const sp = s.present;
+      for (let t = 0; t < steps; t++) {
+        if (!sp[t]) continue;
+        const f = sv[t];
+        if (!seen[t]) {
+          seen[t] = 1;
+          acc[t] = op === "group" ? 1 : f;
+          count[t] = 1;
+          continue;
+        }
+        count[t]++;
+        switch (op) {
+          case "sum":
+          case "avg": {
+            const sum = acc[t];
+            const next = sum + f;
+            if (next === Infinity || next === -Infinity) comp[t] = 0;
+            else if (Math.abs(sum) >= Math.abs(f)) comp[t] += sum - next + f;
+            else comp[t] += f - next + sum;
+            acc[t] = next;
+            break;
+          }
+          case "max":
+            if (acc[t] < f || Number.isNaN(acc[t])) acc[t] = f;
+            break;
+          case "min":
+            if (acc[t] > f || Number.isNaN(acc[t])) acc[t] = f;
+            break;
+          default:
+            break;
+        }
+      }
+    }
+    for (let t = 0; t < steps; t++) {
+      if (!seen[t]) continue;
+      if (op === "sum") acc[t] += comp[t];
+      else if (op === "count") acc[t] = count[t];
+      else if (op === "avg") {
+        if (acc[t] === Infinity || acc[t] === -Infinity) return undefined;
+        acc[t] = acc[t] / count[t] + comp[t] / count[t];
+      }
+    }
+    values.push(acc);
+    present.push(seen);
+    dropName.push(drop);
+  }
+  return { values, present, dropName };
 }
 
 function countValues(input: StepSeries[], g: Grouping, valueLabel: string, steps: number): StepSeries[] {

@@ -24,7 +24,10 @@ export interface EvaluatorOptions {
   queryEnd: number;
 }
 
-/** Samples of a range argument plus, per step, the right edge of its (end - range, end] window. */
+/**
+ * Samples of a range argument plus, per step, the right edge of its (end - range, end] window. Series read from
+ * storage may still hold staleness markers: the range kernels drop them (see withoutStaleMarkers for other uses).
+ */
 export interface RangeArgument {
   series: RawSeries[];
   windowEnds: Float64Array;
@@ -242,7 +245,7 @@ export class Evaluator {
         windowEnds[0] - expr.rangeMs - (ext?.beforeMs ?? 0) + 1,
         windowEnds[windowEnds.length - 1] + (ext?.afterMs ?? 0),
       );
-      return { series: raw.map(withoutStaleMarkers).filter((s) => s.timestamps.length > 0), windowEnds, rangeMs: expr.rangeMs };
+      return { series: raw, windowEnds, rangeMs: expr.rangeMs };
     }
     const windowEnds = this.referenceTimes(grid, expr.at, expr.offsetMs);
     const step = expr.stepMs ?? this.options.defaultSubqueryStepMs;
@@ -281,11 +284,11 @@ export class Evaluator {
     const start = end - arg.rangeMs;
     const ext = expr.type === "MatrixSelector" ? this.windowExtension(expr.vector) : undefined;
     if (ext) {
-      const series = arg.series.map((s) => extendToBoundaries(s, start, end, ext.smoothed)).filter((s) => s.timestamps.length > 0);
+      const series = arg.series.map((s) => extendToBoundaries(withoutStaleMarkers(s), start, end, ext.smoothed)).filter((s) => s.timestamps.length > 0);
       return { kind: "matrix", series };
     }
     const series: RawSeries[] = [];
-    for (const s of arg.series) {
+    for (const s of arg.series.map(withoutStaleMarkers)) {
       let lo = 0;
       while (lo < s.timestamps.length && s.timestamps[lo] <= start) lo++;
       let hi = lo;
