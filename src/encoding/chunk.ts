@@ -9,7 +9,6 @@ export { ChunkCorruptionError };
 export type ValueKind = "f64" | "i64" | "u64" | "bool" | "bytes" | "string";
 export type TimestampArray = Float64Array | BigInt64Array;
 export type ValueArray = Float64Array | BigInt64Array | BigUint64Array | Uint8Array | Uint8Array[] | string[];
-export type NumericValueArray = Float64Array | BigInt64Array | BigUint64Array | Uint8Array;
 
 export interface ChunkInfo {
   kind: ValueKind;
@@ -225,37 +224,30 @@ export function chunkInfo(chunk: Uint8Array, tsAs: "number" | "bigint" = "number
   };
 }
 
-/** A fresh copy of values [from, to) decoded at valuesPtr. */
-function copyValues(kind: ValueKind, valuesPtr: number, from: number, to: number): NumericValueArray {
-  const mem = memoryViews();
-  const at = valuesPtr / 8;
-  switch (kind) {
-    case "f64":
-      return mem.f64.slice(at + from, at + to);
-    case "i64":
-      return mem.i64.slice(at + from, at + to);
-    case "u64":
-      return mem.u64.slice(at + from, at + to);
-    default:
-      return mem.u8.slice(valuesPtr + from, valuesPtr + to);
-  }
-}
-
-/** Decodes every point. Timestamps come back as Float64Array (default) or BigInt64Array (tsAs "bigint"). */
+/** Decodes every point. Timestamps come back as Float64Array (default) or BigInt64Array (tsAs "bigint"). For numeric
+ * kinds the two arrays are views over one fresh ArrayBuffer (one allocation per chunk instead of two). */
 export function decodeChunk(chunk: Uint8Array, tsAs: "number" | "bigint" = "number"): DecodedChunk {
   const { inPtr, tsPtr, valuesPtr } = stage(chunk, true);
   const n = kernels().decodeChunk(inPtr, chunk.length, tsPtr, valuesPtr, tsAs === "number" ? 1 : 0);
   if (n < 0) fail(n, chunk);
   const kind = kindOf(chunk)!;
   const mem = memoryViews();
-  const timestamps = tsAs === "number" ? mem.f64.slice(tsPtr / 8, tsPtr / 8 + n) : mem.i64.slice(tsPtr / 8, tsPtr / 8 + n);
-  let values: ValueArray;
-  if (kind === "bytes" || kind === "string") {
+  const numeric = kind !== "bytes" && kind !== "string";
+  const valueBytes = kind === "bool" ? n : n * 8;
+  const buffer = new ArrayBuffer(n * 8 + (numeric ? valueBytes : 0));
+  const timestamps = tsAs === "number" ? new Float64Array(buffer, 0, n) : new BigInt64Array(buffer, 0, n);
+  new Uint8Array(buffer, 0, n * 8).set(mem.u8.subarray(tsPtr, tsPtr + n * 8));
+  if (!numeric) {
     const valuesStart = HEADER_BYTES + mem.i32[inPtr / 4 + 6]!;
-    values = decodeByteValues(kind, chunk[3]!, chunk.subarray(valuesStart, chunk.length - TRAILER_BYTES), n);
-  } else {
-    values = copyValues(kind, valuesPtr, 0, n);
+    const values = decodeByteValues(kind, chunk[3]!, chunk.subarray(valuesStart, chunk.length - TRAILER_BYTES), n);
+    return { kind, count: n, timestamps, values };
   }
+  new Uint8Array(buffer, n * 8, valueBytes).set(mem.u8.subarray(valuesPtr, valuesPtr + valueBytes));
+  const values =
+    kind === "f64" ? new Float64Array(buffer, n * 8, n)
+    : kind === "i64" ? new BigInt64Array(buffer, n * 8, n)
+    : kind === "u64" ? new BigUint64Array(buffer, n * 8, n)
+    : new Uint8Array(buffer, n * 8, n);
   return { kind, count: n, timestamps, values };
 }
 
