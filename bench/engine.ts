@@ -63,6 +63,15 @@ async function insertRounds(storage: Storage, metric: string, series: number, pe
 
 const rates = (r: { wall: number; cpu: number }) => `${fmt(r.cpu / 1e6)} M samples/s per CPU second (${fmt(r.wall / 1e6)} M/s wall clock)`;
 
+/** Memory after full GCs and a pause, so dead ArrayBuffer backing stores are really swept. */
+async function settledMemory() {
+  for (let i = 0; i < 2; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return process.memoryUsage();
+}
+
 function percentile(xs: number[], p: number) {
   const s = xs.slice().sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
@@ -80,13 +89,11 @@ async function time(fn: () => Promise<unknown>, runs: number) {
 
 // ---- 1M series x 10 samples
 {
-  gc();
-  const before = process.memoryUsage();
+  const before = await settledMemory();
   const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
   const rate = await insertRounds(storage, "bench_1m", BIG, 10);
   report(`insert, ${fmt(BIG)} series x 10 samples, batches of 1000 (labels built per row)`, rates(rate));
-  gc();
-  const after = process.memoryUsage();
+  const after = await settledMemory();
   const total = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
   const perSeries = total / BIG;
   report(`memory per series at ${fmt(BIG)} series x 10 samples (heap + array buffers)`, `${fmt(perSeries)} B`);

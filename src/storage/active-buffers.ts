@@ -1,84 +1,118 @@
-// Slab allocator for active (not yet sealed) points: blocks of 8, 16, 32, ... points carved out of a few large
-// ArrayBuffers per size class, so a series' buffer costs no JS object and its points stay contiguous (a block
-// is passed to the chunk encoder as a subarray without copying). Hand-written because no library does this.
+// Slab allocator for active (not yet sealed) points: blocks of 8, 12, 16, 24, ... points carved out of fixed-size
+// pages per size class, so a series' buffer costs no JS object, its points stay contiguous (a block is handed to
+// the chunk encoder as a subarray without copying), and growth never copies a full slab. Hand-written because
+// no library does this.
 import type { TimeAxis, TimestampArray } from "./timestamps.js";
 import type { Blob } from "./value-kinds.js";
 
 export const MIN_BLOCK_POINTS = 8;
+const PAGE_POINTS = 32768; // 512 KiB of timestamp + value cells per full page
+const FIRST_PAGE_BLOCKS = 64;
 const CELL = 8;
 
+/** One page of a size class: timestamp cells, value cells (several views) and blob references. */
+export class SlabPage {
+  readonly ts: TimestampArray;
+  readonly ts32: Int32Array;
+  readonly f64: Float64Array;
+  readonly i64: BigInt64Array;
+  readonly u64: BigUint64Array;
+  readonly v32: Int32Array;
+  blobs: Blob[] | null = null;
+
+  constructor(axis: TimeAxis, readonly points: number, from?: SlabPage) {
+    const tsBuf = new ArrayBuffer(points * CELL);
+    const valBuf = new ArrayBuffer(points * CELL);
+    this.ts = axis.view(tsBuf);
+    this.ts32 = new Int32Array(tsBuf);
+    this.f64 = new Float64Array(valBuf);
+    this.i64 = new BigInt64Array(valBuf);
+    this.u64 = new BigUint64Array(valBuf);
+    this.v32 = new Int32Array(valBuf);
+    if (from) {
+      this.ts32.set(from.ts32);
+      this.v32.set(from.v32);
+      if (from.blobs) {
+        this.blobs = from.blobs;
+        this.blobs.length = points;
+      }
+    }
+  }
+
+  ensureBlobs(): Blob[] {
+    return (this.blobs ??= new Array<Blob>(this.points));
+  }
+}
+
 export class SizeClass {
-  capacity = 0; // blocks
+  readonly blocksPerPage: number;
+  pages: SlabPage[] = [];
   live = 0;
   private highWater = 0;
+  private capacity = 0; // blocks
   private free: number[] = [];
-  ts!: TimestampArray;
-  ts32!: Int32Array;
-  f64!: Float64Array;
-  i64!: BigInt64Array;
-  u64!: BigUint64Array;
-  v32!: Int32Array;
-  blobs: Blob[] | null = null;
 
   constructor(
     private readonly axis: TimeAxis,
     readonly blockPoints: number,
   ) {
-    this.resize(0);
+    this.blocksPerPage = Math.max(1, Math.floor(PAGE_POINTS / blockPoints));
   }
 
   alloc(): number {
     this.live++;
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
-    if (this.highWater === this.capacity) this.resize(Math.max(64, Math.ceil(this.capacity * 1.5)));
+    if (this.highWater === this.capacity) this.addCapacity();
     return this.highWater++;
   }
 
   release(block: number): void {
-    if (this.blobs) this.blobs.fill(undefined as unknown as Blob, block * this.blockPoints, (block + 1) * this.blockPoints);
+    const page = this.pageOf(block);
+    if (page.blobs) {
+      const at = this.offsetOf(block);
+      page.blobs.fill(undefined as unknown as Blob, at, at + this.blockPoints);
+    }
     this.live--;
     if (this.live === 0) {
-      // the whole class is free: give the memory back instead of keeping an empty slab
+      // the whole class is free: give the memory back instead of keeping empty pages
       this.free = [];
       this.highWater = 0;
-      this.resize(0);
+      this.capacity = 0;
+      this.pages = [];
     } else this.free.push(block);
   }
 
-  ensureBlobs(): Blob[] {
-    return (this.blobs ??= new Array<Blob>(this.capacity * this.blockPoints));
+  pageOf(block: number): SlabPage {
+    return this.pages[(block / this.blocksPerPage) | 0]!;
+  }
+
+  /** Index of the block's first point within its page. */
+  offsetOf(block: number): number {
+    return (block % this.blocksPerPage) * this.blockPoints;
   }
 
   get bytes(): number {
-    return this.capacity * this.blockPoints * CELL * 2;
+    let points = 0;
+    for (const p of this.pages) points += p.points;
+    return points * CELL * 2;
   }
 
   get liveBytes(): number {
     return this.live * this.blockPoints * CELL * 2;
   }
 
-  private resize(blocks: number): void {
-    const points = blocks * this.blockPoints;
-    const tsBuf = new ArrayBuffer(points * CELL);
-    const valBuf = new ArrayBuffer(points * CELL);
-    const ts32 = new Int32Array(tsBuf);
-    const v32 = new Int32Array(valBuf);
-    if (this.capacity > 0 && blocks > 0) {
-      ts32.set(this.ts32);
-      v32.set(this.v32);
+  /** The first page grows by doubling (cheap while small); later pages are allocated whole. */
+  private addCapacity(): void {
+    const first = this.pages[0];
+    if (first === undefined || this.capacity < this.blocksPerPage) {
+      const blocks = Math.min(this.blocksPerPage, Math.max(FIRST_PAGE_BLOCKS, this.capacity * 2));
+      this.pages[0] = new SlabPage(this.axis, blocks * this.blockPoints, first);
+      this.capacity = blocks;
+    } else {
+      this.pages.push(new SlabPage(this.axis, this.blocksPerPage * this.blockPoints));
+      this.capacity += this.blocksPerPage;
     }
-    this.ts = this.axis.view(tsBuf);
-    this.ts32 = ts32;
-    this.v32 = v32;
-    this.f64 = new Float64Array(valBuf);
-    this.i64 = new BigInt64Array(valBuf);
-    this.u64 = new BigUint64Array(valBuf);
-    if (this.blobs) {
-      if (blocks === 0) this.blobs = null;
-      else this.blobs.length = points;
-    }
-    this.capacity = blocks;
   }
 }
 

@@ -1,7 +1,7 @@
 // Per-series point storage in memory: active partition heads (slab blocks, struct-of-arrays, no per-point or
 // per-head JS objects) sealed into encoded chunks at `chunkPoints`, plus reading a time range back as columns.
 import { chunkInfo, decodeChunk, decodeRangeInto, encodeChunk, type ValueKind } from "../encoding/chunk.js";
-import { makeSizeClasses, type SizeClass } from "./active-buffers.js";
+import { type SizeClass, type SlabPage, makeSizeClasses } from "./active-buffers.js";
 import { Column } from "./column.js";
 import { lowerBound, type TimeAxis, type Ts } from "./timestamps.js";
 import { KIND_BOOL, KIND_BYTES, KIND_F64, KIND_I64, KIND_NAMES, KIND_STRING, KIND_U64, type Blob, isBlobKind } from "./value-kinds.js";
@@ -40,6 +40,8 @@ export class SeriesStore {
   private hFree: number[] = [];
   private hHighWater = 0;
   private sealSeq = 0;
+  /** Set by locate(): index of the located head's first point within its page. */
+  private base = 0;
   sealedBytes = 0;
   sealedChunkCount = 0;
   activeHeads = 0;
@@ -80,17 +82,17 @@ export class SeriesStore {
       sealedOne = this.evictForNewHead(sid, kind);
       h = this.openHead(sid, partition);
     }
-    let cls = this.classes[this.hClass[h]!]!;
     let n = this.hCount[h]!;
-    if (n === cls.blockPoints) cls = this.growHead(h, cls, kind);
-    const at = this.hBlock[h]! * cls.blockPoints + n;
-    const tsCells = cls.ts;
+    if (n === this.classes[this.hClass[h]!]!.blockPoints) this.growHead(h, kind);
+    const pg = this.locate(h);
+    const at = this.base + n;
+    const tsCells = pg.ts;
     tsCells[at] = ts as never;
     if (n > 0 && tsCells[at - 1]! > ts) this.hSorted[h] = 0;
-    if (isBlobKind(kind)) cls.ensureBlobs()[at] = blob!;
+    if (isBlobKind(kind)) pg.ensureBlobs()[at] = blob!;
     else {
-      cls.v32[2 * at] = v32[2 * vi]!;
-      cls.v32[2 * at + 1] = v32[2 * vi + 1]!;
+      pg.v32[2 * at] = v32[2 * vi]!;
+      pg.v32[2 * at + 1] = v32[2 * vi + 1]!;
     }
     this.hCount[h] = ++n;
     if (n >= this.config.chunkPoints) {
@@ -149,10 +151,10 @@ export class SeriesStore {
   hasDataIn(sid: number, start: Ts, end: Ts): boolean {
     for (const c of this.sealed[sid] ?? []) if (c.maxTs >= start && c.minTs < end) return true;
     for (let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD; h !== NO_HEAD; h = this.hNext[h]!) {
-      const cls = this.classes[this.hClass[h]!]!;
-      const base = this.hBlock[h]! * cls.blockPoints;
+      const pg = this.locate(h);
+      const base = this.base;
       for (let i = 0, n = this.hCount[h]!; i < n; i++) {
-        const t = cls.ts[base + i]!;
+        const t = pg.ts[base + i]!;
         if (t >= start && t < end) return true;
       }
     }
@@ -183,18 +185,18 @@ export class SeriesStore {
     let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD;
     while (h !== NO_HEAD) {
       const following = this.hNext[h]!;
-      const cls = this.classes[this.hClass[h]!]!;
-      const base = this.hBlock[h]! * cls.blockPoints;
+      const pg = this.locate(h);
+      const base = this.base;
       let w = 0;
       for (let i = 0, n = this.hCount[h]!; i < n; i++) {
-        const t = cls.ts[base + i]!;
+        const t = pg.ts[base + i]!;
         if (t >= start && t < end) continue;
         if (w !== i) {
-          cls.ts32[2 * (base + w)] = cls.ts32[2 * (base + i)]!;
-          cls.ts32[2 * (base + w) + 1] = cls.ts32[2 * (base + i) + 1]!;
-          if (cls.blobs) cls.blobs[base + w] = cls.blobs[base + i]!;
-          cls.v32[2 * (base + w)] = cls.v32[2 * (base + i)]!;
-          cls.v32[2 * (base + w) + 1] = cls.v32[2 * (base + i) + 1]!;
+          pg.ts32[2 * (base + w)] = pg.ts32[2 * (base + i)]!;
+          pg.ts32[2 * (base + w) + 1] = pg.ts32[2 * (base + i) + 1]!;
+          if (pg.blobs) pg.blobs[base + w] = pg.blobs[base + i]!;
+          pg.v32[2 * (base + w)] = pg.v32[2 * (base + i)]!;
+          pg.v32[2 * (base + w) + 1] = pg.v32[2 * (base + i) + 1]!;
         }
         w++;
       }
@@ -290,31 +292,42 @@ export class SeriesStore {
     this.hNext = grow(this.hNext, (n) => new Int32Array(n));
   }
 
-  private growHead(h: number, from: SizeClass, kind: number): SizeClass {
+  /** Moves a full head into a block of the next size class. */
+  private growHead(h: number, kind: number): void {
+    const from = this.classes[this.hClass[h]!]!;
     const ci = this.hClass[h]! + 1;
     const to = this.classes[ci]!;
     const block = to.alloc();
-    const src = this.hBlock[h]! * from.blockPoints;
-    const dst = block * to.blockPoints;
+    const src = from.pageOf(this.hBlock[h]!);
+    const s0 = from.offsetOf(this.hBlock[h]!);
+    const dst = to.pageOf(block);
+    const d0 = to.offsetOf(block);
     const n = from.blockPoints;
-    to.ts32.set(from.ts32.subarray(2 * src, 2 * (src + n)), 2 * dst);
+    dst.ts32.set(src.ts32.subarray(2 * s0, 2 * (s0 + n)), 2 * d0);
     if (isBlobKind(kind)) {
-      const blobs = to.ensureBlobs();
-      for (let i = 0; i < n; i++) blobs[dst + i] = from.blobs![src + i]!;
-    } else to.v32.set(from.v32.subarray(2 * src, 2 * (src + n)), 2 * dst);
+      const blobs = dst.ensureBlobs();
+      for (let i = 0; i < n; i++) blobs[d0 + i] = src.blobs![s0 + i]!;
+    } else dst.v32.set(src.v32.subarray(2 * s0, 2 * (s0 + n)), 2 * d0);
     from.release(this.hBlock[h]!);
     this.hClass[h] = ci;
     this.hBlock[h] = block;
-    return to;
+  }
+
+  /** The slab page of head `h`; sets `this.base` to the index of its first point in that page. */
+  private locate(h: number): SlabPage {
+    const cls = this.classes[this.hClass[h]!]!;
+    const block = this.hBlock[h]!;
+    this.base = cls.offsetOf(block);
+    return cls.pageOf(block);
   }
 
   /** Sorts a head's points by timestamp in place (stable: equal timestamps keep arrival order). */
   private sortHead(h: number): void {
     if (this.hSorted[h]) return;
-    const cls = this.classes[this.hClass[h]!]!;
-    const base = this.hBlock[h]! * cls.blockPoints;
+    const pg = this.locate(h);
+    const base = this.base;
     const n = this.hCount[h]!;
-    const ts = cls.ts;
+    const ts = pg.ts;
     const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     order.sort((a, b) => {
@@ -322,31 +335,31 @@ export class SeriesStore {
       const y = ts[base + b]!;
       return x < y ? -1 : x > y ? 1 : a - b;
     });
-    const t32 = cls.ts32.slice(2 * base, 2 * (base + n));
-    const v32 = cls.v32.slice(2 * base, 2 * (base + n));
-    const blobs = cls.blobs ? cls.blobs.slice(base, base + n) : null;
+    const t32 = pg.ts32.slice(2 * base, 2 * (base + n));
+    const v32 = pg.v32.slice(2 * base, 2 * (base + n));
+    const blobs = pg.blobs ? pg.blobs.slice(base, base + n) : null;
     for (let i = 0; i < n; i++) {
       const j = order[i]!;
-      cls.ts32[2 * (base + i)] = t32[2 * j]!;
-      cls.ts32[2 * (base + i) + 1] = t32[2 * j + 1]!;
-      cls.v32[2 * (base + i)] = v32[2 * j]!;
-      cls.v32[2 * (base + i) + 1] = v32[2 * j + 1]!;
-      if (blobs) cls.blobs![base + i] = blobs[j]!;
+      pg.ts32[2 * (base + i)] = t32[2 * j]!;
+      pg.ts32[2 * (base + i) + 1] = t32[2 * j + 1]!;
+      pg.v32[2 * (base + i)] = v32[2 * j]!;
+      pg.v32[2 * (base + i) + 1] = v32[2 * j + 1]!;
+      if (blobs) pg.blobs![base + i] = blobs[j]!;
     }
     this.hSorted[h] = 1;
   }
 
   private readHead(h: number, kind: number, start: Ts, end: Ts): Column {
     this.sortHead(h);
-    const cls = this.classes[this.hClass[h]!]!;
-    const base = this.hBlock[h]! * cls.blockPoints;
+    const pg = this.locate(h);
+    const base = this.base;
     const n = this.hCount[h]!;
-    const lo = lowerBound(cls.ts, base, base + n, start);
-    const hi = lowerBound(cls.ts, lo, base + n, end);
+    const lo = lowerBound(pg.ts, base, base + n, start);
+    const hi = lowerBound(pg.ts, lo, base + n, end);
     const col = new Column(this.axis, hi - lo, isBlobKind(kind));
-    col.ts32.set(cls.ts32.subarray(2 * lo, 2 * hi));
-    if (col.blobs) for (let i = lo; i < hi; i++) col.blobs[i - lo] = cls.blobs![i]!;
-    else col.v32.set(cls.v32.subarray(2 * lo, 2 * hi));
+    col.ts32.set(pg.ts32.subarray(2 * lo, 2 * hi));
+    if (col.blobs) for (let i = lo; i < hi; i++) col.blobs[i - lo] = pg.blobs![i]!;
+    else col.v32.set(pg.v32.subarray(2 * lo, 2 * hi));
     col.length = hi - lo;
     return col;
   }
@@ -355,17 +368,17 @@ export class SeriesStore {
     this.sortHead(h);
     const n = this.hCount[h]!;
     if (n > 0) {
-      const cls = this.classes[this.hClass[h]!]!;
-      const base = this.hBlock[h]! * cls.blockPoints;
-      const chunk = this.encode(kind, cls, base, n);
-      this.pushChunk(sid, { bytes: chunk, minTs: cls.ts[base]!, maxTs: cls.ts[base + n - 1]!, count: n, seq: ++this.sealSeq });
+      const pg = this.locate(h);
+      const base = this.base;
+      const chunk = this.encode(kind, pg, base, n);
+      this.pushChunk(sid, { bytes: chunk, minTs: pg.ts[base]!, maxTs: pg.ts[base + n - 1]!, count: n, seq: ++this.sealSeq });
     }
     this.closeHead(sid, h);
   }
 
-  private encode(kind: number, cls: SizeClass | Column, base: number, n: number): Uint8Array {
-    const ts = cls.ts.subarray(base, base + n);
-    return encodeChunk(KIND_NAMES[kind] as ValueKind, ts, valuesFor(kind, cls, base, n), n);
+  private encode(kind: number, src: SlabPage | Column, base: number, n: number): Uint8Array {
+    const ts = src.ts.subarray(base, base + n);
+    return encodeChunk(KIND_NAMES[kind] as ValueKind, ts, valuesFor(kind, src, base, n), n);
   }
 
   private makeChunk(kind: number, col: Column, from: number, to: number, seq: number): SealedChunk {
@@ -409,7 +422,7 @@ export class SeriesStore {
 }
 
 /** The value array the chunk encoder wants for `n` points at `base` of a slab class or column. */
-function valuesFor(kind: number, src: SizeClass | Column, base: number, n: number) {
+function valuesFor(kind: number, src: SlabPage | Column, base: number, n: number) {
   switch (kind) {
     case KIND_F64:
       return src.f64.subarray(base, base + n);

@@ -69,6 +69,21 @@ test("out-of-order writes across partitions, with head eviction and chunk sealin
   assert.equal((await s.select("ooo", [], NOW + 1000, NOW + 3000)).map((p) => p.value), [5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
 });
 
+test("thousands of series across several slab pages keep their points apart (grow, seal, read)", async () => {
+  const s = await msStorage((b) => b.withChunkPoints(20));
+  const series = 6000;
+  for (let round = 0; round < 25; round++) {
+    await s.insertRows(Array.from({ length: series }, (_, i) => row("pg", L("i", String(i)), NOW + round, i * 1000 + round)));
+  }
+  for (const i of [0, 1, 4095, 4096, 4097, 5999]) {
+    const pts = await s.select("pg", L("i", String(i)), 0, NOW + 100);
+    assert.equal(pts.map((p) => p.value), Array.from({ length: 25 }, (_, r) => i * 1000 + r), `series ${i}`);
+  }
+  const snap = s.observabilitySnapshot() as { series: { sealedChunks: number; activeHeads: number } };
+  assert.is(snap.series.sealedChunks, series);
+  assert.is(snap.series.activeHeads, series);
+});
+
 test("value types round-trip: f64, i64, u64, bool, bytes, string", async () => {
   const s = await msStorage();
   const bytes = new Uint8Array([0, 1, 255]);
