@@ -4,7 +4,7 @@
 import type * as ast from "./ast.js";
 import { PromqlError, type Label } from "./result.js";
 import type { SeriesSource } from "./source.js";
-import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
+import { dropMetadataLabels, labelsKey, METRIC_NAME } from "./labels.js";
 import { makeGrid, type EvalValue, type Grid, type RawSeries, type StepSeries } from "./values.js";
 import type { WindowExtension } from "./range_kernels.js";
 import { evalBinary } from "./binary.js";
@@ -152,7 +152,12 @@ export class Evaluator {
     for (const row of rows) {
       points += row.timestamps.length;
       let labels: Label[] = row.labels;
-      if (row.metric && !labels.some((l) => l.name === METRIC_NAME)) labels = sortLabels([{ name: METRIC_NAME, value: row.metric }, ...labels]);
+      if (row.metric && !labels.some((l) => l.name === METRIC_NAME)) {
+        // Storage returns labels sorted by name and the metric name separately: insert it in order.
+        let at = 0;
+        while (at < labels.length && labels[at].name < METRIC_NAME) at++;
+        labels = [...labels.slice(0, at), { name: METRIC_NAME, value: row.metric }, ...labels.slice(at)];
+      }
       const timestamps = row.timestamps instanceof Float64Array ? row.timestamps : Float64Array.from(row.timestamps, Number);
       out.push({ labels, dropName: false, timestamps, values: row.values });
     }
@@ -255,6 +260,8 @@ export class Evaluator {
     if (innerStart <= lowest) innerStart += step;
     const innerEnd = windowEnds[windowEnds.length - 1];
     if (innerStart > innerEnd) return { series: [], windowEnds, rangeMs: expr.rangeMs };
+    // Every inner step can hold a sample per series: refuse grids that alone exceed the sample limit.
+    this.countSamples(Math.floor((innerEnd - innerStart) / step) + 1);
     const innerGrid = makeGrid(innerStart, innerEnd, step);
     const inner = await this.evalVector(expr.expr, innerGrid);
     const series: RawSeries[] = [];

@@ -16,6 +16,7 @@ export interface SeriesSelection {
 
 export interface SelectedSeries {
   metric: string;
+  /** Sorted by name; the metric name may be given separately in `metric` instead of as a `__name__` label. */
   labels: { name: string; value: string }[];
   /** Millisecond timestamps (a BigInt64Array from nanosecond-precision storage is converted). */
   timestamps: Float64Array | BigInt64Array;

@@ -99,6 +99,7 @@ test("limits and errors carry Prometheus' errorType", async () => {
   await rejects(new PromqlEngine(storage).rangeQuery("m[5m]", 0, 60_000, 15_000), "bad_data", /invalid expression type "range vector"/);
   await rejects(new PromqlEngine(storage, { maxPointsPerSeries: 10 }).rangeQuery("m", 0, 600_000, 1_000), "bad_data", /exceeded maximum resolution of 10 points/);
   await rejects(new PromqlEngine(storage, { maxSamples: 2 }).instantQuery("m[1m]", 30_000), "execution", /too many samples/);
+  await rejects(new PromqlEngine(storage).instantQuery("max_over_time(m[1y:1ms])", 30_000), "execution", /too many samples/);
   await rejects(new PromqlEngine(storage, { timeoutMs: -1 }).instantQuery("m", 30_000), "timeout", /timed out/);
   await rejects(new PromqlEngine(storage).instantQuery("m", 30_000, { signal: AbortSignal.abort() }), "canceled", /canceled/);
   await rejects(new PromqlEngine(storage, { maxQueryLength: 5 }).instantQuery("sum(m) + 1", 30_000), "bad_data", /too long/);
