@@ -46,8 +46,7 @@ export class TsinkServer {
     const startedAtMs = Date.now();
     const metrics = new ServerMetrics({
       startedAtMs,
-      storageStats: () => (this.storageInstance ? hooks.stats(this.storageInstance) : undefined),
-      walStats: () => (this.storageInstance ? hooks.walStats(this.storageInstance) : undefined),
+      storage: () => this.storageInstance,
       inflight: () => ({ writeRequests: writeGate.inflightRequests, readRequests: readGate.inflightRequests }),
     });
     const metadata = new MetadataStore(config.dataPath ? join(config.dataPath, "server", "metric-metadata.json") : undefined, (err) =>
@@ -61,8 +60,7 @@ export class TsinkServer {
           errorType: "unavailable",
         });
       },
-      storageStats: () => (this.storageInstance ? hooks.stats(this.storageInstance) : undefined),
-      walStats: () => (this.storageInstance ? hooks.walStats(this.storageInstance) : undefined),
+      openStorage: () => this.storageInstance,
     };
     this.buildApp();
     const handler = this.app.callback();
@@ -91,7 +89,7 @@ export class TsinkServer {
     });
     router.get("/metrics", async (ctx) => {
       ctx.type = rt.metrics.registry.contentType;
-      ctx.body = await rt.metrics.registry.metrics();
+      ctx.body = await rt.metrics.exposition();
     });
     registerQueryRoutes(router, rt);
     registerMetadataRoutes(router, rt);

@@ -1,13 +1,19 @@
-// Self-instrumentation for GET /metrics: the tsink_* families (prom-client registry), fed by the routes' counters
-// and by gauges read from storage and the admission gates at scrape time.
+// Self-instrumentation for GET /metrics: the tsink_* families. Server counters live in a prom-client registry;
+// the storage engine's observability snapshot (memory, series, WAL, flush, segments, compaction...) is exported as
+// tsink_<section>_<field> at scrape time.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { ServerStorage } from "./storage.js";
 
 export interface MetricsSources {
   startedAtMs: number;
-  storageStats(): { memoryUsedBytes: number; memoryBudgetBytes: number; seriesCount: number } | undefined;
-  walStats(): { enabled: boolean; sizeBytes?: number; segments?: number } | undefined;
+  storage(): ServerStorage | undefined;
   inflight(): { writeRequests: number; readRequests: number };
 }
+
+/** Snapshot sections exported as tsink_<section>_*; other sections (e.g. health state strings) are skipped. */
+const STORAGE_SECTIONS = ["memory", "series", "ingest", "query", "retention", "deletes", "wal", "flush", "segments", "compaction", "background"];
+
+const snake = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -21,7 +27,7 @@ export class ServerMetrics {
   readonly payloads: Counter<"kind" | "outcome">;
   readonly admissionRejections: Counter<"surface" | "reason">;
 
-  constructor(sources: MetricsSources) {
+  constructor(private readonly sources: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
@@ -30,27 +36,14 @@ export class ServerMetrics {
     });
     new Gauge({
       name: "tsink_memory_used_bytes", help: "Bytes held by the storage engine (active and sealed data).", registers,
-      collect() { const s = sources.storageStats(); if (s) this.set(s.memoryUsedBytes); },
-    });
-    new Gauge({
-      name: "tsink_memory_budget_bytes", help: "Configured storage memory budget in bytes.", registers,
-      collect() { const s = sources.storageStats(); if (s) this.set(s.memoryBudgetBytes); },
+      collect() { const s = sources.storage(); if (s) this.set(s.memoryUsed()); },
     });
     new Gauge({
       name: "tsink_series_total", help: "Number of series in storage (all tenants).", registers,
-      collect() { const s = sources.storageStats(); if (s) this.set(s.seriesCount); },
-    });
-    new Gauge({
-      name: "tsink_wal_enabled", help: "1 when the write-ahead log is on.", registers,
-      collect() { const w = sources.walStats(); if (w) this.set(w.enabled ? 1 : 0); },
-    });
-    new Gauge({
-      name: "tsink_wal_size_bytes", help: "Bytes in write-ahead log segments.", registers,
-      collect() { const w = sources.walStats(); if (w?.sizeBytes !== undefined) this.set(w.sizeBytes); },
-    });
-    new Gauge({
-      name: "tsink_wal_segments", help: "Number of write-ahead log segments.", registers,
-      collect() { const w = sources.walStats(); if (w?.segments !== undefined) this.set(w.segments); },
+      collect() {
+        const series = sources.storage()?.observabilitySnapshot().series as { total?: number } | undefined;
+        if (series?.total !== undefined) this.set(series.total);
+      },
     });
     new Gauge({
       name: "tsink_ingest_inflight_requests", help: "Write requests holding an admission slot.", registers,
@@ -88,6 +81,15 @@ export class ServerMetrics {
     });
   }
 
+  /** The full /metrics body: registry families, then the storage snapshot families. */
+  async exposition(): Promise<string> {
+    const own = await this.registry.metrics();
+    const storage = this.sources.storage();
+    if (!storage) return own;
+    const taken = new Set(this.registry.getMetricsAsArray().map((m) => m.name));
+    return own + storageFamilies(storage.observabilitySnapshot(), taken);
+  }
+
   /** `{acceptedTotal, rejectedTotal}` of one payload kind, for /api/v1/status/tsdb. */
   async payloadTotals(kind: string): Promise<{ acceptedTotal: number; rejectedTotal: number }> {
     const { values } = await this.payloads.get();
@@ -95,4 +97,30 @@ export class ServerMetrics {
       values.filter((v) => v.labels.kind === kind && v.labels.outcome === outcome).reduce((a, v) => a + v.value, 0);
     return { acceptedTotal: sum("accepted"), rejectedTotal: sum("rejected") };
   }
+}
+
+/** Numeric and boolean fields (one level of nesting, numeric arrays by index) as gauges, `...Total` as counters. */
+function storageFamilies(snapshot: Record<string, unknown>, taken: Set<string>): string {
+  let out = "";
+  const emit = (name: string, value: number, labels = "") => {
+    if (taken.has(name) && labels === "") return;
+    const type = name.endsWith("_total") ? "counter" : "gauge";
+    if (!taken.has(name)) out += `# HELP ${name} Storage engine observability: ${name.slice(6).replace(/_/g, " ")}.\n# TYPE ${name} ${type}\n`;
+    taken.add(name);
+    out += `${name}${labels} ${Number.isFinite(value) ? value : value > 0 ? "+Inf" : value < 0 ? "-Inf" : "NaN"}\n`;
+  };
+  const walk = (prefix: string, obj: Record<string, unknown>, depth: number) => {
+    for (const [key, value] of Object.entries(obj)) {
+      const name = `${prefix}_${snake(key)}`;
+      if (typeof value === "number") emit(name, value);
+      else if (typeof value === "boolean") emit(name, value ? 1 : 0);
+      else if (Array.isArray(value) && value.every((v) => typeof v === "number")) value.forEach((v, i) => emit(name, v as number, `{index="${i}"}`));
+      else if (value && typeof value === "object" && !Array.isArray(value) && depth < 2) walk(name, value as Record<string, unknown>, depth + 1);
+    }
+  };
+  for (const section of STORAGE_SECTIONS) {
+    const value = snapshot[section];
+    if (value && typeof value === "object") walk(`tsink_${section}`, value as Record<string, unknown>, 1);
+  }
+  return out;
 }

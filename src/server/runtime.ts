@@ -22,9 +22,8 @@ export interface Runtime {
   readonly metadata: MetadataStore;
   /** The open storage; 503 while it is still opening (WAL replay) or after shutdown began. */
   storage(): ServerStorage;
-  /** Memory figures of the open storage (undefined while it is not open). */
-  storageStats(): { memoryUsedBytes: number; memoryBudgetBytes: number; seriesCount: number } | undefined;
-  walStats(): { enabled: boolean; sizeBytes?: number; segments?: number } | undefined;
+  /** The storage if it is open, without failing (self-instrumentation). */
+  openStorage(): ServerStorage | undefined;
 }
 
 export function tenantOf(ctx: Context): string {

@@ -1,8 +1,8 @@
-// How the server opens the embedded storage engine from its flags, and the engine figures it reports
-// (/metrics, status). Snapshot and restore go through here too.
+// How the server opens the embedded storage engine from its flags, snapshots it and restores snapshots.
 import { StorageBuilder, type Storage } from "../index.js";
+// Registers the on-disk durability layer (WAL, segments, snapshots) that --data-path needs.
+import "../storage/segment/disk-durability.js";
 import type { ServerConfig } from "./config.js";
-import { HttpError } from "./http-error.js";
 
 export type ServerStorage = Storage;
 
@@ -13,8 +13,6 @@ export interface StorageHooks {
   open(): Promise<ServerStorage>;
   snapshot(storage: ServerStorage, path: string): Promise<void>;
   restore(snapshotPath: string, dataPath: string): Promise<void>;
-  stats(storage: ServerStorage): { memoryUsedBytes: number; memoryBudgetBytes: number; seriesCount: number };
-  walStats(storage: ServerStorage): { enabled: boolean; sizeBytes?: number; segments?: number };
 }
 
 export function storageBuilderFor(config: ServerConfig): StorageBuilder {
@@ -31,34 +29,10 @@ export function storageBuilderFor(config: ServerConfig): StorageBuilder {
   return b;
 }
 
-type SnapshotCapable = { snapshot(path: string): Promise<unknown> };
-type RestoreCapable = { restoreFromSnapshot(snapshotPath: string, dataPath: string): Promise<unknown> };
-
 export function storageHooks(config: ServerConfig): StorageHooks {
   return {
     open: () => storageBuilderFor(config).build(),
-    async snapshot(storage, path) {
-      const s = storage as unknown as Partial<SnapshotCapable>;
-      if (typeof s.snapshot !== "function") throw new HttpError(501, "snapshots are not available in this build of the storage engine", { errorType: "unavailable", json: true });
-      await s.snapshot(path);
-    },
-    async restore(snapshotPath, dataPath) {
-      const b = StorageBuilder as unknown as Partial<RestoreCapable>;
-      if (typeof b.restoreFromSnapshot !== "function") throw new HttpError(501, "restore is not available in this build of the storage engine", { errorType: "unavailable", json: true });
-      await b.restoreFromSnapshot(snapshotPath, dataPath);
-    },
-    stats(storage) {
-      return { memoryUsedBytes: storage.memoryUsed(), memoryBudgetBytes: storage.memoryBudget(), seriesCount: seriesTotal(storage) };
-    },
-    walStats(storage) {
-      const wal = storage.observabilitySnapshot().wal as { segmentCount?: number; sizeBytes?: number } | undefined;
-      if (!wal) return { enabled: false };
-      return { enabled: true, ...(wal.sizeBytes !== undefined ? { sizeBytes: wal.sizeBytes } : {}), ...(wal.segmentCount !== undefined ? { segments: wal.segmentCount } : {}) };
-    },
+    snapshot: (storage, path) => storage.snapshot(path),
+    restore: (snapshotPath, dataPath) => StorageBuilder.restoreFromSnapshot(snapshotPath, dataPath),
   };
-}
-
-function seriesTotal(storage: ServerStorage): number {
-  const series = storage.observabilitySnapshot().series as { total?: number } | undefined;
-  return series?.total ?? 0;
 }

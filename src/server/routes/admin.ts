@@ -85,7 +85,8 @@ export function registerAdminRoutes(router: Router, rt: Runtime, hooks: Pick<Sto
   router.post("/api/v1/admin/snapshot", async (ctx) => {
     const p = await adminParams(ctx, limits.maxBodyBytes);
     const path = confined(requiredString(p, "path"), "snapshot path");
-    await hooks.snapshot(rt.storage(), path);
+    if (!dataPath) throw new HttpError(503, "snapshots need a persistent store: start the server with --data-path", { errorType: "unavailable", json: true });
+    await storageCall(() => hooks.snapshot(rt.storage(), path));
     rt.logger.info({ path, actor: actorOf(ctx) }, "admin snapshot written");
     sendJson(ctx, successJson(JSON.stringify({ path })));
   });
@@ -100,7 +101,7 @@ export function registerAdminRoutes(router: Router, rt: Runtime, hooks: Pick<Sto
         json: true,
       });
     }
-    await hooks.restore(snapshotPath, target);
+    await storageCall(() => hooks.restore(snapshotPath, target));
     rt.logger.info({ snapshotPath, dataPath: target, actor: actorOf(ctx) }, "admin restore done");
     sendJson(ctx, successJson(JSON.stringify({ snapshotPath, dataPath: target })));
   });
@@ -137,6 +138,19 @@ export function registerAdminRoutes(router: Router, rt: Runtime, hooks: Pick<Sto
       `"tombstonesApplied":${tombstonesApplied},"start":${start?.text ?? I64_MIN},"end":${end?.text ?? I64_MAX}}`;
     sendJson(ctx, successJson(data));
   });
+}
+
+/** Storage refusals of an admin call (bad paths, non-empty targets) are the caller's error: 400 with the reason. */
+async function storageCall(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (err instanceof Error && (code === "InvalidConfiguration" || code === "Io")) {
+      throw new HttpError(400, err.message, { errorType: "bad_data", json: true });
+    }
+    throw err;
+  }
 }
 
 function actorOf(ctx: Context): string {

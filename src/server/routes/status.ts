@@ -1,5 +1,5 @@
 // The /api/v1/status/tsdb body: Prometheus' headStats and top-10 cardinality lists for the tenant, plus tsink's
-// own keys (memory, WAL, remote-write payload counters, admission limits).
+// own keys (memory, the storage observability snapshot with WAL/flush/compaction, payload counters, admission).
 import { METRIC_NAME_LABEL } from "../../protocols/series-validation.js";
 import type { Runtime } from "../runtime.js";
 import { scopeSelection, stripTenantLabel } from "../tenancy.js";
@@ -29,7 +29,7 @@ export async function tsdbStatus(rt: Runtime, tenant: string): Promise<Record<st
       byPair.set(pair, (byPair.get(pair) ?? 0) + 1);
     }
   }
-  const stats = rt.storageStats();
+  const observability = storage.observabilitySnapshot();
   const { features } = rt.config;
   return {
     headStats: { numSeries: series.length, numLabelPairs: labelPairs, chunkCount: 0, minTime: 0, maxTime: 0 },
@@ -39,9 +39,9 @@ export async function tsdbStatus(rt: Runtime, tenant: string): Promise<Record<st
     seriesCountByLabelValuePair: top10(byPair),
     tenantId: tenant,
     seriesCount: series.length,
-    memoryUsedBytes: stats?.memoryUsedBytes ?? 0,
-    memoryBudgetBytes: stats?.memoryBudgetBytes ?? 0,
-    wal: rt.walStats() ?? { enabled: false },
+    memoryUsedBytes: storage.memoryUsed(),
+    memoryBudgetBytes: Number.isFinite(storage.memoryBudget()) ? storage.memoryBudget() : null,
+    storage: observability,
     timestampPrecision: rt.config.timestampPrecision,
     retentionMs: rt.config.retentionMs,
     prometheusPayloads: {
