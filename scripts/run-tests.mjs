@@ -64,7 +64,7 @@ function runFile(file) {
       } else if (total === 0) {
         Object.assign(result, { passed: 0, failed: 1, skipped: 0, reason: "ran no test" });
       } else {
-        const failed = total - passed - skipped;
+        const failed = total - passed; // uvu's Total counts the tests that ran; test.skip ones are only in Skipped
         const exitFailure = failed === 0 && code !== 0 ? 1 : 0;
         Object.assign(result, { passed, failed: failed + exitFailure, skipped, reason: exitFailure ? `exit code ${code ?? signal}` : "" });
       }
