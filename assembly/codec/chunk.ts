@@ -1,6 +1,7 @@
 // Chunk kernels exported to JS: header + timestamp section + value section + checksum trailer (docs/format.md).
 // Encode, validate, decode, decode a time range, and aggregate a time range, all over scratch memory.
 import { checksum } from "./checksum";
+import { cursorStart, cursorPosition, cursorOk, readVarint } from "./varint";
 import { encodeTimestamps, decodeTimestamps, timestampCodecChosen, isTimestampCodec, TS_FIXED_STEP } from "./timestamps";
 import {
   encodeValues, decodeValues, valueCodecChosen, valueCodecFits, valueAsF64, KIND_F64, KIND_BYTES, KIND_STRING,
@@ -112,6 +113,30 @@ function checkChunk(p: usize, len: usize): i32 {
   return checksum(p, end - p) == load<u32>(end) ? 0 : ERR_CHECKSUM;
 }
 
+/** The step of a checked fixed-step chunk whose timestamps minTs + i*step provably stay sorted and end at maxTs
+ * (maxTs - minTs == (n-1)*step, unsigned, so no overflow), or -1. */
+function provenFixedStep(p: usize): i64 {
+  if (<i32>load<u8>(p, 2) != TS_FIXED_STEP) return -1;
+  const n = <u64>load<u32>(p, 4);
+  const span = <u64>(load<i64>(p, 16) - load<i64>(p, 8));
+  const tsStart = p + <usize>HEADER_BYTES;
+  const tsEnd = tsStart + <usize>load<u32>(p, 24);
+  cursorStart(tsStart);
+  const step = <i64>readVarint(tsEnd);
+  if (!cursorOk() || cursorPosition() != tsEnd || step < 0) return -1;
+  if (n == 1) return span == 0 ? step : -1;
+  return span % (n - 1) == 0 && span / (n - 1) == <u64>step ? step : -1;
+}
+
+/** First index i < n with minTs + i*step >= key (n if none), for a proven fixed step. */
+function fixedStepLowerBound(minTs: i64, step: i64, n: i32, key: i64): i32 {
+  if (key <= minTs) return 0;
+  if (step == 0) return n;
+  const distance = <u64>(key - minTs);
+  const index = distance / <u64>step + (distance % <u64>step != 0 ? 1 : 0);
+  return index >= <u64>n ? n : <i32>index;
+}
+
 /** Decodes a chunk that passed checkChunk into ts (n i64) and, for numeric kinds, values. Returns n or ERR_*. */
 function decodeChecked(p: usize, len: usize, ts: usize, values: usize): i32 {
   const end = p + len - <usize>TRAILER_BYTES;
@@ -121,14 +146,9 @@ function decodeChecked(p: usize, len: usize, ts: usize, values: usize): i32 {
   const tsStart = p + <usize>HEADER_BYTES;
   const tsEnd = tsStart + <usize>load<u32>(p, 24);
   const maxTs = load<i64>(p, 16);
-  const timestampCodec = <i32>load<u8>(p, 2);
-  if (decodeTimestamps(tsStart, tsEnd, timestampCodec, n, minTs, ts) != tsEnd) return ERR_TIMESTAMP_SECTION;
+  if (decodeTimestamps(tsStart, tsEnd, <i32>load<u8>(p, 2), n, minTs, ts) != tsEnd) return ERR_TIMESTAMP_SECTION;
   if (load<i64>(ts + (<usize>(n - 1) << 3)) != maxTs) return ERR_TIMESTAMP_ORDER;
-  // A fixed step that spans exactly maxTs - minTs (unsigned, no overflow) is sorted by construction.
-  const step = n > 1 ? load<i64>(ts + 8) - minTs : 0;
-  const provenSorted = timestampCodec == TS_FIXED_STEP && step >= 0 &&
-    (n == 1 || <u64>(maxTs - minTs) / <u64>(n - 1) == <u64>step && <u64>(maxTs - minTs) % <u64>(n - 1) == 0);
-  if (!provenSorted) {
+  if (provenFixedStep(p) < 0) {
     for (let i = 1; i < n; i++) {
       if (load<i64>(ts + (<usize>i << 3)) < load<i64>(ts + (<usize>(i - 1) << 3))) return ERR_TIMESTAMP_ORDER;
     }
@@ -178,28 +198,69 @@ function boundsFromF64(bounds: usize): void {
   store<i64>(bounds, stop >= TWO_POW_63 ? i64.MAX_VALUE : <i64>stop - 1, 8);
 }
 
-/** Validates the chunk, then (unless the header shows no overlap) decodes it and locates the points with
- * bounds[0] <= ts <= bounds[1] (i64 pair at `bounds`, or f64 ceil(start), ceil(end) when boundsAsF64 != 0).
- * Writes the first index as i32 at bounds + 16 and returns the number of points in range, or ERR_*. Timestamps of
- * the range are converted to f64 in place when timestampsAsF64 != 0. */
-export function decodeRange(
-  p: usize, len: usize, bounds: usize, boundsAsF64: i32, ts: usize, values: usize, timestampsAsF64: i32,
-): i32 {
+const TIMESTAMPS_I64: i32 = 0;
+const TIMESTAMPS_F64: i32 = 1;
+const TIMESTAMPS_ENDS_I64: i32 = 2; // only ts[from] and ts[to - 1] are needed (aggregation)
+
+/** Validates the chunk, then (unless the header shows no overlap) decodes its values and locates the points with
+ * first <= ts <= last (bounds at `bounds`, see below). Writes the first index as i32 at bounds + 16 and returns the
+ * number of points in range, or ERR_*. Timestamps of the range are written at ts (as i64, or f64 for
+ * TIMESTAMPS_F64). A proven fixed-step chunk is located arithmetically without materialising its timestamps. */
+function locateRange(p: usize, len: usize, bounds: usize, boundsAsF64: i32, ts: usize, values: usize, mode: i32): i32 {
   const valid = checkChunk(p, len);
   if (valid < 0) return valid;
   if (boundsAsF64 != 0) boundsFromF64(bounds);
   const first = load<i64>(bounds);
   const last = load<i64>(bounds, 8);
   store<i32>(bounds, 0, 16);
-  if (last < first || last < load<i64>(p, 8) || first > load<i64>(p, 16)) return 0;
-  const n = decodeChecked(p, len, ts, values);
-  if (n < 0) return n;
-  const from = lowerBound(ts, n, first);
-  const to = last == i64.MAX_VALUE ? n : lowerBound(ts, n, last + 1);
+  const minTs = load<i64>(p, 8);
+  if (last < first || last < minTs || first > load<i64>(p, 16)) return 0;
+  const step = provenFixedStep(p);
+  let n: i32;
+  let from: i32;
+  let to: i32;
+  if (step >= 0) {
+    n = <i32>load<u32>(p, 4);
+    const kind = <i32>load<u8>(p, 1);
+    const valuesStart = p + <usize>HEADER_BYTES + <usize>load<u32>(p, 24);
+    const end = p + len - <usize>TRAILER_BYTES;
+    if (kind < KIND_BYTES && decodeValues(kind, <i32>load<u8>(p, 3), valuesStart, end, n, values) != end) {
+      return ERR_VALUE_SECTION;
+    }
+    from = fixedStepLowerBound(minTs, step, n, first);
+    to = last == i64.MAX_VALUE ? n : fixedStepLowerBound(minTs, step, n, last + 1);
+    if (to > from) {
+      if (mode == TIMESTAMPS_ENDS_I64) {
+        store<i64>(ts + (<usize>from << 3), minTs + <i64>from * step);
+        store<i64>(ts + (<usize>(to - 1) << 3), minTs + <i64>(to - 1) * step);
+      } else {
+        let t = minTs + <i64>from * step;
+        for (let i = from; i < to; i++) {
+          store<i64>(ts + (<usize>i << 3), t);
+          t += step;
+        }
+      }
+    }
+  } else {
+    n = decodeChecked(p, len, ts, values);
+    if (n < 0) return n;
+    from = lowerBound(ts, n, first);
+    to = last == i64.MAX_VALUE ? n : lowerBound(ts, n, last + 1);
+  }
   store<i32>(bounds, from, 16);
   if (to <= from) return 0;
-  if (timestampsAsF64 != 0) timestampsToF64(ts, from, to);
+  if (mode == TIMESTAMPS_F64) timestampsToF64(ts, from, to);
   return to - from;
+}
+
+/** Decodes the points with first <= ts <= last: bounds is an inclusive i64 pair, or with boundsAsF64 != 0 the f64
+ * values ceil(start), ceil(end) of a half-open JS-number range (clamped to int64 here). Writes the first index as i32
+ * at bounds + 16, the range's timestamps (as f64 when timestampsAsF64 != 0, else i64) and values at their indexes in
+ * ts / values. Returns the number of points in range or ERR_*. */
+export function decodeRange(
+  p: usize, len: usize, bounds: usize, boundsAsF64: i32, ts: usize, values: usize, timestampsAsF64: i32,
+): i32 {
+  return locateRange(p, len, bounds, boundsAsF64, ts, values, timestampsAsF64 != 0 ? TIMESTAMPS_F64 : TIMESTAMPS_I64);
 }
 
 /** Aggregates the points with bounds[0] <= ts <= bounds[1] without leaving WASM. Writes f64 count, sum, min, max,
@@ -208,7 +269,7 @@ export function decodeRange(
 export function aggregateChunk(
   p: usize, len: usize, bounds: usize, boundsAsF64: i32, ts: usize, values: usize, result: usize,
 ): i32 {
-  const count = decodeRange(p, len, bounds, boundsAsF64, ts, values, 0);
+  const count = locateRange(p, len, bounds, boundsAsF64, ts, values, TIMESTAMPS_ENDS_I64);
   if (count < 0) return count;
   const kind = <i32>load<u8>(p, 1);
   const from = load<i32>(bounds, 16);
@@ -259,7 +320,7 @@ export function timestampsFromF64(ts: usize, n: i32): i32 {
   for (let i = 0; i < n; i++) {
     const at = ts + (<usize>i << 3);
     const v = load<f64>(at);
-    if (!(v == Math.trunc(v) && abs(v) < 9223372036854775808.0)) return i;
+    if (!(v == Math.trunc(v) && v >= -TWO_POW_63 && v < TWO_POW_63)) return i;
     store<i64>(at, <i64>v);
   }
   return -1;

@@ -99,6 +99,24 @@ test("number bounds are half-open and work with Float64Array outputs; ±Infinity
   assert.is(decodeRangeInto(chunk, -(2 ** 64), -(2 ** 63), tsOut, valuesOut, 0), 0);
 });
 
+test("fixed-step chunks (located arithmetically): step 0, one point, bounds between and beyond points", () => {
+  const same = encodeChunk("f64", Float64Array.from([500, 500, 500]), Float64Array.from([1, 2, 3]));
+  assert.is(aggregateChunk(same, 500, 501).sum, 6);
+  assert.is(aggregateChunk(same, 0, 500).count, 0);
+  assert.is(aggregateChunk(same, 501, 1000).count, 0);
+  const one = encodeChunk("f64", Float64Array.of(-7), Float64Array.of(2.5));
+  assert.equal(aggregateChunk(one, -7, -6), { count: 1, sum: 2.5, min: 2.5, max: 2.5, first: 2.5, last: 2.5, firstTs: -7, lastTs: -7 });
+  const grid = encodeChunk("f64", Float64Array.from({ length: 100 }, (_, i) => 1000 + i * 15), Float64Array.from({ length: 100 }, (_, i) => i));
+  const tsOut = new Float64Array(100);
+  const valuesOut = new Float64Array(100);
+  assert.is(decodeRangeInto(grid, 1001, 1046, tsOut, valuesOut, 0), 3);
+  assert.equal(Array.from(tsOut.subarray(0, 3)), [1015, 1030, 1045]);
+  assert.equal(Array.from(valuesOut.subarray(0, 3)), [1, 2, 3]);
+  assert.equal(aggregateChunk(grid, 1015, 1045), { count: 2, sum: 3, min: 1, max: 2, first: 1, last: 2, firstTs: 1015, lastTs: 1030 });
+  assert.is(aggregateChunk(grid, 2485, 10_000).lastTs, 2485);
+  assert.is(aggregateChunk(grid, 2486, 10_000).count, 0);
+});
+
 test("integer and bool kinds: values projected to f64 in aggregates; typed outputs per kind", () => {
   const ts = Float64Array.from([1, 2, 3, 4]);
   const i64 = encodeChunk("i64", ts, BigInt64Array.from([-5n, 10n, 2n ** 62n, 7n]));
