@@ -51,7 +51,7 @@ export type DurationExpr =
   | { type: "DurationNumber"; seconds: number; pos: PositionRange }
   | { type: "DurationCall"; func: "step" | "range" | "min_of" | "max_of"; args: DurationExpr[]; pos: PositionRange }
   | { type: "DurationUnary"; op: "+" | "-"; expr: DurationExpr; pos: PositionRange }
-  | { type: "DurationBinary"; op: "+" | "-" | "*" | "/" | "%" | "^"; lhs: DurationExpr; rhs: DurationExpr; pos: PositionRange };
+  | { type: "DurationBinary"; op: "+" | "-" | "*" | "/" | "%" | "^"; lhs: DurationExpr; rhs: DurationExpr; opPos: number; pos: PositionRange };
 
 export interface NumberLiteral { type: "NumberLiteral"; value: number; pos: PositionRange }
 /** Bytes of a Go-escaped string that are not valid UTF-8 (e.g. "\xc5") appear as lone surrogates U+DC80..U+DCFF. */

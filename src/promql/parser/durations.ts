@@ -1,7 +1,7 @@
 // Durations: Prometheus duration strings (1h30m, 5m, 100ms) and Prometheus 3 duration expressions
 // (`[5m+step()]`, `offset -(step()*2)`): evaluation in seconds, and resolution of query-dependent ones
 // (step(), range()) into the AST's *Ms fields once the query's step and range are known.
-import type { DurationExpr, Expr } from "../ast.js";
+import type { DurationExpr, Expr, PositionRange } from "../ast.js";
 import { PromqlError } from "../result.js";
 
 const UNIT_MS: Record<string, { ms: number; order: number }> = {
@@ -81,9 +81,12 @@ export function evalDurationSeconds(d: DurationExpr, ctx: DurationContext | unde
   }
 }
 
+/** A duration expression that cannot be evaluated; `pos` is where Prometheus reports it (the operator for x/0). */
 export class DurationExprError extends Error {
-  constructor(message: string, readonly expr: DurationExpr) {
+  readonly pos: PositionRange;
+  constructor(message: string, expr: DurationExpr) {
     super(message);
+    this.pos = expr.type === "DurationBinary" ? { start: expr.opPos, end: expr.opPos + 1 } : expr.pos;
   }
 }
 
@@ -102,8 +105,8 @@ export function dependsOnQuery(d: DurationExpr): boolean {
  * positive, offsets may be negative. Throws DurationExprError.
  */
 export function durationSecondsToMs(seconds: number, allowNegative: boolean, d: DurationExpr): number {
-  if (Number.isNaN(seconds)) throw new DurationExprError("duration is NaN", d);
-  if (!allowNegative && seconds <= 0) throw new DurationExprError("duration must be greater than 0", d);
+  if (!allowNegative && !(seconds > 0)) throw new DurationExprError("duration must be greater than 0", d);
+  if (Number.isNaN(seconds)) throw new DurationExprError("duration out of range", d);
   const ms = Math.trunc(seconds * 1000);
   if (Math.abs(ms) > MAX_DURATION_MS) throw new DurationExprError("duration out of range", d);
   return ms === 0 ? 0 : ms;
@@ -114,7 +117,7 @@ function resolveOne(d: DurationExpr, allowNegative: boolean, ctx: DurationContex
     return durationSecondsToMs(evalDurationSeconds(d, ctx), allowNegative, d);
   } catch (e) {
     if (e instanceof DurationExprError) {
-      throw new PromqlError("bad_data", `${e.expr.pos.start}:${e.expr.pos.end}: ${e.message}`);
+      throw new PromqlError("bad_data", `${e.pos.start}:${e.pos.end}: ${e.message}`);
     }
     throw e;
   }

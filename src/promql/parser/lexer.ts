@@ -22,10 +22,9 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
 const isAlpha = (c: number) => c === 95 || (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
 const isAlphaNumeric = (c: number) => isAlpha(c) || isDigit(c);
 const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
-const isHexDigit = (c: number) => isDigit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 const isSurrogate = (c: number) => c >= 0xd800 && c <= 0xdfff;
-/** The only words allowed inside `[...]`: duration expression functions. */
-const DURATION_KEYWORDS: ReadonlySet<string> = new Set(["step", "range", "min_of", "max_of"]);
+/** The only words allowed inside `[...]`: duration expression functions (min/max: their earlier names). */
+const DURATION_KEYWORDS: ReadonlySet<string> = new Set(["step", "range", "min_of", "max_of", "min", "max"]);
 
 class LexError {
   constructor(readonly message: string, readonly pos: number) {}
@@ -37,35 +36,43 @@ export function tokenize(input: string): Token[] {
   let parenDepth = 0;
   let braceOpen = false;
   let bracketOpen = false;
+  /** Inside `[` before the first number: Prometheus' stricter duration-expression lexing state. */
+  let durationState = false;
+  /** Inside `[`: whether a duration operand (number, duration or keyword) and a `:` were seen. */
+  let gotDuration = false;
   let gotColon = false;
-  /** Whether a number or duration was lexed since the last `[` (Prometheus' lexer leaves its duration state then). */
-  let gotNumberInBracket = false;
-  /** Index of the token after the last `[`. */
-  let bracketTokenStart = 0;
   const n = input.length;
   const push = (kind: TokenKind, start: number, end: number, value?: string) => {
     const t: Token = { kind, text: input.slice(start, end), start, end };
     if (value !== undefined) t.value = value;
     tokens.push(t);
   };
+  const scanWord = (from: number, allowColon: boolean): number => {
+    let i = from + 1;
+    while (i < n) {
+      const d = input.charCodeAt(i);
+      if (isAlphaNumeric(d) || (allowColon && d === 58)) i++;
+      else break;
+    }
+    return i;
+  };
 
   try {
     while (true) {
-      // Skip whitespace and comments.
+      // Skip whitespace, and comments (which the duration-expression state does not know).
       while (pos < n) {
         const c = input.charCodeAt(pos);
         if (isSpace(c)) pos++;
-        else if (c === 35 /* # */) {
+        else if (c === 35 /* # */ && !durationState) {
           while (pos < n && input.charCodeAt(pos) !== 10) pos++;
         } else break;
       }
       const start = pos;
       if (pos >= n) {
         if (braceOpen) throw new LexError("unexpected end of input inside braces", start);
+        if (durationState) throw new LexError("unexpected end of input in duration expression", start);
         if (parenDepth !== 0) throw new LexError("unclosed left parenthesis", start);
-        if (bracketOpen) {
-          throw new LexError(gotNumberInBracket ? "unclosed left bracket" : "unexpected end of input in duration expression", start);
-        }
+        if (bracketOpen) throw new LexError("unclosed left bracket", start);
         push("eof", start, start);
         return tokens;
       }
@@ -74,8 +81,7 @@ export function tokenize(input: string): Token[] {
 
       if (braceOpen) {
         if (isAlpha(c)) {
-          pos++;
-          while (pos < n && isAlphaNumeric(input.charCodeAt(pos))) pos++;
+          pos = scanWord(pos, false);
           push("ident", start, pos);
         } else if (c === 44) { pos++; push(",", start, pos); }
         else if (c === 34 || c === 39 || c === 96) { pos = lexString(input, pos, tokens); }
@@ -98,29 +104,42 @@ export function tokenize(input: string): Token[] {
 
       if (isDigit(c) || (c === 46 && isDigit(input.charCodeAt(pos + 1)))) {
         pos = lexNumberOrDuration(input, pos, tokens);
-        gotNumberInBracket = true;
+        durationState = false;
+        gotDuration = true;
         continue;
+      }
+      if (bracketOpen && (isAlpha(c) || c === 58)) {
+        if (c === 58 /* : */) {
+          pos++;
+          // In the duration state Prometheus emits the colon before complaining, so the error sits after it.
+          if (durationState && !gotDuration) throw new LexError("unexpected colon before duration in duration expression", pos);
+          if (gotColon) {
+            throw durationState
+              ? new LexError("unexpected repeated colon in duration expression", pos)
+              : new LexError("unexpected colon ':'", start);
+          }
+          gotColon = true;
+          push(":", start, pos);
+          continue;
+        }
+        const end = scanWord(pos, false);
+        if (!DURATION_KEYWORDS.has(input.slice(start, end).toLowerCase())) {
+          throw new LexError(durationState
+            ? `unexpected character in duration expression: ${quoteCharAt(input, start)}`
+            : `unexpected character: ${quoteCharAt(input, start)}, expected ':'`, start);
+        }
+        pos = end;
+        gotDuration = true;
+        push("ident", start, pos);
+        continue;
+      }
+      if (durationState && !"()+-*/%^,]".includes(ch)) {
+        throw new LexError(`unexpected character in duration expression: ${quoteCharAt(input, pos)}`, start);
       }
       if (c === 34 || c === 39 || c === 96) { pos = lexString(input, pos, tokens); continue; }
-      if (c === 58 /* : */ && bracketOpen) {
-        if (tokens.length === bracketTokenStart) throw new LexError("unexpected colon before duration in duration expression", start);
-        if (gotColon) throw new LexError("unexpected repeated colon in duration expression", start);
-        gotColon = true;
-        pos++;
-        push(":", start, pos);
-        continue;
-      }
       if (isAlpha(c) || c === 58) {
-        pos++;
-        while (pos < n) {
-          const d = input.charCodeAt(pos);
-          if (isAlphaNumeric(d) || (d === 58 && !bracketOpen)) pos++;
-          else break;
-        }
+        pos = scanWord(pos, true);
         const word = input.slice(start, pos).toLowerCase();
-        if (bracketOpen && !DURATION_KEYWORDS.has(word) && word !== "inf" && word !== "nan") {
-          throw new LexError(`unexpected character in duration expression: ${quoteCharAt(input, start)}`, start);
-        }
         push(word === "inf" || word === "nan" ? "number" : "ident", start, pos);
         continue;
       }
@@ -130,24 +149,25 @@ export function tokenize(input: string): Token[] {
         case ")":
           pos++;
           parenDepth--;
-          if (parenDepth < 0) throw new LexError("unexpected right parenthesis ')'", start);
+          // Prometheus emits the parenthesis before checking, so the error sits after it.
+          if (parenDepth < 0) throw new LexError("unexpected right parenthesis ')'", pos);
           push(")", start, pos);
           break;
         case "{": pos++; braceOpen = true; push("{", start, pos); break;
-        case "}": throw new LexError("unexpected right brace '}'", start);
         case "[":
           if (bracketOpen) throw new LexError("unexpected left bracket '['", start);
           pos++;
           bracketOpen = true;
+          durationState = true;
+          gotDuration = false;
           gotColon = false;
-          gotNumberInBracket = false;
           push("[", start, pos);
-          bracketTokenStart = tokens.length;
           break;
         case "]":
           if (!bracketOpen) throw new LexError("unexpected right bracket ']'", start);
           pos++;
           bracketOpen = false;
+          durationState = false;
           push("]", start, pos);
           break;
         case "@": pos++; push("@", start, pos); break;
@@ -187,58 +207,87 @@ function quoteCharAt(input: string, pos: number): string {
   return goQuoteRune(String.fromCodePoint(cp));
 }
 
-/** Scans a number, or a duration like 1h30m; returns the position after it. */
+/**
+ * Scans a number, or a duration like 1h30m, with the rules of Prometheus' scanNumber/acceptRemainingDuration
+ * (including what text a "bad number or duration syntax" error quotes); returns the position after it.
+ */
 function lexNumberOrDuration(input: string, start: number, tokens: Token[]): number {
   const n = input.length;
   let pos = start;
-  const digitRun = (accept: (c: number) => boolean) => {
-    while (pos < n) {
-      const c = input.charCodeAt(pos);
-      if (accept(c) || (c === 95 && pos > start && accept(input.charCodeAt(pos - 1)) && accept(input.charCodeAt(pos + 1)))) pos++;
-      else break;
+  const peek = () => (pos < n ? input[pos]! : "");
+  const accept = (chars: string) => {
+    if (pos < n && chars.includes(input[pos]!)) {
+      pos++;
+      return true;
     }
+    return false;
   };
-  if (input[pos] === "0" && (input[pos + 1] === "x" || input[pos + 1] === "X")) {
-    pos += 2;
-    if (input[pos] === "_") pos++;
-    digitRun(isHexDigit);
-  } else {
-    digitRun(isDigit);
-    if (input[pos] === ".") {
-      pos++;
-      digitRun(isDigit);
+  const scanNumber = (): boolean => {
+    let digits = "0123456789";
+    if (accept("0") && accept("xX")) {
+      accept("_");
+      digits = "0123456789abcdefABCDEF";
     }
-    if (input[pos] === "e" || input[pos] === "E") {
-      const save = pos;
-      pos++;
-      if (input[pos] === "+" || input[pos] === "-") pos++;
-      if (isDigit(input.charCodeAt(pos))) digitRun(isDigit);
-      else pos = save; // "5e" is not an exponent; let the duration/bad-syntax path see the "e"
+    const hex = digits.length > 10;
+    accept(".");
+    accept(digits);
+    let dot = false;
+    let exponent = false;
+    while (pos < n && (digits + "._eE").includes(peek())) {
+      if (peek() === "." && dot) {
+        pos++;
+        return false;
+      }
+      if ("eE".includes(peek()) && exponent) {
+        pos++;
+        return false;
+      }
+      if (accept(".")) {
+        dot = true;
+        if (accept("_.") || hex) return false;
+        continue;
+      }
+      if (accept("eE")) {
+        exponent = true;
+        accept("+-");
+        if (accept("._eE") || pos >= n) return false;
+        continue;
+      }
+      if (accept("_")) {
+        if (accept("._eE") || pos >= n) return false;
+        continue;
+      }
+      while (accept(digits));
     }
-  }
-  if (!isAlphaNumeric(input.charCodeAt(pos))) {
+    if (pos === start) return false;
+    return !isAlphaNumeric(input.charCodeAt(pos));
+  };
+  const acceptRemainingDuration = (): boolean => {
+    if (!accept("smhdwy")) return false;
+    accept("s");
+    while (accept("0123456789")) {
+      while (accept("0123456789"));
+      if (!accept("smhdw")) return false;
+      accept("s");
+    }
+    // Prometheus reads one more character to check it; on failure it belongs to the quoted text.
+    const atEnd = pos >= n;
+    const next = input.charCodeAt(pos);
+    if (!atEnd) pos++;
+    if (!isAlphaNumeric(next)) {
+      if (!atEnd) pos--;
+      return true;
+    }
+    return false;
+  };
+  if (scanNumber()) {
     tokens.push({ kind: "number", text: input.slice(start, pos), start, end: pos });
     return pos;
   }
-  // Duration units follow the number: (<digits><unit>)+ with units ms, s, m, h, d, w, y.
-  const accept = (chars: string) => {
-    if (pos < n && chars.includes(input[pos]!)) { pos++; return true; }
-    return false;
-  };
-  let ok = accept("smhdwy");
-  if (ok) {
-    accept("s");
-    while (ok && isDigit(input.charCodeAt(pos))) {
-      while (isDigit(input.charCodeAt(pos))) pos++;
-      if (!accept("smhdw")) ok = false;
-      else accept("s");
-    }
-  }
-  if (ok && !isAlphaNumeric(input.charCodeAt(pos))) {
+  if (acceptRemainingDuration()) {
     tokens.push({ kind: "duration", text: input.slice(start, pos), start, end: pos });
     return pos;
   }
-  while (pos < n && isAlphaNumeric(input.charCodeAt(pos))) pos++;
   throw new LexError(`bad number or duration syntax: "${input.slice(start, pos)}"`, start);
 }
 
@@ -266,7 +315,7 @@ function lexString(input: string, start: number, tokens: Token[]): number {
         pos += 2;
         continue;
       }
-      throw new LexError("invalid UTF-8 rune", pos);
+      throw new LexError("invalid UTF-8 rune", start);
     }
     const ch = input[pos]!;
     if (ch === quote) { pos++; break; }
@@ -274,9 +323,8 @@ function lexString(input: string, start: number, tokens: Token[]): number {
     if (c === 10) throw new LexError("unterminated quoted string", start);
     if (ch !== "\\") { flush(); out += ch; pos++; continue; }
     // Escape sequence.
-    const escPos = pos;
     pos++;
-    if (pos >= n) throw new LexError("escape sequence not terminated", escPos);
+    if (pos >= n) throw new LexError("escape sequence not terminated", start);
     const e = input[pos]!;
     const simple: Record<string, string> = { a: "\x07", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v", "\\": "\\" };
     if (e in simple || e === quote) {
@@ -295,21 +343,21 @@ function lexString(input: string, start: number, tokens: Token[]): number {
     else {
       const cp = input.codePointAt(pos)!;
       const hex = cp.toString(16).toUpperCase().padStart(4, "0");
-      throw new LexError(`unknown escape sequence U+${hex} ${quoteCharAt(input, pos)}`, escPos);
+      throw new LexError(`unknown escape sequence U+${hex} ${quoteCharAt(input, pos)}`, start);
     }
     let x = 0;
     for (let i = 0; i < digits; i++) {
-      if (pos >= n) throw new LexError("escape sequence not terminated", escPos);
+      if (pos >= n) throw new LexError("escape sequence not terminated", start);
       const d = parseInt(input[pos]!, base);
       if (Number.isNaN(d)) {
         const cp = input.codePointAt(pos)!;
         const hex = cp.toString(16).toUpperCase().padStart(4, "0");
-        throw new LexError(`illegal character U+${hex} ${quoteCharAt(input, pos)} in escape sequence`, escPos);
+        throw new LexError(`illegal character U+${hex} ${quoteCharAt(input, pos)} in escape sequence`, start);
       }
       x = x * base + d;
       pos++;
     }
-    if (x > max || (x >= 0xd800 && x < 0xe000)) throw new LexError("escape sequence is an invalid Unicode code point", escPos);
+    if (x > max || (x >= 0xd800 && x < 0xe000)) throw new LexError("escape sequence is an invalid Unicode code point", start);
     if (e === "u" || e === "U") { flush(); out += String.fromCodePoint(x); }
     else bytes.push(x);
   }

@@ -35,6 +35,11 @@ const PRECEDENCE: Record<BinaryOp, number> = {
 const SYMBOL_OPS: ReadonlySet<string> = new Set(["+", "-", "*", "/", "%", "^", "==", "!=", "<", ">", "<=", ">=", "</", ">/"]);
 const POW_PRECEDENCE = 6;
 const DURATION_OPS: ReadonlySet<string> = new Set(["+", "-", "*", "/", "%", "^"]);
+const DURATION_EXPECTED = "number, duration, step(), or range()";
+/** Duration-expression functions; min and max are their names in earlier Prometheus 3 releases. */
+const DURATION_FUNCTIONS: Record<string, "step" | "range" | "min_of" | "max_of"> = {
+  step: "step", range: "range", min_of: "min_of", max_of: "max_of", min: "min_of", max: "max_of",
+};
 
 /** What the type checker needs to know beyond the AST. */
 export interface ParseFacts {
@@ -282,7 +287,7 @@ class Parser {
         }
         name = t.value!;
       } else {
-        return this.unexpected(t, "label matching", "label");
+        return this.unexpected(t, "label matching", 'identifier or "}"');
       }
       t = this.peek();
       if (t.kind !== "op" || !["=", "!=", "=~", "!~"].includes(t.text)) {
@@ -331,7 +336,7 @@ class Parser {
 
   private parseRangeOrSubquery(expr: Expr): Expr {
     const open = this.next();
-    const rangeDur = this.parseDurationExpr(0, "subquery selector", "duration");
+    const rangeDur = this.parseDurationExpr(0, "subquery or range selector", DURATION_EXPECTED);
     const t = this.peek();
     if (t.kind === "]") {
       this.next();
@@ -351,7 +356,7 @@ class Parser {
     const sq: SubqueryExpr = { type: "SubqueryExpr", expr, rangeMs: 0, offsetMs: 0, pos: { start: expr.pos.start, end: 0 } };
     this.setDuration(rangeDur, false, (v) => (sq.rangeMs = v), (d) => (sq.rangeExpr = d));
     if (this.peek().kind !== "]") {
-      const stepDur = this.parseDurationExpr(0, "subquery selector", 'duration or "]"');
+      const stepDur = this.parseDurationExpr(0, "subquery selector", DURATION_EXPECTED);
       this.setDuration(stepDur, false, (v) => (sq.stepMs = v), (d) => (sq.stepExpr = d));
     }
     const close = this.expect("]", "subquery selector", '"]"');
@@ -368,7 +373,7 @@ class Parser {
     try {
       setMs(durationSecondsToMs(evalDurationSeconds(d, undefined), allowNegative, d));
     } catch (e) {
-      if (e instanceof DurationExprError) this.fail(e.expr.pos, e.message);
+      if (e instanceof DurationExprError) this.fail(e.pos, e.message);
       throw e;
     }
   }
@@ -387,10 +392,10 @@ class Parser {
     const t = this.peek();
     if (t.kind === "op" && (t.text === "+" || t.text === "-")) {
       this.next();
-      const inner = this.parseDurationAtom("offset", "number, duration, or step()", false);
+      const inner = this.parseDurationAtom("offset", DURATION_EXPECTED, false);
       return { type: "DurationUnary", op: t.text, expr: inner, pos: { start: t.start, end: inner.pos.end } };
     }
-    return this.parseDurationAtom("offset", "number, duration, or step()", false);
+    return this.parseDurationAtom("offset", DURATION_EXPECTED, false);
   }
 
   private parseDurationExpr(minPrecedence: number, context: string, expected: string): DurationExpr {
@@ -404,7 +409,8 @@ class Parser {
       if (prec < minPrecedence) break;
       this.next();
       const rhs = this.parseDurationExpr(op === "^" ? prec : prec + 1, context, expected);
-      lhs = this.track({ type: "DurationBinary", op, lhs, rhs, pos: { start: lhs.pos.start, end: rhs.pos.end } }, [lhs, rhs]);
+      const bin: DurationExpr = { type: "DurationBinary", op, lhs, rhs, opPos: t.start, pos: { start: lhs.pos.start, end: rhs.pos.end } };
+      lhs = this.track(bin, [lhs, rhs]);
     }
     this.leave();
     return lhs;
@@ -431,10 +437,10 @@ class Parser {
       this.expect(")", context, '")"');
       return inner;
     }
-    if (this.isWord(t, "step", "range", "min_of", "max_of") && this.peek(1).kind === "(") {
-      const func = t.text.toLowerCase() as "step" | "range" | "min_of" | "max_of";
+    const func = t.kind === "ident" ? DURATION_FUNCTIONS[t.text.toLowerCase()] : undefined;
+    if (func) {
       this.next();
-      this.next();
+      this.expect("(", context, expected);
       const args: DurationExpr[] = [];
       if (func === "min_of" || func === "max_of") {
         args.push(this.parseDurationExpr(0, context, expected));
@@ -473,7 +479,8 @@ class Parser {
       if (!Number.isFinite(seconds) || Math.abs(seconds) >= 9.223372036854776e18) {
         this.fail(expr.pos, `timestamp out of bounds for @ modifier: ${formatGoFloat(seconds)}`);
       }
-      at = { kind: "time", timeMs: Math.round(seconds * 1000) };
+      // timestamp.FromFloatSeconds: round half away from zero.
+      at = { kind: "time", timeMs: Math.sign(seconds) * Math.round(Math.abs(seconds) * 1000) + 0 };
     }
     const target = this.modifierTarget(expr, "@");
     if (target.at) this.fail(expr.pos, "@ <timestamp> may not be set multiple times");
