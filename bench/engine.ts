@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { StorageBuilder } from "../src/storage/builder.js";
 import type { Storage } from "../src/storage/engine.js";
 import type { Row } from "../src/storage/types.js";
+import { loadWasm } from "../src/wasm/loader.js";
 
 if (!process.execArgv.includes("--expose-gc")) {
   const r = spawnSync(process.execPath, ["--max-old-space-size=8192", "--expose-gc", ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
@@ -101,6 +102,8 @@ async function time(fn: () => Promise<unknown>, runs: number) {
   report("  memory per series beyond the samples", `${fmt(perSeries - 160)} B`);
   const snap = storage.observabilitySnapshot() as { memory: Record<string, number> };
   report("  engine accounting: registry+index / active buffers allocated, per series", `${fmt(snap.memory.registryBytes! / BIG)} B / ${fmt(snap.memory.allocatedBufferBytes! / BIG)} B`);
+  report("  heap / array buffers, per series", `${fmt((after.heapUsed - before.heapUsed) / BIG)} B / ${fmt((after.arrayBuffers - before.arrayBuffers) / BIG)} B`);
+  report("  WASM linear memory (shared scratch, not per series)", `${fmt(loadWasm().memory.buffer.byteLength / 1024)} KiB`);
 
   const selective = await time(() => storage.selectSeries({ metric: "bench_1m", matchers: [{ name: "job", op: "=", value: "job-7" }, { name: "host", op: "=~", value: "host-1[0-9]7" }] }), 20);
   report(`selectSeries over ${fmt(BIG)} series: job="job-7", host=~"host-1[0-9]7" (p50 / p99)`, `${selective.p50.toFixed(2)} / ${selective.p99.toFixed(2)} ms`);
@@ -108,6 +111,16 @@ async function time(fn: () => Promise<unknown>, runs: number) {
   report(`selectSeries over ${fmt(BIG)} series: host=~"host-99.*" (regex over 1M values, p50 / p99)`, `${regex.p50.toFixed(2)} / ${regex.p99.toFixed(2)} ms`);
   const cols = await time(() => storage.selectColumns({ metric: "bench_1m", matchers: [{ name: "job", op: "=", value: "job-7" }, { name: "region", op: "=", value: "r3" }] }, 0, Date.now()), 10);
   report(`selectColumns over ${fmt(BIG)} series: job="job-7", region="r3" (~${fmt(BIG / 700)} series x 10 points, p50 / p99)`, `${cols.p50.toFixed(2)} / ${cols.p99.toFixed(2)} ms`);
+  // seal every head into an encoded chunk (what a flush does) and measure again
+  const t = performance.now();
+  storage.sealAll();
+  const sealMs = performance.now() - t;
+  const sealed = await settledMemory();
+  const sealedSnap = storage.observabilitySnapshot() as { memory: Record<string, number>; series: Record<string, number> };
+  const encoded = sealedSnap.memory.sealedBytes! - 64 * sealedSnap.series.sealedChunks!;
+  const sealedPerSeries = (sealed.heapUsed - before.heapUsed + sealed.arrayBuffers - before.arrayBuffers) / BIG;
+  report(`after sealing all heads (${fmt(BIG)} chunks, ${fmt(sealMs)} ms): memory per series`, `${fmt(sealedPerSeries)} B`);
+  report("  of which encoded chunk bytes / beyond them", `${fmt(encoded / BIG)} B / ${fmt(sealedPerSeries - encoded / BIG)} B`);
   await storage.close();
 }
 

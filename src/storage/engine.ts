@@ -2,6 +2,7 @@
 // method, deletes, limits (memory budget, cardinality, writer slots), retention and lifecycle.
 import { availableParallelism } from "node:os";
 import { customAggregate, downsample, pointsOf, reduce } from "./aggregate.js";
+import { aggregateOnChunks, downsampleOnChunks, isKernelAggregation } from "./chunk-aggregate.js";
 import { Column, mergeRuns } from "./column.js";
 import type { DurabilityLayer, EngineHandle, TypedSeriesDefinition, ValidatedBatch } from "./durability.js";
 import { TsinkError, errors } from "./errors.js";
@@ -9,7 +10,6 @@ import { METRIC_LABEL, resolveSelection } from "./matchers.js";
 import type { StorageOptions } from "./options.js";
 import { SeriesRegistry, hashKey } from "./registry.js";
 import { SeriesStore, decodeChunkRange, type SealedChunk } from "./series-store.js";
-import { aggregateChunk } from "../encoding/chunk.js";
 import { TimeAxis, type Ts } from "./timestamps.js";
 import {
   AGGREGATIONS,
@@ -401,9 +401,18 @@ export class Storage implements EngineHandle {
       if (sid < 0 || !this.registry.visible[sid]) return [];
       const kind = this.registry.kind[sid]!;
       const page = (from: number, total: number) => [from, limit === undefined ? total : Math.min(total, from + limit)] as const;
-      if (interval === undefined && !opts.customAggregation && kind === KIND_F64 && (agg === "Sum" || agg === "Count" || agg === "Avg")) {
-        const p = this.aggregateOnChunks(sid, s, e, agg);
-        if (p !== null) return p === undefined || offset > 0 ? [] : [p];
+      if (!opts.customAggregation && kind === KIND_F64 && isKernelAggregation(agg, interval !== undefined)) {
+        const { chunks, heads } = this.sources(sid, s, e);
+        if (interval === undefined) {
+          const p = aggregateOnChunks(chunks, heads, s, e, agg);
+          if (p !== null) return p === undefined || offset > 0 ? [] : [p];
+        } else {
+          const pts = downsampleOnChunks(this.axis, chunks, heads, s, e, interval, agg);
+          if (pts !== null) {
+            const [a, b] = page(offset, pts.length);
+            return pts.slice(a, b);
+          }
+        }
       }
       const col = this.collect(sid, s, e);
       if (opts.customAggregation) {
@@ -700,38 +709,6 @@ export class Storage implements EngineHandle {
     const runs = chunks.map((bytes) => decodeChunkRange(this.axis, bytes, kind, s, e));
     runs.push(...heads);
     return mergeRuns(this.axis, runs, isBlobKind(kind));
-  }
-
-  /**
-   * Sum/Count/Avg of an f64 series computed by the WASM kernel on the encoded chunks (no decoding into JS) plus
-   * the few active points. Returns null when NaN is present (the reference skips NaN; the kernel does not), so
-   * the caller falls back to the column path.
-   */
-  private aggregateOnChunks(sid: number, s: Ts, e: Ts, agg: "Sum" | "Count" | "Avg"): StoredPoint | undefined | null {
-    const { chunks, heads } = this.sources(sid, s, e);
-    let sum = 0;
-    let count = 0;
-    let lastTs: Ts | undefined;
-    for (const bytes of chunks) {
-      const a = aggregateChunk(bytes, s, e);
-      if (a.count === 0) continue;
-      if (Number.isNaN(a.sum)) return null;
-      sum += a.sum;
-      count += a.count;
-      if (lastTs === undefined || a.lastTs > lastTs) lastTs = a.lastTs;
-    }
-    for (const run of heads) {
-      for (let i = 0; i < run.length; i++) {
-        const v = run.f64[i]!;
-        if (Number.isNaN(v)) return null;
-        sum += v;
-      }
-      count += run.length;
-      if (run.length > 0 && (lastTs === undefined || run.ts[run.length - 1]! > lastTs)) lastTs = run.ts[run.length - 1]!;
-    }
-    if (lastTs === undefined) return undefined;
-    const value = agg === "Sum" ? sum : agg === "Count" ? BigInt(count) : sum / count;
-    return { timestamp: lastTs, value };
   }
 }
 

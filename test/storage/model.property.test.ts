@@ -70,4 +70,69 @@ test("inserts and deletes match the model", async () => {
   );
 });
 
+test("aggregations and downsampling (WASM chunk path and column path) match a direct computation", async () => {
+  const aggs = ["Sum", "Count", "Avg", "Min", "Max", "Median", "Range", "First", "Last"] as const;
+  const pointArb = fc.record({ ts: fc.integer({ min: 0, max: 400 }), v: fc.oneof({ arbitrary: fc.integer({ min: -50, max: 50 }), weight: 9 }, { arbitrary: fc.constant(NaN), weight: 1 }) });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(pointArb, { minLength: 1, maxLength: 120 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.constantFrom(...aggs),
+      fc.integer({ min: 1, max: 80 }),
+      fc.integer({ min: 0, max: 100 }),
+      async (points, chunkPoints, agg, interval, start) => {
+        const s = await new StorageBuilder().withTimestampPrecision("ms").withChunkPoints(chunkPoints).build();
+        await s.insertRows(points.map((p) => row("a", [], p.ts, p.v)));
+        const end = 450;
+        const inRange = points.map((p, seq) => ({ ...p, seq })).filter((p) => p.ts >= start && p.ts < end).sort((x, y) => x.ts - y.ts || x.seq - y.seq);
+        const expect = (pts: typeof inRange, stamp: number | undefined): Array<{ timestamp: number; value: number | bigint }> => {
+          if (pts.length === 0) return [];
+          const vals = pts.map((p) => p.v).filter((v) => !Number.isNaN(v));
+          const last = pts[pts.length - 1]!;
+          const ts = stamp ?? last.ts;
+          switch (agg) {
+            case "First":
+              return [{ timestamp: stamp ?? pts[0]!.ts, value: pts[0]!.v }];
+            case "Last":
+              return [{ timestamp: ts, value: last.v }];
+            case "Count":
+              return [{ timestamp: ts, value: BigInt(vals.length) }];
+          }
+          if (vals.length === 0) return [];
+          const sorted = [...vals].sort((x, y) => x - y);
+          const sum = vals.reduce((x, y) => x + y, 0);
+          switch (agg) {
+            case "Sum":
+              return [{ timestamp: ts, value: sum }];
+            case "Avg":
+              return [{ timestamp: ts, value: sum / vals.length }];
+            case "Range":
+              return [{ timestamp: ts, value: sorted[sorted.length - 1]! - sorted[0]! }];
+            case "Median": {
+              const m = sorted.length >> 1;
+              return [{ timestamp: ts, value: sorted.length % 2 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2 }];
+            }
+            default: {
+              const target = agg === "Min" ? sorted[0]! : sorted[sorted.length - 1]!;
+              const p = pts.find((q) => q.v === target)!;
+              return [{ timestamp: stamp ?? p.ts, value: target }];
+            }
+          }
+        };
+        const whole = await s.selectWithOptions("a", { start, end, aggregation: agg });
+        assert.equal(whole, expect(inRange, undefined), `${agg} over [${start}, ${end})`);
+        const buckets = new Map<number, typeof inRange>();
+        for (const p of inRange) {
+          const b = start + Math.floor((p.ts - start) / interval) * interval;
+          buckets.set(b, [...(buckets.get(b) ?? []), p]);
+        }
+        const expected = [...buckets.keys()].sort((x, y) => x - y).flatMap((b) => expect(buckets.get(b)!, b));
+        const down = await s.selectWithOptions("a", { start, end, downsample: { interval, aggregation: agg } });
+        assert.equal(down, expected, `${agg} per ${interval}`);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
 test.run();
