@@ -10,7 +10,7 @@ import { unwrapParens } from "./evaluator.js";
 import { hasAnyPoint, type EvalValue, type Grid, type StepSeries } from "./values.js";
 
 /** Kahan-Neumaier compensated increment: returns [sum, compensation]. */
-export function kahanInc(inc: number, sum: number, c: number): [number, number] {
+function kahanInc(inc: number, sum: number, c: number): [number, number] {
   const t = sum + inc;
   if (t === Infinity || t === -Infinity) c = 0;
   else if (Math.abs(sum) >= Math.abs(inc)) c += sum - t + inc;
@@ -19,7 +19,7 @@ export function kahanInc(inc: number, sum: number, c: number): [number, number] 
 }
 
 /** Prometheus' `quantile`: sorts `values` (NaN first) and interpolates between the closest ranks. */
-export function quantile(q: number, values: number[]): number {
+function quantile(q: number, values: number[]): number {
   if (values.length === 0 || Number.isNaN(q)) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;

@@ -42,7 +42,7 @@ const STALE_HI = 0x7ff00000;
 const STALE_LO = 0x00000002;
 
 /** Marks the samples carrying Prometheus' staleness-marker bit pattern (undefined: none). */
-export function staleMarkerMask(values: Float64Array): Uint8Array | undefined {
+function staleMarkerMask(values: Float64Array): Uint8Array | undefined {
   let mask: Uint8Array | undefined;
   let words: Uint32Array | undefined;
   for (let i = 0; i < values.length; i++) {

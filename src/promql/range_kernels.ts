@@ -34,7 +34,7 @@ export const RANGE_FUNCTION_IDS = {
 } as const;
 
 /** Kernels for `anchored` / `smoothed` range selectors (assembly FN_EXT_* / FN_ANCHORED_*). */
-export const EXTENDED_FUNCTION_IDS: Readonly<Record<string, number>> = {
+const EXTENDED_FUNCTION_IDS: Readonly<Record<string, number>> = {
   rate: 26,
   increase: 27,
   delta: 28,

@@ -40,10 +40,6 @@ export function makeGrid(start: number, end: number, step: number): Grid {
   return { start, end, step, times };
 }
 
-export function emptySeries(labels: Label[], dropName: boolean, steps: number): StepSeries {
-  return { labels, dropName, values: new Float64Array(steps), present: new Uint8Array(steps) };
-}
-
 export function hasAnyPoint(s: StepSeries): boolean {
   for (let i = 0; i < s.present.length; i++) if (s.present[i]) return true;
   return false;
