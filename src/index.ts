@@ -1,4 +1,6 @@
 // Library entry point of tsink: the embedded storage API and its types.
+// Loading the durability layer registers it with StorageBuilder (withDataPath: WAL, segments, compaction).
+import "./storage/segment/disk-durability.js";
 export { StorageBuilder } from "./storage/builder.js";
 export { Storage } from "./storage/engine.js";
 export { TsinkError, type TsinkErrorCode } from "./storage/errors.js";

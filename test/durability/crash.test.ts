@@ -1,0 +1,29 @@
+// Crash test: a child writes with PerAppend and reports each acknowledged batch; it is SIGKILLed at random
+// moments (20+ times); after each kill the data dir is reopened and every acknowledged batch must be there.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runAndKill, verify } from "./crash-harness.js";
+
+const KILLS = 22;
+
+test(`every acknowledged batch survives ${KILLS} SIGKILLs`, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsink-crash-"));
+  try {
+    const acked = new Set<number>();
+    let present = 0;
+    for (let run = 0; run < KILLS; run++) {
+      await runAndKill(dir, run, 500, acked);
+      present = await verify(dir, acked);
+    }
+    console.log(`${KILLS} kills, ${acked.size} acknowledged batches, ${present} batches present after the last reopen`);
+    assert.ok(acked.size > KILLS * 5, `too few acknowledged batches (${acked.size}) for the test to mean anything`);
+    assert.ok(present >= acked.size);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
