@@ -1,13 +1,13 @@
-// Parser over Prometheus' own promqltest files: every `eval` query not marked `expect fail` must parse (and print back
-// through formatExpr into the same tree), and every query that fails for parse reasons in Prometheus must be rejected
-// here (with Prometheus' message where given).
+// Parser over Prometheus' own promqltest files: every `eval` query must parse and print back
+// through formatExpr into the same tree. (None of the files' `expect fail` cases fails in Prometheus' parser: their
+// messages carry no "parse error" position, so they must parse here too and fail later, in the engine.)
 import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Expr } from "../../src/promql/ast.js";
-import { formatExpr, parse, PromqlParseError } from "../../src/promql/parser/index.js";
+import { extendedRangeSelectorError, formatExpr, parse } from "../../src/promql/parser/index.js";
 import { astShape } from "./ast-shape.js";
 import { parseScript } from "./promqltest.js";
 
@@ -30,9 +30,10 @@ test("the promqltest files hold eval cases", () => {
   assert.ok(cases.length > 2000, `found ${cases.length} eval cases in ${testDir}`);
 });
 
-test("every eval query not expected to fail parses", () => {
+test("every eval query parses, expect-fail ones included", () => {
+  assert.ok(cases.some((c) => c.fail), "the files hold expect-fail cases");
   const failures: string[] = [];
-  for (const c of cases.filter((x) => !x.fail)) {
+  for (const c of cases) {
     try {
       parse(c.query);
     } catch (e) {
@@ -61,20 +62,22 @@ test("every parsed eval query prints back into the same tree", () => {
   assert.is(failures.length, 0, failures.join("\n"));
 });
 
-// `expect fail` cases whose failure Prometheus reports from its parser (the rest fail at evaluation time).
-const parseFailures = cases.filter((c) => c.fail && /modifier can only be used with/.test(c.failMessage ?? ""));
+// `expect fail` cases with the anchored/smoothed restriction: Prometheus reports them from its engine (no position in
+// the message), so they parse, and extendedRangeSelectorError gives exactly the expected message.
+const extendedSelectorFailures = cases.filter((c) => c.fail && /modifier can only be used with/.test(c.failMessage ?? ""));
 
-test("expect-fail cases that Prometheus rejects while parsing are rejected with its message", () => {
-  assert.ok(parseFailures.length >= 8, `found ${parseFailures.length} parse-failure cases`);
-  for (const c of parseFailures) {
-    try {
-      parse(c.query);
-    } catch (e) {
-      assert.instance(e, PromqlParseError);
-      assert.match((e as Error).message, c.failMessage!.trim(), `${c.file}:${c.line}`);
-      continue;
-    }
-    assert.unreachable(`${c.file}:${c.line}: ${c.query} should not parse`);
+test("anchored/smoothed misuse parses and extendedRangeSelectorError gives Prometheus' message", () => {
+  assert.ok(extendedSelectorFailures.length >= 8, `found ${extendedSelectorFailures.length} cases`);
+  for (const c of extendedSelectorFailures) {
+    const expr = parse(c.query);
+    assert.is(expr.type, "Call", `${c.file}:${c.line}`);
+    if (expr.type !== "Call") continue;
+    assert.is(extendedRangeSelectorError(expr), c.failMessage!.trim(), `${c.file}:${c.line}`);
+  }
+  // The allowed combinations from the same file report nothing.
+  for (const q of ["rate(foo[3m] smoothed)", "resets(foo[3m] anchored)", "increase(foo[1m] anchored)", "delta(foo[1m] smoothed)"]) {
+    const expr = parse(q);
+    assert.is(expr.type === "Call" ? extendedRangeSelectorError(expr) : "not a call", undefined, q);
   }
 });
 

@@ -323,8 +323,6 @@ const invalid: [string, string][] = [
   ["sum(x) anchored", "1:1: parse error: anchored modifier not implemented"],
   ["foo[5m:] smoothed", "1:1: parse error: smoothed modifier is not supported for subqueries"],
   ["foo smoothed [5m]", "1:14: parse error: no smoothed modifier allowed before range"],
-  ["deriv(foo[3m] smoothed)", "1:1: parse error: smoothed modifier can only be used with: delta, increase, rate - not with deriv"],
-  ["max_over_time(foo[3m] anchored)", "1:1: parse error: anchored modifier can only be used with: changes, delta, increase, rate, resets - not with max_over_time"],
   ["info(foo, bar)", "1:11: parse error: expected label selectors only, got vector selector instead"],
   ["a and fill(0) b", "1:1: parse error: filling in missing series not allowed for set operators"],
   ["1 + fill(0) b", "1:1: parse error: filling in missing series only allowed between instant vectors"],

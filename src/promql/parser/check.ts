@@ -1,8 +1,8 @@
 // PromQL type checking after a successful parse, as Prometheus' checkAST: operand types of operators, functions and
-// aggregations, vector matching rules, non-empty selectors, and the anchored/smoothed function restrictions.
+// aggregations, vector matching rules, non-empty selectors.
 import type { BinaryOp, Expr, LabelMatcher, PositionRange, ValueType, VectorSelector } from "../ast.js";
 import { goQuote, PromqlParseError } from "./errors.js";
-import { ANCHORED_FUNCTIONS, FUNCTIONS, SMOOTHED_FUNCTIONS } from "./functions.js";
+import { FUNCTIONS } from "./functions.js";
 import type { ParseFacts } from "./parser.js";
 
 const COMPARISONS: ReadonlySet<BinaryOp> = new Set<BinaryOp>(["==", "!=", "<", ">", "<=", ">="]);
@@ -126,15 +126,6 @@ export function typeCheck(root: Expr, query: string, facts: ParseFacts): void {
         e.args.forEach((arg, i) => {
           const t = sig.argTypes[Math.min(i, sig.argTypes.length - 1)]!;
           expectType(arg, t, `call to function ${goQuote(e.func)}`);
-          if (arg.type === "MatrixSelector") {
-            const vs = arg.vector;
-            if (vs.anchored && !ANCHORED_FUNCTIONS.includes(e.func)) {
-              fail(e.pos, `anchored modifier can only be used with: ${ANCHORED_FUNCTIONS.join(", ")} - not with ${e.func}`);
-            }
-            if (vs.smoothed && !SMOOTHED_FUNCTIONS.includes(e.func)) {
-              fail(e.pos, `smoothed modifier can only be used with: ${SMOOTHED_FUNCTIONS.join(", ")} - not with ${e.func}`);
-            }
-          }
         });
         break;
       }

@@ -1,6 +1,6 @@
 // The one table of PromQL function signatures (Prometheus 3.x, experimental functions included, plus tsink's
 // documented extras), used by the parser for arity and type checks and by the evaluator for its function list.
-import type { ValueType } from "../ast.js";
+import type { Call, ValueType } from "../ast.js";
 
 export interface FunctionSignature {
   name: string;
@@ -90,6 +90,23 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionSignature> = new Map(SIGNATU
 export const KEYWORD_FUNCTIONS: ReadonlySet<string> = new Set(["step", "range", "start", "end", "min_of", "max_of"]);
 
 /** Functions whose range-vector argument may carry the `anchored` modifier. */
-export const ANCHORED_FUNCTIONS: readonly string[] = ["changes", "delta", "increase", "rate", "resets"];
+const ANCHORED_FUNCTIONS: readonly string[] = ["changes", "delta", "increase", "rate", "resets"];
 /** Functions whose range-vector argument may carry the `smoothed` modifier. */
-export const SMOOTHED_FUNCTIONS: readonly string[] = ["delta", "increase", "rate"];
+const SMOOTHED_FUNCTIONS: readonly string[] = ["delta", "increase", "rate"];
+
+/**
+ * The error Prometheus' engine (not its parser: the message has no position) gives when a function gets an
+ * anchored/smoothed range selector it cannot use, e.g. deriv(foo[3m] smoothed); undefined when the call is fine.
+ */
+export function extendedRangeSelectorError(call: Call): string | undefined {
+  for (const arg of call.args) {
+    if (arg.type !== "MatrixSelector") continue;
+    if (arg.vector.anchored && !ANCHORED_FUNCTIONS.includes(call.func)) {
+      return `anchored modifier can only be used with: ${ANCHORED_FUNCTIONS.join(", ")} - not with ${call.func}`;
+    }
+    if (arg.vector.smoothed && !SMOOTHED_FUNCTIONS.includes(call.func)) {
+      return `smoothed modifier can only be used with: ${SMOOTHED_FUNCTIONS.join(", ")} - not with ${call.func}`;
+    }
+  }
+  return undefined;
+}

@@ -5,7 +5,7 @@ import { parseQuery } from "./parser.js";
 
 export { PromqlParseError } from "./errors.js";
 export { parseDuration, resolveDurations, type DurationContext } from "./durations.js";
-export { FUNCTIONS, ANCHORED_FUNCTIONS, SMOOTHED_FUNCTIONS, type FunctionSignature } from "./functions.js";
+export { FUNCTIONS, extendedRangeSelectorError, type FunctionSignature } from "./functions.js";
 export { exprType, documentedType } from "./check.js";
 export { MAX_NESTING } from "./parser.js";
 export { formatExpr, formatDuration } from "./format.js";
