@@ -287,22 +287,51 @@ export function decodeIntSeq(p: usize, end: usize, n: i32, mode: i32, out: usize
   return p;
 }
 
-/** Tries the delta, delta-of-delta and raw modes and writes the smallest as [mode byte][sequence]. `work` needs
- * n*8 + intSeqMaxBytes(n) bytes. Returns end. */
-export function encodeIntSeqBest(x: usize, n: i32, p: usize, work: usize): usize {
-  store<u8>(p, <u8>MODE_DELTA);
-  const end = encodeIntSeq(x, n, MODE_DELTA, p + 1, work);
-  return tryIntSeqMode(x, n, MODE_RAW, p, tryIntSeqMode(x, n, MODE_DELTA_OF_DELTA, p, end, work), work);
+/** Picks the mode (delta, delta-of-delta or raw) whose residuals need the fewest bits under per-block frame of
+ * reference, estimated in one pass without exceptions; ties prefer delta, then delta-of-delta. Encoding all three
+ * to compare exact sizes cost twice the whole encode. */
+function bestIntSeqMode(x: usize, n: i32): i32 {
+  if (n < 3) return MODE_DELTA;
+  let rawBits: u64 = 0;
+  let deltaBits: u64 = 0;
+  let dodBits: u64 = 0;
+  let previous = load<i64>(x + 8);
+  let previousDelta = previous - load<i64>(x);
+  for (let b = 2; b < n; b += BLOCK) {
+    const stop = min<i32>(n, b + BLOCK);
+    let rawLow = previous;
+    let rawHigh = previous;
+    let deltaLow = previousDelta;
+    let deltaHigh = previousDelta;
+    let dodLow: i64 = i64.MAX_VALUE;
+    let dodHigh: i64 = i64.MIN_VALUE;
+    for (let i = b; i < stop; i++) {
+      const v = load<i64>(x + (<usize>i << 3));
+      const delta = v - previous;
+      const dod = delta - previousDelta;
+      previous = v;
+      previousDelta = delta;
+      rawLow = v < rawLow ? v : rawLow;
+      rawHigh = v > rawHigh ? v : rawHigh;
+      deltaLow = delta < deltaLow ? delta : deltaLow;
+      deltaHigh = delta > deltaHigh ? delta : deltaHigh;
+      dodLow = dod < dodLow ? dod : dodLow;
+      dodHigh = dod > dodHigh ? dod : dodHigh;
+    }
+    const len = <u64>(stop - b);
+    rawBits += len * <u64>bitWidth(<u64>(rawHigh - rawLow));
+    deltaBits += len * <u64>bitWidth(<u64>(deltaHigh - deltaLow));
+    dodBits += len * <u64>bitWidth(<u64>(dodHigh - dodLow));
+  }
+  if (deltaBits <= dodBits && deltaBits <= rawBits) return MODE_DELTA;
+  return dodBits <= rawBits ? MODE_DELTA_OF_DELTA : MODE_RAW;
 }
 
-/** Encodes mode into the work candidate area and keeps it at p if smaller than what ends at `end`. */
-function tryIntSeqMode(x: usize, n: i32, mode: i32, p: usize, end: usize, work: usize): usize {
-  const candidate = work + (<usize>n << 3);
-  const candidateEnd = encodeIntSeq(x, n, mode, candidate, work);
-  if (candidateEnd - candidate >= end - (p + 1)) return end;
-  memory.copy(p + 1, candidate, candidateEnd - candidate);
+/** Writes [mode byte][sequence] in the mode bestIntSeqMode picks. `work` needs n*8 bytes. Returns end. */
+export function encodeIntSeqBest(x: usize, n: i32, p: usize, work: usize): usize {
+  const mode = bestIntSeqMode(x, n);
   store<u8>(p, <u8>mode);
-  return p + 1 + (candidateEnd - candidate);
+  return encodeIntSeq(x, n, mode, p + 1, work);
 }
 
 /** Decodes what encodeIntSeqBest wrote (output as in decodeIntSeq). Returns end or 0. */
