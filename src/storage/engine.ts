@@ -8,7 +8,7 @@ import type { DurabilityLayer, EngineHandle, TypedSeriesDefinition, ValidatedBat
 import { TsinkError, errors } from "./errors.js";
 import { METRIC_LABEL, resolveSelection } from "./matchers.js";
 import type { StorageOptions } from "./options.js";
-import { SeriesRegistry, hashKey } from "./registry.js";
+import { SeriesRegistry, hashKey, hashLabels, hashMetric } from "./registry.js";
 import { SeriesStore, decodeChunkRange, type SealedChunk } from "./series-store.js";
 import { TimeAxis, type Ts } from "./timestamps.js";
 import {
@@ -133,15 +133,21 @@ export class Storage implements EngineHandle {
     const futureLimit = axis.futureLimit();
     let batchMax: Ts = axis.min;
     let lastMetric: unknown;
+    let metricHash = 0;
+    let metricId = -1;
     try {
       for (let i = 0; i < n; i++) {
         const row = rows[i]!;
         if (row === null || typeof row !== "object") throw errors.invalidValue(row, "each row is { metric, labels, dataPoint }");
         let metric = row.metric;
-        if (metric !== lastMetric || typeof metric !== "string") lastMetric = metric = validateMetric(metric);
+        if (metric !== lastMetric || typeof metric !== "string") {
+          lastMetric = metric = validateMetric(metric);
+          metricHash = hashMetric(metric);
+          metricId = reg.dict.find(metric) ?? -1;
+        }
         const labels = canonicalLabels(row.labels);
-        const hash = hashKey(metric as string, labels);
-        let sid = reg.find(metric as string, labels, hash);
+        const hash = hashLabels(metricHash, labels);
+        let sid = reg.find(metricId, labels, hash);
         const dp = row.dataPoint;
         if (dp === null || typeof dp !== "object") throw errors.invalidValue(dp, "dataPoint must be { timestamp, value }");
         const value = dp.value;
@@ -150,6 +156,7 @@ export class Storage implements EngineHandle {
           if (reg.visibleCount + newSeries.length + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
           kind = kindOfValue(value, KIND_NONE);
           sid = reg.create(metric as string, labels, hash);
+          metricId = reg.metricOf[sid]!;
           reg.kind[sid] = kind;
           newSeries.push({ id: sid, metric: metric as string, labels: reg.labelsOf(sid), kind });
         } else {
@@ -249,7 +256,7 @@ export class Storage implements EngineHandle {
     if (reg.isDefined(def.id) && reg.metricName(def.id) === def.metric) return def.id;
     const labels = canonicalLabels(def.labels);
     const hash = hashKey(def.metric, labels);
-    const found = reg.find(def.metric, labels, hash);
+    const found = reg.find(reg.dict.find(def.metric) ?? -1, labels, hash);
     if (found >= 0) return found;
     const id = reg.create(def.metric, labels, hash, def.id);
     reg.kind[id] = def.kind;

@@ -45,11 +45,17 @@ function fmix(h: number): number {
 
 /**
  * Hash of a series key computed from the strings themselves (FNV-1a over UTF-16 code units with separators),
- * so an existing series is found without interning or hashing each string through a Map.
+ * so an existing series is found without interning or hashing each string through a Map. Split in two so a
+ * batch hashes a repeated metric name once: hashKey = hashLabels(hashMetric(metric), labels).
  */
-export function hashKey(metric: string, labels: readonly Label[]): number {
+export function hashMetric(metric: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < metric.length; i++) h = Math.imul(h ^ metric.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+export function hashLabels(metricHash: number, labels: readonly Label[]): number {
+  let h = metricHash;
   for (let k = 0; k < labels.length; k++) {
     const { name, value } = labels[k]!;
     h = Math.imul(h ^ 0xfffe, 0x01000193);
@@ -59,6 +65,8 @@ export function hashKey(metric: string, labels: readonly Label[]): number {
   }
   return fmix(h);
 }
+
+export const hashKey = (metric: string, labels: readonly Label[]): number => hashLabels(hashMetric(metric), labels);
 
 export class SeriesRegistry {
   readonly dict = new StringDictionary();
@@ -79,8 +87,12 @@ export class SeriesRegistry {
   readonly metricPostings = new Map<number, PostingsEntry>();
   readonly labelIndex = new Map<number, LabelNameIndex>();
 
-  /** Id of the series with this (canonical) key and `hash = hashKey(metric, labels)`, or -1. */
-  find(metric: string, labels: readonly Label[], hash: number): number {
+  /**
+   * Id of the series with this (canonical) key and `hash = hashKey(metric, labels)`, or -1. `metricId` is the
+   * metric's dictionary id (-1 when the metric was never seen: then no such series exists).
+   */
+  find(metricId: number, labels: readonly Label[], hash: number): number {
+    if (metricId < 0) return -1;
     const mask = this.table.length - 1;
     const strings = this.dict.strings;
     const pool = this.pool;
@@ -88,7 +100,7 @@ export class SeriesRegistry {
       const e = this.table[slot]!;
       if (e === 0) return -1;
       const id = e - 1;
-      if (this.hashOf[id] !== hash || this.labelPairs[id] !== labels.length || strings[this.metricOf[id]!] !== metric) continue;
+      if (this.hashOf[id] !== hash || this.labelPairs[id] !== labels.length || this.metricOf[id] !== metricId) continue;
       let at = this.labelStart[id]!;
       let same = true;
       for (let k = 0; k < labels.length; k++, at += 2) {
@@ -140,7 +152,7 @@ export class SeriesRegistry {
 
   /** Looks a series up by its canonical key (reads never grow the dictionary). Returns -1 when unknown. */
   lookup(metric: string, labels: readonly Label[]): number {
-    return this.find(metric, labels, hashKey(metric, labels));
+    return this.find(this.dict.find(metric) ?? -1, labels, hashKey(metric, labels));
   }
 
   isDefined(id: number): boolean {

@@ -42,11 +42,15 @@ export interface CompactionPlan {
 
 const bound = (v: string): bigint => BigInt(v);
 
-/** Picks the next merge: L0 before L1; the smallest overlapping cluster first, else the oldest segments. */
-export function planCompaction(segments: readonly SegmentReader[]): CompactionPlan | null {
+/**
+ * Picks the next merge: L0 before L1; the smallest overlapping cluster first, else the oldest segments once a
+ * level holds LEVEL_TRIGGER. With `tidy` (at close) any two L0 segments are merged: short runs leave small flushes.
+ */
+export function planCompaction(segments: readonly SegmentReader[], tidy = false): CompactionPlan | null {
   for (let level = 0; level < LEVELS - 1; level++) {
     const here = segments.filter((s) => s.level === level);
     if (here.length < 2) continue;
+    const trigger = tidy && level === 0 ? 2 : LEVEL_TRIGGER;
     const byStart = [...here].sort((a, b) => {
       const d = bound(a.manifest.minTs) - bound(b.manifest.minTs);
       return d < 0n ? -1 : d > 0n ? 1 : a.id - b.id;
@@ -70,7 +74,7 @@ export function planCompaction(segments: readonly SegmentReader[]): CompactionPl
       const pick = clusters[0]!.sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS);
       return { level, sources: pick };
     }
-    if (here.length >= LEVEL_TRIGGER) {
+    if (here.length >= trigger) {
       return { level, sources: [...here].sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS) };
     }
   }
@@ -105,11 +109,11 @@ export class Compactor {
     return run;
   }
 
-  /** One compaction pass; resolves to whether anything was merged. */
-  runOnce(): Promise<boolean> {
+  /** One compaction pass; resolves to whether anything was merged. `tidy`: see planCompaction. */
+  runOnce(tidy = false): Promise<boolean> {
     return this.exclusive(async () => {
       this.counters.runs++;
-      const plan = planCompaction(this.store.segments);
+      const plan = planCompaction(this.store.segments, tidy);
       if (!plan) {
         this.counters.noop++;
         return false;
@@ -126,9 +130,9 @@ export class Compactor {
   }
 
   /** Passes until nothing is left to do (bounded, like the reference's close()). */
-  async compactAll(maxPasses = 128): Promise<number> {
+  async compactAll(maxPasses = 128, tidy = false): Promise<number> {
     let passes = 0;
-    while (passes < maxPasses && (await this.runOnce())) passes++;
+    while (passes < maxPasses && (await this.runOnce(tidy))) passes++;
     return passes;
   }
 

@@ -460,7 +460,7 @@ export class DiskDurability implements DurabilityLayer {
       this.closed = true;
       const cutoff = this.retentionCutoff();
       if (cutoff !== undefined) await this.compactor.applyRetention(cutoff);
-      await this.compactor.compactAll(CLOSE_COMPACTION_PASSES);
+      await this.compactor.compactAll(CLOSE_COMPACTION_PASSES, true);
       this.pruneTombstones();
       await this.wal?.close();
     } finally {
