@@ -180,7 +180,7 @@ export class Evaluator {
       const stale = staleMarkerMask(s.values);
       const values = new Float64Array(steps);
       const present = new Uint8Array(steps);
-      let any = false;
+      let points = 0;
       let j = 0;
       const ts = s.timestamps;
       for (let i = 0; i < steps; i++) {
@@ -190,9 +190,11 @@ export class Evaluator {
         if (idx < 0 || ts[idx] <= t - lookback || (stale && stale[idx])) continue;
         values[i] = sampleTimestamps ? ts[idx] / 1000 : s.values[idx];
         present[i] = 1;
-        any = true;
+        points++;
       }
-      if (any) out.push({ labels: s.labels, dropName: false, values, present });
+      if (points > 0) out.push({ labels: s.labels, dropName: false, values, present });
+      // Like Prometheus, the points an instant selector produces count against the sample limit.
+      this.countSamples(points);
     }
     return out;
   }

@@ -279,10 +279,13 @@ async function rangeFunction(ev: Evaluator, call: ast.Call, grid: Grid, name: Ra
   const results = evalRangeKernel(name, arg.series, arg.windowEnds, arg.rangeMs, p0, p1, extension);
   const dropName = !NAME_KEEPING_RANGE_FUNCTIONS.has(name);
   const out: StepSeries[] = [];
+  let points = 0;
   for (let i = 0; i < results.length; i++) {
     const s = { labels: arg.series[i].labels, dropName, values: results[i].values, present: results[i].present };
+    for (let k = 0; k < s.present.length; k++) points += s.present[k];
     if (hasAnyPoint(s)) out.push(s);
   }
+  ev.countSamples(points);
   return out;
 }
 
