@@ -33,6 +33,8 @@ import {
 } from "./value-kinds.js";
 
 const ADMISSION_POLL_MS = 10;
+/** Expired sealed chunks are dropped at most this often (reads hide expired points in between). */
+const RETENTION_SWEEP_MS = 1000;
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
 const U64_MAX = 2n ** 64n - 1n;
@@ -62,6 +64,7 @@ export class Storage implements EngineHandle {
   private maxObservedTs: Ts;
   private readonly maxWriters: number;
   private busyWriters = 0;
+  private lastRetentionSweep = 0;
   private readonly writerQueue: Array<() => void> = [];
   private readonly counters: Counters = {
     rowsInserted: 0, insertBatches: 0, insertErrors: 0, selectCalls: 0, selectErrors: 0, pointsReturned: 0,
@@ -246,7 +249,8 @@ export class Storage implements EngineHandle {
     }
     this.maxObservedTs = max;
     this.counters.rowsInserted += batch.count;
-    if (this.options.retentionEnforced && this.counters.chunksSealed > 0) {
+    if (this.options.retentionEnforced && this.store.sealedChunkCount > 0 && Date.now() - this.lastRetentionSweep >= RETENTION_SWEEP_MS) {
+      this.lastRetentionSweep = Date.now();
       this.counters.retentionChunksDropped += this.store.dropSealedBefore(this.retentionCutoff(this.axis.min));
     }
   }

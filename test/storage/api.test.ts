@@ -224,6 +224,22 @@ test("retention: withRetention enforces it on writes and hides expired data", as
   assert.equal((await off.select("r", [], 0, 10)).length, 1);
 });
 
+test("retention: expired points are hidden at once and expired sealed chunks dropped by the sweep", async () => {
+  const s = await msStorage((b) => b.withRetention(60_000).withChunkPoints(2));
+  const now = Date.now();
+  await s.insertRows([row("r", [], now - 50_000, 1), row("r", [], now - 49_000, 2)]);
+  assert.is((await s.select("r", [], 0, now + 3_600_000)).length, 2);
+  // a point 14 min ahead moves the cutoff past the first chunk
+  await s.insertRows([row("r", [], now + 14 * 60_000, 3)]);
+  assert.equal((await s.select("r", [], 0, now + 3_600_000)).map((p) => p.value), [3]);
+  await new Promise((r) => setTimeout(r, 1050));
+  await s.insertRows([row("r", [], now + 14 * 60_000 + 1, 4)]);
+  const snap = s.observabilitySnapshot() as { retention: { chunksDroppedTotal: number }; series: { sealedChunks: number } };
+  assert.is(snap.retention.chunksDroppedTotal, 1);
+  assert.is(snap.series.sealedChunks, 1);
+  assert.equal((await s.select("r", [], 0, now + 3_600_000)).map((p) => p.value), [3, 4]);
+});
+
 test("cardinality limit: new series past it fail, existing ones keep working", async () => {
   const s = await msStorage((b) => b.withCardinalityLimit(2));
   await s.insertRows([row("c", L("i", "1"), 1, 1), row("c", L("i", "2"), 1, 1)]);

@@ -378,12 +378,6 @@ export class DiskDurability implements DurabilityLayer {
     return axis.sub(axis.now(), axis.fromMillis(o.retentionMs));
   }
 
-  /** Runs compaction until nothing is left to merge (for tests, benchmarks and close). */
-  async compact(maxPasses = CLOSE_COMPACTION_PASSES): Promise<number> {
-    while (this.background) await this.background;
-    return this.compactor.compactAll(maxPasses);
-  }
-
   // ------------------------------------------------------------------ snapshot and restore
 
   /**
