@@ -132,14 +132,15 @@ export function evalRangeKernel(
     extension?.beforeMs ?? 0, extension?.afterMs ?? 0, extension?.smoothed ? 1 : 0,
   );
 
+  // One copy out of linear memory (the scratch arena is reused by the next kernel call), then per-series views.
   const after = memoryViews().buffer;
-  const outValues = new Float64Array(after, base + outOff, series.length * steps);
-  const outPresent = new Uint8Array(after, base + presentOff, series.length * steps);
+  const outValues = new Float64Array(after, base + outOff, series.length * steps).slice();
+  const outPresent = new Uint8Array(after, base + presentOff, series.length * steps).slice();
   const results: KernelResult[] = new Array(series.length);
   for (let i = 0; i < series.length; i++) {
     results[i] = {
-      values: outValues.slice(i * steps, (i + 1) * steps),
-      present: outPresent.slice(i * steps, (i + 1) * steps),
+      values: outValues.subarray(i * steps, (i + 1) * steps),
+      present: outPresent.subarray(i * steps, (i + 1) * steps),
     };
   }
   return results;
