@@ -11,11 +11,6 @@ export const MODE_STEP_RESIDUAL: i32 = 3;
 const BLOCK: i32 = 256; // exception indexes and counts are single bytes
 const WIDTH_HISTOGRAM = memory.data(65 * 4, 16);
 
-/** Upper bound of the bytes encodeIntSeq writes for n values. */
-export function intSeqMaxBytes(n: i32): usize {
-  return <usize>n * 8 + <usize>((n + BLOCK - 1) / BLOCK) * 13 + 40;
-}
-
 @inline function bitWidth(u: u64): i32 {
   return 64 - <i32>clz<u64>(u);
 }
@@ -144,6 +139,19 @@ function unpackBlock(p: usize, end: usize, len: i32, out: usize): usize {
   return p;
 }
 
+/** The average step (x[n-1] - x[0]) / (n - 1) rounded to nearest, so jitter at the ends does not tilt the
+ * step-residual mode's residuals. */
+function roundedStep(x: usize, n: i32): i64 {
+  if (n < 2) return 0;
+  const span = load<i64>(x + (<usize>(n - 1) << 3)) - load<i64>(x);
+  const intervals = <i64>(n - 1);
+  let step = span / intervals;
+  const remainder = span - step * intervals;
+  if (remainder * 2 >= intervals) step++;
+  else if (remainder * 2 <= -intervals) step--;
+  return step;
+}
+
 /** Encodes n i64 values at x with the given residual mode; `residuals` is n*8 bytes of work space. Returns end. */
 export function encodeIntSeq(x: usize, n: i32, mode: i32, p: usize, residuals: usize): usize {
   let r = residuals;
@@ -172,16 +180,7 @@ export function encodeIntSeq(x: usize, n: i32, mode: i32, p: usize, residuals: u
         count = n - 2;
       } else count = 0;
     } else {
-      // Average step rounded to nearest, so jitter at the ends does not tilt the residuals.
-      let step: i64 = 0;
-      if (n >= 2) {
-        const span = load<i64>(x + (<usize>(n - 1) << 3)) - x0;
-        const intervals = <i64>(n - 1);
-        step = span / intervals;
-        const remainder = span - step * intervals;
-        if (remainder * 2 >= intervals) step++;
-        else if (remainder * 2 <= -intervals) step--;
-      }
+      const step = roundedStep(x, n);
       p = writeVarint(p, zigzag(step));
       let expected = x0;
       for (let i = 1; i < n; i++) {
@@ -287,20 +286,23 @@ export function decodeIntSeq(p: usize, end: usize, n: i32, mode: i32, out: usize
   return p;
 }
 
-/** Picks the mode (delta, delta-of-delta or raw) whose residuals need the fewest bits under per-block frame of
- * reference, estimated in one pass without exceptions; ties prefer delta, then delta-of-delta. Encoding all three
- * to compare exact sizes cost twice the whole encode. */
-function bestIntSeqMode(x: usize, n: i32): i32 {
+/** Picks the mode whose residuals need the fewest bits under per-block frame of reference, estimated in one pass
+ * without exceptions: delta, delta-of-delta and raw (or step-residual instead of raw when `stepResidual`); ties
+ * prefer the earlier one. Encoding every mode to compare exact sizes cost twice the whole encode. */
+export function bestIntSeqMode(x: usize, n: i32, stepResidual: bool): i32 {
   if (n < 3) return MODE_DELTA;
-  let rawBits: u64 = 0;
+  const step = stepResidual ? roundedStep(x, n) : 0;
+  const x0 = load<i64>(x);
+  let otherBits: u64 = 0; // raw or step-residual
   let deltaBits: u64 = 0;
   let dodBits: u64 = 0;
   let previous = load<i64>(x + 8);
-  let previousDelta = previous - load<i64>(x);
+  let previousDelta = previous - x0;
+  let expected = x0 + step;
   for (let b = 2; b < n; b += BLOCK) {
     const stop = min<i32>(n, b + BLOCK);
-    let rawLow = previous;
-    let rawHigh = previous;
+    let otherLow = previous - expected;
+    let otherHigh = otherLow;
     let deltaLow = previousDelta;
     let deltaHigh = previousDelta;
     let dodLow: i64 = i64.MAX_VALUE;
@@ -309,27 +311,30 @@ function bestIntSeqMode(x: usize, n: i32): i32 {
       const v = load<i64>(x + (<usize>i << 3));
       const delta = v - previous;
       const dod = delta - previousDelta;
+      expected += step;
+      const other = v - expected;
       previous = v;
       previousDelta = delta;
-      rawLow = v < rawLow ? v : rawLow;
-      rawHigh = v > rawHigh ? v : rawHigh;
+      otherLow = other < otherLow ? other : otherLow;
+      otherHigh = other > otherHigh ? other : otherHigh;
       deltaLow = delta < deltaLow ? delta : deltaLow;
       deltaHigh = delta > deltaHigh ? delta : deltaHigh;
       dodLow = dod < dodLow ? dod : dodLow;
       dodHigh = dod > dodHigh ? dod : dodHigh;
     }
     const len = <u64>(stop - b);
-    rawBits += len * <u64>bitWidth(<u64>(rawHigh - rawLow));
+    otherBits += len * <u64>bitWidth(<u64>(otherHigh - otherLow));
     deltaBits += len * <u64>bitWidth(<u64>(deltaHigh - deltaLow));
     dodBits += len * <u64>bitWidth(<u64>(dodHigh - dodLow));
   }
-  if (deltaBits <= dodBits && deltaBits <= rawBits) return MODE_DELTA;
-  return dodBits <= rawBits ? MODE_DELTA_OF_DELTA : MODE_RAW;
+  if (deltaBits <= dodBits && deltaBits <= otherBits) return MODE_DELTA;
+  if (dodBits <= otherBits) return MODE_DELTA_OF_DELTA;
+  return stepResidual ? MODE_STEP_RESIDUAL : MODE_RAW;
 }
 
 /** Writes [mode byte][sequence] in the mode bestIntSeqMode picks. `work` needs n*8 bytes. Returns end. */
 export function encodeIntSeqBest(x: usize, n: i32, p: usize, work: usize): usize {
-  const mode = bestIntSeqMode(x, n);
+  const mode = bestIntSeqMode(x, n, false);
   store<u8>(p, <u8>mode);
   return encodeIntSeq(x, n, mode, p + 1, work);
 }

@@ -1,8 +1,8 @@
 // Timestamp section codecs over sorted int64 timestamps: fixed step, delta-of-delta, delta and step-residual packed
-// sequences, and plain delta varints; the encoder keeps the smallest.
+// sequences, and plain delta varints; the encoder keeps the smaller of varints and the best-estimated packed mode.
 import { writeVarint, cursorStart, cursorPosition, cursorOk, readVarint } from "./varint";
 import {
-  encodeIntSeq, decodeIntSeq, AS_I64, MODE_DELTA, MODE_DELTA_OF_DELTA, MODE_STEP_RESIDUAL,
+  encodeIntSeq, decodeIntSeq, bestIntSeqMode, AS_I64, MODE_DELTA, MODE_DELTA_OF_DELTA, MODE_STEP_RESIDUAL,
 } from "./intpack";
 
 export const TS_FIXED_STEP: i32 = 1;
@@ -39,16 +39,11 @@ export function encodeTimestamps(ts: usize, n: i32, p: usize, work: usize, candi
   let end = p;
   for (let i = 1; i < n; i++) end = writeVarint(end, <u64>(at(ts, i) - at(ts, i - 1)));
   chosenCodec = TS_DELTA_VARINT;
-  end = tryPacked(ts, n, TS_DELTA_OF_DELTA, MODE_DELTA_OF_DELTA, p, end, work, candidateBytes);
-  end = tryPacked(ts, n, TS_DELTA, MODE_DELTA, p, end, work, candidateBytes);
-  return tryPacked(ts, n, TS_STEP_RESIDUAL, MODE_STEP_RESIDUAL, p, end, work, candidateBytes);
-}
-
-function tryPacked(ts: usize, n: i32, codec: i32, mode: i32, p: usize, end: usize, work: usize, candidateBytes: usize): usize {
+  const mode = bestIntSeqMode(ts, n, true);
   const candidateEnd = encodeIntSeq(ts, n, mode, work, work + candidateBytes);
   if (candidateEnd - work >= end - p) return end;
   memory.copy(p, work, candidateEnd - work);
-  chosenCodec = codec;
+  chosenCodec = mode == MODE_DELTA ? TS_DELTA : mode == MODE_DELTA_OF_DELTA ? TS_DELTA_OF_DELTA : TS_STEP_RESIDUAL;
   return p + (candidateEnd - work);
 }
 
