@@ -239,35 +239,43 @@ function accumulate(op: "sum" | "avg" | "count" | "group" | "min" | "max", input
       if (s.dropName) drop = true;
       const sv = s.values;
       const sp = s.present;
-      for (let t = 0; t < steps; t++) {
-        if (!sp[t]) continue;
-        const f = sv[t];
-        if (!seen[t]) {
-          seen[t] = 1;
-          acc[t] = op === "group" ? 1 : f;
-          count[t] = 1;
-          continue;
-        }
-        count[t]++;
-        switch (op) {
-          case "sum":
-          case "avg": {
-            const sum = acc[t];
-            const next = sum + f;
-            if (next === Infinity || next === -Infinity) comp[t] = 0;
-            else if (Math.abs(sum) >= Math.abs(f)) comp[t] += sum - next + f;
-            else comp[t] += f - next + sum;
-            acc[t] = next;
-            break;
+      // One specialised loop per operator keeps the per-point work branch-free.
+      if (op === "sum" || op === "avg") {
+        for (let t = 0; t < steps; t++) {
+          if (!sp[t]) continue;
+          const f = sv[t];
+          if (!seen[t]) {
+            seen[t] = 1;
+            acc[t] = f;
+            count[t] = 1;
+            continue;
           }
-          case "max":
-            if (acc[t] < f || Number.isNaN(acc[t])) acc[t] = f;
-            break;
-          case "min":
-            if (acc[t] > f || Number.isNaN(acc[t])) acc[t] = f;
-            break;
-          default:
-            break;
+          count[t]++;
+          const sum = acc[t];
+          const next = sum + f;
+          if (next === Infinity || next === -Infinity) comp[t] = 0;
+          else if (Math.abs(sum) >= Math.abs(f)) comp[t] += sum - next + f;
+          else comp[t] += f - next + sum;
+          acc[t] = next;
+        }
+      } else if (op === "max" || op === "min") {
+        const isMax = op === "max";
+        for (let t = 0; t < steps; t++) {
+          if (!sp[t]) continue;
+          const f = sv[t];
+          if (!seen[t]) {
+            seen[t] = 1;
+            acc[t] = f;
+          } else if (isMax ? acc[t] < f || acc[t] !== acc[t] : acc[t] > f || acc[t] !== acc[t]) {
+            acc[t] = f;
+          }
+        }
+      } else {
+        for (let t = 0; t < steps; t++) {
+          if (!sp[t]) continue;
+          seen[t] = 1;
+          count[t]++;
+          acc[t] = 1;
         }
       }
     }
