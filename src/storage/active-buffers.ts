@@ -5,7 +5,7 @@
 import type { TimeAxis, TimestampArray } from "./timestamps.js";
 import type { Blob } from "./value-kinds.js";
 
-export const MIN_BLOCK_POINTS = 8;
+const MIN_BLOCK_POINTS = 8;
 const PAGE_POINTS = 32768; // 512 KiB of timestamp + value cells per full page
 const FIRST_PAGE_BLOCKS = 64;
 const CELL = 8;

@@ -80,10 +80,6 @@ export function entryIds(entry: PostingsEntry | undefined): Uint32Array {
   return typeof entry === "number" ? Uint32Array.of(entry) : entry.view();
 }
 
-export function entrySize(entry: PostingsEntry | undefined): number {
-  return entry === undefined ? 0 : typeof entry === "number" ? 1 : entry.length;
-}
-
 export const EMPTY = new Uint32Array(0);
 
 export function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {

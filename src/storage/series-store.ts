@@ -225,13 +225,6 @@ export class SeriesStore {
     return dropped;
   }
 
-  /** Adds an already encoded chunk (e.g. restored by the durability layer). */
-  adoptChunk(sid: number, bytes: Uint8Array, minTs: Ts, maxTs: Ts, count: number): SealedChunk {
-    const chunk: SealedChunk = { bytes, minTs, maxTs, count, seq: ++this.sealSeq };
-    this.pushChunk(sid, chunk);
-    return chunk;
-  }
-
   // ---- internals ----
 
   private openHead(sid: number, partition: number): number {
