@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Expr } from "../../src/promql/ast.js";
-import { exprType, formatExpr, parse, PromqlParseError } from "../../src/promql/parser/index.js";
+import { exprType, formatExpr, parse, parseDuration, PromqlParseError } from "../../src/promql/parser/index.js";
 import { astShape } from "./ast-shape.js";
 
 const LIMIT_MS = 100;
@@ -144,6 +144,23 @@ test("formatExpr output parses back into the same tree", () => {
       assert.is(astShape(again), astShape(expr), `${query}\n  printed as ${printed}`);
     }),
     { numRuns: 1500 },
+  );
+});
+
+test("duration literals in ranges and offsets keep their exact ms value", () => {
+  const units = ["y", "w", "d", "h", "m", "s", "ms"] as const;
+  const duration = fc.array(fc.nat({ max: 150 }), { minLength: units.length, maxLength: units.length })
+    .chain((counts) => fc.subarray([...units.keys()], { minLength: 1 }).map((used) => used.map((i) => `${counts[i]}${units[i]}`).join("")))
+    .filter((d) => parseDuration(d) > 0);
+  fc.assert(
+    fc.property(duration, (d) => {
+      const ms = parseDuration(d);
+      const expr = parse(`sum_over_time(x[${d}] offset -${d})`);
+      if (expr.type !== "Call" || expr.args[0]!.type !== "MatrixSelector") throw new Error("unexpected tree");
+      assert.is(expr.args[0]!.rangeMs, ms, d);
+      assert.is(expr.args[0]!.vector.offsetMs, -ms, d);
+    }),
+    { numRuns: 2000 },
   );
 });
 

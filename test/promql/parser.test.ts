@@ -138,6 +138,8 @@ const valid: [string, string][] = [
   ["foo offset 5s-8", "(foo{__name__=\"foo\"} offset 5000 - 8)"],
   ["foo offset -1^1", "(foo{__name__=\"foo\"} offset -1000 ^ 1)"],
   ["foo[4.018] @ 2.345", "foo{__name__=\"foo\"} @2345[4018]"],
+  ["foo[1001ms]", "foo{__name__=\"foo\"}[1001]"],
+  ["foo[2002ms] offset -1003ms", "foo{__name__=\"foo\"} offset -1003[2002]"],
   ["foo @ 3.3335", "foo{__name__=\"foo\"} @3334"],
   ["foo @ -3.3e1", "foo{__name__=\"foo\"} @-33000"],
   ["offset{step=\"1s\"}[5m]", "offset{step=\"1s\",__name__=\"offset\"}[300000]"],

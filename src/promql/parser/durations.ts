@@ -101,13 +101,16 @@ export function dependsOnQuery(d: DurationExpr): boolean {
 }
 
 /**
- * Converts a duration in seconds into ms the way Prometheus does (truncating below 1 ms); ranges and steps must be
- * positive, offsets may be negative. Throws DurationExprError.
+ * Converts a duration in seconds into ms: sub-ms parts are truncated as Prometheus does, but a value that is a whole
+ * number of ms up to float rounding stays exact (1001ms is 1.000999… s as a float and must stay 1001, also for
+ * 137y68ms). Ranges and steps must be positive, offsets may be negative. Throws DurationExprError.
  */
 export function durationSecondsToMs(seconds: number, allowNegative: boolean, d: DurationExpr): number {
   if (!allowNegative && !(seconds > 0)) throw new DurationExprError("duration must be greater than 0", d);
   if (Number.isNaN(seconds)) throw new DurationExprError("duration out of range", d);
-  const ms = Math.trunc(seconds * 1000);
+  const exact = seconds * 1000;
+  const nearest = Math.round(exact);
+  const ms = Math.abs(exact - nearest) <= Math.abs(exact) * 1e-12 ? nearest : Math.trunc(exact);
   if (Math.abs(ms) > MAX_DURATION_MS) throw new DurationExprError("duration out of range", d);
   return ms === 0 ? 0 : ms;
 }
