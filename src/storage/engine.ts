@@ -97,7 +97,7 @@ export class Storage implements EngineHandle {
   async insertRowsWithResult(rows: readonly Row[]): Promise<WriteResult> {
     this.ensureOpen();
     if (!Array.isArray(rows)) throw errors.invalidValue(rows, "insertRows takes an array of rows");
-    if (rows.length === 0) return { acknowledgement: this.durability ? "Durable" : "Volatile" };
+    if (rows.length === 0) return { acknowledgement: this.emptyBatchAcknowledgement() };
     await this.acquireWriter();
     try {
       await this.admitMemory(rows.length * 16);
@@ -113,6 +113,12 @@ export class Storage implements EngineHandle {
     } finally {
       this.releaseWriter();
     }
+  }
+
+  /** What an empty batch is acknowledged as: what a logged batch would get under the configured WAL. */
+  private emptyBatchAcknowledgement(): WriteResult["acknowledgement"] {
+    if (!this.durability || !this.options.walEnabled) return "Volatile";
+    return this.options.walSyncMode === "PerAppend" ? "Durable" : "Appended";
   }
 
   /**
@@ -138,6 +144,9 @@ export class Storage implements EngineHandle {
     let lastMetric: unknown;
     let metricHash = 0;
     let metricId = -1;
+    let lastRawLabels: unknown;
+    let lastSidMetric: unknown;
+    let lastSid = -1;
     try {
       for (let i = 0; i < n; i++) {
         const row = rows[i]!;
@@ -148,9 +157,17 @@ export class Storage implements EngineHandle {
           metricHash = hashMetric(metric);
           metricId = reg.dict.find(metric) ?? -1;
         }
-        const labels = canonicalLabels(row.labels);
-        const hash = hashLabels(metricHash, labels);
-        let sid = reg.find(metricId, labels, hash);
+        // rows of one series often share one labels array (e.g. a parsed remote-write series): reuse its id
+        const rawLabels = row.labels;
+        let sid: number;
+        let labels: readonly Label[] = [];
+        let hash = 0;
+        if (rawLabels === lastRawLabels && metric === lastSidMetric) sid = lastSid;
+        else {
+          labels = canonicalLabels(rawLabels);
+          hash = hashLabels(metricHash, labels);
+          sid = reg.find(metricId, labels, hash);
+        }
         const dp = row.dataPoint;
         if (dp === null || typeof dp !== "object") throw errors.invalidValue(dp, "dataPoint must be { timestamp, value }");
         const value = dp.value;
@@ -171,6 +188,9 @@ export class Storage implements EngineHandle {
             kindsAssigned.push(sid);
           } else if (existing !== kind) throw errors.typeMismatch(KIND_NAMES[existing]!, KIND_NAMES[kind]!, metric as string);
         }
+        lastRawLabels = rawLabels;
+        lastSidMetric = metric;
+        lastSid = sid;
         const raw = dp.timestamp;
         const ts = typeof raw === "number" && !axis.isBigInt && Number.isSafeInteger(raw) ? raw : axis.normalize(raw);
         if (ts > futureLimit) throw errors.futureSkew(ts, futureLimit);

@@ -39,6 +39,18 @@ test("label order never matters; duplicate label names are InvalidLabel", async 
   await rejects(s.insertRows([row("m", L("a", "1", "a", "2"), 3, 3)]), "InvalidLabel", "appears twice");
 });
 
+test("rows sharing one labels array (one series, many samples) and interleaved series", async () => {
+  const s = await msStorage();
+  const a = L("h", "a");
+  const b = L("h", "b");
+  await s.insertRows([row("m", a, 1, 1), row("m", a, 2, 2), row("n", a, 3, 30), row("m", b, 3, 3), row("m", a, 4, 4), row("m", undefined as never, 5, 5), row("m", undefined as never, 6, 6)]);
+  assert.equal((await s.select("m", a, 0, 10)).map((p) => p.value), [1, 2, 4]);
+  assert.equal((await s.select("n", a, 0, 10)).map((p) => p.value), [30]);
+  assert.equal((await s.select("m", b, 0, 10)).map((p) => p.value), [3]);
+  assert.equal((await s.select("m", [], 0, 10)).map((p) => p.value), [5, 6]);
+  await rejects(s.insertRows([row("m", a, 7, 7), row("m", a, 8, "x")]), "ValueTypeMismatch");
+});
+
 test("duplicate timestamps are all kept", async () => {
   const s = await msStorage();
   await s.insertRows([row("d", [], 100, 1), row("d", [], 100, 2), row("d", [], 100, 3)]);
