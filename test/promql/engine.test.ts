@@ -145,4 +145,45 @@ test("WASM window kernels agree with a direct computation on random series", asy
   );
 });
 
+// Random well-typed expressions over a small data set: every query evaluates or fails with a user-facing error.
+const vectorExpr: fc.Arbitrary<string> = fc.letrec<{ v: string }>((tie) => ({
+  v: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.constantFrom("m", 'm{k="a"}', "n", 'm{k=~"a|b"} offset 1m', "m @ 60", "vector(1)", "absent(nothing)"),
+    fc.tuple(fc.constantFrom("rate", "irate", "delta", "idelta", "deriv", "changes", "resets", "avg_over_time", "stddev_over_time", "mad_over_time", "last_over_time", "present_over_time", "ts_of_max_over_time"), fc.constantFrom("m", "n"), fc.constantFrom("1m", "5m", "30s")).map(([f, s, r]) => `${f}(${s}[${r}])`),
+    fc.tuple(fc.constantFrom("max_over_time", "rate", "count_over_time"), tie("v"), fc.constantFrom("5m:1m", "10m:", "3m:30s")).map(([f, e, r]) => `${f}((${e})[${r}])`),
+    fc.tuple(fc.constantFrom("sum", "avg", "max", "count", "stddev", "group"), fc.constantFrom("", " by (k)", " without (k)"), tie("v")).map(([a, g, e]) => `${a}${g} (${e})`),
+    fc.tuple(fc.constantFrom("topk(2, ", "bottomk(1, ", "quantile(0.5, ", "limitk(1, "), tie("v")).map(([a, e]) => `${a}${e})`),
+    fc.tuple(tie("v"), fc.constantFrom("+", "-", "*", "/", "%", "^", "atan2", "> bool", "==", "<", "and", "or", "unless"), tie("v")).map(([l, op, r]) => `(${l}) ${op} (${r})`),
+    fc.tuple(tie("v"), fc.constantFrom("* on(k) group_left()", "+ ignoring(k)", "/ on()")).map(([l, op]) => `(${l}) ${op} (vector(2))`),
+    fc.tuple(fc.constantFrom("abs", "ceil", "sqrt", "ln", "timestamp", "sort_desc", "-", "hour", "clamp_min"), tie("v")).map(([f, e]) =>
+      f === "-" ? `-(${e})` : f === "clamp_min" ? `clamp_min(${e}, 1)` : `${f}(${e})`),
+    tie("v").map((e) => `label_replace(${e}, "x", "$1", "k", "(.*)")`),
+    tie("v").map((e) => `histogram_quantile(0.9, ${e})`),
+  ),
+})).v;
+
+test("random expressions evaluate or fail with user-facing errors, never internal ones", async () => {
+  const rows: Row[] = [];
+  for (const k of ["a", "b", "c"]) {
+    rows.push(...series("m", { k, le: k === "c" ? "+Inf" : "1" }, Array.from({ length: 40 }, (_, i) => [i * 15_000, (i * 7) % 11] as [number, number])));
+    rows.push(...series("n", { k }, Array.from({ length: 40 }, (_, i) => [i * 15_000, i === 20 ? STALE : i * 3] as [number, number])));
+  }
+  const storage = await storageWith(rows);
+  const engine = new PromqlEngine(storage);
+  await fc.assert(
+    fc.asyncProperty(vectorExpr, async (q) => {
+      for (const run of [() => engine.instantQuery(q, 300_000), () => engine.rangeQuery(q, 0, 600_000, 45_000)]) {
+        try {
+          await run();
+        } catch (error) {
+          if (!(error instanceof PromqlError) || error.errorType === "internal") throw new Error(`${q}: ${(error as Error).message}`);
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
+  await storage.close();
+});
+
 test.run();
