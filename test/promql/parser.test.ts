@@ -149,6 +149,7 @@ const valid: [string, string][] = [
   ["start{end=\"foo\"}", "start{end=\"foo\",__name__=\"start\"}"],
   ["{'foo\\'bar', 'a\\\\dos\\\\path'='boo\\\\urns'}", "{__name__=\"foo'bar\",a\\dos\\path=\"boo\\\\urns\"}"],
   ["0xdeadbeef", "3735928559"],
+  ["a + fill(1m) b", "(a{__name__=\"a\"} + fill(60,60) b{__name__=\"b\"})"],
   ["0x_1F", "31"],
   // Calls.
   ["rate(foo[5m])", "rate(foo{__name__=\"foo\"}[300000])"],
@@ -379,6 +380,9 @@ const invalid: [string, string][] = [
   ["++-++-+-+-<", "1:11: parse error: unexpected <op:<>"],
   ["a>b()", "1:3: parse error: unknown function with name \"b\""],
   ["sum(rate(", "1:10: parse error: unclosed left parenthesis"],
+  ["foo:bar(1)", "1:8: parse error: unexpected \"(\""],
+  ["foo start", "1:5: parse error: unexpected \"start\""],
+  ["foo offset 1m smoothed smoothed x", "1:33: parse error: unexpected identifier \"x\""],
   ["foo{bar=\"baz\"}[", "1:16: parse error: unexpected end of input in duration expression"],
 ];
 

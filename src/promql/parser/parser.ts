@@ -19,9 +19,12 @@ const AGGREGATORS: ReadonlySet<string> = new Set<AggregateOp>([
   "sum", "avg", "min", "max", "count", "group", "stddev", "stdvar",
   "count_values", "quantile", "topk", "bottomk", "limitk", "limit_ratio",
 ]);
+/** Words Prometheus' lexer turns into keyword tokens, described as <word> in error messages. */
 const KEYWORDS: ReadonlySet<string> = new Set([
-  "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "start", "end",
+  "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "anchored", "smoothed",
 ]);
+/** Words Prometheus' lexer turns into preprocessor tokens, described as "word" in error messages. */
+const PREPROCESSORS: ReadonlySet<string> = new Set(["start", "end", "step"]);
 const KEYWORD_OPS: ReadonlySet<string> = new Set(["and", "or", "unless", "atan2"]);
 const NOT_METRIC_NAMES: ReadonlySet<string> = new Set(["on", "ignoring", "group_left", "group_right", "bool", "atan2"]);
 
@@ -217,7 +220,8 @@ class Parser {
         if (AGGREGATORS.has(word) && (after.kind === "(" || this.isWord(after, "by", "without"))) {
           return this.parseAggregation();
         }
-        if (after.kind === "(") return this.parseCall();
+        // A name with a colon is a metric name even before "(" (Prometheus then reports the parenthesis).
+        if (after.kind === "(" && !word.includes(":")) return this.parseCall();
         return this.parseVectorSelector(t);
       }
       default:
@@ -551,9 +555,9 @@ class Parser {
       this.next();
       t = this.peek();
     }
-    if (t.kind !== "number") this.unexpected(t, context, "number");
+    if (t.kind !== "number" && t.kind !== "duration") this.unexpected(t, context, "number");
     this.next();
-    return sign * this.numberValue(t);
+    return sign * (t.kind === "number" ? this.numberValue(t) : this.durationSeconds(t));
   }
 
   /** `(label, ...)` after by/without/on/ignoring/group_left/group_right; a trailing comma is allowed. */
@@ -653,6 +657,7 @@ function describe(t: Token): string {
       if (AGGREGATORS.has(w)) return `<aggr:${t.text}>`;
       if (KEYWORD_OPS.has(w)) return `<op:${t.text}>`;
       if (KEYWORDS.has(w)) return `<${t.text}>`;
+      if (PREPROCESSORS.has(w)) return goQuote(t.text);
       return `${t.text.includes(":") ? "metric identifier" : "identifier"} ${goQuote(t.text)}`;
     }
     case "number": return `number ${goQuote(t.text)}`;
