@@ -50,12 +50,20 @@ test("decimal gauges and integer counters use the decimal codec; arbitrary float
   assert.is(s.valueCodec, "decimal");
   assert.ok(s.bytesPerPoint < 0.3, `steady counter: ${s.bytesPerPoint} B/pt`);
   assert.is(chosen("f64", regular, Float64Array.from({ length: N }, () => random())).valueCodec, "xor");
-  const withStale = gauge.slice();
-  new BigUint64Array(withStale.buffer)[7] = 0x7ff0000000000002n;
-  assert.is(chosen("f64", regular, withStale).valueCodec, "xor");
-  const withNegativeZero = gauge.slice();
-  withNegativeZero[9] = -0;
-  assert.is(chosen("f64", regular, withNegativeZero).valueCodec, "xor");
+  // A few values that are no decimals (staleness marker, -0, Infinity, pi) stay exceptions inside the decimal codec.
+  const withOddities = gauge.slice();
+  new BigUint64Array(withOddities.buffer)[7] = 0x7ff0000000000002n;
+  withOddities[9] = -0;
+  withOddities[1000] = Infinity;
+  withOddities[2047] = Math.PI;
+  const o = chosen("f64", regular, withOddities);
+  assert.is(o.valueCodec, "decimal");
+  assert.ok(o.bytesPerPoint < g.bytesPerPoint + 0.03, `gauge with oddities: ${o.bytesPerPoint} B/pt`);
+  const decoded = decodeChunk(encodeChunk("f64", regular, withOddities)).values as Float64Array;
+  assert.equal(Array.from(new BigUint64Array(decoded.buffer, decoded.byteOffset, N)), Array.from(new BigUint64Array(withOddities.buffer)));
+  // Past one value in eight that is no decimal, XOR takes over.
+  const mostlyNaN = gauge.map((v, i) => (i % 4 === 0 ? NaN : v));
+  assert.is(chosen("f64", regular, mostlyNaN).valueCodec, "xor");
 });
 
 test("integers use int-pack, bools use a bitmap, repeated values use runs", () => {
