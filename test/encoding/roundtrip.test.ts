@@ -117,6 +117,13 @@ test("the largest chunk (65535 points) round-trips; one more point is refused", 
   assert.equal(decoded.count, n);
   assert.ok((decoded.timestamps as Float64Array).every((t, i) => t === ts[i]));
   assert.ok(bitsOf(decoded.values as Float64Array).every((b, i) => b === bitsOf(values)[i]));
+  const gauge = Float64Array.from({ length: n }, (_, i) => Math.round(Math.sin(i / 50) * 1e4) / 100);
+  const gaugeChunk = encodeChunk("f64", ts, gauge);
+  assert.is(chunkInfo(gaugeChunk).valueCodec, "decimal");
+  assert.ok(bitsOf(decodeChunk(gaugeChunk).values as Float64Array).every((b, i) => b === bitsOf(gauge)[i]));
+  const counters = BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * 1_000_003n - 2n ** 62n);
+  const counterChunk = encodeChunk("i64", BigInt64Array.from(ts, BigInt), counters);
+  assert.equal(Array.from(decodeChunk(counterChunk, "bigint").values as BigInt64Array), Array.from(counters));
   const tooMany = new Float64Array(n + 1);
   assert.throws(() => encodeChunk("f64", tooMany, tooMany), (e: Error) => e instanceof RangeError && /1\.\.65535/.test(e.message));
 });
