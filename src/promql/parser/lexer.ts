@@ -201,9 +201,9 @@ export function tokenize(input: string): Token[] {
 }
 
 function quoteCharAt(input: string, pos: number): string {
-  if (pos >= input.length) return "'\ufffd'";
-  const cp = input.codePointAt(pos)!;
-  if (isSurrogate(cp)) return "'\\ufffd'";
+  // Go reports end of input and invalid UTF-8 as the replacement character.
+  const cp = pos < input.length ? input.codePointAt(pos)! : 0xfffd;
+  if (isSurrogate(cp)) return "'\ufffd'";
   return goQuoteRune(String.fromCodePoint(cp));
 }
 
