@@ -5,7 +5,7 @@ import protobuf from "protobufjs";
 import { ProtocolError } from "./errors.js";
 import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries, validateTimestamp } from "./series-validation.js";
 import { type TimestampPrecision, type IngestRow, scaleMillis } from "./rows.js";
-import { visitWriteRequest } from "./write-request-decoder.js";
+import { type RawLabel, visitWriteRequest } from "./write-request-decoder.js";
 
 // The subset of prometheus/prompb (types.proto, remote.proto) we read and write. Exemplars and native histograms are
 // kept as opaque bytes: the server only needs to know they are present (they answer 422 until their own issue).
@@ -81,6 +81,48 @@ function decodeMessage<T>(type: protobuf.Type, bytes: Uint8Array, what: string):
   }
 }
 
+/** A validated label set, cached under its wire bytes (and the extra label's value). */
+interface CachedSeries {
+  bytes: Uint8Array;
+  extraValue: string | undefined;
+  metric: string;
+  labels: Label[];
+}
+
+// Remote-write clients resend the same series every scrape: decoding, validating and sorting a label set is done
+// once and then found again by its wire bytes in this direct-mapped table (a hash of ~100 bytes and one compare
+// instead of six string decodes, checks and allocations per series). Equal bytes decode to equal labels.
+const SERIES_CACHE_SLOTS = 1 << 15;
+const SERIES_CACHE_MAX_BYTES = 1024;
+const seriesCache: (CachedSeries | undefined)[] = new Array<CachedSeries | undefined>(SERIES_CACHE_SLOTS).fill(undefined);
+
+function bytesHash(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function sameBytes(cached: Uint8Array, buf: Uint8Array, start: number, end: number): boolean {
+  if (cached.length !== end - start) return false;
+  for (let i = 0; i < cached.length; i++) if (cached[i] !== buf[start + i]) return false;
+  return true;
+}
+
+function validatedSeries(s: number, rawLabels: RawLabel[], extraLabel: Label | undefined): { metric: string; labels: Label[] } {
+  let metric = "";
+  let sawName = false;
+  const labels: Label[] = [];
+  for (const l of rawLabels) {
+    if (l.name === METRIC_NAME_LABEL) {
+      if (sawName) throw new ProtocolError("malformed", `duplicate label name "__name__" in time series #${s}`);
+      sawName = true;
+      metric = l.value;
+    } else labels.push(l);
+  }
+  if (!sawName) throw new ProtocolError("malformed", `time series #${s} has no __name__ label`);
+  return { metric, labels: validateSeries(metric, labels, extraLabel) };
+}
+
 /**
  * Decodes and validates a whole remote-write WriteRequest. Either every sample is returned as a row (timestamps
  * converted from ms to `precision`, `extraLabel` added to every series) or a ProtocolError is thrown and nothing
@@ -93,26 +135,27 @@ export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecis
   let histogramCount = 0;
   let seriesIndex = 0;
   visitWriteRequest(bytes, {
-    series(rawLabels, timestamps, values, exemplars, histograms) {
+    series(view) {
       const s = seriesIndex++;
-      exemplarCount += exemplars;
-      histogramCount += histograms;
-      let metric = "";
-      let sawName = false;
-      const labels: Label[] = [];
-      for (const l of rawLabels) {
-        if (l.name === METRIC_NAME_LABEL) {
-          if (sawName) throw new ProtocolError("malformed", `duplicate label name "__name__" in time series #${s}`);
-          sawName = true;
-          metric = l.value;
-        } else labels.push(l);
-      }
-      if (!sawName) throw new ProtocolError("malformed", `time series #${s} has no __name__ label`);
-      const sorted = validateSeries(metric, labels, extraLabel);
-      for (let i = 0; i < timestamps.length; i++) {
+      exemplarCount += view.exemplars;
+      histogramCount += view.histograms;
+      let series: { metric: string; labels: Label[] };
+      const { buf, labelStart, labelEnd } = view;
+      if (labelStart >= 0 && labelEnd - labelStart <= SERIES_CACHE_MAX_BYTES) {
+        const slot = bytesHash(buf, labelStart, labelEnd) & (SERIES_CACHE_SLOTS - 1);
+        const hit = seriesCache[slot];
+        if (hit !== undefined && hit.extraValue === extraLabel?.value && sameBytes(hit.bytes, buf, labelStart, labelEnd)) series = hit;
+        else {
+          series = validatedSeries(s, view.labels(), extraLabel);
+          seriesCache[slot] = { bytes: buf.slice(labelStart, labelEnd), extraValue: extraLabel?.value, metric: series.metric, labels: series.labels };
+        }
+      } else series = validatedSeries(s, view.labels(), extraLabel);
+      const { metric, labels } = series;
+      const { timestamps, values } = view;
+      for (let i = 0; i < view.sampleCount; i++) {
         const ms = timestamps[i]!;
         if (!Number.isSafeInteger(ms)) validateTimestamp(ms, `in time series ${excerpt(metric)}`);
-        rows.push({ metric, labels: sorted, dataPoint: { timestamp: precision === "ms" ? ms : scaleMillis(ms, precision), value: values[i]! } });
+        rows.push({ metric, labels, dataPoint: { timestamp: precision === "ms" ? ms : scaleMillis(ms, precision), value: values[i]! } });
       }
     },
     metadata(type, metricFamilyName, help, unit) {

@@ -9,9 +9,29 @@ export interface RawLabel {
   value: string;
 }
 
-/** Receives the decoded content in wire order; sample timestamps are Unix ms as numbers (may be unsafe ints). */
+/**
+ * One TimeSeries as the decoder sees it. The object and its arrays are reused for the next series: read what you
+ * need during the callback.
+ */
+export interface SeriesView {
+  /** The request bytes; [labelStart, labelEnd) is the wire encoding of all Label fields when they form one
+   * contiguous run (the usual case; labelStart = -1 otherwise), so equal bytes mean equal labels. */
+  readonly buf: Uint8Array;
+  readonly labelStart: number;
+  readonly labelEnd: number;
+  /** Samples: Unix ms timestamps (numbers, possibly beyond 2^53) and values, `sampleCount` of each. */
+  readonly sampleCount: number;
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+  readonly exemplars: number;
+  readonly histograms: number;
+  /** Decodes the labels (in wire order). */
+  labels(): RawLabel[];
+}
+
+/** Receives the decoded content in wire order. */
 export interface WriteRequestVisitor {
-  series(labels: RawLabel[], timestamps: number[], values: number[], exemplars: number, histograms: number): void;
+  series(series: SeriesView): void;
   metadata(type: number, metricFamilyName: string, help: string, unit: string): void;
 }
 
@@ -41,6 +61,11 @@ class Cursor {
   /** Unsigned varint up to 32 bits (tags, lengths, enums). */
   uint32(): number {
     const buf = this.buf;
+    const first = buf[this.pos];
+    if (first !== undefined && first < 0x80) {
+      this.pos++;
+      return first;
+    }
     let result = 0;
     let shift = 0;
     for (let i = 0; i < 10; i++) {
@@ -155,8 +180,115 @@ class Cursor {
   }
 }
 
+class SeriesScan implements SeriesView {
+  labelStart = -1;
+  labelEnd = -1;
+  sampleCount = 0;
+  timestamps = new Float64Array(64);
+  values = new Float64Array(64);
+  exemplars = 0;
+  histograms = 0;
+  /** [start, end) of each Label body. */
+  private ranges = new Int32Array(64);
+  private labelCount = 0;
+  private after = 0;
+
+  constructor(private readonly c: Cursor) {}
+
+  get buf(): Uint8Array {
+    return this.c.buf;
+  }
+
+  /** Scans one TimeSeries body ending at `end`: locates labels, decodes samples. */
+  scan(end: number): void {
+    const c = this.c;
+    this.labelStart = -1;
+    this.labelEnd = -1;
+    this.sampleCount = 0;
+    this.exemplars = 0;
+    this.histograms = 0;
+    this.labelCount = 0;
+    let contiguous = true;
+    while (c.pos < end) {
+      const tagStart = c.pos;
+      const tag = c.uint32();
+      const field = tag >>> 3;
+      const wire = tag & 7;
+      if (field === 1) {
+        c.expect(2, wire, "TimeSeries.labels");
+        const n = c.length();
+        if (this.labelStart < 0) this.labelStart = tagStart;
+        else if (this.labelEnd !== tagStart) contiguous = false;
+        if (2 * this.labelCount + 2 > this.ranges.length) this.ranges = grow(this.ranges, new Int32Array(this.ranges.length * 2));
+        this.ranges[2 * this.labelCount] = c.pos;
+        this.ranges[2 * this.labelCount + 1] = c.pos + n;
+        this.labelCount++;
+        c.pos += n;
+        this.labelEnd = c.pos;
+      } else if (field === 2) {
+        c.expect(2, wire, "TimeSeries.samples");
+        const sampleEnd = c.length() + c.pos;
+        let value = 0;
+        let timestamp = 0;
+        while (c.pos < sampleEnd) {
+          const t = c.uint32();
+          if (t === 0x09) value = c.double();
+          else if (t === 0x10) timestamp = c.int64();
+          else if (t >>> 3 === 1 || t >>> 3 === 2) c.fail(`Sample field ${t >>> 3} has wire type ${t & 7}`);
+          else c.skip(t & 7);
+        }
+        if (c.pos !== sampleEnd) c.fail("Sample overruns its length");
+        if (this.sampleCount === this.timestamps.length) {
+          this.timestamps = grow(this.timestamps, new Float64Array(this.sampleCount * 2));
+          this.values = grow(this.values, new Float64Array(this.sampleCount * 2));
+        }
+        this.timestamps[this.sampleCount] = timestamp;
+        this.values[this.sampleCount++] = value;
+      } else if (field === 3 || field === 4) {
+        c.expect(2, wire, field === 3 ? "TimeSeries.exemplars" : "TimeSeries.histograms");
+        const n = c.length();
+        c.pos += n;
+        if (field === 3) this.exemplars++;
+        else this.histograms++;
+      } else c.skip(wire);
+    }
+    if (c.pos !== end) c.fail("TimeSeries overruns its length");
+    if (!contiguous) this.labelStart = this.labelEnd = -1;
+    else if (this.labelStart < 0) this.labelStart = this.labelEnd = end;
+    this.after = end;
+  }
+
+  labels(): RawLabel[] {
+    const c = this.c;
+    const out: RawLabel[] = [];
+    for (let i = 0; i < this.labelCount; i++) {
+      const labelEnd = this.ranges[2 * i + 1]!;
+      c.pos = this.ranges[2 * i]!;
+      let name = "";
+      let value = "";
+      while (c.pos < labelEnd) {
+        const t = c.uint32();
+        if (t === 0x0a) name = c.string();
+        else if (t === 0x12) value = c.string();
+        else if (t >>> 3 === 1 || t >>> 3 === 2) c.fail(`Label field ${t >>> 3} has wire type ${t & 7}`);
+        else c.skip(t & 7);
+      }
+      if (c.pos !== labelEnd) c.fail("Label overruns its length");
+      out.push({ name, value });
+    }
+    c.pos = this.after;
+    return out;
+  }
+}
+
+function grow<T extends Float64Array | Int32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
 export function visitWriteRequest(bytes: Uint8Array, visitor: WriteRequestVisitor): void {
   const c = new Cursor(bytes);
+  const series = new SeriesScan(c);
   const end = bytes.length;
   while (c.pos < end) {
     const tag = c.uint32();
@@ -165,63 +297,14 @@ export function visitWriteRequest(bytes: Uint8Array, visitor: WriteRequestVisito
     if (field === 1) {
       c.expect(2, wire, "WriteRequest.timeseries");
       const len = c.length();
-      timeSeries(c, c.pos + len, visitor);
+      series.scan(c.pos + len);
+      visitor.series(series);
     } else if (field === 3) {
       c.expect(2, wire, "WriteRequest.metadata");
       const len = c.length();
       metadata(c, c.pos + len, visitor);
     } else c.skip(wire);
   }
-}
-
-function timeSeries(c: Cursor, end: number, visitor: WriteRequestVisitor): void {
-  const labels: RawLabel[] = [];
-  const timestamps: number[] = [];
-  const values: number[] = [];
-  let exemplars = 0;
-  let histograms = 0;
-  while (c.pos < end) {
-    const tag = c.uint32();
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (field === 1) {
-      c.expect(2, wire, "TimeSeries.labels");
-      const labelEnd = c.length() + c.pos;
-      let name = "";
-      let value = "";
-      while (c.pos < labelEnd) {
-        const t = c.uint32();
-        if (t === 0x0a) name = c.string();
-        else if (t === 0x12) value = c.string();
-        else c.skip(t & 7);
-      }
-      if (c.pos !== labelEnd) c.fail("Label overruns its length");
-      labels.push({ name, value });
-    } else if (field === 2) {
-      c.expect(2, wire, "TimeSeries.samples");
-      const sampleEnd = c.length() + c.pos;
-      let value = 0;
-      let timestamp = 0;
-      while (c.pos < sampleEnd) {
-        const t = c.uint32();
-        if (t === 0x09) value = c.double();
-        else if (t === 0x10) timestamp = c.int64();
-        else if (t >>> 3 === 1 || t >>> 3 === 2) c.fail(`Sample field ${t >>> 3} has wire type ${t & 7}`);
-        else c.skip(t & 7);
-      }
-      if (c.pos !== sampleEnd) c.fail("Sample overruns its length");
-      timestamps.push(timestamp);
-      values.push(value);
-    } else if (field === 3 || field === 4) {
-      c.expect(2, wire, field === 3 ? "TimeSeries.exemplars" : "TimeSeries.histograms");
-      const n = c.length();
-      c.pos += n;
-      if (field === 3) exemplars++;
-      else histograms++;
-    } else c.skip(wire);
-  }
-  if (c.pos !== end) c.fail("TimeSeries overruns its length");
-  visitor.series(labels, timestamps, values, exemplars, histograms);
 }
 
 function metadata(c: Cursor, end: number, visitor: WriteRequestVisitor): void {

@@ -49,6 +49,20 @@ test("write request decodes to sorted rows with ms timestamps scaled to the prec
   assert.is(decodeWriteRequest(bytes, "ns").rows[0]!.dataPoint.timestamp, 1700000000123000000n);
 });
 
+test("repeated label sets (served from the series cache) keep their own extra label and stay validated", () => {
+  const bytes = encodeWrite({ timeseries: [{ labels: [{ name: "__name__", value: "cached_m" }, { name: "b", value: "2" }, { name: "a", value: "1" }], samples: [{ value: 1, timestamp: 5 }] }] });
+  const first = decodeWriteRequest(bytes, "ms", { name: "__tsink_tenant__", value: "t1" });
+  const again = decodeWriteRequest(bytes, "ms", { name: "__tsink_tenant__", value: "t1" });
+  const other = decodeWriteRequest(bytes, "ms", { name: "__tsink_tenant__", value: "t2" });
+  const plain = decodeWriteRequest(bytes, "ms");
+  assert.equal(first.rows[0]!.labels, [{ name: "__tsink_tenant__", value: "t1" }, { name: "a", value: "1" }, { name: "b", value: "2" }]);
+  assert.is(again.rows[0]!.labels, first.rows[0]!.labels);
+  assert.equal(other.rows[0]!.labels[0], { name: "__tsink_tenant__", value: "t2" });
+  assert.equal(plain.rows[0]!.labels, [{ name: "a", value: "1" }, { name: "b", value: "2" }]);
+  const bad = encodeWrite({ timeseries: [{ labels: [{ name: "__name__", value: "cached_m" }, { name: "b-", value: "2" }], samples: [{ value: 1, timestamp: 5 }] }] });
+  for (let i = 0; i < 2; i++) assert.throws(() => decodeWriteRequest(bad, "ms"), /invalid label name "b-"/);
+});
+
 test("write request validation names what is wrong", () => {
   const series = (labels: object[]) => encodeWrite({ timeseries: [{ labels, samples: [{ value: 1, timestamp: 1 }] }] });
   throwsProtocol(() => decodeWriteRequest(series([{ name: "a", value: "b" }]), "ms"), "malformed", /no __name__/);
@@ -198,7 +212,7 @@ test("hand-written WriteRequest decoder agrees with protobufjs on random message
       const seen: unknown[] = [];
       const seenMd: unknown[] = [];
       visitWriteRequest(bytes, {
-        series: (labels, ts, values, ex, hist) => seen.push({ labels, ts, values, ex, hist }),
+        series: (v) => seen.push({ labels: v.labels(), ts: [...v.timestamps.subarray(0, v.sampleCount)], values: [...v.values.subarray(0, v.sampleCount)], ex: v.exemplars, hist: v.histograms }),
         metadata: (type, metricFamilyName, help, unit) => seenMd.push({ type, metricFamilyName, help, unit }),
       });
       assert.equal(
