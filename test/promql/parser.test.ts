@@ -443,6 +443,30 @@ test("deep nesting is a parse error, never a stack overflow", () => {
   assert.is(parse(ok).type, "ParenExpr");
 });
 
+test("pathological regexes are rejected (or accepted) quickly, with RE2's messages", () => {
+  const cases: [string, RegExp | null][] = [
+    ["(".repeat(50_000) + "a" + ")".repeat(50_000), /expression nests too deeply/],
+    ["(a{1000}){1000}", /invalid repeat count/],
+    ["(a{999}b{999}){999}", /expression too large/],
+    ["((((((((((x{2}){2}){2}){2}){2}){2}){2}){2}){2}){2})", /invalid repeat count/],
+    ["(a)\\\\1", /invalid escape sequence/],
+    ["(?=a)", /invalid or unsupported Perl syntax/],
+    ["x**", /invalid nested repetition operator/],
+    ["(?i)foo(?-i)bar|\\\\p{Greek}+", null],
+    ["[a-z]{1000}", null],
+  ];
+  for (const [re, error] of cases) {
+    const started = performance.now();
+    const query = `{a=~"${re}"}`;
+    if (error) {
+      assert.throws(() => parse(query), (e: unknown) => e instanceof PromqlParseError && error.test((e as Error).message), re.slice(0, 40));
+    } else {
+      assert.is(parse(query).type, "VectorSelector");
+    }
+    assert.ok(performance.now() - started < 2000, `regex ${re.slice(0, 40)} took too long`);
+  }
+});
+
 test("parseDuration: Prometheus duration strings in ms", () => {
   assert.is(parseDuration("1h30m"), 5_400_000);
   assert.is(parseDuration("5m"), 300_000);
