@@ -41,6 +41,18 @@ export interface CompactionPlan {
 }
 
 const bound = (v: string): bigint => BigInt(v);
+const firstSeries = (s: SegmentReader) => s.index.seriesIds[0] ?? 0;
+const lastSeries = (s: SegmentReader) => s.index.seriesIds[s.index.seriesIds.length - 1] ?? 0;
+
+/** Two segments overlap when both their time ranges and their series-id ranges intersect. */
+function overlaps(a: SegmentReader, b: SegmentReader): boolean {
+  return (
+    bound(a.manifest.minTs) <= bound(b.manifest.maxTs) &&
+    bound(b.manifest.minTs) <= bound(a.manifest.maxTs) &&
+    firstSeries(a) <= lastSeries(b) &&
+    firstSeries(b) <= lastSeries(a)
+  );
+}
 
 /**
  * Picks the next merge: L0 before L1; the smallest overlapping cluster first, else the oldest segments once a
@@ -51,24 +63,15 @@ export function planCompaction(segments: readonly SegmentReader[], tidy = false)
     const here = segments.filter((s) => s.level === level);
     if (here.length < 2) continue;
     const trigger = tidy && level === 0 ? 2 : LEVEL_TRIGGER;
-    const byStart = [...here].sort((a, b) => {
-      const d = bound(a.manifest.minTs) - bound(b.manifest.minTs);
-      return d < 0n ? -1 : d > 0n ? 1 : a.id - b.id;
-    });
-    const clusters: SegmentReader[][] = [];
-    let current: SegmentReader[] = [];
-    let currentEnd = 0n;
-    for (const s of byStart) {
-      if (current.length > 0 && bound(s.manifest.minTs) <= currentEnd) {
-        current.push(s);
-        if (bound(s.manifest.maxTs) > currentEnd) currentEnd = bound(s.manifest.maxTs);
-      } else {
-        if (current.length > 1) clusters.push(current);
-        current = [s];
-        currentEnd = bound(s.manifest.maxTs);
-      }
+    // Connected components of the overlap graph (a handful of segments per level: quadratic is fine).
+    const clusterOf = here.map((_, i) => i);
+    const find = (i: number): number => (clusterOf[i] === i ? i : (clusterOf[i] = find(clusterOf[i]!)));
+    for (let i = 0; i < here.length; i++) {
+      for (let j = i + 1; j < here.length; j++) if (overlaps(here[i]!, here[j]!)) clusterOf[find(i)] = find(j);
     }
-    if (current.length > 1) clusters.push(current);
+    const groups = new Map<number, SegmentReader[]>();
+    here.forEach((s, i) => groups.set(find(i), [...(groups.get(find(i)) ?? []), s]));
+    const clusters = [...groups.values()].filter((g) => g.length > 1);
     if (clusters.length > 0) {
       clusters.sort((a, b) => a.length - b.length);
       const pick = clusters[0]!.sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS);

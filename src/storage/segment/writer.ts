@@ -61,8 +61,8 @@ export const segmentDirName = (id: number) => `seg-${id.toString(16).padStart(16
 const compareTs = (a: Ts, b: Ts) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Compresses off the event loop (zlib runs on the libuv thread pool). */
-async function encodeBlockAsync(raw: Buffer): Promise<Buffer> {
-  return frameBlock(raw, await brotliAsync(raw, brotliOptions(raw.length)));
+async function encodeBlockAsync(raw: Buffer, level: number): Promise<Buffer> {
+  return frameBlock(raw, await brotliAsync(raw, brotliOptions(raw.length, level)));
 }
 
 /** A segment written and fsynced under a temp name, not yet visible. */
@@ -137,7 +137,7 @@ async function writeFiles(dir: string, content: SegmentContent): Promise<Segment
   const flushBlock = async () => {
     if (pendingBytes === 0) return;
     blockOffsets.push(fileBytes);
-    await writeOut(await encodeBlockAsync(Buffer.concat(pending, pendingBytes)));
+    await writeOut(await encodeBlockAsync(Buffer.concat(pending, pendingBytes), content.level));
     pending = [];
     pendingBytes = 0;
   };
@@ -170,7 +170,7 @@ async function writeFiles(dir: string, content: SegmentContent): Promise<Segment
   index.blockOffsets = Float64Array.from(blockOffsets);
 
   const body = encodeIndexBody(index);
-  const indexBytes = indexFileBytes(content.id, body, await brotliAsync(body, brotliOptions(body.length)));
+  const indexBytes = indexFileBytes(content.id, body, await brotliAsync(body, brotliOptions(body.length, content.level)));
   const indexFile = await open(join(dir, INDEX_FILE), "w");
   try {
     await indexFile.write(indexBytes);
