@@ -30,12 +30,27 @@ export function compileRegex(pattern: string): ValuePredicate {
   if (!NEEDS_RE2.test(pattern)) {
     try {
       const js = new RegExp(`^(?:${pattern})$`, "su");
+      const prefix = literalPrefix(pattern);
+      if (prefix !== "") return (v) => v.startsWith(prefix) && js.test(v);
       return (v) => js.test(v);
     } catch {
       // JS refuses what RE2 accepts (e.g. an unescaped brace): use the RE2 engine
     }
   }
   return (v) => re2.matches(v);
+}
+
+/**
+ * The literal text every match must start with ("host-1" for "host-1.*"), or "" when unsure: a cheap
+ * startsWith pre-filter in front of the regex. Alternations anywhere make it give up.
+ */
+export function literalPrefix(pattern: string): string {
+  if (pattern.includes("|")) return "";
+  let i = 0;
+  while (i < pattern.length && !".^$*+?()[]{}|\\".includes(pattern[i]!)) i++;
+  // a quantifier applies to the last literal character, which is then optional or repeated
+  if (i < pattern.length && "*?{".includes(pattern[i]!)) i--;
+  return pattern.slice(0, Math.max(0, i));
 }
 
 export function predicateOf(m: SeriesMatcher): ValuePredicate {

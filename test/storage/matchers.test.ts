@@ -65,6 +65,9 @@ test("regex matchers are fully anchored RE2 syntax", async () => {
   assert.equal(await sel([{ name: "job", op: "=~", value: "(?i)API" }], "up"), ["up{instance=a:80,job=api}"], "RE2 inline flags");
   assert.equal(await sel([{ name: "instance", op: "=~", value: "[[:alpha:]]:\\d+" }], "up").then((r) => r.length), 3, "POSIX classes");
   assert.equal(await sel([{ name: "job", op: "=~", value: "a{1}pi" }], "up"), ["up{instance=a:80,job=api}"]);
+  assert.equal(await sel([{ name: "job", op: "=~", value: "ax*pi" }], "up"), ["up{instance=a:80,job=api}"], "optional char right after the literal prefix");
+  assert.equal(await sel([{ name: "job", op: "=~", value: "w?api" }], "up"), ["up{instance=a:80,job=api}"]);
+  assert.equal(await sel([{ name: "job", op: "=~", value: "ap+i" }], "up"), ["up{instance=a:80,job=api}"]);
 });
 
 test("negative regex and combinations", async () => {
