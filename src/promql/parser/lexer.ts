@@ -229,11 +229,12 @@ function lexNumberOrDuration(input: string, start: number, tokens: Token[]): num
       digits = "0123456789abcdefABCDEF";
     }
     const hex = digits.length > 10;
+    const numberChars = digits + "._eE";
     accept(".");
     accept(digits);
     let dot = false;
     let exponent = false;
-    while (pos < n && (digits + "._eE").includes(peek())) {
+    while (pos < n && numberChars.includes(peek())) {
       if (peek() === "." && dot) {
         pos++;
         return false;
@@ -326,10 +327,9 @@ function lexString(input: string, start: number, tokens: Token[]): number {
     pos++;
     if (pos >= n) throw new LexError("escape sequence not terminated", start);
     const e = input[pos]!;
-    const simple: Record<string, string> = { a: "\x07", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v", "\\": "\\" };
-    if (e in simple || e === quote) {
+    if (e in SIMPLE_ESCAPES || e === quote) {
       flush();
-      out += e === quote ? quote : simple[e]!;
+      out += e === quote ? quote : SIMPLE_ESCAPES[e]!;
       pos++;
       continue;
     }
@@ -365,6 +365,10 @@ function lexString(input: string, start: number, tokens: Token[]): number {
   tokens.push({ kind: "string", text: input.slice(start, pos), start, end: pos, value: out });
   return pos;
 }
+
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  a: "\x07", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v", "\\": "\\",
+};
 
 /** Decodes UTF-8 bytes; bytes that are not part of a valid sequence map to lone surrogates U+DC80..U+DCFF. */
 function decodeUtf8Escaping(bytes: number[]): string {
