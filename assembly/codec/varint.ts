@@ -23,15 +23,6 @@ let cursorFailed: bool = false;
   return p + 1;
 }
 
-export function varintLength(v: u64): i32 {
-  let n = 1;
-  while (v >= 0x80) {
-    v >>>= 7;
-    n++;
-  }
-  return n;
-}
-
 @inline export function cursorStart(p: usize): void {
   cursor = p;
   cursorFailed = false;
