@@ -6,4 +6,6 @@ export { Storage } from "./storage/engine.js";
 export { TsinkError, type TsinkErrorCode } from "./storage/errors.js";
 export type { StorageOptions, WalReplayMode, WalSyncMode } from "./storage/options.js";
 export * from "./storage/types.js";
+export { parse, formatExpr, PromqlParseError } from "./promql/parser/index.js";
+export type { Expr } from "./promql/ast.js";
 export { PromqlEngine, PromqlError, type PromqlEngineOptions, type QueryOptions, type PromqlErrorType, type QueryResult, type InstantSample, type RangeSeries, type SeriesSource } from "./promql/engine.js";
