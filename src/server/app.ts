@@ -65,7 +65,7 @@ export class TsinkServer {
     this.buildApp();
     const handler = this.app.callback();
     this.server = config.tls
-      ? createHttpsServer({ cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) }, handler)
+      ? createHttpsServer({ cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath), handshakeTimeout: 10_000 }, handler)
       : createHttpServer(handler);
     this.app.on("error", (err: Error) => logger.debug({ err: err.message }, "connection error"));
     this.server.on("clientError", (err, socket) => {
@@ -97,12 +97,16 @@ export class TsinkServer {
     registerRemoteReadRoute(router, rt);
     if (this.config.adminApiEnabled) registerAdminRoutes(router, rt, this.hooks);
 
-    this.app.use(async (_ctx, next) => {
+    this.app.use(async (ctx, next) => {
       this.inflight++;
+      const started = performance.now();
       try {
         await next();
       } finally {
         if (--this.inflight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+        if (this.logger.isLevelEnabled("debug")) {
+          this.logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round((performance.now() - started) * 10) / 10 }, "request");
+        }
       }
     });
     this.app.use(async (ctx, next) => {

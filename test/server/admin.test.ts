@@ -5,6 +5,10 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pino } from "pino";
+import { TsinkServer } from "../../src/server/app.js";
+import { parseServerArgs, type ServerConfig } from "../../src/server/config.js";
+import { storageHooks } from "../../src/server/storage.js";
 import { getJson, recentMs, remoteWrite, startServer } from "./helpers.js";
 
 const T = recentMs(300);
@@ -56,6 +60,37 @@ test("snapshot, restore into a new data path, and serve the restored data", asyn
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("/ready is 503 and data routes are 503 while storage opens; probes and auth still answer", async () => {
+  const config = parseServerArgs(["--listen", "127.0.0.1:0"], {}) as ServerConfig;
+  const real = storageHooks(config);
+  let openStorage!: () => void;
+  const opened = new Promise<void>((resolve) => (openStorage = resolve));
+  const server = new TsinkServer(config, pino({ level: "silent" }), { ...real, open: async () => { await opened; return real.open(); } }, "t");
+  const started = server.start();
+  try {
+    let port = 0;
+    while (!port) {
+      await new Promise((r) => setTimeout(r, 10));
+      port = (server as unknown as { server: { address(): { port: number } | null } }).server.address()?.port ?? 0;
+    }
+    const url = `http://127.0.0.1:${port}`;
+    assert.is((await fetch(`${url}/healthz`)).status, 200);
+    const ready = await fetch(`${url}/ready`);
+    assert.is(ready.status, 503);
+    assert.match(await ready.text(), /not ready/);
+    const q = await getJson(`${url}/api/v1/query?query=up`);
+    assert.is(q.status, 503);
+    assert.match(q.body.error ?? q.body, /storage is still opening/);
+    openStorage();
+    await started;
+    assert.is((await fetch(`${url}/ready`)).status, 200);
+  } finally {
+    openStorage();
+    await started;
+    await server.stop();
   }
 });
 

@@ -109,6 +109,16 @@ test("query errors: Prometheus envelope, bad_data 400, missing parameters", asyn
   assert.is(form.status, 415);
 });
 
+test("evaluation errors are 422 execution; an exceeded timeout is 503 timeout", async () => {
+  const dup = await getJson(`${srv.url}/api/v1/query?query=${encodeURIComponent('label_replace(label_replace(cpu_usage, "host", "x", "", ""), "dc", "x", "", "")')}&time=${sec(T0)}`);
+  assert.is(dup.status, 422);
+  assert.equal([dup.body.status, dup.body.errorType], ["error", "execution"]);
+  assert.match(dup.body.error, /same labelset/);
+  const slow = await getJson(`${srv.url}/api/v1/query?query=${encodeURIComponent("count_over_time(cpu_usage[1y:1s])")}&timeout=20ms`);
+  assert.is(slow.status, 503);
+  assert.is(slow.body.errorType, "timeout");
+});
+
 test("remote read returns the samples of matching series (inclusive range), snappy protobuf", async () => {
   const res = await fetch(`${srv.url}/api/v1/read`, {
     method: "POST",
