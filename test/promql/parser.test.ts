@@ -335,6 +335,7 @@ const invalid: [string, string][] = [
   ["0xFFFFFFFFFFFFFFFFFF", "1:1: parse error: error parsing number: strconv.ParseFloat: parsing \"0xFFFFFFFFFFFFFFFFFF\": invalid syntax"],
   ["1e", "1:1: parse error: bad number or duration syntax: \"1e\""],
   ["foo\n  + bar baz", "2:9: parse error: unexpected identifier \"baz\""],
+  ["{\"é😀\"} baz", "1:12: parse error: unexpected identifier \"baz\""],
   // Cases from Prometheus' own parser tests.
   [".", "1:1: parse error: unexpected character: '.'"],
   ["2.5.", "1:1: parse error: bad number or duration syntax: \"2.5.\""],

@@ -6,7 +6,7 @@ export class PromqlParseError extends Error {
   /** UTF-16 offset of the error in the query. */
   readonly position: number;
   readonly positionRange: PositionRange;
-  /** 1-based line and column of `position`. */
+  /** 1-based line and column of `position`; the column counts UTF-8 bytes, as in Prometheus' messages. */
   readonly line: number;
   readonly column: number;
   /** The message without the "line:col: parse error: " prefix. */
@@ -26,15 +26,21 @@ export class PromqlParseError extends Error {
 
 function lineAndColumn(query: string, pos: number): { line: number; column: number } {
   let line = 1;
-  let lastBreak = -1;
+  let column = 1;
   const end = Math.min(Math.max(pos, 0), query.length);
   for (let i = 0; i < end; i++) {
-    if (query.charCodeAt(i) === 10) {
+    const c = query.charCodeAt(i);
+    if (c === 10) {
       line++;
-      lastBreak = i;
-    }
+      column = 1;
+    } else if (c < 0x80) column += 1;
+    else if (c < 0x800) column += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < end && (query.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      column += 4;
+      i++;
+    } else column += 3;
   }
-  return { line, column: end - lastBreak };
+  return { line, column };
 }
 
 /** Go's %q for strings: double quotes, backslash escapes, non-printable and invalid characters escaped. */
