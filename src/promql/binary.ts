@@ -191,7 +191,12 @@ function resultLabels(op: ast.BinaryOp, many: Label[], one: Label[], matching: a
   return labels;
 }
 
-interface OutputSeries { series: StepSeries }
+/** Where the results of one (many-side series, one-side series) pairing go; resolved once per pair. */
+interface PairTarget {
+  out: StepSeries;
+  /** Steps at which this signature already produced this result label set (many-to-one uniqueness check). */
+  groupSeen?: Uint8Array;
+}
 
 function vectorVector(
   op: ast.BinaryOp,
@@ -212,6 +217,7 @@ function vectorVector(
   const fillOne = fill.rhs;
   const sig = signatureFn(matching);
   const isComparison = COMPARISONS.has(op);
+  const oneToOne = matching.card === "one-to-one";
 
   // For every signature of the "one" side: which of its series holds the value at each step (-1: none).
   const oneBySig = new Map<string, Int32Array>();
@@ -232,12 +238,34 @@ function vectorVector(
     }
   }
 
-  const outputs = new Map<string, OutputSeries>();
-  const order: OutputSeries[] = [];
-  const matchedOnce = new Map<string, Uint8Array>();
+  const outputs = new Map<string, StepSeries>();
+  const order: StepSeries[] = [];
   const groupSeen = new Map<string, Uint8Array>();
+  /** Steps at which a signature was matched (one-to-one: at most once; fill_left: which "one" samples were used). */
+  const matchedBySig = new Map<string, Uint8Array>();
+  const matchedFor = (sigKey: string) => {
+    let m = matchedBySig.get(sigKey);
+    if (!m) matchedBySig.set(sigKey, (m = new Uint8Array(steps)));
+    return m;
+  };
 
-  const emit = (manyLabels: Label[], oneLabels: Label[], sigKey: string, step: number, manyValue: number, oneValue: number, cache: Map<number, Label[]>, cacheKey: number) => {
+  const target = (manyLabels: Label[], oneLabels: Label[], sigKey: string): PairTarget => {
+    const labels = resultLabels(op, manyLabels, oneLabels, matching);
+    const key = labelsKey(labels);
+    let out = outputs.get(key);
+    if (!out) {
+      out = { labels, dropName: returnBool, values: new Float64Array(steps), present: new Uint8Array(steps) };
+      outputs.set(key, out);
+      order.push(out);
+    }
+    if (oneToOne) return { out };
+    const seenKey = sigKey + "\x00" + key;
+    let seen = groupSeen.get(seenKey);
+    if (!seen) groupSeen.set(seenKey, (seen = new Uint8Array(steps)));
+    return { out, groupSeen: seen };
+  };
+
+  const emit = (t: PairTarget, matched: Uint8Array, step: number, manyValue: number, oneValue: number) => {
     const l = swapped ? oneValue : manyValue;
     const r = swapped ? manyValue : oneValue;
     let value: number;
@@ -249,62 +277,47 @@ function vectorVector(
       value = arithmetic(op, l, r);
     }
     if (returnBool) value = keep ? 1 : 0;
-    let labels = cache.get(cacheKey);
-    if (!labels) cache.set(cacheKey, (labels = resultLabels(op, manyLabels, oneLabels, matching)));
-    const key = labelsKey(labels);
-    if (matching.card === "one-to-one") {
-      let m = matchedOnce.get(sigKey);
-      if (!m) matchedOnce.set(sigKey, (m = new Uint8Array(steps)));
-      if (m[step]) throw new PromqlError("execution", "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
-      m[step] = 1;
+    if (oneToOne) {
+      if (matched[step]) throw new PromqlError("execution", "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
     } else {
-      const seenKey = sigKey + "\x00" + key;
-      let g = groupSeen.get(seenKey);
-      if (!g) groupSeen.set(seenKey, (g = new Uint8Array(steps)));
-      if (g[step]) throw new PromqlError("execution", "multiple matches for labels: grouping labels must ensure unique matches");
-      g[step] = 1;
+      if (t.groupSeen![step]) throw new PromqlError("execution", "multiple matches for labels: grouping labels must ensure unique matches");
+      t.groupSeen![step] = 1;
     }
+    matched[step] = 1;
     if (!keep && !returnBool) return;
-    let out = outputs.get(key);
-    if (!out) {
-      out = { series: { labels, dropName: returnBool, values: new Float64Array(steps), present: new Uint8Array(steps) } };
-      outputs.set(key, out);
-      order.push(out);
-    }
-    if (out.series.present[step]) throw new PromqlError("execution", "vector cannot contain metrics with the same labelset");
-    out.series.present[step] = 1;
-    out.series.values[step] = value;
+    if (t.out.present[step]) throw new PromqlError("execution", "vector cannot contain metrics with the same labelset");
+    t.out.present[step] = 1;
+    t.out.values[step] = value;
   };
 
-  const matchedOneSteps = new Map<string, Uint8Array>();
   for (const s of many) {
     const key = sig(s.labels);
     const idx = oneBySig.get(key);
     if (!idx && fillOne === undefined) continue;
-    const cache = new Map<number, Label[]>();
+    const matched = matchedFor(key);
+    const targets = new Map<number, PairTarget>();
     for (let i = 0; i < steps; i++) {
       if (!s.present[i]) continue;
       const j = idx ? idx[i] : -1;
-      if (j >= 0) {
-        let m = matchedOneSteps.get(key);
-        if (!m) matchedOneSteps.set(key, (m = new Uint8Array(steps)));
-        m[i] = 1;
-        emit(s.labels, one[j].labels, key, i, s.values[i], one[j].values[i], cache, j);
-      } else if (fillOne !== undefined) {
-        emit(s.labels, matchedLabels(s.labels, matching), key, i, s.values[i], fillOne, cache, -1);
-      }
+      if (j < 0 && fillOne === undefined) continue;
+      let t = targets.get(j);
+      if (!t) targets.set(j, (t = target(s.labels, j >= 0 ? one[j].labels : matchedLabels(s.labels, matching), key)));
+      emit(t, matched, i, s.values[i], j >= 0 ? one[j].values[i] : fillOne!);
     }
   }
   if (fillMany !== undefined) {
     for (const [key, idx] of oneBySig) {
-      const matched = matchedOneSteps.get(key);
-      const cache = new Map<number, Label[]>();
+      const matched = matchedBySig.get(key);
+      const targets = new Map<number, PairTarget>();
+      const used = new Uint8Array(steps);
       for (let i = 0; i < steps; i++) {
         const j = idx[i];
         if (j < 0 || (matched && matched[i])) continue;
-        emit(matchedLabels(one[j].labels, matching), one[j].labels, key, i, fillMany, one[j].values[i], cache, j);
+        let t = targets.get(j);
+        if (!t) targets.set(j, (t = target(matchedLabels(one[j].labels, matching), one[j].labels, key)));
+        emit(t, used, i, fillMany, one[j].values[i]);
       }
     }
   }
-  return mergeSameLabels(order.map((o) => o.series).filter(hasAnyPoint));
+  return mergeSameLabels(order.filter(hasAnyPoint));
 }
