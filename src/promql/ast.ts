@@ -46,6 +46,7 @@ export interface VectorMatching {
  * Added: a Prometheus 3 duration expression (`[5m+step()]`, `offset -(step()*2)`), kept only when it depends on the
  * query (step() or range()); constant ones are folded by the parser. Values are in seconds, as in Prometheus.
  * `resolveDurations` in src/promql/parser/durations.ts turns them into the *Ms fields for a given query.
+ * DurationBinary.opPos is the operator's offset (where division by zero is reported).
  */
 export type DurationExpr =
   | { type: "DurationNumber"; seconds: number; pos: PositionRange }

@@ -50,8 +50,9 @@ export function typeCheck(root: Expr, query: string, facts: ParseFacts): void {
   function operatorRange(lhs: Expr, rhs: Expr): PositionRange {
     let start = lhs.pos.end;
     let end = rhs.pos.start - 1;
-    while (start < end && /\s/.test(query[start]!)) start++;
-    while (end > start && /\s/.test(query[end]!)) end--;
+    const isSpace = (i: number) => " \t\n\r".includes(query[i]!);
+    while (start < end && isSpace(start)) start++;
+    while (end > start && isSpace(end)) end--;
     return { start, end };
   }
 
