@@ -456,11 +456,14 @@ export class DiskDurability implements DurabilityLayer {
       if (cutoff !== undefined) await this.compactor.applyRetention(cutoff);
       await this.compactor.compactAll(CLOSE_COMPACTION_PASSES, true);
       this.pruneTombstones();
-      await this.wal?.close();
     } finally {
       this.closed = true;
-      this.store.close();
-      this.lock.release();
+      try {
+        await this.wal?.close();
+      } finally {
+        this.store.close();
+        this.lock.release();
+      }
     }
   }
 }
