@@ -3,7 +3,7 @@
 // before applying it, reads persisted chunks through it, and exposes sealed chunks for flushing.
 import type { StorageOptions } from "./options.js";
 import type { SeriesDefinition } from "./registry.js";
-import type { SealedChunk } from "./series-store.js";
+import type { SealedChunk } from "./sealed-chunks.js";
 import type { TimeAxis, TimestampArray, Ts } from "./timestamps.js";
 import type { WriteAcknowledgement } from "./types.js";
 import type { Blob } from "./value-kinds.js";

@@ -9,7 +9,8 @@ import { TsinkError, errors } from "./errors.js";
 import { METRIC_LABEL, resolveSelection } from "./matchers.js";
 import type { StorageOptions } from "./options.js";
 import { SeriesRegistry, hashKey, hashLabels, hashMetric } from "./registry.js";
-import { SeriesStore, decodeChunkRange, type SealedChunk } from "./series-store.js";
+import type { SealedChunk } from "./sealed-chunks.js";
+import { SeriesStore, decodeChunkRange } from "./series-store.js";
 import { TimeAxis, type Ts } from "./timestamps.js";
 import {
   AGGREGATIONS,

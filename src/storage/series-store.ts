@@ -3,17 +3,9 @@
 import { chunkInfo, decodeChunk, decodeRangeInto, encodeChunk, type ValueKind } from "../encoding/chunk.js";
 import { type SizeClass, type SlabPage, makeSizeClasses } from "./active-buffers.js";
 import { Column } from "./column.js";
+import { type SealedChunk, SealedChunks } from "./sealed-chunks.js";
 import { lowerBound, type TimeAxis, type Ts } from "./timestamps.js";
 import { KIND_BOOL, KIND_BYTES, KIND_F64, KIND_I64, KIND_NAMES, KIND_STRING, KIND_U64, type Blob, isBlobKind } from "./value-kinds.js";
-
-/** An encoded, immutable chunk of one series. `seq` orders chunks by sealing time (for flush watermarks). */
-export interface SealedChunk {
-  readonly bytes: Uint8Array;
-  readonly minTs: Ts;
-  readonly maxTs: Ts;
-  readonly count: number;
-  readonly seq: number;
-}
 
 export interface StoreConfig {
   chunkPoints: number;
@@ -22,14 +14,13 @@ export interface StoreConfig {
 }
 
 const NO_HEAD = -1;
-const SEALED_CHUNK_OVERHEAD = 64; // record + Uint8Array header, counted into the memory budget
 
 export class SeriesStore {
   private readonly classes: SizeClass[];
   // per series
   private firstHead = new Int32Array(1024).fill(NO_HEAD);
   private headCount = new Uint8Array(1024);
-  private readonly sealed: Array<SealedChunk[] | undefined> = [];
+  private readonly sealed: SealedChunks;
   // per head
   private hPartition = new Float64Array(256);
   private hClass = new Uint8Array(256);
@@ -42,8 +33,6 @@ export class SeriesStore {
   private sealSeq = 0;
   /** Set by locate(): index of the located head's first point within its page. */
   private base = 0;
-  sealedBytes = 0;
-  sealedChunkCount = 0;
   activeHeads = 0;
 
   constructor(
@@ -51,6 +40,15 @@ export class SeriesStore {
     private readonly config: StoreConfig,
   ) {
     this.classes = makeSizeClasses(axis, config.chunkPoints);
+    this.sealed = new SealedChunks(axis);
+  }
+
+  get sealedBytes(): number {
+    return this.sealed.bytes;
+  }
+
+  get sealedChunkCount(): number {
+    return this.sealed.count;
   }
 
   get activeBytes(): number {
@@ -64,7 +62,7 @@ export class SeriesStore {
     let b = 0;
     for (const c of this.classes) b += c.bytes;
     return (
-      b + this.firstHead.byteLength + this.headCount.byteLength + this.sealed.length * 8 +
+      b + this.firstHead.byteLength + this.headCount.byteLength + this.sealed.arenaBytes +
       this.hPartition.length * (8 + 1 + 4 + 2 + 1 + 4)
     );
   }
@@ -110,32 +108,22 @@ export class SeriesStore {
   }
 
   sealedOf(sid: number): readonly SealedChunk[] {
-    return this.sealed[sid] ?? [];
+    return this.sealed.list(sid);
   }
 
   /** Series ids that hold sealed chunks, ascending. */
   seriesWithSealed(): number[] {
-    const out: number[] = [];
-    this.sealed.forEach((list, sid) => {
-      if (list && list.length > 0) out.push(sid);
-    });
-    return out;
+    return this.sealed.seriesIds();
   }
 
   /** Forgets sealed chunks with seq <= upToSeq (after the durability layer persisted them). */
   releaseSealed(sid: number, upToSeq: number): void {
-    const list = this.sealed[sid];
-    if (!list) return;
-    const keep = list.filter((c) => c.seq > upToSeq);
-    for (const c of list) if (c.seq <= upToSeq) this.forgetChunk(c);
-    this.sealed[sid] = keep.length > 0 ? keep : undefined;
+    this.sealed.removeWhere(sid, (_min, _max, seq) => seq <= upToSeq);
   }
 
   /** Encoded sealed chunks of `sid` whose bounds overlap [start, end), in sealing order. */
   sealedIn(sid: number, start: Ts, end: Ts): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    for (const c of this.sealed[sid] ?? []) if (c.maxTs >= start && c.minTs < end) out.push(c.bytes);
-    return out;
+    return this.sealed.overlapping(sid, start, end);
   }
 
   /** Points of the active heads of `sid` in [start, end): one sorted run per head. */
@@ -149,7 +137,7 @@ export class SeriesStore {
 
   /** Whether series `sid` has at least one point in [start, end) (sealed chunks judged by their bounds). */
   hasDataIn(sid: number, start: Ts, end: Ts): boolean {
-    for (const c of this.sealed[sid] ?? []) if (c.maxTs >= start && c.minTs < end) return true;
+    if (this.sealed.hasOverlap(sid, start, end)) return true;
     for (let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD; h !== NO_HEAD; h = this.hNext[h]!) {
       const pg = this.locate(h);
       const base = this.base;
@@ -163,25 +151,16 @@ export class SeriesStore {
 
   /** Removes the points of `sid` in [start, end): heads are compacted, chunks dropped or re-encoded. */
   deleteRange(sid: number, kind: number, start: Ts, end: Ts): void {
-    const list = this.sealed[sid];
-    if (list) {
-      const next: SealedChunk[] = [];
-      for (const c of list) {
-        if (c.maxTs < start || c.minTs >= end) {
-          next.push(c);
-          continue;
-        }
-        this.forgetChunk(c);
-        const col = decodeChunkRange(this.axis, c.bytes, kind, this.axis.min, this.axis.max);
-        const kept = new Column(this.axis, col.length, isBlobKind(kind));
-        for (let i = 0; i < col.length; i++) {
-          const t = col.ts[i]!;
-          if (t < start || t >= end) kept.pushFrom(col, i);
-        }
-        if (kept.length > 0) next.push(this.makeChunk(kind, kept, 0, kept.length, c.seq));
+    this.sealed.rewriteOverlapping(sid, start, end, (bytes) => {
+      const col = decodeChunkRange(this.axis, bytes, kind, this.axis.min, this.axis.max);
+      const kept = new Column(this.axis, col.length, isBlobKind(kind));
+      for (let i = 0; i < col.length; i++) {
+        const t = col.ts[i]!;
+        if (t < start || t >= end) kept.pushFrom(col, i);
       }
-      this.sealed[sid] = next.length > 0 ? next : undefined;
-    }
+      if (kept.length === 0) return null;
+      return { bytes: this.encode(kind, kept, 0, kept.length), minTs: kept.ts[0]!, maxTs: kept.ts[kept.length - 1]!, count: kept.length };
+    });
     let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD;
     while (h !== NO_HEAD) {
       const following = this.hNext[h]!;
@@ -208,20 +187,14 @@ export class SeriesStore {
 
   /** Drops everything held for `sid`. */
   dropSeries(sid: number): void {
-    for (const c of this.sealed[sid] ?? []) this.forgetChunk(c);
-    this.sealed[sid] = undefined;
+    this.sealed.removeWhere(sid, () => true);
     while (sid < this.firstHead.length && this.firstHead[sid]! !== NO_HEAD) this.closeHead(sid, this.firstHead[sid]!);
   }
 
   /** Drops sealed chunks that end before `cutoff` (retention). Returns the number dropped. */
   dropSealedBefore(cutoff: Ts): number {
     let dropped = 0;
-    this.sealed.forEach((list, sid) => {
-      if (!list || !list.some((c) => c.maxTs < cutoff)) return;
-      const keep = list.filter((c) => c.maxTs >= cutoff);
-      for (const c of list) if (c.maxTs < cutoff) (this.forgetChunk(c), dropped++);
-      this.sealed[sid] = keep.length > 0 ? keep : undefined;
-    });
+    for (const sid of this.sealed.seriesIds()) dropped += this.sealed.removeWhere(sid, (_min, max) => max < cutoff);
     return dropped;
   }
 
@@ -364,7 +337,7 @@ export class SeriesStore {
       const pg = this.locate(h);
       const base = this.base;
       const chunk = this.encode(kind, pg, base, n);
-      this.pushChunk(sid, { bytes: chunk, minTs: pg.ts[base]!, maxTs: pg.ts[base + n - 1]!, count: n, seq: ++this.sealSeq });
+      this.sealed.add(sid, chunk, pg.ts[base]!, pg.ts[base + n - 1]!, n, ++this.sealSeq);
     }
     this.closeHead(sid, h);
   }
@@ -372,30 +345,6 @@ export class SeriesStore {
   private encode(kind: number, src: SlabPage | Column, base: number, n: number): Uint8Array {
     const ts = src.ts.subarray(base, base + n);
     return encodeChunk(KIND_NAMES[kind] as ValueKind, ts, valuesFor(kind, src, base, n), n);
-  }
-
-  private makeChunk(kind: number, col: Column, from: number, to: number, seq: number): SealedChunk {
-    const chunk: SealedChunk = {
-      bytes: this.encode(kind, col, from, to - from),
-      minTs: col.ts[from]!,
-      maxTs: col.ts[to - 1]!,
-      count: to - from,
-      seq,
-    };
-    this.sealedBytes += chunk.bytes.byteLength + SEALED_CHUNK_OVERHEAD;
-    this.sealedChunkCount++;
-    return chunk;
-  }
-
-  private pushChunk(sid: number, chunk: SealedChunk): void {
-    (this.sealed[sid] ??= []).push(chunk);
-    this.sealedBytes += chunk.bytes.byteLength + SEALED_CHUNK_OVERHEAD;
-    this.sealedChunkCount++;
-  }
-
-  private forgetChunk(c: SealedChunk): void {
-    this.sealedBytes -= c.bytes.byteLength + SEALED_CHUNK_OVERHEAD;
-    this.sealedChunkCount--;
   }
 
   private closeHead(sid: number, h: number): void {
