@@ -1,13 +1,15 @@
 // The tsink-server process itself: --help, rejected flags (exit 2), JSON logs, and graceful SIGTERM that lets an
-// in-flight remote write finish before the process exits; kill -9 during ingest loses no acknowledged sample.
+// in-flight remote write finish before the process exits; kill -9 during ingest loses no acknowledged sample;
+// and a real Prometheus (when installed) as remote-write and remote-read client.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "node:http";
-import { decodeReadResponse, readRequestBody, recentMs, remoteWriteBody, REMOTE_WRITE_HEADERS, SERVER_MAIN, spawnServer } from "./helpers.js";
+import { decodeReadResponse, getJson, readRequestBody, recentMs, remoteWriteBody, REMOTE_WRITE_HEADERS, SERVER_MAIN, spawnServer, startServer } from "./helpers.js";
 
 const nodeArgs = (args: string[]) => ["--import", "tsx", SERVER_MAIN, ...args];
 
@@ -120,6 +122,72 @@ test("kill -9 during remote-write ingest loses no acknowledged sample", async ()
       await new Promise<void>((resolve) => second.child.on("exit", () => resolve()));
     }
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const hasPrometheus = spawnSync("prometheus", ["--version"], { stdio: "ignore" }).status === 0;
+const run = hasPrometheus ? test : test.skip;
+if (!hasPrometheus) console.log("prometheus-interop: skipped, no `prometheus` binary on PATH (apt-get install prometheus)");
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+run("Prometheus remote-writes samples and metadata into tsink and reads tsink data back", async () => {
+  const tsink = await startServer();
+  const dir = mkdtempSync(join(tmpdir(), "tsink-prom-"));
+  let prom: ChildProcess | undefined;
+  try {
+    const promPort = await freePort();
+    writeFileSync(
+      join(dir, "prometheus.yml"),
+      [
+        "global: { scrape_interval: 1s }",
+        `scrape_configs: [{ job_name: self, static_configs: [{ targets: ["127.0.0.1:${promPort}"] }] }]`,
+        `remote_write: [{ url: "${tsink.url}/api/v1/write", metadata_config: { send_interval: 1s } }]`,
+        `remote_read: [{ url: "${tsink.url}/api/v1/read", read_recent: true }]`,
+      ].join("\n"),
+    );
+    prom = spawn("prometheus", [`--config.file=${join(dir, "prometheus.yml")}`, `--web.listen-address=127.0.0.1:${promPort}`, `--storage.tsdb.path=${join(dir, "data")}`], { stdio: "ignore" });
+    const up = await until("Prometheus' samples in tsink", async () => {
+      const r = await getJson(`${tsink.url}/api/v1/query?query=up`);
+      return r.body.data.result.length > 0 ? r.body.data.result : undefined;
+    });
+    assert.equal(up[0].metric, { __name__: "up", instance: `127.0.0.1:${promPort}`, job: "self" });
+    const md = await until("metadata in tsink", async () => {
+      const r = await getJson(`${tsink.url}/api/v1/metadata?metric=prometheus_http_requests_total`);
+      return r.body.data.prometheus_http_requests_total;
+    });
+    assert.is(md[0].type, "counter");
+
+    const T = recentMs(30);
+    const imported = await fetch(`${tsink.url}/api/v1/import/prometheus`, { method: "POST", body: `only_in_tsink{src="import"} 42 ${T}\n` });
+    assert.is(imported.status, 200);
+    const viaProm = await until("remote read through Prometheus", async () => {
+      const r = await getJson(`http://127.0.0.1:${promPort}/api/v1/query?query=only_in_tsink&time=${T / 1000}`);
+      return r.body.data?.result?.length ? r.body.data.result : undefined;
+    });
+    assert.equal(viaProm, [{ metric: { __name__: "only_in_tsink", src: "import" }, value: [T / 1000, "42"] }]);
+  } finally {
+    prom?.kill("SIGTERM");
+    if (prom) await new Promise((r) => prom!.on("exit", r));
+    await tsink.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });
