@@ -137,26 +137,31 @@ function fixedStepLowerBound(minTs: i64, step: i64, n: i32, key: i64): i32 {
   return index >= <u64>n ? n : <i32>index;
 }
 
-/** Decodes a chunk that passed checkChunk into ts (n i64) and, for numeric kinds, values. Returns n or ERR_*. */
-function decodeChecked(p: usize, len: usize, ts: usize, values: usize): i32 {
-  const end = p + len - <usize>TRAILER_BYTES;
-  const kind = <i32>load<u8>(p, 1);
+/** Decodes and validates the timestamps of a chunk that passed checkChunk into ts (n i64). Returns n or ERR_*. */
+function decodeCheckedTimestamps(p: usize, ts: usize): i32 {
   const n = <i32>load<u32>(p, 4);
-  const minTs = load<i64>(p, 8);
   const tsStart = p + <usize>HEADER_BYTES;
   const tsEnd = tsStart + <usize>load<u32>(p, 24);
-  const maxTs = load<i64>(p, 16);
-  if (decodeTimestamps(tsStart, tsEnd, <i32>load<u8>(p, 2), n, minTs, ts) != tsEnd) return ERR_TIMESTAMP_SECTION;
-  if (load<i64>(ts + (<usize>(n - 1) << 3)) != maxTs) return ERR_TIMESTAMP_ORDER;
+  if (decodeTimestamps(tsStart, tsEnd, <i32>load<u8>(p, 2), n, load<i64>(p, 8), ts) != tsEnd) return ERR_TIMESTAMP_SECTION;
+  if (load<i64>(ts + (<usize>(n - 1) << 3)) != load<i64>(p, 16)) return ERR_TIMESTAMP_ORDER;
   if (provenFixedStep(p) < 0) {
     for (let i = 1; i < n; i++) {
       if (load<i64>(ts + (<usize>i << 3)) < load<i64>(ts + (<usize>(i - 1) << 3))) return ERR_TIMESTAMP_ORDER;
     }
   }
-  if (kind < KIND_BYTES && decodeValues(kind, <i32>load<u8>(p, 3), tsEnd, end, n, values) != end) {
-    return ERR_VALUE_SECTION;
-  }
   return n;
+}
+
+/** Decodes the numeric values of a chunk that passed checkChunk: all of them (the section must be consumed
+ * exactly) or at least [from, to). Returns 0 or ERR_VALUE_SECTION. Bytes/string kinds are decoded in JS. */
+function decodeCheckedValues(p: usize, len: usize, values: usize, from: i32, to: i32): i32 {
+  const kind = <i32>load<u8>(p, 1);
+  if (kind >= KIND_BYTES) return 0;
+  const n = <i32>load<u32>(p, 4);
+  const start = p + <usize>HEADER_BYTES + <usize>load<u32>(p, 24);
+  const end = p + len - <usize>TRAILER_BYTES;
+  const read = decodeValues(kind, <i32>load<u8>(p, 3), start, end, n, values, from, to);
+  return read == 0 || (from == 0 && to == n && read != end) ? ERR_VALUE_SECTION : 0;
 }
 
 function timestampsToF64(ts: usize, from: i32, to: i32): void {
@@ -171,8 +176,11 @@ function timestampsToF64(ts: usize, from: i32, to: i32): void {
 export function decodeChunk(p: usize, len: usize, ts: usize, values: usize, timestampsAsF64: i32): i32 {
   const valid = checkChunk(p, len);
   if (valid < 0) return valid;
-  const n = decodeChecked(p, len, ts, values);
-  if (n > 0 && timestampsAsF64 != 0) timestampsToF64(ts, 0, n);
+  const n = decodeCheckedTimestamps(p, ts);
+  if (n < 0) return n;
+  const decoded = decodeCheckedValues(p, len, values, 0, n);
+  if (decoded < 0) return decoded;
+  if (timestampsAsF64 != 0) timestampsToF64(ts, 0, n);
   return n;
 }
 
@@ -202,8 +210,8 @@ const TIMESTAMPS_I64: i32 = 0;
 const TIMESTAMPS_F64: i32 = 1;
 const TIMESTAMPS_ENDS_I64: i32 = 2; // only ts[from] and ts[to - 1] are needed (aggregation)
 
-/** Validates the chunk, then (unless the header shows no overlap) decodes its values and locates the points with
- * first <= ts <= last (bounds at `bounds`, see below). Writes the first index as i32 at bounds + 16 and returns the
+/** Validates the chunk, then (unless the header shows no overlap) locates the points with first <= ts <= last
+ * (bounds at `bounds`, see below) and decodes their values (packed value sequences skip blocks outside the range). Writes the first index as i32 at bounds + 16 and returns the
  * number of points in range, or ERR_*. Timestamps of the range are written at ts (as i64, or f64 for
  * TIMESTAMPS_F64). A proven fixed-step chunk is located arithmetically without materialising its timestamps. */
 function locateRange(p: usize, len: usize, bounds: usize, boundsAsF64: i32, ts: usize, values: usize, mode: i32): i32 {
@@ -221,12 +229,6 @@ function locateRange(p: usize, len: usize, bounds: usize, boundsAsF64: i32, ts: 
   let to: i32;
   if (step >= 0) {
     n = <i32>load<u32>(p, 4);
-    const kind = <i32>load<u8>(p, 1);
-    const valuesStart = p + <usize>HEADER_BYTES + <usize>load<u32>(p, 24);
-    const end = p + len - <usize>TRAILER_BYTES;
-    if (kind < KIND_BYTES && decodeValues(kind, <i32>load<u8>(p, 3), valuesStart, end, n, values) != end) {
-      return ERR_VALUE_SECTION;
-    }
     from = fixedStepLowerBound(minTs, step, n, first);
     to = last == i64.MAX_VALUE ? n : fixedStepLowerBound(minTs, step, n, last + 1);
     if (to > from) {
@@ -242,13 +244,15 @@ function locateRange(p: usize, len: usize, bounds: usize, boundsAsF64: i32, ts: 
       }
     }
   } else {
-    n = decodeChecked(p, len, ts, values);
+    n = decodeCheckedTimestamps(p, ts);
     if (n < 0) return n;
     from = lowerBound(ts, n, first);
     to = last == i64.MAX_VALUE ? n : lowerBound(ts, n, last + 1);
   }
   store<i32>(bounds, from, 16);
   if (to <= from) return 0;
+  const decoded = decodeCheckedValues(p, len, values, from, to);
+  if (decoded < 0) return decoded;
   if (mode == TIMESTAMPS_F64) timestampsToF64(ts, from, to);
   return to - from;
 }

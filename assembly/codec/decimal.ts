@@ -90,8 +90,8 @@ function walkExceptions(count: u64, n: i32, end: usize, out: usize): bool {
   return true;
 }
 
-/** Decodes into out (f64). Returns end or 0 if malformed. */
-export function decodeDecimal(p: usize, end: usize, n: i32, out: usize): usize {
+/** Decodes into out (f64), at least the values [from, to) (see decodeIntSeq). Returns end or 0 if malformed. */
+export function decodeDecimal(p: usize, end: usize, n: i32, out: usize, from: i32, to: i32): usize {
   if (p >= end) return 0;
   const exponent = <i32>load<u8>(p);
   if (exponent > MAX_EXPONENT) return 0;
@@ -100,7 +100,7 @@ export function decodeDecimal(p: usize, end: usize, n: i32, out: usize): usize {
   if (!cursorOk() || count > <u64>n) return 0;
   const exceptionsStart = cursorPosition();
   if (!walkExceptions(count, n, end, 0)) return 0;
-  const after = decodeIntSeqBest(cursorPosition(), end, n, out, exponent);
+  const after = decodeIntSeqBest(cursorPosition(), end, n, out, exponent, from, to);
   if (after == 0 || count == 0) return after;
   cursorStart(exceptionsStart);
   walkExceptions(count, n, end, out);

@@ -152,8 +152,30 @@ function roundedStep(x: usize, n: i32): i64 {
   return step;
 }
 
-/** Encodes n i64 values at x with the given residual mode; `residuals` is n*8 bytes of work space. Returns end. */
-export function encodeIntSeq(x: usize, n: i32, mode: i32, p: usize, residuals: usize): usize {
+/** Steps over one block of `len` values without unpacking it. Returns the position after it, or 0 if malformed. */
+function skipBlock(p: usize, end: usize, len: i32): usize {
+  if (p + 2 > end) return 0;
+  const width = <i32>load<u8>(p);
+  const exceptions = <i32>load<u8>(p, 1);
+  if (width > 64 || exceptions > len) return 0;
+  cursorStart(p + 2);
+  readVarint(end);
+  if (!cursorOk()) return 0;
+  const packed = cursorPosition();
+  const bytes = (<usize>len * <usize>width + 7) >> 3;
+  if (bytes > end - packed) return 0;
+  cursorStart(packed + bytes);
+  for (let e = 0; e < exceptions; e++) {
+    readByte(end);
+    readVarint(end);
+  }
+  return cursorOk() ? cursorPosition() : 0;
+}
+
+/** Encodes n i64 values at x with the given residual mode; `residuals` is n*8 bytes of work space. With
+ * `checkpoints`, delta and delta-of-delta blocks after the first start with the running state (zigzag varints of
+ * x[b-1] - x0, and for delta-of-delta x[b-1] - x[b-2]) so a range decode can skip whole blocks. Returns end. */
+export function encodeIntSeq(x: usize, n: i32, mode: i32, p: usize, residuals: usize, checkpoints: bool): usize {
   let r = residuals;
   let count = n;
   if (mode == MODE_RAW) {
@@ -190,7 +212,14 @@ export function encodeIntSeq(x: usize, n: i32, mode: i32, p: usize, residuals: u
       count = n - 1;
     }
   }
+  const first = n - count; // value index of the first residual
+  const withCheckpoints = checkpoints && (mode == MODE_DELTA || mode == MODE_DELTA_OF_DELTA);
   for (let b = 0; b < count; b += BLOCK) {
+    if (withCheckpoints && b > 0) {
+      const before = x + (<usize>(b + first - 1) << 3);
+      p = writeVarint(p, zigzag(load<i64>(before) - load<i64>(x)));
+      if (mode == MODE_DELTA_OF_DELTA) p = writeVarint(p, zigzag(load<i64>(before) - load<i64>(before - 8)));
+    }
     p = packBlock(r + (<usize>b << 3), min<i32>(BLOCK, count - b), p);
   }
   return p;
@@ -230,9 +259,13 @@ function emit(from: usize, len: i32, to: usize, exponent: i32): void {
   }
 }
 
-/** Decodes n values written by encodeIntSeq into out (see AS_I64 / exponent). Each block is unpacked and integrated
- * in a small L1-resident buffer, then written to out once. Returns the position after them, or 0 if malformed. */
-export function decodeIntSeq(p: usize, end: usize, n: i32, mode: i32, out: usize, exponent: i32): usize {
+/** Decodes values written by encodeIntSeq into out (see AS_I64 / exponent). Each block is unpacked and integrated
+ * in a small L1-resident buffer, then written to out once. Only blocks overlapping [from, to) are guaranteed to be
+ * written (with checkpoints, or in raw/step-residual mode, earlier blocks are skipped; decoding stops after `to`).
+ * Returns the position after the last block read (the section end for a full decode), or 0 if malformed. */
+export function decodeIntSeq(
+  p: usize, end: usize, n: i32, mode: i32, out: usize, exponent: i32, checkpoints: bool, from: i32, to: i32,
+): usize {
   let previous: i64 = 0;
   let param: i64 = 0;
   let first = 0;
@@ -244,8 +277,7 @@ export function decodeIntSeq(p: usize, end: usize, n: i32, mode: i32, out: usize
     if (mode == MODE_DELTA_OF_DELTA) {
       if (n >= 2) {
         param = unzigzag(readVarint(end));
-        previous += param;
-        store<i64>(BLOCK_VALUES + 8, previous);
+        store<i64>(BLOCK_VALUES + 8, previous + param);
         first = 2;
       }
     } else if (mode == MODE_STEP_RESIDUAL) {
@@ -256,9 +288,31 @@ export function decodeIntSeq(p: usize, end: usize, n: i32, mode: i32, out: usize
     if (first > n) first = n;
     emit(BLOCK_VALUES, first, out, exponent);
   }
-  let expected = previous;
+  const x0 = previous;
+  if (mode == MODE_DELTA_OF_DELTA) previous += param;
+  const withCheckpoints = checkpoints && (mode == MODE_DELTA || mode == MODE_DELTA_OF_DELTA);
+  const canSkip = withCheckpoints || mode == MODE_RAW || mode == MODE_STEP_RESIDUAL;
+  let stateKnown = true;
   for (let b = first; b < n; b += BLOCK) {
+    if (b >= to) return p;
     const len = min<i32>(BLOCK, n - b);
+    if (withCheckpoints && b > first) {
+      cursorStart(p);
+      const checkpoint = x0 + unzigzag(readVarint(end));
+      const checkpointDelta = mode == MODE_DELTA_OF_DELTA ? unzigzag(readVarint(end)) : 0;
+      if (!cursorOk()) return 0;
+      if (stateKnown && (checkpoint != previous || (mode == MODE_DELTA_OF_DELTA && checkpointDelta != param))) return 0;
+      p = cursorPosition();
+      previous = checkpoint;
+      if (mode == MODE_DELTA_OF_DELTA) param = checkpointDelta;
+      stateKnown = true;
+    }
+    if (canSkip && b + len <= from) {
+      p = skipBlock(p, end, len);
+      if (p == 0) return 0;
+      stateKnown = false;
+      continue;
+    }
     p = unpackBlock(p, end, len, BLOCK_VALUES);
     if (p == 0) return 0;
     if (mode == MODE_DELTA) {
@@ -275,6 +329,7 @@ export function decodeIntSeq(p: usize, end: usize, n: i32, mode: i32, out: usize
         store<i64>(at, previous);
       }
     } else if (mode == MODE_STEP_RESIDUAL) {
+      let expected = x0 + <i64>(b - 1) * param;
       for (let i = 0; i < len; i++) {
         const at = BLOCK_VALUES + (<usize>i << 3);
         expected += param;
@@ -332,17 +387,18 @@ export function bestIntSeqMode(x: usize, n: i32, stepResidual: bool): i32 {
   return stepResidual ? MODE_STEP_RESIDUAL : MODE_RAW;
 }
 
-/** Writes [mode byte][sequence] in the mode bestIntSeqMode picks. `work` needs n*8 bytes. Returns end. */
+/** Writes [mode byte][sequence with checkpoints] in the mode bestIntSeqMode picks. `work` needs n*8 bytes.
+ * Returns end. */
 export function encodeIntSeqBest(x: usize, n: i32, p: usize, work: usize): usize {
   const mode = bestIntSeqMode(x, n, false);
   store<u8>(p, <u8>mode);
-  return encodeIntSeq(x, n, mode, p + 1, work);
+  return encodeIntSeq(x, n, mode, p + 1, work, true);
 }
 
-/** Decodes what encodeIntSeqBest wrote (output as in decodeIntSeq). Returns end or 0. */
-export function decodeIntSeqBest(p: usize, end: usize, n: i32, out: usize, exponent: i32): usize {
+/** Decodes what encodeIntSeqBest wrote (output and range as in decodeIntSeq). Returns end or 0. */
+export function decodeIntSeqBest(p: usize, end: usize, n: i32, out: usize, exponent: i32, from: i32, to: i32): usize {
   if (p >= end) return 0;
   const mode = <i32>load<u8>(p);
   if (mode > MODE_DELTA_OF_DELTA) return 0;
-  return decodeIntSeq(p + 1, end, n, mode, out, exponent);
+  return decodeIntSeq(p + 1, end, n, mode, out, exponent, true, from, to);
 }

@@ -40,7 +40,7 @@ export function encodeTimestamps(ts: usize, n: i32, p: usize, work: usize, candi
   for (let i = 1; i < n; i++) end = writeVarint(end, <u64>(at(ts, i) - at(ts, i - 1)));
   chosenCodec = TS_DELTA_VARINT;
   const mode = bestIntSeqMode(ts, n, true);
-  const candidateEnd = encodeIntSeq(ts, n, mode, work, work + candidateBytes);
+  const candidateEnd = encodeIntSeq(ts, n, mode, work, work + candidateBytes, false);
   if (candidateEnd - work >= end - p) return end;
   memory.copy(p, work, candidateEnd - work);
   chosenCodec = mode == MODE_DELTA ? TS_DELTA : mode == MODE_DELTA_OF_DELTA ? TS_DELTA_OF_DELTA : TS_STEP_RESIDUAL;
@@ -67,9 +67,9 @@ export function decodeTimestamps(p: usize, end: usize, codec: i32, n: i32, first
     }
     return cursorOk() ? cursorPosition() : 0;
   }
-  if (codec == TS_DELTA_OF_DELTA) return decodeIntSeq(p, end, n, MODE_DELTA_OF_DELTA, out, AS_I64);
-  if (codec == TS_DELTA) return decodeIntSeq(p, end, n, MODE_DELTA, out, AS_I64);
-  if (codec == TS_STEP_RESIDUAL) return decodeIntSeq(p, end, n, MODE_STEP_RESIDUAL, out, AS_I64);
+  if (codec == TS_DELTA_OF_DELTA) return decodeIntSeq(p, end, n, MODE_DELTA_OF_DELTA, out, AS_I64, false, 0, n);
+  if (codec == TS_DELTA) return decodeIntSeq(p, end, n, MODE_DELTA, out, AS_I64, false, 0, n);
+  if (codec == TS_STEP_RESIDUAL) return decodeIntSeq(p, end, n, MODE_STEP_RESIDUAL, out, AS_I64, false, 0, n);
   return 0;
 }
 

@@ -79,12 +79,13 @@ export function encodeValues(kind: i32, values: usize, n: i32, p: usize, work: u
   return end;
 }
 
-/** Decodes a numeric value section into out (8-byte values, or 1-byte bools). Returns end or 0 if malformed. */
-export function decodeValues(kind: i32, codec: i32, p: usize, end: usize, n: i32, out: usize): usize {
+/** Decodes a numeric value section into out (8-byte values, or 1-byte bools), at least the values [from, to):
+ * packed sequences skip blocks outside it. Returns the end of what was read, or 0 if malformed. */
+export function decodeValues(kind: i32, codec: i32, p: usize, end: usize, n: i32, out: usize, from: i32, to: i32): usize {
   if (codec == VALUE_RUNS) return decodeRuns(p, end, n, kind == KIND_BOOL ? 1 : 8, out);
   if (codec == VALUE_XOR) return decodeXor(p, end, n, out);
-  if (codec == VALUE_DECIMAL) return decodeDecimal(p, end, n, out);
-  if (codec == VALUE_INT_PACK) return decodeIntSeqBest(p, end, n, out, AS_I64);
+  if (codec == VALUE_DECIMAL) return decodeDecimal(p, end, n, out, from, to);
+  if (codec == VALUE_INT_PACK) return decodeIntSeqBest(p, end, n, out, AS_I64, from, to);
   if (codec == VALUE_BITMAP) return decodeBitmap(p, end, n, out);
   return 0;
 }

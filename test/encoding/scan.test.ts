@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { encodeChunk, decodeRangeInto, aggregateChunk, type ChunkAggregate } from "../../src/encoding/chunk.js";
+import { encodeChunk, decodeChunk, decodeRangeInto, aggregateChunk, type ChunkAggregate } from "../../src/encoding/chunk.js";
 import { timestampsArb, valuesArb, f64ArrayFromBits, bitsOf } from "./helpers.js";
 
 /** Prometheus-style reference: sequential sum; min/max ignore NaN unless all values are NaN. */
@@ -71,6 +71,44 @@ test("decodeRangeInto writes exactly the points in [start, end) at the offset (n
       assert.ok(tsOut.subarray(0, offset).every((t) => t === 0n));
     }),
     { numRuns: 300 },
+  );
+});
+
+test("range decodes of large packed chunks skip blocks yet match the full decode (decimal with exceptions, i64)", () => {
+  const sizes = fc.integer({ min: 600, max: 5000 });
+  const series = fc.constantFrom("gauge", "counter", "dod", "i64");
+  fc.assert(
+    fc.property(sizes, series, fc.boolean(), fc.nat(), fc.nat(), fc.nat(), (n, shape, jitter, a, b, seed) => {
+      let x = seed % 1000;
+      const ts = BigInt64Array.from({ length: n }, (_, i) => BigInt(1_000_000 + i * 1000 + (jitter ? (i * 7919 + seed) % 400 : 0)));
+      const kind = shape === "i64" ? "i64" : "f64";
+      const values =
+        shape === "i64" ? BigInt64Array.from({ length: n }, (_, i) => BigInt(i * i - seed))
+        : Float64Array.from({ length: n }, (_, i) => {
+            if (shape === "gauge") x += ((i * 31 + seed) % 201) - 100;
+            else if (shape === "counter") x += (i * 17 + seed) % 101;
+            else x += i * 3;
+            return i % 997 === 500 ? NaN : x / 100;
+          });
+      const chunk = encodeChunk(kind, ts, values);
+      const full = decodeChunk(chunk, "bigint");
+      const start = BigInt(1_000_000 + (a % (n * 1000)));
+      const end = start + BigInt(b % (n * 600));
+      const tsOut = new BigInt64Array(n);
+      const valuesOut = kind === "i64" ? new BigInt64Array(n) : new Float64Array(n);
+      const count = decodeRangeInto(chunk, start, end, tsOut, valuesOut, 0);
+      const idx = Array.from(full.timestamps as BigInt64Array).flatMap((t, i) => (t >= start && t < end ? [i] : []));
+      assert.is(count, idx.length);
+      const fullValues = full.values as Float64Array | BigInt64Array;
+      const same = kind === "i64"
+        ? idx.every((i, k) => valuesOut[k] === fullValues[i])
+        : idx.every((i, k) => Object.is(valuesOut[k], fullValues[i]));
+      assert.ok(same, `values of ${shape} n=${n} [${start}, ${end})`);
+      const agg = aggregateChunk(chunk, start, end);
+      assert.is(agg.count, idx.length);
+      if (idx.length > 0) assert.ok(Object.is(agg.last, Number(fullValues[idx.at(-1)!])));
+    }),
+    { numRuns: 120 },
   );
 });
 
