@@ -96,7 +96,8 @@ export class PromqlEngine {
     if (!(stepMs > 0)) {
       throw new PromqlError("bad_data", "zero or negative query resolution step widths are not accepted. Try a positive integer");
     }
-    if ((endMs - startMs) / stepMs + 1 > this.maxPointsPerSeries) {
+    // Prometheus' check: (end - start) / step may not exceed the limit (so limit + 1 points are still accepted).
+    if (Math.floor((endMs - startMs) / stepMs) > this.maxPointsPerSeries) {
       throw new PromqlError(
         "bad_data",
         `exceeded maximum resolution of ${this.maxPointsPerSeries.toLocaleString("en-US")} points per timeseries. Try decreasing the query resolution (?step=XX)`,
