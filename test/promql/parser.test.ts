@@ -1,8 +1,10 @@
 // PromQL parser: valid queries -> AST shape (precedence, modifiers, selectors, literals, duration expressions),
-// invalid queries -> Prometheus-style position and message, and hostile input bounded by the nesting limit.
+// invalid queries -> Prometheus-style position and message, and hostile input bounded by the nesting limit (the deepest
+// accepted queries are run through the real engine to show the limit keeps evaluation within the stack).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Expr } from "../../src/promql/ast.js";
+import { PromqlEngine, StorageBuilder } from "../../src/index.js";
 import { formatDuration, formatExpr, FUNCTIONS, MAX_NESTING, parse, parseDuration, PromqlParseError, resolveDurations } from "../../src/promql/parser/index.js";
 
 /** Compact rendering of an AST, so table tests state the expected shape in one line. */
@@ -442,6 +444,27 @@ test("deep nesting is a parse error, never a stack overflow", () => {
   // Just below the limit still parses.
   const ok = "(".repeat(300) + "1" + ")".repeat(300);
   assert.is(parse(ok).type, "ParenExpr");
+});
+
+test("the deepest queries the parser accepts evaluate without exhausting the stack", async () => {
+  const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
+  await storage.insertRows([{ metric: "up", labels: [{ name: "job", value: "a" }], dataPoint: { timestamp: 0, value: 2 } }]);
+  const engine = new PromqlEngine(storage);
+  const n = MAX_NESTING - 10;
+  const deepest: [string, number][] = [
+    ["abs(".repeat(n) + "up" + ")".repeat(n), 2],
+    ["(".repeat(n) + "up" + ")".repeat(n), 2],
+    [Array(n).fill("up").join(" * "), 2 ** n],
+    ["sum(".repeat(n) + "up" + ")".repeat(n), 2],
+    ["-".repeat(2 * Math.floor(n / 4)) + "up", 2], // an even number of minus signs; each takes two levels
+  ];
+  for (const [q, value] of deepest) {
+    parse(q);
+    const result = await engine.rangeQuery(q, 0, 60_000, 15_000);
+    assert.is(result.resultType, "matrix", q.slice(0, 20));
+    if (result.resultType !== "matrix") continue;
+    assert.equal([...result.result[0]!.values], [value, value, value, value, value], q.slice(0, 20));
+  }
 });
 
 test("pathological regexes are rejected (or accepted) quickly, with RE2's messages", () => {
