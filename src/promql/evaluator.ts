@@ -221,11 +221,13 @@ export class Evaluator {
       const values = new Float64Array(steps);
       const present = new Uint8Array(steps);
       let any = false;
+      // refs never decrease, so the window bounds only move forward.
+      let lo = 0;
+      let hi = 0;
       for (let k = 0; k < steps; k++) {
         const t = refs[k];
-        let lo = 0;
         while (lo < ts.length && ts[lo] <= t - lookback) lo++;
-        let hi = lo;
+        if (hi < lo) hi = lo;
         while (hi < ts.length && ts[hi] <= t + lookback) hi++;
         let i = lo;
         while (i < hi && ts[i] < t) i++;
