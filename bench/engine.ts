@@ -6,6 +6,7 @@ import { StorageBuilder } from "../src/storage/builder.js";
 import type { Storage } from "../src/storage/engine.js";
 import type { Row } from "../src/storage/types.js";
 import { loadWasm } from "../src/wasm/loader.js";
+import { CHUNK_METADATA_BYTES } from "../src/storage/sealed-chunks.js";
 
 if (!process.execArgv.includes("--expose-gc")) {
   const r = spawnSync(process.execPath, ["--max-old-space-size=8192", "--expose-gc", ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
@@ -117,7 +118,7 @@ async function time(fn: () => Promise<unknown>, runs: number) {
   const sealMs = performance.now() - t;
   const sealed = await settledMemory();
   const sealedSnap = storage.observabilitySnapshot() as { memory: Record<string, number>; series: Record<string, number> };
-  const encoded = sealedSnap.memory.sealedBytes! - 64 * sealedSnap.series.sealedChunks!;
+  const encoded = sealedSnap.memory.sealedBytes! - CHUNK_METADATA_BYTES * sealedSnap.series.sealedChunks!;
   const sealedPerSeries = (sealed.heapUsed - before.heapUsed + sealed.arrayBuffers - before.arrayBuffers) / BIG;
   report(`after sealing all heads (${fmt(BIG)} chunks, ${fmt(sealMs)} ms): memory per series`, `${fmt(sealedPerSeries)} B`);
   report("  of which encoded chunk bytes / beyond them", `${fmt(encoded / BIG)} B / ${fmt(sealedPerSeries - encoded / BIG)} B`);

@@ -117,12 +117,13 @@ function applyMatcher(reg: SeriesRegistry, cand: Uint32Array | undefined, name: 
     if (!matchesEmpty) return EMPTY;
     return cand ?? reg.universe.view().slice();
   }
-  if (cand !== undefined && cand.length < idx.values.size) {
+  if (cand !== undefined && cand.length < idx.size) {
     // fewer candidates than distinct values: test the candidates' own values (memoised per value id)
     return filterCandidates(cand, (id) => reg.labelValueId(id, nameId!), p, strings, matchesEmpty);
   }
   const lists: Uint32Array[] = [];
-  for (const [valueId, e] of idx.values) if (p(strings[valueId]!) !== matchesEmpty) lists.push(entryIds(e));
+  const { valueIds, entries } = idx;
+  for (let slot = 0; slot < entries.length; slot++) if (p(strings[valueIds[slot]!]!) !== matchesEmpty) lists.push(entryIds(entries[slot]));
   if (!matchesEmpty) {
     const union = unionAll(lists);
     return cand === undefined ? union : intersect(cand, union);

@@ -25,8 +25,56 @@ export class StringDictionary {
   }
 }
 
-export interface LabelNameIndex {
-  values: Map<number, PostingsEntry>;
+/** The values of one label name: value id -> postings, also kept as dense arrays so scans (regexes) are fast. */
+export class LabelValues {
+  private readonly slotOf = new Map<number, number>();
+  valueIds = new Uint32Array(4);
+  readonly entries: PostingsEntry[] = [];
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  get(valueId: number): PostingsEntry | undefined {
+    const slot = this.slotOf.get(valueId);
+    return slot === undefined ? undefined : this.entries[slot];
+  }
+
+  add(valueId: number, sid: number): void {
+    const slot = this.slotOf.get(valueId);
+    if (slot !== undefined) {
+      this.entries[slot] = entryAdd(this.entries[slot], sid);
+      return;
+    }
+    const at = this.entries.length;
+    if (at === this.valueIds.length) {
+      const next = new Uint32Array(at * 2);
+      next.set(this.valueIds);
+      this.valueIds = next;
+    }
+    this.valueIds[at] = valueId;
+    this.entries.push(sid);
+    this.slotOf.set(valueId, at);
+  }
+
+  remove(valueId: number, sid: number): void {
+    const slot = this.slotOf.get(valueId);
+    if (slot === undefined) return;
+    const left = entryRemove(this.entries[slot], sid);
+    if (left !== undefined) {
+      this.entries[slot] = left;
+      return;
+    }
+    // swap the last slot into the hole
+    const last = this.entries.length - 1;
+    if (slot !== last) {
+      this.entries[slot] = this.entries[last]!;
+      this.valueIds[slot] = this.valueIds[last]!;
+      this.slotOf.set(this.valueIds[slot]!, slot);
+    }
+    this.entries.pop();
+    this.slotOf.delete(valueId);
+  }
 }
 
 export interface SeriesDefinition {
@@ -85,7 +133,7 @@ export class SeriesRegistry {
   private table = new Int32Array(2048); // open addressing: series id + 1, 0 = empty
   readonly universe = new Postings(1024);
   readonly metricPostings = new Map<number, PostingsEntry>();
-  readonly labelIndex = new Map<number, LabelNameIndex>();
+  readonly labelIndex = new Map<number, LabelValues>();
 
   /**
    * Id of the series with this (canonical) key and `hash = hashKey(metric, labels)`, or -1. `metricId` is the
@@ -197,8 +245,8 @@ export class SeriesRegistry {
       const name = this.pool[start + 2 * i]!;
       const value = this.pool[start + 2 * i + 1]!;
       let idx = this.labelIndex.get(name);
-      if (!idx) this.labelIndex.set(name, (idx = { values: new Map() }));
-      idx.values.set(value, entryAdd(idx.values.get(value), id));
+      if (!idx) this.labelIndex.set(name, (idx = new LabelValues()));
+      idx.add(value, id);
     }
   }
 
@@ -218,10 +266,8 @@ export class SeriesRegistry {
       const name = this.pool[start + 2 * i]!;
       const value = this.pool[start + 2 * i + 1]!;
       const idx = this.labelIndex.get(name)!;
-      const ve = entryRemove(idx.values.get(value), id);
-      if (ve === undefined) idx.values.delete(value);
-      else idx.values.set(value, ve);
-      if (idx.values.size === 0) this.labelIndex.delete(name);
+      idx.remove(value, id);
+      if (idx.size === 0) this.labelIndex.delete(name);
     }
   }
 
@@ -231,8 +277,8 @@ export class SeriesRegistry {
     const entryBytes = (e: PostingsEntry | undefined) => (e === undefined ? 0 : typeof e === "number" ? 16 : 64 + e.ids.byteLength);
     for (const e of this.metricPostings.values()) postings += 24 + entryBytes(e);
     for (const idx of this.labelIndex.values()) {
-      postings += 64;
-      for (const e of idx.values.values()) postings += 24 + entryBytes(e);
+      postings += 64 + idx.valueIds.byteLength;
+      for (const e of idx.entries) postings += 32 + entryBytes(e);
     }
     return (
       this.dict.bytes + postings + this.pool.byteLength + this.table.byteLength +
