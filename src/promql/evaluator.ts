@@ -360,16 +360,17 @@ function withoutStaleMarkers(s: RawSeries): RawSeries {
  * is Prometheus' "vector cannot contain metrics with the same labelset" error.
  */
 export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
-  const byKey = new Map<string, StepSeries>();
+  const indexByKey = new Map<string, number>();
   const out: StepSeries[] = [];
   for (const s of series) {
     const key = labelsKey(s.labels);
-    const existing = byKey.get(key);
-    if (!existing) {
-      byKey.set(key, s);
+    const at = indexByKey.get(key);
+    if (at === undefined) {
+      indexByKey.set(key, out.length);
       out.push(s);
       continue;
     }
+    const existing = out[at];
     const merged: StepSeries = {
       labels: existing.labels,
       dropName: existing.dropName || s.dropName,
@@ -384,8 +385,7 @@ export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
       merged.present[i] = 1;
       merged.values[i] = s.values[i];
     }
-    byKey.set(key, merged);
-    out[out.indexOf(existing)] = merged;
+    out[at] = merged;
   }
   return out;
 }
