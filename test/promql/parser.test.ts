@@ -529,6 +529,7 @@ test("formatExpr prints Prometheus-style PromQL", () => {
     ["-2 ^ -(3)", "-2 ^ -(3)"],
     ["{\"foo.bar\", \"a b\"=~\"x\"}", '{__name__="foo.bar", "a b"=~"x"}'],
     ["x[5m:] @ start()", "x[5m:] @ start()"],
+    ["x @ 1603774568.5 offset 1m", "x offset 1m @ 1603774568.500"],
     ["foo[2m*step()] anchored", "foo[(120 * step())] anchored"],
     ["foo offset -step()", "foo offset -step()"],
     ["\"a\\xc5\\n\"", '"a\\xc5\\n"'],

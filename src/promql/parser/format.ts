@@ -54,7 +54,7 @@ function formatModifiers(m: { offsetMs: number; offsetExpr?: DurationExpr; at?: 
   let s = "";
   if (m.offsetExpr) s += ` offset ${formatOffsetExpr(m.offsetExpr)}`;
   else if (m.offsetMs !== 0) s += ` offset ${formatDuration(m.offsetMs)}`;
-  if (m.at) s += m.at.kind === "time" ? ` @ ${formatNumber(m.at.timeMs / 1000)}` : ` @ ${m.at.kind}()`;
+  if (m.at) s += m.at.kind === "time" ? ` @ ${(m.at.timeMs / 1000).toFixed(3)}` : ` @ ${m.at.kind}()`;
   if (vs?.anchored) s += " anchored";
   if (vs?.smoothed) s += " smoothed";
   return s;
