@@ -112,13 +112,20 @@ function parseLine(
     while (i < n && !isSpace(line.charCodeAt(i))) i++;
     const tsText = line.slice(tsStart, i);
     if (!/^-?\d+$/.test(tsText)) fail(`invalid timestamp ${excerpt(tsText)} (expected an integer)`);
-    const ts = Number(tsText);
-    try {
-      validateTimestamp(ts, `on line ${lineNo}`);
-    } catch (err) {
-      fail((err as Error).message);
+    if (typeof defaultTimestamp === "bigint") {
+      // Nanosecond precision: 64-bit integers, beyond what a number holds exactly.
+      const big = BigInt(tsText);
+      if (big < -(2n ** 63n) || big >= 2n ** 63n) fail(`invalid timestamp ${excerpt(tsText)}: outside the signed 64-bit range`);
+      timestamp = big;
+    } else {
+      const ts = Number(tsText);
+      try {
+        validateTimestamp(ts, `on line ${lineNo}`);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+      timestamp = ts;
     }
-    timestamp = typeof defaultTimestamp === "bigint" ? BigInt(tsText) : ts;
     while (i < n && isSpace(line.charCodeAt(i))) i++;
   }
   let hasExemplar = false;

@@ -46,9 +46,12 @@ export function tenantLabel(tenant: string): Label {
   return { name: TENANT_LABEL, value: tenant };
 }
 
-/** Converts a Unix-ms bound to the storage precision. */
+/**
+ * Converts a Unix-ms range bound (start inclusive or end exclusive) to the storage precision. For seconds the
+ * bound rounds up: second S lies in [start, end) ms exactly when ceil(start/1000) <= S < ceil(end/1000).
+ */
 export function msToStorage(ms: number, precision: TimestampPrecision): number | bigint {
-  return scaleMillis(ms, precision);
+  return precision === "s" ? Math.ceil(ms / 1000) : scaleMillis(Math.ceil(ms), precision);
 }
 
 /** The PromQL engine's view of one tenant's data: ms timestamps, tenant matcher added, tenant label removed. */

@@ -5,14 +5,14 @@ import type { Context } from "koa";
 import { ProtocolError } from "../../protocols/errors.js";
 import { parsePrometheusText } from "../../protocols/prometheus-text.js";
 import { decodeWriteRequest } from "../../protocols/remote.js";
-import type { IngestRow } from "../../protocols/rows.js";
+import { type IngestRow, scaleMillis } from "../../protocols/rows.js";
 import { snappyDecompress } from "../../protocols/snappy.js";
 import type { Row } from "../../storage/types.js";
 import { AdmissionRejected } from "../admission.js";
 import { readBody } from "../body.js";
 import { HttpError } from "../http-error.js";
 import { type Runtime, tenantOf } from "../runtime.js";
-import { msToStorage, tenantLabel } from "../tenancy.js";
+import { tenantLabel } from "../tenancy.js";
 
 type Protocol = "remote_write" | "prometheus_text";
 
@@ -145,7 +145,7 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
     );
     const tenant = tenantOf(ctx);
     await ingest(ctx, "prometheus_text", (body) => {
-      const parsed = parsePrometheusText(body, msToStorage(Date.now(), timestampPrecision), tenantLabel(tenant));
+      const parsed = parsePrometheusText(body, scaleMillis(Date.now(), timestampPrecision), tenantLabel(tenant));
       if (parsed.exemplarCount > 0) {
         rt.metrics.exemplarsRejected.inc(parsed.exemplarCount);
         rt.metrics.payloads.inc({ kind: "exemplars", outcome: "rejected" }, parsed.exemplarCount);
