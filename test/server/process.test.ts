@@ -13,22 +13,14 @@ import { decodeReadResponse, getJson, readRequestBody, recentMs, remoteWriteBody
 
 const nodeArgs = (args: string[]) => ["--import", "tsx", SERVER_MAIN, ...args];
 
-test("--help prints usage and exits 0; bad flags exit 2 with a message", () => {
+test("--help prints usage and exits 0; a bad flag exits 2 with a message (the flag matrix is in units.test.ts)", () => {
   const help = spawnSync(process.execPath, nodeArgs(["--help"]), { encoding: "utf8" });
   assert.is(help.status, 0);
   assert.match(help.stdout, /Usage: tsink-server/);
   assert.match(help.stdout, /--admin-api-enabled/);
-  const positional = spawnSync(process.execPath, nodeArgs(["help"]), { encoding: "utf8" });
-  assert.is(positional.status, 0);
-  for (const [args, pattern] of [
-    [["--bogus"], /unknown flag --bogus/],
-    [["--tls-key", "k.pem"], /--tls-cert and --tls-key must be given together/],
-    [["--enable-admin-api"], /requires --admin-auth-token/],
-  ] as [string[], RegExp][]) {
-    const r = spawnSync(process.execPath, nodeArgs(args), { encoding: "utf8" });
-    assert.is(r.status, 2, args.join(" "));
-    assert.match(r.stderr, pattern);
-  }
+  const bad = spawnSync(process.execPath, nodeArgs(["--tls-key", "k.pem"]), { encoding: "utf8" });
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /--tls-cert and --tls-key must be given together/);
 });
 
 test("SIGTERM: stops accepting, finishes the in-flight write, exits 0 with JSON logs", async () => {
@@ -86,7 +78,7 @@ test("kill -9 during remote-write ingest loses no acknowledged sample", async ()
       }
     };
     const writers = Array.from({ length: WRITERS }, writer);
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 1200));
     first.child.kill("SIGKILL");
     killed = true;
     await Promise.all(writers);
