@@ -384,6 +384,8 @@ const invalid: [string, string][] = [
   ["a>b()", "1:3: parse error: unknown function with name \"b\""],
   ["sum(rate(", "1:10: parse error: unclosed left parenthesis"],
   ["foo:bar(1)", "1:8: parse error: unexpected \"(\""],
+  ["foo 12345678901234", "1:5: parse error: unexpected number \"1234567890\"..."],
+  ["foo \"a long string\"", "1:5: parse error: unexpected string \"\\\"a long st\"..."],
   ["foo start", "1:5: parse error: unexpected \"start\""],
   ["foo offset 1m smoothed smoothed x", "1:33: parse error: unexpected identifier \"x\""],
   ["foo{bar=\"baz\"}[", "1:16: parse error: unexpected end of input in duration expression"],

@@ -660,13 +660,18 @@ function describe(t: Token): string {
       if (PREPROCESSORS.has(w)) return goQuote(t.text);
       return `${t.text.includes(":") ? "metric identifier" : "identifier"} ${goQuote(t.text)}`;
     }
-    case "number": return `number ${goQuote(t.text)}`;
-    case "duration": return `duration ${goQuote(t.text)}`;
-    case "string": return `string ${t.text.length > 10 ? goQuote(t.text.slice(0, 10)) + "..." : goQuote(t.text)}`;
+    case "number": return `number ${quoteTruncated(t.text)}`;
+    case "duration": return `duration ${quoteTruncated(t.text)}`;
+    case "string": return `string ${quoteTruncated(t.text)}`;
     case "op": return t.text === "=" ? '"="' : `<op:${t.text}>`;
     case "@": return "<op:@>";
     default: return goQuote(t.text);
   }
+}
+
+/** Go's %.10q... for token texts longer than 10 characters, %q otherwise. */
+function quoteTruncated(text: string): string {
+  return text.length > 10 ? goQuote(text.slice(0, 10)) + "..." : goQuote(text);
 }
 
 /** Parses a PromQL number literal like Go's strconv.ParseInt(s, 0, 64) falling back to ParseFloat, as Prometheus does. */
