@@ -6,23 +6,36 @@ import type { Blob } from "./value-kinds.js";
 
 export class Column {
   readonly ts: TimestampArray;
-  readonly ts32: Int32Array;
-  readonly f64: Float64Array;
-  readonly i64: BigInt64Array;
-  readonly u64: BigUint64Array;
-  readonly v32: Int32Array;
   readonly blobs: Blob[] | null;
   length = 0;
+  private readonly raw: ArrayBuffer;
+  // views are created on first use: most reads touch only one or two of them
+  private ts32View?: Int32Array;
+  private f64View?: Float64Array;
+  private i64View?: BigInt64Array;
+  private u64View?: BigUint64Array;
+  private v32View?: Int32Array;
 
   constructor(axis: TimeAxis, capacity: number, blob: boolean) {
     this.ts = axis.newArray(capacity);
-    this.ts32 = new Int32Array(this.ts.buffer, this.ts.byteOffset, capacity * 2);
-    const raw = new ArrayBuffer(blob ? 0 : capacity * 8);
-    this.f64 = new Float64Array(raw);
-    this.i64 = new BigInt64Array(raw);
-    this.u64 = new BigUint64Array(raw);
-    this.v32 = new Int32Array(raw);
+    this.raw = new ArrayBuffer(blob ? 0 : capacity * 8);
     this.blobs = blob ? new Array<Blob>(capacity) : null;
+  }
+
+  get ts32(): Int32Array {
+    return (this.ts32View ??= new Int32Array(this.ts.buffer, this.ts.byteOffset, this.ts.length * 2));
+  }
+  get f64(): Float64Array {
+    return (this.f64View ??= new Float64Array(this.raw));
+  }
+  get i64(): BigInt64Array {
+    return (this.i64View ??= new BigInt64Array(this.raw));
+  }
+  get u64(): BigUint64Array {
+    return (this.u64View ??= new BigUint64Array(this.raw));
+  }
+  get v32(): Int32Array {
+    return (this.v32View ??= new Int32Array(this.raw));
   }
 
   get capacity(): number {
