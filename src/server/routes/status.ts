@@ -32,10 +32,9 @@ export async function tsdbStatus(rt: Runtime, tenant: string): Promise<Record<st
   const observability = storage.observabilitySnapshot();
   const { features } = rt.config;
   return {
-    headStats: { numSeries: series.length, numLabelPairs: labelPairs, chunkCount: 0, minTime: 0, maxTime: 0 },
+    headStats: { numSeries: series.length, numLabelPairs: labelPairs },
     seriesCountByMetricName: top10(byMetric),
     labelValueCountByLabelName: top10(new Map([...valuesByLabel].map(([k, v]) => [k, v.size]))),
-    memoryInBytesByLabelName: [],
     seriesCountByLabelValuePair: top10(byPair),
     tenantId: tenant,
     seriesCount: series.length,
