@@ -15,7 +15,7 @@ const UNIT_MS: Record<string, { ms: number; order: number }> = {
 };
 
 /** Largest duration Go's time.Duration (int64 nanoseconds) holds, in ms. */
-export const MAX_DURATION_MS = 9_223_372_036_854;
+const MAX_DURATION_MS = 9_223_372_036_854;
 
 /** Parses a Prometheus duration string into milliseconds; throws Error with Prometheus' message on bad input. */
 export function parseDuration(s: string): number {

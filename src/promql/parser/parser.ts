@@ -675,7 +675,7 @@ function quoteTruncated(text: string): string {
 }
 
 /** Parses a PromQL number literal like Go's strconv.ParseInt(s, 0, 64) falling back to ParseFloat, as Prometheus does. */
-export function parseNumber(text: string): number {
+function parseNumber(text: string): number {
   const lower = text.toLowerCase();
   if (lower === "inf") return Infinity;
   if (lower === "nan") return NaN;
@@ -709,7 +709,7 @@ function formatGoFloat(v: number): string {
 }
 
 /** True when the string has no lone surrogates (i.e. it came from valid UTF-8). */
-export function isWellFormed(s: string): boolean {
+function isWellFormed(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff) {
