@@ -123,8 +123,6 @@ function fail(code: number, chunk: Uint8Array): never {
 
 /** Scratch layout while decoding: [chunk copy + read slack][timestamps n*8][values n*8][bounds + result 128]. */
 interface Staged {
-  /** Point count claimed by the header (0 if out of range; the kernels validate it before use). */
-  count: number;
   inPtr: number;
   tsPtr: number;
   valuesPtr: number;
@@ -142,7 +140,7 @@ function stage(chunk: Uint8Array, withPayload: boolean): Staged {
   const inPtr = scratch(inBytes + n * 16 + 128);
   memoryViews().u8.set(copied === chunk.length ? chunk : chunk.subarray(0, copied), inPtr);
   const tsPtr = inPtr + inBytes;
-  return { count: n, inPtr, tsPtr, valuesPtr: tsPtr + n * 8, extraPtr: tsPtr + n * 16 };
+  return { inPtr, tsPtr, valuesPtr: tsPtr + n * 8, extraPtr: tsPtr + n * 16 };
 }
 
 /** The value kind of a chunk that a kernel has already accepted (or undefined for a bad id, which it will reject). */
