@@ -92,7 +92,7 @@ try {
 
   const dir = join(root, "PerAppend");
   const total = dirBytes(dir);
-  const store = SegmentStore.open(join(dir, "segments"), "f64");
+  const store = await SegmentStore.open(join(dir, "segments"), "f64");
   const chunkFile = store.segments.reduce((n, s) => n + s.manifest.files["chunks.bin"]!.bytes, 0);
   const indexFile = store.segments.reduce((n, s) => n + s.manifest.files["index.bin"]!.bytes, 0);
   console.log(

@@ -36,7 +36,7 @@ async function writePoints(store: SegmentStore, points: Points, perChunk = 50, w
     }
   }
   const series = [...points.keys()].map((id) => ({ id, kind: 0, metric: `m${id % 3}`, labels: [{ name: "s", value: String(id) }] }));
-  store.add(await stageSegment(store.levelDir(0), { id: store.allocateId(), level: 0, timeCells: "f64", walHighwater, series, chunks }));
+  await store.add(await stageSegment(store.levelDir(0), { id: store.allocateId(), level: 0, timeCells: "f64", walHighwater, series, chunks }));
 }
 
 /** Every point in the store, per series, sorted by (ts, value). */
@@ -60,7 +60,7 @@ const sortedCopy = (p: Points): Points =>
 
 test("merge orders points, drops only exact duplicates, purges tombstones and expired points", async () => {
   const root = tempDir();
-  const store = SegmentStore.open(root, "f64");
+  const store = await SegmentStore.open(root, "f64");
   const a: Points = new Map([[1, [[100, 1], [200, 2], [300, 3]]], [2, [[100, 10]]]]);
   const b: Points = new Map([[1, [[200, 2], [200, 2.5], [250, 7], [400, 4]]], [3, [[50, 5], [60, 6]]]]);
   const c: Points = new Map([[1, [[300, 3], [150, 1.5]]], [2, [[100, 10], [90, 9]]]]);
@@ -93,11 +93,11 @@ test("merge orders points, drops only exact duplicates, purges tombstones and ex
 
 test("NaN values: bit-identical duplicates dropped, different NaN payloads kept", async () => {
   const root = tempDir();
-  const store = SegmentStore.open(root, "f64");
+  const store = await SegmentStore.open(root, "f64");
   const stale = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0]!;
   const ts = Float64Array.of(10, 20);
   for (const values of [Float64Array.of(NaN, stale), Float64Array.of(NaN, NaN)]) {
-    store.add(await stageSegment(store.levelDir(0), {
+    await store.add(await stageSegment(store.levelDir(0), {
       id: store.allocateId(), level: 0, timeCells: "f64", walHighwater: 1,
       series: [{ id: 1, kind: 0, metric: "m", labels: [] }],
       chunks: [{ seriesId: 1, minTs: 10, maxTs: 20, count: 2, bytes: encodeChunk("f64", ts, values) }],
@@ -114,13 +114,13 @@ test("NaN values: bit-identical duplicates dropped, different NaN payloads kept"
 
 test("planner: overlap or 4 segments trigger; L0 before L1; at most 8 per pass", async () => {
   const root = tempDir();
-  const store = SegmentStore.open(root, "f64");
+  const store = await SegmentStore.open(root, "f64");
   for (let i = 0; i < 3; i++) await writePoints(store, new Map([[1, [[i * 100, 1], [i * 100 + 50, 1]]]]));
-  assert.is(planCompaction(store.segments), null, "3 disjoint segments: nothing to do");
+  assert.is(planCompaction(store.segments, 1e6), null, "3 disjoint segments: nothing to do");
   await writePoints(store, new Map([[1, [[1000, 1]]]]));
-  assert.equal(planCompaction(store.segments)!.sources.map((s) => s.id), [1, 2, 3, 4]);
+  assert.equal(planCompaction(store.segments, 1e6)!.sources.map((s) => s.id), [1, 2, 3, 4]);
   await writePoints(store, new Map([[1, [[120, 2], [130, 2]]]]));
-  assert.equal(planCompaction(store.segments)!.sources.map((s) => s.id), [2, 5], "smallest overlapping cluster first");
+  assert.equal(planCompaction(store.segments, 1e6)!.sources.map((s) => s.id), [2, 5], "smallest overlapping cluster first");
   for (let i = 0; i < 12; i++) await writePoints(store, new Map([[2, [[5000 + i, 1]]]]));
   const compactor = new Compactor(store, { chunkPoints: 100 });
   await compactor.compactAll();
@@ -129,9 +129,32 @@ test("planner: overlap or 4 segments trigger; L0 before L1; at most 8 per pass",
   store.close();
 });
 
+test("L2: small overlapping segments are merged into one; big ones stay", async () => {
+  const root = tempDir();
+  const store = await SegmentStore.open(root, "f64");
+  const addL2 = async (points: Points) => {
+    const chunks: SegmentChunk[] = [];
+    for (const [id, list] of points) {
+      const ts = Float64Array.from(list, (p) => p[0]);
+      chunks.push({ seriesId: id, minTs: ts[0]!, maxTs: ts[ts.length - 1]!, count: list.length, bytes: encodeChunk("f64", ts, Float64Array.from(list, (p) => p[1])) });
+    }
+    await store.add(await stageSegment(store.levelDir(2), {
+      id: store.allocateId(), level: 2, timeCells: "f64", walHighwater: 1,
+      series: [...points.keys()].map((id) => ({ id, kind: 0, metric: "m", labels: [] })), chunks,
+    }));
+  };
+  for (let i = 0; i < 5; i++) await addL2(new Map([[1, [[i * 10, i], [i * 10 + 100, i]]]]));
+  assert.is(planCompaction(store.segments, 1e6)!.level, 2);
+  assert.is(planCompaction(store.segments, 3), null, "segments too big to merge within one output stay");
+  await new Compactor(store, { chunkPoints: 100 }).compactAll();
+  assert.equal(store.segments.map((s) => s.level), [2]);
+  assert.is(readAll(store).get(1)!.length, 10);
+  store.close();
+});
+
 test("retention drops expired segments and rewrites straddling ones", async () => {
   const root = tempDir();
-  const store = SegmentStore.open(root, "f64");
+  const store = await SegmentStore.open(root, "f64");
   await writePoints(store, new Map([[1, [[10, 1], [20, 2]]]]));
   await writePoints(store, new Map([[1, [[30, 3], [60, 6]]]]));
   await writePoints(store, new Map([[1, [[70, 7]]]]));
@@ -158,7 +181,7 @@ function workload(series: number, points: number, seed: number): Points[] {
 
 async function compactionDelay(): Promise<number> {
   const root = tempDir();
-  const store = SegmentStore.open(root, "f64");
+  const store = await SegmentStore.open(root, "f64");
   for (let seed = 0; seed < 2; seed++) for (const part of workload(2000, 120, seed)) await writePoints(store, part, 40);
   const h = monitorEventLoopDelay({ resolution: 5 });
   h.enable();
@@ -187,7 +210,7 @@ test("SIGKILL at random moments of compaction loses and duplicates nothing", asy
   {
     for (let round = 0; round < 6; round++) {
       const root = tempDir();
-      const store = SegmentStore.open(root, "f64");
+      const store = await SegmentStore.open(root, "f64");
       const expected: Points = new Map();
       for (let seed = 0; seed < 2; seed++) {
         for (const part of workload(300, 60, seed + round)) {
@@ -210,7 +233,7 @@ test("SIGKILL at random moments of compaction loses and duplicates nothing", asy
       child.kill("SIGKILL");
       await exited;
       if (out.includes("done")) finished++;
-      const reopened = SegmentStore.open(root, "f64");
+      const reopened = await SegmentStore.open(root, "f64");
       assert.equal(reopened.quarantined, []);
       assert.equal(readAll(reopened), sortedCopy(expected), `round ${round}`);
       // The survivor can finish compacting.

@@ -14,11 +14,14 @@ test(`every acknowledged batch survives ${KILLS} SIGKILLs`, async () => {
   try {
     const acked = new Set<number>();
     let present = 0;
+    let midWrite = 0;
     for (let run = 0; run < KILLS; run++) {
-      await runAndKill(dir, run, 500, acked);
+      const report = await runAndKill(dir, run, 500, acked);
+      if (report.acked > 0) midWrite++;
       present = await verify(dir, acked);
     }
-    console.log(`${KILLS} kills, ${acked.size} acknowledged batches, ${present} batches present after the last reopen`);
+    console.log(`${KILLS} kills (${midWrite} while writing), ${acked.size} acknowledged batches, ${present} batches present after the last reopen`);
+    assert.ok(midWrite >= KILLS / 2, `only ${midWrite} kills landed while the child was writing`);
     assert.ok(acked.size > KILLS * 5, `too few acknowledged batches (${acked.size}) for the test to mean anything`);
     assert.ok(present >= acked.size);
   } finally {

@@ -47,11 +47,11 @@ function content(id: number, seriesCount: number, chunksPerSeries: number, level
 
 test("segment round trip: index, postings, chunk payloads on demand", async () => {
   const root = tempDir();
-  const store = SegmentStore.open(root, "f64");
+  const store = await SegmentStore.open(root, "f64");
   const c = content(store.allocateId(), 300, 5);
-  store.add(await stageSegment(store.levelDir(0), c));
+  await store.add(await stageSegment(store.levelDir(0), c));
   store.close();
-  const again = SegmentStore.open(root, "f64");
+  const again = await SegmentStore.open(root, "f64");
   assert.is(again.segments.length, 1);
   const seg = again.segments[0]!;
   assert.is(seg.manifest.chunkCount, 1500);
@@ -82,9 +82,9 @@ test("segment round trip: index, postings, chunk payloads on demand", async () =
 
 test("i64 time cells keep exact nanosecond bounds", async () => {
   const root = tempDir();
-  const store = SegmentStore.open(root, "i64");
+  const store = await SegmentStore.open(root, "i64");
   const big = 1_700_000_000_123_456_789n;
-  store.add(await stageSegment(store.levelDir(0), {
+  await store.add(await stageSegment(store.levelDir(0), {
     id: store.allocateId(),
     level: 0,
     timeCells: "i64",
@@ -93,23 +93,23 @@ test("i64 time cells keep exact nanosecond bounds", async () => {
     chunks: [{ seriesId: 9, minTs: big, maxTs: big + 1n, count: 2, bytes: new Uint8Array([1, 2, 3]) }],
   }));
   store.close();
-  const again = SegmentStore.open(root, "i64");
+  const again = await SegmentStore.open(root, "i64");
   const seg = again.segments[0]!;
   assert.is(seg.minTs[0], big);
   assert.is(seg.manifest.maxTs, String(big + 1n));
   assert.equal(seg.chunksOverlapping(9, big + 1n, big + 2n), [0]);
   again.close();
   // A store opened with the other precision quarantines instead of misreading.
-  const wrong = SegmentStore.open(root, "f64");
+  const wrong = await SegmentStore.open(root, "f64");
   assert.is(wrong.segments.length, 0);
   assert.match(wrong.quarantined[0]!.reason, /precision/);
   wrong.close();
 });
 
 async function threeSegments(root: string): Promise<string[]> {
-  const store = SegmentStore.open(root, "f64");
+  const store = await SegmentStore.open(root, "f64");
   const out: string[] = [];
-  for (let i = 0; i < 3; i++) out.push(store.add(await stageSegment(store.levelDir(0), content(store.allocateId(), 20, 2))).dir);
+  for (let i = 0; i < 3; i++) out.push((await store.add(await stageSegment(store.levelDir(0), content(store.allocateId(), 20, 2)))).dir);
   store.close();
   return out;
 }
@@ -125,7 +125,7 @@ test("corrupt segments are quarantined at open; the others stay readable", async
     const root = tempDir();
     const segs = await threeSegments(root);
     damage(segs[1]!);
-    const store = SegmentStore.open(root, "f64");
+    const store = await SegmentStore.open(root, "f64");
     assert.equal(store.segments.map((s) => s.id), [1, 3], what);
     assert.is(store.quarantined.length, 1, what);
     assert.ok(existsSync(store.quarantined[0]!.dir));
@@ -146,7 +146,7 @@ test("a damaged chunk block fails the read with DataCorruption naming file and o
   const root = tempDir();
   const segs = await threeSegments(root);
   flip(join(segs[0]!, "chunks.bin"), 40);
-  const store = SegmentStore.open(root, "f64");
+  const store = await SegmentStore.open(root, "f64");
   assert.is(store.segments.length, 3, "payloads are verified on read, not at open");
   try {
     store.segments[0]!.readChunk(0);
@@ -160,11 +160,11 @@ test("a damaged chunk block fails the read with DataCorruption naming file and o
 
 test("unpublished temp segments are removed at open", async () => {
   const root = tempDir();
-  const store = SegmentStore.open(root, "f64");
+  const store = await SegmentStore.open(root, "f64");
   const staged = await stageSegment(store.levelDir(0), content(store.allocateId(), 5, 1));
   store.close();
   assert.ok(existsSync(staged.tmpDir));
-  const again = SegmentStore.open(root, "f64");
+  const again = await SegmentStore.open(root, "f64");
   assert.is(again.segments.length, 0);
   assert.not.ok(existsSync(staged.tmpDir));
   again.close();
@@ -173,7 +173,7 @@ test("unpublished temp segments are removed at open", async () => {
 
 test("a crash at any step of a replacement yields the sources or the outputs, never both", async () => {
   const outcomes = new Set<string>();
-  for (const [fn, maxCalls] of [["renameSync", 3], ["rmSync", 2], ["unlinkSync", 1], ["fsyncSync", 8]] as const) {
+  for (const [fn, maxCalls] of [["rename", 2], ["rm", 2], ["unlink", 1], ["open", 9]] as const) {
     for (let nth = 1; nth <= maxCalls + 1; nth++) {
       const root = tempDir();
       await threeSegments(root);
@@ -181,7 +181,7 @@ test("a crash at any step of a replacement yields the sources or the outputs, ne
       const r = spawnSync(process.execPath, ["--import", "tsx", script, root, fn, String(nth)], { encoding: "utf8" });
       const killed = r.signal === "SIGKILL";
       assert.ok(killed || r.stdout === "done", `${fn}#${nth}: ${r.stderr}`);
-      const store = SegmentStore.open(root, "f64");
+      const store = await SegmentStore.open(root, "f64");
       const ids = store.segments.map((s) => s.id);
       const state = ids.join(",");
       assert.ok(state === "1,2,3" || state === "3,4", `${fn}#${nth} (killed=${killed}) left segments ${state}`);

@@ -57,11 +57,14 @@ function overlaps(a: SegmentReader, b: SegmentReader): boolean {
 /**
  * Picks the next merge: L0 before L1; the smallest overlapping cluster first, else the oldest segments once a
  * level holds LEVEL_TRIGGER. With `tidy` (at close) any two L0 segments are merged: short runs leave small flushes.
+ * L2 is merged into itself only where LEVEL_TRIGGER or more segments overlap and together fit one output segment
+ * (`maxMergePoints`), so many small flushes cannot pile up there.
  */
-export function planCompaction(segments: readonly SegmentReader[], tidy = false): CompactionPlan | null {
-  for (let level = 0; level < LEVELS - 1; level++) {
+export function planCompaction(segments: readonly SegmentReader[], maxMergePoints: number, tidy = false): CompactionPlan | null {
+  for (let level = 0; level < LEVELS; level++) {
+    const last = level === LEVELS - 1;
     const here = segments.filter((s) => s.level === level);
-    if (here.length < 2) continue;
+    if (here.length < (last ? LEVEL_TRIGGER : 2)) continue;
     const trigger = tidy && level === 0 ? 2 : LEVEL_TRIGGER;
     // Connected components of the overlap graph (a handful of segments per level: quadratic is fine).
     const clusterOf = here.map((_, i) => i);
@@ -71,13 +74,25 @@ export function planCompaction(segments: readonly SegmentReader[], tidy = false)
     }
     const groups = new Map<number, SegmentReader[]>();
     here.forEach((s, i) => groups.set(find(i), [...(groups.get(find(i)) ?? []), s]));
-    const clusters = [...groups.values()].filter((g) => g.length > 1);
+    let clusters = [...groups.values()].filter((g) => g.length > 1);
+    if (last) {
+      const small = here.filter((s) => s.manifest.pointCount * 2 <= maxMergePoints).sort((a, b) => a.id - b.id);
+      clusters = clusters.map((g) => g.filter((s) => small.includes(s))).filter((g) => g.length >= LEVEL_TRIGGER);
+      for (const g of clusters) {
+        g.sort((a, b) => a.id - b.id);
+        let points = 0;
+        const fit = g.findIndex((s) => (points += s.manifest.pointCount) > maxMergePoints);
+        if (fit >= 0) g.length = fit;
+      }
+      clusters = clusters.filter((g) => g.length >= 2);
+      if (clusters.length === 0) continue;
+    }
     if (clusters.length > 0) {
       clusters.sort((a, b) => a.length - b.length);
       const pick = clusters[0]!.sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS);
       return { level, sources: pick };
     }
-    if (here.length >= trigger) {
+    if (!last && here.length >= trigger) {
       return { level, sources: [...here].sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS) };
     }
   }
@@ -105,6 +120,10 @@ export class Compactor {
     private readonly settings: CompactorSettings,
   ) {}
 
+  private get maxOutputPoints(): number {
+    return this.settings.chunkPoints * CHUNKS_PER_OUTPUT_SEGMENT;
+  }
+
   /** Runs `job` after every job queued before it (compaction passes, retention sweeps, snapshots). */
   exclusive<T>(job: () => Promise<T> | T): Promise<T> {
     const run = this.tail.then(job, job);
@@ -116,13 +135,13 @@ export class Compactor {
   runOnce(tidy = false): Promise<boolean> {
     return this.exclusive(async () => {
       this.counters.runs++;
-      const plan = planCompaction(this.store.segments, tidy);
+      const plan = planCompaction(this.store.segments, this.maxOutputPoints, tidy);
       if (!plan) {
         this.counters.noop++;
         return false;
       }
       try {
-        await this.rewrite(plan.sources, plan.level + 1);
+        await this.rewrite(plan.sources, Math.min(plan.level + 1, LEVELS - 1));
         this.counters.success++;
         return true;
       } catch (err) {
@@ -145,7 +164,7 @@ export class Compactor {
       const limit = BigInt(cutoff);
       const expired = this.store.segments.filter((s) => bound(s.manifest.maxTs) < limit);
       const straddling = this.store.segments.filter((s) => bound(s.manifest.minTs) < limit && bound(s.manifest.maxTs) >= limit);
-      if (expired.length > 0) this.store.drop(expired);
+      if (expired.length > 0) await this.store.drop(expired);
       for (const s of straddling) await this.rewrite([s], s.level, cutoff);
       return { dropped: expired.length, rewritten: straddling.length };
     });
@@ -159,12 +178,12 @@ export class Compactor {
       {
         chunkPoints: this.settings.chunkPoints,
         timeCells: this.store.timeCells,
-        maxPointsPerSegment: this.settings.chunkPoints * CHUNKS_PER_OUTPUT_SEGMENT,
+        maxPointsPerSegment: this.maxOutputPoints,
         tombstones: this.settings.tombstones,
         retentionCutoff: cutoff,
       },
     );
-    this.store.replace(sources, staged);
+    await this.store.replace(sources, staged);
     const c = this.counters;
     c.sourceSegments += stats.sourceSegments;
     c.outputSegments += staged.length;

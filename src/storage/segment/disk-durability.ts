@@ -98,7 +98,7 @@ export class DiskDurability implements DurabilityLayer {
     const timeCells: TimeCells = engine.axis.isBigInt ? "i64" : "f64";
     let store: SegmentStore | undefined;
     try {
-      store = SegmentStore.open(join(dataPath, "segments"), timeCells);
+      store = await SegmentStore.open(join(dataPath, "segments"), timeCells);
       const tombstones = Tombstones.open(join(dataPath, "tombstones.json"), timeCells);
       const layer = new DiskDurability(engine, dataPath, lock, store, tombstones);
       const hidden = layer.hydrateSeries();
@@ -253,9 +253,10 @@ export class DiskDurability implements DurabilityLayer {
         }
       } catch (err) {
         if (!(err instanceof TsinkError && err.code === "DataCorruption")) throw err;
-        // A damaged segment is moved aside; the data of every other segment stays readable.
-        this.store.quarantine(seg.dir, err.message);
+        // A damaged segment leaves the live set at once and is moved aside in the background; the data of
+        // every other segment stays readable.
         this.lastBackgroundError = err.message;
+        this.store.quarantine(seg.dir, err.message).catch((e: unknown) => (this.lastBackgroundError = (e as Error).message));
       }
     }
     return out;
@@ -315,8 +316,9 @@ export class DiskDurability implements DurabilityLayer {
           chunks,
         });
         // Publish and release in one synchronous step: readers see each chunk exactly once.
-        this.store.add(staged);
-        for (const [id, seq] of sealedUpTo) this.engine.releaseSealedChunks(id, seq);
+        await this.store.add(staged, () => {
+          for (const [id, seq] of sealedUpTo) this.engine.releaseSealedChunks(id, seq);
+        });
         this.flushCounters.chunks += chunks.length;
         for (const c of chunks) this.flushCounters.points += c.count;
         chunks = [];

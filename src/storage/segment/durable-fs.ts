@@ -1,6 +1,8 @@
 // Crash-safe file primitives shared by the WAL, segments and compaction: atomic replace
-// (temp name, fsync, rename, fsync directory) and directory fsync.
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+// (temp name, fsync, rename, fsync directory) and directory fsync. The async forms keep background work
+// (flush, compaction) off the event loop while the disk is slow.
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, writeSync } from "node:fs";
+import { open, rename } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 export function fsyncDir(dir: string): void {
@@ -47,8 +49,26 @@ export function writeFileAtomic(path: string, data: Uint8Array): void {
   fsyncDir(dirname(path));
 }
 
-/** Removes a file or directory tree and makes the removal durable. */
-export function removeDurable(path: string): void {
-  rmSync(path, { recursive: true, force: true });
-  fsyncDir(dirname(path));
+/** Fsyncs a file or directory without blocking the event loop. */
+export async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** writeFileAtomic without blocking the event loop. */
+export async function writeFileAtomicAsync(path: string, data: Uint8Array): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+  const handle = await open(tmp, "w");
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+  await fsyncPath(dirname(path));
 }

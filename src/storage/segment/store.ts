@@ -1,10 +1,12 @@
 // The set of published segments under `<data>/segments/L{0,1,2}/`: opens them at startup (quarantining
 // corrupt ones, removing unpublished temp dirs, finishing interrupted replacements), hands out segment ids,
 // adds flushed segments and replaces compaction sources by outputs atomically (via a marker file).
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from "node:fs";
+// Disk work after startup is asynchronous so that flush and compaction never stall the event loop on fsync.
+import { mkdirSync, readdirSync } from "node:fs";
+import { access, mkdir, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { dataCorruption } from "../wal/durability-errors.js";
-import { fsyncDir, writeFileAtomic } from "./durable-fs.js";
+import { fsyncPath, writeFileAtomicAsync } from "./durable-fs.js";
 import type { TimeCells } from "./format.js";
 import { SegmentReader } from "./reader.js";
 import { publishStaged, type StagedSegment } from "./writer.js";
@@ -24,6 +26,8 @@ export interface QuarantinedSegment {
   reason: string;
 }
 
+const exists = (path: string) => access(path).then(() => true, () => false);
+
 export class SegmentStore {
   private readonly readers: SegmentReader[] = [];
   private nextSegmentId = 1;
@@ -34,16 +38,16 @@ export class SegmentStore {
     readonly timeCells: TimeCells,
   ) {}
 
-  static open(root: string, timeCells: TimeCells): SegmentStore {
+  static async open(root: string, timeCells: TimeCells): Promise<SegmentStore> {
     const store = new SegmentStore(root, timeCells);
     for (let l = 0; l < LEVELS; l++) mkdirSync(store.levelDir(l), { recursive: true });
-    store.finishReplacements();
+    await store.finishReplacements();
     for (let l = 0; l < LEVELS; l++) {
       const dir = store.levelDir(l);
       for (const name of readdirSync(dir).sort()) {
         const path = join(dir, name);
         if (name.startsWith(".tmp-")) {
-          rmSync(path, { recursive: true, force: true }); // never published: a flush or compaction died
+          await rm(path, { recursive: true, force: true }); // never published: a flush or compaction died
           continue;
         }
         const m = SEGMENT_DIR.exec(name);
@@ -57,10 +61,10 @@ export class SegmentStore {
           }
           store.readers.push(reader);
         } catch (err) {
-          store.quarantine(path, (err as Error).message);
+          await store.quarantine(path, (err as Error).message);
         }
       }
-      fsyncDir(dir);
+      await fsyncPath(dir);
     }
     store.readers.sort((a, b) => a.id - b.id);
     return store;
@@ -95,31 +99,36 @@ export class SegmentStore {
     return this.readers.reduce((n, r) => n + r.sizeBytes, 0);
   }
 
-  /** Publishes a staged flush output and makes it visible. */
-  add(staged: StagedSegment): SegmentReader {
-    publishStaged(staged);
+  /**
+   * Publishes a staged flush output. `onVisible` runs in the same synchronous step in which readers start to
+   * see the segment (the flush releases the chunks it persisted from memory there, so no read sees both).
+   */
+  async add(staged: StagedSegment, onVisible?: () => void): Promise<SegmentReader> {
+    await publishStaged(staged);
     const reader = SegmentReader.open(staged.finalDir);
     this.readers.push(reader);
     this.readers.sort((a, b) => a.id - b.id);
+    onVisible?.();
     return reader;
   }
 
   /**
    * Replaces `sources` by the staged `outputs` so that a crash at any point yields either the sources or
    * the outputs, never both and never neither: a marker naming both is written first and replayed at open.
+   * Readers keep using the sources (their files stay readable through open descriptors) until the swap.
    */
-  replace(sources: readonly SegmentReader[], outputs: StagedSegment[]): SegmentReader[] {
+  async replace(sources: readonly SegmentReader[], outputs: StagedSegment[]): Promise<SegmentReader[]> {
     const markerDir = join(this.root, MARKER_DIR);
-    mkdirSync(markerDir, { recursive: true });
+    await mkdir(markerDir, { recursive: true });
     const marker: ReplacementMarker = {
       sources: sources.map((s) => s.dir),
       outputs: outputs.map((o) => ({ tmpDir: o.tmpDir, finalDir: o.finalDir })),
     };
     const markerPath = join(markerDir, `replace-${Date.now()}-${process.pid}-${this.nextSegmentId}.json`);
-    writeFileAtomic(markerPath, Buffer.from(JSON.stringify(marker)));
-    this.applyReplacement(marker);
-    unlinkSync(markerPath);
-    fsyncDir(markerDir);
+    await writeFileAtomicAsync(markerPath, Buffer.from(JSON.stringify(marker)));
+    await this.applyReplacement(marker);
+    await unlink(markerPath);
+    await fsyncPath(markerDir);
     const opened = outputs.map((o) => SegmentReader.open(o.finalDir));
     const gone = new Set(sources);
     for (const s of sources) s.close();
@@ -130,53 +139,53 @@ export class SegmentStore {
     return opened;
   }
 
-  /** Rolls an interrupted replacement forward: publish every staged output, then delete the sources. */
-  private applyReplacement(marker: ReplacementMarker): void {
+  /** Rolls a replacement forward: publish every staged output, then delete the sources. Idempotent. */
+  private async applyReplacement(marker: ReplacementMarker): Promise<void> {
     for (const o of marker.outputs) {
-      if (existsSync(o.tmpDir)) publishStaged(o);
-      else if (!existsSync(o.finalDir)) throw dataCorruption(o.finalDir, 0, "compaction output missing while replaying a replacement marker");
+      if (await exists(o.tmpDir)) await publishStaged(o);
+      else if (!(await exists(o.finalDir))) throw dataCorruption(o.finalDir, 0, "compaction output missing while replaying a replacement marker");
     }
     const parents = new Set<string>();
     for (const s of marker.sources) {
-      rmSync(s, { recursive: true, force: true });
+      await rm(s, { recursive: true, force: true });
       parents.add(dirname(s));
     }
-    for (const p of parents) fsyncDir(p);
+    for (const p of parents) await fsyncPath(p);
   }
 
-  private finishReplacements(): void {
+  private async finishReplacements(): Promise<void> {
     const markerDir = join(this.root, MARKER_DIR);
-    if (!existsSync(markerDir)) return;
-    for (const name of readdirSync(markerDir).sort()) {
+    if (!(await exists(markerDir))) return;
+    for (const name of (await readdir(markerDir)).sort()) {
       const path = join(markerDir, name);
       if (!name.endsWith(".json")) {
-        rmSync(path, { force: true }); // temp file of a marker write that never completed
+        await rm(path, { force: true }); // temp file of a marker write that never completed
         continue;
       }
-      this.applyReplacement(JSON.parse(readFileSync(path, "utf8")) as ReplacementMarker);
-      unlinkSync(path);
+      await this.applyReplacement(JSON.parse(await readFile(path, "utf8")) as ReplacementMarker);
+      await unlink(path);
     }
-    fsyncDir(markerDir);
+    await fsyncPath(markerDir);
   }
 
   /** Drops `sources` (retention): the segments are deleted, nothing replaces them. */
-  drop(sources: readonly SegmentReader[]): void {
-    this.replace(sources, []);
+  async drop(sources: readonly SegmentReader[]): Promise<void> {
+    await this.replace(sources, []);
   }
 
-  /** Moves a damaged segment aside so the rest of the data stays available. */
-  quarantine(dir: string, reason: string): void {
-    const qdir = join(this.root, QUARANTINE_DIR);
-    mkdirSync(qdir, { recursive: true });
-    const target = join(qdir, `${dir.slice(dir.lastIndexOf("/") + 1)}-${Date.now()}`);
+  /** Moves a damaged segment aside so the rest of the data stays available (it leaves the live set at once). */
+  async quarantine(dir: string, reason: string): Promise<void> {
     const live = this.readers.findIndex((r) => r.dir === dir);
     if (live >= 0) {
       this.readers[live]!.close();
       this.readers.splice(live, 1);
     }
-    renameSync(dir, target);
-    fsyncDir(qdir);
-    fsyncDir(dirname(dir));
+    const qdir = join(this.root, QUARANTINE_DIR);
+    await mkdir(qdir, { recursive: true });
+    const target = join(qdir, `${dir.slice(dir.lastIndexOf("/") + 1)}-${Date.now()}`);
+    await rename(dir, target);
+    await fsyncPath(qdir);
+    await fsyncPath(dirname(dir));
     this.quarantined.push({ dir: target, reason });
   }
 

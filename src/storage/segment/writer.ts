@@ -1,12 +1,12 @@
 // Writes one immutable segment directory and publishes it atomically: files go into a temp dir, are
 // fsynced, the manifest (with checksums) is written last, then the dir is renamed and its parent fsynced.
-import { mkdirSync, renameSync, rmSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { mkdirSync, rmSync } from "node:fs";
+import { open, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { brotliCompress, crc32 } from "node:zlib";
 import type { Ts } from "../timestamps.js";
-import { fsyncDir } from "./durable-fs.js";
+import { fsyncPath } from "./durable-fs.js";
 import {
   brotliOptions,
   CHUNKS_FILE,
@@ -84,7 +84,7 @@ export async function stageSegment(levelDir: string, content: SegmentContent): P
   mkdirSync(tmpDir);
   try {
     const manifest = await writeFiles(tmpDir, content);
-    fsyncDir(tmpDir);
+    await fsyncPath(tmpDir);
     return { tmpDir, finalDir: join(levelDir, name), manifest };
   } catch (err) {
     rmSync(tmpDir, { recursive: true, force: true });
@@ -93,9 +93,9 @@ export async function stageSegment(levelDir: string, content: SegmentContent): P
 }
 
 /** Makes a staged segment visible: rename, then fsync the level dir. */
-export function publishStaged(staged: Pick<StagedSegment, "tmpDir" | "finalDir">): void {
-  renameSync(staged.tmpDir, staged.finalDir);
-  fsyncDir(dirname(staged.finalDir));
+export async function publishStaged(staged: Pick<StagedSegment, "tmpDir" | "finalDir">): Promise<void> {
+  await rename(staged.tmpDir, staged.finalDir);
+  await fsyncPath(dirname(staged.finalDir));
 }
 
 async function writeFiles(dir: string, content: SegmentContent): Promise<SegmentManifest> {
