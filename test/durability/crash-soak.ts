@@ -1,22 +1,31 @@
-// `npm run soak:crash [kills]`: the crash test with hundreds of kills (default 300); prints progress.
+// `npm run soak:crash [kills]`: the crash test with hundreds of kills (default 300); prints progress. The data
+// dir is started afresh every DIR_KILLS kills so that each reopen stays cheap.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runAndKill, verify } from "./crash-harness.js";
 
 const kills = Number(process.argv[2] ?? 300);
-const dir = mkdtempSync(join(tmpdir(), "tsink-soak-"));
-const acked = new Set<number>();
+const DIR_KILLS = 25;
+let dir = mkdtempSync(join(tmpdir(), "tsink-soak-"));
+let acked = new Set<number>();
+let total = 0;
 const started = Date.now();
 try {
   for (let run = 0; run < kills; run++) {
+    if (run > 0 && run % DIR_KILLS === 0) {
+      total += acked.size;
+      rmSync(dir, { recursive: true, force: true });
+      dir = mkdtempSync(join(tmpdir(), "tsink-soak-"));
+      acked = new Set();
+    }
     await runAndKill(dir, run, 1500, acked);
     const present = await verify(dir, acked);
     if ((run + 1) % 10 === 0 || run + 1 === kills) {
-      console.log(`kill ${run + 1}/${kills}: ${acked.size} acknowledged batches, ${present} present, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      console.log(`kill ${run + 1}/${kills}: ${acked.size} acknowledged batches in this dir, ${present} present, ${((Date.now() - started) / 1000).toFixed(0)} s`);
     }
   }
-  console.log(`OK: ${kills} kills, every acknowledged batch present exactly once`);
+  console.log(`OK: ${kills} kills, ${total + acked.size} acknowledged batches, every one present exactly once`);
 } catch (err) {
   console.error(`FAILED: ${(err as Error).message} (data dir kept at ${dir})`);
   process.exitCode = 1;
