@@ -32,6 +32,7 @@ export class TsinkServer {
   private storageInstance?: ServerStorage;
   private state: "starting" | "ready" | "stopping" | "stopped" = "starting";
   private inflight = 0;
+  private opening?: Promise<void>;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -163,13 +164,18 @@ export class TsinkServer {
     });
     const address = this.server.address() as AddressInfo;
     this.logger.info({ address: `${address.address}:${address.port}`, tls: !!this.config.tls }, "listening; opening storage");
-    try {
+    this.opening = (async () => {
       await this.runtime.metadata.load();
       this.storageInstance = await this.hooks.open();
+    })();
+    try {
+      await this.opening;
     } catch (err) {
-      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+      if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
       throw err;
     }
+    // A stop() that arrived while storage was opening owns the shutdown from here.
+    if (this.state !== "starting") return address;
     this.state = "ready";
     this.logger.info({ dataPath: this.config.dataPath ?? null }, "storage open; ready");
     return address;
@@ -186,6 +192,7 @@ export class TsinkServer {
     if (timedOut) this.logger.warn({ inflight: this.inflight }, "in-flight requests did not finish within 10 s; closing anyway");
     this.server.closeAllConnections();
     await closed;
+    await this.opening?.catch(() => undefined);
     await this.runtime.metadata.flush();
     if (this.storageInstance) await this.storageInstance.close();
     this.state = "stopped";

@@ -94,6 +94,24 @@ test("/ready is 503 and data routes are 503 while storage opens; probes and auth
   }
 });
 
+test("a stop while storage is still opening waits for it and closes it; the server never turns ready", async () => {
+  const config = parseServerArgs(["--listen", "127.0.0.1:0"], {}) as ServerConfig;
+  const real = storageHooks(config);
+  let openStorage!: () => void;
+  const opened = new Promise<void>((resolve) => (openStorage = resolve));
+  let storage: Awaited<ReturnType<typeof real.open>> | undefined;
+  const server = new TsinkServer(config, pino({ level: "silent" }), { ...real, open: async () => { await opened; return (storage = await real.open()); } }, "t");
+  const started = server.start();
+  await new Promise((r) => setTimeout(r, 50));
+  const stopped = server.stop();
+  openStorage();
+  await started;
+  await stopped;
+  assert.ok(storage);
+  const closedCall = await storage!.labelNames().then(() => "open", (e: { code?: string }) => e.code);
+  assert.is(closedCall, "StorageClosed");
+});
+
 test("snapshot of an in-memory server is 503", async () => {
   const srv = await startServer(["--admin-auth-token", "adm", "--admin-api-enabled"]);
   try {
