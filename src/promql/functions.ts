@@ -9,6 +9,7 @@ import { compareLabels, formatFloatPlain, getLabel, METRIC_NAME, naturalLess, pa
 import type { Evaluator, RangeArgument } from "./evaluator.js";
 import { mergeSameLabels, unwrapParens } from "./evaluator.js";
 import { evalInfo } from "./info.js";
+import { extendedRangeSelectorError } from "./parser/index.js";
 import { bucketFraction, bucketQuantile, type Bucket } from "./histogram.js";
 import { evalRangeKernel, RANGE_FUNCTION_IDS, type RangeFunctionName } from "./range_kernels.js";
 import { hasAnyPoint, type EvalValue, type Grid, type StepSeries } from "./values.js";
@@ -263,8 +264,9 @@ async function rangeFunction(ev: Evaluator, call: ast.Call, grid: Grid, name: Ra
     if (i !== matrixIndex) scalars.push(await ev.evalScalar(call.args[i], grid));
   }
   const matrixArg = unwrapParens(call.args[matrixIndex]) as ast.MatrixSelector | ast.SubqueryExpr;
-  // The parser only lets anchored/smoothed through for the functions that have an extended-window kernel.
   const extension = matrixArg.type === "MatrixSelector" ? ev.windowExtension(matrixArg.vector) : undefined;
+  const misuse = extension ? extendedRangeSelectorError(call) : undefined;
+  if (misuse) throw new PromqlError("execution", misuse);
   const arg: RangeArgument = await ev.evalRangeArgument(matrixArg, grid);
   let p0: Float64Array | undefined = scalars[0];
   let p1: Float64Array | undefined = scalars[1];

@@ -1,5 +1,6 @@
 // PromQL conformance: runs every Prometheus promqltest file (../shared/promqltest, or $TSINK_PROMQLTEST_DIR) against
-// PromqlEngine over a real in-memory tsink storage. One uvu test per eval case; native-histogram cases are skipped.
+// PromqlEngine over a real in-memory tsink storage. One uvu test per eval case (instant cases also checked in range
+// mode and with @-pinned selectors at other times, as promqltest does); native-histogram cases are skipped.
 import { test } from "uvu";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
@@ -7,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import { StorageBuilder, type Row } from "../../src/index.js";
 import type { Storage } from "../../src/storage/engine.js";
 import { PromqlEngine } from "../../src/promql/engine.js";
+import { formatExpr, parse } from "../../src/promql/parser/index.js";
+import type { Expr } from "../../src/promql/ast.js";
 import type { QueryResult } from "../../src/promql/result.js";
 import {
   almostEqual,
@@ -115,7 +118,114 @@ async function runCase(engine: PromqlEngine, cmd: EvalCommand): Promise<string |
     return undefined;
   }
   if (cmd.fail) return `expected error, got ${result.resultType} result`;
-  return compare(cmd, result);
+  const failure = compare(cmd, result);
+  if (failure !== undefined || !cmd.instant) return failure;
+  const atFailure = await compareAtModifierVariants(engine, cmd);
+  if (atFailure !== undefined) return atFailure;
+  // Like promqltest: no range-mode check for ordered or non-vector expectations, nor for start()/end()/range()/step().
+  if (cmd.ordered || cmd.rangeVector || cmd.expectedString !== undefined || /(start|end|range|step)\(\)/.test(cmd.query)) return undefined;
+  return compareInRangeMode(engine, cmd);
+}
+
+/**
+ * Functions whose result depends on the evaluation time (or on the query's start/end) even when every selector is
+ * pinned with @.
+ */
+const AT_UNSAFE_FUNCTIONS = new Set([
+  "days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute", "month", "year", "predict_linear", "time",
+  "timestamp", "start", "end", "range", "step",
+]);
+
+/**
+ * promqltest's @-modifier variants: every selector (and subquery) without @ gets `@ <eval time>` and the query
+ * must give the same result when evaluated at other times. Returns undefined when the query has no such variant.
+ */
+function atModifierVariant(query: string, t: number): string | undefined {
+  const expr = parse(query);
+  let unsafe = false;
+  const pin = (e: Expr): void => {
+    switch (e.type) {
+      case "VectorSelector":
+        e.at ??= { kind: "time", timeMs: t };
+        return;
+      case "MatrixSelector":
+        e.vector.at ??= { kind: "time", timeMs: t };
+        return;
+      case "SubqueryExpr":
+        // Selectors inside a pinned subquery keep their own timing.
+        e.at ??= { kind: "time", timeMs: t };
+        return;
+      case "Call":
+        if (AT_UNSAFE_FUNCTIONS.has(e.func)) unsafe = true;
+        e.args.forEach(pin);
+        return;
+      case "AggregateExpr":
+        if (e.param) pin(e.param);
+        pin(e.expr);
+        return;
+      case "BinaryExpr":
+        pin(e.lhs);
+        pin(e.rhs);
+        return;
+      case "ParenExpr":
+      case "UnaryExpr":
+        pin(e.expr);
+        return;
+      default:
+        return;
+    }
+  };
+  pin(expr);
+  return unsafe ? undefined : formatExpr(expr);
+}
+
+async function compareAtModifierVariants(engine: PromqlEngine, cmd: EvalCommand): Promise<string | undefined> {
+  const variant = atModifierVariant(cmd.query, cmd.start);
+  if (variant === undefined) return undefined;
+  const t = cmd.start;
+  for (const at of t === 0 ? [-1000, 0, 1000] : [-10 * t, 0, Math.trunc(t / 5), t, 10 * t]) {
+    let result: QueryResult;
+    try {
+      result = await engine.instantQuery(variant, at);
+    } catch (error) {
+      return `@-modifier variant ${variant} at ${at} ms failed: ${(error as Error).message}`;
+    }
+    const failure = compare(cmd, result);
+    if (failure !== undefined) return `@-modifier variant ${variant} at ${at} ms: ${failure}`;
+  }
+  return undefined;
+}
+
+/**
+ * As Prometheus' promqltest does, an instant case is also evaluated as a range query from t-1m to t+1m at a 1m
+ * step; the middle step must match the same expectation.
+ */
+async function compareInRangeMode(engine: PromqlEngine, cmd: EvalCommand): Promise<string | undefined> {
+  let result: QueryResult;
+  try {
+    result = await engine.rangeQuery(cmd.query, cmd.start - 60_000, cmd.start + 60_000, 60_000);
+  } catch (error) {
+    return `range-mode evaluation failed: ${(error as Error).message}`;
+  }
+  if (result.resultType !== "matrix") return `range-mode evaluation returned ${result.resultType}`;
+  const middle: QueryResult =
+    cmd.expectedScalar !== undefined
+      ? { resultType: "scalar", value: [cmd.start, valueAt(result.result[0], cmd.start) ?? NaN] }
+      : {
+          resultType: "vector",
+          result: result.result.flatMap((s) => {
+            const v = valueAt(s, cmd.start);
+            return v === undefined ? [] : [{ labels: s.labels, timestamp: cmd.start, value: v }];
+          }),
+        };
+  const failure = compare(cmd, middle);
+  return failure === undefined ? undefined : `in range mode (middle step of t-1m..t+1m): ${failure}`;
+}
+
+function valueAt(s: { timestamps: Float64Array; values: Float64Array } | undefined, t: number): number | undefined {
+  if (!s) return undefined;
+  const i = s.timestamps.indexOf(t);
+  return i < 0 ? undefined : s.values[i];
 }
 
 /** Applies a file's load/clear commands up to (not including) a command index, reusing state across cases. */
