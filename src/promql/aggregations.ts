@@ -4,7 +4,8 @@
 import type * as ast from "./ast.js";
 import { PromqlError } from "./result.js";
 import type { Label } from "./result.js";
-import { formatFloatPlain, keepLabels, labelsKey, METRIC_NAME, removeLabels, setLabel, signature } from "./labels.js";
+import { formatFloatPlain, keepLabels, labelsKey, METRIC_NAME, removeLabels, setLabel, signature, validLabelName } from "./labels.js";
+import { goQuote } from "./parser/errors.js";
 import type { Evaluator } from "./evaluator.js";
 import { unwrapParens } from "./evaluator.js";
 import { hasAnyPoint, type EvalValue, type Grid, type StepSeries } from "./values.js";
@@ -67,7 +68,7 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
     const p = e.param ? unwrapParens(e.param) : undefined;
     if (!p || p.type !== "StringLiteral") throw new PromqlError("bad_data", "count_values requires a string parameter");
     valueLabel = p.value;
-    if (valueLabel === "" || valueLabel.includes("\ufffd")) throw new PromqlError("execution", `invalid label name ${JSON.stringify(valueLabel)}`);
+    if (!validLabelName(valueLabel)) throw new PromqlError("execution", `invalid label name ${goQuote(valueLabel)}`);
   } else if (e.param) {
     param = await ev.evalScalar(e.param, grid);
   }

@@ -5,7 +5,7 @@ import { RE2JS } from "re2js";
 import type * as ast from "./ast.js";
 import { PromqlError } from "./result.js";
 import type { Label } from "./result.js";
-import { compareLabels, formatFloatPlain, getLabel, METRIC_NAME, naturalLess, parseGoFloat, setLabel, signature, sortLabels } from "./labels.js";
+import { compareLabels, formatFloatPlain, getLabel, METRIC_NAME, naturalLess, parseGoFloat, setLabel, signature, sortLabels, validLabelName } from "./labels.js";
 import type { Evaluator, RangeArgument } from "./evaluator.js";
 import { mergeSameLabels, unwrapParens } from "./evaluator.js";
 import { evalInfo } from "./info.js";
@@ -140,10 +140,6 @@ function expandTemplate(template: string, group: (ref: string) => string): strin
     i = end;
   }
   return out;
-}
-
-function validLabelName(name: string): boolean {
-  return name !== "" && !/[\ud800-\udfff]/.test(name.replace(/[\ud800-\udbff][\udc00-\udfff]/g, "")) && !name.includes("\ufffd");
 }
 
 async function labelReplace(ev: Evaluator, call: ast.Call, grid: Grid): Promise<StepSeries[]> {

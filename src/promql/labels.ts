@@ -56,6 +56,14 @@ export function signature(labels: Label[], names: Set<string>, include: boolean)
   return key;
 }
 
+/**
+ * Label names are any non-empty valid UTF-8 (Prometheus 3). Invalid bytes from Go-escaped query strings arrive as
+ * lone surrogates, and U+FFFD marks replaced input: both are rejected.
+ */
+export function validLabelName(name: string): boolean {
+  return name !== "" && !/[\ud800-\udfff]/.test(name.replace(/[\ud800-\udbff][\udc00-\udfff]/g, "")) && !name.includes("\ufffd");
+}
+
 /** Prometheus' `labels.String()` rendering, used in error messages. */
 export function formatLabels(labels: Label[]): string {
   return "{" + labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(", ") + "}";
