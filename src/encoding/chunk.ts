@@ -231,16 +231,16 @@ export function decodeChunk(chunk: Uint8Array, tsAs: "number" | "bigint" = "numb
   const kind = kindOf(chunk)!;
   const mem = memoryViews();
   const numeric = kind !== "bytes" && kind !== "string";
-  const valueBytes = kind === "bool" ? n : n * 8;
-  const buffer = new ArrayBuffer(n * 8 + (numeric ? valueBytes : 0));
+  // Timestamps and values lie back to back in scratch (valuesPtr == tsPtr + n*8): one allocation, one copy.
+  const bytes = n * 8 + (!numeric ? 0 : kind === "bool" ? n : n * 8);
+  const buffer = new ArrayBuffer(bytes);
+  new Uint8Array(buffer).set(mem.u8.subarray(tsPtr, tsPtr + bytes));
   const timestamps = tsAs === "number" ? new Float64Array(buffer, 0, n) : new BigInt64Array(buffer, 0, n);
-  new Uint8Array(buffer, 0, n * 8).set(mem.u8.subarray(tsPtr, tsPtr + n * 8));
   if (!numeric) {
     const valuesStart = HEADER_BYTES + mem.i32[inPtr / 4 + 6]!;
     const values = decodeByteValues(kind, chunk[3]!, chunk.subarray(valuesStart, chunk.length - TRAILER_BYTES), n);
     return { kind, count: n, timestamps, values };
   }
-  new Uint8Array(buffer, n * 8, valueBytes).set(mem.u8.subarray(valuesPtr, valuesPtr + valueBytes));
   const values =
     kind === "f64" ? new Float64Array(buffer, n * 8, n)
     : kind === "i64" ? new BigInt64Array(buffer, n * 8, n)
