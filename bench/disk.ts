@@ -67,11 +67,16 @@ try {
   for (let j = 0; j < Math.min(P, 60); j++) await warm.insertRows(scrape(j));
   await warm.close();
   const rates: Record<string, number> = {};
-  for (const mode of ["off", "Periodic", "PerAppend"] as const) {
-    const dir = join(root, mode);
+  // Two rounds, interleaved, best of two per mode (the machine is shared and noisy).
+  for (const [round, mode] of [[1, "off"], [1, "Periodic"], [1, "PerAppend"], [2, "off"], [2, "Periodic"], [2, "PerAppend"]] as const) {
+    const dir = join(root, `${mode}-${round}`);
     const { seconds, storage } = await ingest(dir, mode);
-    rates[mode] = samples / seconds;
-    if (mode === "Periodic") {
+    rates[mode] = Math.max(rates[mode] ?? 0, samples / seconds);
+    if (mode === "PerAppend") {
+      const flush = (storage.observabilitySnapshot() as { flush: { runs: number; lastCaptureMs: number; lastDurationMs: number } }).flush;
+      console.log(`background flushes during ingest: ${flush.runs}; last one ${flush.lastDurationMs.toFixed(0)} ms, of which ${flush.lastCaptureMs.toFixed(0)} ms synchronous capture`);
+    }
+    if (mode === "Periodic" && round === 1) {
       // WAL replay: copy the data dir while it holds only the WAL (no flush yet at this size), then open the copy.
       const copy = join(root, "replay");
       cpSync(dir, copy, { recursive: true, filter: (src) => !src.endsWith(".tsink.lock") });
@@ -86,11 +91,13 @@ try {
     }
     const closeStarted = performance.now();
     await storage.close();
-    console.log(`ingest WAL ${mode}: ${seconds.toFixed(2)} s = ${fmt(rates[mode]!)} samples/s; close (flush + compaction) ${(performance.now() - closeStarted).toFixed(0)} ms`);
+    console.log(`round ${round} ingest WAL ${mode}: ${seconds.toFixed(2)} s = ${fmt(samples / seconds)} samples/s; close (flush + compaction) ${(performance.now() - closeStarted).toFixed(0)} ms`);
+    if (round === 1) rmSync(dir, { recursive: true, force: true });
   }
+  console.log(`best of 2: WAL off ${fmt(rates.off!)}, Periodic(1s) ${fmt(rates.Periodic!)}, PerAppend ${fmt(rates.PerAppend!)} samples/s`);
   console.log(`Periodic(1s) / WAL-off ingest: ${((rates.Periodic! / rates.off!) * 100).toFixed(0)} %; PerAppend / WAL-off: ${((rates.PerAppend! / rates.off!) * 100).toFixed(0)} %`);
 
-  const dir = join(root, "PerAppend");
+  const dir = join(root, "PerAppend-2");
   const total = dirBytes(dir);
   const store = await SegmentStore.open(join(dir, "segments"), "f64");
   const chunkFile = store.segments.reduce((n, s) => n + s.manifest.files["chunks.bin"]!.bytes, 0);

@@ -6,8 +6,12 @@ const utf8 = new TextEncoder();
 const utf8Decode = new TextDecoder("utf-8", { fatal: true });
 
 export class ByteWriter {
-  private buf = Buffer.allocUnsafe(4096);
+  private buf: Buffer;
   length = 0;
+
+  constructor(initialCapacity = 4096) {
+    this.buf = Buffer.allocUnsafe(initialCapacity);
+  }
 
   private reserve(n: number): void {
     if (this.length + n <= this.buf.length) return;

@@ -52,6 +52,8 @@ export interface FlushCounters {
   chunks: number;
   points: number;
   lastDurationMs: number;
+  /** Synchronous part of the last flush (sealing active heads, collecting chunks): the event loop waits for it. */
+  lastCaptureMs: number;
 }
 
 export class DiskDurability implements DurabilityLayer {
@@ -72,7 +74,7 @@ export class DiskDurability implements DurabilityLayer {
   private lastBackgroundError: string | undefined;
   private fenced: TsinkError | undefined;
   private closed = false;
-  readonly flushCounters: FlushCounters = { runs: 0, errors: 0, chunks: 0, points: 0, lastDurationMs: 0 };
+  readonly flushCounters: FlushCounters = { runs: 0, errors: 0, chunks: 0, points: 0, lastDurationMs: 0, lastCaptureMs: 0 };
 
   private constructor(
     private readonly engine: EngineHandle,
@@ -287,6 +289,7 @@ export class DiskDurability implements DurabilityLayer {
     try {
       if (this.inFlight > 0) await new Promise<void>((r) => this.drainWaiters.push(r));
       // Capture: synchronous, so memory holds exactly the data of WAL frames <= walSeq.
+      const captureStarted = performance.now();
       this.engine.sealAll();
       for (const id of this.engine.seriesWithSealedChunks()) {
         let maxSeq = -1;
@@ -300,6 +303,7 @@ export class DiskDurability implements DurabilityLayer {
       this.wal?.rotate();
       segmentId = this.store.allocateId();
       this.unflushedSince = 0;
+      this.flushCounters.lastCaptureMs = performance.now() - captureStarted;
     } finally {
       this.gate = undefined;
       release();

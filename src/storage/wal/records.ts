@@ -49,7 +49,7 @@ const BLOB_STRING = 2;
 /** Samples payload: u32 n, u32 ids[n], u8 kinds[n], 8-byte ts cells[n], 8-byte value cells[n], u8 hasBlobs, blobs. */
 export function encodeSamples(batch: ValidatedBatch): Buffer {
   const n = batch.count;
-  const w = new ByteWriter();
+  const w = new ByteWriter(16 + n * 21);
   w.u32(n);
   w.cells(batch.seriesIds.subarray(0, n));
   w.bytes(batch.kinds.subarray(0, n));
