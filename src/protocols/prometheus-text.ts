@@ -1,7 +1,7 @@
 // Prometheus text exposition parser for /api/v1/import/prometheus: `name{l="v"} value [timestamp]` lines to rows.
 // Hand-written (no maintained JS parser of the format exists that reports line-precise errors); runs on a char index.
 import { ProtocolError } from "./errors.js";
-import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries, validateTimestamp } from "./series-validation.js";
+import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries } from "./series-validation.js";
 import type { IngestRow } from "./rows.js";
 
 export interface ParsedTextImport {
@@ -65,6 +65,61 @@ function isNameChar(c: number, first: boolean, allowColon: boolean): boolean {
   );
 }
 
+function failLine(line: string, lineNo: number, what: string): never {
+  throw new ProtocolError("malformed", `line ${lineNo}: ${what}: ${excerpt(line, 120)}`);
+}
+
+interface ParsedSeries {
+  metric: string;
+  labels: Label[];
+}
+
+// Import bodies repeat the same series text ("name{labels}") request after request: parsing and validating it once
+// and finding it again by that text (per extra-label value) skips the label work for every later sample.
+const SERIES_CACHE_LIMIT = 50_000;
+const seriesCache = new Map<string, Map<string, ParsedSeries>>();
+
+/** Index just after the series part (`name` or `name{...}`) that starts at `start`; -1 for an unterminated `{`. */
+function seriesEnd(line: string, start: number): number {
+  const n = line.length;
+  let i = start;
+  while (i < n && isNameChar(line.charCodeAt(i), i === start, true)) i++;
+  if (i >= n || line.charCodeAt(i) !== 123 /* { */) return i;
+  let inQuote = false;
+  for (i++; i < n; i++) {
+    const c = line.charCodeAt(i);
+    if (inQuote) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34) inQuote = false;
+    } else if (c === 34) inQuote = true;
+    else if (c === 125 /* } */) return i + 1;
+  }
+  return -1;
+}
+
+/** Parses and validates the series text (name and labels) of one line. */
+function parseSeries(text: string, line: string, lineNo: number, extraLabel: Label | undefined): ParsedSeries {
+  const fail = (what: string): never => failLine(line, lineNo, what);
+  let i = 0;
+  while (i < text.length && isNameChar(text.charCodeAt(i), i === 0, true)) i++;
+  let metric = text.slice(0, i);
+  const labels: Label[] = [];
+  if (i < text.length) parseLabels(text, i + 1, labels, fail);
+  else if (metric.length === 0) fail("expected a metric name");
+  const nameIdx = labels.findIndex((l) => l.name === METRIC_NAME_LABEL);
+  if (nameIdx >= 0) {
+    if (metric.length > 0) fail("metric name given twice (before the braces and as __name__)");
+    metric = labels[nameIdx]!.value;
+    labels.splice(nameIdx, 1);
+  }
+  if (metric.length === 0) fail("missing metric name");
+  try {
+    return { metric, labels: validateSeries(metric, labels, extraLabel) };
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+}
+
 function parseLine(
   line: string,
   lineNo: number,
@@ -75,35 +130,29 @@ function parseLine(
   const n = line.length;
   while (i < n && isSpace(line.charCodeAt(i))) i++;
   if (i === n || line.charCodeAt(i) === 35 /* # */) return undefined;
-  const fail = (what: string): never => {
-    throw new ProtocolError("malformed", `line ${lineNo}: ${what}: ${excerpt(line, 120)}`);
-  };
 
-  const nameStart = i;
-  while (i < n && isNameChar(line.charCodeAt(i), i === nameStart, true)) i++;
-  let metric = line.slice(nameStart, i);
-  const labels: Label[] = [];
-  if (i < n && line.charCodeAt(i) === 123 /* { */) {
-    i = parseLabels(line, i + 1, labels, fail);
-  } else if (metric.length === 0) {
-    fail("expected a metric name");
+  const end = seriesEnd(line, i);
+  if (end < 0) failLine(line, lineNo, "unterminated label set");
+  const text = line.slice(i, end);
+  const extraValue = extraLabel?.value ?? "";
+  let cache = seriesCache.get(extraValue);
+  if (!cache) seriesCache.set(extraValue, (cache = new Map()));
+  let series = cache.get(text);
+  if (!series) {
+    series = parseSeries(text, line, lineNo, extraLabel);
+    if (cache.size >= SERIES_CACHE_LIMIT) cache.clear();
+    cache.set(text, series);
   }
-  const nameIdx = labels.findIndex((l) => l.name === METRIC_NAME_LABEL);
-  if (nameIdx >= 0) {
-    if (metric.length > 0) fail("metric name given twice (before the braces and as __name__)");
-    metric = labels[nameIdx]!.value;
-    labels.splice(nameIdx, 1);
-  }
-  if (metric.length === 0) fail("missing metric name");
+  i = end;
 
-  if (i >= n || !isSpace(line.charCodeAt(i))) fail("expected whitespace and a value after the series");
+  if (i >= n || !isSpace(line.charCodeAt(i))) failLine(line, lineNo, "expected whitespace and a value after the series");
   while (i < n && isSpace(line.charCodeAt(i))) i++;
   const valueStart = i;
   while (i < n && !isSpace(line.charCodeAt(i))) i++;
   const valueText = line.slice(valueStart, i);
-  if (valueText.length === 0) fail("missing sample value");
+  if (valueText.length === 0) failLine(line, lineNo, "missing sample value");
   const value = parseSampleValue(valueText);
-  if (value === undefined) fail(`invalid sample value ${excerpt(valueText)}`);
+  if (value === undefined) failLine(line, lineNo, `invalid sample value ${excerpt(valueText)}`);
 
   while (i < n && isSpace(line.charCodeAt(i))) i++;
   let timestamp: number | bigint = defaultTimestamp;
@@ -111,37 +160,27 @@ function parseLine(
     const tsStart = i;
     while (i < n && !isSpace(line.charCodeAt(i))) i++;
     const tsText = line.slice(tsStart, i);
-    if (!/^-?\d+$/.test(tsText)) fail(`invalid timestamp ${excerpt(tsText)} (expected an integer)`);
+    if (!/^-?\d+$/.test(tsText)) failLine(line, lineNo, `invalid timestamp ${excerpt(tsText)} (expected an integer)`);
     if (typeof defaultTimestamp === "bigint") {
       // Nanosecond precision: 64-bit integers, beyond what a number holds exactly.
       const big = BigInt(tsText);
-      if (big < -(2n ** 63n) || big >= 2n ** 63n) fail(`invalid timestamp ${excerpt(tsText)}: outside the signed 64-bit range`);
+      if (big < -(2n ** 63n) || big >= 2n ** 63n) failLine(line, lineNo, `invalid timestamp ${excerpt(tsText)}: outside the signed 64-bit range`);
       timestamp = big;
     } else {
       const ts = Number(tsText);
-      try {
-        validateTimestamp(ts, `on line ${lineNo}`);
-      } catch (err) {
-        fail((err as Error).message);
-      }
+      if (!Number.isSafeInteger(ts)) failLine(line, lineNo, `invalid timestamp ${excerpt(tsText)}: must be an integer within ±2^53`);
       timestamp = ts;
     }
     while (i < n && isSpace(line.charCodeAt(i))) i++;
   }
   let hasExemplar = false;
   if (i < n) {
-    if (line.charCodeAt(i) !== 35) fail("unexpected text after the timestamp");
+    if (line.charCodeAt(i) !== 35) failLine(line, lineNo, "unexpected text after the timestamp");
     const rest = line.slice(i + 1).trimStart();
-    if (!rest.startsWith("{")) fail("expected an exemplar `# {labels} value [timestamp]` after the sample");
+    if (!rest.startsWith("{")) failLine(line, lineNo, "expected an exemplar `# {labels} value [timestamp]` after the sample");
     hasExemplar = true;
   }
-  let sorted: Label[];
-  try {
-    sorted = validateSeries(metric, labels, extraLabel);
-  } catch (err) {
-    return fail((err as Error).message);
-  }
-  return { row: { metric, labels: sorted, dataPoint: { timestamp, value: value! } }, hasExemplar };
+  return { row: { metric: series.metric, labels: series.labels, dataPoint: { timestamp, value: value! } }, hasExemplar };
 }
 
 /** Parses `name="value",...}` starting after `{`; returns the index after `}`. */

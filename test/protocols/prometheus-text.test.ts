@@ -55,7 +55,8 @@ test("bad lines are rejected with the line number", () => {
   fails("up 1 1.5", /invalid timestamp "1.5"/);
   fails("up 1 2 3", /unexpected text after the timestamp/);
   fails('up{a="1",a="2"} 1', /duplicate label name "a"/);
-  fails('up{a="x} 1', /unterminated quoted string/);
+  fails('up{a="x} 1', /line 1: unterminated label set/);
+  fails('up{a="x"', /unterminated label set/);
   fails('up{a="\\t"} 1', /invalid escape sequence/);
   fails('up{__tsink_tenant__="t"} 1', /reserved/);
   fails(`up{a="${"x".repeat(16385)}"} 1`, /more than 16384/);
