@@ -83,7 +83,8 @@ test("/ready is 503 and data routes are 503 while storage opens; probes and auth
     assert.match(await ready.text(), /not ready/);
     const q = await getJson(`${url}/api/v1/query?query=up`);
     assert.is(q.status, 503);
-    assert.match(q.body.error ?? q.body, /storage is still opening/);
+    assert.equal([q.body.status, q.body.errorType], ["error", "unavailable"]);
+    assert.match(q.body.error, /storage is still opening/);
     openStorage();
     await started;
     assert.is((await fetch(`${url}/ready`)).status, 200);

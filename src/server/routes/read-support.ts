@@ -32,6 +32,9 @@ export async function guardedRead(
       rt.metrics.admissionRejections.inc({ surface: "read", reason: err.reason });
       throw readAdmissionFailure(err, json);
     }
+    if (err instanceof HttpError && json && !err.options.json) {
+      throw new HttpError(err.status, err.message, { ...err.options, errorType: err.options.errorType ?? "bad_data", json: true });
+    }
     const code = (err as { code?: unknown }).code;
     if (err instanceof Error && !(err instanceof HttpError) && typeof code === "string") {
       if (code === "InvalidTimeRange") throw new HttpError(400, err.message, { errorType: "bad_data", json });
