@@ -73,10 +73,14 @@ export interface KernelResult {
 
 const align8 = (n: number) => (n + 7) & ~7;
 
+/** Linear memory one kernel call may use; larger inputs are split into batches of whole series. */
+const BATCH_BYTES = 64 << 20;
+
 /**
  * Runs range function `name` over every series for windows (windowEnds[k] - rangeMs, windowEnds[k]].
  * p0/p1 are per-step scalar parameters (quantile, prediction horizon and intercept time, smoothing factors).
  * With `extension` the window is widened for an anchored/smoothed selector and the extended variant runs.
+ * Large inputs run as several calls over batches of whole series, which bounds the linear memory used.
  */
 export function evalRangeKernel(
   name: RangeFunctionName,
@@ -86,47 +90,82 @@ export function evalRangeKernel(
   p0?: Float64Array,
   p1?: Float64Array,
   extension?: WindowExtension,
+  batchBytes = BATCH_BYTES,
 ): KernelResult[] {
+  const fn = extension ? EXTENDED_FUNCTION_IDS[name] : RANGE_FUNCTION_IDS[name];
+  if (fn === undefined) throw new Error(`no extended-window kernel for ${name}`);
+  const steps = windowEnds.length;
+  const results: KernelResult[] = new Array(series.length);
+  let first = 0;
+  while (first < series.length) {
+    // Take series while the batch stays within batchBytes (always at least one).
+    let end = first;
+    let bytes = 0;
+    while (end < series.length) {
+      const cost = series[end].timestamps.length * 16 + steps * 9 + 4;
+      if (end > first && bytes + cost > batchBytes) break;
+      bytes += cost;
+      end++;
+    }
+    runBatch(fn, series, first, end, windowEnds, rangeMs, p0, p1, extension, results);
+    first = end;
+  }
+  return results;
+}
+
+/** One kernel call over series [first, end): packs them into the scratch arena and unpacks into `results`. */
+function runBatch(
+  fn: number,
+  series: WindowSeries[],
+  first: number,
+  end: number,
+  windowEnds: Float64Array,
+  rangeMs: number,
+  p0: Float64Array | undefined,
+  p1: Float64Array | undefined,
+  extension: WindowExtension | undefined,
+  results: KernelResult[],
+): void {
   const wasm = loadWasm() as KernelExports;
   const steps = windowEnds.length;
+  const count = end - first;
   let points = 0;
   let longest = 0;
-  for (const s of series) {
-    points += s.timestamps.length;
-    if (s.timestamps.length > longest) longest = s.timestamps.length;
+  for (let i = first; i < end; i++) {
+    const n = series[i].timestamps.length;
+    points += n;
+    if (n > longest) longest = n;
   }
   const tsOff = 0;
   const vsOff = tsOff + points * 8;
   const offsetsOff = vsOff + points * 8;
-  const windowOff = align8(offsetsOff + (series.length + 1) * 4);
+  const windowOff = align8(offsetsOff + (count + 1) * 4);
   const p0Off = windowOff + steps * 8;
   const p1Off = p0Off + steps * 8;
   const outOff = p1Off + steps * 8;
-  const presentOff = outOff + series.length * steps * 8;
-  const sortOff = align8(presentOff + series.length * steps);
+  const presentOff = outOff + count * steps * 8;
+  const sortOff = align8(presentOff + count * steps);
   const total = sortOff + Math.max(1, longest) * 8;
 
   const base = wasm.scratch(total);
   const buffer = memoryViews().buffer;
   const f64 = new Float64Array(buffer, base, total >> 3);
-  const offsets = new Int32Array(buffer, base + offsetsOff, series.length + 1);
+  const offsets = new Int32Array(buffer, base + offsetsOff, count + 1);
   let at = 0;
-  for (let i = 0; i < series.length; i++) {
-    const s = series[i];
+  for (let i = 0; i < count; i++) {
+    const s = series[first + i];
     offsets[i] = at;
     f64.set(s.timestamps, (tsOff >> 3) + at);
     f64.set(s.values, (vsOff >> 3) + at);
     at += s.timestamps.length;
   }
-  offsets[series.length] = at;
+  offsets[count] = at;
   f64.set(windowEnds, windowOff >> 3);
   if (p0) f64.set(p0, p0Off >> 3);
   if (p1) f64.set(p1, p1Off >> 3);
 
-  const fn = extension ? EXTENDED_FUNCTION_IDS[name] : RANGE_FUNCTION_IDS[name];
-  if (fn === undefined) throw new Error(`no extended-window kernel for ${name}`);
   wasm.promqlRangeEval(
-    fn, series.length, steps, rangeMs,
+    fn, count, steps, rangeMs,
     base + tsOff, base + vsOff, base + offsetsOff, base + windowOff,
     base + p0Off, base + p1Off, base + outOff, base + presentOff, base + sortOff,
     extension?.beforeMs ?? 0, extension?.afterMs ?? 0, extension?.smoothed ? 1 : 0,
@@ -134,14 +173,12 @@ export function evalRangeKernel(
 
   // One copy out of linear memory (the scratch arena is reused by the next kernel call), then per-series views.
   const after = memoryViews().buffer;
-  const outValues = new Float64Array(after, base + outOff, series.length * steps).slice();
-  const outPresent = new Uint8Array(after, base + presentOff, series.length * steps).slice();
-  const results: KernelResult[] = new Array(series.length);
-  for (let i = 0; i < series.length; i++) {
-    results[i] = {
+  const outValues = new Float64Array(after, base + outOff, count * steps).slice();
+  const outPresent = new Uint8Array(after, base + presentOff, count * steps).slice();
+  for (let i = 0; i < count; i++) {
+    results[first + i] = {
       values: outValues.subarray(i * steps, (i + 1) * steps),
       present: outPresent.subarray(i * steps, (i + 1) * steps),
     };
   }
-  return results;
 }
