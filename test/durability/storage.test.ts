@@ -133,6 +133,36 @@ test("every value kind and ns timestamps survive WAL replay and segments", async
   }
 });
 
+test("a corrupt segment fails the read that finds it, is quarantined, and the rest stays readable", async () => {
+  const dir = tempDir();
+  const a = await open(dir);
+  await a.insertRows(rows(1, 200)); // series h0 -> first segment
+  await a.close();
+  const b = await open(dir);
+  await b.insertRows(rows(2, 200).filter((r) => r.labels![0]!.value === "h1")); // h1 -> second segment
+  await b.close();
+  const segs = readdirSync(join(dir, "segments", "L0")).sort();
+  assert.is(segs.length, 2, "disjoint series are not merged at close");
+  const chunks = join(dir, "segments", "L0", segs[0]!, "chunks.bin");
+  const bytes = readFileSync(chunks);
+  bytes[40]! ^= 0xff;
+  writeFileSync(chunks, bytes);
+  const c = await open(dir);
+  try {
+    await points(c, "h0");
+    assert.unreachable("the damaged block must not be read silently");
+  } catch (err) {
+    assert.is((err as TsinkError).code, "DataCorruption");
+    assert.match((err as Error).message, /chunks\.bin at offset 16.*quarantined/);
+  }
+  assert.equal(await points(c, "h1"), expectedPoints(1, 200));
+  const obs = c.observabilitySnapshot() as { segments: { count: number; quarantined: string[] }; background: { degraded: boolean } };
+  assert.is(obs.segments.count, 1);
+  assert.ok(obs.background.degraded);
+  await c.close();
+  assert.is(readdirSync(join(dir, "segments", "quarantine")).length, 1);
+});
+
 test("second opener of a data dir gets a clear error", async () => {
   const dir = tempDir();
   const st = await open(dir);

@@ -44,11 +44,10 @@ const bound = (v: string): bigint => BigInt(v);
 const firstSeries = (s: SegmentReader) => s.index.seriesIds[0] ?? 0;
 const lastSeries = (s: SegmentReader) => s.index.seriesIds[s.index.seriesIds.length - 1] ?? 0;
 
-/** Two segments overlap when both their time ranges and their series-id ranges intersect. */
-function overlaps(a: SegmentReader, b: SegmentReader): boolean {
+/** Two segments overlap when their series-id ranges intersect and (unless `anyTime`) their time ranges do. */
+function overlaps(a: SegmentReader, b: SegmentReader, anyTime: boolean): boolean {
   return (
-    bound(a.manifest.minTs) <= bound(b.manifest.maxTs) &&
-    bound(b.manifest.minTs) <= bound(a.manifest.maxTs) &&
+    (anyTime || (bound(a.manifest.minTs) <= bound(b.manifest.maxTs) && bound(b.manifest.minTs) <= bound(a.manifest.maxTs))) &&
     firstSeries(a) <= lastSeries(b) &&
     firstSeries(b) <= lastSeries(a)
   );
@@ -56,7 +55,8 @@ function overlaps(a: SegmentReader, b: SegmentReader): boolean {
 
 /**
  * Picks the next merge: L0 before L1; the smallest overlapping cluster first, else the oldest segments once a
- * level holds LEVEL_TRIGGER. With `tidy` (at close) any two L0 segments are merged: short runs leave small flushes.
+ * level holds LEVEL_TRIGGER. With `tidy` (at close) L0 segments holding common series are merged whatever their
+ * time ranges: short runs leave several small flushes of the same series.
  * L2 is merged into itself only where LEVEL_TRIGGER or more segments overlap and together fit one output segment
  * (`maxMergePoints`), so many small flushes cannot pile up there.
  */
@@ -65,12 +65,12 @@ export function planCompaction(segments: readonly SegmentReader[], maxMergePoint
     const last = level === LEVELS - 1;
     const here = segments.filter((s) => s.level === level);
     if (here.length < (last ? LEVEL_TRIGGER : 2)) continue;
-    const trigger = tidy && level === 0 ? 2 : LEVEL_TRIGGER;
+    const anyTime = tidy && level === 0;
     // Connected components of the overlap graph (a handful of segments per level: quadratic is fine).
     const clusterOf = here.map((_, i) => i);
     const find = (i: number): number => (clusterOf[i] === i ? i : (clusterOf[i] = find(clusterOf[i]!)));
     for (let i = 0; i < here.length; i++) {
-      for (let j = i + 1; j < here.length; j++) if (overlaps(here[i]!, here[j]!)) clusterOf[find(i)] = find(j);
+      for (let j = i + 1; j < here.length; j++) if (overlaps(here[i]!, here[j]!, anyTime)) clusterOf[find(i)] = find(j);
     }
     const groups = new Map<number, SegmentReader[]>();
     here.forEach((s, i) => groups.set(find(i), [...(groups.get(find(i)) ?? []), s]));
@@ -92,7 +92,7 @@ export function planCompaction(segments: readonly SegmentReader[], maxMergePoint
       const pick = clusters[0]!.sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS);
       return { level, sources: pick };
     }
-    if (!last && here.length >= trigger) {
+    if (!last && here.length >= LEVEL_TRIGGER) {
       return { level, sources: [...here].sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS) };
     }
   }

@@ -68,6 +68,8 @@ export class DiskDurability implements DurabilityLayer {
   private inFlight = 0;
   private drainWaiters: (() => void)[] = [];
   private flushing: Promise<void> | undefined;
+  /** Segments being moved to quarantine after a failed read (awaited by close). */
+  private readonly quarantining = new Set<Promise<unknown>>();
   private background: Promise<unknown> | undefined;
   private flushRequested = false;
   private unflushedSince = 0;
@@ -255,10 +257,15 @@ export class DiskDurability implements DurabilityLayer {
         }
       } catch (err) {
         if (!(err instanceof TsinkError && err.code === "DataCorruption")) throw err;
-        // A damaged segment leaves the live set at once and is moved aside in the background; the data of
-        // every other segment stays readable.
+        // A damaged segment leaves the live set at once and is moved aside in the background; this read fails
+        // with a clear error (no silent partial answer) and the data of every other segment stays readable.
         this.lastBackgroundError = err.message;
-        this.store.quarantine(seg.dir, err.message).catch((e: unknown) => (this.lastBackgroundError = (e as Error).message));
+        const moving = this.store
+          .quarantine(seg.dir, err.message)
+          .catch((e: unknown) => (this.lastBackgroundError = (e as Error).message))
+          .finally(() => this.quarantining.delete(moving));
+        this.quarantining.add(moving);
+        throw new TsinkError("DataCorruption", `${err.message}; segment ${seg.dir} was quarantined, the rest of the data stays readable`, err.details, { cause: err });
       }
     }
     return out;
@@ -455,6 +462,7 @@ export class DiskDurability implements DurabilityLayer {
     if (this.closed) return;
     clearInterval(this.timer);
     while (this.background) await this.background;
+    await Promise.all(this.quarantining);
     try {
       await this.flush();
       this.closed = true;
