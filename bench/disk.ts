@@ -21,7 +21,38 @@ interface Workload {
 const S = Number(process.env.DISK_BENCH_SERIES ?? 10_000);
 const P = Number(process.env.DISK_BENCH_POINTS ?? 240);
 const workloadUrl = pathToFileURL(resolve(import.meta.dirname, "../../shared/tools/peerbench/lib/workload.mjs")).href;
-const { makeWorkload } = (await import(workloadUrl)) as { makeWorkload: (o: { S: number; P: number; endMs: number }) => Workload };
+interface Template {
+  kind: "counter" | "gauge" | "const" | "clock";
+  rate?: number;
+  base?: number;
+  vol?: number;
+  decimals?: number;
+  quantum?: number;
+  integerIncrements?: boolean;
+}
+const { makeWorkload, TEMPLATE } = (await import(workloadUrl)) as {
+  makeWorkload: (o: { S: number; P: number; endMs: number }) => Workload;
+  TEMPLATE: Template[];
+};
+
+/**
+ * Information floor of the workload's values: each step adds uniform noise of a known width (counter increments,
+ * gauge steps, clock jitter), quantised to `decimals`/`quantum`; log2(width / quantum) bits per sample cannot be
+ * compressed away. Averaged over the series templates (timestamps are regular and cost ~0).
+ */
+function entropyFloorBytesPerSample(): number {
+  const dt = 15;
+  let bits = 0;
+  for (const t of TEMPLATE) {
+    const q = t.quantum ?? (t.decimals !== undefined ? 10 ** -t.decimals : 0);
+    if (t.kind === "counter") {
+      const width = t.rate! * dt;
+      bits += t.integerIncrements ? Math.log2(width + 1) : Math.log2(Math.max(1, width / q));
+    } else if (t.kind === "gauge") bits += q > 0 ? Math.max(0, Math.log2((2 * t.vol! * t.base!) / q)) : 52;
+    else if (t.kind === "clock") bits += Math.log2(10);
+  }
+  return bits / TEMPLATE.length / 8;
+}
 const endMs = Math.floor(Date.now() / 15_000) * 15_000 - 60_000;
 const w = makeWorkload({ S, P, endMs });
 const samples = S * P;
@@ -103,7 +134,7 @@ try {
   const chunkFile = store.segments.reduce((n, s) => n + s.manifest.files["chunks.bin"]!.bytes, 0);
   const indexFile = store.segments.reduce((n, s) => n + s.manifest.files["index.bin"]!.bytes, 0);
   console.log(
-    `on disk after close: ${fmt(total)} bytes = ${(total / samples).toFixed(3)} bytes/sample ` +
+    `on disk after close: ${fmt(total)} bytes = ${(total / samples).toFixed(3)} bytes/sample; information floor of the values ~${entropyFloorBytesPerSample().toFixed(2)} bytes/sample ` +
       `(chunks.bin ${fmt(chunkFile)}, index.bin ${fmt(indexFile)}, ${store.segments.length} segment(s) at levels ${store.segments.map((s) => s.level).join(",")}; WAL ${fmt(dirBytes(join(dir, "wal")))})`,
   );
   // Second-stage compression choice, measured on the raw chunk bytes of the final segments.
