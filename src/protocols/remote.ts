@@ -90,11 +90,36 @@ interface CachedSeries {
 }
 
 // Remote-write clients resend the same series every scrape: decoding, validating and sorting a label set is done
-// once and then found again by its wire bytes in this direct-mapped table (a hash of ~100 bytes and one compare
-// instead of six string decodes, checks and allocations per series). Equal bytes decode to equal labels.
-const SERIES_CACHE_SLOTS = 1 << 15;
+// once and then found again by its wire bytes in this 2-way set-associative table (a hash of ~100 bytes and one
+// compare instead of six string decodes, checks and allocations per series). Equal bytes decode to equal labels.
+const SERIES_CACHE_SETS = 1 << 15;
 const SERIES_CACHE_MAX_BYTES = 1024;
-const seriesCache: (CachedSeries | undefined)[] = new Array<CachedSeries | undefined>(SERIES_CACHE_SLOTS).fill(undefined);
+const seriesCache: (CachedSeries | undefined)[] = new Array<CachedSeries | undefined>(2 * SERIES_CACHE_SETS).fill(undefined);
+
+/** Set (first slot) of the last lookup: where remember() puts a miss. */
+let lookupSlot = 0;
+
+function cachedSeries(buf: Uint8Array, start: number, end: number, extraValue: string | undefined): CachedSeries | undefined {
+  const slot = (bytesHash(buf, start, end) & (SERIES_CACHE_SETS - 1)) * 2;
+  lookupSlot = slot;
+  for (let way = 0; way < 2; way++) {
+    const entry = seriesCache[slot + way];
+    if (entry !== undefined && entry.extraValue === extraValue && sameBytes(entry.bytes, buf, start, end)) {
+      if (way === 1) {
+        // keep the most recently used entry in way 0; the other one is evicted next
+        seriesCache[slot + 1] = seriesCache[slot];
+        seriesCache[slot] = entry;
+      }
+      return entry;
+    }
+  }
+  return undefined;
+}
+
+function remember(entry: CachedSeries): void {
+  seriesCache[lookupSlot + 1] = seriesCache[lookupSlot];
+  seriesCache[lookupSlot] = entry;
+}
 
 function bytesHash(buf: Uint8Array, start: number, end: number): number {
   let h = 0x811c9dc5;
@@ -142,12 +167,11 @@ export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecis
       let series: { metric: string; labels: Label[] };
       const { buf, labelStart, labelEnd } = view;
       if (labelStart >= 0 && labelEnd - labelStart <= SERIES_CACHE_MAX_BYTES) {
-        const slot = bytesHash(buf, labelStart, labelEnd) & (SERIES_CACHE_SLOTS - 1);
-        const hit = seriesCache[slot];
-        if (hit !== undefined && hit.extraValue === extraLabel?.value && sameBytes(hit.bytes, buf, labelStart, labelEnd)) series = hit;
+        const hit = cachedSeries(buf, labelStart, labelEnd, extraLabel?.value);
+        if (hit) series = hit;
         else {
           series = validatedSeries(s, view.labels(), extraLabel);
-          seriesCache[slot] = { bytes: buf.slice(labelStart, labelEnd), extraValue: extraLabel?.value, metric: series.metric, labels: series.labels };
+          remember({ bytes: buf.slice(labelStart, labelEnd), extraValue: extraLabel?.value, metric: series.metric, labels: series.labels });
         }
       } else series = validatedSeries(s, view.labels(), extraLabel);
       const { metric, labels } = series;
