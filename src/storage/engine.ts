@@ -8,7 +8,7 @@ import type { DurabilityLayer, EngineHandle, TypedSeriesDefinition, ValidatedBat
 import { TsinkError, errors } from "./errors.js";
 import { METRIC_LABEL, resolveSelection } from "./matchers.js";
 import type { StorageOptions } from "./options.js";
-import { SeriesRegistry, hashKey, hashLabels, hashMetric } from "./registry.js";
+import { SeriesRegistry, hashKey, hashLabels, hashMetric, hashSortedLabels } from "./registry.js";
 import type { SealedChunk } from "./sealed-chunks.js";
 import { SeriesStore, decodeChunkRange } from "./series-store.js";
 import { TimeAxis, type Ts } from "./timestamps.js";
@@ -165,9 +165,14 @@ export class Storage implements EngineHandle {
         let hash = 0;
         if (rawLabels === lastRawLabels && metric === lastSidMetric) sid = lastSid;
         else {
-          labels = canonicalLabels(rawLabels);
-          hash = hashLabels(metricHash, labels);
-          sid = reg.find(metricId, labels, hash);
+          // fast path: labels already sorted and found as given (then they are valid: they equal stored ones)
+          hash = hashSortedLabels(metricHash, rawLabels);
+          sid = hash < 0 ? -1 : reg.find(metricId, (rawLabels ?? []) as Label[], hash);
+          if (sid < 0) {
+            labels = canonicalLabels(rawLabels);
+            if (labels !== rawLabels || hash < 0) hash = hashLabels(metricHash, labels);
+            sid = reg.find(metricId, labels, hash);
+          }
         }
         const dp = row.dataPoint;
         if (dp === null || typeof dp !== "object") throw errors.invalidValue(dp, "dataPoint must be { timestamp, value }");

@@ -106,9 +106,30 @@ export function hashLabels(metricHash: number, labels: readonly Label[]): number
   let h = metricHash;
   for (let k = 0; k < labels.length; k++) {
     const { name, value } = labels[k]!;
-    h = Math.imul(h ^ 0xfffe, 0x01000193);
-    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-    h = Math.imul(h ^ 0xffff, 0x01000193);
+    // label names come from a small vocabulary: their length and first character are enough for the hash
+    // (find() compares the full strings)
+    h = Math.imul(h ^ (0x10000 | (name.length << 8) ^ name.charCodeAt(0)), 0x01000193);
+    for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
+  }
+  return fmix(h);
+}
+
+/**
+ * hashLabels over labels exactly as the caller gave them, when they are well-formed and already sorted by
+ * name; -1 otherwise. A series found with this hash needs no validation: its strings equal stored ones.
+ */
+export function hashSortedLabels(metricHash: number, labels: unknown): number {
+  if (!Array.isArray(labels)) return labels === undefined ? fmix(metricHash) : -1;
+  let h = metricHash;
+  let previous = "";
+  for (let k = 0; k < labels.length; k++) {
+    const l = labels[k] as Label | null;
+    if (l === null || typeof l !== "object") return -1;
+    const name = l.name;
+    const value = l.value;
+    if (typeof name !== "string" || typeof value !== "string" || name.length === 0 || (k > 0 && !(previous < name))) return -1;
+    previous = name;
+    h = Math.imul(h ^ (0x10000 | (name.length << 8) ^ name.charCodeAt(0)), 0x01000193);
     for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
   }
   return fmix(h);
