@@ -202,6 +202,23 @@ test("ns precision: bigint timestamps in and out, beyond 2^53", async () => {
   await rejects(s.insertRows([row("ns", [], 1.5, 1)]), "InvalidTimestamp", "ns precision");
 });
 
+test("ns precision: aggregation and downsampling on sealed chunks (WASM kernel) with bigint buckets", async () => {
+  const s = await new StorageBuilder().withChunkPoints(16).build();
+  const base = BigInt(Date.now() - 60_000) * 1_000_000n;
+  await s.insertRows(Array.from({ length: 40 }, (_, i) => row("k", [], base + BigInt(i), i)));
+  const sum = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k).reduce((a, b) => a + b, 0);
+  assert.equal(await s.selectWithOptions("k", { start: base, end: base + 40n, aggregation: "Sum" }), [{ timestamp: base + 39n, value: sum(0, 40) }]);
+  assert.equal(await s.selectWithOptions("k", { start: base, end: base + 40n, downsample: { interval: 16n, aggregation: "Sum" } }), [
+    { timestamp: base, value: sum(0, 16) },
+    { timestamp: base + 16n, value: sum(16, 32) },
+    { timestamp: base + 32n, value: sum(32, 40) },
+  ]);
+  assert.equal(await s.selectWithOptions("k", { start: base + 4n, end: base + 36n, downsample: { interval: 16n, aggregation: "Max" } }), [
+    { timestamp: base + 4n, value: 19 },
+    { timestamp: base + 20n, value: 35 },
+  ]);
+});
+
 test("ms precision rejects unsafe timestamps; writes > 15 min in the future are rejected", async () => {
   const s = await msStorage();
   await rejects(s.insertRows([row("f", [], 2 ** 60, 1)]), "InvalidTimestamp");
