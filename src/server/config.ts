@@ -21,7 +21,17 @@ export interface ServerConfig {
   tls?: { certPath: string; keyPath: string };
   limits: ServerLimits;
   features: RemoteWriteFeatures;
+  protocols: ProtocolIngestConfig;
   logLevel: string;
+}
+
+/** Influx line protocol, OTLP, StatsD and Graphite ingest (flags and TSINK_* env of reference §4.1/4.2). */
+export interface ProtocolIngestConfig {
+  influxEnabled: boolean;
+  influxMaxLinesPerRequest: number;
+  otlpEnabled: boolean;
+  statsd?: { listen: { host: string; port: number }; tenant: string; maxPacketBytes: number; maxEventsPerPacket: number };
+  graphite?: { listen: { host: string; port: number }; tenant: string; maxLineBytes: number };
 }
 
 export interface ServerLimits {
@@ -72,6 +82,10 @@ Flags (booleans take an explicit value: true/1/yes/on or false/0/no/off):
   --admin-auth-token-file PATH  same, read from a file; exclusive with --admin-auth-token
   --admin-api-enabled           enable /api/v1/admin/* (alias --enable-admin-api); needs an auth or admin token
   --admin-path-prefix PATH      confine admin snapshot/restore paths under PATH (needs --admin-api-enabled)
+  --statsd-listen ADDR          StatsD/DogStatsD UDP listener host:port (default off)
+  --statsd-tenant ID            tenant of StatsD samples (default "default")
+  --graphite-listen ADDR        Graphite plaintext TCP listener host:port (default off)
+  --graphite-tenant ID          tenant of Graphite samples (default "default")
   --tls-cert PATH, --tls-key PATH   serve HTTPS with this PEM certificate and key (each needs the other)
   -h, --help                    show this help
 
@@ -84,6 +98,9 @@ Environment:
   TSINK_REMOTE_WRITE_METADATA_ENABLED (true)      TSINK_REMOTE_WRITE_MAX_METADATA_UPDATES (512)
   TSINK_REMOTE_WRITE_EXEMPLARS_ENABLED, TSINK_REMOTE_WRITE_HISTOGRAMS_ENABLED
                                   (exemplars and native histograms are not stored yet: requests carrying them get 422)
+  TSINK_INFLUX_LINE_PROTOCOL_ENABLED (true)       TSINK_INFLUX_LINE_PROTOCOL_MAX_LINES_PER_REQUEST (4096)
+  TSINK_OTLP_METRICS_ENABLED (true)               TSINK_STATSD_MAX_PACKET_BYTES (8192)
+  TSINK_STATSD_MAX_EVENTS_PER_PACKET (1024)       TSINK_GRAPHITE_MAX_LINE_BYTES (8192)
   TSINK_LOG_LEVEL (info)          pino level: trace|debug|info|warn|error|fatal|silent
 `;
 
@@ -146,7 +163,7 @@ export function parseListen(flag: string, raw: string): { host: string; port: nu
 
 /** Flags of the reference server that this build does not implement: named so the error says so. */
 const UNSUPPORTED_FLAGS = [
-  "--statsd-listen", "--statsd-tenant", "--graphite-listen", "--graphite-tenant", "--object-store-path",
+  "--object-store-path",
   "--hot-tier-retention", "--warm-tier-retention", "--storage-mode", "--remote-segment-refresh-interval",
   "--mirror-hot-segments-to-object-store", "--tenant-config", "--rbac-config", "--edge-sync-upstream",
   "--edge-sync-auth-token", "--edge-sync-source-id", "--edge-sync-static-tenant", "--cluster-enabled",
@@ -156,6 +173,7 @@ const VALUE_FLAGS = new Set([
   "--listen", "--data-path", "--retention", "--timestamp-precision", "--memory-limit", "--cardinality-limit",
   "--chunk-points", "--max-writers", "--wal-enabled", "--wal-sync-mode", "--auth-token", "--auth-token-file",
   "--admin-auth-token", "--admin-auth-token-file", "--admin-path-prefix", "--tls-cert", "--tls-key",
+  "--statsd-listen", "--statsd-tenant", "--graphite-listen", "--graphite-tenant",
 ]);
 const SWITCH_FLAGS = new Set(["--admin-api-enabled", "--enable-admin-api", "--help", "-h"]);
 
@@ -272,8 +290,35 @@ export function parseServerArgs(argv: readonly string[], env: Env): ServerConfig
       histogramsEnabled: envBool(env, "TSINK_REMOTE_WRITE_HISTOGRAMS_ENABLED", true),
       maxMetadataUpdates: envInt(env, "TSINK_REMOTE_WRITE_MAX_METADATA_UPDATES", 512),
     },
+    protocols: {
+      influxEnabled: envBool(env, "TSINK_INFLUX_LINE_PROTOCOL_ENABLED", true),
+      influxMaxLinesPerRequest: Math.max(1, envInt(env, "TSINK_INFLUX_LINE_PROTOCOL_MAX_LINES_PER_REQUEST", 4096)),
+      otlpEnabled: envBool(env, "TSINK_OTLP_METRICS_ENABLED", true),
+    },
     logLevel: env.TSINK_LOG_LEVEL || "info",
   };
+  const listenerTenant = (flag: string): string => {
+    const tenant = nonBlank(flag) ?? "default";
+    if (tenant.startsWith("__")) throw new ConfigError(`${flag}: tenant ids must not start with "__"`);
+    return tenant;
+  };
+  const statsdTenant = listenerTenant("--statsd-tenant");
+  const graphiteTenant = listenerTenant("--graphite-tenant");
+  if (values.has("--statsd-listen")) {
+    config.protocols.statsd = {
+      listen: parseListen("--statsd-listen", get("--statsd-listen")!),
+      tenant: statsdTenant,
+      maxPacketBytes: Math.max(64, envInt(env, "TSINK_STATSD_MAX_PACKET_BYTES", 8192)),
+      maxEventsPerPacket: Math.max(1, envInt(env, "TSINK_STATSD_MAX_EVENTS_PER_PACKET", 1024)),
+    };
+  }
+  if (values.has("--graphite-listen")) {
+    config.protocols.graphite = {
+      listen: parseListen("--graphite-listen", get("--graphite-listen")!),
+      tenant: graphiteTenant,
+      maxLineBytes: Math.max(64, envInt(env, "TSINK_GRAPHITE_MAX_LINE_BYTES", 8192)),
+    };
+  }
   if (get("--data-path") !== undefined) config.dataPath = nonBlank("--data-path");
   if (get("--memory-limit") !== undefined) config.memoryLimitBytes = parseBytesFlag("--memory-limit", get("--memory-limit")!);
   if (get("--cardinality-limit") !== undefined) config.cardinalityLimit = parsePositiveInt("--cardinality-limit", get("--cardinality-limit")!);
