@@ -313,6 +313,40 @@ test("writer slots: withMaxWriters bounds concurrent batches (others queue, none
   assert.is(((await s.insertRowsWithResult([row("w", [], 50, 1)])).acknowledgement), "Volatile");
 });
 
+test("writer slots: a writer that cannot get a slot within the write timeout fails with WriteTimeout", async () => {
+  const s = await msStorage((b) => b.withMaxWriters(1).withWriteTimeout(30));
+  // hold the only slot the way a batch waiting on the WAL would
+  const slots = s as unknown as { acquireWriter(): Promise<void>; releaseWriter(): void };
+  await slots.acquireWriter();
+  const t = Date.now();
+  const err = await rejects(s.insertRows([row("w", [], 1, 1)]), "WriteTimeout", "withMaxWriters");
+  assert.ok(Date.now() - t >= 25);
+  assert.equal(err.details, { timeoutMs: 30, workers: 1 });
+  slots.releaseWriter();
+  await s.insertRows([row("w", [], 1, 1)]);
+  assert.is((await s.select("w", [], 0, 10)).length, 1);
+});
+
+test("during close() calls fail with StorageShuttingDown; close waits for in-flight writers", async () => {
+  const s = await msStorage();
+  const slots = s as unknown as { acquireWriter(): Promise<void>; releaseWriter(): void };
+  await slots.acquireWriter();
+  let closed = false;
+  const closing = s.close().then(() => (closed = true));
+  await rejects(s.select("x", [], 0, 10), "StorageShuttingDown");
+  await rejects(s.insertRows([row("x", [], 1, 1)]), "StorageShuttingDown");
+  await new Promise((r) => setTimeout(r, 30));
+  assert.is(closed, false, "close waits for the writer");
+  slots.releaseWriter();
+  await closing;
+  await rejects(s.select("x", [], 0, 10), "StorageClosed");
+});
+
+test("snapshot needs a data path", async () => {
+  const s = await msStorage();
+  await rejects(s.snapshot("/tmp/nowhere"), "InvalidConfiguration", "withDataPath");
+});
+
 test("after close() every call fails with StorageClosed", async () => {
   const s = await msStorage();
   await s.insertRows([row("c", [], 1, 1)]);
