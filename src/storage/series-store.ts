@@ -179,6 +179,8 @@ export class SeriesStore {
         }
         w++;
       }
+      // drop references to removed blobs
+      if (pg.blobs) pg.blobs.fill(undefined as unknown as Blob, base + w, base + this.hCount[h]!);
       if (w === 0) this.closeHead(sid, h);
       else this.hCount[h] = w;
       h = following;
