@@ -163,6 +163,29 @@ test("a corrupt segment fails the read that finds it, is quarantined, and the re
   assert.is(readdirSync(join(dir, "segments", "quarantine")).length, 1);
 });
 
+test("a series deleted, purged by compaction and written again survives a crash", async () => {
+  const dir = tempDir();
+  const a = await open(dir);
+  await a.insertRows(rows(2, 10)); // h0, h1 at T0..T0+9s
+  await a.close();
+  const b = await open(dir);
+  await b.deleteSeries({ metric: "cpu", matchers: [{ name: "host", op: "=", value: "h1" }] });
+  await b.insertRows(rows(1, 1, 5).map((r) => ({ ...r, dataPoint: { timestamp: T0 + 5500, value: 7 } }))); // overlaps segment 1
+  await b.snapshot(join(tempDir(), "snap")); // flushes: two overlapping L0 segments
+  for (let i = 0; i < 100 && (b.observabilitySnapshot() as { segments: { byLevel: number[] } }).segments.byLevel[0]! > 0; i++) {
+    await new Promise((r) => setTimeout(r, 50)); // background compaction merges them and purges h1
+  }
+  assert.equal((b.observabilitySnapshot() as { segments: { byLevel: number[] } }).segments.byLevel, [0, 1, 0]);
+  await b.insertRows([{ metric: "cpu", labels: [{ name: "host", value: "h1" }], dataPoint: { timestamp: T0 + 60_000, value: 42 } }]);
+  const crashed = tempDir();
+  cpSync(dir, crashed, { recursive: true, filter: (src) => !src.endsWith(".tsink.lock") });
+  await b.close();
+  const c = await open(crashed);
+  assert.equal(await points(c, "h1"), [[T0 + 60_000, 42]]);
+  assert.is((await points(c, "h0")).length, 11);
+  await c.close();
+});
+
 test("second opener of a data dir gets a clear error", async () => {
   const dir = tempDir();
   const st = await open(dir);

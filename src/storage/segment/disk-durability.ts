@@ -45,6 +45,7 @@ const RETENTION_SWEEP_MS = 5_000;
 /** Compaction passes run at close (the reference runs up to 128). */
 const CLOSE_COMPACTION_PASSES = 128;
 const SNAPSHOT_MANIFEST = "snapshot.json";
+const DEFINED_IN_SEGMENT = -1;
 
 export interface FlushCounters {
   runs: number;
@@ -68,6 +69,11 @@ export class DiskDurability implements DurabilityLayer {
   private inFlight = 0;
   private drainWaiters: (() => void)[] = [];
   private flushing: Promise<void> | undefined;
+  /**
+   * Where each series' definition is durable: DEFINED_IN_SEGMENT, the WAL sequence of its SeriesDef frame, or
+   * 0 (nowhere: a batch writing it logs the definition again, e.g. a series deleted, purged and written anew).
+   */
+  private definedAt = new Float64Array(1024);
   /** Segments being moved to quarantine after a failed read (awaited by close). */
   private readonly quarantining = new Set<Promise<unknown>>();
   private background: Promise<unknown> | undefined;
@@ -106,6 +112,7 @@ export class DiskDurability implements DurabilityLayer {
       const tombstones = Tombstones.open(join(dataPath, "tombstones.json"), timeCells);
       const layer = new DiskDurability(engine, dataPath, lock, store, tombstones);
       const hidden = layer.hydrateSeries();
+      layer.refreshDefinitions();
       layer.openWal(hidden);
       if (!engine.options.walEnabled && layer.wal) {
         // A WAL left by an earlier run with the WAL on: its data is replayed, persisted, and the WAL retired.
@@ -167,7 +174,11 @@ export class DiskDurability implements DurabilityLayer {
         persistedSeqFloor: this.store.walHighwater,
       },
       (frame) => {
-        if (frame.type === RecordType.SeriesDef) pendingDefs.push(...decodeSeriesDefs(frame.payload, where(frame)));
+        if (frame.type === RecordType.SeriesDef) {
+          const defs = decodeSeriesDefs(frame.payload, where(frame));
+          for (const d of defs) this.setDefined(d.id, frame.seq);
+          pendingDefs.push(...defs);
+        }
         else if (frame.type === RecordType.Samples) {
           const batch = decodeSamples(frame.payload, this.engine.axis, where(frame));
           for (const sid of batch.seriesIds) {
@@ -215,10 +226,18 @@ export class DiskDurability implements DurabilityLayer {
       if (this.unflushedSince === 0) this.unflushedSince = Date.now();
       const wal = this.wal;
       if (!wal) return "Volatile";
+      const defs = this.definitionsToLog(batch);
       const frames: WalFrameInput[] = [];
-      if (batch.newSeries.length > 0) frames.push({ type: RecordType.SeriesDef, payload: encodeSeriesDefs(batch.newSeries) });
+      if (defs.length > 0) frames.push({ type: RecordType.SeriesDef, payload: encodeSeriesDefs(defs) });
       frames.push({ type: RecordType.Samples, payload: encodeSamples(batch) });
-      const seq = wal.append(frames);
+      let seq: number;
+      try {
+        seq = wal.append(frames);
+      } catch (err) {
+        for (const d of defs) this.setDefined(d.id, 0);
+        throw err;
+      }
+      for (const d of defs) this.setDefined(d.id, seq - 1);
       if (wal.sizeBytes >= FLUSH_WAL_BYTES || wal.sizeBytes * 2 >= this.engine.options.walSizeLimitBytes) this.flushRequested = true;
       if (this.engine.options.walSyncMode !== "PerAppend") return "Appended";
       await wal.durable(seq);
@@ -226,6 +245,38 @@ export class DiskDurability implements DurabilityLayer {
     } finally {
       this.leave();
     }
+  }
+
+  /** New series of the batch plus any series it writes whose definition is durable nowhere any more. */
+  private definitionsToLog(batch: ValidatedBatch): TypedSeriesDefinition[] {
+    const defs = [...batch.newSeries];
+    for (const d of defs) this.setDefined(d.id, Infinity); // being logged now
+    for (let i = 0; i < batch.count; i++) {
+      const sid = batch.seriesIds[i]!;
+      if (sid < this.definedAt.length && this.definedAt[sid] !== 0) continue;
+      const def = this.engine.seriesDefinition(sid);
+      if (!def) continue;
+      defs.push(def);
+      this.setDefined(sid, Infinity);
+    }
+    return defs;
+  }
+
+  private setDefined(id: number, where: number): void {
+    if (id >= this.definedAt.length) {
+      const grown = new Float64Array(Math.max(id + 1, this.definedAt.length * 2));
+      grown.set(this.definedAt);
+      this.definedAt = grown;
+    }
+    this.definedAt[id] = where;
+  }
+
+  /** Re-derives where definitions are durable after the segment set or the WAL high-water mark changed. */
+  private refreshDefinitions(): void {
+    const d = this.definedAt;
+    const persisted = this.wal?.persistedSeq ?? Infinity;
+    for (let i = 0; i < d.length; i++) if (d[i] === DEFINED_IN_SEGMENT || (d[i]! > 0 && d[i]! <= persisted)) d[i] = 0;
+    for (const seg of this.store.segments) for (const id of seg.index.seriesIds) this.setDefined(id, DEFINED_IN_SEGMENT);
   }
 
   async logDelete(seriesIds: Uint32Array, start: Ts | undefined, end: Ts | undefined): Promise<void> {
@@ -338,6 +389,7 @@ export class DiskDurability implements DurabilityLayer {
         await this.wal.sync();
         this.wal.markPersisted(walSeq);
       }
+      this.refreshDefinitions();
       this.flushCounters.runs++;
       this.flushCounters.lastDurationMs = performance.now() - started;
     } catch (err) {
@@ -365,6 +417,7 @@ export class DiskDurability implements DurabilityLayer {
         if (cutoff !== undefined) await this.compactor.applyRetention(cutoff);
       }
       while (!this.closed && (await this.compactor.runOnce()));
+      this.refreshDefinitions();
       this.pruneTombstones();
     })()
       .catch((err: unknown) => this.backgroundFailed(err))
