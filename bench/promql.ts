@@ -1,5 +1,6 @@
 // PromQL benchmark: peerbench's 19 dashboard queries over its synthetic workload (10k series x 240 points by
-// default), through the library API (PromqlEngine over an in-memory tsink storage). Prints per-query medians.
+// default), through the library API (PromqlEngine over an in-memory tsink storage). Prints per-query medians of
+// wall time, of the storage-read part, and of process CPU time (steadier than wall time on a shared machine).
 // Usage: npm run bench:promql [-- --series N --points P --repeat R]
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,30 +78,37 @@ const shape = (r: QueryResult) => {
 
 let sum = 0;
 let selectSum = 0;
-console.log("query   type     median ms   (storage reads ms)   series/points");
+let cpuSum = 0;
+console.log("query   type     median ms   (storage reads ms)   cpu ms   series/points");
 for (const q of queryList(wl)) {
   const run = () => (q.type === "range" ? engine.rangeQuery(q.q, win.start * 1000, win.end * 1000, win.step * 1000) : engine.instantQuery(q.q, win.time * 1000));
   let result = await run();
   const times: number[] = [];
   const selectTimes: number[] = [];
+  const cpuTimes: number[] = [];
   for (let k = 0; k < repeat; k++) {
     selectMs = 0;
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     result = await run();
     times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpuTimes.push((c.user + c.system) / 1000);
     selectTimes.push(selectMs);
   }
   const m = median(times);
   const ms = median(selectTimes);
+  const cpu = median(cpuTimes);
   sum += m;
   selectSum += ms;
+  cpuSum += cpu;
   const { series, points } = shape(result);
   let check = "";
   if (q.expect !== undefined) {
     const got = result.resultType === "vector" ? result.result[0]?.value : undefined;
     check = got === q.expect ? `  (count ok: ${got})` : `  (COUNT MISMATCH: expected ${q.expect}, got ${got})`;
   }
-  console.log(`${q.id}     ${q.type.padEnd(7)}  ${m.toFixed(1).padStart(9)}   ${`(${ms.toFixed(1)})`.padStart(18)}   ${series}/${points}${check}`);
+  console.log(`${q.id}     ${q.type.padEnd(7)}  ${m.toFixed(1).padStart(9)}   ${`(${ms.toFixed(1)})`.padStart(18)}   ${cpu.toFixed(1).padStart(6)}   ${series}/${points}${check}`);
 }
-console.log(`sum of medians: ${sum.toFixed(1)} ms, of which storage reads ${selectSum.toFixed(1)} ms (peers over HTTP: VictoriaMetrics 145.5 ms, Prometheus 350.3 ms)`);
+console.log(`sum of medians: ${sum.toFixed(1)} ms, of which storage reads ${selectSum.toFixed(1)} ms; process CPU ${cpuSum.toFixed(1)} ms (peers over HTTP: VictoriaMetrics 145.5 ms, Prometheus 350.3 ms)`);
 await storage.close();
