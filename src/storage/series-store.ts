@@ -27,6 +27,7 @@ export class SeriesStore {
   private hBlock = new Int32Array(256);
   private hCount = new Uint16Array(256); // chunkPoints <= 65535
   private hSorted = new Uint8Array(256);
+  private hBlobBytes = new Float64Array(256); // payload bytes of the blob values a head references
   private hNext = new Int32Array(256);
   private hFree: number[] = [];
   private hHighWater = 0;
@@ -34,6 +35,8 @@ export class SeriesStore {
   /** Set by locate(): index of the located head's first point within its page. */
   private base = 0;
   activeHeads = 0;
+  /** Payload bytes of blob values held by active heads (counted into the memory budget). */
+  private blobBytes = 0;
 
   constructor(
     private readonly axis: TimeAxis,
@@ -52,7 +55,7 @@ export class SeriesStore {
   }
 
   get activeBytes(): number {
-    let b = 0;
+    let b = this.blobBytes;
     for (const c of this.classes) b += c.liveBytes;
     return b;
   }
@@ -63,7 +66,7 @@ export class SeriesStore {
     for (const c of this.classes) b += c.bytes;
     return (
       b + this.firstHead.byteLength + this.headCount.byteLength + this.sealed.arenaBytes +
-      this.hPartition.length * (8 + 1 + 4 + 2 + 1 + 4)
+      this.hPartition.length * (8 + 1 + 4 + 2 + 1 + 4 + 8)
     );
   }
 
@@ -87,8 +90,12 @@ export class SeriesStore {
     const tsCells = pg.ts;
     tsCells[at] = ts as never;
     if (n > 0 && tsCells[at - 1]! > ts) this.hSorted[h] = 0;
-    if (isBlobKind(kind)) pg.ensureBlobs()[at] = blob!;
-    else {
+    if (isBlobKind(kind)) {
+      pg.ensureBlobs()[at] = blob!;
+      const size = blobSize(blob!);
+      this.hBlobBytes[h] += size;
+      this.blobBytes += size;
+    } else {
       pg.v32[2 * at] = v32[2 * vi]!;
       pg.v32[2 * at + 1] = v32[2 * vi + 1]!;
     }
@@ -169,7 +176,14 @@ export class SeriesStore {
       let w = 0;
       for (let i = 0, n = this.hCount[h]!; i < n; i++) {
         const t = pg.ts[base + i]!;
-        if (t >= start && t < end) continue;
+        if (t >= start && t < end) {
+          if (pg.blobs) {
+            const size = blobSize(pg.blobs[base + i]!);
+            this.hBlobBytes[h] -= size;
+            this.blobBytes -= size;
+          }
+          continue;
+        }
         if (w !== i) {
           pg.ts32[2 * (base + w)] = pg.ts32[2 * (base + i)]!;
           pg.ts32[2 * (base + w) + 1] = pg.ts32[2 * (base + i) + 1]!;
@@ -223,6 +237,7 @@ export class SeriesStore {
     this.hBlock[h] = this.classes[0]!.alloc();
     this.hCount[h] = 0;
     this.hSorted[h] = 1;
+    this.hBlobBytes[h] = 0;
     // keep heads ordered by partition (oldest first) so eviction takes the list head
     let prev = NO_HEAD;
     let cur = this.firstHead[sid]!;
@@ -257,6 +272,7 @@ export class SeriesStore {
     this.hBlock = grow(this.hBlock, (n) => new Int32Array(n));
     this.hCount = grow(this.hCount, (n) => new Uint16Array(n));
     this.hSorted = grow(this.hSorted, (n) => new Uint8Array(n));
+    this.hBlobBytes = grow(this.hBlobBytes, (n) => new Float64Array(n));
     this.hNext = grow(this.hNext, (n) => new Int32Array(n));
   }
 
@@ -350,6 +366,8 @@ export class SeriesStore {
   }
 
   private closeHead(sid: number, h: number): void {
+    this.blobBytes -= this.hBlobBytes[h]!;
+    this.hBlobBytes[h] = 0;
     this.classes[this.hClass[h]!]!.release(this.hBlock[h]!);
     let prev = NO_HEAD;
     let cur = this.firstHead[sid]!;
@@ -413,4 +431,9 @@ export function decodeChunkRange(axis: TimeAxis, bytes: Uint8Array, kind: number
     col.length = decodeRangeInto(bytes, start, end, col.ts, out, 0);
   }
   return col;
+}
+
+/** Approximate payload bytes of a blob value (UTF-16 for strings). */
+function blobSize(b: Blob): number {
+  return typeof b === "string" ? 2 * b.length : b.byteLength;
 }

@@ -292,6 +292,16 @@ test("memory budget: writers wait up to the write timeout, then MemoryBudgetExce
   assert.ok(s.memoryUsed() > 0 && s.memoryUsed() <= 4096);
 });
 
+test("memory accounting counts blob payloads held by active heads", async () => {
+  const s = await msStorage();
+  await s.insertRows([row("blob", [], 1, "x".repeat(10_000)), row("blob", [], 2, "y".repeat(2_500))]);
+  assert.ok(s.memoryUsed() >= 25_000, `memoryUsed ${s.memoryUsed()}`);
+  await s.deleteSeries({ metric: "blob", start: 1, end: 2 });
+  assert.ok(s.memoryUsed() < 10_000 && s.memoryUsed() >= 5_000, `after ranged delete ${s.memoryUsed()}`);
+  await s.deleteSeries({ metric: "blob" });
+  assert.is(s.memoryUsed(), 0);
+});
+
 test("memory budget: a waiting writer proceeds once a delete frees memory", async () => {
   const s = await msStorage((b) => b.withMemoryLimit(1500).withWriteTimeout(5000));
   await s.insertRows(Array.from({ length: 40 }, (_, i) => row("x", L("i", String(i)), 1, i)));
