@@ -717,10 +717,7 @@ export class Storage implements EngineHandle {
   /** Ids ordered by metric name, then label set. */
   private sortedIds(ids: ArrayLike<number>): number[] {
     const reg = this.registry;
-    const strings = reg.dict.strings;
-    const keyed = Array.from(ids, (sid) => ({ sid, key: seriesSortKey(strings[reg.metricOf[sid]!]!, reg.labelsOf(sid)) }));
-    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return keyed.map((k) => k.sid);
+    return Array.from(ids).sort((a, b) => reg.compareSeries(a, b));
   }
 
   private metricSeries(sid: number): MetricSeries {
@@ -747,12 +744,6 @@ export class Storage implements EngineHandle {
     runs.push(...heads);
     return mergeRuns(this.axis, runs, isBlobKind(kind));
   }
-}
-
-function seriesSortKey(metric: string, labels: readonly Label[]): string {
-  let k = metric;
-  for (const l of labels) k += `\u0000${l.name}\u0001${l.value}`;
-  return k;
 }
 
 /** Value kind of a JS value; a bigint goes to u64 when the series already holds u64. */

@@ -83,6 +83,8 @@ export interface SeriesDefinition {
   labels: Label[];
 }
 
+const compareStrings = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+
 function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -247,6 +249,20 @@ export class SeriesRegistry {
     const start = this.labelStart[id]!;
     for (let i = 0, n = this.labelPairs[id]!; i < n; i++) if (this.pool[start + 2 * i] === nameId) return this.pool[start + 2 * i + 1]!;
     return -1;
+  }
+
+  /** Orders series by metric name, then label pairs (name, then value), fewer labels first on a tie. */
+  compareSeries(a: number, b: number): number {
+    const strings = this.dict.strings;
+    if (this.metricOf[a] !== this.metricOf[b]) return compareStrings(strings[this.metricOf[a]!]!, strings[this.metricOf[b]!]!);
+    const na = this.labelPairs[a]!;
+    const nb = this.labelPairs[b]!;
+    let pa = this.labelStart[a]!;
+    let pb = this.labelStart[b]!;
+    for (let k = 0, n = Math.min(na, nb) * 2; k < n; k++, pa++, pb++) {
+      if (this.pool[pa] !== this.pool[pb]) return compareStrings(strings[this.pool[pa]!]!, strings[this.pool[pb]!]!);
+    }
+    return na - nb;
   }
 
   definition(id: number): SeriesDefinition {
