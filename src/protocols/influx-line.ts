@@ -244,6 +244,7 @@ function parseFieldValue(text: string, field: string): number {
  */
 export function convertTimestamp(text: string, precision: InfluxPrecision, server: TimestampPrecision): number | bigint {
   if (!INT_RE.test(text)) throw new LineError(`invalid timestamp ${excerpt(text)} (expected an integer)`);
+  if (text.length > 18 && (BigInt(text) < I64_MIN || BigInt(text) > I64_MAX)) throw new LineError(`timestamp ${excerpt(text)} is out of range`);
   const drop = server === "ns" ? -1 : (DIGITS_OF[server]! - (DIGITS_OF[precision] ?? 99));
   if (drop >= 0) {
     // Powers of ten only: truncating digits is exact integer division, no bigint needed.

@@ -20,6 +20,10 @@ import { registerIngestRoutes } from "./routes/ingest.js";
 import { registerMetadataRoutes } from "./routes/metadata.js";
 import { registerQueryRoutes } from "./routes/query.js";
 import { registerRemoteReadRoute } from "./routes/remote-read.js";
+import { registerInfluxRoutes } from "./routes/influx.js";
+import { registerOtlpRoute } from "./routes/otlp.js";
+import { startGraphiteListener } from "./listeners/graphite.js";
+import { type LegacyListener, startStatsdListener } from "./listeners/statsd.js";
 import { type Runtime, sendText } from "./runtime.js";
 import type { ServerStorage, StorageHooks } from "./storage.js";
 
@@ -34,6 +38,8 @@ export class TsinkServer {
   private inflight = 0;
   private opening?: Promise<void>;
   private idleWaiters: (() => void)[] = [];
+  /** The StatsD (UDP) and Graphite (TCP) listeners, bound once storage is open (when their flags are given). */
+  readonly listeners: { statsd?: LegacyListener; graphite?: LegacyListener } = {};
 
   constructor(
     readonly config: ServerConfig,
@@ -96,6 +102,8 @@ export class TsinkServer {
     registerMetadataRoutes(router, rt);
     registerIngestRoutes(router, rt);
     registerRemoteReadRoute(router, rt);
+    registerInfluxRoutes(router, rt);
+    registerOtlpRoute(router, rt);
     if (this.config.adminApiEnabled) registerAdminRoutes(router, rt, this.hooks);
 
     this.app.use(async (ctx, next) => {
@@ -176,6 +184,13 @@ export class TsinkServer {
     }
     // A stop() that arrived while storage was opening owns the shutdown from here.
     if (this.state !== "starting") return address;
+    try {
+      this.listeners.statsd = await startStatsdListener(this.runtime);
+      this.listeners.graphite = await startGraphiteListener(this.runtime);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
     this.state = "ready";
     this.logger.info({ dataPath: this.config.dataPath ?? null }, "storage open; ready");
     return address;
@@ -192,6 +207,7 @@ export class TsinkServer {
     if (timedOut) this.logger.warn({ inflight: this.inflight }, "in-flight requests did not finish within 10 s; closing anyway");
     this.server.closeAllConnections();
     await closed;
+    for (const listener of Object.values(this.listeners)) await listener?.close();
     await this.opening?.catch(() => undefined);
     await this.runtime.metadata.flush();
     if (this.storageInstance) await this.storageInstance.close();

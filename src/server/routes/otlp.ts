@@ -1,0 +1,45 @@
+// OTLP/HTTP metrics: POST /v1/metrics with a protobuf (application/x-protobuf or application/protobuf) or OTLP/JSON
+// (application/json) ExportMetricsServiceRequest, gzip or not. 200 with ExportMetricsServiceResponse as JSON; 415
+// for other content types, 422 when TSINK_OTLP_METRICS_ENABLED=false, 400 for any invalid point (nothing stored).
+import type Router from "@koa/router";
+import { decodeOtlpJson, decodeOtlpProtobuf, otlpToRows } from "../../protocols/otlp.js";
+import { HttpError } from "../http-error.js";
+import { accountIngest, readEncodedBody, storeRows } from "../protocol-ingest.js";
+import { type Runtime, sendJson, tenantOf } from "../runtime.js";
+import { tenantLabel } from "../tenancy.js";
+
+const PROTOBUF_TYPES = new Set(["application/x-protobuf", "application/protobuf"]);
+
+export function registerOtlpRoute(router: Router, rt: Runtime): void {
+  const { protocols, timestampPrecision } = rt.config;
+
+  router.post("/v1/metrics", async (ctx) => {
+    let response: Record<string, unknown> = {};
+    try {
+      if (!protocols.otlpEnabled) throw new HttpError(422, "OTLP metrics ingest is disabled (TSINK_OTLP_METRICS_ENABLED=false)");
+      const type = ctx.get("content-type").split(";")[0]!.trim().toLowerCase();
+      const json = type === "application/json";
+      if (!json && !PROTOBUF_TYPES.has(type)) {
+        throw new HttpError(415, `unsupported Content-Type ${JSON.stringify(ctx.get("content-type"))}: expected application/x-protobuf, application/protobuf or application/json`);
+      }
+      const tenant = tenantOf(ctx);
+      await rt.writeGate.withRequest(async () => {
+        const body = await readEncodedBody(ctx, rt);
+        const request = json ? decodeOtlpJson(body.toString("utf8")) : decodeOtlpProtobuf(body);
+        const converted = otlpToRows(request, timestampPrecision, tenantLabel(tenant));
+        await storeRows(rt, "otlp", tenant, converted.rows, converted.metadata);
+        if (converted.exemplars > 0) {
+          // No exemplar store in this build: the samples are stored, the exemplars are reported as not kept.
+          rt.metrics.exemplarsRejected.inc(converted.exemplars);
+          response = {
+            partialSuccess: { rejectedDataPoints: "0", errorMessage: `${converted.exemplars} exemplars were not stored: this server has no exemplar store` },
+          };
+        }
+      });
+    } catch (err) {
+      throw accountIngest(rt, "otlp", err);
+    }
+    accountIngest(rt, "otlp", undefined);
+    sendJson(ctx, JSON.stringify(response));
+  });
+}

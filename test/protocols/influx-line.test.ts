@@ -1,0 +1,174 @@
+// Influx line protocol parser: grammar (escapes, quoted strings, i/u suffixes, booleans, precision), naming,
+// line-precise errors, and fast-check round trips and fuzz (no crash, all-or-nothing).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import fc from "fast-check";
+import { ProtocolError } from "../../src/protocols/errors.js";
+import { convertTimestamp, type InfluxParseOptions, parseInfluxLines, parseInfluxPrecision } from "../../src/protocols/influx-line.js";
+import { normaliseLabelName, normaliseMetricName } from "../../src/protocols/legacy-names.js";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const OPTS: InfluxParseOptions = { precision: "ns", serverPrecision: "ms", now: 99, maxLines: 4096 };
+const rowsOf = (body: string, opts: Partial<InfluxParseOptions> = {}) =>
+  parseInfluxLines(enc(body), { ...OPTS, ...opts }).rows.map((r) => [
+    r.metric, r.labels.map((l) => `${l.name}=${l.value}`).join(","), r.dataPoint.timestamp, r.dataPoint.value,
+  ]);
+
+function fails(body: string, pattern: RegExp, kind = "malformed", opts: Partial<InfluxParseOptions> = {}): void {
+  try {
+    parseInfluxLines(enc(body), { ...OPTS, ...opts });
+  } catch (err) {
+    assert.instance(err, ProtocolError);
+    assert.is((err as ProtocolError).kind, kind);
+    assert.match((err as Error).message, pattern);
+    return;
+  }
+  assert.unreachable(`expected ${JSON.stringify(body)} to be rejected`);
+}
+
+test("Telegraf-style lines: tags, several fields, i/u suffixes, ns timestamps to ms", () => {
+  const body = [
+    "cpu,cpu=cpu-total,host=web-01 usage_idle=97.5,usage_user=1.25 1700000000123456789",
+    "mem,host=web-01 used=123i,free=5u,value=-2.5e3 1700000000000000000",
+    "",
+    "# a comment",
+    "  disk,path=/var/lib,host=web-01 inodes_used=7i  ",
+  ].join("\n");
+  assert.equal(rowsOf(body), [
+    ["cpu_usage_idle", "cpu=cpu-total,host=web-01", 1700000000123, 97.5],
+    ["cpu_usage_user", "cpu=cpu-total,host=web-01", 1700000000123, 1.25],
+    ["mem_used", "host=web-01", 1700000000000, 123],
+    ["mem_free", "host=web-01", 1700000000000, 5],
+    ["mem", "host=web-01", 1700000000000, -2500],
+    ["disk_inodes_used", "host=web-01,path=/var/lib", 99, 7],
+  ]);
+});
+
+test("escapes: commas, spaces and equals signs in measurement, tag keys/values and field keys", () => {
+  assert.equal(rowsOf('cpu\\ load\\,x,ho\\ st=a\\,b\\=c\\ d,dc=e\\\\f fi\\=eld\\ 1=1 5'), [
+    ["cpu_load_x2c_x_fi_x3d_eld_1", "dc=e\\f,ho_st=a,b=c d", 0, 1],
+  ]);
+  // a backslash before an ordinary character is literal (Windows paths as Telegraf sends them)
+  assert.equal(rowsOf("win,path=C:\\temp v=1 7")[0]![1], "path=C:\\temp");
+});
+
+test("naming: value field is the measurement, other fields appended, both normalised", () => {
+  assert.equal(rowsOf("1m.x-y/z value=1,0f=2 1")[0]!.slice(0, 1), ["_1m_x_y_z"]);
+  assert.equal(rowsOf("1m.x-y/z value=1,0f=2 1")[1]!.slice(0, 1), ["_1m_x_y_z__0f"]);
+  assert.equal(normaliseMetricName("a:b.c\u00e9"), "a:b_c_xc3__xa9_");
+  assert.equal(normaliseLabelName("a:b"), "a_b");
+});
+
+test("precision parameter and timestamp conversion (integer division toward zero)", () => {
+  assert.is(parseInfluxPrecision(undefined), "ns");
+  assert.is(parseInfluxPrecision("u"), "us");
+  assert.is(parseInfluxPrecision("n"), "ns");
+  assert.throws(() => parseInfluxPrecision("µs"), /unsupported precision/);
+  assert.is(convertTimestamp("1700000000", "s", "ms"), 1700000000000);
+  assert.is(convertTimestamp("2", "m", "s"), 120);
+  assert.is(convertTimestamp("1", "h", "ms"), 3_600_000);
+  assert.is(convertTimestamp("1700000000123", "ms", "s"), 1700000000);
+  assert.is(convertTimestamp("-1500", "ms", "s"), -1);
+  assert.is(convertTimestamp("999", "us", "ms"), 0);
+  assert.is(convertTimestamp("1700000000123456789", "ns", "ns"), 1700000000123456789n);
+  assert.is(convertTimestamp("1700000000", "s", "ns"), 1700000000000000000n);
+  assert.is(convertTimestamp("1700000000123456", "us", "us"), 1700000000123456);
+  assert.equal(rowsOf("m v=1 1700000000", { precision: "s", serverPrecision: "s" })[0]![2], 1700000000);
+  fails("m v=1 99999999999999999999", /line 1: timestamp .* out of range/);
+});
+
+test("extra labels (influx_db...) and the tenant label are merged, sorted", () => {
+  const rows = parseInfluxLines(enc("m,z=1 v=1 1"), {
+    ...OPTS, extraLabels: [{ name: "influx_db", value: "telegraf" }], tenantLabel: { name: "__tsink_tenant__", value: "t" },
+  }).rows;
+  assert.equal(rows[0]!.labels.map((l) => l.name), ["__tsink_tenant__", "influx_db", "z"]);
+});
+
+test("rejections name the line and the reason; nothing is returned", () => {
+  fails("ok v=1\nm f=\"text, with spaces\" 1", /line 2: field "f": string field values are not supported/);
+  for (const b of ["t", "T", "true", "True", "TRUE", "f", "F", "false", "False", "FALSE"]) fails(`m ok=${b}`, /line 1: .*boolean field values are not supported/);
+  fails("m", /line 1: missing field section/);
+  fails("m,t v=1", /tag "t" is missing '='/);
+  fails("m,t= v=1", /tag "t" has an empty value/);
+  fails("m v=", /field "v" has no value/);
+  fails("m v=1,w", /field "w" is missing '='/);
+  fails("m v=abc", /invalid value "abc"/);
+  fails("m v=NaN", /invalid value/);
+  fails("m v=1e999", /not finite/);
+  fails("m v=1.5i", /invalid integer value/);
+  fails("m v=-1u", /invalid unsigned integer value/);
+  fails("m v=9223372036854775808i", /invalid integer value/);
+  fails("m v=1 12x", /invalid timestamp "12x"/);
+  fails("m v=1 1 2", /invalid timestamp/);
+  fails("m v=\"unterminated", /unterminated string/);
+  fails(",t=1 v=1", /missing measurement/);
+  fails("m,__name__=x v=1", /__name__ is reserved/);
+  fails("m,a=1,a=2 v=1", /duplicate label name/);
+  fails("m,__tsink_tenant__=x v=1", /reserved/);
+  assert.throws(() => parseInfluxLines(new Uint8Array([0x6d, 0x20, 0xff]), OPTS), /not valid UTF-8/);
+});
+
+test("line limit counts non-empty lines: one more is too_large", () => {
+  const lines = (n: number) => Array.from({ length: n }, (_, i) => `m v=${i} ${i}`).join("\n");
+  assert.is(parseInfluxLines(enc(`${lines(3)}\n\n\n`), { ...OPTS, maxLines: 3 }).rows.length, 3);
+  fails(lines(4), /more than 3 lines/, "too_large", { maxLines: 3 });
+});
+
+// Line protocol writer with the escaping rules of Telegraf's serializer, for round trips.
+const escKey = (s: string) => s.replace(/\\/g, "\\\\").replace(/([, =])/g, "\\$1");
+const escMeasurement = (s: string) => s.replace(/\\/g, "\\\\").replace(/([, ])/g, "\\$1");
+
+test("round trip: whatever Telegraf would serialise parses back to the same names, labels, values", () => {
+  const name = fc.string({ minLength: 1, maxLength: 8 }).filter((s) => !/[\n\r\t]/.test(s) && s.trim() === s && !s.startsWith("#"));
+  const value = fc.string({ minLength: 1, maxLength: 8 }).filter((s) => !/[\n\r\t]/.test(s) && s.trim() === s && !s.endsWith("\\"));
+  fc.assert(
+    fc.property(
+      name,
+      fc.uniqueArray(fc.record({ k: name, v: value }), { selector: (t) => normaliseLabelName(t.k), maxLength: 3 }),
+      fc.uniqueArray(fc.record({ k: name, v: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer()) }), { selector: (f) => f.k, minLength: 1, maxLength: 3 }),
+      fc.bigInt({ min: -(2n ** 62n), max: 2n ** 62n }),
+      (measurement, tags, fields, ts) => {
+        const reserved = tags.some((t) => ["__name__", "__tsink_tenant__"].includes(normaliseLabelName(t.k)));
+        fc.pre(!reserved && !measurement.endsWith("\\") && !tags.some((t) => t.k.endsWith("\\")) && !fields.some((f) => f.k.endsWith("\\")));
+        const line = `${escMeasurement(measurement)}${tags.map((t) => `,${escKey(t.k)}=${escKey(t.v)}`).join("")} ${fields
+          .map((f) => `${escKey(f.k)}=${Number.isSafeInteger(f.v) ? `${f.v}i` : String(f.v)}`)
+          .join(",")} ${ts}`;
+        const rows = parseInfluxLines(enc(line), { ...OPTS, serverPrecision: "ns" }).rows;
+        assert.is(rows.length, fields.length);
+        const m = normaliseMetricName(measurement);
+        rows.forEach((r, i) => {
+          assert.is(r.metric, fields[i]!.k === "value" ? m : `${m}_${normaliseMetricName(fields[i]!.k)}`);
+          assert.is(r.dataPoint.value, fields[i]!.v);
+          assert.is(r.dataPoint.timestamp, ts);
+          assert.equal(
+            r.labels.map((l) => `${l.name}=${l.value}`),
+            tags.map((t) => `${normaliseLabelName(t.k)}=${t.v}`).sort((a, b) => (a.split("=")[0]! < b.split("=")[0]! ? -1 : 1)),
+          );
+        });
+      },
+    ),
+    { numRuns: 1500 },
+  );
+});
+
+test("fuzz: any input either parses or throws a ProtocolError naming an existing line; never partial", () => {
+  const alphabet = fc.constantFrom(..."ab_,= \\\"\n\t1.e+-iutf#".split(""));
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ maxLength: 120 }), fc.string({ unit: alphabet, maxLength: 120 })), (body) => {
+      let rows;
+      try {
+        rows = parseInfluxLines(enc(body), { ...OPTS, maxLines: 5 }).rows;
+      } catch (err) {
+        assert.instance(err, ProtocolError);
+        const m = /^line (\d+): /.exec((err as Error).message);
+        if ((err as ProtocolError).kind === "malformed" && m) assert.ok(Number(m[1]) <= body.split("\n").length);
+        else assert.ok((err as ProtocolError).kind === "too_large" || /UTF-8/.test((err as Error).message));
+        return;
+      }
+      for (const r of rows) assert.ok(Number.isFinite(r.dataPoint.value) && r.metric.length > 0);
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+test.run();
