@@ -46,6 +46,7 @@ export class SlabPage {
 
 export class SizeClass {
   readonly blocksPerPage: number;
+  private readonly pageShift: number;
   pages: SlabPage[] = [];
   live = 0;
   private highWater = 0;
@@ -56,7 +57,9 @@ export class SizeClass {
     private readonly axis: TimeAxis,
     readonly blockPoints: number,
   ) {
-    this.blocksPerPage = Math.max(1, Math.floor(PAGE_POINTS / blockPoints));
+    // a power of two, so locating a block is a shift and a mask
+    this.pageShift = Math.max(0, Math.floor(Math.log2(PAGE_POINTS / blockPoints)));
+    this.blocksPerPage = 1 << this.pageShift;
   }
 
   alloc(): number {
@@ -84,12 +87,12 @@ export class SizeClass {
   }
 
   pageOf(block: number): SlabPage {
-    return this.pages[(block / this.blocksPerPage) | 0]!;
+    return this.pages[block >>> this.pageShift]!;
   }
 
   /** Index of the block's first point within its page. */
   offsetOf(block: number): number {
-    return (block % this.blocksPerPage) * this.blockPoints;
+    return (block & (this.blocksPerPage - 1)) * this.blockPoints;
   }
 
   get bytes(): number {
