@@ -19,36 +19,38 @@ function goPow(x: number, y: number): number {
   return x ** y;
 }
 
-function arithmetic(op: ast.BinaryOp, l: number, r: number): number {
-  switch (op) {
-    case "+": return l + r;
-    case "-": return l - r;
-    case "*": return l * r;
-    case "/": return l / r;
-    case "%": return l % r;
-    case "^": return goPow(l, r);
-    case "atan2": return Math.atan2(l, r);
-    default: throw new PromqlError("internal", `operator ${op} is not arithmetic`);
-  }
+type Arithmetic = (l: number, r: number) => number;
+type Comparison = (l: number, r: number) => boolean;
+
+const ARITHMETIC: Partial<Record<ast.BinaryOp, Arithmetic>> = {
+  "+": (l, r) => l + r,
+  "-": (l, r) => l - r,
+  "*": (l, r) => l * r,
+  "/": (l, r) => l / r,
+  "%": (l, r) => l % r,
+  "^": goPow,
+  atan2: Math.atan2,
+};
+
+const COMPARE: Partial<Record<ast.BinaryOp, Comparison>> = {
+  "==": (l, r) => l === r,
+  "!=": (l, r) => l !== r,
+  ">": (l, r) => l > r,
+  "<": (l, r) => l < r,
+  ">=": (l, r) => l >= r,
+  "<=": (l, r) => l <= r,
+};
+
+function arithmeticOf(op: ast.BinaryOp): Arithmetic {
+  const f = ARITHMETIC[op];
+  if (!f) throw new PromqlError("internal", `operator ${op} is not arithmetic`);
+  return f;
 }
 
-function compare(op: ast.BinaryOp, l: number, r: number): boolean {
-  switch (op) {
-    case "==": return l === r;
-    case "!=": return l !== r;
-    case ">": return l > r;
-    case "<": return l < r;
-    case ">=": return l >= r;
-    case "<=": return l <= r;
-    default: throw new PromqlError("internal", `operator ${op} is not a comparison`);
-  }
-}
-
-/** Optional fill values of the fill()/fill_left()/fill_right() modifiers, if the parser attached them. */
-interface FillValues { lhs?: number; rhs?: number }
-function fillValues(matching: ast.VectorMatching | undefined): FillValues {
-  const m = matching as (ast.VectorMatching & { fill?: FillValues; fillValues?: FillValues }) | undefined;
-  return m?.fill ?? m?.fillValues ?? {};
+function comparisonOf(op: ast.BinaryOp): Comparison {
+  const f = COMPARE[op];
+  if (!f) throw new PromqlError("internal", `operator ${op} is not a comparison`);
+  return f;
 }
 
 export async function evalBinary(ev: Evaluator, e: ast.BinaryExpr, grid: Grid): Promise<EvalValue> {
@@ -57,8 +59,12 @@ export async function evalBinary(ev: Evaluator, e: ast.BinaryExpr, grid: Grid): 
   const steps = grid.times.length;
   if (lhs.kind === "scalar" && rhs.kind === "scalar") {
     const out = new Float64Array(steps);
-    for (let i = 0; i < steps; i++) {
-      out[i] = COMPARISONS.has(e.op) ? (compare(e.op, lhs.values[i], rhs.values[i]) ? 1 : 0) : arithmetic(e.op, lhs.values[i], rhs.values[i]);
+    if (COMPARISONS.has(e.op)) {
+      const cmp = comparisonOf(e.op);
+      for (let i = 0; i < steps; i++) out[i] = cmp(lhs.values[i], rhs.values[i]) ? 1 : 0;
+    } else {
+      const arith = arithmeticOf(e.op);
+      for (let i = 0; i < steps; i++) out[i] = arith(lhs.values[i], rhs.values[i]);
     }
     return { kind: "scalar", values: out };
   }
@@ -90,6 +96,8 @@ export async function evalBinary(ev: Evaluator, e: ast.BinaryExpr, grid: Grid): 
 
 function vectorScalar(op: ast.BinaryOp, series: StepSeries[], scalar: Float64Array, scalarOnLeft: boolean, returnBool: boolean): StepSeries[] {
   const isComparison = COMPARISONS.has(op);
+  const cmp = isComparison ? comparisonOf(op) : undefined;
+  const arith = isComparison ? undefined : arithmeticOf(op);
   const out: StepSeries[] = [];
   for (const s of series) {
     const steps = s.values.length;
@@ -100,8 +108,8 @@ function vectorScalar(op: ast.BinaryOp, series: StepSeries[], scalar: Float64Arr
       const v = s.values[i];
       const l = scalarOnLeft ? scalar[i] : v;
       const r = scalarOnLeft ? v : scalar[i];
-      if (isComparison) {
-        const keep = compare(op, l, r);
+      if (cmp) {
+        const keep = cmp(l, r);
         if (returnBool) {
           values[i] = keep ? 1 : 0;
         } else if (keep) {
@@ -110,7 +118,7 @@ function vectorScalar(op: ast.BinaryOp, series: StepSeries[], scalar: Float64Arr
           continue;
         }
       } else {
-        values[i] = arithmetic(op, l, r);
+        values[i] = arith!(l, r);
       }
       present[i] = 1;
     }
@@ -206,7 +214,7 @@ function vectorVector(
   returnBool: boolean,
   steps: number,
 ): StepSeries[] {
-  const fill = fillValues(matching);
+  const fill = matching.fill ?? {};
   if ((lhs.length === 0 || rhs.length === 0) && fill.lhs === undefined && fill.rhs === undefined) return [];
   const swapped = matching.card === "one-to-many";
   const many = swapped ? rhs : lhs;
@@ -216,7 +224,8 @@ function vectorVector(
   const fillMany = fill.lhs;
   const fillOne = fill.rhs;
   const sig = signatureFn(matching);
-  const isComparison = COMPARISONS.has(op);
+  const cmp = COMPARISONS.has(op) ? comparisonOf(op) : undefined;
+  const arith = cmp ? undefined : arithmeticOf(op);
   const oneToOne = matching.card === "one-to-one";
 
   // For every signature of the "one" side: which of its series holds the value at each step (-1: none).
@@ -270,11 +279,11 @@ function vectorVector(
     const r = swapped ? manyValue : oneValue;
     let value: number;
     let keep = true;
-    if (isComparison) {
-      keep = compare(op, l, r);
+    if (cmp) {
+      keep = cmp(l, r);
       value = l;
     } else {
-      value = arithmetic(op, l, r);
+      value = arith!(l, r);
     }
     if (returnBool) value = keep ? 1 : 0;
     if (oneToOne) {
