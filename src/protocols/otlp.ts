@@ -156,6 +156,7 @@ function attributeValue(v: PbAnyValue | null | undefined, key: string, where: st
     case "boolValue": return String(v.boolValue);
     case "intValue": return u64ToSigned(v.intValue!);
     case "doubleValue": return String(v.doubleValue);
+    case "bytesValue": return anyValueJson(v) as string;
     default: return JSON.stringify(anyValueJson(v));
   }
 }
