@@ -97,14 +97,14 @@ export function downsampleOnChunks(
     return acc;
   };
   for (const bytes of chunks) {
-    const info = chunkInfo(bytes, axis.isBigInt ? "bigint" : "number");
+    const info = chunkInfo(bytes, axis.codecTimestamps);
     const lo = info.minTs > s ? info.minTs : s;
-    const hi = info.maxTs < e ? info.maxTs : axis.sub(e, axis.isBigInt ? 1n : 1);
+    const hi = info.maxTs < e ? info.maxTs : axis.previous(e);
     if (lo > hi) continue;
     const first = axis.bucketStart(lo, s, interval);
     const last = axis.bucketStart(hi, s, interval);
     // one kernel call per bucket re-reads the chunk: only worth it when buckets hold several points each
-    const spans = axis.isBigInt ? Number(((last as bigint) - (first as bigint)) / (interval as bigint)) + 1 : ((last as number) - (first as number)) / (interval as number) + 1;
+    const spans = axis.bucketsBetween(first, last, interval);
     if (spans * 8 > info.count) return null;
     for (let b = first; b <= last; b = axis.add(b, interval)) {
       const end = axis.add(b, interval);

@@ -197,8 +197,7 @@ export class Storage implements EngineHandle {
         lastRawLabels = rawLabels;
         lastSidMetric = metric;
         lastSid = sid;
-        const raw = dp.timestamp;
-        const ts = typeof raw === "number" && !axis.isBigInt && Number.isSafeInteger(raw) ? raw : axis.normalize(raw);
+        const ts = axis.normalize(dp.timestamp);
         if (ts > futureLimit) throw errors.futureSkew(ts, futureLimit);
         if (ts > batchMax) batchMax = ts;
         seriesIds[i] = sid;

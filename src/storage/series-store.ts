@@ -409,7 +409,7 @@ function valuesFor(kind: number, src: SlabPage | Column, base: number, n: number
 /** Decodes the points of an encoded chunk that fall in [start, end) into a column (WASM range decode for numbers). */
 export function decodeChunkRange(axis: TimeAxis, bytes: Uint8Array, kind: number, start: Ts, end: Ts): Column {
   if (isBlobKind(kind)) {
-    const decoded = decodeChunk(bytes, axis.isBigInt ? "bigint" : "number");
+    const decoded = decodeChunk(bytes, axis.codecTimestamps);
     const ts = decoded.timestamps;
     const lo = lowerBound(ts, 0, decoded.count, start);
     const hi = lowerBound(ts, lo, decoded.count, end);

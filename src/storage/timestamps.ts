@@ -24,6 +24,7 @@ export class TimeAxis {
 
   /** Validates a caller's timestamp and returns it in the internal representation. */
   normalize(ts: unknown): Ts {
+    if (!this.isBigInt && typeof ts === "number" && Number.isSafeInteger(ts)) return ts; // the common case first
     if (this.isBigInt) {
       if (typeof ts === "bigint") {
         if (ts < (this.min as bigint) || ts > (this.max as bigint)) throw errors.invalidTimestamp(ts, "outside the signed 64-bit range");
@@ -96,6 +97,22 @@ export class TimeAxis {
       return Number(q);
     }
     return Math.floor((ts as number) / (partitionUnits as number));
+  }
+
+  /** How the chunk codec should hand timestamps back. */
+  get codecTimestamps(): "bigint" | "number" {
+    return this.isBigInt ? "bigint" : "number";
+  }
+
+  /** The timestamp just before `ts`. */
+  previous(ts: Ts): Ts {
+    return this.isBigInt ? this.sub(ts, 1n) : this.sub(ts, 1);
+  }
+
+  /** Number of buckets of width `interval` from bucket start `first` to bucket start `last`, inclusive. */
+  bucketsBetween(first: Ts, last: Ts, interval: Ts): number {
+    if (this.isBigInt) return Number(((last as bigint) - (first as bigint)) / (interval as bigint)) + 1;
+    return ((last as number) - (first as number)) / (interval as number) + 1;
   }
 
   /** A typed-array view of 8-byte timestamp cells. */
