@@ -1,0 +1,145 @@
+// StatsD packet and Graphite line parsers plus the Graphite line framer: mapping as the reference, limits,
+// relative gauges committed only for accepted packets, and fast-check fuzz (no crash, errors say which line).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import fc from "fast-check";
+import { ProtocolError } from "../../src/protocols/errors.js";
+import { LineFramer, parseGraphiteLine } from "../../src/protocols/graphite.js";
+import { type StatsdGaugeState, commitGauges, parseStatsdPacket } from "../../src/protocols/statsd.js";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const SOPTS = { now: 1000, maxPacketBytes: 8192, maxEventsPerPacket: 1024 };
+const view = (rows: { metric: string; labels: { name: string; value: string }[]; dataPoint: { timestamp: number | bigint; value: number } }[]) =>
+  rows.map((r) => [r.metric, Object.fromEntries(r.labels.map((l) => [l.name, l.value])), r.dataPoint.value]);
+
+test("statsd: counters with rates, gauges, timers, histograms, distributions, sets, DogStatsD tags", () => {
+  const state: StatsdGaugeState = new Map();
+  const p = parseStatsdPacket(enc("api.requests:2|c|@0.5|#env:prod,canary\nqueue.depth:7|g\nlat:12.5|ms|@0.25\nsize:3|h\nd.x:4|d|#a:b\nusers:alice|s\n\n"), SOPTS, state);
+  assert.equal(view(p.rows), [
+    ["api_requests", { canary: "true", env: "prod" }, 4],
+    ["queue_depth", {}, 7],
+    ["lat", { statsd_sample_rate: "0.25" }, 12.5],
+    ["size", {}, 3],
+    ["d_x", { a: "b" }, 4],
+    ["users", { statsd_set_member: "alice" }, 1],
+  ]);
+  assert.ok(p.rows.every((r) => r.dataPoint.timestamp === 1000));
+  assert.equal(p.metadata.map((m) => [m.metric, m.type]), [
+    ["api_requests", "counter"], ["queue_depth", "gauge"], ["lat", "summary"], ["size", "histogram"], ["d_x", "histogram"], ["users", "stateset"],
+  ]);
+});
+
+test("statsd: relative gauges start at 0, follow the last value per series, move only when the packet is accepted", () => {
+  const state: StatsdGaugeState = new Map();
+  const step = (packet: string) => {
+    const p = parseStatsdPacket(enc(packet), SOPTS, state);
+    commitGauges(state, p.gauges);
+    return p.rows.map((r) => r.dataPoint.value);
+  };
+  assert.equal(step("q:+5|g\nq:-2|g|#w:a\nq:+1|g"), [5, -2, 6]);
+  assert.equal(step("q:-10|g"), [-4]);
+  assert.throws(() => parseStatsdPacket(enc("q:+100|g\nbad"), SOPTS, state), /line 2/);
+  assert.equal(step("q:+1|g"), [-3]);
+  assert.equal(step("q:20|g\nq:+1|g"), [20, 21]);
+});
+
+test("statsd: rejections and limits", () => {
+  const bad = (packet: string, pattern: RegExp, kind = "malformed") => {
+    try {
+      parseStatsdPacket(enc(packet), { ...SOPTS, maxPacketBytes: 64, maxEventsPerPacket: 3 }, new Map());
+    } catch (err) {
+      assert.instance(err, ProtocolError);
+      assert.is((err as ProtocolError).kind, kind);
+      assert.match((err as Error).message, pattern);
+      return;
+    }
+    assert.unreachable(packet);
+  };
+  bad("a:1|c\nnocolon", /statsd line 2: missing ':'/);
+  bad("a:1", /missing '\|type'/);
+  bad("a:1|x", /unsupported type "x"/);
+  bad("a:1|c|@0", /sample rate 0 outside/);
+  bad("a:1|c|@1.5", /outside \(0, 1\]/);
+  bad("a:1|c|@0.5|@0.5", /more than one sample rate/);
+  bad("a:1|g|@0.5", /gauges take no sample rate/);
+  bad("a:x|s|@0.5", /sets take no sample rate/);
+  bad("a:abc|c", /invalid counter value/);
+  bad("a:1|c|foo", /unsupported segment "foo"/);
+  bad("a:1|c|#k:", /tag "k" has an empty value/);
+  bad(":1|c", /empty metric name/);
+  bad("a:1|c|#x:1,x:2", /duplicate label name/);
+  bad("a:1|c\nb:1|c\nc:1|c\nd:1|c", /more than 3 events/, "too_large");
+  bad("a".repeat(70) + ":1|c", /exceeds TSINK_STATSD_MAX_PACKET_BYTES/, "too_large");
+});
+
+test("graphite: plain and tagged paths, timestamps in seconds to server precision, missing timestamp = now", () => {
+  const opts = { now: 5, serverPrecision: "ms" as const };
+  const row = parseGraphiteLine("servers.api.latency;env=prod;region=us-west 42.5 1700000000", opts)!;
+  assert.equal(view([row]), [["servers_api_latency", { env: "prod", region: "us-west" }, 42.5]]);
+  assert.is(row.dataPoint.timestamp, 1700000000000);
+  assert.is(parseGraphiteLine("a.b 1 1700000000.5", opts)!.dataPoint.timestamp, 1700000000500);
+  assert.is(parseGraphiteLine("a.b\t1", opts)!.dataPoint.timestamp, 5);
+  assert.is(parseGraphiteLine("a.b 1 1700000000", { now: 0n, serverPrecision: "ns" })!.dataPoint.timestamp, 1700000000000000000n);
+  assert.is(parseGraphiteLine("   ", opts), undefined);
+  for (const [line, why] of [
+    ["a.b", /expected `path value \[timestamp\]`/], ["a.b 1 2 3", /expected/], ["a.b x", /invalid value/], ["a.b 1 now", /not a Unix timestamp in seconds/],
+    ["a.b;k 1", /tag "k" is not name=value/], ["a.b;k= 1", /empty value/], [";k=v 1", /empty metric path/], ["a.b 1e999", /invalid value/],
+  ] as const) assert.throws(() => parseGraphiteLine(line, opts), why);
+});
+
+test("line framer: half lines across chunks, over-long lines skipped without losing the next line, bounded memory", () => {
+  const f = new LineFramer(10);
+  assert.equal(f.push(Buffer.from("a 1\nb ")), { lines: ["a 1"], overlong: 0, invalidUtf8: 0 });
+  assert.equal(f.push(Buffer.from("2\n")), { lines: ["b 2"], overlong: 0, invalidUtf8: 0 });
+  assert.equal(f.push(Buffer.from("x".repeat(8))), { lines: [], overlong: 0, invalidUtf8: 0 });
+  assert.equal(f.push(Buffer.from("yyyy")), { lines: [], overlong: 1, invalidUtf8: 0 });
+  assert.equal(f.push(Buffer.from("zzzzzzzzzzzzzzzzzzzz\nc 3\n")), { lines: ["c 3"], overlong: 0, invalidUtf8: 0 });
+  assert.equal(f.push(Buffer.from([0xff, 0x0a, 0x64, 0x20, 0x34])), { lines: [], overlong: 0, invalidUtf8: 1 });
+  assert.is(f.finish(), "d 4");
+  // any chunking of a stream yields the same lines
+  fc.assert(
+    fc.property(fc.array(fc.stringMatching(/^[a-z0-9 .;=]{0,14}$/), { maxLength: 12 }), fc.array(fc.nat(40), { maxLength: 6 }), (lines, cuts) => {
+      const text = lines.map((l) => `${l}\n`).join("");
+      const framer = new LineFramer(10);
+      const out: string[] = [];
+      let overlong = 0;
+      const points = [...new Set(cuts.map((c) => Math.min(c, text.length)))].sort((a, b) => a - b);
+      let prev = 0;
+      for (const p of [...points, text.length]) {
+        const r = framer.push(Buffer.from(text.slice(prev, p)));
+        out.push(...r.lines);
+        overlong += r.overlong;
+        prev = p;
+      }
+      assert.equal(out, lines.filter((l) => l.length <= 10));
+      assert.is(overlong, lines.filter((l) => l.length > 10).length);
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+test("fuzz: statsd packets and graphite lines parse or throw ProtocolError, never anything else", () => {
+  const alphabet = fc.constantFrom(..."ab.:|@#,=;-+ \n\t1.0egcmshd".split(""));
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ maxLength: 100 }), fc.string({ unit: alphabet, maxLength: 100 })), (text) => {
+      try {
+        const p = parseStatsdPacket(enc(text), SOPTS, new Map());
+        for (const r of p.rows) assert.ok(Number.isFinite(r.dataPoint.value));
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        assert.match(err.message, /^statsd line \d+: |UTF-8|exceeds|more than/);
+      }
+      for (const line of text.split("\n")) {
+        try {
+          const row = parseGraphiteLine(line, { now: 1, serverPrecision: "ms" });
+          if (row) assert.ok(Number.isFinite(row.dataPoint.value) && row.metric.length > 0);
+        } catch (err) {
+          if (!(err instanceof ProtocolError)) throw err;
+        }
+      }
+    }),
+    { numRuns: 4000 },
+  );
+});
+
+test.run();
