@@ -8,4 +8,4 @@ export type { StorageOptions, WalReplayMode, WalSyncMode } from "./storage/optio
 export * from "./storage/types.js";
 export { parse, formatExpr, PromqlParseError } from "./promql/parser/index.js";
 export type { Expr } from "./promql/ast.js";
-export { PromqlEngine, PromqlError, type PromqlEngineOptions, type QueryOptions, type PromqlErrorType, type QueryResult, type InstantSample, type RangeSeries, type SeriesSource } from "./promql/engine.js";
+export { PromqlEngine, PromqlError, type PromqlEngineOptions, type QueryOptions as PromqlQueryOptions, type PromqlErrorType, type QueryResult, type InstantSample, type RangeSeries, type SeriesSource } from "./promql/engine.js";

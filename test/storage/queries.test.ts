@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { Codec, StoredPoint } from "../../src/index.js";
+import type { Codec, QueryOptions, StoredPoint } from "../../src/index.js";
 import { L, msStorage, rejects, row } from "./helpers.js";
 
 // 10 points 0..9 at ts 10, 20, ..., 100, with a NaN at ts 55 (chunkPoints 4: sealed chunks and an active head)
@@ -89,7 +89,10 @@ test("downsample: buckets anchored at start, bucket-start timestamps, None means
 
 test("pagination: offset/limit over raw points", async () => {
   const s = await seeded();
-  const q = (offset?: number, limit?: number) => s.selectWithOptions("q", { start: 0, end: 1000, labels: L("h", "a"), offset, limit });
+  const q = (offset?: number, limit?: number) => {
+    const opts: QueryOptions = { start: 0, end: 1000, labels: L("h", "a"), offset, limit }; // the library root exports the storage QueryOptions
+    return s.selectWithOptions("q", opts);
+  };
   assert.equal((await q(2, 3)).map((p) => p.timestamp), [30, 40, 50]);
   assert.equal((await q(9)).map((p) => p.timestamp), [90, 100]);
   assert.equal(await q(50), []);
