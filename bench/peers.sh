@@ -2,6 +2,8 @@
 # bench:peers — runs ../shared/tools/peerbench with tsink-server (built dist/) beside Debian's prometheus and
 # victoria-metrics in one invocation, at 10k x 240 and 100k x 60. Extra arguments go to every peerbench run
 # (e.g. `npm run bench:peers -- --target vm` or `-- --series 1000 --points 60` for a quick check).
+# `npm run bench:peers -- --ingest influx` measures line-protocol ingest beside VictoriaMetrics and InfluxDB 1.x
+# (apt-get install influxdb) with 4000-line requests for every target (tsink's default limit is 4096 lines).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 peerbench="$root/../shared/tools/peerbench"
@@ -9,8 +11,13 @@ peerbench="$root/../shared/tools/peerbench"
 [ -f "$root/build/tsink.wasm" ] && [ -f "$root/dist/server/main.js" ] || (cd "$root" && npm run build)
 port="${TSINK_BENCH_PORT:-19201}"
 cmd="node $root/dist/server/main.js --listen 127.0.0.1:{port} --data-path {dataDir}"
+targets="prometheus,vm"
+if printf '%s\n' "$@" | grep -qx -- 'influx\|--ingest=influx'; then
+  targets="vm"; command -v influxd > /dev/null && targets="vm,influxdb"
+  printf '%s\n' "$@" | grep -q -- '--batch' || set -- "$@" --batch 4000
+fi
 run() {
-  node "$peerbench/bench.mjs" --target prometheus,vm --url "http://127.0.0.1:$port" --name tsink \
+  node "$peerbench/bench.mjs" --target "$targets" --url "http://127.0.0.1:$port" --name tsink \
     --cmd "$cmd" --ready-path /ready "$@"
 }
 if [ "$#" -gt 0 ] && printf '%s\n' "$@" | grep -q -- '--series'; then

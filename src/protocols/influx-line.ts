@@ -56,6 +56,31 @@ class LineError extends Error {}
 interface SeriesEntry {
   measurement: string;
   labels: Label[];
+  /** Metric name per raw field key. */
+  fields: Map<string, string>;
+}
+
+// Parsed series keys (measurement + tag set as written) and field metric names, kept across requests: agents send
+// the same series every interval, so most lines skip tag parsing and validation. Keyed by the request's extra
+// labels and tenant (which change the label set); cleared whole when full.
+const SERIES_CACHE_LIMIT = 200_000;
+const seriesCaches = new Map<string, Map<string, SeriesEntry>>();
+let cachedSeries = 0;
+
+function seriesCacheFor(opts: InfluxParseOptions): Map<string, SeriesEntry> {
+  let context = opts.tenantLabel ? opts.tenantLabel.value : "";
+  for (const l of opts.extraLabels ?? []) context += `\u0000${l.name}=${l.value}`;
+  let cache = seriesCaches.get(context);
+  if (!cache) seriesCaches.set(context, (cache = new Map()));
+  return cache;
+}
+
+function rememberSeries(cache: Map<string, SeriesEntry>, key: string, entry: SeriesEntry): void {
+  if (++cachedSeries > SERIES_CACHE_LIMIT) {
+    for (const c of seriesCaches.values()) c.clear();
+    cachedSeries = 1;
+  }
+  cache.set(key, entry);
 }
 
 /**
@@ -71,8 +96,7 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
   }
   const rows: IngestRow[] = [];
   const metrics = new Set<string>();
-  const series = new Map<string, SeriesEntry>();
-  const metricNames = new Map<string, string>();
+  const series = seriesCacheFor(opts);
   let lines = 0;
   let lineNo = 0;
   let pos = 0;
@@ -88,7 +112,7 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
     }
     if (line.charCodeAt(0) === 35 /* # */) continue;
     try {
-      parseLine(line, opts, rows, metrics, series, metricNames);
+      parseLine(line, opts, rows, metrics, series);
     } catch (err) {
       if (err instanceof LineError || err instanceof ProtocolError) {
         throw new ProtocolError("malformed", `line ${lineNo}: ${err.message}: ${excerpt(line, 120)}`);
@@ -146,7 +170,7 @@ function parseSeries(key: string, opts: InfluxParseOptions): SeriesEntry {
     if (name === METRIC_NAME_LABEL) throw new LineError(`tag ${METRIC_NAME_LABEL} is reserved`);
     labels.push({ name, value });
   }
-  return { measurement, labels: validateSeries(measurement, labels, opts.tenantLabel) };
+  return { measurement, labels: validateSeries(measurement, labels, opts.tenantLabel), fields: new Map() };
 }
 
 function parseLine(
@@ -155,7 +179,6 @@ function parseLine(
   rows: IngestRow[],
   metrics: Set<string>,
   seriesCache: Map<string, SeriesEntry>,
-  metricNames: Map<string, string>,
 ): void {
   const keyEnd = scanUnescaped(line, 0, 32, 9);
   if (keyEnd >= line.length) throw new LineError("missing field section");
@@ -163,7 +186,7 @@ function parseLine(
   let series = seriesCache.get(key);
   if (!series) {
     series = parseSeries(key, opts);
-    seriesCache.set(key, series);
+    rememberSeries(seriesCache, key, series);
   }
   let i = keyEnd;
   while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
@@ -193,11 +216,12 @@ function parseLine(
       }
       value = parseFieldValue(line.slice(valueStart, i), rawField);
     }
-    let metric = metricNames.get(series.measurement + "\u0000" + rawField);
+    let metric = rawField === "value" ? series.measurement : series.fields.get(rawField);
     if (metric === undefined) {
-      metric = rawField === "value" ? series.measurement : `${series.measurement}_${normaliseMetricName(rawField)}`;
+      metric = `${series.measurement}_${normaliseMetricName(rawField)}`;
       if (metric.length > MAX_METRIC_NAME_BYTES) throw new LineError(`metric name longer than ${MAX_METRIC_NAME_BYTES} bytes`);
-      metricNames.set(series.measurement + "\u0000" + rawField, metric);
+      if (series.fields.size >= 1024) series.fields.clear();
+      series.fields.set(rawField, metric);
     }
     metrics.add(metric);
     rows.push({ metric, labels: series.labels, dataPoint: { timestamp: opts.now, value } });
