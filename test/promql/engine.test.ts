@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { PromqlEngine, PromqlError, StorageBuilder, type Row } from "../../src/index.js";
+import { PromqlEngine, PromqlError, StorageBuilder, type QueryResult, type Row } from "../../src/index.js";
 import type { SeriesSelection, SeriesSource } from "../../src/promql/source.js";
 
 const STALE = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0];
@@ -178,6 +178,50 @@ test("random expressions evaluate or fail with user-facing errors, never interna
           await run();
         } catch (error) {
           if (!(error instanceof PromqlError) || error.errorType === "internal") throw new Error(`${q}: ${(error as Error).message}`);
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
+  await storage.close();
+});
+
+test("random expressions give the same value at a step in range mode as an instant query at that time", async () => {
+  const rows: Row[] = [];
+  for (const k of ["a", "b", "c"]) {
+    rows.push(...series("m", { k, le: k === "c" ? "+Inf" : "1" }, Array.from({ length: 40 }, (_, i) => [i * 15_000, (i * 7) % 11] as [number, number])));
+    rows.push(...series("n", { k }, Array.from({ length: 40 }, (_, i) => [i * 15_000, i === 20 ? STALE : i * 3] as [number, number])));
+  }
+  const storage = await storageWith(rows);
+  const engine = new PromqlEngine(storage);
+  const asMap = (r: QueryResult, t: number) => {
+    const out = new Map<string, number>();
+    if (r.resultType === "vector") for (const s of r.result) out.set(JSON.stringify(s.labels), s.value);
+    if (r.resultType === "matrix") {
+      for (const s of r.result) {
+        const i = s.timestamps.indexOf(t);
+        if (i >= 0) out.set(JSON.stringify(s.labels), s.values[i]);
+      }
+    }
+    return out;
+  };
+  await fc.assert(
+    fc.asyncProperty(vectorExpr, fc.integer({ min: 0, max: 40 }), async (q, k) => {
+      const t = k * 15_000;
+      let instant: QueryResult;
+      let range: QueryResult;
+      try {
+        instant = await engine.instantQuery(q, t);
+        range = await engine.rangeQuery(q, t - 45_000, t + 45_000, 15_000);
+      } catch {
+        return true; // errors are covered by the property above
+      }
+      const a = asMap(instant, t);
+      const b = asMap(range, t);
+      if (a.size !== b.size) throw new Error(`${q} @ ${t}: instant ${[...a]} vs range ${[...b]}`);
+      for (const [key, v] of a) {
+        if (!b.has(key) || !Object.is(v, b.get(key)!) && Math.abs(v - b.get(key)!) > 1e-9 * Math.max(1, Math.abs(v))) {
+          throw new Error(`${q} @ ${t}: ${key} instant ${v} vs range ${b.get(key)}`);
         }
       }
     }),
