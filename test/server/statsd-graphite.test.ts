@@ -119,4 +119,15 @@ test("graphite: slow client with a half line, over-long and bad lines dropped wi
   assert.match(text, /tsink_ingest_rejected_requests_total\{protocol="graphite",reason="400"\} 1/);
 });
 
+test("a listener address already in use fails startup", async () => {
+  let failed: unknown;
+  try {
+    const other = await startServer(["--graphite-listen", `127.0.0.1:${graphitePort}`]);
+    await other.stop();
+  } catch (err) {
+    failed = err;
+  }
+  assert.match(String((failed as Error | undefined)?.message), /EADDRINUSE/);
+});
+
 test.run();
