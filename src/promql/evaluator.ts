@@ -4,7 +4,7 @@
 import type * as ast from "./ast.js";
 import { PromqlError, type Label } from "./result.js";
 import type { SeriesSource } from "./source.js";
-import { dropMetadataLabels, labelsKey, METRIC_NAME } from "./labels.js";
+import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
 import { makeGrid, type EvalValue, type Grid, type RawSeries, type StepSeries } from "./values.js";
 import type { WindowExtension } from "./range_kernels.js";
 import { evalBinary } from "./binary.js";
@@ -152,6 +152,12 @@ export class Evaluator {
     for (const row of rows) {
       points += row.timestamps.length;
       let labels: Label[] = row.labels;
+      for (let i = 1; i < labels.length; i++) {
+        if (labels[i - 1].name >= labels[i].name) {
+          labels = sortLabels(labels.slice()); // a SeriesSource that broke the sorted-labels contract
+          break;
+        }
+      }
       if (row.metric && !labels.some((l) => l.name === METRIC_NAME)) {
         // Storage returns labels sorted by name and the metric name separately: insert it in order.
         let at = 0;
