@@ -10,13 +10,17 @@ import type { Evaluator } from "./evaluator.js";
 import { unwrapParens } from "./evaluator.js";
 import { hasAnyPoint, type EvalValue, type Grid, type StepSeries } from "./values.js";
 
-/** Kahan-Neumaier compensated increment: returns [sum, compensation]. */
-function kahanInc(inc: number, sum: number, c: number): [number, number] {
+/** Compensation term left by the last kahanInc call (avoids allocating a pair per addition). */
+let kahanComp = 0;
+
+/** Kahan-Neumaier compensated increment: returns the new sum and leaves the new compensation in kahanComp. */
+function kahanInc(inc: number, sum: number, c: number): number {
   const t = sum + inc;
   if (t === Infinity || t === -Infinity) c = 0;
   else if (Math.abs(sum) >= Math.abs(inc)) c += sum - t + inc;
   else c += inc - t + sum;
-  return [t, c];
+  kahanComp = c;
+  return t;
 }
 
 /** Prometheus' `quantile`: sorts `values` (NaN first) and interpolates between the closest ranks. */
@@ -150,14 +154,15 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
         }
         switch (e.op) {
           case "sum":
-            [value, c] = kahanInc(f, value, c);
+            value = kahanInc(f, value, c);
+            c = kahanComp;
             break;
           case "avg": {
             if (!incremental) {
-              const [nv, nc] = kahanInc(f, value, c);
+              const nv = kahanInc(f, value, c);
               if (nv !== Infinity && nv !== -Infinity) {
                 value = nv;
-                c = nc;
+                c = kahanComp;
                 break;
               }
               incremental = true;
@@ -165,7 +170,8 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
               c /= count - 1;
             }
             const q = (count - 1) / count;
-            [mean, c] = kahanInc(f / count, q * mean, q * c);
+            mean = kahanInc(f / count, q * mean, q * c);
+            c = kahanComp;
             break;
           }
           case "max":
@@ -252,12 +258,8 @@ function accumulate(op: "sum" | "avg" | "count" | "group" | "min" | "max", input
             continue;
           }
           count[t]++;
-          const sum = acc[t];
-          const next = sum + f;
-          if (next === Infinity || next === -Infinity) comp[t] = 0;
-          else if (Math.abs(sum) >= Math.abs(f)) comp[t] += sum - next + f;
-          else comp[t] += f - next + sum;
-          acc[t] = next;
+          acc[t] = kahanInc(f, acc[t], comp[t]);
+          comp[t] = kahanComp;
         }
       } else if (op === "max" || op === "min") {
         const isMax = op === "max";
