@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { runAndKill, verify } from "./crash-harness.js";
 
 const kills = Number(process.argv[2] ?? 300);
-const DIR_KILLS = 25;
+const DIR_KILLS = 10;
 let dir = mkdtempSync(join(tmpdir(), "tsink-soak-"));
 let acked = new Set<number>();
 let total = 0;
@@ -19,7 +19,7 @@ try {
       dir = mkdtempSync(join(tmpdir(), "tsink-soak-"));
       acked = new Set();
     }
-    await runAndKill(dir, run, 1500, acked);
+    await runAndKill(dir, run, 1000, acked);
     const present = await verify(dir, acked);
     if ((run + 1) % 10 === 0 || run + 1 === kills) {
       console.log(`kill ${run + 1}/${kills}: ${acked.size} acknowledged batches in this dir, ${present} present, ${((Date.now() - started) / 1000).toFixed(0)} s`);
