@@ -314,6 +314,13 @@ function countValues(input: StepSeries[], g: Grouping, valueLabel: string, steps
   return [...outputs.values()];
 }
 
+/** Go's %v for a float64 (%g with Go's exponent spelling, e.g. 1e+300, +Inf). */
+function goFloat(f: number): string {
+  if (f === Infinity) return "+Inf";
+  if (f === -Infinity) return "-Inf";
+  return String(f);
+}
+
 function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepSeries[], g: Grouping, param: Float64Array, steps: number): StepSeries[] {
   let max = -Infinity;
   let min = Infinity;
@@ -330,6 +337,9 @@ function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepS
   } else {
     if (max < 1) return [];
     if (anyNaN) throw new PromqlError("execution", "Parameter value is NaN");
+    // Prometheus converts k to an int64 and refuses values that do not fit.
+    if (min <= -9223372036854775808) throw new PromqlError("execution", `Scalar value ${goFloat(min)} underflows int64`);
+    if (max >= 9223372036854774784) throw new PromqlError("execution", `Scalar value ${goFloat(max)} overflows int64`);
   }
   const groups = new Map<string, number[]>();
   for (let i = 0; i < input.length; i++) {

@@ -104,6 +104,7 @@ test("limits and errors carry Prometheus' errorType", async () => {
   await rejects(new PromqlEngine(storage).instantQuery("m", 30_000, { signal: AbortSignal.abort() }), "canceled", /canceled/);
   await rejects(new PromqlEngine(storage, { maxQueryLength: 5 }).instantQuery("sum(m) + 1", 30_000), "bad_data", /too long/);
   await rejects(new PromqlEngine(storage).instantQuery('label_replace(m, "a", "b", "c", "(")', 30_000), "execution", /invalid regular expression/);
+  await rejects(new PromqlEngine(storage).instantQuery("topk(1e300, m)", 30_000), "execution", /^Scalar value 1e\+300 overflows int64$/);
   await storage.close();
 });
 
