@@ -115,8 +115,9 @@ try {
       const started = performance.now();
       const replayed = await open(copy);
       const replayMs = performance.now() - started;
+      const replayedRows = (replayed.observabilitySnapshot() as { ingest: { rowsTotal: number } }).ingest.rowsTotal;
       const check = await replayed.select(metrics[0]!, labels[0]!, 0, endMs + 1);
-      console.log(`WAL replay: ${(walBytes / 2 ** 20).toFixed(1)} MiB WAL, ${fmt(samples)} samples in ${replayMs.toFixed(0)} ms = ${fmt(samples / (replayMs / 1000))} samples/s (series 0 has ${check.length} points)`);
+      console.log(`WAL replay: ${(walBytes / 2 ** 20).toFixed(1)} MiB WAL, ${fmt(replayedRows)} samples in ${replayMs.toFixed(0)} ms = ${fmt(replayedRows / (replayMs / 1000))} samples/s (series 0 has ${check.length} points)`);
       await replayed.close();
       rmSync(copy, { recursive: true, force: true });
     }
