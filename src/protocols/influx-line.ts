@@ -100,22 +100,28 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
   let lines = 0;
   let lineNo = 0;
   let pos = 0;
-  while (pos < text.length) {
+  const len = text.length;
+  // Lines are parsed in place (indices into the body), so a good line costs no substrings but its series key,
+  // field value and (rarely) field name.
+  while (pos < len) {
     let end = text.indexOf("\n", pos);
-    if (end < 0) end = text.length;
+    if (end < 0) end = len;
     lineNo++;
-    const line = text.slice(pos, end).trim();
+    let s = pos;
+    let e = end;
     pos = end + 1;
-    if (line.length === 0) continue;
+    while (s < e && isSpace(text.charCodeAt(s))) s++;
+    while (e > s && isSpace(text.charCodeAt(e - 1))) e--;
+    if (s === e) continue;
     if (++lines > opts.maxLines) {
       throw new ProtocolError("too_large", `request has more than ${opts.maxLines} lines (TSINK_INFLUX_LINE_PROTOCOL_MAX_LINES_PER_REQUEST)`);
     }
-    if (line.charCodeAt(0) === 35 /* # */) continue;
+    if (text.charCodeAt(s) === 35 /* # */) continue;
     try {
-      parseLine(line, opts, rows, metrics, series);
+      parseLine(text, s, e, opts, rows, metrics, series);
     } catch (err) {
       if (err instanceof LineError || err instanceof ProtocolError) {
-        throw new ProtocolError("malformed", `line ${lineNo}: ${err.message}: ${excerpt(line, 120)}`);
+        throw new ProtocolError("malformed", `line ${lineNo}: ${err.message}: ${excerpt(text.slice(s, e), 120)}`);
       }
       throw err;
     }
@@ -123,17 +129,20 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
   return { rows, metrics, lines };
 }
 
-/** Index of the first `stop` char at or after `from` not preceded by a backslash (or the length). */
-function scanUnescaped(line: string, from: number, stop1: number, stop2: number, stop3 = stop2): number {
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 11 || c === 12;
+}
+
+/** Index of the first `stop` char in [from, end) not preceded by a backslash (or `end`). */
+function scanUnescaped(text: string, from: number, end: number, stop1: number, stop2: number, stop3 = stop2): number {
   let i = from;
-  const n = line.length;
-  while (i < n) {
-    const c = line.charCodeAt(i);
+  while (i < end) {
+    const c = text.charCodeAt(i);
     if (c === 92 /* \ */) i += 2;
     else if (c === stop1 || c === stop2 || c === stop3) return i;
     else i++;
   }
-  return n;
+  return end;
 }
 
 /** Removes the backslash of `\,` `\=` `\ ` `\"` and `\\`; any other backslash is literal (line protocol rules). */
@@ -152,15 +161,15 @@ function unescape(raw: string): string {
 }
 
 function parseSeries(key: string, opts: InfluxParseOptions): SeriesEntry {
-  let comma = scanUnescaped(key, 0, 44, 44);
+  let comma = scanUnescaped(key, 0, key.length, 44, 44);
   const rawMeasurement = unescape(key.slice(0, comma));
   if (rawMeasurement.length === 0) throw new LineError("missing measurement");
   const measurement = normaliseMetricName(rawMeasurement);
   const labels: Label[] = opts.extraLabels ? [...opts.extraLabels] : [];
   while (comma < key.length) {
     const start = comma + 1;
-    comma = scanUnescaped(key, start, 44, 44);
-    const eq = scanUnescaped(key, start, 61, 61);
+    comma = scanUnescaped(key, start, key.length, 44, 44);
+    const eq = scanUnescaped(key, start, comma, 61, 61);
     if (eq >= comma) throw new LineError(`tag ${excerpt(key.slice(start, comma))} is missing '='`);
     const rawName = unescape(key.slice(start, eq));
     const value = unescape(key.slice(eq + 1, comma));
@@ -174,47 +183,53 @@ function parseSeries(key: string, opts: InfluxParseOptions): SeriesEntry {
 }
 
 function parseLine(
-  line: string,
+  text: string,
+  start: number,
+  n: number,
   opts: InfluxParseOptions,
   rows: IngestRow[],
   metrics: Set<string>,
   seriesCache: Map<string, SeriesEntry>,
 ): void {
-  const keyEnd = scanUnescaped(line, 0, 32, 9);
-  if (keyEnd >= line.length) throw new LineError("missing field section");
-  const key = line.slice(0, keyEnd);
+  const keyEnd = scanUnescaped(text, start, n, 32, 9);
+  if (keyEnd >= n) throw new LineError("missing field section");
+  const key = text.slice(start, keyEnd);
   let series = seriesCache.get(key);
   if (!series) {
     series = parseSeries(key, opts);
     rememberSeries(seriesCache, key, series);
   }
   let i = keyEnd;
-  while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+  while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
 
   // Field section: name=value pairs up to the first unescaped, unquoted space.
   const fieldStart = rows.length;
-  const n = line.length;
   for (;;) {
-    const nameStart = i;
-    const eq = scanUnescaped(line, i, 61, 32, 44);
-    if (eq >= n || line.charCodeAt(eq) !== 61) throw new LineError(`field ${excerpt(line.slice(nameStart, eq))} is missing '='`);
-    const rawField = unescape(line.slice(nameStart, eq));
-    if (rawField.length === 0) throw new LineError("empty field key");
-    i = eq + 1;
+    let rawField: string;
+    if (text.startsWith("value=", i)) {
+      rawField = "value";
+      i += 6;
+    } else {
+      const eq = scanUnescaped(text, i, n, 61, 32, 44);
+      if (eq >= n || text.charCodeAt(eq) !== 61) throw new LineError(`field ${excerpt(text.slice(i, eq))} is missing '='`);
+      rawField = unescape(text.slice(i, eq));
+      if (rawField.length === 0) throw new LineError("empty field key");
+      i = eq + 1;
+    }
     let value: number;
-    if (line.charCodeAt(i) === 34 /* " */) {
+    if (text.charCodeAt(i) === 34 /* " */) {
       i++;
-      while (i < n && line.charCodeAt(i) !== 34) i += line.charCodeAt(i) === 92 ? 2 : 1;
+      while (i < n && text.charCodeAt(i) !== 34) i += text.charCodeAt(i) === 92 ? 2 : 1;
       if (i >= n) throw new LineError(`field ${excerpt(rawField)} has an unterminated string value`);
       throw new LineError(`field ${excerpt(rawField)}: string field values are not supported`);
     } else {
       const valueStart = i;
       while (i < n) {
-        const c = line.charCodeAt(i);
+        const c = text.charCodeAt(i);
         if (c === 44 || c === 32 || c === 9) break;
         i++;
       }
-      value = parseFieldValue(line.slice(valueStart, i), rawField);
+      value = parseFieldValue(text.slice(valueStart, i), rawField);
     }
     let metric = rawField === "value" ? series.measurement : series.fields.get(rawField);
     if (metric === undefined) {
@@ -225,15 +240,38 @@ function parseLine(
     }
     metrics.add(metric);
     rows.push({ metric, labels: series.labels, dataPoint: { timestamp: opts.now, value } });
-    if (i >= n || line.charCodeAt(i) !== 44) break;
+    if (i >= n || text.charCodeAt(i) !== 44) break;
     i++;
   }
-  while (i < n && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+  while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
   if (i < n) {
-    const tsText = line.slice(i);
-    const timestamp = convertTimestamp(tsText, opts.precision, opts.serverPrecision);
+    const timestamp = fastTimestamp(text, i, n, opts) ?? convertTimestamp(text.slice(i, n), opts.precision, opts.serverPrecision);
     for (let r = fieldStart; r < rows.length; r++) rows[r]!.dataPoint.timestamp = timestamp;
   }
+}
+
+/**
+ * The common case of convertTimestamp without substrings: plain digits, a power-of-ten conversion to a non-ns
+ * server precision, and at most 15 digits kept (exact in a double). undefined → take the general path.
+ */
+function fastTimestamp(text: string, i: number, n: number, opts: InfluxParseOptions): number | undefined {
+  if (opts.serverPrecision === "ns") return undefined;
+  const from = DIGITS_OF[opts.precision];
+  if (from === undefined) return undefined;
+  const drop = DIGITS_OF[opts.serverPrecision]! - from;
+  if (drop < 0) return undefined;
+  const negative = text.charCodeAt(i) === 45;
+  const first = negative ? i + 1 : i;
+  const keep = n - first - drop;
+  // more than 18 digits may lie outside int64: the general path checks the range
+  if (n === first || keep > 15 || n - first > 18) return undefined;
+  let v = 0;
+  for (let k = first; k < n; k++) {
+    const d = text.charCodeAt(k) - 48;
+    if (d < 0 || d > 9) return undefined;
+    if (k < first + keep) v = v * 10 + d;
+  }
+  return negative && v !== 0 ? -v : v;
 }
 
 function parseFieldValue(text: string, field: string): number {

@@ -77,6 +77,29 @@ test("precision parameter and timestamp conversion (integer division toward zero
   fails("m v=1 99999999999999999999", /line 1: timestamp .* out of range/);
 });
 
+test("line timestamps (in-place fast path) agree with convertTimestamp for every precision pair", () => {
+  const precisions = ["ns", "us", "ms", "s", "m", "h"] as const;
+  const servers = ["s", "ms", "us", "ns"] as const;
+  fc.assert(
+    fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.constantFrom(...precisions), fc.constantFrom(...servers), (ts, precision, server) => {
+      let expected: unknown;
+      try {
+        expected = convertTimestamp(String(ts), precision, server);
+      } catch {
+        expected = "error";
+      }
+      let got: unknown;
+      try {
+        got = parseInfluxLines(enc(`m v=1 ${ts}`), { ...OPTS, precision, serverPrecision: server }).rows[0]!.dataPoint.timestamp;
+      } catch {
+        got = "error";
+      }
+      assert.is(got, expected);
+    }),
+    { numRuns: 3000 },
+  );
+});
+
 test("extra labels (influx_db...) and the tenant label are merged, sorted", () => {
   const rows = parseInfluxLines(enc("m,z=1 v=1 1"), {
     ...OPTS, extraLabels: [{ name: "influx_db", value: "telegraf" }], tenantLabel: { name: "__tsink_tenant__", value: "t" },
