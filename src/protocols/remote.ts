@@ -92,7 +92,7 @@ interface CachedSeries {
 // Remote-write clients resend the same series every scrape: decoding, validating and sorting a label set is done
 // once and then found again by its wire bytes in this 2-way set-associative table (a hash of ~100 bytes and one
 // compare instead of six string decodes, checks and allocations per series). Equal bytes decode to equal labels.
-const SERIES_CACHE_SETS = 1 << 15;
+const SERIES_CACHE_SETS = 1 << 16;
 const SERIES_CACHE_MAX_BYTES = 1024;
 const seriesCache: (CachedSeries | undefined)[] = new Array<CachedSeries | undefined>(2 * SERIES_CACHE_SETS).fill(undefined);
 
