@@ -28,8 +28,12 @@ export function resolveTenant(headers: Record<string, string | string[] | undefi
   return id;
 }
 
+/**
+ * The read matcher of a tenant. The default tenant also sees series without the label (written before tenancy, e.g.
+ * by the embedded library into the same data path): a missing label matches "" as in Prometheus.
+ */
 export function tenantMatcher(tenant: string): SeriesMatcher {
-  return { name: TENANT_LABEL, op: "=", value: tenant };
+  return tenant === DEFAULT_TENANT ? { name: TENANT_LABEL, op: "=~", value: `${DEFAULT_TENANT}|` } : { name: TENANT_LABEL, op: "=", value: tenant };
 }
 
 /** The selection restricted to one tenant. */

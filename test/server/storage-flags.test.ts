@@ -1,8 +1,13 @@
-// Storage flags seen through HTTP: --retention (422 write_out_of_retention), --cardinality-limit (413), and
-// --timestamp-precision s / ns (remote write ms converted in, PromQL and remote read converted back out,
-// text import timestamps taken raw in the server precision).
+// Storage flags seen through HTTP: --retention (422 write_out_of_retention), --cardinality-limit (413),
+// --timestamp-precision s / ns (remote write ms converted in, PromQL and remote read converted back out, text
+// import timestamps raw in the server precision), and --data-path data without a tenant label (default tenant).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseServerArgs, type ServerConfig } from "../../src/server/config.js";
+import { storageBuilderFor } from "../../src/server/storage.js";
 import { decodeReadResponse, getJson, readRequestBody, recentMs, remoteWrite, REMOTE_WRITE_HEADERS, startServer } from "./helpers.js";
 
 test("--retention: samples older than the cutoff -> 422 write_out_of_retention, nothing written", async () => {
@@ -55,5 +60,26 @@ for (const precision of ["s", "ns"] as const) {
     }
   });
 }
+
+test("the default tenant also reads series written without a tenant label (embedded library data)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsink-fallback-"));
+  try {
+    const T = recentMs(60);
+    const embedded = await storageBuilderFor(parseServerArgs(["--data-path", dir], {}) as ServerConfig).build();
+    await embedded.insertRows([{ metric: "legacy", labels: [{ name: "from", value: "library" }], dataPoint: { timestamp: T, value: 7 } }]);
+    await embedded.close();
+    const srv = await startServer(["--data-path", dir]);
+    try {
+      const dflt = await getJson(`${srv.url}/api/v1/query?query=legacy&time=${T / 1000}`);
+      assert.equal(dflt.body.data.result, [{ metric: { __name__: "legacy", from: "library" }, value: [T / 1000, "7"] }]);
+      const other = await getJson(`${srv.url}/api/v1/series?match[]=legacy`, { headers: { "x-tsink-tenant": "other" } });
+      assert.equal(other.body.data, []);
+    } finally {
+      await srv.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test.run();
