@@ -13,10 +13,10 @@ export const LOOKBACK_DELTA_MS = 5 * 60_000;
 export const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
 export const MAX_SAMPLES_PER_QUERY = 50_000_000;
 
-export function tenantEngine(rt: Runtime, tenant: string, timeoutMs: number | undefined): PromqlEngine {
+export function tenantEngine(rt: Runtime, tenant: string, timeoutMs: number | undefined, lookbackDeltaMs?: number): PromqlEngine {
   const source = new TenantSeriesSource(rt.storage(), tenant, rt.config.timestampPrecision);
   return new PromqlEngine(source, {
-    lookbackDeltaMs: LOOKBACK_DELTA_MS,
+    lookbackDeltaMs: lookbackDeltaMs ?? LOOKBACK_DELTA_MS,
     maxSamples: MAX_SAMPLES_PER_QUERY,
     timeoutMs: Math.min(timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS),
   });

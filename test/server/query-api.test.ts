@@ -49,7 +49,7 @@ test("raw JSON text matches Prometheus byte for byte (timestamps, NaN, exponent)
   assert.is(await scalar.text(), `{"status":"success","data":{"resultType":"scalar","result":[${sec(T0)},"1.5e-07"]}}`);
 });
 
-test("query accepts POST form, RFC 3339 time, and defaults time to now", async () => {
+test("query accepts POST form, RFC 3339 time, lookback_delta, and defaults time to now", async () => {
   const iso = new Date(T0 + 15000).toISOString();
   const { status, body } = await getJson(`${srv.url}/api/v1/query`, {
     method: "POST",
@@ -58,6 +58,10 @@ test("query accepts POST form, RFC 3339 time, and defaults time to now", async (
   });
   assert.is(status, 200);
   assert.equal(body.data, { resultType: "vector", result: [{ metric: {}, value: [sec(T0 + 15000), "43"] }] });
+  const short = await getJson(`${srv.url}/api/v1/query?query=cpu_usage&time=${sec(T0 + 45000)}&lookback_delta=10s`);
+  assert.equal(short.body.data.result, []);
+  const long = await getJson(`${srv.url}/api/v1/query?query=cpu_usage&time=${sec(T0 + 45000)}&lookback_delta=1m`);
+  assert.is(long.body.data.result.length, 2);
   const now = await getJson(`${srv.url}/api/v1/query?query=time()`);
   assert.is(now.body.data.resultType, "scalar");
   assert.ok(Math.abs(now.body.data.result[0] - Date.now() / 1000) < 5);

@@ -29,7 +29,10 @@ export function registerQueryRoutes(router: Router, rt: Runtime): void {
       const query = requireParam(params, "query");
       const timeoutRaw = params.get("timeout");
       const timeoutMs = timeoutRaw ? parseDurationParam("timeout", timeoutRaw) : undefined;
-      const engine = tenantEngine(rt, tenant, timeoutMs);
+      const lookbackRaw = params.get("lookback_delta");
+      const lookbackDeltaMs = lookbackRaw ? parseDurationParam("lookback_delta", lookbackRaw) : undefined;
+      if (lookbackDeltaMs !== undefined && lookbackDeltaMs <= 0) throw HttpError.badData(`invalid parameter "lookback_delta": must be positive`);
+      const engine = tenantEngine(rt, tenant, timeoutMs, lookbackDeltaMs);
       let resultJson: string;
       try {
         if (endpoint === "query") {
