@@ -83,7 +83,7 @@ function decodeMessage<T>(type: protobuf.Type, bytes: Uint8Array, what: string):
 
 /** A validated label set, cached under its wire bytes (and the extra label's value). */
 interface CachedSeries {
-  bytes: Uint8Array;
+  bytes: Buffer;
   extraValue: string | undefined;
   metric: string;
   labels: Label[];
@@ -99,7 +99,7 @@ const seriesCache: (CachedSeries | undefined)[] = new Array<CachedSeries | undef
 /** Set (first slot) of the last lookup: where remember() puts a miss. */
 let lookupSlot = 0;
 
-function cachedSeries(buf: Uint8Array, start: number, end: number, extraValue: string | undefined): CachedSeries | undefined {
+function cachedSeries(buf: Buffer, start: number, end: number, extraValue: string | undefined): CachedSeries | undefined {
   const slot = (bytesHash(buf, start, end) & (SERIES_CACHE_SETS - 1)) * 2;
   lookupSlot = slot;
   for (let way = 0; way < 2; way++) {
@@ -127,10 +127,9 @@ function bytesHash(buf: Uint8Array, start: number, end: number): number {
   return h >>> 0;
 }
 
-function sameBytes(cached: Uint8Array, buf: Uint8Array, start: number, end: number): boolean {
-  if (cached.length !== end - start) return false;
-  for (let i = 0; i < cached.length; i++) if (cached[i] !== buf[start + i]) return false;
-  return true;
+/** Native comparison (memcmp) of a cached key with request[start, end). */
+function sameBytes(cached: Buffer, request: Buffer, start: number, end: number): boolean {
+  return cached.length === end - start && cached.compare(request, start, end) === 0;
 }
 
 function validatedSeries(s: number, rawLabels: RawLabel[], extraLabel: Label | undefined): { metric: string; labels: Label[] } {
@@ -159,19 +158,20 @@ export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecis
   let exemplarCount = 0;
   let histogramCount = 0;
   let seriesIndex = 0;
+  const request = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   visitWriteRequest(bytes, {
     series(view) {
       const s = seriesIndex++;
       exemplarCount += view.exemplars;
       histogramCount += view.histograms;
       let series: { metric: string; labels: Label[] };
-      const { buf, labelStart, labelEnd } = view;
+      const { labelStart, labelEnd } = view;
       if (labelStart >= 0 && labelEnd - labelStart <= SERIES_CACHE_MAX_BYTES) {
-        const hit = cachedSeries(buf, labelStart, labelEnd, extraLabel?.value);
+        const hit = cachedSeries(request, labelStart, labelEnd, extraLabel?.value);
         if (hit) series = hit;
         else {
           series = validatedSeries(s, view.labels(), extraLabel);
-          remember({ bytes: buf.slice(labelStart, labelEnd), extraValue: extraLabel?.value, metric: series.metric, labels: series.labels });
+          remember({ bytes: Buffer.from(request.subarray(labelStart, labelEnd)), extraValue: extraLabel?.value, metric: series.metric, labels: series.labels });
         }
       } else series = validatedSeries(s, view.labels(), extraLabel);
       const { metric, labels } = series;
