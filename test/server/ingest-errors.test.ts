@@ -63,7 +63,7 @@ test("remote write: invalid series anywhere in the batch -> 400 and no part of t
   assert.equal(await seriesNamed("batch_ok"), [{ __name__: "batch_ok", a: "1" }]);
 });
 
-test("remote write: wrong content type or encoding -> 415", async () => {
+test("remote write: wrong content type, encoding or a 2.0 message -> 415", async () => {
   let r = await post("/api/v1/write", remoteWriteBody([]), { "Content-Type": "application/json", "Content-Encoding": "snappy" });
   assert.is(r.status, 415);
   r = await post("/api/v1/write", remoteWriteBody([]), { "Content-Type": "application/x-protobuf", "Content-Encoding": "gzip" });
@@ -71,6 +71,11 @@ test("remote write: wrong content type or encoding -> 415", async () => {
   assert.match(r.text, /gzip/);
   r = await post("/api/v1/import/prometheus", "up 1", { "Content-Type": "application/x-protobuf" });
   assert.is(r.status, 415);
+  r = await post("/api/v1/write", remoteWriteBody([]), { ...REMOTE_WRITE_HEADERS, "Content-Type": "application/x-protobuf;proto=io.prometheus.write.v2.Request" });
+  assert.is(r.status, 415);
+  assert.match(r.text, /remote write 1\.0/);
+  r = await post("/api/v1/write", remoteWriteBody([]), { ...REMOTE_WRITE_HEADERS, "Content-Type": "application/x-protobuf;proto=prometheus.WriteRequest" });
+  assert.is(r.status, 200);
 });
 
 test("body limits: compressed size and declared decompressed size -> 413 (snappy bomb refused from its header)", async () => {

@@ -101,6 +101,11 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
       throw new HttpError(415, `unsupported Content-Encoding ${JSON.stringify(encoding)}: remote write bodies are snappy block-compressed`);
     }
     checkContentType(ctx, (t) => t === "application/x-protobuf", "application/x-protobuf");
+    const proto = /;\s*proto=([^;\s]+)/i.exec(ctx.get("content-type"))?.[1];
+    if (proto && proto !== "prometheus.WriteRequest") {
+      // Remote write 2.0 senders fall back to 1.0 on 415.
+      throw new HttpError(415, `unsupported remote write message ${JSON.stringify(proto)}: this server speaks remote write 1.0 (prometheus.WriteRequest)`);
+    }
     const tenant = tenantOf(ctx);
     await ingest(ctx, "remote_write", (body) => {
       const decoded = decodeWriteRequest(snappyDecompress(body, limits.maxDecompressedBodyBytes), timestampPrecision, tenantLabel(tenant));
