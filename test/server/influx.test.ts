@@ -115,4 +115,22 @@ test("line limit → 413 with code 'request too large'", async () => {
   }
 });
 
+test("decompressed-size limit → 413; a nanosecond-precision server keeps every digit of the timestamp", async () => {
+  const ns = await startServer(["--timestamp-precision", "ns"], { TSINK_SERVER_MAX_DECOMPRESSED_BODY_BYTES: "2000" });
+  try {
+    const bomb = await fetch(`${ns.url}/write`, { method: "POST", body: gzipSync(`m value=1\n`.repeat(1000)), headers: { "Content-Encoding": "gzip" } });
+    assert.is(bomb.status, 413);
+    assert.is(((await bomb.json()) as { code: string }).code, "request too large");
+    const t = BigInt(recentMs(50)) * 1_000_000n + 123_456n;
+    assert.is((await fetch(`${ns.url}/write`, { method: "POST", body: `precise value=2 ${t}` })).status, 204);
+    const sec = Number(t / 1_000_000n) / 1000;
+    const res = await getJson(`${ns.url}/api/v1/query?query=timestamp(precise)&time=${sec + 1}`);
+    assert.is(res.body.data.result[0].value[1], String(sec));
+    const stored = await ns.server.runtime.storage().selectColumns({ metric: "precise" }, 0n, 2n ** 62n);
+    assert.equal([...stored[0]!.timestamps], [t]);
+  } finally {
+    await ns.stop();
+  }
+});
+
 test.run();
