@@ -2,6 +2,7 @@
 // env limits (§4.2), validation of flag combinations, and the --help text.
 import { readFileSync } from "node:fs";
 import type { TimestampPrecision } from "../protocols/rows.js";
+import { TenantPolicies, loadTenantPolicies } from "./tenant-policy.js";
 
 export interface ServerConfig {
   listen: { host: string; port: number };
@@ -19,6 +20,8 @@ export interface ServerConfig {
   adminApiEnabled: boolean;
   adminPathPrefix?: string;
   tls?: { certPath: string; keyPath: string };
+  /** Per-tenant quotas (--tenant-config); every tenant unlimited without it. */
+  tenantPolicies: TenantPolicies;
   limits: ServerLimits;
   features: RemoteWriteFeatures;
   protocols: ProtocolIngestConfig;
@@ -87,6 +90,9 @@ Flags (booleans take an explicit value: true/1/yes/on or false/0/no/off):
   --graphite-listen ADDR        Graphite plaintext TCP listener host:port (default off)
   --graphite-tenant ID          tenant of Graphite samples (default "default")
   --tls-cert PATH, --tls-key PATH   serve HTTPS with this PEM certificate and key (each needs the other)
+  --tenant-config PATH          per-tenant quotas, JSON {defaults:{quotas}, tenants:{"<id>":{quotas}}}; quotas:
+                                maxWriteRowsPerRequest, maxReadQueriesPerRequest, maxMetadataMatchersPerRequest,
+                                maxQueryLengthBytes, maxRangePointsPerQuery (413 when exceeded)
   -h, --help                    show this help
 
 Environment:
@@ -165,7 +171,7 @@ export function parseListen(flag: string, raw: string): { host: string; port: nu
 const UNSUPPORTED_FLAGS = [
   "--object-store-path",
   "--hot-tier-retention", "--warm-tier-retention", "--storage-mode", "--remote-segment-refresh-interval",
-  "--mirror-hot-segments-to-object-store", "--tenant-config", "--rbac-config", "--edge-sync-upstream",
+  "--mirror-hot-segments-to-object-store", "--rbac-config", "--edge-sync-upstream",
   "--edge-sync-auth-token", "--edge-sync-source-id", "--edge-sync-static-tenant", "--cluster-enabled",
 ];
 
@@ -173,7 +179,7 @@ const VALUE_FLAGS = new Set([
   "--listen", "--data-path", "--retention", "--timestamp-precision", "--memory-limit", "--cardinality-limit",
   "--chunk-points", "--max-writers", "--wal-enabled", "--wal-sync-mode", "--auth-token", "--auth-token-file",
   "--admin-auth-token", "--admin-auth-token-file", "--admin-path-prefix", "--tls-cert", "--tls-key",
-  "--statsd-listen", "--statsd-tenant", "--graphite-listen", "--graphite-tenant",
+  "--statsd-listen", "--statsd-tenant", "--graphite-listen", "--graphite-tenant", "--tenant-config",
 ]);
 const SWITCH_FLAGS = new Set(["--admin-api-enabled", "--enable-admin-api", "--help", "-h"]);
 
@@ -189,6 +195,14 @@ function envInt(env: Env, name: string, def: number): number {
 function envBool(env: Env, name: string, def: boolean): boolean {
   const raw = env[name];
   return raw === undefined || raw === "" ? def : parseBool(name, raw);
+}
+
+function tenantPoliciesFrom(path: string): TenantPolicies {
+  try {
+    return loadTenantPolicies(path);
+  } catch (err) {
+    throw new ConfigError(`--tenant-config ${path}: ${(err as Error).message}`);
+  }
 }
 
 function readTokenFile(flag: string, path: string): string {
@@ -274,6 +288,7 @@ export function parseServerArgs(argv: readonly string[], env: Env): ServerConfig
     walEnabled: get("--wal-enabled") === undefined ? true : parseBool("--wal-enabled", get("--wal-enabled")!),
     walSyncMode,
     adminApiEnabled,
+    tenantPolicies: get("--tenant-config") === undefined ? new TenantPolicies() : tenantPoliciesFrom(get("--tenant-config")!),
     limits: {
       writeMaxInflightRequests: envInt(env, "TSINK_SERVER_WRITE_MAX_INFLIGHT_REQUESTS", 64),
       writeMaxInflightRows: envInt(env, "TSINK_SERVER_WRITE_MAX_INFLIGHT_ROWS", 200_000),

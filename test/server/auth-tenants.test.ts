@@ -3,7 +3,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { ConfigError, parseServerArgs } from "../../src/server/config.js";
 import { get as httpsGet } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -218,6 +219,60 @@ test("tenant isolation on every read route and on delete_series", async () => {
     assert.is(dflt.body.data.length, 1);
   } finally {
     await srv.stop();
+  }
+});
+
+test("--tenant-config quotas: defaults inherited, per-tenant overrides, 413 with nothing written", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsink-tenants-"));
+  try {
+    const file = join(dir, "tenants.json");
+    writeFileSync(file, JSON.stringify({
+      defaults: { quotas: { maxWriteRowsPerRequest: 2, maxReadQueriesPerRequest: 1, maxMetadataMatchersPerRequest: 1, maxQueryLengthBytes: 40, maxRangePointsPerQuery: 10 } },
+      tenants: { big: { quotas: { maxWriteRowsPerRequest: 100, maxRangePointsPerQuery: null } } },
+    }));
+    const srv = await startServer(["--tenant-config", file]);
+    try {
+      const rows3 = [{ labels: { __name__: "q" }, samples: [[T, 1], [T + 1, 2], [T + 2, 3]] as [number, number][] }];
+      const refused = await remoteWrite(srv.url, rows3, { "x-tsink-tenant": "small" });
+      assert.is(refused.status, 413);
+      assert.is(refused.headers.get("x-tsink-write-error-code"), "write_resource_limit_exceeded");
+      assert.match(await refused.text(), /maxWriteRowsPerRequest exceeded: 3 > 2/);
+      const text = await fetch(`${srv.url}/api/v1/import/prometheus`, { method: "POST", headers: { "x-tsink-tenant": "small" }, body: `q 1 ${T}\nq 2 ${T + 1}\nq 3 ${T + 2}\n` });
+      assert.is(text.status, 413);
+      assert.is((await remoteWrite(srv.url, rows3, { "x-tsink-tenant": "big" })).status, 200);
+      const small = { headers: { "x-tsink-tenant": "small" } };
+      assert.equal((await getJson(`${srv.url}/api/v1/series?match[]=q`, small)).body.data, []);
+      const two = await getJson(`${srv.url}/api/v1/series?match[]=q&match[]=up`, small);
+      assert.equal([two.status, two.body.errorType], [413, "bad_data"]);
+      const long = await getJson(`${srv.url}/api/v1/query?query=${encodeURIComponent("sum(rate(some_long_metric_name_here[5m]))")}`, small);
+      assert.is(long.status, 413);
+      assert.match(long.body.error, /maxQueryLengthBytes/);
+      const points = await getJson(`${srv.url}/api/v1/query_range?query=q&start=0&end=100&step=10`, small);
+      assert.is(points.status, 413);
+      assert.match(points.body.error, /maxRangePointsPerQuery exceeded: 11 > 10/);
+      const bigRange = await getJson(`${srv.url}/api/v1/query_range?query=q&start=0&end=100&step=10`, { headers: { "x-tsink-tenant": "big" } });
+      assert.is(bigRange.status, 200);
+      const m = [{ type: 0, name: "__name__", value: "q" }];
+      const rr = await fetch(`${srv.url}/api/v1/read`, {
+        method: "POST", headers: { ...REMOTE_WRITE_HEADERS, "x-tsink-tenant": "small" },
+        body: readRequestBody([{ startMs: 0, endMs: T, matchers: m }, { startMs: 0, endMs: T, matchers: m }]),
+      });
+      assert.is(rr.status, 413);
+      assert.is(rr.headers.get("x-tsink-read-error-code"), "read_resource_limit_exceeded");
+    } finally {
+      await srv.stop();
+    }
+    for (const [doc, pattern] of [
+      [{ tenants: { a: { quotas: { maxWriteRows: 1 } } } }, /unknown field tenants\.a\.quotas\.maxWriteRows/],
+      [{ defaults: { auth: {} } }, /defaults\.auth is not supported/],
+      [{ defaults: { quotas: { maxQueryLengthBytes: -1 } } }, /must be a positive integer/],
+      [{ extra: 1 }, /unknown field extra/],
+    ] as [object, RegExp][]) {
+      writeFileSync(file, JSON.stringify(doc));
+      assert.throws(() => parseServerArgs(["--tenant-config", file], {}), (e: unknown) => e instanceof ConfigError && pattern.test(e.message));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -12,6 +12,7 @@ import { AdmissionRejected } from "../admission.js";
 import { readBody } from "../body.js";
 import { HttpError } from "../http-error.js";
 import { type Runtime, tenantOf } from "../runtime.js";
+import { enforceQuota } from "../tenant-policy.js";
 import { tenantLabel } from "../tenancy.js";
 
 type Protocol = "remote_write" | "prometheus_text";
@@ -71,13 +72,20 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
   const { limits, features, timestampPrecision } = rt.config;
 
   /** Runs one ingest request: admission, body, `decode` (which stamps the tenant label), one atomic insert. */
-  async function ingest(ctx: Context, protocol: Protocol, decode: (body: Buffer) => { rows: IngestRow[]; headers?: Record<string, string>; after?: () => void }): Promise<void> {
+  async function ingest(
+    ctx: Context,
+    protocol: Protocol,
+    tenant: string,
+    decode: (body: Buffer) => { rows: IngestRow[]; headers?: Record<string, string>; after?: () => void },
+  ): Promise<void> {
+    const quota = rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest;
     try {
       await rt.writeGate.withRequest(async () => {
         const storage = rt.storage();
         const body = await readBody(ctx, limits.maxBodyBytes);
         const decoded = decode(body);
         const rows = decoded.rows;
+        enforceQuota("maxWriteRowsPerRequest", quota, rows.length, { json: false, headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" } });
         await rt.writeGate.withUnits(rows.length, () => (rows.length > 0 ? storage.insertRows(rows as Row[]) : Promise.resolve()));
         decoded.after?.();
         rt.metrics.ingestSamples.inc({ protocol }, rows.length);
@@ -107,7 +115,7 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
       throw new HttpError(415, `unsupported remote write message ${JSON.stringify(proto)}: this server speaks remote write 1.0 (prometheus.WriteRequest)`);
     }
     const tenant = tenantOf(ctx);
-    await ingest(ctx, "remote_write", (body) => {
+    await ingest(ctx, "remote_write", tenant, (body) => {
       const decoded = decodeWriteRequest(snappyDecompress(body, limits.maxDecompressedBodyBytes), timestampPrecision, tenantLabel(tenant));
       if (decoded.exemplarCount > 0) {
         rt.metrics.exemplarsRejected.inc(decoded.exemplarCount);
@@ -149,7 +157,7 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
       "text/plain",
     );
     const tenant = tenantOf(ctx);
-    await ingest(ctx, "prometheus_text", (body) => {
+    await ingest(ctx, "prometheus_text", tenant, (body) => {
       const parsed = parsePrometheusText(body, scaleMillis(Date.now(), timestampPrecision), tenantLabel(tenant));
       if (parsed.exemplarCount > 0) {
         rt.metrics.exemplarsRejected.inc(parsed.exemplarCount);

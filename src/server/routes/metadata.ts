@@ -10,6 +10,7 @@ import { labelsJson, successJson } from "../prometheus-json.js";
 import { parseMatchSelector } from "../promql.js";
 import { type Runtime, requestParams, sendJson, tenantOf } from "../runtime.js";
 import { msToStorage, scopeSelection, stripTenantLabel } from "../tenancy.js";
+import { enforceQuota } from "../tenant-policy.js";
 import { guardedRead } from "./read-support.js";
 import { selectionFromMatchers } from "./selectors.js";
 import { tsdbStatus } from "./status.js";
@@ -23,6 +24,7 @@ export function registerMetadataRoutes(router: Router, rt: Runtime): void {
   function selections(params: URLSearchParams, tenant: string, matchRequired: boolean): SeriesSelection[] {
     const matches = params.getAll("match[]");
     if (matchRequired && matches.length === 0) throw HttpError.badData("no match[] parameter provided");
+    enforceQuota("maxMetadataMatchersPerRequest", rt.config.tenantPolicies.quotas(tenant).maxMetadataMatchersPerRequest, matches.length, { json: true });
     const range: Pick<SeriesSelection, "start" | "end"> = {};
     const startRaw = params.get("start");
     const endRaw = params.get("end");

@@ -8,6 +8,7 @@ import { parseDurationParam, parseTimeParam, requireParam } from "../params.js";
 import { queryResultJson, successJson } from "../prometheus-json.js";
 import { tenantEngine } from "../promql.js";
 import { type Runtime, requestParams, sendJson, tenantOf } from "../runtime.js";
+import { enforceQuota } from "../tenant-policy.js";
 import { guardedRead } from "./read-support.js";
 
 const STATUS_BY_ERROR_TYPE: Record<string, number> = { bad_data: 400, execution: 422, timeout: 503, canceled: 499, internal: 500 };
@@ -27,6 +28,8 @@ export function registerQueryRoutes(router: Router, rt: Runtime): void {
     const params = await requestParams(ctx, maxBody);
     await guardedRead(rt, ctx, endpoint, true, async (takeQueries) => {
       const query = requireParam(params, "query");
+      const quotas = rt.config.tenantPolicies.quotas(tenant);
+      enforceQuota("maxQueryLengthBytes", quotas.maxQueryLengthBytes, Buffer.byteLength(query), { json: true });
       const timeoutRaw = params.get("timeout");
       const timeoutMs = timeoutRaw ? parseDurationParam("timeout", timeoutRaw) : undefined;
       const lookbackRaw = params.get("lookback_delta");
@@ -43,6 +46,9 @@ export function registerQueryRoutes(router: Router, rt: Runtime): void {
           const startMs = parseTimeParam("start", requireParam(params, "start"));
           const endMs = parseTimeParam("end", requireParam(params, "end"));
           const stepMs = parseDurationParam("step", requireParam(params, "step"));
+          if (stepMs > 0 && endMs >= startMs) {
+            enforceQuota("maxRangePointsPerQuery", quotas.maxRangePointsPerQuery, Math.floor((endMs - startMs) / stepMs) + 1, { json: true });
+          }
           resultJson = queryResultJson(await takeQueries(1, () => engine.rangeQuery(query, startMs, endMs, stepMs)));
         }
       } catch (err) {

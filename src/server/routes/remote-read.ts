@@ -8,6 +8,7 @@ import { HttpError } from "../http-error.js";
 import { type Runtime, tenantOf } from "../runtime.js";
 import { msToStorage, scopeSelection, stripTenantLabel, timestampsToMillis } from "../tenancy.js";
 import { writeFailure } from "./ingest.js";
+import { enforceQuota } from "../tenant-policy.js";
 import { guardedRead } from "./read-support.js";
 import { selectionFromMatchers } from "./selectors.js";
 
@@ -28,6 +29,10 @@ export function registerRemoteReadRoute(router: Router, rt: Runtime): void {
         // ProtocolError "unsupported" (a non-SAMPLES response type) is a bad request here, not a disabled feature.
         throw failure && failure.status === 422 ? new HttpError(400, failure.message) : (failure ?? err);
       }
+      enforceQuota("maxReadQueriesPerRequest", rt.config.tenantPolicies.quotas(tenant).maxReadQueriesPerRequest, queries.length, {
+        json: false,
+        headers: { "X-Tsink-Read-Error-Code": "read_resource_limit_exceeded" },
+      });
       const results = await takeQueries(queries.length, () =>
         Promise.all(
           queries.map(async (q): Promise<ReadSeries[]> => {

@@ -1,0 +1,87 @@
+// Per-tenant request quotas from --tenant-config (reference §6): camelCase JSON `{defaults, tenants: {id: {...}}}`,
+// unknown fields rejected, a tenant missing from the file inherits `defaults`. Exceeding a quota answers 413.
+import { readFileSync } from "node:fs";
+import { HttpError } from "./http-error.js";
+
+export interface TenantQuotas {
+  maxWriteRowsPerRequest?: number;
+  maxReadQueriesPerRequest?: number;
+  maxMetadataMatchersPerRequest?: number;
+  maxQueryLengthBytes?: number;
+  maxRangePointsPerQuery?: number;
+}
+
+const QUOTA_KEYS: readonly (keyof TenantQuotas)[] = [
+  "maxWriteRowsPerRequest", "maxReadQueriesPerRequest", "maxMetadataMatchersPerRequest", "maxQueryLengthBytes", "maxRangePointsPerQuery",
+];
+/** Sections of the reference's tenant file this build does not enforce: refused rather than silently ignored. */
+const UNSUPPORTED_SECTIONS = ["auth", "admission", "cluster"];
+
+export class TenantPolicies {
+  constructor(
+    private readonly defaults: TenantQuotas = {},
+    private readonly tenants: ReadonlyMap<string, TenantQuotas> = new Map(),
+  ) {}
+
+  quotas(tenant: string): TenantQuotas {
+    return this.tenants.get(tenant) ?? this.defaults;
+  }
+}
+
+function objectAt(value: unknown, where: string): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error(`${where} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function policyAt(value: unknown, where: string, inherited: TenantQuotas): TenantQuotas {
+  const entry = objectAt(value, where);
+  for (const key of Object.keys(entry)) {
+    if (UNSUPPORTED_SECTIONS.includes(key)) throw new Error(`${where}.${key} is not supported by this tsink-server build (only quotas are)`);
+    if (key !== "quotas") throw new Error(`unknown field ${where}.${key}`);
+  }
+  const quotas: TenantQuotas = { ...inherited };
+  if (entry.quotas === undefined) return quotas;
+  const q = objectAt(entry.quotas, `${where}.quotas`);
+  for (const [key, limit] of Object.entries(q)) {
+    if (!QUOTA_KEYS.includes(key as keyof TenantQuotas)) throw new Error(`unknown field ${where}.quotas.${key} (known: ${QUOTA_KEYS.join(", ")})`);
+    if (limit === null) {
+      delete quotas[key as keyof TenantQuotas];
+      continue;
+    }
+    if (!Number.isSafeInteger(limit) || (limit as number) <= 0) throw new Error(`${where}.quotas.${key} must be a positive integer or null`);
+    quotas[key as keyof TenantQuotas] = limit as number;
+  }
+  return quotas;
+}
+
+/** Parses a tenant config document; throws an Error naming the offending field. */
+export function parseTenantPolicies(text: string): TenantPolicies {
+  let doc: Record<string, unknown>;
+  try {
+    doc = objectAt(JSON.parse(text), "the tenant config");
+  } catch (err) {
+    throw new Error(`invalid JSON: ${(err as Error).message}`);
+  }
+  for (const key of Object.keys(doc)) if (key !== "defaults" && key !== "tenants") throw new Error(`unknown field ${key} (expected defaults, tenants)`);
+  const defaults = doc.defaults === undefined ? {} : policyAt(doc.defaults, "defaults", {});
+  const tenants = new Map<string, TenantQuotas>();
+  if (doc.tenants !== undefined) {
+    for (const [id, entry] of Object.entries(objectAt(doc.tenants, "tenants"))) tenants.set(id, policyAt(entry, `tenants.${id}`, defaults));
+  }
+  return new TenantPolicies(defaults, tenants);
+}
+
+export function loadTenantPolicies(path: string): TenantPolicies {
+  return parseTenantPolicies(readFileSync(path, "utf8"));
+}
+
+/** Throws 413 when `actual` exceeds the tenant's `quota` (undefined = unlimited). */
+export function enforceQuota(
+  quota: keyof TenantQuotas,
+  limit: number | undefined,
+  actual: number,
+  options: { json: boolean; headers?: Record<string, string> },
+): void {
+  if (limit === undefined || actual <= limit) return;
+  throw new HttpError(413, `tenant quota ${quota} exceeded: ${actual} > ${limit}`, { errorType: "bad_data", ...options });
+}
