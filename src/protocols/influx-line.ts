@@ -36,8 +36,6 @@ export interface ParsedInflux {
   rows: IngestRow[];
   /** Distinct metric names written (the route records them as gauges in the metadata store). */
   metrics: Set<string>;
-  /** Non-empty lines seen (comments included). */
-  lines: number;
 }
 
 const NS_PER: Record<InfluxPrecision, bigint> = { ns: 1n, us: 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
@@ -126,7 +124,7 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
       throw err;
     }
   }
-  return { rows, metrics, lines };
+  return { rows, metrics };
 }
 
 function isSpace(c: number): boolean {

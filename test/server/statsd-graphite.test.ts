@@ -4,6 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createSocket } from "node:dgram";
 import { connect, type Socket } from "node:net";
+import { parseServerArgs, type ServerConfig } from "../../src/server/config.js";
 import { type RunningServer, getJson, startServer } from "./helpers.js";
 
 let srv: RunningServer;
@@ -128,6 +129,19 @@ test("a listener address already in use fails startup", async () => {
     failed = err;
   }
   assert.match(String((failed as Error | undefined)?.message), /EADDRINUSE/);
+});
+
+test("listener flags and env limits", () => {
+  const c = parseServerArgs(["--statsd-listen", "0.0.0.0:8125", "--statsd-tenant", "ops", "--graphite-listen", "[::1]:2003"], {
+    TSINK_STATSD_MAX_PACKET_BYTES: "1432", TSINK_GRAPHITE_MAX_LINE_BYTES: "10",
+  }) as ServerConfig;
+  assert.equal(c.protocols.statsd, { listen: { host: "0.0.0.0", port: 8125 }, tenant: "ops", maxPacketBytes: 1432, maxEventsPerPacket: 1024 });
+  assert.equal(c.protocols.graphite, { listen: { host: "::1", port: 2003 }, tenant: "default", maxLineBytes: 64 });
+  assert.is((parseServerArgs([], {}) as ServerConfig).protocols.statsd, undefined);
+  assert.throws(() => parseServerArgs(["--statsd-listen", "8125"], {}), /--statsd-listen: expected host:port/);
+  assert.throws(() => parseServerArgs(["--statsd-tenant", " "], {}), /--statsd-tenant must not be empty/);
+  assert.throws(() => parseServerArgs(["--graphite-tenant", "__x"], {}), /must not start with "__"/);
+  assert.throws(() => parseServerArgs([], { TSINK_OTLP_METRICS_ENABLED: "maybe" }), /TSINK_OTLP_METRICS_ENABLED/);
 });
 
 test.run();
