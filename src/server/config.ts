@@ -64,7 +64,8 @@ export class ConfigError extends Error {
   }
 }
 
-export const HELP_TEXT = `tsink-server: Prometheus-compatible time-series server (remote write/read, PromQL, text import)
+export const HELP_TEXT = `tsink-server: Prometheus-compatible time-series server (remote write/read, PromQL, text import,
+InfluxDB line protocol, OTLP/HTTP metrics, StatsD, Graphite)
 
 Usage: tsink-server [help] [flags]
 
