@@ -1,7 +1,7 @@
 // The OTLP metrics messages tsink reads (opentelemetry-proto v1: collector/metrics/v1/metrics_service.proto,
 // metrics/v1/metrics.proto, common/v1/common.proto, resource/v1/resource.proto), written out with the official
 // field numbers for protobufjs. Deprecated and unused fields (schema_url, metric metadata, entity refs) are left
-// out: protobuf skips unknown fields, so bodies that carry them still decode.
+// out: protobuf skips unknown fields, so bodies that carry them still decode. Plus google.rpc.Status for errors.
 import protobuf from "protobufjs";
 
 const PROTO = `
@@ -28,6 +28,8 @@ message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_c
 message ExportMetricsServiceRequest { repeated ResourceMetrics resource_metrics = 1; }
 message ExportMetricsServiceResponse { ExportMetricsPartialSuccess partial_success = 1; }
 message ExportMetricsPartialSuccess { int64 rejected_data_points = 1; string error_message = 2; }
+// google.rpc.Status (the OTLP/HTTP error body); details are not sent.
+message Status { int32 code = 1; string message = 2; }
 
 message ResourceMetrics { Resource resource = 1; repeated ScopeMetrics scope_metrics = 2; string schema_url = 3; }
 message ScopeMetrics { InstrumentationScope scope = 1; repeated Metric metrics = 2; string schema_url = 3; }
@@ -114,3 +116,4 @@ message Exemplar {
 export const otlpProto = protobuf.parse(PROTO, { keepCase: false }).root;
 export const ExportMetricsServiceRequest = otlpProto.lookupType("opentelemetry.proto.ExportMetricsServiceRequest");
 export const ExportMetricsServiceResponse = otlpProto.lookupType("opentelemetry.proto.ExportMetricsServiceResponse");
+export const RpcStatus = otlpProto.lookupType("opentelemetry.proto.Status");

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { gzipSync } from "node:zlib";
-import { ExportMetricsServiceRequest, ExportMetricsServiceResponse } from "../../src/protocols/otlp-proto.js";
+import { ExportMetricsServiceRequest, ExportMetricsServiceResponse, RpcStatus } from "../../src/protocols/otlp-proto.js";
 import { type RunningServer, getJson, recentMs, startServer } from "./helpers.js";
 
 let srv: RunningServer;
@@ -83,23 +83,32 @@ test("OTLP/JSON body; exemplars are reported in partialSuccess (no exemplar stor
   assert.equal((await instant("json_x2e_gauge", ms / 1000))[0]!.value, [ms / 1000, "7"]);
 });
 
-test("415 for other content types, 422 when disabled, 400 (nothing stored) for a delta sum", async () => {
+test("415 for other content types, 422 when disabled, 400 (nothing stored) for a delta sum; google.rpc.Status bodies", async () => {
   const ms = recentMs(70);
   const text = await fetch(`${srv.url}/v1/metrics`, { method: "POST", body: "x", headers: { "Content-Type": "text/plain" } });
   assert.is(text.status, 415);
+  assert.match(((await text.json()) as { message: string }).message, /unsupported Content-Type/);
   const off = await fetch(`${disabled.url}/v1/metrics`, { method: "POST", body: exportBody(ms, []), headers: COLLECTOR_HEADERS });
   assert.is(off.status, 422);
-  assert.match(await off.text(), /TSINK_OTLP_METRICS_ENABLED/);
+  const offStatus = RpcStatus.decode(new Uint8Array(await off.arrayBuffer())) as unknown as { code: number; message: string };
+  assert.is(offStatus.code, 9);
+  assert.match(offStatus.message, /TSINK_OTLP_METRICS_ENABLED/);
   const body = exportBody(ms, [
     { name: "ok.gauge", gauge: { dataPoints: [{ timeUnixNano: "@T", asDouble: 1 }] } },
     { name: "delta.sum", sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: [{ timeUnixNano: "@T", asInt: 1 }] } },
   ]);
   const bad = await fetch(`${srv.url}/v1/metrics`, { method: "POST", body, headers: COLLECTOR_HEADERS });
   assert.is(bad.status, 400);
-  assert.match(await bad.text(), /metric 1 \("delta.sum"\): sum with delta temporality/);
+  assert.is(bad.headers.get("content-type"), "application/x-protobuf");
+  const badStatus = RpcStatus.decode(new Uint8Array(await bad.arrayBuffer())) as unknown as { code: number; message: string };
+  assert.is(badStatus.code, 3);
+  assert.match(badStatus.message, /metric 1 \("delta.sum"\): sum with delta temporality/);
   assert.equal(await instant("ok_x2e_gauge", ms / 1000), []);
   const garbage = await fetch(`${srv.url}/v1/metrics`, { method: "POST", body: Buffer.from([0x0a, 0xff, 0x01]), headers: { "Content-Type": "application/protobuf" } });
   assert.is(garbage.status, 400);
+  const badJson = await fetch(`${srv.url}/v1/metrics`, { method: "POST", body: "{", headers: { "Content-Type": "application/json" } });
+  assert.is(badJson.status, 400);
+  assert.equal(Object.keys((await badJson.json()) as object), ["code", "message"]);
 });
 
 test.run();

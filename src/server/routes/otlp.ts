@@ -1,8 +1,10 @@
 // OTLP/HTTP metrics: POST /v1/metrics with a protobuf (application/x-protobuf or application/protobuf) or OTLP/JSON
 // (application/json) ExportMetricsServiceRequest, gzip or not. 200 with ExportMetricsServiceResponse as JSON; 415
 // for other content types, 422 when TSINK_OTLP_METRICS_ENABLED=false, 400 for any invalid point (nothing stored).
+// Error bodies are google.rpc.Status as OTLP/HTTP asks: protobuf for protobuf requests, JSON otherwise.
 import type Router from "@koa/router";
 import { decodeOtlpJson, decodeOtlpProtobuf, otlpToRows } from "../../protocols/otlp.js";
+import { RpcStatus } from "../../protocols/otlp-proto.js";
 import { HttpError } from "../http-error.js";
 import { accountIngest, readEncodedBody, storeRows } from "../protocol-ingest.js";
 import { type Runtime, sendJson, tenantOf } from "../runtime.js";
@@ -10,15 +12,18 @@ import { tenantLabel } from "../tenancy.js";
 
 const PROTOBUF_TYPES = new Set(["application/x-protobuf", "application/protobuf"]);
 
+/** gRPC status codes for the HTTP statuses this route answers with. */
+const GRPC_CODES: Record<number, number> = { 400: 3, 413: 8, 415: 3, 422: 9, 429: 8, 500: 13, 503: 14 };
+
 export function registerOtlpRoute(router: Router, rt: Runtime): void {
   const { protocols, timestampPrecision } = rt.config;
 
   router.post("/v1/metrics", async (ctx) => {
     let response: Record<string, unknown> = {};
+    const type = ctx.get("content-type").split(";")[0]!.trim().toLowerCase();
+    const json = type === "application/json";
     try {
       if (!protocols.otlpEnabled) throw new HttpError(422, "OTLP metrics ingest is disabled (TSINK_OTLP_METRICS_ENABLED=false)");
-      const type = ctx.get("content-type").split(";")[0]!.trim().toLowerCase();
-      const json = type === "application/json";
       if (!json && !PROTOBUF_TYPES.has(type)) {
         throw new HttpError(415, `unsupported Content-Type ${JSON.stringify(ctx.get("content-type"))}: expected application/x-protobuf, application/protobuf or application/json`);
       }
@@ -37,7 +42,17 @@ export function registerOtlpRoute(router: Router, rt: Runtime): void {
         }
       });
     } catch (err) {
-      throw accountIngest(rt, "otlp", err);
+      const failure = accountIngest(rt, "otlp", err)!;
+      for (const [k, v] of Object.entries(failure.options.headers ?? {})) ctx.set(k, v);
+      const status = { code: GRPC_CODES[failure.status] ?? 2, message: failure.message };
+      ctx.status = failure.status;
+      if (PROTOBUF_TYPES.has(type)) {
+        ctx.type = "application/x-protobuf";
+        ctx.body = Buffer.from(RpcStatus.encode(RpcStatus.fromObject(status)).finish());
+      } else {
+        sendJson(ctx, JSON.stringify(status), failure.status);
+      }
+      return;
     }
     accountIngest(rt, "otlp", undefined);
     sendJson(ctx, JSON.stringify(response));
