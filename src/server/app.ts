@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { AdmissionGate } from "./admission.js";
-import { Authenticator, scopeOfPath } from "./auth.js";
+import { Authenticator, bearerToken, denied, scopeOfPath, tokenScopeOfPath } from "./auth.js";
 import type { ServerConfig } from "./config.js";
 import { HttpError } from "./http-error.js";
 import { MetadataStore } from "./metadata-store.js";
@@ -24,7 +24,7 @@ import { registerInfluxRoutes } from "./routes/influx.js";
 import { registerOtlpRoute } from "./routes/otlp.js";
 import { startGraphiteListener } from "./listeners/graphite.js";
 import { type LegacyListener, startStatsdListener } from "./listeners/statsd.js";
-import { type Runtime, sendText } from "./runtime.js";
+import { type Runtime, sendText, tenantOf } from "./runtime.js";
 import type { ServerStorage, StorageHooks } from "./storage.js";
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -125,10 +125,19 @@ export class TsinkServer {
         this.sendError(ctx, err);
       }
     });
+    const policies = this.config.tenantPolicies;
     this.app.use(async (ctx, next) => {
       const scope = scopeOfPath(ctx.path);
       if (scope === "admin" && !this.config.adminApiEnabled) return sendText(ctx, "not found", 404);
-      auth.check(scope, ctx.get("authorization") || undefined);
+      const authorization = ctx.get("authorization") || undefined;
+      const token = scope === "public" && policies.hasTokens && ctx.path !== "/metrics" ? bearerToken(authorization) : undefined;
+      const owner = token === undefined ? undefined : policies.tokenOwner(token);
+      if (owner) {
+        // A tenant token: valid for its own tenant and scopes only, whatever the global tokens are.
+        if (owner.tenant !== tenantOf(ctx)) throw denied(403, "auth_scope_denied", "this token belongs to another tenant");
+        const needed = tokenScopeOfPath(ctx.path);
+        if (!owner.scopes.includes(needed)) throw denied(403, "auth_scope_denied", `this tenant token has no ${needed} scope`);
+      } else auth.check(scope, authorization);
       await next();
     });
     this.app.use(router.routes());

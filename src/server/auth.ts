@@ -28,7 +28,14 @@ export function bearerToken(header: string | undefined): string | undefined {
   return token ? token : undefined;
 }
 
-function denied(status: 401 | 403, code: string, message: string): HttpError {
+/** Paths that write data (a tenant token needs the "write" scope there, "read" everywhere else). */
+const WRITE_PATHS = new Set(["/api/v1/write", "/api/v1/import/prometheus", "/write", "/api/v2/write", "/v1/metrics"]);
+
+export function tokenScopeOfPath(path: string): "read" | "write" {
+  return WRITE_PATHS.has(path) ? "write" : "read";
+}
+
+export function denied(status: 401 | 403, code: string, message: string): HttpError {
   const headers: Record<string, string> = { "X-Tsink-Auth-Error-Code": code };
   if (status === 401) headers["WWW-Authenticate"] = "Bearer";
   return new HttpError(status, message, { errorType: status === 401 ? "unauthorized" : "forbidden", headers, json: true });

@@ -1,5 +1,7 @@
-// Per-tenant request quotas from --tenant-config (reference §6): camelCase JSON `{defaults, tenants: {id: {...}}}`,
-// unknown fields rejected, a tenant missing from the file inherits `defaults`. Exceeding a quota answers 413.
+// Per-tenant policy from --tenant-config (reference §6): camelCase JSON `{defaults, tenants: {id: {...}}}`, unknown
+// fields rejected, a tenant missing from the file inherits `defaults`. Quotas (413 when exceeded) and tenant bearer
+// tokens with read/write scopes, which are checked before the global token and never cross tenants.
+import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { HttpError } from "./http-error.js";
 
@@ -15,16 +17,39 @@ const QUOTA_KEYS: readonly (keyof TenantQuotas)[] = [
   "maxWriteRowsPerRequest", "maxReadQueriesPerRequest", "maxMetadataMatchersPerRequest", "maxQueryLengthBytes", "maxRangePointsPerQuery",
 ];
 /** Sections of the reference's tenant file this build does not enforce: refused rather than silently ignored. */
-const UNSUPPORTED_SECTIONS = ["auth", "admission", "cluster"];
+const UNSUPPORTED_SECTIONS = ["admission", "cluster"];
+
+export type TokenScope = "read" | "write";
+
+interface TenantToken {
+  tenant: string;
+  digest: Buffer;
+  scopes: readonly TokenScope[];
+}
+
+const digestOf = (token: string) => createHash("sha256").update(token).digest();
 
 export class TenantPolicies {
   constructor(
     private readonly defaults: TenantQuotas = {},
     private readonly tenants: ReadonlyMap<string, TenantQuotas> = new Map(),
+    private readonly tokens: readonly TenantToken[] = [],
   ) {}
 
   quotas(tenant: string): TenantQuotas {
     return this.tenants.get(tenant) ?? this.defaults;
+  }
+
+  get hasTokens(): boolean {
+    return this.tokens.length > 0;
+  }
+
+  /** The tenant token equal to `token` (every configured token is compared, in constant time each). */
+  tokenOwner(token: string): { tenant: string; scopes: readonly TokenScope[] } | undefined {
+    const digest = digestOf(token);
+    let owner: TenantToken | undefined;
+    for (const t of this.tokens) if (timingSafeEqual(t.digest, digest) && !owner) owner = t;
+    return owner;
   }
 }
 
@@ -33,11 +58,30 @@ function objectAt(value: unknown, where: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function policyAt(value: unknown, where: string, inherited: TenantQuotas): TenantQuotas {
+function tokensAt(value: unknown, where: string, tenant: string): TenantToken[] {
+  const auth = objectAt(value, where);
+  for (const key of Object.keys(auth)) if (key !== "tokens") throw new Error(`unknown field ${where}.${key}`);
+  if (!Array.isArray(auth.tokens)) throw new Error(`${where}.tokens must be an array`);
+  return auth.tokens.map((raw, i) => {
+    const t = objectAt(raw, `${where}.tokens[${i}]`);
+    for (const key of Object.keys(t)) if (key !== "token" && key !== "scopes") throw new Error(`unknown field ${where}.tokens[${i}].${key}`);
+    if (typeof t.token !== "string" || t.token.trim() === "") throw new Error(`${where}.tokens[${i}].token must be a non-empty string`);
+    const scopes = t.scopes;
+    if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every((s) => s === "read" || s === "write")) {
+      throw new Error(`${where}.tokens[${i}].scopes must be a non-empty array of "read" and "write"`);
+    }
+    return { tenant, digest: digestOf(t.token.trim()), scopes: scopes as TokenScope[] };
+  });
+}
+
+function policyAt(value: unknown, where: string, inherited: TenantQuotas, tokens?: { tenant: string; into: TenantToken[] }): TenantQuotas {
   const entry = objectAt(value, where);
   for (const key of Object.keys(entry)) {
-    if (UNSUPPORTED_SECTIONS.includes(key)) throw new Error(`${where}.${key} is not supported by this tsink-server build (only quotas are)`);
-    if (key !== "quotas") throw new Error(`unknown field ${where}.${key}`);
+    if (UNSUPPORTED_SECTIONS.includes(key)) throw new Error(`${where}.${key} is not supported by this tsink-server build (quotas and auth are)`);
+    if (key === "auth") {
+      if (!tokens) throw new Error(`${where}.auth is not allowed: tenant tokens belong to one tenant`);
+      tokens.into.push(...tokensAt(entry.auth, `${where}.auth`, tokens.tenant));
+    } else if (key !== "quotas") throw new Error(`unknown field ${where}.${key}`);
   }
   const quotas: TenantQuotas = { ...inherited };
   if (entry.quotas === undefined) return quotas;
@@ -65,10 +109,13 @@ export function parseTenantPolicies(text: string): TenantPolicies {
   for (const key of Object.keys(doc)) if (key !== "defaults" && key !== "tenants") throw new Error(`unknown field ${key} (expected defaults, tenants)`);
   const defaults = doc.defaults === undefined ? {} : policyAt(doc.defaults, "defaults", {});
   const tenants = new Map<string, TenantQuotas>();
+  const tokens: TenantToken[] = [];
   if (doc.tenants !== undefined) {
-    for (const [id, entry] of Object.entries(objectAt(doc.tenants, "tenants"))) tenants.set(id, policyAt(entry, `tenants.${id}`, defaults));
+    for (const [id, entry] of Object.entries(objectAt(doc.tenants, "tenants"))) {
+      tenants.set(id, policyAt(entry, `tenants.${id}`, defaults, { tenant: id, into: tokens }));
+    }
   }
-  return new TenantPolicies(defaults, tenants);
+  return new TenantPolicies(defaults, tenants, tokens);
 }
 
 export function loadTenantPolicies(path: string): TenantPolicies {

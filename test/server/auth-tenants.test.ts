@@ -264,12 +264,51 @@ test("--tenant-config quotas: defaults inherited, per-tenant overrides, 413 with
     }
     for (const [doc, pattern] of [
       [{ tenants: { a: { quotas: { maxWriteRows: 1 } } } }, /unknown field tenants\.a\.quotas\.maxWriteRows/],
-      [{ defaults: { auth: {} } }, /defaults\.auth is not supported/],
+      [{ defaults: { auth: { tokens: [] } } }, /defaults\.auth is not allowed/],
+      [{ defaults: { admission: {} } }, /defaults\.admission is not supported/],
+      [{ tenants: { a: { auth: { tokens: [{ token: "t", scopes: ["admin"] }] } } } }, /scopes must be a non-empty array/],
       [{ defaults: { quotas: { maxQueryLengthBytes: -1 } } }, /must be a positive integer/],
       [{ extra: 1 }, /unknown field extra/],
     ] as [object, RegExp][]) {
       writeFileSync(file, JSON.stringify(doc));
       assert.throws(() => parseServerArgs(["--tenant-config", file], {}), (e: unknown) => e instanceof ConfigError && pattern.test(e.message));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("tenant tokens from --tenant-config: own tenant and scopes only, global token still works", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsink-tenant-auth-"));
+  try {
+    const file = join(dir, "tenants.json");
+    writeFileSync(file, JSON.stringify({
+      tenants: { acme: { auth: { tokens: [{ token: "acme-rw", scopes: ["read", "write"] }, { token: "acme-ro", scopes: ["read"] }] } } },
+    }));
+    const srv = await startServer(["--tenant-config", file, "--auth-token", "global"]);
+    const as = (token: string | undefined, tenant?: string) => ({
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      ...(tenant ? { "x-tsink-tenant": tenant } : {}),
+    });
+    const write = (headers: Record<string, string>) => remoteWrite(srv.url, [{ labels: { __name__: "acme_m" }, samples: [[T, 1]] }], headers);
+    const read = (headers: Record<string, string>) => fetch(`${srv.url}/api/v1/series?match[]=acme_m`, { headers });
+    try {
+      assert.is((await write(as("acme-rw", "acme"))).status, 200);
+      const rw = await read(as("acme-rw", "acme"));
+      assert.is(rw.status, 200);
+      assert.equal(((await rw.json()) as { data: unknown }).data, [{ __name__: "acme_m" }]);
+      assert.is((await read(as("acme-ro", "acme"))).status, 200);
+      await expectDenied(await write(as("acme-ro", "acme")), 403, "auth_scope_denied", "read-only token writing");
+      await expectDenied(await read(as("acme-rw", "other")), 403, "auth_scope_denied", "token of another tenant");
+      await expectDenied(await write(as("acme-rw")), 403, "auth_scope_denied", "tenant token on the default tenant");
+      await expectDenied(await read(as(undefined, "acme")), 401, "auth_token_missing", "no token");
+      await expectDenied(await read(as("acme-rx", "acme")), 401, "auth_token_invalid", "unknown token");
+      const viaGlobal = await read(as("global", "acme"));
+      assert.equal(((await viaGlobal.json()) as { data: unknown }).data, [{ __name__: "acme_m" }]);
+      assert.is((await read(as("acme-rw", "__bad"))).status, 400);
+      await expectDenied(await fetch(`${srv.url}/metrics`, { headers: as("acme-rw", "acme") }), 401, "auth_token_invalid", "tenant token on /metrics");
+    } finally {
+      await srv.stop();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
