@@ -25,10 +25,19 @@ export interface KillReport {
   acked: number;
 }
 
-/** Runs one writer child for `run`, kills it after a random delay, returns the batches it acknowledged. */
-export async function runAndKill(dataDir: string, run: number, maxDelayMs: number, acked: Set<number>): Promise<KillReport> {
+/**
+ * Runs one writer child for `run`, kills it after a random delay, returns the batches it acknowledged. With
+ * Periodic, acknowledged means written to the OS, which a SIGKILL (unlike power loss) does not undo.
+ */
+export async function runAndKill(
+  dataDir: string,
+  run: number,
+  maxDelayMs: number,
+  acked: Set<number>,
+  mode: "PerAppend" | "Periodic" = "PerAppend",
+): Promise<KillReport> {
   const script = join(import.meta.dirname, "fixtures", "crash-writer.ts");
-  const child = spawn(process.execPath, ["--import", "tsx", script, dataDir, String(run)], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", script, dataDir, String(run), mode], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   let count = 0;

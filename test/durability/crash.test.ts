@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runAndKill, verify } from "./crash-harness.js";
 
-const KILLS = 22;
+const KILLS = 20;
+const PERIODIC_KILLS = 4;
 
 test(`every acknowledged batch survives ${KILLS} SIGKILLs`, async () => {
   const dir = mkdtempSync(join(tmpdir(), "tsink-crash-"));
@@ -24,6 +25,20 @@ test(`every acknowledged batch survives ${KILLS} SIGKILLs`, async () => {
     assert.ok(midWrite >= KILLS / 2, `only ${midWrite} kills landed while the child was writing`);
     assert.ok(acked.size > KILLS * 5, `too few acknowledged batches (${acked.size}) for the test to mean anything`);
     assert.ok(present >= acked.size);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(`Periodic: acknowledged (written to the OS) batches survive ${PERIODIC_KILLS} SIGKILLs`, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsink-crash-periodic-"));
+  try {
+    const acked = new Set<number>();
+    for (let run = 0; run < PERIODIC_KILLS; run++) {
+      await runAndKill(dir, run, 500, acked, "Periodic");
+      await verify(dir, acked);
+    }
+    assert.ok(acked.size > PERIODIC_KILLS * 5, `too few acknowledged batches (${acked.size})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
