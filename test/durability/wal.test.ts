@@ -179,6 +179,7 @@ test("appends interleaved with awaits are grouped per fsync round", async () => 
   };
   await Promise.all(Array.from({ length: 16 }, writer));
   assert.ok(wal.syncRounds < 800 / 4, `16 writers x 50 appends took ${wal.syncRounds} fsyncs`);
+  console.log(`group commit: 16 writers x 50 awaited appends -> ${wal.syncRounds} fsyncs`);
   await wal.close();
   const { wal: w2, got } = replayAll(dir, strict);
   assert.is(got.length, 800);
