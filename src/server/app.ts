@@ -51,6 +51,7 @@ export class TsinkServer {
     const writeGate = new AdmissionGate("rows", limits.writeMaxInflightRequests, limits.writeMaxInflightRows, limits.writeAcquireTimeoutMs);
     const readGate = new AdmissionGate("queries", limits.readMaxInflightRequests, limits.readMaxInflightQueries, limits.readAcquireTimeoutMs);
     const startedAtMs = Date.now();
+    const tenantGates = new Map<string, AdmissionGate>();
     const metrics = new ServerMetrics({
       startedAtMs,
       storage: () => this.storageInstance,
@@ -68,6 +69,15 @@ export class TsinkServer {
         });
       },
       openStorage: () => this.storageInstance,
+      tenantGate: (tenant, surface) => {
+        const limit = config.tenantPolicies.admission(tenant)[surface === "read" ? "maxInflightReads" : "maxInflightWrites"];
+        if (limit === undefined) return undefined;
+        const key = `${surface}\u0000${tenant}`;
+        let gate = tenantGates.get(key);
+        // Non-blocking: a tenant over its budget is refused at once instead of waiting.
+        if (!gate) tenantGates.set(key, (gate = new AdmissionGate(surface === "read" ? "queries" : "rows", limit, Number.MAX_SAFE_INTEGER, 0)));
+        return gate;
+      },
     };
     this.buildApp();
     const handler = this.app.callback();

@@ -91,10 +91,11 @@ Flags (booleans take an explicit value: true/1/yes/on or false/0/no/off):
   --graphite-listen ADDR        Graphite plaintext TCP listener host:port (default off)
   --graphite-tenant ID          tenant of Graphite samples (default "default")
   --tls-cert PATH, --tls-key PATH   serve HTTPS with this PEM certificate and key (each needs the other)
-  --tenant-config PATH          per-tenant policy, JSON {defaults:{quotas}, tenants:{"<id>":{quotas, auth}}}; quotas:
-                                maxWriteRowsPerRequest, maxReadQueriesPerRequest, maxMetadataMatchersPerRequest,
-                                maxQueryLengthBytes, maxRangePointsPerQuery (413 when exceeded); auth:
-                                {tokens:[{token, scopes:["read","write"]}]} valid for that tenant only
+  --tenant-config PATH          per-tenant policy, JSON {defaults:{quotas, admission},
+                                tenants:{"<id>":{quotas, admission, auth}}}; quotas: maxWriteRowsPerRequest,
+                                maxReadQueriesPerRequest, maxMetadataMatchersPerRequest, maxQueryLengthBytes,
+                                maxRangePointsPerQuery (413 when exceeded); admission: maxInflightReads,
+                                maxInflightWrites (503 when full); auth: {tokens:[{token, scopes:["read","write"]}]}
   -h, --help                    show this help
 
 Environment:

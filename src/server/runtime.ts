@@ -22,6 +22,8 @@ export interface Runtime {
   readonly metadata: MetadataStore;
   /** The open storage; 503 while it is still opening (WAL replay) or after shutdown began. */
   storage(): ServerStorage;
+  /** The tenant's own in-flight budget for a surface (--tenant-config admission), undefined when unlimited. */
+  tenantGate(tenant: string, surface: "read" | "write"): AdmissionGate | undefined;
   /** The storage if it is open, without failing (self-instrumentation). */
   openStorage(): ServerStorage | undefined;
 }

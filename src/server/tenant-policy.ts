@@ -1,6 +1,7 @@
 // Per-tenant policy from --tenant-config (reference §6): camelCase JSON `{defaults, tenants: {id: {...}}}`, unknown
-// fields rejected, a tenant missing from the file inherits `defaults`. Quotas (413 when exceeded) and tenant bearer
-// tokens with read/write scopes, which are checked before the global token and never cross tenants.
+// fields rejected, a tenant missing from the file inherits `defaults`. Quotas (413 when exceeded), in-flight
+// admission budgets (503), and tenant bearer tokens with read/write scopes, checked before the global token and never
+// valid for another tenant.
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { HttpError } from "./http-error.js";
@@ -17,7 +18,14 @@ const QUOTA_KEYS: readonly (keyof TenantQuotas)[] = [
   "maxWriteRowsPerRequest", "maxReadQueriesPerRequest", "maxMetadataMatchersPerRequest", "maxQueryLengthBytes", "maxRangePointsPerQuery",
 ];
 /** Sections of the reference's tenant file this build does not enforce: refused rather than silently ignored. */
-const UNSUPPORTED_SECTIONS = ["admission", "cluster"];
+const UNSUPPORTED_SECTIONS = ["cluster"];
+
+/** In-flight request budgets of one tenant, on top of the global ones (refused at once when full: 503). */
+export interface TenantAdmission {
+  maxInflightReads?: number;
+  maxInflightWrites?: number;
+}
+const ADMISSION_KEYS: readonly (keyof TenantAdmission)[] = ["maxInflightReads", "maxInflightWrites"];
 
 export type TokenScope = "read" | "write";
 
@@ -29,15 +37,24 @@ interface TenantToken {
 
 const digestOf = (token: string) => createHash("sha256").update(token).digest();
 
+export interface TenantPolicy {
+  quotas: TenantQuotas;
+  admission: TenantAdmission;
+}
+
 export class TenantPolicies {
   constructor(
-    private readonly defaults: TenantQuotas = {},
-    private readonly tenants: ReadonlyMap<string, TenantQuotas> = new Map(),
+    private readonly defaults: TenantPolicy = { quotas: {}, admission: {} },
+    private readonly tenants: ReadonlyMap<string, TenantPolicy> = new Map(),
     private readonly tokens: readonly TenantToken[] = [],
   ) {}
 
   quotas(tenant: string): TenantQuotas {
-    return this.tenants.get(tenant) ?? this.defaults;
+    return (this.tenants.get(tenant) ?? this.defaults).quotas;
+  }
+
+  admission(tenant: string): TenantAdmission {
+    return (this.tenants.get(tenant) ?? this.defaults).admission;
   }
 
   get hasTokens(): boolean {
@@ -74,28 +91,31 @@ function tokensAt(value: unknown, where: string, tenant: string): TenantToken[] 
   });
 }
 
-function policyAt(value: unknown, where: string, inherited: TenantQuotas, tokens?: { tenant: string; into: TenantToken[] }): TenantQuotas {
+function limitsAt<K extends string>(value: unknown, where: string, keys: readonly K[], into: Partial<Record<K, number>>): void {
+  for (const [key, limit] of Object.entries(objectAt(value, where))) {
+    if (!keys.includes(key as K)) throw new Error(`unknown field ${where}.${key} (known: ${keys.join(", ")})`);
+    if (limit === null) {
+      delete into[key as K];
+      continue;
+    }
+    if (!Number.isSafeInteger(limit) || (limit as number) <= 0) throw new Error(`${where}.${key} must be a positive integer or null`);
+    into[key as K] = limit as number;
+  }
+}
+
+function policyAt(value: unknown, where: string, inherited: TenantPolicy, tokens?: { tenant: string; into: TenantToken[] }): TenantPolicy {
   const entry = objectAt(value, where);
+  const policy: TenantPolicy = { quotas: { ...inherited.quotas }, admission: { ...inherited.admission } };
   for (const key of Object.keys(entry)) {
-    if (UNSUPPORTED_SECTIONS.includes(key)) throw new Error(`${where}.${key} is not supported by this tsink-server build (quotas and auth are)`);
+    if (UNSUPPORTED_SECTIONS.includes(key)) throw new Error(`${where}.${key} is not supported by this tsink-server build (quotas, admission and auth are)`);
     if (key === "auth") {
       if (!tokens) throw new Error(`${where}.auth is not allowed: tenant tokens belong to one tenant`);
       tokens.into.push(...tokensAt(entry.auth, `${where}.auth`, tokens.tenant));
-    } else if (key !== "quotas") throw new Error(`unknown field ${where}.${key}`);
+    } else if (key === "quotas") limitsAt(entry.quotas, `${where}.quotas`, QUOTA_KEYS, policy.quotas);
+    else if (key === "admission") limitsAt(entry.admission, `${where}.admission`, ADMISSION_KEYS, policy.admission);
+    else throw new Error(`unknown field ${where}.${key}`);
   }
-  const quotas: TenantQuotas = { ...inherited };
-  if (entry.quotas === undefined) return quotas;
-  const q = objectAt(entry.quotas, `${where}.quotas`);
-  for (const [key, limit] of Object.entries(q)) {
-    if (!QUOTA_KEYS.includes(key as keyof TenantQuotas)) throw new Error(`unknown field ${where}.quotas.${key} (known: ${QUOTA_KEYS.join(", ")})`);
-    if (limit === null) {
-      delete quotas[key as keyof TenantQuotas];
-      continue;
-    }
-    if (!Number.isSafeInteger(limit) || (limit as number) <= 0) throw new Error(`${where}.quotas.${key} must be a positive integer or null`);
-    quotas[key as keyof TenantQuotas] = limit as number;
-  }
-  return quotas;
+  return policy;
 }
 
 /** Parses a tenant config document; throws an Error naming the offending field. */
@@ -107,8 +127,9 @@ export function parseTenantPolicies(text: string): TenantPolicies {
     throw new Error(`invalid JSON: ${(err as Error).message}`);
   }
   for (const key of Object.keys(doc)) if (key !== "defaults" && key !== "tenants") throw new Error(`unknown field ${key} (expected defaults, tenants)`);
-  const defaults = doc.defaults === undefined ? {} : policyAt(doc.defaults, "defaults", {});
-  const tenants = new Map<string, TenantQuotas>();
+  const empty: TenantPolicy = { quotas: {}, admission: {} };
+  const defaults = doc.defaults === undefined ? empty : policyAt(doc.defaults, "defaults", empty);
+  const tenants = new Map<string, TenantPolicy>();
   const tokens: TenantToken[] = [];
   if (doc.tenants !== undefined) {
     for (const [id, entry] of Object.entries(objectAt(doc.tenants, "tenants"))) {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import {
-  type RunningServer, decodeReadResponse, getJson, readRequestBody, recentMs, remoteWrite, remoteWriteBody, REMOTE_WRITE_HEADERS, startServer,
+  type RunningServer, decodeReadResponse, getJson, holdOpenPost, readRequestBody, recentMs, remoteWrite, remoteWriteBody, REMOTE_WRITE_HEADERS, startServer,
 } from "./helpers.js";
 
 const T = recentMs(120);
@@ -265,7 +265,8 @@ test("--tenant-config quotas: defaults inherited, per-tenant overrides, 413 with
     for (const [doc, pattern] of [
       [{ tenants: { a: { quotas: { maxWriteRows: 1 } } } }, /unknown field tenants\.a\.quotas\.maxWriteRows/],
       [{ defaults: { auth: { tokens: [] } } }, /defaults\.auth is not allowed/],
-      [{ defaults: { admission: {} } }, /defaults\.admission is not supported/],
+      [{ defaults: { cluster: {} } }, /defaults\.cluster is not supported/],
+      [{ defaults: { admission: { maxInflightQueries: 1 } } }, /unknown field defaults\.admission\.maxInflightQueries/],
       [{ tenants: { a: { auth: { tokens: [{ token: "t", scopes: ["admin"] }] } } } }, /scopes must be a non-empty array/],
       [{ defaults: { quotas: { maxQueryLengthBytes: -1 } } }, /must be a positive integer/],
       [{ extra: 1 }, /unknown field extra/],
@@ -307,6 +308,35 @@ test("tenant tokens from --tenant-config: own tenant and scopes only, global tok
       assert.equal(((await viaGlobal.json()) as { data: unknown }).data, [{ __name__: "acme_m" }]);
       assert.is((await read(as("acme-rw", "__bad"))).status, 400);
       await expectDenied(await fetch(`${srv.url}/metrics`, { headers: as("acme-rw", "acme") }), 401, "auth_token_invalid", "tenant token on /metrics");
+    } finally {
+      await srv.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("--tenant-config admission: a tenant over its in-flight budget gets 503 at once, other tenants go on", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsink-tenant-adm-"));
+  try {
+    const file = join(dir, "tenants.json");
+    writeFileSync(file, JSON.stringify({ tenants: { busy: { admission: { maxInflightWrites: 1, maxInflightReads: 1 } } } }));
+    const srv = await startServer(["--tenant-config", file]);
+    try {
+      const heldWrite = await holdOpenPost(srv.port, "/api/v1/write", { ...REMOTE_WRITE_HEADERS, "x-tsink-tenant": "busy" });
+      const refused = await remoteWrite(srv.url, [{ labels: { __name__: "adm" }, samples: [[T, 1]] }], { "x-tsink-tenant": "busy" });
+      assert.is(refused.status, 503);
+      assert.is(refused.headers.get("x-tsink-write-error-code"), "write_overloaded");
+      assert.is(refused.headers.get("retry-after"), "1");
+      assert.is((await remoteWrite(srv.url, [{ labels: { __name__: "adm" }, samples: [[T, 1]] }], { "x-tsink-tenant": "calm" })).status, 200);
+      await heldWrite.release();
+      assert.is((await remoteWrite(srv.url, [{ labels: { __name__: "adm" }, samples: [[T, 2]] }], { "x-tsink-tenant": "busy" })).status, 200);
+      const heldRead = await holdOpenPost(srv.port, "/api/v1/read", { ...REMOTE_WRITE_HEADERS, "x-tsink-tenant": "busy" });
+      const q = await getJson(`${srv.url}/api/v1/labels`, { headers: { "x-tsink-tenant": "busy" } });
+      assert.equal([q.status, q.headers.get("x-tsink-read-error-code"), q.body.status], [503, "read_overloaded", "error"]);
+      assert.is((await getJson(`${srv.url}/api/v1/labels`, { headers: { "x-tsink-tenant": "calm" } })).status, 200);
+      await heldRead.release();
+      assert.is((await getJson(`${srv.url}/api/v1/labels`, { headers: { "x-tsink-tenant": "busy" } })).status, 200);
     } finally {
       await srv.stop();
     }

@@ -79,8 +79,10 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
     decode: (body: Buffer) => { rows: IngestRow[]; headers?: Record<string, string>; after?: () => void },
   ): Promise<void> {
     const quota = rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest;
+    const tenantGate = rt.tenantGate(tenant, "write");
     try {
-      await rt.writeGate.withRequest(async () => {
+      const admitted = <T>(fn: () => Promise<T>) => (tenantGate ? tenantGate.withRequest(() => rt.writeGate.withRequest(fn)) : rt.writeGate.withRequest(fn));
+      await admitted(async () => {
         const storage = rt.storage();
         const body = await readBody(ctx, limits.maxBodyBytes);
         const decoded = decode(body);

@@ -1,9 +1,9 @@
-// Shared by every read route: admission (503/413 with X-Tsink-Read-Error-Code), request counting and latency,
-// and the mapping of storage errors met while reading.
+// Shared by every read route: global and per-tenant admission (503/413 with X-Tsink-Read-Error-Code), request
+// counting and latency, and the mapping of storage errors met while reading.
 import type { Context } from "koa";
 import { AdmissionRejected } from "../admission.js";
 import { HttpError } from "../http-error.js";
-import type { Runtime } from "../runtime.js";
+import { type Runtime, tenantOf } from "../runtime.js";
 
 const READ_ERROR_HEADER = "X-Tsink-Read-Error-Code";
 
@@ -26,7 +26,9 @@ export async function guardedRead(
 ): Promise<void> {
   const started = process.hrtime.bigint();
   try {
-    await rt.readGate.withRequest(() => handler((n, fn) => rt.readGate.withUnits(n, fn)));
+    const run = () => rt.readGate.withRequest(() => handler((n, fn) => rt.readGate.withUnits(n, fn)));
+    const tenantGate = rt.tenantGate(tenantOf(ctx), "read");
+    await (tenantGate ? tenantGate.withRequest(run) : run());
   } catch (err) {
     if (err instanceof AdmissionRejected) {
       rt.metrics.admissionRejections.inc({ surface: "read", reason: err.reason });
