@@ -75,7 +75,11 @@ export class TsinkServer {
         const key = `${surface}\u0000${tenant}`;
         let gate = tenantGates.get(key);
         // Non-blocking: a tenant over its budget is refused at once instead of waiting.
-        if (!gate) tenantGates.set(key, (gate = new AdmissionGate(surface === "read" ? "queries" : "rows", limit, Number.MAX_SAFE_INTEGER, 0)));
+        if (!gate) {
+          // Tenant ids come from a header: drop idle gates before the map can grow without bound.
+          if (tenantGates.size >= 10_000) for (const [k, g] of tenantGates) if (g.inflightRequests === 0) tenantGates.delete(k);
+          tenantGates.set(key, (gate = new AdmissionGate(surface === "read" ? "queries" : "rows", limit, Number.MAX_SAFE_INTEGER, 0)));
+        }
         return gate;
       },
     };
