@@ -65,7 +65,6 @@ class Budget {
 export class AdmissionGate {
   private readonly requests: Budget;
   private readonly units: Budget;
-  rejections = 0;
 
   constructor(unitName: string, maxRequests: number, maxUnits: number, timeoutMs: number) {
     this.requests = new Budget("requests", maxRequests, timeoutMs);
@@ -78,7 +77,7 @@ export class AdmissionGate {
 
   /** Holds one request slot while `fn` runs. */
   async withRequest<T>(fn: () => Promise<T>): Promise<T> {
-    await this.counted(() => this.requests.acquire(1));
+    await this.requests.acquire(1);
     try {
       return await fn();
     } finally {
@@ -89,20 +88,11 @@ export class AdmissionGate {
   /** Holds `n` units while `fn` runs. */
   async withUnits<T>(n: number, fn: () => Promise<T>): Promise<T> {
     if (n === 0) return fn();
-    await this.counted(() => this.units.acquire(n));
+    await this.units.acquire(n);
     try {
       return await fn();
     } finally {
       this.units.release(n);
-    }
-  }
-
-  private async counted(acquire: () => Promise<void> | void): Promise<void> {
-    try {
-      await acquire();
-    } catch (err) {
-      this.rejections++;
-      throw err;
     }
   }
 }
