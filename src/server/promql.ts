@@ -3,6 +3,7 @@
 import { PromqlEngine } from "../promql/engine.js";
 import { parse } from "../promql/parser/index.js";
 import type { Expr, VectorSelector } from "../promql/ast.js";
+import { predicateOf } from "../storage/matchers.js";
 import type { SeriesMatcher } from "../storage/types.js";
 import { HttpError } from "./http-error.js";
 import type { Runtime } from "./runtime.js";
@@ -66,23 +67,11 @@ export function parseMatchSelector(text: string, anyExpression = false): SeriesM
   return expr.matchers.map((m) => ({ name: m.name, op: m.op, value: m.value }));
 }
 
+/** Whether the matcher accepts the empty string (Prometheus refuses selectors made only of such matchers). */
 function matchesEmpty(m: SeriesMatcher): boolean {
-  switch (m.op) {
-    case "=":
-      return m.value === "";
-    case "!=":
-      return m.value !== "";
-    case "=~":
-      return safeRegex(m.value).test("");
-    case "!~":
-      return !safeRegex(m.value).test("");
-  }
-}
-
-function safeRegex(source: string): RegExp {
   try {
-    return new RegExp(`^(?:${source})$`);
-  } catch {
-    throw HttpError.badData(`invalid regular expression ${JSON.stringify(source)}`);
+    return predicateOf(m)("");
+  } catch (err) {
+    throw HttpError.badData(`invalid parameter "match[]": ${(err as Error).message}`);
   }
 }

@@ -187,6 +187,8 @@ test("series, labels and label values with match[], start/end and limit", async 
   assert.match(none.body.error, /no match\[\] parameter provided/);
   const emptyMatcher = await getJson(`${srv.url}/api/v1/series?match[]=${encodeURIComponent('{a=""}')}`);
   assert.is(emptyMatcher.status, 400);
+  const re2 = await getJson(`${srv.url}/api/v1/series?match[]=${encodeURIComponent('{host=~"(?i)WEB-1"}')}`);
+  assert.equal(re2.body.data, [{ __name__: "cpu_usage", dc: "eu", host: "web-1" }]);
   const labels = await getJson(`${srv.url}/api/v1/labels`);
   assert.equal(labels.body.data, ["__name__", "code", "dc", "host", "room"]);
   const scoped = await getJson(`${srv.url}/api/v1/labels?match[]=http_requests_total`);
