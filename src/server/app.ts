@@ -12,7 +12,7 @@ import { AdmissionGate } from "./admission.js";
 import { Authenticator, bearerToken, denied, scopeOfPath, tokenScopeOfPath } from "./auth.js";
 import type { ServerConfig } from "./config.js";
 import { HttpError } from "./http-error.js";
-import { MetadataStore } from "./metadata-store.js";
+import { METADATA_FILE, MetadataStore } from "./metadata-store.js";
 import { ServerMetrics } from "./metrics.js";
 import { errorJson } from "./prometheus-json.js";
 import { registerAdminRoutes } from "./routes/admin.js";
@@ -57,7 +57,7 @@ export class TsinkServer {
       storage: () => this.storageInstance,
       inflight: () => ({ writeRequests: writeGate.inflightRequests, readRequests: readGate.inflightRequests }),
     });
-    const metadata = new MetadataStore(config.dataPath ? join(config.dataPath, "server", "metric-metadata.json") : undefined, (err) =>
+    const metadata = new MetadataStore(config.dataPath ? join(config.dataPath, METADATA_FILE) : undefined, (err) =>
       logger.error({ err }, "saving metric metadata failed"),
     );
     this.runtime = {

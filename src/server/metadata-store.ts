@@ -1,7 +1,11 @@
 // Metric metadata (type, help, unit) received through remote write, per tenant, served by /api/v1/metadata.
-// Persisted as one JSON file next to the data (atomic temp-file + rename) when the server has a data path.
+// Persisted as one JSON file in the data path (atomic temp-file + rename) when the server has one, and copied into
+// admin snapshots at the same relative place, so a restored data path brings its metadata along.
+
+/** Where the metadata file lives, relative to a data path or a snapshot directory. */
+export const METADATA_FILE = join("server", "metric-metadata.json");
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import type { MetricMetadataUpdate } from "../protocols/remote.js";
 
 export interface MetadataEntry {
@@ -62,15 +66,22 @@ export class MetadataStore {
     return this.saving;
   }
 
+  /** Writes the current metadata into a snapshot directory. */
+  async writeSnapshot(snapshotDir: string): Promise<void> {
+    await this.writeTo(join(snapshotDir, METADATA_FILE));
+  }
+
   private save(): void {
     const path = this.filePath;
     if (!path) return;
-    this.saving = this.saving.then(async () => {
-      const data: Record<string, Record<string, MetadataEntry>> = {};
-      for (const [tenant, map] of this.byTenant) data[tenant] = Object.fromEntries(map);
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(`${path}.tmp`, JSON.stringify(data));
-      await rename(`${path}.tmp`, path);
-    }).catch(this.onSaveError);
+    this.saving = this.saving.then(() => this.writeTo(path)).catch(this.onSaveError);
+  }
+
+  private async writeTo(path: string): Promise<void> {
+    const data: Record<string, Record<string, MetadataEntry>> = {};
+    for (const [tenant, map] of this.byTenant) data[tenant] = Object.fromEntries(map);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(`${path}.tmp`, JSON.stringify(data));
+    await rename(`${path}.tmp`, path);
   }
 }

@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { TsinkServer } from "../../src/server/app.js";
 import { parseServerArgs, type ServerConfig } from "../../src/server/config.js";
 import { storageHooks } from "../../src/server/storage.js";
-import { getJson, recentMs, remoteWrite, startServer } from "./helpers.js";
+import { getJson, recentMs, remoteWrite, remoteWriteBody, REMOTE_WRITE_HEADERS, startServer } from "./helpers.js";
 
 const T = recentMs(300);
 const AUTH = { Authorization: "Bearer adm" };
@@ -21,6 +21,11 @@ test("snapshot, restore into a new data path, and serve the restored data", asyn
     const srv = await startServer(["--data-path", data, "--admin-auth-token", "adm", "--admin-api-enabled", "--admin-path-prefix", root]);
     try {
       assert.is((await remoteWrite(srv.url, [{ labels: { __name__: "snap_me", k: "v" }, samples: [[T, 1], [T + 1000, 2]] }])).status, 200);
+      const md = await fetch(`${srv.url}/api/v1/write`, {
+        method: "POST", headers: REMOTE_WRITE_HEADERS,
+        body: remoteWriteBody([], { metadata: [{ type: 2, metricFamilyName: "snap_me", help: "kept in snapshots", unit: "" }] }),
+      });
+      assert.is(md.status, 200);
       const snap = join(root, "snap-1");
       const res = await getJson(`${srv.url}/api/v1/admin/snapshot?path=${encodeURIComponent(snap)}`, { method: "POST", headers: AUTH });
       assert.is(res.status, 200, JSON.stringify(res.body));
@@ -49,6 +54,8 @@ test("snapshot, restore into a new data path, and serve the restored data", asyn
       try {
         const q = await getJson(`${copy.url}/api/v1/query_range?query=snap_me&start=${T / 1000}&end=${T / 1000 + 1}&step=1`);
         assert.equal(q.body.data.result, [{ metric: { __name__: "snap_me", k: "v" }, values: [[T / 1000, "1"], [T / 1000 + 1, "2"]] }]);
+        const restoredMd = await getJson(`${copy.url}/api/v1/metadata?metric=snap_me`);
+        assert.equal(restoredMd.body.data, { snap_me: [{ type: "gauge", help: "kept in snapshots", unit: "" }] });
         const metrics = await (await fetch(`${copy.url}/metrics`)).text();
         assert.match(metrics, /^tsink_wal_size_bytes \d+$/m);
         assert.match(metrics, /^# TYPE tsink_compaction_runs gauge$/m);
