@@ -41,6 +41,8 @@ export interface EngineHandle {
   seriesDefinition(id: number): TypedSeriesDefinition | undefined;
   /** Seals every active head into chunks (before a flush or on close). */
   sealAll(): void;
+  /** Seals the active heads of series ids in [from, to); returns the end of the id space (a flush seals in slices). */
+  sealRange(from: number, to: number): number;
   seriesWithSealedChunks(): number[];
   sealedChunks(seriesId: number): readonly SealedChunk[];
   /** Drops sealed chunks with seq <= upToSeq from memory once they are persisted. */

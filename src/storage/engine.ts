@@ -307,6 +307,10 @@ export class Storage implements EngineHandle {
     this.store.sealAll((sid) => this.registry.kind[sid]!);
   }
 
+  sealRange(from: number, to: number): number {
+    return this.store.sealRange(from, to, (sid) => this.registry.kind[sid]!);
+  }
+
   seriesWithSealedChunks(): number[] {
     return this.store.seriesWithSealed();
   }

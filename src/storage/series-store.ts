@@ -109,9 +109,16 @@ export class SeriesStore {
 
   /** Seals every active head (used before a flush and on close). */
   sealAll(kindOf: (sid: number) => number): void {
-    for (let sid = 0; sid < this.firstHead.length; sid++) {
+    this.sealRange(0, this.firstHead.length, kindOf);
+  }
+
+  /** Seals the heads of series ids in [from, to); returns the end of the id space (callers seal in slices). */
+  sealRange(from: number, to: number, kindOf: (sid: number) => number): number {
+    const end = Math.min(to, this.firstHead.length);
+    for (let sid = from; sid < end; sid++) {
       while (this.firstHead[sid]! !== NO_HEAD) this.sealHead(sid, this.firstHead[sid]!, kindOf(sid));
     }
+    return this.firstHead.length;
   }
 
   sealedOf(sid: number): readonly SealedChunk[] {

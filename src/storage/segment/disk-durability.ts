@@ -46,6 +46,8 @@ const RETENTION_SWEEP_MS = 5_000;
 const CLOSE_COMPACTION_PASSES = 128;
 const SNAPSHOT_MANIFEST = "snapshot.json";
 const DEFINED_IN_SEGMENT = -1;
+/** Series whose active heads a flush seals per event-loop turn. */
+const SEAL_SLICE_SERIES = 4096;
 
 export interface FlushCounters {
   runs: number;
@@ -53,7 +55,7 @@ export interface FlushCounters {
   chunks: number;
   points: number;
   lastDurationMs: number;
-  /** Synchronous part of the last flush (sealing active heads, collecting chunks): the event loop waits for it. */
+  /** Longest synchronous step of the last flush's capture (sealing a slice of series, collecting chunks). */
   lastCaptureMs: number;
 }
 
@@ -346,22 +348,35 @@ export class DiskDurability implements DurabilityLayer {
     let segmentId = 0;
     try {
       if (this.inFlight > 0) await new Promise<void>((r) => this.drainWaiters.push(r));
-      // Capture: synchronous, so memory holds exactly the data of WAL frames <= walSeq.
-      const captureStarted = performance.now();
-      this.engine.sealAll();
-      for (const id of this.engine.seriesWithSealedChunks()) {
+      // Capture. Writers and deletes wait at the gate, so memory holds exactly the data of WAL frames <= walSeq;
+      // active heads are sealed in slices with event-loop turns between them (reads go on meanwhile).
+      let sliceStarted = performance.now();
+      let longestSlice = 0;
+      const turn = async () => {
+        longestSlice = Math.max(longestSlice, performance.now() - sliceStarted);
+        await new Promise((r) => setImmediate(r));
+        sliceStarted = performance.now();
+      };
+      for (let from = 0, end = SEAL_SLICE_SERIES; from < end; from += SEAL_SLICE_SERIES) {
+        end = this.engine.sealRange(from, from + SEAL_SLICE_SERIES);
+        if (from + SEAL_SLICE_SERIES < end) await turn();
+      }
+      const withSealed = this.engine.seriesWithSealedChunks();
+      for (let k = 0; k < withSealed.length; k++) {
+        const id = withSealed[k]!;
         let maxSeq = -1;
         for (const c of this.engine.sealedChunks(id)) {
           chunks.push({ seriesId: id, minTs: c.minTs, maxTs: c.maxTs, count: c.count, bytes: c.bytes });
           if (c.seq > maxSeq) maxSeq = c.seq;
         }
         sealedUpTo.set(id, maxSeq);
+        if (k % SEAL_SLICE_SERIES === SEAL_SLICE_SERIES - 1) await turn();
       }
       walSeq = this.wal?.lastSeq ?? 0;
       this.wal?.rotate();
       segmentId = this.store.allocateId();
       this.unflushedSince = 0;
-      this.flushCounters.lastCaptureMs = performance.now() - captureStarted;
+      this.flushCounters.lastCaptureMs = Math.max(longestSlice, performance.now() - sliceStarted);
     } finally {
       this.gate = undefined;
       release();
