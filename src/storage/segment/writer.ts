@@ -98,9 +98,13 @@ export async function publishStaged(staged: Pick<StagedSegment, "tmpDir" | "fina
   await fsyncPath(dirname(staged.finalDir));
 }
 
+/** One event-loop turn between the synchronous steps of a segment write (sorting, postings, index encoding). */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function writeFiles(dir: string, content: SegmentContent): Promise<SegmentManifest> {
   const chunks = [...content.chunks].sort((a, b) => a.seriesId - b.seriesId || compareTs(a.minTs, b.minTs));
   const series = [...content.series].sort((a, b) => a.id - b.id);
+  await turn();
   const c = chunks.length;
   const isBig = content.timeCells === "i64";
   const minCells = new ArrayBuffer(c * 8);
@@ -120,8 +124,13 @@ async function writeFiles(dir: string, content: SegmentContent): Promise<Segment
     chunkOffset: new Uint32Array(c),
     chunkLength: new Uint32Array(c),
     blockOffsets: new Float64Array(0),
-    postings: buildPostings(series),
+    postings: new Map(),
   };
+  await turn();
+  index.postings = buildPostings(series);
+  await turn();
+  const order = physicalOrder(chunks, series);
+  await turn();
 
   const chunkFile = await open(join(dir, CHUNKS_FILE), "w");
   let fileCrc = 0;
@@ -146,7 +155,7 @@ async function writeFiles(dir: string, content: SegmentContent): Promise<Segment
   let points = 0;
   try {
     await writeOut(fileHeader(CHUNKS_MAGIC, content.id));
-    for (const i of physicalOrder(chunks, series)) {
+    for (const i of order) {
       const ch = chunks[i]!;
       if (pendingBytes > 0 && pendingBytes + ch.bytes.length > BLOCK_TARGET_BYTES) await flushBlock();
       index.chunkSeries[i] = ch.seriesId;
@@ -169,6 +178,7 @@ async function writeFiles(dir: string, content: SegmentContent): Promise<Segment
   }
   index.blockOffsets = Float64Array.from(blockOffsets);
 
+  await turn();
   const body = encodeIndexBody(index);
   const indexBytes = indexFileBytes(content.id, body, await brotliAsync(body, brotliOptions(body.length, content.level)));
   const indexFile = await open(join(dir, INDEX_FILE), "w");
