@@ -1,7 +1,8 @@
 // PromQL function calls: element-wise maths, time and date functions, label manipulation, sorting, absence,
 // classic histogram functions, and the range-vector functions, which run as WASM kernels (range_kernels.ts).
 
-import { RE2JS } from "re2js";
+import type { RE2JS } from "re2js";
+import { anchoredRegex } from "./regex.js";
 import type * as ast from "./ast.js";
 import { PromqlError } from "./result.js";
 import type { Label } from "./result.js";
@@ -96,7 +97,7 @@ function absentLabels(expr: ast.Expr): Label[] {
 /** Compiles a label_replace regex with Go's semantics (RE2, fully anchored, `.` matching newlines). */
 function compileAnchored(regex: string): RE2JS {
   try {
-    return RE2JS.compile("^(?s:" + regex + ")$");
+    return anchoredRegex(regex);
   } catch {
     throw new PromqlError("execution", `invalid regular expression in label_replace(): ${regex}`);
   }

@@ -1,7 +1,7 @@
 // The experimental info() function: enriches series with the data labels of info metrics (target_info by default)
 // that share their identifying labels (instance, job), picking the newest info sample at each step.
 
-import { RE2JS } from "re2js";
+import { anchoredRegex } from "./regex.js";
 import type * as ast from "./ast.js";
 import { PromqlError } from "./result.js";
 import type { Label } from "./result.js";
@@ -20,7 +20,7 @@ function matches(m: ast.LabelMatcher, value: string): boolean {
     case "!=":
       return value !== m.value;
     default: {
-      const full = RE2JS.compile("^(?s:" + m.value + ")$").matcher(value).matches();
+      const full = anchoredRegex(m.value).matcher(value).matches();
       return m.op === "=~" ? full : !full;
     }
   }

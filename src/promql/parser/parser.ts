@@ -1,7 +1,8 @@
 // PromQL parser: recursive descent with precedence climbing over the lexer's tokens, producing the AST of
 // src/promql/ast.ts with Prometheus 3.x grammar and error messages. Nesting is capped (MAX_NESTING) so hostile input
 // gets a parse error instead of a stack overflow; type checking runs afterwards (check.ts), as in Prometheus.
-import { RE2JS } from "re2js";
+import type { RE2JS } from "re2js";
+import { anchoredRegex } from "../regex.js";
 import type {
   AggregateExpr, AggregateOp, AtModifier, BinaryExpr, BinaryOp, Call, DurationExpr, Expr, LabelMatcher, MatchOp,
   MatrixSelector, NumberLiteral, PositionRange, SubqueryExpr, VectorMatching, VectorSelector,
@@ -317,7 +318,7 @@ class Parser {
     const m: LabelMatcher = { name, op, value };
     if (op === "=~" || op === "!~") {
       try {
-        this.facts.regexes.set(m, RE2JS.compile(`^(?s:${value})$`));
+        this.facts.regexes.set(m, anchoredRegex(value));
       } catch (e) {
         this.fail(pos, (e as Error).message);
       }
