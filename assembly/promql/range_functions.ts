@@ -313,18 +313,7 @@ export function promqlRangeEval(
           }
           case FN_CHANGES:
           case FN_RESETS: {
-            let count = 0;
-            let prev = load<f64>(vs + (<usize>lo << 3));
-            for (let i = lo + 1; i < hi; i++) {
-              const cur = load<f64>(vs + (<usize>i << 3));
-              if (fn == FN_CHANGES) {
-                if (cur != prev && !(isNaN(cur) && isNaN(prev))) count++;
-              } else if (cur < prev) {
-                count++;
-              }
-              prev = cur;
-            }
-            r = <f64>count;
+            r = <f64>countChangesOrResets(vs, lo, hi, fn == FN_CHANGES);
             break;
           }
           case FN_AVG: {
@@ -445,18 +434,7 @@ export function promqlRangeEval(
           case FN_ANCHORED_RESETS: {
             if (tsAt(ts, hi - 1) <= we - rangeMs) { ok = false; break; }
             const start = firstAnchoredIndex(ts, lo, hi, we - rangeMs);
-            let count = 0;
-            let prev = load<f64>(vs + (<usize>start << 3));
-            for (let i = start + 1; i < hi; i++) {
-              const cur = load<f64>(vs + (<usize>i << 3));
-              if (fn == FN_ANCHORED_CHANGES) {
-                if (cur != prev && !(isNaN(cur) && isNaN(prev))) count++;
-              } else if (cur < prev) {
-                count++;
-              }
-              prev = cur;
-            }
-            r = <f64>count;
+            r = <f64>countChangesOrResets(vs, start, hi, fn == FN_ANCHORED_CHANGES);
             break;
           }
           default: ok = false;
@@ -466,4 +444,20 @@ export function promqlRangeEval(
       store<u8>(rowPresent + <usize>k, ok ? 1 : 0);
     }
   }
+}
+
+/** changes() (value differs from the previous one; NaN equals NaN) or resets() (value dropped) over points [from, hi). */
+function countChangesOrResets(vs: usize, from: i32, hi: i32, changes: bool): i32 {
+  let count = 0;
+  let prev = load<f64>(vs + (<usize>from << 3));
+  for (let i = from + 1; i < hi; i++) {
+    const cur = load<f64>(vs + (<usize>i << 3));
+    if (changes) {
+      if (cur != prev && !(isNaN(cur) && isNaN(prev))) count++;
+    } else if (cur < prev) {
+      count++;
+    }
+    prev = cur;
+  }
+  return count;
 }

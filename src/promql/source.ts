@@ -1,12 +1,11 @@
 // The narrow read interface the PromQL engine needs from storage; tsink's storage satisfies it structurally,
 // and the server wraps it to scope reads to a tenant.
 
-export interface SeriesMatcher {
-  name: string;
-  op: "=" | "!=" | "=~" | "!~";
-  value: string;
-}
+import type { SeriesMatcher } from "../storage/types.js";
 
+export type { SeriesMatcher };
+
+/** Storage's SeriesSelection with the time range in Unix ms (PromQL's unit, whatever the storage precision). */
 export interface SeriesSelection {
   metric?: string;
   matchers?: SeriesMatcher[];
