@@ -204,6 +204,8 @@ test("compaction does not block the event loop for more than 50 ms", async () =>
 });
 
 
+const KILL_DELAYS_MS = [1, 5, 15, 40, 120, 400];
+
 test("SIGKILL at random moments of compaction loses and duplicates nothing", async () => {
   const script = join(import.meta.dirname, "fixtures", "compaction-child.ts");
   let finished = 0;
@@ -229,7 +231,9 @@ test("SIGKILL at random moments of compaction loses and duplicates nothing", asy
         }),
       );
       await Promise.race([ready, exited]);
-      await new Promise((r) => setTimeout(r, 20 + Math.random() * 400));
+      // Kill moments spread from "just started" to "well after": a quiet machine compacts this in well under
+      // 100 ms, a loaded one takes several times longer, and both must see kills before and after the end.
+      await new Promise((r) => setTimeout(r, KILL_DELAYS_MS[round]! * (0.5 + Math.random())));
       child.kill("SIGKILL");
       await exited;
       if (out.includes("done")) finished++;
