@@ -2,7 +2,7 @@
 // the unit every read path works on. Cells are copied as int32 pairs or with TypedArray.set, never through JS
 // arithmetic, so NaN payloads (the Prometheus staleness marker) survive bit-exact.
 import type { TimeAxis, TimestampArray } from "./timestamps.js";
-import type { Blob } from "./value-kinds.js";
+import { KIND_BOOL, KIND_F64, KIND_I64, type Blob } from "./value-kinds.js";
 
 export class Column {
   readonly ts: TimestampArray;
@@ -100,4 +100,63 @@ function mergeTwo(axis: TimeAxis, a: Column, b: Column, blob: boolean): Column {
   if (i < a.length) out.appendRange(a, i, a.length);
   if (j < b.length) out.appendRange(b, j, b.length);
   return out;
+}
+
+/**
+ * The points of many series appended back to back into shared, growable typed arrays (f64 values only): the
+ * bulk read path decodes chunks straight into it instead of building a column per chunk and series.
+ */
+export class ColumnBatchBuilder {
+  ts: TimestampArray;
+  values: Float64Array;
+  length = 0;
+  private ts32View: Int32Array;
+  private v32View: Int32Array;
+
+  constructor(
+    private readonly axis: TimeAxis,
+    capacity: number,
+  ) {
+    this.ts = axis.newArray(capacity);
+    this.values = new Float64Array(capacity);
+    this.ts32View = new Int32Array(this.ts.buffer);
+    this.v32View = new Int32Array(this.values.buffer);
+  }
+
+  /** Makes room for `n` more points. */
+  reserve(n: number): void {
+    const need = this.length + n;
+    if (need <= this.values.length) return;
+    const cap = Math.max(need, this.values.length * 2);
+    const ts = this.axis.newArray(cap);
+    ts.set(this.ts.subarray(0, this.length) as never);
+    const values = new Float64Array(cap);
+    values.set(this.values.subarray(0, this.length));
+    this.ts = ts;
+    this.values = values;
+    this.ts32View = new Int32Array(ts.buffer);
+    this.v32View = new Int32Array(values.buffer);
+  }
+
+  /** Appends cells [from, to) given as int32 pairs (timestamps and f64 values; bit-exact). */
+  appendCells(ts32: Int32Array, v32: Int32Array, from: number, to: number): void {
+    this.reserve(to - from);
+    const n = this.length;
+    this.ts32View.set(ts32.subarray(2 * from, 2 * to), 2 * n);
+    this.v32View.set(v32.subarray(2 * from, 2 * to), 2 * n);
+    this.length = n + (to - from);
+  }
+
+  /** Appends a column of numeric kind `kind` (as read by the engine: bool as 0/1 f64), values projected to f64. */
+  appendColumn(col: Column, kind: number): void {
+    if (kind === KIND_F64 || kind === KIND_BOOL) {
+      this.appendCells(col.ts32, col.v32, 0, col.length);
+      return;
+    }
+    this.reserve(col.length);
+    this.ts.set(col.ts.subarray(0, col.length) as never, this.length);
+    const ints = kind === KIND_I64 ? col.i64 : col.u64;
+    for (let i = 0; i < col.length; i++) this.values[this.length + i] = Number(ints[i]!);
+    this.length += col.length;
+  }
 }
