@@ -102,40 +102,47 @@ function mergeTwo(axis: TimeAxis, a: Column, b: Column, blob: boolean): Column {
   return out;
 }
 
+/** Points per page of a ColumnBatchBuilder (1 MiB of timestamps + 1 MiB of values). */
+const PAGE_POINTS = 1 << 17;
+
 /**
- * The points of many series appended back to back into shared, growable typed arrays (f64 values only): the
- * bulk read path decodes chunks straight into it instead of building a column per chunk and series.
+ * The points of many series, f64 values, written back to back into shared pages of typed arrays: the bulk read
+ * path decodes chunks straight into them instead of building a column per chunk and series. A series always
+ * lies in one page (a series that does not fit moves to a fresh page), so each comes out as two subarray views.
  */
 export class ColumnBatchBuilder {
+  /** The current page; points of the current series are [seriesStart, length). */
   ts: TimestampArray;
   values: Float64Array;
   length = 0;
+  seriesStart = 0;
+  readonly seriesTimestamps: TimestampArray[] = [];
+  readonly seriesValues: Float64Array[] = [];
   private ts32View: Int32Array;
   private v32View: Int32Array;
 
-  constructor(
-    private readonly axis: TimeAxis,
-    capacity: number,
-  ) {
-    this.ts = axis.newArray(capacity);
-    this.values = new Float64Array(capacity);
-    this.ts32View = new Int32Array(this.ts.buffer);
-    this.v32View = new Int32Array(this.values.buffer);
+  constructor(private readonly axis: TimeAxis) {
+    this.ts = axis.newArray(0);
+    this.values = new Float64Array(0);
+    this.ts32View = new Int32Array(0);
+    this.v32View = new Int32Array(0);
   }
 
-  /** Makes room for `n` more points. */
+  /** Makes room for `n` more points of the current series in the current page. */
   reserve(n: number): void {
-    const need = this.length + n;
-    if (need <= this.values.length) return;
-    const cap = Math.max(need, this.values.length * 2);
+    if (this.length + n <= this.values.length) return;
+    const partial = this.length - this.seriesStart;
+    const cap = Math.max(PAGE_POINTS, partial + n);
     const ts = this.axis.newArray(cap);
-    ts.set(this.ts.subarray(0, this.length) as never);
     const values = new Float64Array(cap);
-    values.set(this.values.subarray(0, this.length));
+    ts.set(this.ts.subarray(this.seriesStart, this.length) as never);
+    values.set(this.values.subarray(this.seriesStart, this.length));
     this.ts = ts;
     this.values = values;
     this.ts32View = new Int32Array(ts.buffer);
     this.v32View = new Int32Array(values.buffer);
+    this.seriesStart = 0;
+    this.length = partial;
   }
 
   /** Appends cells [from, to) given as int32 pairs (timestamps and f64 values; bit-exact). */
@@ -158,5 +165,19 @@ export class ColumnBatchBuilder {
     const ints = kind === KIND_I64 ? col.i64 : col.u64;
     for (let i = 0; i < col.length; i++) this.values[this.length + i] = Number(ints[i]!);
     this.length += col.length;
+  }
+
+  /** Drops the points written for the current series. */
+  discardSeries(): void {
+    this.length = this.seriesStart;
+  }
+
+  /** Closes the current series; returns false (and records nothing) when it has no points. */
+  endSeries(): boolean {
+    if (this.length === this.seriesStart) return false;
+    this.seriesTimestamps.push(this.ts.subarray(this.seriesStart, this.length));
+    this.seriesValues.push(this.values.subarray(this.seriesStart, this.length));
+    this.seriesStart = this.length;
+    return true;
   }
 }

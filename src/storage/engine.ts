@@ -3,7 +3,7 @@
 import { availableParallelism } from "node:os";
 import { customAggregate, downsample, pointsOf, reduce } from "./aggregate.js";
 import { aggregateOnChunks, downsampleOnChunks, isKernelAggregation } from "./chunk-aggregate.js";
-import { decodeRangeInto, MAX_CHUNK_POINTS } from "../encoding/chunk.js";
+import { chunkPointCount, decodeRangeInto, MAX_CHUNK_POINTS } from "../encoding/chunk.js";
 import { Column, ColumnBatchBuilder, mergeRuns } from "./column.js";
 import type { DurabilityLayer, EngineHandle, TypedSeriesDefinition, ValidatedBatch } from "./durability.js";
 import { TsinkError, errors } from "./errors.js";
@@ -40,12 +40,11 @@ const RETENTION_SWEEP_MS = 1000;
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
 
-/** Result of the bulk read: series `ids[i]` holds the points offsets[i]..offsets[i+1] of the shared arrays. */
+/** Result of the bulk read: series `ids[i]` holds `timestamps[i]`/`values[i]` (views into shared pages). */
 interface ColumnBatch {
   ids: number[];
-  offsets: Uint32Array;
-  timestamps: TimestampArray;
-  values: Float64Array;
+  timestamps: TimestampArray[];
+  values: Float64Array[];
 }
 const U64_MAX = 2n ** 64n - 1n;
 
@@ -549,14 +548,7 @@ export class Storage implements EngineHandle {
       const out: SelectedColumns[] = new Array(batch.ids.length);
       for (let i = 0; i < batch.ids.length; i++) {
         const sid = batch.ids[i]!;
-        const from = batch.offsets[i]!;
-        const to = batch.offsets[i + 1]!;
-        out[i] = {
-          metric: this.registry.metricName(sid),
-          labels: this.registry.labelsOf(sid),
-          timestamps: batch.timestamps.subarray(from, to),
-          values: batch.values.subarray(from, to),
-        };
+        out[i] = { metric: this.registry.metricName(sid), labels: this.registry.labelsOf(sid), timestamps: batch.timestamps[i]!, values: batch.values[i]! };
       }
       return out;
     });
@@ -747,15 +739,14 @@ export class Storage implements EngineHandle {
 
   /**
    * Bulk columnar read: the points in [s, e) of the numeric series among `ids` (in that order), values projected to
-   * f64, decoded back to back into one pair of shared arrays (series i: offsets[i]..offsets[i+1]). Series without
-   * points in range are left out. In-order f64 data is decoded straight into the shared arrays; series whose runs
-   * overlap (out-of-order writes) or that hold integers go through `collect`.
+   * f64, decoded back to back into shared pages (ColumnBatchBuilder). Series without points in range are left out.
+   * In-order f64 data is decoded straight into the pages; series whose runs overlap (out-of-order writes) or that
+   * hold integers go through `collect`.
    */
   private readColumns(ids: readonly number[], s: Ts, e: Ts): ColumnBatch {
     const reg = this.registry;
-    const out = new ColumnBatchBuilder(this.axis, 1024);
+    const out = new ColumnBatchBuilder(this.axis);
     const kept: number[] = [];
-    const offsets: number[] = [0];
     let from = s;
     if (this.options.retentionEnforced) {
       const cutoff = this.retentionCutoff(this.axis.min);
@@ -764,33 +755,29 @@ export class Storage implements EngineHandle {
     for (const sid of ids) {
       const kind = reg.kind[sid]!;
       if (isBlobKind(kind) || from >= e) continue;
-      const at = out.length;
-      if (kind !== KIND_F64 || !this.appendF64(sid, from, e, out, at)) {
-        out.length = at;
+      if (kind !== KIND_F64 || !this.appendF64(sid, from, e, out)) {
+        out.discardSeries();
         out.appendColumn(this.collect(sid, s, e), kind);
       }
-      if (out.length > at) {
-        kept.push(sid);
-        offsets.push(out.length);
-      }
+      if (out.endSeries()) kept.push(sid);
     }
-    return { ids: kept, offsets: Uint32Array.from(offsets), timestamps: out.ts.subarray(0, out.length), values: out.values.subarray(0, out.length) };
+    return { ids: kept, timestamps: out.seriesTimestamps, values: out.seriesValues };
   }
 
-  /** Appends the f64 points of `sid` in [s, e) to `out`; false when its runs overlap (nothing usable appended). */
-  private appendF64(sid: number, s: Ts, e: Ts, out: ColumnBatchBuilder, at: number): boolean {
+  /** Appends the f64 points of `sid` in [s, e) to `out`; false when its runs overlap (then the caller merges). */
+  private appendF64(sid: number, s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {
     const persisted = this.durability?.persistedChunks(sid, s, e);
-    if (persisted && !this.appendChunks(persisted, s, e, out, at)) return false;
-    if (!this.appendChunks(this.store.sealedIn(sid, s, e), s, e, out, at)) return false;
-    return this.store.appendHeads(sid, s, e, out, at);
+    if (persisted && !this.appendChunks(persisted, s, e, out)) return false;
+    if (!this.appendChunks(this.store.sealedIn(sid, s, e), s, e, out)) return false;
+    return this.store.appendHeads(sid, s, e, out);
   }
 
-  private appendChunks(chunks: readonly Uint8Array[], s: Ts, e: Ts, out: ColumnBatchBuilder, at: number): boolean {
+  private appendChunks(chunks: readonly Uint8Array[], s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {
     for (const bytes of chunks) {
-      out.reserve(MAX_CHUNK_POINTS);
+      out.reserve(Math.min(chunkPointCount(bytes), MAX_CHUNK_POINTS));
       const n = decodeRangeInto(bytes, s, e, out.ts, out.values, out.length);
       if (n === 0) continue;
-      if (out.length > at && out.ts[out.length - 1]! > out.ts[out.length]!) return false;
+      if (out.length > out.seriesStart && out.ts[out.length - 1]! > out.ts[out.length]!) return false;
       out.length += n;
     }
     return true;

@@ -151,9 +151,9 @@ export class SeriesStore {
 
   /**
    * Appends the points of `sid`'s active heads in [start, end) to `out` (f64 or bool cells), one sorted run per
-   * head. Returns false when a run starts before the point preceding it (at index >= `from`): runs overlap.
+   * head. Returns false when a run starts before the point preceding it in the current series: runs overlap.
    */
-  appendHeads(sid: number, start: Ts, end: Ts, out: ColumnBatchBuilder, from: number): boolean {
+  appendHeads(sid: number, start: Ts, end: Ts, out: ColumnBatchBuilder): boolean {
     let ordered = true;
     for (let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD; h !== NO_HEAD; h = this.hNext[h]!) {
       this.sortHead(h);
@@ -163,7 +163,7 @@ export class SeriesStore {
       const lo = lowerBound(pg.ts, base, base + n, start);
       const hi = lowerBound(pg.ts, lo, base + n, end);
       if (hi === lo) continue;
-      if (out.length > from && out.ts[out.length - 1]! > pg.ts[lo]!) ordered = false;
+      if (out.length > out.seriesStart && out.ts[out.length - 1]! > pg.ts[lo]!) ordered = false;
       out.appendCells(pg.ts32, pg.v32, lo, hi);
     }
     return ordered;
