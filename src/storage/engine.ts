@@ -16,6 +16,7 @@ import { TimeAxis, type TimestampArray, type Ts } from "./timestamps.js";
 import {
   AGGREGATIONS,
   type Aggregation,
+  type ColumnLabelOptions,
   type DeleteSeriesResult,
   type Label,
   type MetricSeries,
@@ -539,16 +540,21 @@ export class Storage implements EngineHandle {
   /**
    * Columnar read of every numeric series matching `selection` over [start, end): timestamps ascending, values
    * projected to f64 (NaN payloads kept bit-exact), series ordered by metric and labels. Blob series are
-   * skipped. Used by the PromQL engine.
+   * skipped. Used by the PromQL engine. `labelOptions` shapes the label lists (the server asks for `__name__`
+   * included and its tenant label left out, so each series' labels are built once).
    */
-  async selectColumns(selection: SeriesSelection, start: Ts, end: Ts): Promise<SelectedColumns[]> {
+  async selectColumns(selection: SeriesSelection, start: Ts, end: Ts, labelOptions: ColumnLabelOptions = {}): Promise<SelectedColumns[]> {
     return this.query(() => {
       const [s, e] = this.range(start, end);
       const batch = this.readColumns(this.sortedIds(resolveSelection(this.registry, this.checkedSelection(selection))), s, e);
+      const reg = this.registry;
+      const metricLabel = labelOptions.metricLabel === true;
+      const omit = labelOptions.omitLabel === undefined ? -1 : (reg.dict.find(labelOptions.omitLabel) ?? -1);
       const out: SelectedColumns[] = new Array(batch.ids.length);
       for (let i = 0; i < batch.ids.length; i++) {
         const sid = batch.ids[i]!;
-        out[i] = { metric: this.registry.metricName(sid), labels: this.registry.labelsOf(sid), timestamps: batch.timestamps[i]!, values: batch.values[i]! };
+        const labels = metricLabel || omit >= 0 ? reg.labelsWith(sid, metricLabel, omit) : reg.labelsOf(sid);
+        out[i] = { metric: reg.metricName(sid), labels, timestamps: batch.timestamps[i]!, values: batch.values[i]! };
       }
       return out;
     });
@@ -717,8 +723,7 @@ export class Storage implements EngineHandle {
 
   /** Ids ordered by metric name, then label set. */
   private sortedIds(ids: ArrayLike<number>): number[] {
-    const reg = this.registry;
-    return Array.from(ids).sort((a, b) => reg.compareSeries(a, b));
+    return this.registry.sortSeries(ids);
   }
 
   private metricSeries(sid: number): MetricSeries {

@@ -119,8 +119,8 @@ export class SegmentReader {
     return this.manifest.level;
   }
 
-  /** [lo, hi) range of chunk entries of `seriesId` (entries are sorted by series id, then min ts). */
-  chunkRange(seriesId: number): [number, number] {
+  /** First chunk entry of `seriesId` (entries are sorted by series id, then min ts; the series' run ends where chunkSeries changes). */
+  firstChunk(seriesId: number): number {
     const s = this.index.chunkSeries;
     let lo = 0;
     let hi = s.length;
@@ -129,16 +129,28 @@ export class SegmentReader {
       if (s[mid]! < seriesId) lo = mid + 1;
       else hi = mid;
     }
+    return lo;
+  }
+
+  /** [lo, hi) range of chunk entries of `seriesId`. */
+  chunkRange(seriesId: number): [number, number] {
+    const s = this.index.chunkSeries;
+    const lo = this.firstChunk(seriesId);
     let end = lo;
     while (end < s.length && s[end] === seriesId) end++;
     return [lo, end];
+  }
+
+  /** Whether chunk entry `i` may hold points in [start, end). */
+  overlaps(i: number, start: Ts, end: Ts): boolean {
+    return this.maxTs[i]! >= start && this.minTs[i]! < end;
   }
 
   /** Entries of `seriesId` that overlap [start, end). */
   chunksOverlapping(seriesId: number, start: Ts, end: Ts): number[] {
     const [lo, hi] = this.chunkRange(seriesId);
     const out: number[] = [];
-    for (let i = lo; i < hi; i++) if (this.maxTs[i]! >= start && this.minTs[i]! < end) out.push(i);
+    for (let i = lo; i < hi; i++) if (this.overlaps(i, start, end)) out.push(i);
     return out;
   }
 
@@ -148,7 +160,7 @@ export class SegmentReader {
     const off = this.index.chunkOffset[i]!;
     const len = this.index.chunkLength[i]!;
     if (off + len > block.length) throw dataCorruption(this.chunksPath, this.index.blockOffsets[this.index.chunkBlock[i]!]!, "chunk entry outside its block");
-    return block.subarray(off, off + len);
+    return new Uint8Array(block.buffer, block.byteOffset + off, len); // lighter than a Buffer view
   }
 
   private readBlock(b: number): Buffer {
