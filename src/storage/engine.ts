@@ -76,6 +76,8 @@ export class Storage implements EngineHandle {
   private busyWriters = 0;
   private lastRetentionSweep = 0;
   private readonly writerQueue: Array<() => void> = [];
+  /** Reused by the bulk read for each series' chunk list. */
+  private readonly chunkScratch: Uint8Array[] = [];
   private readonly counters: Counters = {
     rowsInserted: 0, insertBatches: 0, insertErrors: 0, selectCalls: 0, selectErrors: 0, pointsReturned: 0,
     deletes: 0, chunksSealed: 0, retentionChunksDropped: 0, admissionWaits: 0,
@@ -771,10 +773,13 @@ export class Storage implements EngineHandle {
 
   /** Appends the f64 points of `sid` in [s, e) to `out`; false when its runs overlap (then the caller merges). */
   private appendF64(sid: number, s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {
-    const persisted = this.durability?.persistedChunks(sid, s, e);
-    if (persisted && !this.appendChunks(persisted, s, e, out)) return false;
-    if (!this.appendChunks(this.store.sealedIn(sid, s, e), s, e, out)) return false;
-    return this.store.appendHeads(sid, s, e, out);
+    const chunks = this.chunkScratch;
+    chunks.length = 0;
+    this.durability?.persistedChunks(sid, s, e, chunks);
+    this.store.sealedIn(sid, s, e, chunks);
+    const ok = this.appendChunks(chunks, s, e, out) && this.store.appendHeads(sid, s, e, out);
+    chunks.length = 0; // do not keep block views alive
+    return ok;
   }
 
   private appendChunks(chunks: readonly Uint8Array[], s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {

@@ -86,6 +86,9 @@ export interface SeriesDefinition {
 /** The metric name as a label (PromQL's view); stored labels never use this name. */
 const METRIC_NAME_LABEL = "__name__";
 
+/** Bound of the shared Label objects handed out by labelsWith. */
+const SHARED_LABELS_MAX = 1 << 16;
+
 const compareStrings = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
 
 function fmix(h: number): number {
@@ -165,6 +168,7 @@ export class SeriesRegistry {
   private rankOf = new Uint32Array(0);
   private rankedSeries = 0;
   private rankedCount = 0;
+  private readonly sharedLabels = new Map<number, Label>();
 
   /**
    * Id of the series with this (canonical) key and `hash = hashKey(metric, labels)`, or -1. `metricId` is the
@@ -256,25 +260,47 @@ export class SeriesRegistry {
 
   /**
    * Labels of series `id` with the metric name as `__name__` in sorted position when `metricLabel`, without the
-   * label whose name has dictionary id `omitNameId` (-1: none). One array, one object per label.
+   * label whose name has dictionary id `omitNameId` (-1: none). The Label objects are shared (read-only).
    */
   labelsWith(id: number, metricLabel: boolean, omitNameId: number): Label[] {
-    const out: Label[] = [];
     const start = this.labelStart[id]!;
+    const pairs = this.labelPairs[id]!;
     const strings = this.dict.strings;
+    let size = metricLabel ? pairs + 1 : pairs;
+    if (omitNameId >= 0) for (let i = 0; i < pairs; i++) if (this.pool[start + 2 * i] === omitNameId) size--;
+    const out = new Array<Label>(size); // exact size: no backing-store growth
+    let n = 0;
     let nameDue = metricLabel;
-    for (let i = 0, n = this.labelPairs[id]!; i < n; i++) {
+    for (let i = 0; i < pairs; i++) {
       const nameId = this.pool[start + 2 * i]!;
       if (nameId === omitNameId) continue;
-      const name = strings[nameId]!;
-      if (nameDue && name > METRIC_NAME_LABEL) {
-        out.push({ name: METRIC_NAME_LABEL, value: strings[this.metricOf[id]!]! });
+      if (nameDue && strings[nameId]! > METRIC_NAME_LABEL) {
+        out[n++] = this.sharedLabel(-1, this.metricOf[id]!);
         nameDue = false;
       }
-      out.push({ name, value: strings[this.pool[start + 2 * i + 1]!]! });
+      out[n++] = this.sharedLabel(nameId, this.pool[start + 2 * i + 1]!);
     }
-    if (nameDue) out.push({ name: METRIC_NAME_LABEL, value: strings[this.metricOf[id]!]! });
+    if (nameDue) out[n++] = this.sharedLabel(-1, this.metricOf[id]!);
     return out;
+  }
+
+  /**
+   * One shared, read-only Label object per (name, value) pair (nameId -1: the metric name), so reads of many
+   * series do not allocate (and the young-generation GC does not copy) an object per label. Bounded: cleared when
+   * it reaches SHARED_LABELS_MAX entries.
+   */
+  private sharedLabel(nameId: number, valueId: number): Label {
+    const key = (nameId + 1) * 2 ** 26 + valueId;
+    let l = this.sharedLabels.get(key);
+    if (l === undefined) {
+      const strings = this.dict.strings;
+      l = { name: nameId < 0 ? METRIC_NAME_LABEL : strings[nameId]!, value: strings[valueId]! };
+      if (valueId < 2 ** 26 && nameId < 2 ** 26) {
+        if (this.sharedLabels.size >= SHARED_LABELS_MAX) this.sharedLabels.clear();
+        this.sharedLabels.set(key, l);
+      }
+    }
+    return l;
   }
 
   /** Value id of label `nameId` on series `id`, or -1 when the series lacks it. */

@@ -296,8 +296,7 @@ export class DiskDurability implements DurabilityLayer {
 
   // ------------------------------------------------------------------ read path
 
-  persistedChunks(seriesId: number, start: Ts, end: Ts): Uint8Array[] {
-    const out: Uint8Array[] = [];
+  persistedChunks(seriesId: number, start: Ts, end: Ts, out: Uint8Array[] = []): Uint8Array[] {
     // (no copy of the list: a failing segment leaves it below, and then the loop ends with the throw)
     for (const seg of this.store.segments) {
       const series = seg.index.chunkSeries;

@@ -30,10 +30,17 @@ export class BlockCache {
   bytes = 0;
   hits = 0;
   misses = 0;
+  /** The most recently used block (it is also last in `blocks`). */
+  private lastKey = -1;
+  private lastBlock: Buffer | undefined;
 
   constructor(readonly capacity: number) {}
 
   get(key: number): Buffer | undefined {
+    if (key === this.lastKey) {
+      this.hits++;
+      return this.lastBlock; // consecutive reads mostly hit one block: no reordering needed
+    }
     const hit = this.blocks.get(key);
     if (hit === undefined) {
       this.misses++;
@@ -42,14 +49,18 @@ export class BlockCache {
     this.hits++;
     this.blocks.delete(key); // re-insert: Map order is the recency order
     this.blocks.set(key, hit);
+    this.lastKey = key;
+    this.lastBlock = hit;
     return hit;
   }
 
   set(key: number, block: Buffer): void {
     this.blocks.set(key, block);
     this.bytes += block.length;
+    this.lastKey = key;
+    this.lastBlock = block;
     for (const [k, b] of this.blocks) {
-      if (this.bytes <= this.capacity) break;
+      if (this.bytes <= this.capacity || k === key) break;
       this.blocks.delete(k);
       this.bytes -= b.length;
     }
@@ -57,6 +68,8 @@ export class BlockCache {
 
   /** Drops the blocks of one segment (it was closed). */
   dropSegment(serial: number): void {
+    this.lastKey = -1;
+    this.lastBlock = undefined;
     for (const [k, b] of this.blocks) {
       if (Math.floor(k / BLOCK_KEY_SPAN) !== serial) continue;
       this.blocks.delete(k);
