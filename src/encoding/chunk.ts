@@ -134,7 +134,7 @@ interface Staged {
  * reads, inside the decode kernels otherwise (the single source of the format rules). */
 function stage(chunk: Uint8Array, withPayload: boolean): Staged {
   if (!(chunk instanceof Uint8Array)) throw new TypeError("chunk must be a Uint8Array");
-  const claimed = chunk.length >= 8 ? (chunk[4]! | (chunk[5]! << 8) | (chunk[6]! << 16) | (chunk[7]! << 24)) >>> 0 : 0;
+  const claimed = chunkPointCount(chunk);
   const n = withPayload && claimed <= MAX_CHUNK_POINTS ? claimed : 0;
   const copied = withPayload ? chunk.length : Math.min(chunk.length, HEADER_BYTES);
   const inBytes = align16(Math.max(copied, HEADER_BYTES) + READ_SLACK);
@@ -142,6 +142,11 @@ function stage(chunk: Uint8Array, withPayload: boolean): Staged {
   memoryViews().u8.set(copied === chunk.length ? chunk : chunk.subarray(0, copied), inPtr);
   const tsPtr = inPtr + inBytes;
   return { inPtr, tsPtr, valuesPtr: tsPtr + n * 8, extraPtr: tsPtr + n * 16 };
+}
+
+/** The point count a chunk's header claims (u32 at byte 4; verified only by the decoders), 0 if there is no header. */
+export function chunkPointCount(chunk: Uint8Array): number {
+  return chunk.length >= 8 ? (chunk[4]! | (chunk[5]! << 8) | (chunk[6]! << 16) | (chunk[7]! << 24)) >>> 0 : 0;
 }
 
 /** The value kind of a chunk that a kernel has already accepted (or undefined for a bad id, which it will reject). */
