@@ -40,7 +40,8 @@ export interface ChunkAggregate {
 
 /** Most points one chunk may hold. */
 export const MAX_CHUNK_POINTS = 65535;
-export const CHUNK_VERSION = 1;
+/** Version written; version 1 chunks stay readable. */
+export const CHUNK_VERSION = 2;
 const HEADER_BYTES = 32;
 const TRAILER_BYTES = 4;
 /** Decoders may read a few bytes past a section end; the input copy is followed by this much slack. */
@@ -89,7 +90,7 @@ function corruptionMessage(code: number, chunk: Uint8Array): string {
     case -1:
       return `chunk truncated: ${chunk.length} bytes is shorter than the ${HEADER_BYTES + TRAILER_BYTES}-byte minimum`;
     case -2:
-      return `unsupported chunk version ${chunk[0]} (this build reads version ${CHUNK_VERSION})`;
+      return `unsupported chunk version ${chunk[0]} (this build reads versions 1-${CHUNK_VERSION})`;
     case -3:
       return `unknown value kind id ${chunk[1]} in chunk header`;
     case -4:
