@@ -135,6 +135,8 @@ export class SegmentReader {
   /** First chunk entry of `seriesId` (entries are sorted by series id, then min ts; the series' run ends where chunkSeries changes). */
   firstChunk(seriesId: number): number {
     const s = this.index.chunkSeries;
+    // segments often cover a range of series ids (compaction splits by series): most lookups end here
+    if (s.length === 0 || seriesId < s[0]! || seriesId > s[s.length - 1]!) return s.length;
     let lo = 0;
     let hi = s.length;
     while (lo < hi) {
