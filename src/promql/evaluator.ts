@@ -7,6 +7,7 @@ import type { SeriesSource } from "./source.js";
 import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
 import { makeGrid, type EvalValue, type Grid, type RawSeries, type StepSeries } from "./values.js";
 import type { WindowExtension } from "./range_kernels.js";
+import type { Annotations } from "./annotations.js";
 import { evalBinary } from "./binary.js";
 import { evalAggregate } from "./aggregations.js";
 import { evalCall } from "./functions.js";
@@ -22,6 +23,8 @@ export interface EvaluatorOptions {
   /** Start and end of the whole query: what start() and end() resolve to. */
   queryStart: number;
   queryEnd: number;
+  /** Collects the query's warnings and infos. */
+  annotations: Annotations;
 }
 
 /**

@@ -42,14 +42,16 @@ test("instant query returns a vector with sorted labels, the evaluation time and
   assert.equal(r, {
     resultType: "vector",
     result: [{ labels: [{ name: "__name__", value: "up" }, { name: "instance", value: "x" }, { name: "job", value: "b" }], timestamp: 90_000, value: 0 }],
+    warnings: [],
+    infos: [],
   });
   const sum = await engine.instantQuery("sum by (job) (up)", 60_000);
   assert.equal(sum.resultType === "vector" && sum.result.map((s) => [s.labels, s.value]), [
     [[{ name: "job", value: "b" }], 0],
     [[{ name: "job", value: "a" }], 1],
   ]);
-  assert.equal(await engine.instantQuery("1 + 2 * 3", 5_000), { resultType: "scalar", value: [5_000, 7] });
-  assert.equal(await engine.instantQuery('"hello"', 5_000), { resultType: "string", value: [5_000, "hello"] });
+  assert.equal(await engine.instantQuery("1 + 2 * 3", 5_000), { resultType: "scalar", value: [5_000, 7], warnings: [], infos: [] });
+  assert.equal(await engine.instantQuery('"hello"', 5_000), { resultType: "string", value: [5_000, "hello"], warnings: [], infos: [] });
   await storage.close();
 });
 
