@@ -80,7 +80,7 @@ export class PromqlEngine {
     const expr = this.parse(query);
     const grid = makeGrid(timeMs, timeMs, 0);
     const annotations = new Annotations();
-    const value = await this.evaluate(expr, grid, options, annotations);
+    const { value } = await this.evaluate(expr, grid, options, annotations);
     const notes = annotations.asStrings(query, this.maxAnnotations);
     switch (value.kind) {
       case "scalar":
@@ -120,7 +120,7 @@ export class PromqlEngine {
     }
     const grid = makeGrid(startMs, endMs, stepMs);
     const annotations = new Annotations();
-    const value = await this.evaluate(expr, grid, options, annotations);
+    const { value, evaluator } = await this.evaluate(expr, grid, options, annotations);
     const notes: QueryAnnotations = annotations.asStrings(query, this.maxAnnotations);
     const steps = grid.times;
     if (value.kind === "scalar") {
@@ -129,6 +129,7 @@ export class PromqlEngine {
     if (value.kind !== "vector") throw new PromqlError("internal", `range query evaluated to ${value.kind}`);
     const result: RangeSeries[] = [];
     for (const s of finalizeSeries(value.series)) {
+      evaluator.checkDeadline();
       let n = 0;
       for (let i = 0; i < s.present.length; i++) n += s.present[i];
       if (n === 0) continue;
@@ -146,7 +147,7 @@ export class PromqlEngine {
     return { resultType: "matrix", result, ...notes };
   }
 
-  private async evaluate(expr: ast.Expr, grid: Grid, options: QueryOptions, annotations: Annotations): Promise<EvalValue> {
+  private async evaluate(expr: ast.Expr, grid: Grid, options: QueryOptions, annotations: Annotations): Promise<{ value: EvalValue; evaluator: Evaluator }> {
     const evaluator = new Evaluator(this.source, {
       annotations,
       lookbackDeltaMs: this.lookbackDeltaMs,
@@ -158,7 +159,7 @@ export class PromqlEngine {
       queryEnd: grid.end,
     });
     try {
-      return await evaluator.eval(resolveDurations(expr, { stepMs: grid.step, rangeMs: grid.end - grid.start }), grid);
+      return { value: await evaluator.eval(resolveDurations(expr, { stepMs: grid.step, rangeMs: grid.end - grid.start }), grid), evaluator };
     } catch (error) {
       if (error instanceof PromqlError) throw error;
       throw new PromqlError("internal", `unexpected error: ${(error as Error).message}`);

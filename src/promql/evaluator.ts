@@ -186,6 +186,7 @@ export class Evaluator {
     const raw = await this.select(vs, refs[0] - lookback + 1, refs[steps - 1]);
     const out: StepSeries[] = [];
     for (const s of raw) {
+      this.checkDeadline();
       const stale = staleMarkerMask(s.values);
       const values = new Float64Array(steps);
       const present = new Uint8Array(steps);
@@ -226,6 +227,7 @@ export class Evaluator {
     const raw = await this.select(vs, refs[0] - lookback + 1, refs[steps - 1] + lookback);
     const out: StepSeries[] = [];
     for (const s of raw.map(withoutStaleMarkers)) {
+      this.checkDeadline();
       const ts = s.timestamps;
       const values = new Float64Array(steps);
       const present = new Uint8Array(steps);

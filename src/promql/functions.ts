@@ -57,8 +57,9 @@ const DATE_FUNCTIONS: Record<string, (d: Date) => number> = {
 /** Range functions that keep the metric name (they act like an offset). */
 const NAME_KEEPING_RANGE_FUNCTIONS = new Set(["last_over_time", "first_over_time"]);
 
-function mapSeries(series: StepSeries[], f: (x: number, step: number) => number): StepSeries[] {
+function mapSeries(ev: Evaluator, series: StepSeries[], f: (x: number, step: number) => number): StepSeries[] {
   return series.map((s) => {
+    ev.checkDeadline();
     const values = new Float64Array(s.values.length);
     for (let i = 0; i < values.length; i++) if (s.present[i]) values[i] = f(s.values[i], i);
     return { labels: s.labels, dropName: true, values, present: s.present };
@@ -299,6 +300,7 @@ async function rangeFunction(ev: Evaluator, call: ast.Call, grid: Grid, name: Ra
   let points = 0;
   const evaluatedSteps = name === "quantile_over_time" ? new Uint8Array(grid.times.length) : undefined;
   for (let i = 0; i < results.length; i++) {
+    ev.checkDeadline();
     const s = { labels: arg.series[i].labels, dropName, values: results[i].values, present: results[i].present };
     for (let k = 0; k < s.present.length; k++) points += s.present[k];
     if (!hasAnyPoint(s)) continue;
@@ -336,7 +338,7 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
 
   if (name in RANGE_FUNCTION_IDS) return vector(await rangeFunction(ev, call, grid, name as RangeFunctionName));
   const math = MATH_FUNCTIONS[name];
-  if (math) return vector(mapSeries(await ev.evalVector(call.args[0], grid), math));
+  if (math) return vector(mapSeries(ev, await ev.evalVector(call.args[0], grid), math));
   const date = DATE_FUNCTIONS[name];
   if (date) {
     const toDate = (seconds: number) => new Date(Math.trunc(seconds) * 1000);
@@ -344,7 +346,7 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
       const values = Float64Array.from(grid.times, (t) => date(toDate(Math.floor(t / 1000))));
       return vector([{ labels: [], dropName: false, values, present: new Uint8Array(steps).fill(1) }]);
     }
-    return vector(mapSeries(await ev.evalVector(call.args[0], grid), (x) => date(toDate(x))));
+    return vector(mapSeries(ev, await ev.evalVector(call.args[0], grid), (x) => date(toDate(x))));
   }
 
   switch (name) {
@@ -399,7 +401,7 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
     case "round": {
       const series = await ev.evalVector(call.args[0], grid);
       const toNearest = call.args.length > 1 ? await ev.evalScalar(call.args[1], grid) : new Float64Array(steps).fill(1);
-      return vector(mapSeries(series, (x, i) => {
+      return vector(mapSeries(ev, series, (x, i) => {
         const inverse = 1 / toNearest[i];
         return Math.floor(x * inverse + 0.5) / inverse;
       }));
@@ -413,7 +415,7 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
       const lo = name === "clamp" ? a : name === "clamp_min" ? a : new Float64Array(steps).fill(-Infinity);
       const hi = name === "clamp" ? b! : name === "clamp_max" ? a : new Float64Array(steps).fill(Infinity);
       return vector(
-        mapSeries(series, (x, i) => Math.max(lo[i], Math.min(hi[i], x)))
+        mapSeries(ev, series, (x, i) => Math.max(lo[i], Math.min(hi[i], x)))
           .map((s) => ({ ...s, present: s.present.map((p, i) => (p && !(hi[i] < lo[i]) ? 1 : 0)) }))
           .filter(hasAnyPoint),
       );
@@ -424,7 +426,7 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
         const series = await ev.evalVectorSelector(arg, grid, true);
         return vector(series.map((s) => ({ ...s, dropName: true })));
       }
-      return vector(mapSeries(await ev.evalVector(arg, grid), (_, i) => grid.times[i] / 1000));
+      return vector(mapSeries(ev, await ev.evalVector(arg, grid), (_, i) => grid.times[i] / 1000));
     }
     case "absent": {
       const series = await ev.evalVector(call.args[0], grid);

@@ -110,6 +110,26 @@ test("limits and errors carry Prometheus' errorType", async () => {
   await storage.close();
 });
 
+test("a timeout that passes during evaluation interrupts it, whatever node is running", async () => {
+  const rows: Row[] = [];
+  for (let i = 0; i < 200; i++) rows.push(...series("m", { i: String(i) }, [[0, i], [60_000, i + 1]]));
+  const storage = await storageWith(rows);
+  // The storage read itself outlasts the 20 ms timeout: only checks after the read can notice it.
+  const slow: SeriesSource = {
+    selectColumns: async (selection, start, end) => {
+      const out = await storage.selectColumns(selection, start, end);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      return out;
+    },
+  };
+  for (const q of ["m", "abs(m)", "m * 2", "m * on(i) m", "sum by (i) (m)", "rate(m[5m])", 'label_replace(m, "j", "$1", "i", "(.*)")']) {
+    await rejects(new PromqlEngine(slow, { timeoutMs: 20 }).rangeQuery(q, 0, 120_000, 1_000), "timeout", /timed out/);
+    const ok = await new PromqlEngine(slow).rangeQuery(q, 0, 120_000, 1_000);
+    assert.ok(ok.resultType === "matrix" && ok.result.length === 200, q);
+  }
+  await storage.close();
+});
+
 // Direct computation of *_over_time results over (t - range, t] for the property below.
 function reference(fn: string, ts: number[], vs: number[], t: number, range: number): number | undefined {
   const w = vs.filter((_, i) => ts[i] > t - range && ts[i] <= t);
