@@ -12,6 +12,7 @@ export interface Label {
  * and from 1e21 up; NaN, +Inf, -Inf spelled out; -0 kept.
  */
 export function formatFloat(v: number): string {
+  if (Number.isInteger(v) && v !== 0 && v < 1e21 && v > -1e21) return String(v); // the common case, no exponent form
   if (Number.isNaN(v)) return "NaN";
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
@@ -65,11 +66,20 @@ export function queryResultJson(result: QueryData): string {
       return `{"resultType":"vector","result":[${parts.join(",")}]}`;
     }
     case "matrix": {
-      const parts = result.result.map((s) => {
-        const values = new Array<string>(s.timestamps.length);
-        for (let i = 0; i < values.length; i++) values[i] = samplePair(s.timestamps[i]!, s.values[i]!);
-        return `{"metric":${labelsJson(s.labels)},"values":[${values.join(",")}]}`;
-      });
+      // Series of a range query share the step timestamps: each `[<ts>,"` prefix is formatted once.
+      const prefixes = new Map<number, string>();
+      const parts = new Array<string>(result.result.length);
+      for (let k = 0; k < parts.length; k++) {
+        const s = result.result[k]!;
+        let out = `{"metric":${labelsJson(s.labels)},"values":[`;
+        for (let i = 0; i < s.timestamps.length; i++) {
+          const ms = s.timestamps[i]!;
+          let prefix = prefixes.get(ms);
+          if (prefix === undefined) prefixes.set(ms, (prefix = `[${formatTimestamp(ms)},"`));
+          out += `${i > 0 ? "," : ""}${prefix}${formatFloat(s.values[i]!)}"]`;
+        }
+        parts[k] = `${out}]}`;
+      }
       return `{"resultType":"matrix","result":[${parts.join(",")}]}`;
     }
   }
