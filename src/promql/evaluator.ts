@@ -7,6 +7,7 @@ import type { SeriesSource } from "./source.js";
 import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
 import { makeGrid, type EvalValue, type Grid, type RawSeries, type StepSeries } from "./values.js";
 import type { WindowExtension } from "./range_kernels.js";
+import type { Annotations } from "./annotations.js";
 import { evalBinary } from "./binary.js";
 import { evalAggregate } from "./aggregations.js";
 import { evalCall } from "./functions.js";
@@ -22,6 +23,8 @@ export interface EvaluatorOptions {
   /** Start and end of the whole query: what start() and end() resolve to. */
   queryStart: number;
   queryEnd: number;
+  /** Collects the query's warnings and infos. */
+  annotations: Annotations;
 }
 
 /**
@@ -192,6 +195,7 @@ export class Evaluator {
     const allPresent = new Uint8Array(steps * raw.length);
     let slot = 0;
     for (const s of raw) {
+      this.checkDeadline();
       const stale = staleMarkerMask(s.values);
       const values = allValues.subarray(slot * steps, (slot + 1) * steps);
       const present = allPresent.subarray(slot * steps, (slot + 1) * steps);
@@ -235,6 +239,7 @@ export class Evaluator {
     const raw = await this.select(vs, refs[0] - lookback + 1, refs[steps - 1] + lookback);
     const out: StepSeries[] = [];
     for (const s of raw.map(withoutStaleMarkers)) {
+      this.checkDeadline();
       const ts = s.timestamps;
       const values = new Float64Array(steps);
       const present = new Uint8Array(steps);

@@ -1,6 +1,6 @@
 // Prometheus HTTP API JSON encoding: Go-compatible float and timestamp spelling and the query result shapes,
 // written as JSON text directly so values come out byte-identical to Prometheus' jsonutil marshalling.
-import type { QueryResult } from "../promql/result.js";
+import type { QueryData } from "../promql/result.js";
 
 export interface Label {
   name: string;
@@ -55,7 +55,7 @@ function samplePair(ms: number, value: number): string {
 }
 
 /** The `data` object of a query or query_range response. */
-export function queryResultJson(result: QueryResult): string {
+export function queryResultJson(result: QueryData): string {
   switch (result.resultType) {
     case "scalar":
       return `{"resultType":"scalar","result":${samplePair(result.value[0], result.value[1])}}`;
@@ -85,10 +85,11 @@ export function queryResultJson(result: QueryResult): string {
   }
 }
 
-/** `{"status":"success","data":<dataJson>}` (plus warnings when there are any). */
-export function successJson(dataJson: string, warnings: readonly string[] = []): string {
+/** `{"status":"success","data":<dataJson>}` (plus warnings and infos when there are any). */
+export function successJson(dataJson: string, warnings: readonly string[] = [], infos: readonly string[] = []): string {
   const w = warnings.length > 0 ? `,"warnings":${JSON.stringify(warnings)}` : "";
-  return `{"status":"success","data":${dataJson}${w}}`;
+  const i = infos.length > 0 ? `,"infos":${JSON.stringify(infos)}` : "";
+  return `{"status":"success","data":${dataJson}${w}${i}}`;
 }
 
 export function errorJson(errorType: string, message: string): string {

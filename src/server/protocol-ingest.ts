@@ -7,6 +7,7 @@ import type { Context } from "koa";
 import { ProtocolError } from "../protocols/errors.js";
 import type { MetricMetadataUpdate } from "../protocols/remote.js";
 import type { IngestRow } from "../protocols/rows.js";
+import type { Label } from "../protocols/series-validation.js";
 import type { Row } from "../storage/types.js";
 import { AdmissionRejected } from "./admission.js";
 import { readBody } from "./body.js";
@@ -18,14 +19,25 @@ export type IngestProtocol = "remote_write" | "prometheus_text" | "influx_line" 
 
 export const WRITE_ERROR_HEADER = "X-Tsink-Write-Error-Code";
 
-/** What a protocol's decoder hands to `ingest`: the rows of one atomic batch and what goes with them. */
-export interface DecodedWrite {
-  rows: IngestRow[];
+/**
+ * Samples in columns (structurally storage's ColumnBatch): sample i of `series[seriesIndex[i]]` at `timestamps[i]`
+ * (server precision) with `values[i]`, the first `count` entries.
+ */
+export interface SampleColumns {
+  series: readonly { readonly metric: string; readonly labels: readonly Label[] }[];
+  seriesIndex: Uint32Array;
+  timestamps: Float64Array | BigInt64Array;
+  values: Float64Array;
+  count: number;
+}
+
+/** What a protocol's decoder hands to `ingest`: one atomic batch (rows or columns) and what goes with it. */
+export type DecodedWrite = ({ rows: IngestRow[] } | { columns: SampleColumns }) & {
   /** Metric metadata recorded for the tenant once the rows are stored. */
   metadata?: MetricMetadataUpdate[];
   /** Runs once the rows are stored (response headers, StatsD gauge state, ...). */
   after?: () => void;
-}
+};
 
 export interface IngestSource {
   protocol: IngestProtocol;
@@ -50,16 +62,19 @@ export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSou
   const store = async (): Promise<T> => {
     const storage = rt.storage();
     const decoded = await decode();
-    const rows = decoded.rows;
+    const count = "rows" in decoded ? decoded.rows.length : decoded.columns.count;
     if (src.kind === "request") {
-      enforceQuota("maxWriteRowsPerRequest", rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest, rows.length, {
+      enforceQuota("maxWriteRowsPerRequest", rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest, count, {
         json: false, headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" },
       });
     }
-    await rt.writeGate.withUnits(rows.length, () => (rows.length > 0 ? storage.insertRows(rows as Row[]) : Promise.resolve()));
+    if (count > 0) {
+      const rows = "rows" in decoded ? decoded.rows : columnsToRows(decoded.columns);
+      await rt.writeGate.withUnits(count, () => storage.insertRows(rows as Row[]));
+    }
     if (decoded.metadata && decoded.metadata.length > 0) rt.metadata.apply(tenant, decoded.metadata);
     decoded.after?.();
-    rt.metrics.ingestSamples.inc({ protocol }, rows.length);
+    rt.metrics.ingestSamples.inc({ protocol }, count);
     return decoded;
   };
   try {
@@ -75,6 +90,16 @@ export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSou
   } catch (err) {
     throw countRejected(rt, protocol, err);
   }
+}
+
+/** Bridge until storage takes columns (insertColumns): one row per sample, rows of a series share its labels. */
+function columnsToRows(c: SampleColumns): IngestRow[] {
+  const rows = new Array<IngestRow>(c.count);
+  for (let i = 0; i < c.count; i++) {
+    const s = c.series[c.seriesIndex[i]!]!;
+    rows[i] = { metric: s.metric, labels: s.labels as Label[], dataPoint: { timestamp: c.timestamps[i]!, value: c.values[i]! } };
+  }
+  return rows;
 }
 
 /** Counts one refused request/packet/line in tsink_ingest_* and returns the HttpError its failure maps to. */
