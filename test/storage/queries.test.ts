@@ -187,4 +187,20 @@ test("points come back as plain objects", async () => {
   assert.equal(Object.keys(pts[0]!), ["timestamp", "value"]);
 });
 
+test("selectColumns label options: __name__ in sorted place, one label left out, values unchanged", async () => {
+  const s = await msStorage((b) => b.withChunkPoints(3));
+  const rows = [1, 2, 3, 4, 5].map((t) => row("m", L("Zone", "z", "job", "a", "tenant", "t1"), t, t * 2));
+  rows.push(row("m", L("job", "b"), 1, -1));
+  await s.insertRows(rows);
+  const plain = await s.selectColumns({ metric: "m" }, 0, 10);
+  assert.equal(plain.map((c) => c.labels), [L("Zone", "z", "job", "a", "tenant", "t1"), L("job", "b")]);
+  const shaped = await s.selectColumns({ metric: "m" }, 0, 10, { metricLabel: true, omitLabel: "tenant" });
+  assert.equal(shaped.map((c) => c.labels), [L("Zone", "z", "__name__", "m", "job", "a"), L("__name__", "m", "job", "b")]);
+  assert.equal(Array.from(shaped[0]!.values), [2, 4, 6, 8, 10]);
+  assert.equal(Array.from(shaped[0]!.timestamps), [1, 2, 3, 4, 5]);
+  const again = await s.selectColumns({ metric: "m" }, 0, 10, { metricLabel: true });
+  assert.equal(again[1]!.labels, L("__name__", "m", "job", "b"));
+  assert.ok(again[0]!.labels[1] === shaped[0]!.labels[1], "label objects are shared between reads");
+});
+
 test.run();
