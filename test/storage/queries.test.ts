@@ -197,7 +197,7 @@ test("selectColumns label options: __name__ in sorted place, one label left out,
   const shaped = await s.selectColumns({ metric: "m" }, 0, 10, { metricLabel: true, omitLabel: "tenant" });
   assert.equal(shaped.map((c) => c.labels), [L("Zone", "z", "__name__", "m", "job", "a"), L("__name__", "m", "job", "b")]);
   assert.equal(Array.from(shaped[0]!.values), [2, 4, 6, 8, 10]);
-  assert.equal(Array.from(shaped[0]!.timestamps), [1, 2, 3, 4, 5]);
+  assert.equal(Array.from(shaped[0]!.timestamps as Float64Array), [1, 2, 3, 4, 5]);
   const again = await s.selectColumns({ metric: "m" }, 0, 10, { metricLabel: true });
   assert.equal(again[1]!.labels, L("__name__", "m", "job", "b"));
   assert.ok(again[0]!.labels[1] === shaped[0]!.labels[1], "label objects are shared between reads");
