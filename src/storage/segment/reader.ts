@@ -161,14 +161,6 @@ export class SegmentReader {
     return this.maxTs[i]! >= start && this.minTs[i]! < end;
   }
 
-  /** Entries of `seriesId` that overlap [start, end). */
-  chunksOverlapping(seriesId: number, start: Ts, end: Ts): number[] {
-    const [lo, hi] = this.chunkRange(seriesId);
-    const out: number[] = [];
-    for (let i = lo; i < hi; i++) if (this.overlaps(i, start, end)) out.push(i);
-    return out;
-  }
-
   /** Encoded bytes of chunk entry `i`. */
   readChunk(i: number): Uint8Array {
     const block = this.readBlock(this.index.chunkBlock[i]!);
