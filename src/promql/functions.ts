@@ -293,8 +293,7 @@ async function rangeFunction(ev: Evaluator, call: ast.Call, grid: Grid, name: Ra
       if (!(p1![i] > 0 && p1![i] < 1)) throw new PromqlError("execution", `invalid trend factor. Expected: 0 < tf < 1, got: ${p1![i].toFixed(6)}`);
     }
   }
-  ev.checkDeadline();
-  const results = evalRangeKernel(name, arg.series, arg.windowEnds, arg.rangeMs, p0, p1, extension);
+  const results = evalRangeKernel(name, arg.series, arg.windowEnds, arg.rangeMs, p0, p1, extension, undefined, () => ev.checkDeadline());
   const dropName = !NAME_KEEPING_RANGE_FUNCTIONS.has(name);
   const out: StepSeries[] = [];
   let points = 0;
