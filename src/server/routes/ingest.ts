@@ -7,7 +7,7 @@ import { parsePrometheusText } from "../../protocols/prometheus-text.js";
 import { decodeWriteRequest } from "../../protocols/remote.js";
 import { type IngestRow, scaleMillis } from "../../protocols/rows.js";
 import { snappyDecompress } from "../../protocols/snappy.js";
-import type { Row } from "../../storage/types.js";
+import type { ColumnBatch, Row } from "../../storage/types.js";
 import { AdmissionRejected } from "../admission.js";
 import { readBody } from "../body.js";
 import { HttpError } from "../http-error.js";
@@ -16,6 +16,12 @@ import { enforceQuota } from "../tenant-policy.js";
 import { tenantLabel } from "../tenancy.js";
 
 type Protocol = "remote_write" | "prometheus_text";
+
+/**
+ * What a protocol's decode step hands to ingest(): the samples as rows, or as columns (ColumnBatch, the cheaper
+ * path: series resolved once per key), plus response headers and a hook run after the insert succeeded.
+ */
+type DecodedBody = ({ rows: IngestRow[] } | { columns: ColumnBatch }) & { headers?: Record<string, string>; after?: () => void };
 
 const WRITE_ERROR_HEADER = "X-Tsink-Write-Error-Code";
 
@@ -76,7 +82,7 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
     ctx: Context,
     protocol: Protocol,
     tenant: string,
-    decode: (body: Buffer) => { rows: IngestRow[]; headers?: Record<string, string>; after?: () => void },
+    decode: (body: Buffer) => DecodedBody,
   ): Promise<void> {
     const quota = rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest;
     const tenantGate = rt.tenantGate(tenant, "write");
@@ -86,11 +92,16 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
         const storage = rt.storage();
         const body = await readBody(ctx, limits.maxBodyBytes);
         const decoded = decode(body);
-        const rows = decoded.rows;
-        enforceQuota("maxWriteRowsPerRequest", quota, rows.length, { json: false, headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" } });
-        await rt.writeGate.withUnits(rows.length, () => (rows.length > 0 ? storage.insertRows(rows as Row[]) : Promise.resolve()));
+        const count = "rows" in decoded ? decoded.rows.length : decoded.columns.count;
+        enforceQuota("maxWriteRowsPerRequest", quota, count, { json: false, headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" } });
+        if (count > 0) {
+          await rt.writeGate.withUnits(count, async () => {
+            if ("rows" in decoded) await storage.insertRows(decoded.rows as Row[]);
+            else await storage.insertColumns(decoded.columns);
+          });
+        }
         decoded.after?.();
-        rt.metrics.ingestSamples.inc({ protocol }, rows.length);
+        rt.metrics.ingestSamples.inc({ protocol }, count);
         for (const [k, v] of Object.entries(decoded.headers ?? {})) ctx.set(k, v);
       });
       ctx.status = 200;
@@ -140,7 +151,7 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
       }
       const headers: Record<string, string> = {};
       return {
-        rows: decoded.rows,
+        columns: decoded.samples,
         headers,
         after: () => {
           if (decoded.metadata.length === 0) return;
