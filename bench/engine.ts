@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { StorageBuilder } from "../src/storage/builder.js";
 import type { Storage } from "../src/storage/engine.js";
-import type { Row } from "../src/storage/types.js";
+import { type Row, SeriesKey } from "../src/storage/types.js";
 import { loadWasm } from "../src/wasm/loader.js";
 import { CHUNK_METADATA_BYTES } from "../src/storage/sealed-chunks.js";
 
@@ -63,6 +63,37 @@ async function insertRounds(storage: Storage, metric: string, series: number, pe
   return { wall: samples / (Number(ns) / 1e9), cpu: samples / (cpuUs / 1e6) };
 }
 
+/**
+ * insertRounds through insertColumns: one SeriesKey per series, made once (as a protocol decoder or a client keeps
+ * them), batches of 1,000 samples as columns. Times insertColumns only.
+ */
+async function insertColumnRounds(storage: Storage, metric: string, series: number, perSeries: number) {
+  const keys = Array.from({ length: series }, (_, i) => new SeriesKey(metric, labelsFor(i)));
+  let ns = 0n;
+  let cpuUs = 0;
+  let samples = 0;
+  for (let round = 0; round < perSeries; round++) {
+    for (let base = 0; base < series; base += BATCH) {
+      const n = Math.min(BATCH, series - base);
+      const batch = { series: keys.slice(base, base + n), seriesIndex: new Uint32Array(n), timestamps: new Float64Array(n), values: new Float64Array(n), count: n };
+      for (let k = 0; k < n; k++) {
+        const i = base + k;
+        batch.seriesIndex[k] = k;
+        batch.timestamps[k] = T0 + round * 15_000;
+        batch.values[k] = Math.round(Math.sin(i + round) * 10000) / 100;
+      }
+      const t = process.hrtime.bigint();
+      const c = process.cpuUsage();
+      await storage.insertColumns(batch);
+      const dc = process.cpuUsage(c);
+      ns += process.hrtime.bigint() - t;
+      cpuUs += dc.user + dc.system;
+      samples += n;
+    }
+  }
+  return { wall: samples / (Number(ns) / 1e9), cpu: samples / (cpuUs / 1e6) };
+}
+
 const rates = (r: { wall: number; cpu: number }) => `${fmt(r.cpu / 1e6)} M samples/s per CPU second (${fmt(r.wall / 1e6)} M/s wall clock)`;
 
 /** Memory after full GCs and a pause, so dead ArrayBuffer backing stores are really swept. */
@@ -95,6 +126,10 @@ async function time(fn: () => Promise<unknown>, runs: number) {
   const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
   const rate = await insertRounds(storage, "bench_1m", BIG, 10);
   report(`insert, ${fmt(BIG)} series x 10 samples, batches of 1000 (labels built per row)`, rates(rate));
+  const colStorage = await new StorageBuilder().withTimestampPrecision("ms").build();
+  const colRate = await insertColumnRounds(colStorage, "bench_1m", BIG, 10);
+  report(`insertColumns, ${fmt(BIG)} series x 10 samples, batches of 1000 (one SeriesKey per series)`, rates(colRate));
+  await colStorage.close();
   const after = await settledMemory();
   const total = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
   const perSeries = total / BIG;
@@ -131,6 +166,9 @@ async function time(fn: () => Promise<unknown>, runs: number) {
   const cache = Array.from({ length: 10_000 }, (_, i) => labelsFor(i));
   const rate = await insertRounds(storage, "bench_10k", 10_000, 100, cache);
   report("insert, 10k series x 100 samples, batches of 1000 (label arrays reused)", rates(rate));
+  const colStorage = await new StorageBuilder().withTimestampPrecision("ms").build();
+  report("insertColumns, 10k series x 100 samples, batches of 1000 (one SeriesKey per series)", rates(await insertColumnRounds(colStorage, "bench_10k", 10_000, 100)));
+  await colStorage.close();
 
   // one long series for select / selectWithOptions
   const long: Row[] = [];

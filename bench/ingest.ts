@@ -10,6 +10,7 @@ import { decodeWriteRequest, remoteProto } from "../src/protocols/remote.js";
 import { snappyCompress, snappyDecompress } from "../src/protocols/snappy.js";
 import "../src/storage/segment/disk-durability.js";
 import { StorageBuilder } from "../src/storage/builder.js";
+import { loadWasm } from "../src/wasm/loader.js";
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,7 +52,12 @@ if (wal === "off") builder.withWalEnabled(false);
 else if (wal === "periodic") builder.withWalSyncMode({ periodicMs: 1000 });
 const storage = await builder.build();
 
-const cpu = { snappy: 0, decode: 0, insert: 0 };
+const cpu = { snappy: 0, decode: 0 };
+let peak = process.memoryUsage();
+const watchMemory = setInterval(() => {
+  const m = process.memoryUsage();
+  if (m.rss > peak.rss) peak = m;
+}, 50);
 const cpuNow = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
@@ -67,18 +73,18 @@ await Promise.all(
       t = cpuNow();
       const decoded = decodeWriteRequest(raw, "ms");
       cpu.decode += cpuNow() - t;
-      t = cpuNow();
-      const pending = storage.insertColumns(decoded.samples);
-      cpu.insert += cpuNow() - t; // the synchronous part: validation, WAL append (the rest runs after the fsync)
-      await pending;
+      await storage.insertColumns(decoded.samples);
     }
   }),
 );
 const total = cpuNow() - started;
+clearInterval(watchMemory);
 const wallS = (performance.now() - wall) / 1000;
 const samples = S * P;
 const us = (x: number) => (x / samples).toFixed(3);
 console.log(`${S} series x ${P} points, WAL ${wal}: ${(samples / wallS / 1e6).toFixed(2)} M samples/s wall, process CPU ${us(total)} us/sample`);
-console.log(`  snappy ${us(cpu.snappy)}  decode ${us(cpu.decode)}  insert (sync part) ${us(cpu.insert)}  rest (apply after log, fsync waits, GC) ${us(total - cpu.snappy - cpu.decode - cpu.insert)} us/sample`);
+console.log(`  snappy ${us(cpu.snappy)}, decode ${us(cpu.decode)}, the rest (insertColumns: validate, WAL, apply; flushes; GC) ${us(total - cpu.snappy - cpu.decode)} us/sample`);
+const mib = (x: number) => `${(x / 1048576).toFixed(0)} MiB`;
+console.log(`  at peak RSS ${mib(peak.rss)}: V8 heap ${mib(peak.heapTotal)} (used ${mib(peak.heapUsed)}), external ${mib(peak.external)} (array buffers ${mib(peak.arrayBuffers)}); tsink.wasm memory ${mib(loadWasm().memory.buffer.byteLength)}; max RSS ${mib(process.resourceUsage().maxRSS * 1024)}`);
 await storage.close();
 rmSync(dir, { recursive: true, force: true });

@@ -327,7 +327,7 @@ export class Storage implements EngineHandle {
       if (reg.visibleCount + newSeries.length + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
       sid = reg.create(metric, labels, hash);
       reg.kind[sid] = KIND_F64;
-      newSeries.push({ id: sid, metric, labels: reg.labelsOf(sid), kind: KIND_F64 });
+      newSeries.push({ id: sid, metric, labels: labels as Label[], kind: KIND_F64 });
     }
     key.resolvedBy = reg;
     key.resolvedGeneration = reg.generation;
