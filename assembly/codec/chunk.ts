@@ -7,7 +7,9 @@ import {
   encodeValues, decodeValues, valueCodecChosen, valueCodecFits, valueAsF64, KIND_F64, KIND_BYTES, KIND_STRING,
 } from "./values";
 
-export const CHUNK_VERSION: i32 = 1;
+/** Version written; readers accept 1 as well (version 2 added scaled packed sequences, see intpack). */
+export const CHUNK_VERSION: i32 = 2;
+const OLDEST_CHUNK_VERSION: i32 = 1;
 export const HEADER_BYTES: i32 = 32;
 export const TRAILER_BYTES: i32 = 4;
 export const MAX_CHUNK_POINTS: i32 = 65535;
@@ -91,7 +93,8 @@ export function encodeChunk(
 /** Validates the header of a `len`-byte chunk at p (not the checksum). Returns 0 or an ERR_* code. */
 export function checkHeader(p: usize, len: usize): i32 {
   if (len < 1) return ERR_TRUNCATED;
-  if (<i32>load<u8>(p) != CHUNK_VERSION) return ERR_VERSION;
+  const version = <i32>load<u8>(p);
+  if (version < OLDEST_CHUNK_VERSION || version > CHUNK_VERSION) return ERR_VERSION;
   if (len < <usize>(HEADER_BYTES + TRAILER_BYTES)) return ERR_TRUNCATED;
   const kind = <i32>load<u8>(p, 1);
   if (kind > KIND_STRING) return ERR_KIND;

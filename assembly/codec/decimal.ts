@@ -21,7 +21,7 @@ function exponentFor(v: f64, from: i32): i32 {
 }
 
 /** Encodes n f64 at `values` as [exponent byte][exception count varint][(index gap varint, 8 raw bytes)...]
- * [packed mantissas]; returns end, or 0 when more than n/8 values are not decimals. `work` needs n*20 bytes.
+ * [packed mantissas]; returns end, or 0 when more than n/8 values are not decimals. `work` needs n*24 bytes.
  * One pass: when a value needs a larger exponent, earlier mantissas are multiplied by the power of ten (the same
  * rational number, so the correctly rounded quotient, i.e. the value, is unchanged) unless that would reach 2^53,
  * in which case the value becomes an exception. Exceptions repeat the previous mantissa to keep deltas small. */

@@ -20,7 +20,91 @@ const WIDTH_HISTOGRAM = memory.data(65 * 4, 16);
   return 8 + 8 * <i64>((k - w + 6) / 7);
 }
 
-/** Writes one block of `len` residuals at `r`: width, exception count, zigzag base, packed bits, exceptions. */
+/** Width-byte flag of a truncated-binary block (k = width & 0x7f): for values 0..m-1 above the base, with
+ * u = 2^(k+1) - m, a value v < u takes k bits and v >= u takes k+1 bits (v + u, high k bits first, then the low
+ * bit), so a block costs ~log2(m) bits a value instead of ceil(log2(m)): uniform noise loses ~0.5 bit less. */
+const TRUNCATED: i32 = 0x80;
+const TRUNCATED_MAX_BITS: i32 = 56; // k + 1 bits must fit one unaligned u64 load
+
+/** Writes the block as truncated binary when that is smaller than `forCost` bits (the best PFOR layout); header
+ * [0x80 | k][0 exceptions][zigzag base][varint u][varint long count]. Returns the end, or 0 when PFOR is smaller. */
+function packTruncated(r: usize, len: i32, base: i64, forCost: i64, p: usize): usize {
+  let high: u64 = 0;
+  for (let i = 0; i < len; i++) {
+    const v = <u64>(load<i64>(r + (<usize>i << 3)) - base);
+    if (v > high) high = v;
+  }
+  const m = high + 1;
+  const k = bitWidth(m) - 1;
+  const u = (<u64>1 << <u64>(k + 1)) - m;
+  if (u == 0) return 0; // m is a power of two: plain PFOR is as small
+  let long: i64 = 0;
+  for (let i = 0; i < len; i++) if (<u64>(load<i64>(r + (<usize>i << 3)) - base) >= u) long++;
+  const headerBits = 8 * (<i64>(bitWidth(u) + 6) / 7 + (<i64>bitWidth(<u64>long) + 6) / 7 + 1);
+  if (<i64>len * k + long + headerBits >= forCost) return 0;
+  store<u8>(p, <u8>(TRUNCATED | k));
+  store<u8>(p, 0, 1);
+  p = writeVarint(writeVarint(writeVarint(p + 2, zigzag(base)), u), <u64>long);
+  let acc: u64 = 0;
+  let bits = 0;
+  for (let i = 0; i < len; i++) {
+    const v = <u64>(load<i64>(r + (<usize>i << 3)) - base);
+    let code = v;
+    let size = k;
+    if (v >= u) {
+      // k+1 bits: the high k bits of (v + u) first, then its low bit, so the decoder sees a k-bit prefix >= u.
+      const w = v + u;
+      code = (w >> 1) | ((w & 1) << <u64>k);
+      size = k + 1;
+    }
+    acc |= code << <u64>bits;
+    bits += size;
+    if (bits >= 64) {
+      store<u64>(p, acc);
+      p += 8;
+      bits -= 64;
+      acc = bits > 0 ? code >>> <u64>(size - bits) : 0;
+    }
+  }
+  if (bits > 0) {
+    store<u64>(p, acc);
+    p += <usize>((bits + 7) >> 3);
+  }
+  return p;
+}
+
+/** Reads a truncated-binary block whose header starts at p (width byte already known to carry TRUNCATED). Returns
+ * the position after it, or 0 if malformed; with out == 0 only steps over it. */
+function unpackTruncated(p: usize, end: usize, len: i32, out: usize): usize {
+  const k = <i32>load<u8>(p) & ~TRUNCATED;
+  if (k < 1 || k >= TRUNCATED_MAX_BITS || load<u8>(p, 1) != 0) return 0;
+  cursorStart(p + 2);
+  const base = unzigzag(readVarint(end));
+  const u = readVarint(end);
+  const long = readVarint(end);
+  if (!cursorOk() || u == 0 || u >= (<u64>1 << <u64>k) || long > <u64>len) return 0;
+  p = cursorPosition();
+  const totalBits = <usize>len * <usize>k + <usize>long;
+  const bytes = (totalBits + 7) >> 3;
+  if (bytes > end - p) return 0;
+  if (out == 0) return p + bytes;
+  const mask: u64 = (<u64>1 << <u64>k) - 1;
+  let bit: usize = 0;
+  for (let i = 0; i < len; i++) {
+    const word = load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7);
+    let v = word & mask;
+    bit += <usize>k;
+    if (v >= u) {
+      v = ((v << 1) | ((word >>> <u64>k) & 1)) - u;
+      bit++;
+    }
+    store<i64>(out + (<usize>i << 3), base + <i64>v);
+  }
+  return bit == totalBits ? p + bytes : 0;
+}
+
+/** Writes one block of `len` residuals at `r`: width, exception count, zigzag base, packed bits, exceptions (or a
+ * truncated-binary block when smaller). */
 function packBlock(r: usize, len: i32, p: usize): usize {
   let base = load<i64>(r);
   for (let i = 1; i < len; i++) {
@@ -51,6 +135,10 @@ function packBlock(r: usize, len: i32, p: usize): usize {
       bestCost = cost;
       width = w;
     }
+  }
+  if (maxWidth >= 2 && maxWidth <= TRUNCATED_MAX_BITS) {
+    const truncated = packTruncated(r, len, base, bestCost, p);
+    if (truncated != 0) return truncated;
   }
   store<u8>(p, <u8>width);
   const exceptionCountAt = p + 1;
@@ -93,6 +181,7 @@ function packBlock(r: usize, len: i32, p: usize): usize {
 /** Reads one block of `len` values into `out` (i64). Returns the position after it, or 0 if malformed. */
 function unpackBlock(p: usize, end: usize, len: i32, out: usize): usize {
   if (p + 2 > end) return 0;
+  if ((<i32>load<u8>(p) & TRUNCATED) != 0) return unpackTruncated(p, end, len, out);
   const width = <i32>load<u8>(p);
   const exceptions = <i32>load<u8>(p, 1);
   if (width > 64 || exceptions > len || (exceptions > 0 && width == 64)) return 0;
@@ -155,6 +244,7 @@ function roundedStep(x: usize, n: i32): i64 {
 /** Steps over one block of `len` values without unpacking it. Returns the position after it, or 0 if malformed. */
 function skipBlock(p: usize, end: usize, len: i32): usize {
   if (p + 2 > end) return 0;
+  if ((<i32>load<u8>(p) & TRUNCATED) != 0) return unpackTruncated(p, end, len, 0);
   const width = <i32>load<u8>(p);
   const exceptions = <i32>load<u8>(p, 1);
   if (width > 64 || exceptions > len) return 0;
@@ -237,9 +327,16 @@ export const MAX_EXPONENT: i32 = 18;
   return load<f64>(POW10 + (<usize>e << 3));
 }
 
-/** Stores len integers from `from` at `to` as i64, or as f64 divided by 10^exponent (two SIMD divisions at a time;
- * each is correctly rounded, so the result is bit-identical to scalar division). */
-function emit(from: usize, len: i32, to: usize, exponent: i32): void {
+/** Stores len integers from `from` (first mapped y -> offset + y*scale, wrapping, for a scaled sequence) at `to` as
+ * i64, or as f64 divided by 10^exponent (two SIMD divisions at a time; each is correctly rounded, so the result is
+ * bit-identical to scalar division). */
+function emit(from: usize, len: i32, to: usize, exponent: i32, scale: i64, offset: i64): void {
+  if (scale != 1) {
+    for (let i = 0; i < len; i++) {
+      const at = from + (<usize>i << 3);
+      store<i64>(at, offset + load<i64>(at) * scale);
+    }
+  }
   if (exponent < 0) {
     memory.copy(to, from, <usize>len << 3);
   } else if (exponent == 0) {
@@ -265,6 +362,7 @@ function emit(from: usize, len: i32, to: usize, exponent: i32): void {
  * Returns the position after the last block read (the section end for a full decode), or 0 if malformed. */
 export function decodeIntSeq(
   p: usize, end: usize, n: i32, mode: i32, out: usize, exponent: i32, checkpoints: bool, from: i32, to: i32,
+  scale: i64 = 1, offset: i64 = 0,
 ): usize {
   let previous: i64 = 0;
   let param: i64 = 0;
@@ -286,7 +384,7 @@ export function decodeIntSeq(
     if (!cursorOk()) return 0;
     p = cursorPosition();
     if (first > n) first = n;
-    emit(BLOCK_VALUES, first, out, exponent);
+    emit(BLOCK_VALUES, first, out, exponent, scale, offset);
   }
   const x0 = previous;
   if (mode == MODE_DELTA_OF_DELTA) previous += param;
@@ -336,7 +434,7 @@ export function decodeIntSeq(
         store<i64>(at, expected + load<i64>(at));
       }
     }
-    emit(BLOCK_VALUES, len, out + (<usize>b << 3), exponent);
+    emit(BLOCK_VALUES, len, out + (<usize>b << 3), exponent, scale, offset);
   }
   return p;
 }
@@ -387,18 +485,69 @@ export function bestIntSeqMode(x: usize, n: i32, stepResidual: bool): i32 {
   return stepResidual ? MODE_STEP_RESIDUAL : MODE_RAW;
 }
 
-/** Writes [mode byte][sequence with checkpoints] in the mode bestIntSeqMode picks. `work` needs n*8 bytes.
- * Returns end. */
+/** Mode-byte flag of a scaled sequence: varint g (>= 2) and zigzag varint x0 follow, and the sequence holds
+ * y[i] = (x[i] - x0) / g (exact). Quantised data (byte counters in 512s, memory in pages) loses log2(g) bits a value. */
+const SCALED: i32 = 0x80;
+const MAX_SCALE: u64 = <u64>1 << 62;
+
+function gcd(a: u64, b: u64): u64 {
+  while (b != 0) {
+    const t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+/** Greatest common divisor of every x[i] - x[0] (wrapping, by magnitude); 0 when all are equal, 1 when none. */
+function commonStep(x: usize, n: i32): u64 {
+  const x0 = load<i64>(x);
+  let g: u64 = 0;
+  for (let i = 1; i < n; i++) {
+    const d = load<i64>(x + (<usize>i << 3)) - x0;
+    if (d == 0) continue;
+    const magnitude: u64 = d < 0 ? <u64>0 - <u64>d : <u64>d;
+    g = g == 0 ? magnitude : gcd(magnitude % g, g);
+    if (g == 1) return 1;
+  }
+  return g;
+}
+
+/** Writes [mode byte (| SCALED: varint g, zigzag varint x0)][sequence with checkpoints] in the mode bestIntSeqMode
+ * picks, scaled down by the common step of the values when they share one. `work` needs n*16 bytes. Returns end. */
 export function encodeIntSeqBest(x: usize, n: i32, p: usize, work: usize): usize {
-  const mode = bestIntSeqMode(x, n, false);
-  store<u8>(p, <u8>mode);
-  return encodeIntSeq(x, n, mode, p + 1, work, true);
+  const g = commonStep(x, n);
+  let seq = x;
+  let flags = 0;
+  const modeAt = p;
+  p++;
+  if (g >= 2 && g < MAX_SCALE) {
+    const x0 = load<i64>(x);
+    seq = work + (<usize>n << 3);
+    for (let i = 0; i < n; i++) store<i64>(seq + (<usize>i << 3), (load<i64>(x + (<usize>i << 3)) - x0) / <i64>g);
+    flags = SCALED;
+    p = writeVarint(writeVarint(p, g), zigzag(x0));
+  }
+  const mode = bestIntSeqMode(seq, n, false);
+  store<u8>(modeAt, <u8>(mode | flags));
+  return encodeIntSeq(seq, n, mode, p, work, true);
 }
 
 /** Decodes what encodeIntSeqBest wrote (output and range as in decodeIntSeq). Returns end or 0. */
 export function decodeIntSeqBest(p: usize, end: usize, n: i32, out: usize, exponent: i32, from: i32, to: i32): usize {
   if (p >= end) return 0;
-  const mode = <i32>load<u8>(p);
+  const mode = <i32>load<u8>(p) & ~SCALED;
   if (mode > MODE_DELTA_OF_DELTA) return 0;
-  return decodeIntSeq(p + 1, end, n, mode, out, exponent, true, from, to);
+  let scale: i64 = 1;
+  let offset: i64 = 0;
+  p++;
+  if ((<i32>load<u8>(p - 1) & SCALED) != 0) {
+    cursorStart(p);
+    const g = readVarint(end);
+    offset = unzigzag(readVarint(end));
+    if (!cursorOk() || g < 2 || g >= MAX_SCALE) return 0;
+    scale = <i64>g;
+    p = cursorPosition();
+  }
+  return decodeIntSeq(p, end, n, mode, out, exponent, true, from, to, scale, offset);
 }

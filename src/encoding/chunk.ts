@@ -40,7 +40,8 @@ export interface ChunkAggregate {
 
 /** Most points one chunk may hold. */
 export const MAX_CHUNK_POINTS = 65535;
-export const CHUNK_VERSION = 1;
+/** Version written; version 1 chunks stay readable. */
+export const CHUNK_VERSION = 2;
 const HEADER_BYTES = 32;
 const TRAILER_BYTES = 4;
 /** Decoders may read a few bytes past a section end; the input copy is followed by this much slack. */
@@ -89,7 +90,7 @@ function corruptionMessage(code: number, chunk: Uint8Array): string {
     case -1:
       return `chunk truncated: ${chunk.length} bytes is shorter than the ${HEADER_BYTES + TRAILER_BYTES}-byte minimum`;
     case -2:
-      return `unsupported chunk version ${chunk[0]} (this build reads version ${CHUNK_VERSION})`;
+      return `unsupported chunk version ${chunk[0]} (this build reads versions 1-${CHUNK_VERSION})`;
     case -3:
       return `unknown value kind id ${chunk[1]} in chunk header`;
     case -4:
@@ -133,7 +134,7 @@ interface Staged {
  * reads, inside the decode kernels otherwise (the single source of the format rules). */
 function stage(chunk: Uint8Array, withPayload: boolean): Staged {
   if (!(chunk instanceof Uint8Array)) throw new TypeError("chunk must be a Uint8Array");
-  const claimed = chunk.length >= 8 ? (chunk[4]! | (chunk[5]! << 8) | (chunk[6]! << 16) | (chunk[7]! << 24)) >>> 0 : 0;
+  const claimed = chunkPointCount(chunk);
   const n = withPayload && claimed <= MAX_CHUNK_POINTS ? claimed : 0;
   const copied = withPayload ? chunk.length : Math.min(chunk.length, HEADER_BYTES);
   const inBytes = align16(Math.max(copied, HEADER_BYTES) + READ_SLACK);
@@ -141,6 +142,11 @@ function stage(chunk: Uint8Array, withPayload: boolean): Staged {
   memoryViews().u8.set(copied === chunk.length ? chunk : chunk.subarray(0, copied), inPtr);
   const tsPtr = inPtr + inBytes;
   return { inPtr, tsPtr, valuesPtr: tsPtr + n * 8, extraPtr: tsPtr + n * 16 };
+}
+
+/** The point count a chunk's header claims (u32 at byte 4; verified only by the decoders), 0 if there is no header. */
+export function chunkPointCount(chunk: Uint8Array): number {
+  return chunk.length >= 8 ? (chunk[4]! | (chunk[5]! << 8) | (chunk[6]! << 16) | (chunk[7]! << 24)) >>> 0 : 0;
 }
 
 /** The value kind of a chunk that a kernel has already accepted (or undefined for a bad id, which it will reject). */

@@ -258,8 +258,13 @@ function accumulate(op: "sum" | "avg" | "count" | "group" | "min" | "max", input
             continue;
           }
           count[t]++;
-          acc[t] = kahanInc(f, acc[t], comp[t]);
-          comp[t] = kahanComp;
+          // kahanInc inlined (this loop runs once per series and step)
+          const a = acc[t];
+          const sum = a + f;
+          if (sum === Infinity || sum === -Infinity) comp[t] = 0;
+          else if (Math.abs(a) >= Math.abs(f)) comp[t] += a - sum + f;
+          else comp[t] += f - sum + a;
+          acc[t] = sum;
         }
       } else if (op === "max" || op === "min") {
         const isMax = op === "max";

@@ -4,7 +4,7 @@
 import protobuf from "protobufjs";
 import { ProtocolError } from "./errors.js";
 import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries, validateTimestamp } from "./series-validation.js";
-import { type ColumnBatch, SeriesKey } from "../storage/types.js";
+import { type SampleColumns, SeriesKey } from "../storage/types.js";
 import { type TimestampPrecision, scaleMillis } from "./rows.js";
 import { type RawLabel, visitWriteRequest } from "./write-request-decoder.js";
 
@@ -64,8 +64,8 @@ export interface MetricMetadataUpdate {
 }
 
 export interface DecodedWriteRequest {
-  /** Every sample of the request in columns, timestamps in the requested precision (ColumnBatch of storage). */
-  samples: ColumnBatch;
+  /** Every sample of the request in columns, timestamps in the requested precision (SampleColumns of storage). */
+  samples: SampleColumns;
   metadata: MetricMetadataUpdate[];
   exemplarCount: number;
   histogramCount: number;
@@ -256,7 +256,7 @@ export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecis
       metadata.push({ metric: metricFamilyName, type: METRIC_TYPE_NAMES[type] ?? "unknown", help, unit });
     },
   });
-  const samples: ColumnBatch = {
+  const samples: SampleColumns = {
     series,
     seriesIndex: scratchIndex.slice(0, count),
     timestamps: scaledTimestamps(scratchTs.slice(0, count), precision),

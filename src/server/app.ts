@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { AdmissionGate } from "./admission.js";
-import { Authenticator, bearerToken, denied, scopeOfPath, tokenScopeOfPath } from "./auth.js";
+import { Authenticator, denied, presentedToken, scopeOfPath, tokenScopeOfPath } from "./auth.js";
 import type { ServerConfig } from "./config.js";
 import { HttpError } from "./http-error.js";
 import { METADATA_FILE, MetadataStore } from "./metadata-store.js";
@@ -143,15 +143,15 @@ export class TsinkServer {
     this.app.use(async (ctx, next) => {
       const scope = scopeOfPath(ctx.path);
       if (scope === "admin" && !this.config.adminApiEnabled) return sendText(ctx, "not found", 404);
-      const authorization = ctx.get("authorization") || undefined;
-      const token = scope === "public" && policies.hasTokens && ctx.path !== "/metrics" ? bearerToken(authorization) : undefined;
-      const owner = token === undefined ? undefined : policies.tokenOwner(token);
+      const token = scope === "probe" ? undefined : presentedToken(ctx.path, ctx.get("authorization") || undefined, new URLSearchParams(ctx.querystring));
+      const owner = token !== undefined && scope === "public" && policies.hasTokens && ctx.path !== "/metrics" ? policies.tokenOwner(token) : undefined;
       if (owner) {
         // A tenant token: valid for its own tenant and scopes only, whatever the global tokens are.
         if (owner.tenant !== tenantOf(ctx)) throw denied(403, "auth_scope_denied", "this token belongs to another tenant");
         const needed = tokenScopeOfPath(ctx.path);
-        if (!owner.scopes.includes(needed)) throw denied(403, "auth_scope_denied", `this tenant token has no ${needed} scope`);
-      } else auth.check(scope, authorization);
+        if (needed && !owner.scopes.includes(needed)) throw denied(403, "auth_scope_denied", `this tenant token has no ${needed} scope`);
+        ctx.state.tokenScopes = owner.scopes;
+      } else auth.check(scope, token);
       await next();
     });
     this.app.use(router.routes());

@@ -1,12 +1,13 @@
 // Bearer-token authentication by request scope (probe / admin / public): 401/403 with WWW-Authenticate and
-// X-Tsink-Auth-Error-Code as the contract lists, and constant-time token comparison.
+// X-Tsink-Auth-Error-Code as the contract lists, and constant-time token comparison. On the InfluxDB routes the
+// same token may also come the ways Influx clients send it (Token scheme, Basic password, `p` query parameter).
 import { createHash, timingSafeEqual } from "node:crypto";
 import { HttpError } from "./http-error.js";
 
 export type RequestScope = "probe" | "admin" | "public";
 
 export function scopeOfPath(path: string): RequestScope {
-  if (path === "/healthz" || path === "/ready") return "probe";
+  if (path === "/healthz" || path === "/ready" || path === "/ping") return "probe";
   if (path.startsWith("/api/v1/admin/")) return "admin";
   return "public";
 }
@@ -28,10 +29,41 @@ export function bearerToken(header: string | undefined): string | undefined {
   return token ? token : undefined;
 }
 
+/** The InfluxDB-compatible routes, where Influx clients' ways of sending credentials are accepted too. */
+const INFLUX_PATHS = new Set(["/write", "/api/v2/write", "/query"]);
+
+/**
+ * The token a request presents. Everywhere: `Authorization: Bearer <t>`. On the Influx routes also
+ * `Authorization: Token <t>` (InfluxDB 2 clients), `Authorization: Basic base64(user:<t>)` and the `p=<t>` query
+ * parameter (InfluxDB 1 clients with username/password: the user name is ignored, the password is the token).
+ * A header wins over the query parameter.
+ */
+export function presentedToken(path: string, header: string | undefined, query: URLSearchParams): string | undefined {
+  const bearer = bearerToken(header);
+  if (bearer !== undefined || !INFLUX_PATHS.has(path)) return bearer;
+  const m = header ? /^\s*(token|basic)\s+(.*)$/is.exec(header) : null;
+  if (m) {
+    let token = m[2]!.trim();
+    if (m[1]!.toLowerCase() === "basic") {
+      const decoded = Buffer.from(token, "base64").toString("utf8");
+      const colon = decoded.indexOf(":");
+      token = colon < 0 ? "" : decoded.slice(colon + 1).trim();
+    }
+    return token ? token : undefined;
+  }
+  const p = query.get("p")?.trim();
+  return p ? p : undefined;
+}
+
 /** Paths that write data (a tenant token needs the "write" scope there, "read" everywhere else). */
 const WRITE_PATHS = new Set(["/api/v1/write", "/api/v1/import/prometheus", "/write", "/api/v2/write", "/v1/metrics"]);
 
-export function tokenScopeOfPath(path: string): "read" | "write" {
+/**
+ * The scope a tenant token needs on a path. /query: none up front (CREATE DATABASE is a no-op any token may send,
+ * as agents with write-only tokens do at startup); the route asks for "read" where a statement reads.
+ */
+export function tokenScopeOfPath(path: string): "read" | "write" | undefined {
+  if (path === "/query") return undefined;
   return WRITE_PATHS.has(path) ? "write" : "read";
 }
 
@@ -53,10 +85,9 @@ export class Authenticator {
     this.separateAdminToken = tokens.adminAuthToken !== undefined;
   }
 
-  /** Throws the 401/403 HttpError for a request that may not proceed. */
-  check(scope: RequestScope, authorization: string | undefined): void {
+  /** Throws the 401/403 HttpError for a request (presenting `token`, if any) that may not proceed. */
+  check(scope: RequestScope, token: string | undefined): void {
     if (scope === "probe") return;
-    const token = bearerToken(authorization);
     if (scope === "public") {
       if (!this.publicDigest) return;
       if (token === undefined) throw denied(401, "auth_token_missing", "bearer token required");

@@ -1,18 +1,139 @@
-// Storing the rows of the Influx, OTLP, StatsD and Graphite front ends: write admission, one atomic insert, the
-// metadata store and the tsink_ingest_* counters; plus request bodies with gzip/deflate Content-Encoding.
+// The one write path of every protocol (remote write, text import, Influx line protocol, OTLP, StatsD, Graphite):
+// write admission (global and per tenant), the tenant's row quota, one atomic insert, metadata, the tsink_ingest_*
+// metrics and the mapping of failures to HTTP statuses. Plus request bodies with gzip/deflate Content-Encoding.
 import { promisify } from "node:util";
 import { gunzip, inflate } from "node:zlib";
 import type { Context } from "koa";
+import { ProtocolError } from "../protocols/errors.js";
 import type { MetricMetadataUpdate } from "../protocols/remote.js";
 import type { IngestRow } from "../protocols/rows.js";
-import type { Row } from "../storage/types.js";
+import type { SampleColumns, Row } from "../storage/types.js";
 import { AdmissionRejected } from "./admission.js";
 import { readBody } from "./body.js";
 import { HttpError } from "./http-error.js";
-import { writeFailure } from "./routes/ingest.js";
 import type { Runtime } from "./runtime.js";
+import { enforceQuota } from "./tenant-policy.js";
 
-export type IngestProtocol = "influx_line" | "otlp" | "statsd" | "graphite";
+export type IngestProtocol = "remote_write" | "prometheus_text" | "influx_line" | "otlp" | "statsd" | "graphite";
+
+export const WRITE_ERROR_HEADER = "X-Tsink-Write-Error-Code";
+
+/**
+ * What a protocol's decoder hands to `ingest`: the samples of one atomic batch, as rows or as columns (a
+ * SampleColumns: f64 samples whose SeriesKeys storage resolves once, the cheaper path; remote write uses it), and
+ * what goes with them.
+ */
+export type DecodedWrite = ({ rows: IngestRow[] } | { columns: SampleColumns }) & {
+  /** Metric metadata recorded for the tenant once the samples are stored. */
+  metadata?: MetricMetadataUpdate[];
+  /** Runs once the samples are stored (response headers, StatsD gauge state, ...). */
+  after?: () => void;
+};
+
+export interface IngestSource {
+  protocol: IngestProtocol;
+  tenant: string;
+  /**
+   * "request" (HTTP): a global request slot, the tenant's in-flight write budget and its maxWriteRowsPerRequest
+   * quota, as the contract asks of all HTTP ingestion. "stream" (a StatsD packet, a batch of Graphite lines):
+   * only the global in-flight row budget; packets and TCP reads are not requests the quotas speak of.
+   */
+  kind: "request" | "stream";
+  /** The status counted in tsink_ingest_requests_total on success ("200", Influx "204"). */
+  okCode?: string;
+}
+
+/**
+ * Runs one write: admission, `decode` (which reads the body, so it runs inside the admission slot, and stamps the
+ * tenant label), the tenant quota, one atomic insert (all rows or none), metadata, `after`, metrics. Resolves with
+ * the decoded write once stored; rejects with the HttpError the failure maps to (already counted and logged).
+ */
+export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSource, decode: () => T | Promise<T>): Promise<T> {
+  const { protocol, tenant } = src;
+  const store = async (): Promise<T> => {
+    const storage = rt.storage();
+    const decoded = await decode();
+    const count = "rows" in decoded ? decoded.rows.length : decoded.columns.count;
+    if (src.kind === "request") {
+      enforceQuota("maxWriteRowsPerRequest", rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest, count, {
+        json: false, headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" },
+      });
+    }
+    if (count > 0) {
+      await rt.writeGate.withUnits(count, async () => {
+        if ("rows" in decoded) await storage.insertRows(decoded.rows as Row[]);
+        else await storage.insertColumns(decoded.columns);
+      });
+    }
+    if (decoded.metadata && decoded.metadata.length > 0) rt.metadata.apply(tenant, decoded.metadata);
+    decoded.after?.();
+    rt.metrics.ingestSamples.inc({ protocol }, count);
+    return decoded;
+  };
+  try {
+    let result: T;
+    if (src.kind === "stream") result = await store();
+    else {
+      const tenantGate = rt.tenantGate(tenant, "write");
+      const admitted = () => rt.writeGate.withRequest(store);
+      result = await (tenantGate ? tenantGate.withRequest(admitted) : admitted());
+    }
+    rt.metrics.ingestRequests.inc({ protocol, code: src.okCode ?? "200" });
+    return result;
+  } catch (err) {
+    throw countRejected(rt, protocol, err);
+  }
+}
+
+/** Counts one refused request/packet/line in tsink_ingest_* and returns the HttpError its failure maps to. */
+export function countRejected(rt: Runtime, protocol: IngestProtocol, err: unknown): HttpError {
+  let failure = writeFailure(err);
+  if (!failure) {
+    rt.logger.error({ err, protocol }, "ingest failed with an unexpected error");
+    failure = new HttpError(500, `internal error: ${err instanceof Error ? err.message : String(err)}`);
+  } else if (failure.status >= 500) rt.logger.warn({ protocol, status: failure.status, err: failure.message }, "ingest refused");
+  if (err instanceof AdmissionRejected) rt.metrics.admissionRejections.inc({ surface: "write", reason: err.reason });
+  rt.metrics.ingestRejected.inc({ protocol, reason: String(failure.status) });
+  rt.metrics.ingestRequests.inc({ protocol, code: String(failure.status) });
+  return failure;
+}
+
+/** Maps protocol, admission and storage failures of a write to the contract's status codes (undefined: a bug). */
+export function writeFailure(err: unknown): HttpError | undefined {
+  if (err instanceof HttpError) return err;
+  if (err instanceof ProtocolError) {
+    return new HttpError(err.kind === "too_large" ? 413 : err.kind === "unsupported" ? 422 : 400, err.message);
+  }
+  if (err instanceof AdmissionRejected) {
+    return err.reason === "overloaded"
+      ? new HttpError(503, err.message, { headers: { [WRITE_ERROR_HEADER]: "write_overloaded", "Retry-After": "1" } })
+      : new HttpError(413, err.message, { headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" } });
+  }
+  const code = (err as { code?: unknown }).code;
+  if (!(err instanceof Error) || typeof code !== "string") return undefined;
+  switch (code) {
+    case "OutOfRetention":
+      return new HttpError(422, err.message, { headers: { [WRITE_ERROR_HEADER]: "write_out_of_retention" } });
+    case "MemoryBudgetExceeded":
+    case "WriteTimeout":
+    case "StorageShuttingDown":
+      return new HttpError(503, err.message, { headers: { [WRITE_ERROR_HEADER]: "write_overloaded", "Retry-After": "1" } });
+    case "CardinalityLimitExceeded":
+    case "WalSizeLimitExceeded":
+    case "InsufficientDiskSpace":
+      return new HttpError(413, err.message, { headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" } });
+    case "InvalidMetricName":
+    case "InvalidLabel":
+    case "InvalidTimestamp":
+    case "InvalidValue":
+    case "ValueTypeMismatch":
+    case "MetricRequired":
+    case "LateWritePartitionFanoutExceeded":
+      return new HttpError(400, err.message);
+    default:
+      return undefined;
+  }
+}
 
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
@@ -34,29 +155,4 @@ export async function readEncodedBody(ctx: Context, rt: Runtime): Promise<Buffer
     }
     throw new HttpError(400, `invalid ${encoding} body: ${(err as Error).message}`);
   }
-}
-
-/** Stores one protocol batch atomically (all rows or none) and records its metadata. Throws as `writeFailure` maps. */
-export async function storeRows(rt: Runtime, protocol: IngestProtocol, tenant: string, rows: IngestRow[], metadata: MetricMetadataUpdate[]): Promise<void> {
-  const storage = rt.storage();
-  await rt.writeGate.withUnits(rows.length, () => (rows.length > 0 ? storage.insertRows(rows as Row[]) : Promise.resolve()));
-  if (metadata.length > 0) rt.metadata.apply(tenant, metadata);
-  rt.metrics.ingestSamples.inc({ protocol }, rows.length);
-}
-
-/**
- * Counts one finished (or failed) request/packet in tsink_ingest_* and returns the HTTP-shaped failure (status,
- * message, headers) for an error; undefined on success.
- */
-export function accountIngest(rt: Runtime, protocol: IngestProtocol, err: unknown, okCode = "200"): HttpError | undefined {
-  if (err === undefined) {
-    rt.metrics.ingestRequests.inc({ protocol, code: okCode });
-    return undefined;
-  }
-  const failure = writeFailure(err) ?? new HttpError(500, `internal error: ${err instanceof Error ? err.message : String(err)}`);
-  if (err instanceof AdmissionRejected) rt.metrics.admissionRejections.inc({ surface: "write", reason: err.reason });
-  rt.metrics.ingestRejected.inc({ protocol, reason: String(failure.status) });
-  rt.metrics.ingestRequests.inc({ protocol, code: String(failure.status) });
-  if (failure.status >= 500) rt.logger.warn({ protocol, status: failure.status, err: failure.message }, "ingest failed");
-  return failure;
 }

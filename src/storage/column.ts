@@ -2,7 +2,7 @@
 // the unit every read path works on. Cells are copied as int32 pairs or with TypedArray.set, never through JS
 // arithmetic, so NaN payloads (the Prometheus staleness marker) survive bit-exact.
 import type { TimeAxis, TimestampArray } from "./timestamps.js";
-import type { Blob } from "./value-kinds.js";
+import { KIND_BOOL, KIND_F64, KIND_I64, type Blob } from "./value-kinds.js";
 
 export class Column {
   readonly ts: TimestampArray;
@@ -100,4 +100,84 @@ function mergeTwo(axis: TimeAxis, a: Column, b: Column, blob: boolean): Column {
   if (i < a.length) out.appendRange(a, i, a.length);
   if (j < b.length) out.appendRange(b, j, b.length);
   return out;
+}
+
+/** Points per page of a ColumnBatchBuilder (1 MiB of timestamps + 1 MiB of values). */
+const PAGE_POINTS = 1 << 17;
+
+/**
+ * The points of many series, f64 values, written back to back into shared pages of typed arrays: the bulk read
+ * path decodes chunks straight into them instead of building a column per chunk and series. A series always
+ * lies in one page (a series that does not fit moves to a fresh page), so each comes out as two subarray views.
+ */
+export class ColumnBatchBuilder {
+  /** The current page; points of the current series are [seriesStart, length). */
+  ts: TimestampArray;
+  values: Float64Array;
+  length = 0;
+  seriesStart = 0;
+  readonly seriesTimestamps: TimestampArray[] = [];
+  readonly seriesValues: Float64Array[] = [];
+  private ts32View: Int32Array;
+  private v32View: Int32Array;
+
+  constructor(private readonly axis: TimeAxis) {
+    this.ts = axis.newArray(0);
+    this.values = new Float64Array(0);
+    this.ts32View = new Int32Array(0);
+    this.v32View = new Int32Array(0);
+  }
+
+  /** Makes room for `n` more points of the current series in the current page. */
+  reserve(n: number): void {
+    if (this.length + n <= this.values.length) return;
+    const partial = this.length - this.seriesStart;
+    const cap = Math.max(PAGE_POINTS, partial + n);
+    const ts = this.axis.newArray(cap);
+    const values = new Float64Array(cap);
+    ts.set(this.ts.subarray(this.seriesStart, this.length) as never);
+    values.set(this.values.subarray(this.seriesStart, this.length));
+    this.ts = ts;
+    this.values = values;
+    this.ts32View = new Int32Array(ts.buffer);
+    this.v32View = new Int32Array(values.buffer);
+    this.seriesStart = 0;
+    this.length = partial;
+  }
+
+  /** Appends cells [from, to) given as int32 pairs (timestamps and f64 values; bit-exact). */
+  appendCells(ts32: Int32Array, v32: Int32Array, from: number, to: number): void {
+    this.reserve(to - from);
+    const n = this.length;
+    this.ts32View.set(ts32.subarray(2 * from, 2 * to), 2 * n);
+    this.v32View.set(v32.subarray(2 * from, 2 * to), 2 * n);
+    this.length = n + (to - from);
+  }
+
+  /** Appends a column of numeric kind `kind` (as read by the engine: bool as 0/1 f64), values projected to f64. */
+  appendColumn(col: Column, kind: number): void {
+    if (kind === KIND_F64 || kind === KIND_BOOL) {
+      this.appendCells(col.ts32, col.v32, 0, col.length);
+      return;
+    }
+    this.reserve(col.length);
+    this.ts.set(col.ts.subarray(0, col.length) as never, this.length);
+    const ints = kind === KIND_I64 ? col.i64 : col.u64;
+    for (let i = 0; i < col.length; i++) this.values[this.length + i] = Number(ints[i]!);
+    this.length += col.length;
+  }
+
+  /** Drops the points written for the current series. */
+  discardSeries(): void {
+    this.length = this.seriesStart;
+  }
+
+  /** Closes the current series; returns false (and records nothing) when it has no points. */
+  endSeries(): boolean {
+    if (this.length === this.seriesStart) return false;
+    this.seriesTimestamps.push(this.ts.subarray(this.seriesStart, this.length));
+    this.seriesValues.push(this.values.subarray(this.seriesStart, this.length));
+    this.seriesStart = this.length;
+    return true;
+  }
 }

@@ -3,7 +3,8 @@
 import { availableParallelism } from "node:os";
 import { customAggregate, downsample, pointsOf, reduce } from "./aggregate.js";
 import { aggregateOnChunks, downsampleOnChunks, isKernelAggregation } from "./chunk-aggregate.js";
-import { Column, mergeRuns } from "./column.js";
+import { chunkPointCount, decodeRangeInto, MAX_CHUNK_POINTS } from "../encoding/chunk.js";
+import { Column, ColumnBatchBuilder, mergeRuns } from "./column.js";
 import type { DurabilityLayer, EngineHandle, TypedSeriesDefinition, ValidatedBatch } from "./durability.js";
 import { TsinkError, errors } from "./errors.js";
 import { METRIC_LABEL, resolveSelection } from "./matchers.js";
@@ -11,7 +12,7 @@ import type { StorageOptions } from "./options.js";
 import { SeriesRegistry, hashKey, hashLabels, hashMetric, hashSortedLabels } from "./registry.js";
 import type { SealedChunk } from "./sealed-chunks.js";
 import { SeriesStore, decodeChunkRange } from "./series-store.js";
-import { TimeAxis, type Ts } from "./timestamps.js";
+import { TimeAxis, type TimestampArray, type Ts } from "./timestamps.js";
 import {
   AGGREGATIONS,
   type Aggregation,
@@ -21,7 +22,7 @@ import {
   type QueryOptions,
   type QueryRowsPage,
   type QueryRowsScanOptions,
-  type ColumnBatch,
+  type SampleColumns,
   type Row,
   SeriesKey,
   type SelectedColumns,
@@ -40,6 +41,13 @@ const ADMISSION_POLL_MS = 10;
 const RETENTION_SWEEP_MS = 1000;
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
+
+/** Result of the bulk read: series `ids[i]` holds `timestamps[i]`/`values[i]` (views into shared pages). */
+interface ColumnBatch {
+  ids: number[];
+  timestamps: TimestampArray[];
+  values: Float64Array[];
+}
 const U64_MAX = 2n ** 64n - 1n;
 
 interface Counters {
@@ -104,10 +112,10 @@ export class Storage implements EngineHandle {
   }
 
   /**
-   * Inserts f64 samples given in columns (see ColumnBatch), all or nothing, like insertRowsWithResult. The fast
+   * Inserts f64 samples given in columns (see SampleColumns), all or nothing, like insertRowsWithResult. The fast
    * path of the ingest protocols: a series whose SeriesKey this storage resolved before costs one id lookup.
    */
-  async insertColumns(batch: ColumnBatch): Promise<WriteResult> {
+  async insertColumns(batch: SampleColumns): Promise<WriteResult> {
     this.ensureOpen();
     if (batch === null || typeof batch !== "object") throw errors.invalidValue(batch, "insertColumns takes { series, seriesIndex, timestamps, values, count }");
     return this.write(batch.count, () => this.prepareColumns(batch));
@@ -251,8 +259,8 @@ export class Storage implements EngineHandle {
     return { count: n, seriesIds, kinds, timestamps, values, blobs, newSeries };
   }
 
-  /** prepareBatch for a ColumnBatch: each distinct SeriesKey is resolved once, then the columns are checked. */
-  private prepareColumns(b: ColumnBatch): ValidatedBatch {
+  /** prepareBatch for SampleColumns: each distinct SeriesKey is resolved once, then the columns are checked. */
+  private prepareColumns(b: SampleColumns): ValidatedBatch {
     const n = b.count;
     const axis = this.axis;
     const { series, seriesIndex, timestamps, values } = b;
@@ -636,21 +644,11 @@ export class Storage implements EngineHandle {
   async selectColumns(selection: SeriesSelection, start: Ts, end: Ts): Promise<SelectedColumns[]> {
     return this.query(() => {
       const [s, e] = this.range(start, end);
-      const out: SelectedColumns[] = [];
-      for (const sid of this.sortedIds(resolveSelection(this.registry, this.checkedSelection(selection)))) {
-        const kind = this.registry.kind[sid]!;
-        if (isBlobKind(kind)) continue;
-        const col = this.collect(sid, s, e);
-        if (col.length === 0) continue;
-        const timestamps = col.ts.slice(0, col.length);
-        let values: Float64Array;
-        if (kind === KIND_F64 || kind === KIND_BOOL) values = col.f64.slice(0, col.length);
-        else {
-          values = new Float64Array(col.length);
-          const arr = kind === KIND_I64 ? col.i64 : col.u64;
-          for (let i = 0; i < col.length; i++) values[i] = Number(arr[i]!);
-        }
-        out.push({ metric: this.registry.metricName(sid), labels: this.registry.labelsOf(sid), timestamps, values });
+      const batch = this.readColumns(this.sortedIds(resolveSelection(this.registry, this.checkedSelection(selection))), s, e);
+      const out: SelectedColumns[] = new Array(batch.ids.length);
+      for (let i = 0; i < batch.ids.length; i++) {
+        const sid = batch.ids[i]!;
+        out[i] = { metric: this.registry.metricName(sid), labels: this.registry.labelsOf(sid), timestamps: batch.timestamps[i]!, values: batch.values[i]! };
       }
       return out;
     });
@@ -837,6 +835,52 @@ export class Storage implements EngineHandle {
     }
     const chunks = [...(this.durability?.persistedChunks(sid, s, e) ?? []), ...this.store.sealedIn(sid, s, e)];
     return { chunks, heads: this.store.readHeads(sid, kind, s, e) };
+  }
+
+  /**
+   * Bulk columnar read: the points in [s, e) of the numeric series among `ids` (in that order), values projected to
+   * f64, decoded back to back into shared pages (ColumnBatchBuilder). Series without points in range are left out.
+   * In-order f64 data is decoded straight into the pages; series whose runs overlap (out-of-order writes) or that
+   * hold integers go through `collect`.
+   */
+  private readColumns(ids: readonly number[], s: Ts, e: Ts): ColumnBatch {
+    const reg = this.registry;
+    const out = new ColumnBatchBuilder(this.axis);
+    const kept: number[] = [];
+    let from = s;
+    if (this.options.retentionEnforced) {
+      const cutoff = this.retentionCutoff(this.axis.min);
+      if (cutoff > from) from = cutoff;
+    }
+    for (const sid of ids) {
+      const kind = reg.kind[sid]!;
+      if (isBlobKind(kind) || from >= e) continue;
+      if (kind !== KIND_F64 || !this.appendF64(sid, from, e, out)) {
+        out.discardSeries();
+        out.appendColumn(this.collect(sid, s, e), kind);
+      }
+      if (out.endSeries()) kept.push(sid);
+    }
+    return { ids: kept, timestamps: out.seriesTimestamps, values: out.seriesValues };
+  }
+
+  /** Appends the f64 points of `sid` in [s, e) to `out`; false when its runs overlap (then the caller merges). */
+  private appendF64(sid: number, s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {
+    const persisted = this.durability?.persistedChunks(sid, s, e);
+    if (persisted && !this.appendChunks(persisted, s, e, out)) return false;
+    if (!this.appendChunks(this.store.sealedIn(sid, s, e), s, e, out)) return false;
+    return this.store.appendHeads(sid, s, e, out);
+  }
+
+  private appendChunks(chunks: readonly Uint8Array[], s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {
+    for (const bytes of chunks) {
+      out.reserve(Math.min(chunkPointCount(bytes), MAX_CHUNK_POINTS));
+      const n = decodeRangeInto(bytes, s, e, out.ts, out.values, out.length);
+      if (n === 0) continue;
+      if (out.length > out.seriesStart && out.ts[out.length - 1]! > out.ts[out.length]!) return false;
+      out.length += n;
+    }
+    return true;
   }
 
   /** All points of a series in [s, e), from memory and from the durability layer, merged by timestamp. */

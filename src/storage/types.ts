@@ -54,7 +54,7 @@ export class SeriesKey {
  * precision: integers in a Float64Array for s/ms/us, a BigInt64Array for ns) with `values[i]`. Only the first
  * `count` entries are read. The arrays are read until the insert settles: do not change them before.
  */
-export interface ColumnBatch {
+export interface SampleColumns {
   series: readonly SeriesKey[];
   seriesIndex: Uint32Array;
   timestamps: Float64Array | BigInt64Array;

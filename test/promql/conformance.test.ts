@@ -24,6 +24,9 @@ import {
 
 const repoRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const testDir = process.env.TSINK_PROMQLTEST_DIR ?? resolve(repoRoot, "..", "shared", "promqltest");
+/** tsink's own cases in the same format (pinned Prometheus 3 behaviour, annotations), reported as "tsink/<file>". */
+const ownTestDir = resolve(repoRoot, "test", "promql", "testdata");
+const testFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".test")).sort().map((f) => join(dir, f));
 
 const labelsKey = (labels: Label[]) =>
   labels
@@ -319,7 +322,7 @@ if (!existsSync(testDir)) {
     throw new Error(`PromQL test files not found at ${testDir} (set TSINK_PROMQLTEST_DIR to the directory holding the .test files)`);
   });
 } else {
-  const files = readdirSync(testDir).filter((f) => f.endsWith(".test")).sort();
+  const files = testFiles(testDir);
   if (files.length === 0) {
     test("promqltest files present", () => {
       throw new Error(`no .test files in ${testDir}`);
@@ -330,9 +333,9 @@ if (!existsSync(testDir)) {
   const states: FileState[] = [];
   const unsupportedHistogramLiterals = new Set<EvalCommand>();
   const candidates: { name: string; index: number; cmd: EvalCommand; commands: Command[]; touchesHistograms: boolean }[] = [];
-  for (const file of files) {
-    const name = basename(file);
-    const commands = parseScript(readFileSync(join(testDir, file), "utf8"));
+  for (const file of [...files, ...testFiles(ownTestDir)]) {
+    const name = file.startsWith(ownTestDir) ? `tsink/${basename(file)}` : basename(file);
+    const commands = parseScript(readFileSync(file, "utf8"));
     const state = new FileState(commands);
     const unsupported = unsupportedSeries(commands);
     const fileStats: FileStats = { passed: 0, failed: 0, skipped: 0 };

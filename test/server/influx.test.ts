@@ -1,9 +1,13 @@
 // Influx line protocol over real HTTP to the real server: Telegraf-style v1 writes (gzip), v2 writes, read back
-// through PromQL; InfluxDB-style error bodies, whole-request rejection, line limit, feature flag, tenants.
+// through PromQL; InfluxDB-style error bodies, whole-request rejection, line limit, feature flag, tenants; the
+// shared ingest path (tenant quota and admission as for remote write); /ping, Influx-style auth, /query, status.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { type RunningServer, getJson, recentMs, startServer } from "./helpers.js";
+import { type RunningServer, getJson, holdOpenPost, recentMs, remoteWrite, startServer } from "./helpers.js";
 
 let srv: RunningServer;
 let disabled: RunningServer;
@@ -131,6 +135,154 @@ test("decompressed-size limit → 413; a nanosecond-precision server keeps every
   } finally {
     await ns.stop();
   }
+});
+
+/** A server with a --tenant-config file; removed with the server. */
+async function withTenantConfig(doc: object, args: string[], fn: (srv: RunningServer) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "tsink-influx-tenants-"));
+  try {
+    const file = join(dir, "tenants.json");
+    writeFileSync(file, JSON.stringify(doc));
+    const s = await startServer(["--tenant-config", file, ...args]);
+    try {
+      await fn(s);
+    } finally {
+      await s.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("one ingest path: an Influx write over the tenant quota or admission budget is refused like a remote write", async () => {
+  await withTenantConfig({ tenants: { small: { quotas: { maxWriteRowsPerRequest: 2 }, admission: { maxInflightWrites: 1 } } } }, [], async (s) => {
+    const ms = recentMs(90);
+    const small = { "x-tsink-tenant": "small" };
+    const rw = await remoteWrite(s.url, [{ labels: { __name__: "quota_m" }, samples: [[ms, 1], [ms + 1, 2], [ms + 2, 3]] }], small);
+    // one line with three fields = three samples > 2
+    const influx = await fetch(`${s.url}/write?precision=ms`, { method: "POST", body: `quota_m a=1,b=2,c=3 ${ms}`, headers: small });
+    for (const res of [rw, influx]) {
+      assert.is(res.status, 413);
+      assert.is(res.headers.get("x-tsink-write-error-code"), "write_resource_limit_exceeded");
+    }
+    assert.match(await rw.text(), /tenant quota maxWriteRowsPerRequest exceeded: 3 > 2/);
+    const err = (await influx.json()) as { code: string; message: string };
+    assert.equal(err, { code: "request too large", message: "tenant quota maxWriteRowsPerRequest exceeded: 3 > 2" });
+    const v2 = await fetch(`${s.url}/api/v2/write?precision=ms`, { method: "POST", body: `quota_m a=1,b=2,c=3 ${ms}`, headers: small });
+    assert.is(v2.status, 413);
+    assert.equal(await instantOn(s, "{__name__=~\"quota_m.*\"}", ms / 1000, small), []);
+    // within the quota: stored
+    assert.is((await fetch(`${s.url}/write?precision=ms`, { method: "POST", body: `quota_m a=1,b=2 ${ms}`, headers: small })).status, 204);
+    assert.is((await instantOn(s, "quota_m_a", ms / 1000, small)).length, 1);
+    // the tenant's in-flight budget: a held remote write blocks an Influx write of the same tenant (503 at once)
+    const held = await holdOpenPost(s.port, "/api/v1/write", { "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy", ...small });
+    const busy = await fetch(`${s.url}/write?precision=ms`, { method: "POST", body: `quota_m a=5 ${ms + 5}`, headers: small });
+    assert.is(busy.status, 503);
+    assert.is(busy.headers.get("x-tsink-write-error-code"), "write_overloaded");
+    assert.is(busy.headers.get("retry-after"), "1");
+    assert.is(((await busy.json()) as { code: string }).code, "unavailable");
+    assert.is((await fetch(`${s.url}/write?precision=ms`, { method: "POST", body: `quota_m a=5 ${ms + 5}` })).status, 204, "other tenants go on");
+    await held.release();
+    assert.is((await fetch(`${s.url}/write?precision=ms`, { method: "POST", body: `quota_m a=5 ${ms + 5}`, headers: small })).status, 204);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    assert.match(metrics, /tsink_ingest_requests_total\{protocol="influx_line",code="413"\} 2/);
+    assert.match(metrics, /tsink_ingest_requests_total\{protocol="influx_line",code="503"\} 1/);
+    assert.match(metrics, /tsink_ingest_requests_total\{protocol="remote_write",code="413"\} 1/);
+    assert.match(metrics, /tsink_admission_rejections_total\{surface="write",reason="overloaded"\} 1/);
+  });
+});
+
+async function instantOn(s: RunningServer, q: string, timeSec: number, headers: Record<string, string> = {}): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const res = await getJson(`${s.url}/api/v1/query?query=${encodeURIComponent(q)}&time=${timeSec}`, { headers });
+  assert.is(res.status, 200, JSON.stringify(res.body));
+  return res.body.data.result;
+}
+
+test("GET|HEAD /ping: 204 with the InfluxDB version headers, no auth needed", async () => {
+  const locked = await startServer(["--auth-token", "secret"]);
+  try {
+    for (const method of ["GET", "HEAD"]) {
+      const res = await fetch(`${locked.url}/ping`, { method });
+      assert.is(res.status, 204, method);
+      assert.is(res.headers.get("x-influxdb-version"), "1.8.10");
+      assert.is(res.headers.get("x-influxdb-build"), "OSS");
+      assert.is(await res.text(), "");
+    }
+  } finally {
+    await locked.stop();
+  }
+});
+
+test("Influx-style credentials on /write, /api/v2/write and /query map onto the bearer token and tenant token scopes", async () => {
+  const tenants = { tenants: { acme: { auth: { tokens: [{ token: "acme-w", scopes: ["write"] }, { token: "acme-rw", scopes: ["read", "write"] }] } } } };
+  await withTenantConfig(tenants, ["--auth-token", "global"], async (s) => {
+    const ms = recentMs(100);
+    const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+    const write = (path: string, headers: Record<string, string>, query = "") =>
+      fetch(`${s.url}${path}?precision=ms${query}`, { method: "POST", body: `authm value=1 ${ms}`, headers });
+    assert.is((await write("/api/v2/write", { Authorization: "Token global" })).status, 204);
+    assert.is((await write("/write", { Authorization: basic("telegraf", "global") })).status, 204);
+    assert.is((await write("/write", {}, "&u=telegraf&p=global")).status, 204);
+    assert.is((await write("/write", { Authorization: "Bearer global" })).status, 204);
+    assert.is((await write("/api/v2/write", { Authorization: "Token acme-w", "x-tsink-tenant": "acme" })).status, 204);
+    assert.is((await write("/write", { "x-tsink-tenant": "acme" }, "&u=x&p=acme-w")).status, 204);
+    const cases: [string, Record<string, string>, string, number, string][] = [
+      ["/write", {}, "", 401, "auth_token_missing"],
+      ["/write", { Authorization: "Token wrong" }, "", 401, "auth_token_invalid"],
+      ["/write", { Authorization: basic("telegraf", "wrong") }, "", 401, "auth_token_invalid"],
+      ["/write", {}, "&u=telegraf&p=wrong", 401, "auth_token_invalid"],
+      ["/api/v2/write", { Authorization: "Token acme-w" }, "", 403, "auth_scope_denied"],
+    ];
+    for (const [path, headers, query, status, code] of cases) {
+      const res = await write(path, headers, query);
+      assert.is(res.status, status, `${path} ${JSON.stringify(headers)} ${query}`);
+      assert.is(res.headers.get("x-tsink-auth-error-code"), code);
+    }
+    // the Influx styles are for the Influx routes only
+    const q = await fetch(`${s.url}/api/v1/query?query=authm&p=global`, { headers: { Authorization: "Token global" } });
+    assert.is(q.status, 401);
+    // /query: CREATE DATABASE with a write-only tenant token (Telegraf's startup), SHOW DATABASES needs read
+    const create = await getJson(`${s.url}/query?q=${encodeURIComponent('CREATE DATABASE "telegraf"')}`, { method: "POST", headers: { Authorization: basic("t", "acme-w"), "x-tsink-tenant": "acme" } });
+    assert.equal([create.status, create.body], [200, { results: [{ statement_id: 0 }] }]);
+    const show = (token: string) => getJson(`${s.url}/query?q=SHOW+DATABASES&p=${token}`, { headers: { "x-tsink-tenant": "acme" } });
+    assert.is((await show("acme-w")).status, 403);
+    assert.is((await show("acme-rw")).status, 200);
+    assert.is((await getJson(`${s.url}/query?q=SHOW+DATABASES`)).status, 401);
+  });
+});
+
+test("/query: CREATE DATABASE answered OK, SHOW DATABASES lists the tenant's db labels, anything else a clear 400", async () => {
+  const ms = recentMs(110);
+  assert.is((await fetch(`${srv.url}/write?db=metrics_db&precision=ms`, { method: "POST", body: `dbm value=1 ${ms}`, headers: { "x-tsink-tenant": "dbs" } })).status, 204);
+  const form = await getJson(`${srv.url}/query`, {
+    method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", "x-tsink-tenant": "dbs" },
+    body: `q=${encodeURIComponent('CREATE DATABASE "new db" WITH DURATION 7d; SHOW DATABASES')}`,
+  });
+  assert.is(form.status, 200);
+  assert.is(form.headers.get("x-influxdb-version"), "1.8.10");
+  assert.equal(form.body, { results: [{ statement_id: 0 }, { statement_id: 1, series: [{ name: "databases", columns: ["name"], values: [["metrics_db"]] }] }] });
+  const empty = await getJson(`${srv.url}/query?q=SHOW%20DATABASES`, { headers: { "x-tsink-tenant": "nobody" } });
+  assert.equal(empty.body, { results: [{ statement_id: 0, series: [{ name: "databases", columns: ["name"] }] }] });
+  const select = await getJson(`${srv.url}/query?db=telegraf&q=${encodeURIComponent("SELECT mean(usage_idle) FROM cpu; CREATE DATABASE x")}`);
+  assert.is(select.status, 400);
+  assert.match(select.body.error, /^unsupported InfluxQL statement "SELECT mean\(usage_idle\) FROM cpu": tsink answers only CREATE DATABASE and SHOW DATABASES/);
+  assert.is((await getJson(`${srv.url}/query`)).status, 400);
+  assert.match((await getJson(`${srv.url}/query?q=DROP%20DATABASE%20x`)).body.error, /unsupported InfluxQL statement "DROP DATABASE x"/);
+});
+
+test("/api/v1/status/tsdb: otlpMetrics and legacyIngest{influxLineProtocol, statsd, graphite}", async () => {
+  const before = (await getJson(`${srv.url}/api/v1/status/tsdb`)).body.data;
+  assert.is(before.legacyIngest.influxLineProtocol.enabled, true);
+  assert.is(before.legacyIngest.influxLineProtocol.maxLinesPerRequest, 4096);
+  assert.equal(before.legacyIngest.statsd, { enabled: false, acceptedTotal: 0, rejectedTotal: 0, samplesTotal: 0 });
+  assert.equal(before.legacyIngest.graphite, { enabled: false, acceptedTotal: 0, rejectedTotal: 0, samplesTotal: 0 });
+  assert.equal(Object.keys(before.otlpMetrics), ["enabled", "supportedKinds", "exemplarsStored", "acceptedTotal", "rejectedTotal", "samplesTotal"]);
+  const ms = recentMs(20);
+  assert.is((await fetch(`${srv.url}/write?precision=ms`, { method: "POST", body: `statusm a=1,b=2 ${ms}` })).status, 204);
+  assert.is((await fetch(`${srv.url}/write`, { method: "POST", body: `statusm a=x` })).status, 400);
+  const after = (await getJson(`${srv.url}/api/v1/status/tsdb`)).body.data.legacyIngest.influxLineProtocol;
+  const was = before.legacyIngest.influxLineProtocol;
+  assert.equal([after.acceptedTotal - was.acceptedTotal, after.rejectedTotal - was.rejectedTotal, after.samplesTotal - was.samplesTotal], [1, 1, 2]);
 });
 
 test.run();

@@ -1,10 +1,10 @@
 // insertColumns: the columnar write path (SeriesKey resolved once per storage, f64 sample columns).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type ColumnBatch, SeriesKey, StorageBuilder } from "../../src/index.js";
+import { type SampleColumns, SeriesKey, StorageBuilder } from "../../src/index.js";
 import { L, NOW, msStorage, rejects, row } from "./helpers.js";
 
-function batch(series: SeriesKey[], samples: Array<[number, number, number]>): ColumnBatch {
+function batch(series: SeriesKey[], samples: Array<[number, number, number]>): SampleColumns {
   return {
     series,
     seriesIndex: Uint32Array.from(samples, (s) => s[0]),

@@ -1,13 +1,13 @@
 // The Graphite plaintext TCP listener (--graphite-listen): lines framed per connection (half lines kept across
 // chunks, over-long lines skipped without closing the connection), bad lines dropped and counted one by one, good
-// lines of each chunk stored as one batch for --graphite-tenant. The socket is paused while a batch is written, so
-// a slow storage pushes back on the client through TCP instead of buffering.
+// lines of each chunk stored as one batch for --graphite-tenant through the shared ingest path (a "stream"
+// write). The socket is paused while a batch is written, so a slow storage pushes back on the client through TCP.
 import { type Server, type Socket, createServer } from "node:net";
 import { ProtocolError } from "../../protocols/errors.js";
 import { LineFramer, parseGraphiteLine } from "../../protocols/graphite.js";
 import type { IngestRow } from "../../protocols/rows.js";
 import { scaleMillis } from "../../protocols/rows.js";
-import { accountIngest, storeRows } from "../protocol-ingest.js";
+import { countRejected, ingest } from "../protocol-ingest.js";
 import type { Runtime } from "../runtime.js";
 import { tenantLabel } from "../tenancy.js";
 import type { LegacyListener } from "./statsd.js";
@@ -32,19 +32,19 @@ export async function startGraphiteListener(rt: Runtime): Promise<LegacyListener
         const row = parseGraphiteLine(line, opts);
         if (row) rows.push(row);
       } catch (err) {
-        accountIngest(rt, "graphite", err);
         if (!(err instanceof ProtocolError)) throw err;
+        countRejected(rt, "graphite", err);
         rt.logger.debug({ err: err.message }, "graphite line dropped");
       }
     }
     if (rows.length === 0) return;
-    const metrics = new Set(rows.map((r) => r.metric));
     try {
-      await storeRows(rt, "graphite", cfg.tenant, rows, [...metrics].map((metric) => ({ metric, type: "gauge", help: METADATA_HELP, unit: "" })));
-      accountIngest(rt, "graphite", undefined);
+      await ingest(rt, { protocol: "graphite", tenant: cfg.tenant, kind: "stream" }, () => {
+        const metrics = new Set(rows.map((r) => r.metric));
+        return { rows, metadata: [...metrics].map((metric) => ({ metric, type: "gauge", help: METADATA_HELP, unit: "" })) };
+      });
     } catch (err) {
-      const failure = accountIngest(rt, "graphite", err);
-      rt.logger.warn({ status: failure?.status, err: failure?.message, lines: rows.length }, "graphite lines not stored");
+      rt.logger.warn({ err: (err as Error).message, lines: rows.length }, "graphite lines not stored");
     }
   };
 
@@ -63,8 +63,8 @@ export async function startGraphiteListener(rt: Runtime): Promise<LegacyListener
     };
     socket.on("data", (chunk: Buffer) => {
       const { lines, overlong, invalidUtf8 } = framer.push(chunk);
-      for (let i = 0; i < overlong; i++) accountIngest(rt, "graphite", new ProtocolError("too_large", `graphite line longer than ${cfg.maxLineBytes} bytes`));
-      for (let i = 0; i < invalidUtf8; i++) accountIngest(rt, "graphite", new ProtocolError("malformed", "graphite line is not valid UTF-8"));
+      for (let i = 0; i < overlong; i++) countRejected(rt, "graphite", new ProtocolError("too_large", `graphite line longer than ${cfg.maxLineBytes} bytes`));
+      for (let i = 0; i < invalidUtf8; i++) countRejected(rt, "graphite", new ProtocolError("malformed", "graphite line is not valid UTF-8"));
       run(lines);
     });
     socket.on("end", () => {

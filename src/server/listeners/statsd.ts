@@ -1,12 +1,11 @@
 // The StatsD UDP listener (--statsd-listen): each datagram is parsed whole and stored as one batch for
-// --statsd-tenant at its receive time. Packets are handled one at a time in arrival order (relative gauges depend
+// --statsd-tenant at its receive time, through the shared ingest path (a "stream" write: no per-request quota). Packets are handled one at a time in arrival order (relative gauges depend
 // on it); while storage is slow, up to MAX_QUEUED_PACKETS wait and later ones are dropped and counted.
 import { type Socket, createSocket } from "node:dgram";
 import type { AddressInfo } from "node:net";
-import { ProtocolError } from "../../protocols/errors.js";
 import { scaleMillis } from "../../protocols/rows.js";
 import { type StatsdGaugeState, commitGauges, parseStatsdPacket } from "../../protocols/statsd.js";
-import { accountIngest, storeRows } from "../protocol-ingest.js";
+import { ingest } from "../protocol-ingest.js";
 import type { Runtime } from "../runtime.js";
 import { tenantLabel } from "../tenancy.js";
 
@@ -28,17 +27,16 @@ export async function startStatsdListener(rt: Runtime): Promise<LegacyListener |
 
   const handle = async (packet: Buffer, receivedAtMs: number) => {
     try {
-      const parsed = parseStatsdPacket(packet, {
-        now: scaleMillis(receivedAtMs, rt.config.timestampPrecision), maxPacketBytes: cfg.maxPacketBytes,
-        maxEventsPerPacket: cfg.maxEventsPerPacket, tenantLabel: tenant,
-      }, gauges);
-      await storeRows(rt, "statsd", cfg.tenant, parsed.rows, parsed.metadata);
-      commitGauges(gauges, parsed.gauges);
-      accountIngest(rt, "statsd", undefined);
+      await ingest(rt, { protocol: "statsd", tenant: cfg.tenant, kind: "stream" }, () => {
+        const parsed = parseStatsdPacket(packet, {
+          now: scaleMillis(receivedAtMs, rt.config.timestampPrecision), maxPacketBytes: cfg.maxPacketBytes,
+          maxEventsPerPacket: cfg.maxEventsPerPacket, tenantLabel: tenant,
+        }, gauges);
+        return { rows: parsed.rows, metadata: parsed.metadata, after: () => commitGauges(gauges, parsed.gauges) };
+      });
     } catch (err) {
-      const failure = accountIngest(rt, "statsd", err);
-      if (err instanceof ProtocolError) rt.logger.debug({ err: err.message }, "statsd packet dropped");
-      else rt.logger.warn({ status: failure?.status, err: failure?.message }, "statsd packet not stored");
+      // counted (and logged when the server is at fault) by ingest()
+      rt.logger.debug({ err: (err as Error).message }, "statsd packet dropped");
     }
   };
 

@@ -6,7 +6,7 @@ import type Router from "@koa/router";
 import { decodeOtlpJson, decodeOtlpProtobuf, otlpToRows } from "../../protocols/otlp.js";
 import { RpcStatus } from "../../protocols/otlp-proto.js";
 import { HttpError } from "../http-error.js";
-import { accountIngest, readEncodedBody, storeRows } from "../protocol-ingest.js";
+import { ingest, readEncodedBody } from "../protocol-ingest.js";
 import { type Runtime, sendJson, tenantOf } from "../runtime.js";
 import { tenantLabel } from "../tenancy.js";
 
@@ -23,26 +23,23 @@ export function registerOtlpRoute(router: Router, rt: Runtime): void {
     const type = ctx.get("content-type").split(";")[0]!.trim().toLowerCase();
     const json = type === "application/json";
     try {
-      if (!protocols.otlpEnabled) throw new HttpError(422, "OTLP metrics ingest is disabled (TSINK_OTLP_METRICS_ENABLED=false)");
-      if (!json && !PROTOBUF_TYPES.has(type)) {
-        throw new HttpError(415, `unsupported Content-Type ${JSON.stringify(ctx.get("content-type"))}: expected application/x-protobuf, application/protobuf or application/json`);
-      }
       const tenant = tenantOf(ctx);
-      await rt.writeGate.withRequest(async () => {
+      const { exemplars } = await ingest(rt, { protocol: "otlp", tenant, kind: "request" }, async () => {
+        if (!protocols.otlpEnabled) throw new HttpError(422, "OTLP metrics ingest is disabled (TSINK_OTLP_METRICS_ENABLED=false)");
+        if (!json && !PROTOBUF_TYPES.has(type)) {
+          throw new HttpError(415, `unsupported Content-Type ${JSON.stringify(ctx.get("content-type"))}: expected application/x-protobuf, application/protobuf or application/json`);
+        }
         const body = await readEncodedBody(ctx, rt);
         const request = json ? decodeOtlpJson(body.toString("utf8")) : decodeOtlpProtobuf(body);
-        const converted = otlpToRows(request, timestampPrecision, tenantLabel(tenant));
-        await storeRows(rt, "otlp", tenant, converted.rows, converted.metadata);
-        if (converted.exemplars > 0) {
-          // No exemplar store in this build: the samples are stored, the exemplars are reported as not kept.
-          rt.metrics.exemplarsRejected.inc(converted.exemplars);
-          response = {
-            partialSuccess: { rejectedDataPoints: "0", errorMessage: `${converted.exemplars} exemplars were not stored: this server has no exemplar store` },
-          };
-        }
+        return otlpToRows(request, timestampPrecision, tenantLabel(tenant));
       });
+      if (exemplars > 0) {
+        // No exemplar store in this build: the samples are stored, the exemplars are reported as not kept.
+        rt.metrics.exemplarsRejected.inc(exemplars);
+        response = { partialSuccess: { rejectedDataPoints: "0", errorMessage: `${exemplars} exemplars were not stored: this server has no exemplar store` } };
+      }
     } catch (err) {
-      const failure = accountIngest(rt, "otlp", err)!;
+      const failure = err instanceof HttpError ? err : new HttpError(500, String(err));
       for (const [k, v] of Object.entries(failure.options.headers ?? {})) ctx.set(k, v);
       const status = { code: GRPC_CODES[failure.status] ?? 2, message: failure.message };
       ctx.status = failure.status;
@@ -54,7 +51,6 @@ export function registerOtlpRoute(router: Router, rt: Runtime): void {
       }
       return;
     }
-    accountIngest(rt, "otlp", undefined);
     sendJson(ctx, JSON.stringify(response));
   });
 }

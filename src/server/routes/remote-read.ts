@@ -7,7 +7,7 @@ import { readBody } from "../body.js";
 import { HttpError } from "../http-error.js";
 import { type Runtime, tenantOf } from "../runtime.js";
 import { msToStorage, scopeSelection, stripTenantLabel, timestampsToMillis } from "../tenancy.js";
-import { writeFailure } from "./ingest.js";
+import { writeFailure } from "../protocol-ingest.js";
 import { enforceQuota } from "../tenant-policy.js";
 import { guardedRead } from "./read-support.js";
 import { selectionFromMatchers } from "./selectors.js";

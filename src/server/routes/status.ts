@@ -1,6 +1,8 @@
 // The /api/v1/status/tsdb body: Prometheus' headStats and top-10 cardinality lists for the tenant, plus tsink's
-// own keys (memory, the storage observability snapshot with WAL/flush/compaction, payload counters, admission).
+// own keys (memory, the storage observability snapshot with WAL/flush/compaction, payload counters, admission,
+// and the state of the OTLP / Influx / StatsD / Graphite front ends).
 import { METRIC_NAME_LABEL } from "../../protocols/series-validation.js";
+import type { IngestProtocol } from "../protocol-ingest.js";
 import type { Runtime } from "../runtime.js";
 import { scopeSelection, stripTenantLabel } from "../tenancy.js";
 
@@ -9,6 +11,21 @@ function top10(counts: Map<string, number>): { name: string; value: number }[] {
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .slice(0, 10)
     .map(([name, value]) => ({ name, value }));
+}
+
+/**
+ * Server-wide (all tenants) counters of one protocol: requests (packets, line batches) stored, requests refused
+ * (including StatsD packets dropped from a full queue), samples stored.
+ */
+async function protocolTotals(rt: Runtime, protocol: IngestProtocol): Promise<{ acceptedTotal: number; rejectedTotal: number; samplesTotal: number }> {
+  const total = (values: { labels: Record<string, string | number | undefined>; value: number }[], keep = (_code: number) => true) =>
+    values.filter((v) => v.labels.protocol === protocol && keep(Number(v.labels.code))).reduce((a, v) => a + v.value, 0);
+  const requests = (await rt.metrics.ingestRequests.get()).values;
+  return {
+    acceptedTotal: total(requests, (code) => code < 400),
+    rejectedTotal: total((await rt.metrics.ingestRejected.get()).values),
+    samplesTotal: total((await rt.metrics.ingestSamples.get()).values),
+  };
 }
 
 export async function tsdbStatus(rt: Runtime, tenant: string): Promise<Record<string, unknown>> {
@@ -30,7 +47,9 @@ export async function tsdbStatus(rt: Runtime, tenant: string): Promise<Record<st
     }
   }
   const observability = storage.observabilitySnapshot();
-  const { features } = rt.config;
+  const { features, protocols } = rt.config;
+  const listener = (cfg: { listen: { host: string; port: number }; tenant: string } | undefined) =>
+    cfg ? { enabled: true, listen: `${cfg.listen.host}:${cfg.listen.port}`, tenant: cfg.tenant } : { enabled: false };
   return {
     headStats: { numSeries: series.length, numLabelPairs: labelPairs },
     seriesCountByMetricName: top10(byMetric),
@@ -48,6 +67,21 @@ export async function tsdbStatus(rt: Runtime, tenant: string): Promise<Record<st
       metadata: { enabled: features.metadataEnabled, ...(await rt.metrics.payloadTotals("metadata")) },
       exemplars: { enabled: false, ...(await rt.metrics.payloadTotals("exemplars")) },
       histograms: { enabled: false, ...(await rt.metrics.payloadTotals("histograms")) },
+    },
+    otlpMetrics: {
+      enabled: protocols.otlpEnabled,
+      supportedKinds: ["gauge", "sum", "histogram", "summary", "exponential_histogram"],
+      exemplarsStored: false,
+      ...(await protocolTotals(rt, "otlp")),
+    },
+    legacyIngest: {
+      influxLineProtocol: { enabled: protocols.influxEnabled, maxLinesPerRequest: protocols.influxMaxLinesPerRequest, ...(await protocolTotals(rt, "influx_line")) },
+      statsd: {
+        ...listener(protocols.statsd),
+        ...(protocols.statsd ? { maxPacketBytes: protocols.statsd.maxPacketBytes, maxEventsPerPacket: protocols.statsd.maxEventsPerPacket } : {}),
+        ...(await protocolTotals(rt, "statsd")),
+      },
+      graphite: { ...listener(protocols.graphite), ...(protocols.graphite ? { maxLineBytes: protocols.graphite.maxLineBytes } : {}), ...(await protocolTotals(rt, "graphite")) },
     },
     admission: {
       write: { maxInflightRequests: rt.config.limits.writeMaxInflightRequests, maxInflightRows: rt.config.limits.writeMaxInflightRows, inflightRequests: rt.writeGate.inflightRequests },

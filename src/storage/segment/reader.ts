@@ -1,5 +1,6 @@
 // Reads one published segment: loads and verifies the manifest and index at open, reads chunk payloads
-// on demand (one compressed block at a time, verified by CRC-32, with a small block cache).
+// on demand (one compressed block at a time, verified by CRC-32), keeping decompressed blocks in a cache shared
+// by all open segments and bounded in bytes, so repeated queries do not decompress the same blocks again.
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
@@ -18,13 +19,61 @@ import {
   type SegmentManifest,
 } from "./format.js";
 
-const BLOCK_CACHE_ENTRIES = 4;
+/** Decompressed bytes kept for all open segments together (least recently used blocks go first). */
+export const BLOCK_CACHE_BYTES = 32 << 20;
+/** Cache keys are segment serial * BLOCK_KEY_SPAN + block number. */
+const BLOCK_KEY_SPAN = 2 ** 21;
+
+/** Decompressed blocks of every open segment, LRU, bounded by `capacity` bytes. */
+export class BlockCache {
+  private readonly blocks = new Map<number, Buffer>();
+  bytes = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly capacity: number) {}
+
+  get(key: number): Buffer | undefined {
+    const hit = this.blocks.get(key);
+    if (hit === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    this.blocks.delete(key); // re-insert: Map order is the recency order
+    this.blocks.set(key, hit);
+    return hit;
+  }
+
+  set(key: number, block: Buffer): void {
+    this.blocks.set(key, block);
+    this.bytes += block.length;
+    for (const [k, b] of this.blocks) {
+      if (this.bytes <= this.capacity) break;
+      this.blocks.delete(k);
+      this.bytes -= b.length;
+    }
+  }
+
+  /** Drops the blocks of one segment (it was closed). */
+  dropSegment(serial: number): void {
+    for (const [k, b] of this.blocks) {
+      if (Math.floor(k / BLOCK_KEY_SPAN) !== serial) continue;
+      this.blocks.delete(k);
+      this.bytes -= b.length;
+    }
+  }
+}
+
+export const blockCache = new BlockCache(BLOCK_CACHE_BYTES);
+let nextSerial = 1;
 
 export class SegmentReader {
   readonly minTs: TimestampArray;
   readonly maxTs: TimestampArray;
   private fd = -1;
-  private readonly cache = new Map<number, Buffer>();
+  /** Identifies this open reader's blocks in the shared cache. */
+  private readonly serial = nextSerial++;
   private readonly chunksPath: string;
 
   private constructor(
@@ -103,12 +152,9 @@ export class SegmentReader {
   }
 
   private readBlock(b: number): Buffer {
-    const hit = this.cache.get(b);
-    if (hit) {
-      this.cache.delete(b);
-      this.cache.set(b, hit);
-      return hit;
-    }
+    const key = this.serial * BLOCK_KEY_SPAN + b;
+    const hit = blockCache.get(key);
+    if (hit) return hit;
     if (this.fd < 0) throw new Error(`segment ${this.dir} is closed`);
     const offset = this.index.blockOffsets[b];
     if (offset === undefined) throw dataCorruption(this.chunksPath, 0, `block ${b} not in index`);
@@ -122,8 +168,7 @@ export class SegmentReader {
       throw dataCorruption(this.chunksPath, offset, "block runs past end of file");
     }
     const raw = openBlock(header, data, this.chunksPath, offset);
-    this.cache.set(b, raw);
-    if (this.cache.size > BLOCK_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+    if (b < BLOCK_KEY_SPAN) blockCache.set(key, raw);
     return raw;
   }
 
@@ -135,6 +180,6 @@ export class SegmentReader {
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
-    this.cache.clear();
+    blockCache.dropSegment(this.serial);
   }
 }
