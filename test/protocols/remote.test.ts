@@ -4,7 +4,7 @@ import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/protocols/errors.js";
 import { decodeReadRequest, decodeWriteRequest, encodeReadResponse, remoteProto } from "../../src/protocols/remote.js";
-import { snappyCompress, snappyDeclaredLength, snappyDecompress } from "../../src/protocols/snappy.js";
+import { snappyCompress, snappyDeclaredLength, snappyDecompress, snappyDecompressTransient } from "../../src/protocols/snappy.js";
 import { type RawLabel, visitWriteRequest } from "../../src/protocols/write-request-decoder.js";
 
 const WriteRequest = remoteProto.lookupType("prometheus.WriteRequest");
@@ -198,10 +198,38 @@ test("snappy round trip, declared length and bomb guard", () => {
   throwsProtocol(() => snappyDecompress(Uint8Array.of(0x05, 0x01, 0x02), 100), "malformed", /invalid snappy block/);
 });
 
+test("the snappy kernel decompresses what snappy-wasm compresses (literals, short and long copies, overlaps)", () => {
+  const chunk = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    fc.record({ byte: fc.integer({ min: 0, max: 255 }), n: fc.integer({ min: 1, max: 5000 }) }).map(({ byte, n }) => new Uint8Array(n).fill(byte)),
+    fc.record({ unit: fc.uint8Array({ minLength: 1, maxLength: 7 }), n: fc.integer({ min: 1, max: 3000 }) }).map(({ unit, n }) =>
+      Uint8Array.from({ length: unit.length * n }, (_, i) => unit[i % unit.length]!),
+    ),
+  );
+  fc.assert(
+    fc.property(fc.array(chunk, { maxLength: 12 }), (parts) => {
+      const data = Buffer.concat(parts);
+      const block = snappyCompress(data);
+      assert.equal(Buffer.from(snappyDecompress(block, data.length)), data);
+      assert.equal(Buffer.from(snappyDecompressTransient(block, data.length)), data);
+      if (data.length > 0) {
+        // a block cut short or with a wrong declared length fails whole
+        throwsProtocol(() => snappyDecompress(block.subarray(0, block.length - 1), data.length), "malformed", /invalid snappy block/);
+      }
+    }),
+    { numRuns: 300 },
+  );
+  // 2 MiB of a remote-write-like body (copies with 4-byte offsets beyond 64 KiB)
+  const big = Buffer.alloc(2 << 20);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+  big.copy(big, 1 << 20, 0, 1 << 19);
+  assert.equal(Buffer.from(snappyDecompress(snappyCompress(big), big.length)), big);
+});
+
 test("fuzz: arbitrary bytes never crash the remote decoders, only ProtocolError", () => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
-      for (const fn of [() => decodeWriteRequest(bytes, "ms"), () => decodeReadRequest(bytes), () => snappyDecompress(bytes, 1 << 16)]) {
+      for (const fn of [() => decodeWriteRequest(bytes, "ms"), () => decodeReadRequest(bytes), () => snappyDecompress(bytes, 1 << 16), () => snappyDecompressTransient(bytes, 1 << 16)]) {
         try {
           fn();
         } catch (err) {
