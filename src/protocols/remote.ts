@@ -65,7 +65,7 @@ export interface MetricMetadataUpdate {
 
 export interface DecodedWriteRequest {
   /** Every sample of the request in columns, timestamps in the requested precision (SampleColumns of storage). */
-  samples: SampleColumns;
+  samples: SampleColumns & { series: SeriesKey[] };
   metadata: MetricMetadataUpdate[];
   exemplarCount: number;
   histogramCount: number;
@@ -256,7 +256,7 @@ export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecis
       metadata.push({ metric: metricFamilyName, type: METRIC_TYPE_NAMES[type] ?? "unknown", help, unit });
     },
   });
-  const samples: SampleColumns = {
+  const samples: DecodedWriteRequest["samples"] = {
     series,
     seriesIndex: scratchIndex.slice(0, count),
     timestamps: scaledTimestamps(scratchTs.slice(0, count), precision),

@@ -7,7 +7,7 @@ import type { Context } from "koa";
 import { ProtocolError } from "../protocols/errors.js";
 import type { MetricMetadataUpdate } from "../protocols/remote.js";
 import type { IngestRow } from "../protocols/rows.js";
-import type { SampleColumns, Row } from "../storage/types.js";
+import type { Row, SampleColumns } from "../storage/types.js";
 import { AdmissionRejected } from "./admission.js";
 import { readBody } from "./body.js";
 import { HttpError } from "./http-error.js";
@@ -19,14 +19,14 @@ export type IngestProtocol = "remote_write" | "prometheus_text" | "influx_line" 
 export const WRITE_ERROR_HEADER = "X-Tsink-Write-Error-Code";
 
 /**
- * What a protocol's decoder hands to `ingest`: the samples of one atomic batch, as rows or as columns (a
- * SampleColumns: f64 samples whose SeriesKeys storage resolves once, the cheaper path; remote write uses it), and
- * what goes with them.
+ * What a protocol's decoder hands to `ingest`: one atomic batch and what goes with it. Rows, or f64 samples in
+ * columns (storage's SampleColumns, the cheaper path: series named by SeriesKeys that storage resolves once;
+ * remote write and Influx use it).
  */
 export type DecodedWrite = ({ rows: IngestRow[] } | { columns: SampleColumns }) & {
-  /** Metric metadata recorded for the tenant once the samples are stored. */
+  /** Metric metadata recorded for the tenant once the rows are stored. */
   metadata?: MetricMetadataUpdate[];
-  /** Runs once the samples are stored (response headers, StatsD gauge state, ...). */
+  /** Runs once the rows are stored (response headers, StatsD gauge state, ...). */
   after?: () => void;
 };
 

@@ -16,6 +16,7 @@ import { TimeAxis, type TimestampArray, type Ts } from "./timestamps.js";
 import {
   AGGREGATIONS,
   type Aggregation,
+  type ColumnLabelOptions,
   type DeleteSeriesResult,
   type Label,
   type MetricSeries,
@@ -25,6 +26,7 @@ import {
   type SampleColumns,
   type Row,
   SeriesKey,
+  type SeriesName,
   type SelectedColumns,
   type SeriesPoints,
   type SeriesSelection,
@@ -77,6 +79,8 @@ export class Storage implements EngineHandle {
   private busyWriters = 0;
   private lastRetentionSweep = 0;
   private readonly writerQueue: Array<() => void> = [];
+  /** Reused by the bulk read for each series' chunk list. */
+  private readonly chunkScratch: Uint8Array[] = [];
   private readonly counters: Counters = {
     rowsInserted: 0, insertBatches: 0, insertErrors: 0, selectCalls: 0, selectErrors: 0, pointsReturned: 0,
     deletes: 0, chunksSealed: 0, retentionChunksDropped: 0, admissionWaits: 0,
@@ -265,7 +269,7 @@ export class Storage implements EngineHandle {
     const axis = this.axis;
     const { series, seriesIndex, timestamps, values } = b;
     if (!Number.isSafeInteger(n) || n < 0) throw errors.invalidValue(n, "count must be a non-negative integer");
-    if (!Array.isArray(series)) throw errors.invalidValue(typeof series, "series must be an array of SeriesKey");
+    if (!Array.isArray(series)) throw errors.invalidValue(typeof series, "series must be an array of SeriesKey or { metric, labels }");
     const kindOf = (x: unknown) => Object.prototype.toString.call(x).slice(8, -1);
     if (!(seriesIndex instanceof Uint32Array) || seriesIndex.length < n) throw errors.invalidValue(kindOf(seriesIndex), `seriesIndex must be a Uint32Array of at least ${n} entries`);
     if (!(values instanceof Float64Array) || values.length < n) throw errors.invalidValue(kindOf(values), `values must be a Float64Array of at least ${n} entries`);
@@ -323,9 +327,12 @@ export class Storage implements EngineHandle {
     }
   }
 
-  /** Validates a SeriesKey not yet resolved by this storage, finds or creates its series and caches the id in it. */
-  private resolveKey(key: SeriesKey, newSeries: TypedSeriesDefinition[]): number {
-    if (!(key instanceof SeriesKey)) throw errors.invalidValue(key, "series entries must be SeriesKey objects");
+  /**
+   * Validates a series name not yet resolved by this storage (a SeriesKey seen first, or a plain { metric, labels }),
+   * finds or creates its series and, for a SeriesKey, caches the id in it.
+   */
+  private resolveKey(key: SeriesName, newSeries: TypedSeriesDefinition[]): number {
+    if (key === null || typeof key !== "object") throw errors.invalidValue(key, "series entries are SeriesKey or { metric, labels } objects");
     const reg = this.registry;
     const metric = validateMetric(key.metric);
     const labels = canonicalLabels(key.labels);
@@ -337,9 +344,11 @@ export class Storage implements EngineHandle {
       reg.kind[sid] = KIND_F64;
       newSeries.push({ id: sid, metric, labels: labels as Label[], kind: KIND_F64 });
     }
-    key.resolvedBy = reg;
-    key.resolvedGeneration = reg.generation;
-    key.resolvedId = sid;
+    if (key instanceof SeriesKey) {
+      key.resolvedBy = reg;
+      key.resolvedGeneration = reg.generation;
+      key.resolvedId = sid;
+    }
     return sid;
   }
 
@@ -639,16 +648,21 @@ export class Storage implements EngineHandle {
   /**
    * Columnar read of every numeric series matching `selection` over [start, end): timestamps ascending, values
    * projected to f64 (NaN payloads kept bit-exact), series ordered by metric and labels. Blob series are
-   * skipped. Used by the PromQL engine.
+   * skipped. Used by the PromQL engine. `labelOptions` shapes the label lists (the server asks for `__name__`
+   * included and its tenant label left out, so each series' labels are built once).
    */
-  async selectColumns(selection: SeriesSelection, start: Ts, end: Ts): Promise<SelectedColumns[]> {
+  async selectColumns(selection: SeriesSelection, start: Ts, end: Ts, labelOptions: ColumnLabelOptions = {}): Promise<SelectedColumns[]> {
     return this.query(() => {
       const [s, e] = this.range(start, end);
       const batch = this.readColumns(this.sortedIds(resolveSelection(this.registry, this.checkedSelection(selection))), s, e);
+      const reg = this.registry;
+      const metricLabel = labelOptions.metricLabel === true;
+      const omit = labelOptions.omitLabel === undefined ? -1 : (reg.dict.find(labelOptions.omitLabel) ?? -1);
       const out: SelectedColumns[] = new Array(batch.ids.length);
       for (let i = 0; i < batch.ids.length; i++) {
         const sid = batch.ids[i]!;
-        out[i] = { metric: this.registry.metricName(sid), labels: this.registry.labelsOf(sid), timestamps: batch.timestamps[i]!, values: batch.values[i]! };
+        const labels = metricLabel || omit >= 0 ? reg.labelsWith(sid, metricLabel, omit) : reg.labelsOf(sid);
+        out[i] = { metric: reg.metricName(sid), labels, timestamps: batch.timestamps[i]!, values: batch.values[i]! };
       }
       return out;
     });
@@ -817,8 +831,7 @@ export class Storage implements EngineHandle {
 
   /** Ids ordered by metric name, then label set. */
   private sortedIds(ids: ArrayLike<number>): number[] {
-    const reg = this.registry;
-    return Array.from(ids).sort((a, b) => reg.compareSeries(a, b));
+    return this.registry.sortSeries(ids);
   }
 
   private metricSeries(sid: number): MetricSeries {
@@ -866,10 +879,13 @@ export class Storage implements EngineHandle {
 
   /** Appends the f64 points of `sid` in [s, e) to `out`; false when its runs overlap (then the caller merges). */
   private appendF64(sid: number, s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {
-    const persisted = this.durability?.persistedChunks(sid, s, e);
-    if (persisted && !this.appendChunks(persisted, s, e, out)) return false;
-    if (!this.appendChunks(this.store.sealedIn(sid, s, e), s, e, out)) return false;
-    return this.store.appendHeads(sid, s, e, out);
+    const chunks = this.chunkScratch;
+    chunks.length = 0;
+    this.durability?.persistedChunks(sid, s, e, chunks);
+    this.store.sealedIn(sid, s, e, chunks);
+    const ok = this.appendChunks(chunks, s, e, out) && this.store.appendHeads(sid, s, e, out);
+    chunks.length = 0; // do not keep block views alive
+    return ok;
   }
 
   private appendChunks(chunks: readonly Uint8Array[], s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {

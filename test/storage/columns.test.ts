@@ -4,7 +4,7 @@ import * as assert from "uvu/assert";
 import { type SampleColumns, SeriesKey, StorageBuilder } from "../../src/index.js";
 import { L, NOW, msStorage, rejects, row } from "./helpers.js";
 
-function batch(series: SeriesKey[], samples: Array<[number, number, number]>): SampleColumns {
+function batch(series: SampleColumns["series"], samples: Array<[number, number, number]>): SampleColumns {
   return {
     series,
     seriesIndex: Uint32Array.from(samples, (s) => s[0]),
@@ -79,9 +79,19 @@ test("malformed batches are InvalidValue / InvalidTimestamp, never a crash", asy
   await rejects(s.insertColumns({ ...batch([k], [[0, NOW, 1]]), count: 2 }), "InvalidValue");
   await rejects(s.insertColumns({ ...batch([k], [[0, NOW, 1]]), seriesIndex: [0] as never }), "InvalidValue");
   await rejects(s.insertColumns({ ...batch([k], [[0, NOW, 1]]), timestamps: BigInt64Array.of(1n) }), "InvalidTimestamp", "Float64Array");
-  await rejects(s.insertColumns(batch([{ metric: "m", labels: [] } as never], [[0, NOW, 1]])), "InvalidValue", "SeriesKey");
+  await rejects(s.insertColumns(batch([null as never], [[0, NOW, 1]])), "InvalidValue", "SeriesKey");
   assert.equal((await s.insertColumns(batch([], []))).acknowledgement, "Volatile");
   assert.equal(await s.listMetrics(), []);
+});
+
+test("plain { metric, labels } series (no SeriesKey) are looked up in every batch", async () => {
+  const s = await msStorage();
+  for (let k = 0; k < 3; k++) {
+    await s.insertColumns({ series: [{ metric: "plain", labels: L("b", "2", "a", "1") }, { metric: "plain" }], seriesIndex: Uint32Array.of(0, 1), timestamps: Float64Array.of(NOW + k, NOW + k), values: Float64Array.of(k, -k), count: 2 });
+  }
+  assert.equal((await s.select("plain", L("a", "1", "b", "2"), 0, NOW + 10)).map((p) => p.value), [0, 1, 2]);
+  assert.equal((await s.select("plain", [], 0, NOW + 10)).map((p) => p.value), [-0, -1, -2]);
+  await rejects(s.insertColumns({ series: [{ metric: "plain", labels: L("a", "1", "a", "2") }], seriesIndex: Uint32Array.of(0), timestamps: Float64Array.of(NOW), values: Float64Array.of(1), count: 1 }), "InvalidLabel");
 });
 
 test("ns precision takes BigInt64Array timestamps", async () => {
