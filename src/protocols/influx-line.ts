@@ -3,6 +3,7 @@
 // and tags as labels (reference §4.5). Parsed in place on the bytes with series keys cached across requests; no
 // per-line or per-sample objects. One bad line rejects the whole body (nothing is half-applied).
 import { isUtf8 } from "node:buffer";
+import { SeriesKey } from "../storage/types.js";
 import { ProtocolError } from "./errors.js";
 import { normaliseLabelName, normaliseMetricName } from "./legacy-names.js";
 import type { TimestampPrecision } from "./rows.js";
@@ -482,7 +483,7 @@ function fieldOf(cache: SeriesCache, key: number, body: Body, from: number, to: 
   const metric = rawField === "value" ? entry.measurement : `${entry.measurement}_${normaliseMetricName(rawField)}`;
   if (metric.length > MAX_METRIC_NAME_BYTES) throw new LineError(`metric name longer than ${MAX_METRIC_NAME_BYTES} bytes`);
   if (fields.length >= MAX_FIELDS_PER_SERIES) fields.length = 0;
-  const f = cache.addField(body, from, to, { metric, labels: entry.labels });
+  const f = cache.addField(body, from, to, new SeriesKey(metric, entry.labels)); // storage resolves a key once
   fields.push(f);
   if (cache.keyFirstField[key]! < 0) cache.keyFirstField[key] = f;
   return f;
