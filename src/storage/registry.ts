@@ -25,11 +25,19 @@ export class StringDictionary {
   }
 }
 
-/** The values of one label name: value id -> postings, also kept as dense arrays so scans (regexes) are fast. */
+const compareStrings = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+
+/**
+ * The values of one label name: value id -> postings, also kept as dense arrays so scans (regexes) are fast,
+ * plus (built on the first prefix lookup, then kept up to date by merging) the slots in value order.
+ */
 export class LabelValues {
   private readonly slotOf = new Map<number, number>();
   valueIds = new Uint32Array(4);
   readonly entries: PostingsEntry[] = [];
+  /** Slots 0..sortedUpTo-1 ordered by value (UTF-16 code units, as `<`); undefined until first needed. */
+  private sorted: Uint32Array | undefined;
+  private sortedUpTo = 0;
 
   get size(): number {
     return this.entries.length;
@@ -74,6 +82,65 @@ export class LabelValues {
     }
     this.entries.pop();
     this.slotOf.delete(valueId);
+    // slots were renumbered: the value order is rebuilt on its next use (deletes are rare next to lookups)
+    this.sorted = undefined;
+    this.sortedUpTo = 0;
+  }
+
+  /** Whether the value order exists (sortedSlots has been called since the last removal). */
+  get hasOrder(): boolean {
+    return this.sorted !== undefined;
+  }
+
+  /** Slot of `valueId`, or -1. */
+  slot(valueId: number): number {
+    return this.slotOf.get(valueId) ?? -1;
+  }
+
+  /**
+   * All slots ordered by value. The first call sorts every value; later calls sort only the values added since
+   * and merge them in (binary search for each one's place, block copies in between).
+   */
+  sortedSlots(strings: readonly string[]): Uint32Array {
+    const n = this.entries.length;
+    if (this.sorted !== undefined && this.sortedUpTo === n) return this.sorted;
+    const valueIds = this.valueIds;
+    const byValue = (a: number, b: number) => compareStrings(strings[valueIds[a]!]!, strings[valueIds[b]!]!);
+    const from = this.sorted === undefined ? 0 : this.sortedUpTo;
+    const fresh = new Uint32Array(n - from);
+    for (let i = 0; i < fresh.length; i++) fresh[i] = from + i;
+    fresh.sort(byValue);
+    const old = this.sorted;
+    if (old === undefined || old.length === 0) {
+      this.sorted = fresh;
+    } else {
+      const merged = new Uint32Array(n);
+      let i = 0; // next unread position in old
+      let at = 0;
+      for (let j = 0; j < fresh.length; j++) {
+        const v = strings[valueIds[fresh[j]!]!]!;
+        let lo = i;
+        let hi = old.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (strings[valueIds[old[mid]!]!]! < v) lo = mid + 1;
+          else hi = mid;
+        }
+        merged.set(old.subarray(i, lo), at);
+        at += lo - i;
+        i = lo;
+        merged[at++] = fresh[j]!;
+      }
+      merged.set(old.subarray(i), at);
+      this.sorted = merged;
+    }
+    this.sortedUpTo = n;
+    return this.sorted;
+  }
+
+  /** Bytes of the value order (0 until a prefix lookup built it). */
+  get sortedBytes(): number {
+    return this.sorted?.byteLength ?? 0;
   }
 }
 
@@ -88,8 +155,6 @@ const METRIC_NAME_LABEL = "__name__";
 
 /** Bound of the shared Label objects handed out by labelsWith. */
 const SHARED_LABELS_MAX = 1 << 16;
-
-const compareStrings = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
 
 function fmix(h: number): number {
   h ^= h >>> 16;
@@ -431,7 +496,7 @@ export class SeriesRegistry {
     const entryBytes = (e: PostingsEntry | undefined) => (e === undefined ? 0 : typeof e === "number" ? 16 : 64 + e.ids.byteLength);
     for (const e of this.metricPostings.values()) postings += 24 + entryBytes(e);
     for (const idx of this.labelIndex.values()) {
-      postings += 64 + idx.valueIds.byteLength;
+      postings += 64 + idx.valueIds.byteLength + idx.sortedBytes;
       for (const e of idx.entries) postings += 32 + entryBytes(e);
     }
     return (
