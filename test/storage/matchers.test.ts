@@ -1,7 +1,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { SeriesMatcher } from "../../src/index.js";
-import { L, msStorage, rejects, row } from "./helpers.js";
+import fc from "fast-check";
+import { RE2JS } from "re2js";
+import type { Label, SeriesMatcher } from "../../src/index.js";
+import { regexPlan } from "../../src/storage/matchers.js";
+import { L, NOW, msStorage, rejects, row } from "./helpers.js";
 
 async function fleet() {
   const s = await msStorage();
@@ -161,6 +164,73 @@ test("matchers never scan all series: a selective matcher over many series is fa
   }
   const perQuery = (performance.now() - t) / 100;
   assert.ok(perQuery < 5, `selective selectSeries took ${perQuery.toFixed(2)} ms over 50k series`);
+});
+
+
+// ---- property: index-backed matching (exact lookups, value-order ranges merged as values arrive, rebuilt after
+// deletes) selects exactly what a brute-force scan of every series with RE2 selects
+const CHARS = ["a", "b", "-", "1", ".", "é", "😀"];
+const valueArb = fc.array(fc.constantFrom(...CHARS), { maxLength: 5 }).map((cs) => cs.join(""));
+const atomArb = fc.constantFrom("a", "b", "-", "1", "é", "😀", "\\.", ".", "[ab]", "[^a]", "(a|b1)");
+const pieceArb = fc.tuple(atomArb, fc.constantFrom("", "", "", "*", "+", "?", "{2}", "{0,1}")).map(([a, q]) => a + q);
+const branchArb = fc.array(pieceArb, { maxLength: 4 }).map((ps) => ps.join(""));
+const patternArb = fc.oneof(
+  { arbitrary: fc.array(branchArb, { minLength: 1, maxLength: 3 }).map((bs) => bs.join("|")), weight: 6 },
+  { arbitrary: fc.array(valueArb, { minLength: 1, maxLength: 3 }).map((vs) => vs.join("|")), weight: 2 },
+  { arbitrary: fc.constantFrom(".*", ".+", "a.*", "(a|b).*"), weight: 1 },
+);
+const matcherArb = fc.oneof(
+  fc.record({ name: fc.constant("v"), op: fc.constantFrom("=~" as const, "!~" as const), value: patternArb }),
+  fc.record({ name: fc.constantFrom("v", "k"), op: fc.constantFrom("=" as const, "!=" as const), value: valueArb }),
+);
+const seriesArb = fc.array(fc.record({ v: fc.option(valueArb, { nil: undefined }), k: fc.constantFrom("x", "y") }), { minLength: 1, maxLength: 30 });
+
+test("property: index-backed matchers equal a brute-force RE2 scan, across inserts and deletes", async () => {
+  await fc.assert(
+    fc.asyncProperty(seriesArb, seriesArb, fc.array(fc.array(matcherArb, { minLength: 1, maxLength: 2 }), { minLength: 4, maxLength: 4 }), async (first, second, queries) => {
+      const s = await msStorage();
+      const live = new Map<string, Label[]>();
+      const insert = async (batch: typeof first) => {
+        const rows = batch.map(({ v, k }) => row("m", v === undefined ? L("k", k) : L("k", k, "v", v), NOW, 1));
+        await s.insertRows(rows);
+        for (const r of rows) live.set(key({ name: r.metric, labels: r.labels }), r.labels);
+      };
+      const check = async (matchers: SeriesMatcher[]) => {
+        const ok = (m: SeriesMatcher, labels: Label[]) => {
+          const v = labels.find((l) => l.name === m.name)?.value ?? "";
+          const hit = m.op === "=" || m.op === "!=" ? v === m.value : RE2JS.compile(m.value, RE2JS.DOTALL).matches(v);
+          return m.op === "=" || m.op === "=~" ? hit : !hit;
+        };
+        const want = [...live].filter(([, labels]) => matchers.every((m) => ok(m, labels))).map(([k]) => k).sort();
+        const got = (await s.selectSeries({ metric: "m", matchers })).map(key).sort();
+        assert.equal(got, want, JSON.stringify(matchers));
+      };
+      await insert(first);
+      await check(queries[0]!);
+      await insert(second); // new values merged into the value order
+      await check(queries[1]!);
+      const gone = first[0]!;
+      await s.deleteSeries({ metric: "m", matchers: [{ name: "k", op: "=", value: gone.k }] });
+      for (const [k, labels] of live) if (labels.find((l) => l.name === "k")!.value === gone.k) live.delete(k);
+      await check(queries[2]!); // value order rebuilt after removals
+      await insert(first);
+      await check(queries[3]!);
+      await s.close();
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("regexPlan: literal alternations are exact values, literal prefixes are ranges, the rest scans", () => {
+  assert.equal(regexPlan("a|b|a"), { kind: "values", values: ["a", "b"] });
+  assert.equal(regexPlan("host-99.*"), { kind: "prefixes", prefixes: ["host-99"] });
+  assert.equal(regexPlan("ab.*|a.+|b"), { kind: "prefixes", prefixes: ["a", "b"] }, "a covers ab; a literal is its own prefix");
+  assert.equal(regexPlan("x\\.y+"), { kind: "prefixes", prefixes: ["x.y"] });
+  assert.equal(regexPlan("xy*"), { kind: "prefixes", prefixes: ["x"] }, "a starred character is optional");
+  assert.equal(regexPlan("a😀?"), { kind: "prefixes", prefixes: ["a"] }, "an optional astral character drops both code units");
+  assert.equal(regexPlan("[|]a|b"), { kind: "scan" }, "a | inside a class is no alternation");
+  assert.equal(regexPlan("(?i)abc"), { kind: "scan" });
+  assert.equal(regexPlan(".*"), { kind: "any" });
 });
 
 test.run();
