@@ -47,9 +47,14 @@ export function compileRegex(pattern: string): ValuePredicate {
 /**
  * What a (valid) regex tells about the values it can match, so the label-value index narrows the values to
  * test: "any" (.*, every value and the empty one), "values" (an alternation of literals: exactly these),
- * "prefixes" (every match starts with one of these non-empty, non-overlapping literals) or "scan" (test all).
+ * "prefixes" (every match starts with one of these non-empty, non-overlapping literals; with `all`, as in
+ * `host-99.*`, every value that does is a match) or "scan" (test all).
  */
-export type RegexPlan = { kind: "any" } | { kind: "scan" } | { kind: "values"; values: string[] } | { kind: "prefixes"; prefixes: string[] };
+export type RegexPlan =
+  | { kind: "any" }
+  | { kind: "scan" }
+  | { kind: "values"; values: string[] }
+  | { kind: "prefixes"; prefixes: string[]; all: boolean };
 
 export function regexPlan(pattern: string): RegexPlan {
   if (pattern === ".*") return { kind: "any" };
@@ -57,18 +62,24 @@ export function regexPlan(pattern: string): RegexPlan {
   if (branches === undefined) return { kind: "scan" };
   const literals: string[] = [];
   const prefixes: string[] = [];
+  let all = true;
   for (const b of branches) {
-    const { prefix, whole } = branchPrefix(b);
+    const { prefix, whole, rest } = branchPrefix(b);
     if (whole) literals.push(prefix);
     else if (prefix === "") return { kind: "scan" };
-    else prefixes.push(prefix);
+    else {
+      prefixes.push(prefix);
+      // `.` matches anything here (RE2 DOTALL)
+      if (rest !== ".*") all = false;
+    }
   }
+  if (literals.length > 0) all = false;
   if (prefixes.length === 0) return { kind: "values", values: [...new Set(literals)] };
   // a literal is a prefix of itself; keep only prefixes not covered by a shorter one, so ranges are disjoint
-  const all = [...prefixes, ...literals].sort();
+  const sorted = [...prefixes, ...literals].sort();
   const kept: string[] = [];
-  for (const x of all) if (kept.length === 0 || !x.startsWith(kept[kept.length - 1]!)) kept.push(x);
-  return { kind: "prefixes", prefixes: kept };
+  for (const x of sorted) if (kept.length === 0 || !x.startsWith(kept[kept.length - 1]!)) kept.push(x);
+  return { kind: "prefixes", prefixes: kept, all };
 }
 
 /** The pattern split at its top-level `|` (not inside groups or classes), or undefined when unsure. */
@@ -101,8 +112,8 @@ function topLevelAlternatives(pattern: string): string[] | undefined {
   return out;
 }
 
-/** The literal text every match of `branch` starts with, and whether that text is the whole branch. */
-function branchPrefix(branch: string): { prefix: string; whole: boolean } {
+/** The literal text every match of `branch` starts with, whether it is the whole branch, and what follows it. */
+function branchPrefix(branch: string): { prefix: string; whole: boolean; rest: string } {
   let prefix = "";
   let i = 0;
   let lastLen = 0; // code units of the last literal character (a quantifier after it makes it optional)
@@ -124,10 +135,11 @@ function branchPrefix(branch: string): { prefix: string; whole: boolean } {
       i += lastLen;
     }
   }
-  if (i === branch.length) return { prefix, whole: true };
+  if (i === branch.length) return { prefix, whole: true, rest: "" };
   const c = branch[i]!;
-  if (c === "*" || c === "?" || c === "{") prefix = prefix.slice(0, prefix.length - lastLen);
-  return { prefix, whole: false };
+  // the quantified character is no longer part of the prefix (nor, as "rest" does not hold it, of what follows)
+  if (c === "*" || c === "?" || c === "{") return { prefix: prefix.slice(0, prefix.length - lastLen), whole: false, rest: "?" };
+  return { prefix, whole: false, rest: branch.slice(i) };
 }
 
 /**
@@ -259,12 +271,12 @@ function applyMatcher(
   if (slots === undefined) {
     for (let slot = 0; slot < entries.length; slot++) if (p(strings[valueIds[slot]!]!) !== matchesEmpty) take(slot);
   } else {
-    const test = set!.test;
+    const test = set!.plan.kind === "prefixes" && set!.plan.all ? undefined : set!.test;
     for (const slot of slots.exact) take(slot);
     for (let r = 0; r < slots.ranges.length; r += 2) {
       for (let k = slots.ranges[r]!; k < slots.ranges[r + 1]!; k++) {
         const slot = slots.order![k]!;
-        if (test(strings[valueIds[slot]!]!)) take(slot);
+        if (test === undefined || test(strings[valueIds[slot]!]!)) take(slot);
       }
     }
   }

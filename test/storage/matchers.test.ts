@@ -172,7 +172,10 @@ test("matchers never scan all series: a selective matcher over many series is fa
 const CHARS = ["a", "b", "-", "1", ".", "é", "😀"];
 const valueArb = fc.array(fc.constantFrom(...CHARS), { maxLength: 5 }).map((cs) => cs.join(""));
 const atomArb = fc.constantFrom("a", "b", "-", "1", "é", "😀", "\\.", ".", "[ab]", "[^a]", "(a|b1)");
-const pieceArb = fc.tuple(atomArb, fc.constantFrom("", "", "", "*", "+", "?", "{2}", "{0,1}")).map(([a, q]) => a + q);
+const pieceArb = fc.oneof(
+  { arbitrary: fc.tuple(atomArb, fc.constantFrom("", "", "", "*", "+", "?", "{2}", "{0,1}")).map(([a, q]) => a + q), weight: 5 },
+  { arbitrary: fc.constant(".*"), weight: 1 },
+);
 const branchArb = fc.array(pieceArb, { maxLength: 4 }).map((ps) => ps.join(""));
 const patternArb = fc.oneof(
   { arbitrary: fc.array(branchArb, { minLength: 1, maxLength: 3 }).map((bs) => bs.join("|")), weight: 6 },
@@ -191,9 +194,9 @@ test("property: index-backed matchers equal a brute-force RE2 scan, across inser
       const s = await msStorage();
       const live = new Map<string, Label[]>();
       const insert = async (batch: typeof first) => {
-        const rows = batch.map(({ v, k }) => row("m", v === undefined ? L("k", k) : L("k", k, "v", v), NOW, 1));
-        await s.insertRows(rows);
-        for (const r of rows) live.set(key({ name: r.metric, labels: r.labels }), r.labels);
+        const labelSets = batch.map(({ v, k }) => (v === undefined ? L("k", k) : L("k", k, "v", v)));
+        await s.insertRows(labelSets.map((labels) => row("m", labels, NOW, 1)));
+        for (const labels of labelSets) live.set(key({ name: "m", labels }), labels);
       };
       const check = async (matchers: SeriesMatcher[]) => {
         const ok = (m: SeriesMatcher, labels: Label[]) => {
@@ -223,11 +226,13 @@ test("property: index-backed matchers equal a brute-force RE2 scan, across inser
 
 test("regexPlan: literal alternations are exact values, literal prefixes are ranges, the rest scans", () => {
   assert.equal(regexPlan("a|b|a"), { kind: "values", values: ["a", "b"] });
-  assert.equal(regexPlan("host-99.*"), { kind: "prefixes", prefixes: ["host-99"] });
-  assert.equal(regexPlan("ab.*|a.+|b"), { kind: "prefixes", prefixes: ["a", "b"] }, "a covers ab; a literal is its own prefix");
-  assert.equal(regexPlan("x\\.y+"), { kind: "prefixes", prefixes: ["x.y"] });
-  assert.equal(regexPlan("xy*"), { kind: "prefixes", prefixes: ["x"] }, "a starred character is optional");
-  assert.equal(regexPlan("a😀?"), { kind: "prefixes", prefixes: ["a"] }, "an optional astral character drops both code units");
+  assert.equal(regexPlan("host-99.*"), { kind: "prefixes", prefixes: ["host-99"], all: true });
+  assert.equal(regexPlan("a.*|b\\..*"), { kind: "prefixes", prefixes: ["a", "b."], all: true }, "every value with the prefix matches");
+  assert.equal(regexPlan("ab.*|a.+|b"), { kind: "prefixes", prefixes: ["a", "b"], all: false }, "a covers ab; a literal is its own prefix");
+  assert.equal(regexPlan("x\\.y+"), { kind: "prefixes", prefixes: ["x.y"], all: false });
+  assert.equal(regexPlan("xy*"), { kind: "prefixes", prefixes: ["x"], all: false }, "a starred character is optional");
+  assert.equal(regexPlan("x.**"), { kind: "prefixes", prefixes: ["x"], all: false });
+  assert.equal(regexPlan("a😀?"), { kind: "prefixes", prefixes: ["a"], all: false }, "an optional astral character drops both code units");
   assert.equal(regexPlan("[|]a|b"), { kind: "scan" }, "a | inside a class is no alternation");
   assert.equal(regexPlan("(?i)abc"), { kind: "scan" });
   assert.equal(regexPlan(".*"), { kind: "any" });
