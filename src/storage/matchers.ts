@@ -260,16 +260,16 @@ function applyMatcher(
     return filterCandidates(cand, (id) => reg.labelValueId(id, nameId!), p, strings, matchesEmpty);
   }
   const lists: Uint32Array[] = [];
-  const { valueIds, entries } = idx;
+  const valueIds = idx.valueIds;
   // values held by one series (e.g. a unique host) are collected as plain ids, not one array each
   let singles: number[] | undefined;
   const take = (slot: number) => {
-    const e = entries[slot]!;
+    const e = idx.entryAt(slot);
     if (typeof e === "number") (singles ??= []).push(e);
     else lists.push(e.view());
   };
   if (slots === undefined) {
-    for (let slot = 0; slot < entries.length; slot++) if (p(strings[valueIds[slot]!]!) !== matchesEmpty) take(slot);
+    for (let slot = 0; slot < idx.size; slot++) if (p(strings[valueIds[slot]!]!) !== matchesEmpty) take(slot);
   } else {
     const test = set!.plan.kind === "prefixes" && set!.plan.all ? undefined : set!.test;
     for (const slot of slots.exact) take(slot);

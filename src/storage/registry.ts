@@ -27,64 +27,103 @@ export class StringDictionary {
 
 const compareStrings = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
 
+/** Marks an entry of LabelValues.entries as an index into its `lists` (else it is the one series' id). */
+const LIST = 0x80000000;
+
 /**
- * The values of one label name: value id -> postings, also kept as dense arrays so scans (regexes) are fast,
- * plus (built on the first prefix lookup, then kept up to date by merging) the slots in value order.
+ * The values of one label name: value id -> postings, also kept as dense typed arrays so scans (regexes) are
+ * fast, plus (built on the first prefix lookup, then kept up to date by merging) the slots in value order.
  */
 export class LabelValues {
   private readonly slotOf = new Map<number, number>();
   valueIds = new Uint32Array(4);
-  readonly entries: PostingsEntry[] = [];
+  /** Per slot: the id of the one series holding the value, or LIST | index into `lists` (4 B, not a JS slot). */
+  private entries = new Uint32Array(4);
+  private count = 0;
+  private readonly lists: (Postings | undefined)[] = [];
+  private readonly freeLists: number[] = [];
   /** Slots 0..sortedUpTo-1 ordered by value (UTF-16 code units, as `<`); undefined until first needed. */
   private sorted: Uint32Array | undefined;
   private sortedUpTo = 0;
 
   get size(): number {
-    return this.entries.length;
+    return this.count;
+  }
+
+  /** The postings of the value in `slot`: a series id when one series holds it. */
+  entryAt(slot: number): PostingsEntry {
+    const e = this.entries[slot]!;
+    return e >= LIST ? this.lists[e - LIST]! : e;
   }
 
   get(valueId: number): PostingsEntry | undefined {
     const slot = this.slotOf.get(valueId);
-    return slot === undefined ? undefined : this.entries[slot];
+    return slot === undefined ? undefined : this.entryAt(slot);
   }
 
   add(valueId: number, sid: number): void {
     const slot = this.slotOf.get(valueId);
     if (slot !== undefined) {
-      this.entries[slot] = entryAdd(this.entries[slot], sid);
+      const e = this.entries[slot]!;
+      if (e >= LIST) this.lists[e - LIST]!.add(sid);
+      else if (e !== sid) this.entries[slot] = LIST + this.newList(e < sid ? Postings.of(e, sid) : Postings.of(sid, e));
       return;
     }
-    const at = this.entries.length;
+    const at = this.count;
     if (at === this.valueIds.length) {
-      const next = new Uint32Array(at * 2);
-      next.set(this.valueIds);
-      this.valueIds = next;
+      const ids = new Uint32Array(at * 2);
+      ids.set(this.valueIds);
+      this.valueIds = ids;
+      const entries = new Uint32Array(at * 2);
+      entries.set(this.entries);
+      this.entries = entries;
     }
     this.valueIds[at] = valueId;
-    this.entries.push(sid);
+    this.entries[at] = sid;
+    this.count = at + 1;
     this.slotOf.set(valueId, at);
   }
 
   remove(valueId: number, sid: number): void {
     const slot = this.slotOf.get(valueId);
     if (slot === undefined) return;
-    const left = entryRemove(this.entries[slot], sid);
-    if (left !== undefined) {
-      this.entries[slot] = left;
-      return;
-    }
-    // swap the last slot into the hole
-    const last = this.entries.length - 1;
+    const e = this.entries[slot]!;
+    if (e >= LIST) {
+      const list = this.lists[e - LIST]!;
+      list.remove(sid);
+      if (list.length >= 2) return;
+      this.lists[e - LIST] = undefined;
+      this.freeLists.push(e - LIST);
+      if (list.length === 1) {
+        this.entries[slot] = list.ids[0]!;
+        return;
+      }
+    } else if (e !== sid) return;
+    // the value is gone: swap the last slot into the hole
+    const last = this.count - 1;
     if (slot !== last) {
       this.entries[slot] = this.entries[last]!;
       this.valueIds[slot] = this.valueIds[last]!;
       this.slotOf.set(this.valueIds[slot]!, slot);
     }
-    this.entries.pop();
+    this.count = last;
     this.slotOf.delete(valueId);
     // slots were renumbered: the value order is rebuilt on its next use (deletes are rare next to lookups)
     this.sorted = undefined;
     this.sortedUpTo = 0;
+  }
+
+  private newList(list: Postings): number {
+    const at = this.freeLists.pop() ?? this.lists.length;
+    this.lists[at] = list;
+    return at;
+  }
+
+  /** Approximate bytes held (typed arrays, postings lists, map entries). */
+  get bytes(): number {
+    let bytes = 64 + this.valueIds.byteLength + this.entries.byteLength + (this.sorted?.byteLength ?? 0) + 32 * this.count;
+    for (const l of this.lists) if (l) bytes += 64 + l.ids.byteLength;
+    return bytes;
   }
 
   /** Whether the value order exists (sortedSlots has been called since the last removal). */
@@ -102,7 +141,7 @@ export class LabelValues {
    * and merge them in (binary search for each one's place, block copies in between).
    */
   sortedSlots(strings: readonly string[]): Uint32Array {
-    const n = this.entries.length;
+    const n = this.count;
     if (this.sorted !== undefined && this.sortedUpTo === n) return this.sorted;
     const valueIds = this.valueIds;
     const byValue = (a: number, b: number) => compareStrings(strings[valueIds[a]!]!, strings[valueIds[b]!]!);
@@ -138,10 +177,6 @@ export class LabelValues {
     return this.sorted;
   }
 
-  /** Bytes of the value order (0 until a prefix lookup built it). */
-  get sortedBytes(): number {
-    return this.sorted?.byteLength ?? 0;
-  }
 }
 
 export interface SeriesDefinition {
@@ -495,10 +530,7 @@ export class SeriesRegistry {
     let postings = this.universe.ids.byteLength;
     const entryBytes = (e: PostingsEntry | undefined) => (e === undefined ? 0 : typeof e === "number" ? 16 : 64 + e.ids.byteLength);
     for (const e of this.metricPostings.values()) postings += 24 + entryBytes(e);
-    for (const idx of this.labelIndex.values()) {
-      postings += 64 + idx.valueIds.byteLength + idx.sortedBytes;
-      for (const e of idx.entries) postings += 32 + entryBytes(e);
-    }
+    for (const idx of this.labelIndex.values()) postings += idx.bytes;
     return (
       this.dict.bytes + postings + this.pool.byteLength + this.table.byteLength +
       this.metricOf.length * (4 + 4 + 2 + 4 + 1 + 1 + 1)
