@@ -5,12 +5,12 @@ import * as assert from "uvu/assert";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import "../../src/storage/segment/disk-durability.js";
 import { StorageBuilder } from "../../src/storage/builder.js";
 import type { Storage } from "../../src/storage/engine.js";
 import type { TsinkError } from "../../src/storage/errors.js";
 import type { Row } from "../../src/storage/types.js";
+import { watchTurns } from "./event-loop-turns.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -187,25 +187,25 @@ test("a series deleted, purged by compaction and written again survives a crash"
   await c.close();
 });
 
-test("a flush of 10k active series keeps event-loop turns under 50 ms", async () => {
+test("a flush of 30k active series (and the snapshot that triggers it) keeps event-loop turns under 50 ms", async () => {
   const dir = tempDir();
   const st = await open(dir, (x) => x.withWalSyncMode({ periodicMs: 1000 }).withChunkPoints(2048));
-  const labels = Array.from({ length: 10_000 }, (_, i) => [{ name: "i", value: String(i) }]);
-  for (let j = 0; j < 20; j++) {
+  const labels = Array.from({ length: 30_000 }, (_, i) => [{ name: "i", value: String(i) }, { name: "job", value: `j${i % 7}` }]);
+  for (let j = 0; j < 10; j++) {
     await st.insertRows(labels.map((l, i) => ({ metric: "wide", labels: l, dataPoint: { timestamp: T0 + j * 15_000, value: i + j / 4 } })));
   }
-  // Each try flushes fresh data (the delay also counts time the OS did not schedule us: best of three).
-  const delays: number[] = [];
-  for (let attempt = 0; attempt < 3 && !(delays.length > 0 && Math.min(...delays) < 50); attempt++) {
-    if (attempt > 0) await st.insertRows(labels.map((l, i) => ({ metric: "wide", labels: l, dataPoint: { timestamp: T0 + (20 + attempt) * 15_000, value: i } })));
-    const h = monitorEventLoopDelay({ resolution: 2 });
-    h.enable();
+  // Each try flushes fresh data. Turns are measured without the time the OS kept us waiting for a CPU (other
+  // processes share the 2 cores); a real block (CPU work or synchronous I/O) shows in every try.
+  const turns: { blockedMs: number; wallMs: number }[] = [];
+  for (let attempt = 0; attempt < 3 && !turns.some((t) => t.blockedMs < 50); attempt++) {
+    if (attempt > 0) await st.insertRows(labels.map((l, i) => ({ metric: "wide", labels: l, dataPoint: { timestamp: T0 + (10 + attempt) * 15_000, value: i } })));
+    const stop = watchTurns();
     await st.snapshot(join(tempDir(), `snap${attempt}`));
-    h.disable();
-    delays.push(h.max / 1e6);
+    turns.push(stop());
   }
-  assert.ok(Math.min(...delays) < 50, `flush blocked the event loop for ${delays.map((d) => d.toFixed(1)).join(", ")} ms`);
-  assert.is((await st.select("wide", labels[2_345]!, 0, T0 + 10_000_000)).length, 20 + delays.length - 1);
+  const shown = turns.map((t) => `${t.blockedMs.toFixed(1)} (wall ${t.wallMs.toFixed(1)})`).join(", ");
+  assert.ok(turns.some((t) => t.blockedMs < 50), `flush blocked the event loop for ${shown} ms`);
+  assert.is((await st.select("wide", labels[23_456]!, 0, T0 + 10_000_000)).length, 10 + turns.length - 1);
   await st.close();
 });
 
