@@ -106,6 +106,29 @@ test("deletes survive restart: range and whole-series", async () => {
   await d.close();
 });
 
+test("a range delete that removes every point (on disk and in memory) hides the series at once", async () => {
+  const dir = tempDir();
+  const st = await open(dir);
+  await st.insertRows(rows(2, 50));
+  await st.close(); // in segments
+  const b = await open(dir);
+  await b.insertRows(rows(2, 10, 50)); // and in memory
+  await b.deleteSeries({ metric: "cpu", matchers: [{ name: "host", op: "=", value: "h0" }], start: T0, end: T0 + 60_000 });
+  await b.deleteSeries({ metric: "cpu", matchers: [{ name: "host", op: "=", value: "h1" }], start: T0, end: T0 + 59_000 }); // one point left
+  const listed = async (s: Storage) => (await s.listMetrics()).map((m) => m.labels[0]!.value).sort();
+  assert.equal(await listed(b), ["h1"]);
+  assert.equal(await points(b, "h0"), []);
+  assert.equal(await points(b, "h1"), [[T0 + 59_000, 1059.5]]);
+  await b.insertRows([{ metric: "cpu", labels: [{ name: "host", value: "h0" }], dataPoint: { timestamp: T0 + 70_000, value: 7 } }]);
+  assert.equal(await listed(b), ["h0", "h1"]);
+  assert.equal(await points(b, "h0"), [[T0 + 70_000, 7]]);
+  await b.close();
+  const c = await open(dir);
+  assert.equal(await listed(c), ["h0", "h1"]);
+  assert.equal(await points(c, "h0"), [[T0 + 70_000, 7]]);
+  await c.close();
+});
+
 test("every value kind and ns timestamps survive WAL replay and segments", async () => {
   const dir = tempDir();
   const st = await new StorageBuilder().withDataPath(dir).withTimestampPrecision("ns").build();

@@ -32,6 +32,7 @@ import { WriteAheadLog, type WalFrameInput, type WalReplayReport } from "../wal/
 import { fsyncDir, fsyncPath, fsyncTree, writeFileDurableAsync } from "./durable-fs.js";
 import type { TimeCells } from "./format.js";
 import { DataDirLock } from "./lock.js";
+import type { SegmentReader } from "./reader.js";
 import { SegmentStore } from "./store.js";
 import { stageSegment, type SegmentChunk } from "./writer.js";
 
@@ -133,6 +134,23 @@ export class DiskDurability implements DurabilityLayer {
     }
   }
 
+  /** Whether `seg` holds chunks of series `id` that no tombstone deletes as a whole. */
+  private liveIn(seg: SegmentReader, id: number): boolean {
+    const [lo, hi] = seg.chunkRange(id);
+    if (lo === hi) return false;
+    let min = seg.minTs[lo]!;
+    let max = seg.maxTs[lo]!;
+    for (let c = lo + 1; c < hi; c++) {
+      if (seg.minTs[c]! < min) min = seg.minTs[c]!;
+      if (seg.maxTs[c]! > max) max = seg.maxTs[c]!;
+    }
+    return !this.tombstones.wholeSeriesDeleted(id, min, max, seg.id);
+  }
+
+  hasPersistedData(seriesId: number): boolean {
+    return this.store.segments.some((seg) => this.liveIn(seg, seriesId));
+  }
+
   /** Registers every series held in segments with the engine; returns those whose data is all deleted. */
   private hydrateSeries(): Map<number, TypedSeriesDefinition> {
     const defs = new Map<number, TypedSeriesDefinition>();
@@ -142,16 +160,7 @@ export class DiskDurability implements DurabilityLayer {
       for (let i = 0; i < ix.seriesIds.length; i++) {
         const id = ix.seriesIds[i]!;
         if (!defs.has(id)) defs.set(id, ix.seriesDef(i));
-        if (alive.has(id)) continue;
-        const [lo, hi] = seg.chunkRange(id);
-        if (lo === hi) continue;
-        let min = seg.minTs[lo]!;
-        let max = seg.maxTs[lo]!;
-        for (let c = lo + 1; c < hi; c++) {
-          if (seg.minTs[c]! < min) min = seg.minTs[c]!;
-          if (seg.maxTs[c]! > max) max = seg.maxTs[c]!;
-        }
-        if (!this.tombstones.wholeSeriesDeleted(id, min, max, seg.id)) alive.add(id);
+        if (!alive.has(id) && this.liveIn(seg, id)) alive.add(id);
       }
     }
     const hidden = new Map<number, TypedSeriesDefinition>();
