@@ -10,7 +10,7 @@ import { SegmentStore } from "../../src/storage/segment/store.js";
 import { stageSegment, type SegmentChunk, type SegmentContent } from "../../src/storage/segment/writer.js";
 import { DataDirLock } from "../../src/storage/segment/lock.js";
 import { TsinkError } from "../../src/storage/errors.js";
-import { decodeChunk } from "../../src/encoding/chunk.js";
+import { decodeChunk, encodeChunk } from "../../src/encoding/chunk.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -20,11 +20,13 @@ function tempDir(): string {
 }
 test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-function chunkBytes(series: number, k: number): Uint8Array {
-  const n = 40 + ((series * 7 + k * 13) % 300);
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = (series * 31 + k * 17 + i * (i % 5)) & 0xff;
-  return b;
+/** A real chunk of `count` points from minTs to maxTs (segments store chunks as records rebuilt from the index). */
+function chunkBytes(series: number, k: number, minTs: number | bigint = 0, maxTs: number | bigint = 1000, count = 2): Uint8Array {
+  const lo = BigInt(minTs);
+  const span = BigInt(maxTs) - lo;
+  const ts = BigInt64Array.from({ length: count }, (_, i) => (count === 1 ? lo : lo + (span * BigInt(i)) / BigInt(count - 1)));
+  const values = Float64Array.from({ length: count }, (_, i) => Math.sin(series * 31 + k * 17 + i) * 1e6);
+  return encodeChunk("f64", ts, values);
 }
 
 function content(id: number, seriesCount: number, chunksPerSeries: number, level = 0): SegmentContent {
@@ -40,7 +42,7 @@ function content(id: number, seriesCount: number, chunksPerSeries: number, level
   const chunks: SegmentChunk[] = [];
   for (const s of series) {
     for (let k = chunksPerSeries - 1; k >= 0; k--) {
-      chunks.push({ seriesId: s.id, minTs: k * 1000 + id, maxTs: k * 1000 + 999, count: 10 + k, bytes: chunkBytes(s.id, k) });
+      chunks.push({ seriesId: s.id, minTs: k * 1000 + id, maxTs: k * 1000 + 999, count: 10 + k, bytes: chunkBytes(s.id, k, k * 1000 + id, k * 1000 + 999, 10 + k) });
     }
   }
   return { id, level, timeCells: "f64", walHighwater: id * 100, series, chunks };
@@ -55,14 +57,14 @@ test("index v2: series definitions and i64 time columns round-trip; version 1 se
     { id: 70_000, kind: 0, metric: "m", labels: [] },
   ];
   const chunks = [
-    { seriesId: 9, minTs: -big, maxTs: big, count: 2, bytes: chunkBytes(9, 0) },
-    { seriesId: 70_000, minTs: 5n, maxTs: 5n, count: 1, bytes: chunkBytes(70_000, 0) },
+    { seriesId: 9, minTs: -big, maxTs: big, count: 2, bytes: chunkBytes(9, 0, -big, big, 2) },
+    { seriesId: 70_000, minTs: 5n, maxTs: 5n, count: 1, bytes: chunkBytes(70_000, 0, 5n, 5n, 1) },
   ];
   await store.add(await stageSegment(store.levelDir(0), { id: store.allocateId(), level: 0, timeCells: "i64", walHighwater: 3, series, chunks }));
   store.close();
   const again = await SegmentStore.open(root, "i64");
   const seg = again.segments[0]!;
-  assert.is(seg.manifest.version, 2);
+  assert.is(seg.manifest.version, 3);
   assert.equal([seg.index.seriesDef(0), seg.index.seriesDef(1)], series);
   assert.equal(Array.from(seg.minTs as BigInt64Array), [-big, 5n]);
   assert.equal(Array.from(seg.maxTs as BigInt64Array), [big, 5n]);
@@ -102,7 +104,7 @@ test("segment round trip: index, postings, chunk payloads on demand", async () =
     for (let i = lo; i < hi; i++) {
       const k = i - lo; // sorted by min ts
       assert.is(seg.minTs[i], k * 1000 + 1);
-      assert.ok(Buffer.from(chunkBytes(s.id, k)).equals(seg.readChunk(i)), `chunk ${i}`);
+      assert.ok(Buffer.from(chunkBytes(s.id, k, k * 1000 + 1, k * 1000 + 999, 10 + k)).equals(seg.readChunk(i)), `chunk ${i}`);
     }
     assert.equal(seg.chunksOverlapping(s.id, 1500, 3000), [lo + 1, lo + 2]);
   }
@@ -127,7 +129,7 @@ test("i64 time cells keep exact nanosecond bounds", async () => {
     timeCells: "i64",
     walHighwater: 5,
     series: [{ id: 9, kind: 1, metric: "m", labels: [] }],
-    chunks: [{ seriesId: 9, minTs: big, maxTs: big + 1n, count: 2, bytes: new Uint8Array([1, 2, 3]) }],
+    chunks: [{ seriesId: 9, minTs: big, maxTs: big + 1n, count: 2, bytes: chunkBytes(9, 0, big, big + 1n, 2) }],
   }));
   store.close();
   const again = await SegmentStore.open(root, "i64");

@@ -6,8 +6,11 @@ import { ByteReader, ByteWriter } from "./bytes.js";
 import type { Pause } from "./slices.js";
 
 export const SEGMENT_FORMAT = "tsink-segment";
-/** Version written (manifest, file headers); version 1 segments (u32 index columns) are still read. */
-export const SEGMENT_FORMAT_VERSION = 2;
+/** Version written (manifest, file headers). Still read: 2 (whole chunks in chunks.bin) and 1 (also u32 index
+ * columns). Version 3 stores chunk records without the fields the index holds (docs/format.md). */
+export const SEGMENT_FORMAT_VERSION = 3;
+/** Segment format versions whose chunks.bin holds chunk records (chunkFromRecord) rather than whole chunks. */
+export const storesChunkRecords = (version: number) => version >= 3;
 export const CHUNKS_FILE = "chunks.bin";
 export const INDEX_FILE = "index.bin";
 export const MANIFEST_FILE = "manifest.json";
@@ -62,7 +65,7 @@ export function decodeManifest(buf: Buffer, path: string): SegmentManifest {
   } catch {
     throw dataCorruption(path, 0, "manifest is not valid JSON");
   }
-  if (m.format !== SEGMENT_FORMAT || !(m.version === 1 || m.version === SEGMENT_FORMAT_VERSION)) {
+  if (m.format !== SEGMENT_FORMAT || !(Number.isInteger(m.version) && m.version >= 1 && m.version <= SEGMENT_FORMAT_VERSION)) {
     throw dataCorruption(path, 0, `unknown segment format ${String(m.format)} v${String(m.version)}`);
   }
   if (m.checksum !== manifestChecksum(m)) throw dataCorruption(path, 0, "manifest checksum mismatch");
@@ -297,7 +300,7 @@ export function decodeIndex(file: Buffer, path: string): SegmentIndex {
   const version = file.readUInt32LE(4);
   const raw = readBlockAt(file, FILE_HEADER_BYTES, path);
   if (version === 1) return decodeIndexV1(new ByteReader(raw, path), path);
-  if (version === 2) return decodeIndexV2(new ByteReader(raw, path), path);
+  if (version === 2 || version === 3) return decodeIndexV2(new ByteReader(raw, path), path);
   throw dataCorruption(path, 4, `unsupported index version ${version} (this build reads 1-${SEGMENT_FORMAT_VERSION})`);
 }
 

@@ -5,6 +5,7 @@ import { open, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { brotliCompress, crc32 } from "node:zlib";
+import { chunkToRecord } from "../../encoding/chunk.js";
 import type { Ts } from "../timestamps.js";
 import { fsyncPath } from "./durable-fs.js";
 import { makeYielder } from "./slices.js";
@@ -41,7 +42,7 @@ export interface SegmentChunk {
   minTs: Ts;
   maxTs: Ts;
   count: number;
-  /** Encoded chunk bytes (src/encoding/chunk.ts), stored as they are. */
+  /** Encoded chunk bytes (src/encoding/chunk.ts); stored as a record without what the index holds. */
   bytes: Uint8Array;
 }
 
@@ -155,16 +156,17 @@ async function writeFiles(dir: string, content: SegmentContent): Promise<Segment
     await writeOut(fileHeader(CHUNKS_MAGIC, content.id));
     for (const i of order) {
       const ch = chunks[i]!;
-      if (pendingBytes > 0 && pendingBytes + ch.bytes.length > BLOCK_TARGET_BYTES) await flushBlock();
+      const record = chunkToRecord(ch.bytes);
+      if (pendingBytes > 0 && pendingBytes + record.length > BLOCK_TARGET_BYTES) await flushBlock();
       index.chunkSeries[i] = ch.seriesId;
       (minView as unknown as Ts[])[i] = ch.minTs;
       (maxView as unknown as Ts[])[i] = ch.maxTs;
       index.chunkPoints[i] = ch.count;
       index.chunkBlock[i] = blockOffsets.length;
       index.chunkOffset[i] = pendingBytes;
-      index.chunkLength[i] = ch.bytes.length;
-      pending.push(ch.bytes);
-      pendingBytes += ch.bytes.length;
+      index.chunkLength[i] = record.length;
+      pending.push(record);
+      pendingBytes += record.length;
       points += ch.count;
       if (minTs === undefined || ch.minTs < minTs) minTs = ch.minTs;
       if (maxTs === undefined || ch.maxTs > maxTs) maxTs = ch.maxTs;
