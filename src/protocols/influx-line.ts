@@ -1,10 +1,12 @@
-// InfluxDB line protocol (v1 /write and v2 /api/v2/write bodies) to rows: the full line grammar (backslash escapes,
-// quoted string fields, i/u suffixes, booleans, optional timestamp, precision), measurement+field naming and tags
-// as labels (reference §4.5). Hand-written: no maintained JS parser reports line-precise errors without allocating
-// a point object per line. One bad line rejects the whole body (nothing is half-applied).
+// InfluxDB line protocol (v1 /write and v2 /api/v2/write bodies) to sample columns: the full line grammar (backslash
+// escapes, quoted string fields, i/u suffixes, booleans, optional timestamp, precision), measurement+field naming
+// and tags as labels (reference §4.5). Parsed in place on the bytes with series keys cached across requests; no
+// per-line or per-sample objects. One bad line rejects the whole body (nothing is half-applied).
+import { isUtf8 } from "node:buffer";
+import { SeriesKey } from "../storage/types.js";
 import { ProtocolError } from "./errors.js";
 import { normaliseLabelName, normaliseMetricName } from "./legacy-names.js";
-import type { IngestRow, TimestampPrecision } from "./rows.js";
+import type { TimestampPrecision } from "./rows.js";
 import { type Label, MAX_METRIC_NAME_BYTES, METRIC_NAME_LABEL, excerpt, validateSeries } from "./series-validation.js";
 
 export type InfluxPrecision = "ns" | "us" | "ms" | "s" | "m" | "h";
@@ -32,8 +34,23 @@ export interface InfluxParseOptions {
   tenantLabel?: Label;
 }
 
+/** One storage series of a parsed body: metric name and sorted labels (tenant and extra labels merged in). */
+export interface InfluxSeries {
+  readonly metric: string;
+  readonly labels: readonly Label[];
+}
+
+/**
+ * A parsed body in columns: sample i belongs to `series[seriesIndex[i]]`, at `timestamps[i]` (server precision:
+ * a BigInt64Array for ns, integers in a Float64Array otherwise) with `values[i]`; only the first `count` entries
+ * are used. The series objects are cached across requests (the same object every time a series comes again).
+ */
 export interface ParsedInflux {
-  rows: IngestRow[];
+  series: InfluxSeries[];
+  seriesIndex: Uint32Array;
+  timestamps: Float64Array | BigInt64Array;
+  values: Float64Array;
+  count: number;
   /** Distinct metric names written (the route records them as gauges in the metadata store). */
   metrics: Set<string>;
 }
@@ -47,84 +64,258 @@ const INT_RE = /^-?\d+$/;
 const UINT_RE = /^\d+$/;
 const FLOAT_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const BOOLEANS = new Set(["t", "true", "f", "false"]);
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+/** Exact powers of ten (every 10^k with k <= 22 is a double). */
+const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+const utf8 = new TextDecoder("utf-8");
 
 class LineError extends Error {}
 
+/** A parsed series key: measurement and sorted labels, and the ids of its fields (storage series) in the cache. */
 interface SeriesEntry {
   measurement: string;
   labels: Label[];
-  /** Metric name per raw field key. */
-  fields: Map<string, string>;
+  fields: number[];
 }
 
-// Parsed series keys (measurement + tag set as written) and field metric names, kept across requests: agents send
-// the same series every interval, so most lines skip tag parsing and validation. Keyed by the request's extra
-// labels and tenant (which change the label set); cleared whole when full.
+// Parsed series keys and fields, kept across requests: agents send the same series every interval, so a known
+// line costs a hash and a compare of its key bytes instead of decoding, tag parsing and validation. The hot data
+// sits in typed arrays and one byte arena in first-seen order (lines come again in the same order, so the reads
+// run along memory instead of chasing an object per line): key and field-name bytes, the open-addressing table,
+// each key's first field, each field's place in the batch being parsed. One cache per request context (tenant
+// and extra labels change the label set); all are emptied when the keys pass the limit.
 const SERIES_CACHE_LIMIT = 200_000;
-const seriesCaches = new Map<string, Map<string, SeriesEntry>>();
-let cachedSeries = 0;
+const MAX_FIELDS_PER_SERIES = 1024;
 
-function seriesCacheFor(opts: InfluxParseOptions): Map<string, SeriesEntry> {
+function grown<T extends Int32Array | Uint8Array>(a: T, need: number): T {
+  if (need <= a.length) return a;
+  let n = a.length * 2;
+  while (n < need) n *= 2;
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a);
+  return b;
+}
+
+class SeriesCache {
+  /** Open addressing: hash and key id + 1 (0 = empty) per slot. */
+  private slotHash = new Int32Array(1024);
+  private slotKey = new Int32Array(1024);
+  /** Key and field-name bytes, appended in first-seen order. */
+  arena = new Uint8Array(1 << 16);
+  arenaView = new DataView(this.arena.buffer);
+  private arenaUsed = 0;
+  keys = 0;
+  keyStart = new Int32Array(256);
+  keyLength = new Int32Array(256);
+  /** Field id of each key's first field (-1 none yet). */
+  keyFirstField = new Int32Array(256);
+  /** The key that followed each key the last time (+1, 0 = none): usually the next line's key again. */
+  keyNext = new Int32Array(256);
+  keyEntry: SeriesEntry[] = [];
+  fields = 0;
+  fieldStart = new Int32Array(256);
+  fieldLength = new Int32Array(256);
+  /** Which parse last saw the field, and its index in that parse's `series`. */
+  fieldStamp = new Int32Array(256);
+  fieldIndex = new Int32Array(256);
+  fieldSeries: InfluxSeries[] = [];
+
+  /** Key id of bytes [start, end) of the body (with this hash), or -1. */
+  find(body: Body, start: number, end: number, hash: number): number {
+    const mask = this.slotHash.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const k = this.slotKey[slot]! - 1;
+      if (k < 0) return -1;
+      if (this.slotHash[slot] === hash && this.sameBytes(this.keyStart[k]!, this.keyLength[k]!, body, start, end)) return k;
+    }
+  }
+
+  /** Arena bytes [at, at + n) equal to body bytes [start, end)? Compared 4 bytes at a time. */
+  sameBytes(at: number, n: number, body: Body, start: number, end: number): boolean {
+    if (n !== end - start) return false;
+    const a = this.arenaView;
+    const view = body.view;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) if (a.getInt32(at + j, true) !== view.getInt32(start + j, true)) return false;
+    for (; j < n; j++) if (this.arena[at + j] !== body.bytes[start + j]) return false;
+    return true;
+  }
+
+  addKey(body: Body, start: number, end: number, hash: number, entry: SeriesEntry): number {
+    const k = this.keys++;
+    if (k === this.keyStart.length) {
+      this.keyStart = grown(this.keyStart, k + 1);
+      this.keyLength = grown(this.keyLength, k + 1);
+      this.keyFirstField = grown(this.keyFirstField, k + 1);
+      this.keyNext = grown(this.keyNext, k + 1);
+    }
+    this.keyStart[k] = this.store(body.bytes, start, end);
+    this.keyLength[k] = end - start;
+    this.keyFirstField[k] = -1;
+    this.keyNext[k] = 0;
+    this.keyEntry.push(entry);
+    if (this.keys * 2 > this.slotHash.length) this.rehash(this.slotHash.length * 2);
+    this.place(hash, k);
+    return k;
+  }
+
+  addField(body: Body, start: number, end: number, series: InfluxSeries): number {
+    const f = this.fields++;
+    if (f === this.fieldStart.length) {
+      this.fieldStart = grown(this.fieldStart, f + 1);
+      this.fieldLength = grown(this.fieldLength, f + 1);
+      this.fieldStamp = grown(this.fieldStamp, f + 1);
+      this.fieldIndex = grown(this.fieldIndex, f + 1);
+    }
+    this.fieldStart[f] = this.store(body.bytes, start, end);
+    this.fieldLength[f] = end - start;
+    this.fieldStamp[f] = 0;
+    this.fieldSeries.push(series);
+    return f;
+  }
+
+  private store(bytes: Uint8Array, start: number, end: number): number {
+    const at = this.arenaUsed;
+    if (at + end - start > this.arena.length) {
+      this.arena = grown(this.arena, at + end - start);
+      this.arenaView = new DataView(this.arena.buffer);
+    }
+    this.arena.set(bytes.subarray(start, end), at);
+    this.arenaUsed = at + end - start;
+    return at;
+  }
+
+  private place(hash: number, k: number): void {
+    const mask = this.slotHash.length - 1;
+    let slot = hash & mask;
+    while (this.slotKey[slot] !== 0) slot = (slot + 1) & mask;
+    this.slotHash[slot] = hash;
+    this.slotKey[slot] = k + 1;
+  }
+
+  private rehash(size: number): void {
+    const hashes = this.slotHash;
+    const ids = this.slotKey;
+    this.slotHash = new Int32Array(size);
+    this.slotKey = new Int32Array(size);
+    for (let s = 0; s < ids.length; s++) if (ids[s] !== 0) this.place(hashes[s]!, ids[s]! - 1);
+  }
+}
+
+const seriesCaches = new Map<string, SeriesCache>();
+let cachedKeys = 0;
+/** Incremented per parsed body: marks which fields already have an index in the current batch. */
+let batchStamp = 0;
+
+function seriesCacheFor(opts: InfluxParseOptions): SeriesCache {
   let context = opts.tenantLabel ? opts.tenantLabel.value : "";
   for (const l of opts.extraLabels ?? []) context += `\u0000${l.name}=${l.value}`;
   let cache = seriesCaches.get(context);
-  if (!cache) seriesCaches.set(context, (cache = new Map()));
+  if (!cache) seriesCaches.set(context, (cache = new SeriesCache()));
   return cache;
 }
 
-function rememberSeries(cache: Map<string, SeriesEntry>, key: string, entry: SeriesEntry): void {
-  if (++cachedSeries > SERIES_CACHE_LIMIT) {
-    for (const c of seriesCaches.values()) c.clear();
-    cachedSeries = 1;
+/** The body being parsed, as bytes and as a DataView for reading 4 bytes at a time. */
+interface Body {
+  bytes: Uint8Array;
+  view: DataView;
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 16777619;
+
+/** FNV-1a over 4-byte words (then the tail bytes) of [start, end). */
+function hashKey(body: Body, start: number, end: number): number {
+  const view = body.view;
+  let h = FNV_OFFSET;
+  let i = start;
+  for (; i + 4 <= end; i += 4) h = Math.imul(h ^ view.getInt32(i, true), FNV_PRIME);
+  for (; i < end; i++) h = Math.imul(h ^ body.bytes[i]!, FNV_PRIME);
+  return h;
+}
+
+/** Growable sample columns of one body. */
+class Columns {
+  seriesIndex: Uint32Array;
+  values: Float64Array;
+  timestamps: Float64Array | BigInt64Array;
+  count = 0;
+
+  constructor(
+    capacity: number,
+    readonly bigint: boolean,
+  ) {
+    this.seriesIndex = new Uint32Array(capacity);
+    this.values = new Float64Array(capacity);
+    this.timestamps = bigint ? new BigInt64Array(capacity) : new Float64Array(capacity);
   }
-  cache.set(key, entry);
+
+  grow(): void {
+    const n = this.values.length * 2;
+    const si = new Uint32Array(n);
+    si.set(this.seriesIndex);
+    const v = new Float64Array(n);
+    v.set(this.values);
+    const t = this.bigint ? new BigInt64Array(n) : new Float64Array(n);
+    t.set(this.timestamps as never);
+    this.seriesIndex = si;
+    this.values = v;
+    this.timestamps = t;
+  }
 }
 
 /**
- * Parses a whole body. Blank lines and `#` comments are skipped; every other line must parse, or a ProtocolError
- * names the (1-based) line and why, and no row is returned.
+ * Parses a whole body in place (bytes, no decoding of known series). Blank lines and `#` comments are skipped;
+ * every other line must parse, or a ProtocolError names the (1-based) line and why, and nothing is returned.
  */
 export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): ParsedInflux {
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch {
-    throw new ProtocolError("malformed", "line protocol body is not valid UTF-8");
-  }
-  const rows: IngestRow[] = [];
-  const metrics = new Set<string>();
-  const series = seriesCacheFor(opts);
+  if (!isUtf8(body)) throw new ProtocolError("malformed", "line protocol body is not valid UTF-8");
+  const len = body.length;
+  let newlines = 0;
+  for (let at = body.indexOf(10); at >= 0; at = body.indexOf(10, at + 1)) newlines++;
+  const bigint = opts.serverPrecision === "ns";
+  const cols = new Columns(Math.min(newlines + 1, opts.maxLines) + 8, bigint);
+  const series: InfluxSeries[] = [];
+  let cache = seriesCacheFor(opts);
+  const stamp = ++batchStamp;
+  const buf: Body = { bytes: body, view: new DataView(body.buffer, body.byteOffset, body.byteLength) };
+  // Without backslashes and tabs anywhere, a series key ends at the line's first space (found natively).
+  const plainKeys = body.indexOf(92) < 0 && body.indexOf(9) < 0;
   let lines = 0;
   let lineNo = 0;
   let pos = 0;
-  const len = text.length;
-  // Lines are parsed in place (indices into the body), so a good line costs no substrings but its series key,
-  // field value and (rarely) field name.
+  let previousKey = -1;
   while (pos < len) {
-    let end = text.indexOf("\n", pos);
+    let end = body.indexOf(10, pos);
     if (end < 0) end = len;
     lineNo++;
     let s = pos;
     let e = end;
     pos = end + 1;
-    while (s < e && isSpace(text.charCodeAt(s))) s++;
-    while (e > s && isSpace(text.charCodeAt(e - 1))) e--;
+    while (s < e && isSpace(body[s]!)) s++;
+    while (e > s && isSpace(body[e - 1]!)) e--;
     if (s === e) continue;
     if (++lines > opts.maxLines) {
       throw new ProtocolError("too_large", `request has more than ${opts.maxLines} lines (TSINK_INFLUX_LINE_PROTOCOL_MAX_LINES_PER_REQUEST)`);
     }
-    if (text.charCodeAt(s) === 35 /* # */) continue;
+    if (body[s] === 35 /* # */) continue;
     try {
-      parseLine(text, s, e, opts, rows, metrics, series);
+      if (cachedKeys >= SERIES_CACHE_LIMIT) {
+        seriesCaches.clear();
+        cachedKeys = 0;
+        cache = seriesCacheFor(opts);
+        previousKey = -1;
+      }
+      previousKey = parseLine(buf, s, e, plainKeys, previousKey, opts, cols, series, cache, stamp);
     } catch (err) {
       if (err instanceof LineError || err instanceof ProtocolError) {
-        throw new ProtocolError("malformed", `line ${lineNo}: ${err.message}: ${excerpt(text.slice(s, e), 120)}`);
+        throw new ProtocolError("malformed", `line ${lineNo}: ${err.message}: ${excerpt(utf8.decode(body.subarray(s, e)), 120)}`);
       }
       throw err;
     }
   }
-  return { rows, metrics };
+  const metrics = new Set<string>();
+  for (const ser of series) metrics.add(ser.metric);
+  return { series, seriesIndex: cols.seriesIndex, timestamps: cols.timestamps, values: cols.values, count: cols.count, metrics };
 }
 
 function isSpace(c: number): boolean {
@@ -158,7 +349,8 @@ function unescape(raw: string): string {
   return out;
 }
 
-function parseSeries(key: string, opts: InfluxParseOptions): SeriesEntry {
+/** Parses a series key (measurement and tags as written) into the normalised metric base name and sorted labels. */
+function parseSeries(key: string, opts: InfluxParseOptions): { measurement: string; labels: Label[] } {
   let comma = scanUnescaped(key, 0, key.length, 44, 44);
   const rawMeasurement = unescape(key.slice(0, comma));
   if (rawMeasurement.length === 0) throw new LineError("missing measurement");
@@ -177,95 +369,214 @@ function parseSeries(key: string, opts: InfluxParseOptions): SeriesEntry {
     if (name === METRIC_NAME_LABEL) throw new LineError(`tag ${METRIC_NAME_LABEL} is reserved`);
     labels.push({ name, value });
   }
-  return { measurement, labels: validateSeries(measurement, labels, opts.tenantLabel), fields: new Map() };
+  return { measurement, labels: validateSeries(measurement, labels, opts.tenantLabel) };
 }
 
 function parseLine(
-  text: string,
+  body: Body,
   start: number,
   n: number,
+  plainKeys: boolean,
+  previousKey: number,
   opts: InfluxParseOptions,
-  rows: IngestRow[],
-  metrics: Set<string>,
-  seriesCache: Map<string, SeriesEntry>,
-): void {
-  const keyEnd = scanUnescaped(text, start, n, 32, 9);
-  if (keyEnd >= n) throw new LineError("missing field section");
-  const key = text.slice(start, keyEnd);
-  let series = seriesCache.get(key);
-  if (!series) {
-    series = parseSeries(key, opts);
-    rememberSeries(seriesCache, key, series);
+  cols: Columns,
+  batchSeries: InfluxSeries[],
+  cache: SeriesCache,
+  stamp: number,
+): number {
+  const buf = body.bytes;
+  // Series key: up to the first unescaped space or tab.
+  let i: number;
+  if (plainKeys) {
+    i = buf.indexOf(32, start);
+    if (i < 0 || i > n) i = n;
+  } else {
+    i = start;
+    while (i < n) {
+      const c = buf[i]!;
+      if (c === 32 || c === 9) break;
+      i += c === 92 /* \ */ ? 2 : 1;
+    }
+    if (i > n) i = n;
   }
-  let i = keyEnd;
-  while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+  const keyEnd = i;
+  if (keyEnd >= n) throw new LineError("missing field section");
+  // the key that followed the previous line's key last time, else the table
+  let key = previousKey >= 0 ? cache.keyNext[previousKey]! - 1 : -1;
+  if (key < 0 || !cache.sameBytes(cache.keyStart[key]!, cache.keyLength[key]!, body, start, keyEnd)) {
+    const hash = hashKey(body, start, keyEnd);
+    key = cache.find(body, start, keyEnd, hash);
+    if (key < 0) {
+      const parsed = parseSeries(utf8.decode(buf.subarray(start, keyEnd)), opts);
+      key = cache.addKey(body, start, keyEnd, hash, { measurement: parsed.measurement, labels: parsed.labels, fields: [] });
+      cachedKeys++;
+    }
+    if (previousKey >= 0) cache.keyNext[previousKey] = key + 1;
+  }
+  while (i < n && (buf[i] === 32 || buf[i] === 9)) i++;
 
   // Field section: name=value pairs up to the first unescaped, unquoted space.
-  const fieldStart = rows.length;
-  for (;;) {
-    let rawField: string;
-    if (text.startsWith("value=", i)) {
-      rawField = "value";
-      i += 6;
-    } else {
-      const eq = scanUnescaped(text, i, n, 61, 32, 44);
-      if (eq >= n || text.charCodeAt(eq) !== 61) throw new LineError(`field ${excerpt(text.slice(i, eq))} is missing '='`);
-      rawField = unescape(text.slice(i, eq));
-      if (rawField.length === 0) throw new LineError("empty field key");
-      i = eq + 1;
+  const lineFirst = cols.count;
+  for (let f = 0; ; f++) {
+    const nameStart = i;
+    while (i < n) {
+      const c = buf[i]!;
+      if (c === 61 || c === 32 || c === 44) break;
+      i += c === 92 ? 2 : 1;
     }
+    if (i >= n || buf[i] !== 61) throw new LineError(`field ${excerpt(utf8.decode(buf.subarray(nameStart, Math.min(i, n))))} is missing '='`);
+    const field = f === 0 && cache.keyFirstField[key]! >= 0 && cache.sameBytes(cache.fieldStart[cache.keyFirstField[key]!]!, cache.fieldLength[cache.keyFirstField[key]!]!, body, nameStart, i)
+      ? cache.keyFirstField[key]!
+      : fieldOf(cache, key, body, nameStart, i, f);
+    i++;
     let value: number;
-    if (text.charCodeAt(i) === 34 /* " */) {
+    if (buf[i] === 34 /* " */) {
       i++;
-      while (i < n && text.charCodeAt(i) !== 34) i += text.charCodeAt(i) === 92 ? 2 : 1;
-      if (i >= n) throw new LineError(`field ${excerpt(rawField)} has an unterminated string value`);
-      throw new LineError(`field ${excerpt(rawField)}: string field values are not supported`);
+      while (i < n && buf[i] !== 34) i += buf[i] === 92 ? 2 : 1;
+      const name = excerpt(fieldName(buf, nameStart, cache.fieldLength[field]!));
+      if (i >= n) throw new LineError(`field ${name} has an unterminated string value`);
+      throw new LineError(`field ${name}: string field values are not supported`);
     } else {
       const valueStart = i;
       while (i < n) {
-        const c = text.charCodeAt(i);
+        const c = buf[i]!;
         if (c === 44 || c === 32 || c === 9) break;
         i++;
       }
-      value = parseFieldValue(text.slice(valueStart, i), rawField);
+      value = fastNumber(buf, valueStart, i);
+      if (value !== value) value = parseFieldValue(utf8.decode(buf.subarray(valueStart, i)), fieldName(buf, nameStart, cache.fieldLength[field]!));
     }
-    let metric = rawField === "value" ? series.measurement : series.fields.get(rawField);
-    if (metric === undefined) {
-      metric = `${series.measurement}_${normaliseMetricName(rawField)}`;
-      if (metric.length > MAX_METRIC_NAME_BYTES) throw new LineError(`metric name longer than ${MAX_METRIC_NAME_BYTES} bytes`);
-      if (series.fields.size >= 1024) series.fields.clear();
-      series.fields.set(rawField, metric);
+    if (cache.fieldStamp[field] !== stamp) {
+      cache.fieldStamp[field] = stamp;
+      cache.fieldIndex[field] = batchSeries.length;
+      batchSeries.push(cache.fieldSeries[field]!);
     }
-    metrics.add(metric);
-    rows.push({ metric, labels: series.labels, dataPoint: { timestamp: opts.now, value } });
-    if (i >= n || text.charCodeAt(i) !== 44) break;
+    if (cols.count === cols.values.length) cols.grow();
+    cols.seriesIndex[cols.count] = cache.fieldIndex[field]!;
+    cols.values[cols.count++] = value;
+    if (i >= n || buf[i] !== 44) break;
     i++;
   }
-  while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
-  if (i < n) {
-    const timestamp = fastTimestamp(text, i, n, opts) ?? convertTimestamp(text.slice(i, n), opts.precision, opts.serverPrecision);
-    for (let r = fieldStart; r < rows.length; r++) rows[r]!.dataPoint.timestamp = timestamp;
+  while (i < n && (buf[i] === 32 || buf[i] === 9)) i++;
+  const timestamp = i < n ? (fastTimestamp(buf, i, n, opts) ?? convertTimestamp(utf8.decode(buf.subarray(i, n)), opts.precision, opts.serverPrecision)) : opts.now;
+  if (cols.bigint) {
+    const ts = cols.timestamps as BigInt64Array;
+    const t = BigInt(timestamp);
+    for (let r = lineFirst; r < cols.count; r++) ts[r] = t;
+  } else {
+    const ts = cols.timestamps as Float64Array;
+    const t = Number(timestamp);
+    for (let r = lineFirst; r < cols.count; r++) ts[r] = t;
   }
+  return key;
+}
+
+/** The field id of field-name bytes [from, to) of key `key`: by position first (lines repeat their field order). */
+function fieldOf(cache: SeriesCache, key: number, body: Body, from: number, to: number, position: number): number {
+  const entry = cache.keyEntry[key]!;
+  const fields = entry.fields;
+  const guess = fields[position];
+  if (guess !== undefined && cache.sameBytes(cache.fieldStart[guess]!, cache.fieldLength[guess]!, body, from, to)) return guess;
+  for (const f of fields) if (cache.sameBytes(cache.fieldStart[f]!, cache.fieldLength[f]!, body, from, to)) return f;
+  const rawField = unescape(utf8.decode(body.bytes.subarray(from, to)));
+  if (rawField.length === 0) throw new LineError("empty field key");
+  const metric = rawField === "value" ? entry.measurement : `${entry.measurement}_${normaliseMetricName(rawField)}`;
+  if (metric.length > MAX_METRIC_NAME_BYTES) throw new LineError(`metric name longer than ${MAX_METRIC_NAME_BYTES} bytes`);
+  if (fields.length >= MAX_FIELDS_PER_SERIES) fields.length = 0;
+  const f = cache.addField(body, from, to, new SeriesKey(metric, entry.labels)); // storage resolves a key once
+  fields.push(f);
+  if (cache.keyFirstField[key]! < 0) cache.keyFirstField[key] = f;
+  return f;
+}
+
+function fieldName(buf: Uint8Array, from: number, length: number): string {
+  return unescape(utf8.decode(buf.subarray(from, from + length)));
 }
 
 /**
- * The common case of convertTimestamp without substrings: plain digits, a power-of-ten conversion to a non-ns
- * server precision, and at most 15 digits kept (exact in a double). undefined → take the general path.
+ * A field value in place when it is a plain number this can convert exactly: a float of at most 2^53 in its
+ * digits and a power-of-ten exponent within ±22 (one correctly rounded multiplication or division, Clinger's fast
+ * path, so the same double as Number()), or an `i`/`u` integer of at most 15 digits. NaN: take the general path
+ * (which also produces every error).
  */
-function fastTimestamp(text: string, i: number, n: number, opts: InfluxParseOptions): number | undefined {
+function fastNumber(buf: Uint8Array, from: number, to: number): number {
+  let p = from;
+  let negative = false;
+  let signed = false;
+  if (buf[p] === 45 || buf[p] === 43) {
+    negative = buf[p] === 45;
+    signed = true;
+    p++;
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let scale = 0;
+  let plain = true;
+  while (p < to) {
+    const d = buf[p]! - 48;
+    if (d < 0 || d > 9) break;
+    mantissa = mantissa * 10 + d;
+    digits++;
+    p++;
+  }
+  if (p < to && buf[p] === 46 /* . */) {
+    plain = false;
+    p++;
+    while (p < to) {
+      const d = buf[p]! - 48;
+      if (d < 0 || d > 9) break;
+      mantissa = mantissa * 10 + d;
+      digits++;
+      scale--;
+      p++;
+    }
+  }
+  if (digits === 0 || digits > 300) return NaN;
+  if (p === to - 1 && (buf[p] === 105 /* i */ || buf[p] === 117) /* u */) {
+    if (!plain || digits > 15 || (buf[p] === 117 && signed) || (signed && !negative)) return NaN;
+    return negative ? -mantissa : mantissa;
+  }
+  if (p < to && (buf[p] === 101 || buf[p] === 69) /* e E */) {
+    p++;
+    let expNegative = false;
+    if (buf[p] === 45 || buf[p] === 43) {
+      expNegative = buf[p] === 45;
+      p++;
+    }
+    const expStart = p;
+    let exp = 0;
+    while (p < to && exp < 1000) {
+      const d = buf[p]! - 48;
+      if (d < 0 || d > 9) break;
+      exp = exp * 10 + d;
+      p++;
+    }
+    if (p === expStart) return NaN;
+    scale += expNegative ? -exp : exp;
+  }
+  if (p !== to || mantissa > Number.MAX_SAFE_INTEGER || scale < -22 || scale > 22) return NaN;
+  const v = scale >= 0 ? mantissa * POW10[scale]! : mantissa / POW10[-scale]!;
+  return negative ? -v : v;
+}
+
+/**
+ * The common case of convertTimestamp in place: plain digits, a power-of-ten conversion to a non-ns server
+ * precision, and at most 15 digits kept (exact in a double). undefined → take the general path.
+ */
+function fastTimestamp(buf: Uint8Array, i: number, n: number, opts: InfluxParseOptions): number | undefined {
   if (opts.serverPrecision === "ns") return undefined;
   const from = DIGITS_OF[opts.precision];
   if (from === undefined) return undefined;
   const drop = DIGITS_OF[opts.serverPrecision]! - from;
   if (drop < 0) return undefined;
-  const negative = text.charCodeAt(i) === 45;
+  const negative = buf[i] === 45;
   const first = negative ? i + 1 : i;
   const keep = n - first - drop;
   // more than 18 digits may lie outside int64: the general path checks the range
   if (n === first || keep > 15 || n - first > 18) return undefined;
   let v = 0;
   for (let k = first; k < n; k++) {
-    const d = text.charCodeAt(k) - 48;
+    const d = buf[k]! - 48;
     if (d < 0 || d > 9) return undefined;
     if (k < first + keep) v = v * 10 + d;
   }

@@ -7,7 +7,7 @@ import type { Context } from "koa";
 import { ProtocolError } from "../protocols/errors.js";
 import type { MetricMetadataUpdate } from "../protocols/remote.js";
 import type { IngestRow } from "../protocols/rows.js";
-import type { Row } from "../storage/types.js";
+import type { Row, SampleColumns } from "../storage/types.js";
 import { AdmissionRejected } from "./admission.js";
 import { readBody } from "./body.js";
 import { HttpError } from "./http-error.js";
@@ -18,14 +18,17 @@ export type IngestProtocol = "remote_write" | "prometheus_text" | "influx_line" 
 
 export const WRITE_ERROR_HEADER = "X-Tsink-Write-Error-Code";
 
-/** What a protocol's decoder hands to `ingest`: the rows of one atomic batch and what goes with them. */
-export interface DecodedWrite {
-  rows: IngestRow[];
+/**
+ * What a protocol's decoder hands to `ingest`: one atomic batch and what goes with it. Rows, or f64 samples in
+ * columns (storage's SampleColumns, the cheaper path: series named by SeriesKeys that storage resolves once;
+ * remote write and Influx use it).
+ */
+export type DecodedWrite = ({ rows: IngestRow[] } | { columns: SampleColumns }) & {
   /** Metric metadata recorded for the tenant once the rows are stored. */
   metadata?: MetricMetadataUpdate[];
   /** Runs once the rows are stored (response headers, StatsD gauge state, ...). */
   after?: () => void;
-}
+};
 
 export interface IngestSource {
   protocol: IngestProtocol;
@@ -50,16 +53,21 @@ export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSou
   const store = async (): Promise<T> => {
     const storage = rt.storage();
     const decoded = await decode();
-    const rows = decoded.rows;
+    const count = "rows" in decoded ? decoded.rows.length : decoded.columns.count;
     if (src.kind === "request") {
-      enforceQuota("maxWriteRowsPerRequest", rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest, rows.length, {
+      enforceQuota("maxWriteRowsPerRequest", rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest, count, {
         json: false, headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" },
       });
     }
-    await rt.writeGate.withUnits(rows.length, () => (rows.length > 0 ? storage.insertRows(rows as Row[]) : Promise.resolve()));
+    if (count > 0) {
+      await rt.writeGate.withUnits(count, async () => {
+        if ("rows" in decoded) await storage.insertRows(decoded.rows as Row[]);
+        else await storage.insertColumns(decoded.columns);
+      });
+    }
     if (decoded.metadata && decoded.metadata.length > 0) rt.metadata.apply(tenant, decoded.metadata);
     decoded.after?.();
-    rt.metrics.ingestSamples.inc({ protocol }, rows.length);
+    rt.metrics.ingestSamples.inc({ protocol }, count);
     return decoded;
   };
   try {

@@ -16,13 +16,17 @@ import { TimeAxis, type TimestampArray, type Ts } from "./timestamps.js";
 import {
   AGGREGATIONS,
   type Aggregation,
+  type ColumnLabelOptions,
   type DeleteSeriesResult,
   type Label,
   type MetricSeries,
   type QueryOptions,
   type QueryRowsPage,
   type QueryRowsScanOptions,
+  type SampleColumns,
   type Row,
+  SeriesKey,
+  type SeriesName,
   type SelectedColumns,
   type SeriesPoints,
   type SeriesSelection,
@@ -75,6 +79,8 @@ export class Storage implements EngineHandle {
   private busyWriters = 0;
   private lastRetentionSweep = 0;
   private readonly writerQueue: Array<() => void> = [];
+  /** Reused by the bulk read for each series' chunk list. */
+  private readonly chunkScratch: Uint8Array[] = [];
   private readonly counters: Counters = {
     rowsInserted: 0, insertBatches: 0, insertErrors: 0, selectCalls: 0, selectErrors: 0, pointsReturned: 0,
     deletes: 0, chunksSealed: 0, retentionChunksDropped: 0, admissionWaits: 0,
@@ -106,12 +112,26 @@ export class Storage implements EngineHandle {
   async insertRowsWithResult(rows: readonly Row[]): Promise<WriteResult> {
     this.ensureOpen();
     if (!Array.isArray(rows)) throw errors.invalidValue(rows, "insertRows takes an array of rows");
-    if (rows.length === 0) return { acknowledgement: this.emptyBatchAcknowledgement() };
+    return this.write(rows.length, () => this.prepareBatch(rows));
+  }
+
+  /**
+   * Inserts f64 samples given in columns (see SampleColumns), all or nothing, like insertRowsWithResult. The fast
+   * path of the ingest protocols: a series whose SeriesKey this storage resolved before costs one id lookup.
+   */
+  async insertColumns(batch: SampleColumns): Promise<WriteResult> {
+    this.ensureOpen();
+    if (batch === null || typeof batch !== "object") throw errors.invalidValue(batch, "insertColumns takes { series, seriesIndex, timestamps, values, count }");
+    return this.write(batch.count, () => this.prepareColumns(batch));
+  }
+
+  private async write(count: number, prepare: () => ValidatedBatch): Promise<WriteResult> {
+    if (count === 0) return { acknowledgement: this.emptyBatchAcknowledgement() };
     await this.acquireWriter();
     try {
-      await this.admitMemory(rows.length * 16);
+      await this.admitMemory(count * 16);
       this.ensureOpen();
-      const batch = this.prepareBatch(rows);
+      const batch = prepare();
       const acknowledgement = this.durability ? await this.logBatch(batch) : "Volatile";
       this.applyBatch(batch);
       this.counters.insertBatches++;
@@ -241,6 +261,95 @@ export class Storage implements EngineHandle {
       throw err;
     }
     return { count: n, seriesIds, kinds, timestamps, values, blobs, newSeries };
+  }
+
+  /** prepareBatch for SampleColumns: each distinct SeriesKey is resolved once, then the columns are checked. */
+  private prepareColumns(b: SampleColumns): ValidatedBatch {
+    const n = b.count;
+    const axis = this.axis;
+    const { series, seriesIndex, timestamps, values } = b;
+    if (!Number.isSafeInteger(n) || n < 0) throw errors.invalidValue(n, "count must be a non-negative integer");
+    if (!Array.isArray(series)) throw errors.invalidValue(typeof series, "series must be an array of SeriesKey or { metric, labels }");
+    const kindOf = (x: unknown) => Object.prototype.toString.call(x).slice(8, -1);
+    if (!(seriesIndex instanceof Uint32Array) || seriesIndex.length < n) throw errors.invalidValue(kindOf(seriesIndex), `seriesIndex must be a Uint32Array of at least ${n} entries`);
+    if (!(values instanceof Float64Array) || values.length < n) throw errors.invalidValue(kindOf(values), `values must be a Float64Array of at least ${n} entries`);
+    if (!(axis.isBigInt ? timestamps instanceof BigInt64Array : timestamps instanceof Float64Array) || timestamps.length < n) {
+      throw errors.invalidTimestamp(kindOf(timestamps), `${axis.precision} precision takes timestamps as a ${axis.isBigInt ? "BigInt64Array" : "Float64Array"} of at least ${n} entries`);
+    }
+    const reg = this.registry;
+    const m = series.length;
+    const ids = new Uint32Array(m);
+    const newSeries: TypedSeriesDefinition[] = [];
+    const firstNewId = reg.count;
+    const kindsAssigned: number[] = [];
+    const futureLimit = axis.futureLimit();
+    let batchMax: Ts = axis.min;
+    try {
+      for (let k = 0; k < m; k++) {
+        const key = series[k]!;
+        let sid: number;
+        if (key instanceof SeriesKey && key.resolvedBy === reg && key.resolvedGeneration === reg.generation) sid = key.resolvedId;
+        else sid = this.resolveKey(key, newSeries);
+        const kind = reg.kind[sid]!;
+        if (kind === KIND_NONE) {
+          if (!reg.visible[sid] && reg.visibleCount + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
+          reg.kind[sid] = KIND_F64;
+          kindsAssigned.push(sid);
+        } else if (kind !== KIND_F64) throw errors.typeMismatch(KIND_NAMES[kind]!, KIND_NAMES[KIND_F64]!, key.metric);
+        ids[k] = sid;
+      }
+      const seriesIds = new Uint32Array(n);
+      for (let i = 0; i < n; i++) {
+        const k = seriesIndex[i]!;
+        if (k >= m) throw errors.invalidValue(k, `seriesIndex[${i}] is past the end of series (${m} keys)`);
+        seriesIds[i] = ids[k]!;
+      }
+      if (axis.isBigInt) {
+        const ts = timestamps as BigInt64Array;
+        for (let i = 0; i < n; i++) if (ts[i]! > batchMax) batchMax = ts[i]!;
+      } else {
+        const ts = timestamps as Float64Array;
+        let max = -Infinity;
+        for (let i = 0; i < n; i++) {
+          const t = ts[i]!;
+          if (!Number.isSafeInteger(t)) throw errors.invalidTimestamp(t, `${axis.precision} precision needs an integer number within ±2^53`);
+          if (t > max) max = t;
+        }
+        batchMax = max;
+      }
+      if (batchMax > futureLimit) throw errors.futureSkew(batchMax, futureLimit);
+      if (this.options.retentionEnforced) this.checkRetention(timestamps, n, batchMax, futureLimit);
+      return { count: n, seriesIds, kinds: new Uint8Array(n).fill(KIND_F64), timestamps, values, blobs: null, newSeries };
+    } catch (err) {
+      for (const sid of kindsAssigned) reg.kind[sid] = KIND_NONE;
+      reg.truncate(firstNewId);
+      throw err;
+    }
+  }
+
+  /**
+   * Validates a series name not yet resolved by this storage (a SeriesKey seen first, or a plain { metric, labels }),
+   * finds or creates its series and, for a SeriesKey, caches the id in it.
+   */
+  private resolveKey(key: SeriesName, newSeries: TypedSeriesDefinition[]): number {
+    if (key === null || typeof key !== "object") throw errors.invalidValue(key, "series entries are SeriesKey or { metric, labels } objects");
+    const reg = this.registry;
+    const metric = validateMetric(key.metric);
+    const labels = canonicalLabels(key.labels);
+    const hash = hashKey(metric, labels);
+    let sid = reg.find(reg.dict.find(metric) ?? -1, labels, hash);
+    if (sid < 0) {
+      if (reg.visibleCount + newSeries.length + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
+      sid = reg.create(metric, labels, hash);
+      reg.kind[sid] = KIND_F64;
+      newSeries.push({ id: sid, metric, labels: labels as Label[], kind: KIND_F64 });
+    }
+    if (key instanceof SeriesKey) {
+      key.resolvedBy = reg;
+      key.resolvedGeneration = reg.generation;
+      key.resolvedId = sid;
+    }
+    return sid;
   }
 
   /** Logs through the durability layer; if that fails, the series the batch created stay untyped and hidden. */
@@ -539,16 +648,21 @@ export class Storage implements EngineHandle {
   /**
    * Columnar read of every numeric series matching `selection` over [start, end): timestamps ascending, values
    * projected to f64 (NaN payloads kept bit-exact), series ordered by metric and labels. Blob series are
-   * skipped. Used by the PromQL engine.
+   * skipped. Used by the PromQL engine. `labelOptions` shapes the label lists (the server asks for `__name__`
+   * included and its tenant label left out, so each series' labels are built once).
    */
-  async selectColumns(selection: SeriesSelection, start: Ts, end: Ts): Promise<SelectedColumns[]> {
+  async selectColumns(selection: SeriesSelection, start: Ts, end: Ts, labelOptions: ColumnLabelOptions = {}): Promise<SelectedColumns[]> {
     return this.query(() => {
       const [s, e] = this.range(start, end);
       const batch = this.readColumns(this.sortedIds(resolveSelection(this.registry, this.checkedSelection(selection))), s, e);
+      const reg = this.registry;
+      const metricLabel = labelOptions.metricLabel === true;
+      const omit = labelOptions.omitLabel === undefined ? -1 : (reg.dict.find(labelOptions.omitLabel) ?? -1);
       const out: SelectedColumns[] = new Array(batch.ids.length);
       for (let i = 0; i < batch.ids.length; i++) {
         const sid = batch.ids[i]!;
-        out[i] = { metric: this.registry.metricName(sid), labels: this.registry.labelsOf(sid), timestamps: batch.timestamps[i]!, values: batch.values[i]! };
+        const labels = metricLabel || omit >= 0 ? reg.labelsWith(sid, metricLabel, omit) : reg.labelsOf(sid);
+        out[i] = { metric: reg.metricName(sid), labels, timestamps: batch.timestamps[i]!, values: batch.values[i]! };
       }
       return out;
     });
@@ -723,8 +837,7 @@ export class Storage implements EngineHandle {
 
   /** Ids ordered by metric name, then label set. */
   private sortedIds(ids: ArrayLike<number>): number[] {
-    const reg = this.registry;
-    return Array.from(ids).sort((a, b) => reg.compareSeries(a, b));
+    return this.registry.sortSeries(ids);
   }
 
   private metricSeries(sid: number): MetricSeries {
@@ -772,10 +885,13 @@ export class Storage implements EngineHandle {
 
   /** Appends the f64 points of `sid` in [s, e) to `out`; false when its runs overlap (then the caller merges). */
   private appendF64(sid: number, s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {
-    const persisted = this.durability?.persistedChunks(sid, s, e);
-    if (persisted && !this.appendChunks(persisted, s, e, out)) return false;
-    if (!this.appendChunks(this.store.sealedIn(sid, s, e), s, e, out)) return false;
-    return this.store.appendHeads(sid, s, e, out);
+    const chunks = this.chunkScratch;
+    chunks.length = 0;
+    this.durability?.persistedChunks(sid, s, e, chunks);
+    this.store.sealedIn(sid, s, e, chunks);
+    const ok = this.appendChunks(chunks, s, e, out) && this.store.appendHeads(sid, s, e, out);
+    chunks.length = 0; // do not keep block views alive
+    return ok;
   }
 
   private appendChunks(chunks: readonly Uint8Array[], s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {

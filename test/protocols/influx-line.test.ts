@@ -8,9 +8,18 @@ import { convertTimestamp, type InfluxParseOptions, parseInfluxLines, parseInflu
 import { normaliseLabelName, normaliseMetricName } from "../../src/protocols/legacy-names.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
+
+/** The parsed columns as one row per sample. */
+function parsedRows(body: Uint8Array, opts: InfluxParseOptions): { metric: string; labels: readonly { name: string; value: string }[]; dataPoint: { timestamp: number | bigint; value: number } }[] {
+  const p = parseInfluxLines(body, opts);
+  return Array.from({ length: p.count }, (_, i) => {
+    const s = p.series[p.seriesIndex[i]!]!;
+    return { metric: s.metric, labels: s.labels, dataPoint: { timestamp: p.timestamps[i]!, value: p.values[i]! } };
+  });
+}
 const OPTS: InfluxParseOptions = { precision: "ns", serverPrecision: "ms", now: 99, maxLines: 4096 };
 const rowsOf = (body: string, opts: Partial<InfluxParseOptions> = {}) =>
-  parseInfluxLines(enc(body), { ...OPTS, ...opts }).rows.map((r) => [
+  parsedRows(enc(body), { ...OPTS, ...opts }).map((r) => [
     r.metric, r.labels.map((l) => `${l.name}=${l.value}`).join(","), r.dataPoint.timestamp, r.dataPoint.value,
   ]);
 
@@ -90,7 +99,7 @@ test("line timestamps (in-place fast path) agree with convertTimestamp for every
       }
       let got: unknown;
       try {
-        got = parseInfluxLines(enc(`m v=1 ${ts}`), { ...OPTS, precision, serverPrecision: server }).rows[0]!.dataPoint.timestamp;
+        got = parsedRows(enc(`m v=1 ${ts}`), { ...OPTS, precision, serverPrecision: server })[0]!.dataPoint.timestamp;
       } catch {
         got = "error";
       }
@@ -101,9 +110,9 @@ test("line timestamps (in-place fast path) agree with convertTimestamp for every
 });
 
 test("extra labels (influx_db...) and the tenant label are merged, sorted", () => {
-  const rows = parseInfluxLines(enc("m,z=1 v=1 1"), {
+  const rows = parsedRows(enc("m,z=1 v=1 1"), {
     ...OPTS, extraLabels: [{ name: "influx_db", value: "telegraf" }], tenantLabel: { name: "__tsink_tenant__", value: "t" },
-  }).rows;
+  });
   assert.equal(rows[0]!.labels.map((l) => l.name), ["__tsink_tenant__", "influx_db", "z"]);
 });
 
@@ -133,8 +142,35 @@ test("rejections name the line and the reason; nothing is returned", () => {
 
 test("line limit counts non-empty lines: one more is too_large", () => {
   const lines = (n: number) => Array.from({ length: n }, (_, i) => `m v=${i} ${i}`).join("\n");
-  assert.is(parseInfluxLines(enc(`${lines(3)}\n\n\n`), { ...OPTS, maxLines: 3 }).rows.length, 3);
+  assert.is(parseInfluxLines(enc(`${lines(3)}\n\n\n`), { ...OPTS, maxLines: 3 }).count, 3);
   fails(lines(4), /more than 3 lines/, "too_large", { maxLines: 3 });
+});
+
+test("series cache: repeated, reordered and mixed bodies parse exactly as a cold cache does", () => {
+  const keys = ["cpu,host=a", "cpu,host=b", "cpu,host=a\\ x", "mem,host=a", "m", "cpu,host=ab", "cpu,host=b\tz"];
+  const fields = ["value", "user", "idle", "v\\,w"];
+  let context = 0;
+  /** Parsed in a cache context of its own (a fresh cache), the context label removed again. */
+  const outcome = (fn: () => unknown) => {
+    try {
+      return fn();
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  const cold = (body: string) => outcome(() => parsedRows(enc(body), { ...OPTS, extraLabels: [{ name: "ctx", value: String(++context) }] }).map((r) => ({
+    ...r, labels: r.labels.filter((l) => l.name !== "ctx"),
+  })));
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.constantFrom(...keys), fc.uniqueArray(fc.constantFrom(...fields), { minLength: 1, maxLength: 3 }), fc.integer({ min: -5, max: 5 })), { minLength: 1, maxLength: 12 }),
+      (lines) => {
+        const body = lines.map(([k, fs, v], i) => `${k} ${fs.map((f, j) => `${f}=${v + j}`).join(",")} ${i}`).join("\n");
+        assert.equal(outcome(() => parsedRows(enc(body), OPTS)), cold(body));
+      },
+    ),
+    { numRuns: 1000 },
+  );
 });
 
 // Line protocol writer with the escaping rules of Telegraf's serializer, for round trips.
@@ -156,7 +192,7 @@ test("round trip: whatever Telegraf would serialise parses back to the same name
         const line = `${escMeasurement(measurement)}${tags.map((t) => `,${escKey(t.k)}=${escKey(t.v)}`).join("")} ${fields
           .map((f) => `${escKey(f.k)}=${Number.isSafeInteger(f.v) ? `${f.v}i` : String(f.v)}`)
           .join(",")} ${ts}`;
-        const rows = parseInfluxLines(enc(line), { ...OPTS, serverPrecision: "ns" }).rows;
+        const rows = parsedRows(enc(line), { ...OPTS, serverPrecision: "ns" });
         assert.is(rows.length, fields.length);
         const m = normaliseMetricName(measurement);
         rows.forEach((r, i) => {
@@ -180,7 +216,7 @@ test("fuzz: any input either parses or throws a ProtocolError naming an existing
     fc.property(fc.oneof(fc.string({ maxLength: 120 }), fc.string({ unit: alphabet, maxLength: 120 })), (body) => {
       let rows;
       try {
-        rows = parseInfluxLines(enc(body), { ...OPTS, maxLines: 5 }).rows;
+        rows = parsedRows(enc(body), { ...OPTS, maxLines: 5 });
       } catch (err) {
         assert.instance(err, ProtocolError);
         const m = /^line (\d+): /.exec((err as Error).message);

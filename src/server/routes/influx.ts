@@ -74,7 +74,7 @@ export function registerInfluxRoutes(router: Router, rt: Runtime): void {
           maxLines: protocols.influxMaxLinesPerRequest, extraLabels, tenantLabel: tenantLabel(tenant),
         });
         const metadata = [...parsed.metrics].map((metric) => ({ metric, type: "gauge", help: "Influx line protocol field coerced to gauge samples", unit: "" }));
-        return { rows: parsed.rows, metadata };
+        return { columns: parsed, metadata };
       });
       ctx.status = 204;
     } catch (err) {

@@ -32,10 +32,17 @@ export class BlockCache {
   bytes = 0;
   hits = 0;
   misses = 0;
+  /** The most recently used block (it is also last in `blocks`). */
+  private lastKey = -1;
+  private lastBlock: Buffer | undefined;
 
   constructor(readonly capacity: number) {}
 
   get(key: number): Buffer | undefined {
+    if (key === this.lastKey) {
+      this.hits++;
+      return this.lastBlock; // consecutive reads mostly hit one block: no reordering needed
+    }
     const hit = this.blocks.get(key);
     if (hit === undefined) {
       this.misses++;
@@ -44,14 +51,18 @@ export class BlockCache {
     this.hits++;
     this.blocks.delete(key); // re-insert: Map order is the recency order
     this.blocks.set(key, hit);
+    this.lastKey = key;
+    this.lastBlock = hit;
     return hit;
   }
 
   set(key: number, block: Buffer): void {
     this.blocks.set(key, block);
     this.bytes += block.length;
+    this.lastKey = key;
+    this.lastBlock = block;
     for (const [k, b] of this.blocks) {
-      if (this.bytes <= this.capacity) break;
+      if (this.bytes <= this.capacity || k === key) break;
       this.blocks.delete(k);
       this.bytes -= b.length;
     }
@@ -59,6 +70,8 @@ export class BlockCache {
 
   /** Drops the blocks of one segment (it was closed). */
   dropSegment(serial: number): void {
+    this.lastKey = -1;
+    this.lastBlock = undefined;
     for (const [k, b] of this.blocks) {
       if (Math.floor(k / BLOCK_KEY_SPAN) !== serial) continue;
       this.blocks.delete(k);
@@ -124,9 +137,11 @@ export class SegmentReader {
     return this.manifest.level;
   }
 
-  /** [lo, hi) range of chunk entries of `seriesId` (entries are sorted by series id, then min ts). */
-  chunkRange(seriesId: number): [number, number] {
+  /** First chunk entry of `seriesId` (entries are sorted by series id, then min ts; the series' run ends where chunkSeries changes). */
+  firstChunk(seriesId: number): number {
     const s = this.index.chunkSeries;
+    // segments often cover a range of series ids (compaction splits by series): most lookups end here
+    if (s.length === 0 || seriesId < s[0]! || seriesId > s[s.length - 1]!) return s.length;
     let lo = 0;
     let hi = s.length;
     while (lo < hi) {
@@ -134,17 +149,21 @@ export class SegmentReader {
       if (s[mid]! < seriesId) lo = mid + 1;
       else hi = mid;
     }
+    return lo;
+  }
+
+  /** [lo, hi) range of chunk entries of `seriesId`. */
+  chunkRange(seriesId: number): [number, number] {
+    const s = this.index.chunkSeries;
+    const lo = this.firstChunk(seriesId);
     let end = lo;
     while (end < s.length && s[end] === seriesId) end++;
     return [lo, end];
   }
 
-  /** Entries of `seriesId` that overlap [start, end). */
-  chunksOverlapping(seriesId: number, start: Ts, end: Ts): number[] {
-    const [lo, hi] = this.chunkRange(seriesId);
-    const out: number[] = [];
-    for (let i = lo; i < hi; i++) if (this.maxTs[i]! >= start && this.minTs[i]! < end) out.push(i);
-    return out;
+  /** Whether chunk entry `i` may hold points in [start, end). */
+  overlaps(i: number, start: Ts, end: Ts): boolean {
+    return this.maxTs[i]! >= start && this.minTs[i]! < end;
   }
 
   /** Encoded bytes of chunk entry `i`. */
@@ -153,7 +172,7 @@ export class SegmentReader {
     const off = this.index.chunkOffset[i]!;
     const len = this.index.chunkLength[i]!;
     if (off + len > block.length) throw dataCorruption(this.chunksPath, this.index.blockOffsets[this.index.chunkBlock[i]!]!, "chunk entry outside its block");
-    const stored = block.subarray(off, off + len);
+    const stored = new Uint8Array(block.buffer, block.byteOffset + off, len); // lighter than a Buffer view
     return this.records ? chunkFromRecord(stored, this.index.chunkPoints[i]!, this.minTs[i]!, this.maxTs[i]!) : stored;
   }
 

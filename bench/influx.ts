@@ -1,0 +1,73 @@
+// Influx line-protocol ingest in process (npm run bench:influx): peerbench's workload (10k series x 240 points,
+// ../shared/tools/peerbench/lib/workload.mjs) encoded as peerbench encodes it for `--ingest influx` (4000-line
+// bodies, one `value` field, ms timestamps), then (1) parsed by parseInfluxLines and (2) parsed and inserted
+// into an in-memory storage, as the server does per request. Prints samples per CPU second (process.cpuUsage,
+// so other load on the machine counts less), best and median of the rounds. Options: --series --points --batch
+// --rounds.
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseInfluxLines } from "../src/protocols/influx-line.js";
+import { StorageBuilder, type Row } from "../src/index.js";
+
+const arg = (name: string, dflt: number) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? Number(process.argv[at + 1]) : dflt;
+};
+const S = arg("series", 10_000);
+const P = arg("points", 240);
+const B = arg("batch", 4000);
+const ROUNDS = arg("rounds", 5);
+
+const peerbench = (file: string) => pathToFileURL(resolve(import.meta.dirname, "../../shared/tools/peerbench/lib", file)).href;
+const { makeWorkload } = (await import(peerbench("workload.mjs"))) as { makeWorkload(o: object): unknown };
+const { encodeAll } = (await import(peerbench("encode.mjs"))) as {
+  encodeAll(wl: unknown, o: object): { body: Buffer; samples: number }[][];
+};
+const endMs = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+const bodies = encodeAll(makeWorkload({ S, P, seed: 42, endMs }), { protocol: "influx", workers: 1, batch: B, perSeries: 1 })[0]!;
+const samples = bodies.reduce((a, b) => a + b.samples, 0);
+const bytes = bodies.reduce((a, b) => a + b.body.length, 0);
+console.log(`workload: ${S} series x ${P} points = ${samples} samples in ${bodies.length} bodies of ${B} lines, ${(bytes / samples).toFixed(1)} bytes/line`);
+
+const OPTS = { precision: "ms" as const, serverPrecision: "ms" as const, now: Date.now(), maxLines: B };
+
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+function report(what: string, rates: number[]): void {
+  const sorted = [...rates].sort((a, b) => a - b);
+  const m = (x: number) => `${(x / 1e6).toFixed(2)} M`;
+  console.log(`${what}: best ${m(sorted[sorted.length - 1]!)} / median ${m(sorted[sorted.length >> 1]!)} samples per CPU second (${(1e6 / sorted[sorted.length >> 1]!).toFixed(3)} us/sample)`);
+}
+
+// (1) parse only (the series cache is warm after the first round, as in a server that has seen the series)
+const parseRates: number[] = [];
+for (let r = 0; r <= ROUNDS; r++) {
+  const t0 = cpuSeconds();
+  let n = 0;
+  for (const b of bodies) n += parseInfluxLines(b.body, OPTS).count;
+  if (n !== samples) throw new Error(`parsed ${n} of ${samples} samples`);
+  if (r > 0) parseRates.push(samples / (cpuSeconds() - t0));
+}
+report("parse", parseRates);
+
+// (2) parse + insert into a fresh in-memory storage per round
+const insertRates: number[] = [];
+for (let r = 0; r <= ROUNDS; r++) {
+  const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
+  const t0 = cpuSeconds();
+  for (const b of bodies) {
+    const p = parseInfluxLines(b.body, OPTS);
+    const rows = new Array<Row>(p.count);
+    for (let i = 0; i < p.count; i++) {
+      const s = p.series[p.seriesIndex[i]!]!;
+      rows[i] = { metric: s.metric, labels: s.labels as Row["labels"], dataPoint: { timestamp: p.timestamps[i]!, value: p.values[i]! } };
+    }
+    await storage.insertRows(rows);
+  }
+  if (r > 0) insertRates.push(samples / (cpuSeconds() - t0));
+  await storage.close();
+}
+report("parse + insertRows (in-memory storage)", insertRates);
