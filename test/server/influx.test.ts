@@ -198,6 +198,31 @@ async function instantOn(s: RunningServer, q: string, timeSec: number, headers: 
   return res.body.data.result;
 }
 
+test("group commit: concurrent Influx writes to a per-append WAL share fsyncs instead of queueing for them", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsink-influx-gc-"));
+  const durable = await startServer(["--data-path", dir]);
+  try {
+    const N = 24;
+    const ms = recentMs(80);
+    const send = (offset: number) =>
+      Promise.all(Array.from({ length: N }, (_, k) => {
+        const body = Array.from({ length: 500 }, (_, i) => `gc,s=${k}_${i} value=${i} ${ms + offset}`).join("\n");
+        return fetch(`${durable.url}/write?precision=ms`, { method: "POST", body }).then((r) => r.status);
+      }));
+    const rounds = async () => (await getJson(`${durable.url}/api/v1/status/tsdb`)).body.data.storage.wal.fsyncRounds as number;
+    assert.equal(await send(0), Array(N).fill(204));
+    const before = await rounds();
+    assert.equal(await send(1), Array(N).fill(204));
+    const used = (await rounds()) - before;
+    // every write waited for an fsync; with writer slots limited to the CPU count they went in pairs (N/2 rounds)
+    assert.ok(used >= 1 && used <= N / 3, `${used} fsync rounds for ${N} concurrent writes`);
+    assert.is((await instantOn(durable, "count(gc)", ms / 1000 + 0.001)).at(0)?.value[1], String(N * 500));
+  } finally {
+    await durable.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("GET|HEAD /ping: 204 with the InfluxDB version headers, no auth needed", async () => {
   const locked = await startServer(["--auth-token", "secret"]);
   try {
