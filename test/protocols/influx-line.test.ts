@@ -146,6 +146,22 @@ test("line limit counts non-empty lines: one more is too_large", () => {
   fails(lines(4), /more than 3 lines/, "too_large", { maxLines: 3 });
 });
 
+test("field values: the in-place number path gives exactly Number()'s double for every spelling", () => {
+  const digits = fc.string({ unit: fc.constantFrom(..."0123456789".split("")), minLength: 1, maxLength: 20 });
+  const spelling = fc.tuple(fc.constantFrom("", "-", "+"), digits, fc.option(fc.string({ unit: fc.constantFrom(..."0123456789".split("")), maxLength: 20 })), fc.option(fc.tuple(fc.constantFrom("e", "E"), fc.constantFrom("", "-", "+"), fc.integer({ min: 0, max: 40 }))))
+    .map(([sign, int, frac, exp]) => `${sign}${int}${frac === null ? "" : `.${frac}`}${exp === null ? "" : `${exp[0]}${exp[1]}${exp[2]}`}`);
+  fc.assert(
+    fc.property(fc.oneof(spelling, fc.double({ noNaN: true, noDefaultInfinity: true }).map(String)), (text) => {
+      const expected = Number(text);
+      fc.pre(Number.isFinite(expected));
+      assert.is(parsedRows(enc(`m v=${text} 1`), OPTS)[0]!.dataPoint.value, expected, text);
+    }),
+    { numRuns: 5000 },
+  );
+  const ints = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
+  fc.assert(fc.property(ints, (v) => assert.is(parsedRows(enc(`m v=${v}i 1`), OPTS)[0]!.dataPoint.value, Number(v))), { numRuns: 2000 });
+});
+
 test("series cache: repeated, reordered and mixed bodies parse exactly as a cold cache does", () => {
   const keys = ["cpu,host=a", "cpu,host=b", "cpu,host=a\\ x", "mem,host=a", "m", "cpu,host=ab", "cpu,host=b\tz"];
   const fields = ["value", "user", "idle", "v\\,w"];
