@@ -269,10 +269,8 @@ class Columns {
 export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): ParsedInflux {
   if (!isUtf8(body)) throw new ProtocolError("malformed", "line protocol body is not valid UTF-8");
   const len = body.length;
-  let newlines = 0;
-  for (let at = body.indexOf(10); at >= 0; at = body.indexOf(10, at + 1)) newlines++;
-  const bigint = opts.serverPrecision === "ns";
-  const cols = new Columns(Math.min(newlines + 1, opts.maxLines) + 8, bigint);
+  // room for one sample per 64 bytes (lines are mostly longer); the columns grow when they are not
+  const cols = new Columns(Math.min(len >>> 6, opts.maxLines) + 16, opts.serverPrecision === "ns");
   const series: InfluxSeries[] = [];
   let cache = seriesCacheFor(opts);
   const stamp = ++batchStamp;
