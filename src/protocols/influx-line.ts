@@ -51,7 +51,7 @@ export interface ParsedInflux {
   values: Float64Array;
   count: number;
   /** Distinct metric names written (the route records them as gauges in the metadata store). */
-  metrics: Set<string>;
+  metrics: string[];
 }
 
 const NS_PER: Record<InfluxPrecision, bigint> = { ns: 1n, us: 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
@@ -117,6 +117,12 @@ class SeriesCache {
   fieldStamp = new Int32Array(256);
   fieldIndex = new Int32Array(256);
   fieldSeries: InfluxSeries[] = [];
+  /** Each field's metric name as a small id (so a parse lists its distinct names without touching the series). */
+  fieldMetric = new Int32Array(256);
+  metricIds = new Map<string, number>();
+  metricNames: string[] = [];
+  /** Which parse last listed each metric name. */
+  metricStamp = new Int32Array(64);
 
   /** Key id of bytes [start, end) of the body (with this hash), or -1. */
   find(body: Body, start: number, end: number, hash: number): number {
@@ -164,11 +170,20 @@ class SeriesCache {
       this.fieldLength = grown(this.fieldLength, f + 1);
       this.fieldStamp = grown(this.fieldStamp, f + 1);
       this.fieldIndex = grown(this.fieldIndex, f + 1);
+      this.fieldMetric = grown(this.fieldMetric, f + 1);
     }
     this.fieldStart[f] = this.store(body.bytes, start, end);
     this.fieldLength[f] = end - start;
     this.fieldStamp[f] = 0;
     this.fieldSeries.push(series);
+    let metric = this.metricIds.get(series.metric);
+    if (metric === undefined) {
+      metric = this.metricNames.length;
+      this.metricIds.set(series.metric, metric);
+      this.metricNames.push(series.metric);
+      this.metricStamp = grown(this.metricStamp, metric + 1);
+    }
+    this.fieldMetric[f] = metric;
     return f;
   }
 
@@ -272,6 +287,7 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
   // room for one sample per 64 bytes (lines are mostly longer); the columns grow when they are not
   const cols = new Columns(Math.min(len >>> 6, opts.maxLines) + 16, opts.serverPrecision === "ns");
   const series: InfluxSeries[] = [];
+  const metrics: string[] = [];
   let cache = seriesCacheFor(opts);
   const stamp = ++batchStamp;
   const buf: Body = { bytes: body, view: new DataView(body.buffer, body.byteOffset, body.byteLength) };
@@ -302,7 +318,7 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
         cache = seriesCacheFor(opts);
         previousKey = -1;
       }
-      previousKey = parseLine(buf, s, e, plainKeys, previousKey, opts, cols, series, cache, stamp);
+      previousKey = parseLine(buf, s, e, plainKeys, previousKey, opts, cols, series, metrics, cache, stamp);
     } catch (err) {
       if (err instanceof LineError || err instanceof ProtocolError) {
         throw new ProtocolError("malformed", `line ${lineNo}: ${err.message}: ${excerpt(utf8.decode(body.subarray(s, e)), 120)}`);
@@ -310,8 +326,6 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
       throw err;
     }
   }
-  const metrics = new Set<string>();
-  for (const ser of series) metrics.add(ser.metric);
   return { series, seriesIndex: cols.seriesIndex, timestamps: cols.timestamps, values: cols.values, count: cols.count, metrics };
 }
 
@@ -378,6 +392,7 @@ function parseLine(
   opts: InfluxParseOptions,
   cols: Columns,
   batchSeries: InfluxSeries[],
+  batchMetrics: string[],
   cache: SeriesCache,
   stamp: number,
 ): number {
@@ -447,6 +462,11 @@ function parseLine(
       cache.fieldStamp[field] = stamp;
       cache.fieldIndex[field] = batchSeries.length;
       batchSeries.push(cache.fieldSeries[field]!);
+      const metric = cache.fieldMetric[field]!;
+      if (cache.metricStamp[metric] !== stamp) {
+        cache.metricStamp[metric] = stamp;
+        batchMetrics.push(cache.metricNames[metric]!);
+      }
     }
     if (cols.count === cols.values.length) cols.grow();
     cols.seriesIndex[cols.count] = cache.fieldIndex[field]!;

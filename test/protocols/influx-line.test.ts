@@ -51,6 +51,10 @@ test("Telegraf-style lines: tags, several fields, i/u suffixes, ns timestamps to
     ["mem", "host=web-01", 1700000000000, -2500],
     ["disk_inodes_used", "host=web-01,path=/var/lib", 99, 7],
   ]);
+  // each distinct metric name once (the route records them as gauges), in every parse that writes it
+  for (let round = 0; round < 2; round++) {
+    assert.equal([...parseInfluxLines(enc(`${body}\n${body}`), OPTS).metrics].sort(), ["cpu_usage_idle", "cpu_usage_user", "disk_inodes_used", "mem", "mem_free", "mem_used"]);
+  }
 });
 
 test("escapes: commas, spaces and equals signs in measurement, tag keys/values and field keys", () => {
