@@ -291,6 +291,9 @@ test("/query: CREATE DATABASE answered OK, SHOW DATABASES lists the tenant's db 
   const select = await getJson(`${srv.url}/query?db=telegraf&q=${encodeURIComponent("SELECT mean(usage_idle) FROM cpu; CREATE DATABASE x")}`);
   assert.is(select.status, 400);
   assert.match(select.body.error, /^unsupported InfluxQL statement "SELECT mean\(usage_idle\) FROM cpu": tsink answers only CREATE DATABASE and SHOW DATABASES/);
+  // a ';' inside a quoted name does not split statements
+  const quoted = await getJson(`${srv.url}/query?q=${encodeURIComponent('CREATE DATABASE "a;b"; CREATE DATABASE c')}`);
+  assert.equal([quoted.status, quoted.body], [200, { results: [{ statement_id: 0 }, { statement_id: 1 }] }]);
   assert.is((await getJson(`${srv.url}/query`)).status, 400);
   assert.match((await getJson(`${srv.url}/query?q=DROP%20DATABASE%20x`)).body.error, /unsupported InfluxQL statement "DROP DATABASE x"/);
 });
