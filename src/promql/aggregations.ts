@@ -4,7 +4,8 @@
 import type * as ast from "./ast.js";
 import { PromqlError } from "./result.js";
 import type { Label } from "./result.js";
-import { formatFloatPlain, keepLabels, labelsKey, METRIC_NAME, removeLabels, setLabel, signature, validLabelName } from "./labels.js";
+import { dropMetadataLabels, formatFloatPlain, keepLabels, labelsHash, labelsKey, METRIC_NAME, removeLabels, setLabel, signature, validLabelName } from "./labels.js";
+import { warnCappedRatios, warnInvalidQuantiles } from "./annotations.js";
 import { goQuote } from "./parser/errors.js";
 import type { Evaluator } from "./evaluator.js";
 import { unwrapParens } from "./evaluator.js";
@@ -51,17 +52,9 @@ function grouping(names: string[], without: boolean): Grouping {
   return { key: (l) => signature(l, kept, true), labels: (l) => keepLabels(l, kept) };
 }
 
-/** Deterministic per-series position in [0, 1) used by limit_ratio (FNV-1a over the label set). */
-function ratioOffset(labels: Label[]): number {
-  const key = labelsKey(labels);
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
-  }
-  return (h1 * 2 ** 21 + (h2 >>> 11)) / 2 ** 53;
+/** limit_ratio's per-series position in [0, 1]: Prometheus' float64(labels.Hash()) / float64(MaxUint64). */
+function ratioOffset(s: StepSeries): number {
+  return Number(labelsHash(s.dropName ? dropMetadataLabels(s.labels) : s.labels)) / 2 ** 64;
 }
 
 export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: Grid): Promise<EvalValue> {
@@ -75,6 +68,8 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
     if (!validLabelName(valueLabel)) throw new PromqlError("execution", `invalid label name ${goQuote(valueLabel)}`);
   } else if (e.param) {
     param = await ev.evalScalar(e.param, grid);
+    if (e.op === "quantile") warnInvalidQuantiles(ev.options.annotations, param, e.param.pos);
+    if (e.op === "limit_ratio") warnCappedRatios(ev.options.annotations, param, e.param.pos);
   }
   const input = await ev.evalVector(e.expr, grid);
   const names = e.op === "count_values" && !e.without ? [...e.grouping, valueLabel] : e.grouping;
@@ -354,7 +349,7 @@ function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepS
     m.push(i);
   }
   const outPresent = input.map(() => new Uint8Array(steps));
-  const offsets = op === "limit_ratio" ? input.map((s) => ratioOffset(s.labels)) : undefined;
+  const offsets = op === "limit_ratio" ? input.map(ratioOffset) : undefined;
   // Order of the selected series at the (single) step of an instant query: per group, best first.
   const instantOrder: number[] = [];
   for (let t = 0; t < steps; t++) {

@@ -57,6 +57,8 @@ export async function evalBinary(ev: Evaluator, e: ast.BinaryExpr, grid: Grid): 
   const lhs = await ev.eval(e.lhs, grid);
   const rhs = await ev.eval(e.rhs, grid);
   const steps = grid.times.length;
+  // Checked once per series in the loops below, so a timeout interrupts large operands too.
+  const check = () => ev.checkDeadline();
   if (lhs.kind === "scalar" && rhs.kind === "scalar") {
     const out = new Float64Array(steps);
     if (COMPARISONS.has(e.op)) {
@@ -69,10 +71,10 @@ export async function evalBinary(ev: Evaluator, e: ast.BinaryExpr, grid: Grid): 
     return { kind: "scalar", values: out };
   }
   if (lhs.kind === "vector" && rhs.kind === "scalar") {
-    return { kind: "vector", series: vectorScalar(e.op, lhs.series, rhs.values, false, e.returnBool) };
+    return { kind: "vector", series: vectorScalar(e.op, lhs.series, rhs.values, false, e.returnBool, check) };
   }
   if (lhs.kind === "scalar" && rhs.kind === "vector") {
-    return { kind: "vector", series: vectorScalar(e.op, rhs.series, lhs.values, true, e.returnBool) };
+    return { kind: "vector", series: vectorScalar(e.op, rhs.series, lhs.values, true, e.returnBool, check) };
   }
   if (lhs.kind !== "vector" || rhs.kind !== "vector") {
     throw new PromqlError("bad_data", `binary expression must contain only scalar and instant vector types`);
@@ -86,20 +88,21 @@ export async function evalBinary(ev: Evaluator, e: ast.BinaryExpr, grid: Grid): 
   switch (e.op) {
     case "and":
     case "unless":
-      return { kind: "vector", series: andUnless(e.op, lhs.series, rhs.series, matching, steps) };
+      return { kind: "vector", series: andUnless(e.op, lhs.series, rhs.series, matching, steps, check) };
     case "or":
-      return { kind: "vector", series: or(lhs.series, rhs.series, matching, steps) };
+      return { kind: "vector", series: or(lhs.series, rhs.series, matching, steps, check) };
     default:
-      return { kind: "vector", series: vectorVector(e.op, lhs.series, rhs.series, matching, e.returnBool, steps) };
+      return { kind: "vector", series: vectorVector(e.op, lhs.series, rhs.series, matching, e.returnBool, steps, check) };
   }
 }
 
-function vectorScalar(op: ast.BinaryOp, series: StepSeries[], scalar: Float64Array, scalarOnLeft: boolean, returnBool: boolean): StepSeries[] {
+function vectorScalar(op: ast.BinaryOp, series: StepSeries[], scalar: Float64Array, scalarOnLeft: boolean, returnBool: boolean, check: () => void): StepSeries[] {
   const isComparison = COMPARISONS.has(op);
   const cmp = isComparison ? comparisonOf(op) : undefined;
   const arith = isComparison ? undefined : arithmeticOf(op);
   const out: StepSeries[] = [];
   for (const s of series) {
+    check();
     const steps = s.values.length;
     const values = new Float64Array(steps);
     const present = new Uint8Array(steps);
@@ -139,9 +142,10 @@ function signatureFn(matching: ast.VectorMatching): (labels: Label[]) => string 
 }
 
 /** Per signature, which steps have at least one series of `series` present. */
-function presenceBySignature(series: StepSeries[], sig: (labels: Label[]) => string, steps: number): Map<string, Uint8Array> {
+function presenceBySignature(series: StepSeries[], sig: (labels: Label[]) => string, steps: number, check: () => void): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   for (const s of series) {
+    check();
     const key = sig(s.labels);
     let p = out.get(key);
     if (!p) out.set(key, (p = new Uint8Array(steps)));
@@ -150,11 +154,12 @@ function presenceBySignature(series: StepSeries[], sig: (labels: Label[]) => str
   return out;
 }
 
-function andUnless(op: "and" | "unless", lhs: StepSeries[], rhs: StepSeries[], matching: ast.VectorMatching, steps: number): StepSeries[] {
+function andUnless(op: "and" | "unless", lhs: StepSeries[], rhs: StepSeries[], matching: ast.VectorMatching, steps: number, check: () => void): StepSeries[] {
   const sig = signatureFn(matching);
-  const right = presenceBySignature(rhs, sig, steps);
+  const right = presenceBySignature(rhs, sig, steps, check);
   const out: StepSeries[] = [];
   for (const s of lhs) {
+    check();
     const p = right.get(sig(s.labels));
     const present = new Uint8Array(steps);
     for (let i = 0; i < steps; i++) {
@@ -167,11 +172,12 @@ function andUnless(op: "and" | "unless", lhs: StepSeries[], rhs: StepSeries[], m
   return out;
 }
 
-function or(lhs: StepSeries[], rhs: StepSeries[], matching: ast.VectorMatching, steps: number): StepSeries[] {
+function or(lhs: StepSeries[], rhs: StepSeries[], matching: ast.VectorMatching, steps: number, check: () => void): StepSeries[] {
   const sig = signatureFn(matching);
-  const left = presenceBySignature(lhs, sig, steps);
+  const left = presenceBySignature(lhs, sig, steps, check);
   const out: StepSeries[] = [...lhs];
   for (const s of rhs) {
+    check();
     const p = left.get(sig(s.labels));
     if (!p) {
       out.push(s);
@@ -213,6 +219,7 @@ function vectorVector(
   matching: ast.VectorMatching,
   returnBool: boolean,
   steps: number,
+  check: () => void,
 ): StepSeries[] {
   const fill = matching.fill ?? {};
   if ((lhs.length === 0 || rhs.length === 0) && fill.lhs === undefined && fill.rhs === undefined) return [];
@@ -231,6 +238,7 @@ function vectorVector(
   // For every signature of the "one" side: which of its series holds the value at each step (-1: none).
   const oneBySig = new Map<string, Int32Array>();
   for (let j = 0; j < one.length; j++) {
+    check();
     const key = sig(one[j].labels);
     let idx = oneBySig.get(key);
     if (!idx) oneBySig.set(key, (idx = new Int32Array(steps).fill(-1)));
@@ -300,6 +308,7 @@ function vectorVector(
   };
 
   for (const s of many) {
+    check();
     const key = sig(s.labels);
     const idx = oneBySig.get(key);
     if (!idx && fillOne === undefined) continue;

@@ -3,14 +3,15 @@
 
 import type * as ast from "./ast.js";
 import { documentedType, exprType, parse, PromqlParseError, resolveDurations } from "./parser/index.js";
-import { PromqlError, type InstantSample, type QueryResult, type RangeSeries } from "./result.js";
+import { PromqlError, type InstantSample, type QueryAnnotations, type QueryResult, type RangeSeries } from "./result.js";
+import { Annotations } from "./annotations.js";
 import type { SeriesSource } from "./source.js";
 import { compareLabels, dropMetadataLabels } from "./labels.js";
 import { Evaluator, finalizeSeries } from "./evaluator.js";
 import { makeGrid, type EvalValue, type Grid } from "./values.js";
 
 export { PromqlError } from "./result.js";
-export type { InstantSample, PromqlErrorType, QueryResult, RangeSeries } from "./result.js";
+export type { InstantSample, PromqlErrorType, QueryAnnotations, QueryData, QueryResult, RangeSeries } from "./result.js";
 export type { SeriesSource } from "./source.js";
 
 export interface PromqlEngineOptions {
@@ -26,6 +27,11 @@ export interface PromqlEngineOptions {
   timeoutMs?: number;
   /** Longest accepted query string in characters (default 1 MiB). */
   maxQueryLength?: number;
+  /**
+   * Most warnings and most infos a result carries (default 10 each, like Prometheus' HTTP API; 0: all); the rest
+   * are summarised as "N more warning annotations omitted".
+   */
+  maxAnnotations?: number;
 }
 
 /** Per-query options. */
@@ -41,6 +47,7 @@ export class PromqlEngine {
   private readonly maxPointsPerSeries: number;
   private readonly timeoutMs: number;
   private readonly maxQueryLength: number;
+  private readonly maxAnnotations: number;
 
   constructor(
     private readonly source: SeriesSource,
@@ -52,6 +59,7 @@ export class PromqlEngine {
     this.maxPointsPerSeries = options.maxPointsPerSeries ?? 11_000;
     this.timeoutMs = options.timeoutMs ?? 120_000;
     this.maxQueryLength = options.maxQueryLength ?? 1 << 20;
+    this.maxAnnotations = options.maxAnnotations ?? 10;
   }
 
   /** Parses a query; syntax errors become PromqlError("bad_data"). */
@@ -71,21 +79,23 @@ export class PromqlEngine {
     if (!Number.isFinite(timeMs)) throw new PromqlError("bad_data", "invalid evaluation time");
     const expr = this.parse(query);
     const grid = makeGrid(timeMs, timeMs, 0);
-    const value = await this.evaluate(expr, grid, options);
+    const annotations = new Annotations();
+    const { value } = await this.evaluate(expr, grid, options, annotations);
+    const notes = annotations.asStrings(query, this.maxAnnotations);
     switch (value.kind) {
       case "scalar":
-        return { resultType: "scalar", value: [timeMs, value.values[0]] };
+        return { resultType: "scalar", value: [timeMs, value.values[0]], ...notes };
       case "string":
-        return { resultType: "string", value: [timeMs, value.value] };
+        return { resultType: "string", value: [timeMs, value.value], ...notes };
       case "vector": {
         const result: InstantSample[] = finalizeSeries(value.series).map((s) => ({ labels: s.labels, timestamp: timeMs, value: s.values[0] }));
-        return { resultType: "vector", result };
+        return { resultType: "vector", result, ...notes };
       }
       case "matrix": {
         const result: RangeSeries[] = value.series
           .map((s) => ({ labels: s.dropName ? dropMetadataLabels(s.labels) : s.labels, timestamps: s.timestamps, values: s.values }))
           .sort((a, b) => compareLabels(a.labels, b.labels));
-        return { resultType: "matrix", result };
+        return { resultType: "matrix", result, ...notes };
       }
     }
   }
@@ -109,14 +119,17 @@ export class PromqlEngine {
       throw new PromqlError("bad_data", `invalid expression type "${documentedType(type)}" for range query, must be Scalar or instant Vector`);
     }
     const grid = makeGrid(startMs, endMs, stepMs);
-    const value = await this.evaluate(expr, grid, options);
+    const annotations = new Annotations();
+    const { value, evaluator } = await this.evaluate(expr, grid, options, annotations);
+    const notes: QueryAnnotations = annotations.asStrings(query, this.maxAnnotations);
     const steps = grid.times;
     if (value.kind === "scalar") {
-      return { resultType: "matrix", result: [{ labels: [], timestamps: steps.slice(), values: value.values }] };
+      return { resultType: "matrix", result: [{ labels: [], timestamps: steps.slice(), values: value.values }], ...notes };
     }
     if (value.kind !== "vector") throw new PromqlError("internal", `range query evaluated to ${value.kind}`);
     const result: RangeSeries[] = [];
     for (const s of finalizeSeries(value.series)) {
+      evaluator.checkDeadline();
       let n = 0;
       for (let i = 0; i < s.present.length; i++) n += s.present[i];
       if (n === 0) continue;
@@ -131,11 +144,12 @@ export class PromqlEngine {
       result.push({ labels: s.labels, timestamps, values });
     }
     result.sort((a, b) => compareLabels(a.labels, b.labels));
-    return { resultType: "matrix", result };
+    return { resultType: "matrix", result, ...notes };
   }
 
-  private async evaluate(expr: ast.Expr, grid: Grid, options: QueryOptions): Promise<EvalValue> {
+  private async evaluate(expr: ast.Expr, grid: Grid, options: QueryOptions, annotations: Annotations): Promise<{ value: EvalValue; evaluator: Evaluator }> {
     const evaluator = new Evaluator(this.source, {
+      annotations,
       lookbackDeltaMs: this.lookbackDeltaMs,
       defaultSubqueryStepMs: this.defaultSubqueryStepMs,
       maxSamples: this.maxSamples,
@@ -145,7 +159,7 @@ export class PromqlEngine {
       queryEnd: grid.end,
     });
     try {
-      return await evaluator.eval(resolveDurations(expr, { stepMs: grid.step, rangeMs: grid.end - grid.start }), grid);
+      return { value: await evaluator.eval(resolveDurations(expr, { stepMs: grid.step, rangeMs: grid.end - grid.start }), grid), evaluator };
     } catch (error) {
       if (error instanceof PromqlError) throw error;
       throw new PromqlError("internal", `unexpected error: ${(error as Error).message}`);

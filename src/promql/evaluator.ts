@@ -7,6 +7,7 @@ import type { SeriesSource } from "./source.js";
 import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
 import { makeGrid, type EvalValue, type Grid, type RawSeries, type StepSeries } from "./values.js";
 import type { WindowExtension } from "./range_kernels.js";
+import type { Annotations } from "./annotations.js";
 import { evalBinary } from "./binary.js";
 import { evalAggregate } from "./aggregations.js";
 import { evalCall } from "./functions.js";
@@ -22,6 +23,8 @@ export interface EvaluatorOptions {
   /** Start and end of the whole query: what start() and end() resolve to. */
   queryStart: number;
   queryEnd: number;
+  /** Collects the query's warnings and infos. */
+  annotations: Annotations;
 }
 
 /**
@@ -55,6 +58,11 @@ function staleMarkerMask(values: Float64Array): Uint8Array | undefined {
     }
   }
   return mask;
+}
+
+function hasMetricName(labels: Label[]): boolean {
+  for (let i = 0; i < labels.length; i++) if (labels[i].name === METRIC_NAME) return true;
+  return false;
 }
 
 export function unwrapParens(expr: ast.Expr): ast.Expr {
@@ -158,7 +166,7 @@ export class Evaluator {
           break;
         }
       }
-      if (row.metric && !labels.some((l) => l.name === METRIC_NAME)) {
+      if (row.metric && !hasMetricName(labels)) {
         // Storage returns labels sorted by name and the metric name separately: insert it in order.
         let at = 0;
         while (at < labels.length && labels[at].name < METRIC_NAME) at++;
@@ -182,10 +190,15 @@ export class Evaluator {
     if (vs.smoothed && !sampleTimestamps) return this.evalSmoothedSelector(vs, refs);
     const raw = await this.select(vs, refs[0] - lookback + 1, refs[steps - 1]);
     const out: StepSeries[] = [];
+    // One buffer for all series' steps (a series with no point gives its slot back to the next one).
+    const allValues = new Float64Array(steps * raw.length);
+    const allPresent = new Uint8Array(steps * raw.length);
+    let slot = 0;
     for (const s of raw) {
+      this.checkDeadline();
       const stale = staleMarkerMask(s.values);
-      const values = new Float64Array(steps);
-      const present = new Uint8Array(steps);
+      const values = allValues.subarray(slot * steps, (slot + 1) * steps);
+      const present = allPresent.subarray(slot * steps, (slot + 1) * steps);
       let points = 0;
       let j = 0;
       const ts = s.timestamps;
@@ -198,7 +211,10 @@ export class Evaluator {
         present[i] = 1;
         points++;
       }
-      if (points > 0) out.push({ labels: s.labels, dropName: false, values, present });
+      if (points > 0) {
+        out.push({ labels: s.labels, dropName: false, values, present });
+        slot++;
+      }
       // Like Prometheus, the points an instant selector produces count against the sample limit.
       this.countSamples(points);
     }
@@ -223,6 +239,7 @@ export class Evaluator {
     const raw = await this.select(vs, refs[0] - lookback + 1, refs[steps - 1] + lookback);
     const out: StepSeries[] = [];
     for (const s of raw.map(withoutStaleMarkers)) {
+      this.checkDeadline();
       const ts = s.timestamps;
       const values = new Float64Array(steps);
       const present = new Uint8Array(steps);

@@ -14,6 +14,7 @@ import { extendedRangeSelectorError } from "./parser/index.js";
 import { bucketFraction, bucketQuantile, type Bucket } from "./histogram.js";
 import { evalRangeKernel, RANGE_FUNCTION_IDS, type RangeFunctionName } from "./range_kernels.js";
 import { hasAnyPoint, type EvalValue, type Grid, type StepSeries } from "./values.js";
+import { annotationMessages, warnInvalidQuantiles, type Annotations } from "./annotations.js";
 
 const MATH_FUNCTIONS: Record<string, (x: number) => number> = {
   abs: Math.abs,
@@ -56,8 +57,9 @@ const DATE_FUNCTIONS: Record<string, (d: Date) => number> = {
 /** Range functions that keep the metric name (they act like an offset). */
 const NAME_KEEPING_RANGE_FUNCTIONS = new Set(["last_over_time", "first_over_time"]);
 
-function mapSeries(series: StepSeries[], f: (x: number, step: number) => number): StepSeries[] {
+function mapSeries(ev: Evaluator, series: StepSeries[], f: (x: number, step: number) => number): StepSeries[] {
   return series.map((s) => {
+    ev.checkDeadline();
     const values = new Float64Array(s.values.length);
     for (let i = 0; i < values.length; i++) if (s.present[i]) values[i] = f(s.values[i], i);
     return { labels: s.labels, dropName: true, values, present: s.present };
@@ -181,18 +183,34 @@ async function labelJoin(ev: Evaluator, call: ast.Call, grid: Grid): Promise<Ste
   return mergeSameLabels(out);
 }
 
-/** Groups classic-histogram bucket series (labels minus `le`) and evaluates `f` on each group's buckets per step. */
-function classicHistogram(series: StepSeries[], steps: number, f: (buckets: Bucket[], step: number) => number): StepSeries[] {
-  const groups = new Map<string, { labels: Label[]; members: { s: StepSeries; upper: number }[] }>();
-  const order: { labels: Label[]; members: { s: StepSeries; upper: number }[] }[] = [];
+/**
+ * Groups classic-histogram bucket series (labels minus `le`) and evaluates `f` on each group's buckets per step.
+ * Series without a parseable `le` are skipped with Prometheus' warning at `pos` (the bucket argument); `f` calls
+ * its third argument when it had to force the buckets monotonic (an info annotation for the group's metric).
+ */
+function classicHistogram(
+  annotations: Annotations,
+  pos: ast.PositionRange,
+  series: StepSeries[],
+  steps: number,
+  f: (buckets: Bucket[], step: number, forcedMonotonic: () => void) => number,
+): StepSeries[] {
+  interface Group { labels: Label[]; metricName: string; members: { s: StepSeries; upper: number }[] }
+  const groups = new Map<string, Group>();
+  const order: Group[] = [];
   const le = new Set(["le"]);
   for (const s of series) {
-    const upper = parseGoFloat(getLabel(s.labels, "le"));
-    if (upper === undefined) continue;
+    const metricName = s.dropName ? "" : getLabel(s.labels, METRIC_NAME);
+    const leValue = getLabel(s.labels, "le");
+    const upper = parseGoFloat(leValue);
+    if (upper === undefined) {
+      annotations.warn(annotationMessages.badBucketLabel(metricName, leValue), pos);
+      continue;
+    }
     const key = signature(s.labels, le, false);
     let g = groups.get(key);
     if (!g) {
-      g = { labels: s.labels.filter((l) => l.name !== "le" && l.name !== METRIC_NAME), members: [] };
+      g = { labels: s.labels.filter((l) => l.name !== "le" && l.name !== METRIC_NAME), metricName, members: [] };
       groups.set(key, g);
       order.push(g);
     }
@@ -202,11 +220,12 @@ function classicHistogram(series: StepSeries[], steps: number, f: (buckets: Buck
   for (const g of order) {
     const values = new Float64Array(steps);
     const present = new Uint8Array(steps);
+    const forced = () => annotations.info(annotationMessages.forcedMonotonicity(g.metricName), pos);
     for (let t = 0; t < steps; t++) {
       const buckets: Bucket[] = [];
       for (const m of g.members) if (m.s.present[t]) buckets.push({ upperBound: m.upper, count: m.s.values[t] });
       if (buckets.length === 0) continue;
-      values[t] = f(buckets, t);
+      values[t] = f(buckets, t, forced);
       present[t] = 1;
     }
     out.push({ labels: g.labels, dropName: true, values, present });
@@ -274,18 +293,30 @@ async function rangeFunction(ev: Evaluator, call: ast.Call, grid: Grid, name: Ra
       if (!(p1![i] > 0 && p1![i] < 1)) throw new PromqlError("execution", `invalid trend factor. Expected: 0 < tf < 1, got: ${p1![i].toFixed(6)}`);
     }
   }
-  ev.checkDeadline();
-  const results = evalRangeKernel(name, arg.series, arg.windowEnds, arg.rangeMs, p0, p1, extension);
+  const results = evalRangeKernel(name, arg.series, arg.windowEnds, arg.rangeMs, p0, p1, extension, undefined, () => ev.checkDeadline());
   const dropName = !NAME_KEEPING_RANGE_FUNCTIONS.has(name);
   const out: StepSeries[] = [];
   let points = 0;
+  const evaluatedSteps = name === "quantile_over_time" ? new Uint8Array(grid.times.length) : undefined;
   for (let i = 0; i < results.length; i++) {
+    ev.checkDeadline();
     const s = { labels: arg.series[i].labels, dropName, values: results[i].values, present: results[i].present };
     for (let k = 0; k < s.present.length; k++) points += s.present[k];
-    if (hasAnyPoint(s)) out.push(s);
+    if (!hasAnyPoint(s)) continue;
+    out.push(s);
+    if (evaluatedSteps) for (let k = 0; k < s.present.length; k++) evaluatedSteps[k] |= s.present[k];
+    if (name === "rate" || name === "increase") noteNonCounter(ev.options.annotations, s.labels, matrixArg.pos);
   }
+  if (evaluatedSteps) warnInvalidQuantiles(ev.options.annotations, p0!, unwrapParens(call.args[0]).pos, evaluatedSteps);
   ev.countSamples(points);
   return out;
+}
+
+/** Prometheus' info for rate()/increase() over a metric whose name does not look like a counter's. */
+function noteNonCounter(annotations: Annotations, labels: Label[], pos: ast.PositionRange): void {
+  const name = getLabel(labels, METRIC_NAME);
+  if (name === "" || /_(total|sum|count|bucket)$/.test(name)) return;
+  annotations.info(annotationMessages.possibleNonCounter(name), pos);
 }
 
 async function absentOverTime(ev: Evaluator, call: ast.Call, grid: Grid): Promise<StepSeries[]> {
@@ -306,7 +337,7 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
 
   if (name in RANGE_FUNCTION_IDS) return vector(await rangeFunction(ev, call, grid, name as RangeFunctionName));
   const math = MATH_FUNCTIONS[name];
-  if (math) return vector(mapSeries(await ev.evalVector(call.args[0], grid), math));
+  if (math) return vector(mapSeries(ev, await ev.evalVector(call.args[0], grid), math));
   const date = DATE_FUNCTIONS[name];
   if (date) {
     const toDate = (seconds: number) => new Date(Math.trunc(seconds) * 1000);
@@ -314,7 +345,7 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
       const values = Float64Array.from(grid.times, (t) => date(toDate(Math.floor(t / 1000))));
       return vector([{ labels: [], dropName: false, values, present: new Uint8Array(steps).fill(1) }]);
     }
-    return vector(mapSeries(await ev.evalVector(call.args[0], grid), (x) => date(toDate(x))));
+    return vector(mapSeries(ev, await ev.evalVector(call.args[0], grid), (x) => date(toDate(x))));
   }
 
   switch (name) {
@@ -369,7 +400,7 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
     case "round": {
       const series = await ev.evalVector(call.args[0], grid);
       const toNearest = call.args.length > 1 ? await ev.evalScalar(call.args[1], grid) : new Float64Array(steps).fill(1);
-      return vector(mapSeries(series, (x, i) => {
+      return vector(mapSeries(ev, series, (x, i) => {
         const inverse = 1 / toNearest[i];
         return Math.floor(x * inverse + 0.5) / inverse;
       }));
@@ -383,7 +414,7 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
       const lo = name === "clamp" ? a : name === "clamp_min" ? a : new Float64Array(steps).fill(-Infinity);
       const hi = name === "clamp" ? b! : name === "clamp_max" ? a : new Float64Array(steps).fill(Infinity);
       return vector(
-        mapSeries(series, (x, i) => Math.max(lo[i], Math.min(hi[i], x)))
+        mapSeries(ev, series, (x, i) => Math.max(lo[i], Math.min(hi[i], x)))
           .map((s) => ({ ...s, present: s.present.map((p, i) => (p && !(hi[i] < lo[i]) ? 1 : 0)) }))
           .filter(hasAnyPoint),
       );
@@ -394,7 +425,7 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
         const series = await ev.evalVectorSelector(arg, grid, true);
         return vector(series.map((s) => ({ ...s, dropName: true })));
       }
-      return vector(mapSeries(await ev.evalVector(arg, grid), (_, i) => grid.times[i] / 1000));
+      return vector(mapSeries(ev, await ev.evalVector(arg, grid), (_, i) => grid.times[i] / 1000));
     }
     case "absent": {
       const series = await ev.evalVector(call.args[0], grid);
@@ -407,10 +438,14 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
       return vector(await absentOverTime(ev, call, grid));
     case "sort":
     case "sort_desc":
-      return vector(sortForInstant(await ev.evalVector(call.args[0], grid), steps, byValue(name === "sort_desc")));
     case "sort_by_label":
-    case "sort_by_label_desc":
-      return vector(sortForInstant(await ev.evalVector(call.args[0], grid), steps, byLabels(call.args.slice(1).map(stringArg), name === "sort_by_label_desc")));
+    case "sort_by_label_desc": {
+      if (grid.start !== grid.end) ev.options.annotations.warn(annotationMessages.sortInRangeQuery(), call.pos);
+      const order = name === "sort" || name === "sort_desc"
+        ? byValue(name === "sort_desc")
+        : byLabels(call.args.slice(1).map(stringArg), name === "sort_by_label_desc");
+      return vector(sortForInstant(await ev.evalVector(call.args[0], grid), steps, order));
+    }
     case "label_replace":
       return vector(await labelReplace(ev, call, grid));
     case "label_join":
@@ -419,17 +454,21 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
       return vector(await evalInfo(ev, call, grid));
     case "histogram_quantile": {
       const q = await ev.evalScalar(call.args[0], grid);
+      warnInvalidQuantiles(ev.options.annotations, q, unwrapParens(call.args[0]).pos);
       const series = await ev.evalVector(call.args[1], grid);
-      return vector(classicHistogram(series, steps, (buckets, t) => bucketQuantile(q[t], buckets)));
+      const pos = unwrapParens(call.args[1]).pos;
+      return vector(classicHistogram(ev.options.annotations, pos, series, steps, (buckets, t, forced) => bucketQuantile(q[t], buckets, forced)));
     }
     case "histogram_quantiles": {
       const series = await ev.evalVector(call.args[0], grid);
+      const pos = unwrapParens(call.args[0]).pos;
       const label = stringArg(call.args[1]);
       const out: StepSeries[] = [];
       for (const arg of call.args.slice(2)) {
         const q = await ev.evalScalar(arg, grid);
+        warnInvalidQuantiles(ev.options.annotations, q, unwrapParens(arg).pos);
         const text = openMetricsFloat(q[0]);
-        for (const s of classicHistogram(series, steps, (buckets, t) => bucketQuantile(q[t], buckets))) {
+        for (const s of classicHistogram(ev.options.annotations, pos, series, steps, (buckets, t, forced) => bucketQuantile(q[t], buckets, forced))) {
           out.push({ ...s, labels: setLabel(s.labels, label, text) });
         }
       }
@@ -439,7 +478,8 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
       const lower = await ev.evalScalar(call.args[0], grid);
       const upper = await ev.evalScalar(call.args[1], grid);
       const series = await ev.evalVector(call.args[2], grid);
-      return vector(classicHistogram(series, steps, (buckets, t) => bucketFraction(lower[t], upper[t], buckets)));
+      const pos = unwrapParens(call.args[2]).pos;
+      return vector(classicHistogram(ev.options.annotations, pos, series, steps, (buckets, t) => bucketFraction(lower[t], upper[t], buckets)));
     }
     case "histogram_count":
     case "histogram_sum":

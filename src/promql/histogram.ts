@@ -29,17 +29,26 @@ function correctPrecisionErrors(buckets: Bucket[]): void {
   }
 }
 
-/** Replaces decreases between successive buckets by the running maximum ("envelope"). */
-function ensureMonotonic(buckets: Bucket[]): void {
+/** Replaces decreases between successive buckets by the running maximum ("envelope"); true when it changed any. */
+function ensureMonotonic(buckets: Bucket[]): boolean {
   let max = buckets[0].count;
+  let forced = false;
   for (let i = 1; i < buckets.length; i++) {
-    if (buckets[i].count > max) max = buckets[i].count;
-    else if (buckets[i].count < max) buckets[i].count = max;
+    if (buckets[i].count > max) {
+      max = buckets[i].count;
+    } else if (buckets[i].count < max) {
+      buckets[i].count = max;
+      forced = true;
+    }
   }
+  return forced;
 }
 
-/** φ-quantile of a classic histogram, interpolating linearly inside the bucket that holds the rank. */
-export function bucketQuantile(q: number, input: Bucket[]): number {
+/**
+ * φ-quantile of a classic histogram, interpolating linearly inside the bucket that holds the rank.
+ * `onForcedMonotonic` is called when decreasing bucket counts had to be raised (Prometheus' info annotation).
+ */
+export function bucketQuantile(q: number, input: Bucket[], onForcedMonotonic?: () => void): number {
   if (Number.isNaN(q)) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
@@ -47,7 +56,7 @@ export function bucketQuantile(q: number, input: Bucket[]): number {
   const buckets = sortAndCoalesce(input);
   if (buckets[buckets.length - 1].upperBound !== Infinity) return NaN;
   correctPrecisionErrors(buckets);
-  ensureMonotonic(buckets);
+  if (ensureMonotonic(buckets)) onForcedMonotonic?.();
   if (buckets.length < 2) return NaN;
   const observations = buckets[buckets.length - 1].count;
   if (observations === 0) return NaN;

@@ -2,6 +2,7 @@
 // Go-compatible float formatting and natural ordering.
 
 import type { Label } from "./result.js";
+import { loadWasm, memoryViews } from "../wasm/loader.js";
 
 export const METRIC_NAME = "__name__";
 /** Labels Prometheus treats as metric metadata and drops together with the name. */
@@ -137,4 +138,43 @@ export function naturalLess(a: string, b: string): boolean {
     return x < y;
   }
   return ca.length < cb.length;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * Prometheus' labels.Hash() of its default (stringlabels) label encoding: XXH64 (seed 0) over each name and value
+ * preceded by its byte length (one byte below 255, else 0xff and three bytes little-endian), in label order.
+ * limit_ratio samples by it, so tsink keeps the same series Prometheus keeps.
+ */
+export function labelsHash(labels: Label[]): bigint {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (const l of labels) {
+    for (const text of [l.name, l.value]) {
+      const bytes = utf8.encode(text);
+      parts.push(bytes);
+      size += bytes.length + (bytes.length < 255 ? 1 : 4);
+    }
+  }
+  const wasm = loadWasm() as ReturnType<typeof loadWasm> & { xxh64Into(p: number, len: number, out: number): void };
+  const outAt = (size + 7) & ~7;
+  const base = wasm.scratch(outAt + 8);
+  const { u8 } = memoryViews();
+  let at = base;
+  for (const bytes of parts) {
+    const n = bytes.length;
+    if (n < 255) {
+      u8[at++] = n;
+    } else {
+      u8[at++] = 255;
+      u8[at++] = n & 0xff;
+      u8[at++] = (n >>> 8) & 0xff;
+      u8[at++] = (n >>> 16) & 0xff;
+    }
+    u8.set(bytes, at);
+    at += n;
+  }
+  wasm.xxh64Into(base, size, base + outAt);
+  return memoryViews().u64[(base + outAt) >>> 3];
 }

@@ -80,7 +80,9 @@ const BATCH_BYTES = 64 << 20;
  * Runs range function `name` over every series for windows (windowEnds[k] - rangeMs, windowEnds[k]].
  * p0/p1 are per-step scalar parameters (quantile, prediction horizon and intercept time, smoothing factors).
  * With `extension` the window is widened for an anchored/smoothed selector and the extended variant runs.
- * Large inputs run as several calls over batches of whole series, which bounds the linear memory used.
+ * Large inputs run as several calls over batches of whole series, which bounds the linear memory used (and, as
+ * a batch's output is part of its size, the work of one call); `beforeBatch` runs before each call (e.g. a
+ * deadline check).
  */
 export function evalRangeKernel(
   name: RangeFunctionName,
@@ -91,6 +93,7 @@ export function evalRangeKernel(
   p1?: Float64Array,
   extension?: WindowExtension,
   batchBytes = BATCH_BYTES,
+  beforeBatch?: () => void,
 ): KernelResult[] {
   const fn = extension ? EXTENDED_FUNCTION_IDS[name] : RANGE_FUNCTION_IDS[name];
   if (fn === undefined) throw new Error(`no extended-window kernel for ${name}`);
@@ -107,6 +110,7 @@ export function evalRangeKernel(
       bytes += cost;
       end++;
     }
+    beforeBatch?.();
     runBatch(fn, series, first, end, windowEnds, rangeMs, p0, p1, extension, results);
     first = end;
   }

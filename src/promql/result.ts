@@ -18,11 +18,23 @@ export interface RangeSeries {
   values: Float64Array;
 }
 
-export type QueryResult =
+/**
+ * Prometheus' annotations of a query (e.g. "PromQL info: metric might not be a counter, ..."), each ending in the
+ * "(line:column)" of the expression it concerns; empty when there are none.
+ */
+export interface QueryAnnotations {
+  warnings: string[];
+  infos: string[];
+}
+
+/** The value of a query result, as Prometheus' `data` object. */
+export type QueryData =
   | { resultType: "scalar"; value: [number, number] }
   | { resultType: "string"; value: [number, string] }
   | { resultType: "vector"; result: InstantSample[] }
   | { resultType: "matrix"; result: RangeSeries[] };
+
+export type QueryResult = QueryData & QueryAnnotations;
 
 /** Prometheus' API errorType strings. */
 export type PromqlErrorType = "bad_data" | "execution" | "timeout" | "canceled" | "internal";

@@ -1,6 +1,6 @@
 // Prometheus HTTP API JSON encoding: Go-compatible float and timestamp spelling and the query result shapes,
 // written as JSON text directly so values come out byte-identical to Prometheus' jsonutil marshalling.
-import type { QueryResult } from "../promql/result.js";
+import type { QueryData } from "../promql/result.js";
 
 export interface Label {
   name: string;
@@ -12,6 +12,7 @@ export interface Label {
  * and from 1e21 up; NaN, +Inf, -Inf spelled out; -0 kept.
  */
 export function formatFloat(v: number): string {
+  if (Number.isInteger(v) && v !== 0 && v < 1e21 && v > -1e21) return String(v); // the common case, no exponent form
   if (Number.isNaN(v)) return "NaN";
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
@@ -54,7 +55,7 @@ function samplePair(ms: number, value: number): string {
 }
 
 /** The `data` object of a query or query_range response. */
-export function queryResultJson(result: QueryResult): string {
+export function queryResultJson(result: QueryData): string {
   switch (result.resultType) {
     case "scalar":
       return `{"resultType":"scalar","result":${samplePair(result.value[0], result.value[1])}}`;
@@ -65,20 +66,30 @@ export function queryResultJson(result: QueryResult): string {
       return `{"resultType":"vector","result":[${parts.join(",")}]}`;
     }
     case "matrix": {
-      const parts = result.result.map((s) => {
-        const values = new Array<string>(s.timestamps.length);
-        for (let i = 0; i < values.length; i++) values[i] = samplePair(s.timestamps[i]!, s.values[i]!);
-        return `{"metric":${labelsJson(s.labels)},"values":[${values.join(",")}]}`;
-      });
+      // Series of a range query share the step timestamps: each `[<ts>,"` prefix is formatted once.
+      const prefixes = new Map<number, string>();
+      const parts = new Array<string>(result.result.length);
+      for (let k = 0; k < parts.length; k++) {
+        const s = result.result[k]!;
+        let out = `{"metric":${labelsJson(s.labels)},"values":[`;
+        for (let i = 0; i < s.timestamps.length; i++) {
+          const ms = s.timestamps[i]!;
+          let prefix = prefixes.get(ms);
+          if (prefix === undefined) prefixes.set(ms, (prefix = `[${formatTimestamp(ms)},"`));
+          out += `${i > 0 ? "," : ""}${prefix}${formatFloat(s.values[i]!)}"]`;
+        }
+        parts[k] = `${out}]}`;
+      }
       return `{"resultType":"matrix","result":[${parts.join(",")}]}`;
     }
   }
 }
 
-/** `{"status":"success","data":<dataJson>}` (plus warnings when there are any). */
-export function successJson(dataJson: string, warnings: readonly string[] = []): string {
+/** `{"status":"success","data":<dataJson>}` (plus warnings and infos when there are any). */
+export function successJson(dataJson: string, warnings: readonly string[] = [], infos: readonly string[] = []): string {
   const w = warnings.length > 0 ? `,"warnings":${JSON.stringify(warnings)}` : "";
-  return `{"status":"success","data":${dataJson}${w}}`;
+  const i = infos.length > 0 ? `,"infos":${JSON.stringify(infos)}` : "";
+  return `{"status":"success","data":${dataJson}${w}${i}}`;
 }
 
 export function errorJson(errorType: string, message: string): string {

@@ -76,13 +76,13 @@ export class TenantSeriesSource implements SeriesSource {
       },
       this.tenant,
     );
-    const columns = await this.storage.selectColumns(scoped, msToStorage(start, this.precision), msToStorage(end, this.precision));
-    return columns.map((c) => ({
-      metric: c.metric,
-      labels: stripTenantLabel(c.labels),
-      timestamps: timestampsToMillis(c.timestamps, this.precision),
-      values: c.values,
-    }));
+    // Labels come back with __name__ in place and without the tenant label: no per-series copies here.
+    const columns = await this.storage.selectColumns(scoped, msToStorage(start, this.precision), msToStorage(end, this.precision), {
+      metricLabel: true,
+      omitLabel: TENANT_LABEL,
+    });
+    if (this.precision !== "ms") for (const c of columns) c.timestamps = timestampsToMillis(c.timestamps, this.precision);
+    return columns as SelectedSeries[];
   }
 }
 

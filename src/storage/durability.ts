@@ -53,8 +53,8 @@ export interface DurabilityLayer {
   /** Logs a batch before the engine applies it; resolves once it is as durable as the sync mode promises. */
   logBatch(batch: ValidatedBatch): Promise<WriteAcknowledgement>;
   logDelete(seriesIds: Uint32Array, start: Ts | undefined, end: Ts | undefined): Promise<void>;
-  /** Encoded chunks of a series held on disk that may overlap [start, end). */
-  persistedChunks(seriesId: number, start: Ts, end: Ts): Uint8Array[];
+  /** Encoded chunks of a series held on disk that may overlap [start, end), appended to `out` (default: a new array). */
+  persistedChunks(seriesId: number, start: Ts, end: Ts, out?: Uint8Array[]): Uint8Array[];
   /** Called when writers wait for memory: flush now so sealed chunks can be released. */
   relieveMemoryPressure(): void;
   /** Writes a consistent point-in-time copy of the data directory to `path` while writes continue. */

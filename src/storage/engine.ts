@@ -16,6 +16,7 @@ import { TimeAxis, type TimestampArray, type Ts } from "./timestamps.js";
 import {
   AGGREGATIONS,
   type Aggregation,
+  type ColumnLabelOptions,
   type DeleteSeriesResult,
   type Label,
   type MetricSeries,
@@ -75,6 +76,8 @@ export class Storage implements EngineHandle {
   private busyWriters = 0;
   private lastRetentionSweep = 0;
   private readonly writerQueue: Array<() => void> = [];
+  /** Reused by the bulk read for each series' chunk list. */
+  private readonly chunkScratch: Uint8Array[] = [];
   private readonly counters: Counters = {
     rowsInserted: 0, insertBatches: 0, insertErrors: 0, selectCalls: 0, selectErrors: 0, pointsReturned: 0,
     deletes: 0, chunksSealed: 0, retentionChunksDropped: 0, admissionWaits: 0,
@@ -539,16 +542,21 @@ export class Storage implements EngineHandle {
   /**
    * Columnar read of every numeric series matching `selection` over [start, end): timestamps ascending, values
    * projected to f64 (NaN payloads kept bit-exact), series ordered by metric and labels. Blob series are
-   * skipped. Used by the PromQL engine.
+   * skipped. Used by the PromQL engine. `labelOptions` shapes the label lists (the server asks for `__name__`
+   * included and its tenant label left out, so each series' labels are built once).
    */
-  async selectColumns(selection: SeriesSelection, start: Ts, end: Ts): Promise<SelectedColumns[]> {
+  async selectColumns(selection: SeriesSelection, start: Ts, end: Ts, labelOptions: ColumnLabelOptions = {}): Promise<SelectedColumns[]> {
     return this.query(() => {
       const [s, e] = this.range(start, end);
       const batch = this.readColumns(this.sortedIds(resolveSelection(this.registry, this.checkedSelection(selection))), s, e);
+      const reg = this.registry;
+      const metricLabel = labelOptions.metricLabel === true;
+      const omit = labelOptions.omitLabel === undefined ? -1 : (reg.dict.find(labelOptions.omitLabel) ?? -1);
       const out: SelectedColumns[] = new Array(batch.ids.length);
       for (let i = 0; i < batch.ids.length; i++) {
         const sid = batch.ids[i]!;
-        out[i] = { metric: this.registry.metricName(sid), labels: this.registry.labelsOf(sid), timestamps: batch.timestamps[i]!, values: batch.values[i]! };
+        const labels = metricLabel || omit >= 0 ? reg.labelsWith(sid, metricLabel, omit) : reg.labelsOf(sid);
+        out[i] = { metric: reg.metricName(sid), labels, timestamps: batch.timestamps[i]!, values: batch.values[i]! };
       }
       return out;
     });
@@ -717,8 +725,7 @@ export class Storage implements EngineHandle {
 
   /** Ids ordered by metric name, then label set. */
   private sortedIds(ids: ArrayLike<number>): number[] {
-    const reg = this.registry;
-    return Array.from(ids).sort((a, b) => reg.compareSeries(a, b));
+    return this.registry.sortSeries(ids);
   }
 
   private metricSeries(sid: number): MetricSeries {
@@ -766,10 +773,13 @@ export class Storage implements EngineHandle {
 
   /** Appends the f64 points of `sid` in [s, e) to `out`; false when its runs overlap (then the caller merges). */
   private appendF64(sid: number, s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {
-    const persisted = this.durability?.persistedChunks(sid, s, e);
-    if (persisted && !this.appendChunks(persisted, s, e, out)) return false;
-    if (!this.appendChunks(this.store.sealedIn(sid, s, e), s, e, out)) return false;
-    return this.store.appendHeads(sid, s, e, out);
+    const chunks = this.chunkScratch;
+    chunks.length = 0;
+    this.durability?.persistedChunks(sid, s, e, chunks);
+    this.store.sealedIn(sid, s, e, chunks);
+    const ok = this.appendChunks(chunks, s, e, out) && this.store.appendHeads(sid, s, e, out);
+    chunks.length = 0; // do not keep block views alive
+    return ok;
   }
 
   private appendChunks(chunks: readonly Uint8Array[], s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {

@@ -83,6 +83,12 @@ export interface SeriesDefinition {
   labels: Label[];
 }
 
+/** The metric name as a label (PromQL's view); stored labels never use this name. */
+const METRIC_NAME_LABEL = "__name__";
+
+/** Bound of the shared Label objects handed out by labelsWith. */
+const SHARED_LABELS_MAX = 1 << 16;
+
 const compareStrings = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
 
 function fmix(h: number): number {
@@ -157,6 +163,12 @@ export class SeriesRegistry {
   readonly universe = new Postings(1024);
   readonly metricPostings = new Map<number, PostingsEntry>();
   readonly labelIndex = new Map<number, LabelValues>();
+  /** Defined ids below rankedCount in series order (rankedSeries of them), and each one's position there. */
+  private order = new Uint32Array(0);
+  private rankOf = new Uint32Array(0);
+  private rankedSeries = 0;
+  private rankedCount = 0;
+  private readonly sharedLabels = new Map<number, Label>();
 
   /**
    * Id of the series with this (canonical) key and `hash = hashKey(metric, labels)`, or -1. `metricId` is the
@@ -187,6 +199,7 @@ export class SeriesRegistry {
 
   /** Registers a new series (not yet visible to queries) and returns its id; `id` forces one (WAL replay). */
   create(metric: string, labels: readonly Label[], hash: number, id = this.count): number {
+    if (id < this.rankedCount) this.rankedCount = this.rankedSeries = 0; // an id redefined (WAL replay): rank anew
     if (id >= this.metricOf.length) this.growSeries(id + 1);
     const pairLen = labels.length * 2;
     if (this.poolLen + pairLen > this.pool.length) {
@@ -214,6 +227,7 @@ export class SeriesRegistry {
   /** Forgets the series with ids >= `count` (rollback of a rejected batch; they were never visible). */
   truncate(count: number): void {
     if (count >= this.count) return;
+    if (count < this.rankedCount) this.rankedCount = this.rankedSeries = 0;
     this.poolLen = this.labelStart[count]!;
     this.defined.fill(0, count, this.count);
     this.kind.fill(KIND_NONE, count, this.count);
@@ -244,6 +258,51 @@ export class SeriesRegistry {
     return out;
   }
 
+  /**
+   * Labels of series `id` with the metric name as `__name__` in sorted position when `metricLabel`, without the
+   * label whose name has dictionary id `omitNameId` (-1: none). The Label objects are shared (read-only).
+   */
+  labelsWith(id: number, metricLabel: boolean, omitNameId: number): Label[] {
+    const start = this.labelStart[id]!;
+    const pairs = this.labelPairs[id]!;
+    const strings = this.dict.strings;
+    let size = metricLabel ? pairs + 1 : pairs;
+    if (omitNameId >= 0) for (let i = 0; i < pairs; i++) if (this.pool[start + 2 * i] === omitNameId) size--;
+    const out = new Array<Label>(size); // exact size: no backing-store growth
+    let n = 0;
+    let nameDue = metricLabel;
+    for (let i = 0; i < pairs; i++) {
+      const nameId = this.pool[start + 2 * i]!;
+      if (nameId === omitNameId) continue;
+      if (nameDue && strings[nameId]! > METRIC_NAME_LABEL) {
+        out[n++] = this.sharedLabel(-1, this.metricOf[id]!);
+        nameDue = false;
+      }
+      out[n++] = this.sharedLabel(nameId, this.pool[start + 2 * i + 1]!);
+    }
+    if (nameDue) out[n++] = this.sharedLabel(-1, this.metricOf[id]!);
+    return out;
+  }
+
+  /**
+   * One shared, read-only Label object per (name, value) pair (nameId -1: the metric name), so reads of many
+   * series do not allocate (and the young-generation GC does not copy) an object per label. Bounded: cleared when
+   * it reaches SHARED_LABELS_MAX entries.
+   */
+  private sharedLabel(nameId: number, valueId: number): Label {
+    const key = (nameId + 1) * 2 ** 26 + valueId;
+    let l = this.sharedLabels.get(key);
+    if (l === undefined) {
+      const strings = this.dict.strings;
+      l = { name: nameId < 0 ? METRIC_NAME_LABEL : strings[nameId]!, value: strings[valueId]! };
+      if (valueId < 2 ** 26 && nameId < 2 ** 26) {
+        if (this.sharedLabels.size >= SHARED_LABELS_MAX) this.sharedLabels.clear();
+        this.sharedLabels.set(key, l);
+      }
+    }
+    return l;
+  }
+
   /** Value id of label `nameId` on series `id`, or -1 when the series lacks it. */
   labelValueId(id: number, nameId: number): number {
     const start = this.labelStart[id]!;
@@ -263,6 +322,59 @@ export class SeriesRegistry {
       if (this.pool[pa] !== this.pool[pb]) return compareStrings(strings[this.pool[pa]!]!, strings[this.pool[pb]!]!);
     }
     return na - nb;
+  }
+
+  /**
+   * `ids` ordered as compareSeries orders them. Uses a precomputed rank of every series (extended lazily with the
+   * series created since, by sorting only those and merging), so a large selection sorts by integer rank instead
+   * of comparing strings; a small one that includes unranked series is sorted by compareSeries directly.
+   * `ids` are distinct ids of defined series.
+   */
+  sortSeries(ids: ArrayLike<number>): number[] {
+    const m = ids.length;
+    let unranked = false;
+    for (let i = 0; i < m && !unranked; i++) if (ids[i]! >= this.rankedCount) unranked = true;
+    if (unranked) {
+      if (m * Math.log2(m + 1) * 4 < this.count - this.rankedCount || m < 64) {
+        return Array.from(ids).sort((a, b) => this.compareSeries(a, b));
+      }
+      this.extendRanking();
+    }
+    const out = new Array<number>(m);
+    if (m * 8 >= this.rankedCount) {
+      // a large share of all series: one pass over the global order
+      const mark = new Uint8Array(this.rankedCount);
+      for (let i = 0; i < m; i++) mark[ids[i]!] = 1;
+      let n = 0;
+      for (let r = 0; r < this.rankedSeries && n < m; r++) if (mark[this.order[r]!]) out[n++] = this.order[r]!;
+      return out;
+    }
+    const ranks = new Uint32Array(m);
+    for (let i = 0; i < m; i++) ranks[i] = this.rankOf[ids[i]!]!;
+    ranks.sort();
+    for (let i = 0; i < m; i++) out[i] = this.order[ranks[i]!]!;
+    return out;
+  }
+
+  /** Ranks the series created since the last ranking: sorts them and merges them into the global order. */
+  private extendRanking(): void {
+    const fresh: number[] = [];
+    for (let id = this.rankedCount; id < this.count; id++) if (this.defined[id]) fresh.push(id);
+    fresh.sort((a, b) => this.compareSeries(a, b));
+    const old = this.order.subarray(0, this.rankedSeries);
+    const order = new Uint32Array(old.length + fresh.length);
+    let i = 0;
+    let j = 0;
+    let n = 0;
+    while (i < old.length && j < fresh.length) order[n++] = this.compareSeries(fresh[j]!, old[i]!) < 0 ? fresh[j++]! : old[i++]!;
+    while (i < old.length) order[n++] = old[i++]!;
+    while (j < fresh.length) order[n++] = fresh[j++]!;
+    const rankOf = new Uint32Array(this.count);
+    for (let r = 0; r < n; r++) rankOf[order[r]!] = r;
+    this.order = order;
+    this.rankOf = rankOf;
+    this.rankedSeries = n;
+    this.rankedCount = this.count;
   }
 
   definition(id: number): SeriesDefinition {

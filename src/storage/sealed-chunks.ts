@@ -80,9 +80,8 @@ export class SealedChunks {
     return out;
   }
 
-  /** Encoded bytes of the series' chunks whose bounds overlap [start, end), in sealing order. */
-  overlapping(sid: number, start: Ts, end: Ts): Uint8Array[] {
-    const out: Uint8Array[] = [];
+  /** Encoded bytes of the series' chunks whose bounds overlap [start, end), in sealing order, appended to `out`. */
+  overlapping(sid: number, start: Ts, end: Ts, out: Uint8Array[] = []): Uint8Array[] {
     for (let c = this.first(sid); c !== NONE; c = this.cNext[c]!) if (this.cMax[c]! >= start && this.cMin[c]! < end) out.push(this.view(c));
     return out;
   }

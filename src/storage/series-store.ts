@@ -135,9 +135,9 @@ export class SeriesStore {
     this.sealed.removeWhere(sid, (_min, _max, seq) => seq <= upToSeq);
   }
 
-  /** Encoded sealed chunks of `sid` whose bounds overlap [start, end), in sealing order. */
-  sealedIn(sid: number, start: Ts, end: Ts): Uint8Array[] {
-    return this.sealed.overlapping(sid, start, end);
+  /** Encoded sealed chunks of `sid` whose bounds overlap [start, end), in sealing order (appended to `out`). */
+  sealedIn(sid: number, start: Ts, end: Ts, out?: Uint8Array[]): Uint8Array[] {
+    return this.sealed.overlapping(sid, start, end, out);
   }
 
   /** Points of the active heads of `sid` in [start, end): one sorted run per head. */

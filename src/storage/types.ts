@@ -118,6 +118,17 @@ export interface WriteResult {
   acknowledgement: WriteAcknowledgement;
 }
 
+/**
+ * How selectColumns builds each series' label list (by default: its labels, sorted, without the metric name, as
+ * fresh objects). With any option set, Label objects are shared between series and calls: treat them as read-only.
+ */
+export interface ColumnLabelOptions {
+  /** Also list the metric name as a `__name__` label, in sorted position. */
+  metricLabel?: boolean;
+  /** Leave out the label with this name (the server's tenant label). */
+  omitLabel?: string;
+}
+
 export interface SelectedColumns {
   metric: string;
   labels: Label[];

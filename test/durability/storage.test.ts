@@ -5,12 +5,12 @@ import * as assert from "uvu/assert";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import "../../src/storage/segment/disk-durability.js";
 import { StorageBuilder } from "../../src/storage/builder.js";
 import type { Storage } from "../../src/storage/engine.js";
 import type { TsinkError } from "../../src/storage/errors.js";
 import type { Row } from "../../src/storage/types.js";
+import { describeBlocks, probeEventLoop, type EventLoopBlocks } from "./event-loop-probe.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -194,18 +194,14 @@ test("a flush of 10k active series keeps event-loop turns under 50 ms", async ()
   for (let j = 0; j < 20; j++) {
     await st.insertRows(labels.map((l, i) => ({ metric: "wide", labels: l, dataPoint: { timestamp: T0 + j * 15_000, value: i + j / 4 } })));
   }
-  // Each try flushes fresh data (the delay also counts time the OS did not schedule us: best of three).
-  const delays: number[] = [];
-  for (let attempt = 0; attempt < 3 && !(delays.length > 0 && Math.min(...delays) < 50); attempt++) {
+  // Each try flushes fresh data; a block is main-thread CPU time, so other processes on the cores do not count.
+  const tries: EventLoopBlocks[] = [];
+  for (let attempt = 0; attempt < 3 && !(tries.length > 0 && Math.min(...tries.map((b) => b.maxCpuMs)) < 50); attempt++) {
     if (attempt > 0) await st.insertRows(labels.map((l, i) => ({ metric: "wide", labels: l, dataPoint: { timestamp: T0 + (20 + attempt) * 15_000, value: i } })));
-    const h = monitorEventLoopDelay({ resolution: 2 });
-    h.enable();
-    await st.snapshot(join(tempDir(), `snap${attempt}`));
-    h.disable();
-    delays.push(h.max / 1e6);
+    tries.push((await probeEventLoop(() => st.snapshot(join(tempDir(), `snap${attempt}`)))).blocks);
   }
-  assert.ok(Math.min(...delays) < 50, `flush blocked the event loop for ${delays.map((d) => d.toFixed(1)).join(", ")} ms`);
-  assert.is((await st.select("wide", labels[2_345]!, 0, T0 + 10_000_000)).length, 20 + delays.length - 1);
+  assert.ok(Math.min(...tries.map((b) => b.maxCpuMs)) < 50, `flush blocked the event loop for ${tries.map(describeBlocks).join(", ")}`);
+  assert.is((await st.select("wide", labels[2_345]!, 0, T0 + 10_000_000)).length, 20 + tries.length - 1);
   await st.close();
 });
 

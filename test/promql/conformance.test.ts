@@ -10,9 +10,10 @@ import type { Storage } from "../../src/storage/engine.js";
 import { PromqlEngine } from "../../src/promql/engine.js";
 import { formatExpr, parse } from "../../src/promql/parser/index.js";
 import type { Expr } from "../../src/promql/ast.js";
-import type { QueryResult } from "../../src/promql/result.js";
+import type { QueryData, QueryResult } from "../../src/promql/result.js";
 import {
   almostEqual,
+  checkAnnotations,
   parseScript,
   STALE_NAN,
   type Command,
@@ -56,7 +57,7 @@ async function load(storage: Storage, cmd: LoadCommand): Promise<void> {
 }
 
 /** Checks a query result against the case's expectation; returns an error message or undefined. */
-function compare(cmd: EvalCommand, result: QueryResult): string | undefined {
+function compare(cmd: EvalCommand, result: QueryData): string | undefined {
   if (cmd.expectedString !== undefined) {
     if (result.resultType !== "string") return `expected string, got ${result.resultType}`;
     return result.value[1] === cmd.expectedString ? undefined : `expected string ${JSON.stringify(cmd.expectedString)}, got ${JSON.stringify(result.value[1])}`;
@@ -121,7 +122,7 @@ async function runCase(engine: PromqlEngine, cmd: EvalCommand): Promise<string |
     return undefined;
   }
   if (cmd.fail) return `expected error, got ${result.resultType} result`;
-  const failure = compare(cmd, result);
+  const failure = compare(cmd, result) ?? checkAnnotations(cmd.annotations, result.warnings, result.infos);
   if (failure !== undefined || !cmd.instant) return failure;
   const atFailure = await compareAtModifierVariants(engine, cmd);
   if (atFailure !== undefined) return atFailure;
@@ -193,7 +194,7 @@ async function compareAtModifierVariants(engine: PromqlEngine, cmd: EvalCommand)
     } catch (error) {
       return `@-modifier variant ${variant} at ${at} ms failed: ${(error as Error).message}`;
     }
-    const failure = compare(cmd, result);
+    const failure = compare(cmd, result) ?? checkAnnotations(cmd.annotations, result.warnings, result.infos);
     if (failure !== undefined) return `@-modifier variant ${variant} at ${at} ms: ${failure}`;
   }
   return undefined;
@@ -211,7 +212,7 @@ async function compareInRangeMode(engine: PromqlEngine, cmd: EvalCommand): Promi
     return `range-mode evaluation failed: ${(error as Error).message}`;
   }
   if (result.resultType !== "matrix") return `range-mode evaluation returned ${result.resultType}`;
-  const middle: QueryResult =
+  const middle: QueryData =
     cmd.expectedScalar !== undefined
       ? { resultType: "scalar", value: [cmd.start, valueAt(result.result[0], cmd.start) ?? NaN] }
       : {
@@ -252,7 +253,7 @@ class FileState {
   private async reset(): Promise<void> {
     await this.storage?.close();
     this.storage = await openStorage();
-    this.engine = new PromqlEngine(this.storage, { lookbackDeltaMs: 300_000, defaultSubqueryStepMs: 60_000 });
+    this.engine = new PromqlEngine(this.storage, { lookbackDeltaMs: 300_000, defaultSubqueryStepMs: 60_000, maxAnnotations: 0 });
   }
 
   async close(): Promise<void> {

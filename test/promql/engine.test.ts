@@ -42,14 +42,16 @@ test("instant query returns a vector with sorted labels, the evaluation time and
   assert.equal(r, {
     resultType: "vector",
     result: [{ labels: [{ name: "__name__", value: "up" }, { name: "instance", value: "x" }, { name: "job", value: "b" }], timestamp: 90_000, value: 0 }],
+    warnings: [],
+    infos: [],
   });
   const sum = await engine.instantQuery("sum by (job) (up)", 60_000);
   assert.equal(sum.resultType === "vector" && sum.result.map((s) => [s.labels, s.value]), [
     [[{ name: "job", value: "b" }], 0],
     [[{ name: "job", value: "a" }], 1],
   ]);
-  assert.equal(await engine.instantQuery("1 + 2 * 3", 5_000), { resultType: "scalar", value: [5_000, 7] });
-  assert.equal(await engine.instantQuery('"hello"', 5_000), { resultType: "string", value: [5_000, "hello"] });
+  assert.equal(await engine.instantQuery("1 + 2 * 3", 5_000), { resultType: "scalar", value: [5_000, 7], warnings: [], infos: [] });
+  assert.equal(await engine.instantQuery('"hello"', 5_000), { resultType: "string", value: [5_000, "hello"], warnings: [], infos: [] });
   await storage.close();
 });
 
@@ -105,6 +107,26 @@ test("limits and errors carry Prometheus' errorType", async () => {
   await rejects(new PromqlEngine(storage, { maxQueryLength: 5 }).instantQuery("sum(m) + 1", 30_000), "bad_data", /too long/);
   await rejects(new PromqlEngine(storage).instantQuery('label_replace(m, "a", "b", "c", "(")', 30_000), "execution", /invalid regular expression/);
   await rejects(new PromqlEngine(storage).instantQuery("topk(1e300, m)", 30_000), "execution", /^Scalar value 1e\+300 overflows int64$/);
+  await storage.close();
+});
+
+test("a timeout that passes during evaluation interrupts it, whatever node is running", async () => {
+  const rows: Row[] = [];
+  for (let i = 0; i < 200; i++) rows.push(...series("m", { i: String(i) }, [[0, i], [60_000, i + 1]]));
+  const storage = await storageWith(rows);
+  // The storage read itself outlasts the 20 ms timeout: only checks after the read can notice it.
+  const slow: SeriesSource = {
+    selectColumns: async (selection, start, end) => {
+      const out = await storage.selectColumns(selection, start, end);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      return out;
+    },
+  };
+  for (const q of ["m", "abs(m)", "m * 2", "m * on(i) m", "sum by (i) (m)", "rate(m[5m])", 'label_replace(m, "j", "$1", "i", "(.*)")']) {
+    await rejects(new PromqlEngine(slow, { timeoutMs: 20 }).rangeQuery(q, 0, 120_000, 1_000), "timeout", /timed out/);
+    const ok = await new PromqlEngine(slow).rangeQuery(q, 0, 120_000, 1_000);
+    assert.ok(ok.resultType === "matrix" && ok.result.length === 200, q);
+  }
   await storage.close();
 });
 

@@ -57,6 +57,15 @@ export interface EvalCommand {
   expected: ExpectedSeries[];
   /** True when the case needs native histograms (histogram literals in the expectation). */
   usesHistograms: boolean;
+  /** `expect warn|no_warn|info|no_info [msg: text | regex: re]` lines, in order. */
+  annotations: AnnotationExpectation[];
+}
+
+export interface AnnotationExpectation {
+  type: "warn" | "no_warn" | "info" | "no_info";
+  /** Exact text (msg:) or pattern (regex:) an annotation must have; absent: any annotation of the kind. */
+  msg?: string;
+  regex?: RegExp;
 }
 
 export interface ClearCommand {
@@ -307,7 +316,10 @@ function parseEval(lines: string[], i: number): EvalCommand {
     ordered: mod === "ordered",
     expected: [],
     usesHistograms: false,
+    annotations: [],
   };
+  // Deprecated forms: eval_warn / eval_info expect at least one annotation of that kind.
+  if (mod === "warn" || mod === "info") cmd.annotations.push({ type: mod });
   for (let j = i + 1; j < lines.length && lines[j] !== ""; j++) {
     const def = lines[j];
     if (cmd.fail && def.startsWith("expected_fail_message")) {
@@ -337,6 +349,9 @@ function parseEval(lines: string[], i: number): EvalCommand {
         if (m[2] === "regex") cmd.failRegex = new RegExp(m[3].trim());
       } else if (m[1] === "ordered") {
         cmd.ordered = true;
+      } else {
+        const type = m[1] as AnnotationExpectation["type"];
+        cmd.annotations.push({ type, msg: m[2] === "msg" ? m[3].trim() : undefined, regex: m[2] === "regex" ? new RegExp(m[3].trim()) : undefined });
       }
       continue;
     }
@@ -351,6 +366,27 @@ function parseEval(lines: string[], i: number): EvalCommand {
     cmd.expected.push(series);
   }
   return cmd;
+}
+
+/**
+ * promqltest's annotation rules: each `expect warn|info` line must match at least one annotation of its kind (any
+ * when it has no msg/regex), and once a kind has such lines every annotation of that kind must match one of them;
+ * `expect no_warn|no_info` forbids the kind. Kinds without lines are not checked. Returns a failure or undefined.
+ */
+export function checkAnnotations(expectations: AnnotationExpectation[], warnings: string[], infos: string[]): string | undefined {
+  const matches = (e: AnnotationExpectation, text: string) => (e.msg !== undefined ? text === e.msg : e.regex ? e.regex.test(text) : true);
+  for (const [kind, none, got] of [["warn", "no_warn", warnings], ["info", "no_info", infos]] as const) {
+    const wanted = expectations.filter((e) => e.type === kind);
+    if (expectations.some((e) => e.type === none) && got.length > 0) return `expected no ${kind} annotations, got ${JSON.stringify(got)}`;
+    for (const e of wanted) {
+      if (!got.some((text) => matches(e, text))) return `expected a ${kind} annotation ${e.msg ?? e.regex ?? "(any)"}, got ${JSON.stringify(got)}`;
+    }
+    if (wanted.length > 0) {
+      const unmatched = got.find((text) => !wanted.some((e) => matches(e, text)));
+      if (unmatched !== undefined) return `unexpected ${kind} annotation ${JSON.stringify(unmatched)}`;
+    }
+  }
+  return undefined;
 }
 
 const MIN_NORMAL = 2.2250738585072014e-308;

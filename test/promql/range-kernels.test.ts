@@ -60,4 +60,20 @@ test("batches of series give the same results as a single call", async () => {
   );
 });
 
+test("beforeBatch runs before every batch and can stop the evaluation (the query deadline check)", () => {
+  const input = [0, 1, 2, 3].map((k) => series([0, 1000, 2000], [k, k + 1, k + 2]));
+  const ends = Float64Array.from([2000]);
+  let calls = 0;
+  evalRangeKernel("sum_over_time", input, ends, 5000, undefined, undefined, undefined, 1, () => calls++);
+  assert.is(calls, 4);
+  calls = 0;
+  evalRangeKernel("sum_over_time", input, ends, 5000, undefined, undefined, undefined, undefined, () => calls++);
+  assert.is(calls, 1);
+  assert.throws(() =>
+    evalRangeKernel("sum_over_time", input, ends, 5000, undefined, undefined, undefined, 1, () => {
+      if (++calls > 2) throw new Error("deadline");
+    }),
+  /deadline/);
+});
+
 test.run();

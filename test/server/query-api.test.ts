@@ -49,6 +49,18 @@ test("raw JSON text matches Prometheus byte for byte (timestamps, NaN, exponent)
   assert.is(await scalar.text(), `{"status":"success","data":{"resultType":"scalar","result":[${sec(T0)},"1.5e-07"]}}`);
 });
 
+test("warnings and infos are returned as Prometheus does, and left out when there are none", async () => {
+  const q = encodeURIComponent("quantile(2, rate(cpu_usage[1m]))");
+  const res = await fetch(`${srv.url}/api/v1/query_range?query=${q}&start=${sec(T0 + 15000)}&end=${sec(T0 + 30000)}&step=15`);
+  const body = (await res.json()) as { warnings?: string[]; infos?: string[] };
+  assert.is(res.status, 200);
+  assert.equal(body.warnings, ["PromQL warning: quantile value should be between 0 and 1, got 2 (1:10)"]);
+  assert.equal(body.infos, ['PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "cpu_usage" (1:18)']);
+  const plain = await fetch(`${srv.url}/api/v1/query?query=${encodeURIComponent("rate(http_requests_total[5m])")}&time=${sec(T0 + 60000)}`);
+  const text = await plain.text();
+  assert.not.match(text, /warnings|infos/);
+});
+
 test("query accepts POST form, RFC 3339 time, lookback_delta, and defaults time to now", async () => {
   const iso = new Date(T0 + 15000).toISOString();
   const { status, body } = await getJson(`${srv.url}/api/v1/query`, {

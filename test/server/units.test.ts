@@ -37,6 +37,18 @@ test("query results serialise to Prometheus' shapes", () => {
     queryResultJson({ resultType: "matrix", result: [{ labels: [], timestamps: Float64Array.of(0, 15000), values: Float64Array.of(1, Infinity) }] }),
     '{"resultType":"matrix","result":[{"metric":{},"values":[[0,"1"],[15,"+Inf"]]}]}',
   );
+  // several series over shared step timestamps (each timestamp's text is formatted once and reused)
+  assert.is(
+    queryResultJson({
+      resultType: "matrix",
+      result: [
+        { labels: [{ name: "a", value: "1" }], timestamps: Float64Array.of(1500, 60000), values: Float64Array.of(-0, 2e21) },
+        { labels: [{ name: "a", value: "2" }], timestamps: Float64Array.of(60000, 120005), values: Float64Array.of(-3, 1e-7) },
+      ],
+    }),
+    '{"resultType":"matrix","result":[{"metric":{"a":"1"},"values":[[1.500,"-0"],[60,"2e+21"]]},' +
+      '{"metric":{"a":"2"},"values":[[60,"-3"],[120.005,"1e-07"]]}]}',
+  );
 });
 
 test("time and step parameters: Unix seconds, RFC 3339, Go durations", () => {

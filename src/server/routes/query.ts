@@ -2,7 +2,7 @@
 // response shapes and error statuses (bad_data 400, execution 422, timeout 503). Range limits are the engine's.
 import type Router from "@koa/router";
 import type { Context } from "koa";
-import { PromqlError } from "../../promql/result.js";
+import { PromqlError, type QueryResult } from "../../promql/result.js";
 import { HttpError } from "../http-error.js";
 import { parseDurationParam, parseTimeParam, requireParam } from "../params.js";
 import { queryResultJson, successJson } from "../prometheus-json.js";
@@ -36,12 +36,12 @@ export function registerQueryRoutes(router: Router, rt: Runtime): void {
       const lookbackDeltaMs = lookbackRaw ? parseDurationParam("lookback_delta", lookbackRaw) : undefined;
       if (lookbackDeltaMs !== undefined && lookbackDeltaMs <= 0) throw HttpError.badData(`invalid parameter "lookback_delta": must be positive`);
       const engine = tenantEngine(rt, tenant, timeoutMs, lookbackDeltaMs);
-      let resultJson: string;
+      let result: QueryResult;
       try {
         if (endpoint === "query") {
           const timeRaw = params.get("time");
           const timeMs = timeRaw ? parseTimeParam("time", timeRaw) : Date.now();
-          resultJson = queryResultJson(await takeQueries(1, () => engine.instantQuery(query, timeMs)));
+          result = await takeQueries(1, () => engine.instantQuery(query, timeMs));
         } else {
           const startMs = parseTimeParam("start", requireParam(params, "start"));
           const endMs = parseTimeParam("end", requireParam(params, "end"));
@@ -49,12 +49,12 @@ export function registerQueryRoutes(router: Router, rt: Runtime): void {
           if (stepMs > 0 && endMs >= startMs) {
             enforceQuota("maxRangePointsPerQuery", quotas.maxRangePointsPerQuery, Math.floor((endMs - startMs) / stepMs) + 1, { json: true });
           }
-          resultJson = queryResultJson(await takeQueries(1, () => engine.rangeQuery(query, startMs, endMs, stepMs)));
+          result = await takeQueries(1, () => engine.rangeQuery(query, startMs, endMs, stepMs));
         }
       } catch (err) {
         throw promqlFailure(err) ?? err;
       }
-      sendJson(ctx, successJson(resultJson));
+      sendJson(ctx, successJson(queryResultJson(result), result.warnings, result.infos));
     });
   }
 

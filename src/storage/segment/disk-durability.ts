@@ -296,14 +296,16 @@ export class DiskDurability implements DurabilityLayer {
 
   // ------------------------------------------------------------------ read path
 
-  persistedChunks(seriesId: number, start: Ts, end: Ts): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    for (const seg of [...this.store.segments]) {
-      const entries = seg.chunksOverlapping(seriesId, start, end);
-      if (entries.length === 0) continue;
+  persistedChunks(seriesId: number, start: Ts, end: Ts, out: Uint8Array[] = []): Uint8Array[] {
+    // (no copy of the list: a failing segment leaves it below, and then the loop ends with the throw)
+    for (const seg of this.store.segments) {
+      const series = seg.index.chunkSeries;
+      let e = seg.firstChunk(seriesId);
+      if (e >= series.length || series[e] !== seriesId) continue;
       try {
         const filter = this.tombstones.affects(seriesId, seg.id);
-        for (const e of entries) {
+        for (; e < series.length && series[e] === seriesId; e++) {
+          if (!seg.overlaps(e, start, end)) continue;
           const bytes = seg.readChunk(e);
           const kept = filter ? filterChunk(bytes, seriesId, seg.id, this.tombstones, this.timeCells) : bytes;
           if (kept) out.push(kept);

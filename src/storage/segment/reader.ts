@@ -30,10 +30,17 @@ export class BlockCache {
   bytes = 0;
   hits = 0;
   misses = 0;
+  /** The most recently used block (it is also last in `blocks`). */
+  private lastKey = -1;
+  private lastBlock: Buffer | undefined;
 
   constructor(readonly capacity: number) {}
 
   get(key: number): Buffer | undefined {
+    if (key === this.lastKey) {
+      this.hits++;
+      return this.lastBlock; // consecutive reads mostly hit one block: no reordering needed
+    }
     const hit = this.blocks.get(key);
     if (hit === undefined) {
       this.misses++;
@@ -42,14 +49,18 @@ export class BlockCache {
     this.hits++;
     this.blocks.delete(key); // re-insert: Map order is the recency order
     this.blocks.set(key, hit);
+    this.lastKey = key;
+    this.lastBlock = hit;
     return hit;
   }
 
   set(key: number, block: Buffer): void {
     this.blocks.set(key, block);
     this.bytes += block.length;
+    this.lastKey = key;
+    this.lastBlock = block;
     for (const [k, b] of this.blocks) {
-      if (this.bytes <= this.capacity) break;
+      if (this.bytes <= this.capacity || k === key) break;
       this.blocks.delete(k);
       this.bytes -= b.length;
     }
@@ -57,6 +68,8 @@ export class BlockCache {
 
   /** Drops the blocks of one segment (it was closed). */
   dropSegment(serial: number): void {
+    this.lastKey = -1;
+    this.lastBlock = undefined;
     for (const [k, b] of this.blocks) {
       if (Math.floor(k / BLOCK_KEY_SPAN) !== serial) continue;
       this.blocks.delete(k);
@@ -119,8 +132,8 @@ export class SegmentReader {
     return this.manifest.level;
   }
 
-  /** [lo, hi) range of chunk entries of `seriesId` (entries are sorted by series id, then min ts). */
-  chunkRange(seriesId: number): [number, number] {
+  /** First chunk entry of `seriesId` (entries are sorted by series id, then min ts; the series' run ends where chunkSeries changes). */
+  firstChunk(seriesId: number): number {
     const s = this.index.chunkSeries;
     let lo = 0;
     let hi = s.length;
@@ -129,16 +142,28 @@ export class SegmentReader {
       if (s[mid]! < seriesId) lo = mid + 1;
       else hi = mid;
     }
+    return lo;
+  }
+
+  /** [lo, hi) range of chunk entries of `seriesId`. */
+  chunkRange(seriesId: number): [number, number] {
+    const s = this.index.chunkSeries;
+    const lo = this.firstChunk(seriesId);
     let end = lo;
     while (end < s.length && s[end] === seriesId) end++;
     return [lo, end];
+  }
+
+  /** Whether chunk entry `i` may hold points in [start, end). */
+  overlaps(i: number, start: Ts, end: Ts): boolean {
+    return this.maxTs[i]! >= start && this.minTs[i]! < end;
   }
 
   /** Entries of `seriesId` that overlap [start, end). */
   chunksOverlapping(seriesId: number, start: Ts, end: Ts): number[] {
     const [lo, hi] = this.chunkRange(seriesId);
     const out: number[] = [];
-    for (let i = lo; i < hi; i++) if (this.maxTs[i]! >= start && this.minTs[i]! < end) out.push(i);
+    for (let i = lo; i < hi; i++) if (this.overlaps(i, start, end)) out.push(i);
     return out;
   }
 
@@ -148,7 +173,7 @@ export class SegmentReader {
     const off = this.index.chunkOffset[i]!;
     const len = this.index.chunkLength[i]!;
     if (off + len > block.length) throw dataCorruption(this.chunksPath, this.index.blockOffsets[this.index.chunkBlock[i]!]!, "chunk entry outside its block");
-    return block.subarray(off, off + len);
+    return new Uint8Array(block.buffer, block.byteOffset + off, len); // lighter than a Buffer view
   }
 
   private readBlock(b: number): Buffer {
