@@ -33,10 +33,17 @@ export interface InfluxParseOptions {
   tenantLabel?: Label;
 }
 
-/** One storage series of a parsed body: metric name and sorted labels (tenant and extra labels merged in). */
+/**
+ * One storage series of a parsed body: metric name and sorted labels (tenant and extra labels merged in), in the
+ * shape of the columnar insert's series key (the ingest branch's storage `SeriesKey`, whose resolution fields the
+ * storage writes), so the cached objects can be handed to it unchanged.
+ */
 export interface InfluxSeries {
   readonly metric: string;
   readonly labels: readonly Label[];
+  resolvedBy: object | null;
+  resolvedGeneration: number;
+  resolvedId: number;
 }
 
 /**
@@ -500,7 +507,7 @@ function fieldOf(cache: SeriesCache, key: number, body: Body, from: number, to: 
   const metric = rawField === "value" ? entry.measurement : `${entry.measurement}_${normaliseMetricName(rawField)}`;
   if (metric.length > MAX_METRIC_NAME_BYTES) throw new LineError(`metric name longer than ${MAX_METRIC_NAME_BYTES} bytes`);
   if (fields.length >= MAX_FIELDS_PER_SERIES) fields.length = 0;
-  const f = cache.addField(body, from, to, { metric, labels: entry.labels });
+  const f = cache.addField(body, from, to, { metric, labels: entry.labels, resolvedBy: null, resolvedGeneration: 0, resolvedId: -1 });
   fields.push(f);
   if (cache.keyFirstField[key]! < 0) cache.keyFirstField[key] = f;
   return f;
