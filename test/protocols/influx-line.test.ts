@@ -193,6 +193,23 @@ test("series cache: repeated, reordered and mixed bodies parse exactly as a cold
   );
 });
 
+test("series cache limit: past 200,000 keys the caches are emptied mid-body and parsing goes on correctly", () => {
+  const n = 200_100;
+  const lines = Array.from({ length: n }, (_, i) => `lim,k=${i} value=${i},x=${i} ${i}`);
+  const parsed = parseInfluxLines(enc(lines.join("\n")), { ...OPTS, precision: "ms", maxLines: n, extraLabels: [{ name: "ctx", value: "limit" }] });
+  assert.is(parsed.count, 2 * n);
+  for (const i of [0, 199_999, 200_000, n - 1]) {
+    for (const f of [0, 1]) {
+      const s = parsed.series[parsed.seriesIndex[2 * i + f]!]!;
+      assert.equal([s.metric, s.labels.find((l) => l.name === "k")?.value, parsed.values[2 * i + f], parsed.timestamps[2 * i + f]], [f === 0 ? "lim" : "lim_x", String(i), i, i]);
+    }
+  }
+  assert.equal(parsed.metrics.slice(0, 2), ["lim", "lim_x"]);
+  // keys seen before the reset parse again as new
+  const again = parsedRows(enc(lines.slice(0, 3).join("\n")), { ...OPTS, precision: "ms" });
+  assert.equal(again.map((r) => [r.metric, r.labels.map((l) => l.value).join(), r.dataPoint.value]), [["lim", "0", 0], ["lim_x", "0", 0], ["lim", "1", 1], ["lim_x", "1", 1], ["lim", "2", 2], ["lim_x", "2", 2]]);
+});
+
 // Line protocol writer with the escaping rules of Telegraf's serializer, for round trips.
 const escKey = (s: string) => s.replace(/\\/g, "\\\\").replace(/([, =])/g, "\\$1");
 const escMeasurement = (s: string) => s.replace(/\\/g, "\\\\").replace(/([, ])/g, "\\$1");
