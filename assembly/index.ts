@@ -6,3 +6,4 @@ export {
   aggregateChunk, timestampsFromF64,
 } from "./codec/chunk";
 export { promqlRangeEval } from "./promql/range_functions";
+export { snappyDecompressInto } from "./protocols/snappy";

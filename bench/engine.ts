@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { StorageBuilder } from "../src/storage/builder.js";
 import type { Storage } from "../src/storage/engine.js";
-import type { Row } from "../src/storage/types.js";
+import { type Row, SeriesKey } from "../src/storage/types.js";
 import { loadWasm } from "../src/wasm/loader.js";
 import { CHUNK_METADATA_BYTES } from "../src/storage/sealed-chunks.js";
 
@@ -54,6 +54,37 @@ async function insertRounds(storage: Storage, metric: string, series: number, pe
       const t = process.hrtime.bigint();
       const c = process.cpuUsage();
       await storage.insertRows(batch);
+      const dc = process.cpuUsage(c);
+      ns += process.hrtime.bigint() - t;
+      cpuUs += dc.user + dc.system;
+      samples += n;
+    }
+  }
+  return { wall: samples / (Number(ns) / 1e9), cpu: samples / (cpuUs / 1e6) };
+}
+
+/**
+ * insertRounds through insertColumns: one SeriesKey per series, made once (as a protocol decoder or a client keeps
+ * them), batches of 1,000 samples as columns. Times insertColumns only.
+ */
+async function insertColumnRounds(storage: Storage, metric: string, series: number, perSeries: number) {
+  const keys = Array.from({ length: series }, (_, i) => new SeriesKey(metric, labelsFor(i)));
+  let ns = 0n;
+  let cpuUs = 0;
+  let samples = 0;
+  for (let round = 0; round < perSeries; round++) {
+    for (let base = 0; base < series; base += BATCH) {
+      const n = Math.min(BATCH, series - base);
+      const batch = { series: keys.slice(base, base + n), seriesIndex: new Uint32Array(n), timestamps: new Float64Array(n), values: new Float64Array(n), count: n };
+      for (let k = 0; k < n; k++) {
+        const i = base + k;
+        batch.seriesIndex[k] = k;
+        batch.timestamps[k] = T0 + round * 15_000;
+        batch.values[k] = Math.round(Math.sin(i + round) * 10000) / 100;
+      }
+      const t = process.hrtime.bigint();
+      const c = process.cpuUsage();
+      await storage.insertColumns(batch);
       const dc = process.cpuUsage(c);
       ns += process.hrtime.bigint() - t;
       cpuUs += dc.user + dc.system;
@@ -125,12 +156,23 @@ async function time(fn: () => Promise<unknown>, runs: number) {
   await storage.close();
 }
 
+// ---- 1M series x 10 samples through insertColumns (after the memory figures above, in a storage of its own)
+{
+  const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
+  const rate = await insertColumnRounds(storage, "bench_1m", BIG, 10);
+  report(`insertColumns, ${fmt(BIG)} series x 10 samples, batches of 1000 (one SeriesKey per series)`, rates(rate));
+  await storage.close();
+}
+
 // ---- 10k series x 100 samples (labels reused per series, as a client that keeps its series objects)
 {
   const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
   const cache = Array.from({ length: 10_000 }, (_, i) => labelsFor(i));
   const rate = await insertRounds(storage, "bench_10k", 10_000, 100, cache);
   report("insert, 10k series x 100 samples, batches of 1000 (label arrays reused)", rates(rate));
+  const colStorage = await new StorageBuilder().withTimestampPrecision("ms").build();
+  report("insertColumns, 10k series x 100 samples, batches of 1000 (one SeriesKey per series)", rates(await insertColumnRounds(colStorage, "bench_10k", 10_000, 100)));
+  await colStorage.close();
 
   // one long series for select / selectWithOptions
   const long: Row[] = [];

@@ -3,6 +3,7 @@
 // and tags as labels (reference §4.5). Parsed in place on the bytes with series keys cached across requests; no
 // per-line or per-sample objects. One bad line rejects the whole body (nothing is half-applied).
 import { isUtf8 } from "node:buffer";
+import { SeriesKey } from "../storage/types.js";
 import { ProtocolError } from "./errors.js";
 import { normaliseLabelName, normaliseMetricName } from "./legacy-names.js";
 import type { TimestampPrecision } from "./rows.js";
@@ -34,25 +35,13 @@ export interface InfluxParseOptions {
 }
 
 /**
- * One storage series of a parsed body: metric name and sorted labels (tenant and extra labels merged in), in the
- * shape of the columnar insert's series key (the ingest branch's storage `SeriesKey`, whose resolution fields the
- * storage writes), so the cached objects can be handed to it unchanged.
- */
-export interface InfluxSeries {
-  readonly metric: string;
-  readonly labels: readonly Label[];
-  resolvedBy: object | null;
-  resolvedGeneration: number;
-  resolvedId: number;
-}
-
-/**
  * A parsed body in columns: sample i belongs to `series[seriesIndex[i]]`, at `timestamps[i]` (server precision:
  * a BigInt64Array for ns, integers in a Float64Array otherwise) with `values[i]`; only the first `count` entries
- * are used. The series objects are cached across requests (the same object every time a series comes again).
+ * are used (a storage SampleColumns). The series keys are cached across requests (the same object every time a
+ * series comes again), so storage resolves each one once.
  */
 export interface ParsedInflux {
-  series: InfluxSeries[];
+  series: SeriesKey[];
   seriesIndex: Uint32Array;
   timestamps: Float64Array | BigInt64Array;
   values: Float64Array;
@@ -123,7 +112,7 @@ class SeriesCache {
   /** Which parse last saw the field, and its index in that parse's `series`. */
   fieldStamp = new Int32Array(256);
   fieldIndex = new Int32Array(256);
-  fieldSeries: InfluxSeries[] = [];
+  fieldSeries: SeriesKey[] = [];
   /** Each field's metric name as a small id (so a parse lists its distinct names without touching the series). */
   fieldMetric = new Int32Array(256);
   metricIds = new Map<string, number>();
@@ -170,7 +159,7 @@ class SeriesCache {
     return k;
   }
 
-  addField(body: Body, start: number, end: number, series: InfluxSeries): number {
+  addField(body: Body, start: number, end: number, series: SeriesKey): number {
     const f = this.fields++;
     if (f === this.fieldStart.length) {
       this.fieldStart = grown(this.fieldStart, f + 1);
@@ -293,7 +282,7 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
   const len = body.length;
   // room for one sample per 64 bytes (lines are mostly longer); the columns grow when they are not
   const cols = new Columns(Math.min(len >>> 6, opts.maxLines) + 16, opts.serverPrecision === "ns");
-  const series: InfluxSeries[] = [];
+  const series: SeriesKey[] = [];
   const metrics: string[] = [];
   let cache = seriesCacheFor(opts);
   const stamp = ++batchStamp;
@@ -398,7 +387,7 @@ function parseLine(
   previousKey: number,
   opts: InfluxParseOptions,
   cols: Columns,
-  batchSeries: InfluxSeries[],
+  batchSeries: SeriesKey[],
   batchMetrics: string[],
   cache: SeriesCache,
   stamp: number,
@@ -507,7 +496,7 @@ function fieldOf(cache: SeriesCache, key: number, body: Body, from: number, to: 
   const metric = rawField === "value" ? entry.measurement : `${entry.measurement}_${normaliseMetricName(rawField)}`;
   if (metric.length > MAX_METRIC_NAME_BYTES) throw new LineError(`metric name longer than ${MAX_METRIC_NAME_BYTES} bytes`);
   if (fields.length >= MAX_FIELDS_PER_SERIES) fields.length = 0;
-  const f = cache.addField(body, from, to, { metric, labels: entry.labels, resolvedBy: null, resolvedGeneration: 0, resolvedId: -1 });
+  const f = cache.addField(body, from, to, new SeriesKey(metric, entry.labels)); // storage resolves a key once
   fields.push(f);
   if (cache.keyFirstField[key]! < 0) cache.keyFirstField[key] = f;
   return f;

@@ -1,10 +1,11 @@
-// Prometheus remote write 1.0 and remote read (SAMPLES response) messages: protobuf bytes in, validated rows out,
-// and query results back to ReadResponse bytes. protobufjs holds the schema and the read messages; the hot
+// Prometheus remote write 1.0 and remote read (SAMPLES response) messages: protobuf bytes in, validated sample
+// columns out, and query results back to ReadResponse bytes. protobufjs holds the schema and the read messages; the hot
 // WriteRequest path is write-request-decoder.ts. Snappy framing lives in snappy.ts; no I/O here.
 import protobuf from "protobufjs";
 import { ProtocolError } from "./errors.js";
 import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries, validateTimestamp } from "./series-validation.js";
-import { type TimestampPrecision, type IngestRow, scaleMillis } from "./rows.js";
+import { type SampleColumns, SeriesKey } from "../storage/types.js";
+import { type TimestampPrecision, scaleMillis } from "./rows.js";
 import { type RawLabel, visitWriteRequest } from "./write-request-decoder.js";
 
 // The subset of prometheus/prompb (types.proto, remote.proto) we read and write. Exemplars and native histograms are
@@ -63,7 +64,8 @@ export interface MetricMetadataUpdate {
 }
 
 export interface DecodedWriteRequest {
-  rows: IngestRow[];
+  /** Every sample of the request in columns, timestamps in the requested precision (SampleColumns of storage). */
+  samples: SampleColumns & { series: SeriesKey[] };
   metadata: MetricMetadataUpdate[];
   exemplarCount: number;
   histogramCount: number;
@@ -81,30 +83,27 @@ function decodeMessage<T>(type: protobuf.Type, bytes: Uint8Array, what: string):
   }
 }
 
-/** A validated label set, cached under its wire bytes (and the extra label's value). */
+/** A validated label set (as the SeriesKey storage resolves once), cached under its wire bytes and the extra label. */
 interface CachedSeries {
   bytes: Buffer;
   extraValue: string | undefined;
-  metric: string;
-  labels: Label[];
+  key: SeriesKey;
+  /** The series that followed this one in the last request that had it: usually the next one again. */
+  next: CachedSeries | undefined;
 }
 
-// Remote-write clients resend the same series every scrape: decoding, validating and sorting a label set is done
-// once and then found again by its wire bytes in this 2-way set-associative table (a hash of ~100 bytes and one
-// compare instead of six string decodes, checks and allocations per series). Equal bytes decode to equal labels.
+// Remote-write clients resend the same series every scrape, in the same order: decoding, validating and sorting a
+// label set is done once and then found again by its wire bytes, first as the successor of the previous series
+// (one compare), else in this 2-way set-associative table (a hash of ~100 bytes and one compare). Equal bytes
+// decode to equal labels. The cached SeriesKey lets storage skip its own lookup too.
 const SERIES_CACHE_SETS = 1 << 16;
 const SERIES_CACHE_MAX_BYTES = 1024;
 const seriesCache: (CachedSeries | undefined)[] = new Array<CachedSeries | undefined>(2 * SERIES_CACHE_SETS).fill(undefined);
 
-/** Set (first slot) of the last lookup: where remember() puts a miss. */
-let lookupSlot = 0;
-
-function cachedSeries(buf: Buffer, start: number, end: number, extraValue: string | undefined): CachedSeries | undefined {
-  const slot = (bytesHash(buf, start, end) & (SERIES_CACHE_SETS - 1)) * 2;
-  lookupSlot = slot;
+function cachedSeries(request: Buffer, start: number, end: number, extraValue: string | undefined, slot: number): CachedSeries | undefined {
   for (let way = 0; way < 2; way++) {
     const entry = seriesCache[slot + way];
-    if (entry !== undefined && entry.extraValue === extraValue && sameBytes(entry.bytes, buf, start, end)) {
+    if (entry !== undefined && entry.extraValue === extraValue && sameBytes(entry.bytes, request, start, end)) {
       if (way === 1) {
         // keep the most recently used entry in way 0; the other one is evicted next
         seriesCache[slot + 1] = seriesCache[slot];
@@ -116,15 +115,21 @@ function cachedSeries(buf: Buffer, start: number, end: number, extraValue: strin
   return undefined;
 }
 
-function remember(entry: CachedSeries): void {
-  seriesCache[lookupSlot + 1] = seriesCache[lookupSlot];
-  seriesCache[lookupSlot] = entry;
-}
-
-function bytesHash(buf: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-  return h >>> 0;
+/** Murmur3-style hash of request[start, end), four bytes per step. */
+function bytesHash(view: DataView, start: number, end: number): number {
+  let h = (end - start) | 0;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    let k = Math.imul(view.getInt32(i, true), 0xcc9e2d51);
+    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    h ^= k;
+    h = (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
+  }
+  for (; i < end; i++) h = Math.imul(h ^ view.getUint8(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** Native comparison (memcmp) of a cached key with request[start, end). */
@@ -132,7 +137,7 @@ function sameBytes(cached: Buffer, request: Buffer, start: number, end: number):
   return cached.length === end - start && cached.compare(request, start, end) === 0;
 }
 
-function validatedSeries(s: number, rawLabels: RawLabel[], extraLabel: Label | undefined): { metric: string; labels: Label[] } {
+function validatedSeries(s: number, rawLabels: RawLabel[], extraLabel: Label | undefined): SeriesKey {
   let metric = "";
   let sawName = false;
   const labels: Label[] = [];
@@ -144,42 +149,106 @@ function validatedSeries(s: number, rawLabels: RawLabel[], extraLabel: Label | u
     } else labels.push(l);
   }
   if (!sawName) throw new ProtocolError("malformed", `time series #${s} has no __name__ label`);
-  return { metric, labels: validateSeries(metric, labels, extraLabel) };
+  return new SeriesKey(metric, validateSeries(metric, labels, extraLabel));
 }
 
+// Sample columns of the request being decoded (grown as needed, copied out at the end).
+let scratchIndex = new Uint32Array(4096);
+let scratchTs = new Float64Array(4096);
+let scratchValues = new Float64Array(4096);
+
+function growScratch(need: number): void {
+  let size = scratchIndex.length;
+  while (size < need) size *= 2;
+  const index = new Uint32Array(size);
+  const ts = new Float64Array(size);
+  const values = new Float64Array(size);
+  index.set(scratchIndex);
+  ts.set(scratchTs);
+  values.set(scratchValues);
+  scratchIndex = index;
+  scratchTs = ts;
+  scratchValues = values;
+}
+
+/** Unix-ms timestamps in `precision`: integers in a Float64Array (s, ms, us) or a BigInt64Array (ns). */
+function scaledTimestamps(ms: Float64Array, precision: TimestampPrecision): Float64Array | BigInt64Array {
+  switch (precision) {
+    case "ms":
+      return ms;
+    case "s":
+    case "us":
+      for (let i = 0; i < ms.length; i++) ms[i] = scaleMillis(ms[i]!, precision) as number;
+      return ms;
+    case "ns": {
+      const out = new BigInt64Array(ms.length);
+      for (let i = 0; i < ms.length; i++) {
+        if (Math.abs(ms[i]!) > MAX_NS_MILLIS) throw new ProtocolError("malformed", `invalid timestamp ${ms[i]}: outside the signed 64-bit nanosecond range`);
+        out[i] = scaleMillis(ms[i]!, precision) as bigint;
+      }
+      return out;
+    }
+  }
+}
+const MAX_NS_MILLIS = 9_223_372_036_854;
+
 /**
- * Decodes and validates a whole remote-write WriteRequest. Either every sample is returned as a row (timestamps
- * converted from ms to `precision`, `extraLabel` added to every series) or a ProtocolError is thrown and nothing
- * is returned.
+ * Decodes and validates a whole remote-write WriteRequest. Either every sample is returned in columns (timestamps
+ * converted from ms to `precision`, `extraLabel` added to every series) or a ProtocolError is thrown.
  */
 export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecision, extraLabel?: Label): DecodedWriteRequest {
-  const rows: IngestRow[] = [];
+  const series: SeriesKey[] = [];
   const metadata: MetricMetadataUpdate[] = [];
   let exemplarCount = 0;
   let histogramCount = 0;
-  let seriesIndex = 0;
+  let count = 0;
+  let previous: CachedSeries | undefined;
+  const extraValue = extraLabel?.value;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const request = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let predicted: CachedSeries | undefined;
   visitWriteRequest(bytes, {
-    series(view) {
-      const s = seriesIndex++;
-      exemplarCount += view.exemplars;
-      histogramCount += view.histograms;
-      let series: { metric: string; labels: Label[] };
-      const { labelStart, labelEnd } = view;
-      if (labelStart >= 0 && labelEnd - labelStart <= SERIES_CACHE_MAX_BYTES) {
-        const hit = cachedSeries(request, labelStart, labelEnd, extraLabel?.value);
-        if (hit) series = hit;
-        else {
-          series = validatedSeries(s, view.labels(), extraLabel);
-          remember({ bytes: Buffer.from(request.subarray(labelStart, labelEnd)), extraValue: extraLabel?.value, metric: series.metric, labels: series.labels });
+    knownLabels(pos, end) {
+      // the series that followed the previous one last time, if its label bytes are at pos: no label scan needed
+      const entry = previous?.next;
+      predicted = undefined;
+      if (entry === undefined || entry.extraValue !== extraValue || entry.bytes.length > end - pos || !sameBytes(entry.bytes, request, pos, pos + entry.bytes.length)) return 0;
+      predicted = entry;
+      return entry.bytes.length;
+    },
+    series(scan) {
+      const s = series.length;
+      exemplarCount += scan.exemplars;
+      histogramCount += scan.histograms;
+      const { labelStart, labelEnd } = scan;
+      let key: SeriesKey;
+      if (scan.recognised) {
+        previous = predicted!;
+        key = predicted!.key;
+      } else if (labelStart >= 0 && labelEnd - labelStart <= SERIES_CACHE_MAX_BYTES) {
+        const slot = (bytesHash(view, labelStart, labelEnd) & (SERIES_CACHE_SETS - 1)) * 2;
+        let entry = cachedSeries(request, labelStart, labelEnd, extraValue, slot);
+        if (entry === undefined) {
+          entry = { bytes: Buffer.from(request.subarray(labelStart, labelEnd)), extraValue, key: validatedSeries(s, scan.labels(), extraLabel), next: undefined };
+          const evicted = seriesCache[slot + 1];
+          if (evicted !== undefined) evicted.next = undefined; // so successor links retain at most one evicted entry each
+          seriesCache[slot + 1] = seriesCache[slot];
+          seriesCache[slot] = entry;
         }
-      } else series = validatedSeries(s, view.labels(), extraLabel);
-      const { metric, labels } = series;
-      const { timestamps, values } = view;
-      for (let i = 0; i < view.sampleCount; i++) {
+        if (previous !== undefined) previous.next = entry;
+        previous = entry;
+        key = entry.key;
+      } else key = validatedSeries(s, scan.labels(), extraLabel);
+      series.push(key);
+      const n = scan.sampleCount;
+      if (count + n > scratchIndex.length) growScratch(count + n);
+      const { timestamps, values } = scan;
+      for (let i = 0; i < n; i++) {
         const ms = timestamps[i]!;
-        if (!Number.isSafeInteger(ms)) validateTimestamp(ms, `in time series ${excerpt(metric)}`);
-        rows.push({ metric, labels, dataPoint: { timestamp: precision === "ms" ? ms : scaleMillis(ms, precision), value: values[i]! } });
+        if (!Number.isSafeInteger(ms)) validateTimestamp(ms, `in time series ${excerpt(key.metric)}`);
+        scratchIndex[count] = s;
+        scratchTs[count] = ms;
+        scratchValues[count++] = values[i]!;
       }
     },
     metadata(type, metricFamilyName, help, unit) {
@@ -187,7 +256,14 @@ export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecis
       metadata.push({ metric: metricFamilyName, type: METRIC_TYPE_NAMES[type] ?? "unknown", help, unit });
     },
   });
-  return { rows, metadata, exemplarCount, histogramCount };
+  const samples: DecodedWriteRequest["samples"] = {
+    series,
+    seriesIndex: scratchIndex.slice(0, count),
+    timestamps: scaledTimestamps(scratchTs.slice(0, count), precision),
+    values: scratchValues.slice(0, count),
+    count,
+  };
+  return { samples, metadata, exemplarCount, histogramCount };
 }
 
 export type MatchOp = "=" | "!=" | "=~" | "!~";

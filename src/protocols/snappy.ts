@@ -1,12 +1,20 @@
-// Snappy block format (the framing of Prometheus remote write/read bodies) over snappy-wasm, plus the guard
-// that reads the declared uncompressed length first so a "snappy bomb" is refused before anything is allocated.
+// Snappy block format (the framing of Prometheus remote write/read bodies): decompression by our WASM kernel
+// (assembly/protocols/snappy.ts) into linear memory, compression by snappy-wasm, plus the guard that reads the
+// declared uncompressed length first so a "snappy bomb" is refused before anything is allocated.
 import { createRequire } from "node:module";
+import { loadWasm, memoryViews, scratch } from "../wasm/loader.js";
 import { ProtocolError } from "./errors.js";
 
 // snappy-wasm's ESM build needs an async fetch-based init; its CommonJS build instantiates synchronously in Node.
 const snappyWasm = createRequire(import.meta.url)("snappy-wasm") as {
   compress_raw(input: Uint8Array): Uint8Array;
-  decompress_raw(input: Uint8Array): Uint8Array;
+};
+
+const KERNEL_ERRORS: Record<number, string> = {
+  [-1]: "truncated input",
+  [-2]: "copy offset outside the output",
+  [-3]: "output longer than the declared length",
+  [-4]: "output shorter than the declared length",
 };
 
 /** The uncompressed length a snappy block declares in its leading varint (at most 32 bits). */
@@ -24,8 +32,12 @@ export function snappyDeclaredLength(block: Uint8Array): number {
   throw new ProtocolError("malformed", "invalid snappy block: length header is not a 32-bit varint");
 }
 
-/** Decompresses a snappy block, refusing it (kind "too_large") when it declares more than maxBytes. */
-export function snappyDecompress(block: Uint8Array, maxBytes: number): Uint8Array {
+/**
+ * Decompresses a snappy block into WASM scratch memory and returns a view of it: valid only until the next call
+ * into the WASM kernels (chunk codecs, PromQL, this), so read it synchronously. Refuses a block that declares
+ * more than maxBytes (kind "too_large") before touching it.
+ */
+export function snappyDecompressTransient(block: Uint8Array, maxBytes: number): Uint8Array {
   const declared = snappyDeclaredLength(block);
   if (declared > maxBytes) {
     throw new ProtocolError(
@@ -33,17 +45,20 @@ export function snappyDecompress(block: Uint8Array, maxBytes: number): Uint8Arra
       `snappy body declares ${declared} uncompressed bytes, more than the limit of ${maxBytes}`,
     );
   }
-  try {
-    return snappyWasm.decompress_raw(block);
-  } catch (err) {
-    throw new ProtocolError("malformed", `invalid snappy block: ${errorText(err)}`);
-  }
+  const src = scratch(block.length + declared + 16);
+  const dst = src + ((block.length + 15) & ~15);
+  memoryViews().u8.set(block, src);
+  const written = (loadWasm().snappyDecompressInto as (s: number, sl: number, d: number, dl: number) => number)(src, block.length, dst, declared);
+  if (written < 0) throw new ProtocolError("malformed", `invalid snappy block: ${KERNEL_ERRORS[written] ?? `error ${written}`}`);
+  return memoryViews().u8.subarray(dst, dst + declared);
+}
+
+/** snappyDecompressTransient into a fresh array the caller may keep. */
+export function snappyDecompress(block: Uint8Array, maxBytes: number): Uint8Array {
+  return snappyDecompressTransient(block, maxBytes).slice();
 }
 
 export function snappyCompress(data: Uint8Array): Uint8Array {
   return snappyWasm.compress_raw(data);
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -19,6 +19,8 @@ export interface SeriesView {
   readonly buf: Uint8Array;
   readonly labelStart: number;
   readonly labelEnd: number;
+  /** True when [labelStart, labelEnd) is the run the visitor's knownLabels() recognised. */
+  readonly recognised: boolean;
   /** Samples: Unix ms timestamps (numbers, possibly beyond 2^53) and values, `sampleCount` of each. */
   readonly sampleCount: number;
   readonly timestamps: Float64Array;
@@ -31,6 +33,12 @@ export interface SeriesView {
 
 /** Receives the decoded content in wire order. */
 export interface WriteRequestVisitor {
+  /**
+   * Optional: called at the start of each TimeSeries body [pos, end); returns the length of a run of Label fields
+   * the visitor recognises at `pos` (bytes equal to a run it saw before), or 0. A recognised run is skipped
+   * without scanning its labels; series() then sees it as [labelStart, labelEnd).
+   */
+  knownLabels?(pos: number, end: number): number;
   series(series: SeriesView): void;
   metadata(type: number, metricFamilyName: string, help: string, unit: string): void;
 }
@@ -183,6 +191,7 @@ class Cursor {
 class SeriesScan implements SeriesView {
   labelStart = -1;
   labelEnd = -1;
+  recognised = false;
   sampleCount = 0;
   timestamps = new Float64Array(64);
   values = new Float64Array(64);
@@ -199,22 +208,36 @@ class SeriesScan implements SeriesView {
     return this.c.buf;
   }
 
-  /** Scans one TimeSeries body ending at `end`: locates labels, decodes samples. */
-  scan(end: number): void {
+  /**
+   * Scans one TimeSeries body ending at `end`: locates labels, decodes samples. `knownRun` bytes at the start are
+   * a recognised run of complete Label fields: skipped; if more labels follow, the body is scanned again in full.
+   */
+  scan(end: number, knownRun: number): void {
     const c = this.c;
+    const bodyStart = c.pos;
     this.labelStart = -1;
     this.labelEnd = -1;
     this.sampleCount = 0;
     this.exemplars = 0;
     this.histograms = 0;
-    this.labelCount = 0;
+    this.labelCount = -1; // unknown until labels() scans the recognised run
+    this.recognised = knownRun > 0;
     let contiguous = true;
+    if (knownRun > 0) {
+      this.labelStart = bodyStart;
+      c.pos = this.labelEnd = bodyStart + knownRun;
+    } else this.labelCount = 0;
     while (c.pos < end) {
       const tagStart = c.pos;
       const tag = c.uint32();
       const field = tag >>> 3;
       const wire = tag & 7;
       if (field === 1) {
+        if (knownRun > 0) {
+          c.pos = bodyStart;
+          this.scan(end, 0);
+          return;
+        }
         c.expect(2, wire, "TimeSeries.labels");
         const n = c.length();
         if (this.labelStart < 0) this.labelStart = tagStart;
@@ -260,6 +283,11 @@ class SeriesScan implements SeriesView {
 
   labels(): RawLabel[] {
     const c = this.c;
+    if (this.labelCount < 0) {
+      // a recognised run: locate its Label fields first
+      c.pos = this.labelStart;
+      this.scan(this.after, 0);
+    }
     const out: RawLabel[] = [];
     for (let i = 0; i < this.labelCount; i++) {
       const labelEnd = this.ranges[2 * i + 1]!;
@@ -297,7 +325,7 @@ export function visitWriteRequest(bytes: Uint8Array, visitor: WriteRequestVisito
     if (field === 1) {
       c.expect(2, wire, "WriteRequest.timeseries");
       const len = c.length();
-      series.scan(c.pos + len);
+      series.scan(c.pos + len, visitor.knownLabels ? visitor.knownLabels(c.pos, c.pos + len) : 0);
       visitor.series(series);
     } else if (field === 3) {
       c.expect(2, wire, "WriteRequest.metadata");

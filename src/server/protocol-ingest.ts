@@ -7,8 +7,7 @@ import type { Context } from "koa";
 import { ProtocolError } from "../protocols/errors.js";
 import type { MetricMetadataUpdate } from "../protocols/remote.js";
 import type { IngestRow } from "../protocols/rows.js";
-import type { Label } from "../protocols/series-validation.js";
-import type { Row } from "../storage/types.js";
+import type { Row, SampleColumns } from "../storage/types.js";
 import { AdmissionRejected } from "./admission.js";
 import { readBody } from "./body.js";
 import { HttpError } from "./http-error.js";
@@ -20,18 +19,10 @@ export type IngestProtocol = "remote_write" | "prometheus_text" | "influx_line" 
 export const WRITE_ERROR_HEADER = "X-Tsink-Write-Error-Code";
 
 /**
- * Samples in columns (structurally storage's ColumnBatch): sample i of `series[seriesIndex[i]]` at `timestamps[i]`
- * (server precision) with `values[i]`, the first `count` entries.
+ * What a protocol's decoder hands to `ingest`: one atomic batch and what goes with it. Rows, or f64 samples in
+ * columns (storage's SampleColumns, the cheaper path: series named by SeriesKeys that storage resolves once;
+ * remote write and Influx use it).
  */
-export interface SampleColumns {
-  series: readonly { readonly metric: string; readonly labels: readonly Label[] }[];
-  seriesIndex: Uint32Array;
-  timestamps: Float64Array | BigInt64Array;
-  values: Float64Array;
-  count: number;
-}
-
-/** What a protocol's decoder hands to `ingest`: one atomic batch (rows or columns) and what goes with it. */
 export type DecodedWrite = ({ rows: IngestRow[] } | { columns: SampleColumns }) & {
   /** Metric metadata recorded for the tenant once the rows are stored. */
   metadata?: MetricMetadataUpdate[];
@@ -69,8 +60,10 @@ export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSou
       });
     }
     if (count > 0) {
-      const rows = "rows" in decoded ? decoded.rows : columnsToRows(decoded.columns);
-      await rt.writeGate.withUnits(count, () => storage.insertRows(rows as Row[]));
+      await rt.writeGate.withUnits(count, async () => {
+        if ("rows" in decoded) await storage.insertRows(decoded.rows as Row[]);
+        else await storage.insertColumns(decoded.columns);
+      });
     }
     if (decoded.metadata && decoded.metadata.length > 0) rt.metadata.apply(tenant, decoded.metadata);
     decoded.after?.();
@@ -90,16 +83,6 @@ export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSou
   } catch (err) {
     throw countRejected(rt, protocol, err);
   }
-}
-
-/** Bridge until storage takes columns (insertColumns): one row per sample, rows of a series share its labels. */
-function columnsToRows(c: SampleColumns): IngestRow[] {
-  const rows = new Array<IngestRow>(c.count);
-  for (let i = 0; i < c.count; i++) {
-    const s = c.series[c.seriesIndex[i]!]!;
-    rows[i] = { metric: s.metric, labels: s.labels as Label[], dataPoint: { timestamp: c.timestamps[i]!, value: c.values[i]! } };
-  }
-  return rows;
 }
 
 /** Counts one refused request/packet/line in tsink_ingest_* and returns the HttpError its failure maps to. */

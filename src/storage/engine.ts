@@ -23,7 +23,10 @@ import {
   type QueryOptions,
   type QueryRowsPage,
   type QueryRowsScanOptions,
+  type SampleColumns,
   type Row,
+  SeriesKey,
+  type SeriesName,
   type SelectedColumns,
   type SeriesPoints,
   type SeriesSelection,
@@ -109,12 +112,26 @@ export class Storage implements EngineHandle {
   async insertRowsWithResult(rows: readonly Row[]): Promise<WriteResult> {
     this.ensureOpen();
     if (!Array.isArray(rows)) throw errors.invalidValue(rows, "insertRows takes an array of rows");
-    if (rows.length === 0) return { acknowledgement: this.emptyBatchAcknowledgement() };
+    return this.write(rows.length, () => this.prepareBatch(rows));
+  }
+
+  /**
+   * Inserts f64 samples given in columns (see SampleColumns), all or nothing, like insertRowsWithResult. The fast
+   * path of the ingest protocols: a series whose SeriesKey this storage resolved before costs one id lookup.
+   */
+  async insertColumns(batch: SampleColumns): Promise<WriteResult> {
+    this.ensureOpen();
+    if (batch === null || typeof batch !== "object") throw errors.invalidValue(batch, "insertColumns takes { series, seriesIndex, timestamps, values, count }");
+    return this.write(batch.count, () => this.prepareColumns(batch));
+  }
+
+  private async write(count: number, prepare: () => ValidatedBatch): Promise<WriteResult> {
+    if (count === 0) return { acknowledgement: this.emptyBatchAcknowledgement() };
     await this.acquireWriter();
     try {
-      await this.admitMemory(rows.length * 16);
+      await this.admitMemory(count * 16);
       this.ensureOpen();
-      const batch = this.prepareBatch(rows);
+      const batch = prepare();
       const acknowledgement = this.durability ? await this.logBatch(batch) : "Volatile";
       this.applyBatch(batch);
       this.counters.insertBatches++;
@@ -244,6 +261,95 @@ export class Storage implements EngineHandle {
       throw err;
     }
     return { count: n, seriesIds, kinds, timestamps, values, blobs, newSeries };
+  }
+
+  /** prepareBatch for SampleColumns: each distinct SeriesKey is resolved once, then the columns are checked. */
+  private prepareColumns(b: SampleColumns): ValidatedBatch {
+    const n = b.count;
+    const axis = this.axis;
+    const { series, seriesIndex, timestamps, values } = b;
+    if (!Number.isSafeInteger(n) || n < 0) throw errors.invalidValue(n, "count must be a non-negative integer");
+    if (!Array.isArray(series)) throw errors.invalidValue(typeof series, "series must be an array of SeriesKey or { metric, labels }");
+    const kindOf = (x: unknown) => Object.prototype.toString.call(x).slice(8, -1);
+    if (!(seriesIndex instanceof Uint32Array) || seriesIndex.length < n) throw errors.invalidValue(kindOf(seriesIndex), `seriesIndex must be a Uint32Array of at least ${n} entries`);
+    if (!(values instanceof Float64Array) || values.length < n) throw errors.invalidValue(kindOf(values), `values must be a Float64Array of at least ${n} entries`);
+    if (!(axis.isBigInt ? timestamps instanceof BigInt64Array : timestamps instanceof Float64Array) || timestamps.length < n) {
+      throw errors.invalidTimestamp(kindOf(timestamps), `${axis.precision} precision takes timestamps as a ${axis.isBigInt ? "BigInt64Array" : "Float64Array"} of at least ${n} entries`);
+    }
+    const reg = this.registry;
+    const m = series.length;
+    const ids = new Uint32Array(m);
+    const newSeries: TypedSeriesDefinition[] = [];
+    const firstNewId = reg.count;
+    const kindsAssigned: number[] = [];
+    const futureLimit = axis.futureLimit();
+    let batchMax: Ts = axis.min;
+    try {
+      for (let k = 0; k < m; k++) {
+        const key = series[k]!;
+        let sid: number;
+        if (key instanceof SeriesKey && key.resolvedBy === reg && key.resolvedGeneration === reg.generation) sid = key.resolvedId;
+        else sid = this.resolveKey(key, newSeries);
+        const kind = reg.kind[sid]!;
+        if (kind === KIND_NONE) {
+          if (!reg.visible[sid] && reg.visibleCount + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
+          reg.kind[sid] = KIND_F64;
+          kindsAssigned.push(sid);
+        } else if (kind !== KIND_F64) throw errors.typeMismatch(KIND_NAMES[kind]!, KIND_NAMES[KIND_F64]!, key.metric);
+        ids[k] = sid;
+      }
+      const seriesIds = new Uint32Array(n);
+      for (let i = 0; i < n; i++) {
+        const k = seriesIndex[i]!;
+        if (k >= m) throw errors.invalidValue(k, `seriesIndex[${i}] is past the end of series (${m} keys)`);
+        seriesIds[i] = ids[k]!;
+      }
+      if (axis.isBigInt) {
+        const ts = timestamps as BigInt64Array;
+        for (let i = 0; i < n; i++) if (ts[i]! > batchMax) batchMax = ts[i]!;
+      } else {
+        const ts = timestamps as Float64Array;
+        let max = -Infinity;
+        for (let i = 0; i < n; i++) {
+          const t = ts[i]!;
+          if (!Number.isSafeInteger(t)) throw errors.invalidTimestamp(t, `${axis.precision} precision needs an integer number within ±2^53`);
+          if (t > max) max = t;
+        }
+        batchMax = max;
+      }
+      if (batchMax > futureLimit) throw errors.futureSkew(batchMax, futureLimit);
+      if (this.options.retentionEnforced) this.checkRetention(timestamps, n, batchMax, futureLimit);
+      return { count: n, seriesIds, kinds: new Uint8Array(n).fill(KIND_F64), timestamps, values, blobs: null, newSeries };
+    } catch (err) {
+      for (const sid of kindsAssigned) reg.kind[sid] = KIND_NONE;
+      reg.truncate(firstNewId);
+      throw err;
+    }
+  }
+
+  /**
+   * Validates a series name not yet resolved by this storage (a SeriesKey seen first, or a plain { metric, labels }),
+   * finds or creates its series and, for a SeriesKey, caches the id in it.
+   */
+  private resolveKey(key: SeriesName, newSeries: TypedSeriesDefinition[]): number {
+    if (key === null || typeof key !== "object") throw errors.invalidValue(key, "series entries are SeriesKey or { metric, labels } objects");
+    const reg = this.registry;
+    const metric = validateMetric(key.metric);
+    const labels = canonicalLabels(key.labels);
+    const hash = hashKey(metric, labels);
+    let sid = reg.find(reg.dict.find(metric) ?? -1, labels, hash);
+    if (sid < 0) {
+      if (reg.visibleCount + newSeries.length + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
+      sid = reg.create(metric, labels, hash);
+      reg.kind[sid] = KIND_F64;
+      newSeries.push({ id: sid, metric, labels: labels as Label[], kind: KIND_F64 });
+    }
+    if (key instanceof SeriesKey) {
+      key.resolvedBy = reg;
+      key.resolvedGeneration = reg.generation;
+      key.resolvedId = sid;
+    }
+    return sid;
   }
 
   /** Logs through the durability layer; if that fails, the series the batch created stay untyped and hidden. */

@@ -149,6 +149,8 @@ export class SeriesRegistry {
   readonly dict = new StringDictionary();
   count = 0;
   visibleCount = 0;
+  /** Bumped whenever an id may come to name a different series (rollback, forced ids): invalidates SeriesKey caches. */
+  generation = 0;
   metricOf = new Uint32Array(1024);
   labelStart = new Uint32Array(1024);
   labelPairs = new Uint16Array(1024); // number of (name, value) pairs
@@ -199,6 +201,7 @@ export class SeriesRegistry {
 
   /** Registers a new series (not yet visible to queries) and returns its id; `id` forces one (WAL replay). */
   create(metric: string, labels: readonly Label[], hash: number, id = this.count): number {
+    if (id !== this.count) this.generation++;
     if (id < this.rankedCount) this.rankedCount = this.rankedSeries = 0; // an id redefined (WAL replay): rank anew
     if (id >= this.metricOf.length) this.growSeries(id + 1);
     const pairLen = labels.length * 2;
@@ -227,6 +230,7 @@ export class SeriesRegistry {
   /** Forgets the series with ids >= `count` (rollback of a rejected batch; they were never visible). */
   truncate(count: number): void {
     if (count >= this.count) return;
+    this.generation++;
     if (count < this.rankedCount) this.rankedCount = this.rankedSeries = 0;
     this.poolLen = this.labelStart[count]!;
     this.defined.fill(0, count, this.count);
@@ -290,15 +294,16 @@ export class SeriesRegistry {
    * it reaches SHARED_LABELS_MAX entries.
    */
   private sharedLabel(nameId: number, valueId: number): Label {
+    const strings = this.dict.strings;
+    // the key is exact (and unique per pair) only while both ids stay below 2^26
+    const name = nameId < 0 ? METRIC_NAME_LABEL : strings[nameId]!;
+    if (valueId >= 2 ** 26 || nameId >= 2 ** 26) return { name, value: strings[valueId]! };
     const key = (nameId + 1) * 2 ** 26 + valueId;
     let l = this.sharedLabels.get(key);
     if (l === undefined) {
-      const strings = this.dict.strings;
-      l = { name: nameId < 0 ? METRIC_NAME_LABEL : strings[nameId]!, value: strings[valueId]! };
-      if (valueId < 2 ** 26 && nameId < 2 ** 26) {
-        if (this.sharedLabels.size >= SHARED_LABELS_MAX) this.sharedLabels.clear();
-        this.sharedLabels.set(key, l);
-      }
+      l = { name, value: strings[valueId]! };
+      if (this.sharedLabels.size >= SHARED_LABELS_MAX) this.sharedLabels.clear();
+      this.sharedLabels.set(key, l);
     }
     return l;
   }

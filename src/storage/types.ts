@@ -32,6 +32,44 @@ export interface Row {
   dataPoint: DataPoint;
 }
 
+/**
+ * A series named once for the many f64 samples of a columnar insert (`insertColumns`). Keep one key object per
+ * series and pass it again in later batches: the storage remembers which series it resolved to, so a known series
+ * costs no label validation or string hashing. `metric` and `labels` must not change after the first insert.
+ */
+export class SeriesKey {
+  /** Resolution cache, written by the storage: which registry resolved the key, in which generation, to which id. */
+  resolvedBy: object | null = null;
+  resolvedGeneration = 0;
+  resolvedId = -1;
+
+  constructor(
+    readonly metric: string,
+    readonly labels: readonly Label[] = [],
+  ) {}
+}
+
+/** A series named by metric and labels: a SeriesKey (resolved once per storage) or any such object (every batch). */
+export interface SeriesName {
+  readonly metric: string;
+  readonly labels?: readonly Label[];
+}
+
+/**
+ * f64 samples in columns: sample i belongs to `series[seriesIndex[i]]`, at `timestamps[i]` (the storage's
+ * precision: integers in a Float64Array for s/ms/us, a BigInt64Array for ns) with `values[i]`. Only the first
+ * `count` entries are read. Series given as SeriesKey objects are resolved once per storage and cached in the key;
+ * other { metric, labels } objects are looked up in every batch. The arrays are read until the insert settles:
+ * do not change them before.
+ */
+export interface SampleColumns {
+  series: readonly SeriesName[];
+  seriesIndex: Uint32Array;
+  timestamps: Float64Array | BigInt64Array;
+  values: Float64Array;
+  count: number;
+}
+
 /** Points as returned by reads: numbers for f64, bigint for i64/u64, boolean, Uint8Array or string. */
 export type StoredValue = number | bigint | boolean | Uint8Array | string;
 export type StoredPoint = DataPoint<StoredValue>;

@@ -4,7 +4,7 @@ import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/protocols/errors.js";
 import { decodeReadRequest, decodeWriteRequest, encodeReadResponse, remoteProto } from "../../src/protocols/remote.js";
-import { snappyCompress, snappyDeclaredLength, snappyDecompress } from "../../src/protocols/snappy.js";
+import { snappyCompress, snappyDeclaredLength, snappyDecompress, snappyDecompressTransient } from "../../src/protocols/snappy.js";
 import { type RawLabel, visitWriteRequest } from "../../src/protocols/write-request-decoder.js";
 
 const WriteRequest = remoteProto.lookupType("prometheus.WriteRequest");
@@ -27,7 +27,16 @@ function throwsProtocol(fn: () => unknown, kind: string, pattern: RegExp): void 
   assert.unreachable("expected a ProtocolError");
 }
 
-test("write request decodes to sorted rows with ms timestamps scaled to the precision", () => {
+/** The decoded samples as [metric, labels, timestamp, value] tuples (what the columns say, one entry per sample). */
+function samplesOf(decoded: ReturnType<typeof decodeWriteRequest>) {
+  const { series, seriesIndex, timestamps, values, count } = decoded.samples;
+  return Array.from({ length: count }, (_, i) => {
+    const key = series[seriesIndex[i]!]!;
+    return [key.metric, key.labels, timestamps[i]!, values[i]!] as const;
+  });
+}
+
+test("write request decodes to sorted label sets and sample columns with ms timestamps scaled to the precision", () => {
   const bytes = encodeWrite({
     timeseries: [
       {
@@ -38,15 +47,22 @@ test("write request decodes to sorted rows with ms timestamps scaled to the prec
     metadata: [{ type: 1, metricFamilyName: "cpu", help: "cpu time", unit: "seconds" }],
   });
   const ms = decodeWriteRequest(bytes, "ms");
-  assert.is(ms.rows.length, 2);
-  assert.equal(ms.rows[0]!.labels, [{ name: "host", value: "a" }, { name: "zone", value: "b" }]);
-  assert.is(ms.rows[0]!.metric, "cpu");
-  assert.is(ms.rows[0]!.dataPoint.timestamp, 1700000000123);
-  assert.ok(Number.isNaN(ms.rows[1]!.dataPoint.value));
+  const rows = samplesOf(ms);
+  assert.is(rows.length, 2);
+  assert.is(ms.samples.series.length, 1);
+  assert.equal(rows[0]![1], [{ name: "host", value: "a" }, { name: "zone", value: "b" }]);
+  assert.is(rows[0]![0], "cpu");
+  assert.is(rows[0]![2], 1700000000123);
+  assert.is(rows[1]![2], 1700000001000);
+  assert.is(rows[0]![3], 1.5);
+  assert.ok(Number.isNaN(rows[1]![3]));
   assert.equal(ms.metadata, [{ metric: "cpu", type: "counter", help: "cpu time", unit: "seconds" }]);
-  assert.is(decodeWriteRequest(bytes, "s").rows[0]!.dataPoint.timestamp, 1700000000);
-  assert.is(decodeWriteRequest(bytes, "us").rows[0]!.dataPoint.timestamp, 1700000000123000);
-  assert.is(decodeWriteRequest(bytes, "ns").rows[0]!.dataPoint.timestamp, 1700000000123000000n);
+  assert.is(decodeWriteRequest(bytes, "s").samples.timestamps[0], 1700000000);
+  assert.is(decodeWriteRequest(bytes, "us").samples.timestamps[0], 1700000000123000);
+  assert.ok(decodeWriteRequest(bytes, "ns").samples.timestamps instanceof BigInt64Array);
+  assert.is(decodeWriteRequest(bytes, "ns").samples.timestamps[0], 1700000000123000000n);
+  const huge = encodeWrite({ timeseries: [{ labels: [{ name: "__name__", value: "m" }], samples: [{ value: 1, timestamp: 2 ** 52 }] }] });
+  throwsProtocol(() => decodeWriteRequest(huge, "ns"), "malformed", /64-bit nanosecond range/);
 });
 
 test("repeated label sets (served from the series cache) keep their own extra label and stay validated", () => {
@@ -55,12 +71,47 @@ test("repeated label sets (served from the series cache) keep their own extra la
   const again = decodeWriteRequest(bytes, "ms", { name: "__tsink_tenant__", value: "t1" });
   const other = decodeWriteRequest(bytes, "ms", { name: "__tsink_tenant__", value: "t2" });
   const plain = decodeWriteRequest(bytes, "ms");
-  assert.equal(first.rows[0]!.labels, [{ name: "__tsink_tenant__", value: "t1" }, { name: "a", value: "1" }, { name: "b", value: "2" }]);
-  assert.is(again.rows[0]!.labels, first.rows[0]!.labels);
-  assert.equal(other.rows[0]!.labels[0], { name: "__tsink_tenant__", value: "t2" });
-  assert.equal(plain.rows[0]!.labels, [{ name: "a", value: "1" }, { name: "b", value: "2" }]);
+  assert.equal(first.samples.series[0]!.labels, [{ name: "__tsink_tenant__", value: "t1" }, { name: "a", value: "1" }, { name: "b", value: "2" }]);
+  assert.is(again.samples.series[0], first.samples.series[0], "the same SeriesKey object, so storage resolves it once");
+  assert.equal(other.samples.series[0]!.labels[0], { name: "__tsink_tenant__", value: "t2" });
+  assert.equal(plain.samples.series[0]!.labels, [{ name: "a", value: "1" }, { name: "b", value: "2" }]);
   const bad = encodeWrite({ timeseries: [{ labels: [{ name: "__name__", value: "cached_m" }, { name: "b-", value: "2" }], samples: [{ value: 1, timestamp: 5 }] }] });
   for (let i = 0; i < 2; i++) assert.throws(() => decodeWriteRequest(bad, "ms"), /invalid label name "b-"/);
+});
+
+test("series found again by their bytes (as the successor of the previous series or by hash) decode to their own labels", () => {
+  // a pool where label runs are prefixes of each other and differ late, so a wrong prediction would show
+  const pool = [
+    [{ name: "__name__", value: "pm" }, { name: "a", value: "1" }],
+    [{ name: "__name__", value: "pm" }, { name: "a", value: "1" }, { name: "b", value: "2" }],
+    [{ name: "__name__", value: "pm" }, { name: "a", value: "2" }],
+    [{ name: "__name__", value: "pm" }, { name: "a", value: "1" }, { name: "b", value: "3" }],
+  ];
+  const expected = (i: number) => pool[i]!.filter((l) => l.name !== "__name__");
+  fc.assert(
+    fc.property(fc.array(fc.array(fc.integer({ min: 0, max: pool.length - 1 }), { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 5 }), fc.boolean(), (requests, split) => {
+      for (const order of requests) {
+        // `split` puts a sample between two Label fields of the first series: labels not contiguous
+        const timeseries = order.map((i, k) =>
+          split && k === 0 && pool[i]!.length > 2
+            ? { labels: pool[i]!.slice(0, 2), samples: [{ value: k, timestamp: 1000 + k }] }
+            : { labels: pool[i]!, samples: [{ value: k, timestamp: 1000 + k }] },
+        );
+        let bytes = encodeWrite({ timeseries });
+        if (split && pool[order[0]!]!.length > 2) {
+          // append the remaining label of series 0 after its sample by re-encoding that TimeSeries by hand
+          const extra = encodeWrite({ timeseries: [{ labels: pool[order[0]!]!.slice(2) }] });
+          const first = encodeWrite({ timeseries: [timeseries[0]!] });
+          const rest = encodeWrite({ timeseries: timeseries.slice(1) });
+          const body = Buffer.concat([first.subarray(2), extra.subarray(2)]);
+          bytes = Buffer.concat([Buffer.from([0x0a, body.length]), body, rest]);
+        }
+        const decoded = samplesOf(decodeWriteRequest(bytes, "ms"));
+        assert.equal(decoded.map(([, labels, ts, value]) => [labels, ts, value]), order.map((i, k) => [expected(i), 1000 + k, k]));
+      }
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test("write request validation names what is wrong", () => {
@@ -101,7 +152,7 @@ test("exemplars and histograms are counted, not decoded", () => {
   const decoded = decodeWriteRequest(bytes, "ms");
   assert.is(decoded.exemplarCount, 1);
   assert.is(decoded.histogramCount, 2);
-  assert.is(decoded.rows.length, 0);
+  assert.is(decoded.samples.count, 0);
 });
 
 test("read request decodes matchers; non-SAMPLES response types are unsupported", () => {
@@ -147,10 +198,38 @@ test("snappy round trip, declared length and bomb guard", () => {
   throwsProtocol(() => snappyDecompress(Uint8Array.of(0x05, 0x01, 0x02), 100), "malformed", /invalid snappy block/);
 });
 
+test("the snappy kernel decompresses what snappy-wasm compresses (literals, short and long copies, overlaps)", () => {
+  const chunk = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    fc.record({ byte: fc.integer({ min: 0, max: 255 }), n: fc.integer({ min: 1, max: 5000 }) }).map(({ byte, n }) => new Uint8Array(n).fill(byte)),
+    fc.record({ unit: fc.uint8Array({ minLength: 1, maxLength: 7 }), n: fc.integer({ min: 1, max: 3000 }) }).map(({ unit, n }) =>
+      Uint8Array.from({ length: unit.length * n }, (_, i) => unit[i % unit.length]!),
+    ),
+  );
+  fc.assert(
+    fc.property(fc.array(chunk, { maxLength: 12 }), (parts) => {
+      const data = Buffer.concat(parts);
+      const block = snappyCompress(data);
+      assert.equal(Buffer.from(snappyDecompress(block, data.length)), data);
+      assert.equal(Buffer.from(snappyDecompressTransient(block, data.length)), data);
+      if (data.length > 0) {
+        // a block cut short or with a wrong declared length fails whole
+        throwsProtocol(() => snappyDecompress(block.subarray(0, block.length - 1), data.length), "malformed", /invalid snappy block/);
+      }
+    }),
+    { numRuns: 300 },
+  );
+  // 2 MiB of a remote-write-like body (copies with 4-byte offsets beyond 64 KiB)
+  const big = Buffer.alloc(2 << 20);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+  big.copy(big, 1 << 20, 0, 1 << 19);
+  assert.equal(Buffer.from(snappyDecompress(snappyCompress(big), big.length)), big);
+});
+
 test("fuzz: arbitrary bytes never crash the remote decoders, only ProtocolError", () => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
-      for (const fn of [() => decodeWriteRequest(bytes, "ms"), () => decodeReadRequest(bytes), () => snappyDecompress(bytes, 1 << 16)]) {
+      for (const fn of [() => decodeWriteRequest(bytes, "ms"), () => decodeReadRequest(bytes), () => snappyDecompress(bytes, 1 << 16), () => snappyDecompressTransient(bytes, 1 << 16)]) {
         try {
           fn();
         } catch (err) {
@@ -176,13 +255,13 @@ test("fuzz: valid write requests round-trip exactly; mutated ones decode fully o
       });
       const decoded = decodeWriteRequest(bytes, "ms");
       const expected = series.flatMap((s) => s.samples.map((p) => [s.metric, p.timestamp, p.value]));
-      assert.equal(decoded.rows.map((r) => [r.metric, r.dataPoint.timestamp, r.dataPoint.value]), expected);
+      assert.equal(samplesOf(decoded).map(([metric, , ts, value]) => [metric, ts, value]), expected);
       if (bytes.length === 0) return;
       const mutated = bytes.slice();
       mutated[flipAt % mutated.length] = flipTo;
       try {
         const again = decodeWriteRequest(mutated, "ms");
-        for (const row of again.rows) assert.ok(Number.isSafeInteger(row.dataPoint.timestamp));
+        for (const [, , ts] of samplesOf(again)) assert.ok(Number.isSafeInteger(ts));
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
       }

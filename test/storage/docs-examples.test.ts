@@ -25,7 +25,7 @@ async function run(code: string): Promise<string[]> {
 }
 
 test("the doc has its examples", () => {
-  assert.is(examples.length, 5);
+  assert.is(examples.length, 6);
 });
 
 test("quick start prints the two points", async () => {
@@ -39,18 +39,22 @@ test("value types example returns the u64 maximum with a bigint timestamp", asyn
   assert.match(logs[0]!, /timestamp: \d+n, value: 18446744073709551615n/);
 });
 
+test("insertColumns example writes three rounds of two series", async () => {
+  assert.equal(await run(examples[2]!), ["[ 10, 11, 12 ]"]);
+});
+
 test("reading example: aggregation, downsampling, pagination, scans, custom aggregation", async () => {
-  assert.equal(await run(examples[2]!), ["22", "4", "5", "120", "6"]);
+  assert.equal(await run(examples[3]!), ["22", "4", "5", "120", "6"]);
 });
 
 test("matchers example", async () => {
-  const logs = await run(examples[3]!);
+  const logs = await run(examples[4]!);
   assert.is(logs[0], "1 [ 'http_requests_total' ]");
   assert.match(logs[1]!, /^Float64Array\(1\) \[ \d+ \] Float64Array\(1\) \[ 10 \]$/);
 });
 
 test("errors example", async () => {
-  assert.equal(await run(examples[4]!), ["InvalidTimeRange { start: 10, end: 10 }"]);
+  assert.equal(await run(examples[5]!), ["InvalidTimeRange { start: 10, end: 10 }"]);
 });
 
 test.run();

@@ -6,7 +6,7 @@ import type { Context } from "koa";
 import { parsePrometheusText } from "../../protocols/prometheus-text.js";
 import { decodeWriteRequest } from "../../protocols/remote.js";
 import { scaleMillis } from "../../protocols/rows.js";
-import { snappyDecompress } from "../../protocols/snappy.js";
+import { snappyDecompressTransient } from "../../protocols/snappy.js";
 import { readBody } from "../body.js";
 import { HttpError } from "../http-error.js";
 import { type DecodedWrite, WRITE_ERROR_HEADER, ingest } from "../protocol-ingest.js";
@@ -48,7 +48,8 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
       throw new HttpError(415, `unsupported remote write message ${JSON.stringify(proto)}: this server speaks remote write 1.0 (prometheus.WriteRequest)`);
     }
     await write(ctx, "remote_write", (body, tenant) => {
-      const decoded = decodeWriteRequest(snappyDecompress(body, limits.maxDecompressedBodyBytes), timestampPrecision, tenantLabel(tenant));
+      // the decompressed request is a view of WASM memory: decoded right away (the columns are copies)
+      const decoded = decodeWriteRequest(snappyDecompressTransient(body, limits.maxDecompressedBodyBytes), timestampPrecision, tenantLabel(tenant));
       if (decoded.exemplarCount > 0) {
         rt.metrics.exemplarsRejected.inc(decoded.exemplarCount);
         rt.metrics.payloads.inc({ kind: "exemplars", outcome: "rejected" }, decoded.exemplarCount);
@@ -69,7 +70,7 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
         });
       }
       return {
-        rows: decoded.rows,
+        columns: decoded.samples,
         after: () => {
           if (decoded.metadata.length === 0) return;
           rt.metrics.payloads.inc({ kind: "metadata", outcome: "accepted" }, decoded.metadata.length);

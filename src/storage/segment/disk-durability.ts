@@ -231,7 +231,7 @@ export class DiskDurability implements DurabilityLayer {
       const defs = this.definitionsToLog(batch);
       const frames: WalFrameInput[] = [];
       if (defs.length > 0) frames.push({ type: RecordType.SeriesDef, payload: encodeSeriesDefs(defs) });
-      frames.push({ type: RecordType.Samples, payload: encodeSamples(batch) });
+      frames.push({ type: RecordType.Samples, payload: encodeSamples(batch) }); // may be a shared buffer: append now
       let seq: number;
       try {
         seq = wal.append(frames);

@@ -135,6 +135,8 @@ export class SegmentReader {
   /** First chunk entry of `seriesId` (entries are sorted by series id, then min ts; the series' run ends where chunkSeries changes). */
   firstChunk(seriesId: number): number {
     const s = this.index.chunkSeries;
+    // segments often cover a range of series ids (compaction splits by series): most lookups end here
+    if (s.length === 0 || seriesId < s[0]! || seriesId > s[s.length - 1]!) return s.length;
     let lo = 0;
     let hi = s.length;
     while (lo < hi) {
@@ -157,14 +159,6 @@ export class SegmentReader {
   /** Whether chunk entry `i` may hold points in [start, end). */
   overlaps(i: number, start: Ts, end: Ts): boolean {
     return this.maxTs[i]! >= start && this.minTs[i]! < end;
-  }
-
-  /** Entries of `seriesId` that overlap [start, end). */
-  chunksOverlapping(seriesId: number, start: Ts, end: Ts): number[] {
-    const [lo, hi] = this.chunkRange(seriesId);
-    const out: number[] = [];
-    for (let i = lo; i < hi; i++) if (this.overlaps(i, start, end)) out.push(i);
-    return out;
   }
 
   /** Encoded bytes of chunk entry `i`. */
