@@ -79,6 +79,8 @@ interface SeriesEntry {
 // each key's first field, each field's place in the batch being parsed. One cache per request context (tenant
 // and extra labels change the label set); all are emptied when the keys pass the limit.
 const SERIES_CACHE_LIMIT = 200_000;
+/** At most this many caches (tenant and db/rp/bucket/org combinations) are kept; one more empties them all. */
+const MAX_CACHE_CONTEXTS = 4096;
 const MAX_FIELDS_PER_SERIES = 1024;
 
 function grown<T extends Int32Array | Uint8Array>(a: T, need: number): T {
@@ -92,33 +94,33 @@ function grown<T extends Int32Array | Uint8Array>(a: T, need: number): T {
 
 class SeriesCache {
   /** Open addressing: hash and key id + 1 (0 = empty) per slot. */
-  private slotHash = new Int32Array(1024);
-  private slotKey = new Int32Array(1024);
+  private slotHash = new Int32Array(64);
+  private slotKey = new Int32Array(64);
   /** Key and field-name bytes, appended in first-seen order. */
-  arena = new Uint8Array(1 << 16);
+  arena = new Uint8Array(4096);
   arenaView = new DataView(this.arena.buffer);
   private arenaUsed = 0;
   keys = 0;
-  keyStart = new Int32Array(256);
-  keyLength = new Int32Array(256);
+  keyStart = new Int32Array(16);
+  keyLength = new Int32Array(16);
   /** Field id of each key's first field (-1 none yet). */
-  keyFirstField = new Int32Array(256);
+  keyFirstField = new Int32Array(16);
   /** The key that followed each key the last time (+1, 0 = none): usually the next line's key again. */
-  keyNext = new Int32Array(256);
+  keyNext = new Int32Array(16);
   keyEntry: SeriesEntry[] = [];
   fields = 0;
-  fieldStart = new Int32Array(256);
-  fieldLength = new Int32Array(256);
+  fieldStart = new Int32Array(16);
+  fieldLength = new Int32Array(16);
   /** Which parse last saw the field, and its index in that parse's `series`. */
-  fieldStamp = new Int32Array(256);
-  fieldIndex = new Int32Array(256);
+  fieldStamp = new Int32Array(16);
+  fieldIndex = new Int32Array(16);
   fieldSeries: SeriesKey[] = [];
   /** Each field's metric name as a small id (so a parse lists its distinct names without touching the series). */
-  fieldMetric = new Int32Array(256);
+  fieldMetric = new Int32Array(16);
   metricIds = new Map<string, number>();
   metricNames: string[] = [];
   /** Which parse last listed each metric name. */
-  metricStamp = new Int32Array(64);
+  metricStamp = new Int32Array(16);
 
   /** Key id of bytes [start, end) of the body (with this hash), or -1. */
   find(body: Body, start: number, end: number, hash: number): number {
@@ -220,8 +222,20 @@ function seriesCacheFor(opts: InfluxParseOptions): SeriesCache {
   let context = opts.tenantLabel ? opts.tenantLabel.value : "";
   for (const l of opts.extraLabels ?? []) context += `\u0000${l.name}=${l.value}`;
   let cache = seriesCaches.get(context);
-  if (!cache) seriesCaches.set(context, (cache = new SeriesCache()));
+  if (!cache) {
+    // contexts come from request headers and parameters: bound their number, not only the keys in them
+    if (seriesCaches.size >= MAX_CACHE_CONTEXTS) {
+      seriesCaches.clear();
+      cachedKeys = 0;
+    }
+    seriesCaches.set(context, (cache = new SeriesCache()));
+  }
   return cache;
+}
+
+/** Size of the series-key caches: contexts (tenant + db/rp/bucket/org) and keys across them. */
+export function influxSeriesCacheStats(): { contexts: number; keys: number } {
+  return { contexts: seriesCaches.size, keys: cachedKeys };
 }
 
 /** The body being parsed, as bytes and as a DataView for reading 4 bytes at a time. */

@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/protocols/errors.js";
-import { convertTimestamp, type InfluxParseOptions, parseInfluxLines, parseInfluxPrecision } from "../../src/protocols/influx-line.js";
+import { convertTimestamp, type InfluxParseOptions, influxSeriesCacheStats, parseInfluxLines, parseInfluxPrecision } from "../../src/protocols/influx-line.js";
 import { normaliseLabelName, normaliseMetricName } from "../../src/protocols/legacy-names.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -208,6 +208,16 @@ test("series cache limit: past 200,000 keys the caches are emptied mid-body and 
   // keys seen before the reset parse again as new
   const again = parsedRows(enc(lines.slice(0, 3).join("\n")), { ...OPTS, precision: "ms" });
   assert.equal(again.map((r) => [r.metric, r.labels.map((l) => l.value).join(), r.dataPoint.value]), [["lim", "0", 0], ["lim_x", "0", 0], ["lim", "1", 1], ["lim_x", "1", 1], ["lim", "2", 2], ["lim_x", "2", 2]]);
+});
+
+test("series cache contexts (tenant, db...) are bounded: the 4097th empties them all", () => {
+  const parseIn = (ctx: number) => parsedRows(enc("ctxm,a=1 value=1 1"), { ...OPTS, tenantLabel: { name: "__tsink_tenant__", value: `t${ctx}` } });
+  parseIn(0);
+  const start = influxSeriesCacheStats().contexts;
+  for (let c = 1; influxSeriesCacheStats().contexts < 4096; c++) parseIn(c);
+  assert.ok(influxSeriesCacheStats().contexts === 4096 && start <= 4096);
+  assert.equal(parseIn(999_999).map((r) => r.labels.map((l) => l.value).join()), ["t999999,1"]);
+  assert.equal(influxSeriesCacheStats(), { contexts: 1, keys: 1 });
 });
 
 // Line protocol writer with the escaping rules of Telegraf's serializer, for round trips.

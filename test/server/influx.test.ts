@@ -311,6 +311,7 @@ test("/api/v1/status/tsdb: otlpMetrics and legacyIngest{influxLineProtocol, stat
   const after = (await getJson(`${srv.url}/api/v1/status/tsdb`)).body.data.legacyIngest.influxLineProtocol;
   const was = before.legacyIngest.influxLineProtocol;
   assert.equal([after.acceptedTotal - was.acceptedTotal, after.rejectedTotal - was.rejectedTotal, after.samplesTotal - was.samplesTotal], [1, 1, 2]);
+  assert.ok(after.seriesCache.contexts >= 1 && after.seriesCache.keys >= 1, JSON.stringify(after.seriesCache));
 });
 
 test.run();
