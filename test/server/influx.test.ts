@@ -214,6 +214,7 @@ test("group commit: concurrent Influx writes to a per-append WAL share fsyncs in
     const before = await rounds();
     assert.equal(await send(1), Array(N).fill(204));
     const used = (await rounds()) - before;
+    console.log(`group commit: ${used} fsync rounds for ${N} concurrent Influx writes`);
     // every write waited for an fsync; with writer slots limited to the CPU count they went in pairs (N/2 rounds)
     assert.ok(used >= 1 && used <= N / 3, `${used} fsync rounds for ${N} concurrent writes`);
     assert.is((await instantOn(durable, "count(gc)", ms / 1000 + 0.001)).at(0)?.value[1], String(N * 500));
