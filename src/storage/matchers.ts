@@ -1,6 +1,7 @@
 // Label matchers (= != =~ !~) and their resolution to series ids via the inverted index. Regexes are fully
-// anchored RE2 (Prometheus) syntax, validated with re2js; they run once per distinct label value in the
-// dictionary (or per candidate series when that is fewer), never once per series per matcher.
+// anchored RE2 (Prometheus) syntax, validated with re2js; literal alternations become value lookups, literal
+// prefixes ranges of the label's value order; otherwise they run once per distinct label value (or per candidate
+// series when that is fewer), never once per series per matcher.
 import { RE2JS } from "re2js";
 import { TsinkError } from "./errors.js";
 import { EMPTY, difference, entryIds, intersect, unionAll } from "./postings.js";
@@ -254,7 +255,7 @@ function applyMatcher(
     return cand ?? reg.universe.view().slice();
   }
   // the slots whose postings to collect: those of S (found through the index), or every slot tested with p
-  const slots = set === undefined ? undefined : indexedSlots(reg, idx, set.plan, cand === undefined ? Infinity : cand.length);
+  const slots = set === undefined ? undefined : indexedSlots(reg, idx, set, cand === undefined ? Infinity : cand.length);
   if (cand !== undefined && cand.length < (slots === undefined ? idx.size : slots.count)) {
     // fewer candidates than values to test: test the candidates' own values (memoised per value id)
     return filterCandidates(cand, (id) => reg.labelValueId(id, nameId!), p, strings, matchesEmpty);
@@ -271,7 +272,7 @@ function applyMatcher(
   if (slots === undefined) {
     for (let slot = 0; slot < idx.size; slot++) if (p(strings[valueIds[slot]!]!) !== matchesEmpty) take(slot);
   } else {
-    const test = set!.plan.kind === "prefixes" && set!.plan.all ? undefined : set!.test;
+    const test = slots.test;
     for (const slot of slots.exact) take(slot);
     for (let r = 0; r < slots.ranges.length; r += 2) {
       for (let k = slots.ranges[r]!; k < slots.ranges[r + 1]!; k++) {
@@ -296,6 +297,8 @@ interface IndexedSlots {
   /** Half-open ranges [from, to) of positions in `order` whose values may be in S (to be tested). */
   ranges: number[];
   order: Uint32Array | undefined;
+  /** The test of the values in `ranges`; undefined when all of them are in S. */
+  test: ValuePredicate | undefined;
   /** Number of slots above (what the scan will touch). */
   count: number;
 }
@@ -305,7 +308,8 @@ interface IndexedSlots {
  * prefixes. With `budget` (the candidate count) below the label's value count and the value order not built
  * yet, returns a count of Infinity instead of sorting every value, so the caller filters the candidates.
  */
-function indexedSlots(reg: SeriesRegistry, idx: LabelValues, plan: RegexPlan, budget: number): IndexedSlots | undefined {
+function indexedSlots(reg: SeriesRegistry, idx: LabelValues, set: IndexedSet, budget: number): IndexedSlots | undefined {
+  const plan = set.plan;
   if (plan.kind === "values") {
     const exact: number[] = [];
     for (const v of plan.values) {
@@ -313,10 +317,10 @@ function indexedSlots(reg: SeriesRegistry, idx: LabelValues, plan: RegexPlan, bu
       const slot = id === undefined ? -1 : idx.slot(id);
       if (slot >= 0) exact.push(slot);
     }
-    return { exact, ranges: [], order: undefined, count: exact.length };
+    return { exact, ranges: [], order: undefined, test: undefined, count: exact.length };
   }
   if (plan.kind !== "prefixes") return undefined;
-  if (budget < idx.size && !idx.hasOrder) return { exact: [], ranges: [], order: undefined, count: Infinity };
+  if (budget < idx.size && !idx.hasOrder) return { exact: [], ranges: [], order: undefined, test: undefined, count: Infinity };
   const strings = reg.dict.strings;
   const order = idx.sortedSlots(strings);
   const valueIds = idx.valueIds;
@@ -344,7 +348,7 @@ function indexedSlots(reg: SeriesRegistry, idx: LabelValues, plan: RegexPlan, bu
     count += lo - start;
     from = lo;
   }
-  return { exact: [], ranges, order, count };
+  return { exact: [], ranges, order, test: plan.all ? undefined : set.test, count };
 }
 
 function filterCandidates(
