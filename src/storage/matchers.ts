@@ -276,8 +276,9 @@ function applyMatcher(
     for (const slot of slots.exact) take(slot);
     for (let r = 0; r < slots.ranges.length; r += 2) {
       for (let k = slots.ranges[r]!; k < slots.ranges[r + 1]!; k++) {
-        const slot = slots.order![k]!;
-        if (test === undefined || test(strings[valueIds[slot]!]!)) take(slot);
+        const valueId = slots.order![k]!;
+        const slot = idx.slot(valueId);
+        if (slot >= 0 && (test === undefined || test(strings[valueId]!))) take(slot);
       }
     }
   }
@@ -294,7 +295,7 @@ function applyMatcher(
 interface IndexedSlots {
   /** Slots of values known to be in S. */
   exact: number[];
-  /** Half-open ranges [from, to) of positions in `order` whose values may be in S (to be tested). */
+  /** Half-open ranges [from, to) of positions in `order` (value ids) whose values may be in S (to be tested). */
   ranges: number[];
   order: Uint32Array | undefined;
   /** The test of the values in `ranges`; undefined when all of them are in S. */
@@ -322,9 +323,8 @@ function indexedSlots(reg: SeriesRegistry, idx: LabelValues, set: IndexedSet, bu
   if (plan.kind !== "prefixes") return undefined;
   if (budget < idx.size && !idx.hasOrder) return { exact: [], ranges: [], order: undefined, test: undefined, count: Infinity };
   const strings = reg.dict.strings;
-  const order = idx.sortedSlots(strings);
-  const valueIds = idx.valueIds;
-  const valueAt = (k: number) => strings[valueIds[order[k]!]!]!;
+  const order = idx.valueOrder(strings);
+  const valueAt = (k: number) => strings[order[k]!]!;
   const ranges: number[] = [];
   let count = 0;
   let from = 0;

@@ -42,9 +42,14 @@ export class LabelValues {
   private count = 0;
   private readonly lists: (Postings | undefined)[] = [];
   private readonly freeLists: number[] = [];
-  /** Slots 0..sortedUpTo-1 ordered by value (UTF-16 code units, as `<`); undefined until first needed. */
+  /**
+   * Value ids in value order (UTF-16 code units, as `<`), undefined until first needed. Value ids are stable, so
+   * removals leave it sorted: removed values stay in it (`stale` of them) until a rebuild drops them.
+   */
   private sorted: Uint32Array | undefined;
-  private sortedUpTo = 0;
+  /** Value ids added since `sorted` was last brought up to date. */
+  private pending: number[] = [];
+  private stale = 0;
 
   get size(): number {
     return this.count;
@@ -82,6 +87,7 @@ export class LabelValues {
     this.entries[at] = sid;
     this.count = at + 1;
     this.slotOf.set(valueId, at);
+    if (this.sorted !== undefined) this.pending.push(valueId);
   }
 
   remove(valueId: number, sid: number): void {
@@ -108,9 +114,7 @@ export class LabelValues {
     }
     this.count = last;
     this.slotOf.delete(valueId);
-    // slots were renumbered: the value order is rebuilt on its next use (deletes are rare next to lookups)
-    this.sorted = undefined;
-    this.sortedUpTo = 0;
+    if (this.sorted !== undefined) this.stale++;
   }
 
   private newList(list: Postings): number {
@@ -126,57 +130,58 @@ export class LabelValues {
     return bytes;
   }
 
-  /** Whether the value order exists (sortedSlots has been called since the last removal). */
+  /** Whether the value order exists (valueOrder has been called). */
   get hasOrder(): boolean {
     return this.sorted !== undefined;
   }
 
-  /** Slot of `valueId`, or -1. */
+  /** Slot of `valueId`, or -1 (the value is not, or no longer, held by any series). */
   slot(valueId: number): number {
     return this.slotOf.get(valueId) ?? -1;
   }
 
   /**
-   * All slots ordered by value. The first call sorts every value; later calls sort only the values added since
-   * and merge them in (binary search for each one's place, block copies in between).
+   * Value ids in value order, possibly including removed ones (slot() is -1 for them). The first call sorts every
+   * value; later calls sort only the values added since and merge them in (binary search for each one's place,
+   * block copies in between); once removed values make up half of it, it is rebuilt from the live values.
    */
-  sortedSlots(strings: readonly string[]): Uint32Array {
-    const n = this.count;
-    if (this.sorted !== undefined && this.sortedUpTo === n) return this.sorted;
-    const valueIds = this.valueIds;
-    const byValue = (a: number, b: number) => compareStrings(strings[valueIds[a]!]!, strings[valueIds[b]!]!);
-    const from = this.sorted === undefined ? 0 : this.sortedUpTo;
-    const fresh = new Uint32Array(n - from);
-    for (let i = 0; i < fresh.length; i++) fresh[i] = from + i;
-    fresh.sort(byValue);
-    const old = this.sorted;
-    if (old === undefined || old.length === 0) {
-      this.sorted = fresh;
-    } else {
-      const merged = new Uint32Array(n);
-      let i = 0; // next unread position in old
-      let at = 0;
-      for (let j = 0; j < fresh.length; j++) {
-        const v = strings[valueIds[fresh[j]!]!]!;
-        let lo = i;
-        let hi = old.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (strings[valueIds[old[mid]!]!]! < v) lo = mid + 1;
-          else hi = mid;
-        }
-        merged.set(old.subarray(i, lo), at);
-        at += lo - i;
-        i = lo;
-        merged[at++] = fresh[j]!;
-      }
-      merged.set(old.subarray(i), at);
-      this.sorted = merged;
+  valueOrder(strings: readonly string[]): Uint32Array {
+    const byValue = (a: number, b: number) => compareStrings(strings[a]!, strings[b]!);
+    if (this.sorted === undefined || this.stale * 2 > this.sorted.length) {
+      this.sorted = this.valueIds.slice(0, this.count).sort(byValue);
+      this.pending = [];
+      this.stale = 0;
+      return this.sorted;
     }
-    this.sortedUpTo = n;
+    if (this.pending.length === 0) return this.sorted;
+    // a value removed and added again is pending twice, or already in the order: add each live one once
+    const fresh = Uint32Array.from(this.pending.filter((id) => this.slotOf.has(id))).sort(byValue);
+    this.pending = [];
+    const old = this.sorted;
+    const merged = new Uint32Array(old.length + fresh.length);
+    let i = 0; // next unread position in old
+    let at = 0;
+    for (let j = 0; j < fresh.length; j++) {
+      const id = fresh[j]!;
+      if (j > 0 && fresh[j - 1] === id) continue;
+      const v = strings[id]!;
+      let lo = i;
+      let hi = old.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (strings[old[mid]!]! < v) lo = mid + 1;
+        else hi = mid;
+      }
+      merged.set(old.subarray(i, lo), at);
+      at += lo - i;
+      i = lo;
+      if (old[lo] !== id) merged[at++] = id;
+    }
+    merged.set(old.subarray(i), at);
+    at += old.length - i;
+    this.sorted = at === merged.length ? merged : merged.slice(0, at);
     return this.sorted;
   }
-
 }
 
 export interface SeriesDefinition {
