@@ -102,13 +102,16 @@ function mergeTwo(axis: TimeAxis, a: Column, b: Column, blob: boolean): Column {
   return out;
 }
 
-/** Points per page of a ColumnBatchBuilder (1 MiB of timestamps + 1 MiB of values). */
+/** Points of the first page of a ColumnBatchBuilder; each further page doubles, up to PAGE_POINTS. */
+const FIRST_PAGE_POINTS = 1 << 12;
+/** Largest page (1 MiB of timestamps + 1 MiB of values). */
 const PAGE_POINTS = 1 << 17;
 
 /**
  * The points of many series, f64 values, written back to back into shared pages of typed arrays: the bulk read
  * path decodes chunks straight into them instead of building a column per chunk and series. A series always
  * lies in one page (a series that does not fit moves to a fresh page), so each comes out as two subarray views.
+ * Pages start at 4k points and double up to 128k, so a small read does not zero megabytes.
  */
 export class ColumnBatchBuilder {
   /** The current page; points of the current series are [seriesStart, length). */
@@ -120,6 +123,7 @@ export class ColumnBatchBuilder {
   readonly seriesValues: Float64Array[] = [];
   private ts32View: Int32Array;
   private v32View: Int32Array;
+  private nextPagePoints = FIRST_PAGE_POINTS;
 
   constructor(private readonly axis: TimeAxis) {
     this.ts = axis.newArray(0);
@@ -132,7 +136,8 @@ export class ColumnBatchBuilder {
   reserve(n: number): void {
     if (this.length + n <= this.values.length) return;
     const partial = this.length - this.seriesStart;
-    const cap = Math.max(PAGE_POINTS, partial + n);
+    const cap = Math.max(this.nextPagePoints, partial + n);
+    this.nextPagePoints = Math.min(PAGE_POINTS, this.nextPagePoints * 2); // small reads stay small
     const ts = this.axis.newArray(cap);
     const values = new Float64Array(cap);
     ts.set(this.ts.subarray(this.seriesStart, this.length) as never);

@@ -123,7 +123,15 @@ function applyMatcher(reg: SeriesRegistry, cand: Uint32Array | undefined, name: 
   }
   const lists: Uint32Array[] = [];
   const { valueIds, entries } = idx;
-  for (let slot = 0; slot < entries.length; slot++) if (p(strings[valueIds[slot]!]!) !== matchesEmpty) lists.push(entryIds(entries[slot]));
+  // values held by one series (e.g. a unique host) are collected as plain ids, not one array each
+  let singles: number[] | undefined;
+  for (let slot = 0; slot < entries.length; slot++) {
+    if (p(strings[valueIds[slot]!]!) === matchesEmpty) continue;
+    const e = entries[slot]!;
+    if (typeof e === "number") (singles ??= []).push(e);
+    else lists.push(e.view());
+  }
+  if (singles) lists.push(Uint32Array.from(singles).sort());
   if (!matchesEmpty) {
     const union = unionAll(lists);
     return cand === undefined ? union : intersect(cand, union);

@@ -294,15 +294,16 @@ export class SeriesRegistry {
    * it reaches SHARED_LABELS_MAX entries.
    */
   private sharedLabel(nameId: number, valueId: number): Label {
+    const strings = this.dict.strings;
+    // the key is exact (and unique per pair) only while both ids stay below 2^26
+    const name = nameId < 0 ? METRIC_NAME_LABEL : strings[nameId]!;
+    if (valueId >= 2 ** 26 || nameId >= 2 ** 26) return { name, value: strings[valueId]! };
     const key = (nameId + 1) * 2 ** 26 + valueId;
     let l = this.sharedLabels.get(key);
     if (l === undefined) {
-      const strings = this.dict.strings;
-      l = { name: nameId < 0 ? METRIC_NAME_LABEL : strings[nameId]!, value: strings[valueId]! };
-      if (valueId < 2 ** 26 && nameId < 2 ** 26) {
-        if (this.sharedLabels.size >= SHARED_LABELS_MAX) this.sharedLabels.clear();
-        this.sharedLabels.set(key, l);
-      }
+      l = { name, value: strings[valueId]! };
+      if (this.sharedLabels.size >= SHARED_LABELS_MAX) this.sharedLabels.clear();
+      this.sharedLabels.set(key, l);
     }
     return l;
   }

@@ -212,7 +212,7 @@ test("markPersisted deletes covered segments and replay skips persisted frames",
   await wal.sync();
   wal.rotate();
   const sizeBefore = wal.sizeBytes;
-  wal.markPersisted(25);
+  await wal.markPersisted(25);
   assert.ok(wal.sizeBytes < sizeBefore);
   for (let i = 40; i < 45; i++) wal.append([{ type: RecordType.Samples, payload: payloadFor(i) }]);
   await wal.close();
@@ -227,7 +227,7 @@ test("markPersisted deletes covered segments and replay skips persisted frames",
   assert.is(lastSeq, 40);
   // Everything persisted: all but the active segment go away.
   w2.rotate();
-  w2.markPersisted(w2.lastSeq);
+  await w2.markPersisted(w2.lastSeq);
   assert.is(w2.sizeBytes, 0);
   await w2.close();
 });

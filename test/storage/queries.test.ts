@@ -187,4 +187,35 @@ test("points come back as plain objects", async () => {
   assert.equal(Object.keys(pts[0]!), ["timestamp", "value"]);
 });
 
+test("selectColumns label options: __name__ in sorted place, one label left out, values unchanged", async () => {
+  const s = await msStorage((b) => b.withChunkPoints(3));
+  const rows = [1, 2, 3, 4, 5].map((t) => row("m", L("Zone", "z", "job", "a", "tenant", "t1"), t, t * 2));
+  rows.push(row("m", L("job", "b"), 1, -1));
+  await s.insertRows(rows);
+  const plain = await s.selectColumns({ metric: "m" }, 0, 10);
+  assert.equal(plain.map((c) => c.labels), [L("Zone", "z", "job", "a", "tenant", "t1"), L("job", "b")]);
+  const shaped = await s.selectColumns({ metric: "m" }, 0, 10, { metricLabel: true, omitLabel: "tenant" });
+  assert.equal(shaped.map((c) => c.labels), [L("Zone", "z", "__name__", "m", "job", "a"), L("__name__", "m", "job", "b")]);
+  assert.equal(Array.from(shaped[0]!.values), [2, 4, 6, 8, 10]);
+  assert.equal(Array.from(shaped[0]!.timestamps as Float64Array), [1, 2, 3, 4, 5]);
+  const again = await s.selectColumns({ metric: "m" }, 0, 10, { metricLabel: true });
+  assert.equal(again[1]!.labels, L("__name__", "m", "job", "b"));
+  assert.ok(again[0]!.labels[1] === shaped[0]!.labels[1], "label objects are shared between reads");
+});
+
+test("selectColumns over series that span and cross its shared pages equals select() per series", async () => {
+  const s = await msStorage((b) => b.withChunkPoints(500));
+  const sizes = [5000, 3, 9000, ...Array.from({ length: 60 }, (_, i) => 100 + i * 37), 20000];
+  const rows = [];
+  for (let k = 0; k < sizes.length; k++) for (let t = 0; t < sizes[k]!; t++) rows.push(row("big", L("k", String(k).padStart(3, "0")), t + 1, k * 1e6 + t));
+  await s.insertRows(rows);
+  const cols = await s.selectColumns({ metric: "big" }, 0, 1e9);
+  assert.is(cols.length, sizes.length);
+  for (let k = 0; k < sizes.length; k++) {
+    const pts = await s.select("big", L("k", String(k).padStart(3, "0")), 0, 1e9);
+    assert.equal(Array.from(cols[k]!.timestamps as Float64Array), pts.map((p) => p.timestamp), `timestamps of series ${k}`);
+    assert.equal(Array.from(cols[k]!.values), pts.map((p) => p.value), `values of series ${k}`);
+  }
+});
+
 test.run();

@@ -1,0 +1,111 @@
+// Server query benchmark: peerbench's 19 dashboard queries against tsink-server over HTTP (same workload, same
+// remote-write ingest), printing per query the median wall time and the server's own CPU time per run (from
+// /proc/<pid>/stat: utime + stime, 10 ms ticks, averaged over the runs). CPU time stays meaningful when other
+// processes load the machine, which wall time does not.
+// Usage: node bench/server-queries.mjs [--series 10000 --points 240 --repeat 7 --settle 15 --port 19211
+//        --server dist/server/main.js]   (--server: another build of the server, e.g. for a before/after run)
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const lib = resolve(root, "..", "shared", "tools", "peerbench", "lib");
+const { makeWorkload } = await import(join(lib, "workload.mjs"));
+const { queryList, queryWindow, visibleSeries } = await import(join(lib, "queries.mjs"));
+const { encodeAll, PROTOCOLS } = await import(join(lib, "encode.mjs"));
+const { request, sleep } = await import(join(lib, "util.mjs"));
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const S = Number(arg("series", 10000));
+const P = Number(arg("points", 240));
+const repeat = Number(arg("repeat", 7));
+const settleS = Number(arg("settle", 15));
+const port = Number(arg("port", 19211));
+const server = resolve(arg("server", join(root, "dist", "server", "main.js")));
+const base = `http://127.0.0.1:${port}`;
+
+const wl = makeWorkload({ S, P, endMs: Math.floor(Date.now() / 60_000) * 60_000 - 60_000 });
+const dataDir = mkdtempSync(join(tmpdir(), "tsink-server-queries-"));
+const child = spawn(process.execPath, [server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], { stdio: "ignore" });
+const stat = () => {
+  const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
+};
+const memory = () => {
+  const s = readFileSync(`/proc/${child.pid}/status`, "utf8");
+  const mib = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(s)[1]) / 1024;
+  return { rss: mib("VmRSS"), hwm: mib("VmHWM") };
+};
+try {
+  for (let i = 0; ; i++) {
+    if (i > 300) throw new Error("server not ready after 30 s");
+    const ready = await request(`${base}/ready`, { timeoutMs: 1000 }).then((r) => r.status === 200, () => false);
+    if (ready) break;
+    await sleep(100);
+  }
+  // ingest exactly as peerbench does: remote write, 4 concurrent senders, 5000 samples per request
+  const bodies = encodeAll(wl, { protocol: "remote_write", workers: 4, batch: 5000, perSeries: 1 });
+  const { contentType, headers } = PROTOCOLS.remote_write;
+  await Promise.all(
+    bodies.map(async (reqs) => {
+      for (const r of reqs) {
+        const resp = await request(`${base}/api/v1/write`, { method: "POST", headers: { "Content-Type": contentType, ...headers }, body: r.body, maxSockets: 4 });
+        if (resp.status >= 300) throw new Error(`remote write answered ${resp.status}`);
+      }
+    }),
+  );
+  while ((await visibleSeries(base, wl)) !== S) await sleep(200);
+  await sleep(settleS * 1000); // let the flush put the data into segments, as in a peerbench run
+  const afterIngest = memory();
+  const win = queryWindow(wl);
+  const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
+  let wallSum = 0;
+  let cpuSum = 0;
+  console.log(`${S} series x ${P} points; ${repeat} runs per query after one warm-up; server ${server}`);
+  console.log("query   median wall ms   server CPU ms/run");
+  for (const q of queryList(wl)) {
+    const p = new URLSearchParams({ query: q.q });
+    if (q.type === "range") for (const k of ["start", "end", "step"]) p.set(k, String(win[k]));
+    else p.set("time", String(win.time));
+    const url = `${base}/api/v1/${q.type === "range" ? "query_range" : "query"}?${p}`;
+    const walls = [];
+    let cpu = 0;
+    let body = "";
+    for (let k = 0; k <= repeat; k++) {
+      const c0 = stat();
+      const t0 = performance.now();
+      const r = await request(url, { timeoutMs: 120_000 });
+      const t1 = performance.now();
+      await sleep(20); // let the server's GC threads finish before reading its CPU time
+      if (k > 0) {
+        walls.push(t1 - t0);
+        cpu += stat() - c0;
+      }
+      body = r.body.toString();
+    }
+    const wall = median(walls);
+    wallSum += wall;
+    cpuSum += cpu / repeat;
+    let check = "";
+    if (q.expect !== undefined) {
+      const got = Number(JSON.parse(body).data.result[0]?.value[1]);
+      check = got === q.expect ? `  (count ok: ${got})` : `  (COUNT MISMATCH: expected ${q.expect}, got ${got})`;
+    }
+    console.log(`${q.id}     ${wall.toFixed(1).padStart(12)}   ${(cpu / repeat).toFixed(1).padStart(17)}${check}`);
+  }
+  const end = memory();
+  console.log(`sum     ${wallSum.toFixed(1).padStart(12)}   ${cpuSum.toFixed(1).padStart(17)}`);
+  console.log(`server RSS after ingest ${afterIngest.rss.toFixed(0)} MiB, after queries ${end.rss.toFixed(0)} MiB, peak ${end.hwm.toFixed(0)} MiB`);
+} finally {
+  if (child.exitCode === null) {
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+}
