@@ -194,6 +194,8 @@ const latency = (r: Awaited<ReturnType<typeof time>>, digits = 2) =>
     merges.push((await time(async () => resolveSelection(registry, regexSel), 1)).cpu50);
   }
   report(`after inserting 1,000 new hosts: the next resolveSelection (merges them into the value order), CPU p50 / max`, `${percentile(merges, 0.5).toFixed(2)} / ${Math.max(...merges).toFixed(2)} ms`);
+  const values = await time(() => storage.labelValues("host"), 5);
+  report(`labelValues("host") over ${fmt(BIG)} values (p50 / p99)`, latency(values));
   // a delete leaves the order sorted (removed values are skipped, not re-sorted)
   await storage.deleteSeries({ metric: "bench_1m", matchers: [{ name: "host", op: "=~", value: "host-99[0-9]" }] });
   const afterDelete = await time(async () => resolveSelection(registry, regexSel), 1);

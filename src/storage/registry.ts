@@ -140,6 +140,17 @@ export class LabelValues {
     return this.slotOf.get(valueId) ?? -1;
   }
 
+  /** The values held by at least one series, in value order (builds or updates the order). */
+  sortedValues(strings: readonly string[]): string[] {
+    const order = this.valueOrder(strings);
+    const out: string[] = [];
+    for (let k = 0; k < order.length; k++) {
+      const id = order[k]!;
+      if (this.stale === 0 || this.slotOf.has(id)) out.push(strings[id]!);
+    }
+    return out;
+  }
+
   /**
    * Value ids in value order, possibly including removed ones (slot() is -1 for them). The first call sorts every
    * value; later calls sort only the values added since and merge them in (binary search for each one's place,

@@ -218,6 +218,9 @@ test("property: index-backed matchers equal a brute-force RE2 scan, across inser
         const want = [...live].filter(([, labels]) => matchers.every((m) => ok(m, labels))).map(([k]) => k).sort();
         const got = (await s.selectSeries({ metric, matchers })).map(key).sort();
         assert.equal(got, want, JSON.stringify(matchers));
+        const values = new Set([...live.values()].map((labels) => labels.find((l) => l.name === "v")?.value ?? ""));
+        values.delete("");
+        assert.equal(await s.labelValues("v"), [...values].sort(), "labelValues");
       };
       // deletes the series with k and v (or no v) like `x`
       const remove = async (x: (typeof first)[number]) => {
@@ -261,6 +264,10 @@ test("the value order follows inserts, deletes and re-inserts of values without 
   assert.equal(await hosts(), ["a0", "a1", "a2", "a3", "a4"], "nor one added twice since the last merge");
   await drop("a4");
   assert.equal(await hosts(), ["a0", "a1", "a2", "a3"]);
+  assert.equal(await s.labelValues("v"), ["a0", "a1", "a2", "a3", "b1", "c0"], "labelValues reads the same order");
+  await drop("a1");
+  await put("a10");
+  assert.equal(await s.labelValues("v"), ["a0", "a10", "a2", "a3", "b1", "c0"], "code-unit order, removed values left out");
   await s.close();
 });
 
