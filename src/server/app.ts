@@ -20,7 +20,7 @@ import { registerIngestRoutes } from "./routes/ingest.js";
 import { registerMetadataRoutes } from "./routes/metadata.js";
 import { registerQueryRoutes } from "./routes/query.js";
 import { registerRemoteReadRoute } from "./routes/remote-read.js";
-import { registerInfluxRoutes } from "./routes/influx.js";
+import { INFLUX_WRITE_PATHS, registerInfluxRoutes, sendInfluxWriteError } from "./routes/influx.js";
 import { registerOtlpRoute } from "./routes/otlp.js";
 import { startGraphiteListener } from "./listeners/graphite.js";
 import { type LegacyListener, startStatsdListener } from "./listeners/statsd.js";
@@ -163,7 +163,9 @@ export class TsinkServer {
   private sendError(ctx: Context, err: unknown): void {
     if (err instanceof HttpError) {
       for (const [k, v] of Object.entries(err.options.headers ?? {})) ctx.set(k, v);
-      if (err.options.json) {
+      if (INFLUX_WRITE_PATHS.includes(ctx.path)) {
+        sendInfluxWriteError(ctx, err);
+      } else if (err.options.json) {
         ctx.status = err.status;
         ctx.type = "application/json";
         ctx.body = errorJson(err.options.errorType ?? "bad_data", err.message);
