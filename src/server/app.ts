@@ -161,11 +161,13 @@ export class TsinkServer {
   }
 
   private sendError(ctx: Context, err: unknown): void {
+    if (err instanceof HttpError && INFLUX_WRITE_PATHS.includes(ctx.path)) {
+      sendInfluxWriteError(ctx, err); // e.g. auth failures, in the error shape Influx clients read
+      return;
+    }
     if (err instanceof HttpError) {
       for (const [k, v] of Object.entries(err.options.headers ?? {})) ctx.set(k, v);
-      if (INFLUX_WRITE_PATHS.includes(ctx.path)) {
-        sendInfluxWriteError(ctx, err);
-      } else if (err.options.json) {
+      if (err.options.json) {
         ctx.status = err.status;
         ctx.type = "application/json";
         ctx.body = errorJson(err.options.errorType ?? "bad_data", err.message);
