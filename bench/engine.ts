@@ -2,6 +2,7 @@
 // latency, memory per series at 1M series x 10 samples, matcher select over 1M series.
 // Run: npm run bench:engine   (needs --max-old-space-size=8192 and --expose-gc, set below via re-exec)
 //      npm run bench:engine -- --select   (only the 1M-series insert, memory and select figures)
+//      npm run bench:engine -- --insert   (only the 1M-series insertRows + memory and insertColumns figures)
 import { spawnSync } from "node:child_process";
 import { StorageBuilder } from "../src/storage/builder.js";
 import type { Storage } from "../src/storage/engine.js";
@@ -22,6 +23,7 @@ const T0 = Date.now() - 24 * 3600 * 1000;
 const quick = process.argv.includes("--quick");
 const BIG = quick ? 100_000 : 1_000_000;
 const selectOnly = process.argv.includes("--select");
+const insertOnly = process.argv.includes("--insert");
 
 const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 1 });
 const lines: string[] = [];
@@ -148,7 +150,12 @@ const latency = (r: Awaited<ReturnType<typeof time>>, digits = 2) =>
   report("  engine accounting: registry+index / active buffers allocated, per series", `${fmt(snap.memory.registryBytes! / BIG)} B / ${fmt(snap.memory.allocatedBufferBytes! / BIG)} B`);
   report("  heap / array buffers, per series", `${fmt((after.heapUsed - before.heapUsed) / BIG)} B / ${fmt((after.arrayBuffers - before.arrayBuffers) / BIG)} B`);
   report("  WASM linear memory (shared scratch, not per series)", `${fmt(loadWasm().memory.buffer.byteLength / 1024)} KiB`);
+  if (!insertOnly) await selectFigures(storage, before, total, perSeries);
+  await storage.close();
+}
 
+/** The select, seal and value-order figures over the 1M-series storage. */
+async function selectFigures(storage: Storage, before: NodeJS.MemoryUsage, total: number, perSeries: number) {
   const selective = await time(() => storage.selectSeries({ metric: "bench_1m", matchers: [{ name: "job", op: "=", value: "job-7" }, { name: "host", op: "=~", value: "host-1[0-9]7" }] }), 20);
   report(`selectSeries over ${fmt(BIG)} series: job="job-7", host=~"host-1[0-9]7" (p50 / p99)`, latency(selective));
   // the first prefix regex on `host` sorts its 1M values once (the label's value order); later ones binary-search it
@@ -200,7 +207,6 @@ const latency = (r: Awaited<ReturnType<typeof time>>, digits = 2) =>
   await storage.deleteSeries({ metric: "bench_1m", matchers: [{ name: "host", op: "=~", value: "host-99[0-9]" }] });
   const afterDelete = await time(async () => resolveSelection(registry, regexSel), 1);
   report(`after deleting 10 hosts of the range: the next resolveSelection`, latency(afterDelete));
-  await storage.close();
 }
 
 // ---- 1M series x 10 samples through insertColumns (after the memory figures above, in a storage of its own)
@@ -212,7 +218,7 @@ if (!selectOnly) {
 }
 
 // ---- 10k series x 100 samples (labels reused per series, as a client that keeps its series objects)
-if (!selectOnly) {
+if (!selectOnly && !insertOnly) {
   const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
   const cache = Array.from({ length: 10_000 }, (_, i) => labelsFor(i));
   const rate = await insertRounds(storage, "bench_10k", 10_000, 100, cache);
