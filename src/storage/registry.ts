@@ -4,25 +4,73 @@ import { Postings, type PostingsEntry, entryAdd, entryRemove } from "./postings.
 import type { Label } from "./types.js";
 import { KIND_NONE } from "./value-kinds.js";
 
+/**
+ * Interned strings: id -> string, and string -> id through an open-addressing table of ids in an Int32Array
+ * (load <= 1/2) with each string's hash kept per id, so interning a million distinct strings makes no Map entries
+ * (no per-entry heap objects, nothing for the GC to trace, no rehash of a Map backing store).
+ */
 export class StringDictionary {
-  private readonly ids = new Map<string, number>();
   readonly strings: string[] = [];
+  private table = new Int32Array(1024); // id + 1, 0 = empty
+  private hashes = new Int32Array(512);
   bytes = 0;
 
   intern(s: string): number {
-    let id = this.ids.get(s);
-    if (id === undefined) {
-      id = this.strings.length;
-      this.strings.push(s);
-      this.ids.set(s, id);
-      this.bytes += 48 + 2 * s.length;
+    const h = hashString(s);
+    const mask = this.table.length - 1;
+    let slot = h & mask;
+    for (;;) {
+      const e = this.table[slot]!;
+      if (e === 0) break;
+      if (this.hashes[e - 1] === h && this.strings[e - 1] === s) return e - 1;
+      slot = (slot + 1) & mask;
     }
+    const id = this.strings.length;
+    this.strings.push(s);
+    if (id === this.hashes.length) {
+      const hashes = new Int32Array(id * 2);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
+    }
+    this.hashes[id] = h;
+    this.bytes += 32 + 2 * s.length;
+    if ((id + 1) * 2 > this.table.length) this.rehash(this.table.length * 2);
+    else this.table[slot] = id + 1;
     return id;
   }
 
   find(s: string): number | undefined {
-    return this.ids.get(s);
+    const h = hashString(s);
+    const mask = this.table.length - 1;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const e = this.table[slot]!;
+      if (e === 0) return undefined;
+      if (this.hashes[e - 1] === h && this.strings[e - 1] === s) return e - 1;
+    }
   }
+
+  /** Bytes of the lookup table and hashes (the strings themselves are counted in `bytes`). */
+  get tableBytes(): number {
+    return this.table.byteLength + this.hashes.byteLength;
+  }
+
+  private rehash(size: number): void {
+    const table = new Int32Array(size);
+    const mask = size - 1;
+    for (let id = 0; id < this.strings.length; id++) {
+      let slot = this.hashes[id]! & mask;
+      while (table[slot] !== 0) slot = (slot + 1) & mask;
+      table[slot] = id + 1;
+    }
+    this.table = table;
+  }
+}
+
+/** FNV-1a over UTF-16 code units, finished with a mixer (the table uses the low bits). */
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return fmix(h) | 0;
 }
 
 const compareStrings = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
@@ -35,7 +83,8 @@ const LIST = 0x80000000;
  * fast, plus (built on the first prefix lookup, then kept up to date by merging) the slots in value order.
  */
 export class LabelValues {
-  private readonly slotOf = new Map<number, number>();
+  /** value id -> slot: open addressing over slot + 1 (0 = empty), keyed by valueIds[slot], load <= 1/2. */
+  private slotTable = new Int32Array(8);
   valueIds = new Uint32Array(4);
   /** Per slot: the id of the one series holding the value, or LIST | index into `lists` (4 B, not a JS slot). */
   private entries = new Uint32Array(4);
@@ -62,13 +111,26 @@ export class LabelValues {
   }
 
   get(valueId: number): PostingsEntry | undefined {
-    const slot = this.slotOf.get(valueId);
-    return slot === undefined ? undefined : this.entryAt(slot);
+    const slot = this.slot(valueId);
+    return slot < 0 ? undefined : this.entryAt(slot);
+  }
+
+  /** Position in slotTable of the value's entry, or of the empty position where it would go. */
+  private position(valueId: number): number {
+    const table = this.slotTable;
+    const mask = table.length - 1;
+    let p = fmix(valueId) & mask;
+    for (;;) {
+      const e = table[p]!;
+      if (e === 0 || this.valueIds[e - 1] === valueId) return p;
+      p = (p + 1) & mask;
+    }
   }
 
   add(valueId: number, sid: number): void {
-    const slot = this.slotOf.get(valueId);
-    if (slot !== undefined) {
+    const p = this.position(valueId);
+    const slot = this.slotTable[p]! - 1;
+    if (slot >= 0) {
       const e = this.entries[slot]!;
       if (e >= LIST) this.lists[e - LIST]!.add(sid);
       else if (e !== sid) this.entries[slot] = LIST + this.newList(e < sid ? Postings.of(e, sid) : Postings.of(sid, e));
@@ -86,13 +148,15 @@ export class LabelValues {
     this.valueIds[at] = valueId;
     this.entries[at] = sid;
     this.count = at + 1;
-    this.slotOf.set(valueId, at);
+    if (this.count * 2 > this.slotTable.length) this.rebuildTable(this.slotTable.length * 2);
+    else this.slotTable[p] = at + 1;
     if (this.sorted !== undefined) this.pending.push(valueId);
   }
 
   remove(valueId: number, sid: number): void {
-    const slot = this.slotOf.get(valueId);
-    if (slot === undefined) return;
+    const p = this.position(valueId);
+    const slot = this.slotTable[p]! - 1;
+    if (slot < 0) return;
     const e = this.entries[slot]!;
     if (e >= LIST) {
       const list = this.lists[e - LIST]!;
@@ -105,16 +169,42 @@ export class LabelValues {
         return;
       }
     } else if (e !== sid) return;
-    // the value is gone: swap the last slot into the hole
+    // the value is gone: drop it from the table, then swap the last slot into the hole
+    this.deleteAt(p);
     const last = this.count - 1;
     if (slot !== last) {
+      this.slotTable[this.position(this.valueIds[last]!)] = slot + 1;
       this.entries[slot] = this.entries[last]!;
       this.valueIds[slot] = this.valueIds[last]!;
-      this.slotOf.set(this.valueIds[slot]!, slot);
     }
     this.count = last;
-    this.slotOf.delete(valueId);
     if (this.sorted !== undefined) this.stale++;
+  }
+
+  /** Empties table position `p` (linear probing: later entries of the run shift back, no tombstones). */
+  private deleteAt(p: number): void {
+    const table = this.slotTable;
+    const mask = table.length - 1;
+    let hole = p;
+    for (let j = (p + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
+      const home = fmix(this.valueIds[table[j]! - 1]!) & mask;
+      // the entry at j may move to the hole unless its home lies cyclically in (hole, j]
+      if (hole <= j ? hole < home && home <= j : hole < home || home <= j) continue;
+      table[hole] = table[j]!;
+      hole = j;
+    }
+    table[hole] = 0;
+  }
+
+  private rebuildTable(size: number): void {
+    const table = new Int32Array(size);
+    const mask = size - 1;
+    for (let slot = 0; slot < this.count; slot++) {
+      let p = fmix(this.valueIds[slot]!) & mask;
+      while (table[p] !== 0) p = (p + 1) & mask;
+      table[p] = slot + 1;
+    }
+    this.slotTable = table;
   }
 
   private newList(list: Postings): number {
@@ -125,7 +215,7 @@ export class LabelValues {
 
   /** Approximate bytes held (typed arrays, postings lists, map entries). */
   get bytes(): number {
-    let bytes = 64 + this.valueIds.byteLength + this.entries.byteLength + (this.sorted?.byteLength ?? 0) + 32 * this.count;
+    let bytes = 64 + this.valueIds.byteLength + this.entries.byteLength + (this.sorted?.byteLength ?? 0) + this.slotTable.byteLength;
     for (const l of this.lists) if (l) bytes += 64 + l.ids.byteLength;
     return bytes;
   }
@@ -137,7 +227,7 @@ export class LabelValues {
 
   /** Slot of `valueId`, or -1 (the value is not, or no longer, held by any series). */
   slot(valueId: number): number {
-    return this.slotOf.get(valueId) ?? -1;
+    return this.slotTable[this.position(valueId)]! - 1;
   }
 
   /** The values held by at least one series, in value order (builds or updates the order). */
@@ -146,7 +236,7 @@ export class LabelValues {
     const out: string[] = [];
     for (let k = 0; k < order.length; k++) {
       const id = order[k]!;
-      if (this.stale === 0 || this.slotOf.has(id)) out.push(strings[id]!);
+      if (this.stale === 0 || this.slot(id) >= 0) out.push(strings[id]!);
     }
     return out;
   }
@@ -166,7 +256,7 @@ export class LabelValues {
     }
     if (this.pending.length === 0) return this.sorted;
     // a value removed and added again is pending twice, or already in the order: add each live one once
-    const fresh = Uint32Array.from(this.pending.filter((id) => this.slotOf.has(id))).sort(byValue);
+    const fresh = Uint32Array.from(this.pending.filter((id) => this.slot(id) >= 0)).sort(byValue);
     this.pending = [];
     const old = this.sorted;
     const merged = new Uint32Array(old.length + fresh.length);
@@ -548,7 +638,7 @@ export class SeriesRegistry {
     for (const e of this.metricPostings.values()) postings += 24 + entryBytes(e);
     for (const idx of this.labelIndex.values()) postings += idx.bytes;
     return (
-      this.dict.bytes + postings + this.pool.byteLength + this.table.byteLength +
+      this.dict.bytes + this.dict.tableBytes + postings + this.pool.byteLength + this.table.byteLength +
       this.metricOf.length * (4 + 4 + 2 + 4 + 1 + 1 + 1)
     );
   }
