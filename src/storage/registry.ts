@@ -367,6 +367,8 @@ export class SeriesRegistry {
   private defined = new Uint8Array(1024);
   private pool = new Uint32Array(4096);
   private poolLen = 0;
+  /** The series created last (its metric and label names are likely those of the next one). */
+  private lastCreated = 0;
   private table = new Int32Array(2048); // open addressing: series id + 1, 0 = empty
   readonly universe = new Postings(1024);
   readonly metricPostings = new Map<number, PostingsEntry>();
@@ -416,12 +418,22 @@ export class SeriesRegistry {
       next.set(this.pool.subarray(0, this.poolLen));
       this.pool = next;
     }
+    // series created one after another mostly share the metric and label names: take their ids from the
+    // previously created series when the strings match, and intern only the rest
+    const strings = this.dict.strings;
+    const prev = this.lastCreated;
+    const prevStart = this.labelStart[prev]!;
+    const prevPairs = this.defined[prev] ? this.labelPairs[prev]! : 0;
     let at = this.poolLen;
-    for (const l of labels) {
-      this.pool[at++] = this.dict.intern(l.name);
+    for (let k = 0; k < labels.length; k++) {
+      const l = labels[k]!;
+      const prevName = k < prevPairs ? this.pool[prevStart + 2 * k]! : -1;
+      this.pool[at++] = prevName >= 0 && strings[prevName] === l.name ? prevName : this.dict.intern(l.name);
       this.pool[at++] = this.dict.intern(l.value);
     }
-    this.metricOf[id] = this.dict.intern(metric);
+    const prevMetric = this.metricOf[prev]!;
+    this.metricOf[id] = this.defined[prev] && strings[prevMetric] === metric ? prevMetric : this.dict.intern(metric);
+    this.lastCreated = id;
     this.labelStart[id] = this.poolLen;
     this.labelPairs[id] = labels.length;
     this.hashOf[id] = hash;
