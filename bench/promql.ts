@@ -63,6 +63,13 @@ const timedSource: SeriesSource = {
     selectMs += performance.now() - t0;
     return rows;
   },
+  // Range functions read through this (batches in WASM memory); the timing includes their kernels.
+  async selectBatches(selection, start, end, maxPoints, onBatch) {
+    const t0 = performance.now();
+    const ok = await storage.selectBatches(selection, start, end, maxPoints, onBatch);
+    selectMs += performance.now() - t0;
+    return ok;
+  },
 };
 const engine = new PromqlEngine(timedSource);
 const win = queryWindow(wl);

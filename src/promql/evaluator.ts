@@ -6,7 +6,9 @@ import { PromqlError, type Label } from "./result.js";
 import type { SeriesSource } from "./source.js";
 import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
 import { makeGrid, type EvalValue, type Grid, type RawSeries, type StepSeries } from "./values.js";
-import type { WindowExtension } from "./range_kernels.js";
+import {
+  evalRangeKernel, evalRangeKernelInMemory, KERNEL_BATCH_POINTS, type KernelResult, type RangeFunctionName, type WindowExtension,
+} from "./range_kernels.js";
 import type { Annotations } from "./annotations.js";
 import { evalBinary } from "./binary.js";
 import { evalAggregate } from "./aggregations.js";
@@ -306,6 +308,48 @@ export class Evaluator {
       series.push({ labels: s.dropName ? dropMetadataLabels(s.labels) : s.labels, dropName: false, timestamps, values });
     }
     return { series, windowEnds, rangeMs: expr.rangeMs };
+  }
+
+  /**
+   * Range function `name` over a matrix selector or subquery: per series with samples, its labels and the kernel's
+   * per-step result. A matrix selector over a source that offers selectBatches is evaluated batch by batch where
+   * storage decoded the samples in WASM memory (no JS copies); anything else goes through evalRangeArgument.
+   */
+  async evalRangeFunction(
+    name: RangeFunctionName, expr: ast.MatrixSelector | ast.SubqueryExpr, grid: Grid,
+    p0: Float64Array | undefined, p1: Float64Array | undefined, extension: WindowExtension | undefined,
+  ): Promise<{ labels: Label[][]; results: KernelResult[] }> {
+    if (expr.type === "MatrixSelector" && this.source.selectBatches) {
+      const vs = expr.vector;
+      const windowEnds = this.referenceTimes(grid, vs.at, vs.offsetMs);
+      const start = windowEnds[0] - expr.rangeMs - (extension?.beforeMs ?? 0) + 1;
+      const end = windowEnds[windowEnds.length - 1] + (extension?.afterMs ?? 0);
+      const labels: Label[][] = [];
+      const results: KernelResult[] = [];
+      if (end < start) return { labels, results };
+      const selection = { metric: vs.name, matchers: vs.matchers.map((m) => ({ name: m.name, op: m.op, value: m.value })), start, end: end + 1 };
+      let failure: unknown;
+      let supported: boolean;
+      try {
+        supported = await this.source.selectBatches(selection, start, end + 1, KERNEL_BATCH_POINTS, (batch) => {
+          try {
+            this.checkDeadline();
+            this.countSamples(batch.offsets[batch.offsets.length - 1]);
+            for (const l of batch.labels) labels.push(l);
+            evalRangeKernelInMemory(name, batch, windowEnds, expr.rangeMs, p0, p1, extension, results);
+          } catch (error) {
+            failure = error; // storage wraps errors thrown through it: rethrown below as they were
+            throw error;
+          }
+        });
+      } catch (error) {
+        throw failure ?? error;
+      }
+      if (supported) return { labels, results };
+    }
+    const arg = await this.evalRangeArgument(expr, grid);
+    const results = evalRangeKernel(name, arg.series, arg.windowEnds, arg.rangeMs, p0, p1, extension, undefined, () => this.checkDeadline());
+    return { labels: arg.series.map((s) => s.labels), results };
   }
 
   /** A range vector as a query result (instant queries only): the samples of each series inside the window. */

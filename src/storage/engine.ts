@@ -3,8 +3,7 @@
 import { availableParallelism } from "node:os";
 import { customAggregate, downsample, pointsOf, reduce } from "./aggregate.js";
 import { aggregateOnChunks, downsampleOnChunks, isKernelAggregation } from "./chunk-aggregate.js";
-import { chunkPointCount, decodeRangeInto, MAX_CHUNK_POINTS } from "../encoding/chunk.js";
-import { Column, ColumnBatchBuilder, mergeRuns } from "./column.js";
+import { ArenaBatchBuilder, Column, ColumnBatchBuilder, mergeRuns, type PointSink } from "./column.js";
 import type { DurabilityLayer, EngineHandle, TypedSeriesDefinition, ValidatedBatch } from "./durability.js";
 import { TsinkError, errors } from "./errors.js";
 import { METRIC_LABEL, resolveSelection } from "./matchers.js";
@@ -16,6 +15,7 @@ import { TimeAxis, type TimestampArray, type Ts } from "./timestamps.js";
 import {
   AGGREGATIONS,
   type Aggregation,
+  type ColumnArenaBatch,
   type ColumnLabelOptions,
   type DeleteSeriesResult,
   type Label,
@@ -668,6 +668,46 @@ export class Storage implements EngineHandle {
     });
   }
 
+  /**
+   * The same read as selectColumns, delivered in batches in WASM linear memory for kernels that read the points in
+   * place. Each batch holds whole series, about `maxPoints` points in all (one series may exceed it), written back
+   * to back into the read arena: series i is points [offsets[i], offsets[i + 1]) of the f64 timestamps at `tsPtr`
+   * and f64 values at `vsPtr`. The batch (and its memory) is valid only during `onBatch`, which runs synchronously;
+   * it may call WASM kernels but must not start another read. Labels include `__name__` unless `labelOptions` say
+   * otherwise. Millisecond precision only: resolves to false (reading nothing) for other precisions.
+   */
+  async selectBatches(
+    selection: SeriesSelection, start: Ts, end: Ts, maxPoints: number, onBatch: (batch: ColumnArenaBatch) => void,
+    labelOptions: ColumnLabelOptions = { metricLabel: true },
+  ): Promise<boolean> {
+    if (this.axis.isBigInt || this.options.timestampPrecision !== "ms") return false;
+    return this.query(() => {
+      const [s, e] = this.range(start, end);
+      const ids = this.sortedIds(resolveSelection(this.registry, this.checkedSelection(selection)));
+      const reg = this.registry;
+      const metricLabel = labelOptions.metricLabel === true;
+      const omit = labelOptions.omitLabel === undefined ? -1 : (reg.dict.find(labelOptions.omitLabel) ?? -1);
+      const out = new ArenaBatchBuilder();
+      let labels: Label[][] = [];
+      const flush = () => {
+        const n = out.starts.length;
+        if (n === 0) return;
+        const offsets = new Int32Array(n + 1);
+        for (let i = 0; i < n; i++) offsets[i] = out.starts[i]!;
+        offsets[n] = out.length;
+        onBatch({ labels, offsets, tsPtr: out.tsPtr, vsPtr: out.vsPtr });
+        out.clear();
+        labels = [];
+      };
+      this.readInto(ids, s, e, out, (sid) => {
+        labels.push(metricLabel || omit >= 0 ? reg.labelsWith(sid, metricLabel, omit) : reg.labelsOf(sid));
+        if (out.length >= maxPoints) flush();
+      });
+      flush();
+      return true;
+    });
+  }
+
   /** Label names (including `__name__`) of the series matching `selection` (all series when omitted), sorted. */
   async labelNames(selection?: SeriesSelection): Promise<string[]> {
     return this.query(() => {
@@ -857,9 +897,15 @@ export class Storage implements EngineHandle {
    * hold integers go through `collect`.
    */
   private readColumns(ids: readonly number[], s: Ts, e: Ts): ColumnBatch {
-    const reg = this.registry;
     const out = new ColumnBatchBuilder(this.axis);
     const kept: number[] = [];
+    this.readInto(ids, s, e, out, (sid) => kept.push(sid));
+    return { ids: kept, timestamps: out.seriesTimestamps, values: out.seriesValues };
+  }
+
+  /** Writes the points of each numeric series of `ids` in [s, e) to `out`; `kept` is called for each one with points. */
+  private readInto(ids: readonly number[], s: Ts, e: Ts, out: PointSink, kept: (sid: number) => void): void {
+    const reg = this.registry;
     let from = s;
     if (this.options.retentionEnforced) {
       const cutoff = this.retentionCutoff(this.axis.min);
@@ -872,31 +918,21 @@ export class Storage implements EngineHandle {
         out.discardSeries();
         out.appendColumn(this.collect(sid, s, e), kind);
       }
-      if (out.endSeries()) kept.push(sid);
+      if (out.endSeries()) kept(sid);
     }
-    return { ids: kept, timestamps: out.seriesTimestamps, values: out.seriesValues };
   }
 
   /** Appends the f64 points of `sid` in [s, e) to `out`; false when its runs overlap (then the caller merges). */
-  private appendF64(sid: number, s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {
+  private appendF64(sid: number, s: Ts, e: Ts, out: PointSink): boolean {
     const chunks = this.chunkScratch;
     chunks.length = 0;
     this.durability?.persistedChunks(sid, s, e, chunks);
     this.store.sealedIn(sid, s, e, chunks);
-    const ok = this.appendChunks(chunks, s, e, out) && this.store.appendHeads(sid, s, e, out);
+    let ok = true;
+    for (let i = 0; i < chunks.length && ok; i++) ok = out.appendChunk(chunks[i]!, s, e);
+    ok = ok && this.store.appendHeads(sid, s, e, out);
     chunks.length = 0; // do not keep block views alive
     return ok;
-  }
-
-  private appendChunks(chunks: readonly Uint8Array[], s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {
-    for (const bytes of chunks) {
-      out.reserve(Math.min(chunkPointCount(bytes), MAX_CHUNK_POINTS));
-      const n = decodeRangeInto(bytes, s, e, out.ts, out.values, out.length);
-      if (n === 0) continue;
-      if (out.length > out.seriesStart && out.ts[out.length - 1]! > out.ts[out.length]!) return false;
-      out.length += n;
-    }
-    return true;
   }
 
   /** All points of a series in [s, e), from memory and from the durability layer, merged by timestamp. */

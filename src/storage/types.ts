@@ -173,3 +173,14 @@ export interface SelectedColumns {
   timestamps: Float64Array | BigInt64Array;
   values: Float64Array;
 }
+
+/**
+ * A batch of selectColumnBatches: whole series in WASM linear memory. Series i (labels[i]) is points
+ * [offsets[i], offsets[i + 1]) of the f64 ms timestamps at byte address tsPtr and f64 values at vsPtr.
+ */
+export interface ColumnArenaBatch {
+  labels: Label[][];
+  offsets: Int32Array;
+  tsPtr: number;
+  vsPtr: number;
+}
