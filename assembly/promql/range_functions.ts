@@ -142,15 +142,18 @@ function regressionSlope(ts: usize, vs: usize, lo: i32, hi: i32, interceptT: f64
   return slope;
 }
 
-// Prometheus' extrapolatedRate over samples [lo, hi) for the window (rangeEnd - rangeMs, rangeEnd].
-function extrapolatedRate(ts: usize, vs: usize, lo: i32, hi: i32, rangeEnd: f64, rangeMs: f64, isCounter: bool, isRate: bool): f64 {
+// Prometheus' extrapolatedRate over samples [lo, hi) for the window (rangeEnd - rangeMs, rangeEnd]. With
+// hasResets false the caller knows no counter reset lies in the window, and the correction pass is skipped.
+function extrapolatedRate(
+  ts: usize, vs: usize, lo: i32, hi: i32, rangeEnd: f64, rangeMs: f64, isCounter: bool, isRate: bool, hasResets: bool,
+): f64 {
   const rangeStart = rangeEnd - rangeMs;
   const last = hi - 1;
   const firstT = tsAt(ts, lo);
   const lastT = tsAt(ts, last);
   const firstV = load<f64>(vs + (<usize>lo << 3));
   let result = load<f64>(vs + (<usize>last << 3)) - firstV;
-  if (isCounter) {
+  if (isCounter && hasResets) {
     let prev = firstV;
     for (let i = lo + 1; i < hi; i++) {
       const cur = load<f64>(vs + (<usize>i << 3));
@@ -266,6 +269,9 @@ export function promqlRangeEval(
     const end = dropStaleMarkers(ts, vs, first, load<i32>(offsets + (<usize>(s + 1) << 2)));
     let lo = first;
     let hi = first;
+    // First index i > lo with vs[i] < vs[i - 1] (a counter reset), or an index >= hi when the window has none;
+    // only moves forward, so finding the resets costs one pass over the series, not one per window.
+    let reset = first + 1;
     const rowOut = out + ((<usize>s * <usize>stepCount) << 3);
     const rowPresent = present + <usize>s * <usize>stepCount;
     for (let k = 0; k < stepCount; k++) {
@@ -283,7 +289,12 @@ export function promqlRangeEval(
           case FN_INCREASE:
           case FN_DELTA: {
             if (n < 2) { ok = false; break; }
-            r = extrapolatedRate(ts, vs, lo, hi, we, rangeMs, fn != FN_DELTA, fn == FN_RATE);
+            const isCounter = fn != FN_DELTA;
+            if (isCounter) {
+              if (reset <= lo) reset = lo + 1;
+              while (reset < hi && !(load<f64>(vs + (<usize>reset << 3)) < load<f64>(vs + (<usize>(reset - 1) << 3)))) reset++;
+            }
+            r = extrapolatedRate(ts, vs, lo, hi, we, rangeMs, isCounter, fn == FN_RATE, reset < hi);
             break;
           }
           case FN_IRATE:
