@@ -3,7 +3,7 @@
 // /proc/<pid>/stat: utime + stime, 10 ms ticks, averaged over the runs). CPU time stays meaningful when other
 // processes load the machine, which wall time does not.
 // Usage: node bench/server-queries.mjs [--series 10000 --points 240 --repeat 7 --settle 15 --port 19211
-//        --server dist/server/main.js --profile DIR]   (--server: another build of the server, e.g. for a before/after
+//        --server dist/server/main.js --profile DIR --only q01,q18]   (--server: another build of the server, e.g. for a before/after
 //        run; --profile: the server writes a CPU profile into DIR when it exits)
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -28,6 +28,7 @@ const repeat = Number(arg("repeat", 7));
 const settleS = Number(arg("settle", 15));
 const port = Number(arg("port", 19211));
 const server = resolve(arg("server", join(root, "dist", "server", "main.js")));
+const only = arg("only", undefined)?.split(","); // e.g. --only q01,q18
 const profileDir = arg("profile", undefined); // writes the server's CPU profile (node --cpu-prof) there
 const base = `http://127.0.0.1:${port}`;
 
@@ -72,6 +73,7 @@ try {
   console.log(`${S} series x ${P} points; ${repeat} runs per query after one warm-up; server ${server}`);
   console.log("query   median wall ms   server CPU ms/run");
   for (const q of queryList(wl)) {
+    if (only && !only.includes(q.id)) continue;
     const p = new URLSearchParams({ query: q.q });
     if (q.type === "range") for (const k of ["start", "end", "step"]) p.set(k, String(win[k]));
     else p.set("time", String(win.time));
