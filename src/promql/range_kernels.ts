@@ -42,6 +42,10 @@ const EXTENDED_FUNCTION_IDS: Readonly<Record<string, number>> = {
   resets: 30,
 };
 
+/** Instant-selector kernels (assembly FN_INSTANT_*). */
+const FN_INSTANT_VALUE = 31;
+const FN_INSTANT_TIMESTAMP = 32;
+
 /** How far an anchored or smoothed window reaches past the plain (end - range, end] window. */
 export interface WindowExtension {
   smoothed: boolean;
@@ -178,6 +182,20 @@ export function evalRangeKernelInMemory(
   const at = results.length;
   results.length += batch.offsets.length - 1;
   runKernel(fn, batch.offsets, 0, () => [batch.tsPtr, batch.vsPtr], windowEnds, rangeMs, p0, p1, extension, results, at);
+}
+
+/**
+ * Instant-vector selector over series in linear memory: per step t = refs[k], the newest sample in
+ * (t - lookbackMs, t] unless it is a staleness marker, as its value (or, with `sampleTimestamps`, its timestamp in
+ * seconds). Appends one result per series to `results`.
+ */
+export function evalInstantSelectorInMemory(
+  batch: SeriesInMemory, refs: Float64Array, lookbackMs: number, sampleTimestamps: boolean, results: KernelResult[],
+): void {
+  const at = results.length;
+  results.length += batch.offsets.length - 1;
+  const fn = sampleTimestamps ? FN_INSTANT_TIMESTAMP : FN_INSTANT_VALUE;
+  runKernel(fn, batch.offsets, 0, () => [batch.tsPtr, batch.vsPtr], refs, lookbackMs, undefined, undefined, undefined, results, at);
 }
 
 /**

@@ -253,7 +253,7 @@ test("random expressions give the same value at a step in range mode as an insta
   await storage.close();
 });
 
-test("range functions give the same results from storage's in-memory batches as from JS arrays", async () => {
+test("selectors and range functions give the same results from storage's in-memory batches as from JS arrays", async () => {
   const rows: Row[] = [];
   for (let k = 0; k < 12; k++) {
     let v = 0;
@@ -278,7 +278,7 @@ test("range functions give the same results from storage's in-memory batches as 
     "rate(c_total[2m])", "increase(c_total[5m])", "delta(c_total[3m])", "irate(c_total[1m])", "resets(c_total[5m])",
     "changes(c_total[2m])", "deriv(c_total[4m])", "predict_linear(c_total[4m], 60)", "count_over_time(c_total[2m])",
     "avg_over_time(c_total[3m])", "quantile_over_time(0.3, c_total[5m])", "last_over_time(c_total[1m] offset 1m)",
-    "sum by (k) (rate(c_total[5m] anchored))",
+    "sum by (k) (rate(c_total[5m] anchored))", "c_total", "timestamp(c_total)", "c_total offset 2m", "c_total @ 300",
   ];
   for (const q of queries) {
     const viaBatches = await new PromqlEngine(batched).rangeQuery(q, 60_000, 900_000, 30_000);
