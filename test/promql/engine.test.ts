@@ -284,7 +284,7 @@ test("selectors and range functions give the same results from storage's in-memo
     const viaBatches = await new PromqlEngine(batched).rangeQuery(q, 60_000, 900_000, 30_000);
     const viaArrays = await new PromqlEngine(arrays).rangeQuery(q, 60_000, 900_000, 30_000);
     assert.equal(viaBatches, viaArrays, q);
-    assert.ok(viaArrays.resultType === "matrix" && viaArrays.result.length >= 12, q);
+    assert.ok(viaArrays.resultType === "matrix" && viaArrays.result.length >= 8, q); // not empty: 12 series, some stale at 300 s
   }
   assert.ok(batches > queries.length * 2, "the batched source was used, with several batches per query");
   await storage.close();
