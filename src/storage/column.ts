@@ -234,27 +234,23 @@ export class ArenaBatchBuilder implements PointSink {
   seriesStart = 0;
   /** Start index of each closed series; series i is [starts[i], starts[i + 1] or length). */
   readonly starts: number[] = [];
+  /** Byte address of the timestamps area (valid until the arena grows: reserve() updates it). */
+  tsPtr: number;
+  /** Byte address of the values area. */
+  vsPtr: number;
   private readonly wasm = loadWasm() as unknown as ArenaExports;
-  private capacity: number;
+  private capacity = 0;
 
   constructor() {
-    this.wasm.readArena(0, 0);
-    this.capacity = this.wasm.readArenaPoints();
-  }
-
-  /** Byte address of the timestamps area (valid until the arena grows or a kernel call). */
-  get tsPtr(): number {
-    return this.wasm.readArena(0, 0);
-  }
-  /** Byte address of the values area. */
-  get vsPtr(): number {
-    return this.wasm.readArena(0, 0) + this.capacity * 8;
+    this.tsPtr = this.vsPtr = 0;
+    this.reserve(0);
   }
 
   private reserve(n: number): void {
-    if (this.length + n <= this.capacity) return;
-    this.wasm.readArena(this.length + n, this.length);
+    if (this.length + n <= this.capacity && this.tsPtr !== 0) return;
+    this.tsPtr = this.wasm.readArena(this.length + n, this.length);
     this.capacity = this.wasm.readArenaPoints();
+    this.vsPtr = this.tsPtr + this.capacity * 8;
   }
 
   appendChunk(bytes: Uint8Array, s: Ts, e: Ts): boolean {
