@@ -51,6 +51,8 @@ interface ColumnBatch {
   values: Float64Array[];
 }
 const U64_MAX = 2n ** 64n - 1n;
+/** Most label lists kept by Storage.labelLists (~100 B each). */
+const LABEL_LISTS_MAX = 1 << 18;
 
 interface Counters {
   rowsInserted: number;
@@ -81,6 +83,13 @@ export class Storage implements EngineHandle {
   private readonly writerQueue: Array<() => void> = [];
   /** Reused by the bulk read for each series' chunk list. */
   private readonly chunkScratch: Uint8Array[] = [];
+  /**
+   * Shaped label lists (labelsWith) by series id for one shape (`labelListsShape`): a series' labels never change
+   * (a deleted id is only reused for the same series), so the lists of repeated reads are built once and stay in
+   * the old generation instead of being garbage per query. Bounded by LABEL_LISTS_MAX entries.
+   */
+  private readonly labelLists = new Map<number, Label[]>();
+  private labelListsShape = "";
   private readonly counters: Counters = {
     rowsInserted: 0, insertBatches: 0, insertErrors: 0, selectCalls: 0, selectErrors: 0, pointsReturned: 0,
     deletes: 0, chunksSealed: 0, retentionChunksDropped: 0, admissionWaits: 0,
@@ -661,7 +670,7 @@ export class Storage implements EngineHandle {
       const out: SelectedColumns[] = new Array(batch.ids.length);
       for (let i = 0; i < batch.ids.length; i++) {
         const sid = batch.ids[i]!;
-        const labels = metricLabel || omit >= 0 ? reg.labelsWith(sid, metricLabel, omit) : reg.labelsOf(sid);
+        const labels = metricLabel || omit >= 0 ? this.shapedLabels(sid, metricLabel, omit) : reg.labelsOf(sid);
         out[i] = { metric: reg.metricName(sid), labels, timestamps: batch.timestamps[i]!, values: batch.values[i]! };
       }
       return out;
@@ -700,12 +709,27 @@ export class Storage implements EngineHandle {
         labels = [];
       };
       this.readInto(ids, s, e, out, (sid) => {
-        labels.push(metricLabel || omit >= 0 ? reg.labelsWith(sid, metricLabel, omit) : reg.labelsOf(sid));
+        labels.push(metricLabel || omit >= 0 ? this.shapedLabels(sid, metricLabel, omit) : reg.labelsOf(sid));
         if (out.length >= maxPoints) flush();
       });
       flush();
       return true;
     });
+  }
+
+  /** registry.labelsWith, cached (see labelLists); the list and its Label objects are shared: read-only. */
+  private shapedLabels(sid: number, metricLabel: boolean, omit: number): Label[] {
+    const shape = `${metricLabel}/${omit}`;
+    if (shape !== this.labelListsShape) {
+      this.labelLists.clear();
+      this.labelListsShape = shape;
+    }
+    let labels = this.labelLists.get(sid);
+    if (labels === undefined) {
+      labels = this.registry.labelsWith(sid, metricLabel, omit);
+      if (this.labelLists.size < LABEL_LISTS_MAX) this.labelLists.set(sid, labels);
+    }
+    return labels;
   }
 
   /** Label names (including `__name__`) of the series matching `selection` (all series when omitted), sorted. */

@@ -158,7 +158,8 @@ export interface WriteResult {
 
 /**
  * How selectColumns builds each series' label list (by default: its labels, sorted, without the metric name, as
- * fresh objects). With any option set, Label objects are shared between series and calls: treat them as read-only.
+ * fresh objects). With any option set, the lists and their Label objects are shared between series and calls: treat
+ * them as read-only.
  */
 export interface ColumnLabelOptions {
   /** Also list the metric name as a `__name__` label, in sorted position. */
