@@ -24,34 +24,85 @@ const workloadUrl = pathToFileURL(resolve(import.meta.dirname, "../../shared/too
 interface Template {
   kind: "counter" | "gauge" | "const" | "clock";
   rate?: number;
+  start?: number;
   base?: number;
   vol?: number;
   decimals?: number;
   quantum?: number;
   integerIncrements?: boolean;
 }
-const { makeWorkload, TEMPLATE } = (await import(workloadUrl)) as {
+const { makeWorkload, TEMPLATE, prng } = (await import(workloadUrl)) as {
   makeWorkload: (o: { S: number; P: number; endMs: number }) => Workload;
   TEMPLATE: Template[];
+  prng: (seed: number) => () => number;
 };
 
+/** The generator's per-series seed mix (splitmix32 style, as in workload.mjs, which does not export it). */
+function mix32(a: number): number {
+  a = (a + 0x9e3779b9) | 0;
+  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b);
+  a = Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
+  return (a ^ (a >>> 16)) >>> 0;
+}
+const entropy = (ps: number[]) => ps.reduce((h, p) => (p > 0 ? h - p * Math.log2(p) : h), 0);
+/** Probabilities of round(X), X uniform on [a, b) (null when wide: then the entropy is log2(b - a) to < 0.001 bit). */
+function roundUniform(a: number, b: number): number[] | null {
+  if (b - a > 1000) return null;
+  const ps: number[] = [];
+  for (let k = Math.round(a) - 1; k <= Math.round(b) + 1; k++) {
+    const lo = Math.max(a, k - 0.5);
+    const hi = Math.min(b, k + 0.5);
+    if (hi > lo) ps.push((hi - lo) / (b - a));
+  }
+  return ps;
+}
+/** Probabilities of floor(X + U), X uniform on [a, b), U uniform on [0, 1) (integer counters), numerically. */
+function floorPlusUniform(a: number, b: number): number[] | null {
+  if (b - a > 1000) return null;
+  const steps = 2000;
+  const mass = new Map<number, number>();
+  for (let i = 0; i < steps; i++) {
+    const x = a + ((b - a) * (i + 0.5)) / steps;
+    const f = Math.floor(x);
+    mass.set(f, (mass.get(f) ?? 0) + (1 - (x - f)) / steps);
+    mass.set(f + 1, (mass.get(f + 1) ?? 0) + (x - f) / steps);
+  }
+  return [...mass.values()];
+}
+const bitsOf = (ps: number[] | null, width: number) => (ps === null ? Math.log2(width) : entropy(ps));
+
 /**
- * Information floor of the workload's values: each step adds uniform noise of a known width (counter increments,
- * gauge steps, clock jitter), quantised to `decimals`/`quantum`; log2(width / quantum) bits per sample cannot be
- * compressed away. Averaged over the series templates (timestamps are regular and cost ~0).
+ * Information floor of the values, in bytes/sample: the entropy of each series' step noise given the generator's
+ * exact parameters (its per-series rate/base draws are replayed from the seed), plus each series' first value.
+ * Counter increments are uniform over [0.5, 1.5) x rate x 15 s, rounded to the quantum (or floor(x + U) for integer
+ * counters); gauges add uniform noise of width 2 x vol x base to a hidden mean-reverting level (lower bound: the
+ * level known exactly); the clock adds 0..0.01 s at millisecond resolution. No lossless coder can go below this
+ * on average; timestamps (regular) and the index come on top.
  */
 function entropyFloorBytesPerSample(): number {
   const dt = 15;
   let bits = 0;
-  for (const t of TEMPLATE) {
-    const q = t.quantum ?? (t.decimals !== undefined ? 10 ** -t.decimals : 0);
+  for (let i = 0; i < S; i++) {
+    const t = TEMPLATE[i % TEMPLATE.length]!;
+    const rnd = prng(mix32(42 ^ mix32(i)));
+    const q = t.quantum ?? (t.decimals !== undefined ? 10 ** -t.decimals : 1);
+    let step = 0;
+    let first = 0;
     if (t.kind === "counter") {
-      const width = t.rate! * dt;
-      bits += t.integerIncrements ? Math.log2(width + 1) : Math.log2(Math.max(1, width / q));
-    } else if (t.kind === "gauge") bits += q > 0 ? Math.max(0, Math.log2((2 * t.vol! * t.base!) / q)) : 52;
-    else if (t.kind === "clock") bits += Math.log2(10);
+      const width = (t.rate! * (0.3 + 1.4 * rnd()) * dt);
+      step = t.integerIncrements ? bitsOf(floorPlusUniform(0.5 * width, 1.5 * width), width) : bitsOf(roundUniform((0.5 * width) / q, (1.5 * width) / q), width / q);
+      first = Math.log2(t.start! / q);
+    } else if (t.kind === "gauge") {
+      const base = t.base! * (0.5 + rnd());
+      const width = (2 * t.vol! * base) / q;
+      let sum = 0; // averaged over the level's position within a quantum
+      for (let k = 0; k < 50; k++) sum += bitsOf(roundUniform((k + 0.5) / 50 - width / 2, (k + 0.5) / 50 + width / 2), width);
+      step = sum / 50;
+      first = Math.log2(base / q);
+    } else if (t.kind === "clock") step = entropy([...new Array<number>(9).fill(0.1), 0.05, 0.05]);
+    bits += step * (P - 1) + first;
   }
-  return bits / TEMPLATE.length / 8;
+  return bits / 8 / (S * P);
 }
 const endMs = Math.floor(Date.now() / 15_000) * 15_000 - 60_000;
 const w = makeWorkload({ S, P, endMs });
@@ -139,7 +190,7 @@ try {
   const chunkFile = store.segments.reduce((n, s) => n + s.manifest.files["chunks.bin"]!.bytes, 0);
   const indexFile = store.segments.reduce((n, s) => n + s.manifest.files["index.bin"]!.bytes, 0);
   console.log(
-    `on disk after close: ${fmt(total)} bytes = ${(total / samples).toFixed(3)} bytes/sample; information floor of the values ~${entropyFloorBytesPerSample().toFixed(2)} bytes/sample ` +
+    `on disk after close: ${fmt(total)} bytes = ${(total / samples).toFixed(3)} bytes/sample; information floor of the values ${entropyFloorBytesPerSample().toFixed(3)} bytes/sample ` +
       `(chunks.bin ${fmt(chunkFile)}, index.bin ${fmt(indexFile)}, ${store.segments.length} segment(s) at levels ${store.segments.map((s) => s.level).join(",")}; WAL ${fmt(dirBytes(join(dir, "wal")))})`,
   );
   // Second-stage compression choice, measured on the raw chunk bytes of the final segments.

@@ -1,13 +1,13 @@
 // Influx line-protocol ingest in process (npm run bench:influx): peerbench's workload (10k series x 240 points,
 // ../shared/tools/peerbench/lib/workload.mjs) encoded as peerbench encodes it for `--ingest influx` (4000-line
 // bodies, one `value` field, ms timestamps), then (1) parsed by parseInfluxLines and (2) parsed and inserted
-// into an in-memory storage, as the server does per request. Prints samples per CPU second (process.cpuUsage,
-// so other load on the machine counts less), best and median of the rounds. Options: --series --points --batch
-// --rounds.
+// (insertColumns) into an in-memory storage, as the server does per request. Prints samples per CPU second
+// (process.cpuUsage, so other load on the machine counts less), best and median of the rounds. Options:
+// --series --points --batch --rounds.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseInfluxLines } from "../src/protocols/influx-line.js";
-import { StorageBuilder, type Row } from "../src/index.js";
+import { StorageBuilder } from "../src/index.js";
 
 const arg = (name: string, dflt: number) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -59,15 +59,9 @@ for (let r = 0; r <= ROUNDS; r++) {
   const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
   const t0 = cpuSeconds();
   for (const b of bodies) {
-    const p = parseInfluxLines(b.body, OPTS);
-    const rows = new Array<Row>(p.count);
-    for (let i = 0; i < p.count; i++) {
-      const s = p.series[p.seriesIndex[i]!]!;
-      rows[i] = { metric: s.metric, labels: s.labels as Row["labels"], dataPoint: { timestamp: p.timestamps[i]!, value: p.values[i]! } };
-    }
-    await storage.insertRows(rows);
+    await storage.insertColumns(parseInfluxLines(b.body, OPTS));
   }
   if (r > 0) insertRates.push(samples / (cpuSeconds() - t0));
   await storage.close();
 }
-report("parse + insertRows (in-memory storage)", insertRates);
+report("parse + insertColumns (in-memory storage)", insertRates);

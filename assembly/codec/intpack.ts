@@ -91,13 +91,12 @@ function unpackTruncated(p: usize, end: usize, len: i32, out: usize): usize {
   const mask: u64 = (<u64>1 << <u64>k) - 1;
   let bit: usize = 0;
   for (let i = 0; i < len; i++) {
+    // Branch-free: whether a code is long is data-dependent noise, which a branch would mispredict half the time.
     const word = load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7);
-    let v = word & mask;
-    bit += <usize>k;
-    if (v >= u) {
-      v = ((v << 1) | ((word >>> <u64>k) & 1)) - u;
-      bit++;
-    }
+    const short = word & mask;
+    const long = short >= u;
+    const v = select<u64>(((short << 1) | ((word >>> <u64>k) & 1)) - u, short, long);
+    bit += <usize>k + <usize>long;
     store<i64>(out + (<usize>i << 3), base + <i64>v);
   }
   return bit == totalBits ? p + bytes : 0;

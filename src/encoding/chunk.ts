@@ -79,6 +79,7 @@ interface CodecKernels extends WasmExports {
   decodeRange(p: number, len: number, bounds: number, boundsAsF64: number, ts: number, values: number, timestampsAsF64: number): number;
   aggregateChunk(p: number, len: number, bounds: number, boundsAsF64: number, ts: number, values: number, result: number): number;
   timestampsFromF64(ts: number, n: number): number;
+  checksum(p: number, len: number): number;
 }
 
 const kernels = (): CodecKernels => loadWasm() as CodecKernels;
@@ -207,6 +208,60 @@ export function encodeChunk(kind: ValueKind, timestamps: TimestampArray, values:
   }
   if (length < 0) throw new RangeError(`encodeChunk rejected the input (code ${length})`);
   return memoryViews().u8.slice(outPtr, outPtr + length);
+}
+
+/** Bytes a segment record keeps of the 32-byte header: version, kind, timestamp codec, value codec. */
+const RECORD_FIXED_BYTES = 4;
+
+/**
+ * A chunk as a segment stores it (docs/format.md, "Segments"): without the fields its chunk index already holds
+ * (point count, min/max ts), without the value-section length (implied by the record length) and without the
+ * checksum (segment blocks carry a CRC-32): [version, kind, ts codec, value codec][varint T][sections].
+ */
+export function chunkToRecord(chunk: Uint8Array): Uint8Array {
+  const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const sections = view.getUint32(24, true) + view.getUint32(28, true);
+  const varint: number[] = [];
+  for (let t = view.getUint32(24, true); ; t >>>= 7) {
+    if (t < 0x80) {
+      varint.push(t);
+      break;
+    }
+    varint.push((t & 0x7f) | 0x80);
+  }
+  const out = new Uint8Array(RECORD_FIXED_BYTES + varint.length + sections);
+  out.set(chunk.subarray(0, RECORD_FIXED_BYTES));
+  out.set(varint, RECORD_FIXED_BYTES);
+  out.set(chunk.subarray(HEADER_BYTES, HEADER_BYTES + sections), RECORD_FIXED_BYTES + varint.length);
+  return out;
+}
+
+/** Rebuilds the chunk of a segment record from its index entry (point count, min/max ts), checksum included. */
+export function chunkFromRecord(record: Uint8Array, count: number, minTs: number | bigint, maxTs: number | bigint): Uint8Array {
+  let t = 0;
+  let at = RECORD_FIXED_BYTES;
+  for (let shift = 0; ; shift += 7) {
+    const b = record[at++];
+    if (b === undefined || shift > 28) throw new ChunkCorruptionError("segment chunk record: malformed timestamp-section length");
+    t += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) break;
+  }
+  const sections = record.length - at;
+  if (sections < t) throw new ChunkCorruptionError(`segment chunk record: timestamp section of ${t} bytes exceeds the ${sections} left`);
+  const length = HEADER_BYTES + sections + TRAILER_BYTES;
+  const ptr = scratch(align16(length));
+  const mem = memoryViews();
+  const chunk = mem.u8.subarray(ptr, ptr + length);
+  chunk.set(record.subarray(0, RECORD_FIXED_BYTES));
+  const view = new DataView(mem.u8.buffer, ptr, length);
+  view.setUint32(4, count, true);
+  view.setBigInt64(8, typeof minTs === "bigint" ? minTs : BigInt(minTs), true);
+  view.setBigInt64(16, typeof maxTs === "bigint" ? maxTs : BigInt(maxTs), true);
+  view.setUint32(24, t, true);
+  view.setUint32(28, sections - t, true);
+  chunk.set(record.subarray(at), HEADER_BYTES);
+  view.setUint32(HEADER_BYTES + sections, kernels().checksum(ptr, HEADER_BYTES + sections), true);
+  return chunk.slice();
 }
 
 const asTs = (v: bigint, tsAs: "number" | "bigint"): number | bigint => (tsAs === "bigint" ? v : Number(v));

@@ -34,25 +34,20 @@ export interface InfluxParseOptions {
   tenantLabel?: Label;
 }
 
-/** One storage series of a parsed body: metric name and sorted labels (tenant and extra labels merged in). */
-export interface InfluxSeries {
-  readonly metric: string;
-  readonly labels: readonly Label[];
-}
-
 /**
  * A parsed body in columns: sample i belongs to `series[seriesIndex[i]]`, at `timestamps[i]` (server precision:
  * a BigInt64Array for ns, integers in a Float64Array otherwise) with `values[i]`; only the first `count` entries
- * are used. The series objects are cached across requests (the same object every time a series comes again).
+ * are used (a storage SampleColumns). The series keys are cached across requests (the same object every time a
+ * series comes again), so storage resolves each one once.
  */
 export interface ParsedInflux {
-  series: InfluxSeries[];
+  series: SeriesKey[];
   seriesIndex: Uint32Array;
   timestamps: Float64Array | BigInt64Array;
   values: Float64Array;
   count: number;
   /** Distinct metric names written (the route records them as gauges in the metadata store). */
-  metrics: Set<string>;
+  metrics: string[];
 }
 
 const NS_PER: Record<InfluxPrecision, bigint> = { ns: 1n, us: 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
@@ -84,6 +79,8 @@ interface SeriesEntry {
 // each key's first field, each field's place in the batch being parsed. One cache per request context (tenant
 // and extra labels change the label set); all are emptied when the keys pass the limit.
 const SERIES_CACHE_LIMIT = 200_000;
+/** At most this many caches (tenant and db/rp/bucket/org combinations) are kept; one more empties them all. */
+const MAX_CACHE_CONTEXTS = 4096;
 const MAX_FIELDS_PER_SERIES = 1024;
 
 function grown<T extends Int32Array | Uint8Array>(a: T, need: number): T {
@@ -97,27 +94,33 @@ function grown<T extends Int32Array | Uint8Array>(a: T, need: number): T {
 
 class SeriesCache {
   /** Open addressing: hash and key id + 1 (0 = empty) per slot. */
-  private slotHash = new Int32Array(1024);
-  private slotKey = new Int32Array(1024);
+  private slotHash = new Int32Array(64);
+  private slotKey = new Int32Array(64);
   /** Key and field-name bytes, appended in first-seen order. */
-  arena = new Uint8Array(1 << 16);
+  arena = new Uint8Array(4096);
   arenaView = new DataView(this.arena.buffer);
   private arenaUsed = 0;
   keys = 0;
-  keyStart = new Int32Array(256);
-  keyLength = new Int32Array(256);
+  keyStart = new Int32Array(16);
+  keyLength = new Int32Array(16);
   /** Field id of each key's first field (-1 none yet). */
-  keyFirstField = new Int32Array(256);
+  keyFirstField = new Int32Array(16);
   /** The key that followed each key the last time (+1, 0 = none): usually the next line's key again. */
-  keyNext = new Int32Array(256);
+  keyNext = new Int32Array(16);
   keyEntry: SeriesEntry[] = [];
   fields = 0;
-  fieldStart = new Int32Array(256);
-  fieldLength = new Int32Array(256);
+  fieldStart = new Int32Array(16);
+  fieldLength = new Int32Array(16);
   /** Which parse last saw the field, and its index in that parse's `series`. */
-  fieldStamp = new Int32Array(256);
-  fieldIndex = new Int32Array(256);
-  fieldSeries: InfluxSeries[] = [];
+  fieldStamp = new Int32Array(16);
+  fieldIndex = new Int32Array(16);
+  fieldSeries: SeriesKey[] = [];
+  /** Each field's metric name as a small id (so a parse lists its distinct names without touching the series). */
+  fieldMetric = new Int32Array(16);
+  metricIds = new Map<string, number>();
+  metricNames: string[] = [];
+  /** Which parse last listed each metric name. */
+  metricStamp = new Int32Array(16);
 
   /** Key id of bytes [start, end) of the body (with this hash), or -1. */
   find(body: Body, start: number, end: number, hash: number): number {
@@ -158,18 +161,27 @@ class SeriesCache {
     return k;
   }
 
-  addField(body: Body, start: number, end: number, series: InfluxSeries): number {
+  addField(body: Body, start: number, end: number, series: SeriesKey): number {
     const f = this.fields++;
     if (f === this.fieldStart.length) {
       this.fieldStart = grown(this.fieldStart, f + 1);
       this.fieldLength = grown(this.fieldLength, f + 1);
       this.fieldStamp = grown(this.fieldStamp, f + 1);
       this.fieldIndex = grown(this.fieldIndex, f + 1);
+      this.fieldMetric = grown(this.fieldMetric, f + 1);
     }
     this.fieldStart[f] = this.store(body.bytes, start, end);
     this.fieldLength[f] = end - start;
     this.fieldStamp[f] = 0;
     this.fieldSeries.push(series);
+    let metric = this.metricIds.get(series.metric);
+    if (metric === undefined) {
+      metric = this.metricNames.length;
+      this.metricIds.set(series.metric, metric);
+      this.metricNames.push(series.metric);
+      this.metricStamp = grown(this.metricStamp, metric + 1);
+    }
+    this.fieldMetric[f] = metric;
     return f;
   }
 
@@ -210,8 +222,20 @@ function seriesCacheFor(opts: InfluxParseOptions): SeriesCache {
   let context = opts.tenantLabel ? opts.tenantLabel.value : "";
   for (const l of opts.extraLabels ?? []) context += `\u0000${l.name}=${l.value}`;
   let cache = seriesCaches.get(context);
-  if (!cache) seriesCaches.set(context, (cache = new SeriesCache()));
+  if (!cache) {
+    // contexts come from request headers and parameters: bound their number, not only the keys in them
+    if (seriesCaches.size >= MAX_CACHE_CONTEXTS) {
+      seriesCaches.clear();
+      cachedKeys = 0;
+    }
+    seriesCaches.set(context, (cache = new SeriesCache()));
+  }
   return cache;
+}
+
+/** Size of the series-key caches: contexts (tenant + db/rp/bucket/org) and keys across them. */
+export function influxSeriesCacheStats(): { contexts: number; keys: number } {
+  return { contexts: seriesCaches.size, keys: cachedKeys };
 }
 
 /** The body being parsed, as bytes and as a DataView for reading 4 bytes at a time. */
@@ -270,16 +294,22 @@ class Columns {
 export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): ParsedInflux {
   if (!isUtf8(body)) throw new ProtocolError("malformed", "line protocol body is not valid UTF-8");
   const len = body.length;
-  let newlines = 0;
-  for (let at = body.indexOf(10); at >= 0; at = body.indexOf(10, at + 1)) newlines++;
-  const bigint = opts.serverPrecision === "ns";
-  const cols = new Columns(Math.min(newlines + 1, opts.maxLines) + 8, bigint);
-  const series: InfluxSeries[] = [];
-  let cache = seriesCacheFor(opts);
-  const stamp = ++batchStamp;
-  const buf: Body = { bytes: body, view: new DataView(body.buffer, body.byteOffset, body.byteLength) };
-  // Without backslashes and tabs anywhere, a series key ends at the line's first space (found natively).
-  const plainKeys = body.indexOf(92) < 0 && body.indexOf(9) < 0;
+  // room for one sample per 64 bytes (lines are mostly longer); the columns grow when they are not
+  const cols = new Columns(Math.min(len >>> 6, opts.maxLines) + 16, opts.serverPrecision === "ns");
+  const from = DIGITS_OF[opts.precision];
+  const drop = opts.serverPrecision === "ns" || from === undefined ? -1 : DIGITS_OF[opts.serverPrecision]! - from;
+  const st: ParseState = {
+    body: { bytes: body, view: new DataView(body.buffer, body.byteOffset, body.byteLength) },
+    opts,
+    // Without backslashes and tabs anywhere, a series key ends at the line's first space (found natively).
+    plainKeys: body.indexOf(92) < 0 && body.indexOf(9) < 0,
+    timestampDrop: drop < 0 ? -1 : drop,
+    cols,
+    series: [],
+    metrics: [],
+    cache: seriesCacheFor(opts),
+    stamp: ++batchStamp,
+  };
   let lines = 0;
   let lineNo = 0;
   let pos = 0;
@@ -302,10 +332,10 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
       if (cachedKeys >= SERIES_CACHE_LIMIT) {
         seriesCaches.clear();
         cachedKeys = 0;
-        cache = seriesCacheFor(opts);
+        st.cache = seriesCacheFor(opts);
         previousKey = -1;
       }
-      previousKey = parseLine(buf, s, e, plainKeys, previousKey, opts, cols, series, cache, stamp);
+      previousKey = parseLine(st, s, e, previousKey);
     } catch (err) {
       if (err instanceof LineError || err instanceof ProtocolError) {
         throw new ProtocolError("malformed", `line ${lineNo}: ${err.message}: ${excerpt(utf8.decode(body.subarray(s, e)), 120)}`);
@@ -313,9 +343,7 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
       throw err;
     }
   }
-  const metrics = new Set<string>();
-  for (const ser of series) metrics.add(ser.metric);
-  return { series, seriesIndex: cols.seriesIndex, timestamps: cols.timestamps, values: cols.values, count: cols.count, metrics };
+  return { series: st.series, seriesIndex: cols.seriesIndex, timestamps: cols.timestamps, values: cols.values, count: cols.count, metrics: st.metrics };
 }
 
 function isSpace(c: number): boolean {
@@ -372,22 +400,29 @@ function parseSeries(key: string, opts: InfluxParseOptions): { measurement: stri
   return { measurement, labels: validateSeries(measurement, labels, opts.tenantLabel) };
 }
 
-function parseLine(
-  body: Body,
-  start: number,
-  n: number,
-  plainKeys: boolean,
-  previousKey: number,
-  opts: InfluxParseOptions,
-  cols: Columns,
-  batchSeries: InfluxSeries[],
-  cache: SeriesCache,
-  stamp: number,
-): number {
+/** Everything one body's parse shares between its lines. */
+interface ParseState {
+  body: Body;
+  opts: InfluxParseOptions;
+  /** No backslash or tab in the body: a series key ends at the line's first space. */
+  plainKeys: boolean;
+  /** Digits a timestamp loses on the fast path (-1: no fast path for this precision pair). */
+  timestampDrop: number;
+  cols: Columns;
+  /** The distinct series and metric names of the batch, in first-seen order. */
+  series: SeriesKey[];
+  metrics: string[];
+  cache: SeriesCache;
+  stamp: number;
+}
+
+/** Parses one trimmed, non-comment line [start, n); returns its key id (the next line's prediction). */
+function parseLine(st: ParseState, start: number, n: number, previousKey: number): number {
+  const { body, opts, cols, cache, stamp } = st;
   const buf = body.bytes;
   // Series key: up to the first unescaped space or tab.
   let i: number;
-  if (plainKeys) {
+  if (st.plainKeys) {
     i = buf.indexOf(32, start);
     if (i < 0 || i > n) i = n;
   } else {
@@ -443,13 +478,17 @@ function parseLine(
         if (c === 44 || c === 32 || c === 9) break;
         i++;
       }
-      value = fastNumber(buf, valueStart, i);
-      if (value !== value) value = parseFieldValue(utf8.decode(buf.subarray(valueStart, i)), fieldName(buf, nameStart, cache.fieldLength[field]!));
+      value = fastNumber(buf, valueStart, i) ? NUMBER_OUT[0]! : parseFieldValue(utf8.decode(buf.subarray(valueStart, i)), fieldName(buf, nameStart, cache.fieldLength[field]!));
     }
     if (cache.fieldStamp[field] !== stamp) {
       cache.fieldStamp[field] = stamp;
-      cache.fieldIndex[field] = batchSeries.length;
-      batchSeries.push(cache.fieldSeries[field]!);
+      cache.fieldIndex[field] = st.series.length;
+      st.series.push(cache.fieldSeries[field]!);
+      const metric = cache.fieldMetric[field]!;
+      if (cache.metricStamp[metric] !== stamp) {
+        cache.metricStamp[metric] = stamp;
+        st.metrics.push(cache.metricNames[metric]!);
+      }
     }
     if (cols.count === cols.values.length) cols.grow();
     cols.seriesIndex[cols.count] = cache.fieldIndex[field]!;
@@ -458,14 +497,16 @@ function parseLine(
     i++;
   }
   while (i < n && (buf[i] === 32 || buf[i] === 9)) i++;
-  const timestamp = i < n ? (fastTimestamp(buf, i, n, opts) ?? convertTimestamp(utf8.decode(buf.subarray(i, n)), opts.precision, opts.serverPrecision)) : opts.now;
   if (cols.bigint) {
     const ts = cols.timestamps as BigInt64Array;
-    const t = BigInt(timestamp);
+    const t = i < n ? BigInt(convertTimestamp(utf8.decode(buf.subarray(i, n)), opts.precision, opts.serverPrecision)) : BigInt(opts.now);
     for (let r = lineFirst; r < cols.count; r++) ts[r] = t;
   } else {
     const ts = cols.timestamps as Float64Array;
-    const t = Number(timestamp);
+    let t: number;
+    if (i >= n) t = Number(opts.now);
+    else if (st.timestampDrop >= 0 && fastTimestamp(buf, i, n, st.timestampDrop)) t = NUMBER_OUT[0]!;
+    else t = Number(convertTimestamp(utf8.decode(buf.subarray(i, n)), opts.precision, opts.serverPrecision));
     for (let r = lineFirst; r < cols.count; r++) ts[r] = t;
   }
   return key;
@@ -496,10 +537,10 @@ function fieldName(buf: Uint8Array, from: number, length: number): string {
 /**
  * A field value in place when it is a plain number this can convert exactly: a float of at most 2^53 in its
  * digits and a power-of-ten exponent within ±22 (one correctly rounded multiplication or division, Clinger's fast
- * path, so the same double as Number()), or an `i`/`u` integer of at most 15 digits. NaN: take the general path
- * (which also produces every error).
+ * path, so the same double as Number()), or an `i`/`u` integer of at most 15 digits, into NUMBER_OUT[0]. false:
+ * take the general path (which also produces every error).
  */
-function fastNumber(buf: Uint8Array, from: number, to: number): number {
+function fastNumber(buf: Uint8Array, from: number, to: number): boolean {
   let p = from;
   let negative = false;
   let signed = false;
@@ -531,10 +572,11 @@ function fastNumber(buf: Uint8Array, from: number, to: number): number {
       p++;
     }
   }
-  if (digits === 0 || digits > 300) return NaN;
+  if (digits === 0 || digits > 300) return false;
   if (p === to - 1 && (buf[p] === 105 /* i */ || buf[p] === 117) /* u */) {
-    if (!plain || digits > 15 || (buf[p] === 117 && signed) || (signed && !negative)) return NaN;
-    return negative ? -mantissa : mantissa;
+    if (!plain || digits > 15 || (buf[p] === 117 && signed) || (signed && !negative)) return false;
+    NUMBER_OUT[0] = negative ? -mantissa : mantissa;
+    return true;
   }
   if (p < to && (buf[p] === 101 || buf[p] === 69) /* e E */) {
     p++;
@@ -551,37 +593,38 @@ function fastNumber(buf: Uint8Array, from: number, to: number): number {
       exp = exp * 10 + d;
       p++;
     }
-    if (p === expStart) return NaN;
+    if (p === expStart) return false;
     scale += expNegative ? -exp : exp;
   }
-  if (p !== to || mantissa > Number.MAX_SAFE_INTEGER || scale < -22 || scale > 22) return NaN;
+  if (p !== to || mantissa > Number.MAX_SAFE_INTEGER || scale < -22 || scale > 22) return false;
   const v = scale >= 0 ? mantissa * POW10[scale]! : mantissa / POW10[-scale]!;
-  return negative ? -v : v;
+  NUMBER_OUT[0] = negative ? -v : v;
+  return true;
 }
 
 /**
- * The common case of convertTimestamp in place: plain digits, a power-of-ten conversion to a non-ns server
- * precision, and at most 15 digits kept (exact in a double). undefined → take the general path.
+ * The common case of convertTimestamp in place: plain digits, a power-of-ten conversion (dropping `drop` digits) to
+ * a non-ns server precision, and at most 15 digits kept (exact in a double), into NUMBER_OUT[0]. false: take the
+ * general path.
  */
-function fastTimestamp(buf: Uint8Array, i: number, n: number, opts: InfluxParseOptions): number | undefined {
-  if (opts.serverPrecision === "ns") return undefined;
-  const from = DIGITS_OF[opts.precision];
-  if (from === undefined) return undefined;
-  const drop = DIGITS_OF[opts.serverPrecision]! - from;
-  if (drop < 0) return undefined;
+function fastTimestamp(buf: Uint8Array, i: number, n: number, drop: number): boolean {
   const negative = buf[i] === 45;
   const first = negative ? i + 1 : i;
   const keep = n - first - drop;
   // more than 18 digits may lie outside int64: the general path checks the range
-  if (n === first || keep > 15 || n - first > 18) return undefined;
+  if (n === first || keep > 15 || n - first > 18) return false;
   let v = 0;
   for (let k = first; k < n; k++) {
     const d = buf[k]! - 48;
-    if (d < 0 || d > 9) return undefined;
+    if (d < 0 || d > 9) return false;
     if (k < first + keep) v = v * 10 + d;
   }
-  return negative && v !== 0 ? -v : v;
+  NUMBER_OUT[0] = negative && v !== 0 ? -v : v;
+  return true;
 }
+
+/** Where fastNumber and fastTimestamp put their result (a double returned from a call would be boxed). */
+const NUMBER_OUT = new Float64Array(1);
 
 function parseFieldValue(text: string, field: string): number {
   if (text.length === 0) throw new LineError(`field ${excerpt(field)} has no value`);

@@ -56,7 +56,7 @@ const internStrings: string[] = new Array<string>(INTERN_SLOTS).fill("");
 
 class Cursor {
   pos = 0;
-  private readonly view: DataView;
+  readonly view: DataView;
 
   constructor(readonly buf: Uint8Array) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -253,6 +253,24 @@ class SeriesScan implements SeriesView {
         const sampleEnd = c.length() + c.pos;
         let value = 0;
         let timestamp = 0;
+        // the usual encoding, value then a non-negative timestamp of at most 7 varint bytes, read in one go
+        const buf = c.buf;
+        const at = c.pos;
+        const varintBytes = sampleEnd - at - 10;
+        if (varintBytes >= 1 && varintBytes <= 7 && buf[at] === 0x09 && buf[at + 9] === 0x10 && buf[sampleEnd - 1]! < 0x80) {
+          let scale = 1;
+          let i = at + 10;
+          for (; i < sampleEnd - 1; i++, scale *= 128) {
+            const b = buf[i]!;
+            if (b < 0x80) break;
+            timestamp += (b & 0x7f) * scale;
+          }
+          if (i === sampleEnd - 1) {
+            timestamp += buf[i]! * scale;
+            value = c.view.getFloat64(at + 1, true);
+            c.pos = sampleEnd;
+          } else timestamp = 0; // a varint ending early: the general loop below sorts it out
+        }
         while (c.pos < sampleEnd) {
           const t = c.uint32();
           if (t === 0x09) value = c.double();

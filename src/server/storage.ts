@@ -25,7 +25,11 @@ export function storageBuilderFor(config: ServerConfig): StorageBuilder {
   if (config.memoryLimitBytes !== undefined) b.withMemoryLimit(config.memoryLimitBytes);
   if (config.cardinalityLimit !== undefined) b.withCardinalityLimit(config.cardinalityLimit);
   if (config.chunkPoints !== undefined) b.withChunkPoints(config.chunkPoints);
-  if (config.maxWriters !== undefined) b.withMaxWriters(config.maxWriters);
+  // A storage writer slot is held while its batch waits for the WAL fsync. The CPU-count default of the embedded
+  // engine would let only that many requests share one fsync (group commit) and queue the rest behind it; the
+  // server already bounds concurrent writes by admission (TSINK_SERVER_WRITE_MAX_INFLIGHT_REQUESTS), so by
+  // default every admitted request may be in the storage at once.
+  b.withMaxWriters(config.maxWriters ?? config.limits.writeMaxInflightRequests);
   return b;
 }
 

@@ -53,6 +53,8 @@ export interface DurabilityLayer {
   /** Logs a batch before the engine applies it; resolves once it is as durable as the sync mode promises. */
   logBatch(batch: ValidatedBatch): Promise<WriteAcknowledgement>;
   logDelete(seriesIds: Uint32Array, start: Ts | undefined, end: Ts | undefined): Promise<void>;
+  /** Whether a series still has points on disk that no delete removed as a whole (after a range delete). */
+  hasPersistedData(seriesId: number): boolean;
   /** Encoded chunks of a series held on disk that may overlap [start, end), appended to `out` (default: a new array). */
   persistedChunks(seriesId: number, start: Ts, end: Ts, out?: Uint8Array[]): Uint8Array[];
   /** Called when writers wait for memory: flush now so sealed chunks can be released. */

@@ -787,6 +787,12 @@ export class Storage implements EngineHandle {
     if (ids.length === 0) return { matchedSeries: 0, tombstonesApplied: 0 };
     if (this.durability) await this.durability.logDelete(ids, start, end);
     this.applyDelete(ids, start, end);
+    if (start !== undefined && end !== undefined) {
+      // A range that removed every point leaves nothing to list: hide the series as a whole-series delete does.
+      for (const sid of ids) {
+        if (!this.store.hasDataIn(sid, this.axis.min, this.axis.max) && !this.durability?.hasPersistedData(sid)) this.registry.hide(sid);
+      }
+    }
     this.counters.deletes++;
     return { matchedSeries: ids.length, tombstonesApplied: ids.length };
   }

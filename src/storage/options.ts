@@ -21,6 +21,12 @@ export interface StorageOptions {
   writeTimeoutMs: number;
   walEnabled: boolean;
   walSizeLimitBytes: number;
+  /**
+   * Accepted and validated for compatibility with the reference API, with no effect: the reference sizes the
+   * buffered writer in front of its WAL file, which it flushes to the OS on every write (Periodic acknowledges
+   * only what the OS has). Our WAL already hands each append's frames to the OS in one vectored write, so there is
+   * no user-space buffer to size, and adding one would delay writes the Periodic contract says are flushed.
+   */
   walBufferSize: number;
   walSyncMode: WalSyncMode;
   walReplayMode: WalReplayMode;

@@ -5,6 +5,7 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { encodeChunk } from "../../src/encoding/chunk.js";
 import { BlockCache, blockCache } from "../../src/storage/segment/reader.js";
 import { SegmentStore } from "../../src/storage/segment/store.js";
 import { stageSegment, type SegmentChunk } from "../../src/storage/segment/writer.js";
@@ -12,21 +13,19 @@ import { stageSegment, type SegmentChunk } from "../../src/storage/segment/write
 const root = mkdtempSync(join(tmpdir(), "tsink-blockcache-"));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
-/** Pseudo-random bytes (compress poorly), so the chunks fill several 64 KiB blocks. */
+const POINTS = 370;
+
+/** A chunk of pseudo-random doubles (compresses poorly, ~3 KB), so the chunks fill several 64 KiB blocks. */
 function chunkBytes(series: number, k: number): Uint8Array {
-  const b = new Uint8Array(3000);
   let x = series * 7919 + k * 104729 + 1;
-  for (let i = 0; i < b.length; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
+  const values = Float64Array.from({ length: POINTS }, () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 7);
+  return encodeChunk("f64", Float64Array.from({ length: POINTS }, (_, i) => i), values);
 }
 
 test("a second pass over a segment's chunks is served from the cache; close releases the blocks", async () => {
   const store = await SegmentStore.open(root, "f64");
   const series = Array.from({ length: 100 }, (_, i) => ({ id: i, kind: 0, metric: "m", labels: [{ name: "i", value: String(i) }] }));
-  const chunks: SegmentChunk[] = series.map((s) => ({ seriesId: s.id, minTs: 0, maxTs: 10, count: 10, bytes: chunkBytes(s.id, 0) }));
+  const chunks: SegmentChunk[] = series.map((s) => ({ seriesId: s.id, minTs: 0, maxTs: POINTS - 1, count: POINTS, bytes: chunkBytes(s.id, 0) }));
   const seg = await store.add(await stageSegment(store.levelDir(0), { id: store.allocateId(), level: 0, timeCells: "f64", walHighwater: 1, series, chunks }));
   const bytesBefore = blockCache.bytes;
   const misses0 = blockCache.misses;

@@ -3,13 +3,14 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SegmentStore } from "../../src/storage/segment/store.js";
 import { stageSegment, type SegmentChunk, type SegmentContent } from "../../src/storage/segment/writer.js";
 import { DataDirLock } from "../../src/storage/segment/lock.js";
 import { TsinkError } from "../../src/storage/errors.js";
+import { decodeChunk, encodeChunk } from "../../src/encoding/chunk.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -19,11 +20,13 @@ function tempDir(): string {
 }
 test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-function chunkBytes(series: number, k: number): Uint8Array {
-  const n = 40 + ((series * 7 + k * 13) % 300);
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = (series * 31 + k * 17 + i * (i % 5)) & 0xff;
-  return b;
+/** A real chunk of `count` points from minTs to maxTs (segments store chunks as records rebuilt from the index). */
+function chunkBytes(series: number, k: number, minTs: number | bigint = 0, maxTs: number | bigint = 1000, count = 2): Uint8Array {
+  const lo = BigInt(minTs);
+  const span = BigInt(maxTs) - lo;
+  const ts = BigInt64Array.from({ length: count }, (_, i) => (count === 1 ? lo : lo + (span * BigInt(i)) / BigInt(count - 1)));
+  const values = Float64Array.from({ length: count }, (_, i) => Math.sin(series * 31 + k * 17 + i) * 1e6);
+  return encodeChunk("f64", ts, values);
 }
 
 function content(id: number, seriesCount: number, chunksPerSeries: number, level = 0): SegmentContent {
@@ -39,11 +42,47 @@ function content(id: number, seriesCount: number, chunksPerSeries: number, level
   const chunks: SegmentChunk[] = [];
   for (const s of series) {
     for (let k = chunksPerSeries - 1; k >= 0; k--) {
-      chunks.push({ seriesId: s.id, minTs: k * 1000 + id, maxTs: k * 1000 + 999, count: 10 + k, bytes: chunkBytes(s.id, k) });
+      chunks.push({ seriesId: s.id, minTs: k * 1000 + id, maxTs: k * 1000 + 999, count: 10 + k, bytes: chunkBytes(s.id, k, k * 1000 + id, k * 1000 + 999, 10 + k) });
     }
   }
   return { id, level, timeCells: "f64", walHighwater: id * 100, series, chunks };
 }
+
+test("index v2: series definitions and i64 time columns round-trip; version 1 segments still open", async () => {
+  const root = tempDir();
+  const store = await SegmentStore.open(root, "i64");
+  const big = 2n ** 62n;
+  const series = [
+    { id: 9, kind: 1, metric: "ünïcode_metric", labels: [{ name: "k", value: "v \u0000 \u{1F600}" }] },
+    { id: 70_000, kind: 0, metric: "m", labels: [] },
+  ];
+  const chunks = [
+    { seriesId: 9, minTs: -big, maxTs: big, count: 2, bytes: chunkBytes(9, 0, -big, big, 2) },
+    { seriesId: 70_000, minTs: 5n, maxTs: 5n, count: 1, bytes: chunkBytes(70_000, 0, 5n, 5n, 1) },
+  ];
+  await store.add(await stageSegment(store.levelDir(0), { id: store.allocateId(), level: 0, timeCells: "i64", walHighwater: 3, series, chunks }));
+  store.close();
+  const again = await SegmentStore.open(root, "i64");
+  const seg = again.segments[0]!;
+  assert.is(seg.manifest.version, 3);
+  assert.equal([seg.index.seriesDef(0), seg.index.seriesDef(1)], series);
+  assert.equal(Array.from(seg.minTs as BigInt64Array), [-big, 5n]);
+  assert.equal(Array.from(seg.maxTs as BigInt64Array), [big, 5n]);
+  assert.equal(Array.from(seg.index.postings().get("k\0v \u0000 \u{1F600}")!), [9]);
+  again.close();
+
+  // A segment written by the version-1 writer (u32 index columns), copied from the fixture.
+  const old = tempDir();
+  cpSync(join(import.meta.dirname, "fixtures", "segment-v1"), old, { recursive: true });
+  const v1 = await SegmentStore.open(old, "f64");
+  assert.is(v1.quarantined.length, 0);
+  const s1 = v1.segments[0]!;
+  assert.is(s1.manifest.version, 1);
+  assert.equal(s1.index.seriesDef(1), { id: 5, kind: 0, metric: "temp_celsius", labels: [{ name: "job", value: "node" }, { name: "room", value: "kitchen" }] });
+  assert.equal(Array.from(s1.index.postings().get("job\0node")!), [2, 5]);
+  assert.equal(Array.from(decodeChunk(s1.readChunk(s1.chunkRange(5)[0])).values as Float64Array), [20.5, 20.75, 21, 21.25, 21.5]);
+  v1.close();
+});
 
 test("segment round trip: index, postings, chunk payloads on demand", async () => {
   const root = tempDir();
@@ -65,16 +104,16 @@ test("segment round trip: index, postings, chunk payloads on demand", async () =
     for (let i = lo; i < hi; i++) {
       const k = i - lo; // sorted by min ts
       assert.is(seg.minTs[i], k * 1000 + 1);
-      assert.ok(Buffer.from(chunkBytes(s.id, k)).equals(seg.readChunk(i)), `chunk ${i}`);
+      assert.ok(Buffer.from(chunkBytes(s.id, k, k * 1000 + 1, k * 1000 + 999, 10 + k)).equals(seg.readChunk(i)), `chunk ${i}`);
     }
     const overlapping = Array.from({ length: hi - lo }, (_, k) => lo + k).filter((i) => seg.overlaps(i, 1500, 3000));
     assert.equal(overlapping, [lo + 1, lo + 2]);
   }
   assert.equal(Array.from(seg.index.seriesKinds.subarray(0, 7)), [0, 1, 2, 3, 4, 5, 0]);
   assert.equal(seg.chunkRange(2), [seg.chunkRange(4)[0], seg.chunkRange(4)[0]], "absent series has an empty range");
-  const hostH3 = Array.from(seg.index.postings.get("host\0h3")!);
+  const hostH3 = Array.from(seg.index.postings().get("host\0h3")!);
   assert.equal(hostH3, c.series.filter((s) => s.labels[0]!.value === "h3").map((s) => s.id));
-  assert.equal(Array.from(seg.index.postings.get("__name__\0metric_0")!), c.series.filter((s) => s.metric === "metric_0").map((s) => s.id));
+  assert.equal(Array.from(seg.index.postings().get("__name__\0metric_0")!), c.series.filter((s) => s.metric === "metric_0").map((s) => s.id));
   // The compressed chunk file is smaller than the raw chunks.
   const raw = c.chunks.reduce((n, ch) => n + ch.bytes.length, 0);
   assert.ok(seg.manifest.files["chunks.bin"]!.bytes < raw, `${seg.manifest.files["chunks.bin"]!.bytes} vs raw ${raw}`);
@@ -91,7 +130,7 @@ test("i64 time cells keep exact nanosecond bounds", async () => {
     timeCells: "i64",
     walHighwater: 5,
     series: [{ id: 9, kind: 1, metric: "m", labels: [] }],
-    chunks: [{ seriesId: 9, minTs: big, maxTs: big + 1n, count: 2, bytes: new Uint8Array([1, 2, 3]) }],
+    chunks: [{ seriesId: 9, minTs: big, maxTs: big + 1n, count: 2, bytes: chunkBytes(9, 0, big, big + 1n, 2) }],
   }));
   store.close();
   const again = await SegmentStore.open(root, "i64");

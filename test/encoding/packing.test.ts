@@ -4,7 +4,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { encodeChunk, decodeChunk, decodeRangeInto, chunkInfo } from "../../src/encoding/chunk.js";
+import {
+  encodeChunk, decodeChunk, decodeRangeInto, chunkInfo, chunkToRecord, chunkFromRecord, ChunkCorruptionError,
+} from "../../src/encoding/chunk.js";
 
 const N = 240;
 const regular = Float64Array.from({ length: N }, (_, i) => 1_700_000_000_000 + i * 15_000);
@@ -93,6 +95,21 @@ test("version 1 chunks (written before scaling and truncated blocks) still decod
   assert.equal(Array.from(d.timestamps as Float64Array), [1_700_000_000_000, 1_700_000_015_000, 1_700_000_030_000]);
   assert.equal(Array.from(d.values as Float64Array), [1.5, 2.25, 3]);
   assert.is(encodeChunk("f64", d.timestamps, d.values)[0], 2);
+});
+
+test("segment chunk records drop what the index holds and rebuild the exact chunk, checksum included", () => {
+  const ts = BigInt64Array.from({ length: 300 }, (_, i) => 1_700_000_000_000n + BigInt(i) * 15_000n + BigInt(i % 7));
+  const values = Float64Array.from({ length: 300 }, (_, i) => Math.round(Math.cos(i) * 1e4) / 100);
+  const chunk = encodeChunk("f64", ts, values);
+  const record = chunkToRecord(chunk);
+  assert.ok(record.length <= chunk.length - 30, `record ${record.length} B for a ${chunk.length} B chunk`);
+  const rebuilt = chunkFromRecord(record, 300, ts[0]!, ts[299]!);
+  assert.ok(Buffer.from(rebuilt).equals(Buffer.from(chunk)));
+  assert.ok(Buffer.from(chunkFromRecord(record, 300, Number(ts[0]), Number(ts[299]))).equals(Buffer.from(chunk)));
+  // Wrong index fields give a chunk that the decoders reject, never wrong data.
+  assert.throws(() => decodeChunk(chunkFromRecord(record, 300, ts[0]!, ts[299]! + 1n)), (e: unknown) => e instanceof ChunkCorruptionError);
+  assert.throws(() => decodeChunk(chunkFromRecord(record, 299, ts[0]!, ts[299]!)), (e: unknown) => e instanceof ChunkCorruptionError);
+  assert.throws(() => chunkFromRecord(record.subarray(0, 5), 300, ts[0]!, ts[299]!), (e: unknown) => e instanceof ChunkCorruptionError);
 });
 
 const V1_CHUNK_HEX = "01000111030000000068e5cf8b01000030dde5cf8b01000002000000090000009875020001ac0200009601baf242b9";

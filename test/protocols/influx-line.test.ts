@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/protocols/errors.js";
-import { convertTimestamp, type InfluxParseOptions, parseInfluxLines, parseInfluxPrecision } from "../../src/protocols/influx-line.js";
+import { convertTimestamp, type InfluxParseOptions, influxSeriesCacheStats, parseInfluxLines, parseInfluxPrecision } from "../../src/protocols/influx-line.js";
 import { normaliseLabelName, normaliseMetricName } from "../../src/protocols/legacy-names.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -51,6 +51,10 @@ test("Telegraf-style lines: tags, several fields, i/u suffixes, ns timestamps to
     ["mem", "host=web-01", 1700000000000, -2500],
     ["disk_inodes_used", "host=web-01,path=/var/lib", 99, 7],
   ]);
+  // each distinct metric name once (the route records them as gauges), in every parse that writes it
+  for (let round = 0; round < 2; round++) {
+    assert.equal([...parseInfluxLines(enc(`${body}\n${body}`), OPTS).metrics].sort(), ["cpu_usage_idle", "cpu_usage_user", "disk_inodes_used", "mem", "mem_free", "mem_used"]);
+  }
 });
 
 test("escapes: commas, spaces and equals signs in measurement, tag keys/values and field keys", () => {
@@ -146,6 +150,22 @@ test("line limit counts non-empty lines: one more is too_large", () => {
   fails(lines(4), /more than 3 lines/, "too_large", { maxLines: 3 });
 });
 
+test("field values: the in-place number path gives exactly Number()'s double for every spelling", () => {
+  const digits = fc.string({ unit: fc.constantFrom(..."0123456789".split("")), minLength: 1, maxLength: 20 });
+  const spelling = fc.tuple(fc.constantFrom("", "-", "+"), digits, fc.option(fc.string({ unit: fc.constantFrom(..."0123456789".split("")), maxLength: 20 })), fc.option(fc.tuple(fc.constantFrom("e", "E"), fc.constantFrom("", "-", "+"), fc.integer({ min: 0, max: 40 }))))
+    .map(([sign, int, frac, exp]) => `${sign}${int}${frac === null ? "" : `.${frac}`}${exp === null ? "" : `${exp[0]}${exp[1]}${exp[2]}`}`);
+  fc.assert(
+    fc.property(fc.oneof(spelling, fc.double({ noNaN: true, noDefaultInfinity: true }).map(String)), (text) => {
+      const expected = Number(text);
+      fc.pre(Number.isFinite(expected));
+      assert.is(parsedRows(enc(`m v=${text} 1`), OPTS)[0]!.dataPoint.value, expected, text);
+    }),
+    { numRuns: 5000 },
+  );
+  const ints = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
+  fc.assert(fc.property(ints, (v) => assert.is(parsedRows(enc(`m v=${v}i 1`), OPTS)[0]!.dataPoint.value, Number(v))), { numRuns: 2000 });
+});
+
 test("series cache: repeated, reordered and mixed bodies parse exactly as a cold cache does", () => {
   const keys = ["cpu,host=a", "cpu,host=b", "cpu,host=a\\ x", "mem,host=a", "m", "cpu,host=ab", "cpu,host=b\tz"];
   const fields = ["value", "user", "idle", "v\\,w"];
@@ -171,6 +191,33 @@ test("series cache: repeated, reordered and mixed bodies parse exactly as a cold
     ),
     { numRuns: 1000 },
   );
+});
+
+test("series cache limit: past 200,000 keys the caches are emptied mid-body and parsing goes on correctly", () => {
+  const n = 200_100;
+  const lines = Array.from({ length: n }, (_, i) => `lim,k=${i} value=${i},x=${i} ${i}`);
+  const parsed = parseInfluxLines(enc(lines.join("\n")), { ...OPTS, precision: "ms", maxLines: n, extraLabels: [{ name: "ctx", value: "limit" }] });
+  assert.is(parsed.count, 2 * n);
+  for (const i of [0, 199_999, 200_000, n - 1]) {
+    for (const f of [0, 1]) {
+      const s = parsed.series[parsed.seriesIndex[2 * i + f]!]!;
+      assert.equal([s.metric, s.labels.find((l) => l.name === "k")?.value, parsed.values[2 * i + f], parsed.timestamps[2 * i + f]], [f === 0 ? "lim" : "lim_x", String(i), i, i]);
+    }
+  }
+  assert.equal(parsed.metrics.slice(0, 2), ["lim", "lim_x"]);
+  // keys seen before the reset parse again as new
+  const again = parsedRows(enc(lines.slice(0, 3).join("\n")), { ...OPTS, precision: "ms" });
+  assert.equal(again.map((r) => [r.metric, r.labels.map((l) => l.value).join(), r.dataPoint.value]), [["lim", "0", 0], ["lim_x", "0", 0], ["lim", "1", 1], ["lim_x", "1", 1], ["lim", "2", 2], ["lim_x", "2", 2]]);
+});
+
+test("series cache contexts (tenant, db...) are bounded: the 4097th empties them all", () => {
+  const parseIn = (ctx: number) => parsedRows(enc("ctxm,a=1 value=1 1"), { ...OPTS, tenantLabel: { name: "__tsink_tenant__", value: `t${ctx}` } });
+  parseIn(0);
+  const start = influxSeriesCacheStats().contexts;
+  for (let c = 1; influxSeriesCacheStats().contexts < 4096; c++) parseIn(c);
+  assert.ok(influxSeriesCacheStats().contexts === 4096 && start <= 4096);
+  assert.equal(parseIn(999_999).map((r) => r.labels.map((l) => l.value).join()), ["t999999,1"]);
+  assert.equal(influxSeriesCacheStats(), { contexts: 1, keys: 1 });
 });
 
 // Line protocol writer with the escaping rules of Telegraf's serializer, for round trips.

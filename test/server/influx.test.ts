@@ -198,6 +198,32 @@ async function instantOn(s: RunningServer, q: string, timeSec: number, headers: 
   return res.body.data.result;
 }
 
+test("group commit: concurrent Influx writes to a per-append WAL share fsyncs instead of queueing for them", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsink-influx-gc-"));
+  const durable = await startServer(["--data-path", dir]);
+  try {
+    const N = 24;
+    const ms = recentMs(80);
+    const send = (offset: number) =>
+      Promise.all(Array.from({ length: N }, (_, k) => {
+        const body = Array.from({ length: 500 }, (_, i) => `gc,s=${k}_${i} value=${i} ${ms + offset}`).join("\n");
+        return fetch(`${durable.url}/write?precision=ms`, { method: "POST", body }).then((r) => r.status);
+      }));
+    const rounds = async () => (await getJson(`${durable.url}/api/v1/status/tsdb`)).body.data.storage.wal.fsyncRounds as number;
+    assert.equal(await send(0), Array(N).fill(204));
+    const before = await rounds();
+    assert.equal(await send(1), Array(N).fill(204));
+    const used = (await rounds()) - before;
+    console.log(`group commit: ${used} fsync rounds for ${N} concurrent Influx writes`);
+    // every write waited for an fsync; with writer slots limited to the CPU count they went in pairs (N/2 rounds)
+    assert.ok(used >= 1 && used <= N / 3, `${used} fsync rounds for ${N} concurrent writes`);
+    assert.is((await instantOn(durable, "count(gc)", ms / 1000 + 0.001)).at(0)?.value[1], String(N * 500));
+  } finally {
+    await durable.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("GET|HEAD /ping: 204 with the InfluxDB version headers, no auth needed", async () => {
   const locked = await startServer(["--auth-token", "secret"]);
   try {
@@ -266,6 +292,9 @@ test("/query: CREATE DATABASE answered OK, SHOW DATABASES lists the tenant's db 
   const select = await getJson(`${srv.url}/query?db=telegraf&q=${encodeURIComponent("SELECT mean(usage_idle) FROM cpu; CREATE DATABASE x")}`);
   assert.is(select.status, 400);
   assert.match(select.body.error, /^unsupported InfluxQL statement "SELECT mean\(usage_idle\) FROM cpu": tsink answers only CREATE DATABASE and SHOW DATABASES/);
+  // a ';' inside a quoted name does not split statements
+  const quoted = await getJson(`${srv.url}/query?q=${encodeURIComponent('CREATE DATABASE "a;b"; CREATE DATABASE c')}`);
+  assert.equal([quoted.status, quoted.body], [200, { results: [{ statement_id: 0 }, { statement_id: 1 }] }]);
   assert.is((await getJson(`${srv.url}/query`)).status, 400);
   assert.match((await getJson(`${srv.url}/query?q=DROP%20DATABASE%20x`)).body.error, /unsupported InfluxQL statement "DROP DATABASE x"/);
 });
@@ -283,6 +312,7 @@ test("/api/v1/status/tsdb: otlpMetrics and legacyIngest{influxLineProtocol, stat
   const after = (await getJson(`${srv.url}/api/v1/status/tsdb`)).body.data.legacyIngest.influxLineProtocol;
   const was = before.legacyIngest.influxLineProtocol;
   assert.equal([after.acceptedTotal - was.acceptedTotal, after.rejectedTotal - was.rejectedTotal, after.samplesTotal - was.samplesTotal], [1, 1, 2]);
+  assert.ok(after.seriesCache.contexts >= 1 && after.seriesCache.keys >= 1, JSON.stringify(after.seriesCache));
 });
 
 test.run();

@@ -1,6 +1,7 @@
 // The /api/v1/status/tsdb body: Prometheus' headStats and top-10 cardinality lists for the tenant, plus tsink's
 // own keys (memory, the storage observability snapshot with WAL/flush/compaction, payload counters, admission,
 // and the state of the OTLP / Influx / StatsD / Graphite front ends).
+import { influxSeriesCacheStats } from "../../protocols/influx-line.js";
 import { METRIC_NAME_LABEL } from "../../protocols/series-validation.js";
 import type { IngestProtocol } from "../protocol-ingest.js";
 import type { Runtime } from "../runtime.js";
@@ -75,7 +76,12 @@ export async function tsdbStatus(rt: Runtime, tenant: string): Promise<Record<st
       ...(await protocolTotals(rt, "otlp")),
     },
     legacyIngest: {
-      influxLineProtocol: { enabled: protocols.influxEnabled, maxLinesPerRequest: protocols.influxMaxLinesPerRequest, ...(await protocolTotals(rt, "influx_line")) },
+      influxLineProtocol: {
+        enabled: protocols.influxEnabled,
+        maxLinesPerRequest: protocols.influxMaxLinesPerRequest,
+        seriesCache: influxSeriesCacheStats(),
+        ...(await protocolTotals(rt, "influx_line")),
+      },
       statsd: {
         ...listener(protocols.statsd),
         ...(protocols.statsd ? { maxPacketBytes: protocols.statsd.maxPacketBytes, maxEventsPerPacket: protocols.statsd.maxEventsPerPacket } : {}),

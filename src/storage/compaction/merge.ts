@@ -4,6 +4,7 @@
 import { decodeChunk, encodeChunk, type DecodedChunk, type ValueArray } from "../../encoding/chunk.js";
 import type { TimeCells } from "../segment/format.js";
 import type { SegmentReader } from "../segment/reader.js";
+import { makeYielder } from "../segment/slices.js";
 import { stageSegment, type SegmentChunk, type SegmentSeries, type StagedSegment } from "../segment/writer.js";
 import type { Ts } from "../timestamps.js";
 import { dataCorruption } from "../wal/durability-errors.js";
@@ -34,20 +35,6 @@ export interface MergeStats {
 
 type TsArray = Float64Array | BigInt64Array;
 
-/** Awaitable that yields to the event loop once `sliceMs` of synchronous work has passed. */
-export function makeYielder(sliceMs: number): () => Promise<void> | undefined {
-  let sliceStart = performance.now();
-  return () => {
-    if (performance.now() - sliceStart < sliceMs) return undefined;
-    return new Promise<void>((resolve) =>
-      setImmediate(() => {
-        sliceStart = performance.now();
-        resolve();
-      }),
-    );
-  };
-}
-
 export async function mergeSegments(
   sources: readonly SegmentReader[],
   output: { level: number; levelDir: string; allocateId: () => number },
@@ -66,15 +53,14 @@ export async function mergeSegments(
     expiredDropped: 0,
   };
   const walHighwater = Math.max(0, ...ordered.map((s) => s.manifest.walHighwater));
-  const dictionary = new Map<number, SegmentSeries>();
+  // Where each series is defined (its first source); metric and labels are decoded only when the series is written.
+  const dictionary = new Map<number, { seg: SegmentReader; at: number }>();
   for (const seg of ordered) {
-    const ix = seg.index;
-    for (let i = 0; i < ix.seriesIds.length; i++) {
-      const id = ix.seriesIds[i]!;
-      if (!dictionary.has(id)) dictionary.set(id, { id, kind: ix.seriesKinds[i]!, metric: ix.seriesMetric[i]!, labels: ix.seriesLabels[i]! });
-    }
+    const ids = seg.index.seriesIds;
+    for (let i = 0; i < ids.length; i++) if (!dictionary.has(ids[i]!)) dictionary.set(ids[i]!, { seg, at: i });
+    await pause();
   }
-  const seriesIds = [...dictionary.keys()].sort((a, b) => a - b);
+  const seriesIds = Float64Array.from(dictionary.keys()).sort();
 
   const staged: StagedSegment[] = [];
   let chunks: SegmentChunk[] = [];
@@ -143,7 +129,10 @@ export async function mergeSegments(
       points += merged.count;
     }
     stats.outputChunks += chunks.length - before;
-    if (chunks.length > before) series.push(dictionary.get(id)!);
+    if (chunks.length > before) {
+      const where = dictionary.get(id)!;
+      series.push(where.seg.index.seriesDef(where.at));
+    }
     if (points >= settings.maxPointsPerSegment) await emit();
     await pause();
   }

@@ -46,6 +46,30 @@ export class ByteWriter {
   string(s: string): void {
     this.blob(utf8.encode(s));
   }
+  /** Unsigned LEB128 of a safe integer (0 .. 2^53-1). */
+  varint(v: number): void {
+    this.reserve(8);
+    while (v > 0x7fffffff) {
+      this.buf[this.length++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    while (v >= 0x80) {
+      this.buf[this.length++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.length++] = v;
+  }
+  /** Zigzag LEB128 of a safe integer with |v| < 2^52. */
+  zigzag(v: number): void {
+    this.varint(v < 0 ? -2 * v - 1 : 2 * v);
+  }
+  /** varint length + UTF-8 bytes. */
+  shortString(s: string): void {
+    const bytes = Buffer.byteLength(s, "utf8");
+    this.varint(bytes);
+    this.reserve(bytes);
+    this.length += this.buf.write(s, this.length, bytes, "utf8");
+  }
   /** Raw 8-byte cells of a typed array (timestamps, values). */
   cells(a: ArrayBufferView): void {
     this.bytes(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
@@ -94,7 +118,36 @@ export class ByteReader {
     return this.bytes(this.u32());
   }
   string(): string {
-    const b = this.blob();
+    return this.utf8(this.u32());
+  }
+  /** Unsigned LEB128 up to 2^53 - 1. */
+  varint(): number {
+    const buf = this.buf;
+    let v = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.off >= buf.length) this.need(1);
+      const b = buf[this.off++]!;
+      v += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        if (v > Number.MAX_SAFE_INTEGER) break;
+        return v;
+      }
+      scale *= 128;
+    }
+    throw dataCorruption(this.where, this.baseOffset + this.off, "varint too long");
+  }
+  zigzag(): number {
+    const u = this.varint();
+    return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+  }
+  skip(n: number): void {
+    this.need(n);
+    this.off += n;
+  }
+  /** UTF-8 string of `n` bytes. */
+  utf8(n: number): string {
+    const b = this.bytes(n);
     try {
       return utf8Decode.decode(b);
     } catch {

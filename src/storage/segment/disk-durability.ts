@@ -1,7 +1,8 @@
 // The durability layer behind `withDataPath`: ties the WAL, the segment store, tombstones and compaction to the
 // engine (src/storage/durability.ts contract): logs batches and deletes, replays the WAL at open, flushes
 // memory into L0 segments in the background, serves persisted chunks to reads, snapshots and restores.
-import { copyFileSync, cpSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { copyFile, link, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import {
   registerDurabilityLayer,
@@ -28,9 +29,10 @@ import {
   RecordType,
 } from "../wal/records.js";
 import { WriteAheadLog, type WalFrameInput, type WalReplayReport } from "../wal/wal.js";
-import { fsyncDir, fsyncFile, fsyncTree, writeFileDurable } from "./durable-fs.js";
+import { fsyncDir, fsyncPath, fsyncTree, writeFileDurableAsync } from "./durable-fs.js";
 import type { TimeCells } from "./format.js";
 import { DataDirLock } from "./lock.js";
+import type { SegmentReader } from "./reader.js";
 import { SegmentStore } from "./store.js";
 import { stageSegment, type SegmentChunk } from "./writer.js";
 
@@ -132,6 +134,23 @@ export class DiskDurability implements DurabilityLayer {
     }
   }
 
+  /** Whether `seg` holds chunks of series `id` that no tombstone deletes as a whole. */
+  private liveIn(seg: SegmentReader, id: number): boolean {
+    const [lo, hi] = seg.chunkRange(id);
+    if (lo === hi) return false;
+    let min = seg.minTs[lo]!;
+    let max = seg.maxTs[lo]!;
+    for (let c = lo + 1; c < hi; c++) {
+      if (seg.minTs[c]! < min) min = seg.minTs[c]!;
+      if (seg.maxTs[c]! > max) max = seg.maxTs[c]!;
+    }
+    return !this.tombstones.wholeSeriesDeleted(id, min, max, seg.id);
+  }
+
+  hasPersistedData(seriesId: number): boolean {
+    return this.store.segments.some((seg) => this.liveIn(seg, seriesId));
+  }
+
   /** Registers every series held in segments with the engine; returns those whose data is all deleted. */
   private hydrateSeries(): Map<number, TypedSeriesDefinition> {
     const defs = new Map<number, TypedSeriesDefinition>();
@@ -140,17 +159,8 @@ export class DiskDurability implements DurabilityLayer {
       const ix = seg.index;
       for (let i = 0; i < ix.seriesIds.length; i++) {
         const id = ix.seriesIds[i]!;
-        if (!defs.has(id)) defs.set(id, { id, kind: ix.seriesKinds[i]!, metric: ix.seriesMetric[i]!, labels: ix.seriesLabels[i]! });
-        if (alive.has(id)) continue;
-        const [lo, hi] = seg.chunkRange(id);
-        if (lo === hi) continue;
-        let min = seg.minTs[lo]!;
-        let max = seg.maxTs[lo]!;
-        for (let c = lo + 1; c < hi; c++) {
-          if (seg.minTs[c]! < min) min = seg.minTs[c]!;
-          if (seg.maxTs[c]! > max) max = seg.maxTs[c]!;
-        }
-        if (!this.tombstones.wholeSeriesDeleted(id, min, max, seg.id)) alive.add(id);
+        if (!defs.has(id)) defs.set(id, ix.seriesDef(i));
+        if (!alive.has(id) && this.liveIn(seg, id)) alive.add(id);
       }
     }
     const hidden = new Map<number, TypedSeriesDefinition>();
@@ -404,7 +414,7 @@ export class DiskDurability implements DurabilityLayer {
       }
       if (this.wal) {
         await this.wal.sync();
-        this.wal.markPersisted(walSeq);
+        await this.wal.markPersisted(walSeq);
       }
       this.refreshDefinitions();
       this.flushCounters.runs++;
@@ -470,34 +480,40 @@ export class DiskDurability implements DurabilityLayer {
   async snapshot(path: string): Promise<void> {
     if (existsSync(path)) throw invalidConfiguration(`snapshot target ${path} already exists`, { path });
     await this.flush();
-    await this.compactor.exclusive(() => {
+    // Hard links (or copies) of the immutable segment files; all disk work is async so writers and queries go on.
+    await this.compactor.exclusive(async () => {
       const tmp = `${path}.tmp-${process.pid}`;
-      rmSync(tmp, { recursive: true, force: true });
+      await rm(tmp, { recursive: true, force: true });
+      const created = new Set<string>();
       for (const seg of this.store.segments) {
         const target = join(tmp, "segments", `L${seg.level}`, seg.dir.slice(seg.dir.lastIndexOf("/") + 1));
-        mkdirSync(target, { recursive: true });
-        for (const file of readdirSync(seg.dir)) {
+        await mkdir(target, { recursive: true });
+        for (const file of await readdir(seg.dir)) {
           try {
-            linkSync(join(seg.dir, file), join(target, file));
+            await link(join(seg.dir, file), join(target, file));
           } catch {
-            copyFileSync(join(seg.dir, file), join(target, file));
+            await copyFile(join(seg.dir, file), join(target, file));
+            await fsyncPath(join(target, file));
           }
         }
-        fsyncDir(target);
+        await fsyncPath(target);
+        created.add(dirname(target));
       }
-      mkdirSync(tmp, { recursive: true });
+      await mkdir(tmp, { recursive: true });
+      for (const dir of created) await fsyncPath(dir);
+      if (created.size > 0) await fsyncPath(join(tmp, "segments"));
       const tomb = join(this.dataPath, "tombstones.json");
       if (existsSync(tomb)) {
-        copyFileSync(tomb, join(tmp, "tombstones.json"));
-        fsyncFile(join(tmp, "tombstones.json"));
+        await copyFile(tomb, join(tmp, "tombstones.json"));
+        await fsyncPath(join(tmp, "tombstones.json"));
       }
-      writeFileDurable(
+      await writeFileDurableAsync(
         join(tmp, SNAPSHOT_MANIFEST),
         Buffer.from(JSON.stringify({ format: "tsink-snapshot", version: 1, createdMs: Date.now(), timeCells: this.timeCells, segments: this.store.segments.length })),
       );
-      fsyncDir(tmp);
-      renameSync(tmp, path);
-      fsyncDir(dirname(path));
+      await fsyncPath(tmp);
+      await rename(tmp, path);
+      await fsyncPath(dirname(path));
     });
   }
 

@@ -59,16 +59,21 @@ export async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-/** writeFileAtomic without blocking the event loop. */
-export async function writeFileAtomicAsync(path: string, data: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
-  const handle = await open(tmp, "w");
+/** writeFileDurable without blocking the event loop. */
+export async function writeFileDurableAsync(path: string, data: Uint8Array): Promise<void> {
+  const handle = await open(path, "w");
   try {
     await handle.writeFile(data);
     await handle.sync();
   } finally {
     await handle.close();
   }
+}
+
+/** writeFileAtomic without blocking the event loop. */
+export async function writeFileAtomicAsync(path: string, data: Uint8Array): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+  await writeFileDurableAsync(tmp, data);
   await rename(tmp, path);
   await fsyncPath(dirname(path));
 }

@@ -3,9 +3,14 @@
 import { brotliDecompressSync, constants as zc, crc32 } from "node:zlib";
 import { dataCorruption } from "../wal/durability-errors.js";
 import { ByteReader, ByteWriter } from "./bytes.js";
+import type { Pause } from "./slices.js";
 
 export const SEGMENT_FORMAT = "tsink-segment";
-export const SEGMENT_FORMAT_VERSION = 1;
+/** Version written (manifest, file headers). Still read: 2 (whole chunks in chunks.bin) and 1 (also u32 index
+ * columns). Version 3 stores chunk records without the fields the index holds (docs/format.md). */
+export const SEGMENT_FORMAT_VERSION = 3;
+/** Segment format versions whose chunks.bin holds chunk records (chunkFromRecord) rather than whole chunks. */
+export const storesChunkRecords = (version: number) => version >= 3;
 export const CHUNKS_FILE = "chunks.bin";
 export const INDEX_FILE = "index.bin";
 export const MANIFEST_FILE = "manifest.json";
@@ -60,7 +65,7 @@ export function decodeManifest(buf: Buffer, path: string): SegmentManifest {
   } catch {
     throw dataCorruption(path, 0, "manifest is not valid JSON");
   }
-  if (m.format !== SEGMENT_FORMAT || m.version !== SEGMENT_FORMAT_VERSION) {
+  if (m.format !== SEGMENT_FORMAT || !(Number.isInteger(m.version) && m.version >= 1 && m.version <= SEGMENT_FORMAT_VERSION)) {
     throw dataCorruption(path, 0, `unknown segment format ${String(m.format)} v${String(m.version)}`);
   }
   if (m.checksum !== manifestChecksum(m)) throw dataCorruption(path, 0, "manifest checksum mismatch");
@@ -117,13 +122,17 @@ export function fileHeader(magic: number, segmentId: number): Buffer {
   return h;
 }
 
-/** In-memory form of index.bin. Chunk entries are columns sorted by (series id, min ts). */
-export interface SegmentIndex {
-  seriesIds: Uint32Array;
-  /** Value kind code of each series (value-kinds.ts). */
-  seriesKinds: Uint8Array;
-  seriesMetric: string[];
-  seriesLabels: { name: string; value: string }[][];
+/** A series as a segment's dictionary holds it. */
+export interface SegmentSeries {
+  id: number;
+  /** Value kind code (value-kinds.ts). */
+  kind: number;
+  metric: string;
+  labels: { name: string; value: string }[];
+}
+
+/** Chunk entries as columns sorted by (series id, min ts), pointing into the blocks of chunks.bin. */
+export interface ChunkColumns {
   chunkSeries: Uint32Array;
   /** 8-byte cells; view as Float64Array or BigInt64Array per the manifest's timeCells. */
   chunkMinTs: ArrayBuffer;
@@ -133,55 +142,150 @@ export interface SegmentIndex {
   chunkOffset: Uint32Array;
   chunkLength: Uint32Array;
   blockOffsets: Float64Array;
-  /** Sorted series ids per label pair ("__name__" holds the metric); key is name + "\0" + value. */
-  postings: Map<string, Uint32Array>;
 }
 
-/** Serialises the index; the caller compresses it into index.bin with `indexFile`. */
-export function encodeIndexBody(index: SegmentIndex): Buffer {
+/** What the writer puts into index.bin: the series (sorted by id) and the chunk columns. */
+export interface IndexContent extends ChunkColumns {
+  series: readonly SegmentSeries[];
+}
+
+/** In-memory form of index.bin. The columns are decoded at open; metric, labels and postings on demand. */
+export interface SegmentIndex extends ChunkColumns {
+  seriesIds: Uint32Array;
+  /** Value kind code of each series (value-kinds.ts). */
+  seriesKinds: Uint8Array;
+  /** Metric and labels of the series at position i of seriesIds. */
+  seriesDef(i: number): SegmentSeries;
+  /** Sorted series ids per label pair ("__name__" holds the metric); key is name + "\0" + value. The engine keeps
+   * its own postings in memory, so this is decoded only when asked for (tools, tests). */
+  postings(): Map<string, Uint32Array>;
+}
+
+/** Series of one index body encoded per slice (between event-loop turns) by encodeIndexBody. */
+const ENCODE_SLICE_SERIES = 1024;
+/** Largest |delta| of f64 time cells the varint time columns carry exactly (zigzag doubles it below 2^53). */
+const VARINT_TS_LIMIT = 2 ** 51;
+const TS_CELLS = 0;
+const TS_VARINTS = 1;
+
+/** Whether the min/max time columns can be written as varint deltas (safe integers, small steps). */
+function varintTimes(cells: Float64Array | BigInt64Array, maxCells: Float64Array | BigInt64Array): boolean {
+  if (!(cells instanceof Float64Array) || !(maxCells instanceof Float64Array)) return false;
+  let previous = 0;
+  for (let i = 0; i < cells.length; i++) {
+    const min = cells[i]!;
+    const max = maxCells[i]!;
+    if (!Number.isInteger(min) || !Number.isInteger(max) || !(Math.abs(min - previous) < VARINT_TS_LIMIT) || !(max - min < VARINT_TS_LIMIT) || max < min) return false;
+    previous = min;
+  }
+  return true;
+}
+
+/**
+ * Serialises the index (format version 2, docs/format.md): string table, then varint columns (ids and offsets as
+ * deltas), then the label postings with delta-coded ids. Runs in slices with `pause` points between them; the
+ * caller compresses the result into index.bin with `indexFile`.
+ */
+export async function encodeIndexBody(content: IndexContent, timeCells: TimeCells, pause: Pause): Promise<Buffer> {
   const strings = new Map<string, number>();
   const intern = (s: string) => {
     let id = strings.get(s);
     if (id === undefined) strings.set(s, (id = strings.size));
     return id;
   };
-  const body = new ByteWriter();
-  const n = index.seriesIds.length;
-  body.u32(n);
+  const series = content.series;
+  const n = series.length;
+  const body = new ByteWriter(64 + n * 16);
+  // postings: name string id -> value string id -> ascending series ids (series are sorted by id)
+  const lists = new Map<number, Map<number, number[]>>();
+  const post = (name: number, value: number, id: number) => {
+    let values = lists.get(name);
+    if (!values) lists.set(name, (values = new Map()));
+    const list = values.get(value);
+    if (list) list.push(id);
+    else values.set(value, [id]);
+  };
+  const metricName = intern("__name__");
+  body.varint(n);
+  for (let i = 0; i < n; i++) body.varint(series[i]!.id - (i > 0 ? series[i - 1]!.id : 0));
+  for (let i = 0; i < n; i++) body.u8(series[i]!.kind);
   for (let i = 0; i < n; i++) {
-    body.u32(index.seriesIds[i]!);
-    body.u8(index.seriesKinds[i]!);
-    body.u32(intern(index.seriesMetric[i]!));
-    const labels = index.seriesLabels[i]!;
-    body.u32(labels.length);
-    for (const l of labels) {
-      body.u32(intern(l.name));
-      body.u32(intern(l.value));
+    const metric = intern(series[i]!.metric);
+    body.varint(metric);
+    post(metricName, metric, series[i]!.id);
+  }
+  for (let i = 0; i < n; i++) body.varint(series[i]!.labels.length);
+  for (let i = 0; i < n; i++) {
+    const s = series[i]!;
+    for (const l of s.labels) {
+      const name = intern(l.name);
+      const value = intern(l.value);
+      body.varint(name);
+      body.varint(value);
+      post(name, value, s.id);
+    }
+    if (i % ENCODE_SLICE_SERIES === ENCODE_SLICE_SERIES - 1) await pause();
+  }
+  const c = content.chunkSeries.length;
+  body.varint(c);
+  let previous = 0;
+  for (let i = 0; i < c; i++) {
+    body.varint(content.chunkSeries[i]! - previous);
+    previous = content.chunkSeries[i]!;
+  }
+  const big = timeCells === "i64";
+  const minCells = big ? new BigInt64Array(content.chunkMinTs) : new Float64Array(content.chunkMinTs);
+  const maxCells = big ? new BigInt64Array(content.chunkMaxTs) : new Float64Array(content.chunkMaxTs);
+  if (varintTimes(minCells, maxCells)) {
+    body.u8(TS_VARINTS);
+    previous = 0;
+    for (let i = 0; i < c; i++) {
+      body.zigzag((minCells[i] as number) - previous);
+      previous = minCells[i] as number;
+    }
+    for (let i = 0; i < c; i++) body.varint((maxCells[i] as number) - (minCells[i] as number));
+  } else {
+    body.u8(TS_CELLS);
+    body.bytes(new Uint8Array(content.chunkMinTs));
+    body.bytes(new Uint8Array(content.chunkMaxTs));
+  }
+  for (let i = 0; i < c; i++) body.varint(content.chunkPoints[i]!);
+  previous = 0;
+  for (let i = 0; i < c; i++) {
+    body.zigzag(content.chunkBlock[i]! - previous);
+    previous = content.chunkBlock[i]!;
+  }
+  for (let i = 0; i < c; i++) body.varint(content.chunkOffset[i]!);
+  for (let i = 0; i < c; i++) body.varint(content.chunkLength[i]!);
+  body.varint(content.blockOffsets.length);
+  previous = 0;
+  for (const offset of content.blockOffsets) {
+    body.varint(offset - previous);
+    previous = offset;
+  }
+  await pause();
+  const postings = new ByteWriter(64 + n * 16);
+  let listCount = 0;
+  for (const values of lists.values()) listCount += values.size;
+  postings.varint(listCount);
+  let k = 0;
+  for (const [name, values] of lists) {
+    for (const [value, ids] of values) {
+      postings.varint(name);
+      postings.varint(value);
+      postings.varint(ids.length);
+      for (let j = 0; j < ids.length; j++) postings.varint(ids[j]! - (j > 0 ? ids[j - 1]! : 0));
+      if (++k % ENCODE_SLICE_SERIES === 0) await pause();
     }
   }
-  const c = index.chunkSeries.length;
-  body.u32(c);
-  body.cells(index.chunkSeries);
-  body.bytes(new Uint8Array(index.chunkMinTs));
-  body.bytes(new Uint8Array(index.chunkMaxTs));
-  body.cells(index.chunkPoints);
-  body.cells(index.chunkBlock);
-  body.cells(index.chunkOffset);
-  body.cells(index.chunkLength);
-  body.u32(index.blockOffsets.length);
-  body.cells(index.blockOffsets);
-  body.u32(index.postings.size);
-  for (const [key, ids] of index.postings) {
-    const sep = key.indexOf("\0");
-    body.u32(intern(key.slice(0, sep)));
-    body.u32(intern(key.slice(sep + 1)));
-    body.u32(ids.length);
-    body.cells(ids);
+  body.varint(postings.length);
+  const table = new ByteWriter(64 + strings.size * 12);
+  table.varint(strings.size);
+  for (const s of strings.keys()) {
+    table.shortString(s);
+    if (++k % ENCODE_SLICE_SERIES === 0) await pause();
   }
-  const table = new ByteWriter();
-  table.u32(strings.size);
-  for (const s of strings.keys()) table.string(s);
-  return Buffer.concat([table.finish(), body.finish()]);
+  return Buffer.concat([table.finish(), body.finish(), postings.finish()]);
 }
 
 /** index.bin = file header + one block holding the (compressed) index body. */
@@ -193,8 +297,146 @@ export function decodeIndex(file: Buffer, path: string): SegmentIndex {
   if (file.length < FILE_HEADER_BYTES + BLOCK_HEADER_BYTES || file.readUInt32LE(0) !== INDEX_MAGIC) {
     throw dataCorruption(path, 0, "bad index header");
   }
+  const version = file.readUInt32LE(4);
   const raw = readBlockAt(file, FILE_HEADER_BYTES, path);
-  const r = new ByteReader(raw, path);
+  if (version === 1) return decodeIndexV1(new ByteReader(raw, path), path);
+  if (version === 2 || version === 3) return decodeIndexV2(new ByteReader(raw, path), path);
+  throw dataCorruption(path, 4, `unsupported index version ${version} (this build reads 1-${SEGMENT_FORMAT_VERSION})`);
+}
+
+/** Strings of the table, UTF-8-decoded on first use. */
+class StringTable {
+  private readonly decoded: (string | undefined)[];
+  constructor(
+    private readonly r: ByteReader,
+    private readonly starts: Uint32Array,
+    private readonly lengths: Uint32Array,
+  ) {
+    this.decoded = new Array(starts.length);
+  }
+  get size(): number {
+    return this.starts.length;
+  }
+  get(id: number): string {
+    let s = this.decoded[id];
+    if (s === undefined) {
+      this.r.off = this.starts[id]!;
+      s = this.decoded[id] = this.r.utf8(this.lengths[id]!);
+    }
+    return s;
+  }
+}
+
+function decodeIndexV2(r: ByteReader, path: string): SegmentIndex {
+  const stringCount = r.varint();
+  if (stringCount > r.buf.length) throw dataCorruption(path, r.off, `string count ${stringCount} exceeds the index size`);
+  const starts = new Uint32Array(stringCount);
+  const lengths = new Uint32Array(stringCount);
+  for (let i = 0; i < stringCount; i++) {
+    const length = r.varint();
+    starts[i] = r.off;
+    lengths[i] = length;
+    r.skip(length);
+  }
+  const sid = () => {
+    const id = r.varint();
+    if (id >= stringCount) throw dataCorruption(path, r.off, `string id ${id} out of range`);
+    return id;
+  };
+  const count = (what: string) => {
+    const v = r.varint();
+    if (v > r.buf.length - r.off) throw dataCorruption(path, r.off, `${what} count ${v} exceeds the index size`);
+    return v;
+  };
+  const n = count("series");
+  const seriesIds = new Uint32Array(n);
+  for (let i = 0, id = 0; i < n; i++) {
+    id += r.varint();
+    if (id > 0xffffffff || (i > 0 && id === seriesIds[i - 1])) throw dataCorruption(path, r.off, "series ids not ascending");
+    seriesIds[i] = id;
+  }
+  const seriesKinds = new Uint8Array(r.bytes(n));
+  const metricSids = new Uint32Array(n);
+  for (let i = 0; i < n; i++) metricSids[i] = sid();
+  const labelStart = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) labelStart[i + 1] = labelStart[i]! + count("label");
+  const labelSids = new Uint32Array(labelStart[n]! * 2);
+  for (let j = 0; j < labelSids.length; j++) labelSids[j] = sid();
+  const c = count("chunk");
+  const chunkSeries = new Uint32Array(c);
+  for (let i = 0, id = 0; i < c; i++) chunkSeries[i] = id += r.varint();
+  const chunkMinTs = new ArrayBuffer(c * 8);
+  const chunkMaxTs = new ArrayBuffer(c * 8);
+  const mode = r.u8();
+  if (mode === TS_VARINTS) {
+    const min = new Float64Array(chunkMinTs);
+    const max = new Float64Array(chunkMaxTs);
+    for (let i = 0, t = 0; i < c; i++) min[i] = t += r.zigzag();
+    for (let i = 0; i < c; i++) max[i] = min[i]! + r.varint();
+  } else if (mode === TS_CELLS) {
+    new Uint8Array(chunkMinTs).set(r.bytes(c * 8));
+    new Uint8Array(chunkMaxTs).set(r.bytes(c * 8));
+  } else throw dataCorruption(path, r.off, `unknown time column mode ${mode}`);
+  const column = () => {
+    const out = new Uint32Array(c);
+    for (let i = 0; i < c; i++) out[i] = r.varint();
+    return out;
+  };
+  const chunkPoints = column();
+  const chunkBlock = new Uint32Array(c);
+  for (let i = 0, b = 0; i < c; i++) chunkBlock[i] = b += r.zigzag();
+  const chunkOffset = column();
+  const chunkLength = column();
+  const blockOffsets = new Float64Array(count("block"));
+  for (let i = 0, at = 0; i < blockOffsets.length; i++) blockOffsets[i] = at += r.varint();
+  const postingsBytes = r.varint();
+  const postingsAt = r.off;
+  r.bytes(postingsBytes);
+  r.end();
+  const strings = new StringTable(r, starts, lengths);
+  let postings: Map<string, Uint32Array> | undefined;
+  return {
+    seriesIds,
+    seriesKinds,
+    seriesDef(i: number): SegmentSeries {
+      const labels = new Array<{ name: string; value: string }>(labelStart[i + 1]! - labelStart[i]!);
+      for (let j = 0, at = labelStart[i]! * 2; j < labels.length; j++, at += 2) {
+        labels[j] = { name: strings.get(labelSids[at]!), value: strings.get(labelSids[at + 1]!) };
+      }
+      return { id: seriesIds[i]!, kind: seriesKinds[i]!, metric: strings.get(metricSids[i]!), labels };
+    },
+    postings(): Map<string, Uint32Array> {
+      if (postings) return postings;
+      const p = new ByteReader(r.buf.subarray(0, postingsAt + postingsBytes), path);
+      p.off = postingsAt;
+      const lists = new Map<string, Uint32Array>();
+      const sidAt = () => {
+        const id = p.varint();
+        if (id >= stringCount) throw dataCorruption(path, p.off, `string id ${id} out of range`);
+        return strings.get(id);
+      };
+      for (let k = p.varint(); k > 0; k--) {
+        const key = `${sidAt()}\0${sidAt()}`;
+        const ids = new Uint32Array(p.varint());
+        for (let j = 0, id = 0; j < ids.length; j++) ids[j] = id += p.varint();
+        lists.set(key, ids);
+      }
+      p.end();
+      return (postings = lists);
+    },
+    chunkSeries,
+    chunkMinTs,
+    chunkMaxTs,
+    chunkPoints,
+    chunkBlock,
+    chunkOffset,
+    chunkLength,
+    blockOffsets,
+  };
+}
+
+/** Version 1 index body (u32 fields, eager dictionary): still read, no longer written. */
+function decodeIndexV1(r: ByteReader, path: string): SegmentIndex {
   const strings: string[] = new Array(r.u32());
   for (let i = 0; i < strings.length; i++) strings[i] = r.string();
   const str = (id: number) => {
@@ -205,22 +447,17 @@ export function decodeIndex(file: Buffer, path: string): SegmentIndex {
   const n = r.u32();
   const seriesIds = new Uint32Array(n);
   const seriesKinds = new Uint8Array(n);
-  const seriesMetric: string[] = new Array(n);
-  const seriesLabels: { name: string; value: string }[][] = new Array(n);
+  const defs: SegmentSeries[] = new Array(n);
   for (let i = 0; i < n; i++) {
     seriesIds[i] = r.u32();
     seriesKinds[i] = r.u8();
-    seriesMetric[i] = str(r.u32());
+    const metric = str(r.u32());
     const labels = new Array(r.u32());
     for (let j = 0; j < labels.length; j++) labels[j] = { name: str(r.u32()), value: str(r.u32()) };
-    seriesLabels[i] = labels;
+    defs[i] = { id: seriesIds[i]!, kind: seriesKinds[i]!, metric, labels };
   }
   const c = r.u32();
-  const index: SegmentIndex = {
-    seriesIds,
-    seriesKinds,
-    seriesMetric,
-    seriesLabels,
+  const columns: ChunkColumns = {
     chunkSeries: r.u32Array(c),
     chunkMinTs: r.aligned(c * 8),
     chunkMaxTs: r.aligned(c * 8),
@@ -229,15 +466,15 @@ export function decodeIndex(file: Buffer, path: string): SegmentIndex {
     chunkOffset: r.u32Array(c),
     chunkLength: r.u32Array(c),
     blockOffsets: new Float64Array(r.aligned(r.u32() * 8)),
-    postings: new Map(),
   };
+  const postings = new Map<string, Uint32Array>();
   const p = r.u32();
   for (let i = 0; i < p; i++) {
     const key = `${str(r.u32())}\0${str(r.u32())}`;
-    index.postings.set(key, r.u32Array(r.u32()));
+    postings.set(key, r.u32Array(r.u32()));
   }
   r.end();
-  return index;
+  return { seriesIds, seriesKinds, seriesDef: (i) => defs[i]!, postings: () => postings, ...columns };
 }
 
 /** Verifies a block's stored bytes against its header and returns the raw bytes. */

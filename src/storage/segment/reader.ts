@@ -4,6 +4,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
+import { chunkFromRecord } from "../../encoding/chunk.js";
 import type { TimestampArray, Ts } from "../timestamps.js";
 import { dataCorruption } from "../wal/durability-errors.js";
 import {
@@ -15,6 +16,7 @@ import {
   INDEX_FILE,
   MANIFEST_FILE,
   openBlock,
+  storesChunkRecords,
   type SegmentIndex,
   type SegmentManifest,
 } from "./format.js";
@@ -88,6 +90,8 @@ export class SegmentReader {
   /** Identifies this open reader's blocks in the shared cache. */
   private readonly serial = nextSerial++;
   private readonly chunksPath: string;
+  /** chunks.bin holds records to rebuild chunks from (format version 3), not whole chunks. */
+  private readonly records: boolean;
 
   private constructor(
     readonly dir: string,
@@ -98,6 +102,7 @@ export class SegmentReader {
     this.minTs = big ? new BigInt64Array(index.chunkMinTs) : new Float64Array(index.chunkMinTs);
     this.maxTs = big ? new BigInt64Array(index.chunkMaxTs) : new Float64Array(index.chunkMaxTs);
     this.chunksPath = join(dir, CHUNKS_FILE);
+    this.records = storesChunkRecords(manifest.version);
   }
 
   /** Opens and verifies a segment; throws DataCorruption (file + offset) if anything does not check out. */
@@ -167,7 +172,8 @@ export class SegmentReader {
     const off = this.index.chunkOffset[i]!;
     const len = this.index.chunkLength[i]!;
     if (off + len > block.length) throw dataCorruption(this.chunksPath, this.index.blockOffsets[this.index.chunkBlock[i]!]!, "chunk entry outside its block");
-    return new Uint8Array(block.buffer, block.byteOffset + off, len); // lighter than a Buffer view
+    const stored = new Uint8Array(block.buffer, block.byteOffset + off, len); // lighter than a Buffer view
+    return this.records ? chunkFromRecord(stored, this.index.chunkPoints[i]!, this.minTs[i]!, this.maxTs[i]!) : stored;
   }
 
   private readBlock(b: number): Buffer {

@@ -16,7 +16,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import { fsyncDir, writeFileAtomic, writeFileDurable } from "../segment/durable-fs.js";
+import { fsyncDir, fsyncPath, writeFileAtomic, writeFileAtomicAsync, writeFileDurable } from "../segment/durable-fs.js";
 import { dataCorruption, invalidConfiguration, walSizeLimitExceeded } from "./durability-errors.js";
 import { encodeFrameHeader, FRAME_HEADER_BYTES, scanFrames, type ScannedFrame } from "./frame.js";
 
@@ -363,11 +363,12 @@ export class WriteAheadLog {
    * atomically and deletes WAL segments that hold nothing newer. Call `rotate()` first to make the
    * current segment eligible.
    */
-  markPersisted(seq: number): void {
+  async markPersisted(seq: number): Promise<void> {
     if (seq <= this.highwater) return;
-    writeFileAtomic(join(this.dir, HIGHWATER_FILE), encodeHighwater(seq));
-    this.highwater = seq;
-    this.truncatePersisted();
+    // Async file work: a flush ends here, and synchronous fsyncs would stall every writer and query meanwhile.
+    await writeFileAtomicAsync(join(this.dir, HIGHWATER_FILE), encodeHighwater(seq));
+    this.highwater = Math.max(this.highwater, seq);
+    if (this.deletePersisted()) await fsyncPath(this.dir);
   }
 
   get persistedSeq(): number {
@@ -375,6 +376,11 @@ export class WriteAheadLog {
   }
 
   private truncatePersisted(): void {
+    if (this.deletePersisted()) fsyncDir(this.dir);
+  }
+
+  /** Deletes the files whose frames are all persisted in segments; returns whether any was (fsync the dir then). */
+  private deletePersisted(): boolean {
     let removed = false;
     for (let i = 0; i < this.segments.length; i++) {
       const seg = this.segments[i]!;
@@ -385,7 +391,7 @@ export class WriteAheadLog {
       this.segments.splice(i--, 1);
       removed = true;
     }
-    if (removed) fsyncDir(this.dir);
+    return removed;
   }
 
   /** Fsyncs and closes the log; later appends throw. */
