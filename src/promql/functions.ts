@@ -297,6 +297,7 @@ async function rangeFunction(ev: Evaluator, call: ast.Call, grid: Grid, name: Ra
   const out: StepSeries[] = [];
   let points = 0;
   const evaluatedSteps = name === "quantile_over_time" ? new Uint8Array(grid.times.length) : undefined;
+  let checkedMetric: string | undefined;
   for (let i = 0; i < results.length; i++) {
     ev.checkDeadline();
     const s = { labels: labels[i], dropName, values: results[i].values, present: results[i].present };
@@ -304,7 +305,11 @@ async function rangeFunction(ev: Evaluator, call: ast.Call, grid: Grid, name: Ra
     if (!hasAnyPoint(s)) continue;
     out.push(s);
     if (evaluatedSteps) for (let k = 0; k < s.present.length; k++) evaluatedSteps[k] |= s.present[k];
-    if (name === "rate" || name === "increase") noteNonCounter(ev.options.annotations, s.labels, matrixArg.pos);
+    if (name === "rate" || name === "increase") {
+      // annotations are deduplicated: a run of series of one metric needs one check
+      const metric = getLabel(s.labels, METRIC_NAME);
+      if (metric !== checkedMetric) noteNonCounter(ev.options.annotations, (checkedMetric = metric), matrixArg.pos);
+    }
   }
   if (evaluatedSteps) warnInvalidQuantiles(ev.options.annotations, p0!, unwrapParens(call.args[0]).pos, evaluatedSteps);
   ev.countSamples(points);
@@ -312,8 +317,7 @@ async function rangeFunction(ev: Evaluator, call: ast.Call, grid: Grid, name: Ra
 }
 
 /** Prometheus' info for rate()/increase() over a metric whose name does not look like a counter's. */
-function noteNonCounter(annotations: Annotations, labels: Label[], pos: ast.PositionRange): void {
-  const name = getLabel(labels, METRIC_NAME);
+function noteNonCounter(annotations: Annotations, name: string, pos: ast.PositionRange): void {
   if (name === "" || /_(total|sum|count|bucket)$/.test(name)) return;
   annotations.info(annotationMessages.possibleNonCounter(name), pos);
 }
