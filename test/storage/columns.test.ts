@@ -84,6 +84,17 @@ test("malformed batches are InvalidValue / InvalidTimestamp, never a crash", asy
   assert.equal(await s.listMetrics(), []);
 });
 
+test("a key whose series was deleted writes to it again (visible, typed anew)", async () => {
+  const s = await msStorage();
+  const key = new SeriesKey("gone", L("k", "v"));
+  await s.insertColumns(batch([key], [[0, NOW, 1]]));
+  assert.equal((await s.deleteSeries({ metric: "gone" })).matchedSeries, 1);
+  assert.equal(await s.listMetrics(), []);
+  await s.insertColumns(batch([key], [[0, NOW + 1, 2]]));
+  assert.equal(await s.select("gone", L("k", "v"), 0, NOW + 10), [{ timestamp: NOW + 1, value: 2 }]);
+  assert.equal((await s.listMetrics()).map((m) => m.name), ["gone"]);
+});
+
 test("plain { metric, labels } series (no SeriesKey) are looked up in every batch", async () => {
   const s = await msStorage();
   for (let k = 0; k < 3; k++) {
