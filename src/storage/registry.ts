@@ -213,7 +213,7 @@ export class LabelValues {
     return at;
   }
 
-  /** Approximate bytes held (typed arrays, postings lists, map entries). */
+  /** Approximate bytes held (typed arrays incl. the value table, postings lists). */
   get bytes(): number {
     let bytes = 64 + this.valueIds.byteLength + this.entries.byteLength + (this.sorted?.byteLength ?? 0) + this.slotTable.byteLength;
     for (const l of this.lists) if (l) bytes += 64 + l.ids.byteLength;
