@@ -96,29 +96,32 @@ class JsonWriter {
     this.buf[this.pos++] = 0x22;
   }
 
-  /** formatFloat(v), with integers (the common case) written digit by digit. */
+  /** formatFloat(v). */
   float(v: number): void {
-    if (Number.isInteger(v) && v !== 0 && v < 1e15 && v > -1e15) {
-      // below 1e15, Math.floor(v / 10) is exact (the quotient's fraction is far above its rounding error)
-      this.reserve(16);
-      const buf = this.buf;
-      if (v < 0) {
-        buf[this.pos++] = 0x2d;
-        v = -v;
-      }
-      let digits = 1;
-      for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
-      let p = this.pos + digits;
-      this.pos = p;
-      while (p > this.pos - digits) {
-        const q = Math.floor(v / 10);
-        buf[--p] = 0x30 + (v - q * 10);
-        v = q;
-      }
-      return;
-    }
-    this.ascii(formatFloat(v));
+    this.ascii(floatText(v));
   }
+
+  /** One point of a series: `<comma>[<ts>,"<value>"]` with the `[<ts>,"` prefix already formatted. */
+  point(comma: boolean, prefix: string, v: number): void {
+    const value = floatText(v);
+    const n = prefix.length;
+    const m = value.length;
+    this.reserve(n + m + 3);
+    const buf = this.buf;
+    let p = this.pos;
+    if (comma) buf[p++] = 0x2c;
+    for (let i = 0; i < n; i++) buf[p++] = prefix.charCodeAt(i);
+    for (let i = 0; i < m; i++) buf[p++] = value.charCodeAt(i);
+    buf[p++] = 0x22;
+    buf[p++] = 0x5d;
+    this.pos = p;
+  }
+}
+
+/** formatFloat(v), with the common case first: from 1e-6 up to 1e21 JS's shortest round-trip spelling is Go's. */
+function floatText(v: number): string {
+  const a = v < 0 ? -v : v;
+  return a >= 1e-6 && a < 1e21 ? String(v) : formatFloat(v); // NaN, ±Inf and ±0 fail the range test
 }
 
 function writeLabels(w: JsonWriter, labels: readonly Label[]): void {
@@ -178,10 +181,7 @@ function writeQueryData(w: JsonWriter, result: QueryData): void {
             prefixTs[i] = ms;
             prefixes[i] = `[${formatTimestamp(ms)},"`;
           }
-          if (i > 0) w.ascii(",");
-          w.ascii(prefixes[i]!);
-          w.float(s.values[i]!);
-          w.ascii('"]');
+          w.point(i > 0, prefixes[i]!, s.values[i]!);
         }
         w.ascii("]}");
       }
