@@ -1,11 +1,14 @@
 // Storage engine benchmark (not a test): insert throughput over 10k and 1M series, select / selectWithOptions
 // latency, memory per series at 1M series x 10 samples, matcher select over 1M series.
 // Run: npm run bench:engine   (needs --max-old-space-size=8192 and --expose-gc, set below via re-exec)
+//      npm run bench:engine -- --select   (only the 1M-series insert, memory and select figures)
 import { spawnSync } from "node:child_process";
 import { StorageBuilder } from "../src/storage/builder.js";
 import type { Storage } from "../src/storage/engine.js";
 import { type Row, SeriesKey } from "../src/storage/types.js";
 import { loadWasm } from "../src/wasm/loader.js";
+import { resolveSelection } from "../src/storage/matchers.js";
+import type { SeriesRegistry } from "../src/storage/registry.js";
 import { CHUNK_METADATA_BYTES } from "../src/storage/sealed-chunks.js";
 
 if (!process.execArgv.includes("--expose-gc")) {
@@ -18,6 +21,7 @@ const BATCH = 1000;
 const T0 = Date.now() - 24 * 3600 * 1000;
 const quick = process.argv.includes("--quick");
 const BIG = quick ? 100_000 : 1_000_000;
+const selectOnly = process.argv.includes("--select");
 
 const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 1 });
 const lines: string[] = [];
@@ -112,13 +116,21 @@ function percentile(xs: number[], p: number) {
 
 async function time(fn: () => Promise<unknown>, runs: number) {
   const xs: number[] = [];
+  const cpus: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
+    const c = process.cpuUsage();
     await fn();
+    const dc = process.cpuUsage(c);
     xs.push(performance.now() - t);
+    cpus.push((dc.user + dc.system) / 1000);
   }
-  return { p50: percentile(xs, 0.5), p99: percentile(xs, 0.99) };
+  return { p50: percentile(xs, 0.5), p99: percentile(xs, 0.99), cpu50: percentile(cpus, 0.5), cpu99: percentile(cpus, 0.99) };
 }
+
+/** "p50 / p99 ms (CPU p50 / p99 ms)": wall latency, then the process CPU time of the same calls. */
+const latency = (r: Awaited<ReturnType<typeof time>>, digits = 2) =>
+  `${r.p50.toFixed(digits)} / ${r.p99.toFixed(digits)} ms (CPU ${r.cpu50.toFixed(digits)} / ${r.cpu99.toFixed(digits)} ms)`;
 
 // ---- 1M series x 10 samples
 {
@@ -138,11 +150,30 @@ async function time(fn: () => Promise<unknown>, runs: number) {
   report("  WASM linear memory (shared scratch, not per series)", `${fmt(loadWasm().memory.buffer.byteLength / 1024)} KiB`);
 
   const selective = await time(() => storage.selectSeries({ metric: "bench_1m", matchers: [{ name: "job", op: "=", value: "job-7" }, { name: "host", op: "=~", value: "host-1[0-9]7" }] }), 20);
-  report(`selectSeries over ${fmt(BIG)} series: job="job-7", host=~"host-1[0-9]7" (p50 / p99)`, `${selective.p50.toFixed(2)} / ${selective.p99.toFixed(2)} ms`);
-  const regex = await time(() => storage.selectSeries({ metric: "bench_1m", matchers: [{ name: "host", op: "=~", value: "host-99.*" }] }), 10);
-  report(`selectSeries over ${fmt(BIG)} series: host=~"host-99.*" (regex over 1M values, p50 / p99)`, `${regex.p50.toFixed(2)} / ${regex.p99.toFixed(2)} ms`);
+  report(`selectSeries over ${fmt(BIG)} series: job="job-7", host=~"host-1[0-9]7" (p50 / p99)`, latency(selective));
+  // the first prefix regex on `host` sorts its 1M values once (the label's value order); later ones binary-search it
+  const firstRegex = await time(() => storage.selectSeries({ metric: "bench_1m", matchers: [{ name: "host", op: "=~", value: "host-99.*" }] }), 1);
+  report(`  first host=~"host-99.*" (builds the value order of ${fmt(BIG)} host values)`, latency(firstRegex, 1));
+  const regexSel = { metric: "bench_1m", matchers: [{ name: "host", op: "=~" as const, value: "host-99.*" }] };
+  const regex = await time(() => storage.selectSeries(regexSel), 30);
+  report(`selectSeries over ${fmt(BIG)} series: host=~"host-99.*" (regex over 1M values, ${fmt(BIG / 90)} results, p50 / p99)`, latency(regex));
+  // the matcher layer alone (ids ascending, no ordering by labels, no result objects): the bench reaches into the
+  // engine's registry for this
+  const registry = (storage as unknown as { registry: SeriesRegistry }).registry;
+  const regexIds = await time(async () => resolveSelection(registry, regexSel), 30);
+  report(`  of which resolveSelection (series ids)`, latency(regexIds, 3));
+  const ids = resolveSelection(registry, regexSel);
+  const order = await time(async () => registry.sortSeries(ids), 30);
+  report(`  of which sortSeries (ids in label order)`, latency(order, 3));
+  const alternation = await time(() => storage.selectSeries({ metric: "bench_1m", matchers: [{ name: "host", op: "=~", value: "host-1|host-22|host-333|host-4444" }] }), 30);
+  report(`selectSeries over ${fmt(BIG)} series: host=~"host-1|host-22|host-333|host-4444" (literal alternation)`, latency(alternation, 3));
+  const exact = await time(() => storage.selectSeries({ metric: "bench_1m", matchers: [{ name: "host", op: "=", value: "host-4242" }] }), 30);
+  report(`selectSeries over ${fmt(BIG)} series: host="host-4242"`, latency(exact, 3));
+  const ordered = await settledMemory();
+  const orderBytes = ordered.heapUsed - before.heapUsed + (ordered.arrayBuffers - before.arrayBuffers) - total;
+  report("  memory per series beyond the samples, with the host value order built", `${fmt(perSeries - 160 + orderBytes / BIG)} B`);
   const cols = await time(() => storage.selectColumns({ metric: "bench_1m", matchers: [{ name: "job", op: "=", value: "job-7" }, { name: "region", op: "=", value: "r3" }] }, 0, Date.now()), 10);
-  report(`selectColumns over ${fmt(BIG)} series: job="job-7", region="r3" (~${fmt(BIG / 700)} series x 10 points, p50 / p99)`, `${cols.p50.toFixed(2)} / ${cols.p99.toFixed(2)} ms`);
+  report(`selectColumns over ${fmt(BIG)} series: job="job-7", region="r3" (~${fmt(BIG / 700)} series x 10 points, p50 / p99)`, latency(cols));
   // seal every head into an encoded chunk (what a flush does) and measure again
   const t = performance.now();
   storage.sealAll();
@@ -153,11 +184,27 @@ async function time(fn: () => Promise<unknown>, runs: number) {
   const sealedPerSeries = (sealed.heapUsed - before.heapUsed + sealed.arrayBuffers - before.arrayBuffers) / BIG;
   report(`after sealing all heads (${fmt(BIG)} chunks, ${fmt(sealMs)} ms): memory per series`, `${fmt(sealedPerSeries)} B`);
   report("  of which encoded chunk bytes / beyond them", `${fmt(encoded / BIG)} B / ${fmt(sealedPerSeries - encoded / BIG)} B`);
+  // new values since the last regex are sorted and merged into the value order on the next one (measured last:
+  // these extra series would skew the memory figures)
+  const merges: number[] = [];
+  for (let round = 0; round < 10; round++) {
+    const rows: Row[] = [];
+    for (let k = 0; k < BATCH; k++) rows.push({ metric: "bench_1m", labels: labelsFor(BIG + round * BATCH + k), dataPoint: { timestamp: T0, value: 1 } });
+    await storage.insertRows(rows);
+    merges.push((await time(async () => resolveSelection(registry, regexSel), 1)).cpu50);
+  }
+  report(`after inserting 1,000 new hosts: the next resolveSelection (merges them into the value order), CPU p50 / max`, `${percentile(merges, 0.5).toFixed(2)} / ${Math.max(...merges).toFixed(2)} ms`);
+  const values = await time(() => storage.labelValues("host"), 5);
+  report(`labelValues("host") over ${fmt(BIG)} values (p50 / p99)`, latency(values));
+  // a delete leaves the order sorted (removed values are skipped, not re-sorted)
+  await storage.deleteSeries({ metric: "bench_1m", matchers: [{ name: "host", op: "=~", value: "host-99[0-9]" }] });
+  const afterDelete = await time(async () => resolveSelection(registry, regexSel), 1);
+  report(`after deleting 10 hosts of the range: the next resolveSelection`, latency(afterDelete));
   await storage.close();
 }
 
 // ---- 1M series x 10 samples through insertColumns (after the memory figures above, in a storage of its own)
-{
+if (!selectOnly) {
   const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
   const rate = await insertColumnRounds(storage, "bench_1m", BIG, 10);
   report(`insertColumns, ${fmt(BIG)} series x 10 samples, batches of 1000 (one SeriesKey per series)`, rates(rate));
@@ -165,7 +212,7 @@ async function time(fn: () => Promise<unknown>, runs: number) {
 }
 
 // ---- 10k series x 100 samples (labels reused per series, as a client that keeps its series objects)
-{
+if (!selectOnly) {
   const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
   const cache = Array.from({ length: 10_000 }, (_, i) => labelsFor(i));
   const rate = await insertRounds(storage, "bench_10k", 10_000, 100, cache);

@@ -1,9 +1,9 @@
 // Influx line-protocol ingest in process (npm run bench:influx): peerbench's workload (10k series x 240 points,
 // ../shared/tools/peerbench/lib/workload.mjs) encoded as peerbench encodes it for `--ingest influx` (4000-line
 // bodies, one `value` field, ms timestamps), then (1) parsed by parseInfluxLines and (2) parsed and inserted
-// (insertColumns) into an in-memory storage, as the server does per request. Prints samples per CPU second
-// (process.cpuUsage, so other load on the machine counts less), best and median of the rounds. Options:
-// --series --points --batch --rounds.
+// (insertColumns) into an in-memory storage, as the server does per request; (3) parses Telegraf-shaped lines
+// (two fields, 19-digit ns timestamps). Prints samples per CPU second (process.cpuUsage, so other load on the
+// machine counts less), best and median of the rounds. Options: --series --points --batch --rounds.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseInfluxLines } from "../src/protocols/influx-line.js";
@@ -65,3 +65,16 @@ for (let r = 0; r <= ROUNDS; r++) {
   await storage.close();
 }
 report("parse + insertColumns (in-memory storage)", insertRates);
+
+// (3) Telegraf-shaped lines: two fields per line, ns timestamps (19 digits, Telegraf's default), to a ms server
+const telegraf = Buffer.from(
+  Array.from({ length: B }, (_, i) => `cpu,cpu=cpu${i % 8},host=web-${i >> 3} usage_idle=97.${i},usage_user=1.25 ${BigInt(endMs) * 1_000_000n + BigInt(i)}`).join("\n"),
+);
+const telegrafRates: number[] = [];
+for (let r = 0; r <= ROUNDS; r++) {
+  const t0 = cpuSeconds();
+  let n = 0;
+  for (let k = 0; k < 100; k++) n += parseInfluxLines(telegraf, { ...OPTS, precision: "ns" }).count;
+  if (r > 0) telegrafRates.push(n / (cpuSeconds() - t0));
+}
+report(`parse, Telegraf-shaped (${B} lines x 2 fields, ns timestamps)`, telegrafRates);

@@ -611,8 +611,10 @@ function fastTimestamp(buf: Uint8Array, i: number, n: number, drop: number): boo
   const negative = buf[i] === 45;
   const first = negative ? i + 1 : i;
   const keep = n - first - drop;
-  // more than 18 digits may lie outside int64: the general path checks the range
-  if (n === first || keep > 15 || n - first > 18) return false;
+  // 19 digits may lie outside int64 unless the first is below 9 (Telegraf's ns timestamps are 19 digits starting
+  // with 1); longer ones always: the general path checks the range
+  const digits = n - first;
+  if (digits === 0 || keep > 15 || digits > 19 || (digits === 19 && buf[first]! >= 57)) return false;
   let v = 0;
   for (let k = first; k < n; k++) {
     const d = buf[k]! - 48;

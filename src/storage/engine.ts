@@ -696,7 +696,7 @@ export class Storage implements EngineHandle {
         if (name === METRIC_LABEL) return [...reg.metricPostings.keys()].map((id) => strings[id]!).sort();
         const nameId = reg.dict.find(name);
         const idx = nameId === undefined ? undefined : reg.labelIndex.get(nameId);
-        return idx ? Array.from(idx.valueIds.subarray(0, idx.size), (id) => strings[id]!).filter((v) => v !== "").sort() : [];
+        return idx ? idx.sortedValues(strings).filter((v) => v !== "") : [];
       }
       const values = new Set<string>();
       const nameId = reg.dict.find(name);

@@ -1,10 +1,11 @@
 // Label matchers (= != =~ !~) and their resolution to series ids via the inverted index. Regexes are fully
-// anchored RE2 (Prometheus) syntax, validated with re2js; they run once per distinct label value in the
-// dictionary (or per candidate series when that is fewer), never once per series per matcher.
+// anchored RE2 (Prometheus) syntax, validated with re2js; literal alternations become value lookups, literal
+// prefixes ranges of the label's value order; otherwise they run once per distinct label value (or per candidate
+// series when that is fewer), never once per series per matcher.
 import { RE2JS } from "re2js";
 import { TsinkError } from "./errors.js";
 import { EMPTY, difference, entryIds, intersect, unionAll } from "./postings.js";
-import type { SeriesRegistry } from "./registry.js";
+import type { LabelValues, SeriesRegistry } from "./registry.js";
 import type { SeriesMatcher, SeriesSelection } from "./types.js";
 
 export const METRIC_LABEL = "__name__";
@@ -13,6 +14,8 @@ export type ValuePredicate = (value: string) => boolean;
 
 /** RE2 constructs whose JS RegExp meaning differs or does not exist: such patterns run on re2js itself. */
 const NEEDS_RE2 = /\(\?|\\[QEzApPCx]|\[\[:|\\[0-9]/;
+/** Characters that stand for themselves after a backslash (ASCII punctuation). */
+const ESCAPED_LITERAL = /^[!-/:-@[-`{-~]$/;
 const LITERAL_ALTERNATION = /^[A-Za-z0-9_:\-/ ,;=@#%&'"!~<>]*(\|[A-Za-z0-9_:\-/ ,;=@#%&'"!~<>]*)*$/;
 
 /** Compiles a fully anchored regex matcher (`.` matches newlines, as in Prometheus) into a value predicate. */
@@ -23,6 +26,8 @@ export function compileRegex(pattern: string): ValuePredicate {
   } catch (err) {
     throw new TsinkError("InvalidLabel", `invalid regular expression ${JSON.stringify(pattern)}: ${(err as Error).message}; use RE2 (Prometheus) syntax`, { pattern });
   }
+  if (pattern === ".*") return () => true;
+  if (pattern === ".+") return (v) => v !== "";
   if (LITERAL_ALTERNATION.test(pattern)) {
     const set = new Set(pattern.split("|"));
     return (v) => set.has(v);
@@ -41,16 +46,110 @@ export function compileRegex(pattern: string): ValuePredicate {
 }
 
 /**
+ * What a (valid) regex tells about the values it can match, so the label-value index narrows the values to
+ * test: "any" (.*, every value and the empty one), "values" (an alternation of literals: exactly these),
+ * "prefixes" (every match starts with one of these non-empty, non-overlapping literals; with `all`, as in
+ * `host-99.*`, every value that does is a match) or "scan" (test all).
+ */
+export type RegexPlan =
+  | { kind: "any" }
+  | { kind: "scan" }
+  | { kind: "values"; values: string[] }
+  | { kind: "prefixes"; prefixes: string[]; all: boolean };
+
+export function regexPlan(pattern: string): RegexPlan {
+  if (pattern === ".*") return { kind: "any" };
+  const branches = topLevelAlternatives(pattern);
+  if (branches === undefined) return { kind: "scan" };
+  const literals: string[] = [];
+  const prefixes: string[] = [];
+  let all = true;
+  for (const b of branches) {
+    const { prefix, whole, rest } = branchPrefix(b);
+    if (whole) literals.push(prefix);
+    else if (prefix === "") return { kind: "scan" };
+    else {
+      prefixes.push(prefix);
+      // `.` matches anything here (RE2 DOTALL)
+      if (rest !== ".*") all = false;
+    }
+  }
+  if (literals.length > 0) all = false;
+  if (prefixes.length === 0) return { kind: "values", values: [...new Set(literals)] };
+  // a literal is a prefix of itself; keep only prefixes not covered by a shorter one, so ranges are disjoint
+  const sorted = [...prefixes, ...literals].sort();
+  const kept: string[] = [];
+  for (const x of sorted) if (kept.length === 0 || !x.startsWith(kept[kept.length - 1]!)) kept.push(x);
+  return { kind: "prefixes", prefixes: kept, all };
+}
+
+/** The pattern split at its top-level `|` (not inside groups or classes), or undefined when unsure. */
+function topLevelAlternatives(pattern: string): string[] | undefined {
+  const out: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === "\\") i++;
+    else if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (c === "[") {
+      // a class: a leading ^ and a leading ] are part of it; skip to its closing ]
+      i++;
+      if (pattern[i] === "^") i++;
+      if (pattern[i] === "]") i++;
+      while (i < pattern.length && pattern[i] !== "]") {
+        if (pattern[i] === "\\") i++;
+        else if (pattern[i] === "[" && pattern[i + 1] === ":") return undefined; // [[:alpha:]]: give up
+        i++;
+      }
+    } else if (c === "|" && depth === 0) {
+      out.push(pattern.slice(from, i));
+      from = i + 1;
+    }
+  }
+  if (depth !== 0) return undefined;
+  out.push(pattern.slice(from));
+  return out;
+}
+
+/** The literal text every match of `branch` starts with, whether it is the whole branch, and what follows it. */
+function branchPrefix(branch: string): { prefix: string; whole: boolean; rest: string } {
+  let prefix = "";
+  let i = 0;
+  let lastLen = 0; // code units of the last literal character (a quantifier after it makes it optional)
+  while (i < branch.length) {
+    const c = branch[i]!;
+    if (c === "\\") {
+      const next = branch[i + 1];
+      // only an escaped ASCII punctuation character is a plain literal
+      if (next === undefined || !ESCAPED_LITERAL.test(next)) break;
+      prefix += next;
+      lastLen = 1;
+      i += 2;
+    } else if (".^$*+?()[]{}|".includes(c)) {
+      break;
+    } else {
+      const cp = branch.codePointAt(i)!;
+      lastLen = cp > 0xffff ? 2 : 1;
+      prefix += branch.slice(i, i + lastLen);
+      i += lastLen;
+    }
+  }
+  if (i === branch.length) return { prefix, whole: true, rest: "" };
+  const c = branch[i]!;
+  // the quantified character is no longer part of the prefix (nor, as "rest" does not hold it, of what follows)
+  if (c === "*" || c === "?" || c === "{") return { prefix: prefix.slice(0, prefix.length - lastLen), whole: false, rest: "?" };
+  return { prefix, whole: false, rest: branch.slice(i) };
+}
+
+/**
  * The literal text every match must start with ("host-1" for "host-1.*"), or "" when unsure: a cheap
  * startsWith pre-filter in front of the regex. Alternations anywhere make it give up.
  */
 export function literalPrefix(pattern: string): string {
   if (pattern.includes("|")) return "";
-  let i = 0;
-  while (i < pattern.length && !".^$*+?()[]{}|\\".includes(pattern[i]!)) i++;
-  // a quantifier applies to the last literal character, which is then optional or repeated
-  if (i < pattern.length && "*?{".includes(pattern[i]!)) i--;
-  return pattern.slice(0, Math.max(0, i));
+  return branchPrefix(pattern).prefix;
 }
 
 export function predicateOf(m: SeriesMatcher): ValuePredicate {
@@ -71,10 +170,30 @@ export function predicateOf(m: SeriesMatcher): ValuePredicate {
 }
 
 /**
+ * The values S whose postings a matcher collects (see resolveSelection), when S is "the values the matcher's
+ * positive form (= or =~) accepts" and that form rejects "": then the label-value index finds S through exact
+ * lookups or value-order ranges, and `test` (the positive form) confirms each value found.
+ */
+interface IndexedSet {
+  plan: RegexPlan;
+  test: ValuePredicate;
+}
+
+function indexedSet(m: SeriesMatcher): IndexedSet | undefined {
+  if (m.value === "") return undefined;
+  if (m.op === "=" || m.op === "!=") return { plan: { kind: "values", values: [m.value] }, test: (v) => v === m.value };
+  const test = compileRegex(m.value);
+  if (test("")) return undefined;
+  const plan = regexPlan(m.value);
+  return plan.kind === "scan" ? undefined : { plan, test };
+}
+
+/**
  * Series ids (ascending) of visible series matching the selection's metric and matchers.
  * For each matcher p with M = dictionary values of the label that satisfy p and N = the rest:
  * if p("") is false the result is the union of postings(M); if p("") is true (absent labels match),
  * it is the candidates minus postings(N). Selective matchers run first so the others only narrow a set.
+ * `.*` matches every series (it is skipped), and `!~ ".*"` none.
  */
 export function resolveSelection(reg: SeriesRegistry, sel: SeriesSelection): Uint32Array {
   const matchers: SeriesMatcher[] = [...(sel.matchers ?? [])];
@@ -84,13 +203,17 @@ export function resolveSelection(reg: SeriesRegistry, sel: SeriesSelection): Uin
       throw new TsinkError("InvalidLabel", "a matcher needs a string name, an op and a string value", { matcher: m });
     }
     const p = predicateOf(m);
-    return { m, p, matchesEmpty: p("") };
+    const matchesAll = m.op === "=~" && m.value === ".*";
+    const matchesNone = m.op === "!~" && m.value === ".*";
+    return { m, p, matchesEmpty: p(""), matchesAll, matchesNone, set: matchesAll || matchesNone ? undefined : indexedSet(m) };
   });
+  if (compiled.some((c) => c.matchesNone)) return new Uint32Array(0);
   compiled.sort((a, b) => Number(a.matchesEmpty) - Number(b.matchesEmpty) || rank(a.m) - rank(b.m));
   let cand: Uint32Array | undefined;
-  for (const { m, p, matchesEmpty } of compiled) {
+  for (const { m, p, matchesEmpty, matchesAll, set } of compiled) {
+    if (matchesAll) continue;
     if (cand !== undefined && cand.length === 0) return new Uint32Array(0);
-    cand = applyMatcher(reg, cand, m.name, p, matchesEmpty);
+    cand = applyMatcher(reg, cand, m.name, p, matchesEmpty, set);
   }
   // always hand out an owned array: callers (deletes) change the postings they came from
   return cand === undefined ? reg.universe.view().slice() : cand.slice();
@@ -98,13 +221,27 @@ export function resolveSelection(reg: SeriesRegistry, sel: SeriesSelection): Uin
 
 const rank = (m: SeriesMatcher): number => (m.op === "=" ? 0 : m.op === "=~" ? 1 : 2);
 
-function applyMatcher(reg: SeriesRegistry, cand: Uint32Array | undefined, name: string, p: ValuePredicate, matchesEmpty: boolean): Uint32Array {
+function applyMatcher(
+  reg: SeriesRegistry,
+  cand: Uint32Array | undefined,
+  name: string,
+  p: ValuePredicate,
+  matchesEmpty: boolean,
+  set: IndexedSet | undefined,
+): Uint32Array {
   const strings = reg.dict.strings;
   if (name === METRIC_LABEL) {
     // metric names live in their own postings map
     if (!matchesEmpty && cand === undefined) {
       const lists: Uint32Array[] = [];
-      for (const [metricId, e] of reg.metricPostings) if (p(strings[metricId]!)) lists.push(entryIds(e));
+      if (set?.plan.kind === "values") {
+        for (const v of set.plan.values) {
+          const id = reg.dict.find(v);
+          if (id !== undefined) lists.push(entryIds(reg.metricPostings.get(id)));
+        }
+      } else {
+        for (const [metricId, e] of reg.metricPostings) if (p(strings[metricId]!)) lists.push(entryIds(e));
+      }
       return unionAll(lists);
     }
     const base = cand ?? reg.universe.view();
@@ -117,19 +254,33 @@ function applyMatcher(reg: SeriesRegistry, cand: Uint32Array | undefined, name: 
     if (!matchesEmpty) return EMPTY;
     return cand ?? reg.universe.view().slice();
   }
-  if (cand !== undefined && cand.length < idx.size) {
-    // fewer candidates than distinct values: test the candidates' own values (memoised per value id)
+  // the slots whose postings to collect: those of S (found through the index), or every slot tested with p
+  const slots = set === undefined ? undefined : indexedSlots(reg, idx, set, cand === undefined ? Infinity : cand.length);
+  if (cand !== undefined && cand.length < (slots === undefined ? idx.size : slots.count)) {
+    // fewer candidates than values to test: test the candidates' own values (memoised per value id)
     return filterCandidates(cand, (id) => reg.labelValueId(id, nameId!), p, strings, matchesEmpty);
   }
   const lists: Uint32Array[] = [];
-  const { valueIds, entries } = idx;
+  const valueIds = idx.valueIds;
   // values held by one series (e.g. a unique host) are collected as plain ids, not one array each
   let singles: number[] | undefined;
-  for (let slot = 0; slot < entries.length; slot++) {
-    if (p(strings[valueIds[slot]!]!) === matchesEmpty) continue;
-    const e = entries[slot]!;
+  const take = (slot: number) => {
+    const e = idx.entryAt(slot);
     if (typeof e === "number") (singles ??= []).push(e);
     else lists.push(e.view());
+  };
+  if (slots === undefined) {
+    for (let slot = 0; slot < idx.size; slot++) if (p(strings[valueIds[slot]!]!) !== matchesEmpty) take(slot);
+  } else {
+    const test = slots.test;
+    for (const slot of slots.exact) take(slot);
+    for (let r = 0; r < slots.ranges.length; r += 2) {
+      for (let k = slots.ranges[r]!; k < slots.ranges[r + 1]!; k++) {
+        const valueId = slots.order![k]!;
+        const slot = idx.slot(valueId);
+        if (slot >= 0 && (test === undefined || test(strings[valueId]!))) take(slot);
+      }
+    }
   }
   if (singles) lists.push(Uint32Array.from(singles).sort());
   if (!matchesEmpty) {
@@ -139,6 +290,65 @@ function applyMatcher(reg: SeriesRegistry, cand: Uint32Array | undefined, name: 
   const base = cand ?? reg.universe.view();
   if (lists.length === 0) return cand ?? base.slice();
   return difference(base, unionAll(lists));
+}
+
+interface IndexedSlots {
+  /** Slots of values known to be in S. */
+  exact: number[];
+  /** Half-open ranges [from, to) of positions in `order` (value ids) whose values may be in S (to be tested). */
+  ranges: number[];
+  order: Uint32Array | undefined;
+  /** The test of the values in `ranges`; undefined when all of them are in S. */
+  test: ValuePredicate | undefined;
+  /** Number of slots above (what the scan will touch). */
+  count: number;
+}
+
+/**
+ * The slots of S's values: exact lookups for a list of values, binary searches of the label's value order for
+ * prefixes. With `budget` (the candidate count) below the label's value count and the value order not built
+ * yet, returns a count of Infinity instead of sorting every value, so the caller filters the candidates.
+ */
+function indexedSlots(reg: SeriesRegistry, idx: LabelValues, set: IndexedSet, budget: number): IndexedSlots | undefined {
+  const plan = set.plan;
+  if (plan.kind === "values") {
+    const exact: number[] = [];
+    for (const v of plan.values) {
+      const id = reg.dict.find(v);
+      const slot = id === undefined ? -1 : idx.slot(id);
+      if (slot >= 0) exact.push(slot);
+    }
+    return { exact, ranges: [], order: undefined, test: undefined, count: exact.length };
+  }
+  if (plan.kind !== "prefixes") return undefined;
+  if (budget < idx.size && !idx.hasOrder) return { exact: [], ranges: [], order: undefined, test: undefined, count: Infinity };
+  const strings = reg.dict.strings;
+  const order = idx.valueOrder(strings);
+  const valueAt = (k: number) => strings[order[k]!]!;
+  const ranges: number[] = [];
+  let count = 0;
+  let from = 0;
+  for (const prefix of plan.prefixes) {
+    // prefixes are sorted and none covers another: their ranges come in order
+    let lo = from;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (valueAt(mid) < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    const start = lo;
+    hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (valueAt(mid).startsWith(prefix)) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > start) ranges.push(start, lo);
+    count += lo - start;
+    from = lo;
+  }
+  return { exact: [], ranges, order, test: plan.all ? undefined : set.test, count };
 }
 
 function filterCandidates(

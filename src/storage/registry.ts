@@ -25,55 +25,173 @@ export class StringDictionary {
   }
 }
 
-/** The values of one label name: value id -> postings, also kept as dense arrays so scans (regexes) are fast. */
+const compareStrings = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+
+/** Marks an entry of LabelValues.entries as an index into its `lists` (else it is the one series' id). */
+const LIST = 0x80000000;
+
+/**
+ * The values of one label name: value id -> postings, also kept as dense typed arrays so scans (regexes) are
+ * fast, plus (built on the first prefix lookup, then kept up to date by merging) the slots in value order.
+ */
 export class LabelValues {
   private readonly slotOf = new Map<number, number>();
   valueIds = new Uint32Array(4);
-  readonly entries: PostingsEntry[] = [];
+  /** Per slot: the id of the one series holding the value, or LIST | index into `lists` (4 B, not a JS slot). */
+  private entries = new Uint32Array(4);
+  private count = 0;
+  private readonly lists: (Postings | undefined)[] = [];
+  private readonly freeLists: number[] = [];
+  /**
+   * Value ids in value order (UTF-16 code units, as `<`), undefined until first needed. Value ids are stable, so
+   * removals leave it sorted: removed values stay in it (`stale` of them) until a rebuild drops them.
+   */
+  private sorted: Uint32Array | undefined;
+  /** Value ids added since `sorted` was last brought up to date. */
+  private pending: number[] = [];
+  private stale = 0;
 
   get size(): number {
-    return this.entries.length;
+    return this.count;
+  }
+
+  /** The postings of the value in `slot`: a series id when one series holds it. */
+  entryAt(slot: number): PostingsEntry {
+    const e = this.entries[slot]!;
+    return e >= LIST ? this.lists[e - LIST]! : e;
   }
 
   get(valueId: number): PostingsEntry | undefined {
     const slot = this.slotOf.get(valueId);
-    return slot === undefined ? undefined : this.entries[slot];
+    return slot === undefined ? undefined : this.entryAt(slot);
   }
 
   add(valueId: number, sid: number): void {
     const slot = this.slotOf.get(valueId);
     if (slot !== undefined) {
-      this.entries[slot] = entryAdd(this.entries[slot], sid);
+      const e = this.entries[slot]!;
+      if (e >= LIST) this.lists[e - LIST]!.add(sid);
+      else if (e !== sid) this.entries[slot] = LIST + this.newList(e < sid ? Postings.of(e, sid) : Postings.of(sid, e));
       return;
     }
-    const at = this.entries.length;
+    const at = this.count;
     if (at === this.valueIds.length) {
-      const next = new Uint32Array(at * 2);
-      next.set(this.valueIds);
-      this.valueIds = next;
+      const ids = new Uint32Array(at * 2);
+      ids.set(this.valueIds);
+      this.valueIds = ids;
+      const entries = new Uint32Array(at * 2);
+      entries.set(this.entries);
+      this.entries = entries;
     }
     this.valueIds[at] = valueId;
-    this.entries.push(sid);
+    this.entries[at] = sid;
+    this.count = at + 1;
     this.slotOf.set(valueId, at);
+    if (this.sorted !== undefined) this.pending.push(valueId);
   }
 
   remove(valueId: number, sid: number): void {
     const slot = this.slotOf.get(valueId);
     if (slot === undefined) return;
-    const left = entryRemove(this.entries[slot], sid);
-    if (left !== undefined) {
-      this.entries[slot] = left;
-      return;
-    }
-    // swap the last slot into the hole
-    const last = this.entries.length - 1;
+    const e = this.entries[slot]!;
+    if (e >= LIST) {
+      const list = this.lists[e - LIST]!;
+      list.remove(sid);
+      if (list.length >= 2) return;
+      this.lists[e - LIST] = undefined;
+      this.freeLists.push(e - LIST);
+      if (list.length === 1) {
+        this.entries[slot] = list.ids[0]!;
+        return;
+      }
+    } else if (e !== sid) return;
+    // the value is gone: swap the last slot into the hole
+    const last = this.count - 1;
     if (slot !== last) {
       this.entries[slot] = this.entries[last]!;
       this.valueIds[slot] = this.valueIds[last]!;
       this.slotOf.set(this.valueIds[slot]!, slot);
     }
-    this.entries.pop();
+    this.count = last;
     this.slotOf.delete(valueId);
+    if (this.sorted !== undefined) this.stale++;
+  }
+
+  private newList(list: Postings): number {
+    const at = this.freeLists.pop() ?? this.lists.length;
+    this.lists[at] = list;
+    return at;
+  }
+
+  /** Approximate bytes held (typed arrays, postings lists, map entries). */
+  get bytes(): number {
+    let bytes = 64 + this.valueIds.byteLength + this.entries.byteLength + (this.sorted?.byteLength ?? 0) + 32 * this.count;
+    for (const l of this.lists) if (l) bytes += 64 + l.ids.byteLength;
+    return bytes;
+  }
+
+  /** Whether the value order exists (valueOrder has been called). */
+  get hasOrder(): boolean {
+    return this.sorted !== undefined;
+  }
+
+  /** Slot of `valueId`, or -1 (the value is not, or no longer, held by any series). */
+  slot(valueId: number): number {
+    return this.slotOf.get(valueId) ?? -1;
+  }
+
+  /** The values held by at least one series, in value order (builds or updates the order). */
+  sortedValues(strings: readonly string[]): string[] {
+    const order = this.valueOrder(strings);
+    const out: string[] = [];
+    for (let k = 0; k < order.length; k++) {
+      const id = order[k]!;
+      if (this.stale === 0 || this.slotOf.has(id)) out.push(strings[id]!);
+    }
+    return out;
+  }
+
+  /**
+   * Value ids in value order, possibly including removed ones (slot() is -1 for them). The first call sorts every
+   * value; later calls sort only the values added since and merge them in (binary search for each one's place,
+   * block copies in between); once removed values make up half of it, it is rebuilt from the live values.
+   */
+  valueOrder(strings: readonly string[]): Uint32Array {
+    const byValue = (a: number, b: number) => compareStrings(strings[a]!, strings[b]!);
+    if (this.sorted === undefined || this.stale * 2 > this.sorted.length) {
+      this.sorted = this.valueIds.slice(0, this.count).sort(byValue);
+      this.pending = [];
+      this.stale = 0;
+      return this.sorted;
+    }
+    if (this.pending.length === 0) return this.sorted;
+    // a value removed and added again is pending twice, or already in the order: add each live one once
+    const fresh = Uint32Array.from(this.pending.filter((id) => this.slotOf.has(id))).sort(byValue);
+    this.pending = [];
+    const old = this.sorted;
+    const merged = new Uint32Array(old.length + fresh.length);
+    let i = 0; // next unread position in old
+    let at = 0;
+    for (let j = 0; j < fresh.length; j++) {
+      const id = fresh[j]!;
+      if (j > 0 && fresh[j - 1] === id) continue;
+      const v = strings[id]!;
+      let lo = i;
+      let hi = old.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (strings[old[mid]!]! < v) lo = mid + 1;
+        else hi = mid;
+      }
+      merged.set(old.subarray(i, lo), at);
+      at += lo - i;
+      i = lo;
+      if (old[lo] !== id) merged[at++] = id;
+    }
+    merged.set(old.subarray(i), at);
+    at += old.length - i;
+    this.sorted = at === merged.length ? merged : merged.slice(0, at);
+    return this.sorted;
   }
 }
 
@@ -88,8 +206,6 @@ const METRIC_NAME_LABEL = "__name__";
 
 /** Bound of the shared Label objects handed out by labelsWith. */
 const SHARED_LABELS_MAX = 1 << 16;
-
-const compareStrings = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
 
 function fmix(h: number): number {
   h ^= h >>> 16;
@@ -430,10 +546,7 @@ export class SeriesRegistry {
     let postings = this.universe.ids.byteLength;
     const entryBytes = (e: PostingsEntry | undefined) => (e === undefined ? 0 : typeof e === "number" ? 16 : 64 + e.ids.byteLength);
     for (const e of this.metricPostings.values()) postings += 24 + entryBytes(e);
-    for (const idx of this.labelIndex.values()) {
-      postings += 64 + idx.valueIds.byteLength;
-      for (const e of idx.entries) postings += 32 + entryBytes(e);
-    }
+    for (const idx of this.labelIndex.values()) postings += idx.bytes;
     return (
       this.dict.bytes + postings + this.pool.byteLength + this.table.byteLength +
       this.metricOf.length * (4 + 4 + 2 + 4 + 1 + 1 + 1)

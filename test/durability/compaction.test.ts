@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { decodeChunk, encodeChunk } from "../../src/encoding/chunk.js";
 import { SegmentStore } from "../../src/storage/segment/store.js";
 import { stageSegment, type SegmentChunk } from "../../src/storage/segment/writer.js";
-import { Compactor, planCompaction } from "../../src/storage/compaction/compactor.js";
+import { Compactor, planCompaction, planSettle } from "../../src/storage/compaction/compactor.js";
 import { Tombstones } from "../../src/storage/compaction/tombstones.js";
 import { describeBlocks, probeEventLoop, type EventLoopBlocks } from "./event-loop-probe.js";
 
@@ -126,6 +126,34 @@ test("planner: overlap or 4 segments trigger; L0 before L1; at most 8 per pass",
   await compactor.compactAll();
   assert.ok(store.segments.every((s) => s.level > 0));
   assert.is(readAll(store).get(2)!.length, 12);
+  store.close();
+});
+
+test("settle (after a burst): L0 merges into the L1 segments holding the same series, whatever their times", async () => {
+  const root = tempDir();
+  const store = await SegmentStore.open(root, "f64");
+  const addL1 = async (points: Points) => {
+    const chunks: SegmentChunk[] = [];
+    for (const [id, list] of points) {
+      const ts = Float64Array.from(list, (p) => p[0]);
+      chunks.push({ seriesId: id, minTs: ts[0]!, maxTs: ts[ts.length - 1]!, count: list.length, bytes: encodeChunk("f64", ts, Float64Array.from(list, (p) => p[1])) });
+    }
+    await store.add(await stageSegment(store.levelDir(1), {
+      id: store.allocateId(), level: 1, timeCells: "f64", walHighwater: 1,
+      series: [...points.keys()].map((id) => ({ id, kind: 0, metric: "m", labels: [] })), chunks,
+    }));
+  };
+  await addL1(new Map([[1, [[0, 1], [10, 1]]], [2, [[0, 2], [10, 2]]]])); // id 1
+  await addL1(new Map([[7, [[0, 7], [10, 7]]]])); // id 2: other series
+  assert.is(planSettle(store.segments, 1e6), null, "no L0: nothing to settle");
+  await writePoints(store, new Map([[2, [[20, 3], [30, 3]]]])); // id 3, later times than segment 1
+  assert.is(planCompaction(store.segments, 1e6), null, "the leveled planner leaves a lone L0 alone");
+  assert.equal(planSettle(store.segments, 1e6)!.sources.map((s) => s.id), [1, 3]);
+  assert.ok(await new Compactor(store, { chunkPoints: 100 }).settle());
+  assert.equal(store.segments.map((s) => s.level), [1, 1]);
+  assert.equal(readAll(store).get(2), [[0, 2], [10, 2], [20, 3], [30, 3]]);
+  const merged = store.segments.find((s) => s.chunkRange(2)[1] > s.chunkRange(2)[0])!;
+  assert.equal(Array.from(merged.index.chunkPoints.subarray(...merged.chunkRange(2))), [4], "one chunk per series again");
   store.close();
 });
 

@@ -90,9 +90,17 @@ export async function getJson(url: string, init?: RequestInit): Promise<{ status
 
 /**
  * Opens a POST whose body never finishes: it holds the route's admission slot until `release()` ends it.
- * Resolves once the server has received the headers and first bytes.
+ * Resolves once the server's in-flight gauge (/metrics) counts it, so a loaded machine cannot race the caller.
  */
 export async function holdOpenPost(port: number, path: string, headers: Record<string, string>): Promise<{ release(): Promise<number> }> {
+  const gauge = path === "/api/v1/read" ? "tsink_query_inflight_requests" : "tsink_ingest_inflight_requests";
+  const auth: Record<string, string> = headers.authorization ?? headers.Authorization ? { authorization: (headers.authorization ?? headers.Authorization)! } : {};
+  const inflight = async (): Promise<number | undefined> => {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: auth });
+    const m = res.ok ? new RegExp(`^${gauge} (\\d+)$`, "m").exec(await res.text()) : null;
+    return m ? Number(m[1]) : undefined;
+  };
+  const before = await inflight();
   const req = httpRequest({ host: "127.0.0.1", port, path, method: "POST", headers: { ...headers, "Content-Length": "1000" } });
   const done = new Promise<number>((resolve, reject) => {
     req.on("response", (res) => {
@@ -101,8 +109,10 @@ export async function holdOpenPost(port: number, path: string, headers: Record<s
     });
     req.on("error", reject);
   });
+  done.catch(() => {}); // a server stopped while the request is held ends it with "socket hang up"
   req.write(Buffer.alloc(10));
-  await new Promise((r) => setTimeout(r, 50));
+  if (before === undefined) await new Promise((r) => setTimeout(r, 200));
+  else for (const started = Date.now(); ((await inflight()) ?? 0) <= before && Date.now() - started < 5_000; ) await new Promise((r) => setTimeout(r, 10));
   return {
     async release() {
       req.destroy();

@@ -263,6 +263,9 @@ test("Influx-style credentials on /write, /api/v2/write and /query map onto the 
       const res = await write(path, headers, query);
       assert.is(res.status, status, `${path} ${JSON.stringify(headers)} ${query}`);
       assert.is(res.headers.get("x-tsink-auth-error-code"), code);
+      // in the InfluxDB error shape, as Influx clients read it
+      assert.is(((await res.json()) as { code: string }).code, status === 401 ? "unauthorized" : "forbidden");
+      assert.ok(res.headers.get("x-influxdb-error"));
     }
     // the Influx styles are for the Influx routes only
     const q = await fetch(`${s.url}/api/v1/query?query=authm&p=global`, { headers: { Authorization: "Token global" } });

@@ -1,7 +1,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { SeriesMatcher } from "../../src/index.js";
-import { L, msStorage, rejects, row } from "./helpers.js";
+import fc from "fast-check";
+import { RE2JS } from "re2js";
+import type { Label, SeriesMatcher } from "../../src/index.js";
+import { regexPlan } from "../../src/storage/matchers.js";
+import { L, NOW, msStorage, rejects, row } from "./helpers.js";
 
 async function fleet() {
   const s = await msStorage();
@@ -161,6 +164,125 @@ test("matchers never scan all series: a selective matcher over many series is fa
   }
   const perQuery = (performance.now() - t) / 100;
   assert.ok(perQuery < 5, `selective selectSeries took ${perQuery.toFixed(2)} ms over 50k series`);
+});
+
+
+// ---- property: index-backed matching (exact lookups, value-order ranges merged as values arrive, rebuilt after
+// deletes) selects exactly what a brute-force scan of every series with RE2 selects
+const CHARS = ["a", "b", "-", "1", ".", "é", "😀"];
+const valueArb = fc.array(fc.constantFrom(...CHARS), { maxLength: 5 }).map((cs) => cs.join(""));
+const atomArb = fc.constantFrom("a", "b", "-", "1", "é", "😀", "\\.", ".", "[ab]", "[^a]", "(a|b1)");
+const pieceArb = fc.oneof(
+  { arbitrary: fc.tuple(atomArb, fc.constantFrom("", "", "", "*", "+", "?", "{2}", "{0,1}")).map(([a, q]) => a + q), weight: 5 },
+  { arbitrary: fc.constant(".*"), weight: 1 },
+);
+const branchArb = fc.array(pieceArb, { maxLength: 4 }).map((ps) => ps.join(""));
+// literal prefixes with a tail: what the value order serves (and then has to keep up to date)
+const prefixBranchArb = fc
+  .tuple(fc.array(fc.constantFrom(...CHARS), { minLength: 1, maxLength: 2 }), fc.constantFrom(".*", ".+", "[ab]*", "1?", "", "."))
+  .map(([cs, tail]) => cs.join("").replaceAll(".", "\\.") + tail);
+const prefixPatternArb = fc.array(prefixBranchArb, { minLength: 1, maxLength: 3 }).map((bs) => bs.join("|"));
+const patternArb = fc.oneof(
+  { arbitrary: prefixPatternArb, weight: 6 },
+  { arbitrary: fc.array(branchArb, { minLength: 1, maxLength: 3 }).map((bs) => bs.join("|")), weight: 6 },
+  { arbitrary: fc.array(valueArb, { minLength: 1, maxLength: 3 }).map((vs) => vs.join("|")), weight: 2 },
+  { arbitrary: fc.constantFrom(".*", ".+", "a.*", "(a|b).*"), weight: 1 },
+);
+const matcherArb = fc.oneof(
+  fc.record({ name: fc.constant("v"), op: fc.constantFrom("=~" as const, "!~" as const), value: patternArb }),
+  fc.record({ name: fc.constantFrom("v", "k"), op: fc.constantFrom("=" as const, "!=" as const), value: valueArb }),
+);
+// every query has a prefix regex on v, so the value order is built, extended and read through removals
+const queryArb = fc
+  .tuple(fc.record({ name: fc.constant("v"), op: fc.constantFrom("=~" as const, "!~" as const), value: prefixPatternArb }), fc.array(matcherArb, { maxLength: 1 }))
+  .map(([first, rest]) => [first, ...rest]);
+const seriesArb = fc.array(fc.record({ v: fc.option(valueArb, { nil: undefined }), k: fc.constantFrom("x", "y") }), { minLength: 1, maxLength: 30 });
+
+test("property: index-backed matchers equal a brute-force RE2 scan, across inserts and deletes", async () => {
+  await fc.assert(
+    fc.asyncProperty(seriesArb, seriesArb, fc.array(fc.oneof(queryArb, fc.array(matcherArb, { minLength: 1, maxLength: 2 })), { minLength: 4, maxLength: 4 }), async (first, second, queries) => {
+      const s = await msStorage();
+      const live = new Map<string, Label[]>();
+      const insert = async (batch: typeof first) => {
+        const labelSets = batch.map(({ v, k }) => (v === undefined ? L("k", k) : L("k", k, "v", v)));
+        await s.insertRows(labelSets.map((labels) => row("m", labels, NOW, 1)));
+        for (const labels of labelSets) live.set(key({ name: "m", labels }), labels);
+      };
+      // with and without the metric: without it nothing intersects the regex's postings with the metric's
+      const check = async (matchers: SeriesMatcher[], metric?: string) => {
+        const ok = (m: SeriesMatcher, labels: Label[]) => {
+          const v = labels.find((l) => l.name === m.name)?.value ?? "";
+          const hit = m.op === "=" || m.op === "!=" ? v === m.value : RE2JS.compile(m.value, RE2JS.DOTALL).matches(v);
+          return m.op === "=" || m.op === "=~" ? hit : !hit;
+        };
+        const want = [...live].filter(([, labels]) => matchers.every((m) => ok(m, labels))).map(([k]) => k).sort();
+        const got = (await s.selectSeries({ metric, matchers })).map(key).sort();
+        assert.equal(got, want, JSON.stringify(matchers));
+        const values = new Set([...live.values()].map((labels) => labels.find((l) => l.name === "v")?.value ?? ""));
+        values.delete("");
+        assert.equal(await s.labelValues("v"), [...values].sort(), "labelValues");
+      };
+      // deletes the series with k and v (or no v) like `x`
+      const remove = async (x: (typeof first)[number]) => {
+        await s.deleteSeries({ metric: "m", matchers: [{ name: "k", op: "=", value: x.k }, { name: "v", op: "=", value: x.v ?? "" }] });
+        for (const [k, labels] of live) {
+          if (labels.find((l) => l.name === "k")!.value === x.k && (labels.find((l) => l.name === "v")?.value ?? "") === (x.v ?? "")) live.delete(k);
+        }
+      };
+      await insert(first);
+      await check(queries[0]!, "m"); // builds the value order
+      await insert(second);
+      await remove(second[0]!);
+      await insert(second); // a value added, removed and added again before the next merge
+      await check(queries[1]!); // merges the new values
+      await remove(first[0]!);
+      await check(queries[2]!, "m"); // reads past removed values
+      await insert(first); // re-adds values that are still in the order
+      await check(queries[3]!);
+      await s.close();
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("the value order follows inserts, deletes and re-inserts of values without duplicates", async () => {
+  const s = await msStorage();
+  const put = (...vs: string[]) => s.insertRows(vs.map((v) => row("m", L("v", v), NOW, 1)));
+  const drop = (v: string) => s.deleteSeries({ matchers: [{ name: "v", op: "=", value: v }] });
+  const hosts = async () => (await s.selectSeries({ matchers: [{ name: "v", op: "=~", value: "a.*" }] })).map((m) => m.labels[0]!.value);
+  await put("a1", "b1", "a3", "a2");
+  assert.equal(await hosts(), ["a1", "a2", "a3"], "first use sorts the values");
+  await put("a0", "c0");
+  assert.equal(await hosts(), ["a0", "a1", "a2", "a3"], "new values are merged in");
+  await drop("a2");
+  assert.equal(await hosts(), ["a0", "a1", "a3"], "a removed value is skipped");
+  await put("a2");
+  assert.equal(await hosts(), ["a0", "a1", "a2", "a3"], "a value still in the order is not added twice");
+  await put("a4");
+  await drop("a4");
+  await put("a4");
+  assert.equal(await hosts(), ["a0", "a1", "a2", "a3", "a4"], "nor one added twice since the last merge");
+  await drop("a4");
+  assert.equal(await hosts(), ["a0", "a1", "a2", "a3"]);
+  assert.equal(await s.labelValues("v"), ["a0", "a1", "a2", "a3", "b1", "c0"], "labelValues reads the same order");
+  await drop("a1");
+  await put("a10");
+  assert.equal(await s.labelValues("v"), ["a0", "a10", "a2", "a3", "b1", "c0"], "code-unit order, removed values left out");
+  await s.close();
+});
+
+test("regexPlan: literal alternations are exact values, literal prefixes are ranges, the rest scans", () => {
+  assert.equal(regexPlan("a|b|a"), { kind: "values", values: ["a", "b"] });
+  assert.equal(regexPlan("host-99.*"), { kind: "prefixes", prefixes: ["host-99"], all: true });
+  assert.equal(regexPlan("a.*|b\\..*"), { kind: "prefixes", prefixes: ["a", "b."], all: true }, "every value with the prefix matches");
+  assert.equal(regexPlan("ab.*|a.+|b"), { kind: "prefixes", prefixes: ["a", "b"], all: false }, "a covers ab; a literal is its own prefix");
+  assert.equal(regexPlan("x\\.y+"), { kind: "prefixes", prefixes: ["x.y"], all: false });
+  assert.equal(regexPlan("xy*"), { kind: "prefixes", prefixes: ["x"], all: false }, "a starred character is optional");
+  assert.equal(regexPlan("x.**"), { kind: "prefixes", prefixes: ["x"], all: false });
+  assert.equal(regexPlan("a😀?"), { kind: "prefixes", prefixes: ["a"], all: false }, "an optional astral character drops both code units");
+  assert.equal(regexPlan("[|]a|b"), { kind: "scan" }, "a | inside a class is no alternation");
+  assert.equal(regexPlan("(?i)abc"), { kind: "scan" });
+  assert.equal(regexPlan(".*"), { kind: "any" });
 });
 
 test.run();

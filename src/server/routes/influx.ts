@@ -26,6 +26,18 @@ const QUERY_LABELS: [param: string, label: string][] = [["db", "influx_db"], ["r
 const CREATE_DATABASE_RE = /^create\s+database\s+("(?:[^"\\]|\\.)+"|[A-Za-z_][\w.-]*)(?:\s+with\s+.*)?$/is;
 const SHOW_DATABASES_RE = /^show\s+databases$/i;
 
+export const INFLUX_WRITE_PATHS = ["/write", "/api/v2/write"];
+
+/**
+ * A failed write as InfluxDB clients read it: JSON `{"code","message"}` and X-Influxdb-Error, plus the failure's own
+ * headers (also used by the app for failures before the route, e.g. auth).
+ */
+export function sendInfluxWriteError(ctx: Context, failure: HttpError): void {
+  for (const [k, v] of Object.entries(failure.options.headers ?? {})) ctx.set(k, v);
+  ctx.set("X-Influxdb-Error", failure.message.replace(/[\r\n]/g, " ").slice(0, 1024));
+  sendJson(ctx, JSON.stringify({ code: INFLUX_CODES[failure.status] ?? "invalid", message: failure.message }), failure.status);
+}
+
 function setInfluxHeaders(ctx: Context, rt: Runtime): void {
   ctx.set("X-Influxdb-Version", INFLUXDB_COMPAT_VERSION);
   ctx.set("X-Influxdb-Build", "OSS");
@@ -78,15 +90,11 @@ export function registerInfluxRoutes(router: Router, rt: Runtime): void {
       });
       ctx.status = 204;
     } catch (err) {
-      const failure = err instanceof HttpError ? err : new HttpError(500, String(err));
-      for (const [k, v] of Object.entries(failure.options.headers ?? {})) ctx.set(k, v);
-      ctx.set("X-Influxdb-Error", failure.message.replace(/[\r\n]/g, " ").slice(0, 1024));
-      sendJson(ctx, JSON.stringify({ code: INFLUX_CODES[failure.status] ?? "invalid", message: failure.message }), failure.status);
+      sendInfluxWriteError(ctx, err instanceof HttpError ? err : new HttpError(500, String(err)));
     }
   }
 
-  router.post("/write", write);
-  router.post("/api/v2/write", write);
+  for (const path of INFLUX_WRITE_PATHS) router.post(path, write);
 
   // InfluxDB 1.x answers 204 with its version headers (clients and agents use it as a liveness check).
   const ping = (ctx: Context) => {

@@ -99,6 +99,26 @@ export function planCompaction(segments: readonly SegmentReader[], maxMergePoint
   return null;
 }
 
+/**
+ * After a burst of writes (an idle flush): every L0 segment together with the L1 segments holding any of the same
+ * series, whatever their time ranges, merged into L1, so the burst's last flush does not linger as a segment of
+ * small chunks until three more flushes arrive. Bounded to MAX_PASS_SEGMENTS sources and 4 output segments of
+ * points; null when there is nothing to merge with.
+ */
+export function planSettle(segments: readonly SegmentReader[], maxMergePoints: number): CompactionPlan | null {
+  const l0 = segments.filter((s) => s.level === 0);
+  const l1 = segments.filter((s) => s.level === 1 && l0.some((z) => overlaps(z, s, true)));
+  if (l0.length === 0 || l0.length + l1.length < 2) return null;
+  const sources: SegmentReader[] = [];
+  let points = 0;
+  for (const s of [...l0, ...l1.sort((a, b) => a.id - b.id)]) {
+    if (sources.length === MAX_PASS_SEGMENTS || (sources.length >= 2 && points + s.manifest.pointCount > 4 * maxMergePoints)) break;
+    sources.push(s);
+    points += s.manifest.pointCount;
+  }
+  return sources.length >= 2 ? { level: 0, sources: sources.sort((a, b) => a.id - b.id) } : null;
+}
+
 export class Compactor {
   readonly counters: CompactionCounters = {
     runs: 0,
@@ -142,6 +162,23 @@ export class Compactor {
       }
       try {
         await this.rewrite(plan.sources, Math.min(plan.level + 1, LEVELS - 1));
+        this.counters.success++;
+        return true;
+      } catch (err) {
+        this.counters.errors++;
+        throw err;
+      }
+    });
+  }
+
+  /** The planSettle merge (after an idle flush); resolves to whether anything was merged. */
+  settle(): Promise<boolean> {
+    return this.exclusive(async () => {
+      const plan = planSettle(this.store.segments, this.maxOutputPoints);
+      if (!plan) return false;
+      this.counters.runs++;
+      try {
+        await this.rewrite(plan.sources, 1);
         this.counters.success++;
         return true;
       } catch (err) {

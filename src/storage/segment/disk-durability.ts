@@ -42,6 +42,12 @@ const TICK_MS = 250;
 const FLUSH_WAL_BYTES = 32 * 1024 * 1024;
 /** ...or when unflushed data is older than this. */
 const FLUSH_MAX_AGE_MS = 60_000;
+/** ...or after a burst: the WAL holds this much and no write came for IDLE_FLUSH_MS. The WAL costs ~21 bytes a
+ * sample on disk against ~1 in segments; small steady writers (a scrape every few seconds) stay below the size and
+ * keep their heads growing instead of flushing many tiny chunks. Such a flush is followed by the compactor's
+ * settle pass (L0 merged into the L1 segments of the same series), so the burst's tail does not stay small chunks. */
+const IDLE_FLUSH_WAL_BYTES = 4 * 1024 * 1024;
+const IDLE_FLUSH_MS = 2_000;
 /** Retention sweep interval (when retention is enforced). */
 const RETENTION_SWEEP_MS = 5_000;
 /** Compaction passes run at close (the reference runs up to 128). */
@@ -83,6 +89,8 @@ export class DiskDurability implements DurabilityLayer {
   private background: Promise<unknown> | undefined;
   private flushRequested = false;
   private unflushedSince = 0;
+  /** Time of the last logged batch (idle flush after a burst). */
+  private lastWriteMs = 0;
   private lastBackgroundError: string | undefined;
   private fenced: TsinkError | undefined;
   private closed = false;
@@ -235,7 +243,8 @@ export class DiskDurability implements DurabilityLayer {
   async logBatch(batch: ValidatedBatch): Promise<WriteAcknowledgement> {
     await this.enter();
     try {
-      if (this.unflushedSince === 0) this.unflushedSince = Date.now();
+      this.lastWriteMs = Date.now();
+      if (this.unflushedSince === 0) this.unflushedSince = this.lastWriteMs;
       const wal = this.wal;
       if (!wal) return "Volatile";
       const defs = this.definitionsToLog(batch);
@@ -431,13 +440,16 @@ export class DiskDurability implements DurabilityLayer {
   private tick(): void {
     if (this.background || this.closed) return;
     const wal = this.wal;
+    const afterBurst = wal !== undefined && this.unflushedSince > 0 && wal.sizeBytes >= IDLE_FLUSH_WAL_BYTES && Date.now() - this.lastWriteMs >= IDLE_FLUSH_MS;
     const due =
       this.flushRequested ||
+      afterBurst ||
       (wal !== undefined && wal.sizeBytes >= FLUSH_WAL_BYTES) ||
       (this.unflushedSince > 0 && Date.now() - this.unflushedSince >= FLUSH_MAX_AGE_MS);
     const sweep = this.engine.options.retentionEnforced && Date.now() - this.lastRetentionSweep >= RETENTION_SWEEP_MS;
     this.background = (async () => {
       if (due) await this.flush();
+      if (afterBurst && !this.closed) await this.compactor.settle();
       if (sweep) {
         this.lastRetentionSweep = Date.now();
         const cutoff = this.retentionCutoff();
