@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { TsinkServer } from "./app.js";
+import { startBufferGc } from "./buffer-gc.js";
 import { ConfigError, HELP_TEXT, parseServerArgs } from "./config.js";
 import { storageHooks } from "./storage.js";
 
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     process.stdout.write(HELP_TEXT);
     return;
   }
+  startBufferGc();
   const logger = pino({ level: config.logLevel, base: { service: "tsink-server" } });
   const server = new TsinkServer(config, logger, storageHooks(config), packageVersion());
   let stopping = false;
