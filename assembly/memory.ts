@@ -1,5 +1,5 @@
-// Scratch arena: one growable region of linear memory that JS fills with kernel inputs and reads outputs from.
-// Shared by every kernel (codec and PromQL); its contents are valid until the next scratch() call.
+// Linear-memory arenas: the shared scratch (JS fills it with kernel inputs and reads outputs; valid until the next
+// scratch() call) and the read arena (decoded range data that range kernels read in place; see readArena).
 
 let scratchBase: usize = 0;
 let scratchCapacity: usize = 0;
@@ -14,4 +14,33 @@ export function scratch(bytes: usize): usize {
     scratchCapacity = capacity;
   }
   return scratchBase;
+}
+
+let arenaBase: usize = 0;
+let arenaPoints: usize = 0;
+
+/**
+ * The read arena: room for `points` points as two f64 areas, timestamps at the returned base and values at
+ * base + readArenaPoints() * 8. Growing keeps the first `keepPoints` points of both areas (the areas move, so
+ * callers hold indexes, not addresses). Its own heap block: scratch() calls never touch it.
+ */
+export function readArena(points: usize, keepPoints: usize): usize {
+  if (points > arenaPoints) {
+    let capacity = max<usize>(points, arenaPoints << 1);
+    capacity = (capacity + 0xfff) & ~(<usize>0xfff);
+    const base = heap.alloc(capacity << 4);
+    if (keepPoints > 0) {
+      memory.copy(base, arenaBase, keepPoints << 3);
+      memory.copy(base + (capacity << 3), arenaBase + (arenaPoints << 3), keepPoints << 3);
+    }
+    if (arenaBase != 0) heap.free(arenaBase);
+    arenaBase = base;
+    arenaPoints = capacity;
+  }
+  return arenaBase;
+}
+
+/** Point capacity of the read arena (its values area starts readArenaPoints() * 8 bytes after its base). */
+export function readArenaPoints(): usize {
+  return arenaPoints;
 }

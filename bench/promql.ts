@@ -1,7 +1,7 @@
 // PromQL benchmark: peerbench's 19 dashboard queries over its synthetic workload (10k series x 240 points by
 // default), through the library API (PromqlEngine over an in-memory tsink storage). Prints per-query medians of
 // wall time, of the storage-read part, and of process CPU time (steadier than wall time on a shared machine).
-// Usage: npm run bench:promql [-- --series N --points P --repeat R]
+// Usage: npm run bench:promql [-- --series N --points P --repeat R --only q01,q18]
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { StorageBuilder, type Row } from "../src/index.js";
@@ -31,6 +31,8 @@ const arg = (name: string, fallback: number) => {
 const S = arg("series", 10_000);
 const P = arg("points", 240);
 const repeat = arg("repeat", 5);
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt > 0 ? new Set(process.argv[onlyAt + 1].split(",")) : undefined;
 
 const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const peerbenchLib = process.env.TSINK_PEERBENCH_LIB ?? resolve(repoRoot, "..", "shared", "tools", "peerbench", "lib");
@@ -63,6 +65,13 @@ const timedSource: SeriesSource = {
     selectMs += performance.now() - t0;
     return rows;
   },
+  // Range functions read through this (batches in WASM memory); the timing includes their kernels.
+  async selectBatches(selection, start, end, maxPoints, onBatch) {
+    const t0 = performance.now();
+    const ok = await storage.selectBatches(selection, start, end, maxPoints, onBatch);
+    selectMs += performance.now() - t0;
+    return ok;
+  },
 };
 const engine = new PromqlEngine(timedSource);
 const win = queryWindow(wl);
@@ -81,6 +90,7 @@ let selectSum = 0;
 let cpuSum = 0;
 console.log("query   type     median ms   (storage reads ms)   cpu ms   series/points");
 for (const q of queryList(wl)) {
+  if (only && !only.has(q.id)) continue;
   const run = () => (q.type === "range" ? engine.rangeQuery(q.q, win.start * 1000, win.end * 1000, win.step * 1000) : engine.instantQuery(q.q, win.time * 1000));
   let result = await run();
   const times: number[] = [];

@@ -3,7 +3,8 @@
 // /proc/<pid>/stat: utime + stime, 10 ms ticks, averaged over the runs). CPU time stays meaningful when other
 // processes load the machine, which wall time does not.
 // Usage: node bench/server-queries.mjs [--series 10000 --points 240 --repeat 7 --settle 15 --port 19211
-//        --server dist/server/main.js]   (--server: another build of the server, e.g. for a before/after run)
+//        --server dist/server/main.js --profile DIR --only q01,q18]   (--server: another build of the server, e.g. for a before/after
+//        run; --profile: the server writes a CPU profile into DIR when it exits)
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,11 +28,14 @@ const repeat = Number(arg("repeat", 7));
 const settleS = Number(arg("settle", 15));
 const port = Number(arg("port", 19211));
 const server = resolve(arg("server", join(root, "dist", "server", "main.js")));
+const only = arg("only", undefined)?.split(","); // e.g. --only q01,q18
+const profileDir = arg("profile", undefined); // writes the server's CPU profile (node --cpu-prof) there
 const base = `http://127.0.0.1:${port}`;
 
 const wl = makeWorkload({ S, P, endMs: Math.floor(Date.now() / 60_000) * 60_000 - 60_000 });
 const dataDir = mkdtempSync(join(tmpdir(), "tsink-server-queries-"));
-const child = spawn(process.execPath, [server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], { stdio: "ignore" });
+const nodeArgs = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`] : [];
+const child = spawn(process.execPath, [...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], { stdio: "ignore" });
 const stat = () => {
   const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" ");
   return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
@@ -69,6 +73,7 @@ try {
   console.log(`${S} series x ${P} points; ${repeat} runs per query after one warm-up; server ${server}`);
   console.log("query   median wall ms   server CPU ms/run");
   for (const q of queryList(wl)) {
+    if (only && !only.includes(q.id)) continue;
     const p = new URLSearchParams({ query: q.q });
     if (q.type === "range") for (const k of ["start", "end", "step"]) p.set(k, String(win[k]));
     else p.set("time", String(win.time));

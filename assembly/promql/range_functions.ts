@@ -34,6 +34,10 @@ const FN_EXT_INCREASE: i32 = 27;
 const FN_EXT_DELTA: i32 = 28;
 const FN_ANCHORED_CHANGES: i32 = 29;
 const FN_ANCHORED_RESETS: i32 = 30;
+// Instant-vector selectors: the newest sample in the window (one lookback delta), absent when it is a staleness
+// marker (markers are kept for these), as its value or as its timestamp in seconds.
+const FN_INSTANT_VALUE: i32 = 31;
+const FN_INSTANT_TIMESTAMP: i32 = 32;
 
 // Kahan-Neumaier increment; returns the new sum and stores the new compensation in kahanC.
 let kahanC: f64 = 0;
@@ -142,15 +146,18 @@ function regressionSlope(ts: usize, vs: usize, lo: i32, hi: i32, interceptT: f64
   return slope;
 }
 
-// Prometheus' extrapolatedRate over samples [lo, hi) for the window (rangeEnd - rangeMs, rangeEnd].
-function extrapolatedRate(ts: usize, vs: usize, lo: i32, hi: i32, rangeEnd: f64, rangeMs: f64, isCounter: bool, isRate: bool): f64 {
+// Prometheus' extrapolatedRate over samples [lo, hi) for the window (rangeEnd - rangeMs, rangeEnd]. With
+// hasResets false the caller knows no counter reset lies in the window, and the correction pass is skipped.
+function extrapolatedRate(
+  ts: usize, vs: usize, lo: i32, hi: i32, rangeEnd: f64, rangeMs: f64, isCounter: bool, isRate: bool, hasResets: bool,
+): f64 {
   const rangeStart = rangeEnd - rangeMs;
   const last = hi - 1;
   const firstT = tsAt(ts, lo);
   const lastT = tsAt(ts, last);
   const firstV = load<f64>(vs + (<usize>lo << 3));
   let result = load<f64>(vs + (<usize>last << 3)) - firstV;
-  if (isCounter) {
+  if (isCounter && hasResets) {
     let prev = firstV;
     for (let i = lo + 1; i < hi; i++) {
       const cur = load<f64>(vs + (<usize>i << 3));
@@ -249,7 +256,7 @@ function dropStaleMarkers(ts: usize, vs: usize, first: i32, end: i32): i32 {
 /**
  * Evaluates range function `fn` for `seriesCount` series over `stepCount` windows.
  * Series s owns samples [offsets[s], offsets[s+1]) of the ts/vals arrays (ms timestamps ascending); staleness
- * markers among them are dropped (in place) before windowing.
+ * markers among them are dropped (in place) before windowing, except for the instant-selector functions.
  * Window k is (windowEnds[k] - rangeMs - extraBeforeMs, windowEnds[k] + extraAfterMs]; windowEnds must be
  * non-decreasing. The extra margins are a lookback delta for anchored and smoothed selectors, else 0.
  * p0/p1 hold per-step scalar parameters. Results go to out[s*stepCount + k], with present[...] = 1 when defined.
@@ -263,9 +270,13 @@ export function promqlRangeEval(
 ): void {
   for (let s = 0; s < seriesCount; s++) {
     const first = load<i32>(offsets + (<usize>s << 2));
-    const end = dropStaleMarkers(ts, vs, first, load<i32>(offsets + (<usize>(s + 1) << 2)));
+    const stored = load<i32>(offsets + (<usize>(s + 1) << 2));
+    const end = fn >= FN_INSTANT_VALUE ? stored : dropStaleMarkers(ts, vs, first, stored);
     let lo = first;
     let hi = first;
+    // First index i > lo with vs[i] < vs[i - 1] (a counter reset), or an index >= hi when the window has none;
+    // only moves forward, so finding the resets costs one pass over the series, not one per window.
+    let reset = first + 1;
     const rowOut = out + ((<usize>s * <usize>stepCount) << 3);
     const rowPresent = present + <usize>s * <usize>stepCount;
     for (let k = 0; k < stepCount; k++) {
@@ -283,7 +294,12 @@ export function promqlRangeEval(
           case FN_INCREASE:
           case FN_DELTA: {
             if (n < 2) { ok = false; break; }
-            r = extrapolatedRate(ts, vs, lo, hi, we, rangeMs, fn != FN_DELTA, fn == FN_RATE);
+            const isCounter = fn != FN_DELTA;
+            if (isCounter) {
+              if (reset <= lo) reset = lo + 1;
+              while (reset < hi && !(load<f64>(vs + (<usize>reset << 3)) < load<f64>(vs + (<usize>(reset - 1) << 3)))) reset++;
+            }
+            r = extrapolatedRate(ts, vs, lo, hi, we, rangeMs, isCounter, fn == FN_RATE, reset < hi);
             break;
           }
           case FN_IRATE:
@@ -366,6 +382,12 @@ export function promqlRangeEval(
               if (take) { best = v; bestT = tsAt(ts, i); }
             }
             r = (fn == FN_MIN || fn == FN_MAX) ? best : bestT / 1000;
+            break;
+          }
+          case FN_INSTANT_VALUE:
+          case FN_INSTANT_TIMESTAMP: {
+            if (isStaleMarker(load<u64>(vs + (<usize>(hi - 1) << 3)))) { ok = false; break; }
+            r = fn == FN_INSTANT_VALUE ? load<f64>(vs + (<usize>(hi - 1) << 3)) : tsAt(ts, hi - 1) / 1000;
             break;
           }
           case FN_COUNT: r = <f64>n; break;

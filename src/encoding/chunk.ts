@@ -133,10 +133,10 @@ interface Staged {
 
 /** Copies a chunk (or just its header) into scratch. Validation happens in WASM: checkHeader for header-only
  * reads, inside the decode kernels otherwise (the single source of the format rules). */
-function stage(chunk: Uint8Array, withPayload: boolean): Staged {
+function stage(chunk: Uint8Array, withPayload: boolean, withOutputs = withPayload): Staged {
   if (!(chunk instanceof Uint8Array)) throw new TypeError("chunk must be a Uint8Array");
   const claimed = chunkPointCount(chunk);
-  const n = withPayload && claimed <= MAX_CHUNK_POINTS ? claimed : 0;
+  const n = withOutputs && claimed <= MAX_CHUNK_POINTS ? claimed : 0;
   const copied = withPayload ? chunk.length : Math.min(chunk.length, HEADER_BYTES);
   const inBytes = align16(Math.max(copied, HEADER_BYTES) + READ_SLACK);
   const inPtr = scratch(inBytes + n * 16 + 128);
@@ -383,6 +383,31 @@ export function decodeRangeInto(
   else if (kind === "i64") (valuesOut as BigInt64Array).set(mem.i64.subarray(valuesAt, valuesAt + count), offset);
   else if (kind === "u64") (valuesOut as BigUint64Array).set(mem.u64.subarray(valuesAt, valuesAt + count), offset);
   else (valuesOut as Uint8Array).set(mem.u8.subarray(layout.valuesPtr + from, layout.valuesPtr + from + count), offset);
+  return count;
+}
+
+/**
+ * Decodes the points with start <= ts < end of an f64 chunk straight into linear memory: timestamps (as f64) to
+ * tsPtr + 8 * at, values to vsPtr + 8 * at; returns how many were written. Both areas need room for
+ * chunkPointCount(chunk) points from `at` (the whole chunk is decoded there, the in-range run moved to `at`).
+ */
+export function decodeRangeToMemory(chunk: Uint8Array, start: number, end: number, tsPtr: number, vsPtr: number, at: number): number {
+  const kind = numericKindOrThrow(chunk);
+  if (kind !== undefined && kind !== "f64") throw new TypeError(`decodeRangeToMemory needs an f64 chunk, got "${kind}"`);
+  const layout = stage(chunk, true, false);
+  const boundsMode = writeBounds(layout.extraPtr, start, end);
+  if (boundsMode < 0) return 0;
+  const count = kernels().decodeRange(layout.inPtr, chunk.length, layout.extraPtr, boundsMode, tsPtr + 8 * at, vsPtr + 8 * at, 1);
+  if (count < 0) fail(count, chunk);
+  if (count === 0) return 0;
+  const mem = memoryViews();
+  const from = mem.i32[(layout.extraPtr + 16) / 4]!;
+  if (from > 0) {
+    const t = tsPtr / 8 + at;
+    const v = vsPtr / 8 + at;
+    mem.f64.copyWithin(t, t + from, t + from + count);
+    mem.f64.copyWithin(v, v + from, v + from + count);
+  }
   return count;
 }
 

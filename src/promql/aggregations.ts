@@ -38,8 +38,14 @@ function quantile(q: number, values: number[]): number {
   return values[lower] * (1 - weight) + values[upper] * weight;
 }
 
+/** A group's identity: equal keys exactly when the grouping labels are equal. */
+type GroupKey = string | symbol;
+
+/** Key of the group without the (single) grouping label. */
+const NO_VALUE = Symbol("no value");
+
 interface Grouping {
-  key(labels: Label[]): string;
+  key(labels: Label[]): GroupKey;
   labels(labels: Label[]): Label[];
 }
 
@@ -49,6 +55,15 @@ function grouping(names: string[], without: boolean): Grouping {
     return { key: (l) => signature(l, excluded, false), labels: (l) => removeLabels(l, excluded) };
   }
   const kept = new Set(names);
+  if (names.length === 1) {
+    // `by (x)`: the value itself is the key (no key string built per series)
+    const name = names[0];
+    const key = (l: Label[]): GroupKey => {
+      for (let i = 0; i < l.length; i++) if (l[i].name === name) return l[i].value;
+      return NO_VALUE;
+    };
+    return { key, labels: (l) => keepLabels(l, kept) };
+  }
   return { key: (l) => signature(l, kept, true), labels: (l) => keepLabels(l, kept) };
 }
 
@@ -81,7 +96,7 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
   }
 
   // Map series to groups once.
-  const groupIndex = new Map<string, number>();
+  const groupIndex = new Map<GroupKey, number>();
   const groupLabels: Label[][] = [];
   const members: number[][] = [];
   for (let i = 0; i < input.length; i++) {
@@ -341,7 +356,7 @@ function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepS
     if (min <= -9223372036854775808) throw new PromqlError("execution", `Scalar value ${goFloat(min)} underflows int64`);
     if (max >= 9223372036854774784) throw new PromqlError("execution", `Scalar value ${goFloat(max)} overflows int64`);
   }
-  const groups = new Map<string, number[]>();
+  const groups = new Map<GroupKey, number[]>();
   for (let i = 0; i < input.length; i++) {
     const key = g.key(input[i].labels);
     let m = groups.get(key);

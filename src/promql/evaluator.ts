@@ -3,10 +3,12 @@
 
 import type * as ast from "./ast.js";
 import { PromqlError, type Label } from "./result.js";
-import type { SeriesSource } from "./source.js";
+import type { SeriesBatch, SeriesSource } from "./source.js";
 import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
 import { makeGrid, type EvalValue, type Grid, type RawSeries, type StepSeries } from "./values.js";
-import type { WindowExtension } from "./range_kernels.js";
+import {
+  evalInstantSelectorInMemory, evalRangeKernel, evalRangeKernelInMemory, KERNEL_BATCH_POINTS, type KernelResult, type RangeFunctionName, type WindowExtension,
+} from "./range_kernels.js";
 import type { Annotations } from "./annotations.js";
 import { evalBinary } from "./binary.js";
 import { evalAggregate } from "./aggregations.js";
@@ -180,6 +182,34 @@ export class Evaluator {
   }
 
   /**
+   * Reads the series matching a selector with samples in [start, end] (ms, inclusive) in batches in WASM memory
+   * (source.selectBatches), calling `perBatch` synchronously for each after counting its samples. Resolves to
+   * false when the source offers no batches (nothing was read). Errors thrown by `perBatch` come out unchanged.
+   */
+  private async selectInMemory(
+    vs: ast.VectorSelector, start: number, end: number, perBatch: (batch: SeriesBatch) => void,
+  ): Promise<boolean> {
+    if (!this.source.selectBatches) return false;
+    if (end < start) return true;
+    const selection = { metric: vs.name, matchers: vs.matchers.map((m) => ({ name: m.name, op: m.op, value: m.value })), start, end: end + 1 };
+    let failure: unknown;
+    try {
+      return await this.source.selectBatches(selection, start, end + 1, KERNEL_BATCH_POINTS, (batch) => {
+        try {
+          this.checkDeadline();
+          this.countSamples(batch.offsets[batch.offsets.length - 1]);
+          perBatch(batch);
+        } catch (error) {
+          failure = error; // storage wraps errors thrown through it: rethrown below as they were
+          throw error;
+        }
+      });
+    } catch (error) {
+      throw failure ?? error;
+    }
+  }
+
+  /**
    * Instant-vector selector over the grid: at each step the newest sample in (t - lookback, t], unless it is a
    * staleness marker. With `sampleTimestamps` the value is the sample's own timestamp in seconds (for timestamp()).
    */
@@ -188,6 +218,26 @@ export class Evaluator {
     const steps = refs.length;
     const lookback = this.options.lookbackDeltaMs;
     if (vs.smoothed && !sampleTimestamps) return this.evalSmoothedSelector(vs, refs);
+    const labels: Label[][] = [];
+    const results: KernelResult[] = [];
+    const inMemory = await this.selectInMemory(vs, refs[0] - lookback + 1, refs[steps - 1], (batch) => {
+      for (const l of batch.labels) labels.push(l);
+      evalInstantSelectorInMemory(batch, refs, lookback, sampleTimestamps, results);
+    });
+    if (inMemory) {
+      const out: StepSeries[] = [];
+      let points = 0;
+      for (let i = 0; i < results.length; i++) {
+        const present = results[i].present;
+        let n = 0;
+        for (let k = 0; k < steps; k++) n += present[k];
+        if (n > 0) out.push({ labels: labels[i], dropName: false, values: results[i].values, present });
+        points += n;
+      }
+      // Like Prometheus, the points an instant selector produces count against the sample limit.
+      this.countSamples(points);
+      return out;
+    }
     const raw = await this.select(vs, refs[0] - lookback + 1, refs[steps - 1]);
     const out: StepSeries[] = [];
     // One buffer for all series' steps (a series with no point gives its slot back to the next one).
@@ -306,6 +356,33 @@ export class Evaluator {
       series.push({ labels: s.dropName ? dropMetadataLabels(s.labels) : s.labels, dropName: false, timestamps, values });
     }
     return { series, windowEnds, rangeMs: expr.rangeMs };
+  }
+
+  /**
+   * Range function `name` over a matrix selector or subquery: per series with samples, its labels and the kernel's
+   * per-step result. A matrix selector over a source that offers selectBatches is evaluated batch by batch where
+   * storage decoded the samples in WASM memory (no JS copies); anything else goes through evalRangeArgument.
+   */
+  async evalRangeFunction(
+    name: RangeFunctionName, expr: ast.MatrixSelector | ast.SubqueryExpr, grid: Grid,
+    p0: Float64Array | undefined, p1: Float64Array | undefined, extension: WindowExtension | undefined,
+  ): Promise<{ labels: Label[][]; results: KernelResult[] }> {
+    if (expr.type === "MatrixSelector") {
+      const vs = expr.vector;
+      const windowEnds = this.referenceTimes(grid, vs.at, vs.offsetMs);
+      const start = windowEnds[0] - expr.rangeMs - (extension?.beforeMs ?? 0) + 1;
+      const end = windowEnds[windowEnds.length - 1] + (extension?.afterMs ?? 0);
+      const labels: Label[][] = [];
+      const results: KernelResult[] = [];
+      const inMemory = await this.selectInMemory(vs, start, end, (batch) => {
+        for (const l of batch.labels) labels.push(l);
+        evalRangeKernelInMemory(name, batch, windowEnds, expr.rangeMs, p0, p1, extension, results);
+      });
+      if (inMemory) return { labels, results };
+    }
+    const arg = await this.evalRangeArgument(expr, grid);
+    const results = evalRangeKernel(name, arg.series, arg.windowEnds, arg.rangeMs, p0, p1, extension, undefined, () => this.checkDeadline());
+    return { labels: arg.series.map((s) => s.labels), results };
   }
 
   /** A range vector as a query result (instant queries only): the samples of each series inside the window. */

@@ -7,7 +7,7 @@ import type * as ast from "./ast.js";
 import { PromqlError } from "./result.js";
 import type { Label } from "./result.js";
 import { compareLabels, formatFloatPlain, getLabel, METRIC_NAME, naturalLess, parseGoFloat, setLabel, signature, sortLabels, validLabelName } from "./labels.js";
-import type { Evaluator, RangeArgument } from "./evaluator.js";
+import type { Evaluator } from "./evaluator.js";
 import { mergeSameLabels, unwrapParens } from "./evaluator.js";
 import { evalInfo } from "./info.js";
 import { extendedRangeSelectorError } from "./parser/index.js";
@@ -283,29 +283,33 @@ async function rangeFunction(ev: Evaluator, call: ast.Call, grid: Grid, name: Ra
   const extension = matrixArg.type === "MatrixSelector" ? ev.windowExtension(matrixArg.vector) : undefined;
   const misuse = extension ? extendedRangeSelectorError(call) : undefined;
   if (misuse) throw new PromqlError("execution", misuse);
-  const arg: RangeArgument = await ev.evalRangeArgument(matrixArg, grid);
   let p0: Float64Array | undefined = scalars[0];
   let p1: Float64Array | undefined = scalars[1];
   if (name === "predict_linear") p1 = grid.times;
-  if (name === "double_exponential_smoothing" && arg.series.length > 0) {
+  const { labels, results } = await ev.evalRangeFunction(name, matrixArg, grid, p0, p1, extension);
+  if (name === "double_exponential_smoothing" && results.length > 0) {
     for (let i = 0; i < grid.times.length; i++) {
       if (!(p0![i] > 0 && p0![i] < 1)) throw new PromqlError("execution", `invalid smoothing factor. Expected: 0 < sf < 1, got: ${p0![i].toFixed(6)}`);
       if (!(p1![i] > 0 && p1![i] < 1)) throw new PromqlError("execution", `invalid trend factor. Expected: 0 < tf < 1, got: ${p1![i].toFixed(6)}`);
     }
   }
-  const results = evalRangeKernel(name, arg.series, arg.windowEnds, arg.rangeMs, p0, p1, extension, undefined, () => ev.checkDeadline());
   const dropName = !NAME_KEEPING_RANGE_FUNCTIONS.has(name);
   const out: StepSeries[] = [];
   let points = 0;
   const evaluatedSteps = name === "quantile_over_time" ? new Uint8Array(grid.times.length) : undefined;
+  let checkedMetric: string | undefined;
   for (let i = 0; i < results.length; i++) {
     ev.checkDeadline();
-    const s = { labels: arg.series[i].labels, dropName, values: results[i].values, present: results[i].present };
+    const s = { labels: labels[i], dropName, values: results[i].values, present: results[i].present };
     for (let k = 0; k < s.present.length; k++) points += s.present[k];
     if (!hasAnyPoint(s)) continue;
     out.push(s);
     if (evaluatedSteps) for (let k = 0; k < s.present.length; k++) evaluatedSteps[k] |= s.present[k];
-    if (name === "rate" || name === "increase") noteNonCounter(ev.options.annotations, s.labels, matrixArg.pos);
+    if (name === "rate" || name === "increase") {
+      // annotations are deduplicated: a run of series of one metric needs one check
+      const metric = getLabel(s.labels, METRIC_NAME);
+      if (metric !== checkedMetric) noteNonCounter(ev.options.annotations, (checkedMetric = metric), matrixArg.pos);
+    }
   }
   if (evaluatedSteps) warnInvalidQuantiles(ev.options.annotations, p0!, unwrapParens(call.args[0]).pos, evaluatedSteps);
   ev.countSamples(points);
@@ -313,8 +317,7 @@ async function rangeFunction(ev: Evaluator, call: ast.Call, grid: Grid, name: Ra
 }
 
 /** Prometheus' info for rate()/increase() over a metric whose name does not look like a counter's. */
-function noteNonCounter(annotations: Annotations, labels: Label[], pos: ast.PositionRange): void {
-  const name = getLabel(labels, METRIC_NAME);
+function noteNonCounter(annotations: Annotations, name: string, pos: ast.PositionRange): void {
   if (name === "" || /_(total|sum|count|bucket)$/.test(name)) return;
   annotations.info(annotationMessages.possibleNonCounter(name), pos);
 }

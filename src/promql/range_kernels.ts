@@ -1,5 +1,5 @@
-// Bridge to the AssemblyScript range-function kernels (assembly/promql/range_functions.ts): packs every series of a
-// range argument into the WASM scratch arena, runs one kernel call for all series and steps, and unpacks the results.
+// Bridge to the AssemblyScript range-function kernels (assembly/promql/range_functions.ts): runs them over series
+// packed into the WASM scratch arena (from JS arrays) or already in linear memory (the read arena), and unpacks the results.
 
 import { loadWasm, memoryViews, type WasmExports } from "../wasm/loader.js";
 
@@ -42,6 +42,10 @@ const EXTENDED_FUNCTION_IDS: Readonly<Record<string, number>> = {
   resets: 30,
 };
 
+/** Instant-selector kernels (assembly FN_INSTANT_*). */
+const FN_INSTANT_VALUE = 31;
+const FN_INSTANT_TIMESTAMP = 32;
+
 /** How far an anchored or smoothed window reaches past the plain (end - range, end] window. */
 export interface WindowExtension {
   smoothed: boolean;
@@ -79,6 +83,9 @@ const align8 = (n: number) => (n + 7) & ~7;
  * left ~40 MiB more RSS after peerbench's queries than 4 MiB ones), and small batches stay in cache.
  */
 const BATCH_BYTES = 4 << 20;
+
+/** Points per batch when storage decodes range data into the read arena (16 B each: the same 4 MiB bound). */
+export const KERNEL_BATCH_POINTS = BATCH_BYTES / 16;
 
 /**
  * Runs range function `name` over every series for windows (windowEnds[k] - rangeMs, windowEnds[k]].
@@ -134,19 +141,87 @@ function runBatch(
   extension: WindowExtension | undefined,
   results: KernelResult[],
 ): void {
+  const count = end - first;
+  const offsets = new Int32Array(count + 1);
+  for (let i = 0; i < count; i++) offsets[i + 1] = offsets[i] + series[first + i].timestamps.length;
+  const points = offsets[count];
+  runKernel(fn, offsets, points, (base) => {
+    const f64 = memoryViews().f64;
+    for (let i = 0; i < count; i++) {
+      const s = series[first + i];
+      f64.set(s.timestamps, base / 8 + offsets[i]);
+      f64.set(s.values, base / 8 + points + offsets[i]);
+    }
+    return [base, base + points * 8];
+  }, windowEnds, rangeMs, p0, p1, extension, results, first);
+}
+
+/** Series already in linear memory: series i is points [offsets[i], offsets[i + 1]) of the f64 arrays at tsPtr/vsPtr. */
+export interface SeriesInMemory {
+  offsets: Int32Array;
+  tsPtr: number;
+  vsPtr: number;
+}
+
+/**
+ * Runs range function `name` over series that are already in linear memory (the read arena), in place: the
+ * kernel drops their staleness markers where they lie. Appends one result per series to `results`.
+ */
+export function evalRangeKernelInMemory(
+  name: RangeFunctionName,
+  batch: SeriesInMemory,
+  windowEnds: Float64Array,
+  rangeMs: number,
+  p0: Float64Array | undefined,
+  p1: Float64Array | undefined,
+  extension: WindowExtension | undefined,
+  results: KernelResult[],
+): void {
+  const fn = extension ? EXTENDED_FUNCTION_IDS[name] : RANGE_FUNCTION_IDS[name];
+  if (fn === undefined) throw new Error(`no extended-window kernel for ${name}`);
+  const at = results.length;
+  results.length += batch.offsets.length - 1;
+  runKernel(fn, batch.offsets, 0, () => [batch.tsPtr, batch.vsPtr], windowEnds, rangeMs, p0, p1, extension, results, at);
+}
+
+/**
+ * Instant-vector selector over series in linear memory: per step t = refs[k], the newest sample in
+ * (t - lookbackMs, t] unless it is a staleness marker, as its value (or, with `sampleTimestamps`, its timestamp in
+ * seconds). Appends one result per series to `results`.
+ */
+export function evalInstantSelectorInMemory(
+  batch: SeriesInMemory, refs: Float64Array, lookbackMs: number, sampleTimestamps: boolean, results: KernelResult[],
+): void {
+  const at = results.length;
+  results.length += batch.offsets.length - 1;
+  const fn = sampleTimestamps ? FN_INSTANT_TIMESTAMP : FN_INSTANT_VALUE;
+  runKernel(fn, batch.offsets, 0, () => [batch.tsPtr, batch.vsPtr], refs, lookbackMs, undefined, undefined, undefined, results, at);
+}
+
+/**
+ * One kernel call: lays out `packedPoints` input points (placed by `inputs`, which returns the ts/vs addresses;
+ * 0 when the series are elsewhere in memory), offsets, windows, parameters and outputs in the scratch arena, runs
+ * the kernel and unpacks one result per series into results[resultAt...].
+ */
+function runKernel(
+  fn: number,
+  offsets: Int32Array,
+  packedPoints: number,
+  inputs: (base: number) => [number, number],
+  windowEnds: Float64Array,
+  rangeMs: number,
+  p0: Float64Array | undefined,
+  p1: Float64Array | undefined,
+  extension: WindowExtension | undefined,
+  results: KernelResult[],
+  resultAt: number,
+): void {
   const wasm = loadWasm() as KernelExports;
   const steps = windowEnds.length;
-  const count = end - first;
-  let points = 0;
+  const count = offsets.length - 1;
   let longest = 0;
-  for (let i = first; i < end; i++) {
-    const n = series[i].timestamps.length;
-    points += n;
-    if (n > longest) longest = n;
-  }
-  const tsOff = 0;
-  const vsOff = tsOff + points * 8;
-  const offsetsOff = vsOff + points * 8;
+  for (let i = 0; i < count; i++) longest = Math.max(longest, offsets[i + 1] - offsets[i]);
+  const offsetsOff = packedPoints * 16;
   const windowOff = align8(offsetsOff + (count + 1) * 4);
   const p0Off = windowOff + steps * 8;
   const p1Off = p0Off + steps * 8;
@@ -156,25 +231,16 @@ function runBatch(
   const total = sortOff + Math.max(1, longest) * 8;
 
   const base = wasm.scratch(total);
-  const buffer = memoryViews().buffer;
-  const f64 = new Float64Array(buffer, base, total >> 3);
-  const offsets = new Int32Array(buffer, base + offsetsOff, count + 1);
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    const s = series[first + i];
-    offsets[i] = at;
-    f64.set(s.timestamps, (tsOff >> 3) + at);
-    f64.set(s.values, (vsOff >> 3) + at);
-    at += s.timestamps.length;
-  }
-  offsets[count] = at;
-  f64.set(windowEnds, windowOff >> 3);
-  if (p0) f64.set(p0, p0Off >> 3);
-  if (p1) f64.set(p1, p1Off >> 3);
+  const [tsPtr, vsPtr] = inputs(base);
+  const mem = memoryViews();
+  mem.i32.set(offsets, (base + offsetsOff) >> 2);
+  mem.f64.set(windowEnds, (base + windowOff) >> 3);
+  if (p0) mem.f64.set(p0, (base + p0Off) >> 3);
+  if (p1) mem.f64.set(p1, (base + p1Off) >> 3);
 
   wasm.promqlRangeEval(
     fn, count, steps, rangeMs,
-    base + tsOff, base + vsOff, base + offsetsOff, base + windowOff,
+    tsPtr, vsPtr, base + offsetsOff, base + windowOff,
     base + p0Off, base + p1Off, base + outOff, base + presentOff, base + sortOff,
     extension?.beforeMs ?? 0, extension?.afterMs ?? 0, extension?.smoothed ? 1 : 0,
   );
@@ -184,7 +250,7 @@ function runBatch(
   const outValues = new Float64Array(after, base + outOff, count * steps).slice();
   const outPresent = new Uint8Array(after, base + presentOff, count * steps).slice();
   for (let i = 0; i < count; i++) {
-    results[first + i] = {
+    results[resultAt + i] = {
       values: outValues.subarray(i * steps, (i + 1) * steps),
       present: outPresent.subarray(i * steps, (i + 1) * steps),
     };

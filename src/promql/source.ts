@@ -22,7 +22,26 @@ export interface SelectedSeries {
   values: Float64Array;
 }
 
+/**
+ * Whole series in WASM linear memory: series i (labels[i], sorted, `__name__` included) is points
+ * [offsets[i], offsets[i + 1]) of the f64 ms timestamps at byte address tsPtr and f64 values at vsPtr.
+ */
+export interface SeriesBatch {
+  labels: { name: string; value: string }[][];
+  offsets: Int32Array;
+  tsPtr: number;
+  vsPtr: number;
+}
+
 export interface SeriesSource {
   /** Numeric series matching `selection` with samples in [start, end) (ms), timestamps ascending. */
   selectColumns(selection: SeriesSelection, start: number, end: number): Promise<SelectedSeries[]>;
+  /**
+   * Optional: the same series in batches of about `maxPoints` points written into WASM memory, where range kernels
+   * read them in place. `onBatch` runs synchronously, once per batch, the batch valid only during the call.
+   * Resolves to false (without calling onBatch) when the source cannot (then the engine uses selectColumns).
+   */
+  selectBatches?(
+    selection: SeriesSelection, start: number, end: number, maxPoints: number, onBatch: (batch: SeriesBatch) => void,
+  ): Promise<boolean>;
 }

@@ -1,6 +1,6 @@
 // Tenants: the x-tsink-tenant header (X-Scope-OrgID alias), the reserved __tsink_tenant__ label stamped on every
 // write, and the scoping of every read (extra matcher in, label stripped out), including the PromQL source.
-import type { SeriesSource, SeriesSelection as PromqlSelection, SelectedSeries } from "../promql/source.js";
+import type { SeriesBatch, SeriesSource, SeriesSelection as PromqlSelection, SelectedSeries } from "../promql/source.js";
 import { type Label, MAX_LABEL_VALUE_BYTES, TENANT_LABEL } from "../protocols/series-validation.js";
 import { type TimestampPrecision, toMillis, scaleMillis } from "../protocols/rows.js";
 import type { SeriesMatcher, SeriesSelection } from "../storage/types.js";
@@ -66,8 +66,8 @@ export class TenantSeriesSource implements SeriesSource {
     private readonly precision: TimestampPrecision,
   ) {}
 
-  async selectColumns(selection: PromqlSelection, start: number, end: number): Promise<SelectedSeries[]> {
-    const scoped = scopeSelection(
+  private scoped(selection: PromqlSelection) {
+    return scopeSelection(
       {
         ...(selection.metric !== undefined ? { metric: selection.metric } : {}),
         matchers: selection.matchers ?? [],
@@ -76,13 +76,26 @@ export class TenantSeriesSource implements SeriesSource {
       },
       this.tenant,
     );
+  }
+
+  async selectColumns(selection: PromqlSelection, start: number, end: number): Promise<SelectedSeries[]> {
     // Labels come back with __name__ in place and without the tenant label: no per-series copies here.
-    const columns = await this.storage.selectColumns(scoped, msToStorage(start, this.precision), msToStorage(end, this.precision), {
+    const columns = await this.storage.selectColumns(this.scoped(selection), msToStorage(start, this.precision), msToStorage(end, this.precision), {
       metricLabel: true,
       omitLabel: TENANT_LABEL,
     });
     if (this.precision !== "ms") for (const c of columns) c.timestamps = timestampsToMillis(c.timestamps, this.precision);
     return columns as SelectedSeries[];
+  }
+
+  /** Batches in WASM memory for the range kernels; millisecond storage only (other precisions use selectColumns). */
+  async selectBatches(
+    selection: PromqlSelection, start: number, end: number, maxPoints: number, onBatch: (batch: SeriesBatch) => void,
+  ): Promise<boolean> {
+    if (this.precision !== "ms") return false;
+    const options = { metricLabel: true, omitLabel: TENANT_LABEL };
+    const [s, e] = [msToStorage(start, this.precision), msToStorage(end, this.precision)];
+    return this.storage.selectBatches(this.scoped(selection), s, e, maxPoints, onBatch, options);
   }
 }
 

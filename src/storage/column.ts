@@ -1,7 +1,9 @@
 // Column: a run of points in typed arrays (8-byte timestamp cells + 8-byte value cells, or blob references),
 // the unit every read path works on. Cells are copied as int32 pairs or with TypedArray.set, never through JS
 // arithmetic, so NaN payloads (the Prometheus staleness marker) survive bit-exact.
-import type { TimeAxis, TimestampArray } from "./timestamps.js";
+import { chunkPointCount, decodeRangeInto, decodeRangeToMemory, MAX_CHUNK_POINTS } from "../encoding/chunk.js";
+import { loadWasm, memoryViews } from "../wasm/loader.js";
+import type { TimeAxis, TimestampArray, Ts } from "./timestamps.js";
 import { KIND_BOOL, KIND_F64, KIND_I64, type Blob } from "./value-kinds.js";
 
 export class Column {
@@ -102,6 +104,25 @@ function mergeTwo(axis: TimeAxis, a: Column, b: Column, blob: boolean): Column {
   return out;
 }
 
+/**
+ * Where the bulk read writes the points of many series, one series after the other (f64 values): JS pages
+ * (ColumnBatchBuilder) or the WASM read arena (ArenaBatchBuilder).
+ */
+export interface PointSink {
+  /** Appends the points of an f64 chunk in [s, e); false when they start before the series' last point. */
+  appendChunk(bytes: Uint8Array, s: Ts, e: Ts): boolean;
+  /** Appends cells [from, to) given as int32 pairs (timestamps and f64 values; bit-exact). */
+  appendCells(ts32: Int32Array, v32: Int32Array, from: number, to: number): void;
+  /** Appends a column of numeric kind `kind` (as read by the engine: bool as 0/1 f64), values projected to f64. */
+  appendColumn(col: Column, kind: number): void;
+  /** Whether the current series already holds a point later than `t`. */
+  endsAfter(t: Ts): boolean;
+  /** Drops the points written for the current series. */
+  discardSeries(): void;
+  /** Closes the current series; returns false (and records nothing) when it has no points. */
+  endSeries(): boolean;
+}
+
 /** Points of the first page of a ColumnBatchBuilder; each further page doubles, up to PAGE_POINTS. */
 const FIRST_PAGE_POINTS = 1 << 12;
 /** Largest page (1 MiB of timestamps + 1 MiB of values). */
@@ -113,7 +134,7 @@ const PAGE_POINTS = 1 << 17;
  * lies in one page (a series that does not fit moves to a fresh page), so each comes out as two subarray views.
  * Pages start at 4k points and double up to 128k, so a small read does not zero megabytes.
  */
-export class ColumnBatchBuilder {
+export class ColumnBatchBuilder implements PointSink {
   /** The current page; points of the current series are [seriesStart, length). */
   ts: TimestampArray;
   values: Float64Array;
@@ -150,7 +171,19 @@ export class ColumnBatchBuilder {
     this.length = partial;
   }
 
-  /** Appends cells [from, to) given as int32 pairs (timestamps and f64 values; bit-exact). */
+  appendChunk(bytes: Uint8Array, s: Ts, e: Ts): boolean {
+    this.reserve(Math.min(chunkPointCount(bytes), MAX_CHUNK_POINTS));
+    const n = decodeRangeInto(bytes, s, e, this.ts, this.values, this.length);
+    if (n === 0) return true;
+    if (this.endsAfter(this.ts[this.length]!)) return false;
+    this.length += n;
+    return true;
+  }
+
+  endsAfter(t: Ts): boolean {
+    return this.length > this.seriesStart && this.ts[this.length - 1]! > t;
+  }
+
   appendCells(ts32: Int32Array, v32: Int32Array, from: number, to: number): void {
     this.reserve(to - from);
     const n = this.length;
@@ -159,7 +192,6 @@ export class ColumnBatchBuilder {
     this.length = n + (to - from);
   }
 
-  /** Appends a column of numeric kind `kind` (as read by the engine: bool as 0/1 f64), values projected to f64. */
   appendColumn(col: Column, kind: number): void {
     if (kind === KIND_F64 || kind === KIND_BOOL) {
       this.appendCells(col.ts32, col.v32, 0, col.length);
@@ -172,17 +204,107 @@ export class ColumnBatchBuilder {
     this.length += col.length;
   }
 
-  /** Drops the points written for the current series. */
   discardSeries(): void {
     this.length = this.seriesStart;
   }
 
-  /** Closes the current series; returns false (and records nothing) when it has no points. */
   endSeries(): boolean {
     if (this.length === this.seriesStart) return false;
     this.seriesTimestamps.push(this.ts.subarray(this.seriesStart, this.length));
     this.seriesValues.push(this.values.subarray(this.seriesStart, this.length));
     this.seriesStart = this.length;
     return true;
+  }
+}
+
+interface ArenaExports {
+  readArena(points: number, keepPoints: number): number;
+  readArenaPoints(): number;
+}
+
+/**
+ * The points of many series written back to back into the WASM read arena (f64 millisecond timestamps and f64
+ * values, timestamps area then values area), where range kernels read them in place: chunks are decoded straight
+ * into it. Holds indexes, never addresses (the arena moves when it grows). One builder at a time: the arena is
+ * shared, and its contents are valid until the next builder writes.
+ */
+export class ArenaBatchBuilder implements PointSink {
+  /** Points written; the current series is [seriesStart, length). */
+  length = 0;
+  seriesStart = 0;
+  /** Start index of each closed series; series i is [starts[i], starts[i + 1] or length). */
+  readonly starts: number[] = [];
+  /** Byte address of the timestamps area (valid until the arena grows: reserve() updates it). */
+  tsPtr: number;
+  /** Byte address of the values area. */
+  vsPtr: number;
+  private readonly wasm = loadWasm() as unknown as ArenaExports;
+  private capacity = 0;
+
+  constructor() {
+    this.tsPtr = this.vsPtr = 0;
+    this.reserve(0);
+  }
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.capacity && this.tsPtr !== 0) return;
+    this.tsPtr = this.wasm.readArena(this.length + n, this.length);
+    this.capacity = this.wasm.readArenaPoints();
+    this.vsPtr = this.tsPtr + this.capacity * 8;
+  }
+
+  appendChunk(bytes: Uint8Array, s: Ts, e: Ts): boolean {
+    this.reserve(Math.min(chunkPointCount(bytes), MAX_CHUNK_POINTS));
+    const ts = this.tsPtr;
+    const n = decodeRangeToMemory(bytes, s as number, e as number, ts, this.vsPtr, this.length);
+    if (n === 0) return true;
+    if (this.endsAfter(memoryViews().f64[ts / 8 + this.length]!)) return false;
+    this.length += n;
+    return true;
+  }
+
+  endsAfter(t: Ts): boolean {
+    return this.length > this.seriesStart && memoryViews().f64[this.tsPtr / 8 + this.length - 1]! > (t as number);
+  }
+
+  appendCells(ts32: Int32Array, v32: Int32Array, from: number, to: number): void {
+    this.reserve(to - from);
+    const mem = memoryViews().i32;
+    mem.set(ts32.subarray(2 * from, 2 * to), this.tsPtr / 4 + 2 * this.length);
+    mem.set(v32.subarray(2 * from, 2 * to), this.vsPtr / 4 + 2 * this.length);
+    this.length += to - from;
+  }
+
+  appendColumn(col: Column, kind: number): void {
+    if (kind === KIND_F64 || kind === KIND_BOOL) {
+      this.appendCells(col.ts32, col.v32, 0, col.length);
+      return;
+    }
+    this.reserve(col.length);
+    const f64 = memoryViews().f64;
+    const t = this.tsPtr / 8 + this.length;
+    const v = this.vsPtr / 8 + this.length;
+    f64.set(col.ts.subarray(0, col.length) as Float64Array, t);
+    const ints = kind === KIND_I64 ? col.i64 : col.u64;
+    for (let i = 0; i < col.length; i++) f64[v + i] = Number(ints[i]!);
+    this.length += col.length;
+  }
+
+  discardSeries(): void {
+    this.length = this.seriesStart;
+  }
+
+  endSeries(): boolean {
+    if (this.length === this.seriesStart) return false;
+    this.starts.push(this.seriesStart);
+    this.seriesStart = this.length;
+    return true;
+  }
+
+  /** Forgets every series (after a batch was consumed); the arena is reused. */
+  clear(): void {
+    this.length = 0;
+    this.seriesStart = 0;
+    this.starts.length = 0;
   }
 }

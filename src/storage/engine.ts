@@ -3,8 +3,7 @@
 import { availableParallelism } from "node:os";
 import { customAggregate, downsample, pointsOf, reduce } from "./aggregate.js";
 import { aggregateOnChunks, downsampleOnChunks, isKernelAggregation } from "./chunk-aggregate.js";
-import { chunkPointCount, decodeRangeInto, MAX_CHUNK_POINTS } from "../encoding/chunk.js";
-import { Column, ColumnBatchBuilder, mergeRuns } from "./column.js";
+import { ArenaBatchBuilder, Column, ColumnBatchBuilder, mergeRuns, type PointSink } from "./column.js";
 import type { DurabilityLayer, EngineHandle, TypedSeriesDefinition, ValidatedBatch } from "./durability.js";
 import { TsinkError, errors } from "./errors.js";
 import { METRIC_LABEL, resolveSelection } from "./matchers.js";
@@ -16,6 +15,7 @@ import { TimeAxis, type TimestampArray, type Ts } from "./timestamps.js";
 import {
   AGGREGATIONS,
   type Aggregation,
+  type ColumnArenaBatch,
   type ColumnLabelOptions,
   type DeleteSeriesResult,
   type Label,
@@ -51,6 +51,8 @@ interface ColumnBatch {
   values: Float64Array[];
 }
 const U64_MAX = 2n ** 64n - 1n;
+/** Most label lists kept by Storage.labelLists (~100 B each). */
+const LABEL_LISTS_MAX = 1 << 18;
 
 interface Counters {
   rowsInserted: number;
@@ -81,6 +83,13 @@ export class Storage implements EngineHandle {
   private readonly writerQueue: Array<() => void> = [];
   /** Reused by the bulk read for each series' chunk list. */
   private readonly chunkScratch: Uint8Array[] = [];
+  /**
+   * Shaped label lists (labelsWith) by series id for one shape (`labelListsShape`): a series' labels never change
+   * (a deleted id is only reused for the same series), so the lists of repeated reads are built once and stay in
+   * the old generation instead of being garbage per query. Bounded by LABEL_LISTS_MAX entries.
+   */
+  private readonly labelLists = new Map<number, Label[]>();
+  private labelListsShape = "";
   private readonly counters: Counters = {
     rowsInserted: 0, insertBatches: 0, insertErrors: 0, selectCalls: 0, selectErrors: 0, pointsReturned: 0,
     deletes: 0, chunksSealed: 0, retentionChunksDropped: 0, admissionWaits: 0,
@@ -661,11 +670,66 @@ export class Storage implements EngineHandle {
       const out: SelectedColumns[] = new Array(batch.ids.length);
       for (let i = 0; i < batch.ids.length; i++) {
         const sid = batch.ids[i]!;
-        const labels = metricLabel || omit >= 0 ? reg.labelsWith(sid, metricLabel, omit) : reg.labelsOf(sid);
+        const labels = metricLabel || omit >= 0 ? this.shapedLabels(sid, metricLabel, omit) : reg.labelsOf(sid);
         out[i] = { metric: reg.metricName(sid), labels, timestamps: batch.timestamps[i]!, values: batch.values[i]! };
       }
       return out;
     });
+  }
+
+  /**
+   * The same read as selectColumns, delivered in batches in WASM linear memory for kernels that read the points in
+   * place. Each batch holds whole series, about `maxPoints` points in all (one series may exceed it), written back
+   * to back into the read arena: series i is points [offsets[i], offsets[i + 1]) of the f64 timestamps at `tsPtr`
+   * and f64 values at `vsPtr`. The batch (and its memory) is valid only during `onBatch`, which runs synchronously;
+   * it may call WASM kernels but must not start another read. Labels include `__name__` unless `labelOptions` say
+   * otherwise. Millisecond precision only: resolves to false (reading nothing) for other precisions.
+   */
+  async selectBatches(
+    selection: SeriesSelection, start: Ts, end: Ts, maxPoints: number, onBatch: (batch: ColumnArenaBatch) => void,
+    labelOptions: ColumnLabelOptions = { metricLabel: true },
+  ): Promise<boolean> {
+    if (this.axis.isBigInt || this.options.timestampPrecision !== "ms") return false;
+    return this.query(() => {
+      const [s, e] = this.range(start, end);
+      const ids = this.sortedIds(resolveSelection(this.registry, this.checkedSelection(selection)));
+      const reg = this.registry;
+      const metricLabel = labelOptions.metricLabel === true;
+      const omit = labelOptions.omitLabel === undefined ? -1 : (reg.dict.find(labelOptions.omitLabel) ?? -1);
+      const out = new ArenaBatchBuilder();
+      let labels: Label[][] = [];
+      const flush = () => {
+        const n = out.starts.length;
+        if (n === 0) return;
+        const offsets = new Int32Array(n + 1);
+        for (let i = 0; i < n; i++) offsets[i] = out.starts[i]!;
+        offsets[n] = out.length;
+        onBatch({ labels, offsets, tsPtr: out.tsPtr, vsPtr: out.vsPtr });
+        out.clear();
+        labels = [];
+      };
+      this.readInto(ids, s, e, out, (sid) => {
+        labels.push(metricLabel || omit >= 0 ? this.shapedLabels(sid, metricLabel, omit) : reg.labelsOf(sid));
+        if (out.length >= maxPoints) flush();
+      });
+      flush();
+      return true;
+    });
+  }
+
+  /** registry.labelsWith, cached (see labelLists); the list and its Label objects are shared: read-only. */
+  private shapedLabels(sid: number, metricLabel: boolean, omit: number): Label[] {
+    const shape = `${metricLabel}/${omit}`;
+    if (shape !== this.labelListsShape) {
+      this.labelLists.clear();
+      this.labelListsShape = shape;
+    }
+    let labels = this.labelLists.get(sid);
+    if (labels === undefined) {
+      labels = this.registry.labelsWith(sid, metricLabel, omit);
+      if (this.labelLists.size < LABEL_LISTS_MAX) this.labelLists.set(sid, labels);
+    }
+    return labels;
   }
 
   /** Label names (including `__name__`) of the series matching `selection` (all series when omitted), sorted. */
@@ -863,9 +927,15 @@ export class Storage implements EngineHandle {
    * hold integers go through `collect`.
    */
   private readColumns(ids: readonly number[], s: Ts, e: Ts): ColumnBatch {
-    const reg = this.registry;
     const out = new ColumnBatchBuilder(this.axis);
     const kept: number[] = [];
+    this.readInto(ids, s, e, out, (sid) => kept.push(sid));
+    return { ids: kept, timestamps: out.seriesTimestamps, values: out.seriesValues };
+  }
+
+  /** Writes the points of each numeric series of `ids` in [s, e) to `out`; `kept` is called for each one with points. */
+  private readInto(ids: readonly number[], s: Ts, e: Ts, out: PointSink, kept: (sid: number) => void): void {
+    const reg = this.registry;
     let from = s;
     if (this.options.retentionEnforced) {
       const cutoff = this.retentionCutoff(this.axis.min);
@@ -878,31 +948,21 @@ export class Storage implements EngineHandle {
         out.discardSeries();
         out.appendColumn(this.collect(sid, s, e), kind);
       }
-      if (out.endSeries()) kept.push(sid);
+      if (out.endSeries()) kept(sid);
     }
-    return { ids: kept, timestamps: out.seriesTimestamps, values: out.seriesValues };
   }
 
   /** Appends the f64 points of `sid` in [s, e) to `out`; false when its runs overlap (then the caller merges). */
-  private appendF64(sid: number, s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {
+  private appendF64(sid: number, s: Ts, e: Ts, out: PointSink): boolean {
     const chunks = this.chunkScratch;
     chunks.length = 0;
     this.durability?.persistedChunks(sid, s, e, chunks);
     this.store.sealedIn(sid, s, e, chunks);
-    const ok = this.appendChunks(chunks, s, e, out) && this.store.appendHeads(sid, s, e, out);
+    let ok = true;
+    for (let i = 0; i < chunks.length && ok; i++) ok = out.appendChunk(chunks[i]!, s, e);
+    ok = ok && this.store.appendHeads(sid, s, e, out);
     chunks.length = 0; // do not keep block views alive
     return ok;
-  }
-
-  private appendChunks(chunks: readonly Uint8Array[], s: Ts, e: Ts, out: ColumnBatchBuilder): boolean {
-    for (const bytes of chunks) {
-      out.reserve(Math.min(chunkPointCount(bytes), MAX_CHUNK_POINTS));
-      const n = decodeRangeInto(bytes, s, e, out.ts, out.values, out.length);
-      if (n === 0) continue;
-      if (out.length > out.seriesStart && out.ts[out.length - 1]! > out.ts[out.length]!) return false;
-      out.length += n;
-    }
-    return true;
   }
 
   /** All points of a series in [s, e), from memory and from the durability layer, merged by timestamp. */

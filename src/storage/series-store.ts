@@ -2,7 +2,7 @@
 // per-head JS objects) sealed into encoded chunks at `chunkPoints`, plus reading a time range back as columns.
 import { chunkInfo, decodeChunk, decodeRangeInto, encodeChunk, type ValueKind } from "../encoding/chunk.js";
 import { type SizeClass, type SlabPage, makeSizeClasses } from "./active-buffers.js";
-import { Column, type ColumnBatchBuilder } from "./column.js";
+import { Column, type PointSink } from "./column.js";
 import { type SealedChunk, SealedChunks } from "./sealed-chunks.js";
 import { lowerBound, type TimeAxis, type Ts } from "./timestamps.js";
 import { KIND_BOOL, KIND_BYTES, KIND_F64, KIND_I64, KIND_NAMES, KIND_STRING, KIND_U64, type Blob, isBlobKind } from "./value-kinds.js";
@@ -153,7 +153,7 @@ export class SeriesStore {
    * Appends the points of `sid`'s active heads in [start, end) to `out` (f64 or bool cells), one sorted run per
    * head. Returns false when a run starts before the point preceding it in the current series: runs overlap.
    */
-  appendHeads(sid: number, start: Ts, end: Ts, out: ColumnBatchBuilder): boolean {
+  appendHeads(sid: number, start: Ts, end: Ts, out: PointSink): boolean {
     let ordered = true;
     for (let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD; h !== NO_HEAD; h = this.hNext[h]!) {
       this.sortHead(h);
@@ -163,7 +163,7 @@ export class SeriesStore {
       const lo = lowerBound(pg.ts, base, base + n, start);
       const hi = lowerBound(pg.ts, lo, base + n, end);
       if (hi === lo) continue;
-      if (out.length > out.seriesStart && out.ts[out.length - 1]! > pg.ts[lo]!) ordered = false;
+      if (out.endsAfter(pg.ts[lo]!)) ordered = false;
       out.appendCells(pg.ts32, pg.v32, lo, hi);
     }
     return ordered;

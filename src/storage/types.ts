@@ -158,7 +158,8 @@ export interface WriteResult {
 
 /**
  * How selectColumns builds each series' label list (by default: its labels, sorted, without the metric name, as
- * fresh objects). With any option set, Label objects are shared between series and calls: treat them as read-only.
+ * fresh objects). With any option set, the lists and their Label objects are shared between series and calls: treat
+ * them as read-only.
  */
 export interface ColumnLabelOptions {
   /** Also list the metric name as a `__name__` label, in sorted position. */
@@ -172,4 +173,15 @@ export interface SelectedColumns {
   labels: Label[];
   timestamps: Float64Array | BigInt64Array;
   values: Float64Array;
+}
+
+/**
+ * A batch of selectColumnBatches: whole series in WASM linear memory. Series i (labels[i]) is points
+ * [offsets[i], offsets[i + 1]) of the f64 ms timestamps at byte address tsPtr and f64 values at vsPtr.
+ */
+export interface ColumnArenaBatch {
+  labels: Label[][];
+  offsets: Int32Array;
+  tsPtr: number;
+  vsPtr: number;
 }

@@ -3,7 +3,9 @@
 //
 // Memory handling: kernels never allocate per call. JS asks for a scratch region (`scratch(bytes)`, one growable
 // arena in linear memory shared by all kernels), copies inputs into it, calls a kernel, and copies results out.
-// The region is valid until the next scratch() call. scratch() may grow memory, which detaches every typed-array
+// The region is valid until the next scratch() call. A second region, the read arena (`readArena(points, keep)`), holds
+// decoded range data (f64 timestamps and values) that range kernels read in place; it is reused, never released.
+// scratch() and readArena() may grow memory, which detaches every typed-array
 // view over the old buffer, so views are taken from `memoryViews()` after the scratch() call (it re-creates them
 // whenever memory.buffer changed). Nothing here is re-entrant; Node runs it on one thread.
 import { readFileSync } from "node:fs";
@@ -30,6 +32,9 @@ export interface WasmExports {
   readonly memory: WebAssembly.Memory;
   /** Returns a 16-byte aligned scratch region of at least `bytes` bytes; may grow memory. */
   scratch(bytes: number): number;
+  /** Read arena with room for `points` points (timestamps at the base, values readArenaPoints() * 8 later). */
+  readArena(points: number, keepPoints: number): number;
+  readArenaPoints(): number;
   readonly [name: string]: unknown;
 }
 

@@ -253,4 +253,41 @@ test("random expressions give the same value at a step in range mode as an insta
   await storage.close();
 });
 
+test("selectors and range functions give the same results from storage's in-memory batches as from JS arrays", async () => {
+  const rows: Row[] = [];
+  for (let k = 0; k < 12; k++) {
+    let v = 0;
+    for (let t = 0; t <= 900_000; t += 15_000 + k * 1_000) {
+      v = (t / 15_000) % (5 + k) === 4 ? 1 : v + k + 0.5; // counter resets
+      rows.push(...series("c_total", { k: String(k).padStart(2, "0") }, [[t, t === 300_000 && k % 3 === 0 ? STALE : v]]));
+    }
+  }
+  const storage = await storageWith(rows);
+  let batches = 0;
+  const batched: SeriesSource = {
+    selectColumns: (selection, start, end) => storage.selectColumns(selection, start, end),
+    // a tiny batch size: every batch boundary falls between whole series
+    selectBatches: (selection, start, end, _maxPoints, onBatch) =>
+      storage.selectBatches(selection, start, end, 7, (b) => {
+        batches++;
+        onBatch(b);
+      }),
+  };
+  const arrays: SeriesSource = { selectColumns: (selection, start, end) => storage.selectColumns(selection, start, end) };
+  const queries = [
+    "rate(c_total[2m])", "increase(c_total[5m])", "delta(c_total[3m])", "irate(c_total[1m])", "resets(c_total[5m])",
+    "changes(c_total[2m])", "deriv(c_total[4m])", "predict_linear(c_total[4m], 60)", "count_over_time(c_total[2m])",
+    "avg_over_time(c_total[3m])", "quantile_over_time(0.3, c_total[5m])", "last_over_time(c_total[1m] offset 1m)",
+    "sum by (k) (rate(c_total[5m] anchored))", "c_total", "timestamp(c_total)", "c_total offset 2m", "c_total @ 300",
+  ];
+  for (const q of queries) {
+    const viaBatches = await new PromqlEngine(batched).rangeQuery(q, 60_000, 900_000, 30_000);
+    const viaArrays = await new PromqlEngine(arrays).rangeQuery(q, 60_000, 900_000, 30_000);
+    assert.equal(viaBatches, viaArrays, q);
+    assert.ok(viaArrays.resultType === "matrix" && viaArrays.result.length >= 8, q); // not empty: 12 series, some stale at 300 s
+  }
+  assert.ok(batches > queries.length * 2, "the batched source was used, with several batches per query");
+  await storage.close();
+});
+
 test.run();

@@ -2,6 +2,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Codec, QueryOptions, StoredPoint } from "../../src/index.js";
 import { L, msStorage, rejects, row } from "./helpers.js";
+import { StorageBuilder } from "../../src/index.js";
+import { memoryViews } from "../../src/wasm/loader.js";
 
 // 10 points 0..9 at ts 10, 20, ..., 100, with a NaN at ts 55 (chunkPoints 4: sealed chunks and an active head)
 async function seeded() {
@@ -216,6 +218,52 @@ test("selectColumns over series that span and cross its shared pages equals sele
     assert.equal(Array.from(cols[k]!.timestamps as Float64Array), pts.map((p) => p.timestamp), `timestamps of series ${k}`);
     assert.equal(Array.from(cols[k]!.values), pts.map((p) => p.value), `values of series ${k}`);
   }
+});
+
+test("selectBatches delivers selectColumns' series in WASM memory, whole series per batch, bits unchanged", async () => {
+  const s = await msStorage((b) => b.withChunkPoints(4));
+  const stale = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0]!;
+  const rows = [];
+  for (let k = 0; k < 6; k++) for (let t = 1; t <= 11 + k; t++) rows.push(row("m", L("k", String(k)), t * 10, t === 7 ? stale : k * 100 + t));
+  rows.push(row("m", L("k", "late"), 50, 1), row("m", L("k", "late"), 90, 2));
+  rows.push(row("m", L("k", "ints"), 20, 5n), row("m", L("k", "ints"), 30, 6n));
+  rows.push(row("m", L("k", "text"), 20, "x"));
+  await s.insertRows(rows);
+  await s.insertRows([row("m", L("k", "late"), 40, 3), row("m", L("k", "late"), 60, 4)]); // overlaps the sealed run
+  const [start, end] = [25, 135];
+  const cols = await s.selectColumns({ metric: "m" }, start, end, { metricLabel: true });
+  const got: { labels: unknown; ts: number[]; bits: bigint[] }[] = [];
+  const batchSizes: number[] = [];
+  const ok = await s.selectBatches({ metric: "m" }, start, end, 9, (batch) => {
+    const mem = memoryViews();
+    const n = batch.labels.length;
+    assert.is(batch.offsets.length, n + 1);
+    batchSizes.push(batch.offsets[n]! - batch.offsets[0]!);
+    for (let i = 0; i < n; i++) {
+      const [a, b] = [batch.offsets[i]!, batch.offsets[i + 1]!];
+      got.push({
+        labels: batch.labels[i],
+        ts: Array.from(mem.f64.subarray(batch.tsPtr / 8 + a, batch.tsPtr / 8 + b)),
+        bits: Array.from(mem.u64.subarray(batch.vsPtr / 8 + a, batch.vsPtr / 8 + b)),
+      });
+    }
+  });
+  assert.ok(ok);
+  assert.equal(got.map((g) => g.labels), cols.map((c) => c.labels));
+  for (let i = 0; i < cols.length; i++) {
+    assert.equal(got[i]!.ts, Array.from(cols[i]!.timestamps as Float64Array), `timestamps of ${i}`);
+    assert.equal(got[i]!.bits, Array.from(new BigUint64Array(cols[i]!.values.slice().buffer)), `value bits of ${i}`);
+  }
+  assert.equal(cols.find((c) => c.labels.some((l) => l.value === "late"))!.timestamps, new Float64Array([40, 50, 60, 90]));
+  assert.ok(batchSizes.length > 2, "several batches");
+  for (const size of batchSizes.slice(0, -1)) assert.ok(size >= 9, "a batch closes once it holds maxPoints");
+
+  const ns = await new StorageBuilder().build();
+  await ns.insertRows([row("m", L("k", "a"), 1n, 1)]);
+  let called = false;
+  assert.is(await ns.selectBatches({ metric: "m" }, 0n, 10n, 9, () => (called = true)), false);
+  assert.not.ok(called);
+  await ns.close();
 });
 
 test.run();
