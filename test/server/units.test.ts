@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AdmissionGate, AdmissionRejected } from "../../src/server/admission.js";
+import { BufferGcTrigger, startBufferGc } from "../../src/server/buffer-gc.js";
 import { Authenticator, bearerToken, presentedToken, scopeOfPath } from "../../src/server/auth.js";
 import { ConfigError, parseServerArgs, type ServerConfig } from "../../src/server/config.js";
 import { HttpError } from "../../src/server/http-error.js";
@@ -231,6 +232,31 @@ test("admission: waits up to the timeout, then refuses; oversized requests refus
   const tooBig = await gate.withUnits(11, async () => "no").catch((e: unknown) => e);
   assert.is((tooBig as AdmissionRejected).reason, "limit_exceeded");
   assert.is(await gate.withUnits(10, async () => "fits"), "fits");
+});
+
+test("buffer GC is due once ArrayBuffers exceed the last live set by the slack, and follows V8's own collections down", () => {
+  const t = new BufferGcTrigger(100, 50);
+  assert.not.ok(t.due(150));
+  assert.ok(t.due(151));
+  t.collected(120); // 120 survived: the next collection waits for 220
+  assert.not.ok(t.due(220));
+  assert.ok(t.due(221));
+  assert.not.ok(t.due(30)); // V8 collected on its own: the base drops to 30
+  assert.ok(t.due(131));
+});
+
+test("the buffer GC frees dropped Buffers that V8 alone would keep (below its external-memory trigger)", async () => {
+  const stop = startBufferGc(8 << 20);
+  try {
+    let held: Buffer[] | undefined = Array.from({ length: 24 }, () => Buffer.alloc(1 << 20, 1));
+    const before = process.memoryUsage().arrayBuffers;
+    assert.ok(held.length === 24 && before >= 24 << 20);
+    held = undefined;
+    await new Promise((r) => setTimeout(r, 400));
+    assert.ok(process.memoryUsage().arrayBuffers < before - (16 << 20), `${process.memoryUsage().arrayBuffers} of ${before} bytes left`);
+  } finally {
+    stop();
+  }
 });
 
 test.run();
