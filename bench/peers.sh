@@ -10,7 +10,8 @@ peerbench="$root/../shared/tools/peerbench"
 [ -d "$peerbench/node_modules" ] || (cd "$peerbench" && npm install --no-audit --no-fund)
 [ -f "$root/build/tsink.wasm" ] && [ -f "$root/dist/server/main.js" ] || (cd "$root" && npm run build)
 port="${TSINK_BENCH_PORT:-19201}"
-cmd="node $root/dist/server/main.js --listen 127.0.0.1:{port} --data-path {dataDir}"
+# the same runtime settings as the tsink-server shebang and `npm start` (memory: docs/benchmarks.md)
+cmd="env MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 $root/dist/server/main.js --listen 127.0.0.1:{port} --data-path {dataDir}"
 targets="prometheus,vm"
 if printf '%s\n' "$@" | grep -qx -- 'influx\|--ingest=influx'; then
   targets="vm"; command -v influxd > /dev/null && targets="vm,influxdb"

@@ -106,8 +106,7 @@ export function evalRangeKernel(
   batchBytes = BATCH_BYTES,
   beforeBatch?: () => void,
 ): KernelResult[] {
-  const fn = extension ? EXTENDED_FUNCTION_IDS[name] : RANGE_FUNCTION_IDS[name];
-  if (fn === undefined) throw new Error(`no extended-window kernel for ${name}`);
+  const fn = kernelId(name, extension);
   const steps = windowEnds.length;
   const results: KernelResult[] = new Array(series.length);
   let first = 0;
@@ -156,6 +155,12 @@ function runBatch(
   }, windowEnds, rangeMs, p0, p1, extension, results, first);
 }
 
+function kernelId(name: RangeFunctionName, extension: WindowExtension | undefined): number {
+  const fn = extension ? EXTENDED_FUNCTION_IDS[name] : RANGE_FUNCTION_IDS[name];
+  if (fn === undefined) throw new Error(`no extended-window kernel for ${name}`);
+  return fn;
+}
+
 /** Series already in linear memory: series i is points [offsets[i], offsets[i + 1]) of the f64 arrays at tsPtr/vsPtr. */
 export interface SeriesInMemory {
   offsets: Int32Array;
@@ -177,8 +182,7 @@ export function evalRangeKernelInMemory(
   extension: WindowExtension | undefined,
   results: KernelResult[],
 ): void {
-  const fn = extension ? EXTENDED_FUNCTION_IDS[name] : RANGE_FUNCTION_IDS[name];
-  if (fn === undefined) throw new Error(`no extended-window kernel for ${name}`);
+  const fn = kernelId(name, extension);
   const at = results.length;
   results.length += batch.offsets.length - 1;
   runKernel(fn, batch.offsets, 0, () => [batch.tsPtr, batch.vsPtr], windowEnds, rangeMs, p0, p1, extension, results, at);

@@ -1,9 +1,12 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4
 // tsink-server entry point: parse flags and env, start the HTTP server over the embedded storage, log as JSON
 // (pino), and shut down gracefully on SIGTERM/SIGINT.
+// The shebang (and `npm start`, bench/peers.sh) cap V8's young generation at 2 x 4 MiB (default 2 x 16 MiB) and
+// glibc at 2 malloc arenas: together ~40 MiB less resident memory under remote-write load (docs/benchmarks.md, Memory).
 import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { TsinkServer } from "./app.js";
+import { startBufferGc } from "./buffer-gc.js";
 import { ConfigError, HELP_TEXT, parseServerArgs } from "./config.js";
 import { storageHooks } from "./storage.js";
 
@@ -27,6 +30,7 @@ async function main(): Promise<void> {
     process.stdout.write(HELP_TEXT);
     return;
   }
+  startBufferGc();
   const logger = pino({ level: config.logLevel, base: { service: "tsink-server" } });
   const server = new TsinkServer(config, logger, storageHooks(config), packageVersion());
   let stopping = false;

@@ -1,6 +1,6 @@
 // Prometheus HTTP API JSON encoding: Go-compatible float and timestamp spelling and the query result shapes,
 // written as JSON text directly so values come out byte-identical to Prometheus' jsonutil marshalling.
-import type { QueryData } from "../promql/result.js";
+import type { QueryData, QueryResult } from "../promql/result.js";
 
 export interface Label {
   name: string;
@@ -50,39 +50,168 @@ export function labelsJson(labels: readonly Label[]): string {
   return `${out}}`;
 }
 
-function samplePair(ms: number, value: number): string {
-  return `[${formatTimestamp(ms)},"${formatFloat(value)}"]`;
+/** A growing byte buffer that JSON text is written into (ASCII fast path; other text as UTF-8). */
+class JsonWriter {
+  buf: Buffer;
+  pos = 0;
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  private reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** Text known to be ASCII (numbers, punctuation, already-escaped JSON of ASCII strings). */
+  ascii(s: string): void {
+    const n = s.length;
+    this.reserve(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /** Any text, UTF-8 encoded. */
+  text(s: string): void {
+    this.reserve(s.length * 3);
+    this.pos += this.buf.write(s, this.pos, "utf8");
+  }
+
+  /** A JSON string literal: printable ASCII without `"` and `\` is copied as is, anything else goes through JSON.stringify. */
+  string(s: string): void {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+        this.text(JSON.stringify(s));
+        return;
+      }
+    }
+    this.reserve(s.length + 2);
+    this.buf[this.pos++] = 0x22;
+    this.ascii(s);
+    this.buf[this.pos++] = 0x22;
+  }
+
+  /** formatFloat(v). */
+  float(v: number): void {
+    this.ascii(floatText(v));
+  }
+
+  /** One point of a series: `<comma>[<ts>,"<value>"]` with the `[<ts>,"` prefix already formatted. */
+  point(comma: boolean, prefix: string, v: number): void {
+    const value = floatText(v);
+    const n = prefix.length;
+    const m = value.length;
+    this.reserve(n + m + 3);
+    const buf = this.buf;
+    let p = this.pos;
+    if (comma) buf[p++] = 0x2c;
+    for (let i = 0; i < n; i++) buf[p++] = prefix.charCodeAt(i);
+    for (let i = 0; i < m; i++) buf[p++] = value.charCodeAt(i);
+    buf[p++] = 0x22;
+    buf[p++] = 0x5d;
+    this.pos = p;
+  }
 }
 
-/** The `data` object of a query or query_range response. */
-export function queryResultJson(result: QueryData): string {
+/** formatFloat(v), with the common case first: from 1e-6 up to 1e21 JS's shortest round-trip spelling is Go's. */
+function floatText(v: number): string {
+  const a = v < 0 ? -v : v;
+  return a >= 1e-6 && a < 1e21 ? String(v) : formatFloat(v); // NaN, ±Inf and ±0 fail the range test
+}
+
+function writeLabels(w: JsonWriter, labels: readonly Label[]): void {
+  w.ascii("{");
+  for (let i = 0; i < labels.length; i++) {
+    if (i > 0) w.ascii(",");
+    w.string(labels[i]!.name);
+    w.ascii(":");
+    w.string(labels[i]!.value);
+  }
+  w.ascii("}");
+}
+
+function writeSamplePair(w: JsonWriter, ms: number, value: number): void {
+  w.ascii(`[${formatTimestamp(ms)},"`);
+  w.float(value);
+  w.ascii('"]');
+}
+
+function writeQueryData(w: JsonWriter, result: QueryData): void {
   switch (result.resultType) {
     case "scalar":
-      return `{"resultType":"scalar","result":${samplePair(result.value[0], result.value[1])}}`;
+      w.ascii('{"resultType":"scalar","result":');
+      writeSamplePair(w, result.value[0], result.value[1]);
+      break;
     case "string":
-      return `{"resultType":"string","result":[${formatTimestamp(result.value[0])},${JSON.stringify(result.value[1])}]}`;
-    case "vector": {
-      const parts = result.result.map((s) => `{"metric":${labelsJson(s.labels)},"value":${samplePair(s.timestamp, s.value)}}`);
-      return `{"resultType":"vector","result":[${parts.join(",")}]}`;
-    }
-    case "matrix": {
-      // Series of a range query share the step timestamps: each `[<ts>,"` prefix is formatted once.
-      const prefixes = new Map<number, string>();
-      const parts = new Array<string>(result.result.length);
-      for (let k = 0; k < parts.length; k++) {
+      w.ascii(`{"resultType":"string","result":[${formatTimestamp(result.value[0])},`);
+      w.string(result.value[1]);
+      w.ascii("]");
+      break;
+    case "vector":
+      w.ascii('{"resultType":"vector","result":[');
+      for (let k = 0; k < result.result.length; k++) {
         const s = result.result[k]!;
-        let out = `{"metric":${labelsJson(s.labels)},"values":[`;
+        w.ascii(k > 0 ? ',{"metric":' : '{"metric":');
+        writeLabels(w, s.labels);
+        w.ascii(',"value":');
+        writeSamplePair(w, s.timestamp, s.value);
+        w.ascii("}");
+      }
+      w.ascii("]");
+      break;
+    case "matrix": {
+      // Series of a range query share the step timestamps: the `[<ts>,"` prefix at point i is formatted once and
+      // reused by every later series whose i-th timestamp is the same.
+      const prefixTs: number[] = [];
+      const prefixes: string[] = [];
+      w.ascii('{"resultType":"matrix","result":[');
+      for (let k = 0; k < result.result.length; k++) {
+        const s = result.result[k]!;
+        w.ascii(k > 0 ? ',{"metric":' : '{"metric":');
+        writeLabels(w, s.labels);
+        w.ascii(',"values":[');
         for (let i = 0; i < s.timestamps.length; i++) {
           const ms = s.timestamps[i]!;
-          let prefix = prefixes.get(ms);
-          if (prefix === undefined) prefixes.set(ms, (prefix = `[${formatTimestamp(ms)},"`));
-          out += `${i > 0 ? "," : ""}${prefix}${formatFloat(s.values[i]!)}"]`;
+          if (prefixTs[i] !== ms) {
+            prefixTs[i] = ms;
+            prefixes[i] = `[${formatTimestamp(ms)},"`;
+          }
+          w.point(i > 0, prefixes[i]!, s.values[i]!);
         }
-        parts[k] = `${out}]}`;
+        w.ascii("]}");
       }
-      return `{"resultType":"matrix","result":[${parts.join(",")}]}`;
+      w.ascii("]");
+      break;
     }
   }
+  w.ascii("}");
+}
+
+/** Bytes a result's JSON likely takes, so the writer rarely grows (and copies) the buffer while writing. */
+function sizeEstimate(result: QueryData): number {
+  let n = 1024;
+  if (result.resultType === "matrix") for (const s of result.result) n += 64 * s.labels.length + 40 * s.timestamps.length;
+  else if (result.resultType === "vector") for (const s of result.result) n += 64 * s.labels.length + 48;
+  return n;
+}
+
+/**
+ * The whole success response of a query or query_range call as UTF-8 bytes:
+ * `{"status":"success","data":{...}}` plus warnings and infos when there are any.
+ */
+export function querySuccessBody(result: QueryResult): Buffer {
+  const w = new JsonWriter(sizeEstimate(result));
+  w.ascii('{"status":"success","data":');
+  writeQueryData(w, result);
+  if (result.warnings.length > 0) w.text(`,"warnings":${JSON.stringify(result.warnings)}`);
+  if (result.infos.length > 0) w.text(`,"infos":${JSON.stringify(result.infos)}`);
+  w.ascii("}");
+  return w.buf.subarray(0, w.pos);
 }
 
 /** `{"status":"success","data":<dataJson>}` (plus warnings and infos when there are any). */

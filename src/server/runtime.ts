@@ -49,7 +49,7 @@ export async function requestParams(ctx: Context, maxBodyBytes: number): Promise
   return params;
 }
 
-export function sendJson(ctx: Context, json: string, status = 200): void {
+export function sendJson(ctx: Context, json: string | Buffer, status = 200): void {
   ctx.status = status;
   ctx.type = "application/json";
   ctx.body = json;

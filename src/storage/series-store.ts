@@ -34,6 +34,9 @@ export class SeriesStore {
   private sealSeq = 0;
   /** Set by locate(): index of the located head's first point within its page. */
   private base = 0;
+  /** Set by headRange(): the points of the head in the asked range are [lo, hi) of its page. */
+  private lo = 0;
+  private hi = 0;
   activeHeads = 0;
   /** Payload bytes of blob values held by active heads (counted into the memory budget). */
   private blobBytes = 0;
@@ -156,12 +159,8 @@ export class SeriesStore {
   appendHeads(sid: number, start: Ts, end: Ts, out: PointSink): boolean {
     let ordered = true;
     for (let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD; h !== NO_HEAD; h = this.hNext[h]!) {
-      this.sortHead(h);
-      const pg = this.locate(h);
-      const base = this.base;
-      const n = this.hCount[h]!;
-      const lo = lowerBound(pg.ts, base, base + n, start);
-      const hi = lowerBound(pg.ts, lo, base + n, end);
+      const pg = this.headRange(h, start, end);
+      const { lo, hi } = this;
       if (hi === lo) continue;
       if (out.endsAfter(pg.ts[lo]!)) ordered = false;
       out.appendCells(pg.ts32, pg.v32, lo, hi);
@@ -332,6 +331,16 @@ export class SeriesStore {
     return cls.pageOf(block);
   }
 
+  /** Sorts head `h` and finds its points in [start, end): they are [this.lo, this.hi) of the returned page. */
+  private headRange(h: number, start: Ts, end: Ts): SlabPage {
+    this.sortHead(h);
+    const pg = this.locate(h);
+    const n = this.hCount[h]!;
+    this.lo = lowerBound(pg.ts, this.base, this.base + n, start);
+    this.hi = lowerBound(pg.ts, this.lo, this.base + n, end);
+    return pg;
+  }
+
   /** Sorts a head's points by timestamp in place (stable: equal timestamps keep arrival order). */
   private sortHead(h: number): void {
     if (this.hSorted[h]) return;
@@ -361,12 +370,8 @@ export class SeriesStore {
   }
 
   private readHead(h: number, kind: number, start: Ts, end: Ts): Column {
-    this.sortHead(h);
-    const pg = this.locate(h);
-    const base = this.base;
-    const n = this.hCount[h]!;
-    const lo = lowerBound(pg.ts, base, base + n, start);
-    const hi = lowerBound(pg.ts, lo, base + n, end);
+    const pg = this.headRange(h, start, end);
+    const { lo, hi } = this;
     const col = new Column(this.axis, hi - lo, isBlobKind(kind));
     col.ts32.set(pg.ts32.subarray(2 * lo, 2 * hi));
     if (col.blobs) for (let i = lo; i < hi; i++) col.blobs[i - lo] = pg.blobs![i]!;

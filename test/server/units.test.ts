@@ -1,12 +1,15 @@
 // Pure pieces of the server: Prometheus JSON spelling, parameter parsing, CLI flags, auth decisions, admission.
+import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AdmissionGate, AdmissionRejected } from "../../src/server/admission.js";
+import { BufferGcTrigger, startBufferGc } from "../../src/server/buffer-gc.js";
 import { Authenticator, bearerToken, presentedToken, scopeOfPath } from "../../src/server/auth.js";
 import { ConfigError, parseServerArgs, type ServerConfig } from "../../src/server/config.js";
 import { HttpError } from "../../src/server/http-error.js";
 import { parseDurationParam, parseTimeParam } from "../../src/server/params.js";
-import { formatFloat, formatTimestamp, queryResultJson } from "../../src/server/prometheus-json.js";
+import { formatFloat, formatTimestamp, querySuccessBody } from "../../src/server/prometheus-json.js";
+import type { QueryData } from "../../src/promql/result.js";
 
 test("floats are spelled like Go's strconv.FormatFloat in Prometheus' MarshalFloat", () => {
   const cases: [number, string][] = [
@@ -25,6 +28,13 @@ test("timestamps are seconds with Prometheus' three-digit fraction", () => {
   assert.is(formatTimestamp(-1500), "-1.500");
   assert.is(formatTimestamp(0), "0");
 });
+
+const queryResultJson = (data: QueryData): string => {
+  const body = querySuccessBody({ ...data, warnings: [], infos: [] }).toString("utf8");
+  const envelope = '{"status":"success","data":';
+  assert.ok(body.startsWith(envelope) && body.endsWith("}"), body);
+  return body.slice(envelope.length, -1);
+};
 
 test("query results serialise to Prometheus' shapes", () => {
   assert.is(queryResultJson({ resultType: "scalar", value: [1000, 2] }), '{"resultType":"scalar","result":[1,"2"]}');
@@ -48,6 +58,55 @@ test("query results serialise to Prometheus' shapes", () => {
     }),
     '{"resultType":"matrix","result":[{"metric":{"a":"1"},"values":[[1.500,"-0"],[60,"2e+21"]]},' +
       '{"metric":{"a":"2"},"values":[[60,"-3"],[120.005,"1e-07"]]}]}',
+  );
+});
+
+test("the byte writer spells random results exactly as JSON.stringify plus formatFloat/formatTimestamp do", () => {
+  // The oracle builds the same document from JSON.stringify (labels, strings) and the pinned formatFloat/formatTimestamp.
+  const pair = (ms: number, v: number) => `[${formatTimestamp(ms)},${JSON.stringify(formatFloat(v))}]`;
+  const metric = (labels: { name: string; value: string }[]) => `{${labels.map((l) => `${JSON.stringify(l.name)}:${JSON.stringify(l.value)}`).join(",")}}`;
+  const value = fc.oneof(
+    fc.double(),
+    fc.integer({ min: -1e6, max: 1e6 }).map((n) => n),
+    fc.maxSafeInteger(),
+    fc.double({ min: -2e15, max: 2e15 }).map(Math.round),
+    fc.integer({ min: -30, max: 30 }).chain((e) => fc.double({ min: 1, max: 10, noNaN: true }).map((m) => m * 10 ** e)),
+    fc.constantFrom(0, -0, NaN, Infinity, -Infinity, 1e15, -1e15, 999999999999999, 1e21, 1e-6, 9.999999999999999e-7),
+  );
+  const text = fc.oneof(
+    fc.string({ unit: "binary" }),
+    fc.string({ unit: fc.constantFrom('"', "\\\\", "\\n", "\\u0000", "\\u007f", "\\u2028", "\\ud800", "é", "😀", "a", "_") }),
+  );
+  const labels = fc.array(fc.record({ name: text, value: text }), { maxLength: 4 });
+  const ms = fc.integer({ min: -1e13, max: 1e13 });
+  const series = fc.array(fc.tuple(labels, fc.array(fc.tuple(ms, value), { maxLength: 12 })), { maxLength: 5 });
+  const notes = fc.array(text, { maxLength: 2 });
+  fc.assert(
+    fc.property(series, ms, value, notes, notes, fc.boolean(), (ss, t, v, warnings, infos, shareSteps) => {
+      const steps = ss[0]?.[1].map(([m]) => m) ?? [];
+      const result = ss.map(([ls, pts]) => ({
+        labels: ls,
+        // shareSteps: later series reuse (a prefix of) the first one's timestamps, as a range query's series do
+        timestamps: Float64Array.from(pts, ([m], i) => (shareSteps && i < steps.length ? steps[i]! : m)),
+        values: Float64Array.from(pts, ([, x]) => x),
+      }));
+      const notesJson = (warnings.length > 0 ? `,"warnings":${JSON.stringify(warnings)}` : "") + (infos.length > 0 ? `,"infos":${JSON.stringify(infos)}` : "");
+      const doc = (data: string) => `{"status":"success","data":${data}${notesJson}}`;
+      const matrix = result.map((s) => `{"metric":${metric(s.labels)},"values":[${Array.from(s.values, (x, i) => pair(s.timestamps[i]!, x)).join(",")}]}`);
+      assert.is(querySuccessBody({ resultType: "matrix", result, warnings, infos }).toString("utf8"), doc(`{"resultType":"matrix","result":[${matrix.join(",")}]}`));
+      const vector = result.map((s) => ({ labels: s.labels, timestamp: t, value: v }));
+      assert.is(
+        querySuccessBody({ resultType: "vector", result: vector, warnings, infos }).toString("utf8"),
+        doc(`{"resultType":"vector","result":[${vector.map((s) => `{"metric":${metric(s.labels)},"value":${pair(t, v)}}`).join(",")}]}`),
+      );
+      assert.is(querySuccessBody({ resultType: "scalar", value: [t, v], warnings, infos }).toString("utf8"), doc(`{"resultType":"scalar","result":${pair(t, v)}}`));
+      const str = warnings[0] ?? "";
+      assert.is(
+        querySuccessBody({ resultType: "string", value: [t, str], warnings, infos }).toString("utf8"),
+        doc(`{"resultType":"string","result":[${formatTimestamp(t)},${JSON.stringify(str)}]}`),
+      );
+    }),
+    { numRuns: 500 },
   );
 });
 
@@ -173,6 +232,31 @@ test("admission: waits up to the timeout, then refuses; oversized requests refus
   const tooBig = await gate.withUnits(11, async () => "no").catch((e: unknown) => e);
   assert.is((tooBig as AdmissionRejected).reason, "limit_exceeded");
   assert.is(await gate.withUnits(10, async () => "fits"), "fits");
+});
+
+test("buffer GC is due once ArrayBuffers exceed the last live set by the slack, and follows V8's own collections down", () => {
+  const t = new BufferGcTrigger(100, 50);
+  assert.not.ok(t.due(150));
+  assert.ok(t.due(151));
+  t.collected(120); // 120 survived: the next collection waits for 220
+  assert.not.ok(t.due(220));
+  assert.ok(t.due(221));
+  assert.not.ok(t.due(30)); // V8 collected on its own: the base drops to 30
+  assert.ok(t.due(131));
+});
+
+test("the buffer GC frees dropped Buffers that V8 alone would keep (below its external-memory trigger)", async () => {
+  const stop = startBufferGc(8 << 20);
+  try {
+    let held: Buffer[] | undefined = Array.from({ length: 24 }, () => Buffer.alloc(1 << 20, 1));
+    const before = process.memoryUsage().arrayBuffers;
+    assert.ok(held.length === 24 && before >= 24 << 20);
+    held = undefined;
+    await new Promise((r) => setTimeout(r, 400));
+    assert.ok(process.memoryUsage().arrayBuffers < before - (16 << 20), `${process.memoryUsage().arrayBuffers} of ${before} bytes left`);
+  } finally {
+    stop();
+  }
 });
 
 test.run();

@@ -5,7 +5,7 @@ import type { Context } from "koa";
 import { PromqlError, type QueryResult } from "../../promql/result.js";
 import { HttpError } from "../http-error.js";
 import { parseDurationParam, parseTimeParam, requireParam } from "../params.js";
-import { queryResultJson, successJson } from "../prometheus-json.js";
+import { querySuccessBody } from "../prometheus-json.js";
 import { tenantEngine } from "../promql.js";
 import { type Runtime, requestParams, sendJson, tenantOf } from "../runtime.js";
 import { enforceQuota } from "../tenant-policy.js";
@@ -54,7 +54,7 @@ export function registerQueryRoutes(router: Router, rt: Runtime): void {
       } catch (err) {
         throw promqlFailure(err) ?? err;
       }
-      sendJson(ctx, successJson(queryResultJson(result), result.warnings, result.infos));
+      sendJson(ctx, querySuccessBody(result));
     });
   }
 

@@ -1,0 +1,66 @@
+// Query response encoding benchmark: CPU time to turn a range-query result of 100 series x 60 points (the shape of
+// peerbench's q02/q08/q12) into the Prometheus JSON response bytes, for ratio-like and counter-like values.
+// Usage: node bench/prometheus-json.mjs [--module dist/server/prometheus-json.js] [--repeat 9]
+//   (--module: the encoder of another build, for a before/after run; builds before querySuccessBody are driven
+//   through their successJson(queryResultJson(..)) string path, as their server did)
+import { resolve } from "node:path";
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const modulePath = resolve(arg("module", "dist/server/prometheus-json.js"));
+const repeat = Number(arg("repeat", 9));
+const mod = await import(modulePath);
+const encode = mod.querySuccessBody ?? ((r) => Buffer.from(mod.successJson(mod.queryResultJson(r), r.warnings, r.infos)));
+
+/** mulberry32: a small seeded PRNG so runs are comparable. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function matrix(valueOf) {
+  const rnd = prng(42);
+  const result = [];
+  for (let k = 0; k < 100; k++) {
+    const timestamps = new Float64Array(60);
+    const values = new Float64Array(60);
+    for (let i = 0; i < 60; i++) {
+      timestamps[i] = 1_700_000_000_000 + i * 60_000;
+      values[i] = valueOf(rnd);
+    }
+    const labels = [
+      { name: "dc", value: `dc${k % 3}` },
+      { name: "instance", value: `host-${k}.example.com:9100` },
+      { name: "job", value: "node" },
+    ];
+    result.push({ labels, timestamps, values });
+  }
+  return { resultType: "matrix", result, warnings: [], infos: [] };
+}
+
+const workloads = [
+  ["ratios (full-precision doubles)", matrix((rnd) => rnd() * 1e6 / 7)],
+  ["counters (integers)", matrix((rnd) => Math.floor(rnd() * 1e12))],
+];
+console.log(`encoder ${modulePath}; 100 series x 60 points; median of ${repeat} rounds of 50 encodes`);
+console.log("workload                          CPU ms/response   bytes");
+for (const [name, result] of workloads) {
+  for (let i = 0; i < 200; i++) encode(result); // warm-up
+  const rounds = [];
+  let bytes = 0;
+  for (let r = 0; r < repeat; r++) {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < 50; i++) bytes = encode(result).length;
+    const c = process.cpuUsage(c0);
+    rounds.push((c.user + c.system) / 1000 / 50);
+  }
+  rounds.sort((a, b) => a - b);
+  console.log(`${name.padEnd(34)}${rounds[repeat >> 1].toFixed(3).padStart(15)}   ${bytes}`);
+}
