@@ -83,8 +83,11 @@ const LIST = 0x80000000;
  * fast, plus (built on the first prefix lookup, then kept up to date by merging) the slots in value order.
  */
 export class LabelValues {
-  /** value id -> slot: open addressing over slot + 1 (0 = empty), keyed by valueIds[slot], load <= 1/2. */
-  private slotTable = new Int32Array(8);
+  /**
+   * value id -> slot: open addressing over (slot + 1, value id) pairs (0 = empty), load <= 1/2; the key sits next
+   * to the slot so a probe reads one cache line.
+   */
+  private slotTable = new Int32Array(16);
   valueIds = new Uint32Array(4);
   /** Per slot: the id of the one series holding the value, or LIST | index into `lists` (4 B, not a JS slot). */
   private entries = new Uint32Array(4);
@@ -118,18 +121,18 @@ export class LabelValues {
   /** Position in slotTable of the value's entry, or of the empty position where it would go. */
   private position(valueId: number): number {
     const table = this.slotTable;
-    const mask = table.length - 1;
+    const mask = (table.length >> 1) - 1;
     let p = fmix(valueId) & mask;
     for (;;) {
-      const e = table[p]!;
-      if (e === 0 || this.valueIds[e - 1] === valueId) return p;
+      const e = table[2 * p]!;
+      if (e === 0 || table[2 * p + 1] === valueId) return p;
       p = (p + 1) & mask;
     }
   }
 
   add(valueId: number, sid: number): void {
     const p = this.position(valueId);
-    const slot = this.slotTable[p]! - 1;
+    const slot = this.slotTable[2 * p]! - 1;
     if (slot >= 0) {
       const e = this.entries[slot]!;
       if (e >= LIST) this.lists[e - LIST]!.add(sid);
@@ -148,14 +151,17 @@ export class LabelValues {
     this.valueIds[at] = valueId;
     this.entries[at] = sid;
     this.count = at + 1;
-    if (this.count * 2 > this.slotTable.length) this.rebuildTable(this.slotTable.length * 2);
-    else this.slotTable[p] = at + 1;
+    if (this.count * 4 > this.slotTable.length) this.rebuildTable(this.slotTable.length * 2);
+    else {
+      this.slotTable[2 * p] = at + 1;
+      this.slotTable[2 * p + 1] = valueId;
+    }
     if (this.sorted !== undefined) this.pending.push(valueId);
   }
 
   remove(valueId: number, sid: number): void {
     const p = this.position(valueId);
-    const slot = this.slotTable[p]! - 1;
+    const slot = this.slotTable[2 * p]! - 1;
     if (slot < 0) return;
     const e = this.entries[slot]!;
     if (e >= LIST) {
@@ -173,7 +179,7 @@ export class LabelValues {
     this.deleteAt(p);
     const last = this.count - 1;
     if (slot !== last) {
-      this.slotTable[this.position(this.valueIds[last]!)] = slot + 1;
+      this.slotTable[2 * this.position(this.valueIds[last]!)] = slot + 1;
       this.entries[slot] = this.entries[last]!;
       this.valueIds[slot] = this.valueIds[last]!;
     }
@@ -184,25 +190,28 @@ export class LabelValues {
   /** Empties table position `p` (linear probing: later entries of the run shift back, no tombstones). */
   private deleteAt(p: number): void {
     const table = this.slotTable;
-    const mask = table.length - 1;
+    const mask = (table.length >> 1) - 1;
     let hole = p;
-    for (let j = (p + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
-      const home = fmix(this.valueIds[table[j]! - 1]!) & mask;
+    for (let j = (p + 1) & mask; table[2 * j] !== 0; j = (j + 1) & mask) {
+      const home = fmix(table[2 * j + 1]!) & mask;
       // the entry at j may move to the hole unless its home lies cyclically in (hole, j]
       if (hole <= j ? hole < home && home <= j : hole < home || home <= j) continue;
-      table[hole] = table[j]!;
+      table[2 * hole] = table[2 * j]!;
+      table[2 * hole + 1] = table[2 * j + 1]!;
       hole = j;
     }
-    table[hole] = 0;
+    table[2 * hole] = 0;
   }
 
   private rebuildTable(size: number): void {
     const table = new Int32Array(size);
-    const mask = size - 1;
+    const mask = (size >> 1) - 1;
     for (let slot = 0; slot < this.count; slot++) {
-      let p = fmix(this.valueIds[slot]!) & mask;
-      while (table[p] !== 0) p = (p + 1) & mask;
-      table[p] = slot + 1;
+      const valueId = this.valueIds[slot]!;
+      let p = fmix(valueId) & mask;
+      while (table[2 * p] !== 0) p = (p + 1) & mask;
+      table[2 * p] = slot + 1;
+      table[2 * p + 1] = valueId;
     }
     this.slotTable = table;
   }
@@ -227,7 +236,7 @@ export class LabelValues {
 
   /** Slot of `valueId`, or -1 (the value is not, or no longer, held by any series). */
   slot(valueId: number): number {
-    return this.slotTable[this.position(valueId)]! - 1;
+    return this.slotTable[2 * this.position(valueId)]! - 1;
   }
 
   /** The values held by at least one series, in value order (builds or updates the order). */
