@@ -1,5 +1,6 @@
 // Prometheus HTTP API JSON encoding: Go-compatible float and timestamp spelling and the query result shapes,
 // written as JSON text directly so values come out byte-identical to Prometheus' jsonutil marshalling.
+import { GrowableBytes } from "../encoding/growable-bytes.js";
 import type { QueryData, QueryResult } from "../promql/result.js";
 
 export interface Label {
@@ -51,34 +52,22 @@ export function labelsJson(labels: readonly Label[]): string {
 }
 
 /** A growing byte buffer that JSON text is written into (ASCII fast path; other text as UTF-8). */
-class JsonWriter {
-  buf: Buffer;
-  pos = 0;
-  constructor(capacity: number) {
-    this.buf = Buffer.allocUnsafe(capacity);
-  }
-
-  private reserve(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
+class JsonWriter extends GrowableBytes {
 
   /** Text known to be ASCII (numbers, punctuation, already-escaped JSON of ASCII strings). */
   ascii(s: string): void {
     const n = s.length;
     this.reserve(n);
     const buf = this.buf;
-    let p = this.pos;
+    let p = this.length;
     for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
-    this.pos = p;
+    this.length = p;
   }
 
   /** Any text, UTF-8 encoded. */
   text(s: string): void {
     this.reserve(s.length * 3);
-    this.pos += this.buf.write(s, this.pos, "utf8");
+    this.length += this.buf.write(s, this.length, "utf8");
   }
 
   /** A JSON string literal: printable ASCII without `"` and `\` is copied as is, anything else goes through JSON.stringify. */
@@ -91,9 +80,9 @@ class JsonWriter {
       }
     }
     this.reserve(s.length + 2);
-    this.buf[this.pos++] = 0x22;
+    this.buf[this.length++] = 0x22;
     this.ascii(s);
-    this.buf[this.pos++] = 0x22;
+    this.buf[this.length++] = 0x22;
   }
 
   /** formatFloat(v). */
@@ -108,13 +97,13 @@ class JsonWriter {
     const m = value.length;
     this.reserve(n + m + 3);
     const buf = this.buf;
-    let p = this.pos;
+    let p = this.length;
     if (comma) buf[p++] = 0x2c;
     for (let i = 0; i < n; i++) buf[p++] = prefix.charCodeAt(i);
     for (let i = 0; i < m; i++) buf[p++] = value.charCodeAt(i);
     buf[p++] = 0x22;
     buf[p++] = 0x5d;
-    this.pos = p;
+    this.length = p;
   }
 }
 
@@ -211,7 +200,7 @@ export function querySuccessBody(result: QueryResult): Buffer {
   if (result.warnings.length > 0) w.text(`,"warnings":${JSON.stringify(result.warnings)}`);
   if (result.infos.length > 0) w.text(`,"infos":${JSON.stringify(result.infos)}`);
   w.ascii("}");
-  return w.buf.subarray(0, w.pos);
+  return w.finish();
 }
 
 /** `{"status":"success","data":<dataJson>}` (plus warnings and infos when there are any). */

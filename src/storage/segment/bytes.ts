@@ -1,24 +1,16 @@
 // Little-endian byte writer/reader for the durability file formats. The reader bounds-checks every
 // read and reports overruns as DataCorruption naming the file and offset.
+import { GrowableBytes } from "../../encoding/growable-bytes.js";
 import { dataCorruption } from "../wal/durability-errors.js";
 
 const utf8 = new TextEncoder();
 const utf8Decode = new TextDecoder("utf-8", { fatal: true });
 
-export class ByteWriter {
-  private buf: Buffer;
-  length = 0;
-
+export class ByteWriter extends GrowableBytes {
   constructor(initialCapacity = 4096) {
-    this.buf = Buffer.allocUnsafe(initialCapacity);
+    super(initialCapacity);
   }
 
-  private reserve(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
-    this.buf.copy(next, 0, 0, this.length);
-    this.buf = next;
-  }
   u8(v: number): void {
     this.reserve(1);
     this.buf[this.length++] = v;
@@ -73,9 +65,6 @@ export class ByteWriter {
   /** Raw 8-byte cells of a typed array (timestamps, values). */
   cells(a: ArrayBufferView): void {
     this.bytes(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  }
-  finish(): Buffer {
-    return this.buf.subarray(0, this.length);
   }
 }
 
