@@ -376,12 +376,13 @@ export class Evaluator {
       const results: KernelResult[] = [];
       const inMemory = await this.selectInMemory(vs, start, end, (batch) => {
         for (const l of batch.labels) labels.push(l);
-        evalRangeKernelInMemory(name, batch, windowEnds, expr.rangeMs, p0, p1, extension, results);
+        evalRangeKernelInMemory(name, batch, { windowEnds, rangeMs: expr.rangeMs, p0, p1, extension }, results);
       });
       if (inMemory) return { labels, results };
     }
     const arg = await this.evalRangeArgument(expr, grid);
-    const results = evalRangeKernel(name, arg.series, arg.windowEnds, arg.rangeMs, p0, p1, extension, undefined, () => this.checkDeadline());
+    const windows = { windowEnds: arg.windowEnds, rangeMs: arg.rangeMs, p0, p1, extension };
+    const results = evalRangeKernel(name, arg.series, windows, undefined, () => this.checkDeadline());
     return { labels: arg.series.map((s) => s.labels), results };
   }
 

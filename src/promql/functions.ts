@@ -324,7 +324,7 @@ function noteNonCounter(annotations: Annotations, name: string, pos: ast.Positio
 
 async function absentOverTime(ev: Evaluator, call: ast.Call, grid: Grid): Promise<StepSeries[]> {
   const arg = await ev.evalRangeArgument(unwrapParens(call.args[0]) as ast.MatrixSelector | ast.SubqueryExpr, grid);
-  const counts = evalRangeKernel("count_over_time", arg.series, arg.windowEnds, arg.rangeMs);
+  const counts = evalRangeKernel("count_over_time", arg.series, { windowEnds: arg.windowEnds, rangeMs: arg.rangeMs });
   const steps = grid.times.length;
   const values = new Float64Array(steps).fill(1);
   const present = new Uint8Array(steps).fill(1);

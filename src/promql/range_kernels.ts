@@ -55,6 +55,19 @@ export interface WindowExtension {
 
 export type RangeFunctionName = keyof typeof RANGE_FUNCTION_IDS;
 
+/**
+ * The windows one kernel call evaluates, (windowEnds[k] - rangeMs, windowEnds[k]] per step k, widened by `extension`
+ * for an anchored/smoothed selector (the extended variant runs), with per-step scalar parameters p0/p1 (quantile,
+ * prediction horizon and intercept time, smoothing factors).
+ */
+export interface KernelWindows {
+  windowEnds: Float64Array;
+  rangeMs: number;
+  p0?: Float64Array;
+  p1?: Float64Array;
+  extension?: WindowExtension;
+}
+
 interface KernelExports extends WasmExports {
   promqlRangeEval(
     fn: number, seriesCount: number, stepCount: number, rangeMs: number,
@@ -88,9 +101,7 @@ const BATCH_BYTES = 4 << 20;
 export const KERNEL_BATCH_POINTS = BATCH_BYTES / 16;
 
 /**
- * Runs range function `name` over every series for windows (windowEnds[k] - rangeMs, windowEnds[k]].
- * p0/p1 are per-step scalar parameters (quantile, prediction horizon and intercept time, smoothing factors).
- * With `extension` the window is widened for an anchored/smoothed selector and the extended variant runs.
+ * Runs range function `name` over every series for `windows`.
  * Large inputs run as several calls over batches of whole series, which bounds the linear memory used (and, as
  * a batch's output is part of its size, the work of one call); `beforeBatch` runs before each call (e.g. a
  * deadline check).
@@ -98,16 +109,12 @@ export const KERNEL_BATCH_POINTS = BATCH_BYTES / 16;
 export function evalRangeKernel(
   name: RangeFunctionName,
   series: WindowSeries[],
-  windowEnds: Float64Array,
-  rangeMs: number,
-  p0?: Float64Array,
-  p1?: Float64Array,
-  extension?: WindowExtension,
+  windows: KernelWindows,
   batchBytes = BATCH_BYTES,
   beforeBatch?: () => void,
 ): KernelResult[] {
-  const fn = kernelId(name, extension);
-  const steps = windowEnds.length;
+  const fn = kernelId(name, windows.extension);
+  const steps = windows.windowEnds.length;
   const results: KernelResult[] = new Array(series.length);
   let first = 0;
   while (first < series.length) {
@@ -121,7 +128,7 @@ export function evalRangeKernel(
       end++;
     }
     beforeBatch?.();
-    runBatch(fn, series, first, end, windowEnds, rangeMs, p0, p1, extension, results);
+    runBatch(fn, series, first, end, windows, results);
     first = end;
   }
   return results;
@@ -133,11 +140,7 @@ function runBatch(
   series: WindowSeries[],
   first: number,
   end: number,
-  windowEnds: Float64Array,
-  rangeMs: number,
-  p0: Float64Array | undefined,
-  p1: Float64Array | undefined,
-  extension: WindowExtension | undefined,
+  windows: KernelWindows,
   results: KernelResult[],
 ): void {
   const count = end - first;
@@ -152,7 +155,7 @@ function runBatch(
       f64.set(s.values, base / 8 + points + offsets[i]);
     }
     return [base, base + points * 8];
-  }, windowEnds, rangeMs, p0, p1, extension, results, first);
+  }, windows, results, first);
 }
 
 function kernelId(name: RangeFunctionName, extension: WindowExtension | undefined): number {
@@ -175,17 +178,13 @@ export interface SeriesInMemory {
 export function evalRangeKernelInMemory(
   name: RangeFunctionName,
   batch: SeriesInMemory,
-  windowEnds: Float64Array,
-  rangeMs: number,
-  p0: Float64Array | undefined,
-  p1: Float64Array | undefined,
-  extension: WindowExtension | undefined,
+  windows: KernelWindows,
   results: KernelResult[],
 ): void {
-  const fn = kernelId(name, extension);
+  const fn = kernelId(name, windows.extension);
   const at = results.length;
   results.length += batch.offsets.length - 1;
-  runKernel(fn, batch.offsets, 0, () => [batch.tsPtr, batch.vsPtr], windowEnds, rangeMs, p0, p1, extension, results, at);
+  runKernel(fn, batch.offsets, 0, () => [batch.tsPtr, batch.vsPtr], windows, results, at);
 }
 
 /**
@@ -199,7 +198,7 @@ export function evalInstantSelectorInMemory(
   const at = results.length;
   results.length += batch.offsets.length - 1;
   const fn = sampleTimestamps ? FN_INSTANT_TIMESTAMP : FN_INSTANT_VALUE;
-  runKernel(fn, batch.offsets, 0, () => [batch.tsPtr, batch.vsPtr], refs, lookbackMs, undefined, undefined, undefined, results, at);
+  runKernel(fn, batch.offsets, 0, () => [batch.tsPtr, batch.vsPtr], { windowEnds: refs, rangeMs: lookbackMs }, results, at);
 }
 
 /**
@@ -212,11 +211,7 @@ function runKernel(
   offsets: Int32Array,
   packedPoints: number,
   inputs: (base: number) => [number, number],
-  windowEnds: Float64Array,
-  rangeMs: number,
-  p0: Float64Array | undefined,
-  p1: Float64Array | undefined,
-  extension: WindowExtension | undefined,
+  { windowEnds, rangeMs, p0, p1, extension }: KernelWindows,
   results: KernelResult[],
   resultAt: number,
 ): void {

@@ -11,10 +11,10 @@ const at = (r: { values: Float64Array; present: Uint8Array }) => Array.from(r.va
 
 test("windows are left-open and right-closed; staleness markers are not samples", () => {
   const s = series([0, 15_000, 30_000, 45_000, 60_000], [1, 2, STALE, 4, 5]);
-  const [count] = evalRangeKernel("count_over_time", [s], Float64Array.from([0, 30_000, 60_000, 90_000]), 30_000);
+  const [count] = evalRangeKernel("count_over_time", [s], { windowEnds: Float64Array.from([0, 30_000, 60_000, 90_000]), rangeMs: 30_000 });
   // (-30s,0]: {0}; (0,30s]: {15s} (30s is a marker); (30s,60s]: {45s,60s}; (60s,90s]: none.
   assert.equal(at(count), [1, 1, 2, undefined]);
-  const [last] = evalRangeKernel("last_over_time", [s], Float64Array.from([30_000, 60_000]), 60_000);
+  const [last] = evalRangeKernel("last_over_time", [s], { windowEnds: Float64Array.from([30_000, 60_000]), rangeMs: 60_000 });
   assert.equal(at(last), [2, 5]);
 });
 
@@ -22,7 +22,7 @@ test("rate, increase, irate, delta and deriv on a counter with a reset", () => {
   // 10/s counter sampled every 10 s, reset to 0 after 40 s.
   const s = series([0, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000], [0, 100, 200, 300, 400, 0, 100]);
   const end = Float64Array.from([60_000]);
-  const v = (name: RangeFunctionName, range = 60_000) => at(evalRangeKernel(name, [s], end, range)[0])[0]!;
+  const v = (name: RangeFunctionName, range = 60_000) => at(evalRangeKernel(name, [s], { windowEnds: end, rangeMs: range })[0])[0]!;
   // Window (0, 60s] holds 10s..60s: 100 - 100 + 400 (the reset) = 400 over 50 s, extrapolated by 10 s to the
   // window start (within 1.1 sample intervals, and before the extrapolated zero point at 12.5 s): x 60/50.
   assert.ok(Math.abs(v("increase") - 480) < 1e-9, `increase ${v("increase")}`);
@@ -33,8 +33,8 @@ test("rate, increase, irate, delta and deriv on a counter with a reset", () => {
   assert.is(v("resets"), 1);
   assert.is(v("changes"), 5); // 6 samples in (0, 60s], all different
   const linear = series([0, 10_000, 20_000, 30_000], [5, 7, 9, 11]);
-  assert.ok(Math.abs(at(evalRangeKernel("deriv", [linear], Float64Array.from([30_000]), 60_000)[0])[0]! - 0.2) < 1e-12);
-  const predicted = at(evalRangeKernel("predict_linear", [linear], Float64Array.from([30_000]), 60_000, Float64Array.from([100]), Float64Array.from([30_000]))[0])[0]!;
+  assert.ok(Math.abs(at(evalRangeKernel("deriv", [linear], { windowEnds: Float64Array.from([30_000]), rangeMs: 60_000 })[0])[0]! - 0.2) < 1e-12);
+  const predicted = at(evalRangeKernel("predict_linear", [linear], { windowEnds: Float64Array.from([30_000]), rangeMs: 60_000, p0: Float64Array.from([100]), p1: Float64Array.from([30_000]) })[0])[0]!;
   assert.ok(Math.abs(predicted - 31) < 1e-9, `predict_linear ${predicted}`);
 });
 
@@ -47,8 +47,8 @@ test("batches of series give the same results as a single call", async () => {
         const input = valueLists.map((vs) => series(vs.map((_, i) => i * 1000), vs));
         const ends = Float64Array.from({ length: 12 }, (_, i) => i * 4000);
         const p = Float64Array.from(ends, () => 0.5);
-        const whole = evalRangeKernel(name, input, ends, 5000, p, p);
-        const batched = evalRangeKernel(name, input, ends, 5000, p, p, undefined, 1);
+        const whole = evalRangeKernel(name, input, { windowEnds: ends, rangeMs: 5000, p0: p, p1: p });
+        const batched = evalRangeKernel(name, input, { windowEnds: ends, rangeMs: 5000, p0: p, p1: p }, 1);
         return whole.every((r, i) => {
           const a = at(r);
           const b = at(batched[i]);
@@ -64,13 +64,13 @@ test("beforeBatch runs before every batch and can stop the evaluation (the query
   const input = [0, 1, 2, 3].map((k) => series([0, 1000, 2000], [k, k + 1, k + 2]));
   const ends = Float64Array.from([2000]);
   let calls = 0;
-  evalRangeKernel("sum_over_time", input, ends, 5000, undefined, undefined, undefined, 1, () => calls++);
+  evalRangeKernel("sum_over_time", input, { windowEnds: ends, rangeMs: 5000 }, 1, () => calls++);
   assert.is(calls, 4);
   calls = 0;
-  evalRangeKernel("sum_over_time", input, ends, 5000, undefined, undefined, undefined, undefined, () => calls++);
+  evalRangeKernel("sum_over_time", input, { windowEnds: ends, rangeMs: 5000 }, undefined, () => calls++);
   assert.is(calls, 1);
   assert.throws(() =>
-    evalRangeKernel("sum_over_time", input, ends, 5000, undefined, undefined, undefined, 1, () => {
+    evalRangeKernel("sum_over_time", input, { windowEnds: ends, rangeMs: 5000 }, 1, () => {
       if (++calls > 2) throw new Error("deadline");
     }),
   /deadline/);
