@@ -8,6 +8,7 @@ import { ProtocolError } from "./errors.js";
 import { normaliseLabelName, normaliseMetricName } from "./legacy-names.js";
 import type { TimestampPrecision } from "./rows.js";
 import { type Label, MAX_METRIC_NAME_BYTES, METRIC_NAME_LABEL, excerpt, validateSeries } from "./series-validation.js";
+import { grownTo } from "../encoding/typed-arrays.js";
 
 export type InfluxPrecision = "ns" | "us" | "ms" | "s" | "m" | "h";
 
@@ -83,15 +84,6 @@ const SERIES_CACHE_LIMIT = 200_000;
 const MAX_CACHE_CONTEXTS = 4096;
 const MAX_FIELDS_PER_SERIES = 1024;
 
-function grown<T extends Int32Array | Uint8Array>(a: T, need: number): T {
-  if (need <= a.length) return a;
-  let n = a.length * 2;
-  while (n < need) n *= 2;
-  const b = new (a.constructor as new (n: number) => T)(n);
-  b.set(a);
-  return b;
-}
-
 class SeriesCache {
   /** Open addressing: hash and key id + 1 (0 = empty) per slot. */
   private slotHash = new Int32Array(64);
@@ -146,10 +138,10 @@ class SeriesCache {
   addKey(body: Body, start: number, end: number, hash: number, entry: SeriesEntry): number {
     const k = this.keys++;
     if (k === this.keyStart.length) {
-      this.keyStart = grown(this.keyStart, k + 1);
-      this.keyLength = grown(this.keyLength, k + 1);
-      this.keyFirstField = grown(this.keyFirstField, k + 1);
-      this.keyNext = grown(this.keyNext, k + 1);
+      this.keyStart = grownTo(this.keyStart, k + 1);
+      this.keyLength = grownTo(this.keyLength, k + 1);
+      this.keyFirstField = grownTo(this.keyFirstField, k + 1);
+      this.keyNext = grownTo(this.keyNext, k + 1);
     }
     this.keyStart[k] = this.store(body.bytes, start, end);
     this.keyLength[k] = end - start;
@@ -164,11 +156,11 @@ class SeriesCache {
   addField(body: Body, start: number, end: number, series: SeriesKey): number {
     const f = this.fields++;
     if (f === this.fieldStart.length) {
-      this.fieldStart = grown(this.fieldStart, f + 1);
-      this.fieldLength = grown(this.fieldLength, f + 1);
-      this.fieldStamp = grown(this.fieldStamp, f + 1);
-      this.fieldIndex = grown(this.fieldIndex, f + 1);
-      this.fieldMetric = grown(this.fieldMetric, f + 1);
+      this.fieldStart = grownTo(this.fieldStart, f + 1);
+      this.fieldLength = grownTo(this.fieldLength, f + 1);
+      this.fieldStamp = grownTo(this.fieldStamp, f + 1);
+      this.fieldIndex = grownTo(this.fieldIndex, f + 1);
+      this.fieldMetric = grownTo(this.fieldMetric, f + 1);
     }
     this.fieldStart[f] = this.store(body.bytes, start, end);
     this.fieldLength[f] = end - start;
@@ -179,7 +171,7 @@ class SeriesCache {
       metric = this.metricNames.length;
       this.metricIds.set(series.metric, metric);
       this.metricNames.push(series.metric);
-      this.metricStamp = grown(this.metricStamp, metric + 1);
+      this.metricStamp = grownTo(this.metricStamp, metric + 1);
     }
     this.fieldMetric[f] = metric;
     return f;
@@ -188,7 +180,7 @@ class SeriesCache {
   private store(bytes: Uint8Array, start: number, end: number): number {
     const at = this.arenaUsed;
     if (at + end - start > this.arena.length) {
-      this.arena = grown(this.arena, at + end - start);
+      this.arena = grownTo(this.arena, at + end - start);
       this.arenaView = new DataView(this.arena.buffer);
     }
     this.arena.set(bytes.subarray(start, end), at);

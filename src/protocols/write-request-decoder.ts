@@ -3,6 +3,7 @@
 // (varints, little-endian doubles, ASCII fast path for strings) and builds only the rows storage needs.
 // remote.ts keeps protobufjs for the schema and the cold messages; tests check this decoder against protobufjs.
 import { ProtocolError } from "./errors.js";
+import { resized } from "../encoding/typed-arrays.js";
 
 export interface RawLabel {
   name: string;
@@ -242,7 +243,7 @@ class SeriesScan implements SeriesView {
         const n = c.length();
         if (this.labelStart < 0) this.labelStart = tagStart;
         else if (this.labelEnd !== tagStart) contiguous = false;
-        if (2 * this.labelCount + 2 > this.ranges.length) this.ranges = grow(this.ranges, new Int32Array(this.ranges.length * 2));
+        if (2 * this.labelCount + 2 > this.ranges.length) this.ranges = resized(this.ranges, this.ranges.length * 2);
         this.ranges[2 * this.labelCount] = c.pos;
         this.ranges[2 * this.labelCount + 1] = c.pos + n;
         this.labelCount++;
@@ -280,8 +281,8 @@ class SeriesScan implements SeriesView {
         }
         if (c.pos !== sampleEnd) c.fail("Sample overruns its length");
         if (this.sampleCount === this.timestamps.length) {
-          this.timestamps = grow(this.timestamps, new Float64Array(this.sampleCount * 2));
-          this.values = grow(this.values, new Float64Array(this.sampleCount * 2));
+          this.timestamps = resized(this.timestamps, this.sampleCount * 2);
+          this.values = resized(this.values, this.sampleCount * 2);
         }
         this.timestamps[this.sampleCount] = timestamp;
         this.values[this.sampleCount++] = value;
@@ -325,11 +326,6 @@ class SeriesScan implements SeriesView {
     c.pos = this.after;
     return out;
   }
-}
-
-function grow<T extends Float64Array | Int32Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
 }
 
 export function visitWriteRequest(bytes: Uint8Array, visitor: WriteRequestVisitor): void {

@@ -3,6 +3,7 @@
 import { Postings, type PostingsEntry, entryAdd, entryRemove } from "./postings.js";
 import type { Label } from "./types.js";
 import { KIND_NONE } from "./value-kinds.js";
+import { resized } from "../encoding/typed-arrays.js";
 
 /**
  * Interned strings: id -> string, and string -> id through an open-addressing table of ids in an Int32Array
@@ -679,17 +680,12 @@ export class SeriesRegistry {
   private growSeries(min: number): void {
     let size = this.metricOf.length * 2;
     while (size < min) size *= 2;
-    const grow = <T extends Uint32Array | Uint16Array | Int8Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(size);
-      b.set(a as never);
-      return b;
-    };
-    this.metricOf = grow(this.metricOf, (n) => new Uint32Array(n));
-    this.labelStart = grow(this.labelStart, (n) => new Uint32Array(n));
-    this.labelPairs = grow(this.labelPairs, (n) => new Uint16Array(n));
-    this.hashOf = grow(this.hashOf, (n) => new Uint32Array(n));
-    this.kind = grow(this.kind, (n) => new Int8Array(n).fill(KIND_NONE));
-    this.visible = grow(this.visible, (n) => new Uint8Array(n));
-    this.defined = grow(this.defined, (n) => new Uint8Array(n));
+    this.metricOf = resized(this.metricOf, size);
+    this.labelStart = resized(this.labelStart, size);
+    this.labelPairs = resized(this.labelPairs, size);
+    this.hashOf = resized(this.hashOf, size);
+    this.kind = resized(this.kind, size, KIND_NONE);
+    this.visible = resized(this.visible, size);
+    this.defined = resized(this.defined, size);
   }
 }

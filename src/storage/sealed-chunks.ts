@@ -4,6 +4,7 @@
 // overwritten, so a Uint8Array view handed out stays valid; a page is dropped when its last chunk goes, and the
 // arena is compacted when less than half of its bytes are live.
 import type { TimeAxis, TimestampArray, Ts } from "./timestamps.js";
+import { resized } from "../encoding/typed-arrays.js";
 
 /** An encoded, immutable chunk of one series. `seq` orders chunks by sealing time (for flush watermarks). */
 export interface SealedChunk {
@@ -45,7 +46,7 @@ export class SealedChunks {
   private sFirst = new Int32Array(256).fill(NONE);
   private sLast = new Int32Array(256).fill(NONE);
 
-  constructor(private readonly axis: TimeAxis) {
+  constructor(axis: TimeAxis) {
     this.cMin = axis.newArray(64);
     this.cMax = axis.newArray(64);
   }
@@ -235,29 +236,20 @@ export class SealedChunks {
 
   private growChunks(min: number): void {
     const size = Math.max(min, Math.ceil(this.cPage.length * 1.5));
-    const grow = <T extends Uint32Array | Uint16Array | Float64Array | Int32Array | BigInt64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(size);
-      b.set(a as never);
-      return b;
-    };
-    this.cPage = grow(this.cPage, (n) => new Uint32Array(n));
-    this.cOffset = grow(this.cOffset, (n) => new Uint32Array(n));
-    this.cLength = grow(this.cLength, (n) => new Uint32Array(n));
-    this.cCount = grow(this.cCount, (n) => new Uint16Array(n));
-    this.cSeq = grow(this.cSeq, (n) => new Float64Array(n));
-    this.cNext = grow(this.cNext, (n) => new Int32Array(n));
-    this.cMin = grow(this.cMin, (n) => this.axis.newArray(n));
-    this.cMax = grow(this.cMax, (n) => this.axis.newArray(n));
+    this.cPage = resized(this.cPage, size);
+    this.cOffset = resized(this.cOffset, size);
+    this.cLength = resized(this.cLength, size);
+    this.cCount = resized(this.cCount, size);
+    this.cSeq = resized(this.cSeq, size);
+    this.cNext = resized(this.cNext, size);
+    this.cMin = resized(this.cMin, size);
+    this.cMax = resized(this.cMax, size);
   }
 
   private growSeries(min: number): void {
     let size = this.sFirst.length * 2;
     while (size < min) size *= 2;
-    const first = new Int32Array(size).fill(NONE);
-    first.set(this.sFirst);
-    const last = new Int32Array(size).fill(NONE);
-    last.set(this.sLast);
-    this.sFirst = first;
-    this.sLast = last;
+    this.sFirst = resized(this.sFirst, size, NONE);
+    this.sLast = resized(this.sLast, size, NONE);
   }
 }

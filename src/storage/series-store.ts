@@ -6,6 +6,7 @@ import { Column, type PointSink } from "./column.js";
 import { type SealedChunk, SealedChunks } from "./sealed-chunks.js";
 import { lowerBound, type TimeAxis, type Ts } from "./timestamps.js";
 import { KIND_BOOL, KIND_BYTES, KIND_F64, KIND_I64, KIND_NAMES, KIND_STRING, KIND_U64, type Blob, isBlobKind } from "./value-kinds.js";
+import { resized } from "../encoding/typed-arrays.js";
 
 export interface StoreConfig {
   chunkPoints: number;
@@ -288,18 +289,13 @@ export class SeriesStore {
 
   private growHeadTable(): void {
     const size = this.hPartition.length * 2;
-    const grow = <T extends Uint16Array | Float64Array | Uint8Array | Int32Array>(a: T, make: (n: number) => T): T => {
-      const b = make(size);
-      b.set(a as never);
-      return b;
-    };
-    this.hPartition = grow(this.hPartition, (n) => new Float64Array(n));
-    this.hClass = grow(this.hClass, (n) => new Uint8Array(n));
-    this.hBlock = grow(this.hBlock, (n) => new Int32Array(n));
-    this.hCount = grow(this.hCount, (n) => new Uint16Array(n));
-    this.hSorted = grow(this.hSorted, (n) => new Uint8Array(n));
-    this.hBlobBytes = grow(this.hBlobBytes, (n) => new Float64Array(n));
-    this.hNext = grow(this.hNext, (n) => new Int32Array(n));
+    this.hPartition = resized(this.hPartition, size);
+    this.hClass = resized(this.hClass, size);
+    this.hBlock = resized(this.hBlock, size);
+    this.hCount = resized(this.hCount, size);
+    this.hSorted = resized(this.hSorted, size);
+    this.hBlobBytes = resized(this.hBlobBytes, size);
+    this.hNext = resized(this.hNext, size);
   }
 
   /** Moves a full head into a block of the next size class. */
