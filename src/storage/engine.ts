@@ -69,6 +69,9 @@ interface Counters {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** A BatchArrays.hashes entry the prefetch pass did not compute. */
+const NOT_HASHED = -2;
+
 /** Batches up to this many samples reuse a BatchArrays; larger ones get arrays of their own (not kept). */
 const REUSED_BATCH_MAX = 1 << 16;
 
@@ -86,6 +89,8 @@ class BatchArrays {
   u64 = new BigUint64Array(0);
   /** Series ids of the keys of a columnar batch. */
   keyIds = new Uint32Array(0);
+  /** Key hash per row (or per key of a columnar batch) from the prefetch pass; NOT_HASHED when it has none. */
+  hashes = new Float64Array(0);
   /** KIND_F64 in every entry (the kinds of a columnar batch). */
   f64Kinds = new Uint8Array(0);
 
@@ -115,11 +120,17 @@ class BatchArrays {
     return this.keyIds;
   }
 
+  reserveHashes(n: number): Float64Array {
+    if (this.hashes.length < n) this.hashes = new Float64Array(Math.max(1024, n));
+    return this.hashes;
+  }
+
   /** Drops arrays grown for a batch larger than REUSED_BATCH_MAX. */
   trim(): void {
     if (this.seriesIds.length > REUSED_BATCH_MAX) this.seriesIds = new Uint32Array(0);
     if (this.kinds.length > REUSED_BATCH_MAX) this.reserve(0, false);
     if (this.keyIds.length > REUSED_BATCH_MAX) this.keyIds = new Uint32Array(0);
+    if (this.hashes.length > REUSED_BATCH_MAX) this.hashes = new Float64Array(0);
     if (this.f64Kinds.length > REUSED_BATCH_MAX) this.f64Kinds = new Uint8Array(0);
   }
 }
@@ -229,6 +240,7 @@ export class Storage implements EngineHandle {
     const axis = this.axis;
     arrays.reserve(n, false);
     const { seriesIds, kinds, timestamps, values, i64, u64 } = arrays;
+    const hashes = this.prefetchRows(rows, arrays.reserveHashes(n));
     let blobs: Array<Blob | undefined> | null = null;
     // definitions of the new series, for the durability layer to log (without one, nothing needs them)
     const newSeries: TypedSeriesDefinition[] = [];
@@ -261,7 +273,8 @@ export class Storage implements EngineHandle {
         if (rawLabels === lastRawLabels && metric === lastSidMetric) sid = lastSid;
         else {
           // fast path: labels already sorted and found as given (then they are valid: they equal stored ones)
-          hash = hashSortedLabels(metricHash, rawLabels);
+          hash = hashes[i]!;
+          if (hash === NOT_HASHED) hash = hashSortedLabels(metricHash, rawLabels);
           sid = hash < 0 ? -1 : reg.find(metricId, (rawLabels ?? []) as Label[], hash);
           if (sid < 0) {
             labels = canonicalLabels(rawLabels);
@@ -277,7 +290,7 @@ export class Storage implements EngineHandle {
           if (reg.visibleCount + (reg.count - firstNewId) + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
           kind = kindOfValue(value, KIND_NONE);
           sid = reg.create(metric as string, labels, hash);
-          metricId = reg.metricOf[sid]!;
+          metricId = reg.metricIdOf(sid);
           reg.kind[sid] = kind;
           if (logged) newSeries.push({ id: sid, metric: metric as string, labels: reg.labelsOf(sid), kind });
         } else {
@@ -331,6 +344,51 @@ export class Storage implements EngineHandle {
     return { count: n, seriesIds, kinds, timestamps, values, blobs, newSeries };
   }
 
+  /**
+   * The prefetch pass of prepareBatch: hashes each row's labels (as hashSortedLabels) into `hashes`, then lets
+   * the registry touch the cells the lookups will read (SeriesRegistry.prefetch). Rows it cannot hash
+   * (malformed, or sharing the previous row's labels array) get NOT_HASHED.
+   */
+  private prefetchRows(rows: readonly Row[], hashes: Float64Array): Float64Array {
+    let lastMetric: unknown;
+    let lastLabels: unknown;
+    let metricHash = 0;
+    for (let i = 0; i < rows.length; i++) {
+      hashes[i] = NOT_HASHED;
+      const row = rows[i];
+      if (row === null || typeof row !== "object") continue;
+      const metric = row.metric;
+      const labels = row.labels;
+      if (typeof metric !== "string" || (labels === lastLabels && metric === lastMetric)) continue;
+      if (metric !== lastMetric) metricHash = hashMetric(metric);
+      lastMetric = metric;
+      lastLabels = labels;
+      hashes[i] = hashSortedLabels(metricHash, labels);
+    }
+    this.registry.prefetch(hashes, rows.length, (i) => rows[i]!.labels);
+    return hashes;
+  }
+
+  /** The prefetch pass of prepareColumns (see prefetchRows), over the keys this storage has not resolved. */
+  private prefetchKeys(series: readonly SeriesName[], m: number, hashes: Float64Array): Float64Array {
+    const reg = this.registry;
+    let lastMetric: unknown;
+    let metricHash = 0;
+    for (let k = 0; k < m; k++) {
+      hashes[k] = NOT_HASHED;
+      const key = series[k];
+      if (key === null || typeof key !== "object") continue;
+      if (key instanceof SeriesKey && key.resolvedBy === reg && key.resolvedGeneration === reg.generation) continue;
+      const metric = key.metric;
+      if (typeof metric !== "string") continue;
+      if (metric !== lastMetric) metricHash = hashMetric(metric);
+      lastMetric = metric;
+      hashes[k] = hashSortedLabels(metricHash, key.labels);
+    }
+    reg.prefetch(hashes, m, (k) => series[k]!.labels);
+    return hashes;
+  }
+
   /** prepareBatch for SampleColumns: each distinct SeriesKey is resolved once, then the columns are checked. */
   private prepareColumns(b: SampleColumns, arrays: BatchArrays): ValidatedBatch {
     const n = b.count;
@@ -347,6 +405,7 @@ export class Storage implements EngineHandle {
     const reg = this.registry;
     const m = series.length;
     const ids = arrays.reserveKeys(m);
+    const hashes = this.prefetchKeys(series, m, arrays.reserveHashes(m));
     const newSeries: TypedSeriesDefinition[] | null = this.durability ? [] : null;
     const firstNewId = reg.count;
     const kindsAssigned: number[] = [];
@@ -357,7 +416,7 @@ export class Storage implements EngineHandle {
         const key = series[k]!;
         let sid: number;
         if (key instanceof SeriesKey && key.resolvedBy === reg && key.resolvedGeneration === reg.generation) sid = key.resolvedId;
-        else sid = this.resolveKey(key, newSeries, reg.count - firstNewId);
+        else sid = this.resolveKey(key, newSeries, reg.count - firstNewId, hashes[k]!);
         const kind = reg.kind[sid]!;
         if (kind === KIND_NONE) {
           if (!reg.visible[sid] && reg.visibleCount + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
@@ -400,13 +459,14 @@ export class Storage implements EngineHandle {
    * Validates a series name not yet resolved by this storage (a SeriesKey seen first, or a plain { metric, labels }),
    * finds or creates its series and, for a SeriesKey, caches the id in it. A new series' definition goes to
    * `newSeries` (null: no durability layer to log it); `created` series were created by this batch so far.
+   * `sortedHash` is hashSortedLabels of the key as given (NOT_HASHED or -1: none).
    */
-  private resolveKey(key: SeriesName, newSeries: TypedSeriesDefinition[] | null, created: number): number {
+  private resolveKey(key: SeriesName, newSeries: TypedSeriesDefinition[] | null, created: number, sortedHash: number): number {
     if (key === null || typeof key !== "object") throw errors.invalidValue(key, "series entries are SeriesKey or { metric, labels } objects");
     const reg = this.registry;
     const metric = validateMetric(key.metric);
     const labels = canonicalLabels(key.labels);
-    const hash = hashKey(metric, labels);
+    const hash = sortedHash >= 0 && labels === key.labels ? sortedHash : hashKey(metric, labels);
     let sid = reg.find(reg.dict.find(metric) ?? -1, labels, hash);
     if (sid < 0) {
       if (reg.visibleCount + created + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);

@@ -47,6 +47,15 @@ export class StringDictionary {
     }
   }
 
+  /** Reads the table cells where strings with these hashes are probed first; returns their sum (see prefetch). */
+  touch(hashes: Int32Array, n: number): number {
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += table[2 * (hashes[i]! & mask)]!;
+    return sum;
+  }
+
   /** Bytes of the lookup table (the strings themselves are counted in `bytes`). */
   get tableBytes(): number {
     return this.table.byteLength;
@@ -355,6 +364,10 @@ export interface SeriesDefinition {
   labels: Label[];
 }
 
+/** Words before the label pairs in a series record (id, metric id, pair count), and the id of a superseded one. */
+const HEADER = 3;
+const DEAD = 0xffffffff;
+
 /** The metric name as a label (PromQL's view); stored labels never use this name. */
 const METRIC_NAME_LABEL = "__name__";
 
@@ -421,19 +434,29 @@ export class SeriesRegistry {
   visibleCount = 0;
   /** Bumped whenever an id may come to name a different series (rollback, forced ids): invalidates SeriesKey caches. */
   generation = 0;
-  metricOf = new Uint32Array(1024);
-  labelStart = new Uint32Array(1024);
-  labelPairs = new Uint16Array(1024); // number of (name, value) pairs
+  /**
+   * Series definitions as records in `pool`, appended in creation order: [id, metric id, label pairs n, then n
+   * (name id, value id) pairs]; `recordAt[id]` is where series id's record starts. The table points at records,
+   * so finding a series reads the table, its record and the strings compared: a record holds everything else.
+   */
+  private recordAt = new Uint32Array(1024);
   kind = new Int8Array(1024).fill(KIND_NONE);
   visible = new Uint8Array(1024);
   /** 1 for ids that name a series (ids forced by WAL replay may leave gaps). */
   private defined = new Uint8Array(1024);
-  private pool = new Uint32Array(4096);
+  private pool = new Uint32Array(8192);
   private poolLen = 0;
   /** The series created last (its metric and label names are likely those of the next one). */
   private lastCreated = 0;
-  /** Open addressing over (series id + 1, key hash) pairs, 0 = empty; load <= 1/2. */
+  /** Open addressing over (record offset + 1, key hash) pairs, 0 = empty; load <= 1/2. */
   private table = new Int32Array(4096);
+  /** Entries in `table`, including those of redefined ids' old records until the next rehash drops them. */
+  private tableEntries = 0;
+  /** Records superseded (DEAD) since the last rehash. */
+  private deadRecords = 0;
+  /** Scratch of prefetch: dictionary hashes of new series' label values, and the sum of the cells it read. */
+  private valueHashes = new Int32Array(1024);
+  touched = 0;
   readonly universe = new Postings(1024);
   private readonly valueSlots = new ValueSlots();
   readonly metricPostings = new Map<number, PostingsEntry>();
@@ -460,9 +483,9 @@ export class SeriesRegistry {
       const e = table[2 * p]!;
       if (e === 0) return -1;
       if (table[2 * p + 1] !== h) continue;
-      const id = e - 1;
-      if (this.labelPairs[id] !== labels.length || this.metricOf[id] !== metricId) continue;
-      let at = this.labelStart[id]!;
+      const r = e - 1;
+      if (pool[r + 2] !== labels.length || pool[r + 1] !== metricId || pool[r] === DEAD) continue;
+      let at = r + HEADER;
       let same = true;
       for (let k = 0; k < labels.length; k++, at += 2) {
         const l = labels[k]!;
@@ -471,45 +494,78 @@ export class SeriesRegistry {
           break;
         }
       }
-      if (same) return id;
+      if (same) return pool[r]!;
     }
+  }
+
+  /**
+   * Before a batch's lookups: reads the table cell where each key is probed first (`hashes[i]`, key hashes of the
+   * batch; negative: none), then, for keys whose first cell is empty (certainly new series), the dictionary cells
+   * create() will probe for their label values (`labelsAt(i)`: the sorted labels hashed into hashes[i]). Tight
+   * loops of independent loads let the cache misses of a whole batch overlap, instead of each row stalling on
+   * its own; the lookups then find the cells in cache. The sum is kept so the loads are not optimized away.
+   */
+  prefetch(hashes: Float64Array, n: number, labelsAt: (i: number) => readonly Label[] | undefined): void {
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i]!;
+      if (h >= 0) sum += table[2 * (h & mask)]!;
+    }
+    let values = 0;
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i]!;
+      if (h < 0 || table[2 * (h & mask)] !== 0) continue;
+      const labels = labelsAt(i) ?? [];
+      if (values + labels.length > this.valueHashes.length) this.valueHashes = resized(this.valueHashes, 2 * (values + labels.length));
+      for (let k = 0; k < labels.length; k++) this.valueHashes[values++] = hashString(labels[k]!.value);
+    }
+    this.touched = sum + this.dict.touch(this.valueHashes, values);
   }
 
   /** Registers a new series (not yet visible to queries) and returns its id; `id` forces one (WAL replay). */
   create(metric: string, labels: readonly Label[], hash: number, id = this.count): number {
     if (id !== this.count) this.generation++;
     if (id < this.rankedCount) this.rankedCount = this.rankedSeries = 0; // an id redefined (WAL replay): rank anew
-    if (id >= this.metricOf.length) this.growSeries(id + 1);
-    const pairLen = labels.length * 2;
-    if (this.poolLen + pairLen > this.pool.length) {
-      const next = new Uint32Array(Math.max(this.pool.length * 2, this.poolLen + pairLen));
-      next.set(this.pool.subarray(0, this.poolLen));
-      this.pool = next;
+    if (id >= this.recordAt.length) this.growSeries(id + 1);
+    // a redefined id's old record stays in the table until the next rehash, but no longer matches
+    if (this.defined[id]) {
+      this.pool[this.recordAt[id]!] = DEAD;
+      this.deadRecords++;
     }
+    const len = HEADER + labels.length * 2;
+    if (this.poolLen + len > this.pool.length) this.pool = resized(this.pool, Math.max(this.pool.length * 2, this.poolLen + len));
     // series created one after another mostly share the metric and label names: take their ids from the
     // previously created series when the strings match, and intern only the rest
+    const pool = this.pool;
     const strings = this.dict.strings;
-    const prev = this.lastCreated;
-    const prevStart = this.labelStart[prev]!;
-    const prevPairs = this.defined[prev] ? this.labelPairs[prev]! : 0;
-    let at = this.poolLen;
+    const prev = this.defined[this.lastCreated] ? this.recordAt[this.lastCreated]! : -1;
+    const prevPairs = prev >= 0 ? pool[prev + 2]! : 0;
+    const r = this.poolLen;
+    let at = r + HEADER;
     for (let k = 0; k < labels.length; k++) {
       const l = labels[k]!;
-      const prevName = k < prevPairs ? this.pool[prevStart + 2 * k]! : -1;
-      this.pool[at++] = prevName >= 0 && strings[prevName] === l.name ? prevName : this.dict.intern(l.name);
-      this.pool[at++] = this.dict.intern(l.value);
+      const prevName = k < prevPairs ? pool[prev + HEADER + 2 * k]! : -1;
+      pool[at++] = prevName >= 0 && strings[prevName] === l.name ? prevName : this.dict.intern(l.name);
+      pool[at++] = this.dict.intern(l.value);
     }
-    const prevMetric = this.metricOf[prev]!;
-    this.metricOf[id] = this.defined[prev] && strings[prevMetric] === metric ? prevMetric : this.dict.intern(metric);
+    pool[r] = id;
+    pool[r + 1] = prev >= 0 && strings[pool[prev + 1]!] === metric ? pool[prev + 1]! : this.dict.intern(metric);
+    pool[r + 2] = labels.length;
     this.lastCreated = id;
-    this.labelStart[id] = this.poolLen;
-    this.labelPairs[id] = labels.length;
+    this.recordAt[id] = r;
     this.defined[id] = 1;
-    this.poolLen += pairLen;
+    this.poolLen += len;
     this.count = Math.max(this.count, id + 1);
-    this.insertSlot(id, hash);
-    if (this.count * 4 > this.table.length) this.table = rehashPairs(this.table, this.table.length * 2);
+    this.insertSlot(r, hash);
+    if (this.tableEntries * 4 > this.table.length) this.rehash(this.table.length * 2);
     return id;
+  }
+
+  /** Dictionary id of series `id`'s metric name. */
+  metricIdOf(id: number): number {
+    return this.pool[this.recordAt[id]! + 1]!;
   }
 
   /** Forgets the series with ids >= `count` (rollback of a rejected batch; they were never visible). */
@@ -517,11 +573,11 @@ export class SeriesRegistry {
     if (count >= this.count) return;
     this.generation++;
     if (count < this.rankedCount) this.rankedCount = this.rankedSeries = 0;
-    this.poolLen = this.labelStart[count]!;
+    this.poolLen = this.recordAt[count]!;
     this.defined.fill(0, count, this.count);
     this.kind.fill(KIND_NONE, count, this.count);
     this.count = count;
-    this.table = rehashPairs(this.table, this.table.length, (e) => e <= count);
+    this.rehash(this.table.length);
   }
 
   /** Looks a series up by its canonical key (reads never grow the dictionary). Returns -1 when unknown. */
@@ -534,14 +590,14 @@ export class SeriesRegistry {
   }
 
   metricName(id: number): string {
-    return this.dict.strings[this.metricOf[id]!]!;
+    return this.dict.strings[this.metricIdOf(id)]!;
   }
 
   labelsOf(id: number): Label[] {
     const out: Label[] = [];
-    const start = this.labelStart[id]!;
+    const start = this.recordAt[id]! + HEADER;
     const strings = this.dict.strings;
-    for (let i = 0, n = this.labelPairs[id]!; i < n; i++) {
+    for (let i = 0, n = this.pool[start - 1]!; i < n; i++) {
       out.push({ name: strings[this.pool[start + 2 * i]!]!, value: strings[this.pool[start + 2 * i + 1]!]! });
     }
     return out;
@@ -552,8 +608,9 @@ export class SeriesRegistry {
    * label whose name has dictionary id `omitNameId` (-1: none). The Label objects are shared (read-only).
    */
   labelsWith(id: number, metricLabel: boolean, omitNameId: number): Label[] {
-    const start = this.labelStart[id]!;
-    const pairs = this.labelPairs[id]!;
+    const start = this.recordAt[id]! + HEADER;
+    const pairs = this.pool[start - 1]!;
+    const metricId = this.pool[start - 2]!;
     const strings = this.dict.strings;
     let size = metricLabel ? pairs + 1 : pairs;
     if (omitNameId >= 0) for (let i = 0; i < pairs; i++) if (this.pool[start + 2 * i] === omitNameId) size--;
@@ -564,12 +621,12 @@ export class SeriesRegistry {
       const nameId = this.pool[start + 2 * i]!;
       if (nameId === omitNameId) continue;
       if (nameDue && strings[nameId]! > METRIC_NAME_LABEL) {
-        out[n++] = this.sharedLabel(-1, this.metricOf[id]!);
+        out[n++] = this.sharedLabel(-1, metricId);
         nameDue = false;
       }
       out[n++] = this.sharedLabel(nameId, this.pool[start + 2 * i + 1]!);
     }
-    if (nameDue) out[n++] = this.sharedLabel(-1, this.metricOf[id]!);
+    if (nameDue) out[n++] = this.sharedLabel(-1, metricId);
     return out;
   }
 
@@ -595,19 +652,23 @@ export class SeriesRegistry {
 
   /** Value id of label `nameId` on series `id`, or -1 when the series lacks it. */
   labelValueId(id: number, nameId: number): number {
-    const start = this.labelStart[id]!;
-    for (let i = 0, n = this.labelPairs[id]!; i < n; i++) if (this.pool[start + 2 * i] === nameId) return this.pool[start + 2 * i + 1]!;
+    const start = this.recordAt[id]! + HEADER;
+    for (let i = 0, n = this.pool[start - 1]!; i < n; i++) if (this.pool[start + 2 * i] === nameId) return this.pool[start + 2 * i + 1]!;
     return -1;
   }
 
   /** Orders series by metric name, then label pairs (name, then value), fewer labels first on a tie. */
   compareSeries(a: number, b: number): number {
     const strings = this.dict.strings;
-    if (this.metricOf[a] !== this.metricOf[b]) return compareStrings(strings[this.metricOf[a]!]!, strings[this.metricOf[b]!]!);
-    const na = this.labelPairs[a]!;
-    const nb = this.labelPairs[b]!;
-    let pa = this.labelStart[a]!;
-    let pb = this.labelStart[b]!;
+    const ra = this.recordAt[a]!;
+    const rb = this.recordAt[b]!;
+    const ma = this.pool[ra + 1]!;
+    const mb = this.pool[rb + 1]!;
+    if (ma !== mb) return compareStrings(strings[ma]!, strings[mb]!);
+    const na = this.pool[ra + 2]!;
+    const nb = this.pool[rb + 2]!;
+    let pa = ra + HEADER;
+    let pb = rb + HEADER;
     for (let k = 0, n = Math.min(na, nb) * 2; k < n; k++, pa++, pb++) {
       if (this.pool[pa] !== this.pool[pb]) return compareStrings(strings[this.pool[pa]!]!, strings[this.pool[pb]!]!);
     }
@@ -677,10 +738,10 @@ export class SeriesRegistry {
     this.visible[id] = 1;
     this.visibleCount++;
     this.universe.add(id);
-    const m = this.metricOf[id]!;
+    const start = this.recordAt[id]! + HEADER;
+    const m = this.pool[start - 2]!;
     this.metricPostings.set(m, entryAdd(this.metricPostings.get(m), id));
-    const start = this.labelStart[id]!;
-    for (let i = 0, n = this.labelPairs[id]!; i < n; i++) {
+    for (let i = 0, n = this.pool[start - 1]!; i < n; i++) {
       const name = this.pool[start + 2 * i]!;
       const value = this.pool[start + 2 * i + 1]!;
       let idx = this.labelIndex.get(name);
@@ -696,12 +757,12 @@ export class SeriesRegistry {
     this.visibleCount--;
     this.kind[id] = KIND_NONE;
     this.universe.remove(id);
-    const m = this.metricOf[id]!;
+    const start = this.recordAt[id]! + HEADER;
+    const m = this.pool[start - 2]!;
     const me = entryRemove(this.metricPostings.get(m), id);
     if (me === undefined) this.metricPostings.delete(m);
     else this.metricPostings.set(m, me);
-    const start = this.labelStart[id]!;
-    for (let i = 0, n = this.labelPairs[id]!; i < n; i++) {
+    for (let i = 0, n = this.pool[start - 1]!; i < n; i++) {
       const name = this.pool[start + 2 * i]!;
       const value = this.pool[start + 2 * i + 1]!;
       const idx = this.labelIndex.get(name)!;
@@ -718,25 +779,35 @@ export class SeriesRegistry {
     for (const idx of this.labelIndex.values()) postings += idx.bytes;
     return (
       this.dict.bytes + this.dict.tableBytes + postings + this.pool.byteLength + this.table.byteLength +
-      this.valueSlots.cells.byteLength + this.metricOf.length * (4 + 4 + 2 + 1 + 1 + 1)
+      this.valueSlots.cells.byteLength + this.recordAt.length * (4 + 1 + 1 + 1)
     );
   }
 
-  private insertSlot(id: number, hash: number): void {
+  private insertSlot(record: number, hash: number): void {
     const table = this.table;
     const mask = (table.length >> 1) - 1;
     let p = hash & mask;
     while (table[2 * p] !== 0) p = (p + 1) & mask;
-    table[2 * p] = id + 1;
+    table[2 * p] = record + 1;
     table[2 * p + 1] = hash;
+    this.tableEntries++;
+  }
+
+  /** Rebuilds the table at `length` cells with the live records (below poolLen, not superseded). */
+  private rehash(length: number): void {
+    const pool = this.pool;
+    const end = this.poolLen;
+    // (the DEAD check reads records at random places: only when there are any)
+    this.table = rehashPairs(this.table, length, this.deadRecords > 0 ? (e) => e - 1 < end && pool[e - 1] !== DEAD : (e) => e - 1 < end);
+    this.deadRecords = 0;
+    this.tableEntries = 0;
+    for (let q = 0; q < this.table.length; q += 2) if (this.table[q] !== 0) this.tableEntries++;
   }
 
   private growSeries(min: number): void {
-    let size = this.metricOf.length * 2;
+    let size = this.recordAt.length * 2;
     while (size < min) size *= 2;
-    this.metricOf = resized(this.metricOf, size);
-    this.labelStart = resized(this.labelStart, size);
-    this.labelPairs = resized(this.labelPairs, size);
+    this.recordAt = resized(this.recordAt, size);
     this.kind = resized(this.kind, size, KIND_NONE);
     this.visible = resized(this.visible, size);
     this.defined = resized(this.defined, size);

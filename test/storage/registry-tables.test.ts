@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { LabelValues, StringDictionary, ValueSlots } from "../../src/storage/registry.js";
+import { LabelValues, SeriesRegistry, StringDictionary, ValueSlots, hashKey } from "../../src/storage/registry.js";
 import { entryIds } from "../../src/storage/postings.js";
 
 test("StringDictionary: ids are stable and found again across table growth", () => {
@@ -63,6 +63,34 @@ test("LabelValues: get/slot agree with a model under random adds and removes (di
     ),
     { numRuns: 300 },
   );
+});
+
+test("SeriesRegistry: series are found by key across growth, rollback (truncate) and ids redefined by replay", () => {
+  const reg = new SeriesRegistry();
+  const key = (i: number) => [{ name: "host", value: `h-${i}` }, { name: "job", value: `j-${i % 3}` }];
+  const create = (i: number, id?: number) => reg.create("m", key(i), hashKey("m", key(i)), id);
+  const lookup = (i: number) => reg.lookup("m", key(i));
+  for (let i = 0; i < 3000; i++) assert.is(create(i), i);
+  for (let i = 0; i < 3000; i += 13) assert.is(lookup(i), i);
+  assert.is(lookup(3000), -1);
+  // a rejected batch created 3000..3099: rolled back, the ids are reused by other series
+  for (let i = 3000; i < 3100; i++) create(i);
+  reg.truncate(3000);
+  assert.is(lookup(3050), -1);
+  for (let i = 5000; i < 5100; i++) assert.is(create(i), i - 2000);
+  assert.is(lookup(5050), 3050);
+  assert.is(lookup(3050), -1);
+  // replay forces id 7 onto another series: the old key no longer finds it, before and after the table grows
+  create(9000, 7);
+  assert.is(lookup(7), -1);
+  assert.is(lookup(9000), 7);
+  assert.equal(reg.labelsOf(7), key(9000));
+  assert.is(reg.metricName(7), "m");
+  for (let i = 10_000; i < 20_000; i++) create(i);
+  assert.is(lookup(7), -1);
+  assert.is(lookup(9000), 7);
+  assert.is(lookup(19_999), 3100 + 9999);
+  assert.is(lookup(8), 8);
 });
 
 test.run();
