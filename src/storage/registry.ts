@@ -364,9 +364,8 @@ export interface SeriesDefinition {
   labels: Label[];
 }
 
-/** Words before the label pairs in a series record (id, metric id, pair count), and the id of a superseded one. */
-const HEADER = 3;
-const DEAD = 0xffffffff;
+/** Words before the label pairs in a series record (metric id, pair count). */
+const HEADER = 2;
 
 /** The metric name as a label (PromQL's view); stored labels never use this name. */
 const METRIC_NAME_LABEL = "__name__";
@@ -435,9 +434,9 @@ export class SeriesRegistry {
   /** Bumped whenever an id may come to name a different series (rollback, forced ids): invalidates SeriesKey caches. */
   generation = 0;
   /**
-   * Series definitions as records in `pool`, appended in creation order: [id, metric id, label pairs n, then n
-   * (name id, value id) pairs]; `recordAt[id]` is where series id's record starts. The table points at records,
-   * so finding a series reads the table, its record and the strings compared: a record holds everything else.
+   * Series definitions as records in `pool`, appended in creation order: [metric id, label pairs n, then n
+   * (name id, value id) pairs]; `recordAt[id]` is where series id's record starts (a series defined again by
+   * WAL replay gets a new record).
    */
   private recordAt = new Uint32Array(1024);
   kind = new Int8Array(1024).fill(KIND_NONE);
@@ -448,12 +447,12 @@ export class SeriesRegistry {
   private poolLen = 0;
   /** The series created last (its metric and label names are likely those of the next one). */
   private lastCreated = 0;
-  /** Open addressing over (record offset + 1, key hash) pairs, 0 = empty; load <= 1/2. */
+  /**
+   * Open addressing over (series id + 1, key hash) pairs, 0 = empty; load <= 1/2. An id defined again by WAL
+   * replay keeps its old entry too (it no longer matches the old key: the record is compared).
+   */
   private table = new Int32Array(4096);
-  /** Entries in `table`, including those of redefined ids' old records until the next rehash drops them. */
   private tableEntries = 0;
-  /** Records superseded (DEAD) since the last rehash. */
-  private deadRecords = 0;
   /** Scratch of prefetch: dictionary hashes of new series' label values, and the sum of the cells it read. */
   private valueHashes = new Int32Array(1024);
   touched = 0;
@@ -483,8 +482,8 @@ export class SeriesRegistry {
       const e = table[2 * p]!;
       if (e === 0) return -1;
       if (table[2 * p + 1] !== h) continue;
-      const r = e - 1;
-      if (pool[r + 2] !== labels.length || pool[r + 1] !== metricId || pool[r] === DEAD) continue;
+      const r = this.recordAt[e - 1]!;
+      if (pool[r + 1] !== labels.length || pool[r] !== metricId) continue;
       let at = r + HEADER;
       let same = true;
       for (let k = 0; k < labels.length; k++, at += 2) {
@@ -494,14 +493,15 @@ export class SeriesRegistry {
           break;
         }
       }
-      if (same) return pool[r]!;
+      if (same) return e - 1;
     }
   }
 
   /**
    * Before a batch's lookups: reads the table cell where each key is probed first (`hashes[i]`, key hashes of the
-   * batch; negative: none), then, for keys whose first cell is empty (certainly new series), the dictionary cells
-   * create() will probe for their label values (`labelsAt(i)`: the sorted labels hashed into hashes[i]). Tight
+   * batch; negative: none) and the record found there, then, for keys whose first cell is empty (certainly new
+   * series), the dictionary cells create() will probe for their label values (`labelsAt(i)`: the sorted labels
+   * hashed into hashes[i]). Tight
    * loops of independent loads let the cache misses of a whole batch overlap, instead of each row stalling on
    * its own; the lookups then find the cells in cache. The sum is kept so the loads are not optimized away.
    */
@@ -512,6 +512,17 @@ export class SeriesRegistry {
     for (let i = 0; i < n; i++) {
       const h = hashes[i]!;
       if (h >= 0) sum += table[2 * (h & mask)]!;
+    }
+    // then the records the first cells point at (where the hashes match), a level per loop
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i]!;
+      const p = 2 * (h & mask);
+      if (h >= 0 && table[p] !== 0 && table[p + 1] === (h | 0)) sum += this.recordAt[table[p]! - 1]!;
+    }
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i]!;
+      const p = 2 * (h & mask);
+      if (h >= 0 && table[p] !== 0 && table[p + 1] === (h | 0)) sum += this.pool[this.recordAt[table[p]! - 1]! + HEADER + 1]!;
     }
     let values = 0;
     for (let i = 0; i < n; i++) {
@@ -529,11 +540,6 @@ export class SeriesRegistry {
     if (id !== this.count) this.generation++;
     if (id < this.rankedCount) this.rankedCount = this.rankedSeries = 0; // an id redefined (WAL replay): rank anew
     if (id >= this.recordAt.length) this.growSeries(id + 1);
-    // a redefined id's old record stays in the table until the next rehash, but no longer matches
-    if (this.defined[id]) {
-      this.pool[this.recordAt[id]!] = DEAD;
-      this.deadRecords++;
-    }
     const len = HEADER + labels.length * 2;
     if (this.poolLen + len > this.pool.length) this.pool = resized(this.pool, Math.max(this.pool.length * 2, this.poolLen + len));
     // series created one after another mostly share the metric and label names: take their ids from the
@@ -541,7 +547,7 @@ export class SeriesRegistry {
     const pool = this.pool;
     const strings = this.dict.strings;
     const prev = this.defined[this.lastCreated] ? this.recordAt[this.lastCreated]! : -1;
-    const prevPairs = prev >= 0 ? pool[prev + 2]! : 0;
+    const prevPairs = prev >= 0 ? pool[prev + 1]! : 0;
     const r = this.poolLen;
     let at = r + HEADER;
     for (let k = 0; k < labels.length; k++) {
@@ -550,22 +556,21 @@ export class SeriesRegistry {
       pool[at++] = prevName >= 0 && strings[prevName] === l.name ? prevName : this.dict.intern(l.name);
       pool[at++] = this.dict.intern(l.value);
     }
-    pool[r] = id;
-    pool[r + 1] = prev >= 0 && strings[pool[prev + 1]!] === metric ? pool[prev + 1]! : this.dict.intern(metric);
-    pool[r + 2] = labels.length;
+    pool[r] = prev >= 0 && strings[pool[prev]!] === metric ? pool[prev]! : this.dict.intern(metric);
+    pool[r + 1] = labels.length;
     this.lastCreated = id;
     this.recordAt[id] = r;
     this.defined[id] = 1;
     this.poolLen += len;
     this.count = Math.max(this.count, id + 1);
-    this.insertSlot(r, hash);
+    this.insertSlot(id, hash);
     if (this.tableEntries * 4 > this.table.length) this.rehash(this.table.length * 2);
     return id;
   }
 
   /** Dictionary id of series `id`'s metric name. */
   metricIdOf(id: number): number {
-    return this.pool[this.recordAt[id]! + 1]!;
+    return this.pool[this.recordAt[id]!]!;
   }
 
   /** Forgets the series with ids >= `count` (rollback of a rejected batch; they were never visible). */
@@ -662,11 +667,11 @@ export class SeriesRegistry {
     const strings = this.dict.strings;
     const ra = this.recordAt[a]!;
     const rb = this.recordAt[b]!;
-    const ma = this.pool[ra + 1]!;
-    const mb = this.pool[rb + 1]!;
+    const ma = this.pool[ra]!;
+    const mb = this.pool[rb]!;
     if (ma !== mb) return compareStrings(strings[ma]!, strings[mb]!);
-    const na = this.pool[ra + 2]!;
-    const nb = this.pool[rb + 2]!;
+    const na = this.pool[ra + 1]!;
+    const nb = this.pool[rb + 1]!;
     let pa = ra + HEADER;
     let pb = rb + HEADER;
     for (let k = 0, n = Math.min(na, nb) * 2; k < n; k++, pa++, pb++) {
@@ -783,23 +788,20 @@ export class SeriesRegistry {
     );
   }
 
-  private insertSlot(record: number, hash: number): void {
+  private insertSlot(id: number, hash: number): void {
     const table = this.table;
     const mask = (table.length >> 1) - 1;
     let p = hash & mask;
     while (table[2 * p] !== 0) p = (p + 1) & mask;
-    table[2 * p] = record + 1;
+    table[2 * p] = id + 1;
     table[2 * p + 1] = hash;
     this.tableEntries++;
   }
 
-  /** Rebuilds the table at `length` cells with the live records (below poolLen, not superseded). */
+  /** Rebuilds the table at `length` cells with the entries of ids below `count`. */
   private rehash(length: number): void {
-    const pool = this.pool;
-    const end = this.poolLen;
-    // (the DEAD check reads records at random places: only when there are any)
-    this.table = rehashPairs(this.table, length, this.deadRecords > 0 ? (e) => e - 1 < end && pool[e - 1] !== DEAD : (e) => e - 1 < end);
-    this.deadRecords = 0;
+    const count = this.count;
+    this.table = rehashPairs(this.table, length, (e) => e <= count);
     this.tableEntries = 0;
     for (let q = 0; q < this.table.length; q += 2) if (this.table[q] !== 0) this.tableEntries++;
   }
