@@ -356,8 +356,8 @@ function emit(from: usize, len: i32, to: usize, exponent: i32, scale: i64, offse
 }
 
 /** Decodes values written by encodeIntSeq into out (see AS_I64 / exponent). Each block is unpacked and integrated
- * in a small L1-resident buffer, then written to out once. Only blocks overlapping [from, to) are guaranteed to be
- * written (with checkpoints, or in raw/step-residual mode, earlier blocks are skipped; decoding stops after `to`).
+ * in a small L1-resident buffer, then its values in [from, to) are written to out; only those are written (with
+ * checkpoints, or in raw/step-residual mode, earlier blocks are skipped; decoding stops after `to`).
  * Returns the position after the last block read (the section end for a full decode), or 0 if malformed. */
 export function decodeIntSeq(
   p: usize, end: usize, n: i32, mode: i32, out: usize, exponent: i32, checkpoints: bool, from: i32, to: i32,
@@ -383,7 +383,7 @@ export function decodeIntSeq(
     if (!cursorOk()) return 0;
     p = cursorPosition();
     if (first > n) first = n;
-    emit(BLOCK_VALUES, first, out, exponent, scale, offset);
+    emitRange(BLOCK_VALUES, 0, first, from, to, out, exponent, scale, offset);
   }
   const x0 = previous;
   if (mode == MODE_DELTA_OF_DELTA) previous += param;
@@ -433,9 +433,18 @@ export function decodeIntSeq(
         store<i64>(at, expected + load<i64>(at));
       }
     }
-    emit(BLOCK_VALUES, len, out + (<usize>b << 3), exponent, scale, offset);
+    emitRange(BLOCK_VALUES, b, len, from, to, out, exponent, scale, offset);
   }
   return p;
+}
+
+/** emit() of the values with indexes in [from, to) among the `len` values of index `b` onwards at `block`. */
+@inline function emitRange(
+  block: usize, b: i32, len: i32, from: i32, to: i32, out: usize, exponent: i32, scale: i64, offset: i64,
+): void {
+  const lo = max<i32>(b, from);
+  const hi = min<i32>(b + len, to);
+  if (hi > lo) emit(block + (<usize>(lo - b) << 3), hi - lo, out + (<usize>lo << 3), exponent, scale, offset);
 }
 
 /** Picks the mode whose residuals need the fewest bits under per-block frame of reference, estimated in one pass

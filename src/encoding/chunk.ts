@@ -77,6 +77,7 @@ interface CodecKernels extends WasmExports {
   checkHeader(p: number, len: number): number;
   decodeChunk(p: number, len: number, ts: number, values: number, timestampsAsF64: number): number;
   decodeRange(p: number, len: number, bounds: number, boundsAsF64: number, ts: number, values: number, timestampsAsF64: number): number;
+  decodeRecordRange(p: number, len: number, bounds: number, boundsAsF64: number, ts: number, values: number, timestampsAsF64: number): number;
   aggregateChunk(p: number, len: number, bounds: number, boundsAsF64: number, ts: number, values: number, result: number): number;
   timestampsFromF64(ts: number, n: number): number;
   checksum(p: number, len: number): number;
@@ -236,8 +237,8 @@ export function chunkToRecord(chunk: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Rebuilds the chunk of a segment record from its index entry (point count, min/max ts), checksum included. */
-export function chunkFromRecord(record: Uint8Array, count: number, minTs: number | bigint, maxTs: number | bigint): Uint8Array {
+/** Where a segment record's sections start and how long its timestamp section is (a varint after the fixed bytes). */
+function recordLayout(record: Uint8Array): { sectionsAt: number; timestampBytes: number } {
   let t = 0;
   let at = RECORD_FIXED_BYTES;
   for (let shift = 0; ; shift += 7) {
@@ -248,6 +249,13 @@ export function chunkFromRecord(record: Uint8Array, count: number, minTs: number
   }
   const sections = record.length - at;
   if (sections < t) throw new ChunkCorruptionError(`segment chunk record: timestamp section of ${t} bytes exceeds the ${sections} left`);
+  return { sectionsAt: at, timestampBytes: t };
+}
+
+/** Rebuilds the chunk of a segment record from its index entry (point count, min/max ts), checksum included. */
+export function chunkFromRecord(record: Uint8Array, count: number, minTs: number | bigint, maxTs: number | bigint): Uint8Array {
+  const { sectionsAt, timestampBytes } = recordLayout(record);
+  const sections = record.length - sectionsAt;
   const length = HEADER_BYTES + sections + TRAILER_BYTES;
   const ptr = scratch(align16(length));
   const mem = memoryViews();
@@ -257,11 +265,18 @@ export function chunkFromRecord(record: Uint8Array, count: number, minTs: number
   view.setUint32(4, count, true);
   view.setBigInt64(8, typeof minTs === "bigint" ? minTs : BigInt(minTs), true);
   view.setBigInt64(16, typeof maxTs === "bigint" ? maxTs : BigInt(maxTs), true);
-  view.setUint32(24, t, true);
-  view.setUint32(28, sections - t, true);
-  chunk.set(record.subarray(at), HEADER_BYTES);
+  view.setUint32(24, timestampBytes, true);
+  view.setUint32(28, sections - timestampBytes, true);
+  chunk.set(record.subarray(sectionsAt), HEADER_BYTES);
   view.setUint32(HEADER_BYTES + sections, kernels().checksum(ptr, HEADER_BYTES + sections), true);
   return chunk.slice();
+}
+
+/** Stores the integer x (|x| < 2^53) as a little-endian int64 at int32 index `at`. */
+function storeInt64(i32: Int32Array, at: number, x: number): void {
+  const high = Math.floor(x / 4294967296);
+  i32[at] = (x - high * 4294967296) | 0;
+  i32[at + 1] = high | 0;
 }
 
 const asTs = (v: bigint, tsAs: "number" | "bigint"): number | bigint => (tsAs === "bigint" ? v : Number(v));
@@ -399,9 +414,48 @@ export function decodeRangeToMemory(chunk: Uint8Array, start: number, end: numbe
   if (boundsMode < 0) return 0;
   const count = kernels().decodeRange(layout.inPtr, chunk.length, layout.extraPtr, boundsMode, tsPtr + 8 * at, vsPtr + 8 * at, 1);
   if (count < 0) fail(count, chunk);
+  return moveRangeTo(count, layout.extraPtr, tsPtr, vsPtr, at);
+}
+
+/**
+ * decodeRangeToMemory for a chunk a segment stores as a record (chunkToRecord), given the fields of its index entry
+ * (point count, min and max ts as integer numbers): only the header is rebuilt, in scratch in front of the copied
+ * sections, and no checksum is computed or checked (the record has none: the segment block's CRC-32 covered it).
+ */
+export function decodeRecordRangeToMemory(
+  record: Uint8Array, count: number, minTs: number, maxTs: number, start: number, end: number, tsPtr: number, vsPtr: number, at: number,
+): number {
+  if (record.length < RECORD_FIXED_BYTES) throw new ChunkCorruptionError(`segment chunk record of ${record.length} bytes is truncated`);
+  const kindId = record[1]!;
+  if (kindId !== 0 && KINDS[kindId] !== undefined) throw new TypeError(`decodeRecordRangeToMemory needs an f64 chunk, got "${KINDS[kindId]}"`);
+  const { sectionsAt, timestampBytes } = recordLayout(record);
+  const sections = record.length - sectionsAt;
+  const length = HEADER_BYTES + sections + TRAILER_BYTES;
+  const inPtr = scratch(align16(length + READ_SLACK) + 128);
+  const extraPtr = inPtr + align16(length + READ_SLACK);
+  const mem = memoryViews();
+  const u8 = mem.u8;
+  for (let i = 0; i < RECORD_FIXED_BYTES; i++) u8[inPtr + i] = record[i]!;
+  const header = inPtr >>> 2;
+  mem.i32[header + 1] = count;
+  storeInt64(mem.i32, header + 2, minTs);
+  storeInt64(mem.i32, header + 4, maxTs);
+  mem.i32[header + 6] = timestampBytes;
+  mem.i32[header + 7] = sections - timestampBytes;
+  u8.set(record.subarray(sectionsAt), inPtr + HEADER_BYTES);
+  const boundsMode = writeBounds(extraPtr, start, end);
+  if (boundsMode < 0) return 0;
+  const n = kernels().decodeRecordRange(inPtr, length, extraPtr, boundsMode, tsPtr + 8 * at, vsPtr + 8 * at, 1);
+  if (n < 0) fail(n, u8.slice(inPtr, inPtr + length));
+  return moveRangeTo(n, extraPtr, tsPtr, vsPtr, at);
+}
+
+/** After a range decode to memory: moves the `count` points found (from the first index written at extraPtr + 16) to
+ * index `at` of the timestamps and values areas. Returns count. */
+function moveRangeTo(count: number, extraPtr: number, tsPtr: number, vsPtr: number, at: number): number {
   if (count === 0) return 0;
   const mem = memoryViews();
-  const from = mem.i32[(layout.extraPtr + 16) / 4]!;
+  const from = mem.i32[(extraPtr + 16) / 4]!;
   if (from > 0) {
     const t = tsPtr / 8 + at;
     const v = vsPtr / 8 + at;

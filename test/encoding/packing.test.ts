@@ -5,8 +5,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import {
-  encodeChunk, decodeChunk, decodeRangeInto, chunkInfo, chunkToRecord, chunkFromRecord, ChunkCorruptionError,
+  encodeChunk, decodeChunk, decodeRangeInto, chunkInfo, chunkToRecord, chunkFromRecord, decodeRecordRangeToMemory,
+  ChunkCorruptionError,
 } from "../../src/encoding/chunk.js";
+import { loadWasm, memoryViews } from "../../src/wasm/loader.js";
 
 const N = 240;
 const regular = Float64Array.from({ length: N }, (_, i) => 1_700_000_000_000 + i * 15_000);
@@ -110,6 +112,57 @@ test("segment chunk records drop what the index holds and rebuild the exact chun
   assert.throws(() => decodeChunk(chunkFromRecord(record, 300, ts[0]!, ts[299]! + 1n)), (e: unknown) => e instanceof ChunkCorruptionError);
   assert.throws(() => decodeChunk(chunkFromRecord(record, 299, ts[0]!, ts[299]!)), (e: unknown) => e instanceof ChunkCorruptionError);
   assert.throws(() => chunkFromRecord(record.subarray(0, 5), 300, ts[0]!, ts[299]!), (e: unknown) => e instanceof ChunkCorruptionError);
+});
+
+test("a record decodes by range into linear memory without being rebuilt: same points, bit for bit", () => {
+  const arena = loadWasm() as unknown as { readArena(points: number, keep: number): number; readArenaPoints(): number };
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 700 }),
+      fc.boolean(),
+      fc.integer({ min: 0, max: 3 }),
+      fc.double({ min: -0.1, max: 1.1, noNaN: true }),
+      fc.double({ min: -0.1, max: 1.1, noNaN: true }),
+      fc.integer({ min: 0, max: 5 }),
+      (n, jitter, shape, a, b, at) => {
+        const ts = Float64Array.from({ length: n }, (_, i) => 1_700_000_000_000 + i * 15_000 + (jitter ? (i * 7919) % 13 : 0));
+        const stale = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0]!;
+        const values = Float64Array.from({ length: n }, (_, i) =>
+          i === 3 ? stale : shape === 0 ? Math.round(random() * 1e6) / 100 : shape === 1 ? 512 * i * (3 + (i % 5)) : shape === 2 ? 42 : random(),
+        );
+        const chunk = encodeChunk("f64", ts, values);
+        const record = chunkToRecord(chunk);
+        const span = ts[n - 1]! - ts[0]!;
+        const [lo, hi] = [Math.min(a, b), Math.max(a, b)];
+        const [start, end] = [ts[0]! + Math.floor(lo * span), ts[0]! + Math.ceil(hi * span) + 1];
+        const wantTs = new Float64Array(n);
+        const wantValues = new Float64Array(n);
+        const want = decodeRangeInto(chunk, start, end, wantTs, wantValues, 0);
+        const tsPtr = arena.readArena(n + at, 0);
+        const vsPtr = tsPtr + arena.readArenaPoints() * 8;
+        const got = decodeRecordRangeToMemory(record, n, ts[0]!, ts[n - 1]!, start, end, tsPtr, vsPtr, at);
+        assert.is(got, want);
+        const mem = memoryViews();
+        assert.equal(Array.from(mem.f64.subarray(tsPtr / 8 + at, tsPtr / 8 + at + got)), Array.from(wantTs.subarray(0, want)));
+        const bits = (x: Float64Array) => Array.from(new BigUint64Array(x.slice().buffer));
+        assert.equal(bits(mem.f64.subarray(vsPtr / 8 + at, vsPtr / 8 + at + got)), bits(wantValues.subarray(0, want)));
+      },
+    ),
+    { numRuns: 300 },
+  );
+  // Wrong index fields are rejected, never turned into other data.
+  const ts = Float64Array.from({ length: 300 }, (_, i) => 1_700_000_000_000 + i * 15_000 + (i % 7));
+  const record = chunkToRecord(encodeChunk("f64", ts, Float64Array.from(ts, (t) => (t % 1000) / 10)));
+  const tsPtr = arena.readArena(300, 0);
+  const vsPtr = tsPtr + arena.readArenaPoints() * 8;
+  const decode = (count: number, minTs: number, maxTs: number, bytes = record) => () =>
+    decodeRecordRangeToMemory(bytes, count, minTs, maxTs, ts[0]!, ts[299]! + 1, tsPtr, vsPtr, 0);
+  assert.is(decode(300, ts[0]!, ts[299]!)(), 300);
+  for (const bad of [decode(299, ts[0]!, ts[299]!), decode(300, ts[0]!, ts[299]! + 1), decode(300, ts[0]! - 1, ts[299]!)]) {
+    assert.throws(bad, (e: unknown) => e instanceof ChunkCorruptionError);
+  }
+  assert.throws(decode(300, ts[0]!, ts[299]!, record.subarray(0, record.length - 9)), (e: unknown) => e instanceof ChunkCorruptionError);
+  assert.throws(decode(300, ts[0]!, ts[299]!, record.subarray(0, 5)), (e: unknown) => e instanceof ChunkCorruptionError);
 });
 
 const V1_CHUNK_HEX = "01000111030000000068e5cf8b01000030dde5cf8b01000002000000090000009875020001ac0200009601baf242b9";
