@@ -272,13 +272,49 @@ export function decodeRange(
   return locateRange(p, len, bounds, boundsAsF64, ts, values, timestampsAsF64 != 0 ? TIMESTAMPS_F64 : TIMESTAMPS_I64);
 }
 
-/** decodeRange for a chunk rebuilt from a segment record (docs/format.md, "Segments"): the caller wrote the header,
- * the sections follow it and len counts a 4-byte trailer as usual, but no checksum is stored there and none is
- * checked (the record has none; the segment block's CRC-32 covered its bytes when the block was read). */
+/** Bytes of a segment record before its varint timestamp-section length: version, kind, timestamp and value codec. */
+const RECORD_FIXED_BYTES: i32 = 4;
+const TWO_POW_53: f64 = 9007199254740992.0;
+
+/**
+ * Decodes the points with ceil(start) <= ts < ceil(end) of a chunk that a segment stores as a record (docs/format.md,
+ * "Segments": [version, kind, ts codec, value codec][varint T][sections]), `len` bytes at `record`, given its index
+ * entry's point count and min/max ts (f64 holding integers): the chunk header is rebuilt at `work` in front of a copy
+ * of the sections (work needs len + 112 bytes), no checksum is checked (the record has none; the segment block's
+ * CRC-32 covered its bytes). The points in range are written from index 0 of ts (f64) and values, which need room
+ * for `count` points. Returns how many, or ERR_*.
+ */
 export function decodeRecordRange(
-  p: usize, len: usize, bounds: usize, boundsAsF64: i32, ts: usize, values: usize, timestampsAsF64: i32,
+  record: usize, len: usize, count: i32, minTs: f64, maxTs: f64, start: f64, end: f64, work: usize, ts: usize, values: usize,
 ): i32 {
-  return locateRange(p, len, bounds, boundsAsF64, ts, values, timestampsAsF64 != 0 ? TIMESTAMPS_F64 : TIMESTAMPS_I64, false);
+  cursorStart(record + <usize>RECORD_FIXED_BYTES);
+  const timestampBytes = readVarint(record + len);
+  if (len < <usize>RECORD_FIXED_BYTES || !cursorOk()) return ERR_TRUNCATED;
+  const sectionsStart = cursorPosition();
+  const sections = <u64>(record + len - sectionsStart);
+  if (timestampBytes > sections) return ERR_TIMESTAMP_SECTION;
+  if (!(Math.abs(minTs) < TWO_POW_53 && Math.abs(maxTs) < TWO_POW_53 && Math.trunc(minTs) == minTs && Math.trunc(maxTs) == maxTs)) return ERR_HEADER_RANGE;
+  store<u32>(work, load<u32>(record));
+  store<u32>(work, <u32>count, 4);
+  store<i64>(work, <i64>minTs, 8);
+  store<i64>(work, <i64>maxTs, 16);
+  store<u32>(work, <u32>timestampBytes, 24);
+  store<u32>(work, <u32>(sections - timestampBytes), 28);
+  memory.copy(work + <usize>HEADER_BYTES, sectionsStart, <usize>sections);
+  const chunkLen = <usize>HEADER_BYTES + <usize>sections + <usize>TRAILER_BYTES;
+  const bounds = (work + chunkLen + 32 + 15) & ~(<usize>15); // past the read slack
+  const first = Math.ceil(start);
+  const stop = Math.ceil(end);
+  if (!(first < stop) || first >= TWO_POW_63 || stop <= -TWO_POW_63) return 0;
+  store<f64>(bounds, first);
+  store<f64>(bounds, stop, 8);
+  const n = locateRange(work, chunkLen, bounds, 1, ts, values, TIMESTAMPS_F64, false);
+  const from = load<i32>(bounds, 16);
+  if (n > 0 && from > 0) {
+    memory.copy(ts, ts + (<usize>from << 3), <usize>n << 3);
+    memory.copy(values, values + (<usize>from << 3), <usize>n << 3);
+  }
+  return n;
 }
 
 /** Aggregates the points with bounds[0] <= ts <= bounds[1] without leaving WASM. Writes f64 count, sum, min, max,

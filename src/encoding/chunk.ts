@@ -77,7 +77,9 @@ interface CodecKernels extends WasmExports {
   checkHeader(p: number, len: number): number;
   decodeChunk(p: number, len: number, ts: number, values: number, timestampsAsF64: number): number;
   decodeRange(p: number, len: number, bounds: number, boundsAsF64: number, ts: number, values: number, timestampsAsF64: number): number;
-  decodeRecordRange(p: number, len: number, bounds: number, boundsAsF64: number, ts: number, values: number, timestampsAsF64: number): number;
+  decodeRecordRange(
+    record: number, len: number, count: number, minTs: number, maxTs: number, start: number, end: number, work: number, ts: number, values: number,
+  ): number;
   aggregateChunk(p: number, len: number, bounds: number, boundsAsF64: number, ts: number, values: number, result: number): number;
   timestampsFromF64(ts: number, n: number): number;
   checksum(p: number, len: number): number;
@@ -272,13 +274,6 @@ export function chunkFromRecord(record: Uint8Array, count: number, minTs: number
   return chunk.slice();
 }
 
-/** Stores the integer x (|x| < 2^53) as a little-endian int64 at int32 index `at`. */
-function storeInt64(i32: Int32Array, at: number, x: number): void {
-  const high = Math.floor(x / 4294967296);
-  i32[at] = (x - high * 4294967296) | 0;
-  i32[at + 1] = high | 0;
-}
-
 const asTs = (v: bigint, tsAs: "number" | "bigint"): number | bigint => (tsAs === "bigint" ? v : Number(v));
 
 /** Header fields of a chunk without decoding it (validates the header; the checksum is checked by decoders). */
@@ -414,48 +409,9 @@ export function decodeRangeToMemory(chunk: Uint8Array, start: number, end: numbe
   if (boundsMode < 0) return 0;
   const count = kernels().decodeRange(layout.inPtr, chunk.length, layout.extraPtr, boundsMode, tsPtr + 8 * at, vsPtr + 8 * at, 1);
   if (count < 0) fail(count, chunk);
-  return moveRangeTo(count, layout.extraPtr, tsPtr, vsPtr, at);
-}
-
-/**
- * decodeRangeToMemory for a chunk a segment stores as a record (chunkToRecord), given the fields of its index entry
- * (point count, min and max ts as integer numbers): only the header is rebuilt, in scratch in front of the copied
- * sections, and no checksum is computed or checked (the record has none: the segment block's CRC-32 covered it).
- */
-export function decodeRecordRangeToMemory(
-  record: Uint8Array, count: number, minTs: number, maxTs: number, start: number, end: number, tsPtr: number, vsPtr: number, at: number,
-): number {
-  if (record.length < RECORD_FIXED_BYTES) throw new ChunkCorruptionError(`segment chunk record of ${record.length} bytes is truncated`);
-  const kindId = record[1]!;
-  if (kindId !== 0 && KINDS[kindId] !== undefined) throw new TypeError(`decodeRecordRangeToMemory needs an f64 chunk, got "${KINDS[kindId]}"`);
-  const { sectionsAt, timestampBytes } = recordLayout(record);
-  const sections = record.length - sectionsAt;
-  const length = HEADER_BYTES + sections + TRAILER_BYTES;
-  const inPtr = scratch(align16(length + READ_SLACK) + 128);
-  const extraPtr = inPtr + align16(length + READ_SLACK);
-  const mem = memoryViews();
-  const u8 = mem.u8;
-  for (let i = 0; i < RECORD_FIXED_BYTES; i++) u8[inPtr + i] = record[i]!;
-  const header = inPtr >>> 2;
-  mem.i32[header + 1] = count;
-  storeInt64(mem.i32, header + 2, minTs);
-  storeInt64(mem.i32, header + 4, maxTs);
-  mem.i32[header + 6] = timestampBytes;
-  mem.i32[header + 7] = sections - timestampBytes;
-  u8.set(record.subarray(sectionsAt), inPtr + HEADER_BYTES);
-  const boundsMode = writeBounds(extraPtr, start, end);
-  if (boundsMode < 0) return 0;
-  const n = kernels().decodeRecordRange(inPtr, length, extraPtr, boundsMode, tsPtr + 8 * at, vsPtr + 8 * at, 1);
-  if (n < 0) fail(n, u8.slice(inPtr, inPtr + length));
-  return moveRangeTo(n, extraPtr, tsPtr, vsPtr, at);
-}
-
-/** After a range decode to memory: moves the `count` points found (from the first index written at extraPtr + 16) to
- * index `at` of the timestamps and values areas. Returns count. */
-function moveRangeTo(count: number, extraPtr: number, tsPtr: number, vsPtr: number, at: number): number {
   if (count === 0) return 0;
   const mem = memoryViews();
-  const from = mem.i32[(extraPtr + 16) / 4]!;
+  const from = mem.i32[(layout.extraPtr + 16) / 4]!;
   if (from > 0) {
     const t = tsPtr / 8 + at;
     const v = vsPtr / 8 + at;
@@ -463,6 +419,27 @@ function moveRangeTo(count: number, extraPtr: number, tsPtr: number, vsPtr: numb
     mem.f64.copyWithin(v, v + from, v + from + count);
   }
   return count;
+}
+
+/**
+ * decodeRangeToMemory for a chunk a segment stores as a record (chunkToRecord), given the fields of its index entry
+ * (point count, min and max ts as integer numbers): the kernel rebuilds only the header, in scratch in front of a copy
+ * of the sections, and checks no checksum (the record has none: the segment block's CRC-32 covered it).
+ */
+export function decodeRecordRangeToMemory(
+  record: Uint8Array, count: number, minTs: number, maxTs: number, start: number, end: number, tsPtr: number, vsPtr: number, at: number,
+): number {
+  if (Number.isNaN(start) || Number.isNaN(end)) throw new RangeError("time bound is NaN");
+  const kindId = record[1];
+  if (kindId !== 0 && kindId !== undefined && KINDS[kindId] !== undefined) {
+    throw new TypeError(`decodeRecordRangeToMemory needs an f64 chunk, got "${KINDS[kindId]}"`);
+  }
+  const inBytes = align16(record.length + READ_SLACK);
+  const inPtr = scratch(inBytes + align16(record.length + 112));
+  memoryViews().u8.set(record, inPtr);
+  const n = kernels().decodeRecordRange(inPtr, record.length, count, minTs, maxTs, start, end, inPtr + inBytes, tsPtr + 8 * at, vsPtr + 8 * at);
+  if (n < 0) fail(n, chunkFromRecord(record, count, minTs, maxTs)); // (rebuilt for the message; throws itself on a bad length varint)
+  return n;
 }
 
 const EMPTY_AGGREGATE: Readonly<ChunkAggregate> = { count: 0, sum: NaN, min: NaN, max: NaN, first: NaN, last: NaN, firstTs: NaN, lastTs: NaN };
