@@ -7,8 +7,9 @@ import {
   encodeValues, decodeValues, valueCodecChosen, valueCodecFits, valueAsF64, KIND_F64, KIND_BYTES, KIND_STRING,
 } from "./values";
 
-/** Version written; readers accept 1 as well (version 2 added scaled packed sequences, see intpack). */
-export const CHUNK_VERSION: i32 = 2;
+/** Version written; readers accept 1 and 2 as well (version 2 added scaled packed sequences and truncated-binary
+ * blocks, version 3 writes those blocks in the split layout; see intpack). */
+export const CHUNK_VERSION: i32 = 3;
 const OLDEST_CHUNK_VERSION: i32 = 1;
 export const HEADER_BYTES: i32 = 32;
 export const TRAILER_BYTES: i32 = 4;

@@ -20,14 +20,20 @@ const WIDTH_HISTOGRAM = memory.data(65 * 4, 16);
   return 8 + 8 * <i64>((k - w + 6) / 7);
 }
 
-/** Width-byte flag of a truncated-binary block (k = width & 0x7f): for values 0..m-1 above the base, with
- * u = 2^(k+1) - m, a value v < u takes k bits and v >= u takes k+1 bits (v + u, high k bits first, then the low
- * bit), so a block costs ~log2(m) bits a value instead of ceil(log2(m)): uniform noise loses ~0.5 bit less. */
+/** Width-byte flag of a truncated-binary block (k = width & 0x3f): for values 0..m-1 above the base, with
+ * u = 2^(k+1) - m, a value v < u takes k bits and v >= u takes k+1 bits (w = v + u: its high k bits, which are >= u,
+ * then its low bit), so a block costs ~log2(m) bits a value instead of ceil(log2(m)): uniform noise loses ~0.5 bit
+ * less. With SPLIT (chunk version 3, the only layout written) every value's k-bit prefix lies at bit i*k and the low
+ * bits of the long codes follow all prefixes, in order: prefixes are read independently of each other, and only a
+ * one-bit cursor depends on the codes before. Without it (version 2) the codes are interleaved, each value's
+ * position depending on the lengths of all before it. */
 const TRUNCATED: i32 = 0x80;
+const SPLIT: i32 = 0x40;
 const TRUNCATED_MAX_BITS: i32 = 56; // k + 1 bits must fit one unaligned u64 load
 
-/** Writes the block as truncated binary when that is smaller than `forCost` bits (the best PFOR layout); header
- * [0x80 | k][0 exceptions][zigzag base][varint u][varint long count]. Returns the end, or 0 when PFOR is smaller. */
+/** Writes the block as split truncated binary when that is smaller than `forCost` bits (the best PFOR layout);
+ * header [0x80 | 0x40 | k][0 exceptions][zigzag base][varint u][varint long count]. Returns the end, or 0 when PFOR
+ * is smaller. */
 function packTruncated(r: usize, len: i32, base: i64, forCost: i64, p: usize): usize {
   let high: u64 = 0;
   for (let i = 0; i < len; i++) {
@@ -42,28 +48,34 @@ function packTruncated(r: usize, len: i32, base: i64, forCost: i64, p: usize): u
   for (let i = 0; i < len; i++) if (<u64>(load<i64>(r + (<usize>i << 3)) - base) >= u) long++;
   const headerBits = 8 * (<i64>(bitWidth(u) + 6) / 7 + (<i64>bitWidth(<u64>long) + 6) / 7 + 1);
   if (<i64>len * k + long + headerBits >= forCost) return 0;
-  store<u8>(p, <u8>(TRUNCATED | k));
+  store<u8>(p, <u8>(TRUNCATED | SPLIT | k));
   store<u8>(p, 0, 1);
   p = writeVarint(writeVarint(writeVarint(p + 2, zigzag(base)), u), <u64>long);
+  // prefixes first: k bits per value (the value itself, or the high k bits of v + u for a long code)
   let acc: u64 = 0;
   let bits = 0;
   for (let i = 0; i < len; i++) {
     const v = <u64>(load<i64>(r + (<usize>i << 3)) - base);
-    let code = v;
-    let size = k;
-    if (v >= u) {
-      // k+1 bits: the high k bits of (v + u) first, then its low bit, so the decoder sees a k-bit prefix >= u.
-      const w = v + u;
-      code = (w >> 1) | ((w & 1) << <u64>k);
-      size = k + 1;
-    }
+    const code = v >= u ? (v + u) >> 1 : v;
     acc |= code << <u64>bits;
-    bits += size;
+    bits += k;
     if (bits >= 64) {
       store<u64>(p, acc);
       p += 8;
       bits -= 64;
-      acc = bits > 0 ? code >>> <u64>(size - bits) : 0;
+      acc = bits > 0 ? code >>> <u64>(k - bits) : 0;
+    }
+  }
+  // then the low bits of the long codes, continuing the same bit stream
+  for (let i = 0; i < len; i++) {
+    const v = <u64>(load<i64>(r + (<usize>i << 3)) - base);
+    if (v < u) continue;
+    acc |= ((v + u) & 1) << <u64>bits;
+    if (++bits == 64) {
+      store<u64>(p, acc);
+      p += 8;
+      bits = 0;
+      acc = 0;
     }
   }
   if (bits > 0) {
@@ -73,10 +85,11 @@ function packTruncated(r: usize, len: i32, base: i64, forCost: i64, p: usize): u
   return p;
 }
 
-/** Reads a truncated-binary block whose header starts at p (width byte already known to carry TRUNCATED). Returns
- * the position after it, or 0 if malformed; with out == 0 only steps over it. */
+/** Reads a truncated-binary block whose header starts at p (width byte already known to carry TRUNCATED), either
+ * layout. Returns the position after it, or 0 if malformed; with out == 0 only steps over it. */
 function unpackTruncated(p: usize, end: usize, len: i32, out: usize): usize {
-  const k = <i32>load<u8>(p) & ~TRUNCATED;
+  const split = (<i32>load<u8>(p) & SPLIT) != 0;
+  const k = <i32>load<u8>(p) & 0x3f;
   if (k < 1 || k >= TRUNCATED_MAX_BITS || load<u8>(p, 1) != 0) return 0;
   cursorStart(p + 2);
   const base = unzigzag(readVarint(end));
@@ -84,19 +97,33 @@ function unpackTruncated(p: usize, end: usize, len: i32, out: usize): usize {
   const long = readVarint(end);
   if (!cursorOk() || u == 0 || u >= (<u64>1 << <u64>k) || long > <u64>len) return 0;
   p = cursorPosition();
-  const totalBits = <usize>len * <usize>k + <usize>long;
+  const prefixBits = <usize>len * <usize>k;
+  const totalBits = prefixBits + <usize>long;
   const bytes = (totalBits + 7) >> 3;
   if (bytes > end - p) return 0;
   if (out == 0) return p + bytes;
   const mask: u64 = (<u64>1 << <u64>k) - 1;
+  if (split) {
+    let extra = prefixBits; // bit cursor of the next long code's low bit
+    for (let i = 0; i < len; i++) {
+      const bit = <usize>i * <usize>k;
+      const short = (load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7)) & mask;
+      const isLong = short >= u;
+      const low = (<u64>load<u8>(p + (extra >>> 3)) >>> <u64>(extra & 7)) & 1;
+      const v = select<u64>(((short << 1) | low) - u, short, isLong);
+      extra += <usize>isLong;
+      store<i64>(out + (<usize>i << 3), base + <i64>v);
+    }
+    return extra == totalBits ? p + bytes : 0;
+  }
   let bit: usize = 0;
   for (let i = 0; i < len; i++) {
     // Branch-free: whether a code is long is data-dependent noise, which a branch would mispredict half the time.
     const word = load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7);
     const short = word & mask;
-    const long = short >= u;
-    const v = select<u64>(((short << 1) | ((word >>> <u64>k) & 1)) - u, short, long);
-    bit += <usize>k + <usize>long;
+    const isLong = short >= u;
+    const v = select<u64>(((short << 1) | ((word >>> <u64>k) & 1)) - u, short, isLong);
+    bit += <usize>k + <usize>isLong;
     store<i64>(out + (<usize>i << 3), base + <i64>v);
   }
   return bit == totalBits ? p + bytes : 0;

@@ -40,8 +40,8 @@ export interface ChunkAggregate {
 
 /** Most points one chunk may hold. */
 export const MAX_CHUNK_POINTS = 65535;
-/** Version written; version 1 chunks stay readable. */
-export const CHUNK_VERSION = 2;
+/** Version written; versions 1 and 2 stay readable. */
+export const CHUNK_VERSION = 3;
 const HEADER_BYTES = 32;
 const TRAILER_BYTES = 4;
 /** Decoders may read a few bytes past a section end; the input copy is followed by this much slack. */

@@ -1,5 +1,6 @@
-// Packed-sequence refinements of chunk version 2: scaled sequences (values sharing a common step, e.g. byte counters
-// in 512s, memory in 4096-byte pages) and truncated-binary blocks (uniform noise at ~log2(m) bits, not ceil(log2 m)).
+// Packed-sequence refinements of chunk versions 2 and 3: scaled sequences (values sharing a common step, e.g. byte
+// counters in 512s, memory in 4096-byte pages) and truncated-binary blocks (uniform noise at ~log2(m) bits, not
+// ceil(log2 m); version 3 splits each block into fixed-position prefixes and the long codes' low bits).
 // Asserts sizes near the information content and exact round-trips, full and by range, including int64 wrap-around.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -96,7 +97,28 @@ test("version 1 chunks (written before scaling and truncated blocks) still decod
   const d = decodeChunk(v1);
   assert.equal(Array.from(d.timestamps as Float64Array), [1_700_000_000_000, 1_700_000_015_000, 1_700_000_030_000]);
   assert.equal(Array.from(d.values as Float64Array), [1.5, 2.25, 3]);
-  assert.is(encodeChunk("f64", d.timestamps, d.values)[0], 2);
+  assert.is(encodeChunk("f64", d.timestamps, d.values)[0], 3);
+});
+
+test("version 2 chunks (interleaved truncated-binary blocks) still decode, fully and by range; version 3 is as small", () => {
+  // 300 points at 15 s, a random walk in 0.01 steps of -0.18..0.18: two value blocks, both truncated binary (k = 5)
+  let s = 7;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+  let level = 1000;
+  const values = Float64Array.from({ length: 300 }, () => (level += Math.floor(rnd() * 37) - 18) / 100);
+  const v2 = Uint8Array.from(Buffer.from(V2_TRUNCATED_CHUNK_HEX, "hex"));
+  assert.is(v2[0], 2);
+  const d = decodeChunk(v2);
+  assert.equal(Array.from(d.values as Float64Array), Array.from(values));
+  assert.equal(Array.from(d.timestamps as Float64Array), Array.from({ length: 300 }, (_, i) => 1_700_000_000_000 + i * 15_000));
+  const ts = new Float64Array(300);
+  const got = new Float64Array(300);
+  const n = decodeRangeInto(v2, 1_700_000_000_000 + 250 * 15_000, 1_700_000_000_000 + 290 * 15_000, ts, got, 0);
+  assert.equal(Array.from(got.subarray(0, n)), Array.from(values.subarray(250, 290)));
+  const v3 = encodeChunk("f64", d.timestamps, values);
+  assert.is(v3[0], 3);
+  assert.is(v3.length, v2.length, "the split layout takes the same bits");
+  assert.equal(Array.from(decodeChunk(v3).values as Float64Array), Array.from(values));
 });
 
 test("segment chunk records drop what the index holds and rebuild the exact chunk, checksum included", () => {
@@ -165,6 +187,12 @@ test("a record decodes by range into linear memory without being rebuilt: same p
   assert.throws(decode(300, ts[0]!, ts[299]!, record.subarray(0, 5)), (e: unknown) => e instanceof ChunkCorruptionError);
 });
 
+const V2_TRUNCATED_CHUNK_HEX =
+  "020001112c0100000068e5cf8b01000088d729d08b01000002000000d40000009875020001e60f8500231b38c530496524d8f4d0930035ce4a25" +
+  "3e85e2ee6dfabcfa7a9ee28fd3d2af48934aefb36af9cb8054fe8d2db4e7266e73724fb7c187c95c7f84387b2ee0313d99775edc4812e34da5" +
+  "acd04ff4bffdbedaa70d2bcdb49e3de2a5f0932d2a62274e434f56f10e2b47f5fd6239dcc2d4f987aecd02ac8691feaadbde8452aa2eee1948" +
+  "3ee68744894f3ab8c3d1d9e99621b3ffff28abc429d5703072b6f932d1f34dc677608793ab3e3bf3018500231d07ced001344e5d3055d53971" +
+  "668117fa63c47acc3d79d674dee1d3fc1edf42ad05";
 const V1_CHUNK_HEX = "01000111030000000068e5cf8b01000030dde5cf8b01000002000000090000009875020001ac0200009601baf242b9";
 
 test.run();
