@@ -665,11 +665,13 @@ export class Storage implements EngineHandle {
       const [s, e] = this.range(start, end);
       const batch = this.readColumns(this.sortedIds(resolveSelection(this.registry, this.checkedSelection(selection))), s, e);
       const reg = this.registry;
-      const labelsOf = this.labelLister(labelOptions);
+      const metricLabel = labelOptions.metricLabel === true;
+      const omit = labelOptions.omitLabel === undefined ? -1 : (reg.dict.find(labelOptions.omitLabel) ?? -1);
       const out: SelectedColumns[] = new Array(batch.ids.length);
       for (let i = 0; i < batch.ids.length; i++) {
         const sid = batch.ids[i]!;
-        out[i] = { metric: reg.metricName(sid), labels: labelsOf(sid), timestamps: batch.timestamps[i]!, values: batch.values[i]! };
+        const labels = metricLabel || omit >= 0 ? this.shapedLabels(sid, metricLabel, omit) : reg.labelsOf(sid);
+        out[i] = { metric: reg.metricName(sid), labels, timestamps: batch.timestamps[i]!, values: batch.values[i]! };
       }
       return out;
     });
@@ -691,7 +693,9 @@ export class Storage implements EngineHandle {
     return this.query(() => {
       const [s, e] = this.range(start, end);
       const ids = this.sortedIds(resolveSelection(this.registry, this.checkedSelection(selection)));
-      const labelsOf = this.labelLister(labelOptions);
+      const reg = this.registry;
+      const metricLabel = labelOptions.metricLabel === true;
+      const omit = labelOptions.omitLabel === undefined ? -1 : (reg.dict.find(labelOptions.omitLabel) ?? -1);
       const out = new ArenaBatchBuilder();
       let labels: Label[][] = [];
       const flush = () => {
@@ -705,7 +709,7 @@ export class Storage implements EngineHandle {
         labels = [];
       };
       this.readInto(ids, s, e, out, (sid) => {
-        labels.push(labelsOf(sid));
+        labels.push(metricLabel || omit >= 0 ? this.shapedLabels(sid, metricLabel, omit) : reg.labelsOf(sid));
         if (out.length >= maxPoints) flush();
       });
       flush();
@@ -713,27 +717,19 @@ export class Storage implements EngineHandle {
     });
   }
 
-  /** The label list of a series as `options` shape it: registry.labelsWith, cached (see labelLists; the list and
-   * its Label objects are shared: read-only), or registry.labelsOf when no shaping is asked for. */
-  private labelLister(options: ColumnLabelOptions): (sid: number) => Label[] {
-    const reg = this.registry;
-    const metricLabel = options.metricLabel === true;
-    const omit = options.omitLabel === undefined ? -1 : (reg.dict.find(options.omitLabel) ?? -1);
-    if (!metricLabel && omit < 0) return (sid) => reg.labelsOf(sid);
+  /** registry.labelsWith, cached (see labelLists); the list and its Label objects are shared: read-only. */
+  private shapedLabels(sid: number, metricLabel: boolean, omit: number): Label[] {
     const shape = `${metricLabel}/${omit}`;
     if (shape !== this.labelListsShape) {
       this.labelLists.clear();
       this.labelListsShape = shape;
     }
-    const lists = this.labelLists;
-    return (sid) => {
-      let labels = lists.get(sid);
-      if (labels === undefined) {
-        labels = reg.labelsWith(sid, metricLabel, omit);
-        if (lists.size < LABEL_LISTS_MAX) lists.set(sid, labels);
-      }
-      return labels;
-    };
+    let labels = this.labelLists.get(sid);
+    if (labels === undefined) {
+      labels = this.registry.labelsWith(sid, metricLabel, omit);
+      if (this.labelLists.size < LABEL_LISTS_MAX) this.labelLists.set(sid, labels);
+    }
+    return labels;
   }
 
   /** Label names (including `__name__`) of the series matching `selection` (all series when omitted), sorted. */
