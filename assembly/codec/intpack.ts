@@ -85,9 +85,14 @@ function packTruncated(r: usize, len: i32, base: i64, forCost: i64, p: usize): u
   return p;
 }
 
+/** Sum (wrapping) of the values an unpack was asked to skip: unpackBlock and unpackTruncated with skip > 0 store
+ * only values [skip, len) and leave base + v summed over [0, skip) here. */
+let skippedSum: i64 = 0;
+
 /** Reads a truncated-binary block whose header starts at p (width byte already known to carry TRUNCATED), either
- * layout. Returns the position after it, or 0 if malformed; with out == 0 only steps over it. */
-function unpackTruncated(p: usize, end: usize, len: i32, out: usize): usize {
+ * layout, storing values [skip, len) at their indexes in out and summing the others into skippedSum. Returns the
+ * position after it, or 0 if malformed; with out == 0 only steps over it. */
+function unpackTruncated(p: usize, end: usize, len: i32, out: usize, skip: i32): usize {
   const split = (<i32>load<u8>(p) & SPLIT) != 0;
   const k = <i32>load<u8>(p) & 0x3f;
   if (k < 1 || k >= TRUNCATED_MAX_BITS || load<u8>(p, 1) != 0) return 0;
@@ -104,8 +109,25 @@ function unpackTruncated(p: usize, end: usize, len: i32, out: usize): usize {
   if (out == 0) return p + bytes;
   const mask: u64 = (<u64>1 << <u64>k) - 1;
   if (split) {
+    // Skipped values are only summed: v is the prefix, or for a long code 2 * prefix + low bit - u, so their sum
+    // is the prefixes' plus (prefix - u) per long code plus the long codes' low bits (a popcount), with no bit
+    // cursor to follow: the prefixes lie at fixed positions.
+    let sum: u64 = 0;
+    let longs: u64 = 0;
+    for (let i = 0; i < skip; i++) {
+      const bit = <usize>i * <usize>k;
+      const short = (load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7)) & mask;
+      const isLong = short >= u;
+      sum += short + select<u64>(short - u, 0, isLong);
+      longs += <u64>isLong;
+    }
     let extra = prefixBits; // bit cursor of the next long code's low bit
-    for (let i = 0; i < len; i++) {
+    if (skip > 0) {
+      sum += lowBitsSet(p, extra, <usize>longs);
+      extra += <usize>longs;
+      skippedSum = <i64>sum + base * <i64>skip;
+    }
+    for (let i = skip; i < len; i++) {
       const bit = <usize>i * <usize>k;
       const short = (load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7)) & mask;
       const isLong = short >= u;
@@ -117,16 +139,31 @@ function unpackTruncated(p: usize, end: usize, len: i32, out: usize): usize {
     return extra == totalBits ? p + bytes : 0;
   }
   let bit: usize = 0;
+  let sum: i64 = 0;
   for (let i = 0; i < len; i++) {
     // Branch-free: whether a code is long is data-dependent noise, which a branch would mispredict half the time.
     const word = load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7);
     const short = word & mask;
     const isLong = short >= u;
-    const v = select<u64>(((short << 1) | ((word >>> <u64>k) & 1)) - u, short, isLong);
+    const v = base + <i64>select<u64>(((short << 1) | ((word >>> <u64>k) & 1)) - u, short, isLong);
     bit += <usize>k + <usize>isLong;
-    store<i64>(out + (<usize>i << 3), base + <i64>v);
+    if (i < skip) sum += v;
+    else store<i64>(out + (<usize>i << 3), v);
   }
+  if (skip > 0) skippedSum = sum;
   return bit == totalBits ? p + bytes : 0;
+}
+
+/** Number of set bits among the `count` bits from bit `bit` of p onwards (LSB first). */
+function lowBitsSet(p: usize, bit: usize, count: usize): u64 {
+  let ones: u64 = 0;
+  while (count >= 56) {
+    ones += popcnt<u64>((load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7)) & ((<u64>1 << 56) - 1));
+    bit += 56;
+    count -= 56;
+  }
+  if (count > 0) ones += popcnt<u64>((load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7)) & ((<u64>1 << <u64>count) - 1));
+  return ones;
 }
 
 /** Writes one block of `len` residuals at `r`: width, exception count, zigzag base, packed bits, exceptions (or a
@@ -204,10 +241,11 @@ function packBlock(r: usize, len: i32, p: usize): usize {
   return p;
 }
 
-/** Reads one block of `len` values into `out` (i64). Returns the position after it, or 0 if malformed. */
-function unpackBlock(p: usize, end: usize, len: i32, out: usize): usize {
+/** Reads one block of `len` values into `out` (i64), all of them, or with skip > 0 only values [skip, len) (at their
+ * indexes) while the others are summed into skippedSum. Returns the position after it, or 0 if malformed. */
+function unpackBlock(p: usize, end: usize, len: i32, out: usize, skip: i32): usize {
   if (p + 2 > end) return 0;
-  if ((<i32>load<u8>(p) & TRUNCATED) != 0) return unpackTruncated(p, end, len, out);
+  if ((<i32>load<u8>(p) & TRUNCATED) != 0) return unpackTruncated(p, end, len, out, skip);
   const width = <i32>load<u8>(p);
   const exceptions = <i32>load<u8>(p, 1);
   if (width > 64 || exceptions > len || (exceptions > 0 && width == 64)) return 0;
@@ -240,6 +278,8 @@ function unpackBlock(p: usize, end: usize, len: i32, out: usize): usize {
     }
   }
   p += bytes;
+  let sum: i64 = 0;
+  for (let i = 0; i < skip; i++) sum += load<i64>(out + (<usize>i << 3)); // (fixed-width unpacking is cheap)
   if (exceptions > 0) {
     cursorStart(p);
     for (let e = 0; e < exceptions; e++) {
@@ -247,10 +287,12 @@ function unpackBlock(p: usize, end: usize, len: i32, out: usize): usize {
       const high = readVarint(end);
       if (!cursorOk() || index >= <u32>len || high == 0) return 0;
       const at = out + (<usize>index << 3);
-      store<i64>(at, load<i64>(at) + <i64>(high << <u64>width));
+      if (index < <u32>skip) sum += <i64>(high << <u64>width);
+      else store<i64>(at, load<i64>(at) + <i64>(high << <u64>width));
     }
     p = cursorPosition();
   }
+  if (skip > 0) skippedSum = sum;
   return p;
 }
 
@@ -270,7 +312,7 @@ function roundedStep(x: usize, n: i32): i64 {
 /** Steps over one block of `len` values without unpacking it. Returns the position after it, or 0 if malformed. */
 function skipBlock(p: usize, end: usize, len: i32): usize {
   if (p + 2 > end) return 0;
-  if ((<i32>load<u8>(p) & TRUNCATED) != 0) return unpackTruncated(p, end, len, 0);
+  if ((<i32>load<u8>(p) & TRUNCATED) != 0) return unpackTruncated(p, end, len, 0, 0);
   const width = <i32>load<u8>(p);
   const exceptions = <i32>load<u8>(p, 1);
   if (width > 64 || exceptions > len) return 0;
@@ -437,10 +479,13 @@ export function decodeIntSeq(
       stateKnown = false;
       continue;
     }
-    p = unpackBlock(p, end, len, BLOCK_VALUES);
+    // In delta mode a block that starts before the range only needs the sum of the residuals before it.
+    const skip = mode == MODE_DELTA && from > b ? min<i32>(from - b, len) : 0;
+    p = unpackBlock(p, end, len, BLOCK_VALUES, skip);
     if (p == 0) return 0;
     if (mode == MODE_DELTA) {
-      for (let i = 0; i < len; i++) {
+      if (skip > 0) previous += skippedSum;
+      for (let i = skip; i < len; i++) {
         const at = BLOCK_VALUES + (<usize>i << 3);
         previous += load<i64>(at);
         store<i64>(at, previous);

@@ -187,6 +187,37 @@ test("a record decodes by range into linear memory without being rebuilt: same p
   assert.throws(decode(300, ts[0]!, ts[299]!, record.subarray(0, 5)), (e: unknown) => e instanceof ChunkCorruptionError);
 });
 
+test("a range starting inside a delta block only sums the residuals before it: same values as the full decode", () => {
+  // residual shapes: uniform noise (truncated-binary blocks), noise with rare outliers (PFOR exceptions), wide
+  // steps around int64 wrap-around (i64), decimal gauges (f64)
+  const shapes = fc.constantFrom("noise", "outliers", "wrap", "gauge");
+  fc.assert(
+    fc.property(fc.integer({ min: 2, max: 700 }), shapes, fc.nat(), fc.nat(), fc.nat(), (n, shape, a, b, seedIn) => {
+      let s = seedIn | 1;
+      const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+      const ts = Float64Array.from({ length: n }, (_, i) => 1_700_000_000_000 + i * 15_000);
+      let x = 2n ** 62n;
+      let g = 500;
+      const ints = BigInt64Array.from({ length: n }, () => {
+        const step = shape === "outliers" && rnd() < 0.02 ? BigInt(Math.floor(rnd() * 1e12)) : BigInt(Math.floor(rnd() * 1000) - 300);
+        x = BigInt.asIntN(64, x + (shape === "wrap" ? step * 2n ** 40n : step));
+        return x;
+      });
+      const kind = shape === "gauge" ? "f64" : "i64";
+      const chunk = kind === "f64" ? encodeChunk("f64", ts, Float64Array.from({ length: n }, () => (g += Math.floor(rnd() * 41) - 20) / 100)) : encodeChunk("i64", ts, ints);
+      const full = decodeChunk(chunk, "number");
+      const from = a % n;
+      const to = from + 1 + (b % (n - from));
+      const tsOut = new Float64Array(n);
+      const out = kind === "f64" ? new Float64Array(n) : new BigInt64Array(n);
+      const count = decodeRangeInto(chunk, ts[from]!, ts[to - 1]! + 1, tsOut, out, 0);
+      assert.is(count, to - from);
+      assert.equal(Array.from(out.subarray(0, count) as Float64Array), Array.from((full.values as Float64Array).subarray(from, to)));
+    }),
+    { numRuns: 400 },
+  );
+});
+
 const V2_TRUNCATED_CHUNK_HEX =
   "020001112c0100000068e5cf8b01000088d729d08b01000002000000d40000009875020001e60f8500231b38c530496524d8f4d0930035ce4a25" +
   "3e85e2ee6dfabcfa7a9ee28fd3d2af48934aefb36af9cb8054fe8d2db4e7266e73724fb7c187c95c7f84387b2ee0313d99775edc4812e34da5" +
