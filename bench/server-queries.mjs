@@ -12,7 +12,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const lib = process.env.TSINK_PEERBENCH_LIB ?? resolve(root, "..", "shared", "tools", "peerbench", "lib"); // env: a copy with its npm deps installed
+const lib = resolve(root, "..", "shared", "tools", "peerbench", "lib");
 const { makeWorkload } = await import(join(lib, "workload.mjs"));
 const { queryList, queryWindow, visibleSeries } = await import(join(lib, "queries.mjs"));
 const { encodeAll, PROTOCOLS } = await import(join(lib, "encode.mjs"));
@@ -64,15 +64,7 @@ try {
     }),
   );
   while ((await visibleSeries(base, wl)) !== S) await sleep(200);
-  // let the flush put the data into segments, as in a peerbench run; the server's CPU per second of the wait shows
-  // whether background flush/compaction is still busy when the queries start
-  const settleCpu = [];
-  for (let s = 0; s < settleS; s++) {
-    const c0 = stat();
-    await sleep(1000);
-    settleCpu.push(stat() - c0);
-  }
-  console.log(`server CPU ms in each second of the ${settleS} s settle: ${settleCpu.join(" ")}`);
+  await sleep(settleS * 1000); // let the flush put the data into segments, as in a peerbench run
   const afterIngest = memory();
   const win = queryWindow(wl);
   const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
