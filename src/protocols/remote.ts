@@ -101,12 +101,14 @@ function validatedSeries(s: number, rawLabels: RawLabel[], extraLabel: Label | u
   return new SeriesKey(metric, validateSeries(metric, labels, extraLabel));
 }
 
-// Sample columns handed to storage come from a small pool: a request's columns go back once storage has them
-// (DecodedWriteRequest.release), so steady ingest allocates no column arrays.
+// Sample columns and series lists handed to storage come from a small pool: a request's go back once storage has
+// them (DecodedWriteRequest.release), so steady ingest allocates no per-request arrays (they would live across the
+// WAL fsync and be promoted to the old generation).
 interface ColumnSet {
   index: Uint32Array;
   ts: Float64Array;
   values: Float64Array;
+  series: SeriesKey[];
 }
 const columnPool: ColumnSet[] = [];
 const POOLED_SETS = 8;
@@ -122,18 +124,21 @@ function takeColumns(n: number): ColumnSet {
   }
   let cap = 4096;
   while (cap < n) cap *= 2;
-  return { index: new Uint32Array(cap), ts: new Float64Array(cap), values: new Float64Array(cap) };
+  return { index: new Uint32Array(cap), ts: new Float64Array(cap), values: new Float64Array(cap), series: [] };
 }
 
 function returnColumns(set: ColumnSet): void {
-  if (columnPool.length < POOLED_SETS && set.ts.length <= POOLED_MAX_SAMPLES) columnPool.push(set);
+  if (columnPool.length < POOLED_SETS && set.ts.length <= POOLED_MAX_SAMPLES && set.series.length <= POOLED_MAX_SAMPLES) {
+    set.series.fill(undefined as never); // no SeriesKey kept alive by the pool
+    columnPool.push(set);
+  }
 }
 
-function decoded(series: SeriesKey[], set: ColumnSet, count: number, precision: TimestampPrecision, rest: Omit<DecodedWriteRequest, "samples" | "release">): DecodedWriteRequest {
+function decoded(set: ColumnSet, count: number, precision: TimestampPrecision, rest: Omit<DecodedWriteRequest, "samples" | "release">): DecodedWriteRequest {
   let released = false;
   return {
     samples: {
-      series,
+      series: set.series,
       seriesIndex: set.index.subarray(0, count),
       timestamps: scaledTimestamps(set.ts.subarray(0, count), precision),
       values: set.values.subarray(0, count),
@@ -237,7 +242,10 @@ export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecis
   const views = memoryViews();
   const request = views.u8.subarray(body, body + len);
   if (m === WR_FALLBACK) return decodeInJs(request, precision, extraLabel);
-  const series = new Array<SeriesKey>(m);
+  const count = k.wrSampleCount();
+  const set = takeColumns(count);
+  const series = set.series;
+  if (series.length !== m) series.length = m;
   const at = (outputBase + outputCap * 20) >> 2;
   const i32 = views.i32;
   for (let s = 0; s < m; s++) {
@@ -249,24 +257,23 @@ export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecis
     }
     series[s] = key;
   }
-  const count = k.wrSampleCount();
-  const set = takeColumns(count);
   set.ts.set(new Float64Array(views.buffer, outputBase, count));
   set.values.set(new Float64Array(views.buffer, outputBase + outputCap * 8, count));
   set.index.set(new Uint32Array(views.buffer, outputBase + outputCap * 16, count));
-  return decoded(series, set, count, precision, { metadata: [], exemplarCount: 0, histogramCount: 0 });
+  return decoded(set, count, precision, { metadata: [], exemplarCount: 0, histogramCount: 0 });
 }
 
 /** The whole grammar in JS (write-request-decoder.ts), uncached: metadata, exemplars, odd encodings, errors. */
 function decodeInJs(bytes: Uint8Array, precision: TimestampPrecision, extraLabel: Label | undefined): DecodedWriteRequest {
-  const series: SeriesKey[] = [];
   const metadata: MetricMetadataUpdate[] = [];
   let exemplarCount = 0;
   let histogramCount = 0;
   let count = 0;
   let set = takeColumns(0);
+  set.series.length = 0;
   visitWriteRequest(bytes, {
     series(scan) {
+      const series = set.series;
       const s = series.length;
       exemplarCount += scan.exemplars;
       histogramCount += scan.histograms;
@@ -275,6 +282,8 @@ function decodeInJs(bytes: Uint8Array, precision: TimestampPrecision, extraLabel
       const n = scan.sampleCount;
       if (count + n > set.ts.length) {
         const grown = takeColumns(count + n);
+        grown.series.length = 0;
+        for (const key of set.series) grown.series.push(key);
         grown.index.set(set.index.subarray(0, count));
         grown.ts.set(set.ts.subarray(0, count));
         grown.values.set(set.values.subarray(0, count));
@@ -295,7 +304,7 @@ function decodeInJs(bytes: Uint8Array, precision: TimestampPrecision, extraLabel
       metadata.push({ metric: metricFamilyName, type: METRIC_TYPE_NAMES[type] ?? "unknown", help, unit });
     },
   });
-  return decoded(series, set, count, precision, { metadata, exemplarCount, histogramCount });
+  return decoded(set, count, precision, { metadata, exemplarCount, histogramCount });
 }
 
 export type MatchOp = "=" | "!=" | "=~" | "!~";

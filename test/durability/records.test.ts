@@ -1,9 +1,9 @@
 // WAL sample records: a batch encodes to CompactSamples when its timestamps allow exact deltas, else to Samples,
-// and either decodes to the same batch; corrupt compact payloads are refused as corruption.
+// and either decodes to the same batch; corrupt compact payloads are refused as corruption; series definitions.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { RecordType, decodeCompactSamples, decodeSamples, encodeSamplesRecord } from "../../src/storage/wal/records.js";
+import { RecordType, decodeCompactSamples, decodeSamples, decodeSeriesDefs, encodeSamplesRecord, encodeSeriesDefs } from "../../src/storage/wal/records.js";
 import { TimeAxis } from "../../src/storage/timestamps.js";
 import type { ValidatedBatch } from "../../src/storage/durability.js";
 import { TsinkError } from "../../src/storage/errors.js";
@@ -60,6 +60,16 @@ test("a truncated or trailing-garbage compact record is corruption, not a wrong 
   for (const bad of [payload.subarray(0, payload.length - 1), Buffer.concat([payload, Buffer.of(0)])]) {
     assert.throws(() => decodeCompactSamples(bad, ms, "wal"), (err: unknown) => err instanceof TsinkError && err.code === "DataCorruption");
   }
+});
+
+test("series definitions round-trip with ASCII, non-ASCII and long strings", () => {
+  fc.assert(
+    fc.property(fc.array(fc.record({ metric: fc.string({ maxLength: 80 }), name: fc.string({ unit: "binary", maxLength: 70 }), value: fc.string({ unit: "grapheme", maxLength: 100 }) }), { maxLength: 5 }), (list) => {
+      const defs = list.map((d, i) => ({ id: i * 7, kind: 1, metric: d.metric, labels: [{ name: d.name, value: d.value }] }));
+      assert.equal(decodeSeriesDefs(encodeSeriesDefs(defs), "wal"), defs);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test.run();
