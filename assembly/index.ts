@@ -7,3 +7,4 @@ export {
 } from "./codec/chunk";
 export { promqlRangeEval } from "./promql/range_functions";
 export { snappyDecompressInto } from "./protocols/snappy";
+export { wrScan, wrOutputs, wrSampleCount, wrCacheGeneration, wrCacheClear } from "./protocols/write_request";

@@ -21,11 +21,12 @@ import { Tombstones } from "../compaction/tombstones.js";
 import { invalidConfiguration } from "../wal/durability-errors.js";
 import type { ScannedFrame } from "../wal/frame.js";
 import {
+  decodeCompactSamples,
   decodeDelete,
   decodeSamples,
   decodeSeriesDefs,
   encodeDelete,
-  encodeSamples,
+  encodeSamplesRecord,
   encodeSeriesDefs,
   RecordType,
 } from "../wal/records.js";
@@ -200,8 +201,9 @@ export class DiskDurability implements DurabilityLayer {
           for (const d of defs) this.setDefined(d.id, frame.seq);
           pendingDefs.push(...defs);
         }
-        else if (frame.type === RecordType.Samples) {
-          const batch = decodeSamples(frame.payload, this.engine.axis, where(frame));
+        else if (frame.type === RecordType.Samples || frame.type === RecordType.CompactSamples) {
+          const decode = frame.type === RecordType.Samples ? decodeSamples : decodeCompactSamples;
+          const batch = decode(frame.payload, this.engine.axis, where(frame));
           for (const sid of batch.seriesIds) {
             const def = hidden.get(sid);
             if (def) {
@@ -251,7 +253,7 @@ export class DiskDurability implements DurabilityLayer {
       const defs = this.definitionsToLog(batch);
       const frames: WalFrameInput[] = [];
       if (defs.length > 0) frames.push({ type: RecordType.SeriesDef, payload: encodeSeriesDefs(defs) });
-      frames.push({ type: RecordType.Samples, payload: encodeSamples(batch) }); // may be a shared buffer: append now
+      frames.push(encodeSamplesRecord(batch)); // may be a shared buffer: append now
       let seq: number;
       try {
         seq = wal.append(frames);
