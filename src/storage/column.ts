@@ -249,9 +249,14 @@ export class ArenaBatchBuilder implements PointSink {
   private readonly wasm = loadWasm() as unknown as ArenaExports;
   private capacity = 0;
 
-  constructor() {
+  /**
+   * `expectedPoints`: the batch size the caller fills up to, reserved at once. The arena's earlier sizes would stay
+   * behind as touched, unused linear memory (it never shrinks), and the AssemblyScript heap doubles linear memory
+   * on every growth step.
+   */
+  constructor(expectedPoints = 0) {
     this.tsPtr = this.vsPtr = 0;
-    this.reserve(0);
+    this.reserve(expectedPoints);
   }
 
   private reserve(n: number): void {

@@ -817,7 +817,7 @@ export class Storage implements EngineHandle {
       const reg = this.registry;
       const metricLabel = labelOptions.metricLabel === true;
       const omit = labelOptions.omitLabel === undefined ? -1 : (reg.dict.find(labelOptions.omitLabel) ?? -1);
-      const out = new ArenaBatchBuilder();
+      const out = new ArenaBatchBuilder(maxPoints + this.options.chunkPoints);
       let labels: Label[][] = [];
       const flush = () => {
         const n = out.starts.length;
