@@ -819,7 +819,7 @@ export class Storage implements EngineHandle {
       const reg = this.registry;
       const metricLabel = labelOptions.metricLabel === true;
       const omit = labelOptions.omitLabel === undefined ? -1 : (reg.dict.find(labelOptions.omitLabel) ?? -1);
-      const out = new ArenaBatchBuilder();
+      const out = new ArenaBatchBuilder(maxPoints + this.options.chunkPoints);
       let labels: Label[][] = [];
       const flush = () => {
         const n = out.starts.length;
@@ -1077,9 +1077,9 @@ export class Storage implements EngineHandle {
 
   /** Appends the f64 points of `sid` in [s, e) to `out`; false when its runs overlap (then the caller merges). */
   private appendF64(sid: number, s: Ts, e: Ts, out: PointSink): boolean {
+    if (this.durability && !this.durability.appendPersisted(sid, s, e, out)) return false;
     const chunks = this.chunkScratch;
     chunks.length = 0;
-    this.durability?.persistedChunks(sid, s, e, chunks);
     this.store.sealedIn(sid, s, e, chunks);
     let ok = true;
     for (let i = 0; i < chunks.length && ok; i++) ok = out.appendChunk(chunks[i]!, s, e);
