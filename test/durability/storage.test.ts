@@ -9,7 +9,7 @@ import "../../src/storage/segment/disk-durability.js";
 import { StorageBuilder } from "../../src/storage/builder.js";
 import type { Storage } from "../../src/storage/engine.js";
 import type { TsinkError } from "../../src/storage/errors.js";
-import type { Row } from "../../src/storage/types.js";
+import { type Row, SeriesKey } from "../../src/storage/types.js";
 import { describeBlocks, probeEventLoop, type EventLoopBlocks } from "./event-loop-probe.js";
 
 const dirs: string[] = [];
@@ -250,6 +250,40 @@ test("a flush of 30k active series (and the snapshot that triggers it) keeps eve
   assert.ok(Math.min(...tries.map((b) => b.maxCpuMs)) < 50, `flush blocked the event loop for ${tries.map(describeBlocks).join(", ")}`);
   assert.is((await st.select("wide", labels[23_456]!, 0, T0 + 10_000_000)).length, 10 + tries.length - 1);
   await st.close();
+});
+
+test("concurrent writers awaiting their fsyncs keep their own batches (rows and columns), through WAL replay", async () => {
+  const dir = tempDir();
+  const st = await open(dir, (b) => b.withWalSyncMode("PerAppend").withMaxWriters(4));
+  const writers = 12;
+  const perWriter = 30;
+  const key = (w: number) => new SeriesKey("cpu", [{ name: "host", value: `w${w}` }]);
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      const k = key(w);
+      for (let j = 0; j < perWriter; j++) {
+        // odd writers use columns, even ones rows; each batch has a size of its own
+        const n = 1 + ((w + j) % 5);
+        if (w % 2) {
+          const ts = Float64Array.from({ length: n }, (_, i) => T0 + (j * 5 + i) * 1000);
+          const vs = Float64Array.from({ length: n }, (_, i) => w * 1e6 + j * 5 + i);
+          await st.insertColumns({ series: [k], seriesIndex: new Uint32Array(n), timestamps: ts, values: vs, count: n });
+        } else {
+          await st.insertRows(Array.from({ length: n }, (_, i) => ({ metric: "cpu", labels: [{ name: "host", value: `w${w}` }], dataPoint: { timestamp: T0 + (j * 5 + i) * 1000, value: w * 1e6 + j * 5 + i } })));
+        }
+      }
+    }),
+  );
+  const expected = (w: number) => {
+    const out: [number, number][] = [];
+    for (let j = 0; j < perWriter; j++) for (let i = 0; i < 1 + ((w + j) % 5); i++) out.push([T0 + (j * 5 + i) * 1000, w * 1e6 + j * 5 + i]);
+    return out;
+  };
+  for (let w = 0; w < writers; w++) assert.equal(await points(st, `w${w}`), expected(w));
+  await st.close();
+  const again = await open(dir);
+  for (let w = 0; w < writers; w++) assert.equal(await points(again, `w${w}`), expected(w));
+  await again.close();
 });
 
 test("second opener of a data dir gets a clear error", async () => {
