@@ -280,8 +280,11 @@ export class Storage implements EngineHandle {
           sid = hash < 0 ? -1 : reg.find(metricId, (rawLabels ?? []) as Label[], hash);
           if (sid < 0) {
             labels = canonicalLabels(rawLabels);
-            if (labels !== rawLabels || hash < 0) hash = hashLabels(metricHash, labels);
-            sid = reg.find(metricId, labels, hash);
+            // (labels given sorted and well-formed were looked up as they are just above)
+            if (labels !== rawLabels || hash < 0) {
+              hash = hashLabels(metricHash, labels);
+              sid = reg.find(metricId, labels, hash);
+            }
           }
         }
         const dp = row.dataPoint;
