@@ -260,7 +260,7 @@ function applyMatcher(
       return unionAll(lists);
     }
     const base = cand ?? reg.universe.view();
-    return filterCandidates(base, (id) => reg.metricOf[id]!, p, strings, matchesEmpty);
+    return filterCandidates(base, (id) => reg.metricIdOf(id), p, strings, matchesEmpty);
   }
   const nameId = reg.dict.find(name);
   const idx = nameId === undefined ? undefined : reg.labelIndex.get(nameId);
