@@ -29,7 +29,8 @@ export class SeriesStore {
   private hBlock = new Int32Array(256);
   private hCount = new Uint16Array(256); // chunkPoints <= 65535
   private hSorted = new Uint8Array(256);
-  private hBlobBytes = new Float64Array(256); // payload bytes of the blob values a head references
+  /** Payload bytes of the blob values a head references; made on the first blob value (numeric stores lack it). */
+  private hBlobBytes: Float64Array | null = null;
   private hNext = new Int32Array(256);
   private hFree: number[] = [];
   private hHighWater = 0;
@@ -72,7 +73,7 @@ export class SeriesStore {
     for (const c of this.classes) b += c.bytes;
     return (
       b + this.firstHead.byteLength + this.headCount.byteLength + this.sealed.arenaBytes +
-      this.hPartition.length * (8 + 1 + 4 + 2 + 1 + 4 + 8)
+      this.hPartition.length * (8 + 1 + 4 + 2 + 1 + 4) + (this.hBlobBytes?.byteLength ?? 0)
     );
   }
 
@@ -99,7 +100,7 @@ export class SeriesStore {
     if (isBlobKind(kind)) {
       pg.ensureBlobs()[at] = blob!;
       const size = blobSize(blob!);
-      this.hBlobBytes[h] += size;
+      (this.hBlobBytes ??= new Float64Array(this.hPartition.length))[h] += size;
       this.blobBytes += size;
     } else {
       pg.v32[2 * at] = v32[2 * vi]!;
@@ -197,6 +198,8 @@ export class SeriesStore {
       if (kept.length === 0) return null;
       return { bytes: this.encode(kind, kept, 0, kept.length), minTs: kept.ts[0]!, maxTs: kept.ts[kept.length - 1]!, count: kept.length };
     });
+    // (a page of a numeric head may have blob slots too: other series' blocks share the page)
+    const blob = isBlobKind(kind);
     let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD;
     while (h !== NO_HEAD) {
       const following = this.hNext[h]!;
@@ -206,9 +209,9 @@ export class SeriesStore {
       for (let i = 0, n = this.hCount[h]!; i < n; i++) {
         const t = pg.ts[base + i]!;
         if (t >= start && t < end) {
-          if (pg.blobs) {
-            const size = blobSize(pg.blobs[base + i]!);
-            this.hBlobBytes[h] -= size;
+          if (blob) {
+            const size = blobSize(pg.blobs![base + i]!);
+            this.hBlobBytes![h] -= size;
             this.blobBytes -= size;
           }
           continue;
@@ -216,14 +219,14 @@ export class SeriesStore {
         if (w !== i) {
           pg.ts32[2 * (base + w)] = pg.ts32[2 * (base + i)]!;
           pg.ts32[2 * (base + w) + 1] = pg.ts32[2 * (base + i) + 1]!;
-          if (pg.blobs) pg.blobs[base + w] = pg.blobs[base + i]!;
+          if (blob) pg.blobs![base + w] = pg.blobs![base + i]!;
           pg.v32[2 * (base + w)] = pg.v32[2 * (base + i)]!;
           pg.v32[2 * (base + w) + 1] = pg.v32[2 * (base + i) + 1]!;
         }
         w++;
       }
       // drop references to removed blobs
-      if (pg.blobs) pg.blobs.fill(undefined as unknown as Blob, base + w, base + this.hCount[h]!);
+      if (blob) pg.blobs!.fill(undefined as unknown as Blob, base + w, base + this.hCount[h]!);
       if (w === 0) this.closeHead(sid, h);
       else this.hCount[h] = w;
       h = following;
@@ -266,7 +269,7 @@ export class SeriesStore {
     this.hBlock[h] = this.classes[0]!.alloc();
     this.hCount[h] = 0;
     this.hSorted[h] = 1;
-    this.hBlobBytes[h] = 0;
+    if (this.hBlobBytes) this.hBlobBytes[h] = 0;
     // keep heads ordered by partition (oldest first) so eviction takes the list head
     let prev = NO_HEAD;
     let cur = this.firstHead[sid]!;
@@ -296,7 +299,7 @@ export class SeriesStore {
     this.hBlock = resized(this.hBlock, size);
     this.hCount = resized(this.hCount, size);
     this.hSorted = resized(this.hSorted, size);
-    this.hBlobBytes = resized(this.hBlobBytes, size);
+    if (this.hBlobBytes) this.hBlobBytes = resized(this.hBlobBytes, size);
     this.hNext = resized(this.hNext, size);
   }
 
@@ -396,8 +399,10 @@ export class SeriesStore {
   }
 
   private closeHead(sid: number, h: number): void {
-    this.blobBytes -= this.hBlobBytes[h]!;
-    this.hBlobBytes[h] = 0;
+    if (this.hBlobBytes) {
+      this.blobBytes -= this.hBlobBytes[h]!;
+      this.hBlobBytes[h] = 0;
+    }
     this.classes[this.hClass[h]!]!.release(this.hBlock[h]!);
     let prev = NO_HEAD;
     let cur = this.firstHead[sid]!;

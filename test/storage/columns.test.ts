@@ -1,4 +1,5 @@
-// insertColumns: the columnar write path (SeriesKey resolved once per storage, f64 sample columns).
+// insertColumns: the columnar write path (SeriesKey resolved once per storage, f64 sample columns); batches of any
+// size and kind one after another (reused batch columns), and range deletes over slab pages shared by kinds.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { type SampleColumns, SeriesKey, StorageBuilder } from "../../src/index.js";
@@ -132,6 +133,17 @@ test("batches of every size and kind after one another (the validated columns ar
   const r0 = await s.select("r", L("k", "v0"), 0, NOW + 30_000);
   assert.is(r0.length, big / 7 + 1);
   assert.equal([r0[1]!.value, r0[r0.length - 1]!.value], [7, 0.5]);
+});
+
+test("a range delete on a number series whose slab page also holds a string series", async () => {
+  // both heads sit in blocks of the same page, which has blob slots for the string series
+  const s = await msStorage();
+  await s.insertRows([row("txt", L("k", "a"), NOW, "hello"), row("num", L("k", "b"), NOW, 1), row("num", L("k", "b"), NOW + 1, 2), row("txt", L("k", "a"), NOW + 1, "world")]);
+  await s.deleteSeries({ metric: "num", start: NOW, end: NOW + 1 });
+  await s.deleteSeries({ metric: "txt", start: NOW + 1, end: NOW + 2 });
+  assert.equal((await s.select("num", L("k", "b"), 0, NOW + 10)).map((p) => p.value), [2]);
+  assert.equal((await s.select("txt", L("k", "a"), 0, NOW + 10)).map((p) => p.value), ["hello"]);
+  assert.is(s.memoryUsed() > 0, true);
 });
 
 test.run();
