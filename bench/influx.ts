@@ -3,7 +3,7 @@
 // bodies, one `value` field, ms timestamps), then (1) parsed by parseInfluxLines and (2) parsed and inserted
 // (insertColumns) into an in-memory storage, as the server does per request; (3) parses Telegraf-shaped lines
 // (two fields, 19-digit ns timestamps). Prints samples per CPU second (process.cpuUsage, so other load on the
-// machine counts less), best and median of the rounds. Options: --series --points --batch --rounds.
+// machine counts less), best and median of the rounds. Options: --series --points --batch --rounds; env PEERBENCH_DIR.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseInfluxLines } from "../src/protocols/influx-line.js";
@@ -18,7 +18,9 @@ const P = arg("points", 240);
 const B = arg("batch", 4000);
 const ROUNDS = arg("rounds", 5);
 
-const peerbench = (file: string) => pathToFileURL(resolve(import.meta.dirname, "../../shared/tools/peerbench/lib", file)).href;
+// PEERBENCH_DIR: a copy of peerbench with its node_modules installed (the shared one may be read-only without them)
+const peerbenchDir = process.env.PEERBENCH_DIR ?? resolve(import.meta.dirname, "../../shared/tools/peerbench");
+const peerbench = (file: string) => pathToFileURL(resolve(peerbenchDir, "lib", file)).href;
 const { makeWorkload } = (await import(peerbench("workload.mjs"))) as { makeWorkload(o: object): unknown };
 const { encodeAll } = (await import(peerbench("encode.mjs"))) as {
   encodeAll(wl: unknown, o: object): { body: Buffer; samples: number }[][];

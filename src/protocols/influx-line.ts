@@ -251,18 +251,20 @@ function hashKey(body: Body, start: number, end: number): number {
 
 /** Growable sample columns of one body. */
 class Columns {
-  seriesIndex: Uint32Array;
-  values: Float64Array;
-  timestamps: Float64Array | BigInt64Array;
   count = 0;
 
   constructor(
-    capacity: number,
-    readonly bigint: boolean,
-  ) {
-    this.seriesIndex = new Uint32Array(capacity);
-    this.values = new Float64Array(capacity);
-    this.timestamps = bigint ? new BigInt64Array(capacity) : new Float64Array(capacity);
+    public seriesIndex: Uint32Array,
+    public values: Float64Array,
+    public timestamps: Float64Array | BigInt64Array,
+  ) {}
+
+  static create(capacity: number, bigint: boolean): Columns {
+    return new Columns(new Uint32Array(capacity), new Float64Array(capacity), bigint ? new BigInt64Array(capacity) : new Float64Array(capacity));
+  }
+
+  get bigint(): boolean {
+    return this.timestamps instanceof BigInt64Array;
   }
 
   grow(): void {
@@ -279,6 +281,40 @@ class Columns {
   }
 }
 
+// Columns of finished requests wait here for the next parse (releaseInfluxColumns), so a busy server does not
+// allocate ~20 bytes x samples of typed arrays per request (garbage that made V8 collect often). Bounded in number
+// and in size: a body with more samples than MAX_SPARE_SAMPLES gets columns of its own.
+const spareColumns: Columns[] = [];
+const MAX_SPARE_COLUMNS = 8;
+const MAX_SPARE_SAMPLES = 1 << 18;
+
+function takeColumns(capacity: number, bigint: boolean): Columns {
+  for (let i = spareColumns.length - 1; i >= 0; i--) {
+    const c = spareColumns[i]!;
+    if (c.bigint === bigint && c.values.length >= capacity) {
+      spareColumns.splice(i, 1);
+      c.count = 0;
+      return c;
+    }
+  }
+  return Columns.create(capacity, bigint);
+}
+
+/**
+ * Hands the columns of a parse back for reuse once nothing reads them any more (after the storage insert
+ * settled). The parse's arrays must not be used afterwards.
+ */
+export function releaseInfluxColumns(parsed: ParsedInflux): void {
+  if (!spareColumns.some((c) => c.values === parsed.values)) keepColumns(new Columns(parsed.seriesIndex, parsed.values, parsed.timestamps));
+}
+
+/** Keeps columns for reuse (the most recent ones: the next parse takes the last kept that fits). */
+function keepColumns(cols: Columns): void {
+  if (cols.values.length > MAX_SPARE_SAMPLES) return;
+  if (spareColumns.length >= MAX_SPARE_COLUMNS) spareColumns.shift();
+  spareColumns.push(cols);
+}
+
 /**
  * Parses a whole body in place (bytes, no decoding of known series). Blank lines and `#` comments are skipped;
  * every other line must parse, or a ProtocolError names the (1-based) line and why, and nothing is returned.
@@ -287,7 +323,7 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
   if (!isUtf8(body)) throw new ProtocolError("malformed", "line protocol body is not valid UTF-8");
   const len = body.length;
   // room for one sample per 64 bytes (lines are mostly longer); the columns grow when they are not
-  const cols = new Columns(Math.min(len >>> 6, opts.maxLines) + 16, opts.serverPrecision === "ns");
+  const cols = takeColumns(Math.min(len >>> 6, opts.maxLines) + 16, opts.serverPrecision === "ns");
   const from = DIGITS_OF[opts.precision];
   const drop = opts.serverPrecision === "ns" || from === undefined ? -1 : DIGITS_OF[opts.serverPrecision]! - from;
   const st: ParseState = {
@@ -302,6 +338,19 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
     cache: seriesCacheFor(opts),
     stamp: ++batchStamp,
   };
+  try {
+    parseBody(st, body);
+  } catch (err) {
+    keepColumns(cols);
+    throw err;
+  }
+  return { series: st.series, seriesIndex: cols.seriesIndex, timestamps: cols.timestamps, values: cols.values, count: cols.count, metrics: st.metrics };
+}
+
+/** The line loop of parseInfluxLines. */
+function parseBody(st: ParseState, body: Uint8Array): void {
+  const { opts } = st;
+  const len = body.length;
   let lines = 0;
   let lineNo = 0;
   let pos = 0;
@@ -335,7 +384,6 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
       throw err;
     }
   }
-  return { series: st.series, seriesIndex: cols.seriesIndex, timestamps: cols.timestamps, values: cols.values, count: cols.count, metrics: st.metrics };
 }
 
 function isSpace(c: number): boolean {

@@ -9,7 +9,7 @@ import type { MetricMetadataUpdate } from "../protocols/remote.js";
 import type { IngestRow } from "../protocols/rows.js";
 import type { Row, SampleColumns } from "../storage/types.js";
 import { AdmissionRejected } from "./admission.js";
-import { readBody } from "./body.js";
+import { type BodyBufferPool, readBody } from "./body.js";
 import { HttpError } from "./http-error.js";
 import type { Runtime } from "./runtime.js";
 import { enforceQuota } from "./tenant-policy.js";
@@ -138,13 +138,17 @@ export function writeFailure(err: unknown): HttpError | undefined {
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
 
-/** Reads the body, undoing `Content-Encoding: gzip|deflate|identity` with the decompressed-size limit; 415 otherwise. */
-export async function readEncodedBody(ctx: Context, rt: Runtime): Promise<Buffer> {
+/**
+ * Reads the body, undoing `Content-Encoding: gzip|deflate|identity` with the decompressed-size limit; 415 otherwise.
+ * With a pool, an identity body may be a pooled buffer: the caller gives it back (`pool.release`) when done.
+ */
+export async function readEncodedBody(ctx: Context, rt: Runtime, pool?: BodyBufferPool): Promise<Buffer> {
   const encoding = ctx.get("content-encoding").trim().toLowerCase();
   const { maxBodyBytes, maxDecompressedBodyBytes } = rt.config.limits;
-  const body = await readBody(ctx, maxBodyBytes);
+  const body = await readBody(ctx, maxBodyBytes, false, pool);
   if (encoding === "" || encoding === "identity") return body;
   if (encoding !== "gzip" && encoding !== "x-gzip" && encoding !== "deflate") {
+    pool?.release(body);
     throw new HttpError(415, `unsupported Content-Encoding ${JSON.stringify(encoding)}: send gzip, deflate or identity`);
   }
   try {
@@ -154,5 +158,7 @@ export async function readEncodedBody(ctx: Context, rt: Runtime): Promise<Buffer
       throw new HttpError(413, `decompressed body exceeds the limit of ${maxDecompressedBodyBytes} bytes`);
     }
     throw new HttpError(400, `invalid ${encoding} body: ${(err as Error).message}`);
+  } finally {
+    pool?.release(body);
   }
 }

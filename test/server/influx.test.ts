@@ -224,6 +224,36 @@ test("group commit: concurrent Influx writes to a per-append WAL share fsyncs in
   }
 });
 
+test("reused body buffers and columns: concurrent multi-chunk writes queued for one writer, some rejected, all land as sent", async () => {
+  // one storage writer held across each WAL fsync: parsed requests wait in the queue holding their columns
+  const dir = mkdtempSync(join(tmpdir(), "tsink-influx-pool-"));
+  const queued = await startServer(["--data-path", dir, "--max-writers", "1"]);
+  try {
+    const ms = recentMs(70);
+    const lines = 4000; // ~200 KB per body: many socket chunks, so the body is assembled in a pooled buffer
+    const body = (k: number, round: number) =>
+      Array.from({ length: lines }, (_, i) => `pool,req=r${k},pad=${"p".repeat(16)}${i} value=${k * 1000 + round} ${ms + round}`).join("\n");
+    for (let round = 0; round < 3; round++) {
+      const statuses = await Promise.all(Array.from({ length: 6 }, (_, k) => {
+        // request 5 of each round ends in a bad line: rejected whole while the others share the pools
+        const text = k === 5 ? `${body(k, round)}\npool value=oops` : body(k, round);
+        return fetch(`${queued.url}/write?precision=ms`, { method: "POST", body: text }).then((r) => r.status);
+      }));
+      assert.equal(statuses, [204, 204, 204, 204, 204, 400]);
+    }
+    for (let round = 0; round < 3; round++) {
+      const t = (ms + round) / 1000;
+      const counts = await instantOn(queued, "count by (req) (pool)", t);
+      assert.equal(counts.map((r) => [r.metric.req, r.value[1]]).sort(), [0, 1, 2, 3, 4].map((k) => [`r${k}`, String(lines)]));
+      const sums = await instantOn(queued, "sum by (req) (pool)", t);
+      assert.equal(sums.map((r) => [r.metric.req, r.value[1]]).sort(), [0, 1, 2, 3, 4].map((k) => [`r${k}`, String(lines * (k * 1000 + round))]));
+    }
+  } finally {
+    await queued.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("GET|HEAD /ping: 204 with the InfluxDB version headers, no auth needed", async () => {
   const locked = await startServer(["--auth-token", "secret"]);
   try {

@@ -4,9 +4,10 @@
 // line). Plus what agents need around writes: GET|HEAD /ping and a minimal /query (CREATE DATABASE, SHOW DATABASES).
 import type Router from "@koa/router";
 import type { Context } from "koa";
-import { parseInfluxLines, parseInfluxPrecision } from "../../protocols/influx-line.js";
+import { parseInfluxLines, parseInfluxPrecision, releaseInfluxColumns, type ParsedInflux } from "../../protocols/influx-line.js";
 import { scaleMillis } from "../../protocols/rows.js";
 import type { Label } from "../../protocols/series-validation.js";
+import { BodyBufferPool } from "../body.js";
 import { HttpError } from "../http-error.js";
 import { ingest, readEncodedBody } from "../protocol-ingest.js";
 import { type Runtime, requestParams, sendJson, tenantOf } from "../runtime.js";
@@ -67,8 +68,13 @@ function statements(q: string): string[] {
 export function registerInfluxRoutes(router: Router, rt: Runtime): void {
   const { protocols, timestampPrecision, limits } = rt.config;
 
+  // Request bodies and parsed sample columns are reused from one write to the next (both are garbage as soon as the
+  // insert settled: the parser copies what it keeps, the storage copies the samples).
+  const bodies = new BodyBufferPool();
+
   async function write(ctx: Context): Promise<void> {
     setInfluxHeaders(ctx, rt);
+    let parsed: ParsedInflux | undefined;
     try {
       const tenant = tenantOf(ctx);
       await ingest(rt, { protocol: "influx_line", tenant, kind: "request", okCode: "204" }, async () => {
@@ -80,17 +86,23 @@ export function registerInfluxRoutes(router: Router, rt: Runtime): void {
           if (v) extraLabels.push({ name: label, value: v });
         }
         const precision = parseInfluxPrecision(params.get("precision"));
-        const body = await readEncodedBody(ctx, rt);
-        const parsed = parseInfluxLines(body, {
-          precision, serverPrecision: timestampPrecision, now: scaleMillis(Date.now(), timestampPrecision),
-          maxLines: protocols.influxMaxLinesPerRequest, extraLabels, tenantLabel: tenantLabel(tenant),
-        });
+        const body = await readEncodedBody(ctx, rt, bodies);
+        try {
+          parsed = parseInfluxLines(body, {
+            precision, serverPrecision: timestampPrecision, now: scaleMillis(Date.now(), timestampPrecision),
+            maxLines: protocols.influxMaxLinesPerRequest, extraLabels, tenantLabel: tenantLabel(tenant),
+          });
+        } finally {
+          bodies.release(body);
+        }
         const metadata = [...parsed.metrics].map((metric) => ({ metric, type: "gauge", help: "Influx line protocol field coerced to gauge samples", unit: "" }));
         return { columns: parsed, metadata };
       });
       ctx.status = 204;
     } catch (err) {
       sendInfluxWriteError(ctx, err instanceof HttpError ? err : new HttpError(500, String(err)));
+    } finally {
+      if (parsed) releaseInfluxColumns(parsed);
     }
   }
 
