@@ -249,7 +249,7 @@ function hashKey(body: Body, start: number, end: number): number {
   return h;
 }
 
-/** Growable sample columns of one body. */
+/** Growable sample columns of one body, and its distinct series in first-seen order. */
 class Columns {
   count = 0;
 
@@ -257,10 +257,11 @@ class Columns {
     public seriesIndex: Uint32Array,
     public values: Float64Array,
     public timestamps: Float64Array | BigInt64Array,
+    readonly series: SeriesKey[],
   ) {}
 
   static create(capacity: number, bigint: boolean): Columns {
-    return new Columns(new Uint32Array(capacity), new Float64Array(capacity), bigint ? new BigInt64Array(capacity) : new Float64Array(capacity));
+    return new Columns(new Uint32Array(capacity), new Float64Array(capacity), bigint ? new BigInt64Array(capacity) : new Float64Array(capacity), []);
   }
 
   get bigint(): boolean {
@@ -282,7 +283,8 @@ class Columns {
 }
 
 // Columns of finished requests wait here for the next parse (releaseInfluxColumns), so a busy server does not
-// allocate ~20 bytes x samples of typed arrays per request (garbage that made V8 collect often). Bounded in number
+// allocate ~20 bytes x samples of typed arrays (and a growing series array) per request, garbage that made V8
+// collect often. Bounded in number
 // and in size: a body with more samples than MAX_SPARE_SAMPLES gets columns of its own.
 const spareColumns: Columns[] = [];
 const MAX_SPARE_COLUMNS = 8;
@@ -294,6 +296,7 @@ function takeColumns(capacity: number, bigint: boolean): Columns {
     if (c.bigint === bigint && c.values.length >= capacity) {
       spareColumns.splice(i, 1);
       c.count = 0;
+      c.series.length = 0;
       return c;
     }
   }
@@ -305,7 +308,7 @@ function takeColumns(capacity: number, bigint: boolean): Columns {
  * settled). The parse's arrays must not be used afterwards.
  */
 export function releaseInfluxColumns(parsed: ParsedInflux): void {
-  if (!spareColumns.some((c) => c.values === parsed.values)) keepColumns(new Columns(parsed.seriesIndex, parsed.values, parsed.timestamps));
+  if (!spareColumns.some((c) => c.values === parsed.values)) keepColumns(new Columns(parsed.seriesIndex, parsed.values, parsed.timestamps, parsed.series));
 }
 
 /** Keeps columns for reuse (the most recent ones: the next parse takes the last kept that fits). */
@@ -333,7 +336,7 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
     plainKeys: body.indexOf(92) < 0 && body.indexOf(9) < 0,
     timestampDrop: drop < 0 ? -1 : drop,
     cols,
-    series: [],
+    series: cols.series,
     metrics: [],
     cache: seriesCacheFor(opts),
     stamp: ++batchStamp,
