@@ -4,14 +4,10 @@ import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/protocols/errors.js";
 import { type ParsedTextImport, parsePrometheusText, parseSampleValue } from "../../src/protocols/prometheus-text.js";
+import { columnRows } from "./columns.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
-/** The parsed columns as one row per sample, in body order. */
-const samplesOf = ({ columns: c }: ParsedTextImport) =>
-  Array.from({ length: c.count }, (_, i) => {
-    const key = c.series[c.seriesIndex[i]!]!;
-    return { metric: key.metric, labels: key.labels, dataPoint: { timestamp: c.timestamps[i]!, value: c.values[i]! } };
-  });
+const samplesOf = (parsed: ParsedTextImport) => columnRows(parsed.columns);
 const rowsOf = (s: string, now = 99) =>
   samplesOf(parsePrometheusText(enc(s), now)).map((r) => [r.metric, r.labels.map((l) => `${l.name}=${l.value}`).join(","), r.dataPoint.timestamp, r.dataPoint.value]);
 
