@@ -6,8 +6,7 @@ import { gunzip, inflate } from "node:zlib";
 import type { Context } from "koa";
 import { ProtocolError } from "../protocols/errors.js";
 import type { MetricMetadataUpdate } from "../protocols/remote.js";
-import type { IngestRow } from "../protocols/rows.js";
-import type { Row, SampleColumns } from "../storage/types.js";
+import type { SampleColumns } from "../storage/types.js";
 import { AdmissionRejected } from "./admission.js";
 import { type BodyBufferPool, readBody } from "./body.js";
 import { HttpError } from "./http-error.js";
@@ -19,16 +18,16 @@ export type IngestProtocol = "remote_write" | "prometheus_text" | "influx_line" 
 export const WRITE_ERROR_HEADER = "X-Tsink-Write-Error-Code";
 
 /**
- * What a protocol's decoder hands to `ingest`: one atomic batch and what goes with it. Rows, or f64 samples in
- * columns (storage's SampleColumns, the cheaper path: series named by SeriesKeys that storage resolves once;
- * remote write and Influx use it).
+ * What a protocol's decoder hands to `ingest`: one atomic batch of f64 samples in columns (storage's
+ * SampleColumns: series named by SeriesKeys that storage resolves once) and what goes with it.
  */
-export type DecodedWrite = ({ rows: IngestRow[] } | { columns: SampleColumns }) & {
-  /** Metric metadata recorded for the tenant once the rows are stored. */
+export interface DecodedWrite {
+  columns: SampleColumns;
+  /** Metric metadata recorded for the tenant once the samples are stored. */
   metadata?: MetricMetadataUpdate[];
-  /** Runs once the rows are stored (response headers, StatsD gauge state, ...). */
+  /** Runs once the samples are stored (response headers, StatsD gauge state, ...). */
   after?: () => void;
-};
+}
 
 export interface IngestSource {
   protocol: IngestProtocol;
@@ -53,7 +52,7 @@ export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSou
   const store = async (): Promise<T> => {
     const storage = rt.storage();
     const decoded = await decode();
-    const count = "rows" in decoded ? decoded.rows.length : decoded.columns.count;
+    const count = decoded.columns.count;
     if (src.kind === "request") {
       enforceQuota("maxWriteRowsPerRequest", rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest, count, {
         json: false, headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" },
@@ -61,8 +60,7 @@ export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSou
     }
     if (count > 0) {
       await rt.writeGate.withUnits(count, async () => {
-        if ("rows" in decoded) await storage.insertRows(decoded.rows as Row[]);
-        else await storage.insertColumns(decoded.columns);
+        await storage.insertColumns(decoded.columns);
       });
     }
     if (decoded.metadata && decoded.metadata.length > 0) rt.metadata.apply(tenant, decoded.metadata);
