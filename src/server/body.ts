@@ -47,7 +47,24 @@ export class BodyBufferPool {
   }
 }
 
+/** The body in one buffer: the socket's chunk when there is one, else a copy (into a pooled buffer when given one). */
 export async function readBody(ctx: Context, maxBytes: number, json = false, pool?: BodyBufferPool): Promise<Buffer> {
+  const chunks = await readBodyChunks(ctx, maxBytes, json);
+  if (chunks.length === 1) return chunks[0]!;
+  if (!pool) return Buffer.concat(chunks);
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  const out = pool.take(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** The body as the socket delivered it (no concatenated copy), for consumers that copy it somewhere anyway. */
+export async function readBodyChunks(ctx: Context, maxBytes: number, json = false): Promise<Buffer[]> {
   const declared = Number(ctx.get("content-length") || NaN);
   if (declared > maxBytes) {
     throw new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes`, { json });
@@ -67,13 +84,5 @@ export async function readBody(ctx: Context, maxBytes: number, json = false, poo
     if (err instanceof HttpError) throw err;
     throw new HttpError(400, `reading the request body failed: ${(err as Error).message}`, { json });
   }
-  if (chunks.length === 1) return chunks[0]!;
-  if (!pool) return Buffer.concat(chunks, total);
-  const out = pool.take(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return chunks;
 }

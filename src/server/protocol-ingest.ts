@@ -27,6 +27,8 @@ export interface DecodedWrite {
   metadata?: MetricMetadataUpdate[];
   /** Runs once the samples are stored (response headers, StatsD gauge state, ...). */
   after?: () => void;
+  /** Runs once storage is done with the batch, stored or not (hands pooled columns back to their decoder). */
+  release?: () => void;
 }
 
 export interface IngestSource {
@@ -53,15 +55,19 @@ export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSou
     const storage = rt.storage();
     const decoded = await decode();
     const count = decoded.columns.count;
-    if (src.kind === "request") {
-      enforceQuota("maxWriteRowsPerRequest", rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest, count, {
-        json: false, headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" },
-      });
-    }
-    if (count > 0) {
-      await rt.writeGate.withUnits(count, async () => {
-        await storage.insertColumns(decoded.columns);
-      });
+    try {
+      if (src.kind === "request") {
+        enforceQuota("maxWriteRowsPerRequest", rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest, count, {
+          json: false, headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" },
+        });
+      }
+      if (count > 0) {
+        await rt.writeGate.withUnits(count, async () => {
+          await storage.insertColumns(decoded.columns);
+        });
+      }
+    } finally {
+      decoded.release?.();
     }
     if (decoded.metadata && decoded.metadata.length > 0) rt.metadata.apply(tenant, decoded.metadata);
     decoded.after?.();

@@ -73,6 +73,9 @@ test("the byte writer spells random results exactly as JSON.stringify plus forma
     fc.double({ min: -2e15, max: 2e15 }).map(Math.round),
     fc.integer({ min: -30, max: 30 }).chain((e) => fc.double({ min: 1, max: 10, noNaN: true }).map((m) => m * 10 ** e)),
     fc.constantFrom(0, -0, NaN, Infinity, -Infinity, 1e15, -1e15, 999999999999999, 1e21, 1e-6, 9.999999999999999e-7),
+    // the writer's own digit path: integers below 2^50 and decimals of up to six (here seven) fraction digits
+    fc.tuple(fc.double({ min: -1e13, max: 1e13, noNaN: true }), fc.integer({ min: 0, max: 7 })).map(([x, k]) => Math.round(x) / 10 ** k),
+    fc.constantFrom(2 ** 50, 2 ** 50 - 1, -(2 ** 50) + 1, 1125899906.842624, 1125899906.8426241, 0.0000015, 999999.999999, 1e9 - 1, 2 ** 31, 2 ** 32 + 0.5),
   );
   const text = fc.oneof(
     fc.string({ unit: "binary" }),

@@ -88,7 +88,6 @@ export function registerInfluxRoutes(router: Router, rt: Runtime): void {
 
   async function write(ctx: Context): Promise<void> {
     setInfluxHeaders(ctx, rt);
-    let parsed: ParsedInflux | undefined;
     try {
       const tenant = tenantOf(ctx);
       await ingest(rt, { protocol: "influx_line", tenant, kind: "request", okCode: "204" }, async () => {
@@ -101,6 +100,7 @@ export function registerInfluxRoutes(router: Router, rt: Runtime): void {
         }
         const precision = parseInfluxPrecision(params.get("precision"));
         const body = await readEncodedBody(ctx, rt, bodies);
+        let parsed: ParsedInflux;
         try {
           parsed = parseInfluxLines(body, {
             precision, serverPrecision: timestampPrecision, now: scaleMillis(Date.now(), timestampPrecision),
@@ -110,13 +110,11 @@ export function registerInfluxRoutes(router: Router, rt: Runtime): void {
           bodies.release(body);
         }
         const metadata = [...parsed.metrics].map((metric) => ({ metric, type: "gauge", help: "Influx line protocol field coerced to gauge samples", unit: "" }));
-        return { columns: parsed, metadata };
+        return { columns: parsed, metadata, release: () => releaseInfluxColumns(parsed) };
       });
       ctx.status = 204;
     } catch (err) {
       sendInfluxWriteError(ctx, err instanceof HttpError ? err : new HttpError(500, String(err)));
-    } finally {
-      if (parsed) releaseInfluxColumns(parsed);
     }
   }
 
