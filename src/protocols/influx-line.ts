@@ -252,20 +252,20 @@ function hashKey(body: Body, start: number, end: number): number {
 /** Growable sample columns of one body, and its distinct series in first-seen order. */
 class Columns {
   count = 0;
+  /** Timestamps in a BigInt64Array (a nanosecond server). */
+  readonly bigint: boolean;
 
   constructor(
     public seriesIndex: Uint32Array,
     public values: Float64Array,
     public timestamps: Float64Array | BigInt64Array,
     readonly series: SeriesKey[],
-  ) {}
+  ) {
+    this.bigint = timestamps instanceof BigInt64Array;
+  }
 
   static create(capacity: number, bigint: boolean): Columns {
     return new Columns(new Uint32Array(capacity), new Float64Array(capacity), bigint ? new BigInt64Array(capacity) : new Float64Array(capacity), []);
-  }
-
-  get bigint(): boolean {
-    return this.timestamps instanceof BigInt64Array;
   }
 
   grow(): void {
