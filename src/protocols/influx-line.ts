@@ -283,8 +283,8 @@ class Columns {
 }
 
 // Columns of finished requests wait here for the next parse (releaseInfluxColumns), so a busy server does not
-// allocate ~20 bytes x samples of typed arrays (and a growing series array) per request, garbage that made V8
-// collect often. Bounded in number
+// allocate ~20 bytes x samples of typed arrays (and a growing series array: it is overwritten in place, not
+// emptied, which would drop its capacity) per request, garbage that made V8 collect often. Bounded in number
 // and in size: a body with more samples than MAX_SPARE_SAMPLES gets columns of its own.
 const spareColumns: Columns[] = [];
 const MAX_SPARE_COLUMNS = 8;
@@ -296,7 +296,6 @@ function takeColumns(capacity: number, bigint: boolean): Columns {
     if (c.bigint === bigint && c.values.length >= capacity) {
       spareColumns.splice(i, 1);
       c.count = 0;
-      c.series.length = 0;
       return c;
     }
   }
@@ -337,6 +336,7 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
     timestampDrop: drop < 0 ? -1 : drop,
     cols,
     series: cols.series,
+    seriesCount: 0,
     metrics: [],
     cache: seriesCacheFor(opts),
     stamp: ++batchStamp,
@@ -347,6 +347,8 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
     keepColumns(cols);
     throw err;
   }
+  // a reused array keeps its capacity: entries are overwritten in place and only the length set here
+  st.series.length = st.seriesCount;
   return { series: st.series, seriesIndex: cols.seriesIndex, timestamps: cols.timestamps, values: cols.values, count: cols.count, metrics: st.metrics };
 }
 
@@ -452,8 +454,9 @@ interface ParseState {
   /** Digits a timestamp loses on the fast path (-1: no fast path for this precision pair). */
   timestampDrop: number;
   cols: Columns;
-  /** The distinct series and metric names of the batch, in first-seen order. */
+  /** The distinct series (the first `seriesCount` entries) and metric names of the batch, in first-seen order. */
   series: SeriesKey[];
+  seriesCount: number;
   metrics: string[];
   cache: SeriesCache;
   stamp: number;
@@ -525,8 +528,10 @@ function parseLine(st: ParseState, start: number, n: number, previousKey: number
     }
     if (cache.fieldStamp[field] !== stamp) {
       cache.fieldStamp[field] = stamp;
-      cache.fieldIndex[field] = st.series.length;
-      st.series.push(cache.fieldSeries[field]!);
+      const k = st.seriesCount++;
+      cache.fieldIndex[field] = k;
+      if (k < st.series.length) st.series[k] = cache.fieldSeries[field]!;
+      else st.series.push(cache.fieldSeries[field]!);
       const metric = cache.fieldMetric[field]!;
       if (cache.metricStamp[metric] !== stamp) {
         cache.metricStamp[metric] = stamp;
