@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AdmissionGate, AdmissionRejected } from "../../src/server/admission.js";
 import { BodyBufferPool } from "../../src/server/body.js";
-import { BufferGcTrigger, startBufferGc } from "../../src/server/buffer-gc.js";
+import { BufferGcTrigger, heapGrowingPercent, QUIET_HEAP_GROWING_PERCENT, startBufferGc, WRITE_QUIET_MS } from "../../src/server/buffer-gc.js";
 import { Authenticator, bearerToken, presentedToken, scopeOfPath } from "../../src/server/auth.js";
 import { ConfigError, parseServerArgs, type ServerConfig } from "../../src/server/config.js";
 import { HttpError } from "../../src/server/http-error.js";
@@ -271,6 +271,14 @@ test("buffer GC is due once ArrayBuffers exceed the last live set by the slack, 
   assert.ok(t.due(221));
   assert.not.ok(t.due(30)); // V8 collected on its own: the base drops to 30
   assert.ok(t.due(131));
+});
+
+test("V8 keeps its own heap growth while writes come and is bounded once they stop", () => {
+  assert.is(heapGrowingPercent(0), 0);
+  assert.is(heapGrowingPercent(WRITE_QUIET_MS - 1), 0);
+  assert.is(heapGrowingPercent(WRITE_QUIET_MS), QUIET_HEAP_GROWING_PERCENT);
+  assert.is(heapGrowingPercent(Infinity), QUIET_HEAP_GROWING_PERCENT);
+  assert.ok(QUIET_HEAP_GROWING_PERCENT > 0 && QUIET_HEAP_GROWING_PERCENT < 100);
 });
 
 test("the buffer GC frees dropped Buffers that V8 alone would keep (below its external-memory trigger)", async () => {
