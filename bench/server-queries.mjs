@@ -12,7 +12,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const lib = resolve(root, "..", "shared", "tools", "peerbench", "lib");
+const lib = process.env.TSINK_PEERBENCH_LIB ?? resolve(root, "..", "shared", "tools", "peerbench", "lib"); // a copy with its node_modules installed
 const { makeWorkload } = await import(join(lib, "workload.mjs"));
 const { queryList, queryWindow, visibleSeries } = await import(join(lib, "queries.mjs"));
 const { encodeAll, PROTOCOLS } = await import(join(lib, "encode.mjs"));

@@ -10,6 +10,7 @@ import type { IngestRow } from "../protocols/rows.js";
 import type { Row, SampleColumns } from "../storage/types.js";
 import { AdmissionRejected } from "./admission.js";
 import { readBody } from "./body.js";
+import { noteWrite } from "./buffer-gc.js";
 import { HttpError } from "./http-error.js";
 import type { Runtime } from "./runtime.js";
 import { enforceQuota } from "./tenant-policy.js";
@@ -52,6 +53,7 @@ export interface IngestSource {
  */
 export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSource, decode: () => T | Promise<T>): Promise<T> {
   const { protocol, tenant } = src;
+  noteWrite();
   const store = async (): Promise<T> => {
     const storage = rt.storage();
     const decoded = await decode();

@@ -12,6 +12,7 @@ import {
   type ValidatedBatch,
 } from "../durability.js";
 import { TsinkError } from "../errors.js";
+import type { PointSink } from "../column.js";
 import type { Ts } from "../timestamps.js";
 import type { WriteAcknowledgement } from "../types.js";
 import { Compactor } from "../compaction/compactor.js";
@@ -318,6 +319,31 @@ export class DiskDurability implements DurabilityLayer {
   // ------------------------------------------------------------------ read path
 
   persistedChunks(seriesId: number, start: Ts, end: Ts, out: Uint8Array[] = []): Uint8Array[] {
+    this.eachPersisted(seriesId, start, end, (seg, e, filter) => {
+      const bytes = seg.readChunk(e);
+      const kept = filter ? filterChunk(bytes, seriesId, seg.id, this.tombstones, this.timeCells) : bytes;
+      if (kept) out.push(kept);
+      return true;
+    });
+    return out;
+  }
+
+  appendPersisted(seriesId: number, start: Ts, end: Ts, sink: PointSink): boolean {
+    return this.eachPersisted(seriesId, start, end, (seg, e, filter) => {
+      if (!filter) return seg.appendTo(e, sink, start, end);
+      const kept = filterChunk(seg.readChunk(e), seriesId, seg.id, this.tombstones, this.timeCells);
+      return kept === null || sink.appendChunk(kept, start, end);
+    });
+  }
+
+  /**
+   * Calls `visit` for each chunk entry of `seriesId` that may overlap [start, end), segment by segment (with whether
+   * tombstones of the series affect that segment) until it returns false; returns false then, else true. A
+   * segment that turns out damaged is quarantined and the read fails.
+   */
+  private eachPersisted(
+    seriesId: number, start: Ts, end: Ts, visit: (seg: SegmentReader, entry: number, filter: boolean) => boolean,
+  ): boolean {
     // (no copy of the list: a failing segment leaves it below, and then the loop ends with the throw)
     for (const seg of this.store.segments) {
       const series = seg.index.chunkSeries;
@@ -326,10 +352,7 @@ export class DiskDurability implements DurabilityLayer {
       try {
         const filter = this.tombstones.affects(seriesId, seg.id);
         for (; e < series.length && series[e] === seriesId; e++) {
-          if (!seg.overlaps(e, start, end)) continue;
-          const bytes = seg.readChunk(e);
-          const kept = filter ? filterChunk(bytes, seriesId, seg.id, this.tombstones, this.timeCells) : bytes;
-          if (kept) out.push(kept);
+          if (seg.overlaps(e, start, end) && !visit(seg, e, filter)) return false;
         }
       } catch (err) {
         if (!(err instanceof TsinkError && err.code === "DataCorruption")) throw err;
@@ -344,7 +367,7 @@ export class DiskDurability implements DurabilityLayer {
         throw new TsinkError("DataCorruption", `${err.message}; segment ${seg.dir} was quarantined, the rest of the data stays readable`, err.details, { cause: err });
       }
     }
-    return out;
+    return true;
   }
 
   // ------------------------------------------------------------------ flush

@@ -5,6 +5,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs"
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { chunkFromRecord } from "../../encoding/chunk.js";
+import type { PointSink } from "../column.js";
 import type { TimestampArray, Ts } from "../timestamps.js";
 import { dataCorruption } from "../wal/durability-errors.js";
 import {
@@ -168,12 +169,27 @@ export class SegmentReader {
 
   /** Encoded bytes of chunk entry `i`. */
   readChunk(i: number): Uint8Array {
+    const stored = this.stored(i);
+    return this.records ? chunkFromRecord(stored, this.index.chunkPoints[i]!, this.minTs[i]!, this.maxTs[i]!) : stored;
+  }
+
+  /**
+   * Appends the points in [start, end) of chunk entry `i` (an f64 series) to `sink`, as readChunk + appendChunk would;
+   * a record (format version 3) is decoded with its index entry's fields, without rebuilding the chunk.
+   */
+  appendTo(i: number, sink: PointSink, start: Ts, end: Ts): boolean {
+    const stored = this.stored(i);
+    if (!this.records) return sink.appendChunk(stored, start, end);
+    return sink.appendRecord(stored, this.index.chunkPoints[i]!, this.minTs[i]!, this.maxTs[i]!, start, end);
+  }
+
+  /** The bytes chunks.bin stores for entry `i` (a whole chunk or a record), a view into its cached block. */
+  private stored(i: number): Uint8Array {
     const block = this.readBlock(this.index.chunkBlock[i]!);
     const off = this.index.chunkOffset[i]!;
     const len = this.index.chunkLength[i]!;
     if (off + len > block.length) throw dataCorruption(this.chunksPath, this.index.blockOffsets[this.index.chunkBlock[i]!]!, "chunk entry outside its block");
-    const stored = new Uint8Array(block.buffer, block.byteOffset + off, len); // lighter than a Buffer view
-    return this.records ? chunkFromRecord(stored, this.index.chunkPoints[i]!, this.minTs[i]!, this.maxTs[i]!) : stored;
+    return new Uint8Array(block.buffer, block.byteOffset + off, len); // lighter than a Buffer view
   }
 
   private readBlock(b: number): Buffer {
