@@ -106,13 +106,15 @@ class BatchArrays {
       if (this.f64Kinds.length < n) this.f64Kinds = new Uint8Array(size).fill(KIND_F64);
       return;
     }
-    if (this.kinds.length < n || n > REUSED_BATCH_MAX) {
-      this.kinds = new Uint8Array(size);
-      this.timestamps = this.axis.newArray(size);
-      this.values = new Float64Array(size);
-      this.i64 = new BigInt64Array(this.values.buffer);
-      this.u64 = new BigUint64Array(this.values.buffer);
-    }
+    if (this.kinds.length < n || n > REUSED_BATCH_MAX) this.rowArrays(size);
+  }
+
+  private rowArrays(size: number): void {
+    this.kinds = new Uint8Array(size);
+    this.timestamps = this.axis.newArray(size);
+    this.values = new Float64Array(size);
+    this.i64 = new BigInt64Array(this.values.buffer);
+    this.u64 = new BigUint64Array(this.values.buffer);
   }
 
   reserveKeys(m: number): Uint32Array {
@@ -128,7 +130,7 @@ class BatchArrays {
   /** Drops arrays grown for a batch larger than REUSED_BATCH_MAX. */
   trim(): void {
     if (this.seriesIds.length > REUSED_BATCH_MAX) this.seriesIds = new Uint32Array(0);
-    if (this.kinds.length > REUSED_BATCH_MAX) this.reserve(0, false);
+    if (this.kinds.length > REUSED_BATCH_MAX) this.rowArrays(0);
     if (this.keyIds.length > REUSED_BATCH_MAX) this.keyIds = new Uint32Array(0);
     if (this.hashes.length > REUSED_BATCH_MAX) this.hashes = new Float64Array(0);
     if (this.f64Kinds.length > REUSED_BATCH_MAX) this.f64Kinds = new Uint8Array(0);
