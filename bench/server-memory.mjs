@@ -1,0 +1,103 @@
+// Server memory benchmark: peerbench's phases against tsink-server alone (remote-write ingest C=4 B=5000, wait until
+// all series are visible, settle, verify, the 19 queries), printing the server's RSS and peak RSS (VmHWM) after each
+// phase and its CPU per ingested sample; `--server` points at another build for an A/B run. Runs the server with the
+// runtime settings of `npm start` (MALLOC_ARENA_MAX=2, --max-semi-space-size=4). Encoded request bodies are cached
+// in the temp dir per workload size (encoding 100k series takes minutes on the shared machine).
+// Usage: node bench/server-memory.mjs [--series 10000 --points 240 --repeat 5 --settle 5 --port 19261
+//        --server dist/server/main.js --no-verify --peerbench DIR]   (--peerbench: a copy of ../shared/tools/peerbench
+//        with its node_modules installed, when the shared one has none)
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const lib = join(resolve(arg("peerbench", join(root, "..", "shared", "tools", "peerbench"))), "lib");
+const { makeWorkload } = await import(join(lib, "workload.mjs"));
+const { encodeAll, PROTOCOLS } = await import(join(lib, "encode.mjs"));
+const { runQueries, verifySamples, visibleSeries } = await import(join(lib, "queries.mjs"));
+const { request, sleep, procMem, procCpuSeconds } = await import(join(lib, "util.mjs"));
+
+const S = Number(arg("series", 10000));
+const P = Number(arg("points", 240));
+const repeat = Number(arg("repeat", 5));
+const settleS = Number(arg("settle", 5));
+const port = Number(arg("port", 19261));
+const server = resolve(arg("server", join(root, "dist", "server", "main.js")));
+const base = `http://127.0.0.1:${port}`;
+
+// request bodies: encoded once per workload size, then replayed (the workload's timestamps are kept with them)
+const cache = join(tmpdir(), `tsink-server-memory-S${S}-P${P}`);
+let wl;
+let bodies;
+if (existsSync(`${cache}.json`)) {
+  const meta = JSON.parse(readFileSync(`${cache}.json`, "utf8"));
+  const all = readFileSync(`${cache}.bin`);
+  wl = makeWorkload({ S, P, endMs: meta.endMs });
+  bodies = meta.workers.map((reqs) => reqs.map(([at, length, samples]) => ({ body: all.subarray(at, at + length), samples })));
+} else {
+  const endMs = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+  wl = makeWorkload({ S, P, endMs });
+  bodies = encodeAll(wl, { protocol: "remote_write", workers: 4, batch: 5000, perSeries: 1 });
+  const parts = [];
+  let at = 0;
+  const workers = bodies.map((reqs) => reqs.map((r) => {
+    parts.push(r.body);
+    at += r.body.length;
+    return [at - r.body.length, r.body.length, r.samples];
+  }));
+  writeFileSync(`${cache}.bin`, Buffer.concat(parts));
+  writeFileSync(`${cache}.json`, JSON.stringify({ endMs, workers }));
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), "tsink-server-memory-"));
+const child = spawn(process.execPath, ["--max-semi-space-size=4", server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
+  stdio: "ignore", env: { ...process.env, MALLOC_ARENA_MAX: "2" },
+});
+const mib = (bytes) => (bytes / 1048576).toFixed(1);
+const phase = (label) => {
+  const m = procMem(child.pid);
+  console.log(`${label.padEnd(14)} RSS ${mib(m.rss).padStart(6)} MiB  peak ${mib(m.hwm).padStart(6)} MiB  server CPU ${procCpuSeconds(child.pid).toFixed(2)} s`);
+};
+try {
+  for (let i = 0; ; i++) {
+    if (i > 300) throw new Error("server not ready after 30 s");
+    if (await request(`${base}/ready`, { timeoutMs: 1000 }).then((r) => r.status === 200, () => false)) break;
+    await sleep(100);
+  }
+  phase("idle");
+  const cpu0 = procCpuSeconds(child.pid);
+  const { contentType, headers } = PROTOCOLS.remote_write;
+  let samples = 0;
+  await Promise.all(bodies.map(async (reqs) => {
+    for (const r of reqs) {
+      const res = await request(`${base}/api/v1/write`, { method: "POST", headers: { "Content-Type": contentType, ...headers }, body: r.body, maxSockets: 4 });
+      if (res.status >= 300) throw new Error(`remote write: HTTP ${res.status} ${res.body}`);
+      samples += r.samples;
+    }
+  }));
+  const ingestCpu = procCpuSeconds(child.pid) - cpu0;
+  phase("after ingest");
+  while ((await visibleSeries(base, wl).catch(() => null)) !== S) await sleep(250);
+  phase("visible");
+  await sleep(settleS * 1000);
+  phase("settled");
+  if (!process.argv.includes("--no-verify")) {
+    const v = await verifySamples(base, wl);
+    if (!v.ok) throw new Error(`verify: ${v.samples} of ${v.expected} samples visible`);
+    phase("after verify");
+  }
+  const q = await runQueries(base, wl, { repeat, warmup: 1 });
+  phase("after queries");
+  const sum = q.queries.reduce((a, x) => a + x.medianMs, 0);
+  console.log(`ingest CPU ${(ingestCpu * 1e6 / samples).toFixed(2)} us/sample, peak RSS ${mib(procMem(child.pid).hwm)} MiB, sum of query medians ${sum.toFixed(1)} ms`);
+} finally {
+  child.kill("SIGTERM");
+  await new Promise((r) => child.on("exit", r));
+  rmSync(dataDir, { recursive: true, force: true });
+}
