@@ -236,8 +236,13 @@ export function chunkToRecord(chunk: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Rebuilds the chunk of a segment record from its index entry (point count, min/max ts), checksum included. */
-export function chunkFromRecord(record: Uint8Array, count: number, minTs: number | bigint, maxTs: number | bigint): Uint8Array {
+/** Byte length of the chunk that chunkFromRecord rebuilds from `record`. */
+export function chunkBytesOfRecord(record: Uint8Array): number {
+  return HEADER_BYTES + record.length - recordSections(record).at + TRAILER_BYTES;
+}
+
+/** Where a record's sections start and the length of its timestamp section. */
+function recordSections(record: Uint8Array): { at: number; t: number } {
   let t = 0;
   let at = RECORD_FIXED_BYTES;
   for (let shift = 0; ; shift += 7) {
@@ -246,6 +251,18 @@ export function chunkFromRecord(record: Uint8Array, count: number, minTs: number
     t += (b & 0x7f) * 2 ** shift;
     if (b < 0x80) break;
   }
+  return { at, t };
+}
+
+/**
+ * Rebuilds the chunk of a segment record from its index entry (point count, min/max ts), checksum included: into
+ * `out` at `outAt` when given (it needs chunkBytesOfRecord(record) bytes there; returns `out`'s view of the chunk),
+ * else into a fresh array.
+ */
+export function chunkFromRecord(
+  record: Uint8Array, count: number, minTs: number | bigint, maxTs: number | bigint, out?: Uint8Array, outAt = 0,
+): Uint8Array {
+  const { at, t } = recordSections(record);
   const sections = record.length - at;
   if (sections < t) throw new ChunkCorruptionError(`segment chunk record: timestamp section of ${t} bytes exceeds the ${sections} left`);
   const length = HEADER_BYTES + sections + TRAILER_BYTES;
@@ -261,7 +278,9 @@ export function chunkFromRecord(record: Uint8Array, count: number, minTs: number
   view.setUint32(28, sections - t, true);
   chunk.set(record.subarray(at), HEADER_BYTES);
   view.setUint32(HEADER_BYTES + sections, kernels().checksum(ptr, HEADER_BYTES + sections), true);
-  return chunk.slice();
+  if (out === undefined) return chunk.slice();
+  out.set(chunk, outAt);
+  return out.subarray(outAt, outAt + length);
 }
 
 const asTs = (v: bigint, tsAs: "number" | "bigint"): number | bigint => (tsAs === "bigint" ? v : Number(v));

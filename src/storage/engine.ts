@@ -51,7 +51,7 @@ interface ColumnBatch {
   values: Float64Array[];
 }
 const U64_MAX = 2n ** 64n - 1n;
-/** Most label lists kept by Storage.labelLists (~100 B each). */
+/** Series ids below this have their label lists kept by Storage.labelLists (~100 B each). */
 const LABEL_LISTS_MAX = 1 << 18;
 
 interface Counters {
@@ -86,10 +86,11 @@ export class Storage implements EngineHandle {
   /**
    * Shaped label lists (labelsWith) by series id for one shape (`labelListsShape`): a series' labels never change
    * (a deleted id is only reused for the same series), so the lists of repeated reads are built once and stay in
-   * the old generation instead of being garbage per query. Bounded by LABEL_LISTS_MAX entries.
+   * the old generation instead of being garbage per query. Indexed by series id (a dense array: a read of 100k
+   * series looks up 100k lists), ids up to LABEL_LISTS_MAX.
    */
-  private readonly labelLists = new Map<number, Label[]>();
-  private labelListsShape = "";
+  private labelLists: (Label[] | undefined)[] = [];
+  private labelListsShape = -1;
   private readonly counters: Counters = {
     rowsInserted: 0, insertBatches: 0, insertErrors: 0, selectCalls: 0, selectErrors: 0, pointsReturned: 0,
     deletes: 0, chunksSealed: 0, retentionChunksDropped: 0, admissionWaits: 0,
@@ -719,15 +720,16 @@ export class Storage implements EngineHandle {
 
   /** registry.labelsWith, cached (see labelLists); the list and its Label objects are shared: read-only. */
   private shapedLabels(sid: number, metricLabel: boolean, omit: number): Label[] {
-    const shape = `${metricLabel}/${omit}`;
-    if (shape !== this.labelListsShape) {
-      this.labelLists.clear();
-      this.labelListsShape = shape;
-    }
-    let labels = this.labelLists.get(sid);
+    const shape = (omit + 1) * 2 + (metricLabel ? 1 : 0);
+    const lists = shape === this.labelListsShape ? this.labelLists : (this.labelLists = []);
+    this.labelListsShape = shape;
+    let labels = lists[sid];
     if (labels === undefined) {
       labels = this.registry.labelsWith(sid, metricLabel, omit);
-      if (this.labelLists.size < LABEL_LISTS_MAX) this.labelLists.set(sid, labels);
+      if (sid < LABEL_LISTS_MAX) {
+        while (lists.length <= sid) lists.push(undefined); // grown in order: the array keeps fast elements
+        lists[sid] = labels;
+      }
     }
     return labels;
   }

@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import {
-  encodeChunk, decodeChunk, decodeRangeInto, chunkInfo, chunkToRecord, chunkFromRecord, ChunkCorruptionError,
+  encodeChunk, decodeChunk, decodeRangeInto, chunkInfo, chunkToRecord, chunkFromRecord, chunkBytesOfRecord, ChunkCorruptionError,
 } from "../../src/encoding/chunk.js";
 
 const N = 240;
@@ -106,6 +106,12 @@ test("segment chunk records drop what the index holds and rebuild the exact chun
   const rebuilt = chunkFromRecord(record, 300, ts[0]!, ts[299]!);
   assert.ok(Buffer.from(rebuilt).equals(Buffer.from(chunk)));
   assert.ok(Buffer.from(chunkFromRecord(record, 300, Number(ts[0]), Number(ts[299]))).equals(Buffer.from(chunk)));
+  // Into a caller's buffer (a segment block rebuilt whole): at the given offset, nothing written around it.
+  assert.is(chunkBytesOfRecord(record), chunk.length);
+  const block = new Uint8Array(chunk.length + 20);
+  const view = chunkFromRecord(record, 300, ts[0]!, ts[299]!, block, 10);
+  assert.ok(view.buffer === block.buffer && view.byteOffset === 10 && Buffer.from(view).equals(Buffer.from(chunk)));
+  assert.ok(block.subarray(0, 10).every((b) => b === 0) && block.subarray(10 + chunk.length).every((b) => b === 0));
   // Wrong index fields give a chunk that the decoders reject, never wrong data.
   assert.throws(() => decodeChunk(chunkFromRecord(record, 300, ts[0]!, ts[299]! + 1n)), (e: unknown) => e instanceof ChunkCorruptionError);
   assert.throws(() => decodeChunk(chunkFromRecord(record, 299, ts[0]!, ts[299]!)), (e: unknown) => e instanceof ChunkCorruptionError);

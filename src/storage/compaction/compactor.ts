@@ -56,7 +56,8 @@ function overlaps(a: SegmentReader, b: SegmentReader, anyTime: boolean): boolean
 /**
  * Picks the next merge: L0 before L1; the smallest overlapping cluster first, else the oldest segments once a
  * level holds LEVEL_TRIGGER. With `tidy` (at close) L0 segments holding common series are merged whatever their
- * time ranges: short runs leave several small flushes of the same series.
+ * time ranges: short runs leave several small flushes of the same series. Above L0 the count trigger skips big
+ * segments that share no series with another of their level (nothing to gain from rewriting them).
  * L2 is merged into itself only where LEVEL_TRIGGER or more segments overlap and together fit one output segment
  * (`maxMergePoints`), so many small flushes cannot pile up there.
  */
@@ -92,8 +93,11 @@ export function planCompaction(segments: readonly SegmentReader[], maxMergePoint
       const pick = clusters[0]!.sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS);
       return { level, sources: pick };
     }
-    if (!last && here.length >= LEVEL_TRIGGER) {
-      return { level, sources: [...here].sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS) };
+    // Above L0, segments that share no series with any other of their level and are not small (the outputs of one
+    // merge, split by series) would only be rewritten as they are: the count trigger leaves them where they are.
+    const candidates = level === 0 ? here : here.filter((s) => s.manifest.pointCount * 2 <= maxMergePoints || here.some((o) => o !== s && overlaps(s, o, true)));
+    if (!last && candidates.length >= LEVEL_TRIGGER) {
+      return { level, sources: [...candidates].sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS) };
     }
   }
   return null;

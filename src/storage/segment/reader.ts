@@ -1,10 +1,11 @@
 // Reads one published segment: loads and verifies the manifest and index at open, reads chunk payloads
 // on demand (one compressed block at a time, verified by CRC-32), keeping decompressed blocks in a cache shared
-// by all open segments and bounded in bytes, so repeated queries do not decompress the same blocks again.
+// by all open segments and bounded in bytes, so repeated queries do not decompress the same blocks again. A block
+// of chunk records (format v3) is cached with its chunks already rebuilt, so a read of a cached chunk is a view.
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import { chunkFromRecord } from "../../encoding/chunk.js";
+import { chunkBytesOfRecord, chunkFromRecord } from "../../encoding/chunk.js";
 import type { TimestampArray, Ts } from "../timestamps.js";
 import { dataCorruption } from "../wal/durability-errors.js";
 import {
@@ -28,17 +29,17 @@ const BLOCK_KEY_SPAN = 2 ** 21;
 
 /** Decompressed blocks of every open segment, LRU, bounded by `capacity` bytes. */
 export class BlockCache {
-  private readonly blocks = new Map<number, Buffer>();
+  private readonly blocks = new Map<number, Uint8Array>();
   bytes = 0;
   hits = 0;
   misses = 0;
   /** The most recently used block (it is also last in `blocks`). */
   private lastKey = -1;
-  private lastBlock: Buffer | undefined;
+  private lastBlock: Uint8Array | undefined;
 
   constructor(readonly capacity: number) {}
 
-  get(key: number): Buffer | undefined {
+  get(key: number): Uint8Array | undefined {
     if (key === this.lastKey) {
       this.hits++;
       return this.lastBlock; // consecutive reads mostly hit one block: no reordering needed
@@ -56,7 +57,7 @@ export class BlockCache {
     return hit;
   }
 
-  set(key: number, block: Buffer): void {
+  set(key: number, block: Uint8Array): void {
     this.blocks.set(key, block);
     this.bytes += block.length;
     this.lastKey = key;
@@ -92,6 +93,15 @@ export class SegmentReader {
   private readonly chunksPath: string;
   /** chunks.bin holds records to rebuild chunks from (format version 3), not whole chunks. */
   private readonly records: boolean;
+  /** With records: where each chunk entry's rebuilt chunk lies in its rebuilt block (set when the block is first read). */
+  private rebuiltAt: Uint32Array | undefined;
+  private rebuiltLength: Uint32Array | undefined;
+  /** With records: the chunk entries of block b are blockEntries[blockStart[b] .. blockStart[b + 1]). */
+  private blockStart: Uint32Array | undefined;
+  private blockEntries: Uint32Array | undefined;
+  /** firstChunk by series id - firstSeries (built on first use when the id range is dense enough). */
+  private firstBySeries: Uint32Array | undefined;
+  private readonly firstSeries: number;
 
   private constructor(
     readonly dir: string,
@@ -103,6 +113,7 @@ export class SegmentReader {
     this.maxTs = big ? new BigInt64Array(index.chunkMaxTs) : new Float64Array(index.chunkMaxTs);
     this.chunksPath = join(dir, CHUNKS_FILE);
     this.records = storesChunkRecords(manifest.version);
+    this.firstSeries = index.chunkSeries.length > 0 ? index.chunkSeries[0]! : 0;
   }
 
   /** Opens and verifies a segment; throws DataCorruption (file + offset) if anything does not check out. */
@@ -142,6 +153,8 @@ export class SegmentReader {
     const s = this.index.chunkSeries;
     // segments often cover a range of series ids (compaction splits by series): most lookups end here
     if (s.length === 0 || seriesId < s[0]! || seriesId > s[s.length - 1]!) return s.length;
+    const table = this.firstBySeries ?? this.buildFirstBySeries();
+    if (table.length > 0) return table[seriesId - this.firstSeries]!;
     let lo = 0;
     let hi = s.length;
     while (lo < hi) {
@@ -150,6 +163,25 @@ export class SegmentReader {
       else hi = mid;
     }
     return lo;
+  }
+
+  /**
+   * firstChunk of each series id in the segment's range (where an id has no chunks: the entry where it would be),
+   * so that a read of many series finds each in O(1) instead of a binary search per segment; empty (binary
+   * search) when the ids are too sparse for a table of 4 bytes per id.
+   */
+  private buildFirstBySeries(): Uint32Array {
+    const s = this.index.chunkSeries;
+    const span = s[s.length - 1]! - this.firstSeries + 1;
+    if (span > 4 * s.length + 1024) return (this.firstBySeries = new Uint32Array(0));
+    const table = new Uint32Array(span);
+    for (let i = s.length - 1, k = span - 1; i >= 0; i--) {
+      const at = s[i]! - this.firstSeries;
+      while (k > at) table[k--] = i + 1; // ids between this series and the next one hold nothing
+      table[at] = i;
+      k = at - 1;
+    }
+    return (this.firstBySeries = table);
   }
 
   /** [lo, hi) range of chunk entries of `seriesId`. */
@@ -166,17 +198,55 @@ export class SegmentReader {
     return this.maxTs[i]! >= start && this.minTs[i]! < end;
   }
 
-  /** Encoded bytes of chunk entry `i`. */
+  /** Encoded bytes of chunk entry `i` (a view: valid while the segment is open, not to be modified). */
   readChunk(i: number): Uint8Array {
     const block = this.readBlock(this.index.chunkBlock[i]!);
+    if (this.records) return new Uint8Array(block.buffer, block.byteOffset + this.rebuiltAt![i]!, this.rebuiltLength![i]!);
     const off = this.index.chunkOffset[i]!;
     const len = this.index.chunkLength[i]!;
     if (off + len > block.length) throw dataCorruption(this.chunksPath, this.index.blockOffsets[this.index.chunkBlock[i]!]!, "chunk entry outside its block");
-    const stored = new Uint8Array(block.buffer, block.byteOffset + off, len); // lighter than a Buffer view
-    return this.records ? chunkFromRecord(stored, this.index.chunkPoints[i]!, this.minTs[i]!, this.maxTs[i]!) : stored;
+    return new Uint8Array(block.buffer, block.byteOffset + off, len); // lighter than a Buffer view
   }
 
-  private readBlock(b: number): Buffer {
+  /** The chunks of block `b`'s records rebuilt back to back (recording where each lies). */
+  private rebuildBlock(b: number, raw: Buffer): Uint8Array {
+    const ix = this.index;
+    if (!this.blockStart) {
+      const blocks = ix.blockOffsets.length;
+      const start = new Uint32Array(blocks + 1);
+      for (let i = 0; i < ix.chunkBlock.length; i++) start[ix.chunkBlock[i]! + 1]!++;
+      for (let k = 0; k < blocks; k++) start[k + 1]! += start[k]!;
+      const fill = start.slice(0, blocks);
+      const entries = new Uint32Array(ix.chunkBlock.length);
+      for (let i = 0; i < ix.chunkBlock.length; i++) entries[fill[ix.chunkBlock[i]!]!++] = i;
+      this.blockStart = start;
+      this.blockEntries = entries;
+      this.rebuiltAt = new Uint32Array(ix.chunkBlock.length);
+      this.rebuiltLength = new Uint32Array(ix.chunkBlock.length);
+    }
+    const entries = this.blockEntries!;
+    const from = this.blockStart[b]!;
+    const to = this.blockStart[b + 1]!;
+    const record = (i: number) => {
+      const off = ix.chunkOffset[i]!;
+      const len = ix.chunkLength[i]!;
+      if (off + len > raw.length) throw dataCorruption(this.chunksPath, ix.blockOffsets[b]!, "chunk entry outside its block");
+      return raw.subarray(off, off + len);
+    };
+    let bytes = 0;
+    for (let k = from; k < to; k++) bytes += chunkBytesOfRecord(record(entries[k]!));
+    const out = new Uint8Array(bytes);
+    for (let k = from, at = 0; k < to; k++) {
+      const i = entries[k]!;
+      const chunk = chunkFromRecord(record(i), ix.chunkPoints[i]!, this.minTs[i]!, this.maxTs[i]!, out, at);
+      this.rebuiltAt![i] = at;
+      this.rebuiltLength![i] = chunk.length;
+      at += chunk.length;
+    }
+    return out;
+  }
+
+  private readBlock(b: number): Uint8Array {
     const key = this.serial * BLOCK_KEY_SPAN + b;
     const hit = blockCache.get(key);
     if (hit) return hit;
@@ -193,8 +263,9 @@ export class SegmentReader {
       throw dataCorruption(this.chunksPath, offset, "block runs past end of file");
     }
     const raw = openBlock(header, data, this.chunksPath, offset);
-    if (b < BLOCK_KEY_SPAN) blockCache.set(key, raw);
-    return raw;
+    const block = this.records ? this.rebuildBlock(b, raw) : raw;
+    if (b < BLOCK_KEY_SPAN) blockCache.set(key, block);
+    return block;
   }
 
   /** Bytes of all files of the segment. */
