@@ -316,11 +316,12 @@ export class DiskDurability implements DurabilityLayer {
   // ------------------------------------------------------------------ read path
 
   persistedChunks(seriesId: number, start: Ts, end: Ts, out: Uint8Array[] = []): Uint8Array[] {
-    // (no copy of the list: a failing segment leaves it below, and then the loop ends with the throw)
-    for (const seg of this.store.segments) {
+    const dir = this.store.directory(); // a failing segment leaves the store below, and then the loop ends with the throw
+    if (seriesId + 1 >= dir.start.length) return out;
+    for (let p = dir.start[seriesId]!, to = dir.start[seriesId + 1]!; p < to; p++) {
+      const seg = dir.segments[dir.segment[p]!]!;
       const series = seg.index.chunkSeries;
-      let e = seg.firstChunk(seriesId);
-      if (e >= series.length || series[e] !== seriesId) continue;
+      let e = dir.first[p]!;
       try {
         const filter = this.tombstones.affects(seriesId, seg.id);
         for (; e < series.length && series[e] === seriesId; e++) {

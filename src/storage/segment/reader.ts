@@ -22,18 +22,22 @@ import {
   type SegmentManifest,
 } from "./format.js";
 
-/** Decompressed bytes kept for all open segments together (least recently used blocks go first). */
+/** Decompressed bytes kept for all open segments together (see BlockCache for which blocks go first). */
 export const BLOCK_CACHE_BYTES = 32 << 20;
 /** Cache keys are segment serial * BLOCK_KEY_SPAN + block number. */
 const BLOCK_KEY_SPAN = 2 ** 21;
 
-/** Decompressed blocks of every open segment, LRU, bounded by `capacity` bytes. */
+/**
+ * Decompressed blocks of every open segment, bounded by `capacity` bytes. Eviction is second-chance (CLOCK, an
+ * approximation of least recently used): a hit only marks its block used, so a read of 100k chunks does not
+ * reorder the map at every block change; eviction passes over the oldest blocks, re-queueing used ones once.
+ */
 export class BlockCache {
-  private readonly blocks = new Map<number, Uint8Array>();
+  private readonly blocks = new Map<number, { block: Uint8Array; used: boolean }>();
   bytes = 0;
   hits = 0;
   misses = 0;
-  /** The most recently used block (it is also last in `blocks`). */
+  /** The most recently used block. */
   private lastKey = -1;
   private lastBlock: Uint8Array | undefined;
 
@@ -42,7 +46,7 @@ export class BlockCache {
   get(key: number): Uint8Array | undefined {
     if (key === this.lastKey) {
       this.hits++;
-      return this.lastBlock; // consecutive reads mostly hit one block: no reordering needed
+      return this.lastBlock; // consecutive reads mostly hit one block
     }
     const hit = this.blocks.get(key);
     if (hit === undefined) {
@@ -50,22 +54,24 @@ export class BlockCache {
       return undefined;
     }
     this.hits++;
-    this.blocks.delete(key); // re-insert: Map order is the recency order
-    this.blocks.set(key, hit);
+    hit.used = true;
     this.lastKey = key;
-    this.lastBlock = hit;
-    return hit;
+    this.lastBlock = hit.block;
+    return hit.block;
   }
 
   set(key: number, block: Uint8Array): void {
-    this.blocks.set(key, block);
+    this.blocks.set(key, { block, used: false });
     this.bytes += block.length;
     this.lastKey = key;
     this.lastBlock = block;
-    for (const [k, b] of this.blocks) {
+    for (const [k, e] of this.blocks) {
       if (this.bytes <= this.capacity || k === key) break;
       this.blocks.delete(k);
-      this.bytes -= b.length;
+      if (e.used) {
+        e.used = false; // second chance: to the back of the queue
+        this.blocks.set(k, e);
+      } else this.bytes -= e.block.length;
     }
   }
 
@@ -73,10 +79,10 @@ export class BlockCache {
   dropSegment(serial: number): void {
     this.lastKey = -1;
     this.lastBlock = undefined;
-    for (const [k, b] of this.blocks) {
+    for (const [k, e] of this.blocks) {
       if (Math.floor(k / BLOCK_KEY_SPAN) !== serial) continue;
       this.blocks.delete(k);
-      this.bytes -= b.length;
+      this.bytes -= e.block.length;
     }
   }
 }
