@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { decodeChunk, encodeChunk } from "../../src/encoding/chunk.js";
 import { SegmentStore } from "../../src/storage/segment/store.js";
 import { stageSegment, type SegmentChunk } from "../../src/storage/segment/writer.js";
-import { Compactor, planCompaction, planSettle } from "../../src/storage/compaction/compactor.js";
+import { Compactor, DEFERRED_L0_TRIGGER, planCompaction, planSettle } from "../../src/storage/compaction/compactor.js";
 import { Tombstones } from "../../src/storage/compaction/tombstones.js";
 import { describeBlocks, probeEventLoop, type EventLoopBlocks } from "./event-loop-probe.js";
 
@@ -119,9 +119,12 @@ test("planner: overlap or 4 segments trigger; L0 before L1; at most 8 per pass",
   assert.is(planCompaction(store.segments, 1e6), null, "3 disjoint segments: nothing to do");
   await writePoints(store, new Map([[1, [[1000, 1]]]]));
   assert.equal(planCompaction(store.segments, 1e6)!.sources.map((s) => s.id), [1, 2, 3, 4]);
+  assert.is(planCompaction(store.segments, 1e6, false, true), null, "while writes arrive, L0 waits for DEFERRED_L0_TRIGGER segments");
   await writePoints(store, new Map([[1, [[120, 2], [130, 2]]]]));
   assert.equal(planCompaction(store.segments, 1e6)!.sources.map((s) => s.id), [2, 5], "smallest overlapping cluster first");
   for (let i = 0; i < 12; i++) await writePoints(store, new Map([[2, [[5000 + i, 1]]]]));
+  assert.ok(store.segments.length >= DEFERRED_L0_TRIGGER);
+  assert.is(planCompaction(store.segments, 1e6, false, true)!.level, 0, "...then L0 is merged while writes arrive");
   const compactor = new Compactor(store, { chunkPoints: 100 });
   await compactor.compactAll();
   assert.ok(store.segments.every((s) => s.level > 0));

@@ -318,13 +318,12 @@ export class DiskDurability implements DurabilityLayer {
   persistedChunks(seriesId: number, start: Ts, end: Ts, out: Uint8Array[] = []): Uint8Array[] {
     const dir = this.store.directory(); // a failing segment leaves the store below, and then the loop ends with the throw
     if (seriesId + 1 >= dir.start.length) return out;
-    for (let p = dir.start[seriesId]!, to = dir.start[seriesId + 1]!; p < to; p++) {
-      const seg = dir.segments[dir.segment[p]!]!;
-      const series = seg.index.chunkSeries;
-      let e = dir.first[p]!;
+    const places = dir.places;
+    for (let p = 3 * dir.start[seriesId]!, to = 3 * dir.start[seriesId + 1]!; p < to; p += 3) {
+      const seg = dir.segments[places[p]!]!;
       try {
         const filter = this.tombstones.affects(seriesId, seg.id);
-        for (; e < series.length && series[e] === seriesId; e++) {
+        for (let e = places[p + 1]!, last = e + places[p + 2]!; e < last; e++) {
           if (!seg.overlaps(e, start, end)) continue;
           const bytes = seg.readChunk(e);
           const kept = filter ? filterChunk(bytes, seriesId, seg.id, this.tombstones, this.timeCells) : bytes;
@@ -456,7 +455,11 @@ export class DiskDurability implements DurabilityLayer {
         const cutoff = this.retentionCutoff();
         if (cutoff !== undefined) await this.compactor.applyRetention(cutoff);
       }
-      while (!this.closed && (await this.compactor.runOnce()));
+      // While writes arrive, or an idle flush with its settle pass is still to come, L0 waits (DEFERRED_L0_TRIGGER):
+      // the settle pass merges the burst's flushes with L1 once, instead of L0 being merged first and then again.
+      const deferL0 = () =>
+        Date.now() - this.lastWriteMs < IDLE_FLUSH_MS || (this.unflushedSince > 0 && (this.wal?.sizeBytes ?? 0) >= IDLE_FLUSH_WAL_BYTES);
+      while (!this.closed && (await this.compactor.runOnce(false, deferL0())));
       this.refreshDefinitions();
       this.pruneTombstones();
     })()

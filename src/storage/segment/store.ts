@@ -29,15 +29,15 @@ export interface QuarantinedSegment {
 const exists = (path: string) => access(path).then(() => true, () => false);
 
 /**
- * Which segments hold each series: for series id `s`, entries [start[s], start[s + 1]) name a segment
- * (`segments[segment[p]]`, oldest first) and the series' first chunk entry there (`first[p]`). Built for the
- * segment set of one moment; a read of 100k series looks each up here instead of asking every segment.
+ * Which segments hold each series: for series id `s`, places [start[s], start[s + 1]), oldest segment first;
+ * place p is `places[3p .. 3p + 2]` = index into `segments`, the series' first chunk entry there, its number of
+ * chunk entries there (one array: one cache line per place). Built for the segment set of one moment; a read of
+ * 100k series looks each up here instead of asking every segment.
  */
 export interface SeriesDirectory {
   segments: readonly SegmentReader[];
   start: Uint32Array;
-  segment: Uint32Array;
-  first: Uint32Array;
+  places: Uint32Array;
 }
 
 export class SegmentStore {
@@ -230,18 +230,20 @@ function buildDirectory(segments: SegmentReader[]): SeriesDirectory {
     for (let i = 0; i < s.length; i++) if (i === 0 || s[i] !== s[i - 1]) start[s[i]! + 1]!++;
   }
   for (let id = 0; id <= maxId; id++) start[id + 1]! += start[id]!;
-  const entries = start[maxId + 1]!;
-  const segment = new Uint32Array(entries);
-  const first = new Uint32Array(entries);
+  const places = new Uint32Array(3 * start[maxId + 1]!);
   const next = start.slice(0, maxId + 1);
   for (let k = 0; k < segments.length; k++) {
     const s = segments[k]!.index.chunkSeries;
-    for (let i = 0; i < s.length; i++) {
-      if (i > 0 && s[i] === s[i - 1]) continue;
-      const at = next[s[i]!]!++;
-      segment[at] = k;
-      first[at] = i;
+    for (let i = 0; i < s.length; ) {
+      const id = s[i]!;
+      let end = i + 1;
+      while (end < s.length && s[end] === id) end++;
+      const at = 3 * next[id]!++;
+      places[at] = k;
+      places[at + 1] = i;
+      places[at + 2] = end - i;
+      i = end;
     }
   }
-  return { segments, start, segment, first };
+  return { segments, start, places };
 }
