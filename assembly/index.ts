@@ -3,7 +3,8 @@ export { scratch, readArena, readArenaPoints } from "./memory";
 export { checksum, xxh64Into } from "./codec/checksum";
 export {
   encodeChunk, encodeOutputBytes, encodeWorkBytes, unsortedInputIndex, checkHeader, decodeChunk, decodeRange,
-  aggregateChunk, timestampsFromF64,
+  decodeRecordRange, aggregateChunk, timestampsFromF64,
 } from "./codec/chunk";
 export { promqlRangeEval } from "./promql/range_functions";
 export { snappyDecompressInto } from "./protocols/snappy";
+export { wrScan, wrOutputs, wrSampleCount, wrCacheGeneration, wrCacheClear } from "./protocols/write_request";

@@ -74,6 +74,7 @@ await Promise.all(
       const decoded = decodeWriteRequest(raw, "ms");
       cpu.decode += cpuNow() - t;
       await storage.insertColumns(decoded.samples);
+      decoded.release();
     }
   }),
 );

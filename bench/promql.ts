@@ -1,8 +1,12 @@
 // PromQL benchmark: peerbench's 19 dashboard queries over its synthetic workload (10k series x 240 points by
 // default), through the library API (PromqlEngine over an in-memory tsink storage). Prints per-query medians of
 // wall time, of the storage-read part, and of process CPU time (steadier than wall time on a shared machine).
-// Usage: npm run bench:promql [-- --series N --points P --repeat R --only q01,q18]
-import { resolve } from "node:path";
+// Usage: npm run bench:promql [-- --series N --points P --repeat R --only q01,q18 --disk]
+// --disk: load into a storage with a data directory, close and reopen it, so the queries read segments (as the server
+// does once its flush has run) instead of sealed chunks in memory.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { StorageBuilder, type Row } from "../src/index.js";
 import { PromqlEngine } from "../src/promql/engine.js";
@@ -44,7 +48,13 @@ const { queryList, queryWindow } = (await import(resolve(peerbenchLib, "queries.
 
 const endMs = Math.floor(Date.now() / 15_000) * 15_000;
 const wl = makeWorkload({ S, P, endMs });
-const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
+const disk = process.argv.includes("--disk");
+const dataDir = disk ? mkdtempSync(join(tmpdir(), "tsink-bench-promql-")) : undefined;
+const open = () => {
+  const builder = new StorageBuilder().withTimestampPrecision("ms");
+  return dataDir === undefined ? builder.build() : builder.withDataPath(dataDir).build();
+};
+let storage = await open();
 const loadStart = performance.now();
 const batch: Row[] = [];
 for (let i = 0; i < wl.S; i++) {
@@ -54,7 +64,11 @@ for (let i = 0; i < wl.S; i++) {
   if (batch.length >= 100_000) await storage.insertRows(batch.splice(0));
 }
 if (batch.length > 0) await storage.insertRows(batch.splice(0));
-console.log(`loaded ${wl.S} series x ${wl.P} points in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
+if (disk) {
+  await storage.close(); // flushes everything into segments
+  storage = await open();
+}
+console.log(`loaded ${wl.S} series x ${wl.P} points in ${((performance.now() - loadStart) / 1000).toFixed(1)} s${disk ? " (reading segments)" : ""}`);
 
 // Times the storage reads separately so the table shows how a query's latency splits between storage and PromQL.
 let selectMs = 0;
@@ -122,3 +136,4 @@ for (const q of queryList(wl)) {
 }
 console.log(`sum of medians: ${sum.toFixed(1)} ms, of which storage reads ${selectSum.toFixed(1)} ms; process CPU ${cpuSum.toFixed(1)} ms (peers over HTTP: VictoriaMetrics 145.5 ms, Prometheus 350.3 ms)`);
 await storage.close();
+if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });

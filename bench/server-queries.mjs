@@ -3,26 +3,25 @@
 // /proc/<pid>/stat: utime + stime, 10 ms ticks, averaged over the runs). CPU time stays meaningful when other
 // processes load the machine, which wall time does not.
 // Usage: node bench/server-queries.mjs [--series 10000 --points 240 --repeat 7 --settle 15 --port 19211
-//        --server dist/server/main.js --profile DIR --only q01,q18 --peerbench DIR]   (--server: another build of the server, e.g. for a before/after
-//        run; --profile: the server writes a CPU profile into DIR when it exits; --peerbench: a copy of peerbench with its
-//        node_modules installed, default ../shared/tools/peerbench)
+//        --server dist/server/main.js --profile DIR --only q01,q18]   (--server: another build of the server, e.g. for a before/after
+//        run; --profile: the server writes a CPU profile into DIR when it exits)
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const lib = resolve(arg("peerbench", resolve(root, "..", "shared", "tools", "peerbench")), "lib");
+const lib = process.env.TSINK_PEERBENCH_LIB ?? resolve(root, "..", "shared", "tools", "peerbench", "lib"); // a copy with its node_modules installed
 const { makeWorkload } = await import(join(lib, "workload.mjs"));
 const { queryList, queryWindow, visibleSeries } = await import(join(lib, "queries.mjs"));
 const { encodeAll, PROTOCOLS } = await import(join(lib, "encode.mjs"));
 const { request, sleep } = await import(join(lib, "util.mjs"));
 
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
 const S = Number(arg("series", 10000));
 const P = Number(arg("points", 240));
 const repeat = Number(arg("repeat", 7));
@@ -35,9 +34,9 @@ const base = `http://127.0.0.1:${port}`;
 
 const wl = makeWorkload({ S, P, endMs: Math.floor(Date.now() / 60_000) * 60_000 - 60_000 });
 const dataDir = mkdtempSync(join(tmpdir(), "tsink-server-queries-"));
+const nodeArgs = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`] : [];
 // the runtime settings of `npm start` and the tsink-server shebang
-const nodeArgs = ["--max-semi-space-size=4", ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`] : [])];
-const child = spawn(process.execPath, [...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
+const child = spawn(process.execPath, ["--max-semi-space-size=4", ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
   stdio: "ignore",
   env: { ...process.env, MALLOC_ARENA_MAX: "2" },
 });

@@ -7,8 +7,9 @@ import {
   encodeValues, decodeValues, valueCodecChosen, valueCodecFits, valueAsF64, KIND_F64, KIND_BYTES, KIND_STRING,
 } from "./values";
 
-/** Version written; readers accept 1 as well (version 2 added scaled packed sequences, see intpack). */
-export const CHUNK_VERSION: i32 = 2;
+/** Version written; readers accept 1 and 2 as well (version 2 added scaled packed sequences and truncated-binary
+ * blocks, version 3 writes those blocks in the split layout; see intpack). */
+export const CHUNK_VERSION: i32 = 3;
 const OLDEST_CHUNK_VERSION: i32 = 1;
 export const HEADER_BYTES: i32 = 32;
 export const TRAILER_BYTES: i32 = 4;
@@ -146,7 +147,7 @@ function decodeCheckedTimestamps(p: usize, ts: usize): i32 {
   const tsStart = p + <usize>HEADER_BYTES;
   const tsEnd = tsStart + <usize>load<u32>(p, 24);
   if (decodeTimestamps(tsStart, tsEnd, <i32>load<u8>(p, 2), n, load<i64>(p, 8), ts) != tsEnd) return ERR_TIMESTAMP_SECTION;
-  if (load<i64>(ts + (<usize>(n - 1) << 3)) != load<i64>(p, 16)) return ERR_TIMESTAMP_ORDER;
+  if (load<i64>(ts) != load<i64>(p, 8) || load<i64>(ts + (<usize>(n - 1) << 3)) != load<i64>(p, 16)) return ERR_TIMESTAMP_ORDER;
   if (provenFixedStep(p) < 0) {
     for (let i = 1; i < n; i++) {
       if (load<i64>(ts + (<usize>i << 3)) < load<i64>(ts + (<usize>(i - 1) << 3))) return ERR_TIMESTAMP_ORDER;
@@ -213,12 +214,14 @@ const TIMESTAMPS_I64: i32 = 0;
 const TIMESTAMPS_F64: i32 = 1;
 const TIMESTAMPS_ENDS_I64: i32 = 2; // only ts[from] and ts[to - 1] are needed (aggregation)
 
-/** Validates the chunk, then (unless the header shows no overlap) locates the points with first <= ts <= last
+/** Validates the chunk (its checksum too unless verifyChecksum is false), then (unless the header shows no overlap) locates the points with first <= ts <= last
  * (bounds at `bounds`, see below) and decodes their values (packed value sequences skip blocks outside the range). Writes the first index as i32 at bounds + 16 and returns the
  * number of points in range, or ERR_*. Timestamps of the range are written at ts (as i64, or f64 for
  * TIMESTAMPS_F64). A proven fixed-step chunk is located arithmetically without materialising its timestamps. */
-function locateRange(p: usize, len: usize, bounds: usize, boundsAsF64: i32, ts: usize, values: usize, mode: i32): i32 {
-  const valid = checkChunk(p, len);
+function locateRange(
+  p: usize, len: usize, bounds: usize, boundsAsF64: i32, ts: usize, values: usize, mode: i32, verifyChecksum: bool = true,
+): i32 {
+  const valid = verifyChecksum ? checkChunk(p, len) : checkHeader(p, len);
   if (valid < 0) return valid;
   if (boundsAsF64 != 0) boundsFromF64(bounds);
   const first = load<i64>(bounds);
@@ -268,6 +271,51 @@ export function decodeRange(
   p: usize, len: usize, bounds: usize, boundsAsF64: i32, ts: usize, values: usize, timestampsAsF64: i32,
 ): i32 {
   return locateRange(p, len, bounds, boundsAsF64, ts, values, timestampsAsF64 != 0 ? TIMESTAMPS_F64 : TIMESTAMPS_I64);
+}
+
+/** Bytes of a segment record before its varint timestamp-section length: version, kind, timestamp and value codec. */
+const RECORD_FIXED_BYTES: i32 = 4;
+const TWO_POW_53: f64 = 9007199254740992.0;
+
+/**
+ * Decodes the points with ceil(start) <= ts < ceil(end) of a chunk that a segment stores as a record (docs/format.md,
+ * "Segments": [version, kind, ts codec, value codec][varint T][sections]), `len` bytes at `record`, given its index
+ * entry's point count and min/max ts (f64 holding integers): the chunk header is rebuilt at `work` in front of a copy
+ * of the sections (work needs len + 112 bytes), no checksum is checked (the record has none; the segment block's
+ * CRC-32 covered its bytes). The points in range are written from index 0 of ts (f64) and values, which need room
+ * for `count` points. Returns how many, or ERR_*.
+ */
+export function decodeRecordRange(
+  record: usize, len: usize, count: i32, minTs: f64, maxTs: f64, start: f64, end: f64, work: usize, ts: usize, values: usize,
+): i32 {
+  cursorStart(record + <usize>RECORD_FIXED_BYTES);
+  const timestampBytes = readVarint(record + len);
+  if (len < <usize>RECORD_FIXED_BYTES || !cursorOk()) return ERR_TRUNCATED;
+  const sectionsStart = cursorPosition();
+  const sections = <u64>(record + len - sectionsStart);
+  if (timestampBytes > sections) return ERR_TIMESTAMP_SECTION;
+  if (!(Math.abs(minTs) < TWO_POW_53 && Math.abs(maxTs) < TWO_POW_53 && Math.trunc(minTs) == minTs && Math.trunc(maxTs) == maxTs)) return ERR_HEADER_RANGE;
+  store<u32>(work, load<u32>(record));
+  store<u32>(work, <u32>count, 4);
+  store<i64>(work, <i64>minTs, 8);
+  store<i64>(work, <i64>maxTs, 16);
+  store<u32>(work, <u32>timestampBytes, 24);
+  store<u32>(work, <u32>(sections - timestampBytes), 28);
+  memory.copy(work + <usize>HEADER_BYTES, sectionsStart, <usize>sections);
+  const chunkLen = <usize>HEADER_BYTES + <usize>sections + <usize>TRAILER_BYTES;
+  const bounds = (work + chunkLen + 32 + 15) & ~(<usize>15); // past the read slack
+  const first = Math.ceil(start);
+  const stop = Math.ceil(end);
+  if (!(first < stop) || first >= TWO_POW_63 || stop <= -TWO_POW_63) return 0;
+  store<f64>(bounds, first);
+  store<f64>(bounds, stop, 8);
+  const n = locateRange(work, chunkLen, bounds, 1, ts, values, TIMESTAMPS_F64, false);
+  const from = load<i32>(bounds, 16);
+  if (n > 0 && from > 0) {
+    memory.copy(ts, ts + (<usize>from << 3), <usize>n << 3);
+    memory.copy(values, values + (<usize>from << 3), <usize>n << 3);
+  }
+  return n;
 }
 
 /** Aggregates the points with bounds[0] <= ts <= bounds[1] without leaving WASM. Writes f64 count, sum, min, max,

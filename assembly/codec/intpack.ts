@@ -20,14 +20,20 @@ const WIDTH_HISTOGRAM = memory.data(65 * 4, 16);
   return 8 + 8 * <i64>((k - w + 6) / 7);
 }
 
-/** Width-byte flag of a truncated-binary block (k = width & 0x7f): for values 0..m-1 above the base, with
- * u = 2^(k+1) - m, a value v < u takes k bits and v >= u takes k+1 bits (v + u, high k bits first, then the low
- * bit), so a block costs ~log2(m) bits a value instead of ceil(log2(m)): uniform noise loses ~0.5 bit less. */
+/** Width-byte flag of a truncated-binary block (k = width & 0x3f): for values 0..m-1 above the base, with
+ * u = 2^(k+1) - m, a value v < u takes k bits and v >= u takes k+1 bits (w = v + u: its high k bits, which are >= u,
+ * then its low bit), so a block costs ~log2(m) bits a value instead of ceil(log2(m)): uniform noise loses ~0.5 bit
+ * less. With SPLIT (chunk version 3, the only layout written) every value's k-bit prefix lies at bit i*k and the low
+ * bits of the long codes follow all prefixes, in order: prefixes are read independently of each other, and only a
+ * one-bit cursor depends on the codes before. Without it (version 2) the codes are interleaved, each value's
+ * position depending on the lengths of all before it. */
 const TRUNCATED: i32 = 0x80;
+const SPLIT: i32 = 0x40;
 const TRUNCATED_MAX_BITS: i32 = 56; // k + 1 bits must fit one unaligned u64 load
 
-/** Writes the block as truncated binary when that is smaller than `forCost` bits (the best PFOR layout); header
- * [0x80 | k][0 exceptions][zigzag base][varint u][varint long count]. Returns the end, or 0 when PFOR is smaller. */
+/** Writes the block as split truncated binary when that is smaller than `forCost` bits (the best PFOR layout);
+ * header [0x80 | 0x40 | k][0 exceptions][zigzag base][varint u][varint long count]. Returns the end, or 0 when PFOR
+ * is smaller. */
 function packTruncated(r: usize, len: i32, base: i64, forCost: i64, p: usize): usize {
   let high: u64 = 0;
   for (let i = 0; i < len; i++) {
@@ -42,28 +48,34 @@ function packTruncated(r: usize, len: i32, base: i64, forCost: i64, p: usize): u
   for (let i = 0; i < len; i++) if (<u64>(load<i64>(r + (<usize>i << 3)) - base) >= u) long++;
   const headerBits = 8 * (<i64>(bitWidth(u) + 6) / 7 + (<i64>bitWidth(<u64>long) + 6) / 7 + 1);
   if (<i64>len * k + long + headerBits >= forCost) return 0;
-  store<u8>(p, <u8>(TRUNCATED | k));
+  store<u8>(p, <u8>(TRUNCATED | SPLIT | k));
   store<u8>(p, 0, 1);
   p = writeVarint(writeVarint(writeVarint(p + 2, zigzag(base)), u), <u64>long);
+  // prefixes first: k bits per value (the value itself, or the high k bits of v + u for a long code)
   let acc: u64 = 0;
   let bits = 0;
   for (let i = 0; i < len; i++) {
     const v = <u64>(load<i64>(r + (<usize>i << 3)) - base);
-    let code = v;
-    let size = k;
-    if (v >= u) {
-      // k+1 bits: the high k bits of (v + u) first, then its low bit, so the decoder sees a k-bit prefix >= u.
-      const w = v + u;
-      code = (w >> 1) | ((w & 1) << <u64>k);
-      size = k + 1;
-    }
+    const code = v >= u ? (v + u) >> 1 : v;
     acc |= code << <u64>bits;
-    bits += size;
+    bits += k;
     if (bits >= 64) {
       store<u64>(p, acc);
       p += 8;
       bits -= 64;
-      acc = bits > 0 ? code >>> <u64>(size - bits) : 0;
+      acc = bits > 0 ? code >>> <u64>(k - bits) : 0;
+    }
+  }
+  // then the low bits of the long codes, continuing the same bit stream
+  for (let i = 0; i < len; i++) {
+    const v = <u64>(load<i64>(r + (<usize>i << 3)) - base);
+    if (v < u) continue;
+    acc |= ((v + u) & 1) << <u64>bits;
+    if (++bits == 64) {
+      store<u64>(p, acc);
+      p += 8;
+      bits = 0;
+      acc = 0;
     }
   }
   if (bits > 0) {
@@ -73,10 +85,16 @@ function packTruncated(r: usize, len: i32, base: i64, forCost: i64, p: usize): u
   return p;
 }
 
-/** Reads a truncated-binary block whose header starts at p (width byte already known to carry TRUNCATED). Returns
- * the position after it, or 0 if malformed; with out == 0 only steps over it. */
-function unpackTruncated(p: usize, end: usize, len: i32, out: usize): usize {
-  const k = <i32>load<u8>(p) & ~TRUNCATED;
+/** Sum (wrapping) of the values an unpack was asked to skip: unpackBlock and unpackTruncated with skip > 0 store
+ * only values [skip, len) and leave base + v summed over [0, skip) here. */
+let skippedSum: i64 = 0;
+
+/** Reads a truncated-binary block whose header starts at p (width byte already known to carry TRUNCATED), either
+ * layout, storing values [skip, len) at their indexes in out and summing the others into skippedSum. Returns the
+ * position after it, or 0 if malformed; with out == 0 only steps over it. */
+function unpackTruncated(p: usize, end: usize, len: i32, out: usize, skip: i32): usize {
+  const split = (<i32>load<u8>(p) & SPLIT) != 0;
+  const k = <i32>load<u8>(p) & 0x3f;
   if (k < 1 || k >= TRUNCATED_MAX_BITS || load<u8>(p, 1) != 0) return 0;
   cursorStart(p + 2);
   const base = unzigzag(readVarint(end));
@@ -84,22 +102,68 @@ function unpackTruncated(p: usize, end: usize, len: i32, out: usize): usize {
   const long = readVarint(end);
   if (!cursorOk() || u == 0 || u >= (<u64>1 << <u64>k) || long > <u64>len) return 0;
   p = cursorPosition();
-  const totalBits = <usize>len * <usize>k + <usize>long;
+  const prefixBits = <usize>len * <usize>k;
+  const totalBits = prefixBits + <usize>long;
   const bytes = (totalBits + 7) >> 3;
   if (bytes > end - p) return 0;
   if (out == 0) return p + bytes;
   const mask: u64 = (<u64>1 << <u64>k) - 1;
+  if (split) {
+    // Skipped values are only summed: v is the prefix, or for a long code 2 * prefix + low bit - u, so their sum
+    // is the prefixes' plus (prefix - u) per long code plus the long codes' low bits (a popcount), with no bit
+    // cursor to follow: the prefixes lie at fixed positions.
+    let sum: u64 = 0;
+    let longs: u64 = 0;
+    for (let i = 0; i < skip; i++) {
+      const bit = <usize>i * <usize>k;
+      const short = (load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7)) & mask;
+      const isLong = short >= u;
+      sum += short + select<u64>(short - u, 0, isLong);
+      longs += <u64>isLong;
+    }
+    let extra = prefixBits; // bit cursor of the next long code's low bit
+    if (skip > 0) {
+      sum += lowBitsSet(p, extra, <usize>longs);
+      extra += <usize>longs;
+      skippedSum = <i64>sum + base * <i64>skip;
+    }
+    for (let i = skip; i < len; i++) {
+      const bit = <usize>i * <usize>k;
+      const short = (load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7)) & mask;
+      const isLong = short >= u;
+      const low = (<u64>load<u8>(p + (extra >>> 3)) >>> <u64>(extra & 7)) & 1;
+      const v = select<u64>(((short << 1) | low) - u, short, isLong);
+      extra += <usize>isLong;
+      store<i64>(out + (<usize>i << 3), base + <i64>v);
+    }
+    return extra == totalBits ? p + bytes : 0;
+  }
   let bit: usize = 0;
+  let sum: i64 = 0;
   for (let i = 0; i < len; i++) {
     // Branch-free: whether a code is long is data-dependent noise, which a branch would mispredict half the time.
     const word = load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7);
     const short = word & mask;
-    const long = short >= u;
-    const v = select<u64>(((short << 1) | ((word >>> <u64>k) & 1)) - u, short, long);
-    bit += <usize>k + <usize>long;
-    store<i64>(out + (<usize>i << 3), base + <i64>v);
+    const isLong = short >= u;
+    const v = base + <i64>select<u64>(((short << 1) | ((word >>> <u64>k) & 1)) - u, short, isLong);
+    bit += <usize>k + <usize>isLong;
+    if (i < skip) sum += v;
+    else store<i64>(out + (<usize>i << 3), v);
   }
+  if (skip > 0) skippedSum = sum;
   return bit == totalBits ? p + bytes : 0;
+}
+
+/** Number of set bits among the `count` bits from bit `bit` of p onwards (LSB first). */
+function lowBitsSet(p: usize, bit: usize, count: usize): u64 {
+  let ones: u64 = 0;
+  while (count >= 56) {
+    ones += popcnt<u64>((load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7)) & ((<u64>1 << 56) - 1));
+    bit += 56;
+    count -= 56;
+  }
+  if (count > 0) ones += popcnt<u64>((load<u64>(p + (bit >>> 3)) >>> <u64>(bit & 7)) & ((<u64>1 << <u64>count) - 1));
+  return ones;
 }
 
 /** Writes one block of `len` residuals at `r`: width, exception count, zigzag base, packed bits, exceptions (or a
@@ -177,10 +241,11 @@ function packBlock(r: usize, len: i32, p: usize): usize {
   return p;
 }
 
-/** Reads one block of `len` values into `out` (i64). Returns the position after it, or 0 if malformed. */
-function unpackBlock(p: usize, end: usize, len: i32, out: usize): usize {
+/** Reads one block of `len` values into `out` (i64), all of them, or with skip > 0 only values [skip, len) (at their
+ * indexes) while the others are summed into skippedSum. Returns the position after it, or 0 if malformed. */
+function unpackBlock(p: usize, end: usize, len: i32, out: usize, skip: i32): usize {
   if (p + 2 > end) return 0;
-  if ((<i32>load<u8>(p) & TRUNCATED) != 0) return unpackTruncated(p, end, len, out);
+  if ((<i32>load<u8>(p) & TRUNCATED) != 0) return unpackTruncated(p, end, len, out, skip);
   const width = <i32>load<u8>(p);
   const exceptions = <i32>load<u8>(p, 1);
   if (width > 64 || exceptions > len || (exceptions > 0 && width == 64)) return 0;
@@ -213,6 +278,8 @@ function unpackBlock(p: usize, end: usize, len: i32, out: usize): usize {
     }
   }
   p += bytes;
+  let sum: i64 = 0;
+  for (let i = 0; i < skip; i++) sum += load<i64>(out + (<usize>i << 3)); // (fixed-width unpacking is cheap)
   if (exceptions > 0) {
     cursorStart(p);
     for (let e = 0; e < exceptions; e++) {
@@ -220,10 +287,12 @@ function unpackBlock(p: usize, end: usize, len: i32, out: usize): usize {
       const high = readVarint(end);
       if (!cursorOk() || index >= <u32>len || high == 0) return 0;
       const at = out + (<usize>index << 3);
-      store<i64>(at, load<i64>(at) + <i64>(high << <u64>width));
+      if (index < <u32>skip) sum += <i64>(high << <u64>width);
+      else store<i64>(at, load<i64>(at) + <i64>(high << <u64>width));
     }
     p = cursorPosition();
   }
+  if (skip > 0) skippedSum = sum;
   return p;
 }
 
@@ -243,7 +312,7 @@ function roundedStep(x: usize, n: i32): i64 {
 /** Steps over one block of `len` values without unpacking it. Returns the position after it, or 0 if malformed. */
 function skipBlock(p: usize, end: usize, len: i32): usize {
   if (p + 2 > end) return 0;
-  if ((<i32>load<u8>(p) & TRUNCATED) != 0) return unpackTruncated(p, end, len, 0);
+  if ((<i32>load<u8>(p) & TRUNCATED) != 0) return unpackTruncated(p, end, len, 0, 0);
   const width = <i32>load<u8>(p);
   const exceptions = <i32>load<u8>(p, 1);
   if (width > 64 || exceptions > len) return 0;
@@ -356,8 +425,8 @@ function emit(from: usize, len: i32, to: usize, exponent: i32, scale: i64, offse
 }
 
 /** Decodes values written by encodeIntSeq into out (see AS_I64 / exponent). Each block is unpacked and integrated
- * in a small L1-resident buffer, then written to out once. Only blocks overlapping [from, to) are guaranteed to be
- * written (with checkpoints, or in raw/step-residual mode, earlier blocks are skipped; decoding stops after `to`).
+ * in a small L1-resident buffer, then its values in [from, to) are written to out; only those are written (with
+ * checkpoints, or in raw/step-residual mode, earlier blocks are skipped; decoding stops after `to`).
  * Returns the position after the last block read (the section end for a full decode), or 0 if malformed. */
 export function decodeIntSeq(
   p: usize, end: usize, n: i32, mode: i32, out: usize, exponent: i32, checkpoints: bool, from: i32, to: i32,
@@ -383,7 +452,7 @@ export function decodeIntSeq(
     if (!cursorOk()) return 0;
     p = cursorPosition();
     if (first > n) first = n;
-    emit(BLOCK_VALUES, first, out, exponent, scale, offset);
+    emitRange(BLOCK_VALUES, 0, first, from, to, out, exponent, scale, offset);
   }
   const x0 = previous;
   if (mode == MODE_DELTA_OF_DELTA) previous += param;
@@ -410,10 +479,13 @@ export function decodeIntSeq(
       stateKnown = false;
       continue;
     }
-    p = unpackBlock(p, end, len, BLOCK_VALUES);
+    // In delta mode a block that starts before the range only needs the sum of the residuals before it.
+    const skip = mode == MODE_DELTA && from > b ? min<i32>(from - b, len) : 0;
+    p = unpackBlock(p, end, len, BLOCK_VALUES, skip);
     if (p == 0) return 0;
     if (mode == MODE_DELTA) {
-      for (let i = 0; i < len; i++) {
+      if (skip > 0) previous += skippedSum;
+      for (let i = skip; i < len; i++) {
         const at = BLOCK_VALUES + (<usize>i << 3);
         previous += load<i64>(at);
         store<i64>(at, previous);
@@ -433,9 +505,18 @@ export function decodeIntSeq(
         store<i64>(at, expected + load<i64>(at));
       }
     }
-    emit(BLOCK_VALUES, len, out + (<usize>b << 3), exponent, scale, offset);
+    emitRange(BLOCK_VALUES, b, len, from, to, out, exponent, scale, offset);
   }
   return p;
+}
+
+/** emit() of the values with indexes in [from, to) among the `len` values of index `b` onwards at `block`. */
+@inline function emitRange(
+  block: usize, b: i32, len: i32, from: i32, to: i32, out: usize, exponent: i32, scale: i64, offset: i64,
+): void {
+  const lo = max<i32>(b, from);
+  const hi = min<i32>(b + len, to);
+  if (hi > lo) emit(block + (<usize>(lo - b) << 3), hi - lo, out + (<usize>lo << 3), exponent, scale, offset);
 }
 
 /** Picks the mode whose residuals need the fewest bits under per-block frame of reference, estimated in one pass

@@ -54,29 +54,13 @@ let kahanC: f64 = 0;
   return t;
 }
 
-@inline function tsAt(p: usize, i: i32): f64 { return load<f64>(p + (<usize>i << 3)); }
+// Element i of the f64 array at p.
+@inline function f64At(p: usize, i: i32): f64 { return load<f64>(p + (<usize>i << 3)); }
 
-// Sorts n f64 values at p ascending with NaN first (insertion sort for short runs, else heap sort).
-function sortValues(p: usize, n: i32): void {
-  if (n < 32) {
-    for (let i = 1; i < n; i++) {
-      const v = load<f64>(p + (<usize>i << 3));
-      let j = i - 1;
-      while (j >= 0 && lessNaNFirst(v, load<f64>(p + (<usize>j << 3)))) {
-        store<f64>(p + (<usize>(j + 1) << 3), load<f64>(p + (<usize>j << 3)));
-        j--;
-      }
-      store<f64>(p + (<usize>(j + 1) << 3), v);
-    }
-    return;
-  }
-  for (let start = (n >> 1) - 1; start >= 0; start--) siftDown(p, start, n);
-  for (let end = n - 1; end > 0; end--) {
-    const tmp = load<f64>(p);
-    store<f64>(p, load<f64>(p + (<usize>end << 3)));
-    store<f64>(p + (<usize>end << 3), tmp);
-    siftDown(p, 0, end);
-  }
+@inline function swapAt(p: usize, i: i32, j: i32): void {
+  const t = f64At(p, i);
+  store<f64>(p + (<usize>i << 3), f64At(p, j));
+  store<f64>(p + (<usize>j << 3), t);
 }
 
 @inline function lessNaNFirst(a: f64, b: f64): bool {
@@ -85,31 +69,67 @@ function sortValues(p: usize, n: i32): void {
   return a < b;
 }
 
-function siftDown(p: usize, root: i32, n: i32): void {
-  while (true) {
-    let child = 2 * root + 1;
-    if (child >= n) return;
-    if (child + 1 < n && lessNaNFirst(load<f64>(p + (<usize>child << 3)), load<f64>(p + (<usize>(child + 1) << 3)))) child++;
-    const rv = load<f64>(p + (<usize>root << 3));
-    const cv = load<f64>(p + (<usize>child << 3));
-    if (!lessNaNFirst(rv, cv)) return;
-    store<f64>(p + (<usize>root << 3), cv);
-    store<f64>(p + (<usize>child << 3), rv);
-    root = child;
+// Sorts values [lo, hi] at p ascending with NaN first (insertion sort: short ranges only).
+function insertionSort(p: usize, lo: i32, hi: i32): void {
+  for (let i = lo + 1; i <= hi; i++) {
+    const v = f64At(p, i);
+    let j = i - 1;
+    while (j >= lo && lessNaNFirst(v, f64At(p, j))) {
+      store<f64>(p + (<usize>(j + 1) << 3), f64At(p, j));
+      j--;
+    }
+    store<f64>(p + (<usize>(j + 1) << 3), v);
   }
 }
 
-// φ-quantile of n sorted-in-place values at p (Prometheus' `quantile`).
+// Rearranges n values at p (order: ascending, NaN first) so that position k holds the value a full sort would put
+// there, with no greater value before it and no smaller one after it (Hoare's selection, median-of-three pivots):
+// expected O(n) where a sort is O(n log n), and a quantile needs only the two values around its rank.
+function selectKth(p: usize, n: i32, k: i32): void {
+  let lo = 0;
+  let hi = n - 1;
+  while (hi - lo > 16) {
+    const mid = lo + ((hi - lo) >> 1);
+    if (lessNaNFirst(f64At(p, mid), f64At(p, lo))) swapAt(p, mid, lo);
+    if (lessNaNFirst(f64At(p, hi), f64At(p, lo))) swapAt(p, hi, lo);
+    if (lessNaNFirst(f64At(p, hi), f64At(p, mid))) swapAt(p, hi, mid);
+    const pivot = f64At(p, mid);
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (lessNaNFirst(f64At(p, i), pivot)) i++;
+      while (lessNaNFirst(pivot, f64At(p, j))) j--;
+      if (i <= j) {
+        swapAt(p, i, j);
+        i++;
+        j--;
+      }
+    }
+    // now [lo, j] <= pivot, [i, hi] >= pivot and everything between equals the pivot
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+  insertionSort(p, lo, hi);
+}
+
+// φ-quantile of the n values at p (Prometheus' `quantile`; reorders them).
 function quantileOf(q: f64, p: usize, n: i32): f64 {
   if (n == 0 || isNaN(q)) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
-  sortValues(p, n);
   const rank = q * <f64>(n - 1);
-  const lower = Math.max(0, Math.floor(rank));
-  const upper = Math.min(<f64>(n - 1), lower + 1);
+  const lower = <i32>Math.max(0, Math.floor(rank));
+  const upper = <i32>Math.min(<f64>(n - 1), <f64>(lower + 1));
   const weight = rank - Math.floor(rank);
-  return load<f64>(p + (<usize>(<i32>lower) << 3)) * (1 - weight) + load<f64>(p + (<usize>(<i32>upper) << 3)) * weight;
+  selectKth(p, n, lower);
+  // the value at rank lower + 1 is the smallest of those after position lower
+  let next = f64At(p, lower);
+  if (upper > lower) {
+    next = f64At(p, upper);
+    for (let i = upper + 1; i < n; i++) if (lessNaNFirst(f64At(p, i), next)) next = f64At(p, i);
+  }
+  return f64At(p, lower) * (1 - weight) + next * weight;
 }
 
 // Least-squares slope (and intercept at interceptT, stored in regressionIntercept) over samples [lo, hi).
@@ -124,7 +144,7 @@ function regressionSlope(ts: usize, vs: usize, lo: i32, hi: i32, interceptT: f64
     const y = load<f64>(vs + (<usize>i << 3));
     if (constY && i > lo && y != initY) constY = false;
     n += 1;
-    const x = (tsAt(ts, i) - interceptT) / 1e3;
+    const x = (f64At(ts, i) - interceptT) / 1e3;
     sumX = kahanInc(x, sumX, cX); cX = kahanC;
     sumY = kahanInc(y, sumY, cY); cY = kahanC;
     sumXY = kahanInc(x * y, sumXY, cXY); cXY = kahanC;
@@ -153,8 +173,8 @@ function extrapolatedRate(
 ): f64 {
   const rangeStart = rangeEnd - rangeMs;
   const last = hi - 1;
-  const firstT = tsAt(ts, lo);
-  const lastT = tsAt(ts, last);
+  const firstT = f64At(ts, lo);
+  const lastT = f64At(ts, last);
   const firstV = load<f64>(vs + (<usize>lo << 3));
   let result = load<f64>(vs + (<usize>last << 3)) - firstV;
   if (isCounter && hasResets) {
@@ -187,13 +207,13 @@ function interpolateAt(ts: usize, vs: usize, i: i32, j: i32, t: f64, isCounter: 
   let y1 = load<f64>(vs + (<usize>i << 3));
   const y2 = load<f64>(vs + (<usize>j << 3));
   if (isCounter && y2 < y1) y1 = 0;
-  return y1 + (y2 - y1) * (t - tsAt(ts, i)) / (tsAt(ts, j) - tsAt(ts, i));
+  return y1 + (y2 - y1) * (t - f64At(ts, i)) / (f64At(ts, j) - f64At(ts, i));
 }
 
 // Index of the last sample at or before rangeStart in [lo, hi), or lo when there is none (Prometheus' search).
 function firstAnchoredIndex(ts: usize, lo: i32, hi: i32, rangeStart: f64): i32 {
   let i = lo;
-  while (i < hi - 1 && tsAt(ts, i) <= rangeStart) i++;
+  while (i < hi - 1 && f64At(ts, i) <= rangeStart) i++;
   return i - 1 < lo ? lo : i - 1;
 }
 
@@ -206,18 +226,18 @@ function extendedRate(ts: usize, vs: usize, lo: i32, hi: i32, rangeEnd: f64, ran
   let last = hi - 1;
   if (smoothed) {
     let j = lo;
-    while (j < hi - 1 && tsAt(ts, j) < rangeEnd) j++;
+    while (j < hi - 1 && f64At(ts, j) < rangeEnd) j++;
     last = j;
   }
   // No result when all data lies before the range, or (smoothed) all of it after the range.
-  extendedOk = tsAt(ts, last) > rangeStart && !(smoothed && tsAt(ts, first) >= rangeEnd);
+  extendedOk = f64At(ts, last) > rangeStart && !(smoothed && f64At(ts, first) >= rangeEnd);
   if (!extendedOk) return 0;
-  const left = smoothed && tsAt(ts, first) < rangeStart ? interpolateAt(ts, vs, first, first + 1, rangeStart, isCounter) : load<f64>(vs + (<usize>first << 3));
-  const right = smoothed && last > lo && tsAt(ts, last) > rangeEnd ? interpolateAt(ts, vs, last - 1, last, rangeEnd, isCounter) : load<f64>(vs + (<usize>last << 3));
+  const left = smoothed && f64At(ts, first) < rangeStart ? interpolateAt(ts, vs, first, first + 1, rangeStart, isCounter) : load<f64>(vs + (<usize>first << 3));
+  const right = smoothed && last > lo && f64At(ts, last) > rangeEnd ? interpolateAt(ts, vs, last - 1, last, rangeEnd, isCounter) : load<f64>(vs + (<usize>last << 3));
   let result = right - left;
   if (isCounter) {
-    if (tsAt(ts, first) <= rangeStart) first++;
-    if (tsAt(ts, last) >= rangeEnd) last--;
+    if (f64At(ts, first) <= rangeStart) first++;
+    if (f64At(ts, last) >= rangeEnd) last--;
     let correction: f64 = 0;
     let prev = left;
     for (let i = first; i <= last; i++) {
@@ -246,7 +266,7 @@ function dropStaleMarkers(ts: usize, vs: usize, first: i32, end: i32): i32 {
     if (isStaleMarker(bits)) continue;
     if (w != i) {
       store<u64>(vs + (<usize>w << 3), bits);
-      store<f64>(ts + (<usize>w << 3), tsAt(ts, i));
+      store<f64>(ts + (<usize>w << 3), f64At(ts, i));
     }
     w++;
   }
@@ -282,8 +302,8 @@ export function promqlRangeEval(
     for (let k = 0; k < stepCount; k++) {
       const we = load<f64>(windowEnds + (<usize>k << 3));
       const ws = we - rangeMs - extraBeforeMs;
-      while (hi < end && tsAt(ts, hi) <= we + extraAfterMs) hi++;
-      while (lo < hi && tsAt(ts, lo) <= ws) lo++;
+      while (hi < end && f64At(ts, hi) <= we + extraAfterMs) hi++;
+      while (lo < hi && f64At(ts, lo) <= ws) lo++;
       // windowEnds never decrease, so neither do lo and hi; a window may be empty.
       const n = hi - lo;
       let ok = n > 0;
@@ -305,7 +325,7 @@ export function promqlRangeEval(
           case FN_IRATE:
           case FN_IDELTA: {
             if (n < 2) { ok = false; break; }
-            const t0 = tsAt(ts, hi - 2), t1 = tsAt(ts, hi - 1);
+            const t0 = f64At(ts, hi - 2), t1 = f64At(ts, hi - 1);
             const v0 = load<f64>(vs + (<usize>(hi - 2) << 3)), v1 = load<f64>(vs + (<usize>(hi - 1) << 3));
             const interval = t1 - t0;
             if (interval == 0) { ok = false; break; }
@@ -318,7 +338,7 @@ export function promqlRangeEval(
           }
           case FN_DERIV: {
             if (n < 2) { ok = false; break; }
-            r = regressionSlope(ts, vs, lo, hi, tsAt(ts, lo));
+            r = regressionSlope(ts, vs, lo, hi, f64At(ts, lo));
             break;
           }
           case FN_PREDICT_LINEAR: {
@@ -371,7 +391,7 @@ export function promqlRangeEval(
           case FN_TS_MAX:
           case FN_TS_MIN: {
             let best = load<f64>(vs + (<usize>lo << 3));
-            let bestT = tsAt(ts, lo);
+            let bestT = f64At(ts, lo);
             for (let i = lo; i < hi; i++) {
               const v = load<f64>(vs + (<usize>i << 3));
               let take = false;
@@ -379,7 +399,7 @@ export function promqlRangeEval(
               else if (fn == FN_MIN) take = v < best || isNaN(best);
               else if (fn == FN_TS_MAX) take = v >= best || isNaN(best);
               else take = v <= best || isNaN(best);
-              if (take) { best = v; bestT = tsAt(ts, i); }
+              if (take) { best = v; bestT = f64At(ts, i); }
             }
             r = (fn == FN_MIN || fn == FN_MAX) ? best : bestT / 1000;
             break;
@@ -387,15 +407,15 @@ export function promqlRangeEval(
           case FN_INSTANT_VALUE:
           case FN_INSTANT_TIMESTAMP: {
             if (isStaleMarker(load<u64>(vs + (<usize>(hi - 1) << 3)))) { ok = false; break; }
-            r = fn == FN_INSTANT_VALUE ? load<f64>(vs + (<usize>(hi - 1) << 3)) : tsAt(ts, hi - 1) / 1000;
+            r = fn == FN_INSTANT_VALUE ? load<f64>(vs + (<usize>(hi - 1) << 3)) : f64At(ts, hi - 1) / 1000;
             break;
           }
           case FN_COUNT: r = <f64>n; break;
           case FN_PRESENT: r = 1; break;
           case FN_LAST: r = load<f64>(vs + (<usize>(hi - 1) << 3)); break;
           case FN_FIRST: r = load<f64>(vs + (<usize>lo << 3)); break;
-          case FN_TS_FIRST: r = tsAt(ts, lo) / 1000; break;
-          case FN_TS_LAST: r = tsAt(ts, hi - 1) / 1000; break;
+          case FN_TS_FIRST: r = f64At(ts, lo) / 1000; break;
+          case FN_TS_LAST: r = f64At(ts, hi - 1) / 1000; break;
           case FN_STDDEV:
           case FN_STDVAR: {
             let count: f64 = 0, mean: f64 = 0, cMean: f64 = 0, aux: f64 = 0, cAux: f64 = 0;
@@ -454,7 +474,7 @@ export function promqlRangeEval(
           }
           case FN_ANCHORED_CHANGES:
           case FN_ANCHORED_RESETS: {
-            if (tsAt(ts, hi - 1) <= we - rangeMs) { ok = false; break; }
+            if (f64At(ts, hi - 1) <= we - rangeMs) { ok = false; break; }
             const start = firstAnchoredIndex(ts, lo, hi, we - rangeMs);
             r = <f64>countChangesOrResets(vs, start, hi, fn == FN_ANCHORED_CHANGES);
             break;

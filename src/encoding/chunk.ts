@@ -40,8 +40,8 @@ export interface ChunkAggregate {
 
 /** Most points one chunk may hold. */
 export const MAX_CHUNK_POINTS = 65535;
-/** Version written; version 1 chunks stay readable. */
-export const CHUNK_VERSION = 2;
+/** Version written; versions 1 and 2 stay readable. */
+export const CHUNK_VERSION = 3;
 const HEADER_BYTES = 32;
 const TRAILER_BYTES = 4;
 /** Decoders may read a few bytes past a section end; the input copy is followed by this much slack. */
@@ -77,6 +77,9 @@ interface CodecKernels extends WasmExports {
   checkHeader(p: number, len: number): number;
   decodeChunk(p: number, len: number, ts: number, values: number, timestampsAsF64: number): number;
   decodeRange(p: number, len: number, bounds: number, boundsAsF64: number, ts: number, values: number, timestampsAsF64: number): number;
+  decodeRecordRange(
+    record: number, len: number, count: number, minTs: number, maxTs: number, start: number, end: number, work: number, ts: number, values: number,
+  ): number;
   aggregateChunk(p: number, len: number, bounds: number, boundsAsF64: number, ts: number, values: number, result: number): number;
   timestampsFromF64(ts: number, n: number): number;
   checksum(p: number, len: number): number;
@@ -236,13 +239,8 @@ export function chunkToRecord(chunk: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Byte length of the chunk that chunkFromRecord rebuilds from `record`. */
-export function chunkBytesOfRecord(record: Uint8Array): number {
-  return HEADER_BYTES + record.length - recordSections(record).at + TRAILER_BYTES;
-}
-
-/** Where a record's sections start and the length of its timestamp section. */
-function recordSections(record: Uint8Array): { at: number; t: number } {
+/** Where a segment record's sections start and how long its timestamp section is (a varint after the fixed bytes). */
+function recordLayout(record: Uint8Array): { sectionsAt: number; timestampBytes: number } {
   let t = 0;
   let at = RECORD_FIXED_BYTES;
   for (let shift = 0; ; shift += 7) {
@@ -251,20 +249,15 @@ function recordSections(record: Uint8Array): { at: number; t: number } {
     t += (b & 0x7f) * 2 ** shift;
     if (b < 0x80) break;
   }
-  return { at, t };
-}
-
-/**
- * Rebuilds the chunk of a segment record from its index entry (point count, min/max ts), checksum included: into
- * `out` at `outAt` when given (it needs chunkBytesOfRecord(record) bytes there; returns `out`'s view of the chunk),
- * else into a fresh array.
- */
-export function chunkFromRecord(
-  record: Uint8Array, count: number, minTs: number | bigint, maxTs: number | bigint, out?: Uint8Array, outAt = 0,
-): Uint8Array {
-  const { at, t } = recordSections(record);
   const sections = record.length - at;
   if (sections < t) throw new ChunkCorruptionError(`segment chunk record: timestamp section of ${t} bytes exceeds the ${sections} left`);
+  return { sectionsAt: at, timestampBytes: t };
+}
+
+/** Rebuilds the chunk of a segment record from its index entry (point count, min/max ts), checksum included. */
+export function chunkFromRecord(record: Uint8Array, count: number, minTs: number | bigint, maxTs: number | bigint): Uint8Array {
+  const { sectionsAt, timestampBytes } = recordLayout(record);
+  const sections = record.length - sectionsAt;
   const length = HEADER_BYTES + sections + TRAILER_BYTES;
   const ptr = scratch(align16(length));
   const mem = memoryViews();
@@ -274,13 +267,11 @@ export function chunkFromRecord(
   view.setUint32(4, count, true);
   view.setBigInt64(8, typeof minTs === "bigint" ? minTs : BigInt(minTs), true);
   view.setBigInt64(16, typeof maxTs === "bigint" ? maxTs : BigInt(maxTs), true);
-  view.setUint32(24, t, true);
-  view.setUint32(28, sections - t, true);
-  chunk.set(record.subarray(at), HEADER_BYTES);
+  view.setUint32(24, timestampBytes, true);
+  view.setUint32(28, sections - timestampBytes, true);
+  chunk.set(record.subarray(sectionsAt), HEADER_BYTES);
   view.setUint32(HEADER_BYTES + sections, kernels().checksum(ptr, HEADER_BYTES + sections), true);
-  if (out === undefined) return chunk.slice();
-  out.set(chunk, outAt);
-  return out.subarray(outAt, outAt + length);
+  return chunk.slice();
 }
 
 const asTs = (v: bigint, tsAs: "number" | "bigint"): number | bigint => (tsAs === "bigint" ? v : Number(v));
@@ -428,6 +419,27 @@ export function decodeRangeToMemory(chunk: Uint8Array, start: number, end: numbe
     mem.f64.copyWithin(v, v + from, v + from + count);
   }
   return count;
+}
+
+/**
+ * decodeRangeToMemory for a chunk a segment stores as a record (chunkToRecord), given the fields of its index entry
+ * (point count, min and max ts as integer numbers): the kernel rebuilds only the header, in scratch in front of a copy
+ * of the sections, and checks no checksum (the record has none: the segment block's CRC-32 covered it).
+ */
+export function decodeRecordRangeToMemory(
+  record: Uint8Array, count: number, minTs: number, maxTs: number, start: number, end: number, tsPtr: number, vsPtr: number, at: number,
+): number {
+  if (Number.isNaN(start) || Number.isNaN(end)) throw new RangeError("time bound is NaN");
+  const kindId = record[1];
+  if (kindId !== 0 && kindId !== undefined && KINDS[kindId] !== undefined) {
+    throw new TypeError(`decodeRecordRangeToMemory needs an f64 chunk, got "${KINDS[kindId]}"`);
+  }
+  const inBytes = align16(record.length + READ_SLACK);
+  const inPtr = scratch(inBytes + align16(record.length + 112));
+  memoryViews().u8.set(record, inPtr);
+  const n = kernels().decodeRecordRange(inPtr, record.length, count, minTs, maxTs, start, end, inPtr + inBytes, tsPtr + 8 * at, vsPtr + 8 * at);
+  if (n < 0) fail(n, chunkFromRecord(record, count, minTs, maxTs)); // (rebuilt for the message; throws itself on a bad length varint)
+  return n;
 }
 
 const EMPTY_AGGREGATE: Readonly<ChunkAggregate> = { count: 0, sum: NaN, min: NaN, max: NaN, first: NaN, last: NaN, firstTs: NaN, lastTs: NaN };

@@ -6,7 +6,6 @@ import { PromqlError } from "./result.js";
 import type { Label } from "./result.js";
 import { dropMetadataLabels, formatLabels, getLabel, keepLabels, labelsKey, METRIC_NAME, removeLabels, setLabel, signature } from "./labels.js";
 import type { Evaluator } from "./evaluator.js";
-import { mergeSameLabels } from "./evaluator.js";
 import { hasAnyPoint, type EvalValue, type Grid, type StepSeries } from "./values.js";
 
 const COMPARISONS = new Set<ast.BinaryOp>(["==", "!=", ">", "<", ">=", "<="]);
@@ -19,38 +18,61 @@ function goPow(x: number, y: number): number {
   return x ** y;
 }
 
-type Arithmetic = (l: number, r: number) => number;
-type Comparison = (l: number, r: number) => boolean;
-
-const ARITHMETIC: Partial<Record<ast.BinaryOp, Arithmetic>> = {
-  "+": (l, r) => l + r,
-  "-": (l, r) => l - r,
-  "*": (l, r) => l * r,
-  "/": (l, r) => l / r,
-  "%": (l, r) => l % r,
-  "^": goPow,
-  atan2: Math.atan2,
-};
-
-const COMPARE: Partial<Record<ast.BinaryOp, Comparison>> = {
-  "==": (l, r) => l === r,
-  "!=": (l, r) => l !== r,
-  ">": (l, r) => l > r,
-  "<": (l, r) => l < r,
-  ">=": (l, r) => l >= r,
-  "<=": (l, r) => l <= r,
-};
-
-function arithmeticOf(op: ast.BinaryOp): Arithmetic {
-  const f = ARITHMETIC[op];
-  if (!f) throw new PromqlError("internal", `operator ${op} is not arithmetic`);
-  return f;
+/** out[i] = l[i] op r[i] at every step: one loop per operator, no function call (nor boxed double) per element. */
+function arithmeticColumns(op: ast.BinaryOp, l: Float64Array, r: Float64Array, out: Float64Array): void {
+  const n = out.length;
+  switch (op) {
+    case "+":
+      for (let i = 0; i < n; i++) out[i] = l[i] + r[i];
+      return;
+    case "-":
+      for (let i = 0; i < n; i++) out[i] = l[i] - r[i];
+      return;
+    case "*":
+      for (let i = 0; i < n; i++) out[i] = l[i] * r[i];
+      return;
+    case "/":
+      for (let i = 0; i < n; i++) out[i] = l[i] / r[i];
+      return;
+    case "%":
+      for (let i = 0; i < n; i++) out[i] = l[i] % r[i];
+      return;
+    case "^":
+      for (let i = 0; i < n; i++) out[i] = goPow(l[i], r[i]);
+      return;
+    case "atan2":
+      for (let i = 0; i < n; i++) out[i] = Math.atan2(l[i], r[i]);
+      return;
+    default:
+      throw new PromqlError("internal", `operator ${op} is not arithmetic`);
+  }
 }
 
-function comparisonOf(op: ast.BinaryOp): Comparison {
-  const f = COMPARE[op];
-  if (!f) throw new PromqlError("internal", `operator ${op} is not a comparison`);
-  return f;
+/** out[i] = 1 where `l[i] op r[i]` holds, else 0, at every step. */
+function comparisonColumns(op: ast.BinaryOp, l: Float64Array, r: Float64Array, out: Uint8Array): void {
+  const n = out.length;
+  switch (op) {
+    case "==":
+      for (let i = 0; i < n; i++) out[i] = l[i] === r[i] ? 1 : 0;
+      return;
+    case "!=":
+      for (let i = 0; i < n; i++) out[i] = l[i] !== r[i] ? 1 : 0;
+      return;
+    case ">":
+      for (let i = 0; i < n; i++) out[i] = l[i] > r[i] ? 1 : 0;
+      return;
+    case "<":
+      for (let i = 0; i < n; i++) out[i] = l[i] < r[i] ? 1 : 0;
+      return;
+    case ">=":
+      for (let i = 0; i < n; i++) out[i] = l[i] >= r[i] ? 1 : 0;
+      return;
+    case "<=":
+      for (let i = 0; i < n; i++) out[i] = l[i] <= r[i] ? 1 : 0;
+      return;
+    default:
+      throw new PromqlError("internal", `operator ${op} is not a comparison`);
+  }
 }
 
 export async function evalBinary(ev: Evaluator, e: ast.BinaryExpr, grid: Grid): Promise<EvalValue> {
@@ -62,11 +84,11 @@ export async function evalBinary(ev: Evaluator, e: ast.BinaryExpr, grid: Grid): 
   if (lhs.kind === "scalar" && rhs.kind === "scalar") {
     const out = new Float64Array(steps);
     if (COMPARISONS.has(e.op)) {
-      const cmp = comparisonOf(e.op);
-      for (let i = 0; i < steps; i++) out[i] = cmp(lhs.values[i], rhs.values[i]) ? 1 : 0;
+      const keep = new Uint8Array(steps);
+      comparisonColumns(e.op, lhs.values, rhs.values, keep);
+      for (let i = 0; i < steps; i++) out[i] = keep[i];
     } else {
-      const arith = arithmeticOf(e.op);
-      for (let i = 0; i < steps; i++) out[i] = arith(lhs.values[i], rhs.values[i]);
+      arithmeticColumns(e.op, lhs.values, rhs.values, out);
     }
     return { kind: "scalar", values: out };
   }
@@ -98,30 +120,26 @@ export async function evalBinary(ev: Evaluator, e: ast.BinaryExpr, grid: Grid): 
 
 function vectorScalar(op: ast.BinaryOp, series: StepSeries[], scalar: Float64Array, scalarOnLeft: boolean, returnBool: boolean, check: () => void): StepSeries[] {
   const isComparison = COMPARISONS.has(op);
-  const cmp = isComparison ? comparisonOf(op) : undefined;
-  const arith = isComparison ? undefined : arithmeticOf(op);
+  const keep = isComparison ? new Uint8Array(scalar.length) : undefined;
   const out: StepSeries[] = [];
   for (const s of series) {
     check();
     const steps = s.values.length;
     const values = new Float64Array(steps);
     const present = new Uint8Array(steps);
+    const l = scalarOnLeft ? scalar : s.values;
+    const r = scalarOnLeft ? s.values : scalar;
+    if (keep) comparisonColumns(op, l, r, keep);
+    else arithmeticColumns(op, l, r, values);
     for (let i = 0; i < steps; i++) {
-      if (!s.present[i]) continue;
-      const v = s.values[i];
-      const l = scalarOnLeft ? scalar[i] : v;
-      const r = scalarOnLeft ? v : scalar[i];
-      if (cmp) {
-        const keep = cmp(l, r);
-        if (returnBool) {
-          values[i] = keep ? 1 : 0;
-        } else if (keep) {
-          values[i] = v;
-        } else {
-          continue;
-        }
-      } else {
-        values[i] = arith!(l, r);
+      if (!s.present[i]) {
+        values[i] = 0;
+        continue;
+      }
+      if (keep) {
+        if (returnBool) values[i] = keep[i];
+        else if (keep[i]) values[i] = s.values[i];
+        else continue;
       }
       present[i] = 1;
     }
@@ -231,8 +249,7 @@ function vectorVector(
   const fillMany = fill.lhs;
   const fillOne = fill.rhs;
   const sig = signatureFn(matching);
-  const cmp = COMPARISONS.has(op) ? comparisonOf(op) : undefined;
-  const arith = cmp ? undefined : arithmeticOf(op);
+  const isComparison = COMPARISONS.has(op);
   const oneToOne = matching.card === "one-to-one";
 
   // For every signature of the "one" side: which of its series holds the value at each step (-1: none).
@@ -255,6 +272,7 @@ function vectorVector(
     }
   }
 
+  // Output series by label set: unique by construction, so no merge pass is needed at the end.
   const outputs = new Map<string, StepSeries>();
   const order: StepSeries[] = [];
   const groupSeen = new Map<string, Uint8Array>();
@@ -282,18 +300,22 @@ function vectorVector(
     return { out, groupSeen: seen };
   };
 
-  const emit = (t: PairTarget, matched: Uint8Array, step: number, manyValue: number, oneValue: number) => {
-    const l = swapped ? oneValue : manyValue;
-    const r = swapped ? manyValue : oneValue;
-    let value: number;
-    let keep = true;
-    if (cmp) {
-      keep = cmp(l, r);
-      value = l;
+  // One pairing of a "many" row with the "one" values matched at each step: the operator runs over whole columns
+  // (manyCol/oneCol -> valueCol, keepCol), then `emit` places each matched step's result.
+  const oneCol = new Float64Array(steps);
+  const valueCol = new Float64Array(steps);
+  const keepCol = new Uint8Array(steps).fill(1);
+  const combine = (manyCol: Float64Array) => {
+    const l = swapped ? oneCol : manyCol;
+    const r = swapped ? manyCol : oneCol;
+    if (isComparison) {
+      comparisonColumns(op, l, r, keepCol);
+      valueCol.set(l);
     } else {
-      value = arith!(l, r);
+      arithmeticColumns(op, l, r, valueCol);
     }
-    if (returnBool) value = keep ? 1 : 0;
+  };
+  const emit = (t: PairTarget, matched: Uint8Array, step: number) => {
     if (oneToOne) {
       if (matched[step]) throw new PromqlError("execution", "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
     } else {
@@ -301,10 +323,11 @@ function vectorVector(
       t.groupSeen![step] = 1;
     }
     matched[step] = 1;
+    const keep = keepCol[step];
     if (!keep && !returnBool) return;
     if (t.out.present[step]) throw new PromqlError("execution", "vector cannot contain metrics with the same labelset");
     t.out.present[step] = 1;
-    t.out.values[step] = value;
+    t.out.values[step] = returnBool ? keep : valueCol[step];
   };
 
   for (const s of many) {
@@ -313,29 +336,43 @@ function vectorVector(
     const idx = oneBySig.get(key);
     if (!idx && fillOne === undefined) continue;
     const matched = matchedFor(key);
+    for (let i = 0; i < steps; i++) {
+      const j = idx ? idx[i] : -1;
+      oneCol[i] = j >= 0 ? one[j].values[i] : fillOne ?? 0;
+    }
+    combine(s.values);
+    // the pairing target of "one" series j (-1: filled); nearly always the same j at every step
+    let lastJ = -2;
+    let last: PairTarget | undefined;
     const targets = new Map<number, PairTarget>();
     for (let i = 0; i < steps; i++) {
       if (!s.present[i]) continue;
       const j = idx ? idx[i] : -1;
       if (j < 0 && fillOne === undefined) continue;
-      let t = targets.get(j);
-      if (!t) targets.set(j, (t = target(s.labels, j >= 0 ? one[j].labels : matchedLabels(s.labels, matching), key)));
-      emit(t, matched, i, s.values[i], j >= 0 ? one[j].values[i] : fillOne!);
+      if (j !== lastJ) {
+        last = targets.get(j);
+        if (!last) targets.set(j, (last = target(s.labels, j >= 0 ? one[j].labels : matchedLabels(s.labels, matching), key)));
+        lastJ = j;
+      }
+      emit(last!, matched, i);
     }
   }
   if (fillMany !== undefined) {
+    const manyCol = new Float64Array(steps).fill(fillMany);
     for (const [key, idx] of oneBySig) {
       const matched = matchedBySig.get(key);
       const targets = new Map<number, PairTarget>();
       const used = new Uint8Array(steps);
+      for (let i = 0; i < steps; i++) oneCol[i] = idx[i] >= 0 ? one[idx[i]].values[i] : 0;
+      combine(manyCol);
       for (let i = 0; i < steps; i++) {
         const j = idx[i];
         if (j < 0 || (matched && matched[i])) continue;
         let t = targets.get(j);
         if (!t) targets.set(j, (t = target(matchedLabels(one[j].labels, matching), one[j].labels, key)));
-        emit(t, used, i, fillMany, one[j].values[i]);
+        emit(t, used, i);
       }
     }
   }
-  return mergeSameLabels(order.filter(hasAnyPoint));
+  return order.filter(hasAnyPoint);
 }

@@ -6,7 +6,8 @@ import { ProtocolError } from "./errors.js";
 import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries, validateTimestamp } from "./series-validation.js";
 import { type SampleColumns, SeriesKey } from "../storage/types.js";
 import { type TimestampPrecision, scaleMillis } from "./rows.js";
-import { type RawLabel, visitWriteRequest } from "./write-request-decoder.js";
+import { type RawLabel, decodeLabelRun, visitWriteRequest } from "./write-request-decoder.js";
+import { loadWasm, memoryViews, scratch } from "../wasm/loader.js";
 
 // The subset of prometheus/prompb (types.proto, remote.proto) we read and write. Exemplars and native histograms are
 // kept as opaque bytes: the server only needs to know they are present (they answer 422 until their own issue).
@@ -69,6 +70,8 @@ export interface DecodedWriteRequest {
   metadata: MetricMetadataUpdate[];
   exemplarCount: number;
   histogramCount: number;
+  /** Hands the sample columns back to the decoder's pool: call once storage no longer needs them. */
+  release(): void;
 }
 
 function toNumber(v: Int64): number {
@@ -81,60 +84,6 @@ function decodeMessage<T>(type: protobuf.Type, bytes: Uint8Array, what: string):
   } catch (err) {
     throw new ProtocolError("malformed", `invalid ${what} protobuf: ${err instanceof Error ? err.message : String(err)}`);
   }
-}
-
-/** A validated label set (as the SeriesKey storage resolves once), cached under its wire bytes and the extra label. */
-interface CachedSeries {
-  bytes: Buffer;
-  extraValue: string | undefined;
-  key: SeriesKey;
-  /** The series that followed this one in the last request that had it: usually the next one again. */
-  next: CachedSeries | undefined;
-}
-
-// Remote-write clients resend the same series every scrape, in the same order: decoding, validating and sorting a
-// label set is done once and then found again by its wire bytes, first as the successor of the previous series
-// (one compare), else in this 2-way set-associative table (a hash of ~100 bytes and one compare). Equal bytes
-// decode to equal labels. The cached SeriesKey lets storage skip its own lookup too.
-const SERIES_CACHE_SETS = 1 << 16;
-const SERIES_CACHE_MAX_BYTES = 1024;
-const seriesCache: (CachedSeries | undefined)[] = new Array<CachedSeries | undefined>(2 * SERIES_CACHE_SETS).fill(undefined);
-
-function cachedSeries(request: Buffer, start: number, end: number, extraValue: string | undefined, slot: number): CachedSeries | undefined {
-  for (let way = 0; way < 2; way++) {
-    const entry = seriesCache[slot + way];
-    if (entry !== undefined && entry.extraValue === extraValue && sameBytes(entry.bytes, request, start, end)) {
-      if (way === 1) {
-        // keep the most recently used entry in way 0; the other one is evicted next
-        seriesCache[slot + 1] = seriesCache[slot];
-        seriesCache[slot] = entry;
-      }
-      return entry;
-    }
-  }
-  return undefined;
-}
-
-/** Murmur3-style hash of request[start, end), four bytes per step. */
-function bytesHash(view: DataView, start: number, end: number): number {
-  let h = (end - start) | 0;
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    let k = Math.imul(view.getInt32(i, true), 0xcc9e2d51);
-    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-    h ^= k;
-    h = (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
-  }
-  for (; i < end; i++) h = Math.imul(h ^ view.getUint8(i), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** Native comparison (memcmp) of a cached key with request[start, end). */
-function sameBytes(cached: Buffer, request: Buffer, start: number, end: number): boolean {
-  return cached.length === end - start && cached.compare(request, start, end) === 0;
 }
 
 function validatedSeries(s: number, rawLabels: RawLabel[], extraLabel: Label | undefined): SeriesKey {
@@ -152,23 +101,56 @@ function validatedSeries(s: number, rawLabels: RawLabel[], extraLabel: Label | u
   return new SeriesKey(metric, validateSeries(metric, labels, extraLabel));
 }
 
-// Sample columns of the request being decoded (grown as needed, copied out at the end).
-let scratchIndex = new Uint32Array(4096);
-let scratchTs = new Float64Array(4096);
-let scratchValues = new Float64Array(4096);
+// Sample columns and series lists handed to storage come from a small pool: a request's go back once storage has
+// them (DecodedWriteRequest.release), so steady ingest allocates no per-request arrays (they would live across the
+// WAL fsync and be promoted to the old generation).
+interface ColumnSet {
+  index: Uint32Array;
+  ts: Float64Array;
+  values: Float64Array;
+  series: SeriesKey[];
+}
+const columnPool: ColumnSet[] = [];
+const POOLED_SETS = 8;
+const POOLED_MAX_SAMPLES = 1 << 18;
 
-function growScratch(need: number): void {
-  let size = scratchIndex.length;
-  while (size < need) size *= 2;
-  const index = new Uint32Array(size);
-  const ts = new Float64Array(size);
-  const values = new Float64Array(size);
-  index.set(scratchIndex);
-  ts.set(scratchTs);
-  values.set(scratchValues);
-  scratchIndex = index;
-  scratchTs = ts;
-  scratchValues = values;
+function takeColumns(n: number): ColumnSet {
+  for (let i = columnPool.length - 1; i >= 0; i--) {
+    const set = columnPool[i]!;
+    if (set.ts.length < n) continue;
+    columnPool[i] = columnPool[columnPool.length - 1]!;
+    columnPool.pop();
+    return set;
+  }
+  let cap = 4096;
+  while (cap < n) cap *= 2;
+  return { index: new Uint32Array(cap), ts: new Float64Array(cap), values: new Float64Array(cap), series: [] };
+}
+
+function returnColumns(set: ColumnSet): void {
+  if (columnPool.length < POOLED_SETS && set.ts.length <= POOLED_MAX_SAMPLES && set.series.length <= POOLED_MAX_SAMPLES) {
+    set.series.fill(undefined as never); // no SeriesKey kept alive by the pool
+    columnPool.push(set);
+  }
+}
+
+function decoded(set: ColumnSet, count: number, precision: TimestampPrecision, rest: Omit<DecodedWriteRequest, "samples" | "release">): DecodedWriteRequest {
+  let released = false;
+  return {
+    samples: {
+      series: set.series,
+      seriesIndex: set.index.subarray(0, count),
+      timestamps: scaledTimestamps(set.ts.subarray(0, count), precision),
+      values: set.values.subarray(0, count),
+      count,
+    },
+    ...rest,
+    release() {
+      if (released) return;
+      released = true;
+      returnColumns(set);
+    },
+  };
 }
 
 /** Unix-ms timestamps in `precision`: integers in a Float64Array (s, ms, us) or a BigInt64Array (ns). */
@@ -192,63 +174,129 @@ function scaledTimestamps(ms: Float64Array, precision: TimestampPrecision): Floa
 }
 const MAX_NS_MILLIS = 9_223_372_036_854;
 
+// The WASM scan (assembly/protocols/write_request.ts) and its series cache: remote-write clients resend the same
+// series every scrape, in the same order, so a label set is decoded and validated once and then found again by
+// its wire bytes, compared in linear memory (first as the successor of the previous series, else by hash). Each
+// cache entry maps to the SeriesKey validated for it (same object every request, so storage skips its lookup too).
+interface ScanKernel {
+  wrScan(body: number, len: number, tenant: number): number;
+  wrOutputs(cap: number): number;
+  wrSampleCount(): number;
+  wrCacheGeneration(): number;
+  wrCacheClear(): void;
+}
+const WR_FALLBACK = -1;
+const WR_SPACE = -2;
+let kernel: ScanKernel | undefined;
+let outputCap = 0;
+let outputBase = 0;
+/** SeriesKey per cache entry of the current cache generation. */
+let entryKeys: (SeriesKey | undefined)[] = [];
+let keysGeneration = -1;
+/** Cache entries are per extra label (tenant): a small id for each one seen. */
+const extraLabelIds = new Map<string, number>();
+const MAX_EXTRA_LABELS = 1 << 16;
+
+function extraLabelId(k: ScanKernel, extraLabel: Label | undefined): number {
+  if (extraLabel === undefined) return 0;
+  const name = `${extraLabel.name}\u0000${extraLabel.value}`;
+  let id = extraLabelIds.get(name);
+  if (id === undefined) {
+    if (extraLabelIds.size >= MAX_EXTRA_LABELS) {
+      extraLabelIds.clear();
+      k.wrCacheClear();
+    }
+    id = extraLabelIds.size + 1;
+    extraLabelIds.set(name, id);
+  }
+  return id;
+}
+
 /**
  * Decodes and validates a whole remote-write WriteRequest. Either every sample is returned in columns (timestamps
- * converted from ms to `precision`, `extraLabel` added to every series) or a ProtocolError is thrown.
+ * converted from ms to `precision`, `extraLabel` added to every series) or a ProtocolError is thrown. `bytes` may
+ * be a view of WASM memory (snappyDecompressTransient): it is scanned in place. Call `release()` on the result
+ * once storage holds its samples.
  */
 export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecision, extraLabel?: Label): DecodedWriteRequest {
-  const series: SeriesKey[] = [];
+  const k = (kernel ??= loadWasm() as unknown as ScanKernel);
+  let body = bytes.byteOffset;
+  const len = bytes.length;
+  if (bytes.buffer !== memoryViews().buffer) {
+    body = scratch(len);
+    memoryViews().u8.set(bytes, body);
+  }
+  const tenant = extraLabelId(k, extraLabel);
+  if (outputCap === 0) outputBase = k.wrOutputs((outputCap = 8192));
+  let m = k.wrScan(body, len, tenant);
+  while (m === WR_SPACE) {
+    outputBase = k.wrOutputs((outputCap *= 2));
+    m = k.wrScan(body, len, tenant);
+  }
+  const generation = k.wrCacheGeneration();
+  if (generation !== keysGeneration) {
+    entryKeys = [];
+    keysGeneration = generation;
+  }
+  // the kernel may have grown memory: views from here on
+  const views = memoryViews();
+  const request = views.u8.subarray(body, body + len);
+  if (m === WR_FALLBACK) return decodeInJs(request, precision, extraLabel);
+  const count = k.wrSampleCount();
+  const set = takeColumns(count);
+  const series = set.series;
+  if (series.length !== m) series.length = m;
+  const at = (outputBase + outputCap * 20) >> 2;
+  const i32 = views.i32;
+  for (let s = 0; s < m; s++) {
+    const entry = i32[at + 3 * s]!;
+    let key = entry >= 0 ? entryKeys[entry] : undefined;
+    if (key === undefined) {
+      key = validatedSeries(s, decodeLabelRun(request, i32[at + 3 * s + 1]!, i32[at + 3 * s + 2]!), extraLabel);
+      if (entry >= 0) entryKeys[entry] = key;
+    }
+    series[s] = key;
+  }
+  set.ts.set(new Float64Array(views.buffer, outputBase, count));
+  set.values.set(new Float64Array(views.buffer, outputBase + outputCap * 8, count));
+  set.index.set(new Uint32Array(views.buffer, outputBase + outputCap * 16, count));
+  return decoded(set, count, precision, { metadata: [], exemplarCount: 0, histogramCount: 0 });
+}
+
+/** The whole grammar in JS (write-request-decoder.ts), uncached: metadata, exemplars, odd encodings, errors. */
+function decodeInJs(bytes: Uint8Array, precision: TimestampPrecision, extraLabel: Label | undefined): DecodedWriteRequest {
   const metadata: MetricMetadataUpdate[] = [];
   let exemplarCount = 0;
   let histogramCount = 0;
   let count = 0;
-  let previous: CachedSeries | undefined;
-  const extraValue = extraLabel?.value;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const request = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let predicted: CachedSeries | undefined;
+  let set = takeColumns(0);
+  set.series.length = 0;
   visitWriteRequest(bytes, {
-    knownLabels(pos, end) {
-      // the series that followed the previous one last time, if its label bytes are at pos: no label scan needed
-      const entry = previous?.next;
-      predicted = undefined;
-      if (entry === undefined || entry.extraValue !== extraValue || entry.bytes.length > end - pos || !sameBytes(entry.bytes, request, pos, pos + entry.bytes.length)) return 0;
-      predicted = entry;
-      return entry.bytes.length;
-    },
     series(scan) {
+      const series = set.series;
       const s = series.length;
       exemplarCount += scan.exemplars;
       histogramCount += scan.histograms;
-      const { labelStart, labelEnd } = scan;
-      let key: SeriesKey;
-      if (scan.recognised) {
-        previous = predicted!;
-        key = predicted!.key;
-      } else if (labelStart >= 0 && labelEnd - labelStart <= SERIES_CACHE_MAX_BYTES) {
-        const slot = (bytesHash(view, labelStart, labelEnd) & (SERIES_CACHE_SETS - 1)) * 2;
-        let entry = cachedSeries(request, labelStart, labelEnd, extraValue, slot);
-        if (entry === undefined) {
-          entry = { bytes: Buffer.from(request.subarray(labelStart, labelEnd)), extraValue, key: validatedSeries(s, scan.labels(), extraLabel), next: undefined };
-          const evicted = seriesCache[slot + 1];
-          if (evicted !== undefined) evicted.next = undefined; // so successor links retain at most one evicted entry each
-          seriesCache[slot + 1] = seriesCache[slot];
-          seriesCache[slot] = entry;
-        }
-        if (previous !== undefined) previous.next = entry;
-        previous = entry;
-        key = entry.key;
-      } else key = validatedSeries(s, scan.labels(), extraLabel);
+      const key = validatedSeries(s, scan.labels(), extraLabel);
       series.push(key);
       const n = scan.sampleCount;
-      if (count + n > scratchIndex.length) growScratch(count + n);
+      if (count + n > set.ts.length) {
+        const grown = takeColumns(count + n);
+        grown.series.length = 0;
+        for (const key of set.series) grown.series.push(key);
+        grown.index.set(set.index.subarray(0, count));
+        grown.ts.set(set.ts.subarray(0, count));
+        grown.values.set(set.values.subarray(0, count));
+        returnColumns(set);
+        set = grown;
+      }
       const { timestamps, values } = scan;
       for (let i = 0; i < n; i++) {
         const ms = timestamps[i]!;
         if (!Number.isSafeInteger(ms)) validateTimestamp(ms, `in time series ${excerpt(key.metric)}`);
-        scratchIndex[count] = s;
-        scratchTs[count] = ms;
-        scratchValues[count++] = values[i]!;
+        set.index[count] = s;
+        set.ts[count] = ms;
+        set.values[count++] = values[i]!;
       }
     },
     metadata(type, metricFamilyName, help, unit) {
@@ -256,14 +304,7 @@ export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecis
       metadata.push({ metric: metricFamilyName, type: METRIC_TYPE_NAMES[type] ?? "unknown", help, unit });
     },
   });
-  const samples: DecodedWriteRequest["samples"] = {
-    series,
-    seriesIndex: scratchIndex.slice(0, count),
-    timestamps: scaledTimestamps(scratchTs.slice(0, count), precision),
-    values: scratchValues.slice(0, count),
-    count,
-  };
-  return { samples, metadata, exemplarCount, histogramCount };
+  return decoded(set, count, precision, { metadata, exemplarCount, histogramCount });
 }
 
 export type MatchOp = "=" | "!=" | "=~" | "!~";

@@ -33,11 +33,19 @@ export function snappyDeclaredLength(block: Uint8Array): number {
 }
 
 /**
- * Decompresses a snappy block into WASM scratch memory and returns a view of it: valid only until the next call
- * into the WASM kernels (chunk codecs, PromQL, this), so read it synchronously. Refuses a block that declares
- * more than maxBytes (kind "too_large") before touching it.
+ * Decompresses a snappy block (given whole or as consecutive pieces, e.g. the chunks a socket delivered) into WASM
+ * scratch memory and returns a view of it: valid only until the next call into the WASM kernels (chunk codecs,
+ * PromQL, this), so read it synchronously. Refuses a block that declares more than maxBytes (kind "too_large")
+ * before touching it.
  */
-export function snappyDecompressTransient(block: Uint8Array, maxBytes: number): Uint8Array {
+export function snappyDecompressTransient(input: Uint8Array | readonly Uint8Array[], maxBytes: number): Uint8Array {
+  let block: Uint8Array;
+  let pieces: readonly Uint8Array[];
+  if (input instanceof Uint8Array) pieces = [(block = input)];
+  else {
+    pieces = input;
+    block = pieces.length === 1 || (pieces[0]?.length ?? 0) >= 5 ? (pieces[0] ?? new Uint8Array(0)) : Buffer.concat(pieces);
+  }
   const declared = snappyDeclaredLength(block);
   if (declared > maxBytes) {
     throw new ProtocolError(
@@ -45,10 +53,17 @@ export function snappyDecompressTransient(block: Uint8Array, maxBytes: number): 
       `snappy body declares ${declared} uncompressed bytes, more than the limit of ${maxBytes}`,
     );
   }
-  const src = scratch(block.length + declared + 16);
-  const dst = src + ((block.length + 15) & ~15);
-  memoryViews().u8.set(block, src);
-  const written = (loadWasm().snappyDecompressInto as (s: number, sl: number, d: number, dl: number) => number)(src, block.length, dst, declared);
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  const src = scratch(length + declared + 16);
+  const dst = src + ((length + 15) & ~15);
+  const u8 = memoryViews().u8;
+  let at = src;
+  for (const piece of pieces) {
+    u8.set(piece, at);
+    at += piece.length;
+  }
+  const written = (loadWasm().snappyDecompressInto as (s: number, sl: number, d: number, dl: number) => number)(src, length, dst, declared);
   if (written < 0) throw new ProtocolError("malformed", `invalid snappy block: ${KERNEL_ERRORS[written] ?? `error ${written}`}`);
   return memoryViews().u8.subarray(dst, dst + declared);
 }

@@ -1,7 +1,8 @@
-// Hand-written decoder of the remote-write WriteRequest (prometheus/prompb): the hot ingest path. protobufjs
-// spends ~4 us per series building message objects and Long timestamps; this reads the wire format in place
-// (varints, little-endian doubles, ASCII fast path for strings) and builds only the rows storage needs.
-// remote.ts keeps protobufjs for the schema and the cold messages; tests check this decoder against protobufjs.
+// Hand-written decoder of the remote-write WriteRequest (prometheus/prompb) in JS: the complete grammar, for the
+// requests the WASM scan (assembly/protocols/write_request.ts) leaves to it (metadata, exemplars, histograms,
+// unusual encodings, malformed bytes: it names what is wrong), and the Label decoder of both paths (varints,
+// ASCII fast path for strings, interned). remote.ts keeps protobufjs for the schema and the cold messages; tests
+// check this decoder against protobufjs.
 import { ProtocolError } from "./errors.js";
 import { resized } from "../encoding/typed-arrays.js";
 
@@ -15,13 +16,6 @@ export interface RawLabel {
  * need during the callback.
  */
 export interface SeriesView {
-  /** The request bytes; [labelStart, labelEnd) is the wire encoding of all Label fields when they form one
-   * contiguous run (the usual case; labelStart = -1 otherwise), so equal bytes mean equal labels. */
-  readonly buf: Uint8Array;
-  readonly labelStart: number;
-  readonly labelEnd: number;
-  /** True when [labelStart, labelEnd) is the run the visitor's knownLabels() recognised. */
-  readonly recognised: boolean;
   /** Samples: Unix ms timestamps (numbers, possibly beyond 2^53) and values, `sampleCount` of each. */
   readonly sampleCount: number;
   readonly timestamps: Float64Array;
@@ -34,12 +28,6 @@ export interface SeriesView {
 
 /** Receives the decoded content in wire order. */
 export interface WriteRequestVisitor {
-  /**
-   * Optional: called at the start of each TimeSeries body [pos, end); returns the length of a run of Label fields
-   * the visitor recognises at `pos` (bytes equal to a run it saw before), or 0. A recognised run is skipped
-   * without scanning its labels; series() then sees it as [labelStart, labelEnd).
-   */
-  knownLabels?(pos: number, end: number): number;
   series(series: SeriesView): void;
   metadata(type: number, metricFamilyName: string, help: string, unit: string): void;
 }
@@ -190,9 +178,6 @@ class Cursor {
 }
 
 class SeriesScan implements SeriesView {
-  labelStart = -1;
-  labelEnd = -1;
-  recognised = false;
   sampleCount = 0;
   timestamps = new Float64Array(64);
   values = new Float64Array(64);
@@ -205,73 +190,30 @@ class SeriesScan implements SeriesView {
 
   constructor(private readonly c: Cursor) {}
 
-  get buf(): Uint8Array {
-    return this.c.buf;
-  }
-
-  /**
-   * Scans one TimeSeries body ending at `end`: locates labels, decodes samples. `knownRun` bytes at the start are
-   * a recognised run of complete Label fields: skipped; if more labels follow, the body is scanned again in full.
-   */
-  scan(end: number, knownRun: number): void {
+  /** Scans one TimeSeries body ending at `end`: locates labels, decodes samples. */
+  scan(end: number): void {
     const c = this.c;
-    const bodyStart = c.pos;
-    this.labelStart = -1;
-    this.labelEnd = -1;
     this.sampleCount = 0;
     this.exemplars = 0;
     this.histograms = 0;
-    this.labelCount = -1; // unknown until labels() scans the recognised run
-    this.recognised = knownRun > 0;
-    let contiguous = true;
-    if (knownRun > 0) {
-      this.labelStart = bodyStart;
-      c.pos = this.labelEnd = bodyStart + knownRun;
-    } else this.labelCount = 0;
+    this.labelCount = 0;
     while (c.pos < end) {
-      const tagStart = c.pos;
       const tag = c.uint32();
       const field = tag >>> 3;
       const wire = tag & 7;
       if (field === 1) {
-        if (knownRun > 0) {
-          c.pos = bodyStart;
-          this.scan(end, 0);
-          return;
-        }
         c.expect(2, wire, "TimeSeries.labels");
         const n = c.length();
-        if (this.labelStart < 0) this.labelStart = tagStart;
-        else if (this.labelEnd !== tagStart) contiguous = false;
         if (2 * this.labelCount + 2 > this.ranges.length) this.ranges = resized(this.ranges, this.ranges.length * 2);
         this.ranges[2 * this.labelCount] = c.pos;
         this.ranges[2 * this.labelCount + 1] = c.pos + n;
         this.labelCount++;
         c.pos += n;
-        this.labelEnd = c.pos;
       } else if (field === 2) {
         c.expect(2, wire, "TimeSeries.samples");
         const sampleEnd = c.length() + c.pos;
         let value = 0;
         let timestamp = 0;
-        // the usual encoding, value then a non-negative timestamp of at most 7 varint bytes, read in one go
-        const buf = c.buf;
-        const at = c.pos;
-        const varintBytes = sampleEnd - at - 10;
-        if (varintBytes >= 1 && varintBytes <= 7 && buf[at] === 0x09 && buf[at + 9] === 0x10 && buf[sampleEnd - 1]! < 0x80) {
-          let scale = 1;
-          let i = at + 10;
-          for (; i < sampleEnd - 1; i++, scale *= 128) {
-            const b = buf[i]!;
-            if (b < 0x80) break;
-            timestamp += (b & 0x7f) * scale;
-          }
-          if (i === sampleEnd - 1) {
-            timestamp += buf[i]! * scale;
-            value = c.view.getFloat64(at + 1, true);
-            c.pos = sampleEnd;
-          } else timestamp = 0; // a varint ending early: the general loop below sorts it out
-        }
         while (c.pos < sampleEnd) {
           const t = c.uint32();
           if (t === 0x09) value = c.double();
@@ -295,37 +237,52 @@ class SeriesScan implements SeriesView {
       } else c.skip(wire);
     }
     if (c.pos !== end) c.fail("TimeSeries overruns its length");
-    if (!contiguous) this.labelStart = this.labelEnd = -1;
-    else if (this.labelStart < 0) this.labelStart = this.labelEnd = end;
     this.after = end;
   }
 
   labels(): RawLabel[] {
     const c = this.c;
-    if (this.labelCount < 0) {
-      // a recognised run: locate its Label fields first
-      c.pos = this.labelStart;
-      this.scan(this.after, 0);
-    }
     const out: RawLabel[] = [];
-    for (let i = 0; i < this.labelCount; i++) {
-      const labelEnd = this.ranges[2 * i + 1]!;
-      c.pos = this.ranges[2 * i]!;
-      let name = "";
-      let value = "";
-      while (c.pos < labelEnd) {
-        const t = c.uint32();
-        if (t === 0x0a) name = c.string();
-        else if (t === 0x12) value = c.string();
-        else if (t >>> 3 === 1 || t >>> 3 === 2) c.fail(`Label field ${t >>> 3} has wire type ${t & 7}`);
-        else c.skip(t & 7);
-      }
-      if (c.pos !== labelEnd) c.fail("Label overruns its length");
-      out.push({ name, value });
-    }
+    for (let i = 0; i < this.labelCount; i++) out.push(label(c, this.ranges[2 * i]!, this.ranges[2 * i + 1]!));
     c.pos = this.after;
     return out;
   }
+}
+
+/** Decodes the Label message body at [start, end). */
+function label(c: Cursor, start: number, end: number): RawLabel {
+  c.pos = start;
+  let name = "";
+  let value = "";
+  while (c.pos < end) {
+    const t = c.uint32();
+    if (t === 0x0a) name = c.string();
+    else if (t === 0x12) value = c.string();
+    else if (t >>> 3 === 1 || t >>> 3 === 2) c.fail(`Label field ${t >>> 3} has wire type ${t & 7}`);
+    else c.skip(t & 7);
+  }
+  if (c.pos !== end) c.fail("Label overruns its length");
+  return { name, value };
+}
+
+/**
+ * Decodes a run of TimeSeries.labels fields (tag, length, Label) at [start, end) of `bytes` (positions in error
+ * messages count from the start of `bytes`).
+ */
+export function decodeLabelRun(bytes: Uint8Array, start: number, end: number): RawLabel[] {
+  const c = new Cursor(bytes);
+  const out: RawLabel[] = [];
+  c.pos = start;
+  while (c.pos < end) {
+    const tag = c.uint32();
+    c.expect(2, tag & 7, "TimeSeries.labels");
+    if (tag >>> 3 !== 1) c.fail(`field ${tag >>> 3} inside a label run`);
+    const n = c.length();
+    const bodyEnd = c.pos + n;
+    if (bodyEnd > end) c.fail("label beyond its run");
+    out.push(label(c, c.pos, bodyEnd));
+  }
+  return out;
 }
 
 export function visitWriteRequest(bytes: Uint8Array, visitor: WriteRequestVisitor): void {
@@ -339,7 +296,7 @@ export function visitWriteRequest(bytes: Uint8Array, visitor: WriteRequestVisito
     if (field === 1) {
       c.expect(2, wire, "WriteRequest.timeseries");
       const len = c.length();
-      series.scan(c.pos + len, visitor.knownLabels ? visitor.knownLabels(c.pos, c.pos + len) : 0);
+      series.scan(c.pos + len);
       visitor.series(series);
     } else if (field === 3) {
       c.expect(2, wire, "WriteRequest.metadata");

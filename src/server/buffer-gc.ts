@@ -1,5 +1,6 @@
-// Bounds the server's garbage ArrayBuffer memory: V8 collects dead Buffers/typed arrays only after ~64 MiB of
-// external allocation, so bursts (query evaluation, request bodies) held ~60-90 MiB of dead buffers at the RSS peak.
+// Bounds the server's garbage memory between collections: V8 collects dead Buffers/typed arrays only after ~64 MiB
+// of external allocation, and lets its old space grow up to 4x the live heap before a full GC; both held dead
+// memory at the RSS peaks (query evaluation, flush and compaction after an ingest burst).
 
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -28,16 +29,48 @@ export class BufferGcTrigger {
   }
 }
 
-/** Checks ArrayBuffer memory every 100 ms and runs a full GC when the garbage bound is exceeded; returns a stop function. */
+/**
+ * Old-space growth allowed between full GCs once no write came for WRITE_QUIET_MS: the heap may grow 50 % over what
+ * survived the last full GC. While writes keep coming V8 picks the factor itself (up to 4x): a tight bound there
+ * costs ingest CPU (more full GCs while the live heap grows with new series), away from it it costs little.
+ */
+export const QUIET_HEAP_GROWING_PERCENT = 50;
+export const WRITE_QUIET_MS = 1000;
+
+let lastWriteAt = -Infinity;
+
+/** Called by the ingest path for every write. */
+export function noteWrite(): void {
+  lastWriteAt = performance.now();
+}
+
+/** V8's --heap-growing-percent for the time since the last write (0: V8's own dynamic factor). */
+export function heapGrowingPercent(msSinceWrite: number): number {
+  return msSinceWrite >= WRITE_QUIET_MS ? QUIET_HEAP_GROWING_PERCENT : 0;
+}
+
+/**
+ * Every 100 ms: runs a full GC when the ArrayBuffer garbage bound is exceeded, and sets V8's heap growth for the
+ * write activity (the flag is read whenever V8 recomputes its limit, i.e. at each GC). Returns a stop function.
+ */
 export function startBufferGc(slack = BUFFER_GARBAGE_BYTES): () => void {
   setFlagsFromString("--expose-gc");
   const gc = runInNewContext("gc") as () => void; // the flag exposes gc() in contexts created after it
   const trigger = new BufferGcTrigger(slack, process.memoryUsage().arrayBuffers);
+  let growing = 0;
   const timer = setInterval(() => {
+    const percent = heapGrowingPercent(performance.now() - lastWriteAt);
+    if (percent !== growing) {
+      growing = percent;
+      setFlagsFromString(`--heap-growing-percent=${percent}`);
+    }
     if (!trigger.due(process.memoryUsage().arrayBuffers)) return;
     gc();
     trigger.collected(process.memoryUsage().arrayBuffers);
   }, CHECK_INTERVAL_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    setFlagsFromString("--heap-growing-percent=0");
+  };
 }

@@ -87,30 +87,112 @@ class JsonWriter extends GrowableBytes {
 
   /** formatFloat(v). */
   float(v: number): void {
-    this.ascii(floatText(v));
+    this.reserve(MAX_FLOAT_BYTES);
+    oneValue[0] = v;
+    this.length = writeFloat(this.buf, this.length, oneValue, 0);
   }
 
-  /** One point of a series: `<comma>[<ts>,"<value>"]` with the `[<ts>,"` prefix already formatted. */
-  point(comma: boolean, prefix: string, v: number): void {
-    const value = floatText(v);
-    const n = prefix.length;
-    const m = value.length;
-    this.reserve(n + m + 3);
+  /**
+   * The points of one series, `[<ts>,"<value>"]` comma-separated, with each `[<ts>,"` prefix taken from `prefixes`
+   * by the point's index (see writeQueryData).
+   */
+  points(prefixes: readonly Uint8Array[], values: Float64Array, n: number): void {
+    let need = 0;
+    for (let i = 0; i < n; i++) need += prefixes[i]!.length;
+    this.reserve(need + n * (MAX_FLOAT_BYTES + 3));
     const buf = this.buf;
     let p = this.length;
-    if (comma) buf[p++] = 0x2c;
-    for (let i = 0; i < n; i++) buf[p++] = prefix.charCodeAt(i);
-    for (let i = 0; i < m; i++) buf[p++] = value.charCodeAt(i);
-    buf[p++] = 0x22;
-    buf[p++] = 0x5d;
+    for (let i = 0; i < n; i++) {
+      if (i > 0) buf[p++] = 0x2c;
+      const prefix = prefixes[i]!;
+      for (let j = 0; j < prefix.length; j++) buf[p++] = prefix[j]!;
+      p = writeFloat(buf, p, values, i);
+      buf[p++] = 0x22;
+      buf[p++] = 0x5d;
+    }
     this.length = p;
   }
 }
 
-/** formatFloat(v), with the common case first: from 1e-6 up to 1e21 JS's shortest round-trip spelling is Go's. */
-function floatText(v: number): string {
+/** Most bytes writeFloat writes: a sign, 17 significant digits, a point and leading zeros, or an exponent. */
+const MAX_FLOAT_BYTES = 32;
+/** Single values go through writeFloat as element 0 of this array. */
+const oneValue = new Float64Array(1);
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6];
+/** Below this, integers and the fast path's scaled values are exact doubles with room to spare (2^50). */
+const EXACT = 1125899906842624;
+
+/**
+ * Writes formatFloat(values[i]) at `p` (MAX_FLOAT_BYTES free) and returns the end; the value is read here, not
+ * passed, since a double crossing a call that is not inlined is boxed (one heap object per value written).
+ * Integers below 2^50 and values with at most six fraction digits are spelled from integer digits without making a
+ * string; the rest take JS's shortest round-trip spelling (Go's 'f' spelling from 1e-6 up to 1e21), or formatFloat.
+ * The fast path spells the same digits as String(v): it picks the fewest fraction digits k for which
+ * round(|v| * 10^k) / 10^k is v again (IEEE division is correctly rounded, so that decimal parses back to v); below
+ * 2^50 the doubles around v are closer together than 10^-k, so no other k-digit decimal parses to v, and fewer
+ * fraction digits means fewer significant digits, which is what the shortest round-trip spelling minimises.
+ */
+function writeFloat(buf: Buffer, p: number, values: Float64Array, i: number): number {
+  const v = values[i]!;
   const a = v < 0 ? -v : v;
-  return a >= 1e-6 && a < 1e21 ? String(v) : formatFloat(v); // NaN, ±Inf and ±0 fail the range test
+  if (a >= 1e-6 && a < EXACT) {
+    if (v < 0) buf[p++] = 0x2d;
+    const s6 = a * 1e6;
+    if (s6 < EXACT) {
+      // a cheap pre-test: with at most six fraction digits, a * 10^6 is an integer up to rounding errors
+      const r6 = Math.round(s6);
+      const off = s6 - r6;
+      if (off <= s6 * 5e-16 && off >= -s6 * 5e-16) {
+        for (let k = 0; k <= 6; k++) {
+          const scale = POW10[k]!;
+          const r = k === 6 ? r6 : Math.round(a * scale);
+          if (r / scale !== a) continue;
+          // r / 10^k with exactly k fraction digits; the helpers get integers below 2^30 (small integers, not boxed)
+          const whole = Math.floor(r / scale);
+          const hi = Math.floor(whole / 1e9);
+          p = writeUint(buf, p, hi, whole - hi * 1e9);
+          if (k === 0) return p;
+          buf[p++] = 0x2e;
+          return writeDigits(buf, p, r - whole * scale, k);
+        }
+      }
+    } else if (Number.isInteger(a)) {
+      const hi = Math.floor(a / 1e9);
+      return writeUint(buf, p, hi, a - hi * 1e9);
+    }
+    return writeAscii(buf, p, String(a));
+  }
+  return writeAscii(buf, p, formatFloat(v)); // NaN, ±Inf, ±0, exponent forms, large integers
+}
+
+function writeAscii(buf: Buffer, p: number, s: string): number {
+  for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
+  return p;
+}
+
+/** The decimal digits of hi * 10^9 + lo (0 <= hi < 2^30, 0 <= lo < 10^9). */
+function writeUint(buf: Buffer, p: number, hi: number, lo: number): number {
+  if (hi === 0) return writeDigits(buf, p, lo, digitCount(lo));
+  p = writeDigits(buf, p, hi, digitCount(hi));
+  return writeDigits(buf, p, lo, 9);
+}
+
+function digitCount(n: number): number {
+  let len = 1;
+  for (let t = n; t >= 10; t = (t / 10) | 0) len++;
+  return len;
+}
+
+/** Exactly `len` digits of 0 <= n < 2^31 (zero-padded on the left). */
+function writeDigits(buf: Buffer, p: number, n: number, len: number): number {
+  let q = p + len;
+  let x = n | 0;
+  while (q > p) {
+    const d = (x / 10) | 0;
+    buf[--q] = 0x30 + x - d * 10;
+    x = d;
+  }
+  return p + len;
 }
 
 function writeLabels(w: JsonWriter, labels: readonly Label[]): void {
@@ -156,22 +238,26 @@ function writeQueryData(w: JsonWriter, result: QueryData): void {
     case "matrix": {
       // Series of a range query share the step timestamps: the `[<ts>,"` prefix at point i is formatted once and
       // reused by every later series whose i-th timestamp is the same.
-      const prefixTs: number[] = [];
-      const prefixes: string[] = [];
+      // (a typed array: a JS array of doubles compared here boxed ~36 bytes of garbage per point)
+      let longest = 0;
+      for (const s of result.result) longest = Math.max(longest, s.timestamps.length);
+      const prefixTs = new Float64Array(longest).fill(NaN);
+      const prefixes: Uint8Array[] = [];
       w.ascii('{"resultType":"matrix","result":[');
       for (let k = 0; k < result.result.length; k++) {
         const s = result.result[k]!;
         w.ascii(k > 0 ? ',{"metric":' : '{"metric":');
         writeLabels(w, s.labels);
         w.ascii(',"values":[');
-        for (let i = 0; i < s.timestamps.length; i++) {
+        const n = s.timestamps.length;
+        for (let i = 0; i < n; i++) {
           const ms = s.timestamps[i]!;
           if (prefixTs[i] !== ms) {
             prefixTs[i] = ms;
-            prefixes[i] = `[${formatTimestamp(ms)},"`;
+            prefixes[i] = Buffer.from(`[${formatTimestamp(ms)},"`, "latin1");
           }
-          w.point(i > 0, prefixes[i]!, s.values[i]!);
         }
+        w.points(prefixes, s.values, n);
         w.ascii("]}");
       }
       w.ascii("]");

@@ -10,6 +10,7 @@ import type { IngestRow } from "../protocols/rows.js";
 import type { Row, SampleColumns } from "../storage/types.js";
 import { AdmissionRejected } from "./admission.js";
 import { readBody } from "./body.js";
+import { noteWrite } from "./buffer-gc.js";
 import { HttpError } from "./http-error.js";
 import type { Runtime } from "./runtime.js";
 import { enforceQuota } from "./tenant-policy.js";
@@ -28,6 +29,8 @@ export type DecodedWrite = ({ rows: IngestRow[] } | { columns: SampleColumns }) 
   metadata?: MetricMetadataUpdate[];
   /** Runs once the rows are stored (response headers, StatsD gauge state, ...). */
   after?: () => void;
+  /** Runs once storage is done with the batch, stored or not (hands pooled columns back to their decoder). */
+  release?: () => void;
 };
 
 export interface IngestSource {
@@ -50,20 +53,25 @@ export interface IngestSource {
  */
 export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSource, decode: () => T | Promise<T>): Promise<T> {
   const { protocol, tenant } = src;
+  noteWrite();
   const store = async (): Promise<T> => {
     const storage = rt.storage();
     const decoded = await decode();
     const count = "rows" in decoded ? decoded.rows.length : decoded.columns.count;
-    if (src.kind === "request") {
-      enforceQuota("maxWriteRowsPerRequest", rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest, count, {
-        json: false, headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" },
-      });
-    }
-    if (count > 0) {
-      await rt.writeGate.withUnits(count, async () => {
-        if ("rows" in decoded) await storage.insertRows(decoded.rows as Row[]);
-        else await storage.insertColumns(decoded.columns);
-      });
+    try {
+      if (src.kind === "request") {
+        enforceQuota("maxWriteRowsPerRequest", rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest, count, {
+          json: false, headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" },
+        });
+      }
+      if (count > 0) {
+        await rt.writeGate.withUnits(count, async () => {
+          if ("rows" in decoded) await storage.insertRows(decoded.rows as Row[]);
+          else await storage.insertColumns(decoded.columns);
+        });
+      }
+    } finally {
+      decoded.release?.();
     }
     if (decoded.metadata && decoded.metadata.length > 0) rt.metadata.apply(tenant, decoded.metadata);
     decoded.after?.();

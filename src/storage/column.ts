@@ -1,7 +1,9 @@
 // Column: a run of points in typed arrays (8-byte timestamp cells + 8-byte value cells, or blob references),
 // the unit every read path works on. Cells are copied as int32 pairs or with TypedArray.set, never through JS
 // arithmetic, so NaN payloads (the Prometheus staleness marker) survive bit-exact.
-import { chunkPointCount, decodeRangeInto, decodeRangeToMemory, MAX_CHUNK_POINTS } from "../encoding/chunk.js";
+import {
+  chunkFromRecord, chunkPointCount, decodeRangeInto, decodeRangeToMemory, decodeRecordRangeToMemory, MAX_CHUNK_POINTS,
+} from "../encoding/chunk.js";
 import { loadWasm, memoryViews } from "../wasm/loader.js";
 import type { TimeAxis, TimestampArray, Ts } from "./timestamps.js";
 import { KIND_BOOL, KIND_F64, KIND_I64, type Blob } from "./value-kinds.js";
@@ -113,6 +115,8 @@ export interface PointSink {
   readonly length: number;
   /** Appends the points of an f64 chunk in [s, e); false when they start before the series' last point. */
   appendChunk(bytes: Uint8Array, s: Ts, e: Ts): boolean;
+  /** appendChunk for a chunk a segment stores as a record (chunkToRecord), with its index entry's fields. */
+  appendRecord(record: Uint8Array, count: number, minTs: Ts, maxTs: Ts, s: Ts, e: Ts): boolean;
   /** Appends cells [from, to) given as int32 pairs (timestamps and f64 values; bit-exact). */
   appendCells(ts32: Int32Array, v32: Int32Array, from: number, to: number): void;
   /** Appends a column of numeric kind `kind` (as read by the engine: bool as 0/1 f64), values projected to f64. */
@@ -182,6 +186,10 @@ export class ColumnBatchBuilder implements PointSink {
     return true;
   }
 
+  appendRecord(record: Uint8Array, count: number, minTs: Ts, maxTs: Ts, s: Ts, e: Ts): boolean {
+    return this.appendChunk(chunkFromRecord(record, count, minTs, maxTs), s, e);
+  }
+
   endsAfter(t: Ts): boolean {
     return this.length > this.seriesStart && this.ts[this.length - 1]! > t;
   }
@@ -243,9 +251,14 @@ export class ArenaBatchBuilder implements PointSink {
   private readonly wasm = loadWasm() as unknown as ArenaExports;
   private capacity = 0;
 
-  constructor() {
+  /**
+   * `expectedPoints`: the batch size the caller fills up to, reserved at once. The arena's earlier sizes would stay
+   * behind as touched, unused linear memory (it never shrinks), and the AssemblyScript heap doubles linear memory
+   * on every growth step.
+   */
+  constructor(expectedPoints = 0) {
     this.tsPtr = this.vsPtr = 0;
-    this.reserve(0);
+    this.reserve(expectedPoints);
   }
 
   private reserve(n: number): void {
@@ -258,9 +271,20 @@ export class ArenaBatchBuilder implements PointSink {
   appendChunk(bytes: Uint8Array, s: Ts, e: Ts): boolean {
     this.reserve(Math.min(chunkPointCount(bytes), MAX_CHUNK_POINTS));
     const ts = this.tsPtr;
-    const n = decodeRangeToMemory(bytes, s as number, e as number, ts, this.vsPtr, this.length);
+    return this.appended(decodeRangeToMemory(bytes, s as number, e as number, ts, this.vsPtr, this.length));
+  }
+
+  appendRecord(record: Uint8Array, count: number, minTs: Ts, maxTs: Ts, s: Ts, e: Ts): boolean {
+    this.reserve(Math.min(count, MAX_CHUNK_POINTS));
+    const ts = this.tsPtr;
+    const n = decodeRecordRangeToMemory(record, count, minTs as number, maxTs as number, s as number, e as number, ts, this.vsPtr, this.length);
+    return this.appended(n);
+  }
+
+  /** Accepts the n points just decoded at the end unless they start before the series' last point. */
+  private appended(n: number): boolean {
     if (n === 0) return true;
-    if (this.endsAfter(memoryViews().f64[ts / 8 + this.length]!)) return false;
+    if (this.endsAfter(memoryViews().f64[this.tsPtr / 8 + this.length]!)) return false;
     this.length += n;
     return true;
   }

@@ -1,6 +1,7 @@
 // The contract between the in-memory engine and the durability layer (WAL, segments, compaction; built in
 // src/storage/wal and src/storage/segment). The engine logs each validated batch and delete through the layer
 // before applying it, reads persisted chunks through it, and exposes sealed chunks for flushing.
+import type { PointSink } from "./column.js";
 import type { StorageOptions } from "./options.js";
 import type { SeriesDefinition } from "./registry.js";
 import type { SealedChunk } from "./sealed-chunks.js";
@@ -57,6 +58,9 @@ export interface DurabilityLayer {
   hasPersistedData(seriesId: number): boolean;
   /** Encoded chunks of a series held on disk that may overlap [start, end), appended to `out` (default: a new array). */
   persistedChunks(seriesId: number, start: Ts, end: Ts, out?: Uint8Array[]): Uint8Array[];
+  /** The same chunks of an f64 series, appended to `sink` in that order (without rebuilding chunks that segments
+   * store as records); false as soon as the sink refuses one because the runs overlap (the caller then merges). */
+  appendPersisted(seriesId: number, start: Ts, end: Ts, sink: PointSink): boolean;
   /** Called when writers wait for memory: flush now so sealed chunks can be released. */
   relieveMemoryPressure(): void;
   /** Writes a consistent point-in-time copy of the data directory to `path` while writes continue. */

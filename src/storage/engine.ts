@@ -69,6 +69,74 @@ interface Counters {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** A BatchArrays.hashes entry the prefetch pass did not compute. */
+const NOT_HASHED = -2;
+
+/** Batches up to this many samples reuse a BatchArrays; larger ones get arrays of their own (not kept). */
+const REUSED_BATCH_MAX = 1 << 16;
+
+/**
+ * The columns a write batch is validated into, reused by the next batch (a batch holds one from prepare until
+ * it is applied), so a batch allocates no ArrayBuffers: each would count as external memory, which makes V8
+ * run full GCs over the whole heap.
+ */
+class BatchArrays {
+  seriesIds = new Uint32Array(0);
+  kinds = new Uint8Array(0);
+  timestamps: TimestampArray;
+  values = new Float64Array(0);
+  i64 = new BigInt64Array(0);
+  u64 = new BigUint64Array(0);
+  /** Series ids of the keys of a columnar batch. */
+  keyIds = new Uint32Array(0);
+  /** Key hash per row (or per key of a columnar batch) from the prefetch pass; NOT_HASHED when it has none. */
+  hashes = new Float64Array(0);
+  /** KIND_F64 in every entry (the kinds of a columnar batch). */
+  f64Kinds = new Uint8Array(0);
+
+  constructor(private readonly axis: TimeAxis) {
+    this.timestamps = axis.newArray(0);
+  }
+
+  /** Makes room for `n` rows; with `columns` only the per-sample series ids and f64 kinds are needed. */
+  reserve(n: number, columns: boolean): void {
+    const size = n <= REUSED_BATCH_MAX ? Math.max(1024, n) : n;
+    if (this.seriesIds.length < n || n > REUSED_BATCH_MAX) this.seriesIds = new Uint32Array(size);
+    if (columns) {
+      if (this.f64Kinds.length < n) this.f64Kinds = new Uint8Array(size).fill(KIND_F64);
+      return;
+    }
+    if (this.kinds.length < n || n > REUSED_BATCH_MAX) this.rowArrays(size);
+  }
+
+  private rowArrays(size: number): void {
+    this.kinds = new Uint8Array(size);
+    this.timestamps = this.axis.newArray(size);
+    this.values = new Float64Array(size);
+    this.i64 = new BigInt64Array(this.values.buffer);
+    this.u64 = new BigUint64Array(this.values.buffer);
+  }
+
+  reserveKeys(m: number): Uint32Array {
+    if (this.keyIds.length < m) this.keyIds = new Uint32Array(Math.max(1024, m));
+    return this.keyIds;
+  }
+
+  reserveHashes(n: number): Float64Array {
+    if (this.hashes.length < n) this.hashes = new Float64Array(Math.max(1024, n));
+    return this.hashes;
+  }
+
+  /** Drops arrays grown for a batch larger than REUSED_BATCH_MAX. */
+  trim(): void {
+    if (this.seriesIds.length > REUSED_BATCH_MAX) this.seriesIds = new Uint32Array(0);
+    if (this.kinds.length > REUSED_BATCH_MAX) this.rowArrays(0);
+    if (this.keyIds.length > REUSED_BATCH_MAX) this.keyIds = new Uint32Array(0);
+    if (this.hashes.length > REUSED_BATCH_MAX) this.hashes = new Float64Array(0);
+    if (this.f64Kinds.length > REUSED_BATCH_MAX) this.f64Kinds = new Uint8Array(0);
+  }
+}
+
 export class Storage implements EngineHandle {
   readonly axis: TimeAxis;
   private readonly registry = new SeriesRegistry();
@@ -81,6 +149,8 @@ export class Storage implements EngineHandle {
   private busyWriters = 0;
   private lastRetentionSweep = 0;
   private readonly writerQueue: Array<() => void> = [];
+  /** Idle BatchArrays (one per concurrent writer at most). */
+  private readonly batchArrays: BatchArrays[] = [];
   /** Reused by the bulk read for each series' chunk list. */
   private readonly chunkScratch: Uint8Array[] = [];
   /**
@@ -122,7 +192,7 @@ export class Storage implements EngineHandle {
   async insertRowsWithResult(rows: readonly Row[]): Promise<WriteResult> {
     this.ensureOpen();
     if (!Array.isArray(rows)) throw errors.invalidValue(rows, "insertRows takes an array of rows");
-    return this.write(rows.length, () => this.prepareBatch(rows));
+    return this.write(rows.length, (arrays) => this.prepareBatch(rows, arrays));
   }
 
   /**
@@ -132,16 +202,17 @@ export class Storage implements EngineHandle {
   async insertColumns(batch: SampleColumns): Promise<WriteResult> {
     this.ensureOpen();
     if (batch === null || typeof batch !== "object") throw errors.invalidValue(batch, "insertColumns takes { series, seriesIndex, timestamps, values, count }");
-    return this.write(batch.count, () => this.prepareColumns(batch));
+    return this.write(batch.count, (arrays) => this.prepareColumns(batch, arrays));
   }
 
-  private async write(count: number, prepare: () => ValidatedBatch): Promise<WriteResult> {
+  private async write(count: number, prepare: (arrays: BatchArrays) => ValidatedBatch): Promise<WriteResult> {
     if (count === 0) return { acknowledgement: this.emptyBatchAcknowledgement() };
     await this.acquireWriter();
+    const arrays = this.batchArrays.pop() ?? new BatchArrays(this.axis);
     try {
       await this.admitMemory(count * 16);
       this.ensureOpen();
-      const batch = prepare();
+      const batch = prepare(arrays);
       const acknowledgement = this.durability ? await this.logBatch(batch) : "Volatile";
       this.applyBatch(batch);
       this.counters.insertBatches++;
@@ -150,6 +221,8 @@ export class Storage implements EngineHandle {
       this.counters.insertErrors++;
       throw TsinkError.from(err);
     } finally {
+      arrays.trim();
+      this.batchArrays.push(arrays);
       this.releaseWriter();
     }
   }
@@ -164,18 +237,17 @@ export class Storage implements EngineHandle {
    * Validates a whole batch and resolves its series (creating new ones, not yet visible). Nothing is applied:
    * on any error the series created here are rolled back and the batch is rejected as a whole.
    */
-  private prepareBatch(rows: readonly Row[]): ValidatedBatch {
+  private prepareBatch(rows: readonly Row[], arrays: BatchArrays): ValidatedBatch {
     const n = rows.length;
     const reg = this.registry;
     const axis = this.axis;
-    const seriesIds = new Uint32Array(n);
-    const kinds = new Uint8Array(n);
-    const timestamps = axis.newArray(n);
-    const values = new Float64Array(n);
-    const i64 = new BigInt64Array(values.buffer);
-    const u64 = new BigUint64Array(values.buffer);
+    arrays.reserve(n, false);
+    const { seriesIds, kinds, timestamps, values, i64, u64 } = arrays;
+    const hashes = this.prefetchRows(rows, arrays.reserveHashes(n));
     let blobs: Array<Blob | undefined> | null = null;
+    // definitions of the new series, for the durability layer to log (without one, nothing needs them)
     const newSeries: TypedSeriesDefinition[] = [];
+    const logged = this.durability !== undefined;
     const firstNewId = reg.count;
     const kindsAssigned: number[] = [];
     const futureLimit = axis.futureLimit();
@@ -204,7 +276,8 @@ export class Storage implements EngineHandle {
         if (rawLabels === lastRawLabels && metric === lastSidMetric) sid = lastSid;
         else {
           // fast path: labels already sorted and found as given (then they are valid: they equal stored ones)
-          hash = hashSortedLabels(metricHash, rawLabels);
+          hash = hashes[i]!;
+          if (hash === NOT_HASHED) hash = hashSortedLabels(metricHash, rawLabels);
           sid = hash < 0 ? -1 : reg.find(metricId, (rawLabels ?? []) as Label[], hash);
           if (sid < 0) {
             labels = canonicalLabels(rawLabels);
@@ -217,12 +290,12 @@ export class Storage implements EngineHandle {
         const value = dp.value;
         let kind: number;
         if (sid < 0) {
-          if (reg.visibleCount + newSeries.length + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
+          if (reg.visibleCount + (reg.count - firstNewId) + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
           kind = kindOfValue(value, KIND_NONE);
           sid = reg.create(metric as string, labels, hash);
-          metricId = reg.metricOf[sid]!;
+          metricId = reg.metricIdOf(sid);
           reg.kind[sid] = kind;
-          newSeries.push({ id: sid, metric: metric as string, labels: reg.labelsOf(sid), kind });
+          if (logged) newSeries.push({ id: sid, metric: metric as string, labels: reg.labelsOf(sid), kind });
         } else {
           const existing = reg.kind[sid]!;
           kind = kindOfValue(value, existing);
@@ -261,6 +334,7 @@ export class Storage implements EngineHandle {
             values[i] = value ? 1 : 0;
             break;
           default:
+            values[i] = 0;
             (blobs ??= new Array<Blob | undefined>(n))[i] = value as Blob;
         }
       }
@@ -273,8 +347,53 @@ export class Storage implements EngineHandle {
     return { count: n, seriesIds, kinds, timestamps, values, blobs, newSeries };
   }
 
+  /**
+   * The prefetch pass of prepareBatch: hashes each row's labels (as hashSortedLabels) into `hashes`, then lets
+   * the registry touch the cells the lookups will read (SeriesRegistry.prefetch). Rows it cannot hash
+   * (malformed, or sharing the previous row's labels array) get NOT_HASHED.
+   */
+  private prefetchRows(rows: readonly Row[], hashes: Float64Array): Float64Array {
+    let lastMetric: unknown;
+    let lastLabels: unknown;
+    let metricHash = 0;
+    for (let i = 0; i < rows.length; i++) {
+      hashes[i] = NOT_HASHED;
+      const row = rows[i];
+      if (row === null || typeof row !== "object") continue;
+      const metric = row.metric;
+      const labels = row.labels;
+      if (typeof metric !== "string" || (labels === lastLabels && metric === lastMetric)) continue;
+      if (metric !== lastMetric) metricHash = hashMetric(metric);
+      lastMetric = metric;
+      lastLabels = labels;
+      hashes[i] = hashSortedLabels(metricHash, labels);
+    }
+    this.registry.prefetch(hashes, rows.length, (i) => rows[i]!.labels);
+    return hashes;
+  }
+
+  /** The prefetch pass of prepareColumns (see prefetchRows), over the keys this storage has not resolved. */
+  private prefetchKeys(series: readonly SeriesName[], m: number, hashes: Float64Array): Float64Array {
+    const reg = this.registry;
+    let lastMetric: unknown;
+    let metricHash = 0;
+    for (let k = 0; k < m; k++) {
+      hashes[k] = NOT_HASHED;
+      const key = series[k];
+      if (key === null || typeof key !== "object") continue;
+      if (key instanceof SeriesKey && key.resolvedBy === reg && key.resolvedGeneration === reg.generation) continue;
+      const metric = key.metric;
+      if (typeof metric !== "string") continue;
+      if (metric !== lastMetric) metricHash = hashMetric(metric);
+      lastMetric = metric;
+      hashes[k] = hashSortedLabels(metricHash, key.labels);
+    }
+    reg.prefetch(hashes, m, (k) => series[k]!.labels);
+    return hashes;
+  }
+
   /** prepareBatch for SampleColumns: each distinct SeriesKey is resolved once, then the columns are checked. */
-  private prepareColumns(b: SampleColumns): ValidatedBatch {
+  private prepareColumns(b: SampleColumns, arrays: BatchArrays): ValidatedBatch {
     const n = b.count;
     const axis = this.axis;
     const { series, seriesIndex, timestamps, values } = b;
@@ -288,8 +407,9 @@ export class Storage implements EngineHandle {
     }
     const reg = this.registry;
     const m = series.length;
-    const ids = new Uint32Array(m);
-    const newSeries: TypedSeriesDefinition[] = [];
+    const ids = arrays.reserveKeys(m);
+    const hashes = this.prefetchKeys(series, m, arrays.reserveHashes(m));
+    const newSeries: TypedSeriesDefinition[] | null = this.durability ? [] : null;
     const firstNewId = reg.count;
     const kindsAssigned: number[] = [];
     const futureLimit = axis.futureLimit();
@@ -299,7 +419,7 @@ export class Storage implements EngineHandle {
         const key = series[k]!;
         let sid: number;
         if (key instanceof SeriesKey && key.resolvedBy === reg && key.resolvedGeneration === reg.generation) sid = key.resolvedId;
-        else sid = this.resolveKey(key, newSeries);
+        else sid = this.resolveKey(key, newSeries, reg.count - firstNewId, hashes[k]!);
         const kind = reg.kind[sid]!;
         if (kind === KIND_NONE) {
           if (!reg.visible[sid] && reg.visibleCount + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
@@ -308,7 +428,8 @@ export class Storage implements EngineHandle {
         } else if (kind !== KIND_F64) throw errors.typeMismatch(KIND_NAMES[kind]!, KIND_NAMES[KIND_F64]!, key.metric);
         ids[k] = sid;
       }
-      const seriesIds = new Uint32Array(n);
+      arrays.reserve(n, true);
+      const seriesIds = arrays.seriesIds;
       for (let i = 0; i < n; i++) {
         const k = seriesIndex[i]!;
         if (k >= m) throw errors.invalidValue(k, `seriesIndex[${i}] is past the end of series (${m} keys)`);
@@ -329,7 +450,7 @@ export class Storage implements EngineHandle {
       }
       if (batchMax > futureLimit) throw errors.futureSkew(batchMax, futureLimit);
       if (this.options.retentionEnforced) this.checkRetention(timestamps, n, batchMax, futureLimit);
-      return { count: n, seriesIds, kinds: new Uint8Array(n).fill(KIND_F64), timestamps, values, blobs: null, newSeries };
+      return { count: n, seriesIds, kinds: arrays.f64Kinds, timestamps, values, blobs: null, newSeries: newSeries ?? [] };
     } catch (err) {
       for (const sid of kindsAssigned) reg.kind[sid] = KIND_NONE;
       reg.truncate(firstNewId);
@@ -339,20 +460,22 @@ export class Storage implements EngineHandle {
 
   /**
    * Validates a series name not yet resolved by this storage (a SeriesKey seen first, or a plain { metric, labels }),
-   * finds or creates its series and, for a SeriesKey, caches the id in it.
+   * finds or creates its series and, for a SeriesKey, caches the id in it. A new series' definition goes to
+   * `newSeries` (null: no durability layer to log it); `created` series were created by this batch so far.
+   * `sortedHash` is hashSortedLabels of the key as given (NOT_HASHED or -1: none).
    */
-  private resolveKey(key: SeriesName, newSeries: TypedSeriesDefinition[]): number {
+  private resolveKey(key: SeriesName, newSeries: TypedSeriesDefinition[] | null, created: number, sortedHash: number): number {
     if (key === null || typeof key !== "object") throw errors.invalidValue(key, "series entries are SeriesKey or { metric, labels } objects");
     const reg = this.registry;
     const metric = validateMetric(key.metric);
     const labels = canonicalLabels(key.labels);
-    const hash = hashKey(metric, labels);
+    const hash = sortedHash >= 0 && labels === key.labels ? sortedHash : hashKey(metric, labels);
     let sid = reg.find(reg.dict.find(metric) ?? -1, labels, hash);
     if (sid < 0) {
-      if (reg.visibleCount + newSeries.length + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
+      if (reg.visibleCount + created + 1 > this.options.cardinalityLimit) throw errors.cardinality(this.options.cardinalityLimit);
       sid = reg.create(metric, labels, hash);
       reg.kind[sid] = KIND_F64;
-      newSeries.push({ id: sid, metric, labels: labels as Label[], kind: KIND_F64 });
+      newSeries?.push({ id: sid, metric, labels: labels as Label[], kind: KIND_F64 });
     }
     if (key instanceof SeriesKey) {
       key.resolvedBy = reg;
@@ -702,7 +825,7 @@ export class Storage implements EngineHandle {
       const reg = this.registry;
       const metricLabel = labelOptions.metricLabel === true;
       const omit = labelOptions.omitLabel === undefined ? -1 : (reg.dict.find(labelOptions.omitLabel) ?? -1);
-      const out = new ArenaBatchBuilder();
+      const out = new ArenaBatchBuilder(maxPoints + this.options.chunkPoints);
       for (let next = 0; next < ids.length; ) {
         if (next > 0) this.ensureOpen(); // the storage may have closed while the caller yielded
         const labels: Label[][] = [];
@@ -967,9 +1090,9 @@ export class Storage implements EngineHandle {
 
   /** Appends the f64 points of `sid` in [s, e) to `out`; false when its runs overlap (then the caller merges). */
   private appendF64(sid: number, s: Ts, e: Ts, out: PointSink): boolean {
+    if (this.durability && !this.durability.appendPersisted(sid, s, e, out)) return false;
     const chunks = this.chunkScratch;
     chunks.length = 0;
-    this.durability?.persistedChunks(sid, s, e, chunks);
     this.store.sealedIn(sid, s, e, chunks);
     let ok = true;
     for (let i = 0; i < chunks.length && ok; i++) ok = out.appendChunk(chunks[i]!, s, e);

@@ -18,8 +18,23 @@ const NEEDS_RE2 = /\(\?|\\[QEzApPCx]|\[\[:|\\[0-9]/;
 const ESCAPED_LITERAL = /^[!-/:-@[-`{-~]$/;
 const LITERAL_ALTERNATION = /^[A-Za-z0-9_:\-/ ,;=@#%&'"!~<>]*(\|[A-Za-z0-9_:\-/ ,;=@#%&'"!~<>]*)*$/;
 
+/** Compiled predicates by pattern: queries repeat their regexes (and the server adds one per read, the default
+ * tenant's `default|`), and compiling with re2js costs ~0.1-0.5 ms each. Bounded: user patterns cannot grow it forever. */
+const MAX_CACHED_REGEXES = 1024;
+const regexCache = new Map<string, ValuePredicate>();
+
 /** Compiles a fully anchored regex matcher (`.` matches newlines, as in Prometheus) into a value predicate. */
 export function compileRegex(pattern: string): ValuePredicate {
+  let p = regexCache.get(pattern);
+  if (p === undefined) {
+    p = compileRegexUncached(pattern); // an invalid pattern throws and is not cached
+    if (regexCache.size >= MAX_CACHED_REGEXES) regexCache.clear();
+    regexCache.set(pattern, p);
+  }
+  return p;
+}
+
+function compileRegexUncached(pattern: string): ValuePredicate {
   let re2: RE2JS;
   try {
     re2 = RE2JS.compile(pattern, RE2JS.DOTALL);
@@ -245,7 +260,7 @@ function applyMatcher(
       return unionAll(lists);
     }
     const base = cand ?? reg.universe.view();
-    return filterCandidates(base, (id) => reg.metricOf[id]!, p, strings, matchesEmpty);
+    return filterCandidates(base, (id) => reg.metricIdOf(id), p, strings, matchesEmpty);
   }
   const nameId = reg.dict.find(name);
   const idx = nameId === undefined ? undefined : reg.labelIndex.get(nameId);

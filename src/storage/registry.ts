@@ -6,65 +6,80 @@ import { KIND_NONE } from "./value-kinds.js";
 import { resized } from "../encoding/typed-arrays.js";
 
 /**
- * Interned strings: id -> string, and string -> id through an open-addressing table of ids in an Int32Array
- * (load <= 1/2) with each string's hash kept per id, so interning a million distinct strings makes no Map entries
- * (no per-entry heap objects, nothing for the GC to trace, no rehash of a Map backing store).
+ * Interned strings: id -> string, and string -> id through an open-addressing table in an Int32Array (load
+ * <= 1/2), so interning a million distinct strings makes no Map entries (no per-entry heap objects, nothing for
+ * the GC to trace, no rehash of a Map backing store).
  */
 export class StringDictionary {
   readonly strings: string[] = [];
-  private table = new Int32Array(1024); // id + 1, 0 = empty
-  private hashes = new Int32Array(512);
+  /** (id + 1, hash) pairs, 0 = empty: a probe compares hashes without leaving the table's cache line. */
+  private table = new Int32Array(2048);
   bytes = 0;
 
   intern(s: string): number {
     const h = hashString(s);
-    const mask = this.table.length - 1;
-    let slot = h & mask;
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    let p = h & mask;
     for (;;) {
-      const e = this.table[slot]!;
+      const e = table[2 * p]!;
       if (e === 0) break;
-      if (this.hashes[e - 1] === h && this.strings[e - 1] === s) return e - 1;
-      slot = (slot + 1) & mask;
+      if (table[2 * p + 1] === h && this.strings[e - 1] === s) return e - 1;
+      p = (p + 1) & mask;
     }
     const id = this.strings.length;
     this.strings.push(s);
-    if (id === this.hashes.length) {
-      const hashes = new Int32Array(id * 2);
-      hashes.set(this.hashes);
-      this.hashes = hashes;
-    }
-    this.hashes[id] = h;
     this.bytes += 32 + 2 * s.length;
-    if ((id + 1) * 2 > this.table.length) this.rehash(this.table.length * 2);
-    else this.table[slot] = id + 1;
+    table[2 * p] = id + 1;
+    table[2 * p + 1] = h;
+    if ((id + 1) * 4 > table.length) this.table = rehashPairs(table, table.length * 2);
     return id;
   }
 
   find(s: string): number | undefined {
     const h = hashString(s);
-    const mask = this.table.length - 1;
-    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-      const e = this.table[slot]!;
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    for (let p = h & mask; ; p = (p + 1) & mask) {
+      const e = table[2 * p]!;
       if (e === 0) return undefined;
-      if (this.hashes[e - 1] === h && this.strings[e - 1] === s) return e - 1;
+      if (table[2 * p + 1] === h && this.strings[e - 1] === s) return e - 1;
     }
   }
 
-  /** Bytes of the lookup table and hashes (the strings themselves are counted in `bytes`). */
+  /** Reads the table cells where strings with these hashes are probed first; returns their sum (see prefetch). */
+  touch(hashes: Int32Array, n: number): number {
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += table[2 * (hashes[i]! & mask)]!;
+    return sum;
+  }
+
+  /** Bytes of the lookup table (the strings themselves are counted in `bytes`). */
   get tableBytes(): number {
-    return this.table.byteLength + this.hashes.byteLength;
+    return this.table.byteLength;
   }
+}
 
-  private rehash(size: number): void {
-    const table = new Int32Array(size);
-    const mask = size - 1;
-    for (let id = 0; id < this.strings.length; id++) {
-      let slot = this.hashes[id]! & mask;
-      while (table[slot] !== 0) slot = (slot + 1) & mask;
-      table[slot] = id + 1;
-    }
-    this.table = table;
+/**
+ * A linear-probing table of (entry, hash) pairs (entry 0 = empty) moved into a new one of `length` Int32 cells,
+ * keeping entries for which `keep(entry)` holds. Walking the old table in slot order writes the new one almost
+ * in order (an entry's new home is its old one or that plus the old size), not at random places.
+ */
+function rehashPairs(old: Int32Array, length: number, keep?: (entry: number) => boolean): Int32Array<ArrayBuffer> {
+  const table = new Int32Array(length);
+  const mask = (length >> 1) - 1;
+  for (let q = 0; q < old.length; q += 2) {
+    const e = old[q]!;
+    if (e === 0 || (keep && !keep(e))) continue;
+    const h = old[q + 1]!;
+    let p = h & mask;
+    while (table[2 * p] !== 0) p = (p + 1) & mask;
+    table[2 * p] = e;
+    table[2 * p + 1] = h;
   }
+  return table;
 }
 
 /** FNV-1a over UTF-16 code units, finished with a mixer (the table uses the low bits). */
@@ -80,15 +95,36 @@ const compareStrings = (x: string, y: string): number => (x < y ? -1 : x > y ? 1
 const LIST = 0x80000000;
 
 /**
+ * value id -> (label name id + 1, slot) for the first label name whose LabelValues holds the value (0 = none):
+ * shared by a registry's LabelValues. Most strings are the value of one label name only, so this direct array,
+ * indexed by the dictionary id, finds a value's slot without a hash probe at a random place (a cache miss per
+ * new series for a unique label such as `host`); a value held by a second name goes to that name's own table.
+ */
+export class ValueSlots {
+  cells = new Int32Array(2048);
+
+  /** Makes room for value id `valueId`. */
+  reserve(valueId: number): void {
+    if (2 * valueId + 1 < this.cells.length) return;
+    let size = this.cells.length * 2;
+    while (2 * valueId + 1 >= size) size *= 2;
+    this.cells = resized(this.cells, size);
+  }
+}
+
+/**
  * The values of one label name: value id -> postings, also kept as dense typed arrays so scans (regexes) are
  * fast, plus (built on the first prefix lookup, then kept up to date by merging) the slots in value order.
  */
 export class LabelValues {
+  /** The name's dictionary id + 1: how `direct` marks the values whose slot it holds for this name. */
+  private readonly owner: number;
   /**
-   * value id -> slot: open addressing over (slot + 1, value id) pairs (0 = empty), load <= 1/2; the key sits next
-   * to the slot so a probe reads one cache line.
+   * value id -> slot for the values `direct` does not hold for this name: open addressing over (slot + 1, value
+   * id) pairs (0 = empty), load <= 1/2; the key sits next to the slot so a probe reads one cache line.
    */
   private slotTable = new Int32Array(16);
+  private tableCount = 0;
   valueIds = new Uint32Array(4);
   /** Per slot: the id of the one series holding the value, or LIST | index into `lists` (4 B, not a JS slot). */
   private entries = new Uint32Array(4);
@@ -103,6 +139,13 @@ export class LabelValues {
   /** Value ids added since `sorted` was last brought up to date. */
   private pending: number[] = [];
   private stale = 0;
+
+  constructor(
+    nameId: number,
+    private readonly direct: ValueSlots,
+  ) {
+    this.owner = nameId + 1;
+  }
 
   get size(): number {
     return this.count;
@@ -119,6 +162,12 @@ export class LabelValues {
     return slot < 0 ? undefined : this.entryAt(slot);
   }
 
+  /** Whether `direct` holds the slot of `valueId` for this name. */
+  private isDirect(valueId: number): boolean {
+    const cells = this.direct.cells;
+    return 2 * valueId < cells.length && cells[2 * valueId] === this.owner;
+  }
+
   /** Position in slotTable of the value's entry, or of the empty position where it would go. */
   private position(valueId: number): number {
     const table = this.slotTable;
@@ -132,8 +181,7 @@ export class LabelValues {
   }
 
   add(valueId: number, sid: number): void {
-    const p = this.position(valueId);
-    const slot = this.slotTable[2 * p]! - 1;
+    const slot = this.slot(valueId);
     if (slot >= 0) {
       const e = this.entries[slot]!;
       if (e >= LIST) this.lists[e - LIST]!.add(sid);
@@ -152,17 +200,23 @@ export class LabelValues {
     this.valueIds[at] = valueId;
     this.entries[at] = sid;
     this.count = at + 1;
-    if (this.count * 4 > this.slotTable.length) this.rebuildTable(this.slotTable.length * 2);
-    else {
+    this.direct.reserve(valueId);
+    const cells = this.direct.cells;
+    if (cells[2 * valueId] === 0) {
+      cells[2 * valueId] = this.owner;
+      cells[2 * valueId + 1] = at;
+    } else {
+      // another name holds this string directly: this name keeps it in its own table
+      const p = this.position(valueId);
       this.slotTable[2 * p] = at + 1;
       this.slotTable[2 * p + 1] = valueId;
+      if (++this.tableCount * 4 > this.slotTable.length) this.rebuildTable(this.slotTable.length * 2);
     }
     if (this.sorted !== undefined) this.pending.push(valueId);
   }
 
   remove(valueId: number, sid: number): void {
-    const p = this.position(valueId);
-    const slot = this.slotTable[2 * p]! - 1;
+    const slot = this.slot(valueId);
     if (slot < 0) return;
     const e = this.entries[slot]!;
     if (e >= LIST) {
@@ -176,11 +230,17 @@ export class LabelValues {
         return;
       }
     } else if (e !== sid) return;
-    // the value is gone: drop it from the table, then swap the last slot into the hole
-    this.deleteAt(p);
+    // the value is gone: drop it from `direct` or the table, then swap the last slot into the hole
+    if (this.isDirect(valueId)) this.direct.cells[2 * valueId] = 0;
+    else {
+      this.deleteAt(this.position(valueId));
+      this.tableCount--;
+    }
     const last = this.count - 1;
     if (slot !== last) {
-      this.slotTable[2 * this.position(this.valueIds[last]!)] = slot + 1;
+      const moved = this.valueIds[last]!;
+      if (this.isDirect(moved)) this.direct.cells[2 * moved + 1] = slot;
+      else this.slotTable[2 * this.position(moved)] = slot + 1;
       this.entries[slot] = this.entries[last]!;
       this.valueIds[slot] = this.valueIds[last]!;
     }
@@ -209,6 +269,7 @@ export class LabelValues {
     const mask = (size >> 1) - 1;
     for (let slot = 0; slot < this.count; slot++) {
       const valueId = this.valueIds[slot]!;
+      if (this.isDirect(valueId)) continue;
       let p = fmix(valueId) & mask;
       while (table[2 * p] !== 0) p = (p + 1) & mask;
       table[2 * p] = slot + 1;
@@ -237,7 +298,9 @@ export class LabelValues {
 
   /** Slot of `valueId`, or -1 (the value is not, or no longer, held by any series). */
   slot(valueId: number): number {
-    return this.slotTable[2 * this.position(valueId)]! - 1;
+    const cells = this.direct.cells;
+    if (2 * valueId < cells.length && cells[2 * valueId] === this.owner) return cells[2 * valueId + 1]!;
+    return this.tableCount === 0 ? -1 : this.slotTable[2 * this.position(valueId)]! - 1;
   }
 
   /** The values held by at least one series, in value order (builds or updates the order). */
@@ -300,6 +363,9 @@ export interface SeriesDefinition {
   metric: string;
   labels: Label[];
 }
+
+/** Words before the label pairs in a series record (metric id, pair count). */
+const HEADER = 2;
 
 /** The metric name as a label (PromQL's view); stored labels never use this name. */
 const METRIC_NAME_LABEL = "__name__";
@@ -367,20 +433,31 @@ export class SeriesRegistry {
   visibleCount = 0;
   /** Bumped whenever an id may come to name a different series (rollback, forced ids): invalidates SeriesKey caches. */
   generation = 0;
-  metricOf = new Uint32Array(1024);
-  labelStart = new Uint32Array(1024);
-  labelPairs = new Uint16Array(1024); // number of (name, value) pairs
-  hashOf = new Uint32Array(1024);
+  /**
+   * Series definitions as records in `pool`, appended in creation order: [metric id, label pairs n, then n
+   * (name id, value id) pairs]; `recordAt[id]` is where series id's record starts (a series defined again by
+   * WAL replay gets a new record).
+   */
+  private recordAt = new Uint32Array(1024);
   kind = new Int8Array(1024).fill(KIND_NONE);
   visible = new Uint8Array(1024);
   /** 1 for ids that name a series (ids forced by WAL replay may leave gaps). */
   private defined = new Uint8Array(1024);
-  private pool = new Uint32Array(4096);
+  private pool = new Uint32Array(8192);
   private poolLen = 0;
   /** The series created last (its metric and label names are likely those of the next one). */
   private lastCreated = 0;
-  private table = new Int32Array(2048); // open addressing: series id + 1, 0 = empty
+  /**
+   * Open addressing over (series id + 1, key hash) pairs, 0 = empty; load <= 1/2. An id defined again by WAL
+   * replay keeps its old entry too (it no longer matches the old key: the record is compared).
+   */
+  private table = new Int32Array(4096);
+  private tableEntries = 0;
+  /** Scratch of prefetch: dictionary hashes of new series' label values, and the sum of the cells it read. */
+  private valueHashes = new Int32Array(1024);
+  touched = 0;
   readonly universe = new Postings(1024);
+  private readonly valueSlots = new ValueSlots();
   readonly metricPostings = new Map<number, PostingsEntry>();
   readonly labelIndex = new Map<number, LabelValues>();
   /** Defined ids below rankedCount in series order (rankedSeries of them), and each one's position there. */
@@ -396,15 +473,18 @@ export class SeriesRegistry {
    */
   find(metricId: number, labels: readonly Label[], hash: number): number {
     if (metricId < 0) return -1;
-    const mask = this.table.length - 1;
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    const h = hash | 0;
     const strings = this.dict.strings;
     const pool = this.pool;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const e = this.table[slot]!;
+    for (let p = h & mask; ; p = (p + 1) & mask) {
+      const e = table[2 * p]!;
       if (e === 0) return -1;
-      const id = e - 1;
-      if (this.hashOf[id] !== hash || this.labelPairs[id] !== labels.length || this.metricOf[id] !== metricId) continue;
-      let at = this.labelStart[id]!;
+      if (table[2 * p + 1] !== h) continue;
+      const r = this.recordAt[e - 1]!;
+      if (pool[r + 1] !== labels.length || pool[r] !== metricId) continue;
+      let at = r + HEADER;
       let same = true;
       for (let k = 0; k < labels.length; k++, at += 2) {
         const l = labels[k]!;
@@ -413,46 +493,84 @@ export class SeriesRegistry {
           break;
         }
       }
-      if (same) return id;
+      if (same) return e - 1;
     }
+  }
+
+  /**
+   * Before a batch's lookups: reads the table cell where each key is probed first (`hashes[i]`, key hashes of the
+   * batch; negative: none) and the record found there, then, for keys whose first cell is empty (certainly new
+   * series), the dictionary cells create() will probe for their label values (`labelsAt(i)`: the sorted labels
+   * hashed into hashes[i]). Tight
+   * loops of independent loads let the cache misses of a whole batch overlap, instead of each row stalling on
+   * its own; the lookups then find the cells in cache. The sum is kept so the loads are not optimized away.
+   */
+  prefetch(hashes: Float64Array, n: number, labelsAt: (i: number) => readonly Label[] | undefined): void {
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i]!;
+      if (h >= 0) sum += table[2 * (h & mask)]!;
+    }
+    // then the records the first cells point at (where the hashes match), a level per loop
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i]!;
+      const p = 2 * (h & mask);
+      if (h >= 0 && table[p] !== 0 && table[p + 1] === (h | 0)) sum += this.recordAt[table[p]! - 1]!;
+    }
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i]!;
+      const p = 2 * (h & mask);
+      if (h >= 0 && table[p] !== 0 && table[p + 1] === (h | 0)) sum += this.pool[this.recordAt[table[p]! - 1]! + HEADER + 1]!;
+    }
+    let values = 0;
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i]!;
+      if (h < 0 || table[2 * (h & mask)] !== 0) continue;
+      const labels = labelsAt(i) ?? [];
+      if (values + labels.length > this.valueHashes.length) this.valueHashes = resized(this.valueHashes, 2 * (values + labels.length));
+      for (let k = 0; k < labels.length; k++) this.valueHashes[values++] = hashString(labels[k]!.value);
+    }
+    this.touched = sum + this.dict.touch(this.valueHashes, values);
   }
 
   /** Registers a new series (not yet visible to queries) and returns its id; `id` forces one (WAL replay). */
   create(metric: string, labels: readonly Label[], hash: number, id = this.count): number {
     if (id !== this.count) this.generation++;
     if (id < this.rankedCount) this.rankedCount = this.rankedSeries = 0; // an id redefined (WAL replay): rank anew
-    if (id >= this.metricOf.length) this.growSeries(id + 1);
-    const pairLen = labels.length * 2;
-    if (this.poolLen + pairLen > this.pool.length) {
-      const next = new Uint32Array(Math.max(this.pool.length * 2, this.poolLen + pairLen));
-      next.set(this.pool.subarray(0, this.poolLen));
-      this.pool = next;
-    }
+    if (id >= this.recordAt.length) this.growSeries(id + 1);
+    const len = HEADER + labels.length * 2;
+    if (this.poolLen + len > this.pool.length) this.pool = resized(this.pool, Math.max(this.pool.length * 2, this.poolLen + len));
     // series created one after another mostly share the metric and label names: take their ids from the
     // previously created series when the strings match, and intern only the rest
+    const pool = this.pool;
     const strings = this.dict.strings;
-    const prev = this.lastCreated;
-    const prevStart = this.labelStart[prev]!;
-    const prevPairs = this.defined[prev] ? this.labelPairs[prev]! : 0;
-    let at = this.poolLen;
+    const prev = this.defined[this.lastCreated] ? this.recordAt[this.lastCreated]! : -1;
+    const prevPairs = prev >= 0 ? pool[prev + 1]! : 0;
+    const r = this.poolLen;
+    let at = r + HEADER;
     for (let k = 0; k < labels.length; k++) {
       const l = labels[k]!;
-      const prevName = k < prevPairs ? this.pool[prevStart + 2 * k]! : -1;
-      this.pool[at++] = prevName >= 0 && strings[prevName] === l.name ? prevName : this.dict.intern(l.name);
-      this.pool[at++] = this.dict.intern(l.value);
+      const prevName = k < prevPairs ? pool[prev + HEADER + 2 * k]! : -1;
+      pool[at++] = prevName >= 0 && strings[prevName] === l.name ? prevName : this.dict.intern(l.name);
+      pool[at++] = this.dict.intern(l.value);
     }
-    const prevMetric = this.metricOf[prev]!;
-    this.metricOf[id] = this.defined[prev] && strings[prevMetric] === metric ? prevMetric : this.dict.intern(metric);
+    pool[r] = prev >= 0 && strings[pool[prev]!] === metric ? pool[prev]! : this.dict.intern(metric);
+    pool[r + 1] = labels.length;
     this.lastCreated = id;
-    this.labelStart[id] = this.poolLen;
-    this.labelPairs[id] = labels.length;
-    this.hashOf[id] = hash;
+    this.recordAt[id] = r;
     this.defined[id] = 1;
-    this.poolLen += pairLen;
+    this.poolLen += len;
     this.count = Math.max(this.count, id + 1);
-    if (this.count * 2 > this.table.length) this.rehash(this.table.length * 2);
-    else this.insertSlot(id, hash);
+    this.insertSlot(id, hash);
+    if (this.tableEntries * 4 > this.table.length) this.rehash(this.table.length * 2);
     return id;
+  }
+
+  /** Dictionary id of series `id`'s metric name. */
+  metricIdOf(id: number): number {
+    return this.pool[this.recordAt[id]!]!;
   }
 
   /** Forgets the series with ids >= `count` (rollback of a rejected batch; they were never visible). */
@@ -460,7 +578,7 @@ export class SeriesRegistry {
     if (count >= this.count) return;
     this.generation++;
     if (count < this.rankedCount) this.rankedCount = this.rankedSeries = 0;
-    this.poolLen = this.labelStart[count]!;
+    this.poolLen = this.recordAt[count]!;
     this.defined.fill(0, count, this.count);
     this.kind.fill(KIND_NONE, count, this.count);
     this.count = count;
@@ -477,14 +595,14 @@ export class SeriesRegistry {
   }
 
   metricName(id: number): string {
-    return this.dict.strings[this.metricOf[id]!]!;
+    return this.dict.strings[this.metricIdOf(id)]!;
   }
 
   labelsOf(id: number): Label[] {
     const out: Label[] = [];
-    const start = this.labelStart[id]!;
+    const start = this.recordAt[id]! + HEADER;
     const strings = this.dict.strings;
-    for (let i = 0, n = this.labelPairs[id]!; i < n; i++) {
+    for (let i = 0, n = this.pool[start - 1]!; i < n; i++) {
       out.push({ name: strings[this.pool[start + 2 * i]!]!, value: strings[this.pool[start + 2 * i + 1]!]! });
     }
     return out;
@@ -495,8 +613,9 @@ export class SeriesRegistry {
    * label whose name has dictionary id `omitNameId` (-1: none). The Label objects are shared (read-only).
    */
   labelsWith(id: number, metricLabel: boolean, omitNameId: number): Label[] {
-    const start = this.labelStart[id]!;
-    const pairs = this.labelPairs[id]!;
+    const start = this.recordAt[id]! + HEADER;
+    const pairs = this.pool[start - 1]!;
+    const metricId = this.pool[start - 2]!;
     const strings = this.dict.strings;
     let size = metricLabel ? pairs + 1 : pairs;
     if (omitNameId >= 0) for (let i = 0; i < pairs; i++) if (this.pool[start + 2 * i] === omitNameId) size--;
@@ -507,12 +626,12 @@ export class SeriesRegistry {
       const nameId = this.pool[start + 2 * i]!;
       if (nameId === omitNameId) continue;
       if (nameDue && strings[nameId]! > METRIC_NAME_LABEL) {
-        out[n++] = this.sharedLabel(-1, this.metricOf[id]!);
+        out[n++] = this.sharedLabel(-1, metricId);
         nameDue = false;
       }
       out[n++] = this.sharedLabel(nameId, this.pool[start + 2 * i + 1]!);
     }
-    if (nameDue) out[n++] = this.sharedLabel(-1, this.metricOf[id]!);
+    if (nameDue) out[n++] = this.sharedLabel(-1, metricId);
     return out;
   }
 
@@ -538,19 +657,23 @@ export class SeriesRegistry {
 
   /** Value id of label `nameId` on series `id`, or -1 when the series lacks it. */
   labelValueId(id: number, nameId: number): number {
-    const start = this.labelStart[id]!;
-    for (let i = 0, n = this.labelPairs[id]!; i < n; i++) if (this.pool[start + 2 * i] === nameId) return this.pool[start + 2 * i + 1]!;
+    const start = this.recordAt[id]! + HEADER;
+    for (let i = 0, n = this.pool[start - 1]!; i < n; i++) if (this.pool[start + 2 * i] === nameId) return this.pool[start + 2 * i + 1]!;
     return -1;
   }
 
   /** Orders series by metric name, then label pairs (name, then value), fewer labels first on a tie. */
   compareSeries(a: number, b: number): number {
     const strings = this.dict.strings;
-    if (this.metricOf[a] !== this.metricOf[b]) return compareStrings(strings[this.metricOf[a]!]!, strings[this.metricOf[b]!]!);
-    const na = this.labelPairs[a]!;
-    const nb = this.labelPairs[b]!;
-    let pa = this.labelStart[a]!;
-    let pb = this.labelStart[b]!;
+    const ra = this.recordAt[a]!;
+    const rb = this.recordAt[b]!;
+    const ma = this.pool[ra]!;
+    const mb = this.pool[rb]!;
+    if (ma !== mb) return compareStrings(strings[ma]!, strings[mb]!);
+    const na = this.pool[ra + 1]!;
+    const nb = this.pool[rb + 1]!;
+    let pa = ra + HEADER;
+    let pb = rb + HEADER;
     for (let k = 0, n = Math.min(na, nb) * 2; k < n; k++, pa++, pb++) {
       if (this.pool[pa] !== this.pool[pb]) return compareStrings(strings[this.pool[pa]!]!, strings[this.pool[pb]!]!);
     }
@@ -620,14 +743,14 @@ export class SeriesRegistry {
     this.visible[id] = 1;
     this.visibleCount++;
     this.universe.add(id);
-    const m = this.metricOf[id]!;
+    const start = this.recordAt[id]! + HEADER;
+    const m = this.pool[start - 2]!;
     this.metricPostings.set(m, entryAdd(this.metricPostings.get(m), id));
-    const start = this.labelStart[id]!;
-    for (let i = 0, n = this.labelPairs[id]!; i < n; i++) {
+    for (let i = 0, n = this.pool[start - 1]!; i < n; i++) {
       const name = this.pool[start + 2 * i]!;
       const value = this.pool[start + 2 * i + 1]!;
       let idx = this.labelIndex.get(name);
-      if (!idx) this.labelIndex.set(name, (idx = new LabelValues()));
+      if (!idx) this.labelIndex.set(name, (idx = new LabelValues(name, this.valueSlots)));
       idx.add(value, id);
     }
   }
@@ -639,12 +762,12 @@ export class SeriesRegistry {
     this.visibleCount--;
     this.kind[id] = KIND_NONE;
     this.universe.remove(id);
-    const m = this.metricOf[id]!;
+    const start = this.recordAt[id]! + HEADER;
+    const m = this.pool[start - 2]!;
     const me = entryRemove(this.metricPostings.get(m), id);
     if (me === undefined) this.metricPostings.delete(m);
     else this.metricPostings.set(m, me);
-    const start = this.labelStart[id]!;
-    for (let i = 0, n = this.labelPairs[id]!; i < n; i++) {
+    for (let i = 0, n = this.pool[start - 1]!; i < n; i++) {
       const name = this.pool[start + 2 * i]!;
       const value = this.pool[start + 2 * i + 1]!;
       const idx = this.labelIndex.get(name)!;
@@ -661,29 +784,32 @@ export class SeriesRegistry {
     for (const idx of this.labelIndex.values()) postings += idx.bytes;
     return (
       this.dict.bytes + this.dict.tableBytes + postings + this.pool.byteLength + this.table.byteLength +
-      this.metricOf.length * (4 + 4 + 2 + 4 + 1 + 1 + 1)
+      this.valueSlots.cells.byteLength + this.recordAt.length * (4 + 1 + 1 + 1)
     );
   }
 
   private insertSlot(id: number, hash: number): void {
-    const mask = this.table.length - 1;
-    let slot = hash & mask;
-    while (this.table[slot] !== 0) slot = (slot + 1) & mask;
-    this.table[slot] = id + 1;
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    let p = hash & mask;
+    while (table[2 * p] !== 0) p = (p + 1) & mask;
+    table[2 * p] = id + 1;
+    table[2 * p + 1] = hash;
+    this.tableEntries++;
   }
 
-  private rehash(size: number): void {
-    this.table = new Int32Array(size);
-    for (let id = 0; id < this.count; id++) if (this.defined[id]) this.insertSlot(id, this.hashOf[id]!);
+  /** Rebuilds the table at `length` cells with the entries of ids below `count`. */
+  private rehash(length: number): void {
+    const count = this.count;
+    this.table = rehashPairs(this.table, length, (e) => e <= count);
+    this.tableEntries = 0;
+    for (let q = 0; q < this.table.length; q += 2) if (this.table[q] !== 0) this.tableEntries++;
   }
 
   private growSeries(min: number): void {
-    let size = this.metricOf.length * 2;
+    let size = this.recordAt.length * 2;
     while (size < min) size *= 2;
-    this.metricOf = resized(this.metricOf, size);
-    this.labelStart = resized(this.labelStart, size);
-    this.labelPairs = resized(this.labelPairs, size);
-    this.hashOf = resized(this.hashOf, size);
+    this.recordAt = resized(this.recordAt, size);
     this.kind = resized(this.kind, size, KIND_NONE);
     this.visible = resized(this.visible, size);
     this.defined = resized(this.defined, size);

@@ -1,7 +1,7 @@
 // Per-series point storage in memory: active partition heads (slab blocks, struct-of-arrays, no per-point or
 // per-head JS objects) sealed into encoded chunks at `chunkPoints`, plus reading a time range back as columns.
 import { chunkInfo, decodeChunk, decodeRangeInto, encodeChunk, type ValueKind } from "../encoding/chunk.js";
-import { type SizeClass, type SlabPage, makeSizeClasses } from "./active-buffers.js";
+import { PagePool, type SizeClass, type SlabPage, makeSizeClasses } from "./active-buffers.js";
 import { Column, type PointSink } from "./column.js";
 import { type SealedChunk, SealedChunks } from "./sealed-chunks.js";
 import { lowerBound, type TimeAxis, type Ts } from "./timestamps.js";
@@ -17,6 +17,7 @@ export interface StoreConfig {
 const NO_HEAD = -1;
 
 export class SeriesStore {
+  private readonly pool: PagePool;
   private readonly classes: SizeClass[];
   // per series
   private firstHead = new Int32Array(1024).fill(NO_HEAD);
@@ -46,7 +47,8 @@ export class SeriesStore {
     private readonly axis: TimeAxis,
     private readonly config: StoreConfig,
   ) {
-    this.classes = makeSizeClasses(axis, config.chunkPoints);
+    this.pool = new PagePool(axis);
+    this.classes = makeSizeClasses(axis, config.chunkPoints, this.pool);
     this.sealed = new SealedChunks(axis);
   }
 
@@ -64,9 +66,9 @@ export class SeriesStore {
     return b;
   }
 
-  /** Bytes held by slabs (live and free blocks) plus the head and series tables. */
+  /** Bytes held by slabs (live and free blocks, pooled pages) plus the head and series tables. */
   get allocatedBytes(): number {
-    let b = 0;
+    let b = this.pool.bytes;
     for (const c of this.classes) b += c.bytes;
     return (
       b + this.firstHead.byteLength + this.headCount.byteLength + this.sealed.arenaBytes +
@@ -309,11 +311,11 @@ export class SeriesStore {
     const dst = to.pageOf(block);
     const d0 = to.offsetOf(block);
     const n = from.blockPoints;
-    dst.ts32.set(src.ts32.subarray(2 * s0, 2 * (s0 + n)), 2 * d0);
+    copyCells(src.ts32, s0, dst.ts32, d0, n);
     if (isBlobKind(kind)) {
       const blobs = dst.ensureBlobs();
       for (let i = 0; i < n; i++) blobs[d0 + i] = src.blobs![s0 + i]!;
-    } else dst.v32.set(src.v32.subarray(2 * s0, 2 * (s0 + n)), 2 * d0);
+    } else copyCells(src.v32, s0, dst.v32, d0, n);
     from.release(this.hBlock[h]!);
     this.hClass[h] = ci;
     this.hBlock[h] = block;
@@ -459,6 +461,15 @@ export function decodeChunkRange(axis: TimeAxis, bytes: Uint8Array, kind: number
     col.length = decodeRangeInto(bytes, start, end, col.ts, out, 0);
   }
   return col;
+}
+
+/** Copies n 8-byte cells as int32 pairs (bit-exact); small blocks by a loop, which makes no subarray objects. */
+function copyCells(src: Int32Array, from: number, dst: Int32Array, to: number, n: number): void {
+  if (n > 64) {
+    dst.set(src.subarray(2 * from, 2 * (from + n)), 2 * to);
+    return;
+  }
+  for (let i = 0; i < 2 * n; i++) dst[2 * to + i] = src[2 * from + i]!;
 }
 
 /** Approximate payload bytes of a blob value (UTF-16 for strings). */

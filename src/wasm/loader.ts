@@ -87,17 +87,18 @@ export function loadWasm(): WasmExports {
 
 /** Typed-array views over current linear memory, re-created after memory.grow. */
 export function memoryViews(): MemoryViews {
+  // memory.grow detaches the old buffer, and views over a detached buffer have length 0: checking that is much
+  // cheaper than the Memory.buffer getter, and this runs several times per chunk on the read path.
+  if (views !== undefined && views.u8.length !== 0) return views;
   const buffer = loadWasm().memory.buffer;
-  if (views === undefined || views.buffer !== buffer) {
-    views = {
-      buffer,
-      u8: new Uint8Array(buffer),
-      i32: new Int32Array(buffer),
-      f64: new Float64Array(buffer),
-      i64: new BigInt64Array(buffer),
-      u64: new BigUint64Array(buffer),
-    };
-  }
+  views = {
+    buffer,
+    u8: new Uint8Array(buffer),
+    i32: new Int32Array(buffer),
+    f64: new Float64Array(buffer),
+    i64: new BigInt64Array(buffer),
+    u64: new BigUint64Array(buffer),
+  };
   return views;
 }
 

@@ -135,20 +135,20 @@ test("after a burst the WAL is flushed once writes pause and merged into L1 with
   const small = await open(tempDir(), (x) => x.withWalSyncMode({ periodicMs: 1000 }));
   await small.insertRows(rows(100, 20)); // ~50 KB of WAL
   const big = await open(tempDir(), (x) => x.withWalSyncMode({ periodicMs: 1000 }));
-  for (let j = 0; j < 40; j++) await big.insertRows(rows(6000, 1, j)); // 240k samples, ~5 MB of WAL
+  for (let j = 0; j < 80; j++) await big.insertRows(rows(6000, 1, j)); // 480k samples, ~5 MB of WAL (compact records)
   assert.ok(walBytes(big) > 4 << 20, `WAL ${walBytes(big)} B`);
   assert.is(flushes(big), 0);
-  for (let waited = 0; waited < 8000 && flushes(big) === 0; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  for (let waited = 0; waited < 20000 && flushes(big) === 0; waited += 100) await new Promise((r) => setTimeout(r, 100));
   assert.is(flushes(big), 1, "flushed after the burst");
   assert.ok(walBytes(big) < 1 << 20, `WAL after the idle flush: ${walBytes(big)} B`);
   assert.is(flushes(small), 0, "the small writer's data stays in its heads and WAL");
   // A second burst: its flush is merged with the first one's segment into L1 (no small-chunk L0 left behind).
-  for (let j = 40; j < 80; j++) await big.insertRows(rows(6000, 1, j));
+  for (let j = 80; j < 160; j++) await big.insertRows(rows(6000, 1, j));
   const byLevel = () => (big.observabilitySnapshot() as { segments: { byLevel: number[] } }).segments.byLevel;
-  for (let waited = 0; waited < 8000 && (flushes(big) < 2 || byLevel()[0] !== 0); waited += 100) await new Promise((r) => setTimeout(r, 100));
+  for (let waited = 0; waited < 20000 && (flushes(big) < 2 || byLevel()[0] !== 0); waited += 100) await new Promise((r) => setTimeout(r, 100));
   assert.is(flushes(big), 2);
   assert.is(byLevel()[0], 0, `segments by level ${byLevel()}`);
-  assert.equal(await points(big, "h5999"), Array.from({ length: 80 }, (_, j) => [T0 + j * 1000, 5999 * 1000 + j + 0.5]));
+  assert.equal(await points(big, "h5999"), Array.from({ length: 160 }, (_, j) => [T0 + j * 1000, 5999 * 1000 + j + 0.5]));
   await small.close();
   await big.close();
 });

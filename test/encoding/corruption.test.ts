@@ -76,7 +76,7 @@ test("wrong version, unknown kind/codec, bad count, inverted min/max are named",
     bad[at] = value;
     return forgeChecksum(bad);
   };
-  assert.throws(() => chunkInfo(edit(0, 3)), isCorruption(/unsupported chunk version 3 \(this build reads versions 1-2\)/));
+  assert.throws(() => chunkInfo(edit(0, 4)), isCorruption(/unsupported chunk version 4 \(this build reads versions 1-3\)/));
   assert.throws(() => decodeChunk(edit(0, 0)), isCorruption(/unsupported chunk version 0/));
   assert.throws(() => decodeChunk(edit(1, 9)), isCorruption(/unknown value kind id 9/));
   assert.throws(() => decodeChunk(edit(2, 77)), isCorruption(/unknown timestamp codec id 77/));

@@ -1,12 +1,15 @@
-// Packed-sequence refinements of chunk version 2: scaled sequences (values sharing a common step, e.g. byte counters
-// in 512s, memory in 4096-byte pages) and truncated-binary blocks (uniform noise at ~log2(m) bits, not ceil(log2 m)).
+// Packed-sequence refinements of chunk versions 2 and 3: scaled sequences (values sharing a common step, e.g. byte
+// counters in 512s, memory in 4096-byte pages) and truncated-binary blocks (uniform noise at ~log2(m) bits, not
+// ceil(log2 m); version 3 splits each block into fixed-position prefixes and the long codes' low bits).
 // Asserts sizes near the information content and exact round-trips, full and by range, including int64 wrap-around.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import {
-  encodeChunk, decodeChunk, decodeRangeInto, chunkInfo, chunkToRecord, chunkFromRecord, chunkBytesOfRecord, ChunkCorruptionError,
+  encodeChunk, decodeChunk, decodeRangeInto, chunkInfo, chunkToRecord, chunkFromRecord, decodeRecordRangeToMemory,
+  ChunkCorruptionError,
 } from "../../src/encoding/chunk.js";
+import { loadWasm, memoryViews } from "../../src/wasm/loader.js";
 
 const N = 240;
 const regular = Float64Array.from({ length: N }, (_, i) => 1_700_000_000_000 + i * 15_000);
@@ -94,7 +97,28 @@ test("version 1 chunks (written before scaling and truncated blocks) still decod
   const d = decodeChunk(v1);
   assert.equal(Array.from(d.timestamps as Float64Array), [1_700_000_000_000, 1_700_000_015_000, 1_700_000_030_000]);
   assert.equal(Array.from(d.values as Float64Array), [1.5, 2.25, 3]);
-  assert.is(encodeChunk("f64", d.timestamps, d.values)[0], 2);
+  assert.is(encodeChunk("f64", d.timestamps, d.values)[0], 3);
+});
+
+test("version 2 chunks (interleaved truncated-binary blocks) still decode, fully and by range; version 3 is as small", () => {
+  // 300 points at 15 s, a random walk in 0.01 steps of -0.18..0.18: two value blocks, both truncated binary (k = 5)
+  let s = 7;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+  let level = 1000;
+  const values = Float64Array.from({ length: 300 }, () => (level += Math.floor(rnd() * 37) - 18) / 100);
+  const v2 = Uint8Array.from(Buffer.from(V2_TRUNCATED_CHUNK_HEX, "hex"));
+  assert.is(v2[0], 2);
+  const d = decodeChunk(v2);
+  assert.equal(Array.from(d.values as Float64Array), Array.from(values));
+  assert.equal(Array.from(d.timestamps as Float64Array), Array.from({ length: 300 }, (_, i) => 1_700_000_000_000 + i * 15_000));
+  const ts = new Float64Array(300);
+  const got = new Float64Array(300);
+  const n = decodeRangeInto(v2, 1_700_000_000_000 + 250 * 15_000, 1_700_000_000_000 + 290 * 15_000, ts, got, 0);
+  assert.equal(Array.from(got.subarray(0, n)), Array.from(values.subarray(250, 290)));
+  const v3 = encodeChunk("f64", d.timestamps, values);
+  assert.is(v3[0], 3);
+  assert.is(v3.length, v2.length, "the split layout takes the same bits");
+  assert.equal(Array.from(decodeChunk(v3).values as Float64Array), Array.from(values));
 });
 
 test("segment chunk records drop what the index holds and rebuild the exact chunk, checksum included", () => {
@@ -106,18 +130,100 @@ test("segment chunk records drop what the index holds and rebuild the exact chun
   const rebuilt = chunkFromRecord(record, 300, ts[0]!, ts[299]!);
   assert.ok(Buffer.from(rebuilt).equals(Buffer.from(chunk)));
   assert.ok(Buffer.from(chunkFromRecord(record, 300, Number(ts[0]), Number(ts[299]))).equals(Buffer.from(chunk)));
-  // Into a caller's buffer (a segment block rebuilt whole): at the given offset, nothing written around it.
-  assert.is(chunkBytesOfRecord(record), chunk.length);
-  const block = new Uint8Array(chunk.length + 20);
-  const view = chunkFromRecord(record, 300, ts[0]!, ts[299]!, block, 10);
-  assert.ok(view.buffer === block.buffer && view.byteOffset === 10 && Buffer.from(view).equals(Buffer.from(chunk)));
-  assert.ok(block.subarray(0, 10).every((b) => b === 0) && block.subarray(10 + chunk.length).every((b) => b === 0));
   // Wrong index fields give a chunk that the decoders reject, never wrong data.
   assert.throws(() => decodeChunk(chunkFromRecord(record, 300, ts[0]!, ts[299]! + 1n)), (e: unknown) => e instanceof ChunkCorruptionError);
   assert.throws(() => decodeChunk(chunkFromRecord(record, 299, ts[0]!, ts[299]!)), (e: unknown) => e instanceof ChunkCorruptionError);
   assert.throws(() => chunkFromRecord(record.subarray(0, 5), 300, ts[0]!, ts[299]!), (e: unknown) => e instanceof ChunkCorruptionError);
 });
 
+test("a record decodes by range into linear memory without being rebuilt: same points, bit for bit", () => {
+  const arena = loadWasm() as unknown as { readArena(points: number, keep: number): number; readArenaPoints(): number };
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 700 }),
+      fc.boolean(),
+      fc.integer({ min: 0, max: 3 }),
+      fc.double({ min: -0.1, max: 1.1, noNaN: true }),
+      fc.double({ min: -0.1, max: 1.1, noNaN: true }),
+      fc.integer({ min: 0, max: 5 }),
+      (n, jitter, shape, a, b, at) => {
+        const ts = Float64Array.from({ length: n }, (_, i) => 1_700_000_000_000 + i * 15_000 + (jitter ? (i * 7919) % 13 : 0));
+        const stale = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0]!;
+        const values = Float64Array.from({ length: n }, (_, i) =>
+          i === 3 ? stale : shape === 0 ? Math.round(random() * 1e6) / 100 : shape === 1 ? 512 * i * (3 + (i % 5)) : shape === 2 ? 42 : random(),
+        );
+        const chunk = encodeChunk("f64", ts, values);
+        const record = chunkToRecord(chunk);
+        const span = ts[n - 1]! - ts[0]!;
+        const [lo, hi] = [Math.min(a, b), Math.max(a, b)];
+        const [start, end] = [ts[0]! + Math.floor(lo * span), ts[0]! + Math.ceil(hi * span) + 1];
+        const wantTs = new Float64Array(n);
+        const wantValues = new Float64Array(n);
+        const want = decodeRangeInto(chunk, start, end, wantTs, wantValues, 0);
+        const tsPtr = arena.readArena(n + at, 0);
+        const vsPtr = tsPtr + arena.readArenaPoints() * 8;
+        const got = decodeRecordRangeToMemory(record, n, ts[0]!, ts[n - 1]!, start, end, tsPtr, vsPtr, at);
+        assert.is(got, want);
+        const mem = memoryViews();
+        assert.equal(Array.from(mem.f64.subarray(tsPtr / 8 + at, tsPtr / 8 + at + got)), Array.from(wantTs.subarray(0, want)));
+        const bits = (x: Float64Array) => Array.from(new BigUint64Array(x.slice().buffer));
+        assert.equal(bits(mem.f64.subarray(vsPtr / 8 + at, vsPtr / 8 + at + got)), bits(wantValues.subarray(0, want)));
+      },
+    ),
+    { numRuns: 300 },
+  );
+  // Wrong index fields are rejected, never turned into other data.
+  const ts = Float64Array.from({ length: 300 }, (_, i) => 1_700_000_000_000 + i * 15_000 + (i % 7));
+  const record = chunkToRecord(encodeChunk("f64", ts, Float64Array.from(ts, (t) => (t % 1000) / 10)));
+  const tsPtr = arena.readArena(300, 0);
+  const vsPtr = tsPtr + arena.readArenaPoints() * 8;
+  const decode = (count: number, minTs: number, maxTs: number, bytes = record) => () =>
+    decodeRecordRangeToMemory(bytes, count, minTs, maxTs, ts[0]!, ts[299]! + 1, tsPtr, vsPtr, 0);
+  assert.is(decode(300, ts[0]!, ts[299]!)(), 300);
+  for (const bad of [decode(299, ts[0]!, ts[299]!), decode(300, ts[0]!, ts[299]! + 1), decode(300, ts[0]! - 1, ts[299]!)]) {
+    assert.throws(bad, (e: unknown) => e instanceof ChunkCorruptionError);
+  }
+  assert.throws(decode(300, ts[0]!, ts[299]!, record.subarray(0, record.length - 9)), (e: unknown) => e instanceof ChunkCorruptionError);
+  assert.throws(decode(300, ts[0]!, ts[299]!, record.subarray(0, 5)), (e: unknown) => e instanceof ChunkCorruptionError);
+});
+
+test("a range starting inside a delta block only sums the residuals before it: same values as the full decode", () => {
+  // residual shapes: uniform noise (truncated-binary blocks), noise with rare outliers (PFOR exceptions), wide
+  // steps around int64 wrap-around (i64), decimal gauges (f64)
+  const shapes = fc.constantFrom("noise", "outliers", "wrap", "gauge");
+  fc.assert(
+    fc.property(fc.integer({ min: 2, max: 700 }), shapes, fc.nat(), fc.nat(), fc.nat(), (n, shape, a, b, seedIn) => {
+      let s = seedIn | 1;
+      const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+      const ts = Float64Array.from({ length: n }, (_, i) => 1_700_000_000_000 + i * 15_000);
+      let x = 2n ** 62n;
+      let g = 500;
+      const ints = BigInt64Array.from({ length: n }, () => {
+        const step = shape === "outliers" && rnd() < 0.02 ? BigInt(Math.floor(rnd() * 1e12)) : BigInt(Math.floor(rnd() * 1000) - 300);
+        x = BigInt.asIntN(64, x + (shape === "wrap" ? step * 2n ** 40n : step));
+        return x;
+      });
+      const kind = shape === "gauge" ? "f64" : "i64";
+      const chunk = kind === "f64" ? encodeChunk("f64", ts, Float64Array.from({ length: n }, () => (g += Math.floor(rnd() * 41) - 20) / 100)) : encodeChunk("i64", ts, ints);
+      const full = decodeChunk(chunk, "number");
+      const from = a % n;
+      const to = from + 1 + (b % (n - from));
+      const tsOut = new Float64Array(n);
+      const out = kind === "f64" ? new Float64Array(n) : new BigInt64Array(n);
+      const count = decodeRangeInto(chunk, ts[from]!, ts[to - 1]! + 1, tsOut, out, 0);
+      assert.is(count, to - from);
+      assert.equal(Array.from(out.subarray(0, count) as Float64Array), Array.from((full.values as Float64Array).subarray(from, to)));
+    }),
+    { numRuns: 400 },
+  );
+});
+
+const V2_TRUNCATED_CHUNK_HEX =
+  "020001112c0100000068e5cf8b01000088d729d08b01000002000000d40000009875020001e60f8500231b38c530496524d8f4d0930035ce4a25" +
+  "3e85e2ee6dfabcfa7a9ee28fd3d2af48934aefb36af9cb8054fe8d2db4e7266e73724fb7c187c95c7f84387b2ee0313d99775edc4812e34da5" +
+  "acd04ff4bffdbedaa70d2bcdb49e3de2a5f0932d2a62274e434f56f10e2b47f5fd6239dcc2d4f987aecd02ac8691feaadbde8452aa2eee1948" +
+  "3ee68744894f3ab8c3d1d9e99621b3ffff28abc429d5703072b6f932d1f34dc677608793ab3e3bf3018500231d07ced001344e5d3055d53971" +
+  "668117fa63c47acc3d79d674dee1d3fc1edf42ad05";
 const V1_CHUNK_HEX = "01000111030000000068e5cf8b01000030dde5cf8b01000002000000090000009875020001ac0200009601baf242b9";
 
 test.run();

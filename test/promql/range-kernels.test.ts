@@ -76,4 +76,32 @@ test("beforeBatch runs before every batch and can stop the evaluation (the query
   /deadline/);
 });
 
+test("quantile_over_time picks the values a full sort puts around the rank (NaN first, ties, infinities)", () => {
+  const value = fc.oneof(
+    // (mostly distinct values: fast-check's doubles repeat their favourite values, and ties hide wrong picks)
+    { arbitrary: fc.integer({ min: -1e6, max: 1e6 }).map((v) => v / 64), weight: 8 },
+    { arbitrary: fc.integer({ min: -3, max: 3 }), weight: 1 },
+    { arbitrary: fc.constantFrom(NaN, Infinity, -Infinity), weight: 1 },
+  );
+  fc.assert(
+    fc.property(fc.array(value, { minLength: 20, maxLength: 150 }), fc.integer({ min: 0, max: 1000 }).map((q) => q / 1000), fc.integer({ min: 1, max: 120 }), (vs, q, windowPoints) => {
+      const input = series(vs.map((_, i) => i * 1000), vs);
+      const ends = Float64Array.from({ length: 8 }, (_, i) => i * 20_000);
+      const [result] = evalRangeKernel("quantile_over_time", [input], { windowEnds: ends, rangeMs: windowPoints * 1000, p0: Float64Array.from(ends, () => q) });
+      const got = at(result);
+      ends.forEach((end, k) => {
+        const window = vs.filter((_, i) => i * 1000 > end - windowPoints * 1000 && i * 1000 <= end);
+        if (window.length === 0) return assert.is(got[k], undefined);
+        const sorted = window.slice().sort((a, b) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b || 0));
+        const rank = q * (sorted.length - 1);
+        const lower = Math.max(0, Math.floor(rank));
+        const upper = Math.min(sorted.length - 1, lower + 1);
+        const weight = rank - Math.floor(rank);
+        assert.ok(Object.is(got[k], sorted[lower] * (1 - weight) + sorted[upper] * weight), `q=${q} window=${window} got ${got[k]}`);
+      });
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test.run();

@@ -6,6 +6,7 @@ import { ProtocolError } from "../../src/protocols/errors.js";
 import { decodeReadRequest, decodeWriteRequest, encodeReadResponse, remoteProto } from "../../src/protocols/remote.js";
 import { snappyCompress, snappyDeclaredLength, snappyDecompress, snappyDecompressTransient } from "../../src/protocols/snappy.js";
 import { type RawLabel, visitWriteRequest } from "../../src/protocols/write-request-decoder.js";
+import { loadWasm } from "../../src/wasm/loader.js";
 
 const WriteRequest = remoteProto.lookupType("prometheus.WriteRequest");
 const ReadRequest = remoteProto.lookupType("prometheus.ReadRequest");
@@ -112,6 +113,43 @@ test("series found again by their bytes (as the successor of the previous series
     }),
     { numRuns: 300 },
   );
+});
+
+test("the WASM scan and the JS decoder agree; large requests, long label runs and a cleared cache decode exactly", () => {
+  // metadata sends a request down the JS decoder: the same series with and without it must decode alike
+  const withMetadata = (timeseries: object[]) => encodeWrite({ timeseries, metadata: [{ type: 1, metricFamilyName: "m", help: "h", unit: "" }] });
+  const series = fc.record({
+    labels: fc.uniqueArray(fc.record({ name: fc.stringMatching(/^[a-z]{1,3}$/), value: fc.string({ unit: "binary", maxLength: 6 }) }), { selector: (l) => l.name, maxLength: 3 }),
+    samples: fc.array(fc.record({ value: fc.double(), timestamp: fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }) }), { maxLength: 3 }),
+  });
+  fc.assert(
+    fc.property(fc.array(series, { maxLength: 6 }), fc.constantFrom(undefined, "t1"), (list, tenant) => {
+      const timeseries = list.map((t) => ({ labels: [{ name: "__name__", value: "m" }, ...t.labels], samples: t.samples }));
+      const extra = tenant === undefined ? undefined : { name: "__tsink_tenant__", value: tenant };
+      const viaWasm = decodeWriteRequest(encodeWrite({ timeseries }), "ms", extra);
+      const viaJs = decodeWriteRequest(withMetadata(timeseries), "ms", extra);
+      assert.is(viaJs.metadata.length, 1);
+      assert.equal(samplesOf(viaWasm), samplesOf(viaJs));
+      assert.equal(viaWasm.samples.series.map((k) => k.labels), viaJs.samples.series.map((k) => k.labels));
+    }),
+    { numRuns: 300 },
+  );
+  // more series and samples than the scan's first output capacity (8192), one label run beyond the cached size
+  const long = { name: "long", value: "x".repeat(2000) };
+  const big = Array.from({ length: 20_000 }, (_, i) => ({
+    labels: [{ name: "__name__", value: "big" }, { name: "i", value: String(i) }, ...(i === 7 ? [long] : [])],
+    samples: [{ value: i, timestamp: 1000 + i }],
+  }));
+  for (let round = 0; round < 3; round++) {
+    if (round === 2) (loadWasm().wrCacheClear as () => void)();
+    const decoded = decodeWriteRequest(encodeWrite({ timeseries: big }), "ms");
+    assert.is(decoded.samples.count, 20_000);
+    const rows = samplesOf(decoded);
+    for (const i of [0, 7, 8191, 8192, 19_999]) {
+      assert.equal(rows[i], ["big", [{ name: "i", value: String(i) }, ...(i === 7 ? [long] : [])], 1000 + i, i]);
+    }
+    decoded.release();
+  }
 });
 
 test("write request validation names what is wrong", () => {

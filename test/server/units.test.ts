@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AdmissionGate, AdmissionRejected } from "../../src/server/admission.js";
-import { BufferGcTrigger, startBufferGc } from "../../src/server/buffer-gc.js";
+import { BufferGcTrigger, heapGrowingPercent, QUIET_HEAP_GROWING_PERCENT, startBufferGc, WRITE_QUIET_MS } from "../../src/server/buffer-gc.js";
 import { Authenticator, bearerToken, presentedToken, scopeOfPath } from "../../src/server/auth.js";
 import { ConfigError, parseServerArgs, type ServerConfig } from "../../src/server/config.js";
 import { HttpError } from "../../src/server/http-error.js";
@@ -72,6 +72,9 @@ test("the byte writer spells random results exactly as JSON.stringify plus forma
     fc.double({ min: -2e15, max: 2e15 }).map(Math.round),
     fc.integer({ min: -30, max: 30 }).chain((e) => fc.double({ min: 1, max: 10, noNaN: true }).map((m) => m * 10 ** e)),
     fc.constantFrom(0, -0, NaN, Infinity, -Infinity, 1e15, -1e15, 999999999999999, 1e21, 1e-6, 9.999999999999999e-7),
+    // the writer's own digit path: integers below 2^50 and decimals of up to six (here seven) fraction digits
+    fc.tuple(fc.double({ min: -1e13, max: 1e13, noNaN: true }), fc.integer({ min: 0, max: 7 })).map(([x, k]) => Math.round(x) / 10 ** k),
+    fc.constantFrom(2 ** 50, 2 ** 50 - 1, -(2 ** 50) + 1, 1125899906.842624, 1125899906.8426241, 0.0000015, 999999.999999, 1e9 - 1, 2 ** 31, 2 ** 32 + 0.5),
   );
   const text = fc.oneof(
     fc.string({ unit: "binary" }),
@@ -243,6 +246,14 @@ test("buffer GC is due once ArrayBuffers exceed the last live set by the slack, 
   assert.ok(t.due(221));
   assert.not.ok(t.due(30)); // V8 collected on its own: the base drops to 30
   assert.ok(t.due(131));
+});
+
+test("V8 keeps its own heap growth while writes come and is bounded once they stop", () => {
+  assert.is(heapGrowingPercent(0), 0);
+  assert.is(heapGrowingPercent(WRITE_QUIET_MS - 1), 0);
+  assert.is(heapGrowingPercent(WRITE_QUIET_MS), QUIET_HEAP_GROWING_PERCENT);
+  assert.is(heapGrowingPercent(Infinity), QUIET_HEAP_GROWING_PERCENT);
+  assert.ok(QUIET_HEAP_GROWING_PERCENT > 0 && QUIET_HEAP_GROWING_PERCENT < 100);
 });
 
 test("the buffer GC frees dropped Buffers that V8 alone would keep (below its external-memory trigger)", async () => {

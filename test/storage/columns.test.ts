@@ -114,4 +114,24 @@ test("ns precision takes BigInt64Array timestamps", async () => {
   await rejects(s.insertColumns(batch([k], [[0, NOW, 1]])), "InvalidTimestamp", "BigInt64Array");
 });
 
+test("batches of every size and kind after one another (the validated columns are reused between batches)", async () => {
+  const s = await msStorage();
+  const big = 70_000; // larger than the reused arrays: this batch gets arrays of its own
+  const keys = Array.from({ length: 50 }, (_, i) => new SeriesKey("m", L("k", `v${i}`)));
+  const samples: Array<[number, number, number]> = [];
+  for (let i = 0; i < big; i++) samples.push([i % 50, NOW + Math.floor(i / 50), i]);
+  await s.insertColumns(batch(keys, samples));
+  await s.insertColumns(batch(keys, [[3, NOW + 5000, -1]]));
+  await s.insertRows([row("txt", L("k", "a"), NOW, "hello"), row("m", L("k", "v3"), NOW + 5001, 7)]);
+  await s.insertRows(Array.from({ length: big }, (_, i) => row("r", L("k", `v${i % 7}`), NOW + Math.floor(i / 7), i)));
+  await s.insertRows([row("txt", L("k", "a"), NOW + 1, "world"), row("r", L("k", "v0"), NOW + 20_000, 0.5)]);
+  const v3 = await s.select("m", L("k", "v3"), 0, NOW + 10_000);
+  assert.is(v3.length, big / 50 + 2);
+  assert.equal(v3.slice(-3).map((p) => p.value), [big - 47, -1, 7]);
+  assert.equal((await s.select("txt", L("k", "a"), 0, NOW + 10)).map((p) => p.value), ["hello", "world"]);
+  const r0 = await s.select("r", L("k", "v0"), 0, NOW + 30_000);
+  assert.is(r0.length, big / 7 + 1);
+  assert.equal([r0[1]!.value, r0[r0.length - 1]!.value], [7, 0.5]);
+});
+
 test.run();

@@ -4,6 +4,9 @@ import type { Codec, QueryOptions, StoredPoint } from "../../src/index.js";
 import { L, msStorage, rejects, row } from "./helpers.js";
 import { StorageBuilder } from "../../src/index.js";
 import { memoryViews } from "../../src/wasm/loader.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 // 10 points 0..9 at ts 10, 20, ..., 100, with a NaN at ts 55 (chunkPoints 4: sealed chunks and an active head)
 async function seeded() {
@@ -220,8 +223,10 @@ test("selectColumns over series that span and cross its shared pages equals sele
   }
 });
 
-test("selectBatches delivers selectColumns' series in WASM memory, whole series per batch, bits unchanged", async () => {
-  const s = await msStorage((b) => b.withChunkPoints(4));
+for (const where of ["memory", "segments"] as const) test(`selectBatches delivers selectColumns' series in WASM memory, whole series per batch, bits unchanged (${where})`, async () => {
+  const dir = where === "segments" ? mkdtempSync(join(tmpdir(), "tsink-batches-")) : undefined;
+  const open = () => msStorage((b) => (dir ? b.withDataPath(dir) : b).withChunkPoints(4));
+  let s = await open();
   const stale = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0]!;
   const rows = [];
   for (let k = 0; k < 6; k++) for (let t = 1; t <= 11 + k; t++) rows.push(row("m", L("k", String(k)), t * 10, t === 7 ? stale : k * 100 + t));
@@ -230,6 +235,11 @@ test("selectBatches delivers selectColumns' series in WASM memory, whole series 
   rows.push(row("m", L("k", "text"), 20, "x"));
   await s.insertRows(rows);
   await s.insertRows([row("m", L("k", "late"), 40, 3), row("m", L("k", "late"), 60, 4)]); // overlaps the sealed run
+  if (dir) {
+    await s.deleteSeries({ metric: "m", matchers: [{ name: "k", op: "=", value: "2" }], start: 95, end: 115 });
+    await s.close(); // everything goes into segments (chunk records), read back below with the tombstone applied
+    s = await open();
+  }
   const [start, end] = [25, 135];
   const cols = await s.selectColumns({ metric: "m" }, start, end, { metricLabel: true });
   const got: { labels: unknown; ts: number[]; bits: bigint[] }[] = [];
@@ -255,8 +265,13 @@ test("selectBatches delivers selectColumns' series in WASM memory, whole series 
     assert.equal(got[i]!.bits, Array.from(new BigUint64Array(cols[i]!.values.slice().buffer)), `value bits of ${i}`);
   }
   assert.equal(cols.find((c) => c.labels.some((l) => l.value === "late"))!.timestamps, new Float64Array([40, 50, 60, 90]));
+  const deleted = cols.find((c) => c.labels.some((l) => l.value === "2"))!.timestamps as Float64Array;
+  assert.equal(Array.from(deleted), [30, 40, 50, 60, 70, 80, 90, ...(dir ? [] : [100, 110]), 120, 130]);
   assert.ok(batchSizes.length > 2, "several batches");
   for (const size of batchSizes.slice(0, -1)) assert.ok(size >= 9, "a batch closes once it holds maxPoints");
+  await s.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (where === "segments") return;
 
   const ns = await new StorageBuilder().build();
   await ns.insertRows([row("m", L("k", "a"), 1n, 1)]);

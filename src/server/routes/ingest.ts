@@ -4,10 +4,10 @@
 import type Router from "@koa/router";
 import type { Context } from "koa";
 import { parsePrometheusText } from "../../protocols/prometheus-text.js";
-import { decodeWriteRequest } from "../../protocols/remote.js";
+import { type DecodedWriteRequest, decodeWriteRequest } from "../../protocols/remote.js";
 import { scaleMillis } from "../../protocols/rows.js";
 import { snappyDecompressTransient } from "../../protocols/snappy.js";
-import { readBody } from "../body.js";
+import { readBody, readBodyChunks } from "../body.js";
 import { HttpError } from "../http-error.js";
 import { type DecodedWrite, WRITE_ERROR_HEADER, ingest } from "../protocol-ingest.js";
 import { type Runtime, tenantOf } from "../runtime.js";
@@ -47,30 +47,20 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
       // Remote write 2.0 senders fall back to 1.0 on 415.
       throw new HttpError(415, `unsupported remote write message ${JSON.stringify(proto)}: this server speaks remote write 1.0 (prometheus.WriteRequest)`);
     }
-    await write(ctx, "remote_write", (body, tenant) => {
+    const tenant = tenantOf(ctx);
+    await ingest(rt, { protocol: "remote_write", tenant, kind: "request" }, async () => {
+      const body = await readBodyChunks(ctx, limits.maxBodyBytes);
       // the decompressed request is a view of WASM memory: decoded right away (the columns are copies)
       const decoded = decodeWriteRequest(snappyDecompressTransient(body, limits.maxDecompressedBodyBytes), timestampPrecision, tenantLabel(tenant));
-      if (decoded.exemplarCount > 0) {
-        rt.metrics.exemplarsRejected.inc(decoded.exemplarCount);
-        rt.metrics.payloads.inc({ kind: "exemplars", outcome: "rejected" }, decoded.exemplarCount);
-        throw unsupportedFeature("exemplars", decoded.exemplarCount, "TSINK_REMOTE_WRITE_EXEMPLARS_ENABLED", features.exemplarsEnabled);
-      }
-      if (decoded.histogramCount > 0) {
-        rt.metrics.payloads.inc({ kind: "histograms", outcome: "rejected" }, decoded.histogramCount);
-        throw unsupportedFeature("native histogram samples", decoded.histogramCount, "TSINK_REMOTE_WRITE_HISTOGRAMS_ENABLED", features.histogramsEnabled);
-      }
-      if (decoded.metadata.length > 0 && !features.metadataEnabled) {
-        rt.metrics.payloads.inc({ kind: "metadata", outcome: "rejected" }, decoded.metadata.length);
-        throw new HttpError(422, `request carries ${decoded.metadata.length} metadata updates, but TSINK_REMOTE_WRITE_METADATA_ENABLED is false`);
-      }
-      if (decoded.metadata.length > features.maxMetadataUpdates) {
-        rt.metrics.payloads.inc({ kind: "metadata", outcome: "rejected" }, decoded.metadata.length);
-        throw new HttpError(413, `request carries ${decoded.metadata.length} metadata updates, more than the limit of ${features.maxMetadataUpdates}`, {
-          headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" },
-        });
+      try {
+        rejectUnsupported(decoded);
+      } catch (err) {
+        decoded.release();
+        throw err;
       }
       return {
         columns: decoded.samples,
+        release: decoded.release,
         after: () => {
           if (decoded.metadata.length === 0) return;
           rt.metrics.payloads.inc({ kind: "metadata", outcome: "accepted" }, decoded.metadata.length);
@@ -78,7 +68,32 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
         },
       };
     });
+    ctx.status = 200;
+    ctx.body = "";
   });
+
+  /** 422/413 for what a WriteRequest may carry but this server does not store (as configured). */
+  function rejectUnsupported(decoded: DecodedWriteRequest): void {
+    if (decoded.exemplarCount > 0) {
+      rt.metrics.exemplarsRejected.inc(decoded.exemplarCount);
+      rt.metrics.payloads.inc({ kind: "exemplars", outcome: "rejected" }, decoded.exemplarCount);
+      throw unsupportedFeature("exemplars", decoded.exemplarCount, "TSINK_REMOTE_WRITE_EXEMPLARS_ENABLED", features.exemplarsEnabled);
+    }
+    if (decoded.histogramCount > 0) {
+      rt.metrics.payloads.inc({ kind: "histograms", outcome: "rejected" }, decoded.histogramCount);
+      throw unsupportedFeature("native histogram samples", decoded.histogramCount, "TSINK_REMOTE_WRITE_HISTOGRAMS_ENABLED", features.histogramsEnabled);
+    }
+    if (decoded.metadata.length > 0 && !features.metadataEnabled) {
+      rt.metrics.payloads.inc({ kind: "metadata", outcome: "rejected" }, decoded.metadata.length);
+      throw new HttpError(422, `request carries ${decoded.metadata.length} metadata updates, but TSINK_REMOTE_WRITE_METADATA_ENABLED is false`);
+    }
+    if (decoded.metadata.length > features.maxMetadataUpdates) {
+      rt.metrics.payloads.inc({ kind: "metadata", outcome: "rejected" }, decoded.metadata.length);
+      throw new HttpError(413, `request carries ${decoded.metadata.length} metadata updates, more than the limit of ${features.maxMetadataUpdates}`, {
+        headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" },
+      });
+    }
+  }
 
   router.post("/api/v1/import/prometheus", async (ctx) => {
     checkContentType(

@@ -3,7 +3,6 @@
 import { GrowableBytes } from "../../encoding/growable-bytes.js";
 import { dataCorruption } from "../wal/durability-errors.js";
 
-const utf8 = new TextEncoder();
 const utf8Decode = new TextDecoder("utf-8", { fatal: true });
 
 export class ByteWriter extends GrowableBytes {
@@ -35,8 +34,29 @@ export class ByteWriter extends GrowableBytes {
     this.u32(b.length);
     this.bytes(b);
   }
+  /** u32 length + UTF-8 bytes (written in place; short ASCII strings byte by byte, cheaper than a native call). */
   string(s: string): void {
-    this.blob(utf8.encode(s));
+    const n = s.length;
+    if (n <= 64) {
+      this.reserve(4 + n);
+      const buf = this.buf;
+      const at = this.length + 4;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i] = c;
+      }
+      if (i === n) {
+        buf.writeUInt32LE(n, this.length);
+        this.length = at + n;
+        return;
+      }
+    }
+    const bytes = Buffer.byteLength(s, "utf8");
+    this.u32(bytes);
+    this.reserve(bytes);
+    this.length += this.buf.write(s, this.length, bytes, "utf8");
   }
   /** Unsigned LEB128 of a safe integer (0 .. 2^53-1). */
   varint(v: number): void {

@@ -12,6 +12,7 @@ import {
   type ValidatedBatch,
 } from "../durability.js";
 import { TsinkError } from "../errors.js";
+import type { PointSink } from "../column.js";
 import type { Ts } from "../timestamps.js";
 import type { WriteAcknowledgement } from "../types.js";
 import { Compactor } from "../compaction/compactor.js";
@@ -20,11 +21,12 @@ import { Tombstones } from "../compaction/tombstones.js";
 import { invalidConfiguration } from "../wal/durability-errors.js";
 import type { ScannedFrame } from "../wal/frame.js";
 import {
+  decodeCompactSamples,
   decodeDelete,
   decodeSamples,
   decodeSeriesDefs,
   encodeDelete,
-  encodeSamples,
+  encodeSamplesRecord,
   encodeSeriesDefs,
   RecordType,
 } from "../wal/records.js";
@@ -199,8 +201,9 @@ export class DiskDurability implements DurabilityLayer {
           for (const d of defs) this.setDefined(d.id, frame.seq);
           pendingDefs.push(...defs);
         }
-        else if (frame.type === RecordType.Samples) {
-          const batch = decodeSamples(frame.payload, this.engine.axis, where(frame));
+        else if (frame.type === RecordType.Samples || frame.type === RecordType.CompactSamples) {
+          const decode = frame.type === RecordType.Samples ? decodeSamples : decodeCompactSamples;
+          const batch = decode(frame.payload, this.engine.axis, where(frame));
           for (const sid of batch.seriesIds) {
             const def = hidden.get(sid);
             if (def) {
@@ -250,7 +253,7 @@ export class DiskDurability implements DurabilityLayer {
       const defs = this.definitionsToLog(batch);
       const frames: WalFrameInput[] = [];
       if (defs.length > 0) frames.push({ type: RecordType.SeriesDef, payload: encodeSeriesDefs(defs) });
-      frames.push({ type: RecordType.Samples, payload: encodeSamples(batch) }); // may be a shared buffer: append now
+      frames.push(encodeSamplesRecord(batch)); // may be a shared buffer: append now
       let seq: number;
       try {
         seq = wal.append(frames);
@@ -316,18 +319,41 @@ export class DiskDurability implements DurabilityLayer {
   // ------------------------------------------------------------------ read path
 
   persistedChunks(seriesId: number, start: Ts, end: Ts, out: Uint8Array[] = []): Uint8Array[] {
+    this.eachPersisted(seriesId, start, end, (seg, e, filter) => {
+      const bytes = seg.readChunk(e);
+      const kept = filter ? filterChunk(bytes, seriesId, seg.id, this.tombstones, this.timeCells) : bytes;
+      if (kept) out.push(kept);
+      return true;
+    });
+    return out;
+  }
+
+  appendPersisted(seriesId: number, start: Ts, end: Ts, sink: PointSink): boolean {
+    return this.eachPersisted(seriesId, start, end, (seg, e, filter) => {
+      if (!filter) return seg.appendTo(e, sink, start, end);
+      const kept = filterChunk(seg.readChunk(e), seriesId, seg.id, this.tombstones, this.timeCells);
+      return kept === null || sink.appendChunk(kept, start, end);
+    });
+  }
+
+  /**
+   * Calls `visit` for each chunk entry of `seriesId` that may overlap [start, end), segment by segment (with whether
+   * tombstones of the series affect that segment) until it returns false; returns false then, else true. The
+   * segments come from the store's SeriesDirectory (one lookup, not one per segment). A segment that turns out
+   * damaged is quarantined and the read fails.
+   */
+  private eachPersisted(
+    seriesId: number, start: Ts, end: Ts, visit: (seg: SegmentReader, entry: number, filter: boolean) => boolean,
+  ): boolean {
     const dir = this.store.directory(); // a failing segment leaves the store below, and then the loop ends with the throw
-    if (seriesId + 1 >= dir.start.length) return out;
+    if (seriesId + 1 >= dir.start.length) return true;
     const places = dir.places;
     for (let p = 3 * dir.start[seriesId]!, to = 3 * dir.start[seriesId + 1]!; p < to; p += 3) {
       const seg = dir.segments[places[p]!]!;
       try {
         const filter = this.tombstones.affects(seriesId, seg.id);
         for (let e = places[p + 1]!, last = e + places[p + 2]!; e < last; e++) {
-          if (!seg.overlaps(e, start, end)) continue;
-          const bytes = seg.readChunk(e);
-          const kept = filter ? filterChunk(bytes, seriesId, seg.id, this.tombstones, this.timeCells) : bytes;
-          if (kept) out.push(kept);
+          if (seg.overlaps(e, start, end) && !visit(seg, e, filter)) return false;
         }
       } catch (err) {
         if (!(err instanceof TsinkError && err.code === "DataCorruption")) throw err;
@@ -342,7 +368,7 @@ export class DiskDurability implements DurabilityLayer {
         throw new TsinkError("DataCorruption", `${err.message}; segment ${seg.dir} was quarantined, the rest of the data stays readable`, err.details, { cause: err });
       }
     }
-    return out;
+    return true;
   }
 
   // ------------------------------------------------------------------ flush

@@ -1,11 +1,11 @@
 // Reads one published segment: loads and verifies the manifest and index at open, reads chunk payloads
 // on demand (one compressed block at a time, verified by CRC-32), keeping decompressed blocks in a cache shared
-// by all open segments and bounded in bytes, so repeated queries do not decompress the same blocks again. A block
-// of chunk records (format v3) is cached with its chunks already rebuilt, so a read of a cached chunk is a view.
+// by all open segments and bounded in bytes, so repeated queries do not decompress the same blocks again.
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import { chunkBytesOfRecord, chunkFromRecord } from "../../encoding/chunk.js";
+import { chunkFromRecord } from "../../encoding/chunk.js";
+import type { PointSink } from "../column.js";
 import type { TimestampArray, Ts } from "../timestamps.js";
 import { dataCorruption } from "../wal/durability-errors.js";
 import {
@@ -33,17 +33,17 @@ const BLOCK_KEY_SPAN = 2 ** 21;
  * reorder the map at every block change; eviction passes over the oldest blocks, re-queueing used ones once.
  */
 export class BlockCache {
-  private readonly blocks = new Map<number, { block: Uint8Array; used: boolean }>();
+  private readonly blocks = new Map<number, { block: Buffer; used: boolean }>();
   bytes = 0;
   hits = 0;
   misses = 0;
   /** The most recently used block. */
   private lastKey = -1;
-  private lastBlock: Uint8Array | undefined;
+  private lastBlock: Buffer | undefined;
 
   constructor(readonly capacity: number) {}
 
-  get(key: number): Uint8Array | undefined {
+  get(key: number): Buffer | undefined {
     if (key === this.lastKey) {
       this.hits++;
       return this.lastBlock; // consecutive reads mostly hit one block
@@ -60,7 +60,7 @@ export class BlockCache {
     return hit.block;
   }
 
-  set(key: number, block: Uint8Array): void {
+  set(key: number, block: Buffer): void {
     this.blocks.set(key, { block, used: false });
     this.bytes += block.length;
     this.lastKey = key;
@@ -99,12 +99,6 @@ export class SegmentReader {
   private readonly chunksPath: string;
   /** chunks.bin holds records to rebuild chunks from (format version 3), not whole chunks. */
   private readonly records: boolean;
-  /** With records: where each chunk entry's rebuilt chunk lies in its rebuilt block (set when the block is first read). */
-  private rebuiltAt: Uint32Array | undefined;
-  private rebuiltLength: Uint32Array | undefined;
-  /** With records: the chunk entries of block b are blockEntries[blockStart[b] .. blockStart[b + 1]). */
-  private blockStart: Uint32Array | undefined;
-  private blockEntries: Uint32Array | undefined;
   /** firstChunk by series id - firstSeries (built on first use when the id range is dense enough). */
   private firstBySeries: Uint32Array | undefined;
   private readonly firstSeries: number;
@@ -173,7 +167,7 @@ export class SegmentReader {
 
   /**
    * firstChunk of each series id in the segment's range (where an id has no chunks: the entry where it would be),
-   * so that a read of many series finds each in O(1) instead of a binary search per segment; empty (binary
+   * so that compaction, which asks every source segment for every series, finds each in O(1); empty (binary
    * search) when the ids are too sparse for a table of 4 bytes per id.
    */
   private buildFirstBySeries(): Uint32Array {
@@ -204,55 +198,32 @@ export class SegmentReader {
     return this.maxTs[i]! >= start && this.minTs[i]! < end;
   }
 
-  /** Encoded bytes of chunk entry `i` (a view: valid while the segment is open, not to be modified). */
+  /** Encoded bytes of chunk entry `i`. */
   readChunk(i: number): Uint8Array {
+    const stored = this.stored(i);
+    return this.records ? chunkFromRecord(stored, this.index.chunkPoints[i]!, this.minTs[i]!, this.maxTs[i]!) : stored;
+  }
+
+  /**
+   * Appends the points in [start, end) of chunk entry `i` (an f64 series) to `sink`, as readChunk + appendChunk would;
+   * a record (format version 3) is decoded with its index entry's fields, without rebuilding the chunk.
+   */
+  appendTo(i: number, sink: PointSink, start: Ts, end: Ts): boolean {
+    const stored = this.stored(i);
+    if (!this.records) return sink.appendChunk(stored, start, end);
+    return sink.appendRecord(stored, this.index.chunkPoints[i]!, this.minTs[i]!, this.maxTs[i]!, start, end);
+  }
+
+  /** The bytes chunks.bin stores for entry `i` (a whole chunk or a record), a view into its cached block. */
+  private stored(i: number): Uint8Array {
     const block = this.readBlock(this.index.chunkBlock[i]!);
-    if (this.records) return new Uint8Array(block.buffer, block.byteOffset + this.rebuiltAt![i]!, this.rebuiltLength![i]!);
     const off = this.index.chunkOffset[i]!;
     const len = this.index.chunkLength[i]!;
     if (off + len > block.length) throw dataCorruption(this.chunksPath, this.index.blockOffsets[this.index.chunkBlock[i]!]!, "chunk entry outside its block");
     return new Uint8Array(block.buffer, block.byteOffset + off, len); // lighter than a Buffer view
   }
 
-  /** The chunks of block `b`'s records rebuilt back to back (recording where each lies). */
-  private rebuildBlock(b: number, raw: Buffer): Uint8Array {
-    const ix = this.index;
-    if (!this.blockStart) {
-      const blocks = ix.blockOffsets.length;
-      const start = new Uint32Array(blocks + 1);
-      for (let i = 0; i < ix.chunkBlock.length; i++) start[ix.chunkBlock[i]! + 1]!++;
-      for (let k = 0; k < blocks; k++) start[k + 1]! += start[k]!;
-      const fill = start.slice(0, blocks);
-      const entries = new Uint32Array(ix.chunkBlock.length);
-      for (let i = 0; i < ix.chunkBlock.length; i++) entries[fill[ix.chunkBlock[i]!]!++] = i;
-      this.blockStart = start;
-      this.blockEntries = entries;
-      this.rebuiltAt = new Uint32Array(ix.chunkBlock.length);
-      this.rebuiltLength = new Uint32Array(ix.chunkBlock.length);
-    }
-    const entries = this.blockEntries!;
-    const from = this.blockStart[b]!;
-    const to = this.blockStart[b + 1]!;
-    const record = (i: number) => {
-      const off = ix.chunkOffset[i]!;
-      const len = ix.chunkLength[i]!;
-      if (off + len > raw.length) throw dataCorruption(this.chunksPath, ix.blockOffsets[b]!, "chunk entry outside its block");
-      return raw.subarray(off, off + len);
-    };
-    let bytes = 0;
-    for (let k = from; k < to; k++) bytes += chunkBytesOfRecord(record(entries[k]!));
-    const out = new Uint8Array(bytes);
-    for (let k = from, at = 0; k < to; k++) {
-      const i = entries[k]!;
-      const chunk = chunkFromRecord(record(i), ix.chunkPoints[i]!, this.minTs[i]!, this.maxTs[i]!, out, at);
-      this.rebuiltAt![i] = at;
-      this.rebuiltLength![i] = chunk.length;
-      at += chunk.length;
-    }
-    return out;
-  }
-
-  private readBlock(b: number): Uint8Array {
+  private readBlock(b: number): Buffer {
     const key = this.serial * BLOCK_KEY_SPAN + b;
     const hit = blockCache.get(key);
     if (hit) return hit;
@@ -269,9 +240,8 @@ export class SegmentReader {
       throw dataCorruption(this.chunksPath, offset, "block runs past end of file");
     }
     const raw = openBlock(header, data, this.chunksPath, offset);
-    const block = this.records ? this.rebuildBlock(b, raw) : raw;
-    if (b < BLOCK_KEY_SPAN) blockCache.set(key, block);
-    return block;
+    if (b < BLOCK_KEY_SPAN) blockCache.set(key, raw);
+    return raw;
   }
 
   /** Bytes of all files of the segment. */

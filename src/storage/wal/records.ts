@@ -1,7 +1,10 @@
 // WAL record payloads, columnar: SeriesDef (new series of a batch), Samples (a validated batch: series ids,
-// kinds, raw 8-byte timestamp and value cells, optional blobs) and Delete (series ids + optional time range).
+// kinds, raw 8-byte timestamp and value cells, optional blobs), CompactSamples (a batch of numbers with number
+// timestamps: raw values, series ids and timestamps as zigzag varint deltas; ~10 instead of 21 bytes per sample
+// of remote write) and Delete (series ids + optional time range).
 import type { TypedSeriesDefinition, ValidatedBatch } from "../durability.js";
 import { ByteReader, ByteWriter } from "../segment/bytes.js";
+import { dataCorruption } from "./durability-errors.js";
 import type { TimeAxis, Ts } from "../timestamps.js";
 import type { Blob } from "../value-kinds.js";
 
@@ -9,6 +12,13 @@ export const enum RecordType {
   SeriesDef = 1,
   Samples = 2,
   Delete = 3,
+  CompactSamples = 4,
+}
+
+/** A record to append: its type and payload. */
+export interface EncodedRecord {
+  type: RecordType;
+  payload: Buffer;
 }
 
 export function encodeSeriesDefs(defs: readonly TypedSeriesDefinition[]): Buffer {
@@ -47,21 +57,28 @@ const BLOB_BYTES = 1;
 const BLOB_STRING = 2;
 
 /**
- * Samples payload: u32 n, u32 ids[n], u8 kinds[n], 8-byte ts cells[n], 8-byte value cells[n], u8 hasBlobs, blobs.
- * For a batch without blobs the result is a view of a shared buffer, valid until the next call: write it at once.
+ * A batch as a CompactSamples record when it has no blobs and number timestamps within ±2^51 (every ms, s or us
+ * timestamp of this era), else as a Samples record. CompactSamples payloads are views of a shared buffer, valid
+ * until the next call: write them at once.
  */
+export function encodeSamplesRecord(batch: ValidatedBatch): EncodedRecord {
+  const compact = batch.blobs ? undefined : encodeCompactSamples(batch);
+  return compact ? { type: RecordType.CompactSamples, payload: compact } : { type: RecordType.Samples, payload: encodeSamples(batch) };
+}
+
+/** Samples payload: u32 n, u32 ids[n], u8 kinds[n], 8-byte ts cells[n], 8-byte value cells[n], u8 hasBlobs, blobs. */
 export function encodeSamples(batch: ValidatedBatch): Buffer {
   const n = batch.count;
-  if (!batch.blobs) return encodeNumericSamples(batch);
   const w = new ByteWriter(16 + n * 21);
   w.u32(n);
   w.cells(batch.seriesIds.subarray(0, n));
   w.bytes(batch.kinds.subarray(0, n));
   w.cells(batch.timestamps.subarray(0, n));
   w.cells(batch.values.subarray(0, n));
-  w.u8(1);
-  for (let i = 0; i < n; i++) {
-    const b = batch.blobs[i];
+  const blobs = batch.blobs;
+  w.u8(blobs ? 1 : 0);
+  for (let i = 0; blobs && i < n; i++) {
+    const b = blobs[i];
     if (b === undefined) w.u8(BLOB_ABSENT);
     else if (typeof b === "string") {
       w.u8(BLOB_STRING);
@@ -74,28 +91,101 @@ export function encodeSamples(batch: ValidatedBatch): Buffer {
   return w.finish();
 }
 
-// The payload of a numeric batch is written into this buffer, reused by the next batch: the WAL writes a payload
-// synchronously (writevSync) before anything else can encode, so a batch leaves no 21 B/sample of garbage behind.
-let numericPayload = Buffer.allocUnsafe(1 << 16);
+// CompactSamples payloads are written into this buffer, reused by the next batch: the WAL writes a payload
+// synchronously (writevSync) before anything else can encode, so a batch leaves no garbage behind.
+let compactPayload = Buffer.allocUnsafe(1 << 16);
+const TS_LIMIT = 2 ** 51;
 
-/** encodeSamples of a batch without blobs (the same bytes), as a view of a shared buffer: valid until the next call. */
-function encodeNumericSamples(batch: ValidatedBatch): Buffer {
+/**
+ * CompactSamples payload: u32 n, u8 kinds mode (0: one kind for all, then u8 kind; 1: u8 kinds[n]), 8-byte value
+ * cells[n], then per sample the zigzag varint of its series id minus the previous one's, then per sample the
+ * zigzag varint of its timestamp minus the previous one's (both start at 0). Undefined when the timestamps are
+ * not numbers within ±2^51 (the deltas would not be exact).
+ */
+function encodeCompactSamples(batch: ValidatedBatch): Buffer | undefined {
   const n = batch.count;
-  const size = 5 + 21 * n;
-  if (size > numericPayload.length) numericPayload = Buffer.allocUnsafe(Math.max(size, 2 * numericPayload.length));
-  const out = numericPayload;
+  const timestamps = batch.timestamps;
+  if (!(timestamps instanceof Float64Array)) return undefined;
+  const size = 6 + 9 * n + 5 * n + 8 * n;
+  if (size > compactPayload.length) compactPayload = Buffer.allocUnsafe(Math.max(size, 2 * compactPayload.length));
+  const out = compactPayload;
   out.writeUInt32LE(n, 0);
+  const kinds = batch.kinds;
+  let mixed = false;
+  for (let i = 1; i < n && !mixed; i++) mixed = kinds[i] !== kinds[0];
   let at = 4;
-  const put = (a: ArrayBufferView, bytes: number) => {
-    out.set(new Uint8Array(a.buffer, a.byteOffset, bytes), at);
-    at += bytes;
-  };
-  put(batch.seriesIds, 4 * n);
-  put(batch.kinds, n);
-  put(batch.timestamps, 8 * n);
-  put(batch.values, 8 * n);
-  out[at++] = 0;
+  if (mixed) {
+    out[at++] = 1;
+    out.set(kinds.subarray(0, n), at);
+    at += n;
+  } else {
+    out[at++] = 0;
+    out[at++] = n > 0 ? kinds[0]! : 0;
+  }
+  const values = batch.values;
+  out.set(new Uint8Array(values.buffer, values.byteOffset, 8 * n), at);
+  at += 8 * n;
+  const ids = batch.seriesIds;
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    const d = ids[i]! - prev;
+    prev = ids[i]!;
+    let z = d < 0 ? -2 * d - 1 : 2 * d; // < 2^33
+    if (z > 0x7fffffff) {
+      out[at++] = (z % 128) | 0x80;
+      z = Math.floor(z / 128);
+    }
+    while (z >= 0x80) {
+      out[at++] = (z & 0x7f) | 0x80;
+      z >>>= 7;
+    }
+    out[at++] = z;
+  }
+  let prevTs = 0;
+  for (let i = 0; i < n; i++) {
+    const t = timestamps[i]!;
+    if (!(t >= -TS_LIMIT && t <= TS_LIMIT)) return undefined;
+    const d = t - prevTs;
+    prevTs = t;
+    let z = d < 0 ? -2 * d - 1 : 2 * d; // < 2^53
+    if (z < 0x80) {
+      out[at++] = z;
+      continue;
+    }
+    while (z > 0x7fffffff) {
+      out[at++] = (z % 128) | 0x80;
+      z = Math.floor(z / 128);
+    }
+    while (z >= 0x80) {
+      out[at++] = (z & 0x7f) | 0x80;
+      z >>>= 7;
+    }
+    out[at++] = z;
+  }
   return out.subarray(0, at);
+}
+
+/** Decodes a CompactSamples payload (number timestamps: only written for Float64 time axes). */
+export function decodeCompactSamples(payload: Buffer, axis: TimeAxis, where: string, baseOffset = 0): ValidatedBatch {
+  const r = new ByteReader(payload, where, baseOffset);
+  const n = r.u32();
+  const kinds = new Uint8Array(n);
+  if (r.u8() === 1) kinds.set(r.bytes(n));
+  else kinds.fill(r.u8());
+  const values = new Float64Array(r.aligned(n * 8));
+  const seriesIds = new Uint32Array(n);
+  let id = 0;
+  for (let i = 0; i < n; i++) {
+    id += r.zigzag();
+    if (id < 0 || id > 0xffffffff) throw dataCorruption(where, baseOffset + r.off, `series id ${id} out of range`);
+    seriesIds[i] = id;
+  }
+  if (axis.isBigInt) throw dataCorruption(where, baseOffset, "a compact samples record in a nanosecond-precision WAL");
+  const timestamps = axis.newArray(n) as Float64Array;
+  let ts = 0;
+  for (let i = 0; i < n; i++) timestamps[i] = ts += r.zigzag();
+  r.end();
+  return { count: n, seriesIds, kinds, timestamps, values, blobs: null, newSeries: [] };
 }
 
 export function decodeSamples(payload: Buffer, axis: TimeAxis, where: string, baseOffset = 0): ValidatedBatch {

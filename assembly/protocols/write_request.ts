@@ -1,0 +1,310 @@
+// Remote-write WriteRequest scan over the decompressed body in linear memory, plus the series cache it consults:
+// the label bytes of every TimeSeries seen before, kept in a persistent region and found again by comparing bytes.
+// The scan writes sample columns and one cache entry per series; JS maps entries to its validated SeriesKeys.
+// Only the common shape is handled here (TimeSeries of contiguous labels and samples, timestamps within ±2^53);
+// anything else returns WR_FALLBACK and JS decodes the request itself (src/protocols/write-request-decoder.ts).
+
+/** Result codes (negative results of wrScan). */
+const WR_FALLBACK: i32 = -1;
+const WR_SPACE: i32 = -2;
+
+/** Label runs longer than this are not cached (JS validates them every time). */
+const MAX_RUN_BYTES: u32 = 1024;
+const MAX_ENTRIES: u32 = 1 << 18;
+const MAX_ARENA_BYTES: usize = 32 << 20;
+const MAX_SAFE: i64 = 9007199254740991;
+
+// ---------------------------------------------------------------- outputs (persistent, grown by JS on WR_SPACE)
+
+let outBase: usize = 0;
+let outCap: u32 = 0;
+let sampleCount: u32 = 0;
+
+/**
+ * Room for `cap` samples and `cap` series: f64 timestamps at the base, f64 values at base + cap * 8, u32 series
+ * ordinals at base + cap * 16, then three i32 per series (cache entry or -1, label run start and end as offsets
+ * into the body) at base + cap * 20.
+ */
+export function wrOutputs(cap: u32): usize {
+  if (cap > outCap) {
+    if (outBase != 0) heap.free(outBase);
+    outBase = heap.alloc(<usize>cap * 32);
+    outCap = cap;
+  }
+  return outBase;
+}
+
+/** Samples written by the last successful wrScan. */
+export function wrSampleCount(): u32 {
+  return sampleCount;
+}
+
+// ---------------------------------------------------------------- the series cache
+
+// entries: 5 u32 each (label bytes offset in the arena, length, successor entry + 1, tenant, hash)
+let entries: usize = 0;
+let entryCap: u32 = 0;
+let entryCount: u32 = 0;
+// open-addressing table of entry + 1 (0 = empty), power-of-two size, at most half full
+let table: usize = 0;
+let tableMask: u32 = 0;
+let arena: usize = 0;
+let arenaCap: usize = 0;
+let arenaUsed: usize = 0;
+let generation: u32 = 0;
+let clearPending = false;
+
+/** Bumped whenever the cache is cleared: JS drops the keys it holds per entry. */
+export function wrCacheGeneration(): u32 {
+  return generation;
+}
+
+/** Forgets every cached series (JS sees a new generation). */
+export function wrCacheClear(): void {
+  entryCount = 0;
+  arenaUsed = 0;
+  if (table != 0) memory.fill(table, 0, (<usize>tableMask + 1) << 2);
+  generation++;
+  clearPending = false;
+}
+
+@inline function hashRun(p: usize, n: usize, tenant: u32): u32 {
+  let h: u64 = (<u64>n << 32) ^ <u64>tenant ^ 0x9e3779b97f4a7c15;
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) {
+    h = (h ^ load<u64>(p + i)) * 0xff51afd7ed558ccd;
+    h ^= h >> 29;
+  }
+  for (; i < n; i++) h = (h ^ <u64>load<u8>(p + i)) * 0x100000001b3;
+  h ^= h >> 32;
+  h *= 0xc4ceb9fe1a85ec53;
+  return <u32>(h ^ (h >> 29));
+}
+
+@inline function sameBytes(a: usize, b: usize, n: usize): bool {
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) if (load<u64>(a + i) != load<u64>(b + i)) return false;
+  for (; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  return true;
+}
+
+@inline function entryAt(e: u32): usize {
+  return entries + <usize>e * 20;
+}
+
+/** True when entry e holds the n label bytes at p for this tenant. */
+@inline function entryMatches(e: u32, p: usize, n: usize, tenant: u32): bool {
+  const at = entryAt(e);
+  return load<u32>(at, 4) == <u32>n && load<u32>(at, 12) == tenant && sameBytes(arena + <usize>load<u32>(at), p, n);
+}
+
+function growTable(): void {
+  const size: u32 = tableMask == 0 ? 4096 : (tableMask + 1) << 1;
+  table = heap.alloc(<usize>size << 2);
+  memory.fill(table, 0, <usize>size << 2);
+  tableMask = size - 1;
+  for (let e: u32 = 0; e < entryCount; e++) {
+    let slot = load<u32>(entryAt(e), 16) & tableMask;
+    while (load<u32>(table + (<usize>slot << 2)) != 0) slot = (slot + 1) & tableMask;
+    store<u32>(table + (<usize>slot << 2), e + 1);
+  }
+}
+
+/** The entry of the n label bytes at p (inserted if new), or -1 when the cache is full (cleared before the next scan). */
+function lookup(p: usize, n: usize, tenant: u32): i32 {
+  const h = hashRun(p, n, tenant);
+  if (table != 0) {
+    let slot = h & tableMask;
+    for (;;) {
+      const v = load<u32>(table + (<usize>slot << 2));
+      if (v == 0) break;
+      if (load<u32>(entryAt(v - 1), 16) == h && entryMatches(v - 1, p, n, tenant)) return <i32>(v - 1);
+      slot = (slot + 1) & tableMask;
+    }
+  }
+  if (entryCount >= MAX_ENTRIES || arenaUsed + n > MAX_ARENA_BYTES) {
+    clearPending = true;
+    return -1;
+  }
+  if (arenaUsed + n > arenaCap) {
+    const cap = max<usize>(max<usize>(arenaCap << 1, 1 << 16), arenaUsed + n);
+    const grown = heap.alloc(cap);
+    if (arenaUsed > 0) memory.copy(grown, arena, arenaUsed);
+    if (arena != 0) heap.free(arena);
+    arena = grown;
+    arenaCap = cap;
+  }
+  if (entryCount == entryCap) {
+    const cap = max<u32>(entryCap << 1, 1024);
+    const grown = heap.alloc(<usize>cap * 20);
+    if (entryCount > 0) memory.copy(grown, entries, <usize>entryCount * 20);
+    if (entries != 0) heap.free(entries);
+    entries = grown;
+    entryCap = cap;
+  }
+  if ((entryCount + 1) << 1 > tableMask + 1) growTable();
+  const e = entryCount++;
+  const at = entryAt(e);
+  memory.copy(arena + arenaUsed, p, n);
+  store<u32>(at, <u32>arenaUsed);
+  store<u32>(at, <u32>n, 4);
+  store<u32>(at, 0, 8);
+  store<u32>(at, tenant, 12);
+  store<u32>(at, h, 16);
+  arenaUsed += n;
+  let slot = h & tableMask;
+  while (load<u32>(table + (<usize>slot << 2)) != 0) slot = (slot + 1) & tableMask;
+  store<u32>(table + (<usize>slot << 2), e + 1);
+  return <i32>e;
+}
+
+// ---------------------------------------------------------------- the scan
+
+let pos: usize = 0;
+let failed = false;
+
+/** Varint of at most 32 bits and 5 bytes before `end`; sets `failed` otherwise. */
+@inline function varint32(end: usize): u32 {
+  if (pos < end) {
+    const b = load<u8>(pos);
+    if (b < 0x80) {
+      pos++;
+      return <u32>b;
+    }
+  }
+  let result: u64 = 0;
+  for (let shift: u64 = 0; shift < 35; shift += 7) {
+    if (pos >= end) break;
+    const b = <u64>load<u8>(pos++);
+    result |= (b & 0x7f) << shift;
+    if (b < 0x80) {
+      if (result > 0xffffffff) break;
+      return <u32>result;
+    }
+  }
+  failed = true;
+  return 0;
+}
+
+/** int64 varint (two's complement, up to 10 bytes) before `end`; sets `failed` when malformed. */
+@inline function varint64(end: usize): i64 {
+  let result: u64 = 0;
+  for (let shift: u64 = 0; shift < 70; shift += 7) {
+    if (pos >= end) break;
+    const b = <u64>load<u8>(pos++);
+    result |= (b & 0x7f) << shift;
+    if (b < 0x80) return <i64>result;
+  }
+  failed = true;
+  return 0;
+}
+
+/** Length of a length-delimited field that must end by `end`. */
+@inline function fieldLength(end: usize): usize {
+  const n = <usize>varint32(end);
+  if (n > end - pos) failed = true;
+  return n;
+}
+
+/**
+ * Scans the WriteRequest at [body, body + len) for `tenant` (a small integer JS assigns to each extra label).
+ * Returns the number of TimeSeries (outputs as wrOutputs describes, samples counted by wrSampleCount), WR_SPACE
+ * when the outputs are too small (call wrOutputs with more and scan again), or WR_FALLBACK for anything outside
+ * the common shape: malformed bytes, metadata, exemplars, histograms, unknown fields, labels split by samples,
+ * timestamps beyond ±2^53.
+ */
+export function wrScan(body: usize, len: usize, tenant: u32): i32 {
+  if (clearPending) wrCacheClear();
+  const end = body + len;
+  const tsOut = outBase;
+  const valOut = outBase + (<usize>outCap << 3);
+  const idxOut = outBase + (<usize>outCap << 4);
+  const serOut = outBase + (<usize>outCap * 20);
+  let series: u32 = 0;
+  let samples: u32 = 0;
+  let prev: i32 = -1;
+  failed = false;
+  pos = body;
+  while (pos < end) {
+    if (varint32(end) != 0x0a || failed) return WR_FALLBACK;
+    const n = fieldLength(end);
+    if (failed) return WR_FALLBACK;
+    const seriesEnd = pos + n;
+    const bodyStart = pos;
+    if (series >= outCap) return WR_SPACE;
+    // the series that followed the previous one last time: its label bytes, if here, need no scan
+    let entry: i32 = -1;
+    if (prev >= 0) {
+      const next = <i32>load<u32>(entryAt(<u32>prev), 8) - 1;
+      if (next >= 0) {
+        const runLen = <usize>load<u32>(entryAt(<u32>next), 4);
+        if (runLen <= n && entryMatches(<u32>next, pos, runLen, tenant)) {
+          entry = next;
+          pos += runLen;
+        }
+      }
+    }
+    let labelStart: usize = entry >= 0 ? bodyStart : 0;
+    let labelEnd: usize = pos;
+    let sawLabels = entry >= 0;
+    const firstSample = samples;
+    while (pos < seriesEnd) {
+      const tagAt = pos;
+      const tag = varint32(seriesEnd);
+      if (failed) return WR_FALLBACK;
+      if (tag == 0x0a) {
+        const labelLen = fieldLength(seriesEnd);
+        if (failed) return WR_FALLBACK;
+        if (entry >= 0) {
+          // more labels than the predicted run: scan this series' labels from the start
+          entry = -1;
+          sawLabels = false;
+          samples = firstSample;
+          pos = bodyStart;
+          continue;
+        }
+        if (!sawLabels) {
+          sawLabels = true;
+          labelStart = tagAt;
+        } else if (labelEnd != tagAt) return WR_FALLBACK;
+        pos += labelLen;
+        labelEnd = pos;
+      } else if (tag == 0x12) {
+        const sampleLen = fieldLength(seriesEnd);
+        if (failed) return WR_FALLBACK;
+        const sampleEnd = pos + sampleLen;
+        let value: f64 = 0;
+        let ts: i64 = 0;
+        while (pos < sampleEnd) {
+          const t = varint32(sampleEnd);
+          if (failed) return WR_FALLBACK;
+          if (t == 0x09) {
+            if (sampleEnd - pos < 8) return WR_FALLBACK;
+            value = load<f64>(pos);
+            pos += 8;
+          } else if (t == 0x10) {
+            ts = varint64(sampleEnd);
+            if (failed) return WR_FALLBACK;
+          } else return WR_FALLBACK;
+        }
+        if (ts > MAX_SAFE || ts < -MAX_SAFE) return WR_FALLBACK;
+        if (samples >= outCap) return WR_SPACE;
+        store<f64>(tsOut + (<usize>samples << 3), <f64>ts);
+        store<f64>(valOut + (<usize>samples << 3), value);
+        store<u32>(idxOut + (<usize>samples << 2), series);
+        samples++;
+      } else return WR_FALLBACK;
+    }
+    if (!sawLabels) labelStart = labelEnd = seriesEnd;
+    if (entry < 0 && labelEnd - labelStart <= MAX_RUN_BYTES) entry = lookup(labelStart, labelEnd - labelStart, tenant);
+    if (prev >= 0 && entry >= 0) store<u32>(entryAt(<u32>prev), <u32>(entry + 1), 8);
+    prev = entry;
+    const at = serOut + <usize>series * 12;
+    store<i32>(at, entry);
+    store<i32>(at, <i32>(labelStart - body), 4);
+    store<i32>(at, <i32>(labelEnd - body), 8);
+    series++;
+  }
+  sampleCount = samples;
+  return <i32>series;
+}

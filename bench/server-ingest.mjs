@@ -1,0 +1,114 @@
+// Server remote-write ingest CPU: peerbench's ingest phase (same workload, same requests: C=4 connections, 5,000
+// samples per request) against tsink-server, printing the server's CPU time per sample (utime + stime of the whole
+// process from /proc/<pid>/stat, as peerbench counts it) over the ingest, split into the main thread and the rest
+// (V8's compiler and GC helpers, libuv's pool), and again after --settle seconds (the flush and compaction that
+// follow the ingest). Encoded requests are kept in --cache, so repeated runs skip peerbench's encoding.
+// Usage: node bench/server-ingest.mjs [--series 10000 --points 240 --rounds 3 --settle 0 --port 19241
+//        --server dist/server/main.js --cache /tmp/tsink-rw-requests --peerbench ../shared/tools/peerbench]
+//        (--server: another build, for before/after; --peerbench: a copy of peerbench with its npm dependencies)
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const lib = join(resolve(arg("peerbench", join(root, "..", "shared", "tools", "peerbench"))), "lib");
+const { makeWorkload } = await import(join(lib, "workload.mjs"));
+const { encodeAll, PROTOCOLS } = await import(join(lib, "encode.mjs"));
+const { request, sleep } = await import(join(lib, "util.mjs"));
+
+const S = Number(arg("series", 10000));
+const P = Number(arg("points", 240));
+const rounds = Number(arg("rounds", 3));
+const settleS = Number(arg("settle", 0));
+const port = Number(arg("port", 19241));
+const server = resolve(arg("server", join(root, "dist", "server", "main.js")));
+const cache = join(arg("cache", join(tmpdir(), "tsink-rw-requests")), `S${S}-P${P}`);
+
+// Requests: encoded once (data ending on a past minute boundary, like peerbench) and kept as files per connection.
+if (!existsSync(join(cache, "done"))) {
+  const endMs = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+  const bodies = encodeAll(makeWorkload({ S, P, seed: 42, endMs }), { protocol: "remote_write", workers: 4, batch: 5000, perSeries: 1 });
+  rmSync(cache, { recursive: true, force: true });
+  mkdirSync(cache, { recursive: true });
+  bodies.forEach((reqs, w) => reqs.forEach((r, i) => writeFileSync(join(cache, `${w}-${String(i).padStart(6, "0")}-${r.samples}`), r.body)));
+  writeFileSync(join(cache, "done"), "");
+}
+const workers = [[], [], [], []];
+for (const f of readdirSync(cache).sort()) {
+  if (f === "done") continue;
+  const [w, , samples] = f.split("-");
+  workers[Number(w)].push({ body: readFileSync(join(cache, f)), samples: Number(samples) });
+}
+
+const { contentType, headers } = PROTOCOLS.remote_write;
+const hdrs = { "Content-Type": contentType, ...headers };
+const ticks = (path) => {
+  const f = readFileSync(path, "utf8").slice(readFileSync(path, "utf8").lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+const cpu = (pid) => {
+  let main = 0;
+  let other = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const v = ticks(`/proc/${pid}/task/${t}/stat`);
+      if (Number(t) === pid) main += v;
+      else other += v;
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return { main, other, total: ticks(`/proc/${pid}/stat`) };
+};
+
+const results = [];
+for (let r = 0; r < rounds; r++) {
+  const data = mkdtempSync(join(tmpdir(), "tsink-bench-ingest-"));
+  const child = spawn("node", ["--max-semi-space-size=4", server, "--listen", `127.0.0.1:${port}`, "--data-path", data], {
+    env: { ...process.env, MALLOC_ARENA_MAX: "2" }, // the runtime settings of `npm start` and bench/peers.sh
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  for (;;) {
+    try {
+      if ((await request(`http://127.0.0.1:${port}/ready`)).status < 500) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  const pid = child.pid;
+  const before = cpu(pid);
+  const started = performance.now();
+  let ok = 0;
+  let failed = 0;
+  await Promise.all(
+    workers.map(async (reqs) => {
+      for (const q of reqs) {
+        const resp = await request(`http://127.0.0.1:${port}/api/v1/write`, { method: "POST", headers: hdrs, body: q.body, maxSockets: 4 });
+        if (resp.status < 300) ok += q.samples;
+        else if (failed++ === 0) console.error(`HTTP ${resp.status}: ${resp.body.toString().slice(0, 200)}`);
+      }
+    }),
+  );
+  const after = cpu(pid);
+  const wallS = (performance.now() - started) / 1000;
+  const us = (s) => ((s * 1e6) / ok).toFixed(2);
+  results.push((after.total - before.total) * 1e6 / ok);
+  let line = `round ${r + 1}: server CPU ${us(after.total - before.total)} us/sample (main thread ${us(after.main - before.main)}, other threads ${us(after.other - before.other)}), ${(ok / wallS / 1e6).toFixed(2)} M samples/s wall, ${failed} failed requests`;
+  if (settleS > 0) {
+    await sleep(settleS * 1000);
+    line += `; with the ${settleS} s after it ${us(cpu(pid).total - before.total)} us/sample`;
+  }
+  console.log(`${line}; load ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`);
+  child.kill("SIGTERM");
+  await new Promise((done) => child.on("exit", done));
+  rmSync(data, { recursive: true, force: true });
+}
+results.sort((a, b) => a - b);
+console.log(`${S} series x ${P} points: median server CPU ${results[Math.floor(results.length / 2)].toFixed(2)} us/sample over ${rounds} rounds`);
