@@ -5,8 +5,10 @@
 // Usage: node bench/server-queries.mjs [--series 10000 --points 240 --repeat 7 --settle 15 --port 19211
 //        --server dist/server/main.js --profile DIR --only q01,q18]   (--server: another build of the server, e.g. for a before/after
 //        run; --profile: the server writes a CPU profile into DIR when it exits)
+//        --data DIR --end MS: query a copy of a data dir kept by bench/server-settle.mjs (settled data; MS: the end
+//        of its workload, which server-settle prints) instead of ingesting
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,8 +34,10 @@ const only = arg("only", undefined)?.split(","); // e.g. --only q01,q18
 const profileDir = arg("profile", undefined); // writes the server's CPU profile (node --cpu-prof) there
 const base = `http://127.0.0.1:${port}`;
 
-const wl = makeWorkload({ S, P, endMs: Math.floor(Date.now() / 60_000) * 60_000 - 60_000 });
+const kept = arg("data", undefined);
+const wl = makeWorkload({ S, P, endMs: kept ? Number(arg("end")) : Math.floor(Date.now() / 60_000) * 60_000 - 60_000 });
 const dataDir = mkdtempSync(join(tmpdir(), "tsink-server-queries-"));
+if (kept) cpSync(kept, dataDir, { recursive: true });
 const nodeArgs = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`] : [];
 // the runtime settings of `npm start` and the tsink-server shebang
 const child = spawn(process.execPath, ["--max-semi-space-size=4", ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
@@ -57,7 +61,7 @@ try {
     await sleep(100);
   }
   // ingest exactly as peerbench does: remote write, 4 concurrent senders, 5000 samples per request
-  const bodies = encodeAll(wl, { protocol: "remote_write", workers: 4, batch: 5000, perSeries: 1 });
+  const bodies = kept ? [] : encodeAll(wl, { protocol: "remote_write", workers: 4, batch: 5000, perSeries: 1 });
   const { contentType, headers } = PROTOCOLS.remote_write;
   await Promise.all(
     bodies.map(async (reqs) => {
