@@ -3,10 +3,10 @@
 // bodies, one `value` field, ms timestamps), then (1) parsed by parseInfluxLines and (2) parsed and inserted
 // (insertColumns) into an in-memory storage, as the server does per request; (3) parses Telegraf-shaped lines
 // (two fields, 19-digit ns timestamps). Prints samples per CPU second (process.cpuUsage, so other load on the
-// machine counts less), best and median of the rounds. Options: --series --points --batch --rounds.
+// machine counts less), best and median of the rounds. Options: --series --points --batch --rounds; env PEERBENCH_DIR.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseInfluxLines } from "../src/protocols/influx-line.js";
+import { parseInfluxLines, releaseInfluxColumns } from "../src/protocols/influx-line.js";
 import { StorageBuilder } from "../src/index.js";
 
 const arg = (name: string, dflt: number) => {
@@ -18,7 +18,9 @@ const P = arg("points", 240);
 const B = arg("batch", 4000);
 const ROUNDS = arg("rounds", 5);
 
-const peerbench = (file: string) => pathToFileURL(resolve(import.meta.dirname, "../../shared/tools/peerbench/lib", file)).href;
+// PEERBENCH_DIR: a copy of peerbench with its node_modules installed (the shared one may be read-only without them)
+const peerbenchDir = process.env.PEERBENCH_DIR ?? resolve(import.meta.dirname, "../../shared/tools/peerbench");
+const peerbench = (file: string) => pathToFileURL(resolve(peerbenchDir, "lib", file)).href;
 const { makeWorkload } = (await import(peerbench("workload.mjs"))) as { makeWorkload(o: object): unknown };
 const { encodeAll } = (await import(peerbench("encode.mjs"))) as {
   encodeAll(wl: unknown, o: object): { body: Buffer; samples: number }[][];
@@ -47,7 +49,11 @@ const parseRates: number[] = [];
 for (let r = 0; r <= ROUNDS; r++) {
   const t0 = cpuSeconds();
   let n = 0;
-  for (const b of bodies) n += parseInfluxLines(b.body, OPTS).count;
+  for (const b of bodies) {
+    const parsed = parseInfluxLines(b.body, OPTS);
+    n += parsed.count;
+    releaseInfluxColumns(parsed); // as the server does once the insert settled
+  }
   if (n !== samples) throw new Error(`parsed ${n} of ${samples} samples`);
   if (r > 0) parseRates.push(samples / (cpuSeconds() - t0));
 }
@@ -59,7 +65,9 @@ for (let r = 0; r <= ROUNDS; r++) {
   const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
   const t0 = cpuSeconds();
   for (const b of bodies) {
-    await storage.insertColumns(parseInfluxLines(b.body, OPTS));
+    const parsed = parseInfluxLines(b.body, OPTS);
+    await storage.insertColumns(parsed);
+    releaseInfluxColumns(parsed);
   }
   if (r > 0) insertRates.push(samples / (cpuSeconds() - t0));
   await storage.close();
@@ -74,7 +82,11 @@ const telegrafRates: number[] = [];
 for (let r = 0; r <= ROUNDS; r++) {
   const t0 = cpuSeconds();
   let n = 0;
-  for (let k = 0; k < 100; k++) n += parseInfluxLines(telegraf, { ...OPTS, precision: "ns" }).count;
+  for (let k = 0; k < 100; k++) {
+    const parsed = parseInfluxLines(telegraf, { ...OPTS, precision: "ns" });
+    n += parsed.count;
+    releaseInfluxColumns(parsed);
+  }
   if (r > 0) telegrafRates.push(n / (cpuSeconds() - t0));
 }
 report(`parse, Telegraf-shaped (${B} lines x 2 fields, ns timestamps)`, telegrafRates);

@@ -245,11 +245,14 @@ function accumulate(op: "sum" | "avg" | "count" | "group" | "min" | "max", input
   const values: Float64Array[] = [];
   const present: Uint8Array[] = [];
   const dropName: boolean[] = [];
+  // acc and seen become the group's result; the compensation and count columns are scratch, reused group by group
+  const comp = new Float64Array(steps);
+  const count = new Float64Array(steps);
   for (const memberList of members) {
     const acc = new Float64Array(steps);
-    const comp = new Float64Array(steps);
-    const count = new Float64Array(steps);
     const seen = new Uint8Array(steps);
+    comp.fill(0);
+    count.fill(0);
     let drop = false;
     for (const si of memberList) {
       const s = input[si];

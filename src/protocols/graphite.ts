@@ -1,9 +1,11 @@
-// Graphite plaintext protocol to rows (reference §4.5): `path[;tag=value...] value [timestamp_seconds]` lines, the
+// Graphite plaintext protocol to sample columns (reference §4.5): `path[;tag=value...] value [timestamp_seconds]` lines, the
 // path normalised to a metric name, tags as labels; plus the line framer the TCP listener feeds with socket
 // chunks (keeps a half line across chunks, never buffers more than the line limit, skips over-long lines).
 import { ProtocolError } from "./errors.js";
 import { normaliseLabelName, normaliseMetricName } from "./legacy-names.js";
-import type { IngestRow, TimestampPrecision } from "./rows.js";
+import { SeriesKey } from "../storage/types.js";
+import type { TimestampPrecision } from "./rows.js";
+import type { SampleColumnsBuilder } from "./sample-columns.js";
 import { type Label, excerpt, validateSeries } from "./series-validation.js";
 
 export interface GraphiteOptions {
@@ -20,10 +22,10 @@ function fail(line: string, why: string): never {
   throw new ProtocolError("malformed", `graphite line ${excerpt(line, 120)}: ${why}`);
 }
 
-/** Parses one line; undefined for a blank line. Throws ProtocolError saying why the line is invalid. */
-export function parseGraphiteLine(raw: string, opts: GraphiteOptions): IngestRow | undefined {
+/** Appends the sample of one line to `out`; false for a blank line. Throws ProtocolError saying why the line is invalid. */
+export function parseGraphiteLine(raw: string, opts: GraphiteOptions, out: SampleColumnsBuilder): boolean {
   const line = raw.trim();
-  if (line.length === 0) return undefined;
+  if (line.length === 0) return false;
   const parts = line.split(/\s+/);
   if (parts.length !== 2 && parts.length !== 3) fail(line, "expected `path value [timestamp]`");
   const segments = parts[0]!.split(";");
@@ -49,7 +51,8 @@ export function parseGraphiteLine(raw: string, opts: GraphiteOptions): IngestRow
   } catch (err) {
     fail(line, (err as Error).message);
   }
-  return { metric, labels: sorted, dataPoint: { timestamp, value: Number(valueText) } };
+  out.add(new SeriesKey(metric, sorted), timestamp, Number(valueText));
+  return true;
 }
 
 /** Unix seconds (float) to the server precision, truncated toward zero. */

@@ -249,20 +249,23 @@ function hashKey(body: Body, start: number, end: number): number {
   return h;
 }
 
-/** Growable sample columns of one body. */
+/** Growable sample columns of one body, and its distinct series in first-seen order. */
 class Columns {
-  seriesIndex: Uint32Array;
-  values: Float64Array;
-  timestamps: Float64Array | BigInt64Array;
   count = 0;
+  /** Timestamps in a BigInt64Array (a nanosecond server). */
+  readonly bigint: boolean;
 
   constructor(
-    capacity: number,
-    readonly bigint: boolean,
+    public seriesIndex: Uint32Array,
+    public values: Float64Array,
+    public timestamps: Float64Array | BigInt64Array,
+    readonly series: SeriesKey[],
   ) {
-    this.seriesIndex = new Uint32Array(capacity);
-    this.values = new Float64Array(capacity);
-    this.timestamps = bigint ? new BigInt64Array(capacity) : new Float64Array(capacity);
+    this.bigint = timestamps instanceof BigInt64Array;
+  }
+
+  static create(capacity: number, bigint: boolean): Columns {
+    return new Columns(new Uint32Array(capacity), new Float64Array(capacity), bigint ? new BigInt64Array(capacity) : new Float64Array(capacity), []);
   }
 
   grow(): void {
@@ -279,6 +282,41 @@ class Columns {
   }
 }
 
+// Columns of finished requests wait here for the next parse (releaseInfluxColumns), so a busy server does not
+// allocate ~20 bytes x samples of typed arrays (and a growing series array: it is overwritten in place, not
+// emptied, which would drop its capacity) per request, garbage that made V8 collect often. Bounded in number
+// and in size: a body with more samples than MAX_SPARE_SAMPLES gets columns of its own.
+const spareColumns: Columns[] = [];
+const MAX_SPARE_COLUMNS = 8;
+const MAX_SPARE_SAMPLES = 1 << 18;
+
+function takeColumns(capacity: number, bigint: boolean): Columns {
+  for (let i = spareColumns.length - 1; i >= 0; i--) {
+    const c = spareColumns[i]!;
+    if (c.bigint === bigint && c.values.length >= capacity) {
+      spareColumns.splice(i, 1);
+      c.count = 0;
+      return c;
+    }
+  }
+  return Columns.create(capacity, bigint);
+}
+
+/**
+ * Hands the columns of a parse back for reuse once nothing reads them any more (after the storage insert
+ * settled). The parse's arrays must not be used afterwards.
+ */
+export function releaseInfluxColumns(parsed: ParsedInflux): void {
+  if (!spareColumns.some((c) => c.values === parsed.values)) keepColumns(new Columns(parsed.seriesIndex, parsed.values, parsed.timestamps, parsed.series));
+}
+
+/** Keeps columns for reuse (the most recent ones: the next parse takes the last kept that fits). */
+function keepColumns(cols: Columns): void {
+  if (cols.values.length > MAX_SPARE_SAMPLES) return;
+  if (spareColumns.length >= MAX_SPARE_COLUMNS) spareColumns.shift();
+  spareColumns.push(cols);
+}
+
 /**
  * Parses a whole body in place (bytes, no decoding of known series). Blank lines and `#` comments are skipped;
  * every other line must parse, or a ProtocolError names the (1-based) line and why, and nothing is returned.
@@ -287,7 +325,7 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
   if (!isUtf8(body)) throw new ProtocolError("malformed", "line protocol body is not valid UTF-8");
   const len = body.length;
   // room for one sample per 64 bytes (lines are mostly longer); the columns grow when they are not
-  const cols = new Columns(Math.min(len >>> 6, opts.maxLines) + 16, opts.serverPrecision === "ns");
+  const cols = takeColumns(Math.min(len >>> 6, opts.maxLines) + 16, opts.serverPrecision === "ns");
   const from = DIGITS_OF[opts.precision];
   const drop = opts.serverPrecision === "ns" || from === undefined ? -1 : DIGITS_OF[opts.serverPrecision]! - from;
   const st: ParseState = {
@@ -297,11 +335,27 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
     plainKeys: body.indexOf(92) < 0 && body.indexOf(9) < 0,
     timestampDrop: drop < 0 ? -1 : drop,
     cols,
-    series: [],
+    series: cols.series,
+    seriesCount: 0,
     metrics: [],
     cache: seriesCacheFor(opts),
     stamp: ++batchStamp,
   };
+  try {
+    parseBody(st, body);
+  } catch (err) {
+    keepColumns(cols);
+    throw err;
+  }
+  // a reused array keeps its capacity: entries are overwritten in place and only the length set here
+  st.series.length = st.seriesCount;
+  return { series: st.series, seriesIndex: cols.seriesIndex, timestamps: cols.timestamps, values: cols.values, count: cols.count, metrics: st.metrics };
+}
+
+/** The line loop of parseInfluxLines. */
+function parseBody(st: ParseState, body: Uint8Array): void {
+  const { opts } = st;
+  const len = body.length;
   let lines = 0;
   let lineNo = 0;
   let pos = 0;
@@ -335,7 +389,6 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
       throw err;
     }
   }
-  return { series: st.series, seriesIndex: cols.seriesIndex, timestamps: cols.timestamps, values: cols.values, count: cols.count, metrics: st.metrics };
 }
 
 function isSpace(c: number): boolean {
@@ -401,8 +454,9 @@ interface ParseState {
   /** Digits a timestamp loses on the fast path (-1: no fast path for this precision pair). */
   timestampDrop: number;
   cols: Columns;
-  /** The distinct series and metric names of the batch, in first-seen order. */
+  /** The distinct series (the first `seriesCount` entries) and metric names of the batch, in first-seen order. */
   series: SeriesKey[];
+  seriesCount: number;
   metrics: string[];
   cache: SeriesCache;
   stamp: number;
@@ -474,8 +528,10 @@ function parseLine(st: ParseState, start: number, n: number, previousKey: number
     }
     if (cache.fieldStamp[field] !== stamp) {
       cache.fieldStamp[field] = stamp;
-      cache.fieldIndex[field] = st.series.length;
-      st.series.push(cache.fieldSeries[field]!);
+      const k = st.seriesCount++;
+      cache.fieldIndex[field] = k;
+      if (k < st.series.length) st.series[k] = cache.fieldSeries[field]!;
+      else st.series.push(cache.fieldSeries[field]!);
       const metric = cache.fieldMetric[field]!;
       if (cache.metricStamp[metric] !== stamp) {
         cache.metricStamp[metric] = stamp;

@@ -1,11 +1,13 @@
-// OTLP/HTTP metrics (ExportMetricsServiceRequest, protobuf or OTLP/JSON) to rows, as the reference maps them (§4.5):
+// OTLP/HTTP metrics (ExportMetricsServiceRequest, protobuf or OTLP/JSON) to sample columns, as the reference maps them (§4.5):
 // escaped names, resource_/scope_ attribute labels, gauges, cumulative sums, explicit and exponential histograms as
 // classic _bucket/_sum/_count series, summaries. Any invalid point rejects the whole request; pure (no I/O).
 import type Long from "long";
 import { ProtocolError } from "./errors.js";
 import { ExportMetricsServiceRequest } from "./otlp-proto.js";
 import type { MetricMetadataUpdate } from "./remote.js";
-import type { IngestRow, TimestampPrecision } from "./rows.js";
+import { SeriesKey } from "../storage/types.js";
+import type { TimestampPrecision } from "./rows.js";
+import { SampleColumnsBuilder } from "./sample-columns.js";
 import { type Label, excerpt, validateSeries } from "./series-validation.js";
 
 type U64 = Long | number;
@@ -42,7 +44,7 @@ export interface OtlpRequest {
 }
 
 export interface OtlpConversion {
-  rows: IngestRow[];
+  columns: SampleColumnsBuilder;
   metadata: MetricMetadataUpdate[];
   dataPoints: number;
   /** Exemplars in the request (the server has no exemplar store: they are counted and reported, not stored). */
@@ -169,8 +171,8 @@ function attributeLabels(attrs: PbKeyValue[], prefix: string, out: Label[], wher
 }
 
 /** Converts a decoded request. `tenantLabel` is merged into every series. */
-export function otlpToRows(request: OtlpRequest, precision: TimestampPrecision, tenantLabel?: Label): OtlpConversion {
-  const rows: IngestRow[] = [];
+export function otlpToColumns(request: OtlpRequest, precision: TimestampPrecision, tenantLabel?: Label): OtlpConversion {
+  const columns = new SampleColumnsBuilder(precision === "ns");
   const metadata = new Map<string, MetricMetadataUpdate>();
   let dataPoints = 0;
   let exemplars = 0;
@@ -183,7 +185,7 @@ export function otlpToRows(request: OtlpRequest, precision: TimestampPrecision, 
       if (err instanceof ProtocolError) throw new ProtocolError(err.kind, `${where}: ${err.message}`);
       throw err;
     }
-    rows.push({ metric, labels: valid, dataPoint: { timestamp, value } });
+    columns.add(new SeriesKey(metric, valid), timestamp, value); // a key per point: OTLP points are mostly distinct series
   };
 
   request.resourceMetrics.forEach((rm, ri) => {
@@ -327,7 +329,7 @@ export function otlpToRows(request: OtlpRequest, precision: TimestampPrecision, 
     if (has(p, "max")) push(`${name}_max`, labels, pw, ts, p.max!);
   }
 
-  return { rows, metadata: [...metadata.values()], dataPoints, exemplars };
+  return { columns, metadata: [...metadata.values()], dataPoints, exemplars };
 }
 
 /** Whether a proto3 `optional` field was present on the wire (protobufjs sets own properties only then). */

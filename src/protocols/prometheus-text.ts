@@ -1,11 +1,13 @@
-// Prometheus text exposition parser for /api/v1/import/prometheus: `name{l="v"} value [timestamp]` lines to rows.
+// Prometheus text exposition parser for /api/v1/import/prometheus: `name{l="v"} value [timestamp]` lines to
+// sample columns (storage's SampleColumns, with the series keys cached across requests).
 // Hand-written (no maintained JS parser of the format exists that reports line-precise errors); runs on a char index.
 import { ProtocolError } from "./errors.js";
 import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries } from "./series-validation.js";
-import type { IngestRow } from "./rows.js";
+import { SeriesKey } from "../storage/types.js";
+import { SampleColumnsBuilder } from "./sample-columns.js";
 
 export interface ParsedTextImport {
-  rows: IngestRow[];
+  columns: SampleColumnsBuilder;
   /** OpenMetrics exemplars (`# {labels} value [ts]` after a sample); the server has no exemplar store yet. */
   exemplarCount: number;
 }
@@ -27,7 +29,7 @@ export function parseSampleValue(text: string): number | undefined {
 /**
  * Parses a whole text exposition body. Timestamps are raw integers in the server's precision (as the reference
  * does, no conversion); a line without one gets `defaultTimestamp`. `#` lines (HELP, TYPE, comments) are skipped.
- * Any bad line throws a ProtocolError naming the line, and no row is returned. `extraLabel` is added to every row.
+ * Any bad line throws a ProtocolError naming the line, and nothing is returned. `extraLabel` is added to every series.
  */
 export function parsePrometheusText(body: Uint8Array, defaultTimestamp: number | bigint, extraLabel?: Label): ParsedTextImport {
   let text: string;
@@ -36,7 +38,7 @@ export function parsePrometheusText(body: Uint8Array, defaultTimestamp: number |
   } catch {
     throw new ProtocolError("malformed", "text import body is not valid UTF-8");
   }
-  const rows: IngestRow[] = [];
+  const columns = new SampleColumnsBuilder(typeof defaultTimestamp === "bigint", Math.min(1 << 16, (body.length >>> 5) + 16));
   let exemplarCount = 0;
   let lineNo = 0;
   let pos = 0;
@@ -46,13 +48,9 @@ export function parsePrometheusText(body: Uint8Array, defaultTimestamp: number |
     lineNo++;
     const line = text.charCodeAt(end - 1) === 13 ? text.slice(pos, end - 1) : text.slice(pos, end);
     pos = end + 1;
-    const parsed = parseLine(line, lineNo, defaultTimestamp, extraLabel);
-    if (parsed) {
-      rows.push(parsed.row);
-      if (parsed.hasExemplar) exemplarCount++;
-    }
+    if (parseLine(line, lineNo, defaultTimestamp, extraLabel, columns)) exemplarCount++;
   }
-  return { rows, exemplarCount };
+  return { columns, exemplarCount };
 }
 
 function isSpace(c: number): boolean {
@@ -69,15 +67,11 @@ function failLine(line: string, lineNo: number, what: string): never {
   throw new ProtocolError("malformed", `line ${lineNo}: ${what}: ${excerpt(line, 120)}`);
 }
 
-interface ParsedSeries {
-  metric: string;
-  labels: Label[];
-}
-
 // Import bodies repeat the same series text ("name{labels}") request after request: parsing and validating it once
-// and finding it again by that text (per extra-label value) skips the label work for every later sample.
+// and finding it again by that text (per extra-label value) skips the label work for every later sample, and the
+// same SeriesKey every time lets the storage resolve the series once.
 const SERIES_CACHE_LIMIT = 50_000;
-const seriesCache = new Map<string, Map<string, ParsedSeries>>();
+const seriesCache = new Map<string, Map<string, SeriesKey>>();
 
 /** Index just after the series part (`name` or `name{...}`) that starts at `start`; -1 for an unterminated `{`. */
 function seriesEnd(line: string, start: number): number {
@@ -98,7 +92,7 @@ function seriesEnd(line: string, start: number): number {
 }
 
 /** Parses and validates the series text (name and labels) of one line. */
-function parseSeries(text: string, line: string, lineNo: number, extraLabel: Label | undefined): ParsedSeries {
+function parseSeries(text: string, line: string, lineNo: number, extraLabel: Label | undefined): SeriesKey {
   const fail = (what: string): never => failLine(line, lineNo, what);
   let i = 0;
   while (i < text.length && isNameChar(text.charCodeAt(i), i === 0, true)) i++;
@@ -114,22 +108,24 @@ function parseSeries(text: string, line: string, lineNo: number, extraLabel: Lab
   }
   if (metric.length === 0) fail("missing metric name");
   try {
-    return { metric, labels: validateSeries(metric, labels, extraLabel) };
+    return new SeriesKey(metric, validateSeries(metric, labels, extraLabel));
   } catch (err) {
     return fail((err as Error).message);
   }
 }
 
+/** Appends the sample of one line to `out` (nothing for blank and `#` lines); true when it carries an exemplar. */
 function parseLine(
   line: string,
   lineNo: number,
   defaultTimestamp: number | bigint,
   extraLabel: Label | undefined,
-): { row: IngestRow; hasExemplar: boolean } | undefined {
+  out: SampleColumnsBuilder,
+): boolean {
   let i = 0;
   const n = line.length;
   while (i < n && isSpace(line.charCodeAt(i))) i++;
-  if (i === n || line.charCodeAt(i) === 35 /* # */) return undefined;
+  if (i === n || line.charCodeAt(i) === 35 /* # */) return false;
 
   const end = seriesEnd(line, i);
   if (end < 0) failLine(line, lineNo, "unterminated label set");
@@ -180,7 +176,8 @@ function parseLine(
     if (!rest.startsWith("{")) failLine(line, lineNo, "expected an exemplar `# {labels} value [timestamp]` after the sample");
     hasExemplar = true;
   }
-  return { row: { metric: series.metric, labels: series.labels, dataPoint: { timestamp, value: value! } }, hasExemplar };
+  out.add(series, timestamp, value!);
+  return hasExemplar;
 }
 
 /** Parses `name="value",...}` starting after `{`; returns the index after `}`. */

@@ -1,6 +1,7 @@
 // Prometheus remote write 1.0 and remote read (SAMPLES response) messages: protobuf bytes in, validated sample
 // columns out, and query results back to ReadResponse bytes. protobufjs holds the schema and the read messages; the hot
-// WriteRequest path is write-request-decoder.ts. Snappy framing lives in snappy.ts; no I/O here.
+// WriteRequest path is the WASM scan (assembly/protocols/write_request.ts) with write-request-decoder.ts for the rest
+// of the grammar. Snappy framing lives in snappy.ts; no I/O here.
 import protobuf from "protobufjs";
 import { ProtocolError } from "./errors.js";
 import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries, validateTimestamp } from "./series-validation.js";

@@ -1,14 +1,6 @@
-// The row shape every ingest parser produces (structurally the storage's Row) and timestamp unit conversion.
-import type { Label } from "./series-validation.js";
+// Timestamp precisions of the server and unit conversion of protocol timestamps.
 
 export type TimestampPrecision = "s" | "ms" | "us" | "ns";
-
-export interface IngestRow {
-  metric: string;
-  /** Sorted by name, `__name__` excluded. Rows of one series share the same array. */
-  labels: Label[];
-  dataPoint: { timestamp: number | bigint; value: number };
-}
 
 /** Converts a Unix-ms timestamp to the server's precision (bigint for ns, where numbers lose precision). */
 export function scaleMillis(ms: number, precision: TimestampPrecision): number | bigint {

@@ -1,11 +1,12 @@
-// StatsD / DogStatsD packets to rows (reference §4.5): `name:value|type[|@rate][|#k:v,k2]` events, one per line;
+// StatsD / DogStatsD packets to sample columns (reference §4.5): `name:value|type[|@rate][|#k:v,k2]` events, one per line;
 // counters divided by their sample rate, gauges absolute or +/- relative to the last value of the series, timers,
 // histograms, distributions and sets. Every event is written at the receive time (no flush interval, as the
 // reference). A bad event drops the whole packet, and relative gauges only move when the whole packet is accepted.
 import { ProtocolError } from "./errors.js";
 import { normaliseLabelName, normaliseMetricName } from "./legacy-names.js";
 import type { MetricMetadataUpdate } from "./remote.js";
-import type { IngestRow } from "./rows.js";
+import { SeriesKey } from "../storage/types.js";
+import { SampleColumnsBuilder } from "./sample-columns.js";
 import { type Label, excerpt, validateSeries } from "./series-validation.js";
 
 export interface StatsdOptions {
@@ -17,9 +18,9 @@ export interface StatsdOptions {
 }
 
 export interface ParsedStatsdPacket {
-  rows: IngestRow[];
+  columns: SampleColumnsBuilder;
   metadata: MetricMetadataUpdate[];
-  /** Relative-gauge values to keep once the rows are stored (see `commitGauges`). */
+  /** Relative-gauge values to keep once the samples are stored (see `commitGauges`). */
   gauges: Map<string, number>;
 }
 
@@ -68,7 +69,7 @@ export function parseStatsdPacket(packet: Uint8Array, opts: StatsdOptions, gauge
   } catch {
     throw new ProtocolError("malformed", "statsd packet is not valid UTF-8");
   }
-  const rows: IngestRow[] = [];
+  const columns = new SampleColumnsBuilder(typeof opts.now === "bigint");
   const metadata = new Map<string, MetricMetadataUpdate>();
   const gauges = new Map<string, number>();
   let events = 0;
@@ -80,7 +81,7 @@ export function parseStatsdPacket(packet: Uint8Array, opts: StatsdOptions, gauge
       throw new ProtocolError("too_large", `statsd packet has more than ${opts.maxEventsPerPacket} events (TSINK_STATSD_MAX_EVENTS_PER_PACKET)`);
     }
     try {
-      parseEvent(line, opts, gaugeState, gauges, rows, metadata);
+      parseEvent(line, opts, gaugeState, gauges, columns, metadata);
     } catch (err) {
       if (err instanceof EventError || err instanceof ProtocolError) {
         throw new ProtocolError("malformed", `statsd line ${i + 1}: ${err.message}: ${excerpt(line, 120)}`);
@@ -88,7 +89,7 @@ export function parseStatsdPacket(packet: Uint8Array, opts: StatsdOptions, gauge
       throw err;
     }
   }
-  return { rows, metadata: [...metadata.values()], gauges };
+  return { columns, metadata: [...metadata.values()], gauges };
 }
 
 /** Keeps the relative-gauge values of an accepted packet. */
@@ -97,7 +98,7 @@ export function commitGauges(state: StatsdGaugeState, accepted: Map<string, numb
 }
 
 function parseEvent(
-  line: string, opts: StatsdOptions, state: StatsdGaugeState, staged: Map<string, number>, rows: IngestRow[], metadata: Map<string, MetricMetadataUpdate>,
+  line: string, opts: StatsdOptions, state: StatsdGaugeState, staged: Map<string, number>, out: SampleColumnsBuilder, metadata: Map<string, MetricMetadataUpdate>,
 ): void {
   const colon = line.indexOf(":");
   if (colon < 0) throw new EventError("missing ':' between name and value");
@@ -162,6 +163,6 @@ function parseEvent(
       if (rate !== undefined) labels.push({ name: "statsd_sample_rate", value: canonicalFloat(rate) });
       value = finite(rawValue, kind === "ms" ? "timer value" : kind === "h" ? "histogram value" : "distribution value");
   }
-  rows.push({ metric, labels: validateSeries(metric, labels, opts.tenantLabel), dataPoint: { timestamp: opts.now, value } });
+  out.add(new SeriesKey(metric, validateSeries(metric, labels, opts.tenantLabel)), opts.now, value);
   if (!metadata.has(metric)) metadata.set(metric, { metric, type: info.type, help: info.help, unit: "" });
 }

@@ -20,7 +20,7 @@ import { registerIngestRoutes } from "./routes/ingest.js";
 import { registerMetadataRoutes } from "./routes/metadata.js";
 import { registerQueryRoutes } from "./routes/query.js";
 import { registerRemoteReadRoute } from "./routes/remote-read.js";
-import { INFLUX_WRITE_PATHS, registerInfluxRoutes, sendInfluxWriteError } from "./routes/influx.js";
+import { INFLUX_V2_API_PATHS, INFLUX_WRITE_PATHS, registerInfluxRoutes, sendInfluxWriteError } from "./routes/influx.js";
 import { registerOtlpRoute } from "./routes/otlp.js";
 import { startGraphiteListener } from "./listeners/graphite.js";
 import { type LegacyListener, startStatsdListener } from "./listeners/statsd.js";
@@ -161,7 +161,7 @@ export class TsinkServer {
   }
 
   private sendError(ctx: Context, err: unknown): void {
-    if (err instanceof HttpError && INFLUX_WRITE_PATHS.includes(ctx.path)) {
+    if (err instanceof HttpError && (INFLUX_WRITE_PATHS.includes(ctx.path) || INFLUX_V2_API_PATHS.includes(ctx.path))) {
       sendInfluxWriteError(ctx, err); // e.g. auth failures, in the error shape Influx clients read
       return;
     }

@@ -30,7 +30,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /** The InfluxDB-compatible routes, where Influx clients' ways of sending credentials are accepted too. */
-const INFLUX_PATHS = new Set(["/write", "/api/v2/write", "/query"]);
+const INFLUX_PATHS = new Set(["/write", "/api/v2/write", "/query", "/health", "/api/v2/buckets"]);
 
 /**
  * The token a request presents. Everywhere: `Authorization: Bearer <t>`. On the Influx routes also
@@ -60,10 +60,11 @@ const WRITE_PATHS = new Set(["/api/v1/write", "/api/v1/import/prometheus", "/wri
 
 /**
  * The scope a tenant token needs on a path. /query: none up front (CREATE DATABASE is a no-op any token may send,
- * as agents with write-only tokens do at startup); the route asks for "read" where a statement reads.
+ * as agents with write-only tokens do at startup); the route asks for "read" where a statement reads. /health:
+ * any valid token. /api/v2/buckets: the route asks for "read" (GET) or "write" (POST).
  */
 export function tokenScopeOfPath(path: string): "read" | "write" | undefined {
-  if (path === "/query") return undefined;
+  if (path === "/query" || path === "/health" || path === "/api/v2/buckets") return undefined;
   return WRITE_PATHS.has(path) ? "write" : "read";
 }
 

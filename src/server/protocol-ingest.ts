@@ -6,10 +6,9 @@ import { gunzip, inflate } from "node:zlib";
 import type { Context } from "koa";
 import { ProtocolError } from "../protocols/errors.js";
 import type { MetricMetadataUpdate } from "../protocols/remote.js";
-import type { IngestRow } from "../protocols/rows.js";
-import type { Row, SampleColumns } from "../storage/types.js";
+import type { SampleColumns } from "../storage/types.js";
 import { AdmissionRejected } from "./admission.js";
-import { readBody } from "./body.js";
+import { type BodyBufferPool, readBody } from "./body.js";
 import { noteWrite } from "./buffer-gc.js";
 import { HttpError } from "./http-error.js";
 import type { Runtime } from "./runtime.js";
@@ -20,18 +19,18 @@ export type IngestProtocol = "remote_write" | "prometheus_text" | "influx_line" 
 export const WRITE_ERROR_HEADER = "X-Tsink-Write-Error-Code";
 
 /**
- * What a protocol's decoder hands to `ingest`: one atomic batch and what goes with it. Rows, or f64 samples in
- * columns (storage's SampleColumns, the cheaper path: series named by SeriesKeys that storage resolves once;
- * remote write and Influx use it).
+ * What a protocol's decoder hands to `ingest`: one atomic batch of f64 samples in columns (storage's
+ * SampleColumns: series named by SeriesKeys that storage resolves once) and what goes with it.
  */
-export type DecodedWrite = ({ rows: IngestRow[] } | { columns: SampleColumns }) & {
-  /** Metric metadata recorded for the tenant once the rows are stored. */
+export interface DecodedWrite {
+  columns: SampleColumns;
+  /** Metric metadata recorded for the tenant once the samples are stored. */
   metadata?: MetricMetadataUpdate[];
-  /** Runs once the rows are stored (response headers, StatsD gauge state, ...). */
+  /** Runs once the samples are stored (response headers, StatsD gauge state, ...). */
   after?: () => void;
   /** Runs once storage is done with the batch, stored or not (hands pooled columns back to their decoder). */
   release?: () => void;
-};
+}
 
 export interface IngestSource {
   protocol: IngestProtocol;
@@ -57,7 +56,7 @@ export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSou
   const store = async (): Promise<T> => {
     const storage = rt.storage();
     const decoded = await decode();
-    const count = "rows" in decoded ? decoded.rows.length : decoded.columns.count;
+    const count = decoded.columns.count;
     try {
       if (src.kind === "request") {
         enforceQuota("maxWriteRowsPerRequest", rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest, count, {
@@ -66,8 +65,7 @@ export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSou
       }
       if (count > 0) {
         await rt.writeGate.withUnits(count, async () => {
-          if ("rows" in decoded) await storage.insertRows(decoded.rows as Row[]);
-          else await storage.insertColumns(decoded.columns);
+          await storage.insertColumns(decoded.columns);
         });
       }
     } finally {
@@ -146,13 +144,17 @@ export function writeFailure(err: unknown): HttpError | undefined {
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
 
-/** Reads the body, undoing `Content-Encoding: gzip|deflate|identity` with the decompressed-size limit; 415 otherwise. */
-export async function readEncodedBody(ctx: Context, rt: Runtime): Promise<Buffer> {
+/**
+ * Reads the body, undoing `Content-Encoding: gzip|deflate|identity` with the decompressed-size limit; 415 otherwise.
+ * With a pool, an identity body may be a pooled buffer: the caller gives it back (`pool.release`) when done.
+ */
+export async function readEncodedBody(ctx: Context, rt: Runtime, pool?: BodyBufferPool): Promise<Buffer> {
   const encoding = ctx.get("content-encoding").trim().toLowerCase();
   const { maxBodyBytes, maxDecompressedBodyBytes } = rt.config.limits;
-  const body = await readBody(ctx, maxBodyBytes);
+  const body = await readBody(ctx, maxBodyBytes, false, pool);
   if (encoding === "" || encoding === "identity") return body;
   if (encoding !== "gzip" && encoding !== "x-gzip" && encoding !== "deflate") {
+    pool?.release(body);
     throw new HttpError(415, `unsupported Content-Encoding ${JSON.stringify(encoding)}: send gzip, deflate or identity`);
   }
   try {
@@ -162,5 +164,7 @@ export async function readEncodedBody(ctx: Context, rt: Runtime): Promise<Buffer
       throw new HttpError(413, `decompressed body exceeds the limit of ${maxDecompressedBodyBytes} bytes`);
     }
     throw new HttpError(400, `invalid ${encoding} body: ${(err as Error).message}`);
+  } finally {
+    pool?.release(body);
   }
 }

@@ -11,6 +11,8 @@ import { stageSegment, type SegmentChunk, type SegmentContent } from "../../src/
 import { DataDirLock } from "../../src/storage/segment/lock.js";
 import { TsinkError } from "../../src/storage/errors.js";
 import { decodeChunk, encodeChunk } from "../../src/encoding/chunk.js";
+import { StorageBuilder } from "../../src/index.js";
+import { memoryViews } from "../../src/wasm/loader.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -82,6 +84,40 @@ test("index v2: series definitions and i64 time columns round-trip; version 1 se
   assert.equal(Array.from(s1.index.postings().get("job\0node")!), [2, 5]);
   assert.equal(Array.from(decodeChunk(s1.readChunk(s1.chunkRange(5)[0])).values as Float64Array), [20.5, 20.75, 21, 21.25, 21.5]);
   v1.close();
+});
+
+test("a data directory written with chunk version 2 (interleaved truncated-binary blocks) reads the same values", async () => {
+  // fixtures/chunks-v2: 3 series x 300 points written by the build before chunk version 3 (decimal gauges and a
+  // 512-step counter, noisy enough for truncated-binary blocks), as that build's flush left it at close.
+  const dir = tempDir();
+  cpSync(join(import.meta.dirname, "fixtures", "chunks-v2"), dir, { recursive: true });
+  let seed = 5;
+  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  const expected: number[][] = [];
+  for (let k = 0; k < 3; k++) {
+    let v = 1000 * (k + 1);
+    expected.push(Array.from({ length: 300 }, () => {
+      v += k === 2 ? 512 * Math.floor(rnd() * 37) : Math.floor(rnd() * 37) - 18;
+      return k === 2 ? v : v / 100;
+    }));
+  }
+  const store = await SegmentStore.open(join(dir, "segments"), "f64");
+  const seg = store.segments[0]!;
+  for (let i = 0; i < seg.index.chunkSeries.length; i++) assert.is(seg.readChunk(i)[0], 2, "the fixture holds version-2 chunks");
+  store.close();
+  const storage = await new StorageBuilder().withTimestampPrecision("ms").withDataPath(dir).build();
+  const t0 = 1_700_000_000_000;
+  for (const [start, from] of [[t0, 0], [t0 + 250 * 15_000, 250]] as const) {
+    const cols = await storage.selectColumns({ metric: "fixture_gauge" }, start, t0 + 300 * 15_000);
+    assert.equal(cols.map((c) => Array.from(c.values)), expected.map((e) => e.slice(from)));
+    const batches: number[][] = [];
+    await storage.selectBatches({ metric: "fixture_gauge" }, start, t0 + 300 * 15_000, 1 << 20, (b) => {
+      const f64 = memoryViews().f64;
+      for (let i = 0; i + 1 < b.offsets.length; i++) batches.push(Array.from(f64.subarray(b.vsPtr / 8 + b.offsets[i]!, b.vsPtr / 8 + b.offsets[i + 1]!)));
+    });
+    assert.equal(batches, expected.map((e) => e.slice(from)), `read arena from index ${from}`);
+  }
+  await storage.close();
 });
 
 test("segment round trip: index, postings, chunk payloads on demand", async () => {

@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/protocols/errors.js";
-import { convertTimestamp, type InfluxParseOptions, influxSeriesCacheStats, parseInfluxLines, parseInfluxPrecision } from "../../src/protocols/influx-line.js";
+import { convertTimestamp, type InfluxParseOptions, influxSeriesCacheStats, parseInfluxLines, parseInfluxPrecision, releaseInfluxColumns } from "../../src/protocols/influx-line.js";
 import { normaliseLabelName, normaliseMetricName } from "../../src/protocols/legacy-names.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -223,6 +223,28 @@ test("series cache contexts (tenant, db...) are bounded: the 4097th empties them
 // Line protocol writer with the escaping rules of Telegraf's serializer, for round trips.
 const escKey = (s: string) => s.replace(/\\/g, "\\\\").replace(/([, =])/g, "\\$1");
 const escMeasurement = (s: string) => s.replace(/\\/g, "\\\\").replace(/([, ])/g, "\\$1");
+
+test("released columns are reused by the next parse, never columns still held", () => {
+  const a = parseInfluxLines(enc(`m,h=a value=1 1000000\nm,h=b value=2 2000000\n# ${"x".repeat(256)}`), OPTS); // room for c
+  const b = parseInfluxLines(enc("m,h=a value=3 3000000"), OPTS);
+  assert.not.ok(b.values === a.values || b.seriesIndex === a.seriesIndex || b.timestamps === a.timestamps);
+  assert.equal([...a.values.subarray(0, a.count)], [1, 2]); // a second parse does not touch columns still held
+  releaseInfluxColumns(a);
+  releaseInfluxColumns(a); // twice is harmless: a is handed out once
+  const c = parseInfluxLines(enc("m,h=c value=5 5000000\nm,h=d value=6 6000000\nm,h=e value=7 7000000"), OPTS);
+  const d = parseInfluxLines(enc("m,h=c value=8 8000000"), OPTS);
+  assert.ok(c.values === a.values, "the released arrays are taken again");
+  assert.not.ok(d.values === a.values);
+  assert.equal([...c.values.subarray(0, c.count)], [5, 6, 7]);
+  assert.equal([...c.timestamps.subarray(0, c.count)], [5, 6, 7]);
+  assert.equal(c.series.map((k) => k.labels.map((l) => l.value).join()), ["c", "d", "e"]);
+  assert.equal([...d.values.subarray(0, d.count)], [8]);
+  // a failed parse gives its columns back itself
+  for (const x of [b, c, d]) releaseInfluxColumns(x);
+  fails("m value=1\nm value=oops", /line 2/);
+  const e = parseInfluxLines(enc("m value=9 9000000"), OPTS);
+  assert.equal([e.count, e.values[0], e.timestamps[0]], [1, 9, 9]);
+});
 
 test("round trip: whatever Telegraf would serialise parses back to the same names, labels, values", () => {
   const name = fc.string({ minLength: 1, maxLength: 8 }).filter((s) => !/[\n\r\t]/.test(s) && s.trim() === s && !s.startsWith("#"));

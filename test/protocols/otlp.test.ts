@@ -1,11 +1,12 @@
 // OTLP metrics conversion: a collector-shaped ExportMetricsServiceRequest (protobufjs, official field numbers) to
-// rows — names, resource/scope/point labels, every metric kind — plus rejections and fuzz (no crash, no partial).
+// sample columns — names, resource/scope/point labels, every metric kind — plus rejections and fuzz (no crash, no partial).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/protocols/errors.js";
 import { ExportMetricsServiceRequest } from "../../src/protocols/otlp-proto.js";
-import { decodeOtlpJson, decodeOtlpProtobuf, escapeOtlpName, otlpToRows } from "../../src/protocols/otlp.js";
+import { decodeOtlpJson, decodeOtlpProtobuf, escapeOtlpName, otlpToColumns } from "../../src/protocols/otlp.js";
+import { columnRows } from "./columns.js";
 
 const T_NS = "1700000000123456789";
 const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
@@ -22,7 +23,7 @@ function request(metrics: object[], extra: { resource?: object; scope?: object }
 }
 
 const rowsOf = (bytes: Uint8Array, precision: "ms" | "ns" = "ms") =>
-  otlpToRows(decodeOtlpProtobuf(bytes), precision).rows.map((r) => [
+  columnRows(otlpToColumns(decodeOtlpProtobuf(bytes), precision).columns).map((r) => [
     r.metric, Object.fromEntries(r.labels.map((l) => [l.name, l.value])), r.dataPoint.timestamp, r.dataPoint.value,
   ]);
 
@@ -98,7 +99,7 @@ test("summary and exponential histogram", () => {
 });
 
 test("attribute values: arrays and maps as JSON, bytes as base64:, metadata by kind", () => {
-  const conv = otlpToRows(decodeOtlpProtobuf(request([
+  const conv = otlpToColumns(decodeOtlpProtobuf(request([
     { name: "g", description: "a gauge", unit: "s", gauge: { dataPoints: [{ timeUnixNano: T_NS, asDouble: 1, attributes: [
       { key: "arr", value: { arrayValue: { values: [{ intValue: 1 }, { stringValue: "x" }] } } },
       { key: "map", value: { kvlistValue: { values: [str("k", "v")] } } },
@@ -107,7 +108,7 @@ test("attribute values: arrays and maps as JSON, bytes as base64:, metadata by k
     ] }] } },
     { name: "c", sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints: [] } },
   ], { resource: {}, scope: {} })), "ms");
-  assert.equal(Object.fromEntries(conv.rows[0]!.labels.map((l) => [l.name, l.value])), { arr: '[1,"x"]', d: "0.25", map: '{"k":"v"}', raw: "base64:AQID" });
+  assert.equal(Object.fromEntries(columnRows(conv.columns)[0]!.labels.map((l) => [l.name, l.value])), { arr: '[1,"x"]', d: "0.25", map: '{"k":"v"}', raw: "base64:AQID" });
   assert.equal(conv.metadata, [{ metric: "g", type: "gauge", help: "a gauge", unit: "s" }, { metric: "c", type: "counter", help: "", unit: "" }]);
 });
 
@@ -115,8 +116,8 @@ test("OTLP/JSON: camelCase, int64 strings, hex trace ids", () => {
   const json = JSON.stringify({ resourceMetrics: [{ resource: { attributes: [str("service.name", "api")] }, scopeMetrics: [{ metrics: [
     { name: "up", gauge: { dataPoints: [{ timeUnixNano: T_NS, asInt: "1", exemplars: [{ timeUnixNano: T_NS, asDouble: 1, traceId: "5b8efff798038103d269b633813fc60c", spanId: "eee19b7ec3c1b174" }] }] } },
   ] }] }] });
-  const conv = otlpToRows(decodeOtlpJson(json), "ms");
-  assert.equal(conv.rows.map((r) => [r.metric, r.labels, r.dataPoint]), [["up", [{ name: "resource_service_x2e_name", value: "api" }], { timestamp: 1700000000123, value: 1 }]]);
+  const conv = otlpToColumns(decodeOtlpJson(json), "ms");
+  assert.equal(columnRows(conv.columns).map((r) => [r.metric, r.labels, r.dataPoint]), [["up", [{ name: "resource_service_x2e_name", value: "api" }], { timestamp: 1700000000123, value: 1 }]]);
   assert.is(conv.exemplars, 1);
   assert.throws(() => decodeOtlpJson('{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"x","gauge":{"dataPoints":[{"exemplars":[{"traceId":"zz"}]}]}}]}]}]}'), /not hex/);
   assert.throws(() => decodeOtlpJson("[1]"), /must be an object/);
@@ -125,7 +126,7 @@ test("OTLP/JSON: camelCase, int64 strings, hex trace ids", () => {
 
 function rejects(metrics: object[], pattern: RegExp): void {
   try {
-    otlpToRows(decodeOtlpProtobuf(request(metrics)), "ms");
+    otlpToColumns(decodeOtlpProtobuf(request(metrics)), "ms");
   } catch (err) {
     assert.instance(err, ProtocolError);
     assert.match((err as Error).message, pattern);
@@ -166,8 +167,8 @@ test("fuzz: random and mutated protobuf bodies decode+convert or throw ProtocolE
   fc.assert(
     fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), mutated), (bytes) => {
       try {
-        const conv = otlpToRows(decodeOtlpProtobuf(bytes), "ms");
-        for (const r of conv.rows) assert.ok(r.metric.length > 0);
+        const conv = otlpToColumns(decodeOtlpProtobuf(bytes), "ms");
+        for (const r of columnRows(conv.columns)) assert.ok(r.metric.length > 0);
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
       }

@@ -3,11 +3,13 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/protocols/errors.js";
-import { parsePrometheusText, parseSampleValue } from "../../src/protocols/prometheus-text.js";
+import { type ParsedTextImport, parsePrometheusText, parseSampleValue } from "../../src/protocols/prometheus-text.js";
+import { columnRows } from "./columns.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
+const samplesOf = (parsed: ParsedTextImport) => columnRows(parsed.columns);
 const rowsOf = (s: string, now = 99) =>
-  parsePrometheusText(enc(s), now).rows.map((r) => [r.metric, r.labels.map((l) => `${l.name}=${l.value}`).join(","), r.dataPoint.timestamp, r.dataPoint.value]);
+  samplesOf(parsePrometheusText(enc(s), now)).map((r) => [r.metric, r.labels.map((l) => `${l.name}=${l.value}`).join(","), r.dataPoint.timestamp, r.dataPoint.value]);
 
 function fails(body: string, pattern: RegExp): void {
   try {
@@ -41,7 +43,7 @@ test("samples with labels, escapes, optional timestamps, comments", () => {
     ["weird", 'path=a"b\\c\nd', 99, -1500],
     ["up", "", 99, 1],
   ]);
-  const rows = parsePrometheusText(enc(body), 99).rows;
+  const rows = samplesOf(parsePrometheusText(enc(body), 99));
   assert.ok(Number.isNaN(rows[4]!.dataPoint.value));
   assert.is(rows[5]!.dataPoint.value, Infinity);
   assert.equal([rows[6]!.metric, rows[6]!.labels, rows[6]!.dataPoint.timestamp], ["named_inside", [{ name: "b", value: "2" }], 7]);
@@ -65,10 +67,23 @@ test("bad lines are rejected with the line number", () => {
   fails("up 1 99999999999999999999", /invalid timestamp/);
 });
 
+test("columns: each series once however its samples interleave; grows past its first capacity; ns timestamps as bigint", () => {
+  const lines = Array.from({ length: 500 }, (_, i) => `m{s="${i % 3}"} ${i} ${1700000000000000000n + BigInt(i)}`);
+  const parsed = parsePrometheusText(enc(lines.join("\n")), 5n);
+  const { columns } = parsed;
+  assert.equal(columns.series.map((k) => k.labels[0]!.value), ["0", "1", "2"]);
+  assert.instance(columns.timestamps, BigInt64Array);
+  assert.is(columns.count, 500);
+  assert.equal(samplesOf(parsed).map((r) => [r.labels[0]!.value, r.dataPoint.value, r.dataPoint.timestamp]), lines.map((_, i) => [String(i % 3), i, 1700000000000000000n + BigInt(i)]));
+  // the same series text in the next body is the same key (storage resolves it once)
+  assert.ok(parsePrometheusText(enc('m{s="1"} 7'), 5n).columns.series[0] === columns.series[1]);
+  assert.equal(samplesOf(parsePrometheusText(enc("up 1\n"), 5n)).map((r) => r.dataPoint.timestamp), [5n]);
+});
+
 test("exemplars are counted", () => {
   const parsed = parsePrometheusText(enc('foo_total 17 1520879607789 # {trace_id="KOO5S4vxi0o"} 0.67'), 0);
   assert.is(parsed.exemplarCount, 1);
-  assert.is(parsed.rows[0]!.dataPoint.timestamp, 1520879607789);
+  assert.is(samplesOf(parsed)[0]!.dataPoint.timestamp, 1520879607789);
 });
 
 test("invalid UTF-8 is rejected", () => {
@@ -94,8 +109,9 @@ test("fuzz: arbitrary text never crashes, errors are ProtocolError", () => {
   fc.assert(
     fc.property(fc.oneof(fc.string({ maxLength: 120 }), fc.string({ unit: alphabet, maxLength: 120 })), (body) => {
       try {
-        const { rows } = parsePrometheusText(enc(body), 0);
-        for (const r of rows) assert.ok(r.metric.length > 0);
+        const parsed = parsePrometheusText(enc(body), 0);
+        for (const r of samplesOf(parsed)) assert.ok(r.metric.length > 0);
+        assert.is(parsed.columns.series.length, new Set(parsed.columns.series).size, "each series once");
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
       }
@@ -121,7 +137,7 @@ test("fuzz: generated valid lines parse to exactly their samples; one bad line r
         const lbl = l.labels.length ? `{${l.labels.map((x) => `${x.name}="${esc(x.value)}"`).join(",")}}` : "";
         return `${l.metric}${lbl} ${Object.is(l.value, -0) ? "-0" : String(l.value)}${l.ts === undefined ? "" : ` ${l.ts}`}`;
       });
-      const parsed = parsePrometheusText(enc(texts.join("\n")), 42).rows;
+      const parsed = samplesOf(parsePrometheusText(enc(texts.join("\n")), 42));
       assert.equal(parsed.map((r) => [r.metric, r.dataPoint.value, r.dataPoint.timestamp]), lines.map((l) => [l.metric, l.value, l.ts ?? 42]));
       const broken = [...texts];
       broken[badAt % broken.length] += " garbage trailing";

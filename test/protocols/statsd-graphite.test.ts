@@ -5,17 +5,19 @@ import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/protocols/errors.js";
 import { LineFramer, parseGraphiteLine } from "../../src/protocols/graphite.js";
+import { SampleColumnsBuilder } from "../../src/protocols/sample-columns.js";
 import { type StatsdGaugeState, commitGauges, parseStatsdPacket } from "../../src/protocols/statsd.js";
+import { type SampleRow, columnRows } from "./columns.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const SOPTS = { now: 1000, maxPacketBytes: 8192, maxEventsPerPacket: 1024 };
-const view = (rows: { metric: string; labels: { name: string; value: string }[]; dataPoint: { timestamp: number | bigint; value: number } }[]) =>
+const view = (rows: SampleRow[]) =>
   rows.map((r) => [r.metric, Object.fromEntries(r.labels.map((l) => [l.name, l.value])), r.dataPoint.value]);
 
 test("statsd: counters with rates, gauges, timers, histograms, distributions, sets, DogStatsD tags", () => {
   const state: StatsdGaugeState = new Map();
   const p = parseStatsdPacket(enc("api.requests:2|c|@0.5|#env:prod,canary\nqueue.depth:7|g\nlat:12.5|ms|@0.25\nsize:3|h\nd.x:4|d|#a:b\nusers:alice|s\n\n"), SOPTS, state);
-  assert.equal(view(p.rows), [
+  assert.equal(view(columnRows(p.columns)), [
     ["api_requests", { canary: "true", env: "prod" }, 4],
     ["queue_depth", {}, 7],
     ["lat", { statsd_sample_rate: "0.25" }, 12.5],
@@ -23,7 +25,7 @@ test("statsd: counters with rates, gauges, timers, histograms, distributions, se
     ["d_x", { a: "b" }, 4],
     ["users", { statsd_set_member: "alice" }, 1],
   ]);
-  assert.ok(p.rows.every((r) => r.dataPoint.timestamp === 1000));
+  assert.ok(columnRows(p.columns).every((r) => r.dataPoint.timestamp === 1000));
   assert.equal(p.metadata.map((m) => [m.metric, m.type]), [
     ["api_requests", "counter"], ["queue_depth", "gauge"], ["lat", "summary"], ["size", "histogram"], ["d_x", "histogram"], ["users", "stateset"],
   ]);
@@ -34,7 +36,7 @@ test("statsd: relative gauges start at 0, follow the last value per series, move
   const step = (packet: string) => {
     const p = parseStatsdPacket(enc(packet), SOPTS, state);
     commitGauges(state, p.gauges);
-    return p.rows.map((r) => r.dataPoint.value);
+    return [...p.columns.values.subarray(0, p.columns.count)];
   };
   assert.equal(step("q:+5|g\nq:-2|g|#w:a\nq:+1|g"), [5, -2, 6]);
   assert.equal(step("q:-10|g"), [-4]);
@@ -74,17 +76,28 @@ test("statsd: rejections and limits", () => {
 
 test("graphite: plain and tagged paths, timestamps in seconds to server precision, missing timestamp = now", () => {
   const opts = { now: 5, serverPrecision: "ms" as const };
-  const row = parseGraphiteLine("servers.api.latency;env=prod;region=us-west 42.5 1700000000", opts)!;
+  /** The one sample a line gives (undefined: none). */
+  const one = (line: string, o: { now: number | bigint; serverPrecision: "ms" | "ns" } = opts) => {
+    const out = new SampleColumnsBuilder(o.serverPrecision === "ns");
+    const added = parseGraphiteLine(line, o, out);
+    assert.is(out.count, added ? 1 : 0);
+    return columnRows(out)[0];
+  };
+  const row = one("servers.api.latency;env=prod;region=us-west 42.5 1700000000")!;
   assert.equal(view([row]), [["servers_api_latency", { env: "prod", region: "us-west" }, 42.5]]);
   assert.is(row.dataPoint.timestamp, 1700000000000);
-  assert.is(parseGraphiteLine("a.b 1 1700000000.5", opts)!.dataPoint.timestamp, 1700000000500);
-  assert.is(parseGraphiteLine("a.b\t1", opts)!.dataPoint.timestamp, 5);
-  assert.is(parseGraphiteLine("a.b 1 1700000000", { now: 0n, serverPrecision: "ns" })!.dataPoint.timestamp, 1700000000000000000n);
-  assert.is(parseGraphiteLine("   ", opts), undefined);
+  assert.is(one("a.b 1 1700000000.5")!.dataPoint.timestamp, 1700000000500);
+  assert.is(one("a.b\t1")!.dataPoint.timestamp, 5);
+  assert.is(one("a.b 1 1700000000", { now: 0n, serverPrecision: "ns" })!.dataPoint.timestamp, 1700000000000000000n);
+  assert.is(one("   "), undefined);
   for (const [line, why] of [
     ["a.b", /expected `path value \[timestamp\]`/], ["a.b 1 2 3", /expected/], ["a.b x", /invalid value/], ["a.b 1 now", /not a Unix timestamp in seconds/],
     ["a.b;k 1", /tag "k" is not name=value/], ["a.b;k= 1", /empty value/], [";k=v 1", /empty metric path/], ["a.b 1e999", /invalid value/],
-  ] as const) assert.throws(() => parseGraphiteLine(line, opts), why);
+  ] as const) {
+    const out = new SampleColumnsBuilder(false);
+    assert.throws(() => parseGraphiteLine(line, opts, out), why);
+    assert.is(out.count, 0, "a bad line adds nothing");
+  }
 });
 
 test("line framer: half lines across chunks, over-long lines skipped without losing the next line, bounded memory", () => {
@@ -124,19 +137,22 @@ test("fuzz: statsd packets and graphite lines parse or throw ProtocolError, neve
     fc.property(fc.oneof(fc.string({ maxLength: 100 }), fc.string({ unit: alphabet, maxLength: 100 })), (text) => {
       try {
         const p = parseStatsdPacket(enc(text), SOPTS, new Map());
-        for (const r of p.rows) assert.ok(Number.isFinite(r.dataPoint.value));
+        for (const r of columnRows(p.columns)) assert.ok(Number.isFinite(r.dataPoint.value));
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
         assert.match(err.message, /^statsd line \d+: |UTF-8|exceeds|more than/);
       }
+      const out = new SampleColumnsBuilder(false);
       for (const line of text.split("\n")) {
+        const before = out.count;
         try {
-          const row = parseGraphiteLine(line, { now: 1, serverPrecision: "ms" });
-          if (row) assert.ok(Number.isFinite(row.dataPoint.value) && row.metric.length > 0);
+          if (parseGraphiteLine(line, { now: 1, serverPrecision: "ms" }, out)) assert.is(out.count, before + 1);
         } catch (err) {
           if (!(err instanceof ProtocolError)) throw err;
+          assert.is(out.count, before, "a rejected line adds nothing");
         }
       }
+      for (const r of columnRows(out)) assert.ok(Number.isFinite(r.dataPoint.value) && r.metric.length > 0);
     }),
     { numRuns: 4000 },
   );

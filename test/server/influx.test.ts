@@ -224,6 +224,36 @@ test("group commit: concurrent Influx writes to a per-append WAL share fsyncs in
   }
 });
 
+test("reused body buffers and columns: concurrent multi-chunk writes queued for one writer, some rejected, all land as sent", async () => {
+  // one storage writer held across each WAL fsync: parsed requests wait in the queue holding their columns
+  const dir = mkdtempSync(join(tmpdir(), "tsink-influx-pool-"));
+  const queued = await startServer(["--data-path", dir, "--max-writers", "1"]);
+  try {
+    const ms = recentMs(70);
+    const lines = 4000; // ~200 KB per body: many socket chunks, so the body is assembled in a pooled buffer
+    const body = (k: number, round: number) =>
+      Array.from({ length: lines }, (_, i) => `pool,req=r${k},pad=${"p".repeat(16)}${i} value=${k * 1000 + round} ${ms + round}`).join("\n");
+    for (let round = 0; round < 3; round++) {
+      const statuses = await Promise.all(Array.from({ length: 6 }, (_, k) => {
+        // request 5 of each round ends in a bad line: rejected whole while the others share the pools
+        const text = k === 5 ? `${body(k, round)}\npool value=oops` : body(k, round);
+        return fetch(`${queued.url}/write?precision=ms`, { method: "POST", body: text }).then((r) => r.status);
+      }));
+      assert.equal(statuses, [204, 204, 204, 204, 204, 400]);
+    }
+    for (let round = 0; round < 3; round++) {
+      const t = (ms + round) / 1000;
+      const counts = await instantOn(queued, "count by (req) (pool)", t);
+      assert.equal(counts.map((r) => [r.metric.req, r.value[1]]).sort(), [0, 1, 2, 3, 4].map((k) => [`r${k}`, String(lines)]));
+      const sums = await instantOn(queued, "sum by (req) (pool)", t);
+      assert.equal(sums.map((r) => [r.metric.req, r.value[1]]).sort(), [0, 1, 2, 3, 4].map((k) => [`r${k}`, String(lines * (k * 1000 + round))]));
+    }
+  } finally {
+    await queued.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("GET|HEAD /ping: 204 with the InfluxDB version headers, no auth needed", async () => {
   const locked = await startServer(["--auth-token", "secret"]);
   try {
@@ -277,6 +307,80 @@ test("Influx-style credentials on /write, /api/v2/write and /query map onto the 
     assert.is((await show("acme-w")).status, 403);
     assert.is((await show("acme-rw")).status, 200);
     assert.is((await getJson(`${s.url}/query?q=SHOW+DATABASES`)).status, 401);
+  });
+});
+
+test("GET /health: InfluxDB 2 shape; public scope (401 without a token, Token scheme accepted)", async () => {
+  const res = await getJson(`${srv.url}/health`);
+  assert.is(res.status, 200);
+  assert.is(res.body.name, "influxdb");
+  assert.is(res.body.status, "pass");
+  assert.equal(res.body.checks, []);
+  assert.match(res.body.version, /^tsink-/);
+  await withTenantConfig({ tenants: { acme: { auth: { tokens: [{ token: "acme-w", scopes: ["write"] }] } } } }, ["--auth-token", "global"], async (s) => {
+    const bare = await fetch(`${s.url}/health`);
+    assert.is(bare.status, 401);
+    assert.is(((await bare.json()) as { code: string }).code, "unauthorized");
+    assert.is((await getJson(`${s.url}/health`, { headers: { Authorization: "Token global" } })).body.status, "pass");
+    // a write-only tenant token may check health (Telegraf-style agents hold only those)
+    assert.is((await fetch(`${s.url}/health`, { headers: { Authorization: "Token acme-w", "x-tsink-tenant": "acme" } })).status, 200);
+  });
+});
+
+test("/api/v2/buckets: lists the tenant's written buckets, creates (201, 422 on duplicates or other retention), filters, scopes", async () => {
+  const ms = recentMs(115);
+  for (const [bucket, org] of [["metrics", "acme"], ["logs", "other"]]) {
+    const res = await fetch(`${srv.url}/api/v2/write?org=${org}&bucket=${bucket}&precision=ms`, { method: "POST", body: `bk value=1 ${ms}`, headers: { "x-tsink-tenant": "bk" } });
+    assert.is(res.status, 204);
+  }
+  const list = async (query = "", headers: Record<string, string> = { "x-tsink-tenant": "bk" }) => {
+    const res = await getJson(`${srv.url}/api/v2/buckets${query}`, { headers });
+    assert.is(res.status, 200, JSON.stringify(res.body));
+    return res.body as { links: { self: string }; buckets: { id: string; name: string; type: string; retentionRules: { everySeconds: number }[] }[] };
+  };
+  const all = await list();
+  assert.equal(all.buckets.map((b) => b.name), ["logs", "metrics"]);
+  assert.equal(all.buckets[0]!.retentionRules, [{ type: "expire", everySeconds: 14 * 86_400, shardGroupDurationSeconds: 0 }]);
+  assert.match(all.buckets[0]!.id, /^[0-9a-f]{16}$/);
+  assert.equal((await list("?org=acme")).buckets.map((b) => b.name), ["metrics"]);
+  assert.equal((await list("?name=logs")).buckets.map((b) => b.name), ["logs"]);
+  assert.equal((await list(`?id=${all.buckets[1]!.id}`)).buckets.map((b) => b.name), ["metrics"]);
+  assert.equal((await list("?limit=1&offset=1")).buckets.map((b) => b.name), ["metrics"]);
+  assert.equal((await list("", {})).buckets.filter((b) => b.name === "metrics"), [], "another tenant's buckets are not listed");
+
+  const create = (body: unknown, headers: Record<string, string> = {}) =>
+    getJson(`${srv.url}/api/v2/buckets`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json", "x-tsink-tenant": "bk", ...headers } });
+  const made = await create({ orgID: "0123456789abcdef", name: "fresh", retentionRules: [] });
+  assert.is(made.status, 201, JSON.stringify(made.body));
+  assert.equal([made.body.name, made.body.orgID, made.body.type], ["fresh", "0123456789abcdef", "user"]);
+  assert.equal((await list()).buckets.map((b) => b.name), ["fresh", "logs", "metrics"]);
+  assert.is((await create({ name: "same-retention", retentionRules: [{ type: "expire", everySeconds: 14 * 86_400 }] })).status, 201);
+  const rejected: [unknown, number, RegExp][] = [
+    [{ name: "fresh" }, 422, /already exists/],
+    [{ name: "metrics" }, 422, /already exists/],
+    [{ name: "short", retentionRules: [{ type: "expire", everySeconds: 3600 }] }, 422, /per-bucket retention is not supported/],
+    [{ name: "_system" }, 400, /bucket name/],
+    [{ name: "" }, 400, /bucket name/],
+    [[1, 2], 400, /JSON object/],
+  ];
+  for (const [body, status, message] of rejected) {
+    const res = await create(body);
+    assert.is(res.status, status, JSON.stringify(body));
+    assert.match(res.body.message, message);
+    assert.ok(typeof res.body.code === "string");
+  }
+  // writing into a created bucket is an ordinary v2 write
+  assert.is((await fetch(`${srv.url}/api/v2/write?bucket=fresh&precision=ms`, { method: "POST", body: `bk value=2 ${ms}`, headers: { "x-tsink-tenant": "bk" } })).status, 204);
+  assert.equal((await instant('bk{influx_bucket="fresh"}', ms / 1000, { "x-tsink-tenant": "bk" })).map((r) => r.value[1]), ["2"]);
+
+  await withTenantConfig({ tenants: { acme: { auth: { tokens: [{ token: "acme-w", scopes: ["write"] }, { token: "acme-r", scopes: ["read"] }] } } } }, ["--auth-token", "global"], async (s) => {
+    const h = (token: string) => ({ Authorization: `Token ${token}`, "x-tsink-tenant": "acme" });
+    assert.is((await fetch(`${s.url}/api/v2/buckets`)).status, 401);
+    assert.is((await fetch(`${s.url}/api/v2/buckets`, { headers: h("acme-w") })).status, 403);
+    assert.is((await fetch(`${s.url}/api/v2/buckets`, { headers: h("acme-r") })).status, 200);
+    const post = (token: string) => fetch(`${s.url}/api/v2/buckets`, { method: "POST", body: JSON.stringify({ name: "b1" }), headers: h(token) });
+    assert.is((await post("acme-r")).status, 403);
+    assert.is((await post("acme-w")).status, 201);
   });
 });
 

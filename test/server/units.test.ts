@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AdmissionGate, AdmissionRejected } from "../../src/server/admission.js";
+import { BodyBufferPool } from "../../src/server/body.js";
 import { BufferGcTrigger, heapGrowingPercent, QUIET_HEAP_GROWING_PERCENT, startBufferGc, WRITE_QUIET_MS } from "../../src/server/buffer-gc.js";
 import { Authenticator, bearerToken, presentedToken, scopeOfPath } from "../../src/server/auth.js";
 import { ConfigError, parseServerArgs, type ServerConfig } from "../../src/server/config.js";
@@ -235,6 +236,30 @@ test("admission: waits up to the timeout, then refuses; oversized requests refus
   const tooBig = await gate.withUnits(11, async () => "no").catch((e: unknown) => e);
   assert.is((tooBig as AdmissionRejected).reason, "limit_exceeded");
   assert.is(await gate.withUnits(10, async () => "fits"), "fits");
+});
+
+test("body buffer pool: released buffers are reused, held ones never; foreign, oversized and surplus ones are not kept", () => {
+  const pool = new BodyBufferPool(1 << 20, 2);
+  const a = pool.take(100_000);
+  const b = pool.take(50_000);
+  assert.is(a.length, 100_000);
+  assert.not.ok(a.buffer === b.buffer, "two bodies in flight get different buffers");
+  pool.release(a);
+  pool.release(a); // twice: kept once
+  assert.is(pool.freeCount, 1);
+  const c = pool.take(120_000); // fits the rounded-up buffer of a
+  assert.ok(c.buffer === a.buffer);
+  assert.is(c.length, 120_000);
+  assert.is(pool.freeCount, 0);
+  pool.release(Buffer.alloc(10)); // not from the pool
+  pool.release(b.subarray(1)); // not the start of a pooled buffer
+  const big = pool.take(2 << 20); // above maxBufferBytes: a buffer of its own, never kept
+  pool.release(big);
+  assert.is(pool.freeCount, 0);
+  pool.release(b);
+  pool.release(c);
+  pool.release(pool.take(10));
+  assert.is(pool.freeCount, 2, "at most maxFree wait for reuse");
 });
 
 test("buffer GC is due once ArrayBuffers exceed the last live set by the slack, and follows V8's own collections down", () => {

@@ -5,7 +5,7 @@
 import { type Server, type Socket, createServer } from "node:net";
 import { ProtocolError } from "../../protocols/errors.js";
 import { LineFramer, parseGraphiteLine } from "../../protocols/graphite.js";
-import type { IngestRow } from "../../protocols/rows.js";
+import { SampleColumnsBuilder } from "../../protocols/sample-columns.js";
 import { scaleMillis } from "../../protocols/rows.js";
 import { countRejected, ingest } from "../protocol-ingest.js";
 import type { Runtime } from "../runtime.js";
@@ -25,26 +25,25 @@ export async function startGraphiteListener(rt: Runtime): Promise<LegacyListener
   const pending = new Set<Promise<void>>();
 
   const store = async (lines: string[]) => {
-    const rows: IngestRow[] = [];
     const opts = { now: scaleMillis(Date.now(), rt.config.timestampPrecision), serverPrecision: rt.config.timestampPrecision, tenantLabel: tenant };
+    const columns = new SampleColumnsBuilder(rt.config.timestampPrecision === "ns");
     for (const line of lines) {
       try {
-        const row = parseGraphiteLine(line, opts);
-        if (row) rows.push(row);
+        parseGraphiteLine(line, opts, columns);
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
         countRejected(rt, "graphite", err);
         rt.logger.debug({ err: err.message }, "graphite line dropped");
       }
     }
-    if (rows.length === 0) return;
+    if (columns.count === 0) return;
     try {
       await ingest(rt, { protocol: "graphite", tenant: cfg.tenant, kind: "stream" }, () => {
-        const metrics = new Set(rows.map((r) => r.metric));
-        return { rows, metadata: [...metrics].map((metric) => ({ metric, type: "gauge", help: METADATA_HELP, unit: "" })) };
+        const metrics = new Set(columns.series.map((k) => k.metric));
+        return { columns, metadata: [...metrics].map((metric) => ({ metric, type: "gauge", help: METADATA_HELP, unit: "" })) };
       });
     } catch (err) {
-      rt.logger.warn({ err: (err as Error).message, lines: rows.length }, "graphite lines not stored");
+      rt.logger.warn({ err: (err as Error).message, lines: columns.count }, "graphite lines not stored");
     }
   };
 

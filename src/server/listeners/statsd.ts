@@ -32,7 +32,7 @@ export async function startStatsdListener(rt: Runtime): Promise<LegacyListener |
           now: scaleMillis(receivedAtMs, rt.config.timestampPrecision), maxPacketBytes: cfg.maxPacketBytes,
           maxEventsPerPacket: cfg.maxEventsPerPacket, tenantLabel: tenant,
         }, gauges);
-        return { rows: parsed.rows, metadata: parsed.metadata, after: () => commitGauges(gauges, parsed.gauges) };
+        return { columns: parsed.columns, metadata: parsed.metadata, after: () => commitGauges(gauges, parsed.gauges) };
       });
     } catch (err) {
       // counted (and logged when the server is at fault) by ingest()

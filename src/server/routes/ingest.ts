@@ -109,7 +109,7 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
         rt.metrics.payloads.inc({ kind: "exemplars", outcome: "rejected" }, parsed.exemplarCount);
         throw unsupportedFeature("exemplars", parsed.exemplarCount, "TSINK_REMOTE_WRITE_EXEMPLARS_ENABLED", features.exemplarsEnabled);
       }
-      return { rows: parsed.rows };
+      return { columns: parsed.columns };
     });
   });
 }

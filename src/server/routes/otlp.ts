@@ -3,7 +3,7 @@
 // for other content types, 422 when TSINK_OTLP_METRICS_ENABLED=false, 400 for any invalid point (nothing stored).
 // Error bodies are google.rpc.Status as OTLP/HTTP asks: protobuf for protobuf requests, JSON otherwise.
 import type Router from "@koa/router";
-import { decodeOtlpJson, decodeOtlpProtobuf, otlpToRows } from "../../protocols/otlp.js";
+import { decodeOtlpJson, decodeOtlpProtobuf, otlpToColumns } from "../../protocols/otlp.js";
 import { RpcStatus } from "../../protocols/otlp-proto.js";
 import { HttpError } from "../http-error.js";
 import { ingest, readEncodedBody } from "../protocol-ingest.js";
@@ -31,7 +31,7 @@ export function registerOtlpRoute(router: Router, rt: Runtime): void {
         }
         const body = await readEncodedBody(ctx, rt);
         const request = json ? decodeOtlpJson(body.toString("utf8")) : decodeOtlpProtobuf(body);
-        return otlpToRows(request, timestampPrecision, tenantLabel(tenant));
+        return otlpToColumns(request, timestampPrecision, tenantLabel(tenant));
       });
       if (exemplars > 0) {
         // No exemplar store in this build: the samples are stored, the exemplars are reported as not kept.
