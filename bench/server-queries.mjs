@@ -5,8 +5,10 @@
 // Usage: node bench/server-queries.mjs [--series 10000 --points 240 --repeat 7 --settle 15 --port 19211
 //        --server dist/server/main.js --profile DIR --only q01,q18]   (--server: another build of the server, e.g. for a before/after
 //        run; --profile: the server writes a CPU profile into DIR when it exits)
+//        --data DIR --end MS: query a copy of a data dir kept by bench/server-settle.mjs (settled data; MS: the end
+//        of its workload, which server-settle prints) instead of ingesting
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,10 +34,16 @@ const only = arg("only", undefined)?.split(","); // e.g. --only q01,q18
 const profileDir = arg("profile", undefined); // writes the server's CPU profile (node --cpu-prof) there
 const base = `http://127.0.0.1:${port}`;
 
-const wl = makeWorkload({ S, P, endMs: Math.floor(Date.now() / 60_000) * 60_000 - 60_000 });
+const kept = arg("data", undefined);
+const wl = makeWorkload({ S, P, endMs: kept ? Number(arg("end")) : Math.floor(Date.now() / 60_000) * 60_000 - 60_000 });
 const dataDir = mkdtempSync(join(tmpdir(), "tsink-server-queries-"));
+if (kept) cpSync(kept, dataDir, { recursive: true });
 const nodeArgs = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`] : [];
-const child = spawn(process.execPath, [...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], { stdio: "ignore" });
+// the runtime settings of `npm start` and the tsink-server shebang
+const child = spawn(process.execPath, ["--max-semi-space-size=4", ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
+  stdio: "ignore",
+  env: { ...process.env, MALLOC_ARENA_MAX: "2" },
+});
 const stat = () => {
   const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" ");
   return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
@@ -53,7 +61,7 @@ try {
     await sleep(100);
   }
   // ingest exactly as peerbench does: remote write, 4 concurrent senders, 5000 samples per request
-  const bodies = encodeAll(wl, { protocol: "remote_write", workers: 4, batch: 5000, perSeries: 1 });
+  const bodies = kept ? [] : encodeAll(wl, { protocol: "remote_write", workers: 4, batch: 5000, perSeries: 1 });
   const { contentType, headers } = PROTOCOLS.remote_write;
   await Promise.all(
     bodies.map(async (reqs) => {
@@ -66,6 +74,9 @@ try {
   while ((await visibleSeries(base, wl)) !== S) await sleep(200);
   await sleep(settleS * 1000); // let the flush put the data into segments, as in a peerbench run
   const afterIngest = memory();
+  const idle0 = stat();
+  await sleep(2000); // background work (flush, compaction) still running when the queries start shows up here
+  console.log(`server CPU in the 2 s before the queries: ${stat() - idle0} ms`);
   const win = queryWindow(wl);
   const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
   let wallSum = 0;

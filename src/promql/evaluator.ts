@@ -72,8 +72,12 @@ export function unwrapParens(expr: ast.Expr): ast.Expr {
   return expr;
 }
 
+/** Evaluation yields to the event loop after running this long (so a client's disconnect and other requests are seen). */
+const YIELD_AFTER_MS = 20;
+
 export class Evaluator {
   private loadedSamples = 0;
+  private lastYield = performance.now();
 
   constructor(
     private readonly source: SeriesSource,
@@ -85,6 +89,19 @@ export class Evaluator {
     if (Date.now() > this.options.deadline) throw new PromqlError("timeout", "query timed out in expression evaluation");
   }
 
+  /**
+   * After YIELD_AFTER_MS of evaluation: a promise that lets the event loop turn once (I/O callbacks run, so an abort
+   * of `signal` by a closed connection lands) and then checks the deadline and the signal; otherwise undefined.
+   * Evaluation is otherwise synchronous, so without this a cancelled query would run to its end.
+   */
+  pause(): Promise<void> | undefined {
+    if (performance.now() - this.lastYield < YIELD_AFTER_MS) return undefined;
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.lastYield = performance.now();
+      this.checkDeadline();
+    });
+  }
+
   countSamples(n: number): void {
     this.loadedSamples += n;
     if (this.loadedSamples > this.options.maxSamples) {
@@ -94,6 +111,8 @@ export class Evaluator {
 
   async eval(expr: ast.Expr, grid: Grid): Promise<EvalValue> {
     this.checkDeadline();
+    const paused = this.pause();
+    if (paused) await paused;
     switch (expr.type) {
       case "NumberLiteral":
         return { kind: "scalar", values: new Float64Array(grid.times.length).fill(expr.value) };
@@ -193,6 +212,10 @@ export class Evaluator {
     if (end < start) return true;
     const selection = { metric: vs.name, matchers: vs.matchers.map((m) => ({ name: m.name, op: m.op, value: m.value })), start, end: end + 1 };
     let failure: unknown;
+    const failed = (error: unknown) => {
+      failure = error; // storage wraps errors thrown through it: rethrown below as they were
+      throw error;
+    };
     try {
       return await this.source.selectBatches(selection, start, end + 1, KERNEL_BATCH_POINTS, (batch) => {
         try {
@@ -200,9 +223,9 @@ export class Evaluator {
           this.countSamples(batch.offsets[batch.offsets.length - 1]);
           perBatch(batch);
         } catch (error) {
-          failure = error; // storage wraps errors thrown through it: rethrown below as they were
-          throw error;
+          failed(error);
         }
+        return this.pause()?.catch(failed); // between batches: a timeout or a cancel stops the read here
       });
     } catch (error) {
       throw failure ?? error;

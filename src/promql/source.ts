@@ -38,10 +38,12 @@ export interface SeriesSource {
   selectColumns(selection: SeriesSelection, start: number, end: number): Promise<SelectedSeries[]>;
   /**
    * Optional: the same series in batches of about `maxPoints` points written into WASM memory, where range kernels
-   * read them in place. `onBatch` runs synchronously, once per batch, the batch valid only during the call.
-   * Resolves to false (without calling onBatch) when the source cannot (then the engine uses selectColumns).
+   * read them in place. `onBatch` runs synchronously, once per batch, the batch valid only during the call; when it
+   * returns a promise (the engine yielding to the event loop), the source reads on once it settles and stops with
+   * its rejection. Resolves to false (without calling onBatch) when the source cannot (then the engine uses
+   * selectColumns).
    */
   selectBatches?(
-    selection: SeriesSelection, start: number, end: number, maxPoints: number, onBatch: (batch: SeriesBatch) => void,
+    selection: SeriesSelection, start: number, end: number, maxPoints: number, onBatch: (batch: SeriesBatch) => void | Promise<void>,
   ): Promise<boolean>;
 }

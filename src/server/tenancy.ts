@@ -90,7 +90,7 @@ export class TenantSeriesSource implements SeriesSource {
 
   /** Batches in WASM memory for the range kernels; millisecond storage only (other precisions use selectColumns). */
   async selectBatches(
-    selection: PromqlSelection, start: number, end: number, maxPoints: number, onBatch: (batch: SeriesBatch) => void,
+    selection: PromqlSelection, start: number, end: number, maxPoints: number, onBatch: (batch: SeriesBatch) => void | Promise<void>,
   ): Promise<boolean> {
     if (this.precision !== "ms") return false;
     const options = { metricLabel: true, omitLabel: TENANT_LABEL };

@@ -111,6 +111,8 @@ function mergeTwo(axis: TimeAxis, a: Column, b: Column, blob: boolean): Column {
  * (ColumnBatchBuilder) or the WASM read arena (ArenaBatchBuilder).
  */
 export interface PointSink {
+  /** Points written so far. */
+  readonly length: number;
   /** Appends the points of an f64 chunk in [s, e); false when they start before the series' last point. */
   appendChunk(bytes: Uint8Array, s: Ts, e: Ts): boolean;
   /** appendChunk for a chunk a segment stores as a record (chunkToRecord), with its index entry's fields. */
@@ -325,10 +327,14 @@ export class ArenaBatchBuilder implements PointSink {
     return true;
   }
 
-  /** Forgets every series (after a batch was consumed); the arena is reused. */
+  /**
+   * Forgets every series (after a batch was consumed); the arena is reused. The next append asks for the arena's
+   * address again: a read that yields between batches may find it moved by another read's batch.
+   */
   clear(): void {
     this.length = 0;
     this.seriesStart = 0;
     this.starts.length = 0;
+    this.tsPtr = this.vsPtr = 0;
   }
 }

@@ -51,7 +51,7 @@ interface ColumnBatch {
   values: Float64Array[];
 }
 const U64_MAX = 2n ** 64n - 1n;
-/** Most label lists kept by Storage.labelLists (~100 B each). */
+/** Series ids below this have their label lists kept by Storage.labelLists (~100 B each). */
 const LABEL_LISTS_MAX = 1 << 18;
 
 interface Counters {
@@ -156,10 +156,11 @@ export class Storage implements EngineHandle {
   /**
    * Shaped label lists (labelsWith) by series id for one shape (`labelListsShape`): a series' labels never change
    * (a deleted id is only reused for the same series), so the lists of repeated reads are built once and stay in
-   * the old generation instead of being garbage per query. Bounded by LABEL_LISTS_MAX entries.
+   * the old generation instead of being garbage per query. Indexed by series id (a dense array: a read of 100k
+   * series looks up 100k lists), ids up to LABEL_LISTS_MAX.
    */
-  private readonly labelLists = new Map<number, Label[]>();
-  private labelListsShape = "";
+  private labelLists: (Label[] | undefined)[] = [];
+  private labelListsShape = -1;
   private readonly counters: Counters = {
     rowsInserted: 0, insertBatches: 0, insertErrors: 0, selectCalls: 0, selectErrors: 0, pointsReturned: 0,
     deletes: 0, chunksSealed: 0, retentionChunksDropped: 0, admissionWaits: 0,
@@ -808,52 +809,58 @@ export class Storage implements EngineHandle {
    * place. Each batch holds whole series, about `maxPoints` points in all (one series may exceed it), written back
    * to back into the read arena: series i is points [offsets[i], offsets[i + 1]) of the f64 timestamps at `tsPtr`
    * and f64 values at `vsPtr`. The batch (and its memory) is valid only during `onBatch`, which runs synchronously;
-   * it may call WASM kernels but must not start another read. Labels include `__name__` unless `labelOptions` say
-   * otherwise. Millisecond precision only: resolves to false (reading nothing) for other precisions.
+   * it may call WASM kernels but must not start another read. When `onBatch` returns a promise, the read waits for
+   * it before decoding the next batch (the caller may yield to the event loop there, e.g. to notice a cancelled
+   * request; other reads may run meanwhile, and each series is read whole within one batch). Labels include
+   * `__name__` unless `labelOptions` say otherwise. Millisecond precision only: resolves to false (reading nothing)
+   * for other precisions.
    */
   async selectBatches(
-    selection: SeriesSelection, start: Ts, end: Ts, maxPoints: number, onBatch: (batch: ColumnArenaBatch) => void,
+    selection: SeriesSelection, start: Ts, end: Ts, maxPoints: number, onBatch: (batch: ColumnArenaBatch) => void | Promise<void>,
     labelOptions: ColumnLabelOptions = { metricLabel: true },
   ): Promise<boolean> {
     if (this.axis.isBigInt || this.options.timestampPrecision !== "ms") return false;
-    return this.query(() => {
+    this.ensureOpen();
+    this.counters.selectCalls++;
+    try {
       const [s, e] = this.range(start, end);
       const ids = this.sortedIds(resolveSelection(this.registry, this.checkedSelection(selection)));
       const reg = this.registry;
       const metricLabel = labelOptions.metricLabel === true;
       const omit = labelOptions.omitLabel === undefined ? -1 : (reg.dict.find(labelOptions.omitLabel) ?? -1);
       const out = new ArenaBatchBuilder(maxPoints + this.options.chunkPoints);
-      let labels: Label[][] = [];
-      const flush = () => {
+      for (let next = 0; next < ids.length; ) {
+        if (next > 0) this.ensureOpen(); // the storage may have closed while the caller yielded
+        const labels: Label[][] = [];
+        next = this.readInto(ids, s, e, out, (sid) => labels.push(metricLabel || omit >= 0 ? this.shapedLabels(sid, metricLabel, omit) : reg.labelsOf(sid)), next, maxPoints);
         const n = out.starts.length;
-        if (n === 0) return;
+        if (n === 0) continue;
         const offsets = new Int32Array(n + 1);
         for (let i = 0; i < n; i++) offsets[i] = out.starts[i]!;
         offsets[n] = out.length;
-        onBatch({ labels, offsets, tsPtr: out.tsPtr, vsPtr: out.vsPtr });
+        const pending = onBatch({ labels, offsets, tsPtr: out.tsPtr, vsPtr: out.vsPtr });
         out.clear();
-        labels = [];
-      };
-      this.readInto(ids, s, e, out, (sid) => {
-        labels.push(metricLabel || omit >= 0 ? this.shapedLabels(sid, metricLabel, omit) : reg.labelsOf(sid));
-        if (out.length >= maxPoints) flush();
-      });
-      flush();
+        if (pending) await pending;
+      }
       return true;
-    });
+    } catch (err) {
+      this.counters.selectErrors++;
+      throw TsinkError.from(err);
+    }
   }
 
   /** registry.labelsWith, cached (see labelLists); the list and its Label objects are shared: read-only. */
   private shapedLabels(sid: number, metricLabel: boolean, omit: number): Label[] {
-    const shape = `${metricLabel}/${omit}`;
-    if (shape !== this.labelListsShape) {
-      this.labelLists.clear();
-      this.labelListsShape = shape;
-    }
-    let labels = this.labelLists.get(sid);
+    const shape = (omit + 1) * 2 + (metricLabel ? 1 : 0);
+    const lists = shape === this.labelListsShape ? this.labelLists : (this.labelLists = []);
+    this.labelListsShape = shape;
+    let labels = lists[sid];
     if (labels === undefined) {
       labels = this.registry.labelsWith(sid, metricLabel, omit);
-      if (this.labelLists.size < LABEL_LISTS_MAX) this.labelLists.set(sid, labels);
+      if (sid < LABEL_LISTS_MAX) {
+        while (lists.length <= sid) lists.push(undefined); // grown in order: the array keeps fast elements
+        lists[sid] = labels;
+      }
     }
     return labels;
   }
@@ -1059,15 +1066,19 @@ export class Storage implements EngineHandle {
     return { ids: kept, timestamps: out.seriesTimestamps, values: out.seriesValues };
   }
 
-  /** Writes the points of each numeric series of `ids` in [s, e) to `out`; `kept` is called for each one with points. */
-  private readInto(ids: readonly number[], s: Ts, e: Ts, out: PointSink, kept: (sid: number) => void): void {
+  /**
+   * Writes the points of each numeric series of `ids` in [s, e) to `out`, from `ids[first]` on, until `out` holds
+   * `maxPoints` or more; `kept` is called for each series with points. Returns the index of the next id to read.
+   */
+  private readInto(ids: readonly number[], s: Ts, e: Ts, out: PointSink, kept: (sid: number) => void, first = 0, maxPoints = Infinity): number {
     const reg = this.registry;
     let from = s;
     if (this.options.retentionEnforced) {
       const cutoff = this.retentionCutoff(this.axis.min);
       if (cutoff > from) from = cutoff;
     }
-    for (const sid of ids) {
+    for (let i = first; i < ids.length; i++) {
+      const sid = ids[i]!;
       const kind = reg.kind[sid]!;
       if (isBlobKind(kind) || from >= e) continue;
       if (kind !== KIND_F64 || !this.appendF64(sid, from, e, out)) {
@@ -1075,7 +1086,9 @@ export class Storage implements EngineHandle {
         out.appendColumn(this.collect(sid, s, e), kind);
       }
       if (out.endSeries()) kept(sid);
+      if (out.length >= maxPoints) return i + 1;
     }
+    return ids.length;
   }
 
   /** Appends the f64 points of `sid` in [s, e) to `out`; false when its runs overlap (then the caller merges). */

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { decodeChunk, encodeChunk } from "../../src/encoding/chunk.js";
 import { SegmentStore } from "../../src/storage/segment/store.js";
 import { stageSegment, type SegmentChunk } from "../../src/storage/segment/writer.js";
-import { Compactor, planCompaction, planSettle } from "../../src/storage/compaction/compactor.js";
+import { Compactor, DEFERRED_L0_TRIGGER, planCompaction, planSettle } from "../../src/storage/compaction/compactor.js";
 import { Tombstones } from "../../src/storage/compaction/tombstones.js";
 import { describeBlocks, probeEventLoop, type EventLoopBlocks } from "./event-loop-probe.js";
 
@@ -119,9 +119,12 @@ test("planner: overlap or 4 segments trigger; L0 before L1; at most 8 per pass",
   assert.is(planCompaction(store.segments, 1e6), null, "3 disjoint segments: nothing to do");
   await writePoints(store, new Map([[1, [[1000, 1]]]]));
   assert.equal(planCompaction(store.segments, 1e6)!.sources.map((s) => s.id), [1, 2, 3, 4]);
+  assert.is(planCompaction(store.segments, 1e6, false, true), null, "while writes arrive, L0 waits for DEFERRED_L0_TRIGGER segments");
   await writePoints(store, new Map([[1, [[120, 2], [130, 2]]]]));
   assert.equal(planCompaction(store.segments, 1e6)!.sources.map((s) => s.id), [2, 5], "smallest overlapping cluster first");
   for (let i = 0; i < 12; i++) await writePoints(store, new Map([[2, [[5000 + i, 1]]]]));
+  assert.ok(store.segments.length >= DEFERRED_L0_TRIGGER);
+  assert.is(planCompaction(store.segments, 1e6, false, true)!.level, 0, "...then L0 is merged while writes arrive");
   const compactor = new Compactor(store, { chunkPoints: 100 });
   await compactor.compactAll();
   assert.ok(store.segments.every((s) => s.level > 0));
@@ -154,6 +157,30 @@ test("settle (after a burst): L0 merges into the L1 segments holding the same se
   assert.equal(readAll(store).get(2), [[0, 2], [10, 2], [20, 3], [30, 3]]);
   const merged = store.segments.find((s) => s.chunkRange(2)[1] > s.chunkRange(2)[0])!;
   assert.equal(Array.from(merged.index.chunkPoints.subarray(...merged.chunkRange(2))), [4], "one chunk per series again");
+  store.close();
+});
+
+test("L1: the count trigger leaves big segments alone that share no series (one merge's output, split by series)", async () => {
+  const root = tempDir();
+  const store = await SegmentStore.open(root, "f64");
+  const addL1 = async (points: Points) => {
+    const chunks: SegmentChunk[] = [];
+    for (const [id, list] of points) {
+      const ts = Float64Array.from(list, (p) => p[0]);
+      chunks.push({ seriesId: id, minTs: ts[0]!, maxTs: ts[ts.length - 1]!, count: list.length, bytes: encodeChunk("f64", ts, Float64Array.from(list, (p) => p[1])) });
+    }
+    await store.add(await stageSegment(store.levelDir(1), {
+      id: store.allocateId(), level: 1, timeCells: "f64", walHighwater: 1,
+      series: [...points.keys()].map((id) => ({ id, kind: 0, metric: "m", labels: [] })), chunks,
+    }));
+  };
+  for (let id = 1; id <= 5; id++) await addL1(new Map([[id, [[0, id], [10, id], [20, id]]]])); // ids 1..5, 3 points each
+  assert.is(planCompaction(store.segments, 4), null, "5 big series-disjoint L1 segments: nothing to gain");
+  assert.equal(planCompaction(store.segments, 6)!.sources.map((s) => s.id), [1, 2, 3, 4, 5], "small ones are merged by count");
+  for (let i = 0; i < 3; i++) await addL1(new Map([[i + 1, [[30 + i, 9]]]])); // ids 6..8: later points of series 1..3
+  assert.equal(planCompaction(store.segments, 4)!.sources.map((s) => s.id), [1, 2, 3, 6, 7, 8], "segments sharing series are merged");
+  await new Compactor(store, { chunkPoints: 2 }).compactAll();
+  assert.equal(readAll(store).get(1), [[0, 1], [10, 1], [20, 1], [30, 9]]);
   store.close();
 });
 

@@ -276,7 +276,9 @@ for (const where of ["memory", "segments"] as const) test(`selectBatches deliver
   const ns = await new StorageBuilder().build();
   await ns.insertRows([row("m", L("k", "a"), 1n, 1)]);
   let called = false;
-  assert.is(await ns.selectBatches({ metric: "m" }, 0n, 10n, 9, () => (called = true)), false);
+  assert.is(await ns.selectBatches({ metric: "m" }, 0n, 10n, 9, () => {
+    called = true;
+  }), false);
   assert.not.ok(called);
   await ns.close();
 });

@@ -36,12 +36,19 @@ export function registerQueryRoutes(router: Router, rt: Runtime): void {
       const lookbackDeltaMs = lookbackRaw ? parseDurationParam("lookback_delta", lookbackRaw) : undefined;
       if (lookbackDeltaMs !== undefined && lookbackDeltaMs <= 0) throw HttpError.badData(`invalid parameter "lookback_delta": must be positive`);
       const engine = tenantEngine(rt, tenant, timeoutMs, lookbackDeltaMs);
+      // A client that goes away before the answer cancels the evaluation (it yields to the event loop to notice).
+      const cancel = new AbortController();
+      const closed = () => {
+        if (!ctx.res.writableEnded) cancel.abort();
+      };
+      ctx.res.once("close", closed);
+      const options = { signal: cancel.signal };
       let result: QueryResult;
       try {
         if (endpoint === "query") {
           const timeRaw = params.get("time");
           const timeMs = timeRaw ? parseTimeParam("time", timeRaw) : Date.now();
-          result = await takeQueries(1, () => engine.instantQuery(query, timeMs));
+          result = await takeQueries(1, () => engine.instantQuery(query, timeMs, options));
         } else {
           const startMs = parseTimeParam("start", requireParam(params, "start"));
           const endMs = parseTimeParam("end", requireParam(params, "end"));
@@ -49,10 +56,12 @@ export function registerQueryRoutes(router: Router, rt: Runtime): void {
           if (stepMs > 0 && endMs >= startMs) {
             enforceQuota("maxRangePointsPerQuery", quotas.maxRangePointsPerQuery, Math.floor((endMs - startMs) / stepMs) + 1, { json: true });
           }
-          result = await takeQueries(1, () => engine.rangeQuery(query, startMs, endMs, stepMs));
+          result = await takeQueries(1, () => engine.rangeQuery(query, startMs, endMs, stepMs, options));
         }
       } catch (err) {
         throw promqlFailure(err) ?? err;
+      } finally {
+        ctx.res.off("close", closed);
       }
       sendJson(ctx, querySuccessBody(result));
     });

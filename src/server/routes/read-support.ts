@@ -25,27 +25,35 @@ export async function guardedRead(
   handler: (takeQueries: <T>(n: number, fn: () => Promise<T>) => Promise<T>) => Promise<void>,
 ): Promise<void> {
   const started = process.hrtime.bigint();
+  let failedStatus: number | undefined; // ctx.status is set from a thrown error only after this returns
   try {
     const run = () => rt.readGate.withRequest(() => handler((n, fn) => rt.readGate.withUnits(n, fn)));
     const tenantGate = rt.tenantGate(tenantOf(ctx), "read");
     await (tenantGate ? tenantGate.withRequest(run) : run());
   } catch (err) {
-    if (err instanceof AdmissionRejected) {
-      rt.metrics.admissionRejections.inc({ surface: "read", reason: err.reason });
-      throw readAdmissionFailure(err, json);
-    }
-    if (err instanceof HttpError && json && !err.options.json) {
-      throw new HttpError(err.status, err.message, { ...err.options, errorType: err.options.errorType ?? "bad_data", json: true });
-    }
-    const code = (err as { code?: unknown }).code;
-    if (err instanceof Error && !(err instanceof HttpError) && typeof code === "string") {
-      if (code === "InvalidTimeRange") throw new HttpError(400, err.message, { errorType: "bad_data", json });
-      if (code === "StorageClosed" || code === "StorageShuttingDown") throw new HttpError(503, err.message, { errorType: "unavailable", json });
-      throw new HttpError(422, err.message, { errorType: "execution", json });
-    }
-    throw err;
+    const failure = readFailure(rt, err, json);
+    failedStatus = failure instanceof HttpError ? failure.status : 500;
+    throw failure;
   } finally {
-    rt.metrics.queryRequests.inc({ endpoint, code: String(ctx.status) });
+    rt.metrics.queryRequests.inc({ endpoint, code: String(failedStatus ?? ctx.status) });
     rt.metrics.queryDuration.observe({ endpoint }, Number(process.hrtime.bigint() - started) / 1e9);
   }
+}
+
+/** The error a read failure is answered with. */
+function readFailure(rt: Runtime, err: unknown, json: boolean): unknown {
+  if (err instanceof AdmissionRejected) {
+    rt.metrics.admissionRejections.inc({ surface: "read", reason: err.reason });
+    return readAdmissionFailure(err, json);
+  }
+  if (err instanceof HttpError && json && !err.options.json) {
+    return new HttpError(err.status, err.message, { ...err.options, errorType: err.options.errorType ?? "bad_data", json: true });
+  }
+  const code = (err as { code?: unknown }).code;
+  if (err instanceof Error && !(err instanceof HttpError) && typeof code === "string") {
+    if (code === "InvalidTimeRange") return new HttpError(400, err.message, { errorType: "bad_data", json });
+    if (code === "StorageClosed" || code === "StorageShuttingDown") return new HttpError(503, err.message, { errorType: "unavailable", json });
+    return new HttpError(422, err.message, { errorType: "execution", json });
+  }
+  return err;
 }

@@ -11,6 +11,13 @@ import type { Tombstones } from "./tombstones.js";
 export const LEVEL_TRIGGER = 4;
 /** Most segments merged in one pass. */
 export const MAX_PASS_SEGMENTS = 8;
+/**
+ * While writes keep arriving (a burst), L0 is merged only once it holds this many segments: the settle pass after
+ * the burst merges its flushes with L1 in one go, instead of merging them among themselves first and then again.
+ */
+export const DEFERRED_L0_TRIGGER = MAX_PASS_SEGMENTS;
+/** The settle pass writes at most this many output segments' worth of points. */
+const SETTLE_OUTPUT_SEGMENTS = 8;
 /** Output segments are cut after chunkPoints x this many points. */
 const CHUNKS_PER_OUTPUT_SEGMENT = 512;
 
@@ -56,15 +63,18 @@ function overlaps(a: SegmentReader, b: SegmentReader, anyTime: boolean): boolean
 /**
  * Picks the next merge: L0 before L1; the smallest overlapping cluster first, else the oldest segments once a
  * level holds LEVEL_TRIGGER. With `tidy` (at close) L0 segments holding common series are merged whatever their
- * time ranges: short runs leave several small flushes of the same series.
+ * time ranges: short runs leave several small flushes of the same series. Above L0 the count trigger skips big
+ * segments that share no series with another of their level (nothing to gain from rewriting them). With `deferL0`
+ * (writes are arriving) L0 waits for DEFERRED_L0_TRIGGER segments.
  * L2 is merged into itself only where LEVEL_TRIGGER or more segments overlap and together fit one output segment
  * (`maxMergePoints`), so many small flushes cannot pile up there.
  */
-export function planCompaction(segments: readonly SegmentReader[], maxMergePoints: number, tidy = false): CompactionPlan | null {
+export function planCompaction(segments: readonly SegmentReader[], maxMergePoints: number, tidy = false, deferL0 = false): CompactionPlan | null {
   for (let level = 0; level < LEVELS; level++) {
     const last = level === LEVELS - 1;
     const here = segments.filter((s) => s.level === level);
     if (here.length < (last ? LEVEL_TRIGGER : 2)) continue;
+    if (level === 0 && deferL0 && here.length < DEFERRED_L0_TRIGGER) continue;
     const anyTime = tidy && level === 0;
     // Connected components of the overlap graph (a handful of segments per level: quadratic is fine).
     const clusterOf = here.map((_, i) => i);
@@ -92,8 +102,11 @@ export function planCompaction(segments: readonly SegmentReader[], maxMergePoint
       const pick = clusters[0]!.sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS);
       return { level, sources: pick };
     }
-    if (!last && here.length >= LEVEL_TRIGGER) {
-      return { level, sources: [...here].sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS) };
+    // Above L0, segments that share no series with any other of their level and are not small (the outputs of one
+    // merge, split by series) would only be rewritten as they are: the count trigger leaves them where they are.
+    const candidates = level === 0 ? here : here.filter((s) => s.manifest.pointCount * 2 <= maxMergePoints || here.some((o) => o !== s && overlaps(s, o, true)));
+    if (!last && candidates.length >= LEVEL_TRIGGER) {
+      return { level, sources: [...candidates].sort((a, b) => a.id - b.id).slice(0, MAX_PASS_SEGMENTS) };
     }
   }
   return null;
@@ -102,8 +115,8 @@ export function planCompaction(segments: readonly SegmentReader[], maxMergePoint
 /**
  * After a burst of writes (an idle flush): every L0 segment together with the L1 segments holding any of the same
  * series, whatever their time ranges, merged into L1, so the burst's last flush does not linger as a segment of
- * small chunks until three more flushes arrive. Bounded to MAX_PASS_SEGMENTS sources and 4 output segments of
- * points; null when there is nothing to merge with.
+ * small chunks until three more flushes arrive. Bounded to MAX_PASS_SEGMENTS sources and SETTLE_OUTPUT_SEGMENTS
+ * output segments of points; null when there is nothing to merge with.
  */
 export function planSettle(segments: readonly SegmentReader[], maxMergePoints: number): CompactionPlan | null {
   const l0 = segments.filter((s) => s.level === 0);
@@ -112,7 +125,7 @@ export function planSettle(segments: readonly SegmentReader[], maxMergePoints: n
   const sources: SegmentReader[] = [];
   let points = 0;
   for (const s of [...l0, ...l1.sort((a, b) => a.id - b.id)]) {
-    if (sources.length === MAX_PASS_SEGMENTS || (sources.length >= 2 && points + s.manifest.pointCount > 4 * maxMergePoints)) break;
+    if (sources.length === MAX_PASS_SEGMENTS || (sources.length >= 2 && points + s.manifest.pointCount > SETTLE_OUTPUT_SEGMENTS * maxMergePoints)) break;
     sources.push(s);
     points += s.manifest.pointCount;
   }
@@ -151,11 +164,11 @@ export class Compactor {
     return run;
   }
 
-  /** One compaction pass; resolves to whether anything was merged. `tidy`: see planCompaction. */
-  runOnce(tidy = false): Promise<boolean> {
+  /** One compaction pass; resolves to whether anything was merged. `tidy`, `deferL0`: see planCompaction. */
+  runOnce(tidy = false, deferL0 = false): Promise<boolean> {
     return this.exclusive(async () => {
       this.counters.runs++;
-      const plan = planCompaction(this.store.segments, this.maxOutputPoints, tidy);
+      const plan = planCompaction(this.store.segments, this.maxOutputPoints, tidy, deferL0);
       if (!plan) {
         this.counters.noop++;
         return false;

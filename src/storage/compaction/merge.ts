@@ -210,13 +210,20 @@ function mergePoints(
   if (parts.some((p) => p.kind !== kind)) throw dataCorruption(where, 0, `series ${seriesId} has chunks of different value kinds`);
   const total = parts.reduce((n, p) => n + p.count, 0);
   const { ts, values } = concatParts(parts, total);
+  const tomb = settings.tombstones?.of(seriesId) ? settings.tombstones : undefined;
+  const cutoff = settings.retentionCutoff;
+  let sorted = true;
+  let increasing = true;
+  for (let i = 1; i < total && sorted; i++) {
+    if (ts[i]! < ts[i - 1]!) sorted = false;
+    else if (ts[i] === ts[i - 1]) increasing = false;
+  }
+  // The common case (parts in time order, no duplicate timestamps, nothing deleted or expired): kept as they are.
+  if (increasing && sorted && !tomb && (cutoff === undefined || total === 0 || ts[0]! >= cutoff)) return { kind, count: total, timestamps: ts, values };
   const order = new Uint32Array(total);
   for (let i = 0; i < total; i++) order[i] = i;
-  let sorted = true;
-  for (let i = 1; i < total && sorted; i++) if (ts[i]! < ts[i - 1]!) sorted = false;
   if (!sorted) order.sort((a, b) => (ts[a]! < ts[b]! ? -1 : ts[a]! > ts[b]! ? 1 : a - b)); // stable: older source first
   const bits = values instanceof Float64Array ? new Uint32Array(values.buffer, values.byteOffset, total * 2) : null;
-  const tomb = settings.tombstones?.of(seriesId) ? settings.tombstones : undefined;
   let segmentOf: Float64Array | undefined;
   if (tomb) {
     segmentOf = new Float64Array(total);
@@ -226,7 +233,6 @@ function mergePoints(
       off += p.count;
     });
   }
-  const cutoff = settings.retentionCutoff;
   const keep = new Uint32Array(total);
   let kept = 0;
   let runStart = 0; // first kept index (in keep[]) with the current timestamp

@@ -60,6 +60,7 @@ export class Tombstones {
 
   /** Whether any tombstone of `seriesId` applies to segment `segmentId`. */
   affects(seriesId: number, segmentId: number): boolean {
+    if (this.ranges.size === 0) return false; // the common case, asked once per series and segment by every read
     const list = this.ranges.get(seriesId);
     return list !== undefined && list.some((t) => segmentId < t.beforeSegment);
   }

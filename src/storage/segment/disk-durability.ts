@@ -338,20 +338,21 @@ export class DiskDurability implements DurabilityLayer {
 
   /**
    * Calls `visit` for each chunk entry of `seriesId` that may overlap [start, end), segment by segment (with whether
-   * tombstones of the series affect that segment) until it returns false; returns false then, else true. A
-   * segment that turns out damaged is quarantined and the read fails.
+   * tombstones of the series affect that segment) until it returns false; returns false then, else true. The
+   * segments come from the store's SeriesDirectory (one lookup, not one per segment). A segment that turns out
+   * damaged is quarantined and the read fails.
    */
   private eachPersisted(
     seriesId: number, start: Ts, end: Ts, visit: (seg: SegmentReader, entry: number, filter: boolean) => boolean,
   ): boolean {
-    // (no copy of the list: a failing segment leaves it below, and then the loop ends with the throw)
-    for (const seg of this.store.segments) {
-      const series = seg.index.chunkSeries;
-      let e = seg.firstChunk(seriesId);
-      if (e >= series.length || series[e] !== seriesId) continue;
+    const dir = this.store.directory(); // a failing segment leaves the store below, and then the loop ends with the throw
+    if (seriesId + 1 >= dir.start.length) return true;
+    const places = dir.places;
+    for (let p = 3 * dir.start[seriesId]!, to = 3 * dir.start[seriesId + 1]!; p < to; p += 3) {
+      const seg = dir.segments[places[p]!]!;
       try {
         const filter = this.tombstones.affects(seriesId, seg.id);
-        for (; e < series.length && series[e] === seriesId; e++) {
+        for (let e = places[p + 1]!, last = e + places[p + 2]!; e < last; e++) {
           if (seg.overlaps(e, start, end) && !visit(seg, e, filter)) return false;
         }
       } catch (err) {
@@ -480,7 +481,11 @@ export class DiskDurability implements DurabilityLayer {
         const cutoff = this.retentionCutoff();
         if (cutoff !== undefined) await this.compactor.applyRetention(cutoff);
       }
-      while (!this.closed && (await this.compactor.runOnce()));
+      // While writes arrive, or an idle flush with its settle pass is still to come, L0 waits (DEFERRED_L0_TRIGGER):
+      // the settle pass merges the burst's flushes with L1 once, instead of L0 being merged first and then again.
+      const deferL0 = () =>
+        Date.now() - this.lastWriteMs < IDLE_FLUSH_MS || (this.unflushedSince > 0 && (this.wal?.sizeBytes ?? 0) >= IDLE_FLUSH_WAL_BYTES);
+      while (!this.closed && (await this.compactor.runOnce(false, deferL0())));
       this.refreshDefinitions();
       this.pruneTombstones();
     })()

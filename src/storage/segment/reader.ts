@@ -22,18 +22,22 @@ import {
   type SegmentManifest,
 } from "./format.js";
 
-/** Decompressed bytes kept for all open segments together (least recently used blocks go first). */
+/** Decompressed bytes kept for all open segments together (see BlockCache for which blocks go first). */
 export const BLOCK_CACHE_BYTES = 32 << 20;
 /** Cache keys are segment serial * BLOCK_KEY_SPAN + block number. */
 const BLOCK_KEY_SPAN = 2 ** 21;
 
-/** Decompressed blocks of every open segment, LRU, bounded by `capacity` bytes. */
+/**
+ * Decompressed blocks of every open segment, bounded by `capacity` bytes. Eviction is second-chance (CLOCK, an
+ * approximation of least recently used): a hit only marks its block used, so a read of 100k chunks does not
+ * reorder the map at every block change; eviction passes over the oldest blocks, re-queueing used ones once.
+ */
 export class BlockCache {
-  private readonly blocks = new Map<number, Buffer>();
+  private readonly blocks = new Map<number, { block: Buffer; used: boolean }>();
   bytes = 0;
   hits = 0;
   misses = 0;
-  /** The most recently used block (it is also last in `blocks`). */
+  /** The most recently used block. */
   private lastKey = -1;
   private lastBlock: Buffer | undefined;
 
@@ -42,7 +46,7 @@ export class BlockCache {
   get(key: number): Buffer | undefined {
     if (key === this.lastKey) {
       this.hits++;
-      return this.lastBlock; // consecutive reads mostly hit one block: no reordering needed
+      return this.lastBlock; // consecutive reads mostly hit one block
     }
     const hit = this.blocks.get(key);
     if (hit === undefined) {
@@ -50,22 +54,24 @@ export class BlockCache {
       return undefined;
     }
     this.hits++;
-    this.blocks.delete(key); // re-insert: Map order is the recency order
-    this.blocks.set(key, hit);
+    hit.used = true;
     this.lastKey = key;
-    this.lastBlock = hit;
-    return hit;
+    this.lastBlock = hit.block;
+    return hit.block;
   }
 
   set(key: number, block: Buffer): void {
-    this.blocks.set(key, block);
+    this.blocks.set(key, { block, used: false });
     this.bytes += block.length;
     this.lastKey = key;
     this.lastBlock = block;
-    for (const [k, b] of this.blocks) {
+    for (const [k, e] of this.blocks) {
       if (this.bytes <= this.capacity || k === key) break;
       this.blocks.delete(k);
-      this.bytes -= b.length;
+      if (e.used) {
+        e.used = false; // second chance: to the back of the queue
+        this.blocks.set(k, e);
+      } else this.bytes -= e.block.length;
     }
   }
 
@@ -73,10 +79,10 @@ export class BlockCache {
   dropSegment(serial: number): void {
     this.lastKey = -1;
     this.lastBlock = undefined;
-    for (const [k, b] of this.blocks) {
+    for (const [k, e] of this.blocks) {
       if (Math.floor(k / BLOCK_KEY_SPAN) !== serial) continue;
       this.blocks.delete(k);
-      this.bytes -= b.length;
+      this.bytes -= e.block.length;
     }
   }
 }
@@ -93,6 +99,9 @@ export class SegmentReader {
   private readonly chunksPath: string;
   /** chunks.bin holds records to rebuild chunks from (format version 3), not whole chunks. */
   private readonly records: boolean;
+  /** firstChunk by series id - firstSeries (built on first use when the id range is dense enough). */
+  private firstBySeries: Uint32Array | undefined;
+  private readonly firstSeries: number;
 
   private constructor(
     readonly dir: string,
@@ -104,6 +113,7 @@ export class SegmentReader {
     this.maxTs = big ? new BigInt64Array(index.chunkMaxTs) : new Float64Array(index.chunkMaxTs);
     this.chunksPath = join(dir, CHUNKS_FILE);
     this.records = storesChunkRecords(manifest.version);
+    this.firstSeries = index.chunkSeries.length > 0 ? index.chunkSeries[0]! : 0;
   }
 
   /** Opens and verifies a segment; throws DataCorruption (file + offset) if anything does not check out. */
@@ -143,6 +153,8 @@ export class SegmentReader {
     const s = this.index.chunkSeries;
     // segments often cover a range of series ids (compaction splits by series): most lookups end here
     if (s.length === 0 || seriesId < s[0]! || seriesId > s[s.length - 1]!) return s.length;
+    const table = this.firstBySeries ?? this.buildFirstBySeries();
+    if (table.length > 0) return table[seriesId - this.firstSeries]!;
     let lo = 0;
     let hi = s.length;
     while (lo < hi) {
@@ -151,6 +163,25 @@ export class SegmentReader {
       else hi = mid;
     }
     return lo;
+  }
+
+  /**
+   * firstChunk of each series id in the segment's range (where an id has no chunks: the entry where it would be),
+   * so that compaction, which asks every source segment for every series, finds each in O(1); empty (binary
+   * search) when the ids are too sparse for a table of 4 bytes per id.
+   */
+  private buildFirstBySeries(): Uint32Array {
+    const s = this.index.chunkSeries;
+    const span = s[s.length - 1]! - this.firstSeries + 1;
+    if (span > 4 * s.length + 1024) return (this.firstBySeries = new Uint32Array(0));
+    const table = new Uint32Array(span);
+    for (let i = s.length - 1, k = span - 1; i >= 0; i--) {
+      const at = s[i]! - this.firstSeries;
+      while (k > at) table[k--] = i + 1; // ids between this series and the next one hold nothing
+      table[at] = i;
+      k = at - 1;
+    }
+    return (this.firstBySeries = table);
   }
 
   /** [lo, hi) range of chunk entries of `seriesId`. */

@@ -28,8 +28,22 @@ export interface QuarantinedSegment {
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
+/**
+ * Which segments hold each series: for series id `s`, places [start[s], start[s + 1]), oldest segment first;
+ * place p is `places[3p .. 3p + 2]` = index into `segments`, the series' first chunk entry there, its number of
+ * chunk entries there (one array: one cache line per place). Built for the segment set of one moment; a read of
+ * 100k series looks each up here instead of asking every segment.
+ */
+export interface SeriesDirectory {
+  segments: readonly SegmentReader[];
+  start: Uint32Array;
+  places: Uint32Array;
+}
+
 export class SegmentStore {
   private readonly readers: SegmentReader[] = [];
+  /** The directory of the current segment set (dropped on every change, rebuilt on the next read). */
+  private seriesDirectory: SeriesDirectory | undefined;
   private nextSegmentId = 1;
   readonly quarantined: QuarantinedSegment[] = [];
 
@@ -79,6 +93,11 @@ export class SegmentStore {
     return this.readers;
   }
 
+  /** The SeriesDirectory of the current segments. */
+  directory(): SeriesDirectory {
+    return (this.seriesDirectory ??= buildDirectory(this.readers.slice()));
+  }
+
   allocateId(): number {
     return this.nextSegmentId++;
   }
@@ -108,6 +127,7 @@ export class SegmentStore {
     const reader = SegmentReader.open(staged.finalDir);
     this.readers.push(reader);
     this.readers.sort((a, b) => a.id - b.id);
+    this.seriesDirectory = undefined;
     onVisible?.();
     return reader;
   }
@@ -136,6 +156,7 @@ export class SegmentStore {
     this.readers.length = 0;
     this.readers.push(...keep, ...opened);
     this.readers.sort((a, b) => a.id - b.id);
+    this.seriesDirectory = undefined;
     return opened;
   }
 
@@ -179,6 +200,7 @@ export class SegmentStore {
     if (live >= 0) {
       this.readers[live]!.close();
       this.readers.splice(live, 1);
+      this.seriesDirectory = undefined;
     }
     const qdir = join(this.root, QUARANTINE_DIR);
     await mkdir(qdir, { recursive: true });
@@ -192,5 +214,36 @@ export class SegmentStore {
   close(): void {
     for (const r of this.readers) r.close();
     this.readers.length = 0;
+    this.seriesDirectory = undefined;
   }
+}
+
+function buildDirectory(segments: SegmentReader[]): SeriesDirectory {
+  let maxId = -1;
+  for (const seg of segments) {
+    const s = seg.index.chunkSeries;
+    if (s.length > 0) maxId = Math.max(maxId, s[s.length - 1]!);
+  }
+  const start = new Uint32Array(maxId + 2);
+  for (const seg of segments) {
+    const s = seg.index.chunkSeries;
+    for (let i = 0; i < s.length; i++) if (i === 0 || s[i] !== s[i - 1]) start[s[i]! + 1]!++;
+  }
+  for (let id = 0; id <= maxId; id++) start[id + 1]! += start[id]!;
+  const places = new Uint32Array(3 * start[maxId + 1]!);
+  const next = start.slice(0, maxId + 1);
+  for (let k = 0; k < segments.length; k++) {
+    const s = segments[k]!.index.chunkSeries;
+    for (let i = 0; i < s.length; ) {
+      const id = s[i]!;
+      let end = i + 1;
+      while (end < s.length && s[end] === id) end++;
+      const at = 3 * next[id]!++;
+      places[at] = k;
+      places[at + 1] = i;
+      places[at + 2] = end - i;
+      i = end;
+    }
+  }
+  return { segments, start, places };
 }

@@ -1,0 +1,85 @@
+// Background work after an ingest burst: ingests peerbench's workload into a fresh tsink-server by remote write (as
+// peerbench does), then once a second prints the server's CPU time in that second (/proc/<pid>/stat, 10 ms ticks),
+// flush runs, segments per level and compaction passes, until --secs have passed. Shows how long flush and
+// compaction of the just-ingested data keep running into a query phase.
+// Usage: node bench/server-settle.mjs [--series 100000 --points 60 --secs 60 --port 19211 --server dist/server/main.js
+//        --keep DIR]   (--keep: the data dir to use and keep, e.g. for `server-queries.mjs --data DIR --end MS`)
+// TSINK_PEERBENCH_LIB: peerbench's lib directory in a copy with its node_modules installed (as for server-queries).
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const lib = process.env.TSINK_PEERBENCH_LIB ?? resolve(root, "..", "shared", "tools", "peerbench", "lib");
+const { makeWorkload } = await import(join(lib, "workload.mjs"));
+const { visibleSeries } = await import(join(lib, "queries.mjs"));
+const { encodeAll, PROTOCOLS } = await import(join(lib, "encode.mjs"));
+const { request, sleep } = await import(join(lib, "util.mjs"));
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const S = Number(arg("series", 100000));
+const P = Number(arg("points", 60));
+const secs = Number(arg("secs", 60));
+const port = Number(arg("port", 19211));
+const server = resolve(arg("server", join(root, "dist", "server", "main.js")));
+const keep = arg("keep", undefined);
+const base = `http://127.0.0.1:${port}`;
+
+const wl = makeWorkload({ S, P, endMs: Math.floor(Date.now() / 60_000) * 60_000 - 60_000 });
+const bodies = encodeAll(wl, { protocol: "remote_write", workers: 4, batch: 5000, perSeries: 1 });
+if (keep) mkdirSync(keep, { recursive: true });
+const dataDir = keep ?? mkdtempSync(join(tmpdir(), "tsink-server-settle-"));
+// the runtime settings of `npm start` and the tsink-server shebang
+const child = spawn(process.execPath, ["--max-semi-space-size=4", server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
+  stdio: "ignore",
+  env: { ...process.env, MALLOC_ARENA_MAX: "2" },
+});
+const stat = () => {
+  const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+};
+try {
+  for (;;) {
+    if (await request(`${base}/ready`, { timeoutMs: 1000 }).then((r) => r.status === 200, () => false)) break;
+    await sleep(100);
+  }
+  const t0 = performance.now();
+  const c0 = stat();
+  const { contentType, headers } = PROTOCOLS.remote_write;
+  await Promise.all(
+    bodies.map(async (reqs) => {
+      for (const r of reqs) {
+        const resp = await request(`${base}/api/v1/write`, { method: "POST", headers: { "Content-Type": contentType, ...headers }, body: r.body, maxSockets: 4 });
+        if (resp.status >= 300) throw new Error(`remote write answered ${resp.status}`);
+      }
+    }),
+  );
+  console.log(`${S} series x ${P} points ingested in ${((performance.now() - t0) / 1000).toFixed(1)} s, server CPU ${stat() - c0} ms; workload end ${wl.tEnd}`);
+  while ((await visibleSeries(base, wl)) !== S) await sleep(200);
+  const visible = performance.now();
+  let previous = stat();
+  let busy = 0;
+  console.log("after visible   server CPU ms   flushes  segments L0/L1/L2  compaction passes merged");
+  for (let i = 0; i < secs; i++) {
+    await sleep(1000);
+    const text = (await request(`${base}/metrics`)).body.toString();
+    const value = (name) => Number(text.split("\n").find((l) => l.startsWith(`${name} `))?.split(" ")[1] ?? NaN);
+    const levels = [0, 1, 2].map((l) => value(`tsink_segments_by_level{index="${l}"}`)).join("/");
+    const cpu = stat() - previous;
+    previous += cpu;
+    busy += cpu;
+    const at = ((performance.now() - visible) / 1000).toFixed(1);
+    console.log(`+${at} s`.padEnd(16) + `${cpu}`.padStart(13) + `${value("tsink_flush_runs")}`.padStart(11) + levels.padStart(19) + `${value("tsink_compaction_success")}`.padStart(26));
+  }
+  console.log(`server CPU after the data was visible: ${busy} ms in ${secs} s`);
+} finally {
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await exited;
+  if (!keep) rmSync(dataDir, { recursive: true, force: true });
+}
