@@ -9,18 +9,10 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
+import { arg, loadPeerbench, root } from "./server-harness.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const lib = join(resolve(arg("peerbench", join(root, "..", "shared", "tools", "peerbench"))), "lib");
-const { makeWorkload } = await import(join(lib, "workload.mjs"));
-const { encodeAll, PROTOCOLS } = await import(join(lib, "encode.mjs"));
-const { request, sleep } = await import(join(lib, "util.mjs"));
+const { makeWorkload, encodeAll, PROTOCOLS, request, sleep } = await loadPeerbench();
 
 const S = Number(arg("series", 10000));
 const P = Number(arg("points", 240));

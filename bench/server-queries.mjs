@@ -10,20 +10,11 @@
 import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
+import { arg, loadPeerbench, root } from "./server-harness.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const lib = process.env.TSINK_PEERBENCH_LIB ?? resolve(root, "..", "shared", "tools", "peerbench", "lib"); // a copy with its node_modules installed
-const { makeWorkload } = await import(join(lib, "workload.mjs"));
-const { queryList, queryWindow, visibleSeries } = await import(join(lib, "queries.mjs"));
-const { encodeAll, PROTOCOLS } = await import(join(lib, "encode.mjs"));
-const { request, sleep } = await import(join(lib, "util.mjs"));
+const { makeWorkload, queryList, queryWindow, visibleSeries, encodeAll, PROTOCOLS, request, sleep } = await loadPeerbench();
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const S = Number(arg("series", 10000));
 const P = Number(arg("points", 240));
 const repeat = Number(arg("repeat", 7));

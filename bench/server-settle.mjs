@@ -8,20 +8,11 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
+import { arg, loadPeerbench, root } from "./server-harness.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const lib = process.env.TSINK_PEERBENCH_LIB ?? resolve(root, "..", "shared", "tools", "peerbench", "lib");
-const { makeWorkload } = await import(join(lib, "workload.mjs"));
-const { visibleSeries } = await import(join(lib, "queries.mjs"));
-const { encodeAll, PROTOCOLS } = await import(join(lib, "encode.mjs"));
-const { request, sleep } = await import(join(lib, "util.mjs"));
+const { makeWorkload, visibleSeries, encodeAll, PROTOCOLS, request, sleep } = await loadPeerbench();
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const S = Number(arg("series", 100000));
 const P = Number(arg("points", 60));
 const secs = Number(arg("secs", 60));
