@@ -23,3 +23,28 @@ export async function loadPeerbench() {
   );
   return { ...workload, ...queries, ...encode, ...util };
 }
+
+/** Waits until the server at `base` answers /ready with 200 (at most 30 s). */
+export async function waitReady(pb, base) {
+  for (let i = 0; ; i++) {
+    if (i > 300) throw new Error(`${base} not ready after 30 s`);
+    if (await pb.request(`${base}/ready`, { timeoutMs: 1000 }).then((r) => r.status === 200, () => false)) return;
+    await pb.sleep(100);
+  }
+}
+
+/** Sends peerbench's encoded remote-write requests (one list per connection) as peerbench does; any non-2xx throws. */
+export async function remoteWrite(pb, base, connections) {
+  const { contentType, headers } = pb.PROTOCOLS.remote_write;
+  let samples = 0;
+  await Promise.all(
+    connections.map(async (reqs) => {
+      for (const r of reqs) {
+        const resp = await pb.request(`${base}/api/v1/write`, { method: "POST", headers: { "Content-Type": contentType, ...headers }, body: r.body, maxSockets: 4 });
+        if (resp.status >= 300) throw new Error(`remote write: HTTP ${resp.status} ${String(resp.body).slice(0, 200)}`);
+        samples += r.samples ?? 0;
+      }
+    }),
+  );
+  return samples;
+}
