@@ -131,22 +131,31 @@ function vectorScalar(op: ast.BinaryOp, series: StepSeries[], scalar: Float64Arr
     const r = scalarOnLeft ? s.values : scalar;
     if (keep) comparisonColumns(op, l, r, keep);
     else arithmeticColumns(op, l, r, values);
-    for (let i = 0; i < steps; i++) {
-      if (!s.present[i]) {
-        values[i] = 0;
-        continue;
-      }
-      if (keep) {
-        if (returnBool) values[i] = keep[i];
-        else if (keep[i]) values[i] = s.values[i];
-        else continue;
-      }
-      present[i] = 1;
-    }
+    if (keep) applyComparison(s.present, s.values, keep, returnBool, values, present);
+    else applyPresence(s.present, values, present);
     const result = { labels: s.labels, dropName: s.dropName || SCHEMA_CHANGING.has(op) || returnBool, values, present };
     if (hasAnyPoint(result)) out.push(result);
   }
   return out;
+}
+
+/** Arithmetic result `values` kept where the series is present (0 elsewhere). */
+function applyPresence(sp: Uint8Array, values: Float64Array, present: Uint8Array): void {
+  for (let i = 0; i < sp.length; i++) {
+    if (sp[i]) present[i] = 1;
+    else values[i] = 0;
+  }
+}
+
+/** A comparison's result where the series is present: 0/1 with `bool`, else the series' value where it holds. */
+function applyComparison(sp: Uint8Array, sv: Float64Array, keep: Uint8Array, returnBool: boolean, values: Float64Array, present: Uint8Array): void {
+  for (let i = 0; i < sp.length; i++) {
+    if (!sp[i]) continue;
+    if (returnBool) values[i] = keep[i]!;
+    else if (keep[i]) values[i] = sv[i]!;
+    else continue;
+    present[i] = 1;
+  }
 }
 
 /** Join signature of a series: the `on` labels, or all labels but the `ignoring` ones and the metric name. */
@@ -301,7 +310,7 @@ function vectorVector(
   };
 
   // One pairing of a "many" row with the "one" values matched at each step: the operator runs over whole columns
-  // (manyCol/oneCol -> valueCol, keepCol), then `emit` places each matched step's result.
+  // (manyCol/oneCol -> valueCol, keepCol), then `emitSeries` places each matched step's result.
   const oneCol = new Float64Array(steps);
   const valueCol = new Float64Array(steps);
   const keepCol = new Uint8Array(steps).fill(1);
@@ -315,47 +324,23 @@ function vectorVector(
       arithmeticColumns(op, l, r, valueCol);
     }
   };
-  const emit = (t: PairTarget, matched: Uint8Array, step: number) => {
-    if (oneToOne) {
-      if (matched[step]) throw new PromqlError("execution", "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
-    } else {
-      if (t.groupSeen![step]) throw new PromqlError("execution", "multiple matches for labels: grouping labels must ensure unique matches");
-      t.groupSeen![step] = 1;
-    }
-    matched[step] = 1;
-    const keep = keepCol[step];
-    if (!keep && !returnBool) return;
-    if (t.out.present[step]) throw new PromqlError("execution", "vector cannot contain metrics with the same labelset");
-    t.out.present[step] = 1;
-    t.out.values[step] = returnBool ? keep : valueCol[step];
-  };
-
   for (const s of many) {
     check();
     const key = sig(s.labels);
     const idx = oneBySig.get(key);
     if (!idx && fillOne === undefined) continue;
     const matched = matchedFor(key);
-    for (let i = 0; i < steps; i++) {
-      const j = idx ? idx[i] : -1;
-      oneCol[i] = j >= 0 ? one[j].values[i] : fillOne ?? 0;
-    }
+    if (idx) gatherOne(idx, one, fillOne ?? 0, oneCol);
+    else oneCol.fill(fillOne ?? 0);
     combine(s.values);
-    // the pairing target of "one" series j (-1: filled); nearly always the same j at every step
-    let lastJ = -2;
-    let last: PairTarget | undefined;
+    // the pairing target of "one" series j (-1: filled)
     const targets = new Map<number, PairTarget>();
-    for (let i = 0; i < steps; i++) {
-      if (!s.present[i]) continue;
-      const j = idx ? idx[i] : -1;
-      if (j < 0 && fillOne === undefined) continue;
-      if (j !== lastJ) {
-        last = targets.get(j);
-        if (!last) targets.set(j, (last = target(s.labels, j >= 0 ? one[j].labels : matchedLabels(s.labels, matching), key)));
-        lastJ = j;
-      }
-      emit(last!, matched, i);
-    }
+    const targetFor = (j: number): PairTarget => {
+      let t = targets.get(j);
+      if (!t) targets.set(j, (t = target(s.labels, j >= 0 ? one[j].labels : matchedLabels(s.labels, matching), key)));
+      return t;
+    };
+    emitSeries(s.present, idx, fillOne !== undefined, targetFor, matched, keepCol, valueCol, returnBool, oneToOne);
   }
   if (fillMany !== undefined) {
     const manyCol = new Float64Array(steps).fill(fillMany);
@@ -370,9 +355,66 @@ function vectorVector(
         if (j < 0 || (matched && matched[i])) continue;
         let t = targets.get(j);
         if (!t) targets.set(j, (t = target(matchedLabels(one[j].labels, matching), one[j].labels, key)));
-        emit(t, used, i);
+        emitStep(t, used, i, keepCol, valueCol, returnBool, oneToOne);
       }
     }
   }
   return order.filter(hasAnyPoint);
+}
+
+// vectorVector's per-step loops live in these small functions: V8 optimises them once for every query shape, where
+// the loops inside vectorVector had it compile the whole function through on-stack replacement on its first long
+// run, deoptimise it on the next new branch and compile it again (~25 ms of CPU each time).
+
+/** out[i] = the value of the "one" series idx[i] at step i, or `fill` where none matched (idx[i] < 0). */
+function gatherOne(idx: Int32Array, one: StepSeries[], fill: number, out: Float64Array): void {
+  for (let i = 0; i < out.length; i++) {
+    const j = idx[i]!;
+    out[i] = j >= 0 ? one[j]!.values[i]! : fill;
+  }
+}
+
+/**
+ * Places the results of one "many" series (present at `present`) at every step where it has a partner: "one" series
+ * idx[i], or the fill value (j = -1) when `filled`. The target changes only when the partner does, which is rare.
+ */
+function emitSeries(
+  present: Uint8Array,
+  idx: Int32Array | undefined,
+  filled: boolean,
+  targetFor: (j: number) => PairTarget,
+  matched: Uint8Array,
+  keepCol: Uint8Array,
+  valueCol: Float64Array,
+  returnBool: boolean,
+  oneToOne: boolean,
+): void {
+  let lastJ = -2;
+  let last: PairTarget | undefined;
+  for (let i = 0; i < present.length; i++) {
+    if (!present[i]) continue;
+    const j = idx ? idx[i]! : -1;
+    if (j < 0 && !filled) continue;
+    if (j !== lastJ) {
+      last = targetFor(j);
+      lastJ = j;
+    }
+    emitStep(last!, matched, i, keepCol, valueCol, returnBool, oneToOne);
+  }
+}
+
+/** One matched step of a pairing: the uniqueness checks, then the result (or nothing where a filter comparison fails). */
+function emitStep(t: PairTarget, matched: Uint8Array, step: number, keepCol: Uint8Array, valueCol: Float64Array, returnBool: boolean, oneToOne: boolean): void {
+  if (oneToOne) {
+    if (matched[step]) throw new PromqlError("execution", "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+  } else {
+    if (t.groupSeen![step]) throw new PromqlError("execution", "multiple matches for labels: grouping labels must ensure unique matches");
+    t.groupSeen![step] = 1;
+  }
+  matched[step] = 1;
+  const keep = keepCol[step]!;
+  if (!keep && !returnBool) return;
+  if (t.out.present[step]) throw new PromqlError("execution", "vector cannot contain metrics with the same labelset");
+  t.out.present[step] = 1;
+  t.out.values[step] = returnBool ? keep : valueCol[step]!;
 }
