@@ -268,16 +268,13 @@ function vectorVector(
     const key = sig(one[j].labels);
     let idx = oneBySig.get(key);
     if (!idx) oneBySig.set(key, (idx = new Int32Array(steps).fill(-1)));
-    for (let i = 0; i < steps; i++) {
-      if (!one[j].present[i]) continue;
-      if (idx[i] >= 0) {
-        const [a, b] = [one[idx[i]].labels, one[j].labels].sort((x, y) => (labelsKey(x) < labelsKey(y) ? -1 : 1));
-        throw new PromqlError(
-          "execution",
-          `found duplicate series for the match group ${formatLabels(matchedLabels(one[j].labels, matching))} on the ${swapped ? "left" : "right"} hand-side of the operation: [${formatLabels(a)}, ${formatLabels(b)}];many-to-many matching not allowed: matching labels must be unique on one side`,
-        );
-      }
-      idx[i] = j;
+    const clash = claimSteps(one[j].present, idx, j);
+    if (clash >= 0) {
+      const [a, b] = [one[idx[clash]].labels, one[j].labels].sort((x, y) => (labelsKey(x) < labelsKey(y) ? -1 : 1));
+      throw new PromqlError(
+        "execution",
+        `found duplicate series for the match group ${formatLabels(matchedLabels(one[j].labels, matching))} on the ${swapped ? "left" : "right"} hand-side of the operation: [${formatLabels(a)}, ${formatLabels(b)}];many-to-many matching not allowed: matching labels must be unique on one side`,
+      );
     }
   }
 
@@ -365,6 +362,16 @@ function vectorVector(
 // vectorVector's per-step loops live in these small functions: V8 optimises them once for every query shape, where
 // the loops inside vectorVector had it compile the whole function through on-stack replacement on its first long
 // run, deoptimise it on the next new branch and compile it again (~25 ms of CPU each time).
+
+/** idx[i] = j wherever `present`; stops at and returns the first step another series already holds (-1: none). */
+function claimSteps(present: Uint8Array, idx: Int32Array, j: number): number {
+  for (let i = 0; i < present.length; i++) {
+    if (!present[i]) continue;
+    if (idx[i]! >= 0) return i;
+    idx[i] = j;
+  }
+  return -1;
+}
 
 /** out[i] = the value of the "one" series idx[i] at step i, or `fill` where none matched (idx[i] < 0). */
 function gatherOne(idx: Int32Array, one: StepSeries[], fill: number, out: Float64Array): void {
