@@ -9,18 +9,11 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
+import { arg, loadPeerbench, remoteWrite, root, waitReady } from "./server-harness.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const lib = join(resolve(arg("peerbench", join(root, "..", "shared", "tools", "peerbench"))), "lib");
-const { makeWorkload } = await import(join(lib, "workload.mjs"));
-const { encodeAll, PROTOCOLS } = await import(join(lib, "encode.mjs"));
-const { request, sleep } = await import(join(lib, "util.mjs"));
+const pb = await loadPeerbench();
+const { makeWorkload, encodeAll, PROTOCOLS, request, sleep } = pb;
 
 const S = Number(arg("series", 10000));
 const P = Number(arg("points", 240));
@@ -74,14 +67,7 @@ for (let r = 0; r < rounds; r++) {
     env: { ...process.env, MALLOC_ARENA_MAX: "2" }, // the runtime settings of `npm start` and bench/peers.sh
     stdio: ["ignore", "ignore", "inherit"],
   });
-  for (;;) {
-    try {
-      if ((await request(`http://127.0.0.1:${port}/ready`)).status < 500) break;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
+  await waitReady(pb, `http://127.0.0.1:${port}`);
   const pid = child.pid;
   const before = cpu(pid);
   const started = performance.now();

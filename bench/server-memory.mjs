@@ -9,19 +9,11 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
+import { arg, loadPeerbench, remoteWrite, root, waitReady } from "./server-harness.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const lib = join(resolve(arg("peerbench", join(root, "..", "shared", "tools", "peerbench"))), "lib");
-const { makeWorkload } = await import(join(lib, "workload.mjs"));
-const { encodeAll, PROTOCOLS } = await import(join(lib, "encode.mjs"));
-const { runQueries, verifySamples, visibleSeries } = await import(join(lib, "queries.mjs"));
-const { request, sleep, procMem, procCpuSeconds } = await import(join(lib, "util.mjs"));
+const pb = await loadPeerbench();
+const { makeWorkload, encodeAll, runQueries, verifySamples, visibleSeries, request, sleep, procMem, procCpuSeconds } = pb;
 
 const S = Number(arg("series", 10000));
 const P = Number(arg("points", 240));
@@ -65,22 +57,10 @@ const phase = (label) => {
   console.log(`${label.padEnd(14)} RSS ${mib(m.rss).padStart(6)} MiB  peak ${mib(m.hwm).padStart(6)} MiB  server CPU ${procCpuSeconds(child.pid).toFixed(2)} s`);
 };
 try {
-  for (let i = 0; ; i++) {
-    if (i > 300) throw new Error("server not ready after 30 s");
-    if (await request(`${base}/ready`, { timeoutMs: 1000 }).then((r) => r.status === 200, () => false)) break;
-    await sleep(100);
-  }
+  await waitReady(pb, base);
   phase("idle");
   const cpu0 = procCpuSeconds(child.pid);
-  const { contentType, headers } = PROTOCOLS.remote_write;
-  let samples = 0;
-  await Promise.all(bodies.map(async (reqs) => {
-    for (const r of reqs) {
-      const res = await request(`${base}/api/v1/write`, { method: "POST", headers: { "Content-Type": contentType, ...headers }, body: r.body, maxSockets: 4 });
-      if (res.status >= 300) throw new Error(`remote write: HTTP ${res.status} ${res.body}`);
-      samples += r.samples;
-    }
-  }));
+  const samples = await remoteWrite(pb, base, bodies);
   const ingestCpu = procCpuSeconds(child.pid) - cpu0;
   phase("after ingest");
   while ((await visibleSeries(base, wl).catch(() => null)) !== S) await sleep(250);

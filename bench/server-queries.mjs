@@ -10,20 +10,12 @@
 import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
+import { arg, loadPeerbench, remoteWrite, root, waitReady } from "./server-harness.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const lib = process.env.TSINK_PEERBENCH_LIB ?? resolve(root, "..", "shared", "tools", "peerbench", "lib"); // a copy with its node_modules installed
-const { makeWorkload } = await import(join(lib, "workload.mjs"));
-const { queryList, queryWindow, visibleSeries } = await import(join(lib, "queries.mjs"));
-const { encodeAll, PROTOCOLS } = await import(join(lib, "encode.mjs"));
-const { request, sleep } = await import(join(lib, "util.mjs"));
+const pb = await loadPeerbench();
+const { makeWorkload, queryList, queryWindow, visibleSeries, encodeAll, request, sleep } = pb;
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const S = Number(arg("series", 10000));
 const P = Number(arg("points", 240));
 const repeat = Number(arg("repeat", 7));
@@ -54,23 +46,10 @@ const memory = () => {
   return { rss: mib("VmRSS"), hwm: mib("VmHWM") };
 };
 try {
-  for (let i = 0; ; i++) {
-    if (i > 300) throw new Error("server not ready after 30 s");
-    const ready = await request(`${base}/ready`, { timeoutMs: 1000 }).then((r) => r.status === 200, () => false);
-    if (ready) break;
-    await sleep(100);
-  }
+  await waitReady(pb, base);
   // ingest exactly as peerbench does: remote write, 4 concurrent senders, 5000 samples per request
   const bodies = kept ? [] : encodeAll(wl, { protocol: "remote_write", workers: 4, batch: 5000, perSeries: 1 });
-  const { contentType, headers } = PROTOCOLS.remote_write;
-  await Promise.all(
-    bodies.map(async (reqs) => {
-      for (const r of reqs) {
-        const resp = await request(`${base}/api/v1/write`, { method: "POST", headers: { "Content-Type": contentType, ...headers }, body: r.body, maxSockets: 4 });
-        if (resp.status >= 300) throw new Error(`remote write answered ${resp.status}`);
-      }
-    }),
-  );
+  await remoteWrite(pb, base, bodies);
   while ((await visibleSeries(base, wl)) !== S) await sleep(200);
   await sleep(settleS * 1000); // let the flush put the data into segments, as in a peerbench run
   const afterIngest = memory();

@@ -8,20 +8,12 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
+import { arg, loadPeerbench, remoteWrite, root, waitReady } from "./server-harness.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const lib = process.env.TSINK_PEERBENCH_LIB ?? resolve(root, "..", "shared", "tools", "peerbench", "lib");
-const { makeWorkload } = await import(join(lib, "workload.mjs"));
-const { visibleSeries } = await import(join(lib, "queries.mjs"));
-const { encodeAll, PROTOCOLS } = await import(join(lib, "encode.mjs"));
-const { request, sleep } = await import(join(lib, "util.mjs"));
+const pb = await loadPeerbench();
+const { makeWorkload, visibleSeries, encodeAll, request, sleep } = pb;
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const S = Number(arg("series", 100000));
 const P = Number(arg("points", 60));
 const secs = Number(arg("secs", 60));
@@ -44,21 +36,10 @@ const stat = () => {
   return (Number(f[11]) + Number(f[12])) * 10;
 };
 try {
-  for (;;) {
-    if (await request(`${base}/ready`, { timeoutMs: 1000 }).then((r) => r.status === 200, () => false)) break;
-    await sleep(100);
-  }
+  await waitReady(pb, base);
   const t0 = performance.now();
   const c0 = stat();
-  const { contentType, headers } = PROTOCOLS.remote_write;
-  await Promise.all(
-    bodies.map(async (reqs) => {
-      for (const r of reqs) {
-        const resp = await request(`${base}/api/v1/write`, { method: "POST", headers: { "Content-Type": contentType, ...headers }, body: r.body, maxSockets: 4 });
-        if (resp.status >= 300) throw new Error(`remote write answered ${resp.status}`);
-      }
-    }),
-  );
+  await remoteWrite(pb, base, bodies);
   console.log(`${S} series x ${P} points ingested in ${((performance.now() - t0) / 1000).toFixed(1)} s, server CPU ${stat() - c0} ms; workload end ${wl.tEnd}`);
   while ((await visibleSeries(base, wl)) !== S) await sleep(200);
   const visible = performance.now();

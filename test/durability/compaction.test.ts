@@ -132,22 +132,24 @@ test("planner: overlap or 4 segments trigger; L0 before L1; at most 8 per pass",
   store.close();
 });
 
+/** Publishes one L1 segment holding `points` (one chunk per series). */
+async function addL1(store: SegmentStore, points: Points): Promise<void> {
+  const chunks: SegmentChunk[] = [];
+  for (const [id, list] of points) {
+    const ts = Float64Array.from(list, (p) => p[0]);
+    chunks.push({ seriesId: id, minTs: ts[0]!, maxTs: ts[ts.length - 1]!, count: list.length, bytes: encodeChunk("f64", ts, Float64Array.from(list, (p) => p[1])) });
+  }
+  await store.add(await stageSegment(store.levelDir(1), {
+    id: store.allocateId(), level: 1, timeCells: "f64", walHighwater: 1,
+    series: [...points.keys()].map((id) => ({ id, kind: 0, metric: "m", labels: [] })), chunks,
+  }));
+}
+
 test("settle (after a burst): L0 merges into the L1 segments holding the same series, whatever their times", async () => {
   const root = tempDir();
   const store = await SegmentStore.open(root, "f64");
-  const addL1 = async (points: Points) => {
-    const chunks: SegmentChunk[] = [];
-    for (const [id, list] of points) {
-      const ts = Float64Array.from(list, (p) => p[0]);
-      chunks.push({ seriesId: id, minTs: ts[0]!, maxTs: ts[ts.length - 1]!, count: list.length, bytes: encodeChunk("f64", ts, Float64Array.from(list, (p) => p[1])) });
-    }
-    await store.add(await stageSegment(store.levelDir(1), {
-      id: store.allocateId(), level: 1, timeCells: "f64", walHighwater: 1,
-      series: [...points.keys()].map((id) => ({ id, kind: 0, metric: "m", labels: [] })), chunks,
-    }));
-  };
-  await addL1(new Map([[1, [[0, 1], [10, 1]]], [2, [[0, 2], [10, 2]]]])); // id 1
-  await addL1(new Map([[7, [[0, 7], [10, 7]]]])); // id 2: other series
+  await addL1(store, new Map([[1, [[0, 1], [10, 1]]], [2, [[0, 2], [10, 2]]]])); // id 1
+  await addL1(store, new Map([[7, [[0, 7], [10, 7]]]])); // id 2: other series
   assert.is(planSettle(store.segments, 1e6), null, "no L0: nothing to settle");
   await writePoints(store, new Map([[2, [[20, 3], [30, 3]]]])); // id 3, later times than segment 1
   assert.is(planCompaction(store.segments, 1e6), null, "the leveled planner leaves a lone L0 alone");
@@ -163,21 +165,10 @@ test("settle (after a burst): L0 merges into the L1 segments holding the same se
 test("L1: the count trigger leaves big segments alone that share no series (one merge's output, split by series)", async () => {
   const root = tempDir();
   const store = await SegmentStore.open(root, "f64");
-  const addL1 = async (points: Points) => {
-    const chunks: SegmentChunk[] = [];
-    for (const [id, list] of points) {
-      const ts = Float64Array.from(list, (p) => p[0]);
-      chunks.push({ seriesId: id, minTs: ts[0]!, maxTs: ts[ts.length - 1]!, count: list.length, bytes: encodeChunk("f64", ts, Float64Array.from(list, (p) => p[1])) });
-    }
-    await store.add(await stageSegment(store.levelDir(1), {
-      id: store.allocateId(), level: 1, timeCells: "f64", walHighwater: 1,
-      series: [...points.keys()].map((id) => ({ id, kind: 0, metric: "m", labels: [] })), chunks,
-    }));
-  };
-  for (let id = 1; id <= 5; id++) await addL1(new Map([[id, [[0, id], [10, id], [20, id]]]])); // ids 1..5, 3 points each
+  for (let id = 1; id <= 5; id++) await addL1(store, new Map([[id, [[0, id], [10, id], [20, id]]]])); // ids 1..5, 3 points each
   assert.is(planCompaction(store.segments, 4), null, "5 big series-disjoint L1 segments: nothing to gain");
   assert.equal(planCompaction(store.segments, 6)!.sources.map((s) => s.id), [1, 2, 3, 4, 5], "small ones are merged by count");
-  for (let i = 0; i < 3; i++) await addL1(new Map([[i + 1, [[30 + i, 9]]]])); // ids 6..8: later points of series 1..3
+  for (let i = 0; i < 3; i++) await addL1(store, new Map([[i + 1, [[30 + i, 9]]]])); // ids 6..8: later points of series 1..3
   assert.equal(planCompaction(store.segments, 4)!.sources.map((s) => s.id), [1, 2, 3, 6, 7, 8], "segments sharing series are merged");
   await new Compactor(store, { chunkPoints: 2 }).compactAll();
   assert.equal(readAll(store).get(1), [[0, 1], [10, 1], [20, 1], [30, 9]]);

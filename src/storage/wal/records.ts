@@ -128,41 +128,36 @@ function encodeCompactSamples(batch: ValidatedBatch): Buffer | undefined {
   const ids = batch.seriesIds;
   let prev = 0;
   for (let i = 0; i < n; i++) {
-    const d = ids[i]! - prev;
+    at = putZigzag(out, at, ids[i]! - prev);
     prev = ids[i]!;
-    let z = d < 0 ? -2 * d - 1 : 2 * d; // < 2^33
-    if (z > 0x7fffffff) {
-      out[at++] = (z % 128) | 0x80;
-      z = Math.floor(z / 128);
-    }
-    while (z >= 0x80) {
-      out[at++] = (z & 0x7f) | 0x80;
-      z >>>= 7;
-    }
-    out[at++] = z;
   }
   let prevTs = 0;
   for (let i = 0; i < n; i++) {
     const t = timestamps[i]!;
     if (!(t >= -TS_LIMIT && t <= TS_LIMIT)) return undefined;
-    const d = t - prevTs;
+    at = putZigzag(out, at, t - prevTs);
     prevTs = t;
-    let z = d < 0 ? -2 * d - 1 : 2 * d; // < 2^53
-    if (z < 0x80) {
-      out[at++] = z;
-      continue;
-    }
-    while (z > 0x7fffffff) {
-      out[at++] = (z % 128) | 0x80;
-      z = Math.floor(z / 128);
-    }
-    while (z >= 0x80) {
-      out[at++] = (z & 0x7f) | 0x80;
-      z >>>= 7;
-    }
-    out[at++] = z;
   }
   return out.subarray(0, at);
+}
+
+/** Writes the zigzag varint of the integer d (|d| < 2^52) at `at`; returns the offset after it. */
+function putZigzag(out: Buffer, at: number, d: number): number {
+  let z = d < 0 ? -2 * d - 1 : 2 * d;
+  if (z < 0x80) {
+    out[at] = z;
+    return at + 1;
+  }
+  while (z > 0x7fffffff) {
+    out[at++] = (z % 128) | 0x80;
+    z = Math.floor(z / 128);
+  }
+  while (z >= 0x80) {
+    out[at++] = (z & 0x7f) | 0x80;
+    z >>>= 7;
+  }
+  out[at++] = z;
+  return at;
 }
 
 /** Decodes a CompactSamples payload (number timestamps: only written for Float64 time axes). */
