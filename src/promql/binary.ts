@@ -307,7 +307,7 @@ function vectorVector(
   };
 
   // One pairing of a "many" row with the "one" values matched at each step: the operator runs over whole columns
-  // (manyCol/oneCol -> valueCol, keepCol), then `emitSeries` places each matched step's result.
+  // (manyCol/oneCol -> valueCol, keepCol), then `emitRun` places each matched step's result.
   const oneCol = new Float64Array(steps);
   const valueCol = new Float64Array(steps);
   const keepCol = new Uint8Array(steps).fill(1);
@@ -330,14 +330,16 @@ function vectorVector(
     if (idx) gatherOne(idx, one, fillOne ?? 0, oneCol);
     else oneCol.fill(fillOne ?? 0);
     combine(s.values);
-    // the pairing target of "one" series j (-1: filled)
+    // one run of steps per "one" series j it pairs with (-1: filled); nearly always a single run
+    const filled = fillOne !== undefined;
     const targets = new Map<number, PairTarget>();
-    const targetFor = (j: number): PairTarget => {
+    let i = nextPaired(s.present, idx, filled, 0);
+    while (i < steps) {
+      const j = idx ? idx[i]! : -1;
       let t = targets.get(j);
       if (!t) targets.set(j, (t = target(s.labels, j >= 0 ? one[j].labels : matchedLabels(s.labels, matching), key)));
-      return t;
-    };
-    emitSeries(s.present, idx, fillOne !== undefined, targetFor, matched, keepCol, valueCol, returnBool, oneToOne);
+      i = emitRun(s.present, idx, filled, i, j, t, matched, keepCol, valueCol, returnBool, oneToOne);
+    }
   }
   if (fillMany !== undefined) {
     const manyCol = new Float64Array(steps).fill(fillMany);
@@ -381,33 +383,38 @@ function gatherOne(idx: Int32Array, one: StepSeries[], fill: number, out: Float6
   }
 }
 
+/** The first step from `from` on where the "many" series is present and has a partner (or present.length). */
+function nextPaired(present: Uint8Array, idx: Int32Array | undefined, filled: boolean, from: number): number {
+  for (let i = from; i < present.length; i++) if (present[i] && (filled || (idx !== undefined && idx[i]! >= 0))) return i;
+  return present.length;
+}
+
 /**
- * Places the results of one "many" series (present at `present`) at every step where it has a partner: "one" series
- * idx[i], or the fill value (j = -1) when `filled`. The target changes only when the partner does, which is rare.
+ * Places the results of one "many" series at its paired steps from `from` on while the partner stays "one" series j
+ * (-1: the fill value), into target t; returns the first paired step with another partner (or present.length).
+ * Finding that partner's target is left to the caller, so nothing here calls out of these small functions.
  */
-function emitSeries(
+function emitRun(
   present: Uint8Array,
   idx: Int32Array | undefined,
   filled: boolean,
-  targetFor: (j: number) => PairTarget,
+  from: number,
+  j: number,
+  t: PairTarget,
   matched: Uint8Array,
   keepCol: Uint8Array,
   valueCol: Float64Array,
   returnBool: boolean,
   oneToOne: boolean,
-): void {
-  let lastJ = -2;
-  let last: PairTarget | undefined;
-  for (let i = 0; i < present.length; i++) {
+): number {
+  for (let i = from; i < present.length; i++) {
     if (!present[i]) continue;
-    const j = idx ? idx[i]! : -1;
-    if (j < 0 && !filled) continue;
-    if (j !== lastJ) {
-      last = targetFor(j);
-      lastJ = j;
-    }
-    emitStep(last!, matched, i, keepCol, valueCol, returnBool, oneToOne);
+    const partner = idx ? idx[i]! : -1;
+    if (partner < 0 && !filled) continue;
+    if (partner !== j) return i;
+    emitStep(t, matched, i, keepCol, valueCol, returnBool, oneToOne);
   }
+  return present.length;
 }
 
 /** One matched step of a pairing: the uniqueness checks, then the result (or nothing where a filter comparison fails). */
