@@ -90,13 +90,15 @@ function decodeMessage<T>(type: protobuf.Type, bytes: Uint8Array, what: string):
 function validatedSeries(s: number, rawLabels: RawLabel[], extraLabel: Label | undefined): SeriesKey {
   let metric = "";
   let sawName = false;
-  const labels: Label[] = [];
+  // exactly sized (no push growth): the series cache keeps one such array per series
+  const labels = new Array<Label>(Math.max(0, rawLabels.length - 1));
+  let n = 0;
   for (const l of rawLabels) {
     if (l.name === METRIC_NAME_LABEL) {
       if (sawName) throw new ProtocolError("malformed", `duplicate label name "__name__" in time series #${s}`);
       sawName = true;
       metric = l.value;
-    } else labels.push(l);
+    } else if (n < labels.length) labels[n++] = l;
   }
   if (!sawName) throw new ProtocolError("malformed", `time series #${s} has no __name__ label`);
   return new SeriesKey(metric, validateSeries(metric, labels, extraLabel));

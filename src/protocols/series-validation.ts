@@ -96,9 +96,10 @@ export function validateSeries(metric: string, labels: Label[], extra?: Label): 
   if (!extra) return out;
   let at = 0;
   while (at < out.length && out[at]!.name < extra.name) at++;
-  const merged = out.slice(0, at);
-  merged.push(extra);
-  for (let i = at; i < out.length; i++) merged.push(out[i]!);
+  const merged = new Array<Label>(out.length + 1);
+  for (let i = 0; i < at; i++) merged[i] = out[i]!;
+  merged[at] = extra;
+  for (let i = at; i < out.length; i++) merged[i + 1] = out[i]!;
   return merged;
 }
 

@@ -249,8 +249,45 @@ class SeriesScan implements SeriesView {
   }
 }
 
-/** Decodes the Label message body at [start, end). */
+// Whole Label messages repeat too (a few thousand name/value pairs across 100k series): a direct-mapped table from
+// a Label body's bytes (rows of LABEL_ROW_BYTES in one array) to the frozen object decoded earlier, so the series
+// cache of remote.ts holds one shared object per pair instead of one per series and label.
+const LABEL_SLOTS = 16384;
+const LABEL_ROW_BYTES = 64;
+const labelRows = new Uint8Array(LABEL_SLOTS * LABEL_ROW_BYTES);
+const labelRowLengths = new Int32Array(LABEL_SLOTS);
+const labelObjects: (RawLabel | undefined)[] = new Array<RawLabel | undefined>(LABEL_SLOTS).fill(undefined);
+
+/** Decodes the Label message body at [start, end); the result is shared and frozen. */
 function label(c: Cursor, start: number, end: number): RawLabel {
+  const n = end - start;
+  if (n > LABEL_ROW_BYTES || n <= 0) return decodeLabel(c, start, end);
+  const buf = c.buf;
+  let hash = 0x811c9dc5;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ buf[i]!, 0x01000193);
+  const slot = (hash >>> 0) & (LABEL_SLOTS - 1);
+  const row = slot * LABEL_ROW_BYTES;
+  if (labelRowLengths[slot] === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (labelRows[row + i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      c.pos = end;
+      return labelObjects[slot]!;
+    }
+  }
+  const decoded = Object.freeze(decodeLabel(c, start, end));
+  labelRows.set(buf.subarray(start, end), row);
+  labelRowLengths[slot] = n;
+  labelObjects[slot] = decoded;
+  return decoded;
+}
+
+function decodeLabel(c: Cursor, start: number, end: number): RawLabel {
   c.pos = start;
   let name = "";
   let value = "";

@@ -51,7 +51,8 @@ export function heapGrowingPercent(msSinceWrite: number): number {
 
 /**
  * Every 100 ms: runs a full GC when the ArrayBuffer garbage bound is exceeded, and sets V8's heap growth for the
- * write activity (the flag is read whenever V8 recomputes its limit, i.e. at each GC). Returns a stop function.
+ * write activity (the flag is read whenever V8 recomputes its limit, i.e. at each GC; one full GC applies it when a
+ * write burst ends). Returns a stop function.
  */
 export function startBufferGc(slack = BUFFER_GARBAGE_BYTES): () => void {
   setFlagsFromString("--expose-gc");
@@ -63,6 +64,14 @@ export function startBufferGc(slack = BUFFER_GARBAGE_BYTES): () => void {
     if (percent !== growing) {
       growing = percent;
       setFlagsFromString(`--heap-growing-percent=${percent}`);
+      if (percent > 0) {
+        // A burst just ended: V8's limit still stems from the last full GC inside it (live heap with its
+        // garbage, times up to 4), so the flush and compaction that follow could grow the heap up to there.
+        // One full GC now frees the burst's garbage and sets the limit from what is left, with the new factor.
+        gc();
+        trigger.collected(process.memoryUsage().arrayBuffers);
+        return;
+      }
     }
     if (!trigger.due(process.memoryUsage().arrayBuffers)) return;
     gc();

@@ -298,7 +298,7 @@ export class Storage implements EngineHandle {
           sid = reg.create(metric as string, labels, hash);
           metricId = reg.metricIdOf(sid);
           reg.kind[sid] = kind;
-          if (logged) newSeries.push({ id: sid, metric: metric as string, labels: reg.labelsOf(sid), kind });
+          if (logged) newSeries.push({ id: sid, metric: metric as string, labels: reg.labelsWith(sid, false, -1), kind });
         } else {
           const existing = reg.kind[sid]!;
           kind = kindOfValue(value, existing);
@@ -553,7 +553,8 @@ export class Storage implements EngineHandle {
 
   seriesDefinition(id: number): TypedSeriesDefinition | undefined {
     if (id < 0 || id >= this.registry.count) return undefined;
-    return { ...this.registry.definition(id), kind: this.registry.kind[id]! };
+    const reg = this.registry;
+    return { id, metric: reg.metricName(id), labels: reg.labelsWith(id, false, -1), kind: reg.kind[id]! };
   }
 
   sealAll(): void {

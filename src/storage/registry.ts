@@ -733,10 +733,6 @@ export class SeriesRegistry {
     this.rankedCount = this.count;
   }
 
-  definition(id: number): SeriesDefinition {
-    return { id, metric: this.metricName(id), labels: this.labelsOf(id) };
-  }
-
   /** Publishes a series to the index (queries can see it from now on). */
   show(id: number): void {
     if (this.visible[id]) return;

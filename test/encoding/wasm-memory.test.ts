@@ -1,4 +1,5 @@
-// The WASM loader: one cached instance, aligned scratch arena, typed-array views re-created after memory.grow.
+// The WASM loader: one cached instance, aligned scratch arena, typed-array views re-created after memory.grow, freed
+// linear-memory blocks reused (WASM memory never shrinks).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { loadWasm, memoryViews, scratch } from "../../src/wasm/loader.js";
@@ -8,6 +9,16 @@ test("loadWasm returns one cached instance exposing memory and scratch", () => {
   assert.is(loadWasm(), loadWasm());
   assert.instance(loadWasm().memory, WebAssembly.Memory);
   assert.type(loadWasm().scratch, "function");
+});
+
+test("blocks freed by growth are reused: a grown read arena moves into the block the scratch left behind", () => {
+  const wasm = loadWasm();
+  const first = scratch(1 << 20);
+  const arena = wasm.readArena(1 << 10, 0); // 16 KiB, after the scratch
+  const second = scratch(4 << 20); // the 1 MiB block is freed; the new one goes after the arena
+  assert.ok(arena > first && second > arena);
+  const grown = wasm.readArena(1 << 15, 0); // 512 KiB: fits into the freed block
+  assert.ok(grown >= first && grown < first + (1 << 20), `read arena at ${grown}, freed block at ${first}, scratch at ${second}`);
 });
 
 test("scratch is 16-byte aligned, reused while big enough, and growth re-creates the views", () => {

@@ -80,6 +80,18 @@ test("repeated label sets (served from the series cache) keep their own extra la
   for (let i = 0; i < 2; i++) assert.throws(() => decodeWriteRequest(bad, "ms"), /invalid label name "b-"/);
 });
 
+test("a name/value pair decodes to one shared, frozen Label object across series and requests", () => {
+  const series = (host: string, dc: string) => ({ labels: [{ name: "__name__", value: "shared_m" }, { name: "dc", value: dc }, { name: "host", value: host }], samples: [{ value: 1, timestamp: 5 }] });
+  const a = decodeWriteRequest(encodeWrite({ timeseries: [series("h1", "dc1"), series("h2", "dc1")] }), "ms").samples.series;
+  const b = decodeWriteRequest(encodeWrite({ timeseries: [series("h3", "dc1"), series("h1", "dc2")] }), "ms").samples.series;
+  assert.equal(b.map((k) => k.labels), [[{ name: "dc", value: "dc1" }, { name: "host", value: "h3" }], [{ name: "dc", value: "dc2" }, { name: "host", value: "h1" }]]);
+  assert.is(a[1]!.labels[0], a[0]!.labels[0], "dc=dc1 shared within a request");
+  assert.is(b[0]!.labels[0], a[0]!.labels[0], "dc=dc1 shared across requests");
+  assert.is(b[1]!.labels[1], a[0]!.labels[1], "host=h1 shared across requests");
+  assert.is.not(b[1]!.labels[0], a[0]!.labels[0]);
+  assert.ok(Object.isFrozen(a[0]!.labels[0]));
+});
+
 test("series found again by their bytes (as the successor of the previous series or by hash) decode to their own labels", () => {
   // a pool where label runs are prefixes of each other and differ late, so a wrong prediction would show
   const pool = [

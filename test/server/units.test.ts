@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AdmissionGate, AdmissionRejected } from "../../src/server/admission.js";
 import { BodyBufferPool } from "../../src/server/body.js";
-import { BufferGcTrigger, heapGrowingPercent, QUIET_HEAP_GROWING_PERCENT, startBufferGc, WRITE_QUIET_MS } from "../../src/server/buffer-gc.js";
+import { BufferGcTrigger, heapGrowingPercent, noteWrite, QUIET_HEAP_GROWING_PERCENT, startBufferGc, WRITE_QUIET_MS } from "../../src/server/buffer-gc.js";
 import { Authenticator, bearerToken, presentedToken, scopeOfPath } from "../../src/server/auth.js";
 import { ConfigError, parseServerArgs, type ServerConfig } from "../../src/server/config.js";
 import { HttpError } from "../../src/server/http-error.js";
@@ -290,6 +290,25 @@ test("the buffer GC frees dropped Buffers that V8 alone would keep (below its ex
     held = undefined;
     await new Promise((r) => setTimeout(r, 400));
     assert.ok(process.memoryUsage().arrayBuffers < before - (16 << 20), `${process.memoryUsage().arrayBuffers} of ${before} bytes left`);
+  } finally {
+    stop();
+  }
+});
+
+test("the end of a write burst collects the burst's old-space garbage (V8 alone would wait for its limit)", async () => {
+  const stop = startBufferGc();
+  try {
+    await new Promise((r) => setTimeout(r, 300)); // the start-up collection (no write yet) is behind us
+    noteWrite();
+    // ~60 MB of objects that survive scavenges (promoted to old space), then dropped: only a full GC frees them
+    let held: number[][] | undefined = [];
+    for (let i = 0; i < 300_000; i++) held.push([i, i + 1, i + 2, i + 3, i + 4, i + 5, i + 6, i + 7, i + 8, i + 9]);
+    const before = process.memoryUsage().heapUsed;
+    assert.ok(held.length === 300_000 && before > 40 << 20);
+    held = undefined;
+    await new Promise((r) => setTimeout(r, WRITE_QUIET_MS + 400));
+    const after = process.memoryUsage().heapUsed;
+    assert.ok(after < before - (30 << 20), `${after} of ${before} heap bytes left`);
   } finally {
     stop();
   }
