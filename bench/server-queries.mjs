@@ -7,8 +7,11 @@
 //        run; --profile: the server writes a CPU profile into DIR when it exits)
 //        --data DIR --end MS: query a copy of a data dir kept by bench/server-settle.mjs (settled data; MS: the end
 //        of its workload, which server-settle prints) instead of ingesting
+//        --trace-jit FILE: run the server with --trace-opt --trace-deopt into FILE and print per query the TurboFan
+//        compiles that finished during its runs (count, compile ms as V8 reports them) and the deoptimisations: the JIT
+//        work a new query shape causes (attribution is approximate: a concurrent compile may finish in the next query)
 import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, cpSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { arg, loadPeerbench, remoteWrite, root, waitReady } from "./server-harness.mjs";
@@ -30,10 +33,12 @@ const kept = arg("data", undefined);
 const wl = makeWorkload({ S, P, endMs: kept ? Number(arg("end")) : Math.floor(Date.now() / 60_000) * 60_000 - 60_000 });
 const dataDir = mkdtempSync(join(tmpdir(), "tsink-server-queries-"));
 if (kept) cpSync(kept, dataDir, { recursive: true });
-const nodeArgs = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`] : [];
+const traceJit = arg("trace-jit", undefined);
+if (traceJit) writeFileSync(traceJit, "");
+const nodeArgs = [...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`] : []), ...(traceJit ? ["--trace-opt", "--trace-deopt"] : [])];
 // the runtime settings of `npm start` and the tsink-server shebang
 const child = spawn(process.execPath, ["--max-semi-space-size=4", ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
-  stdio: "ignore",
+  stdio: ["ignore", traceJit ? openSync(traceJit, "a") : "ignore", "ignore"],
   env: { ...process.env, MALLOC_ARENA_MAX: "2" },
 });
 const stat = () => {
@@ -57,6 +62,19 @@ try {
   await sleep(2000); // background work (flush, compaction) still running when the queries start shows up here
   console.log(`server CPU in the 2 s before the queries: ${stat() - idle0} ms`);
   const win = queryWindow(wl);
+  /** TurboFan compiles finished and deoptimisations since this query's marker in the trace file. */
+  const jitSince = (id) => {
+    const text = readFileSync(traceJit, "latin1");
+    const part = text.slice(text.lastIndexOf(`=== ${id}\n`));
+    let compiles = 0;
+    let ms = 0;
+    for (const m of part.matchAll(/completed compiling .*? took [0-9.]+, ([0-9.]+), [0-9.]+ ms/g)) {
+      compiles++;
+      ms += Number(m[1]);
+    }
+    const deopts = (part.match(/bailout \(kind: /g) ?? []).length;
+    return `   JIT: ${compiles} compiles ${ms.toFixed(0)} ms, ${deopts} deopts`;
+  };
   const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
   let wallSum = 0;
   let cpuSum = 0;
@@ -64,6 +82,7 @@ try {
   console.log("query   median wall ms   server CPU ms/run");
   for (const q of queryList(wl)) {
     if (only && !only.includes(q.id)) continue;
+    if (traceJit) appendFileSync(traceJit, `=== ${q.id}\n`);
     const p = new URLSearchParams({ query: q.q });
     if (q.type === "range") for (const k of ["start", "end", "step"]) p.set(k, String(win[k]));
     else p.set("time", String(win.time));
@@ -91,7 +110,7 @@ try {
       const got = Number(JSON.parse(body).data.result[0]?.value[1]);
       check = got === q.expect ? `  (count ok: ${got})` : `  (COUNT MISMATCH: expected ${q.expect}, got ${got})`;
     }
-    console.log(`${q.id}     ${wall.toFixed(1).padStart(12)}   ${(cpu / repeat).toFixed(1).padStart(17)}${check}`);
+    console.log(`${q.id}     ${wall.toFixed(1).padStart(12)}   ${(cpu / repeat).toFixed(1).padStart(17)}${check}${traceJit ? jitSince(q.id) : ""}`);
   }
   const end = memory();
   console.log(`sum     ${wallSum.toFixed(1).padStart(12)}   ${cpuSum.toFixed(1).padStart(17)}`);

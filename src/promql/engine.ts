@@ -8,7 +8,7 @@ import { Annotations } from "./annotations.js";
 import type { SeriesSource } from "./source.js";
 import { compareLabels, dropMetadataLabels } from "./labels.js";
 import { Evaluator, finalizeSeries } from "./evaluator.js";
-import { makeGrid, type EvalValue, type Grid } from "./values.js";
+import { countPresent, makeGrid, type EvalValue, type Grid } from "./values.js";
 
 export { PromqlError } from "./result.js";
 export type { InstantSample, PromqlErrorType, QueryAnnotations, QueryData, QueryResult, RangeSeries } from "./result.js";
@@ -130,17 +130,11 @@ export class PromqlEngine {
     const result: RangeSeries[] = [];
     for (const s of finalizeSeries(value.series)) {
       evaluator.checkDeadline();
-      let n = 0;
-      for (let i = 0; i < s.present.length; i++) n += s.present[i];
+      const n = countPresent(s.present);
       if (n === 0) continue;
       const timestamps = new Float64Array(n);
       const values = new Float64Array(n);
-      let k = 0;
-      for (let i = 0; i < s.present.length; i++) {
-        if (!s.present[i]) continue;
-        timestamps[k] = steps[i];
-        values[k++] = s.values[i];
-      }
+      compactPresent(s.present, s.values, steps, timestamps, values);
       result.push({ labels: s.labels, timestamps, values });
     }
     result.sort((a, b) => compareLabels(a.labels, b.labels));
@@ -164,5 +158,19 @@ export class PromqlEngine {
       if (error instanceof PromqlError) throw error;
       throw new PromqlError("internal", `unexpected error: ${(error as Error).message}`);
     }
+  }
+}
+
+// The per-step loops of a range query's result live in these small functions over typed arrays only: V8 optimises
+// them after a few series, once for every query shape, instead of compiling (and, on the first series of a new
+// shape, deoptimising and recompiling) the whole async rangeQuery through on-stack replacement.
+
+/** The present steps' times and values, in step order, into `times` and `values` (countPresent long). */
+function compactPresent(present: Uint8Array, stepValues: Float64Array, stepTimes: Float64Array, times: Float64Array, values: Float64Array): void {
+  let k = 0;
+  for (let i = 0; i < present.length; i++) {
+    if (!present[i]) continue;
+    times[k] = stepTimes[i]!;
+    values[k++] = stepValues[i]!;
   }
 }

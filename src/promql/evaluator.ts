@@ -5,7 +5,7 @@ import type * as ast from "./ast.js";
 import { PromqlError, type Label } from "./result.js";
 import type { SeriesBatch, SeriesSource } from "./source.js";
 import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
-import { makeGrid, type EvalValue, type Grid, type RawSeries, type StepSeries } from "./values.js";
+import { countPresent, makeGrid, type EvalValue, type Grid, type RawSeries, type StepSeries } from "./values.js";
 import {
   evalInstantSelectorInMemory, evalRangeKernel, evalRangeKernelInMemory, KERNEL_BATCH_POINTS, type KernelResult, type RangeFunctionName, type WindowExtension,
 } from "./range_kernels.js";
@@ -252,8 +252,7 @@ export class Evaluator {
       let points = 0;
       for (let i = 0; i < results.length; i++) {
         const present = results[i].present;
-        let n = 0;
-        for (let k = 0; k < steps; k++) n += present[k];
+        const n = countPresent(present);
         if (n > 0) out.push({ labels: labels[i], dropName: false, values: results[i].values, present });
         points += n;
       }
@@ -272,18 +271,7 @@ export class Evaluator {
       const stale = staleMarkerMask(s.values);
       const values = allValues.subarray(slot * steps, (slot + 1) * steps);
       const present = allPresent.subarray(slot * steps, (slot + 1) * steps);
-      let points = 0;
-      let j = 0;
-      const ts = s.timestamps;
-      for (let i = 0; i < steps; i++) {
-        const t = refs[i];
-        while (j < ts.length && ts[j] <= t) j++;
-        const idx = j - 1;
-        if (idx < 0 || ts[idx] <= t - lookback || (stale && stale[idx])) continue;
-        values[i] = sampleTimestamps ? ts[idx] / 1000 : s.values[idx];
-        present[i] = 1;
-        points++;
-      }
+      const points = sampleAtSteps(s.timestamps, s.values, stale, refs, lookback, sampleTimestamps, values, present);
       if (points > 0) {
         out.push({ labels: s.labels, dropName: false, values, present });
         slot++;
@@ -517,4 +505,33 @@ export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
 /** Applies delayed name removal at the end of a query and checks the result for duplicate label sets. */
 export function finalizeSeries(series: StepSeries[]): StepSeries[] {
   return mergeSameLabels(series.map((s) => (s.dropName ? { ...s, labels: dropMetadataLabels(s.labels), dropName: false } : s)));
+}
+
+/**
+ * An instant selector over one series: at each reference time the latest sample within the lookback window (not a
+ * stale marker), or its timestamp in seconds; returns how many steps got one. (A small function over typed arrays,
+ * so V8 optimises it once rather than the whole async evalVectorSelector through on-stack replacement.)
+ */
+function sampleAtSteps(
+  ts: Float64Array,
+  sv: Float64Array,
+  stale: Uint8Array | undefined,
+  refs: Float64Array,
+  lookback: number,
+  sampleTimestamps: boolean,
+  values: Float64Array,
+  present: Uint8Array,
+): number {
+  let points = 0;
+  let j = 0;
+  for (let i = 0; i < refs.length; i++) {
+    const t = refs[i]!;
+    while (j < ts.length && ts[j]! <= t) j++;
+    const idx = j - 1;
+    if (idx < 0 || ts[idx]! <= t - lookback || (stale && stale[idx])) continue;
+    values[i] = sampleTimestamps ? ts[idx]! / 1000 : sv[idx]!;
+    present[i] = 1;
+    points++;
+  }
+  return points;
 }

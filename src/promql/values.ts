@@ -41,6 +41,19 @@ export function makeGrid(start: number, end: number, step: number): Grid {
 }
 
 export function hasAnyPoint(s: StepSeries): boolean {
-  for (let i = 0; i < s.present.length; i++) if (s.present[i]) return true;
+  return anyPresent(s.present);
+}
+
+// Step loops over typed arrays only, in small functions: StepSeries objects come in several shapes, and a loop that
+// reads `s.present[i]` through them would be optimised, deoptimised on the next shape ("wrong map") and recompiled.
+function anyPresent(present: Uint8Array): boolean {
+  for (let i = 0; i < present.length; i++) if (present[i]) return true;
   return false;
+}
+
+/** How many steps are present. */
+export function countPresent(present: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < present.length; i++) n += present[i]!;
+  return n;
 }
