@@ -309,6 +309,7 @@ function maxInto(sv: Float64Array, sp: Uint8Array, acc: Float64Array, seen: Uint
   }
 }
 
+/** maxInto's mirror: two loops, not one taking a comparator, so each stays a call-free loop V8 optimises once. */
 function minInto(sv: Float64Array, sp: Uint8Array, acc: Float64Array, seen: Uint8Array, steps: number): void {
   for (let t = 0; t < steps; t++) {
     if (!sp[t]) continue;
