@@ -42,14 +42,33 @@ function labelsFor(i: number) {
   ];
 }
 
+/** Wall and process CPU time of the timed insert calls only, as samples per second. */
+class InsertMeter {
+  private ns = 0n;
+  private cpuUs = 0;
+  private samples = 0;
+
+  async time(samples: number, insert: () => Promise<unknown>): Promise<void> {
+    const t = process.hrtime.bigint();
+    const c = process.cpuUsage();
+    await insert();
+    const dc = process.cpuUsage(c);
+    this.ns += process.hrtime.bigint() - t;
+    this.cpuUs += dc.user + dc.system;
+    this.samples += samples;
+  }
+
+  rates(): { wall: number; cpu: number } {
+    return { wall: this.samples / (Number(this.ns) / 1e9), cpu: this.samples / (this.cpuUs / 1e6) };
+  }
+}
+
 /**
  * Inserts `perSeries` rounds over `series` series (one point per series per round, 15 s apart); times insertRows
  * only, as wall time and as process CPU time (the machine is shared, so CPU time is the steadier figure).
  */
 async function insertRounds(storage: Storage, metric: string, series: number, perSeries: number, labelCache?: ReturnType<typeof labelsFor>[]) {
-  let ns = 0n;
-  let cpuUs = 0;
-  let samples = 0;
+  const meter = new InsertMeter();
   const rows: Row[] = new Array(BATCH);
   for (let round = 0; round < perSeries; round++) {
     for (let base = 0; base < series; base += BATCH) {
@@ -59,16 +78,10 @@ async function insertRounds(storage: Storage, metric: string, series: number, pe
         rows[k] = { metric, labels: labelCache ? labelCache[i]! : labelsFor(i), dataPoint: { timestamp: T0 + round * 15_000, value: Math.round(Math.sin(i + round) * 10000) / 100 } };
       }
       const batch = n === BATCH ? rows : rows.slice(0, n);
-      const t = process.hrtime.bigint();
-      const c = process.cpuUsage();
-      await storage.insertRows(batch);
-      const dc = process.cpuUsage(c);
-      ns += process.hrtime.bigint() - t;
-      cpuUs += dc.user + dc.system;
-      samples += n;
+      await meter.time(n, () => storage.insertRows(batch));
     }
   }
-  return { wall: samples / (Number(ns) / 1e9), cpu: samples / (cpuUs / 1e6) };
+  return meter.rates();
 }
 
 /**
@@ -77,9 +90,7 @@ async function insertRounds(storage: Storage, metric: string, series: number, pe
  */
 async function insertColumnRounds(storage: Storage, metric: string, series: number, perSeries: number) {
   const keys = Array.from({ length: series }, (_, i) => new SeriesKey(metric, labelsFor(i)));
-  let ns = 0n;
-  let cpuUs = 0;
-  let samples = 0;
+  const meter = new InsertMeter();
   for (let round = 0; round < perSeries; round++) {
     for (let base = 0; base < series; base += BATCH) {
       const n = Math.min(BATCH, series - base);
@@ -90,16 +101,10 @@ async function insertColumnRounds(storage: Storage, metric: string, series: numb
         batch.timestamps[k] = T0 + round * 15_000;
         batch.values[k] = Math.round(Math.sin(i + round) * 10000) / 100;
       }
-      const t = process.hrtime.bigint();
-      const c = process.cpuUsage();
-      await storage.insertColumns(batch);
-      const dc = process.cpuUsage(c);
-      ns += process.hrtime.bigint() - t;
-      cpuUs += dc.user + dc.system;
-      samples += n;
+      await meter.time(n, () => storage.insertColumns(batch));
     }
   }
-  return { wall: samples / (Number(ns) / 1e9), cpu: samples / (cpuUs / 1e6) };
+  return meter.rates();
 }
 
 const rates = (r: { wall: number; cpu: number }) => `${fmt(r.cpu / 1e6)} M samples/s per CPU second (${fmt(r.wall / 1e6)} M/s wall clock)`;
