@@ -289,26 +289,7 @@ function accumulate(
     const seen = new Uint8Array(steps);
     comp.fill(0);
     count.fill(0);
-    let drop = cols ? cols.dropName : false;
-    for (const si of memberList) {
-      let sv: Float64Array;
-      let sp: Uint8Array;
-      let at = 0;
-      if (cols) {
-        sv = cols.values;
-        sp = cols.present;
-        at = si * steps;
-      } else {
-        const s = series![si]!;
-        if (s.dropName) drop = true;
-        sv = s.values;
-        sp = s.present;
-      }
-      if (op === "sum" || op === "avg") sumInto(sv, sp, at, acc, comp, count, seen, steps);
-      else if (op === "max") maxInto(sv, sp, at, acc, seen, steps);
-      else if (op === "min") minInto(sv, sp, at, acc, seen, steps);
-      else countInto(sp, at, acc, count, seen, steps);
-    }
+    const drop = cols ? accumulateColumns(op, cols, memberList, acc, comp, count, seen, steps) : accumulateSeries(op, series!, memberList, acc, comp, count, seen, steps);
     if (op === "sum") addCompensation(acc, comp, seen, steps);
     else if (op === "count") acc.set(count);
     else if (op === "avg" && !finishMean(acc, comp, count, seen, steps)) return undefined;
@@ -317,6 +298,38 @@ function accumulate(
     dropName.push(drop);
   }
   return { values, present, dropName };
+}
+
+/** accumulate's pass over one group's members held as columns; returns the group's dropName (two loops, not one over both forms, so each stays monomorphic). */
+function accumulateColumns(
+  op: string, cols: VectorColumns, memberList: number[], acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
+): boolean {
+  const sv = cols.values;
+  const sp = cols.present;
+  for (let m = 0; m < memberList.length; m++) {
+    const at = memberList[m]! * steps;
+    if (op === "sum" || op === "avg") sumInto(sv, sp, at, acc, comp, count, seen, steps);
+    else if (op === "max") maxInto(sv, sp, at, acc, seen, steps);
+    else if (op === "min") minInto(sv, sp, at, acc, seen, steps);
+    else countInto(sp, at, acc, count, seen, steps);
+  }
+  return cols.dropName;
+}
+
+/** accumulate's pass over one group's members held as StepSeries; returns the group's dropName. */
+function accumulateSeries(
+  op: string, series: StepSeries[], memberList: number[], acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
+): boolean {
+  let drop = false;
+  for (let m = 0; m < memberList.length; m++) {
+    const s = series[memberList[m]!]!;
+    if (s.dropName) drop = true;
+    if (op === "sum" || op === "avg") sumInto(s.values, s.present, 0, acc, comp, count, seen, steps);
+    else if (op === "max") maxInto(s.values, s.present, 0, acc, seen, steps);
+    else if (op === "min") minInto(s.values, s.present, 0, acc, seen, steps);
+    else countInto(s.present, 0, acc, count, seen, steps);
+  }
+  return drop;
 }
 
 // accumulate's per-step loops, one small function per operator over typed arrays only: V8 optimises each after a

@@ -147,15 +147,7 @@ function runBatch(
   const offsets = new Int32Array(count + 1);
   for (let i = 0; i < count; i++) offsets[i + 1] = offsets[i] + series[first + i].timestamps.length;
   const points = offsets[count];
-  const out = runKernel(fn, offsets, points, (base) => {
-    const f64 = memoryViews().f64;
-    for (let i = 0; i < count; i++) {
-      const s = series[first + i];
-      f64.set(s.timestamps, base / 8 + offsets[i]);
-      f64.set(s.values, base / 8 + points + offsets[i]);
-    }
-    return [base, base + points * 8];
-  }, windows.windowEnds, windows.rangeMs, windows.p0, windows.p1, windows.extension);
+  const out = runKernel(fn, offsets, points, series, first, 0, 0, windows.windowEnds, windows.rangeMs, windows.p0, windows.p1, windows.extension);
   splitResults(out, count, windows.windowEnds.length, results, first);
 }
 
@@ -186,7 +178,7 @@ export function evalRangeKernelInMemory(
   const count = batch.offsets.length - 1;
   const at = results.length;
   results.length += count;
-  const out = runKernel(fn, batch.offsets, 0, () => [batch.tsPtr, batch.vsPtr], windows.windowEnds, windows.rangeMs, windows.p0, windows.p1, windows.extension);
+  const out = runKernel(fn, batch.offsets, 0, undefined, 0, batch.tsPtr, batch.vsPtr, windows.windowEnds, windows.rangeMs, windows.p0, windows.p1, windows.extension);
   splitResults(out, count, windows.windowEnds.length, results, at);
 }
 
@@ -199,7 +191,7 @@ export function evalInstantSelectorInMemory(
   batch: SeriesInMemory, refs: Float64Array, lookbackMs: number, sampleTimestamps: boolean,
 ): KernelColumns {
   const fn = sampleTimestamps ? FN_INSTANT_TIMESTAMP : FN_INSTANT_VALUE;
-  return runKernel(fn, batch.offsets, 0, () => [batch.tsPtr, batch.vsPtr], refs, lookbackMs, undefined, undefined, undefined);
+  return runKernel(fn, batch.offsets, 0, undefined, 0, batch.tsPtr, batch.vsPtr, refs, lookbackMs, undefined, undefined, undefined);
 }
 
 /** One kernel call's output over `count` series: values and presence flags, series i at [i * steps, (i + 1) * steps). */
@@ -209,17 +201,21 @@ export interface KernelColumns {
 }
 
 /**
- * One kernel call: lays out `packedPoints` input points (placed by `inputs`, which returns the ts/vs addresses;
- * 0 when the series are elsewhere in memory), offsets, windows, parameters and outputs in the scratch arena, runs
- * the kernel and copies its output out of linear memory (the scratch arena is reused by the next call). The
- * windows come as separate arguments, not as an object: callers pass objects of several shapes, and a destructuring
- * here deoptimised it on each new one ("wrong map").
+ * One kernel call: lays out offsets, windows, parameters and outputs in the scratch arena, with the input points
+ * either packed there too (`packed`: series [first, first + offsets.length - 1), `packedPoints` points in all) or
+ * already in linear memory at tsPtr/vsPtr, runs the kernel and copies its output out of linear memory (the scratch
+ * arena is reused by the next call). Windows and inputs come as plain arguments, not as an object or a callback:
+ * callers pass objects of several shapes and closures of several functions, which deoptimised it ("wrong map",
+ * "wrong feedback cell").
  */
 function runKernel(
   fn: number,
   offsets: Int32Array,
   packedPoints: number,
-  inputs: (base: number) => [number, number],
+  packed: WindowSeries[] | undefined,
+  first: number,
+  tsPtr: number,
+  vsPtr: number,
   windowEnds: Float64Array,
   rangeMs: number,
   p0: Float64Array | undefined,
@@ -241,7 +237,11 @@ function runKernel(
   const total = sortOff + Math.max(1, longest) * 8;
 
   const base = wasm.scratch(total);
-  const [tsPtr, vsPtr] = inputs(base);
+  if (packed) {
+    packSeries(packed, first, offsets, base, packedPoints);
+    tsPtr = base;
+    vsPtr = base + packedPoints * 8;
+  }
   const mem = memoryViews();
   mem.i32.set(offsets, (base + offsetsOff) >> 2);
   mem.f64.set(windowEnds, (base + windowOff) >> 3);
@@ -260,6 +260,16 @@ function runKernel(
     values: new Float64Array(after, base + outOff, count * steps).slice(),
     present: new Uint8Array(after, base + presentOff, count * steps).slice(),
   };
+}
+
+/** Copies series [first, first + offsets.length - 1) into linear memory at `base`: timestamps, then values. */
+function packSeries(series: WindowSeries[], first: number, offsets: Int32Array, base: number, points: number): void {
+  const f64 = memoryViews().f64;
+  for (let i = 0; i < offsets.length - 1; i++) {
+    const s = series[first + i]!;
+    f64.set(s.timestamps, base / 8 + offsets[i]!);
+    f64.set(s.values, base / 8 + points + offsets[i]!);
+  }
 }
 
 /** Per-series views of a kernel call's output, into results[resultAt...]. */
