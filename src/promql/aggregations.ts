@@ -306,13 +306,11 @@ function accumulateColumns(
 ): boolean {
   const sv = cols.values;
   const sp = cols.present;
-  for (let m = 0; m < memberList.length; m++) {
-    const at = memberList[m]! * steps;
-    if (op === "sum" || op === "avg") sumInto(sv, sp, at, acc, comp, count, seen, steps);
-    else if (op === "max") maxInto(sv, sp, at, acc, seen, steps);
-    else if (op === "min") minInto(sv, sp, at, acc, seen, steps);
-    else countInto(sp, at, acc, count, seen, steps);
-  }
+  const n = memberList.length;
+  if (op === "sum" || op === "avg") for (let m = 0; m < n; m++) sumInto(sv, sp, memberList[m]! * steps, acc, comp, count, seen, steps);
+  else if (op === "max") for (let m = 0; m < n; m++) maxInto(sv, sp, memberList[m]! * steps, acc, seen, steps);
+  else if (op === "min") for (let m = 0; m < n; m++) minInto(sv, sp, memberList[m]! * steps, acc, seen, steps);
+  else for (let m = 0; m < n; m++) countInto(sp, memberList[m]! * steps, acc, count, seen, steps);
   return cols.dropName;
 }
 
