@@ -55,7 +55,9 @@ function grouping(names: string[], without: boolean): Grouping {
     return { key: (l) => signature(l, excluded, false), labels: (l) => removeLabels(l, excluded) };
   }
   const kept = new Set(names);
-  if (names.length === 0) return { key: () => "", labels: () => [] }; // one group
+  // one group (its labels built like any other group's: a literal [] has another elements kind, and the code that
+  // writes label lists deoptimised on it, "wrong map")
+  if (names.length === 0) return { key: () => "", labels: (l) => keepLabels(l, kept) };
   if (names.length === 1) {
     // `by (x)`: the value itself is the key (no key string built per series)
     const name = names[0];
