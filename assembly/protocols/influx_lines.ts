@@ -237,16 +237,22 @@ function lookupField(k: u32, p: usize, n: usize): i32 {
 
 let numberOut: f64 = 0;
 
+/** A byte that may follow a number token: JS ends the token there (or, for 13/11/12, at the trimmed line end). */
+@inline function endsToken(c: u32): bool {
+  return c == 44 || c == 32 || c == 10 || c == 13 || c == 11 || c == 12;
+}
+
 /**
- * A field value [from, to) that is a plain number: a float of at most 2^53 in its digits and a power-of-ten
- * exponent within ±22 (one correctly rounded multiplication or division, Clinger's fast path), or an `i`/`u`
- * integer of at most 15 digits, into numberOut. false: JS takes it (its general path also produces the errors).
+ * A field value at p spelled as a plain number: a float of at most 2^53 in its digits and a power-of-ten exponent
+ * within ±22 (one correctly rounded multiplication or division, Clinger's fast path), or an `i`/`u` integer of at
+ * most 15 digits, into numberOut. Returns the position after it (the caller checks what follows), or 0: JS takes
+ * the body (its general path also produces the errors). The same conversions as fastNumber in influx-line.ts.
  */
-function fastNumber(from: usize, to: usize): bool {
+function scanNumber(from: usize, end: usize): usize {
   let p = from;
   let negative = false;
   let signed = false;
-  if (p < to) {
+  if (p < end) {
     const c = load<u8>(p);
     if (c == 45 || c == 43) {
       negative = c == 45;
@@ -258,17 +264,17 @@ function fastNumber(from: usize, to: usize): bool {
   let digits: u32 = 0;
   let scale: i32 = 0;
   let plain = true;
-  while (p < to) {
+  while (p < end) {
     const d = <u32>load<u8>(p) - 48;
     if (d > 9) break;
     if (digits < 19) mantissa = mantissa * 10 + <u64>d;
     digits++;
     p++;
   }
-  if (p < to && load<u8>(p) == 46) {
+  if (p < end && load<u8>(p) == 46) {
     plain = false;
     p++;
-    while (p < to) {
+    while (p < end) {
       const d = <u32>load<u8>(p) - 48;
       if (d > 9) break;
       if (digits < 19) mantissa = mantissa * 10 + <u64>d;
@@ -277,63 +283,59 @@ function fastNumber(from: usize, to: usize): bool {
       p++;
     }
   }
-  if (digits == 0 || digits > 19) return false;
-  if (p == to - 1) {
-    const c = load<u8>(p);
-    if (c == 105 || c == 117) {
-      if (!plain || digits > 15 || (c == 117 && signed) || (signed && !negative)) return false;
-      const v = <f64>mantissa;
-      numberOut = negative ? -v : v;
-      return true;
-    }
+  if (digits == 0 || digits > 19) return 0;
+  const c: u32 = p < end ? load<u8>(p) : 10;
+  if ((c == 105 || c == 117) && (p + 1 >= end || endsToken(load<u8>(p + 1)))) {
+    if (!plain || digits > 15 || (c == 117 && signed) || (signed && !negative)) return 0;
+    const v = <f64>mantissa;
+    numberOut = negative ? -v : v;
+    return p + 1;
   }
-  if (p < to && (load<u8>(p) | 32) == 101) {
+  if ((c | 32) == 101) {
     p++;
     let expNegative = false;
-    if (p < to) {
-      const c = load<u8>(p);
-      if (c == 45 || c == 43) {
-        expNegative = c == 45;
+    if (p < end) {
+      const s = load<u8>(p);
+      if (s == 45 || s == 43) {
+        expNegative = s == 45;
         p++;
       }
     }
     const expStart = p;
     let exp: i32 = 0;
-    while (p < to && exp < 1000) {
+    while (p < end && exp < 1000) {
       const d = <u32>load<u8>(p) - 48;
       if (d > 9) break;
       exp = exp * 10 + <i32>d;
       p++;
     }
-    if (p == expStart) return false;
+    if (p == expStart) return 0;
     scale += expNegative ? -exp : exp;
   }
-  if (p != to || mantissa > MAX_SAFE || scale < -22 || scale > 22) return false;
+  if (mantissa > MAX_SAFE || scale < -22 || scale > 22) return 0;
   const m = <f64>mantissa;
   const v = scale >= 0 ? m * unchecked(POW10[scale]) : m / unchecked(POW10[-scale]);
   numberOut = negative ? -v : v;
-  return true;
+  return p;
 }
 
 /**
- * A timestamp [i, n) of plain digits converted to the server precision by dropping `drop` digits (truncation
- * toward zero), at most 15 digits kept, into numberOut; false otherwise.
+ * A timestamp at i of plain digits converted to the server precision by dropping `drop` digits (truncation toward
+ * zero), at most 15 digits kept, into numberOut: the position after it, or 0.
  */
-function fastTimestamp(i: usize, n: usize, drop: i32): bool {
+function scanTimestamp(i: usize, end: usize, drop: i32): usize {
   const negative = load<u8>(i) == 45;
   const first = negative ? i + 1 : i;
+  let n = first;
+  while (n < end && <u32>load<u8>(n) - 48 <= 9) n++;
   const digits = <i32>(n - first);
   const keepDigits = digits - drop;
-  if (digits == 0 || keepDigits > 15 || digits > 19 || (digits == 19 && load<u8>(first) >= 57)) return false;
+  if (digits == 0 || keepDigits > 15 || digits > 19 || (digits == 19 && load<u8>(first) >= 57)) return 0;
   let v: u64 = 0;
-  for (let k = first; k < n; k++) {
-    const d = <u32>load<u8>(k) - 48;
-    if (d > 9) return false;
-    if (<i32>(k - first) < keepDigits) v = v * 10 + <u64>d;
-  }
+  for (let k = first; k < first + <usize>max<i32>(keepDigits, 0); k++) v = v * 10 + <u64>(load<u8>(k) - 48);
   const f = <f64>v;
   numberOut = negative && v != 0 ? -f : f;
-  return true;
+  return n;
 }
 
 // ---------------------------------------------------------------- the scan
@@ -343,12 +345,45 @@ function fastTimestamp(i: usize, n: usize, drop: i32): bool {
   return c == 32 || c == 13 || c == 11 || c == 12;
 }
 
+/** The end of the line at p (its newline, or the body end) when only trimmed whitespace comes before it, else 0. */
+function blankToLineEnd(p: usize, end: usize): usize {
+  for (; p < end; p++) {
+    const c = load<u8>(p);
+    if (c == 10) return p;
+    if (!isTrimmed(c)) return 0;
+  }
+  return end;
+}
+
+/** First byte at or after p that is a space, backslash, tab or newline (or end); 16 bytes at a time. */
+@inline function keyEnd(p: usize, end: usize): usize {
+  const space = i8x16.splat(32);
+  const backslash = i8x16.splat(92);
+  const tab = i8x16.splat(9);
+  const newline = i8x16.splat(10);
+  while (p + 16 <= end) {
+    const v = v128.load(p);
+    const hit = v128.or(v128.or(i8x16.eq(v, space), i8x16.eq(v, backslash)), v128.or(i8x16.eq(v, tab), i8x16.eq(v, newline)));
+    const mask = i8x16.bitmask(hit);
+    if (mask != 0) return p + <usize>ctz(mask);
+    p += 16;
+  }
+  while (p < end) {
+    const c = load<u8>(p);
+    if (c == 32 || c == 92 || c == 9 || c == 10) return p;
+    p++;
+  }
+  return end;
+}
+
 /**
  * Scans the body at [body, body + len) for `context` (a small integer JS assigns per tenant and extra labels):
  * at most `maxLines` non-empty lines, timestamps converted by dropping `drop` digits (-1: a line with a timestamp
  * falls back), lines without one at `now`. Returns the number of distinct fields (outputs as ilOutputs describes,
  * samples counted by ilSampleCount), IL_SPACE when the outputs are too small (call ilOutputs with more and scan
- * again), or IL_FALLBACK for anything outside the common shape.
+ * again), or IL_FALLBACK for anything outside the common shape. Lines are read forward once: a key or field name
+ * that matches the one predicted (the key that followed the previous line's key last time; the field after the
+ * previous field of the line) is compared in place and not scanned.
  */
 export function ilScan(body: usize, len: usize, context: u32, maxLines: u32, drop: i32, now: f64): i32 {
   if (clearPending) ilCacheClear();
@@ -364,66 +399,67 @@ export function ilScan(body: usize, len: usize, context: u32, maxLines: u32, dro
   let prev: i32 = -1;
   let pos = body;
   while (pos < end) {
-    let e = pos;
-    while (e < end && load<u8>(e) != 10) e++;
     let s = pos;
-    pos = e + 1;
-    while (s < e && isTrimmed(load<u8>(s))) s++;
-    while (e > s && isTrimmed(load<u8>(e - 1))) e--;
-    if (s == e) continue;
-    if (++lines > maxLines) return IL_FALLBACK;
-    if (load<u8>(s) == 35) continue; // # comment
-    // series key: up to the first space
-    let i = s;
-    for (; i < e; i++) {
-      const c = load<u8>(i);
-      if (c == 32) break;
-      if (c == 92 || c == 9) return IL_FALLBACK;
+    while (s < end && isTrimmed(load<u8>(s))) s++;
+    if (s >= end) break;
+    const first = load<u8>(s);
+    if (first == 10) {
+      pos = s + 1;
+      continue;
     }
-    if (i >= e) return IL_FALLBACK;
-    const keyLen = i - s;
-    // the key that followed the previous line's key last time, else the table
+    if (++lines > maxLines) return IL_FALLBACK;
+    if (first == 35) {
+      // # comment: to the end of the line
+      pos = s + 1;
+      while (pos < end && load<u8>(pos) != 10) pos++;
+      pos++;
+      continue;
+    }
+    // series key: up to the first space; the predicted key is compared in place
     let key: i32 = -1;
+    let i: usize = 0;
     if (prev >= 0) {
       const next = <i32>load<u32>(keyAt(<u32>prev), 16) - 1;
-      if (next >= 0 && keyMatches(<u32>next, s, keyLen, context)) key = next;
+      if (next >= 0) {
+        const n = <usize>load<u32>(keyAt(<u32>next), 4);
+        if (s + n < end && load<u8>(s + n) == 32 && keyMatches(<u32>next, s, n, context)) {
+          key = next;
+          i = s + n;
+        }
+      }
     }
     if (key < 0) {
-      key = lookupKey(s, keyLen, context);
+      i = keyEnd(s, end);
+      if (i >= end || load<u8>(i) != 32) return IL_FALLBACK;
+      key = lookupKey(s, i - s, context);
       if (key < 0) return IL_FALLBACK;
       if (prev >= 0) store<u32>(keyAt(<u32>prev), <u32>(key + 1), 16);
     }
     prev = key;
-    while (i < e && load<u8>(i) == 32) i++;
+    while (i < end && load<u8>(i) == 32) i++;
     // fields: name=value pairs separated by commas
     const lineFirst = samples;
     let field: i32 = -1;
+    let lineEnd: usize = 0;
     for (;;) {
-      const nameStart = i;
-      while (i < e) {
-        const c = load<u8>(i);
-        if (c == 61 || c == 32 || c == 44) break;
-        if (c == 92 || c == 9) return IL_FALLBACK;
-        i++;
-      }
-      if (i >= e || load<u8>(i) != 61 || i == nameStart) return IL_FALLBACK;
-      const nameLen = i - nameStart;
-      // the field after the previous one (or the key's first), else the key's list
+      // the field after the previous one (or the key's first), compared in place; else scan the name
       const guess = field < 0 ? <i32>load<u32>(keyAt(<u32>key), 20) - 1 : <i32>load<u32>(fieldAt(<u32>field), 12) - 1;
-      if (guess >= 0 && fieldMatches(<u32>guess, nameStart, nameLen)) field = guess;
+      let n: usize = guess >= 0 ? <usize>load<u32>(fieldAt(<u32>guess), 4) : 0;
+      if (guess >= 0 && i + n < end && load<u8>(i + n) == 61 && fieldMatches(<u32>guess, i, n)) field = guess;
       else {
-        field = lookupField(<u32>key, nameStart, nameLen);
+        let e = i;
+        for (; e < end; e++) {
+          const c = load<u8>(e);
+          if (c == 61 || c == 32 || c == 44) break;
+          if (c == 92 || c == 9 || c == 10) return IL_FALLBACK;
+        }
+        n = e - i;
+        if (e >= end || load<u8>(e) != 61 || n == 0) return IL_FALLBACK;
+        field = lookupField(<u32>key, i, n);
         if (field < 0) return IL_FALLBACK;
       }
-      i++;
-      const valueStart = i;
-      while (i < e) {
-        const c = load<u8>(i);
-        if (c == 44 || c == 32) break;
-        if (c == 9) return IL_FALLBACK;
-        i++;
-      }
-      if (!fastNumber(valueStart, i)) return IL_FALLBACK;
+      i = scanNumber(i + n + 1, end);
+      if (i == 0) return IL_FALLBACK;
       if (samples >= outCap) return IL_SPACE;
       const fa = fieldAt(<u32>field);
       if (load<u32>(fa, 16) != scan) {
@@ -435,16 +471,31 @@ export function ilScan(body: usize, len: usize, context: u32, maxLines: u32, dro
       store<u32>(idxOut + (<usize>samples << 2), load<u32>(fa, 20));
       store<f64>(valOut + (<usize>samples << 3), numberOut);
       samples++;
-      if (i >= e || load<u8>(i) != 44) break;
-      i++;
+      const c: u32 = i < end ? load<u8>(i) : 10;
+      if (c == 44) {
+        i++;
+        continue;
+      }
+      if (c == 32) {
+        while (i < end && load<u8>(i) == 32) i++;
+        const t: u32 = i < end ? load<u8>(i) : 10;
+        if (t == 45 || t - 48 <= 9) break; // a timestamp
+      }
+      lineEnd = blankToLineEnd(i, end);
+      if (lineEnd == 0) return IL_FALLBACK;
+      break;
     }
-    while (i < e && load<u8>(i) == 32) i++;
     let t = now;
-    if (i < e) {
-      if (drop < 0 || !fastTimestamp(i, e, drop)) return IL_FALLBACK;
+    if (lineEnd == 0) {
+      if (drop < 0) return IL_FALLBACK;
+      i = scanTimestamp(i, end, drop);
+      if (i == 0) return IL_FALLBACK;
       t = numberOut;
+      lineEnd = blankToLineEnd(i, end);
+      if (lineEnd == 0) return IL_FALLBACK;
     }
     for (let r = lineFirst; r < samples; r++) store<f64>(tsOut + (<usize>r << 3), t);
+    pos = lineEnd + 1;
   }
   sampleCount = samples;
   return <i32>distinct;
