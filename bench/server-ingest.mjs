@@ -6,7 +6,7 @@
 // Usage: node bench/server-ingest.mjs [--series 10000 --points 240 --rounds 3 --settle 0 --port 19241
 //        --server dist/server/main.js --cache /tmp/tsink-rw-requests --peerbench ../shared/tools/peerbench
 //        --ingest remote_write|influx --server-args "--wal-sync-mode periodic"
-//        --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
+//        --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]  (env TSINK_BENCH_SERVER_STDOUT=1: the server's stdout, e.g. --trace-gc)
 //        (--server: another build, for before/after; --peerbench: a copy of peerbench with its npm dependencies)
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -72,7 +72,7 @@ for (let r = 0; r < rounds; r++) {
   const data = mkdtempSync(join(tmpdir(), "tsink-bench-ingest-"));
   const child = spawn("node", ["--max-semi-space-size=4", ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", data, ...serverArgs], {
     env: { ...process.env, MALLOC_ARENA_MAX: "2" }, // the runtime settings of `npm start` and bench/peers.sh
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", process.env.TSINK_BENCH_SERVER_STDOUT ? "inherit" : "ignore", "inherit"],
   });
   await waitReady(pb, `http://127.0.0.1:${port}`);
   const pid = child.pid;
