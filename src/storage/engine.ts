@@ -522,7 +522,7 @@ export class Storage implements EngineHandle {
       if (reg.kind[sid] === KIND_NONE) reg.kind[sid] = kind;
       const t = ts[i]!;
       if (t > max) max = t;
-      if (this.store.append(sid, kind, t, v32, i, batch.blobs?.[i])) this.counters.chunksSealed++;
+      if (this.store.append(sid, kind, ts, i, v32, batch.blobs?.[i])) this.counters.chunksSealed++;
       if (!reg.visible[sid]) reg.show(sid);
     }
     this.maxObservedTs = max;
