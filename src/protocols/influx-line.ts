@@ -1,7 +1,9 @@
 // InfluxDB line protocol (v1 /write and v2 /api/v2/write bodies) to sample columns: the full line grammar (backslash
 // escapes, quoted string fields, i/u suffixes, booleans, optional timestamp, precision), measurement+field naming
-// and tags as labels (reference §4.5). Parsed in place on the bytes with series keys cached across requests; no
-// per-line or per-sample objects. One bad line rejects the whole body (nothing is half-applied).
+// and tags as labels (reference §4.5). Bodies of the common shape are scanned by a WASM kernel
+// (assembly/protocols/influx_lines.ts), the rest by the JS parser here (in place on the bytes); both cache series
+// keys across requests, neither makes per-line or per-sample objects. One bad line rejects the whole body (nothing
+// is half-applied), with the JS parser's error naming the line.
 import { isUtf8 } from "node:buffer";
 import { SeriesKey } from "../storage/types.js";
 import { ProtocolError } from "./errors.js";
