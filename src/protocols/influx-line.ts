@@ -448,6 +448,8 @@ function scanInWasm(body: Uint8Array, opts: InfluxParseOptions, drop: number): P
   const now = Number(opts.now);
   let distinct = k.ilScan(at, len, context, opts.maxLines, drop, now);
   while (distinct === IL_SPACE) {
+    // the kernel's outputs stay allocated: a body with more samples than the pooled columns hold goes to JS
+    if (scanCap >= MAX_SPARE_SAMPLES) return undefined;
     scanBase = k.ilOutputs((scanCap *= 2));
     distinct = k.ilScan(at, len, context, opts.maxLines, drop, now);
   }

@@ -210,6 +210,29 @@ test("series cache limit: past 200,000 keys the caches are emptied mid-body and 
   assert.equal(again.map((r) => [r.metric, r.labels.map((l) => l.value).join(), r.dataPoint.value]), [["lim", "0", 0], ["lim_x", "0", 0], ["lim", "1", 1], ["lim_x", "1", 1], ["lim", "2", 2], ["lim_x", "2", 2]]);
 });
 
+test("WASM scan cache limit: past 200,000 keys the kernel's cache is emptied and every body still parses correctly", () => {
+  const body = (from: number, n: number) => enc(Array.from({ length: n }, (_, i) => `wlim,k=${from + i} value=${from + i} ${from + i}`).join("\n"));
+  const opts = { ...OPTS, precision: "ms" as const, maxLines: 150_000, extraLabels: [{ name: "ctx", value: "wasm-limit" }] };
+  const check = (from: number, n: number) => {
+    const p = parseInfluxLines(body(from, n), opts);
+    assert.is(p.count, n);
+    for (const i of [0, n >> 1, n - 1]) {
+      assert.equal([p.series[p.seriesIndex[i]!]!.labels.find((l) => l.name === "k")?.value, p.values[i], p.timestamps[i]], [String(from + i), from + i, from + i]);
+    }
+    releaseInfluxColumns(p);
+  };
+  check(0, 150_000);
+  const before = influxSeriesCacheStats().wasm.keys;
+  assert.ok(before >= 150_000, String(before));
+  check(150_000, 100_000); // passes the limit mid-body: parsed by the JS parser, the kernel's cache emptied next time
+  check(0, 3);
+  assert.ok(influxSeriesCacheStats().wasm.keys < before, JSON.stringify(influxSeriesCacheStats()));
+  // more samples than the pooled columns hold: parsed by the JS parser, same result
+  const wide = enc(`wide ${Array.from({ length: 300_000 }, (_, i) => `f${i % 1000}=${i}`).join(",")} 7`);
+  const p = parseInfluxLines(wide, opts);
+  assert.equal([p.count, p.values[299_999], p.timestamps[0], p.series.length], [300_000, 299_999, 7, 1000]);
+});
+
 test("series cache contexts (tenant, db...) are bounded: the 4097th empties them all (JS parser and WASM scan)", () => {
   const { contexts: jsContexts, keys: jsKeys } = influxSeriesCacheStats().js;
   assert.ok(jsContexts <= 4096 && jsKeys >= 0);
