@@ -362,7 +362,7 @@ test("WASM scan = JS parser: same samples, series, metrics, or the same error, o
       const opts: InfluxParseOptions = { precision: p as InfluxParseOptions["precision"], serverPrecision: sp as InfluxParseOptions["serverPrecision"], now: 77, maxLines, extraLabels: ctx ? [{ name: "influx_db", value: `db${ctx}` }] : [] };
       assert.equal(outcome(parseInfluxLines, body, opts), outcome(parseInfluxLinesInJs, body, opts), lines.join("\n"));
     }),
-    { numRuns: 20000 },
+    { numRuns: 8000 },
   );
 });
 
