@@ -585,7 +585,8 @@ export class SeriesRegistry {
     this.poolLen += len;
     this.count = Math.max(this.count, id + 1);
     this.insertSlot(id, hash);
-    if (this.tableEntries * 4 > this.table.length) this.rehash(this.table.length * 2);
+    // growth keeps every entry (only truncate drops some): no filter, and the count stays
+    if (this.tableEntries * 4 > this.table.length) this.table = rehashPairs(this.table, this.table.length * 2);
     return id;
   }
 
