@@ -299,3 +299,30 @@ export function successJson(dataJson: string, warnings: readonly string[] = [], 
 export function errorJson(errorType: string, message: string): string {
   return JSON.stringify({ status: "error", errorType, error: message });
 }
+
+/**
+ * Gives the number writer type feedback from every shape of value before the first response. V8 optimises `points`,
+ * `writeFloat`, `writeUint` and `writeDigits` on the first large matrix a server writes; a value of a shape that
+ * matrix lacked (integers above 2^31 after fractional rates: peerbench's q07 after q02) then finds no feedback for
+ * its branch, deoptimises them and has them compiled again while queries wait for the CPU. Writing a few small
+ * results of all shapes once at load (well under a millisecond, too little to get anything compiled) records feedback
+ * for every branch, so the code compiled later covers them all.
+ */
+function seedTypeFeedback(): void {
+  const shapes = [
+    0.25, 1234.5678, -3, 7, 100, 6442450944, 4294967296123, 2 ** 50, 2 ** 52 + 2, 1e-7, 3.5e-5, 1e21, 1.5e300, NaN, Infinity,
+    -Infinity, 0, -0, 0.1 + 0.2, 123456789.123, -987654.321,
+  ];
+  const values = Float64Array.from(shapes);
+  const timestamps = values.map((_, i) => 1_700_000_000_000 + i * 15_500);
+  const labels = [{ name: "__name__", value: "seed" }];
+  const matrix: QueryResult = { resultType: "matrix", result: [{ labels, timestamps, values }], warnings: [], infos: [] };
+  const vector: QueryResult = {
+    resultType: "vector", result: Array.from(values, (value, i) => ({ labels, timestamp: timestamps[i]!, value })), warnings: [], infos: [],
+  };
+  // V8 allocates a function's feedback vector only after its first 8 calls or so
+  const scalar: QueryResult = { resultType: "scalar", value: [timestamps[0]!, 0.5], warnings: [], infos: [] };
+  const string: QueryResult = { resultType: "string", value: [timestamps[0]!, "seed"], warnings: [], infos: [] };
+  for (let round = 0; round < 10; round++) for (const result of [matrix, vector, scalar, string]) querySuccessBody(result);
+}
+seedTypeFeedback();

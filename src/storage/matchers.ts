@@ -271,8 +271,9 @@ function applyMatcher(
   }
   // the slots whose postings to collect: those of S (found through the index), or every slot tested with p
   const slots = set === undefined ? undefined : indexedSlots(reg, idx, set, cand === undefined ? Infinity : cand.length);
-  if (cand !== undefined && cand.length < (slots === undefined ? idx.size : slots.count)) {
-    // fewer candidates than values to test: test the candidates' own values (memoised per value id)
+  if (cand !== undefined && (cand.length < (slots === undefined ? idx.size : slots.count) || (slots !== undefined && slots.count > 1 && cand.length < postingsVolume(idx, slots)))) {
+    // fewer candidates than values to test, or than series ids to union (`instance=~"host-00.*"` after the metric
+    // name: 50 values of ~100 series each against 100 candidates): test the candidates' own values (memoised per value id)
     return filterCandidates(cand, (id) => reg.labelValueId(id, nameId!), p, strings, matchesEmpty);
   }
   const lists: Uint32Array[] = [];
@@ -364,6 +365,23 @@ function indexedSlots(reg: SeriesRegistry, idx: LabelValues, set: IndexedSet, bu
     from = lo;
   }
   return { exact: [], ranges, order, test: plan.all ? undefined : set.test, count };
+}
+
+/** How many series ids the postings of the slots hold (what collecting them would concatenate and sort). */
+function postingsVolume(idx: LabelValues, slots: IndexedSlots): number {
+  let n = 0;
+  const size = (slot: number) => {
+    const e = idx.entryAt(slot);
+    return typeof e === "number" ? 1 : e.length;
+  };
+  for (const slot of slots.exact) n += size(slot);
+  for (let r = 0; r < slots.ranges.length; r += 2) {
+    for (let k = slots.ranges[r]!; k < slots.ranges[r + 1]!; k++) {
+      const slot = idx.slot(slots.order![k]!);
+      if (slot >= 0) n += size(slot);
+    }
+  }
+  return n;
 }
 
 function filterCandidates(
