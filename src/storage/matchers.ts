@@ -271,10 +271,14 @@ function applyMatcher(
   }
   // the slots whose postings to collect: those of S (found through the index), or every slot tested with p
   const slots = set === undefined ? undefined : indexedSlots(reg, idx, set, cand === undefined ? Infinity : cand.length);
-  if (cand !== undefined && (cand.length < (slots === undefined ? idx.size : slots.count) || (slots !== undefined && slots.count > 1 && cand.length < postingsVolume(idx, slots)))) {
-    // fewer candidates than values to test, or than series ids to union (`instance=~"host-00.*"` after the metric
-    // name: 50 values of ~100 series each against 100 candidates): test the candidates' own values (memoised per value id)
+  if (cand !== undefined && cand.length < (slots === undefined ? idx.size : slots.count)) {
+    // fewer candidates than values to test: test the candidates' own values (memoised per value id)
     return filterCandidates(cand, (id) => reg.labelValueId(id, nameId!), p, strings, matchesEmpty);
+  }
+  if (cand !== undefined && slots !== undefined && slots.count > 1 && cand.length < postingsVolume(idx, slots)) {
+    // fewer candidates than series ids behind the values (`instance=~"host-00[0-4][0-9]:9100"` after the metric name:
+    // 100 candidates, 50 values of 100 series each): keep the candidates holding a value of S, found through the index
+    return keepByValue(reg, cand, nameId!, valuesOf(idx, slots, strings), matchesEmpty);
   }
   const lists: Uint32Array[] = [];
   const valueIds = idx.valueIds;
@@ -365,6 +369,30 @@ function indexedSlots(reg: SeriesRegistry, idx: LabelValues, set: IndexedSet, bu
     from = lo;
   }
   return { exact: [], ranges, order, test: plan.all ? undefined : set.test, count };
+}
+
+/** The value ids of S among the slots (the ranges' values confirmed by the slots' test). */
+function valuesOf(idx: LabelValues, slots: IndexedSlots, strings: readonly string[]): Set<number> {
+  const out = new Set<number>();
+  for (const slot of slots.exact) out.add(idx.valueIds[slot]!);
+  for (let r = 0; r < slots.ranges.length; r += 2) {
+    for (let k = slots.ranges[r]!; k < slots.ranges[r + 1]!; k++) {
+      const valueId = slots.order![k]!;
+      if (idx.slot(valueId) >= 0 && (slots.test === undefined || slots.test(strings[valueId]!))) out.add(valueId);
+    }
+  }
+  return out;
+}
+
+/** The candidates whose value of the label is in `values` (without the label or outside it, when `matchesEmpty`). */
+function keepByValue(reg: SeriesRegistry, cand: Uint32Array, nameId: number, values: Set<number>, matchesEmpty: boolean): Uint32Array {
+  const out = new Uint32Array(cand.length);
+  let n = 0;
+  for (let i = 0; i < cand.length; i++) {
+    const valueId = reg.labelValueId(cand[i]!, nameId);
+    if ((valueId >= 0 && values.has(valueId)) !== matchesEmpty) out[n++] = cand[i]!;
+  }
+  return out.subarray(0, n);
 }
 
 /** How many series ids the postings of the slots hold (what collecting them would concatenate and sort). */
