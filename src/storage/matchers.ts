@@ -22,6 +22,8 @@ const LITERAL_ALTERNATION = /^[A-Za-z0-9_:\-/ ,;=@#%&'"!~<>]*(\|[A-Za-z0-9_:\-/ 
  * tenant's `default|`), and compiling with re2js costs ~0.1-0.5 ms each. Bounded: user patterns cannot grow it forever. */
 const MAX_CACHED_REGEXES = 1024;
 const regexCache = new Map<string, ValuePredicate>();
+/** Index plans by pattern (read only once made), bounded the same way. */
+const planCache = new Map<string, RegexPlan>();
 
 /** Compiles a fully anchored regex matcher (`.` matches newlines, as in Prometheus) into a value predicate. */
 export function compileRegex(pattern: string): ValuePredicate {
@@ -199,7 +201,12 @@ function indexedSet(m: SeriesMatcher): IndexedSet | undefined {
   if (m.op === "=" || m.op === "!=") return { plan: { kind: "values", values: [m.value] }, test: (v) => v === m.value };
   const test = compileRegex(m.value);
   if (test("")) return undefined;
-  const plan = regexPlan(m.value);
+  let plan = planCache.get(m.value);
+  if (plan === undefined) {
+    plan = regexPlan(m.value);
+    if (planCache.size >= MAX_CACHED_REGEXES) planCache.clear();
+    planCache.set(m.value, plan);
+  }
   return plan.kind === "scan" ? undefined : { plan, test };
 }
 
