@@ -1,7 +1,8 @@
 // Disk benchmark (npm run bench:disk): the peer workload (10k series x 240 points at 15 s, from
 // ../shared/tools/peerbench/lib/workload.mjs) written through the embedded API with a data path. Prints ingest
 // samples/s for PerAppend, Periodic(1s) and WAL-off, bytes/sample on disk after close (flush + compaction), reopen
-// time, WAL replay rate, and the second-stage compression comparison (brotli vs deflate) on the chunk bytes.
+// time, WAL replay rate, the second-stage compression comparison (brotli vs deflate) on the chunk bytes, and the
+// reopen time at scale (100k series x 60 points; `--reopen-only` runs just that part).
 import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -145,7 +146,55 @@ async function ingest(dir: string, wal: "PerAppend" | "Periodic" | "off"): Promi
 
 const root = mkdtempSync(join(tmpdir(), "tsink-bench-disk-"));
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/**
+ * Reopen at scale: the peer workload's 100k series x 60 points written with the WAL off and closed (so the series
+ * come back from segment indexes alone), then opened REOPEN_ROUNDS times; prints the median wall and CPU time of
+ * build() (what a server spends before /ready, besides loading its modules).
+ */
+async function reopenAtScale(): Promise<void> {
+  const S2 = Number(process.env.DISK_BENCH_REOPEN_SERIES ?? 100_000);
+  const P2 = 60;
+  const w2 = makeWorkload({ S: S2, P: P2, endMs });
+  const metrics2 = w2.series.map((s) => s.labels.find(([k]) => k === "__name__")![1]);
+  const labels2 = w2.series.map((s) => s.labels.filter(([k]) => k !== "__name__").map(([name, value]) => ({ name, value })));
+  const dir = join(root, "reopen-at-scale");
+  const st = await open(dir, (b) => b.withWalEnabled(false));
+  const rows: Row[] = new Array(S2);
+  for (let j = 0; j < P2; j++) {
+    for (let i = 0; i < S2; i++) rows[i] = { metric: metrics2[i]!, labels: labels2[i]!, dataPoint: { timestamp: w2.timestamps[j]!, value: w2.values[i * P2 + j]! } };
+    await st.insertRows(rows);
+  }
+  await st.close();
+  const segments = readdirSync(join(dir, "segments"), { recursive: true }).filter((p) => String(p).endsWith("index.bin")).length;
+  const REOPEN_ROUNDS = 5;
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  let visible = 0;
+  for (let r = 0; r < REOPEN_ROUNDS; r++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const again = await open(dir);
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+    visible = (await again.selectSeries({ matchers: [{ name: "__name__", op: "=~", value: ".+" }] })).length;
+    await again.close();
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  console.log(
+    `reopen at scale (${fmt(S2)} series x ${P2} points, ${segments} segment(s), WAL off): build() median of ${REOPEN_ROUNDS} ` +
+      `${median(wall).toFixed(0)} ms wall, ${median(cpu).toFixed(0)} ms CPU (all: ${wall.map((x) => x.toFixed(0)).join(", ")} ms); ${fmt(visible)} series visible`,
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
+
 try {
+  if (process.argv.includes("--reopen-only")) {
+    await reopenAtScale();
+    rmSync(root, { recursive: true, force: true });
+    process.exit(0);
+  }
   console.log(`workload: ${S} series x ${P} points at 15 s = ${fmt(samples)} samples; one insert call per scrape (${S} rows)`);
   // Warm-up (JIT) on an in-memory storage so the first measured mode is not penalised.
   const warm = await new StorageBuilder().withTimestampPrecision("ms").build();
@@ -226,6 +275,7 @@ try {
   const pts = await reopened.select(metrics[123]!, labels[123]!, 0, endMs + 1);
   console.log(`reopen: ${reopenMs.toFixed(0)} ms; first select after reopen ${(performance.now() - q0).toFixed(1)} ms (${pts.length} points)`);
   await reopened.close();
+  await reopenAtScale();
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

@@ -4,6 +4,8 @@ import { brotliDecompressSync, constants as zc, crc32 } from "node:zlib";
 import { dataCorruption } from "../wal/durability-errors.js";
 import { ByteReader, ByteWriter } from "./bytes.js";
 import type { Pause } from "./slices.js";
+import { grownTo } from "../../encoding/typed-arrays.js";
+import type { PersistedSeriesTable } from "../registry.js";
 
 export const SEGMENT_FORMAT = "tsink-segment";
 /** Version written (manifest, file headers). Still read: 2 (whole chunks in chunks.bin) and 1 (also u32 index
@@ -159,6 +161,8 @@ export interface SegmentIndex extends ChunkColumns {
   seriesKinds: Uint8Array;
   /** Metric and labels of the series at position i of seriesIds. */
   seriesDef(i: number): SegmentSeries;
+  /** The same definitions as columns over the index's string table (what a reopen registers). */
+  series: PersistedSeriesTable;
   /** Sorted series ids per label pair ("__name__" holds the metric); key is name + "\0" + value. The engine keeps
    * its own postings in memory, so this is decoded only when asked for (tools, tests). */
   postings(): Map<string, Uint32Array>;
@@ -397,17 +401,21 @@ function decodeIndexV2(r: ByteReader, path: string): SegmentIndex {
   r.bytes(postingsBytes);
   r.end();
   const strings = new StringTable(r, starts, lengths);
+  const series: PersistedSeriesTable = {
+    ids: seriesIds,
+    kinds: seriesKinds,
+    metricSids,
+    labelStart,
+    labelSids,
+    stringCount,
+    string: (id) => strings.get(id),
+  };
   let postings: Map<string, Uint32Array> | undefined;
   return {
     seriesIds,
     seriesKinds,
-    seriesDef(i: number): SegmentSeries {
-      const labels = new Array<{ name: string; value: string }>(labelStart[i + 1]! - labelStart[i]!);
-      for (let j = 0, at = labelStart[i]! * 2; j < labels.length; j++, at += 2) {
-        labels[j] = { name: strings.get(labelSids[at]!), value: strings.get(labelSids[at + 1]!) };
-      }
-      return { id: seriesIds[i]!, kind: seriesKinds[i]!, metric: strings.get(metricSids[i]!), labels };
-    },
+    seriesDef: (i) => seriesDefOf(series, i),
+    series,
     postings(): Map<string, Uint32Array> {
       if (postings) return postings;
       const p = new ByteReader(r.buf.subarray(0, postingsAt + postingsBytes), path);
@@ -447,18 +455,35 @@ function decodeIndexV1(r: ByteReader, path: string): SegmentIndex {
     if (s === undefined) throw dataCorruption(path, r.off, `string id ${id} out of range`);
     return s;
   };
+  const sid = () => {
+    const id = r.u32();
+    str(id);
+    return id;
+  };
   const n = r.u32();
   const seriesIds = new Uint32Array(n);
   const seriesKinds = new Uint8Array(n);
-  const defs: SegmentSeries[] = new Array(n);
+  const metricSids = new Uint32Array(n);
+  const labelStart = new Uint32Array(n + 1);
+  let labelSids = new Uint32Array(2 * n);
   for (let i = 0; i < n; i++) {
     seriesIds[i] = r.u32();
     seriesKinds[i] = r.u8();
-    const metric = str(r.u32());
-    const labels = new Array(r.u32());
-    for (let j = 0; j < labels.length; j++) labels[j] = { name: str(r.u32()), value: str(r.u32()) };
-    defs[i] = { id: seriesIds[i]!, kind: seriesKinds[i]!, metric, labels };
+    metricSids[i] = sid();
+    const pairs = r.u32();
+    labelStart[i + 1] = labelStart[i]! + pairs;
+    labelSids = grownTo(labelSids, labelStart[i + 1]! * 2);
+    for (let at = labelStart[i]! * 2; at < labelStart[i + 1]! * 2; at++) labelSids[at] = sid();
   }
+  const series: PersistedSeriesTable = {
+    ids: seriesIds,
+    kinds: seriesKinds,
+    metricSids,
+    labelStart,
+    labelSids,
+    stringCount: strings.length,
+    string: (id) => strings[id]!,
+  };
   const c = r.u32();
   const columns: ChunkColumns = {
     chunkSeries: r.u32Array(c),
@@ -477,7 +502,16 @@ function decodeIndexV1(r: ByteReader, path: string): SegmentIndex {
     postings.set(key, r.u32Array(r.u32()));
   }
   r.end();
-  return { seriesIds, seriesKinds, seriesDef: (i) => defs[i]!, postings: () => postings, ...columns };
+  return { seriesIds, seriesKinds, seriesDef: (i) => seriesDefOf(series, i), series, postings: () => postings, ...columns };
+}
+
+/** Row i of a series table as a definition object (one Label object per pair). */
+function seriesDefOf(t: PersistedSeriesTable, i: number): SegmentSeries {
+  const labels = new Array<{ name: string; value: string }>(t.labelStart[i + 1]! - t.labelStart[i]!);
+  for (let j = 0, at = t.labelStart[i]! * 2; j < labels.length; j++, at += 2) {
+    labels[j] = { name: t.string(t.labelSids[at]!), value: t.string(t.labelSids[at + 1]!) };
+  }
+  return { id: t.ids[i]!, kind: t.kinds[i]!, metric: t.string(t.metricSids[i]!), labels };
 }
 
 /** Verifies a block's stored bytes against its header and returns the raw bytes. */
