@@ -168,7 +168,7 @@ export function registerInfluxRoutes(router: Router, rt: Runtime): void {
   router.post("/query", query);
 
   // InfluxDB 2 health check (`influx ping`, client libraries' health()): 200 "pass" once storage is open, 503 "fail"
-  // while it opens or shuts down. Public scope as every path but /healthz, /ready and /ping (bearer or Token).
+  // while it opens or shuts down. A probe like /ping (no token needed), as InfluxDB serves it.
   router.get("/health", (ctx) => {
     setInfluxHeaders(ctx, rt);
     let message = "ready for queries and writes";
