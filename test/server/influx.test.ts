@@ -3,7 +3,7 @@
 // shared ingest path (tenant quota and admission as for remote write); /ping, Influx-style auth, /query, status.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -381,6 +381,39 @@ test("/api/v2/buckets: lists the tenant's written buckets, creates (201, 422 on 
     assert.is((await post("acme-r")).status, 403);
     assert.is((await post("acme-w")).status, 201);
   });
+});
+
+test("/api/v2/buckets: created buckets survive a restart of the server, each in its tenant", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsink-buckets-"));
+  const create = (s: RunningServer, tenant: string, name: string) =>
+    getJson(`${s.url}/api/v2/buckets`, { method: "POST", body: JSON.stringify({ name }), headers: { "Content-Type": "application/json", "x-tsink-tenant": tenant } });
+  const names = async (s: RunningServer, tenant: string) =>
+    ((await getJson(`${s.url}/api/v2/buckets`, { headers: { "x-tsink-tenant": tenant } })).body as { buckets: { name: string }[] }).buckets.map((b) => b.name);
+  try {
+    let s = await startServer(["--data-path", dir]);
+    assert.is((await create(s, "a", "kept")).status, 201);
+    assert.is((await create(s, "b", "other")).status, 201);
+    await s.stop();
+    assert.equal(readdirSync(join(dir, "server")).filter((f) => f.includes("bucket")), ["influx-buckets.json"], "no temp file left");
+
+    s = await startServer(["--data-path", dir]);
+    assert.equal(await names(s, "a"), ["kept"]);
+    assert.equal(await names(s, "b"), ["other"]);
+    assert.is((await create(s, "a", "kept")).status, 422, "still known after the restart");
+    assert.is((await create(s, "b", "kept")).status, 201, "another tenant's name is free");
+    // once written to, a created bucket is listed through its data
+    const ms = recentMs(100);
+    assert.is((await fetch(`${s.url}/api/v2/write?bucket=kept&precision=ms`, { method: "POST", body: `bkt value=1 ${ms}`, headers: { "x-tsink-tenant": "a" } })).status, 204);
+    assert.is((await create(s, "a", "second")).status, 201);
+    await s.stop();
+
+    s = await startServer(["--data-path", dir]);
+    assert.equal(await names(s, "a"), ["kept", "second"]);
+    assert.equal(await names(s, "b"), ["kept", "other"]);
+    await s.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("/query: CREATE DATABASE answered OK, SHOW DATABASES lists the tenant's db labels, anything else a clear 400", async () => {
