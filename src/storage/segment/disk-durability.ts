@@ -327,7 +327,13 @@ export class DiskDurability implements DurabilityLayer {
     const d = this.definedAt;
     const persisted = this.wal?.persistedSeq ?? Infinity;
     for (let i = 0; i < d.length; i++) if (d[i] === DEFINED_IN_SEGMENT || (d[i]! > 0 && d[i]! <= persisted)) d[i] = 0;
-    for (const seg of this.store.segments) for (const id of seg.index.seriesIds) this.setDefined(id, DEFINED_IN_SEGMENT);
+    for (const seg of this.store.segments) {
+      const ids = seg.index.seriesIds;
+      if (ids.length === 0) continue;
+      this.setDefined(ids[ids.length - 1]!, DEFINED_IN_SEGMENT); // the largest id: grows the array at most once
+      const at = this.definedAt;
+      for (let i = 0; i < ids.length - 1; i++) at[ids[i]!] = DEFINED_IN_SEGMENT;
+    }
   }
 
   async logDelete(seriesIds: Uint32Array, start: Ts | undefined, end: Ts | undefined): Promise<void> {
