@@ -2,8 +2,10 @@
 // ../shared/tools/peerbench/lib/workload.mjs) written through the embedded API with a data path. Prints ingest
 // samples/s for PerAppend, Periodic(1s) and WAL-off, bytes/sample on disk after close (flush + compaction), reopen
 // time, WAL replay rate, the second-stage compression comparison (brotli vs deflate) on the chunk bytes, and the
-// reopen time at scale (100k series x 60 points; `--reopen-only` runs just that part).
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+// reopen time at scale (100k series x 60 points: build() in process, and tsink-server from start to ready;
+// `--reopen-only` runs just that part).
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -182,11 +184,48 @@ async function reopenAtScale(): Promise<void> {
     await again.close();
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const main = resolve(import.meta.dirname, "../dist/server/main.js");
+  if (existsSync(main) && process.platform === "linux") {
+    // the server on the same data dir, and on an empty one (what loading its modules costs)
+    const empty = join(root, "empty");
+    mkdirSync(empty);
+    for (const [what, path] of [["empty data dir", empty], [`${fmt(S2)}-series data dir`, dir]] as const) {
+      const runs: { ms: number; cpuMs: number }[] = [];
+      for (let r = 0; r < 3; r++) runs.push(await serverReady(main, path));
+      console.log(
+        `tsink-server start to ready (dist/, ${what}): median of 3 ${median(runs.map((x) => x.ms)).toFixed(0)} ms wall, ` +
+          `${median(runs.map((x) => x.cpuMs)).toFixed(0)} ms CPU of the server process`,
+      );
+    }
+  }
   console.log(
     `reopen at scale (${fmt(S2)} series x ${P2} points, ${segments} segment(s), WAL off): build() median of ${REOPEN_ROUNDS} ` +
       `${median(wall).toFixed(0)} ms wall, ${median(cpu).toFixed(0)} ms CPU (all: ${wall.map((x) => x.toFixed(0)).join(", ")} ms); ${fmt(visible)} series visible`,
   );
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Starts dist/server/main.js on `dataPath` and waits for its "ready" log line (when /ready turns 200). */
+async function serverReady(main: string, dataPath: string): Promise<{ ms: number; cpuMs: number }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [main, "--listen", "127.0.0.1:0", "--data-path", dataPath], { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise((done) => child.on("exit", done));
+  let out = "";
+  await new Promise<void>((ready, fail) => {
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('"msg":"storage open; ready"')) ready();
+    });
+    child.on("exit", () => fail(new Error(`tsink-server exited before ready: ${out}`)));
+  });
+  const ms = performance.now() - t0;
+  // utime and stime (fields 14 and 15 of /proc/<pid>/stat) in clock ticks of 10 ms
+  const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  const cpuMs = (Number(fields[11]) + Number(fields[12])) * 10;
+  child.stdout.resume();
+  child.kill("SIGTERM");
+  await exited;
+  return { ms, cpuMs };
 }
 
 try {
