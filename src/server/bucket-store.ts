@@ -1,8 +1,7 @@
 // InfluxDB 2 buckets created by POST /api/v2/buckets and not yet written to, per tenant (a written bucket lives on
 // as the influx_bucket label of its data). Persisted in the data path as one JSON file, replaced atomically.
-import { mkdir, readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { writeFileAtomicAsync } from "../storage/segment/durable-fs.js";
+import { join } from "node:path";
+import { readJsonFile, writeJsonFile } from "./data-files.js";
 
 /** Where the bucket file lives, relative to a data path or a snapshot directory. */
 export const BUCKETS_FILE = join("server", "influx-buckets.json");
@@ -16,19 +15,8 @@ export class BucketStore {
 
   async load(): Promise<void> {
     if (!this.filePath) return;
-    let text: string;
-    try {
-      text = await readFile(this.filePath, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw err;
-    }
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch (err) {
-      throw new Error(`${this.filePath}: not valid JSON (${(err as Error).message}); restore it from a snapshot or remove it to forget the buckets created without data`);
-    }
+    const data = await readJsonFile(this.filePath);
+    if (data === undefined) return;
     const tenants = (data as { tenants?: unknown } | null)?.tenants;
     if (tenants === null || typeof tenants !== "object" || Array.isArray(tenants)) throw new Error(`${this.filePath}: expected {"tenants": {<tenant>: [<bucket>, ...]}}`);
     for (const [tenant, names] of Object.entries(tenants)) {
@@ -93,8 +81,7 @@ export class BucketStore {
   private async writeTo(path: string): Promise<void> {
     const tenants: Record<string, string[]> = {};
     for (const [tenant, set] of this.byTenant) if (set.size > 0) tenants[tenant] = [...set].sort();
-    await mkdir(dirname(path), { recursive: true });
-    await writeFileAtomicAsync(path, Buffer.from(JSON.stringify({ tenants })));
+    await writeJsonFile(path, { tenants });
   }
 }
 

@@ -401,15 +401,7 @@ function decodeIndexV2(r: ByteReader, path: string): SegmentIndex {
   r.bytes(postingsBytes);
   r.end();
   const strings = new StringTable(r, starts, lengths);
-  const series: PersistedSeriesTable = {
-    ids: seriesIds,
-    kinds: seriesKinds,
-    metricSids,
-    labelStart,
-    labelSids,
-    stringCount,
-    string: (id) => strings.get(id),
-  };
+  const series = seriesTable(seriesIds, seriesKinds, metricSids, labelStart, labelSids, stringCount, (id) => strings.get(id));
   let postings: Map<string, Uint32Array> | undefined;
   return {
     seriesIds,
@@ -475,15 +467,7 @@ function decodeIndexV1(r: ByteReader, path: string): SegmentIndex {
     labelSids = grownTo(labelSids, labelStart[i + 1]! * 2);
     for (let at = labelStart[i]! * 2; at < labelStart[i + 1]! * 2; at++) labelSids[at] = sid();
   }
-  const series: PersistedSeriesTable = {
-    ids: seriesIds,
-    kinds: seriesKinds,
-    metricSids,
-    labelStart,
-    labelSids,
-    stringCount: strings.length,
-    string: (id) => strings[id]!,
-  };
+  const series = seriesTable(seriesIds, seriesKinds, metricSids, labelStart, labelSids, strings.length, (id) => strings[id]!);
   const c = r.u32();
   const columns: ChunkColumns = {
     chunkSeries: r.u32Array(c),
@@ -503,6 +487,13 @@ function decodeIndexV1(r: ByteReader, path: string): SegmentIndex {
   }
   r.end();
   return { seriesIds, seriesKinds, seriesDef: (i) => seriesDefOf(series, i), series, postings: () => postings, ...columns };
+}
+
+function seriesTable(
+  ids: Uint32Array, kinds: Uint8Array, metricSids: Uint32Array, labelStart: Uint32Array, labelSids: Uint32Array, stringCount: number,
+  string: (sid: number) => string,
+): PersistedSeriesTable {
+  return { ids, kinds, metricSids, labelStart, labelSids, stringCount, string };
 }
 
 /** Row i of a series table as a definition object (one Label object per pair). */
