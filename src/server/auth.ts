@@ -21,7 +21,7 @@ function digest(token: string): Buffer {
 }
 
 /** Compares tokens in time independent of where they differ (fixed-length digests through timingSafeEqual). */
-export function tokensEqual(presented: string, expected: Buffer): boolean {
+function tokensEqual(presented: string, expected: Buffer): boolean {
   return timingSafeEqual(digest(presented), expected);
 }
 

@@ -16,7 +16,7 @@ import { type Runtime, requestParams, sendJson, tenantOf } from "../runtime.js";
 import { scopeSelection, tenantLabel } from "../tenancy.js";
 
 /** The InfluxDB release whose HTTP API these routes follow (sent in X-Influxdb-Version). */
-export const INFLUXDB_COMPAT_VERSION = "1.8.10";
+const INFLUXDB_COMPAT_VERSION = "1.8.10";
 
 /** InfluxDB 2.x error codes by HTTP status. */
 const INFLUX_CODES: Record<number, string> = {

@@ -69,7 +69,7 @@ export interface FlushCounters {
   lastCaptureMs: number;
 }
 
-export class DiskDurability implements DurabilityLayer {
+class DiskDurability implements DurabilityLayer {
   private wal: WriteAheadLog | undefined;
   private replay: WalReplayReport | undefined;
   private readonly compactor: Compactor;

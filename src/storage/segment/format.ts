@@ -19,8 +19,8 @@ export const MANIFEST_FILE = "manifest.json";
 
 /** Magic at the start of chunks.bin ("TSCK") and index.bin ("TSIX"). */
 export const CHUNKS_MAGIC = 0x4b435354;
-export const INDEX_MAGIC = 0x58495354;
-export const FILE_HEADER_BYTES = 16;
+const INDEX_MAGIC = 0x58495354;
+const FILE_HEADER_BYTES = 16;
 export const BLOCK_HEADER_BYTES = 16;
 
 export const enum Compression {
@@ -51,7 +51,7 @@ export interface SegmentManifest {
   checksum?: number;
 }
 
-export function manifestChecksum(m: SegmentManifest): number {
+function manifestChecksum(m: SegmentManifest): number {
   const { checksum: _ignored, ...rest } = m;
   return crc32(JSON.stringify(rest));
 }
@@ -512,7 +512,7 @@ export function openBlock(header: Buffer, data: Buffer, path: string, offset: nu
 }
 
 /** Reads and verifies the block whose header starts at `offset` of `file`. */
-export function readBlockAt(file: Buffer, offset: number, path: string): Buffer {
+function readBlockAt(file: Buffer, offset: number, path: string): Buffer {
   if (offset + BLOCK_HEADER_BYTES > file.length) throw dataCorruption(path, offset, "block header past end of file");
   const end = offset + BLOCK_HEADER_BYTES + file.readUInt32LE(offset + 8);
   if (end > file.length) throw dataCorruption(path, offset, "block runs past end of file");
