@@ -554,6 +554,13 @@ export class Storage implements EngineHandle {
   restoreSeries(table: PersistedSeriesTable, rows: Uint32Array, ids: Uint32Array): void {
     const reg = this.registry;
     const dictIds = new Int32Array(table.stringCount);
+    let pairs = 0;
+    let maxId = 0;
+    for (let i = 0; i < rows.length; i++) {
+      pairs += table.labelStart[rows[i]! + 1]! - table.labelStart[rows[i]!]!;
+      maxId = Math.max(maxId, table.ids[rows[i]!]!);
+    }
+    reg.reserve(rows.length, pairs, maxId);
     for (let i = 0; i < rows.length; i++) {
       const id = (ids[i] = reg.restore(table, rows[i]!, dictIds));
       if (reg.kind[id] === KIND_NONE) reg.kind[id] = table.kinds[rows[i]!]!;

@@ -630,6 +630,19 @@ export class SeriesRegistry {
     return id;
   }
 
+  /**
+   * Makes room for `series` more series with ids up to `maxId` and `pairs` label pairs among them, so registering
+   * them (restore) grows the key table, the record pool and the per-id arrays at most once each.
+   */
+  reserve(series: number, pairs: number, maxId: number): void {
+    if (maxId >= this.recordAt.length) this.growSeries(maxId + 1);
+    const words = this.poolLen + series * HEADER + pairs * 2;
+    if (words > this.pool.length) this.pool = resized(this.pool, words);
+    let length = this.table.length;
+    while ((this.tableEntries + series) * 4 > length) length *= 2;
+    if (length > this.table.length) this.rehash(length);
+  }
+
   /** Dictionary id of string `sid` of a persisted table (interned on first use, remembered in `dictIds`). */
   private internedFrom(table: PersistedSeriesTable, sid: number, dictIds: Int32Array): number {
     const d = dictIds[sid]!;
