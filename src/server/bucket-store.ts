@@ -36,11 +36,14 @@ export class BucketStore {
     return this.count;
   }
 
-  /** Remembers a bucket; resolves once the file holding it is on disk (rejects, remembering nothing, if not). */
-  async add(tenant: string, name: string): Promise<void> {
+  /**
+   * Remembers a bucket; resolves once the file holding it is on disk (rejects, remembering nothing, if not), to
+   * false when the tenant has a bucket of that name already.
+   */
+  async add(tenant: string, name: string): Promise<boolean> {
     let set = this.byTenant.get(tenant);
     if (!set) this.byTenant.set(tenant, (set = new Set()));
-    if (set.has(name)) return;
+    if (set.has(name)) return false;
     set.add(name);
     this.count++;
     try {
@@ -50,6 +53,7 @@ export class BucketStore {
       this.count--;
       throw err;
     }
+    return true;
   }
 
   /** Forgets the tenant's buckets among `written` (they hold data now, which keeps them listed). */

@@ -389,15 +389,23 @@ test("/api/v2/buckets: created buckets survive a restart of the server, each in 
     getJson(`${s.url}/api/v2/buckets`, { method: "POST", body: JSON.stringify({ name }), headers: { "Content-Type": "application/json", "x-tsink-tenant": tenant } });
   const names = async (s: RunningServer, tenant: string) =>
     ((await getJson(`${s.url}/api/v2/buckets`, { headers: { "x-tsink-tenant": tenant } })).body as { buckets: { name: string }[] }).buckets.map((b) => b.name);
+  let s: RunningServer | undefined;
   try {
-    let s = await startServer(["--data-path", dir]);
+    s = await startServer(["--data-path", dir]);
     assert.is((await create(s, "a", "kept")).status, 201);
     assert.is((await create(s, "b", "other")).status, 201);
+    // concurrent creates of one name: one wins, the others hear it exists (also when the first one waits for
+    // the store to forget a created bucket that was written to meanwhile)
+    assert.is((await create(s, "a", "filled")).status, 201);
+    assert.is((await fetch(`${s.url}/api/v2/write?bucket=filled&precision=ms`, { method: "POST", body: `bkt value=0 ${recentMs(101)}`, headers: { "x-tsink-tenant": "a" } })).status, 204);
+    const first = s;
+    const racing = await Promise.all(Array.from({ length: 5 }, () => create(first, "a", "raced")));
+    assert.equal(racing.map((r) => r.status).sort(), [201, 422, 422, 422, 422]);
     await s.stop();
     assert.equal(readdirSync(join(dir, "server")).filter((f) => f.includes("bucket")), ["influx-buckets.json"], "no temp file left");
 
     s = await startServer(["--data-path", dir]);
-    assert.equal(await names(s, "a"), ["kept"]);
+    assert.equal(await names(s, "a"), ["filled", "kept", "raced"]);
     assert.equal(await names(s, "b"), ["other"]);
     assert.is((await create(s, "a", "kept")).status, 422, "still known after the restart");
     assert.is((await create(s, "b", "kept")).status, 201, "another tenant's name is free");
@@ -408,10 +416,10 @@ test("/api/v2/buckets: created buckets survive a restart of the server, each in 
     await s.stop();
 
     s = await startServer(["--data-path", dir]);
-    assert.equal(await names(s, "a"), ["kept", "second"]);
+    assert.equal(await names(s, "a"), ["filled", "kept", "raced", "second"]);
     assert.equal(await names(s, "b"), ["kept", "other"]);
-    await s.stop();
   } finally {
+    await s?.stop(); // stopping twice is a no-op
     rmSync(dir, { recursive: true, force: true });
   }
 });

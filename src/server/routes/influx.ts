@@ -264,14 +264,15 @@ export function registerInfluxRoutes(router: Router, rt: Runtime): void {
       const failure = err instanceof HttpError ? err : new HttpError(500, (err as Error).message);
       return sendInfluxFailure(ctx, failure.status, failure.message);
     }
-    if (names.includes(name) || rt.buckets.names(tenant).has(name)) return sendInfluxFailure(ctx, 422, `bucket with name ${name} already exists`);
+    const exists = () => sendInfluxFailure(ctx, 422, `bucket with name ${name} already exists`);
+    if (names.includes(name) || rt.buckets.names(tenant).has(name)) return exists();
     try {
       // created buckets written to since are listed through their data: the store lets go of them
       await rt.buckets.forgetWritten(tenant, names);
       if (rt.buckets.size >= MAX_CREATED_BUCKETS) {
         return sendInfluxFailure(ctx, 422, `${MAX_CREATED_BUCKETS} buckets were created and not written to yet: write to them before creating more`);
       }
-      await rt.buckets.add(tenant, name);
+      if (!(await rt.buckets.add(tenant, name))) return exists(); // a concurrent create of the same name won
     } catch (err) {
       return sendInfluxFailure(ctx, 500, `the bucket could not be saved: ${(err as Error).message}`);
     }
