@@ -648,7 +648,7 @@ export class SeriesRegistry {
     this.poolLen += len;
     this.count = Math.max(this.count, id + 1);
     this.insertSlot(id, hash);
-    if (this.tableEntries * 4 > this.table.length) this.rehash(this.table.length * 2);
+    if (this.tableEntries * 4 > this.table.length) this.table = rehashPairs(this.table, this.table.length * 2);
     return id;
   }
 
@@ -662,7 +662,7 @@ export class SeriesRegistry {
     if (words > this.pool.length) this.pool = resized(this.pool, words);
     let length = this.table.length;
     while ((this.tableEntries + series) * 4 > length) length *= 2;
-    if (length > this.table.length) this.rehash(length);
+    if (length > this.table.length) this.table = rehashPairs(this.table, length); // growth keeps every entry
   }
 
   /** Dictionary id of string `sid` of a persisted table (interned on first use, remembered in `dictIds`). */
