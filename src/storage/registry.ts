@@ -598,15 +598,20 @@ export class SeriesRegistry {
     }
     pool[r] = prev >= 0 && strings[pool[prev]!] === metric ? pool[prev]! : this.dict.intern(metric);
     pool[r + 1] = labels.length;
+    this.commitRecord(id, r, hash);
+    return id;
+  }
+
+  /** Makes the record written at pool offset `r` (the pool's end) series `id`'s, findable by its key hash. */
+  private commitRecord(id: number, r: number, hash: number): void {
     this.lastCreated = id;
     this.recordAt[id] = r;
     this.defined[id] = 1;
-    this.poolLen += len;
+    this.poolLen = r + HEADER + 2 * this.pool[r + 1]!;
     this.count = Math.max(this.count, id + 1);
     this.insertSlot(id, hash);
     // growth keeps every entry (only truncate drops some): no filter, and the count stays
     if (this.tableEntries * 4 > this.table.length) this.table = rehashPairs(this.table, this.table.length * 2);
-    return id;
   }
 
   /**
@@ -641,14 +646,8 @@ export class SeriesRegistry {
     if (id !== this.count) this.generation++;
     if (id < this.rankedCount) this.rankedCount = this.rankedSeries = 0;
     if (id >= this.recordAt.length) this.growSeries(id + 1);
-    this.lastCreated = id;
-    this.recordAt[id] = r;
-    this.defined[id] = 1;
     this.kind[id] = table.kinds[row]!;
-    this.poolLen += len;
-    this.count = Math.max(this.count, id + 1);
-    this.insertSlot(id, hash);
-    if (this.tableEntries * 4 > this.table.length) this.table = rehashPairs(this.table, this.table.length * 2);
+    this.commitRecord(id, r, hash);
     return id;
   }
 
