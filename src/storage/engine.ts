@@ -1158,12 +1158,14 @@ export class Storage implements EngineHandle {
   private appendF64(sid: number, s: Ts, e: Ts, out: PointSink): boolean {
     if (this.durability && !this.durability.appendPersisted(sid, s, e, out)) return false;
     const chunks = this.chunkScratch;
-    chunks.length = 0;
+    if (chunks.length !== 0) chunks.length = 0; // left over by a read that threw
     this.store.sealedIn(sid, s, e, chunks);
     let ok = true;
     for (let i = 0; i < chunks.length && ok; i++) ok = out.appendChunk(chunks[i]!, s, e);
     ok = ok && this.store.appendHeads(sid, s, e, out);
-    chunks.length = 0; // do not keep block views alive
+    // do not keep block views alive (only when there are any: setting an array's length is a runtime call, and
+    // most series of a read from segments have no sealed chunk in memory)
+    if (chunks.length !== 0) chunks.length = 0;
     return ok;
   }
 
