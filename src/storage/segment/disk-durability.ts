@@ -32,7 +32,7 @@ import {
 } from "../wal/records.js";
 import { WriteAheadLog, type WalFrameInput, type WalReplayReport } from "../wal/wal.js";
 import { fsyncDir, fsyncPath, fsyncTree, writeFileDurableAsync } from "./durable-fs.js";
-import type { TimeCells } from "./format.js";
+import type { SegmentDictionary, TimeCells } from "./format.js";
 import { DataDirLock } from "./lock.js";
 import type { SegmentReader } from "./reader.js";
 import { SegmentStore } from "./store.js";
@@ -167,9 +167,10 @@ export class DiskDurability implements DurabilityLayer {
     const alive = new Set<number>();
     for (const seg of this.store.segments) {
       const ix = seg.index;
+      let dictionary: SegmentDictionary | undefined;
       for (let i = 0; i < ix.seriesIds.length; i++) {
         const id = ix.seriesIds[i]!;
-        if (!defs.has(id)) defs.set(id, ix.seriesDef(i));
+        if (!defs.has(id)) defs.set(id, (dictionary ??= ix.dictionary()).seriesDef(i));
         if (!alive.has(id) && this.liveIn(seg, id)) alive.add(id);
       }
     }

@@ -152,15 +152,23 @@ export interface IndexContent extends ChunkColumns {
   series: readonly SegmentSeries[];
 }
 
-/** In-memory form of index.bin. The columns are decoded at open; metric, labels and postings on demand. */
+/** In-memory form of index.bin. The columns are decoded at open; the dictionary only when asked for. */
 export interface SegmentIndex extends ChunkColumns {
   seriesIds: Uint32Array;
   /** Value kind code of each series (value-kinds.ts). */
   seriesKinds: Uint8Array;
+  /**
+   * The series' metrics, labels and postings, decoded from the index file's bytes on each call: the engine holds
+   * every series' definition itself, so a segment keeps only its compressed index, and a caller (open, compaction
+   * merge) holds the dictionary for as long as it needs it.
+   */
+  dictionary(): SegmentDictionary;
+}
+
+export interface SegmentDictionary {
   /** Metric and labels of the series at position i of seriesIds. */
   seriesDef(i: number): SegmentSeries;
-  /** Sorted series ids per label pair ("__name__" holds the metric); key is name + "\0" + value. The engine keeps
-   * its own postings in memory, so this is decoded only when asked for (tools, tests). */
+  /** Sorted series ids per label pair ("__name__" holds the metric); key is name + "\0" + value. */
   postings(): Map<string, Uint32Array>;
 }
 
@@ -303,7 +311,7 @@ export function decodeIndex(file: Buffer, path: string): SegmentIndex {
   const version = file.readUInt32LE(4);
   const raw = readBlockAt(file, FILE_HEADER_BYTES, path);
   if (version === 1) return decodeIndexV1(new ByteReader(raw, path), path);
-  if (version === 2 || version === 3) return decodeIndexV2(new ByteReader(raw, path), path);
+  if (version === 2 || version === 3) return decodeIndexV2(new ByteReader(raw, path), path, file);
   throw dataCorruption(path, 4, `unsupported index version ${version} (this build reads 1-${SEGMENT_FORMAT_VERSION})`);
 }
 
@@ -330,15 +338,21 @@ class StringTable {
   }
 }
 
-function decodeIndexV2(r: ByteReader, path: string): SegmentIndex {
+/**
+ * Reads (and checks) a version 2 index body up to its chunk columns. With `dictionary` it keeps the string table and
+ * the series' metric and label string ids; without, it only skips over them.
+ */
+function readIndexV2(r: ByteReader, path: string, dictionary: boolean) {
   const stringCount = r.varint();
   if (stringCount > r.buf.length) throw dataCorruption(path, r.off, `string count ${stringCount} exceeds the index size`);
-  const starts = new Uint32Array(stringCount);
-  const lengths = new Uint32Array(stringCount);
+  const starts = dictionary ? new Uint32Array(stringCount) : undefined;
+  const lengths = dictionary ? new Uint32Array(stringCount) : undefined;
   for (let i = 0; i < stringCount; i++) {
     const length = r.varint();
-    starts[i] = r.off;
-    lengths[i] = length;
+    if (starts) {
+      starts[i] = r.off;
+      lengths![i] = length;
+    }
     r.skip(length);
   }
   const sid = () => {
@@ -359,12 +373,28 @@ function decodeIndexV2(r: ByteReader, path: string): SegmentIndex {
     seriesIds[i] = id;
   }
   const seriesKinds = new Uint8Array(r.bytes(n));
-  const metricSids = new Uint32Array(n);
-  for (let i = 0; i < n; i++) metricSids[i] = sid();
-  const labelStart = new Uint32Array(n + 1);
-  for (let i = 0; i < n; i++) labelStart[i + 1] = labelStart[i]! + count("label");
-  const labelSids = new Uint32Array(labelStart[n]! * 2);
-  for (let j = 0; j < labelSids.length; j++) labelSids[j] = sid();
+  const metricSids = dictionary ? new Uint32Array(n) : undefined;
+  for (let i = 0; i < n; i++) {
+    const id = sid();
+    if (metricSids) metricSids[i] = id;
+  }
+  const labelStart = dictionary ? new Uint32Array(n + 1) : undefined;
+  let labels = 0;
+  for (let i = 0; i < n; i++) {
+    labels += count("label");
+    if (labelStart) labelStart[i + 1] = labels;
+  }
+  const labelSids = dictionary ? new Uint32Array(labels * 2) : undefined;
+  for (let j = 0; j < labels * 2; j++) {
+    const id = sid();
+    if (labelSids) labelSids[j] = id;
+  }
+  const strings = dictionary ? new StringTable(r, starts!, lengths!) : undefined;
+  return { stringCount, count, seriesIds, seriesKinds, strings, metricSids, labelStart, labelSids };
+}
+
+function decodeIndexV2(r: ByteReader, path: string, file: Buffer): SegmentIndex {
+  const { count, seriesIds, seriesKinds } = readIndexV2(r, path, false);
   const c = count("chunk");
   const chunkSeries = new Uint32Array(c);
   for (let i = 0, id = 0; i < c; i++) chunkSeries[i] = id += r.varint();
@@ -396,17 +426,32 @@ function decodeIndexV2(r: ByteReader, path: string): SegmentIndex {
   const postingsAt = r.off;
   r.bytes(postingsBytes);
   r.end();
-  const strings = new StringTable(r, starts, lengths);
-  let postings: Map<string, Uint32Array> | undefined;
   return {
     seriesIds,
     seriesKinds,
+    // the file's bytes (its block already checked against the manifest and its CRC-32) are all the segment keeps
+    dictionary: () => decodeDictionaryV2(new ByteReader(readBlockAt(file, FILE_HEADER_BYTES, path), path), path, postingsAt, postingsBytes),
+    chunkSeries,
+    chunkMinTs,
+    chunkMaxTs,
+    chunkPoints,
+    chunkBlock,
+    chunkOffset,
+    chunkLength,
+    blockOffsets,
+  };
+}
+
+function decodeDictionaryV2(r: ByteReader, path: string, postingsAt: number, postingsBytes: number): SegmentDictionary {
+  const { stringCount, seriesIds, seriesKinds, strings, metricSids, labelStart, labelSids } = readIndexV2(r, path, true);
+  let postings: Map<string, Uint32Array> | undefined;
+  return {
     seriesDef(i: number): SegmentSeries {
-      const labels = new Array<{ name: string; value: string }>(labelStart[i + 1]! - labelStart[i]!);
-      for (let j = 0, at = labelStart[i]! * 2; j < labels.length; j++, at += 2) {
-        labels[j] = { name: strings.get(labelSids[at]!), value: strings.get(labelSids[at + 1]!) };
+      const labels = new Array<{ name: string; value: string }>(labelStart![i + 1]! - labelStart![i]!);
+      for (let j = 0, at = labelStart![i]! * 2; j < labels.length; j++, at += 2) {
+        labels[j] = { name: strings!.get(labelSids![at]!), value: strings!.get(labelSids![at + 1]!) };
       }
-      return { id: seriesIds[i]!, kind: seriesKinds[i]!, metric: strings.get(metricSids[i]!), labels };
+      return { id: seriesIds[i]!, kind: seriesKinds[i]!, metric: strings!.get(metricSids![i]!), labels };
     },
     postings(): Map<string, Uint32Array> {
       if (postings) return postings;
@@ -416,7 +461,7 @@ function decodeIndexV2(r: ByteReader, path: string): SegmentIndex {
       const sidAt = () => {
         const id = p.varint();
         if (id >= stringCount) throw dataCorruption(path, p.off, `string id ${id} out of range`);
-        return strings.get(id);
+        return strings!.get(id);
       };
       for (let k = p.varint(); k > 0; k--) {
         const key = `${sidAt()}\0${sidAt()}`;
@@ -427,14 +472,6 @@ function decodeIndexV2(r: ByteReader, path: string): SegmentIndex {
       p.end();
       return (postings = lists);
     },
-    chunkSeries,
-    chunkMinTs,
-    chunkMaxTs,
-    chunkPoints,
-    chunkBlock,
-    chunkOffset,
-    chunkLength,
-    blockOffsets,
   };
 }
 
@@ -477,7 +514,8 @@ function decodeIndexV1(r: ByteReader, path: string): SegmentIndex {
     postings.set(key, r.u32Array(r.u32()));
   }
   r.end();
-  return { seriesIds, seriesKinds, seriesDef: (i) => defs[i]!, postings: () => postings, ...columns };
+  const dictionary: SegmentDictionary = { seriesDef: (i) => defs[i]!, postings: () => postings };
+  return { seriesIds, seriesKinds, dictionary: () => dictionary, ...columns };
 }
 
 /** Verifies a block's stored bytes against its header and returns the raw bytes. */
