@@ -3,14 +3,15 @@
 // used/total, external, ArrayBuffers, the WASM linear memory and its resident part (smaps, every 500 ms), so a peak
 // can be placed in time and split by kind.
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
 
 const file = process.env.TSINK_MEMORY_TRACE;
 if (file) {
   writeFileSync(file, "");
-  const loader = new URL("../dist/wasm/loader.js", import.meta.url);
+  // the loader of the build being run (process.argv[1] is its dist/server/main.js), so the same module instance
+  const loader = join(dirname(process.argv[1]), "..", "wasm", "loader.js");
   let wasm = () => 0;
-  import(fileURLToPath(loader)).then((m) => (wasm = () => m.loadWasm().memory.buffer.byteLength), () => {});
+  import(loader).then((m) => (wasm = () => m.loadWasm().memory.buffer.byteLength), () => {});
   const kb = (status, key) => Number(status.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"))?.[1] ?? 0) * 1024;
   // the WASM memory's resident part: its mapping is the read-write one exactly as large as the linear memory (V8
   // reserves guard regions around it without access)
