@@ -162,6 +162,25 @@ test("settle (after a burst): L0 merges into the L1 segments holding the same se
   store.close();
 });
 
+test("settle: a lone L0 segment is rewritten at L1 in one chunk per series; without L1 partners only L0 is taken", async () => {
+  const root = tempDir();
+  const store = await SegmentStore.open(root, "f64");
+  await addL1(store, new Map([[1, [[0, 1], [10, 1]]]])); // id 1
+  await writePoints(store, new Map([[1, [[20, 2], [30, 2], [40, 2]]], [5, [[0, 5], [10, 5], [20, 5]]]]), 2); // id 2: chunks of 2 points
+  assert.equal(planSettle(store.segments, 1e6)!.sources.map((s) => s.id), [1, 2], "with the L1 segment holding series 1");
+  assert.equal(planSettle(store.segments, 1e6, false)!.sources.map((s) => s.id), [2], "L0 only (close)");
+  await store.drop([store.segments[0]!]);
+  assert.is(planCompaction(store.segments, 1e6), null, "the leveled planner leaves a lone L0 alone");
+  assert.equal(planSettle(store.segments, 1e6)!.sources.map((s) => s.id), [2], "a lone L0 is settled");
+  assert.ok(await new Compactor(store, { chunkPoints: 100 }).settle());
+  assert.equal(store.segments.map((s) => s.level), [1]);
+  const seg = store.segments[0]!;
+  assert.equal(Array.from(seg.index.chunkPoints), [3, 3], "one chunk per series (was two each)");
+  assert.equal(readAll(store), new Map([[1, [[20, 2], [30, 2], [40, 2]]], [5, [[0, 5], [10, 5], [20, 5]]]]));
+  assert.is(planSettle(store.segments, 1e6), null, "settled: nothing left at L0");
+  store.close();
+});
+
 test("L1: the count trigger leaves big segments alone that share no series (one merge's output, split by series)", async () => {
   const root = tempDir();
   const store = await SegmentStore.open(root, "f64");
@@ -247,48 +266,72 @@ test("compaction does not block the event loop for more than 50 ms", async () =>
 
 const KILL_DELAYS_MS = [1, 5, 15, 40, 120, 400];
 
-test("SIGKILL at random moments of compaction loses and duplicates nothing", async () => {
+/**
+ * Runs the compaction child (`job`: "compact" = compactAll, "settle" = the settle pass, then compactAll) over stores
+ * built by `build`, SIGKILLs it at the moments of KILL_DELAYS_MS, and checks after each kill that the reopened store
+ * holds exactly the points written (a replacement left half done rolls forward or back, never both or neither).
+ * Returns how many children finished before their kill.
+ */
+async function killDuring(job: "compact" | "settle", build: (store: SegmentStore, round: number) => Promise<Points>): Promise<number> {
   const script = join(import.meta.dirname, "fixtures", "compaction-child.ts");
   let finished = 0;
-  {
-    for (let round = 0; round < 6; round++) {
-      const root = tempDir();
-      const store = await SegmentStore.open(root, "f64");
-      const expected: Points = new Map();
-      for (let seed = 0; seed < 2; seed++) {
-        for (const part of workload(300, 60, seed + round)) {
-          await writePoints(store, part, 16);
-          for (const [id, list] of part) expected.set(id, [...(expected.get(id) ?? []), ...list]);
-        }
-      }
-      store.close();
-      const child = spawn(process.execPath, ["--import", "tsx", script, root], { stdio: ["ignore", "pipe", "inherit"] });
-      const exited = new Promise((r) => child.once("exit", r));
-      let out = "";
-      const ready = new Promise<void>((resolve) =>
-        child.stdout.on("data", (d) => {
-          out += d;
-          if (out.includes("ready")) resolve();
-        }),
-      );
-      await Promise.race([ready, exited]);
-      // Kill moments spread from "just started" to "well after": a quiet machine compacts this in well under
-      // 100 ms, a loaded one takes several times longer, and both must see kills before and after the end.
-      await new Promise((r) => setTimeout(r, KILL_DELAYS_MS[round]! * (0.5 + Math.random())));
-      child.kill("SIGKILL");
-      await exited;
-      if (out.includes("done")) finished++;
-      const reopened = await SegmentStore.open(root, "f64");
-      assert.equal(reopened.quarantined, []);
-      assert.equal(readAll(reopened), sortedCopy(expected), `round ${round}`);
-      // The survivor can finish compacting.
-      await new Compactor(reopened, { chunkPoints: 64 }).compactAll();
-      assert.equal(readAll(reopened), sortedCopy(expected));
-      reopened.close();
-    }
+  for (let round = 0; round < KILL_DELAYS_MS.length; round++) {
+    const root = tempDir();
+    const store = await SegmentStore.open(root, "f64");
+    const expected = await build(store, round);
+    store.close();
+    const child = spawn(process.execPath, ["--import", "tsx", script, root, job], { stdio: ["ignore", "pipe", "inherit"] });
+    const exited = new Promise((r) => child.once("exit", r));
+    let out = "";
+    const ready = new Promise<void>((resolve) =>
+      child.stdout.on("data", (d) => {
+        out += d;
+        if (out.includes("ready")) resolve();
+      }),
+    );
+    await Promise.race([ready, exited]);
+    // Kill moments spread from "just started" to "well after": a quiet machine compacts this in well under
+    // 100 ms, a loaded one takes several times longer, and both must see kills before and after the end.
+    await new Promise((r) => setTimeout(r, KILL_DELAYS_MS[round]! * (0.5 + Math.random())));
+    child.kill("SIGKILL");
+    await exited;
+    if (out.includes("done")) finished++;
+    const reopened = await SegmentStore.open(root, "f64");
+    assert.equal(reopened.quarantined, []);
+    assert.equal(readAll(reopened), sortedCopy(expected), `round ${round}`);
+    // The survivor can finish compacting.
+    await new Compactor(reopened, { chunkPoints: 64 }).compactAll();
+    assert.equal(readAll(reopened), sortedCopy(expected));
+    reopened.close();
   }
-  console.log(`compaction kill test: ${6 - finished}/6 kills landed mid-compaction`);
-  assert.ok(finished < 6, "at least one kill must land before compaction finished");
+  return finished;
+}
+
+test("SIGKILL at random moments of compaction loses and duplicates nothing", async () => {
+  const finished = await killDuring("compact", async (store, round) => {
+    const expected: Points = new Map();
+    for (let seed = 0; seed < 2; seed++) {
+      for (const part of workload(300, 60, seed + round)) {
+        await writePoints(store, part, 16);
+        for (const [id, list] of part) expected.set(id, [...(expected.get(id) ?? []), ...list]);
+      }
+    }
+    return expected;
+  });
+  console.log(`compaction kill test: ${KILL_DELAYS_MS.length - finished}/${KILL_DELAYS_MS.length} kills landed mid-compaction`);
+  assert.ok(finished < KILL_DELAYS_MS.length, "at least one kill must land before compaction finished");
+});
+
+test("SIGKILL at random moments of the settle rewrite of a lone L0 segment loses and duplicates nothing", async () => {
+  const finished = await killDuring("settle", async (store, round) => {
+    const expected: Points = new Map();
+    for (const part of workload(600, 60, round)) for (const [id, list] of part) expected.set(id, [...(expected.get(id) ?? []), ...list]);
+    await writePoints(store, expected, 16); // one L0 segment, chunks of 16 points
+    assert.equal(store.segments.map((s) => s.level), [0]);
+    return expected;
+  });
+  console.log(`settle kill test: ${KILL_DELAYS_MS.length - finished}/${KILL_DELAYS_MS.length} kills landed mid-rewrite`);
+  assert.ok(finished < KILL_DELAYS_MS.length, "at least one kill must land before the rewrite finished");
 });
 
 test.run();

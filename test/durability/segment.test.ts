@@ -50,7 +50,7 @@ function content(id: number, seriesCount: number, chunksPerSeries: number, level
   return { id, level, timeCells: "f64", walHighwater: id * 100, series, chunks };
 }
 
-test("index v2: series definitions and i64 time columns round-trip; version 1 segments still open", async () => {
+test("index: series definitions and i64 time columns round-trip; version 1 and 3 segments still open", async () => {
   const root = tempDir();
   const store = await SegmentStore.open(root, "i64");
   const big = 2n ** 62n;
@@ -66,7 +66,7 @@ test("index v2: series definitions and i64 time columns round-trip; version 1 se
   store.close();
   const again = await SegmentStore.open(root, "i64");
   const seg = again.segments[0]!;
-  assert.is(seg.manifest.version, 3);
+  assert.is(seg.manifest.version, 4);
   assert.equal([seg.index.dictionary().seriesDef(0), seg.index.dictionary().seriesDef(1)], series);
   assert.equal(Array.from(seg.minTs as BigInt64Array), [-big, 5n]);
   assert.equal(Array.from(seg.maxTs as BigInt64Array), [big, 5n]);
@@ -84,6 +84,22 @@ test("index v2: series definitions and i64 time columns round-trip; version 1 se
   assert.equal(Array.from(s1.index.dictionary().postings().get("job\0node")!), [2, 5]);
   assert.equal(Array.from(decodeChunk(s1.readChunk(s1.chunkRange(5)[0])).values as Float64Array), [20.5, 20.75, 21, 21.25, 21.5]);
   v1.close();
+
+  // A segment written by the version-3 writer (chunk lengths and postings stored in the index), from the fixture.
+  const v3dir = tempDir();
+  cpSync(join(import.meta.dirname, "fixtures", "segment-v3"), v3dir, { recursive: true });
+  const v3 = await SegmentStore.open(v3dir, "f64");
+  assert.is(v3.quarantined.length, 0);
+  const s3 = v3.segments[0]!;
+  assert.is(s3.manifest.version, 3);
+  assert.equal(s3.index.dictionary().seriesDef(2), { id: 5, kind: 0, metric: "v3_metric_0", labels: [{ name: "job", value: "api" }, { name: "i", value: "2" }] });
+  assert.equal(Array.from(s3.index.dictionary().postings().get("job\0node")!), [1, 7]);
+  for (const id of [1, 3, 5, 7, 9, 11]) {
+    const [lo, hi] = s3.chunkRange(id);
+    const values = Array.from({ length: hi - lo }, (_, k) => Array.from(decodeChunk(s3.readChunk(lo + k)).values as Float64Array)).flat();
+    assert.equal(values, Array.from({ length: 20 }, (_, j) => id * 100 + j * 0.25), `series ${id}`);
+  }
+  v3.close();
 });
 
 test("a data directory written with chunk version 2 (interleaved truncated-binary blocks) reads the same values", async () => {
@@ -130,6 +146,7 @@ test("segment round trip: index, postings, chunk payloads on demand", async () =
   assert.is(again.segments.length, 1);
   const seg = again.segments[0]!;
   assert.is(seg.manifest.chunkCount, 1500);
+  assert.ok(seg.index.blockOffsets.length > 2, "chunks span several blocks (lengths derived per block, version 4)");
   assert.is(seg.manifest.seriesCount, 300);
   assert.is(seg.manifest.walHighwater, 100);
   assert.is(seg.manifest.minTs, "1");

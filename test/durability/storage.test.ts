@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import "../../src/storage/segment/disk-durability.js";
 import { StorageBuilder } from "../../src/storage/builder.js";
+import { SegmentStore } from "../../src/storage/segment/store.js";
 import type { Storage } from "../../src/storage/engine.js";
 import type { TsinkError } from "../../src/storage/errors.js";
 import { type Row, SeriesKey } from "../../src/storage/types.js";
@@ -142,9 +143,11 @@ test("after a burst the WAL is flushed once writes pause and merged into L1 with
   assert.is(flushes(big), 1, "flushed after the burst");
   assert.ok(walBytes(big) < 1 << 20, `WAL after the idle flush: ${walBytes(big)} B`);
   assert.is(flushes(small), 0, "the small writer's data stays in its heads and WAL");
+  const byLevel = () => (big.observabilitySnapshot() as { segments: { byLevel: number[] } }).segments.byLevel;
+  for (let waited = 0; waited < 20000 && byLevel()[0] !== 0; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(byLevel()[0] === 0 && byLevel()[1]! > 0, `the burst's lone flush is settled at L1 too: segments by level ${byLevel()}`);
   // A second burst: its flush is merged with the first one's segment into L1 (no small-chunk L0 left behind).
   for (let j = 80; j < 160; j++) await big.insertRows(rows(6000, 1, j));
-  const byLevel = () => (big.observabilitySnapshot() as { segments: { byLevel: number[] } }).segments.byLevel;
   for (let waited = 0; waited < 20000 && (flushes(big) < 2 || byLevel()[0] !== 0); waited += 100) await new Promise((r) => setTimeout(r, 100));
   assert.is(flushes(big), 2);
   assert.is(byLevel()[0], 0, `segments by level ${byLevel()}`);
@@ -179,6 +182,39 @@ test("every value kind and ns timestamps survive WAL replay and segments", async
     }
     await r.close();
   }
+});
+
+test("close after a burst settles its flush at L1 (one chunk per series across partitions); a small close stays L0", async () => {
+  const levels = async (dir: string) => {
+    const store = await SegmentStore.open(join(dir, "segments"), "f64");
+    const out = store.segments.map((s) => ({ level: s.level, chunks: s.manifest.chunkCount, series: s.index.seriesIds.length }));
+    store.close();
+    return out;
+  };
+  const hour = 3_600_000;
+  const from = Math.floor(T0 / hour) * hour - 120 * 15_000; // 240 scrapes at 15 s, split by an hour boundary
+  const burst = (series: number, scrapes: number) =>
+    Array.from({ length: scrapes }, (_, j) =>
+      Array.from({ length: series }, (_, s): Row => ({ metric: "b", labels: [{ name: "i", value: String(s) }], dataPoint: { timestamp: from + j * 15_000, value: s + j * 0.25 } })),
+    );
+  const big = tempDir();
+  const st = await open(big, (b) => b.withChunkPoints(2048).withWalSyncMode({ periodicMs: 1000 }));
+  for (const batch of burst(2500, 240)) await st.insertRows(batch); // 600k samples: > 4 MiB of WAL, no flush yet
+  assert.is((st.observabilitySnapshot() as { flush: { runs: number } }).flush.runs, 0);
+  await st.close();
+  const settled = await levels(big);
+  assert.ok(settled.every((s) => s.level === 1), `levels ${JSON.stringify(settled)}`);
+  assert.is(settled.reduce((n, s) => n + s.chunks, 0), 2500, "one chunk per series, not one per partition");
+  const again = await open(big, (b) => b.withChunkPoints(2048));
+  const pts = await again.select("b", [{ name: "i", value: "1234" }], 0, from + hour * 10);
+  assert.equal(pts.map((p) => [Number(p.timestamp), p.value]), Array.from({ length: 240 }, (_, j) => [from + j * 15_000, 1234 + j * 0.25]));
+  await again.close();
+
+  const small = tempDir();
+  const sm = await open(small, (b) => b.withChunkPoints(2048));
+  for (const batch of burst(50, 240)) await sm.insertRows(batch);
+  await sm.close();
+  assert.equal(await levels(small), [{ level: 0, chunks: 100, series: 50 }], "a small close only flushes (two partitions: two chunks per series)");
 });
 
 test("a corrupt segment fails the read that finds it, is quarantined, and the rest stays readable", async () => {

@@ -113,23 +113,24 @@ export function planCompaction(segments: readonly SegmentReader[], maxMergePoint
 }
 
 /**
- * After a burst of writes (an idle flush): every L0 segment together with the L1 segments holding any of the same
- * series, whatever their time ranges, merged into L1, so the burst's last flush does not linger as a segment of
- * small chunks until three more flushes arrive. Bounded to MAX_PASS_SEGMENTS sources and SETTLE_OUTPUT_SEGMENTS
- * output segments of points; null when there is nothing to merge with.
+ * After a burst of writes (an idle flush): every L0 segment, a lone one too, together with the L1 segments holding
+ * any of the same series (unless `withL1` is false), whatever their time ranges, merged into L1, so the burst's
+ * flushes do not linger as segments of small, partition-split chunks at the flush's brotli quality until more
+ * flushes arrive. Bounded to MAX_PASS_SEGMENTS sources and SETTLE_OUTPUT_SEGMENTS output segments of points; null
+ * when L0 is empty.
  */
-export function planSettle(segments: readonly SegmentReader[], maxMergePoints: number): CompactionPlan | null {
+export function planSettle(segments: readonly SegmentReader[], maxMergePoints: number, withL1 = true): CompactionPlan | null {
   const l0 = segments.filter((s) => s.level === 0);
-  const l1 = segments.filter((s) => s.level === 1 && l0.some((z) => overlaps(z, s, true)));
-  if (l0.length === 0 || l0.length + l1.length < 2) return null;
+  if (l0.length === 0) return null;
+  const l1 = withL1 ? segments.filter((s) => s.level === 1 && l0.some((z) => overlaps(z, s, true))) : [];
   const sources: SegmentReader[] = [];
   let points = 0;
   for (const s of [...l0, ...l1.sort((a, b) => a.id - b.id)]) {
-    if (sources.length === MAX_PASS_SEGMENTS || (sources.length >= 2 && points + s.manifest.pointCount > SETTLE_OUTPUT_SEGMENTS * maxMergePoints)) break;
+    if (sources.length === MAX_PASS_SEGMENTS || (sources.length >= 1 && points + s.manifest.pointCount > SETTLE_OUTPUT_SEGMENTS * maxMergePoints)) break;
     sources.push(s);
     points += s.manifest.pointCount;
   }
-  return sources.length >= 2 ? { level: 0, sources: sources.sort((a, b) => a.id - b.id) } : null;
+  return { level: 0, sources: sources.sort((a, b) => a.id - b.id) };
 }
 
 export class Compactor {
@@ -184,10 +185,10 @@ export class Compactor {
     });
   }
 
-  /** The planSettle merge (after an idle flush); resolves to whether anything was merged. */
-  settle(): Promise<boolean> {
+  /** The planSettle merge (after an idle flush, and at close); resolves to whether anything was merged. */
+  settle(withL1 = true): Promise<boolean> {
     return this.exclusive(async () => {
-      const plan = planSettle(this.store.segments, this.maxOutputPoints);
+      const plan = planSettle(this.store.segments, this.maxOutputPoints, withL1);
       if (!plan) return false;
       this.counters.runs++;
       try {

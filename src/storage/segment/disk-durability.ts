@@ -467,7 +467,7 @@ export class DiskDurability implements DurabilityLayer {
   private tick(): void {
     if (this.background || this.closed) return;
     const wal = this.wal;
-    const afterBurst = wal !== undefined && this.unflushedSince > 0 && wal.sizeBytes >= IDLE_FLUSH_WAL_BYTES && Date.now() - this.lastWriteMs >= IDLE_FLUSH_MS;
+    const afterBurst = this.burstPending() && Date.now() - this.lastWriteMs >= IDLE_FLUSH_MS;
     const due =
       this.flushRequested ||
       afterBurst ||
@@ -485,13 +485,18 @@ export class DiskDurability implements DurabilityLayer {
       // While writes arrive, or an idle flush with its settle pass is still to come, L0 waits (DEFERRED_L0_TRIGGER):
       // the settle pass merges the burst's flushes with L1 once, instead of L0 being merged first and then again.
       const deferL0 = () =>
-        Date.now() - this.lastWriteMs < IDLE_FLUSH_MS || (this.unflushedSince > 0 && (this.wal?.sizeBytes ?? 0) >= IDLE_FLUSH_WAL_BYTES);
+        Date.now() - this.lastWriteMs < IDLE_FLUSH_MS || this.burstPending();
       while (!this.closed && (await this.compactor.runOnce(false, deferL0())));
       this.refreshDefinitions();
       this.pruneTombstones();
     })()
       .catch((err: unknown) => this.backgroundFailed(err))
       .finally(() => (this.background = undefined));
+  }
+
+  /** Unflushed data of a burst (the WAL holds >= IDLE_FLUSH_WAL_BYTES): flushed once idle, then settled. */
+  private burstPending(): boolean {
+    return this.wal !== undefined && this.unflushedSince > 0 && this.wal.sizeBytes >= IDLE_FLUSH_WAL_BYTES;
   }
 
   private backgroundFailed(err: unknown): void {
@@ -593,10 +598,14 @@ export class DiskDurability implements DurabilityLayer {
     while (this.background) await this.background;
     await Promise.all(this.quarantining);
     try {
+      // A burst the idle flush has not persisted yet is settled as the idle pass would have, but only among its own
+      // L0 segments (no L1 segments pulled in: close costs about twice the flush, not a rewrite of older data).
+      const settle = this.burstPending();
       await this.flush();
       this.closed = true;
       const cutoff = this.retentionCutoff();
       if (cutoff !== undefined) await this.compactor.applyRetention(cutoff);
+      if (settle) await this.compactor.settle(false);
       await this.compactor.compactAll(CLOSE_COMPACTION_PASSES, true);
       this.pruneTombstones();
     } finally {

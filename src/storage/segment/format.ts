@@ -1,14 +1,15 @@
 // Segment file layout: chunks.bin (checksummed, optionally compressed blocks of encoded chunks),
-// index.bin (series dictionary, chunk index, label postings; compressed) and manifest.json.
+// index.bin (series dictionary, chunk index; compressed) and manifest.json.
 import { brotliDecompressSync, constants as zc, crc32 } from "node:zlib";
 import { dataCorruption } from "../wal/durability-errors.js";
 import { ByteReader, ByteWriter } from "./bytes.js";
 import type { Pause } from "./slices.js";
 
 export const SEGMENT_FORMAT = "tsink-segment";
-/** Version written (manifest, file headers). Still read: 2 (whole chunks in chunks.bin) and 1 (also u32 index
- * columns). Version 3 stores chunk records without the fields the index holds (docs/format.md). */
-export const SEGMENT_FORMAT_VERSION = 3;
+/** Version written (manifest, file headers). Still read: 3 (index with chunk lengths and postings), 2 (also whole
+ * chunks in chunks.bin) and 1 (also u32 index columns). Version 3 stores chunk records without the fields the index
+ * holds; version 4 drops from the index what follows from the rest (chunk lengths, postings; docs/format.md). */
+export const SEGMENT_FORMAT_VERSION = 4;
 /** Segment format versions whose chunks.bin holds chunk records (chunkFromRecord) rather than whole chunks. */
 export const storesChunkRecords = (version: number) => version >= 3;
 export const CHUNKS_FILE = "chunks.bin";
@@ -168,7 +169,9 @@ export interface SegmentIndex extends ChunkColumns {
 export interface SegmentDictionary {
   /** Metric and labels of the series at position i of seriesIds. */
   seriesDef(i: number): SegmentSeries;
-  /** Sorted series ids per label pair ("__name__" holds the metric); key is name + "\0" + value. */
+  /** Sorted series ids per label pair ("__name__" holds the metric); key is name + "\0" + value. The engine keeps
+   * its own postings in memory, so this is built only when asked for (tools, tests): from the series dictionary
+   * (version 4), or decoded from the postings section (versions 1-3). */
   postings(): Map<string, Uint32Array>;
 }
 
@@ -193,9 +196,10 @@ function varintTimes(cells: Float64Array | BigInt64Array, maxCells: Float64Array
 }
 
 /**
- * Serialises the index (format version 2, docs/format.md): string table, then varint columns (ids and offsets as
- * deltas), then the label postings with delta-coded ids. Runs in slices with `pause` points between them; the
- * caller compresses the result into index.bin with `indexFile`.
+ * Serialises the index (segment format version 4, docs/format.md): string table, then varint columns (ids and
+ * offsets as deltas). Chunk lengths are not stored: the chunks of a block lie back to back, so each one ends where
+ * the next one of its block starts, the last at the block's raw length (stored per block). Runs in slices with
+ * `pause` points between them; the caller compresses the result into index.bin with `indexFile`.
  */
 export async function encodeIndexBody(content: IndexContent, timeCells: TimeCells, pause: Pause): Promise<Buffer> {
   const strings = new Map<string, number>();
@@ -207,33 +211,16 @@ export async function encodeIndexBody(content: IndexContent, timeCells: TimeCell
   const series = content.series;
   const n = series.length;
   const body = new ByteWriter(64 + n * 16);
-  // postings: name string id -> value string id -> ascending series ids (series are sorted by id)
-  const lists = new Map<number, Map<number, number[]>>();
-  const post = (name: number, value: number, id: number) => {
-    let values = lists.get(name);
-    if (!values) lists.set(name, (values = new Map()));
-    const list = values.get(value);
-    if (list) list.push(id);
-    else values.set(value, [id]);
-  };
-  const metricName = intern("__name__");
   body.varint(n);
   for (let i = 0; i < n; i++) body.varint(series[i]!.id - (i > 0 ? series[i - 1]!.id : 0));
   for (let i = 0; i < n; i++) body.u8(series[i]!.kind);
-  for (let i = 0; i < n; i++) {
-    const metric = intern(series[i]!.metric);
-    body.varint(metric);
-    post(metricName, metric, series[i]!.id);
-  }
+  for (let i = 0; i < n; i++) body.varint(intern(series[i]!.metric));
   for (let i = 0; i < n; i++) body.varint(series[i]!.labels.length);
   for (let i = 0; i < n; i++) {
     const s = series[i]!;
     for (const l of s.labels) {
-      const name = intern(l.name);
-      const value = intern(l.value);
-      body.varint(name);
-      body.varint(value);
-      post(name, value, s.id);
+      body.varint(intern(l.name));
+      body.varint(intern(l.value));
     }
     if (i % ENCODE_SLICE_SERIES === ENCODE_SLICE_SERIES - 1) await pause();
   }
@@ -267,36 +254,29 @@ export async function encodeIndexBody(content: IndexContent, timeCells: TimeCell
     previous = content.chunkBlock[i]!;
   }
   for (let i = 0; i < c; i++) body.varint(content.chunkOffset[i]!);
-  for (let i = 0; i < c; i++) body.varint(content.chunkLength[i]!);
-  body.varint(content.blockOffsets.length);
+  const blocks = content.blockOffsets.length;
+  const blockRaw = new Float64Array(blocks);
+  for (let i = 0; i < c; i++) {
+    const b = content.chunkBlock[i]!;
+    if (b >= blocks) throw new RangeError(`chunk ${i} names block ${b} of ${blocks}`);
+    blockRaw[b] = Math.max(blockRaw[b]!, content.chunkOffset[i]! + content.chunkLength[i]!);
+  }
+  body.varint(blocks);
   previous = 0;
   for (const offset of content.blockOffsets) {
     body.varint(offset - previous);
     previous = offset;
   }
+  for (let b = 0; b < blocks; b++) body.varint(blockRaw[b]!);
   await pause();
-  const postings = new ByteWriter(64 + n * 16);
-  let listCount = 0;
-  for (const values of lists.values()) listCount += values.size;
-  postings.varint(listCount);
-  let k = 0;
-  for (const [name, values] of lists) {
-    for (const [value, ids] of values) {
-      postings.varint(name);
-      postings.varint(value);
-      postings.varint(ids.length);
-      for (let j = 0; j < ids.length; j++) postings.varint(ids[j]! - (j > 0 ? ids[j - 1]! : 0));
-      if (++k % ENCODE_SLICE_SERIES === 0) await pause();
-    }
-  }
-  body.varint(postings.length);
   const table = new ByteWriter(64 + strings.size * 12);
   table.varint(strings.size);
+  let k = 0;
   for (const s of strings.keys()) {
     table.shortString(s);
     if (++k % ENCODE_SLICE_SERIES === 0) await pause();
   }
-  return Buffer.concat([table.finish(), body.finish(), postings.finish()]);
+  return Buffer.concat([table.finish(), body.finish()]);
 }
 
 /** index.bin = file header + one block holding the (compressed) index body. */
@@ -311,7 +291,7 @@ export function decodeIndex(file: Buffer, path: string): SegmentIndex {
   const version = file.readUInt32LE(4);
   const raw = readBlockAt(file, FILE_HEADER_BYTES, path);
   if (version === 1) return decodeIndexV1(new ByteReader(raw, path), path);
-  if (version === 2 || version === 3) return decodeIndexV2(new ByteReader(raw, path), path, file);
+  if (version >= 2 && version <= SEGMENT_FORMAT_VERSION) return decodeIndexV2(new ByteReader(raw, path), path, version, file);
   throw dataCorruption(path, 4, `unsupported index version ${version} (this build reads 1-${SEGMENT_FORMAT_VERSION})`);
 }
 
@@ -339,14 +319,14 @@ class StringTable {
 }
 
 /**
- * Reads (and checks) a version 2 index body up to its chunk columns. With `dictionary` it keeps the string table and
- * the series' metric and label string ids; without, it only skips over them.
+ * Reads (and checks) the dictionary part of a version 2-4 index body: string table, series ids and kinds, metric and
+ * label string ids. With `keep` it keeps the string table and the string ids; without, it only skips over them.
  */
-function readIndexV2(r: ByteReader, path: string, dictionary: boolean) {
+function readDictionaryV2(r: ByteReader, path: string, keep: boolean) {
   const stringCount = r.varint();
   if (stringCount > r.buf.length) throw dataCorruption(path, r.off, `string count ${stringCount} exceeds the index size`);
-  const starts = dictionary ? new Uint32Array(stringCount) : undefined;
-  const lengths = dictionary ? new Uint32Array(stringCount) : undefined;
+  const starts = keep ? new Uint32Array(stringCount) : undefined;
+  const lengths = keep ? new Uint32Array(stringCount) : undefined;
   for (let i = 0; i < stringCount; i++) {
     const length = r.varint();
     if (starts) {
@@ -373,28 +353,32 @@ function readIndexV2(r: ByteReader, path: string, dictionary: boolean) {
     seriesIds[i] = id;
   }
   const seriesKinds = new Uint8Array(r.bytes(n));
-  const metricSids = dictionary ? new Uint32Array(n) : undefined;
+  const metricSids = keep ? new Uint32Array(n) : undefined;
   for (let i = 0; i < n; i++) {
     const id = sid();
     if (metricSids) metricSids[i] = id;
   }
-  const labelStart = dictionary ? new Uint32Array(n + 1) : undefined;
+  const labelStart = keep ? new Uint32Array(n + 1) : undefined;
   let labels = 0;
   for (let i = 0; i < n; i++) {
     labels += count("label");
     if (labelStart) labelStart[i + 1] = labels;
   }
-  const labelSids = dictionary ? new Uint32Array(labels * 2) : undefined;
+  const labelSids = keep ? new Uint32Array(labels * 2) : undefined;
   for (let j = 0; j < labels * 2; j++) {
     const id = sid();
     if (labelSids) labelSids[j] = id;
   }
-  const strings = dictionary ? new StringTable(r, starts!, lengths!) : undefined;
-  return { stringCount, count, seriesIds, seriesKinds, strings, metricSids, labelStart, labelSids };
+  const strings = keep ? new StringTable(r, starts!, lengths!) : undefined;
+  return { n, stringCount, count, seriesIds, seriesKinds, strings, metricSids, labelStart, labelSids };
 }
 
-function decodeIndexV2(r: ByteReader, path: string, file: Buffer): SegmentIndex {
-  const { count, seriesIds, seriesKinds } = readIndexV2(r, path, false);
+/**
+ * Index body of segment versions 2-4. Version 4 stores no chunk lengths (derived from the offsets and the blocks'
+ * raw lengths: a block's chunks lie back to back) and no postings (built from the dictionary on request).
+ */
+function decodeIndexV2(r: ByteReader, path: string, version: number, file: Buffer): SegmentIndex {
+  const { count, seriesIds, seriesKinds } = readDictionaryV2(r, path, false);
   const c = count("chunk");
   const chunkSeries = new Uint32Array(c);
   for (let i = 0, id = 0; i < c; i++) chunkSeries[i] = id += r.varint();
@@ -419,10 +403,12 @@ function decodeIndexV2(r: ByteReader, path: string, file: Buffer): SegmentIndex 
   const chunkBlock = new Uint32Array(c);
   for (let i = 0, b = 0; i < c; i++) chunkBlock[i] = b += r.zigzag();
   const chunkOffset = column();
-  const chunkLength = column();
+  const derivedLengths = version >= 4;
+  const chunkLength = derivedLengths ? new Uint32Array(c) : column();
   const blockOffsets = new Float64Array(count("block"));
   for (let i = 0, at = 0; i < blockOffsets.length; i++) blockOffsets[i] = at += r.varint();
-  const postingsBytes = r.varint();
+  if (derivedLengths) deriveChunkLengths(r, path, chunkBlock, chunkOffset, chunkLength, blockOffsets.length);
+  const postingsBytes = derivedLengths ? 0 : r.varint();
   const postingsAt = r.off;
   r.bytes(postingsBytes);
   r.end();
@@ -430,7 +416,10 @@ function decodeIndexV2(r: ByteReader, path: string, file: Buffer): SegmentIndex 
     seriesIds,
     seriesKinds,
     // the file's bytes (its block already checked against the manifest and its CRC-32) are all the segment keeps
-    dictionary: () => decodeDictionaryV2(new ByteReader(readBlockAt(file, FILE_HEADER_BYTES, path), path), path, postingsAt, postingsBytes),
+    dictionary: () => {
+      const raw = new ByteReader(readBlockAt(file, FILE_HEADER_BYTES, path), path);
+      return decodeDictionaryV2(raw, path, derivedLengths ? undefined : { at: postingsAt, bytes: postingsBytes });
+    },
     chunkSeries,
     chunkMinTs,
     chunkMaxTs,
@@ -442,10 +431,11 @@ function decodeIndexV2(r: ByteReader, path: string, file: Buffer): SegmentIndex 
   };
 }
 
-function decodeDictionaryV2(r: ByteReader, path: string, postingsAt: number, postingsBytes: number): SegmentDictionary {
-  const { stringCount, seriesIds, seriesKinds, strings, metricSids, labelStart, labelSids } = readIndexV2(r, path, true);
+/** The dictionary of a version 2-4 index body; `section`: where its postings are stored (versions 2-3). */
+function decodeDictionaryV2(r: ByteReader, path: string, section: { at: number; bytes: number } | undefined): SegmentDictionary {
+  const { n, stringCount, seriesIds, seriesKinds, strings, metricSids, labelStart, labelSids } = readDictionaryV2(r, path, true);
   let postings: Map<string, Uint32Array> | undefined;
-  return {
+  const dictionary: SegmentDictionary = {
     seriesDef(i: number): SegmentSeries {
       const labels = new Array<{ name: string; value: string }>(labelStart![i + 1]! - labelStart![i]!);
       for (let j = 0, at = labelStart![i]! * 2; j < labels.length; j++, at += 2) {
@@ -455,8 +445,9 @@ function decodeDictionaryV2(r: ByteReader, path: string, postingsAt: number, pos
     },
     postings(): Map<string, Uint32Array> {
       if (postings) return postings;
-      const p = new ByteReader(r.buf.subarray(0, postingsAt + postingsBytes), path);
-      p.off = postingsAt;
+      if (!section) return (postings = postingsOf(n, dictionary.seriesDef));
+      const p = new ByteReader(r.buf.subarray(0, section.at + section.bytes), path);
+      p.off = section.at;
       const lists = new Map<string, Uint32Array>();
       const sidAt = () => {
         const id = p.varint();
@@ -473,6 +464,63 @@ function decodeDictionaryV2(r: ByteReader, path: string, postingsAt: number, pos
       return (postings = lists);
     },
   };
+  return dictionary;
+}
+
+/**
+ * Reads the blocks' raw lengths (varints) and sets each chunk's length: up to the next chunk of its block by
+ * offset, the last one up to the block's raw length. Sorts the offsets of each block as packed numbers (offset x
+ * 2^24 + position in the block's list), no comparator.
+ */
+function deriveChunkLengths(r: ByteReader, path: string, chunkBlock: Uint32Array, chunkOffset: Uint32Array, chunkLength: Uint32Array, blocks: number): void {
+  const c = chunkBlock.length;
+  const raw = new Float64Array(blocks);
+  for (let b = 0; b < blocks; b++) if ((raw[b] = r.varint()) >= 2 ** 28) throw dataCorruption(path, r.off, `block ${b} raw length ${raw[b]}`);
+  // Chunks grouped by block (counting sort), then ordered by offset inside each block.
+  const start = new Uint32Array(blocks + 1);
+  for (let i = 0; i < c; i++) {
+    const b = chunkBlock[i]!;
+    if (b >= blocks) throw dataCorruption(path, r.off, `chunk ${i} names block ${b} of ${blocks}`);
+    start[b + 1]!++;
+  }
+  for (let b = 0; b < blocks; b++) start[b + 1]! += start[b]!;
+  const fill = start.slice(0, blocks);
+  const members = new Uint32Array(c);
+  for (let i = 0; i < c; i++) members[fill[chunkBlock[i]!]!++] = i;
+  const keys = new Float64Array(c);
+  for (let b = 0; b < blocks; b++) {
+    const from = start[b]!;
+    const to = start[b + 1]!;
+    if (to - from >= 1 << 24) throw dataCorruption(path, r.off, `block ${b} holds ${to - from} chunks`);
+    for (let j = from; j < to; j++) {
+      const offset = chunkOffset[members[j]!]!;
+      if (offset >= raw[b]!) throw dataCorruption(path, r.off, `chunk offset ${offset} beyond block ${b} (${raw[b]} bytes)`);
+      keys[j] = offset * 2 ** 24 + (j - from);
+    }
+    const sorted = keys.subarray(from, to).sort();
+    for (let j = 0; j < sorted.length; j++) {
+      const i = members[from + (sorted[j]! % 2 ** 24)]!;
+      const end = j + 1 < sorted.length ? Math.floor(sorted[j + 1]! / 2 ** 24) : raw[b]!;
+      if (end <= chunkOffset[i]!) throw dataCorruption(path, r.off, `chunk ${i} has no bytes in block ${b}`);
+      chunkLength[i] = end - chunkOffset[i]!;
+    }
+  }
+}
+
+/** Postings built from a segment's series dictionary (series in id order, so each list comes out ascending). */
+function postingsOf(n: number, def: (i: number) => SegmentSeries): Map<string, Uint32Array> {
+  const lists = new Map<string, number[]>();
+  const add = (key: string, id: number) => {
+    const list = lists.get(key);
+    if (list) list.push(id);
+    else lists.set(key, [id]);
+  };
+  for (let i = 0; i < n; i++) {
+    const s = def(i);
+    add(`__name__\0${s.metric}`, s.id);
+    for (const l of s.labels) add(`${l.name}\0${l.value}`, s.id);
+  }
+  return new Map([...lists].map(([key, ids]) => [key, Uint32Array.from(ids)]));
 }
 
 /** Version 1 index body (u32 fields, eager dictionary): still read, no longer written. */
