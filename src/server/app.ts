@@ -143,7 +143,7 @@ export class TsinkServer {
     this.app.use(async (ctx, next) => {
       const scope = scopeOfPath(ctx.path);
       if (scope === "admin" && !this.config.adminApiEnabled) return sendText(ctx, "not found", 404);
-      const token = scope === "probe" ? undefined : presentedToken(ctx.path, ctx.get("authorization") || undefined, new URLSearchParams(ctx.querystring));
+      const token = scope === "probe" ? undefined : presentedToken(ctx.path, ctx.get("authorization") || undefined, ctx.querystring);
       const owner = token !== undefined && scope === "public" && policies.hasTokens && ctx.path !== "/metrics" ? policies.tokenOwner(token) : undefined;
       if (owner) {
         // A tenant token: valid for its own tenant and scopes only, whatever the global tokens are.

@@ -38,7 +38,7 @@ const INFLUX_PATHS = new Set(["/write", "/api/v2/write", "/query", "/health", "/
  * parameter (InfluxDB 1 clients with username/password: the user name is ignored, the password is the token).
  * A header wins over the query parameter.
  */
-export function presentedToken(path: string, header: string | undefined, query: URLSearchParams): string | undefined {
+export function presentedToken(path: string, header: string | undefined, querystring: string): string | undefined {
   const bearer = bearerToken(header);
   if (bearer !== undefined || !INFLUX_PATHS.has(path)) return bearer;
   const m = header ? /^\s*(token|basic)\s+(.*)$/is.exec(header) : null;
@@ -51,7 +51,7 @@ export function presentedToken(path: string, header: string | undefined, query: 
     }
     return token ? token : undefined;
   }
-  const p = query.get("p")?.trim();
+  const p = new URLSearchParams(querystring).get("p")?.trim(); // parsed only here: other paths never look
   return p ? p : undefined;
 }
 

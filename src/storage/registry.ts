@@ -498,6 +498,27 @@ export class SeriesRegistry {
   }
 
   /**
+   * Whether series `id` has this key exactly as given: `metric`, and `labels` (undefined: none) equal to its
+   * record pair by pair. Labels equal to a stored set are canonical (sorted, well-formed), so the caller needs
+   * no validation. Costs no hashing: a guess that fails (wrong id, other order, malformed labels) returns false.
+   */
+  hasKey(id: number, metric: string, labels: unknown): boolean {
+    if (id >= this.count || this.defined[id] !== 1) return false;
+    const pool = this.pool;
+    const r = this.recordAt[id]!;
+    const n = pool[r + 1]!;
+    if (labels === undefined) return n === 0 && this.dict.strings[pool[r]!] === metric;
+    if (!Array.isArray(labels) || labels.length !== n) return false;
+    const strings = this.dict.strings;
+    if (strings[pool[r]!] !== metric) return false;
+    for (let k = 0, at = r + HEADER; k < n; k++, at += 2) {
+      const l = labels[k] as Label | null;
+      if (l === null || typeof l !== "object" || strings[pool[at]!] !== l.name || strings[pool[at + 1]!] !== l.value) return false;
+    }
+    return true;
+  }
+
+  /**
    * Before a batch's lookups: reads the table cell where each key is probed first (`hashes[i]`, key hashes of the
    * batch; negative: none) and the record found there, then, for keys whose first cell is empty (certainly new
    * series), the dictionary cells create() will probe for their label values (`labelsAt(i)`: the sorted labels
@@ -564,7 +585,8 @@ export class SeriesRegistry {
     this.poolLen += len;
     this.count = Math.max(this.count, id + 1);
     this.insertSlot(id, hash);
-    if (this.tableEntries * 4 > this.table.length) this.rehash(this.table.length * 2);
+    // growth keeps every entry (only truncate drops some): no filter, and the count stays
+    if (this.tableEntries * 4 > this.table.length) this.table = rehashPairs(this.table, this.table.length * 2);
     return id;
   }
 
