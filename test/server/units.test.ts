@@ -282,7 +282,7 @@ test("V8 keeps its own heap growth while writes come and is bounded once they st
 });
 
 test("the buffer GC frees dropped Buffers that V8 alone would keep (below its external-memory trigger)", async () => {
-  const stop = startBufferGc(8 << 20);
+  const stop = startBufferGc(8 << 20, 8 << 20);
   try {
     let held: Buffer[] | undefined = Array.from({ length: 24 }, () => Buffer.alloc(1 << 20, 1));
     const before = process.memoryUsage().arrayBuffers;

@@ -32,7 +32,7 @@ import {
 } from "../wal/records.js";
 import { WriteAheadLog, type WalFrameInput, type WalReplayReport } from "../wal/wal.js";
 import { fsyncDir, fsyncPath, fsyncTree, writeFileDurableAsync } from "./durable-fs.js";
-import type { TimeCells } from "./format.js";
+import type { SegmentDictionary, TimeCells } from "./format.js";
 import { DataDirLock } from "./lock.js";
 import type { SegmentReader } from "./reader.js";
 import { SegmentStore } from "./store.js";
@@ -190,14 +190,16 @@ class DiskDurability implements DurabilityLayer {
       const ix = segs[s]!.index;
       const rows = new Uint32Array(ix.seriesIds.length);
       let n = 0;
+      let dictionary: SegmentDictionary | undefined; // decoded once per segment that defines a series, then dropped
       for (let i = 0; i < ix.seriesIds.length; i++) {
         const id = ix.seriesIds[i]!;
         if (owner[id] !== s) continue;
         if (alive[id]) rows[n++] = i;
-        else hidden.set(id, ix.seriesDef(i));
+        else hidden.set(id, (dictionary ??= ix.dictionary()).seriesDef(i));
       }
+      if (n === 0) continue;
       const got = new Uint32Array(n);
-      this.engine.restoreSeries(ix.series, rows.subarray(0, n), got);
+      this.engine.restoreSeries((dictionary ??= ix.dictionary()).series, rows.subarray(0, n), got);
       for (let i = 0; i < n; i++) publish[got[i]!] = 1;
     }
     let count = 0;
