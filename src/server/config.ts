@@ -98,6 +98,10 @@ Flags (booleans take an explicit value: true/1/yes/on or false/0/no/off):
                                 maxInflightWrites (503 when full); auth: {tokens:[{token, scopes:["read","write"]}]}
   -h, --help                    show this help
 
+Reference flags this build does not implement (rejected with a message): --object-store-path,
+  --hot-tier-retention, --warm-tier-retention, --storage-mode, --remote-segment-refresh-interval,
+  --mirror-hot-segments-to-object-store, --rbac-config, --cluster-*, --edge-sync-*
+
 Environment:
   TSINK_SERVER_WRITE_MAX_INFLIGHT_REQUESTS (64)   TSINK_SERVER_WRITE_MAX_INFLIGHT_ROWS (200000)
   TSINK_SERVER_WRITE_RESOURCE_ACQUIRE_TIMEOUT_MS (25)
@@ -174,9 +178,10 @@ export function parseListen(flag: string, raw: string): { host: string; port: nu
 const UNSUPPORTED_FLAGS = [
   "--object-store-path",
   "--hot-tier-retention", "--warm-tier-retention", "--storage-mode", "--remote-segment-refresh-interval",
-  "--mirror-hot-segments-to-object-store", "--rbac-config", "--edge-sync-upstream",
-  "--edge-sync-auth-token", "--edge-sync-source-id", "--edge-sync-static-tenant", "--cluster-enabled",
+  "--mirror-hot-segments-to-object-store", "--rbac-config",
 ];
+/** Whole flag families of the reference (§4.1 cluster identity, consistency, internal auth/mTLS; edge sync). */
+const UNSUPPORTED_FLAG_PREFIXES = ["--cluster-", "--edge-sync-"];
 
 const VALUE_FLAGS = new Set([
   "--listen", "--data-path", "--retention", "--timestamp-precision", "--memory-limit", "--cardinality-limit",
@@ -240,8 +245,8 @@ export function parseServerArgs(argv: readonly string[], env: Env): ServerConfig
       if (value === undefined) throw new ConfigError(`${flag} needs a value`);
       if (values.has(flag)) throw new ConfigError(`${flag} given more than once`);
       values.set(flag, value);
-    } else if (UNSUPPORTED_FLAGS.includes(flag)) {
-      throw new ConfigError(`${flag} is not supported by this tsink-server build`);
+    } else if (UNSUPPORTED_FLAGS.includes(flag) || UNSUPPORTED_FLAG_PREFIXES.some((p) => flag.startsWith(p))) {
+      throw new ConfigError(`${flag} is not supported by this tsink-server build (no object store, RBAC, edge sync or cluster mode)`);
     } else {
       throw new ConfigError(`unknown flag ${flag} (see --help)`);
     }
@@ -347,4 +352,24 @@ export function parseServerArgs(argv: readonly string[], env: Env): ServerConfig
   if (get("--admin-path-prefix") !== undefined) config.adminPathPrefix = nonBlank("--admin-path-prefix");
   if (values.has("--tls-cert")) config.tls = { certPath: get("--tls-cert")!, keyPath: get("--tls-key")! };
   return config;
+}
+
+/** What to do about the usual startup failures (address in use, data path not usable). */
+export function startupHint(err: unknown, config: { dataPath?: string }): string | undefined {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  switch (e?.code) {
+    case "EADDRINUSE":
+      return `${e.address}:${e.port} is already in use: stop the process holding it, or choose another address (--listen, --statsd-listen, --graphite-listen)`;
+    case "EADDRNOTAVAIL":
+      return `${e.address} is not an address of this machine: fix the listen address (e.g. --listen 127.0.0.1:9201 or 0.0.0.0:9201)`;
+    case "EACCES":
+    case "EPERM":
+    case "ENOTDIR":
+    case "EROFS":
+    case "ENOSPC":
+      if (e.syscall === "listen" || e.syscall === "bind") return `not allowed to listen on ${e.address}:${e.port}: use a port above 1023 or run with the needed privileges`;
+      return `the data path ${config.dataPath ?? ""} is not usable (${e.code}): point --data-path at a writable directory with free space`;
+    default:
+      return undefined;
+  }
 }

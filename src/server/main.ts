@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { TsinkServer } from "./app.js";
 import { startBufferGc } from "./buffer-gc.js";
-import { ConfigError, HELP_TEXT, parseServerArgs } from "./config.js";
+import { ConfigError, HELP_TEXT, parseServerArgs, startupHint } from "./config.js";
 import { storageHooks } from "./storage.js";
 
 function packageVersion(): string {
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   try {
     await server.start();
   } catch (err) {
-    logger.fatal({ err }, "startup failed");
+    logger.fatal({ err, hint: startupHint(err, config) }, "startup failed");
     process.exit(1);
   }
 }
