@@ -26,6 +26,8 @@ export interface ServerConfig {
   features: RemoteWriteFeatures;
   protocols: ProtocolIngestConfig;
   logLevel: string;
+  /** TSINK_* variables that are set but that this build (or these flags) never reads: logged as a warning. */
+  unreadEnv?: string[];
 }
 
 /** Influx line protocol, OTLP, StatsD and Graphite ingest (flags and TSINK_* env of reference §4.1/4.2). */
@@ -115,6 +117,8 @@ Environment:
   TSINK_OTLP_METRICS_ENABLED (true)               TSINK_STATSD_MAX_PACKET_BYTES (8192)
   TSINK_STATSD_MAX_EVENTS_PER_PACKET (1024)       TSINK_GRAPHITE_MAX_LINE_BYTES (8192)
   TSINK_LOG_LEVEL (info)          pino level: trace|debug|info|warn|error|fatal|silent
+  Other TSINK_* variables of the reference (TSINK_MAX_CPUS, TSINK_RULES_*, TSINK_EDGE_SYNC_*, TSINK_CLUSTER_*,
+  TSINK_REMOTE_WRITE_MAX_HISTOGRAM_BUCKET_ENTRIES) are not read: the server logs a warning naming any that are set.
 `;
 
 const BOOL_TRUE = new Set(["true", "1", "yes", "on"]);
@@ -226,7 +230,10 @@ function readTokenFile(flag: string, path: string): string {
 }
 
 /** Parses argv (without node and script) and env. Returns "help" when help was asked for. */
-export function parseServerArgs(argv: readonly string[], env: Env): ServerConfig | "help" {
+export function parseServerArgs(argv: readonly string[], givenEnv: Env): ServerConfig | "help" {
+  // Every variable the parse looks at is noted, so the TSINK_* ones set but never read can be reported.
+  const read = new Set<string>();
+  const env = new Proxy(givenEnv, { get: (target, name) => (typeof name === "string" && read.add(name), target[name as string]) });
   const values = new Map<string, string>();
   const switches = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -351,6 +358,7 @@ export function parseServerArgs(argv: readonly string[], env: Env): ServerConfig
   if (adminAuthToken) config.adminAuthToken = adminAuthToken;
   if (get("--admin-path-prefix") !== undefined) config.adminPathPrefix = nonBlank("--admin-path-prefix");
   if (values.has("--tls-cert")) config.tls = { certPath: get("--tls-cert")!, keyPath: get("--tls-key")! };
+  config.unreadEnv = Object.keys(givenEnv).filter((name) => name.startsWith("TSINK_") && !read.has(name)).sort();
   return config;
 }
 

@@ -32,6 +32,9 @@ async function main(): Promise<void> {
   }
   startBufferGc();
   const logger = pino({ level: config.logLevel, base: { service: "tsink-server" } });
+  if (config.unreadEnv?.length) {
+    logger.warn({ variables: config.unreadEnv }, "environment variables not read by this build or these flags (see --help); they have no effect");
+  }
   const server = new TsinkServer(config, logger, storageHooks(config), packageVersion());
   let stopping = false;
   const shutdown = (signal: string) => {
