@@ -8,3 +8,7 @@ export {
 export { promqlRangeEval } from "./promql/range_functions";
 export { snappyDecompressInto } from "./protocols/snappy";
 export { wrScan, wrOutputs, wrSampleCount, wrCacheGeneration, wrCacheClear } from "./protocols/write_request";
+export {
+  ilScan, ilOutputs, ilSampleCount, ilCacheGeneration, ilCacheClear, ilKeyCount, ilKeyBytes, ilKeyLength, ilFieldBytes,
+  ilFieldLength, ilFieldKey,
+} from "./protocols/influx_lines";

@@ -3,6 +3,9 @@
 // Run: npm run bench:engine   (needs --max-old-space-size=8192 and --expose-gc, set below via re-exec)
 //      npm run bench:engine -- --select   (only the 1M-series insert, memory and select figures)
 //      npm run bench:engine -- --insert   (only the 1M-series insertRows + memory and insertColumns figures)
+//      npm run bench:engine -- --10k   (only the 10k-series insert figures and the single-series selects)
+//      add --shuffled to visit the 1M series of insertRows in another random order every round (default: in the
+//      order they were created, as scrapes and clients send them)
 import { spawnSync } from "node:child_process";
 import { StorageBuilder } from "../src/storage/builder.js";
 import type { Storage } from "../src/storage/engine.js";
@@ -26,6 +29,8 @@ const quick = process.argv.includes("--quick");
 const BIG = quick ? 100_000 : 1_000_000;
 const selectOnly = process.argv.includes("--select");
 const insertOnly = process.argv.includes("--insert");
+const smallOnly = process.argv.includes("--10k");
+const shuffled = process.argv.includes("--shuffled");
 
 const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 1 });
 const lines: string[] = [];
@@ -67,14 +72,23 @@ class InsertMeter {
  * Inserts `perSeries` rounds over `series` series (one point per series per round, 15 s apart); times insertRows
  * only, as wall time and as process CPU time (the machine is shared, so CPU time is the steadier figure).
  */
-async function insertRounds(storage: Storage, metric: string, series: number, perSeries: number, labelCache?: ReturnType<typeof labelsFor>[]) {
+async function insertRounds(storage: Storage, metric: string, series: number, perSeries: number, labelCache?: ReturnType<typeof labelsFor>[], shuffle = false) {
   const meter = new InsertMeter();
   const rows: Row[] = new Array(BATCH);
+  const order = Uint32Array.from({ length: series }, (_, i) => i);
+  let seed = 42;
+  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   for (let round = 0; round < perSeries; round++) {
+    if (shuffle) {
+      for (let i = series - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+    }
     for (let base = 0; base < series; base += BATCH) {
       const n = Math.min(BATCH, series - base);
       for (let k = 0; k < n; k++) {
-        const i = base + k;
+        const i = order[base + k]!;
         rows[k] = { metric, labels: labelCache ? labelCache[i]! : labelsFor(i), dataPoint: { timestamp: T0 + round * 15_000, value: Math.round(Math.sin(i + round) * 10000) / 100 } };
       }
       const batch = n === BATCH ? rows : rows.slice(0, n);
@@ -142,11 +156,11 @@ const latency = (r: Awaited<ReturnType<typeof time>>, digits = 2) =>
   `${r.p50.toFixed(digits)} / ${r.p99.toFixed(digits)} ms (CPU ${r.cpu50.toFixed(digits)} / ${r.cpu99.toFixed(digits)} ms)`;
 
 // ---- 1M series x 10 samples
-{
+if (!smallOnly) {
   const before = await settledMemory();
   const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
-  const rate = await insertRounds(storage, "bench_1m", BIG, 10);
-  report(`insert, ${fmt(BIG)} series x 10 samples, batches of 1000 (labels built per row)`, rates(rate));
+  const rate = await insertRounds(storage, "bench_1m", BIG, 10, undefined, shuffled);
+  report(`insert, ${fmt(BIG)} series x 10 samples, batches of 1000 (labels built per row${shuffled ? ", series in a random order every round" : ""})`, rates(rate));
   const after = await settledMemory();
   const total = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
   const perSeries = total / BIG;
@@ -217,7 +231,7 @@ async function selectFigures(storage: Storage, before: NodeJS.MemoryUsage, total
 }
 
 // ---- 1M series x 10 samples through insertColumns (after the memory figures above, in a storage of its own)
-if (!selectOnly) {
+if (!selectOnly && !smallOnly) {
   const storage = await new StorageBuilder().withTimestampPrecision("ms").build();
   const rate = await insertColumnRounds(storage, "bench_1m", BIG, 10);
   report(`insertColumns, ${fmt(BIG)} series x 10 samples, batches of 1000 (one SeriesKey per series)`, rates(rate));

@@ -1,12 +1,13 @@
 // Influx line-protocol ingest in process (npm run bench:influx): peerbench's workload (10k series x 240 points,
 // ../shared/tools/peerbench/lib/workload.mjs) encoded as peerbench encodes it for `--ingest influx` (4000-line
-// bodies, one `value` field, ms timestamps), then (1) parsed by parseInfluxLines and (2) parsed and inserted
+// bodies, one `value` field, ms timestamps), then (1) parsed by parseInfluxLines (WASM scan) and by the JS parser
+// alone, (2) parsed and inserted
 // (insertColumns) into an in-memory storage, as the server does per request; (3) parses Telegraf-shaped lines
 // (two fields, 19-digit ns timestamps). Prints samples per CPU second (process.cpuUsage, so other load on the
 // machine counts less), best and median of the rounds. Options: --series --points --batch --rounds; env PEERBENCH_DIR.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseInfluxLines, releaseInfluxColumns } from "../src/protocols/influx-line.js";
+import { parseInfluxLines, parseInfluxLinesInJs, releaseInfluxColumns } from "../src/protocols/influx-line.js";
 import { StorageBuilder } from "../src/index.js";
 
 const arg = (name: string, dflt: number) => {
@@ -44,20 +45,23 @@ function report(what: string, rates: number[]): void {
   console.log(`${what}: best ${m(sorted[sorted.length - 1]!)} / median ${m(sorted[sorted.length >> 1]!)} samples per CPU second (${(1e6 / sorted[sorted.length >> 1]!).toFixed(3)} us/sample)`);
 }
 
-// (1) parse only (the series cache is warm after the first round, as in a server that has seen the series)
-const parseRates: number[] = [];
-for (let r = 0; r <= ROUNDS; r++) {
-  const t0 = cpuSeconds();
-  let n = 0;
-  for (const b of bodies) {
-    const parsed = parseInfluxLines(b.body, OPTS);
-    n += parsed.count;
-    releaseInfluxColumns(parsed); // as the server does once the insert settled
+// (1) parse only (the series cache is warm after the first round, as in a server that has seen the series), by
+// parseInfluxLines (the WASM scan) and by the JS parser alone (its fallback)
+for (const [what, parse] of [["parse (WASM scan)", parseInfluxLines], ["parse (JS parser alone)", parseInfluxLinesInJs]] as const) {
+  const parseRates: number[] = [];
+  for (let r = 0; r <= ROUNDS; r++) {
+    const t0 = cpuSeconds();
+    let n = 0;
+    for (const b of bodies) {
+      const parsed = parse(b.body, OPTS);
+      n += parsed.count;
+      releaseInfluxColumns(parsed); // as the server does once the insert settled
+    }
+    if (n !== samples) throw new Error(`parsed ${n} of ${samples} samples`);
+    if (r > 0) parseRates.push(samples / (cpuSeconds() - t0));
   }
-  if (n !== samples) throw new Error(`parsed ${n} of ${samples} samples`);
-  if (r > 0) parseRates.push(samples / (cpuSeconds() - t0));
+  report(what, parseRates);
 }
-report("parse", parseRates);
 
 // (2) parse + insert into a fresh in-memory storage per round
 const insertRates: number[] = [];

@@ -1,10 +1,12 @@
-// Server remote-write ingest CPU: peerbench's ingest phase (same workload, same requests: C=4 connections, 5,000
-// samples per request) against tsink-server, printing the server's CPU time per sample (utime + stime of the whole
+// Server ingest CPU: peerbench's ingest phase (same workload, same requests: C=4 connections, 5,000 samples per
+// remote-write request, or with --ingest influx 4,000 lines per `/write?precision=ms` request) against tsink-server, printing the server's CPU time per sample (utime + stime of the whole
 // process from /proc/<pid>/stat, as peerbench counts it) over the ingest, split into the main thread and the rest
 // (V8's compiler and GC helpers, libuv's pool), and again after --settle seconds (the flush and compaction that
 // follow the ingest). Encoded requests are kept in --cache, so repeated runs skip peerbench's encoding.
 // Usage: node bench/server-ingest.mjs [--series 10000 --points 240 --rounds 3 --settle 0 --port 19241
-//        --server dist/server/main.js --cache /tmp/tsink-rw-requests --peerbench ../shared/tools/peerbench]
+//        --server dist/server/main.js --cache /tmp/tsink-rw-requests --peerbench ../shared/tools/peerbench
+//        --ingest remote_write|influx --server-args "--wal-sync-mode periodic"
+//        --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]  (env TSINK_BENCH_SERVER_STDOUT=1: the server's stdout, e.g. --trace-gc)
 //        (--server: another build, for before/after; --peerbench: a copy of peerbench with its npm dependencies)
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -21,12 +23,17 @@ const rounds = Number(arg("rounds", 3));
 const settleS = Number(arg("settle", 0));
 const port = Number(arg("port", 19241));
 const server = resolve(arg("server", join(root, "dist", "server", "main.js")));
-const cache = join(arg("cache", join(tmpdir(), "tsink-rw-requests")), `S${S}-P${P}`);
+const protocol = arg("ingest", "remote_write");
+const batch = protocol === "influx" ? 4000 : 5000;
+const path = protocol === "influx" ? "/write?precision=ms" : "/api/v1/write";
+const nodeArgs = String(arg("node-args", "")).split(" ").filter(Boolean);
+const serverArgs = String(arg("server-args", "")).split(" ").filter(Boolean);
+const cache = join(arg("cache", join(tmpdir(), "tsink-rw-requests")), `${protocol}-S${S}-P${P}`);
 
 // Requests: encoded once (data ending on a past minute boundary, like peerbench) and kept as files per connection.
 if (!existsSync(join(cache, "done"))) {
   const endMs = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
-  const bodies = encodeAll(makeWorkload({ S, P, seed: 42, endMs }), { protocol: "remote_write", workers: 4, batch: 5000, perSeries: 1 });
+  const bodies = encodeAll(makeWorkload({ S, P, seed: 42, endMs }), { protocol, workers: 4, batch, perSeries: 1 });
   rmSync(cache, { recursive: true, force: true });
   mkdirSync(cache, { recursive: true });
   bodies.forEach((reqs, w) => reqs.forEach((r, i) => writeFileSync(join(cache, `${w}-${String(i).padStart(6, "0")}-${r.samples}`), r.body)));
@@ -39,7 +46,7 @@ for (const f of readdirSync(cache).sort()) {
   workers[Number(w)].push({ body: readFileSync(join(cache, f)), samples: Number(samples) });
 }
 
-const { contentType, headers } = PROTOCOLS.remote_write;
+const { contentType, headers } = PROTOCOLS[protocol];
 const hdrs = { "Content-Type": contentType, ...headers };
 const ticks = (path) => {
   const f = readFileSync(path, "utf8").slice(readFileSync(path, "utf8").lastIndexOf(")") + 2).split(" ");
@@ -63,9 +70,9 @@ const cpu = (pid) => {
 const results = [];
 for (let r = 0; r < rounds; r++) {
   const data = mkdtempSync(join(tmpdir(), "tsink-bench-ingest-"));
-  const child = spawn("node", ["--max-semi-space-size=4", server, "--listen", `127.0.0.1:${port}`, "--data-path", data], {
+  const child = spawn("node", ["--max-semi-space-size=4", ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", data, ...serverArgs], {
     env: { ...process.env, MALLOC_ARENA_MAX: "2" }, // the runtime settings of `npm start` and bench/peers.sh
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", process.env.TSINK_BENCH_SERVER_STDOUT ? "inherit" : "ignore", "inherit"],
   });
   await waitReady(pb, `http://127.0.0.1:${port}`);
   const pid = child.pid;
@@ -76,7 +83,7 @@ for (let r = 0; r < rounds; r++) {
   await Promise.all(
     workers.map(async (reqs) => {
       for (const q of reqs) {
-        const resp = await request(`http://127.0.0.1:${port}/api/v1/write`, { method: "POST", headers: hdrs, body: q.body, maxSockets: 4 });
+        const resp = await request(`http://127.0.0.1:${port}${path}`, { method: "POST", headers: hdrs, body: q.body, maxSockets: 4 });
         if (resp.status < 300) ok += q.samples;
         else if (failed++ === 0) console.error(`HTTP ${resp.status}: ${resp.body.toString().slice(0, 200)}`);
       }
@@ -86,7 +93,7 @@ for (let r = 0; r < rounds; r++) {
   const wallS = (performance.now() - started) / 1000;
   const us = (s) => ((s * 1e6) / ok).toFixed(2);
   results.push((after.total - before.total) * 1e6 / ok);
-  let line = `round ${r + 1}: server CPU ${us(after.total - before.total)} us/sample (main thread ${us(after.main - before.main)}, other threads ${us(after.other - before.other)}), ${(ok / wallS / 1e6).toFixed(2)} M samples/s wall, ${failed} failed requests`;
+  let line = `round ${r + 1}: server CPU ${us(after.total - before.total)} us/sample (main thread ${us(after.main - before.main)}, busy ${(((after.main - before.main) / wallS) * 100).toFixed(0)} % of the wall time; other threads ${us(after.other - before.other)}), ${(ok / wallS / 1e6).toFixed(2)} M samples/s wall, ${failed} failed requests`;
   if (settleS > 0) {
     await sleep(settleS * 1000);
     line += `; with the ${settleS} s after it ${us(cpu(pid).total - before.total)} us/sample`;

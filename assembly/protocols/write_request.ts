@@ -4,6 +4,8 @@
 // Only the common shape is handled here (TimeSeries of contiguous labels and samples, timestamps within ±2^53);
 // anything else returns WR_FALLBACK and JS decodes the request itself (src/protocols/write-request-decoder.ts).
 
+import { hashBytes, sameBytes } from "./bytes";
+
 /** Result codes (negative results of wrScan). */
 const WR_FALLBACK: i32 = -1;
 const WR_SPACE: i32 = -2;
@@ -68,26 +70,6 @@ export function wrCacheClear(): void {
   clearPending = false;
 }
 
-@inline function hashRun(p: usize, n: usize, tenant: u32): u32 {
-  let h: u64 = (<u64>n << 32) ^ <u64>tenant ^ 0x9e3779b97f4a7c15;
-  let i: usize = 0;
-  for (; i + 8 <= n; i += 8) {
-    h = (h ^ load<u64>(p + i)) * 0xff51afd7ed558ccd;
-    h ^= h >> 29;
-  }
-  for (; i < n; i++) h = (h ^ <u64>load<u8>(p + i)) * 0x100000001b3;
-  h ^= h >> 32;
-  h *= 0xc4ceb9fe1a85ec53;
-  return <u32>(h ^ (h >> 29));
-}
-
-@inline function sameBytes(a: usize, b: usize, n: usize): bool {
-  let i: usize = 0;
-  for (; i + 8 <= n; i += 8) if (load<u64>(a + i) != load<u64>(b + i)) return false;
-  for (; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
-  return true;
-}
-
 @inline function entryAt(e: u32): usize {
   return entries + <usize>e * 20;
 }
@@ -112,7 +94,7 @@ function growTable(): void {
 
 /** The entry of the n label bytes at p (inserted if new), or -1 when the cache is full (cleared before the next scan). */
 function lookup(p: usize, n: usize, tenant: u32): i32 {
-  const h = hashRun(p, n, tenant);
+  const h = hashBytes(p, n, tenant);
   if (table != 0) {
     let slot = h & tableMask;
     for (;;) {

@@ -9,7 +9,7 @@ import { warnCappedRatios, warnInvalidQuantiles } from "./annotations.js";
 import { goQuote } from "./parser/errors.js";
 import type { Evaluator } from "./evaluator.js";
 import { unwrapParens } from "./evaluator.js";
-import { hasAnyPoint, type EvalValue, type Grid, type StepSeries } from "./values.js";
+import { anyPresentIn, hasAnyPoint, seriesOfColumns, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 
 /** Compensation term left by the last kahanInc call (avoids allocating a pair per addition). */
 let kahanComp = 0;
@@ -55,6 +55,9 @@ function grouping(names: string[], without: boolean): Grouping {
     return { key: (l) => signature(l, excluded, false), labels: (l) => removeLabels(l, excluded) };
   }
   const kept = new Set(names);
+  // one group (its labels built like any other group's: a literal [] has another elements kind, and the code that
+  // writes label lists deoptimised on it, "wrong map")
+  if (names.length === 0) return { key: () => "", labels: (l) => keepLabels(l, kept) };
   if (names.length === 1) {
     // `by (x)`: the value itself is the key (no key string built per series)
     const name = names[0];
@@ -86,41 +89,32 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
     if (e.op === "quantile") warnInvalidQuantiles(ev.options.annotations, param, e.param.pos);
     if (e.op === "limit_ratio") warnCappedRatios(ev.options.annotations, param, e.param.pos);
   }
-  const input = await ev.evalVector(e.expr, grid);
   const names = e.op === "count_values" && !e.without ? [...e.grouping, valueLabel] : e.grouping;
   const g = grouping(names, e.without);
+
+  let input: StepSeries[] | undefined;
+  if (e.op === "sum" || e.op === "avg" || e.op === "count" || e.op === "group" || e.op === "min" || e.op === "max") {
+    // An instant selector (or one compared with a literal) is aggregated from its columns: no object per series.
+    const cols = await ev.evalColumns(e.expr, grid);
+    if (cols) {
+      const groups = groupSeries(cols.labels, cols, g);
+      const fast = accumulate(e.op, cols, groups.members, steps);
+      if (fast) return { kind: "vector", series: accumulated(groups.labels, fast) };
+      input = seriesOfColumns(cols); // an avg that overflowed: the incremental mean below
+    }
+  }
+  input ??= await ev.evalVector(e.expr, grid);
 
   if (e.op === "count_values") return { kind: "vector", series: countValues(input, g, valueLabel, steps) };
   if (e.op === "topk" || e.op === "bottomk" || e.op === "limitk" || e.op === "limit_ratio") {
     return { kind: "vector", series: selectK(e.op, input, g, param!, steps) };
   }
 
-  // Map series to groups once.
-  const groupIndex = new Map<GroupKey, number>();
-  const groupLabels: Label[][] = [];
-  const members: number[][] = [];
-  for (let i = 0; i < input.length; i++) {
-    const key = g.key(input[i].labels);
-    let gi = groupIndex.get(key);
-    if (gi === undefined) {
-      gi = groupLabels.length;
-      groupIndex.set(key, gi);
-      groupLabels.push(g.labels(input[i].labels));
-      members.push([]);
-    }
-    members[gi].push(i);
-  }
+  const { labels: groupLabels, members } = groupSeries(input.map((s) => s.labels), undefined, g);
 
   if (e.op === "sum" || e.op === "avg" || e.op === "count" || e.op === "group" || e.op === "min" || e.op === "max") {
     const fast = accumulate(e.op, input, members, steps);
-    if (fast) {
-      const out: StepSeries[] = [];
-      for (let gi = 0; gi < groupLabels.length; gi++) {
-        const series = { labels: groupLabels[gi], dropName: fast.dropName[gi], values: fast.values[gi], present: fast.present[gi] };
-        if (hasAnyPoint(series)) out.push(series);
-      }
-      return { kind: "vector", series: out };
-    }
+    if (fast) return { kind: "vector", series: accumulated(groupLabels, fast) };
   }
 
   const out: StepSeries[] = [];
@@ -237,11 +231,55 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
 }
 
 /**
- * Series-major evaluation of sum, avg, count, group, min and max: one pass over each member series into per-group
- * accumulators. Additions happen in the same order as in the per-step path, so results are identical. Returns
- * undefined when an avg overflows, which needs Prometheus' incremental-mean fallback (the per-step path).
+ * The groups of series 0..labels.length-1 in order of first appearance: their labels and member indexes. With
+ * `cols`, series without any point are left out (an instant selector's columns hold them).
  */
-function accumulate(op: "sum" | "avg" | "count" | "group" | "min" | "max", input: StepSeries[], members: number[][], steps: number) {
+function groupSeries(labels: Label[][], cols: VectorColumns | undefined, g: Grouping): { labels: Label[][]; members: number[][] } {
+  const groupIndex = new Map<GroupKey, number>();
+  const groupLabels: Label[][] = [];
+  const members: number[][] = [];
+  for (let i = 0; i < labels.length; i++) {
+    if (cols && !anyPresentIn(cols.present, i * cols.steps, (i + 1) * cols.steps)) continue;
+    const key = g.key(labels[i]!);
+    let gi = groupIndex.get(key);
+    if (gi === undefined) {
+      gi = groupLabels.length;
+      groupIndex.set(key, gi);
+      groupLabels.push(g.labels(labels[i]!));
+      members.push([]);
+    }
+    members[gi]!.push(i);
+  }
+  return { labels: groupLabels, members };
+}
+
+interface Accumulated {
+  values: Float64Array[];
+  present: Uint8Array[];
+  dropName: boolean[];
+}
+
+/** accumulate's groups as series, those with a point. */
+function accumulated(groupLabels: Label[][], acc: Accumulated): StepSeries[] {
+  const out: StepSeries[] = [];
+  for (let gi = 0; gi < groupLabels.length; gi++) {
+    const series = { labels: groupLabels[gi]!, dropName: acc.dropName[gi]!, values: acc.values[gi]!, present: acc.present[gi]! };
+    if (hasAnyPoint(series)) out.push(series);
+  }
+  return out;
+}
+
+/**
+ * Series-major evaluation of sum, avg, count, group, min and max: one pass over each member series (StepSeries, or
+ * series i of columns at [i * steps, (i + 1) * steps)) into per-group accumulators. Additions happen in the same
+ * order as in the per-step path, so results are identical. Returns undefined when an avg overflows, which needs
+ * Prometheus' incremental-mean fallback (the per-step path). count and group read no values.
+ */
+function accumulate(
+  op: "sum" | "avg" | "count" | "group" | "min" | "max", input: StepSeries[] | VectorColumns, members: number[][], steps: number,
+): Accumulated | undefined {
+  const cols = Array.isArray(input) ? undefined : input;
+  const series = Array.isArray(input) ? input : undefined;
   const values: Float64Array[] = [];
   const present: Uint8Array[] = [];
   const dropName: boolean[] = [];
@@ -253,15 +291,7 @@ function accumulate(op: "sum" | "avg" | "count" | "group" | "min" | "max", input
     const seen = new Uint8Array(steps);
     comp.fill(0);
     count.fill(0);
-    let drop = false;
-    for (const si of memberList) {
-      const s = input[si];
-      if (s.dropName) drop = true;
-      if (op === "sum" || op === "avg") sumInto(s.values, s.present, acc, comp, count, seen, steps);
-      else if (op === "max") maxInto(s.values, s.present, acc, seen, steps);
-      else if (op === "min") minInto(s.values, s.present, acc, seen, steps);
-      else countInto(s.present, acc, count, seen, steps);
-    }
+    const drop = cols ? accumulateColumns(op, cols, memberList, acc, comp, count, seen, steps) : accumulateSeries(op, series!, memberList, acc, comp, count, seen, steps);
     if (op === "sum") addCompensation(acc, comp, seen, steps);
     else if (op === "count") acc.set(count);
     else if (op === "avg" && !finishMean(acc, comp, count, seen, steps)) return undefined;
@@ -272,15 +302,48 @@ function accumulate(op: "sum" | "avg" | "count" | "group" | "min" | "max", input
   return { values, present, dropName };
 }
 
+/** accumulate's pass over one group's members held as columns; returns the group's dropName (two loops, not one over both forms, so each stays monomorphic). */
+function accumulateColumns(
+  op: string, cols: VectorColumns, memberList: number[], acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
+): boolean {
+  const sv = cols.values;
+  const sp = cols.present;
+  const n = memberList.length;
+  if (op === "sum" || op === "avg") for (let m = 0; m < n; m++) sumInto(sv, sp, memberList[m]! * steps, acc, comp, count, seen, steps);
+  else if (op === "max") for (let m = 0; m < n; m++) maxInto(sv, sp, memberList[m]! * steps, acc, seen, steps);
+  else if (op === "min") for (let m = 0; m < n; m++) minInto(sv, sp, memberList[m]! * steps, acc, seen, steps);
+  else for (let m = 0; m < n; m++) countInto(sp, memberList[m]! * steps, acc, count, seen, steps);
+  return cols.dropName;
+}
+
+/** accumulate's pass over one group's members held as StepSeries; returns the group's dropName. */
+function accumulateSeries(
+  op: string, series: StepSeries[], memberList: number[], acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
+): boolean {
+  let drop = false;
+  for (let m = 0; m < memberList.length; m++) {
+    const s = series[memberList[m]!]!;
+    if (s.dropName) drop = true;
+    if (op === "sum" || op === "avg") sumInto(s.values, s.present, 0, acc, comp, count, seen, steps);
+    else if (op === "max") maxInto(s.values, s.present, 0, acc, seen, steps);
+    else if (op === "min") minInto(s.values, s.present, 0, acc, seen, steps);
+    else countInto(s.present, 0, acc, count, seen, steps);
+  }
+  return drop;
+}
+
 // accumulate's per-step loops, one small function per operator over typed arrays only: V8 optimises each after a
 // few member series and reuses it for every query shape, where one big function would be compiled through on-stack
 // replacement on its first long run, deoptimised on its first new branch and compiled again (~20-50 ms each time).
 
-/** Kahan-compensated running sum of one member series into acc/comp (count: members seen per step). */
-function sumInto(sv: Float64Array, sp: Uint8Array, acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number): void {
+/**
+ * Kahan-compensated running sum of one member series (steps [at, at + steps) of sv/sp) into acc/comp (count:
+ * members seen per step).
+ */
+function sumInto(sv: Float64Array, sp: Uint8Array, at: number, acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number): void {
   for (let t = 0; t < steps; t++) {
-    if (!sp[t]) continue;
-    const f = sv[t]!;
+    if (!sp[at + t]) continue;
+    const f = sv[at + t]!;
     if (!seen[t]) {
       seen[t] = 1;
       acc[t] = f;
@@ -298,10 +361,10 @@ function sumInto(sv: Float64Array, sp: Uint8Array, acc: Float64Array, comp: Floa
 }
 
 /** Prometheus' max: a NaN accumulator is replaced by any later value. */
-function maxInto(sv: Float64Array, sp: Uint8Array, acc: Float64Array, seen: Uint8Array, steps: number): void {
+function maxInto(sv: Float64Array, sp: Uint8Array, at: number, acc: Float64Array, seen: Uint8Array, steps: number): void {
   for (let t = 0; t < steps; t++) {
-    if (!sp[t]) continue;
-    const f = sv[t]!;
+    if (!sp[at + t]) continue;
+    const f = sv[at + t]!;
     if (!seen[t]) {
       seen[t] = 1;
       acc[t] = f;
@@ -310,10 +373,10 @@ function maxInto(sv: Float64Array, sp: Uint8Array, acc: Float64Array, seen: Uint
 }
 
 /** maxInto's mirror: two loops, not one taking a comparator, so each stays a call-free loop V8 optimises once. */
-function minInto(sv: Float64Array, sp: Uint8Array, acc: Float64Array, seen: Uint8Array, steps: number): void {
+function minInto(sv: Float64Array, sp: Uint8Array, at: number, acc: Float64Array, seen: Uint8Array, steps: number): void {
   for (let t = 0; t < steps; t++) {
-    if (!sp[t]) continue;
-    const f = sv[t]!;
+    if (!sp[at + t]) continue;
+    const f = sv[at + t]!;
     if (!seen[t]) {
       seen[t] = 1;
       acc[t] = f;
@@ -322,9 +385,9 @@ function minInto(sv: Float64Array, sp: Uint8Array, acc: Float64Array, seen: Uint
 }
 
 /** count and group: acc is 1 wherever a member is present. */
-function countInto(sp: Uint8Array, acc: Float64Array, count: Float64Array, seen: Uint8Array, steps: number): void {
+function countInto(sp: Uint8Array, at: number, acc: Float64Array, count: Float64Array, seen: Uint8Array, steps: number): void {
   for (let t = 0; t < steps; t++) {
-    if (!sp[t]) continue;
+    if (!sp[at + t]) continue;
     seen[t] = 1;
     count[t]++;
     acc[t] = 1;

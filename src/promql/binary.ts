@@ -6,7 +6,7 @@ import { PromqlError } from "./result.js";
 import type { Label } from "./result.js";
 import { dropMetadataLabels, formatLabels, getLabel, keepLabels, labelsKey, METRIC_NAME, removeLabels, setLabel, signature } from "./labels.js";
 import type { Evaluator } from "./evaluator.js";
-import { hasAnyPoint, type EvalValue, type Grid, type StepSeries } from "./values.js";
+import { hasAnyPoint, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 
 const COMPARISONS = new Set<ast.BinaryOp>(["==", "!=", ">", "<", ">=", "<="]);
 const SCHEMA_CHANGING = new Set<ast.BinaryOp>(["+", "-", "*", "/", "%", "^", "atan2"]);
@@ -73,6 +73,25 @@ function comparisonColumns(op: ast.BinaryOp, l: Float64Array, r: Float64Array, o
     default:
       throw new PromqlError("internal", `operator ${op} is not a comparison`);
   }
+}
+
+export function isComparison(op: ast.BinaryOp): boolean {
+  return COMPARISONS.has(op);
+}
+
+/**
+ * vectorScalar's comparison for series held as columns (an instant selector compared with a number literal), in
+ * place: `present` keeps the steps where the comparison holds (with `bool`: every present step, values 0/1).
+ */
+export function compareColumns(op: ast.BinaryOp, cols: VectorColumns, scalar: number, scalarOnLeft: boolean, returnBool: boolean): void {
+  const n = cols.values.length;
+  const other = new Float64Array(n).fill(scalar);
+  const keep = new Uint8Array(n);
+  comparisonColumns(op, scalarOnLeft ? other : cols.values, scalarOnLeft ? cols.values : other, keep);
+  const present = new Uint8Array(n);
+  applyComparison(cols.present, cols.values, keep, returnBool, cols.values, present);
+  cols.present = present;
+  if (returnBool) cols.dropName = true;
 }
 
 export async function evalBinary(ev: Evaluator, e: ast.BinaryExpr, grid: Grid): Promise<EvalValue> {

@@ -5,12 +5,13 @@ import type * as ast from "./ast.js";
 import { PromqlError, type Label } from "./result.js";
 import type { SeriesBatch, SeriesSource } from "./source.js";
 import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
-import { countPresent, makeGrid, type EvalValue, type Grid, type RawSeries, type StepSeries } from "./values.js";
+import { countPresent, makeGrid, seriesOfColumns, type EvalValue, type Grid, type RawSeries, type StepSeries, type VectorColumns } from "./values.js";
 import {
-  evalInstantSelectorInMemory, evalRangeKernel, evalRangeKernelInMemory, KERNEL_BATCH_POINTS, type KernelResult, type RangeFunctionName, type WindowExtension,
+  evalInstantSelectorInMemory, evalRangeKernel, evalRangeKernelInMemory, KERNEL_BATCH_POINTS, type KernelColumns, type KernelResult, type RangeFunctionName,
+  type WindowExtension,
 } from "./range_kernels.js";
 import type { Annotations } from "./annotations.js";
-import { evalBinary } from "./binary.js";
+import { compareColumns, evalBinary, isComparison } from "./binary.js";
 import { evalAggregate } from "./aggregations.js";
 import { evalCall } from "./functions.js";
 
@@ -241,25 +242,8 @@ export class Evaluator {
     const steps = refs.length;
     const lookback = this.options.lookbackDeltaMs;
     if (vs.smoothed && !sampleTimestamps) return this.evalSmoothedSelector(vs, refs);
-    const labels: Label[][] = [];
-    const results: KernelResult[] = [];
-    const inMemory = await this.selectInMemory(vs, refs[0] - lookback + 1, refs[steps - 1], (batch) => {
-      for (const l of batch.labels) labels.push(l);
-      evalInstantSelectorInMemory(batch, refs, lookback, sampleTimestamps, results);
-    });
-    if (inMemory) {
-      const out: StepSeries[] = [];
-      let points = 0;
-      for (let i = 0; i < results.length; i++) {
-        const present = results[i].present;
-        const n = countPresent(present);
-        if (n > 0) out.push({ labels: labels[i], dropName: false, values: results[i].values, present });
-        points += n;
-      }
-      // Like Prometheus, the points an instant selector produces count against the sample limit.
-      this.countSamples(points);
-      return out;
-    }
+    const cols = await this.selectorColumns(vs, refs, sampleTimestamps);
+    if (cols) return seriesOfColumns(cols);
     const raw = await this.select(vs, refs[0] - lookback + 1, refs[steps - 1]);
     const out: StepSeries[] = [];
     // One buffer for all series' steps (a series with no point gives its slot back to the next one).
@@ -280,6 +264,50 @@ export class Evaluator {
       this.countSamples(points);
     }
     return out;
+  }
+
+  /**
+   * An instant selector (not smoothed) as columns, read batch by batch where storage decoded the samples in WASM
+   * memory (one kernel call per batch, no per-series objects); undefined when the source offers no batches.
+   */
+  private async selectorColumns(vs: ast.VectorSelector, refs: Float64Array, sampleTimestamps: boolean): Promise<VectorColumns | undefined> {
+    const steps = refs.length;
+    const lookback = this.options.lookbackDeltaMs;
+    const labels: Label[][] = [];
+    const parts: KernelColumns[] = [];
+    const inMemory = await this.selectInMemory(vs, refs[0] - lookback + 1, refs[steps - 1], (batch) => {
+      appendAll(labels, batch.labels);
+      parts.push(evalInstantSelectorInMemory(batch, refs, lookback, sampleTimestamps));
+    });
+    if (!inMemory) return undefined;
+    const { values, present } = joinColumns(parts);
+    // Like Prometheus, the points an instant selector produces count against the sample limit.
+    this.countSamples(countPresent(present));
+    return { labels, dropName: false, values, present, steps };
+  }
+
+  /**
+   * An instant-vector expression as columns where it can be evaluated without per-series objects: an instant
+   * selector, or one compared with a number literal (`up == 1`, `x > bool 0`); undefined for anything else (then
+   * nothing was evaluated). Aggregations read these columns directly.
+   */
+  async evalColumns(expr: ast.Expr, grid: Grid): Promise<VectorColumns | undefined> {
+    expr = unwrapParens(expr);
+    if (expr.type === "VectorSelector") {
+      if (expr.smoothed) return undefined;
+      this.checkDeadline();
+      return this.selectorColumns(expr, this.referenceTimes(grid, expr.at, expr.offsetMs), false);
+    }
+    if (expr.type !== "BinaryExpr" || !isComparison(expr.op)) return undefined;
+    const lhs = unwrapParens(expr.lhs);
+    const rhs = unwrapParens(expr.rhs);
+    const scalarOnLeft = lhs.type === "NumberLiteral";
+    const literal = scalarOnLeft ? lhs : rhs;
+    const selector = scalarOnLeft ? rhs : lhs;
+    if (literal.type !== "NumberLiteral" || selector.type !== "VectorSelector") return undefined;
+    const cols = await this.evalColumns(selector, grid);
+    if (cols) compareColumns(expr.op, cols, literal.value, scalarOnLeft, expr.returnBool);
+    return cols;
   }
 
   /** The widening of an anchored (one lookback delta back) or smoothed (one lookback delta both ways) selector. */
@@ -386,7 +414,7 @@ export class Evaluator {
       const labels: Label[][] = [];
       const results: KernelResult[] = [];
       const inMemory = await this.selectInMemory(vs, start, end, (batch) => {
-        for (const l of batch.labels) labels.push(l);
+        appendAll(labels, batch.labels);
         evalRangeKernelInMemory(name, batch, { windowEnds, rangeMs: expr.rangeMs, p0, p1, extension }, results);
       });
       if (inMemory) return { labels, results };
@@ -505,6 +533,26 @@ export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
 /** Applies delayed name removal at the end of a query and checks the result for duplicate label sets. */
 export function finalizeSeries(series: StepSeries[]): StepSeries[] {
   return mergeSameLabels(series.map((s) => (s.dropName ? { ...s, labels: dropMetadataLabels(s.labels), dropName: false } : s)));
+}
+
+function appendAll<T>(into: T[], items: readonly T[]): void {
+  for (let i = 0; i < items.length; i++) into.push(items[i]!);
+}
+
+/** The outputs of several kernel calls, one after the other (the only one as it is). */
+function joinColumns(parts: KernelColumns[]): KernelColumns {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.values.length;
+  const values = new Float64Array(n);
+  const present = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    values.set(p.values, at);
+    present.set(p.present, at);
+    at += p.values.length;
+  }
+  return { values, present };
 }
 
 /**

@@ -147,15 +147,8 @@ function runBatch(
   const offsets = new Int32Array(count + 1);
   for (let i = 0; i < count; i++) offsets[i + 1] = offsets[i] + series[first + i].timestamps.length;
   const points = offsets[count];
-  runKernel(fn, offsets, points, (base) => {
-    const f64 = memoryViews().f64;
-    for (let i = 0; i < count; i++) {
-      const s = series[first + i];
-      f64.set(s.timestamps, base / 8 + offsets[i]);
-      f64.set(s.values, base / 8 + points + offsets[i]);
-    }
-    return [base, base + points * 8];
-  }, windows, results, first);
+  const out = runKernel(fn, offsets, points, series, first, 0, 0, windows.windowEnds, windows.rangeMs, windows.p0, windows.p1, windows.extension);
+  splitResults(out, count, windows.windowEnds.length, results, first);
 }
 
 function kernelId(name: RangeFunctionName, extension: WindowExtension | undefined): number {
@@ -182,44 +175,58 @@ export function evalRangeKernelInMemory(
   results: KernelResult[],
 ): void {
   const fn = kernelId(name, windows.extension);
+  const count = batch.offsets.length - 1;
   const at = results.length;
-  results.length += batch.offsets.length - 1;
-  runKernel(fn, batch.offsets, 0, () => [batch.tsPtr, batch.vsPtr], windows, results, at);
+  results.length += count;
+  const out = runKernel(fn, batch.offsets, 0, undefined, 0, batch.tsPtr, batch.vsPtr, windows.windowEnds, windows.rangeMs, windows.p0, windows.p1, windows.extension);
+  splitResults(out, count, windows.windowEnds.length, results, at);
 }
 
 /**
  * Instant-vector selector over series in linear memory: per step t = refs[k], the newest sample in
  * (t - lookbackMs, t] unless it is a staleness marker, as its value (or, with `sampleTimestamps`, its timestamp in
- * seconds). Appends one result per series to `results`.
+ * seconds). Returns the batch's output as columns (series i at [i * steps, (i + 1) * steps)), no per-series objects.
  */
 export function evalInstantSelectorInMemory(
-  batch: SeriesInMemory, refs: Float64Array, lookbackMs: number, sampleTimestamps: boolean, results: KernelResult[],
-): void {
-  const at = results.length;
-  results.length += batch.offsets.length - 1;
+  batch: SeriesInMemory, refs: Float64Array, lookbackMs: number, sampleTimestamps: boolean,
+): KernelColumns {
   const fn = sampleTimestamps ? FN_INSTANT_TIMESTAMP : FN_INSTANT_VALUE;
-  runKernel(fn, batch.offsets, 0, () => [batch.tsPtr, batch.vsPtr], { windowEnds: refs, rangeMs: lookbackMs }, results, at);
+  return runKernel(fn, batch.offsets, 0, undefined, 0, batch.tsPtr, batch.vsPtr, refs, lookbackMs, undefined, undefined, undefined);
+}
+
+/** One kernel call's output over `count` series: values and presence flags, series i at [i * steps, (i + 1) * steps). */
+export interface KernelColumns {
+  values: Float64Array;
+  present: Uint8Array;
 }
 
 /**
- * One kernel call: lays out `packedPoints` input points (placed by `inputs`, which returns the ts/vs addresses;
- * 0 when the series are elsewhere in memory), offsets, windows, parameters and outputs in the scratch arena, runs
- * the kernel and unpacks one result per series into results[resultAt...].
+ * One kernel call: lays out offsets, windows, parameters and outputs in the scratch arena, with the input points
+ * either packed there too (`packed`: series [first, first + offsets.length - 1), `packedPoints` points in all) or
+ * already in linear memory at tsPtr/vsPtr, runs the kernel and copies its output out of linear memory (the scratch
+ * arena is reused by the next call). Windows and inputs come as plain arguments, not as an object or a callback:
+ * callers pass objects of several shapes and closures of several functions, which deoptimised it ("wrong map",
+ * "wrong feedback cell").
  */
 function runKernel(
   fn: number,
   offsets: Int32Array,
   packedPoints: number,
-  inputs: (base: number) => [number, number],
-  { windowEnds, rangeMs, p0, p1, extension }: KernelWindows,
-  results: KernelResult[],
-  resultAt: number,
-): void {
+  packed: WindowSeries[] | undefined,
+  first: number,
+  tsPtr: number,
+  vsPtr: number,
+  windowEnds: Float64Array,
+  rangeMs: number,
+  p0: Float64Array | undefined,
+  p1: Float64Array | undefined,
+  extension: WindowExtension | undefined,
+): KernelColumns {
   const wasm = loadWasm() as KernelExports;
   const steps = windowEnds.length;
   const count = offsets.length - 1;
   let longest = 0;
-  for (let i = 0; i < count; i++) longest = Math.max(longest, offsets[i + 1] - offsets[i]);
+  for (let i = 0; i < count; i++) longest = Math.max(longest, offsets[i + 1]! - offsets[i]!);
   const offsetsOff = packedPoints * 16;
   const windowOff = align8(offsetsOff + (count + 1) * 4);
   const p0Off = windowOff + steps * 8;
@@ -230,7 +237,11 @@ function runKernel(
   const total = sortOff + Math.max(1, longest) * 8;
 
   const base = wasm.scratch(total);
-  const [tsPtr, vsPtr] = inputs(base);
+  if (packed) {
+    packSeries(packed, first, offsets, base, packedPoints);
+    tsPtr = base;
+    vsPtr = base + packedPoints * 8;
+  }
   const mem = memoryViews();
   mem.i32.set(offsets, (base + offsetsOff) >> 2);
   mem.f64.set(windowEnds, (base + windowOff) >> 3);
@@ -244,14 +255,29 @@ function runKernel(
     extension?.beforeMs ?? 0, extension?.afterMs ?? 0, extension?.smoothed ? 1 : 0,
   );
 
-  // One copy out of linear memory (the scratch arena is reused by the next kernel call), then per-series views.
   const after = memoryViews().buffer;
-  const outValues = new Float64Array(after, base + outOff, count * steps).slice();
-  const outPresent = new Uint8Array(after, base + presentOff, count * steps).slice();
+  return {
+    values: new Float64Array(after, base + outOff, count * steps).slice(),
+    present: new Uint8Array(after, base + presentOff, count * steps).slice(),
+  };
+}
+
+/** Copies series [first, first + offsets.length - 1) into linear memory at `base`: timestamps, then values. */
+function packSeries(series: WindowSeries[], first: number, offsets: Int32Array, base: number, points: number): void {
+  const f64 = memoryViews().f64;
+  for (let i = 0; i < offsets.length - 1; i++) {
+    const s = series[first + i]!;
+    f64.set(s.timestamps, base / 8 + offsets[i]!);
+    f64.set(s.values, base / 8 + points + offsets[i]!);
+  }
+}
+
+/** Per-series views of a kernel call's output, into results[resultAt...]. */
+function splitResults(out: KernelColumns, count: number, steps: number, results: KernelResult[], resultAt: number): void {
   for (let i = 0; i < count; i++) {
     results[resultAt + i] = {
-      values: outValues.subarray(i * steps, (i + 1) * steps),
-      present: outPresent.subarray(i * steps, (i + 1) * steps),
+      values: out.values.subarray(i * steps, (i + 1) * steps),
+      present: out.present.subarray(i * steps, (i + 1) * steps),
     };
   }
 }

@@ -19,6 +19,31 @@ export interface StepSeries {
   present: Uint8Array;
 }
 
+/**
+ * An instant vector as columns, as an instant selector reads it: series i (labels[i]) holds steps
+ * [i * steps, (i + 1) * steps) of `values`/`present`; series without any point may be among them. Aggregations
+ * read it without building a StepSeries (and two typed-array views) per series.
+ */
+export interface VectorColumns {
+  labels: Label[][];
+  dropName: boolean;
+  values: Float64Array;
+  present: Uint8Array;
+  steps: number;
+}
+
+/** The series of `cols` that hold a point, as StepSeries (views into the columns). */
+export function seriesOfColumns(cols: VectorColumns): StepSeries[] {
+  const { labels, values, present, steps } = cols;
+  const out: StepSeries[] = [];
+  for (let i = 0; i < labels.length; i++) {
+    const from = i * steps;
+    if (!anyPresentIn(present, from, from + steps)) continue;
+    out.push({ labels: labels[i]!, dropName: cols.dropName, values: values.subarray(from, from + steps), present: present.subarray(from, from + steps) });
+  }
+  return out;
+}
+
 /** Raw samples of one series (range-vector data), ascending timestamps. */
 export interface RawSeries {
   labels: Label[];
@@ -47,7 +72,12 @@ export function hasAnyPoint(s: StepSeries): boolean {
 // Step loops over typed arrays only, in small functions: StepSeries objects come in several shapes, and a loop that
 // reads `s.present[i]` through them would be optimised, deoptimised on the next shape ("wrong map") and recompiled.
 function anyPresent(present: Uint8Array): boolean {
-  for (let i = 0; i < present.length; i++) if (present[i]) return true;
+  return anyPresentIn(present, 0, present.length);
+}
+
+/** Whether any of present[from..to) is set. */
+export function anyPresentIn(present: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (present[i]) return true;
   return false;
 }
 

@@ -1,7 +1,9 @@
 // InfluxDB line protocol (v1 /write and v2 /api/v2/write bodies) to sample columns: the full line grammar (backslash
 // escapes, quoted string fields, i/u suffixes, booleans, optional timestamp, precision), measurement+field naming
-// and tags as labels (reference §4.5). Parsed in place on the bytes with series keys cached across requests; no
-// per-line or per-sample objects. One bad line rejects the whole body (nothing is half-applied).
+// and tags as labels (reference §4.5). Bodies of the common shape are scanned by a WASM kernel
+// (assembly/protocols/influx_lines.ts), the rest by the JS parser here (in place on the bytes); both cache series
+// keys across requests, neither makes per-line or per-sample objects. One bad line rejects the whole body (nothing
+// is half-applied), with the JS parser's error naming the line.
 import { isUtf8 } from "node:buffer";
 import { SeriesKey } from "../storage/types.js";
 import { ProtocolError } from "./errors.js";
@@ -9,6 +11,7 @@ import { normaliseLabelName, normaliseMetricName } from "./legacy-names.js";
 import type { TimestampPrecision } from "./rows.js";
 import { type Label, MAX_METRIC_NAME_BYTES, METRIC_NAME_LABEL, excerpt, validateSeries } from "./series-validation.js";
 import { grownTo } from "../encoding/typed-arrays.js";
+import { loadWasm, memoryViews, scratch } from "../wasm/loader.js";
 
 export type InfluxPrecision = "ns" | "us" | "ms" | "s" | "m" | "h";
 
@@ -66,10 +69,14 @@ const utf8 = new TextDecoder("utf-8");
 
 class LineError extends Error {}
 
-/** A parsed series key: measurement and sorted labels, and the ids of its fields (storage series) in the cache. */
-interface SeriesEntry {
+/** A parsed series key: the normalised measurement and the sorted, validated labels. */
+interface ParsedKey {
   measurement: string;
   labels: Label[];
+}
+
+/** A parsed series key and the ids of its fields (storage series) in the cache. */
+interface SeriesEntry extends ParsedKey {
   fields: number[];
 }
 
@@ -210,9 +217,15 @@ let cachedKeys = 0;
 /** Incremented per parsed body: marks which fields already have an index in the current batch. */
 let batchStamp = 0;
 
-function seriesCacheFor(opts: InfluxParseOptions): SeriesCache {
+/** The cache context of a request: its tenant and extra labels (they change every series' label set). */
+function contextOf(opts: InfluxParseOptions): string {
   let context = opts.tenantLabel ? opts.tenantLabel.value : "";
   for (const l of opts.extraLabels ?? []) context += `\u0000${l.name}=${l.value}`;
+  return context;
+}
+
+function seriesCacheFor(opts: InfluxParseOptions): SeriesCache {
+  const context = contextOf(opts);
   let cache = seriesCaches.get(context);
   if (!cache) {
     // contexts come from request headers and parameters: bound their number, not only the keys in them
@@ -225,9 +238,15 @@ function seriesCacheFor(opts: InfluxParseOptions): SeriesCache {
   return cache;
 }
 
-/** Size of the series-key caches: contexts (tenant + db/rp/bucket/org) and keys across them. */
-export function influxSeriesCacheStats(): { contexts: number; keys: number } {
-  return { contexts: seriesCaches.size, keys: cachedKeys };
+/** Size of the series-key caches: contexts (tenant + db/rp/bucket/org) and keys across them, of both parsers and in all. */
+export function influxSeriesCacheStats(): { contexts: number; keys: number; js: CacheSize; wasm: CacheSize } {
+  const js = { contexts: seriesCaches.size, keys: cachedKeys };
+  const wasm = { contexts: scanContexts.size, keys: lineKernel?.ilKeyCount() ?? 0 };
+  return { contexts: js.contexts + wasm.contexts, keys: js.keys + wasm.keys, js, wasm };
+}
+interface CacheSize {
+  contexts: number;
+  keys: number;
 }
 
 /** The body being parsed, as bytes and as a DataView for reading 4 bytes at a time. */
@@ -318,22 +337,38 @@ function keepColumns(cols: Columns): void {
 }
 
 /**
- * Parses a whole body in place (bytes, no decoding of known series). Blank lines and `#` comments are skipped;
- * every other line must parse, or a ProtocolError names the (1-based) line and why, and nothing is returned.
+ * Parses a whole body (bytes, no decoding of known series). Blank lines and `#` comments are skipped; every other
+ * line must parse, or a ProtocolError names the (1-based) line and why, and nothing is returned. A body of the
+ * common shape is scanned in WASM (scanInWasm); any other, and every bad one, by the JS parser.
  */
 export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): ParsedInflux {
   if (!isUtf8(body)) throw new ProtocolError("malformed", "line protocol body is not valid UTF-8");
+  return (opts.serverPrecision !== "ns" && scanInWasm(body, opts, timestampDrop(opts))) || parseInJs(body, opts);
+}
+
+/** Digits a timestamp loses on the fast paths (-1: no fast path for this precision pair). */
+function timestampDrop(opts: InfluxParseOptions): number {
+  const from = DIGITS_OF[opts.precision];
+  const drop = opts.serverPrecision === "ns" || from === undefined ? -1 : DIGITS_OF[opts.serverPrecision]! - from;
+  return drop < 0 ? -1 : drop;
+}
+
+/** parseInfluxLines by the JS parser alone (the whole grammar, every error; the oracle the WASM scan is tested against). */
+export function parseInfluxLinesInJs(body: Uint8Array, opts: InfluxParseOptions): ParsedInflux {
+  if (!isUtf8(body)) throw new ProtocolError("malformed", "line protocol body is not valid UTF-8");
+  return parseInJs(body, opts);
+}
+
+function parseInJs(body: Uint8Array, opts: InfluxParseOptions): ParsedInflux {
   const len = body.length;
   // room for one sample per 64 bytes (lines are mostly longer); the columns grow when they are not
   const cols = takeColumns(Math.min(len >>> 6, opts.maxLines) + 16, opts.serverPrecision === "ns");
-  const from = DIGITS_OF[opts.precision];
-  const drop = opts.serverPrecision === "ns" || from === undefined ? -1 : DIGITS_OF[opts.serverPrecision]! - from;
   const st: ParseState = {
     body: { bytes: body, view: new DataView(body.buffer, body.byteOffset, body.byteLength) },
     opts,
     // Without backslashes and tabs anywhere, a series key ends at the line's first space (found natively).
     plainKeys: body.indexOf(92) < 0 && body.indexOf(9) < 0,
-    timestampDrop: drop < 0 ? -1 : drop,
+    timestampDrop: timestampDrop(opts),
     cols,
     series: cols.series,
     seriesCount: 0,
@@ -350,6 +385,143 @@ export function parseInfluxLines(body: Uint8Array, opts: InfluxParseOptions): Pa
   // a reused array keeps its capacity: entries are overwritten in place and only the length set here
   st.series.length = st.seriesCount;
   return { series: st.series, seriesIndex: cols.seriesIndex, timestamps: cols.timestamps, values: cols.values, count: cols.count, metrics: st.metrics };
+}
+
+// The WASM scan (assembly/protocols/influx_lines.ts) and its cache of series keys and field names: the kernel
+// finds a line's key and fields again by their bytes in linear memory and converts the numbers, so JS touches a
+// body only once per distinct field (one array load for a known one). JS decodes and validates a key the first
+// time the kernel reports it and keeps a SeriesKey per cached field. A body the kernel does not take (escapes,
+// tabs, strings, booleans, numbers off the fast paths, bad lines, a key or field JS rejects) goes to the JS
+// parser, which then gives the same result or the same error as it would alone (test/protocols/influx-line.test.ts
+// checks both against each other).
+interface LineKernel {
+  ilScan(body: number, len: number, context: number, maxLines: number, drop: number, now: number): number;
+  ilOutputs(cap: number): number;
+  ilSampleCount(): number;
+  ilCacheGeneration(): number;
+  ilCacheClear(): void;
+  ilKeyCount(): number;
+  ilKeyBytes(key: number): number;
+  ilKeyLength(key: number): number;
+  ilFieldBytes(field: number): number;
+  ilFieldLength(field: number): number;
+  ilFieldKey(field: number): number;
+}
+const IL_FALLBACK = -1;
+const IL_SPACE = -2;
+let lineKernel: LineKernel | undefined;
+let scanCap = 0;
+let scanBase = 0;
+/** What JS holds per kernel key and field, for the kernel's current cache generation. */
+let scanGeneration = -1;
+let scanKeys: (ParsedKey | undefined)[] = [];
+let scanFieldSeries: (SeriesKey | undefined)[] = [];
+let scanFieldMetric = new Int32Array(1024);
+let scanMetricIds = new Map<string, number>();
+let scanMetricNames: string[] = [];
+let scanMetricStamp = new Int32Array(64);
+/** Kernel contexts (tenant and extra labels) by their contextOf string. */
+const scanContexts = new Map<string, number>();
+
+function scanContextId(k: LineKernel, opts: InfluxParseOptions): number {
+  const name = contextOf(opts);
+  let id = scanContexts.get(name);
+  if (id === undefined) {
+    if (scanContexts.size >= MAX_CACHE_CONTEXTS) {
+      scanContexts.clear();
+      k.ilCacheClear();
+    }
+    id = scanContexts.size;
+    scanContexts.set(name, id);
+  }
+  return id;
+}
+
+/** The body scanned by the WASM kernel, or undefined when the JS parser has to take it. */
+function scanInWasm(body: Uint8Array, opts: InfluxParseOptions, drop: number): ParsedInflux | undefined {
+  const k = (lineKernel ??= loadWasm() as unknown as LineKernel);
+  const context = scanContextId(k, opts);
+  const len = body.length;
+  const at = scratch(len);
+  memoryViews().u8.set(body, at);
+  if (scanCap === 0) scanBase = k.ilOutputs((scanCap = 8192));
+  const now = Number(opts.now);
+  let distinct = k.ilScan(at, len, context, opts.maxLines, drop, now);
+  while (distinct === IL_SPACE) {
+    // the kernel's outputs stay allocated: a body with more samples than the pooled columns hold goes to JS
+    if (scanCap >= MAX_SPARE_SAMPLES) return undefined;
+    scanBase = k.ilOutputs((scanCap *= 2));
+    distinct = k.ilScan(at, len, context, opts.maxLines, drop, now);
+  }
+  const generation = k.ilCacheGeneration();
+  if (generation !== scanGeneration) {
+    scanGeneration = generation;
+    scanKeys = [];
+    scanFieldSeries = [];
+    scanMetricIds = new Map();
+    scanMetricNames = [];
+  }
+  if (distinct === IL_FALLBACK) return undefined;
+  const count = k.ilSampleCount();
+  const cols = takeColumns(Math.max(count, Math.min(len >>> 6, opts.maxLines) + 16), false); // sized as parseInJs does
+  const series = cols.series;
+  const metrics: string[] = [];
+  const stamp = ++batchStamp;
+  // the kernel may have grown memory: views from here on
+  const views = memoryViews();
+  const fieldIds = (scanBase + scanCap * 20) >> 2;
+  for (let d = 0; d < distinct; d++) {
+    const f = views.i32[fieldIds + d]!;
+    const key = scanFieldSeries[f] ?? scannedField(k, f, opts);
+    if (key === undefined) {
+      keepColumns(cols);
+      return undefined;
+    }
+    if (d < series.length) series[d] = key;
+    else series.push(key);
+    const metric = scanFieldMetric[f]!;
+    if (scanMetricStamp[metric] !== stamp) {
+      scanMetricStamp[metric] = stamp;
+      metrics.push(scanMetricNames[metric]!);
+    }
+  }
+  series.length = distinct;
+  cols.count = count;
+  const timestamps = cols.timestamps as Float64Array;
+  timestamps.set(views.f64.subarray(scanBase >> 3, (scanBase >> 3) + count));
+  cols.values.set(views.f64.subarray((scanBase >> 3) + scanCap, (scanBase >> 3) + scanCap + count));
+  cols.seriesIndex.set(new Uint32Array(views.buffer, scanBase + scanCap * 16, count));
+  return { series, seriesIndex: cols.seriesIndex, timestamps, values: cols.values, count, metrics };
+}
+
+/** Decodes a field the kernel cached but JS has not seen (and its key, the first time); undefined when JS rejects either. */
+function scannedField(k: LineKernel, f: number, opts: InfluxParseOptions): SeriesKey | undefined {
+  const u8 = memoryViews().u8;
+  const keyId = k.ilFieldKey(f);
+  try {
+    let key = scanKeys[keyId];
+    if (key === undefined) {
+      const at = k.ilKeyBytes(keyId);
+      key = parseSeries(utf8.decode(u8.subarray(at, at + k.ilKeyLength(keyId))), opts);
+      scanKeys[keyId] = key;
+    }
+    const at = k.ilFieldBytes(f);
+    const series = fieldSeries(key, u8.subarray(at, at + k.ilFieldLength(f)));
+    scanFieldSeries[f] = series;
+    let metric = scanMetricIds.get(series.metric);
+    if (metric === undefined) {
+      metric = scanMetricNames.length;
+      scanMetricIds.set(series.metric, metric);
+      scanMetricNames.push(series.metric);
+      scanMetricStamp = grownTo(scanMetricStamp, metric + 1);
+    }
+    scanFieldMetric = grownTo(scanFieldMetric, f + 1);
+    scanFieldMetric[f] = metric;
+    return series;
+  } catch (err) {
+    if (err instanceof LineError || err instanceof ProtocolError) return undefined;
+    throw err;
+  }
 }
 
 /** The line loop of parseInfluxLines. */
@@ -423,7 +595,7 @@ function unescape(raw: string): string {
 }
 
 /** Parses a series key (measurement and tags as written) into the normalised metric base name and sorted labels. */
-function parseSeries(key: string, opts: InfluxParseOptions): { measurement: string; labels: Label[] } {
+function parseSeries(key: string, opts: InfluxParseOptions): ParsedKey {
   let comma = scanUnescaped(key, 0, key.length, 44, 44);
   const rawMeasurement = unescape(key.slice(0, comma));
   if (rawMeasurement.length === 0) throw new LineError("missing measurement");
@@ -567,15 +739,21 @@ function fieldOf(cache: SeriesCache, key: number, body: Body, from: number, to: 
   const guess = fields[position];
   if (guess !== undefined && cache.sameBytes(cache.fieldStart[guess]!, cache.fieldLength[guess]!, body, from, to)) return guess;
   for (const f of fields) if (cache.sameBytes(cache.fieldStart[f]!, cache.fieldLength[f]!, body, from, to)) return f;
-  const rawField = unescape(utf8.decode(body.bytes.subarray(from, to)));
-  if (rawField.length === 0) throw new LineError("empty field key");
-  const metric = rawField === "value" ? entry.measurement : `${entry.measurement}_${normaliseMetricName(rawField)}`;
-  if (metric.length > MAX_METRIC_NAME_BYTES) throw new LineError(`metric name longer than ${MAX_METRIC_NAME_BYTES} bytes`);
+  const series = fieldSeries(entry, body.bytes.subarray(from, to));
   if (fields.length >= MAX_FIELDS_PER_SERIES) fields.length = 0;
-  const f = cache.addField(body, from, to, new SeriesKey(metric, entry.labels)); // storage resolves a key once
+  const f = cache.addField(body, from, to, series);
   fields.push(f);
   if (cache.keyFirstField[key]! < 0) cache.keyFirstField[key] = f;
   return f;
+}
+
+/** The series of field-name bytes `raw` (as written) of a parsed key: `measurement_field`, or `measurement` for `value`. */
+function fieldSeries(key: ParsedKey, raw: Uint8Array): SeriesKey {
+  const rawField = unescape(utf8.decode(raw));
+  if (rawField.length === 0) throw new LineError("empty field key");
+  const metric = rawField === "value" ? key.measurement : `${key.measurement}_${normaliseMetricName(rawField)}`;
+  if (metric.length > MAX_METRIC_NAME_BYTES) throw new LineError(`metric name longer than ${MAX_METRIC_NAME_BYTES} bytes`);
+  return new SeriesKey(metric, key.labels); // storage resolves a key once
 }
 
 function fieldName(buf: Uint8Array, from: number, length: number): string {

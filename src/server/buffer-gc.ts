@@ -6,7 +6,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
 /** Collect once ArrayBuffer bytes exceed what survived the last collection by this much. */
-export const BUFFER_GARBAGE_BYTES = 32 << 20;
+const BUFFER_GARBAGE_BYTES = 32 << 20;
 const CHECK_INTERVAL_MS = 100;
 
 /** The decision alone: collect when buffers grew `slack` bytes above the low-water mark since the last collection. */

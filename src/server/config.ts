@@ -124,7 +124,7 @@ Environment:
 const BOOL_TRUE = new Set(["true", "1", "yes", "on"]);
 const BOOL_FALSE = new Set(["false", "0", "no", "off"]);
 
-export function parseBool(flag: string, raw: string): boolean {
+function parseBool(flag: string, raw: string): boolean {
   const v = raw.trim().toLowerCase();
   if (BOOL_TRUE.has(v)) return true;
   if (BOOL_FALSE.has(v)) return false;
@@ -136,7 +136,7 @@ const DURATION_UNIT_MS: Record<string, number> = {
 };
 
 /** Reference duration syntax: a bare integer is seconds; otherwise `<float><unit>`. Returns ms. */
-export function parseDurationFlag(flag: string, raw: string): number {
+function parseDurationFlag(flag: string, raw: string): number {
   const v = raw.trim();
   let ms: number | undefined;
   if (/^\d+$/.test(v)) ms = Number(v) * 1000;
@@ -153,7 +153,7 @@ export function parseDurationFlag(flag: string, raw: string): number {
 const BYTE_UNITS: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
 /** Integer bytes, or a float with suffix K, M, G or T (powers of 1024). */
-export function parseBytesFlag(flag: string, raw: string): number {
+function parseBytesFlag(flag: string, raw: string): number {
   const v = raw.trim();
   if (/^\d+$/.test(v)) return Number(v);
   const m = /^(\d+(?:\.\d+)?|\.\d+)([KMGT])$/i.exec(v);
@@ -171,7 +171,7 @@ const PRECISIONS: Record<string, TimestampPrecision> = {
   us: "us", microseconds: "us", microsecond: "us", ns: "ns", nanoseconds: "ns", nanosecond: "ns",
 };
 
-export function parseListen(flag: string, raw: string): { host: string; port: number } {
+function parseListen(flag: string, raw: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(raw.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new ConfigError(`${flag}: expected host:port, got ${JSON.stringify(raw)}`);

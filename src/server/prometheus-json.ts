@@ -1,7 +1,7 @@
 // Prometheus HTTP API JSON encoding: Go-compatible float and timestamp spelling and the query result shapes,
 // written as JSON text directly so values come out byte-identical to Prometheus' jsonutil marshalling.
 import { GrowableBytes } from "../encoding/growable-bytes.js";
-import type { QueryData, QueryResult } from "../promql/result.js";
+import type { InstantSample, QueryData, QueryResult, RangeSeries } from "../promql/result.js";
 
 export interface Label {
   name: string;
@@ -224,47 +224,57 @@ function writeQueryData(w: JsonWriter, result: QueryData): void {
       w.ascii("]");
       break;
     case "vector":
-      w.ascii('{"resultType":"vector","result":[');
-      for (let k = 0; k < result.result.length; k++) {
-        const s = result.result[k]!;
-        w.ascii(k > 0 ? ',{"metric":' : '{"metric":');
-        writeLabels(w, s.labels);
-        w.ascii(',"value":');
-        writeSamplePair(w, s.timestamp, s.value);
-        w.ascii("}");
-      }
-      w.ascii("]");
+      writeVector(w, result.result);
       break;
-    case "matrix": {
-      // Series of a range query share the step timestamps: the `[<ts>,"` prefix at point i is formatted once and
-      // reused by every later series whose i-th timestamp is the same.
-      // (a typed array: a JS array of doubles compared here boxed ~36 bytes of garbage per point)
-      let longest = 0;
-      for (const s of result.result) longest = Math.max(longest, s.timestamps.length);
-      const prefixTs = new Float64Array(longest).fill(NaN);
-      const prefixes: Uint8Array[] = [];
-      w.ascii('{"resultType":"matrix","result":[');
-      for (let k = 0; k < result.result.length; k++) {
-        const s = result.result[k]!;
-        w.ascii(k > 0 ? ',{"metric":' : '{"metric":');
-        writeLabels(w, s.labels);
-        w.ascii(',"values":[');
-        const n = s.timestamps.length;
-        for (let i = 0; i < n; i++) {
-          const ms = s.timestamps[i]!;
-          if (prefixTs[i] !== ms) {
-            prefixTs[i] = ms;
-            prefixes[i] = Buffer.from(`[${formatTimestamp(ms)},"`, "latin1");
-          }
-        }
-        w.points(prefixes, s.values, n);
-        w.ascii("]}");
-      }
-      w.ascii("]");
+    case "matrix":
+      writeMatrix(w, result.result);
       break;
-    }
   }
   w.ascii("}");
+}
+
+// (the vector and matrix loops in functions of their own: V8 compiles each when it gets hot, smaller and sooner
+// than one writeQueryData holding every case)
+
+function writeVector(w: JsonWriter, result: readonly InstantSample[]): void {
+  w.ascii('{"resultType":"vector","result":[');
+  for (let k = 0; k < result.length; k++) {
+    const s = result[k]!;
+    w.ascii(k > 0 ? ',{"metric":' : '{"metric":');
+    writeLabels(w, s.labels);
+    w.ascii(',"value":');
+    writeSamplePair(w, s.timestamp, s.value);
+    w.ascii("}");
+  }
+  w.ascii("]");
+}
+
+function writeMatrix(w: JsonWriter, result: readonly RangeSeries[]): void {
+  // Series of a range query share the step timestamps: the `[<ts>,"` prefix at point i is formatted once and
+  // reused by every later series whose i-th timestamp is the same.
+  // (a typed array: a JS array of doubles compared here boxed ~36 bytes of garbage per point)
+  let longest = 0;
+  for (const s of result) longest = Math.max(longest, s.timestamps.length);
+  const prefixTs = new Float64Array(longest).fill(NaN);
+  const prefixes: Uint8Array[] = [];
+  w.ascii('{"resultType":"matrix","result":[');
+  for (let k = 0; k < result.length; k++) {
+    const s = result[k]!;
+    w.ascii(k > 0 ? ',{"metric":' : '{"metric":');
+    writeLabels(w, s.labels);
+    w.ascii(',"values":[');
+    const n = s.timestamps.length;
+    for (let i = 0; i < n; i++) {
+      const ms = s.timestamps[i]!;
+      if (prefixTs[i] !== ms) {
+        prefixTs[i] = ms;
+        prefixes[i] = Buffer.from(`[${formatTimestamp(ms)},"`, "latin1");
+      }
+    }
+    w.points(prefixes, s.values, n);
+    w.ascii("]}");
+  }
+  w.ascii("]");
 }
 
 /** Bytes a result's JSON likely takes, so the writer rarely grows (and copies) the buffer while writing. */
@@ -299,3 +309,30 @@ export function successJson(dataJson: string, warnings: readonly string[] = [], 
 export function errorJson(errorType: string, message: string): string {
   return JSON.stringify({ status: "error", errorType, error: message });
 }
+
+/**
+ * Gives the number writer type feedback from every shape of value before the first response. V8 optimises `points`,
+ * `writeFloat`, `writeUint` and `writeDigits` on the first large matrix a server writes; a value of a shape that
+ * matrix lacked (integers above 2^31 after fractional rates: peerbench's q07 after q02) then finds no feedback for
+ * its branch, deoptimises them and has them compiled again while queries wait for the CPU. Writing a few small
+ * results of all shapes once at load (well under a millisecond, too little to get anything compiled) records feedback
+ * for every branch, so the code compiled later covers them all.
+ */
+function seedTypeFeedback(): void {
+  const shapes = [
+    0.25, 1234.5678, -3, 7, 100, 6442450944, 4294967296123, 2 ** 50, 2 ** 52 + 2, 1e-7, 3.5e-5, 1e21, 1.5e300, NaN, Infinity,
+    -Infinity, 0, -0, 0.1 + 0.2, 123456789.123, -987654.321,
+  ];
+  const values = Float64Array.from(shapes);
+  const timestamps = values.map((_, i) => 1_700_000_000_000 + i * 15_500);
+  const labels = [{ name: "__name__", value: "seed" }];
+  const matrix: QueryResult = { resultType: "matrix", result: [{ labels, timestamps, values }], warnings: [], infos: [] };
+  const vector: QueryResult = {
+    resultType: "vector", result: Array.from(values, (value, i) => ({ labels, timestamp: timestamps[i]!, value })), warnings: [], infos: [],
+  };
+  // V8 allocates a function's feedback vector only after its first 8 calls or so
+  const scalar: QueryResult = { resultType: "scalar", value: [timestamps[0]!, 0.5], warnings: [], infos: [] };
+  const string: QueryResult = { resultType: "string", value: [timestamps[0]!, "seed"], warnings: [], infos: [] };
+  for (let round = 0; round < 10; round++) for (const result of [matrix, vector, scalar, string]) querySuccessBody(result);
+}
+seedTypeFeedback();

@@ -8,7 +8,7 @@ import type { DurabilityLayer, EngineHandle, TypedSeriesDefinition, ValidatedBat
 import { TsinkError, errors } from "./errors.js";
 import { METRIC_LABEL, resolveSelection } from "./matchers.js";
 import type { StorageOptions } from "./options.js";
-import { SeriesRegistry, hashKey, hashLabels, hashMetric, hashSortedLabels } from "./registry.js";
+import { type PersistedSeriesTable, SeriesRegistry, hashKey, hashLabels, hashMetric, hashSortedLabels } from "./registry.js";
 import type { SealedChunk } from "./sealed-chunks.js";
 import { SeriesStore, decodeChunkRange } from "./series-store.js";
 import { TimeAxis, type TimestampArray, type Ts } from "./timestamps.js";
@@ -91,6 +91,8 @@ class BatchArrays {
   keyIds = new Uint32Array(0);
   /** Key hash per row (or per key of a columnar batch) from the prefetch pass; NOT_HASHED when it has none. */
   hashes = new Float64Array(0);
+  /** Per row of prepareBatch: the series id the prefetch pass found by successor, or -1. */
+  found = new Int32Array(0);
   /** KIND_F64 in every entry (the kinds of a columnar batch). */
   f64Kinds = new Uint8Array(0);
 
@@ -127,12 +129,18 @@ class BatchArrays {
     return this.hashes;
   }
 
+  reserveFound(n: number): Int32Array {
+    if (this.found.length < n) this.found = new Int32Array(Math.max(1024, n));
+    return this.found;
+  }
+
   /** Drops arrays grown for a batch larger than REUSED_BATCH_MAX. */
   trim(): void {
     if (this.seriesIds.length > REUSED_BATCH_MAX) this.seriesIds = new Uint32Array(0);
     if (this.kinds.length > REUSED_BATCH_MAX) this.rowArrays(0);
     if (this.keyIds.length > REUSED_BATCH_MAX) this.keyIds = new Uint32Array(0);
     if (this.hashes.length > REUSED_BATCH_MAX) this.hashes = new Float64Array(0);
+    if (this.found.length > REUSED_BATCH_MAX) this.found = new Int32Array(0);
     if (this.f64Kinds.length > REUSED_BATCH_MAX) this.f64Kinds = new Uint8Array(0);
   }
 }
@@ -161,6 +169,8 @@ export class Storage implements EngineHandle {
    */
   private labelLists: (Label[] | undefined)[] = [];
   private labelListsShape = -1;
+  /** The series id insertRows expects first in its next batch (see prefetchRows). */
+  private nextSeries = 0;
   private readonly counters: Counters = {
     rowsInserted: 0, insertBatches: 0, insertErrors: 0, selectCalls: 0, selectErrors: 0, pointsReturned: 0,
     deletes: 0, chunksSealed: 0, retentionChunksDropped: 0, admissionWaits: 0,
@@ -243,7 +253,8 @@ export class Storage implements EngineHandle {
     const axis = this.axis;
     arrays.reserve(n, false);
     const { seriesIds, kinds, timestamps, values, i64, u64 } = arrays;
-    const hashes = this.prefetchRows(rows, arrays.reserveHashes(n));
+    const found = arrays.reserveFound(n);
+    const hashes = this.prefetchRows(rows, arrays.reserveHashes(n), found);
     let blobs: Array<Blob | undefined> | null = null;
     // definitions of the new series, for the durability layer to log (without one, nothing needs them)
     const newSeries: TypedSeriesDefinition[] = [];
@@ -274,6 +285,7 @@ export class Storage implements EngineHandle {
         let labels: readonly Label[] = [];
         let hash = 0;
         if (rawLabels === lastRawLabels && metric === lastSidMetric) sid = lastSid;
+        else if (found[i]! >= 0) sid = found[i]!;
         else {
           // fast path: labels already sorted and found as given (then they are valid: they equal stored ones)
           hash = hashes[i]!;
@@ -342,6 +354,7 @@ export class Storage implements EngineHandle {
         }
       }
       if (this.options.retentionEnforced) this.checkRetention(timestamps, n, batchMax, futureLimit);
+      this.nextSeries = lastSid + 1;
     } catch (err) {
       for (const sid of kindsAssigned) reg.kind[sid] = KIND_NONE;
       reg.truncate(firstNewId);
@@ -351,25 +364,54 @@ export class Storage implements EngineHandle {
   }
 
   /**
-   * The prefetch pass of prepareBatch: hashes each row's labels (as hashSortedLabels) into `hashes`, then lets
-   * the registry touch the cells the lookups will read (SeriesRegistry.prefetch). Rows it cannot hash
-   * (malformed, or sharing the previous row's labels array) get NOT_HASHED.
+   * The prefetch pass of prepareBatch. Rows mostly arrive in the order their series were created (a scrape or a
+   * client emits its series in a stable order), so each row is first compared with the series expected next, the
+   * successor of the last one found (the previous batch's last series for the first row). A row equal to it gets
+   * its id in `found` (else -1) and needs neither hash nor table probe. When the order breaks right after a found
+   * row (or at the first row), that row is looked up at once to follow the order from its series; otherwise a
+   * row is hashed (as hashSortedLabels) into `hashes`, and the registry then touches the cells the lookups of
+   * those rows will read (SeriesRegistry.prefetch). Rows found, or that cannot be hashed (malformed, or sharing the
+   * previous row's labels array), get NOT_HASHED. In rows without any order, each costs one failed comparison.
    */
-  private prefetchRows(rows: readonly Row[], hashes: Float64Array): Float64Array {
+  private prefetchRows(rows: readonly Row[], hashes: Float64Array, found: Int32Array): Float64Array {
+    const reg = this.registry;
+    let next = this.nextSeries;
+    let following = true;
     let lastMetric: unknown;
     let lastLabels: unknown;
     let metricHash = 0;
+    let metricId = -2; // -2: not looked up yet for lastMetric
     for (let i = 0; i < rows.length; i++) {
       hashes[i] = NOT_HASHED;
+      found[i] = -1;
       const row = rows[i];
       if (row === null || typeof row !== "object") continue;
       const metric = row.metric;
       const labels = row.labels;
       if (typeof metric !== "string" || (labels === lastLabels && metric === lastMetric)) continue;
-      if (metric !== lastMetric) metricHash = hashMetric(metric);
+      if (metric !== lastMetric) {
+        metricHash = hashMetric(metric);
+        metricId = -2;
+      }
       lastMetric = metric;
       lastLabels = labels;
-      hashes[i] = hashSortedLabels(metricHash, labels);
+      if (reg.hasKey(next, metric, labels)) {
+        found[i] = next++;
+        following = true;
+        continue;
+      }
+      const hash = hashSortedLabels(metricHash, labels);
+      if (following && hash >= 0) {
+        following = false;
+        if (metricId === -2) metricId = reg.dict.find(metric) ?? -1;
+        const sid = reg.find(metricId, labels as Label[], hash);
+        if (sid >= 0) {
+          found[i] = sid;
+          next = sid + 1;
+          continue;
+        }
+      }
+      hashes[i] = hash;
     }
     this.registry.prefetch(hashes, rows.length, (i) => rows[i]!.labels);
     return hashes;
@@ -522,7 +564,7 @@ export class Storage implements EngineHandle {
       if (reg.kind[sid] === KIND_NONE) reg.kind[sid] = kind;
       const t = ts[i]!;
       if (t > max) max = t;
-      if (this.store.append(sid, kind, t, v32, i, batch.blobs?.[i])) this.counters.chunksSealed++;
+      if (this.store.append(sid, kind, ts, i, v32, batch.blobs?.[i])) this.counters.chunksSealed++;
       if (!reg.visible[sid]) reg.show(sid);
     }
     this.maxObservedTs = max;
@@ -549,6 +591,26 @@ export class Storage implements EngineHandle {
     const id = this.ensureSeries(def);
     if (this.registry.kind[id] === KIND_NONE) this.registry.kind[id] = def.kind;
     this.registry.show(id);
+  }
+
+  restoreSeries(table: PersistedSeriesTable, rows: Uint32Array, ids: Uint32Array): void {
+    const reg = this.registry;
+    const dictIds = new Int32Array(table.stringCount);
+    let pairs = 0;
+    let maxId = 0;
+    for (let i = 0; i < rows.length; i++) {
+      pairs += table.labelStart[rows[i]! + 1]! - table.labelStart[rows[i]!]!;
+      maxId = Math.max(maxId, table.ids[rows[i]!]!);
+    }
+    reg.reserve(rows.length, pairs, maxId);
+    for (let i = 0; i < rows.length; i++) {
+      const id = (ids[i] = reg.restore(table, rows[i]!, dictIds));
+      if (reg.kind[id] === KIND_NONE) reg.kind[id] = table.kinds[rows[i]!]!;
+    }
+  }
+
+  publishSeries(ids: Uint32Array): void {
+    for (let i = 0; i < ids.length; i++) this.registry.show(ids[i]!);
   }
 
   seriesDefinition(id: number): TypedSeriesDefinition | undefined {
@@ -1096,12 +1158,14 @@ export class Storage implements EngineHandle {
   private appendF64(sid: number, s: Ts, e: Ts, out: PointSink): boolean {
     if (this.durability && !this.durability.appendPersisted(sid, s, e, out)) return false;
     const chunks = this.chunkScratch;
-    chunks.length = 0;
+    if (chunks.length !== 0) chunks.length = 0; // left over by a read that threw
     this.store.sealedIn(sid, s, e, chunks);
     let ok = true;
     for (let i = 0; i < chunks.length && ok; i++) ok = out.appendChunk(chunks[i]!, s, e);
     ok = ok && this.store.appendHeads(sid, s, e, out);
-    chunks.length = 0; // do not keep block views alive
+    // do not keep block views alive (only when there are any: setting an array's length is a runtime call, and
+    // most series of a read from segments have no sealed chunk in memory)
+    if (chunks.length !== 0) chunks.length = 0;
     return ok;
   }
 

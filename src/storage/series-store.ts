@@ -78,10 +78,12 @@ export class SeriesStore {
   }
 
   /**
-   * Appends one point. `v32`/`vi` locate its 8-byte value cell (numeric kinds), `blob` is the value of blob kinds.
+   * Appends point `vi` of a batch: its timestamp `timestamps[vi]`; `v32`/`vi` locate its 8-byte value cell (numeric kinds), `blob` is the value of blob kinds.
    * Returns true when a chunk was sealed.
    */
-  append(sid: number, kind: number, ts: Ts, v32: Int32Array, vi: number, blob: Blob | undefined): boolean {
+  append(sid: number, kind: number, timestamps: ArrayLike<Ts>, vi: number, v32: Int32Array, blob: Blob | undefined): boolean {
+    // the timestamp is read here, not passed in: a double argument would be boxed into a HeapNumber per sample
+    const ts = timestamps[vi]!;
     const partition = this.axis.partitionOf(ts, this.config.partitionUnits);
     let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD;
     while (h !== NO_HEAD && this.hPartition[h] !== partition) h = this.hNext[h]!;

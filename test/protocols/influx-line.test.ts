@@ -4,14 +4,14 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/protocols/errors.js";
-import { convertTimestamp, type InfluxParseOptions, influxSeriesCacheStats, parseInfluxLines, parseInfluxPrecision, releaseInfluxColumns } from "../../src/protocols/influx-line.js";
+import { convertTimestamp, type InfluxParseOptions, influxSeriesCacheStats, parseInfluxLines, parseInfluxLinesInJs, parseInfluxPrecision, releaseInfluxColumns } from "../../src/protocols/influx-line.js";
 import { normaliseLabelName, normaliseMetricName } from "../../src/protocols/legacy-names.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
 /** The parsed columns as one row per sample. */
-function parsedRows(body: Uint8Array, opts: InfluxParseOptions): { metric: string; labels: readonly { name: string; value: string }[]; dataPoint: { timestamp: number | bigint; value: number } }[] {
-  const p = parseInfluxLines(body, opts);
+function parsedRows(body: Uint8Array, opts: InfluxParseOptions, parser = parseInfluxLines): { metric: string; labels: readonly { name: string; value: string }[]; dataPoint: { timestamp: number | bigint; value: number } }[] {
+  const p = parser(body, opts);
   return Array.from({ length: p.count }, (_, i) => {
     const s = p.series[p.seriesIndex[i]!]!;
     return { metric: s.metric, labels: s.labels, dataPoint: { timestamp: p.timestamps[i]!, value: p.values[i]! } };
@@ -210,14 +210,41 @@ test("series cache limit: past 200,000 keys the caches are emptied mid-body and 
   assert.equal(again.map((r) => [r.metric, r.labels.map((l) => l.value).join(), r.dataPoint.value]), [["lim", "0", 0], ["lim_x", "0", 0], ["lim", "1", 1], ["lim_x", "1", 1], ["lim", "2", 2], ["lim_x", "2", 2]]);
 });
 
-test("series cache contexts (tenant, db...) are bounded: the 4097th empties them all", () => {
-  const parseIn = (ctx: number) => parsedRows(enc("ctxm,a=1 value=1 1"), { ...OPTS, tenantLabel: { name: "__tsink_tenant__", value: `t${ctx}` } });
-  parseIn(0);
-  const start = influxSeriesCacheStats().contexts;
-  for (let c = 1; influxSeriesCacheStats().contexts < 4096; c++) parseIn(c);
-  assert.ok(influxSeriesCacheStats().contexts === 4096 && start <= 4096);
-  assert.equal(parseIn(999_999).map((r) => r.labels.map((l) => l.value).join()), ["t999999,1"]);
-  assert.equal(influxSeriesCacheStats(), { contexts: 1, keys: 1 });
+test("WASM scan cache limit: past 200,000 keys the kernel's cache is emptied and every body still parses correctly", () => {
+  const body = (from: number, n: number) => enc(Array.from({ length: n }, (_, i) => `wlim,k=${from + i} value=${from + i} ${from + i}`).join("\n"));
+  const opts = { ...OPTS, precision: "ms" as const, maxLines: 150_000, extraLabels: [{ name: "ctx", value: "wasm-limit" }] };
+  const check = (from: number, n: number) => {
+    const p = parseInfluxLines(body(from, n), opts);
+    assert.is(p.count, n);
+    for (const i of [0, n >> 1, n - 1]) {
+      assert.equal([p.series[p.seriesIndex[i]!]!.labels.find((l) => l.name === "k")?.value, p.values[i], p.timestamps[i]], [String(from + i), from + i, from + i]);
+    }
+    releaseInfluxColumns(p);
+  };
+  check(0, 150_000);
+  const before = influxSeriesCacheStats().wasm.keys;
+  assert.ok(before >= 150_000, String(before));
+  check(150_000, 100_000); // passes the limit mid-body: parsed by the JS parser, the kernel's cache emptied next time
+  check(0, 3);
+  assert.ok(influxSeriesCacheStats().wasm.keys < before, JSON.stringify(influxSeriesCacheStats()));
+  // more samples than the pooled columns hold: parsed by the JS parser, same result
+  const wide = enc(`wide ${Array.from({ length: 300_000 }, (_, i) => `f${i % 1000}=${i}`).join(",")} 7`);
+  const p = parseInfluxLines(wide, opts);
+  assert.equal([p.count, p.values[299_999], p.timestamps[0], p.series.length], [300_000, 299_999, 7, 1000]);
+});
+
+test("series cache contexts (tenant, db...) are bounded: the 4097th empties them all (JS parser and WASM scan)", () => {
+  const { contexts: jsContexts, keys: jsKeys } = influxSeriesCacheStats().js;
+  assert.ok(jsContexts <= 4096 && jsKeys >= 0);
+  for (const [parser, part] of [[parseInfluxLinesInJs, "js"], [parseInfluxLines, "wasm"]] as const) {
+    const parseIn = (ctx: number) => parsedRows(enc("ctxm,a=1 value=1 1"), { ...OPTS, tenantLabel: { name: "__tsink_tenant__", value: `t${ctx}` } }, parser);
+    parseIn(0);
+    const start = influxSeriesCacheStats()[part].contexts;
+    for (let c = 1; influxSeriesCacheStats()[part].contexts < 4096; c++) parseIn(c);
+    assert.ok(influxSeriesCacheStats()[part].contexts === 4096 && start <= 4096);
+    assert.equal(parseIn(999_999).map((r) => r.labels.map((l) => l.value).join()), ["t999999,1"]);
+    assert.equal(influxSeriesCacheStats()[part], { contexts: 1, keys: 1 });
+  }
 });
 
 // Line protocol writer with the escaping rules of Telegraf's serializer, for round trips.
@@ -276,6 +303,66 @@ test("round trip: whatever Telegraf would serialise parses back to the same name
       },
     ),
     { numRuns: 1500 },
+  );
+});
+
+test("WASM scan = JS parser: same samples, series, metrics, or the same error, on bodies of every shape", () => {
+  const part = (...options: string[]) => fc.constantFrom(...options);
+  const ident = fc.oneof(part("cpu", "mem", "disk_io", "m", "cpu.load", "ünï", "a:b", "1x", "#c", ""), fc.string({ unit: part(..."ab_.-:1".split("")), minLength: 1, maxLength: 6 }));
+  const escaped = fc.oneof(ident, part("a\\ b", "a\\,b", "a\\=b", "a\\\\", "t\tb", "q\"x", "x\\"));
+  const tagValue = fc.oneof(ident, part("host-01:9100", "a b", "a=b", "x\\ y", "1.5"));
+  const tags = fc.array(fc.tuple(fc.oneof(ident, escaped, part("__name__", "host", "host")), tagValue).map(([k, v]) => `,${k}=${v}`), { maxLength: 3 }).map((t) => t.join(""));
+  const number = fc.oneof(
+    fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
+    fc.integer().map(String),
+    fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }).map((v) => `${v}${["i", "u", ""][Number(v & 3n) % 3]}`),
+    part("1", "-0", "+1.5", "0.1", "1e22", "1e23", "9007199254740993", "-1.5E-7", ".5", "5.", "1e", "1e+", "0x10", "1_0", "NaN", "inf", "-0i", "+1i", "-1u", "1.5i", "00000000000000000000001.5"),
+    part("t", "T", "true", "True", "TRUE", "f", "false", "FALSE", "F"),
+    part('"str"', '"a b, c=d"', '"unterminated', '"esc\\"q"', ""),
+  );
+  const field = fc.tuple(fc.oneof(part("value", "value", "usage_idle", "v"), escaped), number).map(([k, v]) => `${k}=${v}`);
+  const fields = fc.array(field, { minLength: 0, maxLength: 3 }).map((f) => f.join(","));
+  const timestamp = fc.oneof(
+    part("", "", " 1700000000000", " 1700000000123", " -5", " 0", " 1700000000000000000", " 9300000000000000000", " 123456789012345678901", " 12x", " 1.5", "  42", " 1 2"),
+    fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((t) => ` ${t}`),
+  );
+  const spaces = part(" ", " ", " ", "  ", "\t");
+  const line = fc.oneof(
+    { weight: 8, arbitrary: fc.tuple(fc.oneof(ident, escaped), tags, spaces, fields, timestamp, part("", "", "\r", " ", "\t")).map(([m, t, sp, f, ts, end]) => `${m}${t}${sp}${f}${ts}${end}`) },
+    { weight: 1, arbitrary: part("", "# comment", "   ", "m", "m v=1,", "m v=1 1 2", " m,a=1 v=2") },
+  );
+  // bodies of the shape the WASM scan takes (plain keys, numbers, digit timestamps), so it is compared, not only its fallback
+  const plain = fc.tuple(ident, fc.uniqueArray(fc.tuple(part("host", "dc", "job", "cpu", "1x"), part("a", "host-01:9100", "1.5", "ü")), { selector: ([k]) => k, maxLength: 3 }).map((t) => t.map(([k, v]) => `,${k}=${v}`)),
+    fc.array(fc.tuple(part("value", "usage_idle", "v", "x"), fc.oneof(fc.integer().map((v) => String(v / 1000)), fc.integer().map((v) => (v * 0.37).toPrecision(12)), fc.integer().map((v) => `${v}e${v % 30}`), fc.integer().map(String), fc.integer().map((v) => `${v}i`))).map(([k, v]) => `${k}=${v}`), { minLength: 1, maxLength: 3 }),
+    part("", " 1700000000000", " -1700000000123", " 1700000000", " 0"))
+    .map(([m, t, f, ts]) => `${m.replace(/[ \\#]/g, "") || "m"}${t.join("")} ${f.join(",")}${ts}`);
+  const body = fc.oneof(fc.array(line, { minLength: 1, maxLength: 8 }), fc.array(plain, { minLength: 1, maxLength: 8 }));
+  const precision = part("ns", "us", "ms", "s", "m", "h");
+  const server = part("ms", "s", "us");
+  const outcome = (parse: typeof parseInfluxLines, body: Uint8Array, opts: InfluxParseOptions) => {
+    try {
+      const p = parse(body, opts);
+      const out = {
+        rows: Array.from({ length: p.count }, (_, i) => {
+          const s = p.series[p.seriesIndex[i]!]!;
+          return [s.metric, s.labels.map((l) => `${l.name}=${l.value}`).join(","), Object.is(p.values[i], -0) ? "-0" : p.values[i], p.timestamps[i]];
+        }),
+        series: p.series.length,
+        metrics: p.metrics,
+      };
+      releaseInfluxColumns(p);
+      return out;
+    } catch (err) {
+      return { error: (err as Error).message, kind: (err as ProtocolError).kind };
+    }
+  };
+  fc.assert(
+    fc.property(body, precision, server, fc.oneof(fc.constant(4096), fc.integer({ min: 1, max: 9 })), fc.integer({ min: 0, max: 2 }), (lines, p, sp, maxLines, ctx) => {
+      const body = enc(lines.join("\n"));
+      const opts: InfluxParseOptions = { precision: p as InfluxParseOptions["precision"], serverPrecision: sp as InfluxParseOptions["serverPrecision"], now: 77, maxLines, extraLabels: ctx ? [{ name: "influx_db", value: `db${ctx}` }] : [] };
+      assert.equal(outcome(parseInfluxLines, body, opts), outcome(parseInfluxLinesInJs, body, opts), lines.join("\n"));
+    }),
+    { numRuns: 8000 },
   );
 });
 

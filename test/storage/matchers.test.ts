@@ -198,6 +198,25 @@ const queryArb = fc
   .map(([first, rest]) => [first, ...rest]);
 const seriesArb = fc.array(fc.record({ v: fc.option(valueArb, { nil: undefined }), k: fc.constantFrom("x", "y") }), { minLength: 1, maxLength: 30 });
 
+test("a regex after the metric name: candidates kept by value when fewer than the series behind the values", async () => {
+  // 20 hosts with 10 metrics each: `host=~"host-0[0-4]"` after `m0` has 21 candidates against 5 values of 10 series
+  const s = await msStorage();
+  const rows = [];
+  for (let h = 0; h < 20; h++) for (let m = 0; m < 10; m++) rows.push(row(`m${m}`, L("host", `host-${String(h).padStart(2, "0")}`), NOW, 1));
+  rows.push(row("m0", L("other", "x"), NOW, 1)); // no host label: matches only where "" does
+  await s.insertRows(rows);
+  const hosts = async (matchers: SeriesMatcher[]) =>
+    (await s.selectSeries({ metric: "m0", matchers })).map((x) => x.labels.find((l) => l.name === "host")?.value ?? "-").sort();
+  const some = ["host-00", "host-01", "host-02", "host-03", "host-04"];
+  const rest = Array.from({ length: 15 }, (_, i) => `host-${String(i + 5).padStart(2, "0")}`);
+  assert.equal(await hosts([{ name: "host", op: "=~", value: "host-0[0-4]" }]), some);
+  assert.equal(await hosts([{ name: "host", op: "!~", value: "host-0[0-4]" }]), ["-", ...rest]);
+  assert.equal(await hosts([{ name: "host", op: "=~", value: "host-1.*" }]), rest.slice(5));
+  assert.equal(await hosts([{ name: "host", op: "=~", value: "host-01|host-17" }]), ["host-01", "host-17"]);
+  assert.equal(await hosts([{ name: "host", op: "!~", value: "host-0.*|host-1[0-8]" }]), ["-", "host-19"]);
+  await s.close();
+});
+
 test("property: index-backed matchers equal a brute-force RE2 scan, across inserts and deletes", async () => {
   await fc.assert(
     fc.asyncProperty(seriesArb, seriesArb, fc.array(fc.oneof(queryArb, fc.array(matcherArb, { minLength: 1, maxLength: 2 })), { minLength: 4, maxLength: 4 }), async (first, second, queries) => {

@@ -4,6 +4,8 @@ import { brotliDecompressSync, constants as zc, crc32 } from "node:zlib";
 import { dataCorruption } from "../wal/durability-errors.js";
 import { ByteReader, ByteWriter } from "./bytes.js";
 import type { Pause } from "./slices.js";
+import { grownTo } from "../../encoding/typed-arrays.js";
+import type { PersistedSeriesTable } from "../registry.js";
 
 export const SEGMENT_FORMAT = "tsink-segment";
 /** Version written (manifest, file headers). Still read: 3 (index with chunk lengths and postings), 2 (also whole
@@ -18,8 +20,8 @@ export const MANIFEST_FILE = "manifest.json";
 
 /** Magic at the start of chunks.bin ("TSCK") and index.bin ("TSIX"). */
 export const CHUNKS_MAGIC = 0x4b435354;
-export const INDEX_MAGIC = 0x58495354;
-export const FILE_HEADER_BYTES = 16;
+const INDEX_MAGIC = 0x58495354;
+const FILE_HEADER_BYTES = 16;
 export const BLOCK_HEADER_BYTES = 16;
 
 export const enum Compression {
@@ -50,7 +52,7 @@ export interface SegmentManifest {
   checksum?: number;
 }
 
-export function manifestChecksum(m: SegmentManifest): number {
+function manifestChecksum(m: SegmentManifest): number {
   const { checksum: _ignored, ...rest } = m;
   return crc32(JSON.stringify(rest));
 }
@@ -160,6 +162,8 @@ export interface SegmentIndex extends ChunkColumns {
   seriesKinds: Uint8Array;
   /** Metric and labels of the series at position i of seriesIds. */
   seriesDef(i: number): SegmentSeries;
+  /** The same definitions as columns over the index's string table (what a reopen registers). */
+  series: PersistedSeriesTable;
   /** Sorted series ids per label pair ("__name__" holds the metric); key is name + "\0" + value. The engine keeps
    * its own postings in memory, so this is built only when asked for (tools, tests): from the series dictionary
    * (version 4), or decoded from the postings section (versions 1-3). */
@@ -382,17 +386,13 @@ function decodeIndexV2(r: ByteReader, path: string, version: number): SegmentInd
   r.bytes(postingsBytes);
   r.end();
   const strings = new StringTable(r, starts, lengths);
+  const series = seriesTable(seriesIds, seriesKinds, metricSids, labelStart, labelSids, stringCount, (id) => strings.get(id));
   let postings: Map<string, Uint32Array> | undefined;
   const index: SegmentIndex = {
     seriesIds,
     seriesKinds,
-    seriesDef(i: number): SegmentSeries {
-      const labels = new Array<{ name: string; value: string }>(labelStart[i + 1]! - labelStart[i]!);
-      for (let j = 0, at = labelStart[i]! * 2; j < labels.length; j++, at += 2) {
-        labels[j] = { name: strings.get(labelSids[at]!), value: strings.get(labelSids[at + 1]!) };
-      }
-      return { id: seriesIds[i]!, kind: seriesKinds[i]!, metric: strings.get(metricSids[i]!), labels };
-    },
+    seriesDef: (i) => seriesDefOf(series, i),
+    series,
     postings(): Map<string, Uint32Array> {
       if (postings) return postings;
       if (derivedLengths) return (postings = postingsOf(n, index.seriesDef));
@@ -490,18 +490,27 @@ function decodeIndexV1(r: ByteReader, path: string): SegmentIndex {
     if (s === undefined) throw dataCorruption(path, r.off, `string id ${id} out of range`);
     return s;
   };
+  const sid = () => {
+    const id = r.u32();
+    str(id);
+    return id;
+  };
   const n = r.u32();
   const seriesIds = new Uint32Array(n);
   const seriesKinds = new Uint8Array(n);
-  const defs: SegmentSeries[] = new Array(n);
+  const metricSids = new Uint32Array(n);
+  const labelStart = new Uint32Array(n + 1);
+  let labelSids = new Uint32Array(2 * n);
   for (let i = 0; i < n; i++) {
     seriesIds[i] = r.u32();
     seriesKinds[i] = r.u8();
-    const metric = str(r.u32());
-    const labels = new Array(r.u32());
-    for (let j = 0; j < labels.length; j++) labels[j] = { name: str(r.u32()), value: str(r.u32()) };
-    defs[i] = { id: seriesIds[i]!, kind: seriesKinds[i]!, metric, labels };
+    metricSids[i] = sid();
+    const pairs = r.u32();
+    labelStart[i + 1] = labelStart[i]! + pairs;
+    labelSids = grownTo(labelSids, labelStart[i + 1]! * 2);
+    for (let at = labelStart[i]! * 2; at < labelStart[i + 1]! * 2; at++) labelSids[at] = sid();
   }
+  const series = seriesTable(seriesIds, seriesKinds, metricSids, labelStart, labelSids, strings.length, (id) => strings[id]!);
   const c = r.u32();
   const columns: ChunkColumns = {
     chunkSeries: r.u32Array(c),
@@ -520,7 +529,23 @@ function decodeIndexV1(r: ByteReader, path: string): SegmentIndex {
     postings.set(key, r.u32Array(r.u32()));
   }
   r.end();
-  return { seriesIds, seriesKinds, seriesDef: (i) => defs[i]!, postings: () => postings, ...columns };
+  return { seriesIds, seriesKinds, seriesDef: (i) => seriesDefOf(series, i), series, postings: () => postings, ...columns };
+}
+
+function seriesTable(
+  ids: Uint32Array, kinds: Uint8Array, metricSids: Uint32Array, labelStart: Uint32Array, labelSids: Uint32Array, stringCount: number,
+  string: (sid: number) => string,
+): PersistedSeriesTable {
+  return { ids, kinds, metricSids, labelStart, labelSids, stringCount, string };
+}
+
+/** Row i of a series table as a definition object (one Label object per pair). */
+function seriesDefOf(t: PersistedSeriesTable, i: number): SegmentSeries {
+  const labels = new Array<{ name: string; value: string }>(t.labelStart[i + 1]! - t.labelStart[i]!);
+  for (let j = 0, at = t.labelStart[i]! * 2; j < labels.length; j++, at += 2) {
+    labels[j] = { name: t.string(t.labelSids[at]!), value: t.string(t.labelSids[at + 1]!) };
+  }
+  return { id: t.ids[i]!, kind: t.kinds[i]!, metric: t.string(t.metricSids[i]!), labels };
 }
 
 /** Verifies a block's stored bytes against its header and returns the raw bytes. */
@@ -530,7 +555,7 @@ export function openBlock(header: Buffer, data: Buffer, path: string, offset: nu
 }
 
 /** Reads and verifies the block whose header starts at `offset` of `file`. */
-export function readBlockAt(file: Buffer, offset: number, path: string): Buffer {
+function readBlockAt(file: Buffer, offset: number, path: string): Buffer {
   if (offset + BLOCK_HEADER_BYTES > file.length) throw dataCorruption(path, offset, "block header past end of file");
   const end = offset + BLOCK_HEADER_BYTES + file.readUInt32LE(offset + 8);
   if (end > file.length) throw dataCorruption(path, offset, "block runs past end of file");

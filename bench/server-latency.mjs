@@ -1,0 +1,112 @@
+// Small-query latency over HTTP: per round, a fresh tsink-server on a copy of a settled data dir (kept by
+// bench/server-settle.mjs) runs peerbench's 19 queries in peerbench's order, each 1 + 5 times (peerbench's count,
+// back to back as peerbench sends them), and keeps for the --only queries the median of the 5 timed runs: wall time
+// and the CPU time of the server's main thread per request (/proc/<pid>/task/<pid>/schedstat, in ns: unlike wall time
+// it hardly moves with the load of a shared machine; JIT compiles and GC helpers run on other threads and are
+// reported apart, as all threads' CPU); then each --only query runs --warm more times (the same figures, warm).
+// Prints per query the median and p90 over rounds.
+// Usage: node bench/server-latency.mjs --data DIR --end MS [--series 10000 --points 240 --rounds 9 --warm 300
+//        --only q07,q16 --port 19221 --server dist/server/main.js]
+// TSINK_PEERBENCH_LIB: peerbench's lib directory in a copy with its node_modules installed (as for server-queries).
+import { spawn } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { arg, loadPeerbench, root, waitReady } from "./server-harness.mjs";
+
+const pb = await loadPeerbench();
+const { makeWorkload, queryList, queryWindow, request } = pb;
+
+const S = Number(arg("series", 10000));
+const P = Number(arg("points", 240));
+const rounds = Number(arg("rounds", 9));
+const warm = Number(arg("warm", 300));
+const port = Number(arg("port", 19221));
+const server = resolve(arg("server", join(root, "dist", "server", "main.js")));
+const only = arg("only", "q07,q16").split(",");
+const data = arg("data", undefined);
+if (!data) throw new Error("--data DIR --end MS: a data dir kept by bench/server-settle.mjs and its workload end");
+const base = `http://127.0.0.1:${port}`;
+const wl = makeWorkload({ S: 1, P, endMs: Number(arg("end")) }); // only the time window matters here
+const win = queryWindow({ ...wl, S });
+const urls = queryList({ ...wl, S, series: [] }).map((q) => {
+  const p = new URLSearchParams({ query: q.q });
+  if (q.type === "range") for (const k of ["start", "end", "step"]) p.set(k, String(win[k]));
+  else p.set("time", String(win.time));
+  return { id: q.id, url: `${base}/api/v1/${q.type === "range" ? "query_range" : "query"}?${p}` };
+});
+
+const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
+const p90 = (xs) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))];
+/** Per --only query and figure (cold/warm x wall/main/all), one list of values. */
+const figures = new Map(only.map((id) => [id, { coldWall: [], coldMain: [], coldAll: [], warmWall: [], warmMain: [], warmAll: [] }]));
+const loads = [];
+
+/** CPU ns of the server's main thread and of all its threads so far. */
+function cpuNs(pid) {
+  const ns = (tid) => {
+    try {
+      return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      return 0; // a thread that just ended
+    }
+  };
+  let all = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) all += ns(tid);
+  return { main: ns(pid), all };
+}
+
+/** One request: wall ms and server CPU ms (main thread, all threads). */
+async function timed(pid, id, url) {
+  const c0 = cpuNs(pid);
+  const r = await request(url, { timeoutMs: 120_000 });
+  const c1 = cpuNs(pid);
+  if (r.status !== 200) throw new Error(`${id}: HTTP ${r.status} ${r.body.toString().slice(0, 200)}`);
+  return { wall: r.ms, main: (c1.main - c0.main) / 1e6, all: (c1.all - c0.all) / 1e6 };
+}
+
+for (let round = 0; round < rounds; round++) {
+  const dataDir = mkdtempSync(join(tmpdir(), "tsink-server-latency-"));
+  cpSync(data, dataDir, { recursive: true });
+  const child = spawn(process.execPath, ["--max-semi-space-size=4", server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
+    stdio: "ignore",
+    env: { ...process.env, MALLOC_ARENA_MAX: "2" },
+  });
+  try {
+    await waitReady(pb, base);
+    loads.push(loadavg()[0]);
+    for (const { id, url } of urls) {
+      const runs = [];
+      for (let k = 0; k < 6; k++) runs.push(await timed(child.pid, id, url));
+      const f = figures.get(id);
+      if (!f) continue;
+      const timedRuns = runs.slice(1);
+      f.coldWall.push(median(timedRuns.map((r) => r.wall)));
+      f.coldMain.push(median(timedRuns.map((r) => r.main)));
+      f.coldAll.push(median(timedRuns.map((r) => r.all)));
+    }
+    for (const { id, url } of urls) {
+      const f = figures.get(id);
+      if (!f) continue;
+      for (let k = 0; k < warm; k++) {
+        const r = await timed(child.pid, id, url);
+        f.warmWall.push(r.wall);
+        f.warmMain.push(r.main);
+        f.warmAll.push(r.all);
+      }
+    }
+  } finally {
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+const fmt = (xs) => `${median(xs).toFixed(2)} / ${p90(xs).toFixed(2)}`.padStart(14);
+console.log(`${S} series x ${P} points; ${rounds} rounds (fresh server each), ${warm} warm runs per query and round; server ${server}`);
+console.log(`load average (1 min) at each round's start: ${loads.map((l) => l.toFixed(1)).join(" ")}`);
+console.log("peerbench-style (median of runs 2-6 per round), then warm (every run); median / p90 over them, ms");
+console.log("query   cold wall      cold CPU main  cold CPU all   warm wall      warm CPU main  warm CPU all");
+for (const [id, f] of figures) {
+  console.log(`${id}  ${[f.coldWall, f.coldMain, f.coldAll, f.warmWall, f.warmMain, f.warmAll].map(fmt).join(" ")}`);
+}
