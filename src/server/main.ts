@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { TsinkServer } from "./app.js";
 import { startBufferGc } from "./buffer-gc.js";
-import { ConfigError, HELP_TEXT, parseServerArgs } from "./config.js";
+import { ConfigError, HELP_TEXT, parseServerArgs, startupHint } from "./config.js";
 import { storageHooks } from "./storage.js";
 
 function packageVersion(): string {
@@ -34,6 +34,9 @@ async function main(): Promise<void> {
   }
   startBufferGc();
   const logger = pino({ level: config.logLevel, base: { service: "tsink-server" } });
+  if (config.unreadEnv?.length) {
+    logger.warn({ variables: config.unreadEnv }, "environment variables not read by this build or these flags (see --help); they have no effect");
+  }
   const server = new TsinkServer(config, logger, storageHooks(config), packageVersion());
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -53,7 +56,7 @@ async function main(): Promise<void> {
   try {
     await server.start();
   } catch (err) {
-    logger.fatal({ err }, "startup failed");
+    logger.fatal({ err, hint: startupHint(err, config) }, "startup failed");
     process.exit(1);
   }
 }
