@@ -1,7 +1,7 @@
 // The durability layer behind `withDataPath`: ties the WAL, the segment store, tombstones and compaction to the
 // engine (src/storage/durability.ts contract): logs batches and deletes, replays the WAL at open, flushes
 // memory into L0 segments in the background, serves persisted chunks to reads, snapshots and restores.
-import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { copyFile, link, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import {
@@ -31,7 +31,7 @@ import {
   RecordType,
 } from "../wal/records.js";
 import { WriteAheadLog, type WalFrameInput, type WalReplayReport } from "../wal/wal.js";
-import { fsyncDir, fsyncPath, fsyncTree, writeFileDurableAsync } from "./durable-fs.js";
+import { fsyncDir, fsyncPath, fsyncTree, makeDirectories, writeFileDurableAsync } from "./durable-fs.js";
 import type { SegmentDictionary, TimeCells } from "./format.js";
 import { DataDirLock } from "./lock.js";
 import type { SegmentReader } from "./reader.js";
@@ -117,7 +117,7 @@ class DiskDurability implements DurabilityLayer {
   static async open(engine: EngineHandle): Promise<DiskDurability> {
     const dataPath = engine.options.dataPath;
     if (dataPath === undefined) throw invalidConfiguration("the durability layer needs a data path");
-    mkdirSync(dataPath, { recursive: true });
+    makeDirectories(dataPath);
     const lock = DataDirLock.acquire(dataPath);
     const timeCells: TimeCells = engine.axis.isBigInt ? "i64" : "f64";
     let store: SegmentStore | undefined;

@@ -1,9 +1,10 @@
 // Crash-safe file primitives shared by the WAL, segments and compaction: atomic replace
 // (temp name, fsync, rename, fsync directory) and directory fsync. The async forms keep background work
-// (flush, compaction) off the event loop while the disk is slow.
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, writeSync } from "node:fs";
+// (flush, compaction) off the event loop while the disk is slow; and creating the data directory itself.
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeSync } from "node:fs";
 import { open, rename } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import { invalidConfiguration } from "../wal/durability-errors.js";
 
 export function fsyncDir(dir: string): void {
   fsyncFile(dir);
@@ -76,4 +77,39 @@ export async function writeFileAtomicAsync(path: string, data: Uint8Array): Prom
   await writeFileDurableAsync(tmp, data);
   await rename(tmp, path);
   await fsyncPath(dirname(path));
+}
+
+/**
+ * Creates `path` and its missing parents one level at a time. Node's `mkdirSync(p, { recursive: true })` loops
+ * forever where mkdir fails with ENOENT under an existing parent (e.g. anywhere under /proc), so a bad data path
+ * would hang the process; here each level is tried once and a failure is an InvalidConfiguration error.
+ */
+export function makeDirectories(path: string): void {
+  const missing: string[] = [];
+  let dir = resolve(path);
+  for (;;) {
+    const kind = statSync(dir, { throwIfNoEntry: false });
+    if (kind?.isDirectory()) break;
+    if (kind) throw unusableDirectory(path, dir, "ENOTDIR");
+    missing.push(dir);
+    const parent = dirname(dir);
+    if (parent === dir) break; // the root itself is missing: mkdir reports why below
+    dir = parent;
+  }
+  for (let i = missing.length - 1; i >= 0; i--) {
+    try {
+      mkdirSync(missing[i]!);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "unknown error";
+      if (code !== "EEXIST" || !statSync(missing[i]!, { throwIfNoEntry: false })?.isDirectory()) throw unusableDirectory(path, missing[i]!, code);
+    }
+  }
+}
+
+function unusableDirectory(path: string, at: string, code: string) {
+  const where = at === resolve(path) ? "" : ` (at ${at})`;
+  return invalidConfiguration(
+    `cannot create the data directory ${path}${where}: ${code}; choose a data path on a writable file system, or create the directory first`,
+    { path, at, code },
+  );
 }
