@@ -166,16 +166,26 @@ function compareValues(col: Column, kind: number, i: number, j: number): number 
   }
 }
 
-/** Index ranges of the buckets [start + k*interval, ...) that hold points, with their start timestamps. */
-function forEachBucket(axis: TimeAxis, col: Column, start: Ts, interval: Ts, fn: (from: number, to: number, bucketTs: Ts) => void): void {
+/**
+ * Index ranges of the buckets [start + k*interval, ...) that hold points, with their start timestamps, in order.
+ * `fn` returning false stops the walk, and then forEachBucket returns false.
+ */
+export function forEachBucket(
+  axis: TimeAxis,
+  col: Column,
+  start: Ts,
+  interval: Ts,
+  fn: (from: number, to: number, bucketTs: Ts) => boolean | void,
+): boolean {
   let i = 0;
   while (i < col.length) {
     const bucketTs = axis.bucketStart(col.ts[i]!, start, interval);
     const bucketEnd = axis.add(bucketTs, interval);
     const from = i;
     while (i < col.length && col.ts[i]! < bucketEnd) i++;
-    fn(from, i, bucketTs);
+    if (fn(from, i, bucketTs) === false) return false;
   }
+  return true;
 }
 
 export function downsample(axis: TimeAxis, col: Column, kind: number, agg: Aggregation, start: Ts, interval: Ts): StoredPoint[] {

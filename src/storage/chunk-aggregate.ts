@@ -4,6 +4,7 @@
 // result would differ from the reference (NaN present for sum-based aggregations, or buckets so narrow that
 // decoding the chunk once is cheaper); callers then use the column path.
 import { aggregateChunk, chunkInfo } from "../encoding/chunk.js";
+import { forEachBucket } from "./aggregate.js";
 import type { Column } from "./column.js";
 import type { TimeAxis, Ts } from "./timestamps.js";
 import type { StoredPoint } from "./types.js";
@@ -115,14 +116,7 @@ export function downsampleOnChunks(
     }
   }
   for (const run of heads) {
-    let i = 0;
-    while (i < run.length) {
-      const b = axis.bucketStart(run.ts[i]!, s, interval);
-      const end = axis.add(b, interval);
-      const from = i;
-      while (i < run.length && run.ts[i]! < end) i++;
-      if (!addHead(accFor(b), run, from, i, agg)) return null;
-    }
+    if (!forEachBucket(axis, run, s, interval, (from, to, b) => addHead(accFor(b), run, from, to, agg))) return null;
   }
   const out: StoredPoint[] = [];
   for (const b of [...buckets.keys()].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))) {
