@@ -3,8 +3,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeChunk, encodeChunk } from "../../src/encoding/chunk.js";
 import { SegmentStore } from "../../src/storage/segment/store.js";
@@ -12,14 +10,9 @@ import { stageSegment, type SegmentChunk } from "../../src/storage/segment/write
 import { Compactor, DEFERRED_L0_TRIGGER, planCompaction, planSettle } from "../../src/storage/compaction/compactor.js";
 import { Tombstones } from "../../src/storage/compaction/tombstones.js";
 import { describeBlocks, probeEventLoop, type EventLoopBlocks } from "./event-loop-probe.js";
+import { tempDirs } from "./temp-dirs.js";
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "tsink-cmp-"));
-  dirs.push(d);
-  return d;
-}
-test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs("tsink-cmp-");
 
 type Points = Map<number, [number, number][]>;
 

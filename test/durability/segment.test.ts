@@ -3,8 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SegmentStore } from "../../src/storage/segment/store.js";
 import { stageSegment, type SegmentChunk, type SegmentContent } from "../../src/storage/segment/writer.js";
@@ -13,14 +12,9 @@ import { TsinkError } from "../../src/storage/errors.js";
 import { decodeChunk, encodeChunk } from "../../src/encoding/chunk.js";
 import { StorageBuilder } from "../../src/index.js";
 import { memoryViews } from "../../src/wasm/loader.js";
+import { tempDirs } from "./temp-dirs.js";
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "tsink-seg-"));
-  dirs.push(d);
-  return d;
-}
-test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs("tsink-seg-");
 
 /** A real chunk of `count` points from minTs to maxTs (segments store chunks as records rebuilt from the index). */
 function chunkBytes(series: number, k: number, minTs: number | bigint = 0, maxTs: number | bigint = 1000, count = 2): Uint8Array {

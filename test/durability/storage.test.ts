@@ -2,8 +2,7 @@
 // WAL size limit, snapshot under load and restore, retention of persisted segments.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import "../../src/storage/segment/disk-durability.js";
 import { StorageBuilder } from "../../src/storage/builder.js";
@@ -12,14 +11,9 @@ import type { Storage } from "../../src/storage/engine.js";
 import type { TsinkError } from "../../src/storage/errors.js";
 import { type Row, SeriesKey } from "../../src/storage/types.js";
 import { describeBlocks, probeEventLoop, type EventLoopBlocks } from "./event-loop-probe.js";
+import { tempDirs } from "./temp-dirs.js";
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "tsink-dur-"));
-  dirs.push(d);
-  return d;
-}
-test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs("tsink-dur-");
 
 const T0 = Date.now() - 3_600_000;
 const open = (path: string, tweak: (b: StorageBuilder) => StorageBuilder = (b) => b): Promise<Storage> =>

@@ -1,21 +1,15 @@
 // WAL: framing, rotation, replay of torn and corrupt files in Strict/Salvage, group commit, size limit, truncation.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { WriteAheadLog, type WalOptions } from "../../src/storage/wal/wal.js";
 import { FRAME_HEADER_BYTES, scanFrames } from "../../src/storage/wal/frame.js";
 import { RecordType } from "../../src/storage/wal/records.js";
 import { TsinkError } from "../../src/storage/errors.js";
+import { tempDirs } from "./temp-dirs.js";
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "tsink-wal-"));
-  dirs.push(d);
-  return d;
-}
-test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs("tsink-wal-");
 
 const strict: WalOptions = { syncMode: { kind: "perAppend" }, replayMode: "strict" };
 const salvage: WalOptions = { syncMode: { kind: "perAppend" }, replayMode: "salvage" };
