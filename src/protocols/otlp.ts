@@ -1,7 +1,7 @@
 // OTLP/HTTP metrics (ExportMetricsServiceRequest, protobuf or OTLP/JSON) to sample columns, as the reference maps them (§4.5):
 // escaped names, resource_/scope_ attribute labels, gauges, cumulative sums, explicit and exponential histograms as
 // classic _bucket/_sum/_count series, summaries. Any invalid point rejects the whole request; pure (no I/O).
-import type Long from "long";
+import type { Long } from "protobufjs";
 import { ProtocolError } from "./errors.js";
 import { ExportMetricsServiceRequest } from "./otlp-proto.js";
 import type { MetricMetadataUpdate } from "./remote.js";
@@ -111,7 +111,7 @@ function u64ToBigInt(v: U64): bigint {
 }
 
 function toNumber(v: U64): number {
-  return typeof v === "number" ? v : v.toNumber();
+  return typeof v === "number" ? v : (v.unsigned ? v.high >>> 0 : v.high) * 4294967296 + (v.low >>> 0);
 }
 
 const NS_PER: Record<TimestampPrecision, bigint> = { ns: 1n, us: 1000n, ms: 1_000_000n, s: 1_000_000_000n };
@@ -146,7 +146,9 @@ function anyValueJson(v: PbAnyValue | null | undefined): unknown {
 }
 
 function u64ToSigned(v: U64): string {
-  return typeof v === "number" ? String(v) : v.toString();
+  if (typeof v === "number") return String(v);
+  const bits = u64ToBigInt(v);
+  return String(v.unsigned ? bits : BigInt.asIntN(64, bits));
 }
 
 function attributeValue(v: PbAnyValue | null | undefined, key: string, where: string): string {

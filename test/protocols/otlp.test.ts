@@ -112,6 +112,21 @@ test("attribute values: arrays and maps as JSON, bytes as base64:, metadata by k
   assert.equal(conv.metadata, [{ metric: "g", type: "gauge", help: "a gauge", unit: "s" }, { metric: "c", type: "counter", help: "", unit: "" }]);
 });
 
+test("64-bit integers from protobuf: int64 attributes keep every digit and sign, int64/uint64 values round to the nearest double", () => {
+  const rows = rowsOf(request([
+    { name: "g", gauge: { dataPoints: [
+      { timeUnixNano: T_NS, asInt: "-9007199254740993", attributes: [
+        { key: "min", value: { intValue: "-9223372036854775808" } },
+        { key: "max", value: { intValue: "9223372036854775807" } },
+        { key: "neg", value: { intValue: -5 } },
+      ] },
+    ] } },
+    { name: "h", histogram: { aggregationTemporality: 2, dataPoints: [{ timeUnixNano: T_NS, count: "18446744073709551615", sum: 1, explicitBounds: [], bucketCounts: ["18446744073709551615"] }] } },
+  ], { resource: {}, scope: {} }));
+  assert.equal(rows[0], ["g", { max: "9223372036854775807", min: "-9223372036854775808", neg: "-5" }, 1700000000123, -9007199254740992]);
+  assert.equal(rows.find((r) => r[0] === "h_count")![3], 18446744073709552000);
+});
+
 test("OTLP/JSON: camelCase, int64 strings, hex trace ids", () => {
   const json = JSON.stringify({ resourceMetrics: [{ resource: { attributes: [str("service.name", "api")] }, scopeMetrics: [{ metrics: [
     { name: "up", gauge: { dataPoints: [{ timeUnixNano: T_NS, asInt: "1", exemplars: [{ timeUnixNano: T_NS, asDouble: 1, traceId: "5b8efff798038103d269b633813fc60c", spanId: "eee19b7ec3c1b174" }] }] } },
