@@ -33,6 +33,8 @@ async function main(): Promise<void> {
     return;
   }
   startBufferGc();
+  // pino's default destination writes fd 1 synchronously and, on EPIPE (stdout closed, e.g. `| head -1`), turns
+  // itself into a no-op instead of throwing: shutdown still runs (test/server/process-edges.test.ts).
   const logger = pino({ level: config.logLevel, base: { service: "tsink-server" } });
   if (config.unreadEnv?.length) {
     logger.warn({ variables: config.unreadEnv }, "environment variables not read by this build or these flags (see --help); they have no effect");
