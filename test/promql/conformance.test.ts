@@ -342,6 +342,40 @@ function skipReason(cmd: EvalCommand, unsupported: [SkipReason, Label[][]][]): S
   return undefined;
 }
 
+test("skip rule: decided from the test text, by what the selectors select", () => {
+  const script = [
+    "load 1m",
+    '  f{job="a"} 1 2',
+    '  h{job="a"} {{schema:0 sum:1 count:1}}x2',
+    '  s{type="st"}@st -1mx2',
+    '  s{type="st"} 1 2',
+    '  s{type="plain"} 1 2',
+    "",
+    "load_with_nhcb 1m",
+    '  c_bucket{le="1"} 1 2',
+    '  c_bucket{le="+Inf"} 2 4',
+    "",
+    ...[
+      "f", 'f{job="a"}', '{__name__=~"f|h", job!="a"}', "c_bucket", 'histogram_count(f)', 's{type="plain"}', // run
+      "h", '{job="a"}', 'sum(rate(h[5m]))', 'f + on() group_left {__name__=~"h|x"}', // native histograms
+      "c", 'histogram_quantile(0.5, c)', 's{type=~"s.*"}', 's', // NHCB, start timestamps
+    ].flatMap((q) => [`eval instant at 1m ${q}`, ""]),
+    "eval instant at 1m f * 0",
+    '  {job="a"} {{schema:0 sum:0 count:0}}',
+  ].join("\n");
+  const commands = parseScript(script);
+  const unsupported = unsupportedSeries(commands);
+  const reasons = commands.flatMap((c, i) => (c.kind === "eval" ? [`${c.query} -> ${skipReason(c, unsupported.get(i)!) ?? "run"}`] : []));
+  const native = "selects native-histogram series";
+  const st = "selects series with start timestamps (@st)";
+  if (JSON.stringify(reasons) !== JSON.stringify([
+    "f -> run", 'f{job="a"} -> run', '{__name__=~"f|h", job!="a"} -> run', "c_bucket -> run", "histogram_count(f) -> run", 's{type="plain"} -> run',
+    `h -> ${native}`, `{job="a"} -> ${native}`, `sum(rate(h[5m])) -> ${native}`, `f + on() group_left {__name__=~"h|x"} -> ${native}`,
+    "c -> selects NHCB series (load_with_nhcb)", "histogram_quantile(0.5, c) -> selects NHCB series (load_with_nhcb)", `s{type=~"s.*"} -> ${st}`, `s -> ${st}`,
+    "f * 0 -> native histogram in expected output",
+  ])) throw new Error(`unexpected skip decisions:\n${reasons.join("\n")}`);
+});
+
 interface FileStats { passed: number; failed: number; skipped: number; skipReasons: Map<SkipReason, number> }
 
 if (!existsSync(testDir)) {
