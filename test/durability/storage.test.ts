@@ -398,7 +398,7 @@ test("snapshot under concurrent writes restores to a consistent state", async ()
       acked = 100 + (k + 1) * 10;
     }
   })();
-  await new Promise((r) => setTimeout(r, 50));
+  while (acked < 150) await new Promise((r) => setTimeout(r, 1)); // writes are under way (not a sleep: a loaded machine may not have started them)
   const snap = join(tempDir(), "snap");
   const ackedBefore = acked;
   await st.snapshot(snap);
