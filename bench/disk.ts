@@ -1,8 +1,11 @@
 // Disk benchmark (npm run bench:disk): the peer workload (10k series x 240 points at 15 s, from
 // ../shared/tools/peerbench/lib/workload.mjs) written through the embedded API with a data path. Prints ingest
 // samples/s for PerAppend, Periodic(1s) and WAL-off, bytes/sample on disk after close (flush + compaction), reopen
-// time, WAL replay rate, and the second-stage compression comparison (brotli vs deflate) on the chunk bytes.
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+// time, WAL replay rate, the second-stage compression comparison (brotli vs deflate) on the chunk bytes, and the
+// reopen time at scale (100k series x 60 points: build() in process, and tsink-server from start to ready;
+// `--reopen-only` runs just that part).
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -145,7 +148,92 @@ async function ingest(dir: string, wal: "PerAppend" | "Periodic" | "off"): Promi
 
 const root = mkdtempSync(join(tmpdir(), "tsink-bench-disk-"));
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/**
+ * Reopen at scale: the peer workload's 100k series x 60 points written with the WAL off and closed (so the series
+ * come back from segment indexes alone), then opened REOPEN_ROUNDS times; prints the median wall and CPU time of
+ * build() (what a server spends before /ready, besides loading its modules).
+ */
+async function reopenAtScale(): Promise<void> {
+  const S2 = Number(process.env.DISK_BENCH_REOPEN_SERIES ?? 100_000);
+  const P2 = 60;
+  const w2 = makeWorkload({ S: S2, P: P2, endMs });
+  const metrics2 = w2.series.map((s) => s.labels.find(([k]) => k === "__name__")![1]);
+  const labels2 = w2.series.map((s) => s.labels.filter(([k]) => k !== "__name__").map(([name, value]) => ({ name, value })));
+  const dir = join(root, "reopen-at-scale");
+  const st = await open(dir, (b) => b.withWalEnabled(false));
+  const rows: Row[] = new Array(S2);
+  for (let j = 0; j < P2; j++) {
+    for (let i = 0; i < S2; i++) rows[i] = { metric: metrics2[i]!, labels: labels2[i]!, dataPoint: { timestamp: w2.timestamps[j]!, value: w2.values[i * P2 + j]! } };
+    await st.insertRows(rows);
+  }
+  await st.close();
+  const segments = readdirSync(join(dir, "segments"), { recursive: true }).filter((p) => String(p).endsWith("index.bin")).length;
+  const REOPEN_ROUNDS = 5;
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  let visible = 0;
+  for (let r = 0; r < REOPEN_ROUNDS; r++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const again = await open(dir);
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+    visible = (await again.selectSeries({ matchers: [{ name: "__name__", op: "=~", value: ".+" }] })).length;
+    await again.close();
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const main = resolve(import.meta.dirname, "../dist/server/main.js");
+  if (existsSync(main) && process.platform === "linux") {
+    // the server on the same data dir, and on an empty one (what loading its modules costs)
+    const empty = join(root, "empty");
+    mkdirSync(empty);
+    for (const [what, path] of [["empty data dir", empty], [`${fmt(S2)}-series data dir`, dir]] as const) {
+      const runs: { ms: number; cpuMs: number }[] = [];
+      for (let r = 0; r < 3; r++) runs.push(await serverReady(main, path));
+      console.log(
+        `tsink-server start to ready (dist/, ${what}): median of 3 ${median(runs.map((x) => x.ms)).toFixed(0)} ms wall, ` +
+          `${median(runs.map((x) => x.cpuMs)).toFixed(0)} ms CPU of the server process`,
+      );
+    }
+  }
+  console.log(
+    `reopen at scale (${fmt(S2)} series x ${P2} points, ${segments} segment(s), WAL off): build() median of ${REOPEN_ROUNDS} ` +
+      `${median(wall).toFixed(0)} ms wall, ${median(cpu).toFixed(0)} ms CPU (all: ${wall.map((x) => x.toFixed(0)).join(", ")} ms); ${fmt(visible)} series visible`,
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Starts dist/server/main.js on `dataPath` and waits for its "ready" log line (when /ready turns 200). */
+async function serverReady(main: string, dataPath: string): Promise<{ ms: number; cpuMs: number }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [main, "--listen", "127.0.0.1:0", "--data-path", dataPath], { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise((done) => child.on("exit", done));
+  let out = "";
+  await new Promise<void>((ready, fail) => {
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('"msg":"storage open; ready"')) ready();
+    });
+    child.on("exit", () => fail(new Error(`tsink-server exited before ready: ${out}`)));
+  });
+  const ms = performance.now() - t0;
+  // utime and stime (fields 14 and 15 of /proc/<pid>/stat) in clock ticks of 10 ms
+  const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  const cpuMs = (Number(fields[11]) + Number(fields[12])) * 10;
+  child.stdout.resume();
+  child.kill("SIGTERM");
+  await exited;
+  return { ms, cpuMs };
+}
+
 try {
+  if (process.argv.includes("--reopen-only")) {
+    await reopenAtScale();
+    rmSync(root, { recursive: true, force: true });
+    process.exit(0);
+  }
   console.log(`workload: ${S} series x ${P} points at 15 s = ${fmt(samples)} samples; one insert call per scrape (${S} rows)`);
   // Warm-up (JIT) on an in-memory storage so the first measured mode is not penalised.
   const warm = await new StorageBuilder().withTimestampPrecision("ms").build();
@@ -226,6 +314,7 @@ try {
   const pts = await reopened.select(metrics[123]!, labels[123]!, 0, endMs + 1);
   console.log(`reopen: ${reopenMs.toFixed(0)} ms; first select after reopen ${(performance.now() - q0).toFixed(1)} ms (${pts.length} points)`);
   await reopened.close();
+  await reopenAtScale();
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

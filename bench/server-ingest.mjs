@@ -71,7 +71,7 @@ const results = [];
 for (let r = 0; r < rounds; r++) {
   const data = mkdtempSync(join(tmpdir(), "tsink-bench-ingest-"));
   const child = spawn("node", ["--max-semi-space-size=4", ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", data, ...serverArgs], {
-    env: { ...process.env, MALLOC_ARENA_MAX: "2" }, // the runtime settings of `npm start` and bench/peers.sh
+    env: { ...process.env, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144" }, // the runtime settings of `npm start` and bench/peers.sh
     stdio: ["ignore", process.env.TSINK_BENCH_SERVER_STDOUT ? "inherit" : "ignore", "inherit"],
   });
   await waitReady(pb, `http://127.0.0.1:${port}`);

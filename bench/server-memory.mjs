@@ -1,11 +1,13 @@
 // Server memory benchmark: peerbench's phases against tsink-server alone (remote-write ingest C=4 B=5000, wait until
 // all series are visible, settle, verify, the 19 queries), printing the server's RSS and peak RSS (VmHWM) after each
 // phase and its CPU per ingested sample; `--server` points at another build for an A/B run. Runs the server with the
-// runtime settings of `npm start` (MALLOC_ARENA_MAX=2, --max-semi-space-size=4). Encoded request bodies are cached
+// runtime settings of `npm start` (MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_=262144, --max-semi-space-size=4). Encoded request bodies are cached
 // in the temp dir per workload size (encoding 100k series takes minutes on the shared machine).
+// `--trace FILE` preloads bench/memory-trace.mjs into the server (a memory sample every 100 ms) and prints, per phase,
+// the largest RSS sample split into file-backed, V8 heap, ArrayBuffers, resident WASM memory and other anonymous memory.
 // Usage: node bench/server-memory.mjs [--series 10000 --points 240 --repeat 5 --settle 5 --port 19261
-//        --server dist/server/main.js --no-verify --peerbench DIR]   (--peerbench: a copy of ../shared/tools/peerbench
-//        with its node_modules installed, when the shared one has none)
+//        --server dist/server/main.js --no-verify --trace FILE --peerbench DIR]   (--peerbench: a copy of
+//        ../shared/tools/peerbench with its node_modules installed, when the shared one has none)
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -47,14 +49,31 @@ if (existsSync(`${cache}.json`)) {
   writeFileSync(`${cache}.json`, JSON.stringify({ endMs, workers }));
 }
 
+const trace = arg("trace", undefined);
 const dataDir = mkdtempSync(join(tmpdir(), "tsink-server-memory-"));
-const child = spawn(process.execPath, ["--max-semi-space-size=4", server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
-  stdio: "ignore", env: { ...process.env, MALLOC_ARENA_MAX: "2" },
+const preload = trace ? ["--import", join(root, "bench", "memory-trace.mjs")] : [];
+const child = spawn(process.execPath, ["--max-semi-space-size=4", ...preload, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
+  stdio: "ignore", env: { ...process.env, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144", ...(trace ? { TSINK_MEMORY_TRACE: resolve(trace) } : {}) },
 });
 const mib = (bytes) => (bytes / 1048576).toFixed(1);
+const phases = [];
 const phase = (label) => {
   const m = procMem(child.pid);
+  phases.push({ label, t: Date.now() });
   console.log(`${label.padEnd(14)} RSS ${mib(m.rss).padStart(6)} MiB  peak ${mib(m.hwm).padStart(6)} MiB  server CPU ${procCpuSeconds(child.pid).toFixed(2)} s`);
+};
+/** Per phase, the trace sample with the largest RSS, split by kind (V8 heap, ArrayBuffers, WASM, rest of RSS). */
+const printTrace = () => {
+  const samples = readFileSync(resolve(trace), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  let from = 0;
+  for (const { label, t } of phases) {
+    const inPhase = samples.filter((s) => s.t > from && s.t <= t);
+    from = t;
+    if (inPhase.length === 0) continue;
+    const s = inPhase.reduce((a, b) => (b.rss > a.rss ? b : a));
+    const other = s.anon - s.heapTotal - s.arrayBuffers - s.wasmRss;
+    console.log(`  max in ${label.padEnd(14)} RSS ${mib(s.rss)} = file ${mib(s.fileRss)} + heap ${mib(s.heapTotal)} (used ${mib(s.heapUsed)}) + ArrayBuffers ${mib(s.arrayBuffers)} + WASM ${mib(s.wasmRss)} resident of ${mib(s.wasm)} + other anon ${mib(other)} MiB, at +${((s.t - phases[0].t) / 1000).toFixed(1)} s`);
+  }
 };
 try {
   await waitReady(pb, base);
@@ -76,6 +95,7 @@ try {
   phase("after queries");
   const sum = q.queries.reduce((a, x) => a + x.medianMs, 0);
   console.log(`ingest CPU ${(ingestCpu * 1e6 / samples).toFixed(2)} us/sample, peak RSS ${mib(procMem(child.pid).hwm)} MiB, sum of query medians ${sum.toFixed(1)} ms`);
+  if (trace) printTrace();
 } finally {
   child.kill("SIGTERM");
   await new Promise((r) => child.on("exit", r));

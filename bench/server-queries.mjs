@@ -39,7 +39,7 @@ const nodeArgs = [...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(prof
 // the runtime settings of `npm start` and the tsink-server shebang
 const child = spawn(process.execPath, ["--max-semi-space-size=4", ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
   stdio: ["ignore", traceJit ? openSync(traceJit, "a") : "ignore", "ignore"],
-  env: { ...process.env, MALLOC_ARENA_MAX: "2" },
+  env: { ...process.env, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144" },
 });
 const stat = () => {
   const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" ");

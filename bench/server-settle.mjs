@@ -29,7 +29,7 @@ const dataDir = keep ?? mkdtempSync(join(tmpdir(), "tsink-server-settle-"));
 // the runtime settings of `npm start` and the tsink-server shebang
 const child = spawn(process.execPath, ["--max-semi-space-size=4", server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
   stdio: "ignore",
-  env: { ...process.env, MALLOC_ARENA_MAX: "2" },
+  env: { ...process.env, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144" },
 });
 const stat = () => {
   const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" ");

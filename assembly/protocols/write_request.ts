@@ -82,6 +82,7 @@ export function wrCacheClear(): void {
 
 function growTable(): void {
   const size: u32 = tableMask == 0 ? 4096 : (tableMask + 1) << 1;
+  if (table != 0) heap.free(table); // entries are re-inserted from the entry list, not from the old table
   table = heap.alloc(<usize>size << 2);
   memory.fill(table, 0, <usize>size << 2);
   tableMask = size - 1;

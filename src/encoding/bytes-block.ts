@@ -2,8 +2,8 @@
 // runs of identical values, whichever is smaller. TypeScript, not WASM: the data already lives in JS objects.
 import { ChunkCorruptionError } from "./errors.js";
 
-export const VALUE_BYTES_BLOCK = 32;
-export const VALUE_BYTES_RUNS = 33;
+const VALUE_BYTES_BLOCK = 32;
+const VALUE_BYTES_RUNS = 33;
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });

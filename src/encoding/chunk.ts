@@ -41,21 +41,21 @@ export interface ChunkAggregate {
 /** Most points one chunk may hold. */
 export const MAX_CHUNK_POINTS = 65535;
 /** Version written; versions 1 and 2 stay readable. */
-export const CHUNK_VERSION = 3;
+const CHUNK_VERSION = 3;
 const HEADER_BYTES = 32;
 const TRAILER_BYTES = 4;
 /** Decoders may read a few bytes past a section end; the input copy is followed by this much slack. */
 const READ_SLACK = 32;
 
 const KINDS: readonly ValueKind[] = ["f64", "i64", "u64", "bool", "bytes", "string"];
-export const TIMESTAMP_CODECS: Readonly<Record<number, string>> = {
+const TIMESTAMP_CODECS: Readonly<Record<number, string>> = {
   1: "fixed-step",
   2: "delta-of-delta",
   3: "delta",
   4: "step-residual",
   5: "delta-varint",
 };
-export const VALUE_CODECS: Readonly<Record<number, string>> = {
+const VALUE_CODECS: Readonly<Record<number, string>> = {
   16: "xor",
   17: "decimal",
   18: "int-pack",

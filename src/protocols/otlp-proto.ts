@@ -113,7 +113,7 @@ message Exemplar {
 `;
 
 /** protobufjs root of the messages above (tests and tools encode requests with it). */
-export const otlpProto = protobuf.parse(PROTO, { keepCase: false }).root;
+const otlpProto = protobuf.parse(PROTO, { keepCase: false }).root;
 export const ExportMetricsServiceRequest = otlpProto.lookupType("opentelemetry.proto.ExportMetricsServiceRequest");
 export const ExportMetricsServiceResponse = otlpProto.lookupType("opentelemetry.proto.ExportMetricsServiceResponse");
 export const RpcStatus = otlpProto.lookupType("opentelemetry.proto.Status");

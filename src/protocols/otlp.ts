@@ -55,7 +55,7 @@ const CUMULATIVE = 2;
 const TEMPORALITY_NAMES = ["unspecified", "delta", "cumulative"];
 const NO_RECORDED_VALUE = 1;
 /** Buckets one exponential-histogram point may expand to (OTel SDKs default to 160 per side). */
-export const MAX_EXPONENTIAL_BUCKETS = 1024;
+const MAX_EXPONENTIAL_BUCKETS = 1024;
 
 /** Decodes a protobuf ExportMetricsServiceRequest. */
 export function decodeOtlpProtobuf(body: Uint8Array): OtlpRequest {

@@ -54,7 +54,7 @@ interface PbMatcher { type: number; name: string; value: string }
 interface PbQuery { startTimestampMs: Int64; endTimestampMs: Int64; matchers: PbMatcher[] }
 interface PbReadRequest { queries: PbQuery[]; acceptedResponseTypes: number[] }
 
-export const METRIC_TYPE_NAMES = [
+const METRIC_TYPE_NAMES = [
   "unknown", "counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset",
 ] as const;
 

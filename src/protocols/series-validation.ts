@@ -18,7 +18,7 @@ export const MAX_LABEL_VALUE_BYTES = 16_384;
 const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-export function isValidMetricName(name: string): boolean {
+function isValidMetricName(name: string): boolean {
   return METRIC_NAME_RE.test(name);
 }
 

@@ -12,6 +12,7 @@ import { AdmissionGate } from "./admission.js";
 import { Authenticator, denied, presentedToken, scopeOfPath, tokenScopeOfPath } from "./auth.js";
 import type { ServerConfig } from "./config.js";
 import { HttpError } from "./http-error.js";
+import { BUCKETS_FILE, BucketStore } from "./bucket-store.js";
 import { METADATA_FILE, MetadataStore } from "./metadata-store.js";
 import { ServerMetrics } from "./metrics.js";
 import { errorJson } from "./prometheus-json.js";
@@ -60,8 +61,9 @@ export class TsinkServer {
     const metadata = new MetadataStore(config.dataPath ? join(config.dataPath, METADATA_FILE) : undefined, (err) =>
       logger.error({ err }, "saving metric metadata failed"),
     );
+    const buckets = new BucketStore(config.dataPath ? join(config.dataPath, BUCKETS_FILE) : undefined);
     this.runtime = {
-      config, logger, version, startedAtMs, writeGate, readGate, metrics, metadata,
+      config, logger, version, startedAtMs, writeGate, readGate, metrics, metadata, buckets,
       storage: () => {
         if (this.state === "ready" && this.storageInstance) return this.storageInstance;
         throw new HttpError(503, this.state === "starting" ? "storage is still opening (WAL replay in progress)" : "server is shutting down", {
@@ -201,6 +203,7 @@ export class TsinkServer {
     this.logger.info({ address: `${address.address}:${address.port}`, tls: !!this.config.tls }, "listening; opening storage");
     this.opening = (async () => {
       await this.runtime.metadata.load();
+      await this.runtime.buckets.load();
       this.storageInstance = await this.hooks.open();
     })();
     try {

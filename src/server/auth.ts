@@ -6,8 +6,12 @@ import { HttpError } from "./http-error.js";
 
 export type RequestScope = "probe" | "admin" | "public";
 
+/**
+ * Probes answer without a token: the contract's `/healthz` and `/ready`, and InfluxDB's own probes `/ping` and
+ * `/health`, which InfluxDB serves unauthenticated too (health checkers and `influx ping` send no token).
+ */
 export function scopeOfPath(path: string): RequestScope {
-  if (path === "/healthz" || path === "/ready" || path === "/ping") return "probe";
+  if (path === "/healthz" || path === "/ready" || path === "/ping" || path === "/health") return "probe";
   if (path.startsWith("/api/v1/admin/")) return "admin";
   return "public";
 }
@@ -17,7 +21,7 @@ function digest(token: string): Buffer {
 }
 
 /** Compares tokens in time independent of where they differ (fixed-length digests through timingSafeEqual). */
-export function tokensEqual(presented: string, expected: Buffer): boolean {
+function tokensEqual(presented: string, expected: Buffer): boolean {
   return timingSafeEqual(digest(presented), expected);
 }
 
@@ -30,7 +34,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /** The InfluxDB-compatible routes, where Influx clients' ways of sending credentials are accepted too. */
-const INFLUX_PATHS = new Set(["/write", "/api/v2/write", "/query", "/health", "/api/v2/buckets"]);
+const INFLUX_PATHS = new Set(["/write", "/api/v2/write", "/query", "/api/v2/buckets"]);
 
 /**
  * The token a request presents. Everywhere: `Authorization: Bearer <t>`. On the Influx routes also
@@ -60,11 +64,11 @@ const WRITE_PATHS = new Set(["/api/v1/write", "/api/v1/import/prometheus", "/wri
 
 /**
  * The scope a tenant token needs on a path. /query: none up front (CREATE DATABASE is a no-op any token may send,
- * as agents with write-only tokens do at startup); the route asks for "read" where a statement reads. /health:
- * any valid token. /api/v2/buckets: the route asks for "read" (GET) or "write" (POST).
+ * as agents with write-only tokens do at startup); the route asks for "read" where a statement reads.
+ * /api/v2/buckets: the route asks for "read" (GET) or "write" (POST).
  */
 export function tokenScopeOfPath(path: string): "read" | "write" | undefined {
-  if (path === "/query" || path === "/health" || path === "/api/v2/buckets") return undefined;
+  if (path === "/query" || path === "/api/v2/buckets") return undefined;
   return WRITE_PATHS.has(path) ? "write" : "read";
 }
 

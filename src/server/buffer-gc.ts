@@ -5,15 +5,19 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
-/** Collect once ArrayBuffer bytes exceed what survived the last collection by this much. */
-export const BUFFER_GARBAGE_BYTES = 32 << 20;
+/**
+ * Collect once ArrayBuffer bytes exceed what survived the last collection by this much: while writes come (a
+ * tighter bound there costs ingest CPU), and once no write came for WRITE_QUIET_MS (queries, flush, compaction).
+ */
+const BUFFER_GARBAGE_BYTES = 32 << 20;
+const QUIET_BUFFER_GARBAGE_BYTES = 16 << 20;
 const CHECK_INTERVAL_MS = 100;
 
 /** The decision alone: collect when buffers grew `slack` bytes above the low-water mark since the last collection. */
 export class BufferGcTrigger {
   private base: number;
 
-  constructor(readonly slack: number, initialBytes = 0) {
+  constructor(public slack: number, initialBytes = 0) {
     this.base = initialBytes;
   }
 
@@ -30,11 +34,12 @@ export class BufferGcTrigger {
 }
 
 /**
- * Old-space growth allowed between full GCs once no write came for WRITE_QUIET_MS: the heap may grow 50 % over what
+ * Old-space growth allowed between full GCs once no write came for WRITE_QUIET_MS: the heap may grow 20 % over what
  * survived the last full GC. While writes keep coming V8 picks the factor itself (up to 4x): a tight bound there
- * costs ingest CPU (more full GCs while the live heap grows with new series), away from it it costs little.
+ * costs ingest CPU (more full GCs while the live heap grows with new series); away from it, it costs query CPU
+ * (~15 % more at 100k series than 50 %, which peaked ~25 MiB higher; docs/benchmarks.md).
  */
-export const QUIET_HEAP_GROWING_PERCENT = 50;
+export const QUIET_HEAP_GROWING_PERCENT = 20;
 export const WRITE_QUIET_MS = 1000;
 
 let lastWriteAt = -Infinity;
@@ -50,11 +55,11 @@ export function heapGrowingPercent(msSinceWrite: number): number {
 }
 
 /**
- * Every 100 ms: runs a full GC when the ArrayBuffer garbage bound is exceeded, and sets V8's heap growth for the
- * write activity (the flag is read whenever V8 recomputes its limit, i.e. at each GC; one full GC applies it when a
+ * Every 100 ms: runs a full GC when the ArrayBuffer garbage bound (for the write activity) is exceeded, and sets
+ * V8's heap growth for the write activity (the flag is read whenever V8 recomputes its limit, i.e. at each GC; one full GC applies it when a
  * write burst ends). Returns a stop function.
  */
-export function startBufferGc(slack = BUFFER_GARBAGE_BYTES): () => void {
+export function startBufferGc(slack = BUFFER_GARBAGE_BYTES, quietSlack = QUIET_BUFFER_GARBAGE_BYTES): () => void {
   setFlagsFromString("--expose-gc");
   const gc = runInNewContext("gc") as () => void; // the flag exposes gc() in contexts created after it
   const trigger = new BufferGcTrigger(slack, process.memoryUsage().arrayBuffers);
@@ -64,6 +69,7 @@ export function startBufferGc(slack = BUFFER_GARBAGE_BYTES): () => void {
     if (percent !== growing) {
       growing = percent;
       setFlagsFromString(`--heap-growing-percent=${percent}`);
+      trigger.slack = percent > 0 ? quietSlack : slack;
       if (percent > 0) {
         // A burst just ended: V8's limit still stems from the last full GC inside it (live heap with its
         // garbage, times up to 4), so the flush and compaction that follow could grow the heap up to there.

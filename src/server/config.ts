@@ -26,6 +26,8 @@ export interface ServerConfig {
   features: RemoteWriteFeatures;
   protocols: ProtocolIngestConfig;
   logLevel: string;
+  /** TSINK_* variables that are set but that this build (or these flags) never reads: logged as a warning. */
+  unreadEnv?: string[];
 }
 
 /** Influx line protocol, OTLP, StatsD and Graphite ingest (flags and TSINK_* env of reference §4.1/4.2). */
@@ -98,6 +100,10 @@ Flags (booleans take an explicit value: true/1/yes/on or false/0/no/off):
                                 maxInflightWrites (503 when full); auth: {tokens:[{token, scopes:["read","write"]}]}
   -h, --help                    show this help
 
+Reference flags this build does not implement (rejected with a message): --object-store-path,
+  --hot-tier-retention, --warm-tier-retention, --storage-mode, --remote-segment-refresh-interval,
+  --mirror-hot-segments-to-object-store, --rbac-config, --cluster-*, --edge-sync-*
+
 Environment:
   TSINK_SERVER_WRITE_MAX_INFLIGHT_REQUESTS (64)   TSINK_SERVER_WRITE_MAX_INFLIGHT_ROWS (200000)
   TSINK_SERVER_WRITE_RESOURCE_ACQUIRE_TIMEOUT_MS (25)
@@ -111,12 +117,14 @@ Environment:
   TSINK_OTLP_METRICS_ENABLED (true)               TSINK_STATSD_MAX_PACKET_BYTES (8192)
   TSINK_STATSD_MAX_EVENTS_PER_PACKET (1024)       TSINK_GRAPHITE_MAX_LINE_BYTES (8192)
   TSINK_LOG_LEVEL (info)          pino level: trace|debug|info|warn|error|fatal|silent
+  Other TSINK_* variables of the reference (TSINK_MAX_CPUS, TSINK_RULES_*, TSINK_EDGE_SYNC_*, TSINK_CLUSTER_*,
+  TSINK_REMOTE_WRITE_MAX_HISTOGRAM_BUCKET_ENTRIES) are not read: the server logs a warning naming any that are set.
 `;
 
 const BOOL_TRUE = new Set(["true", "1", "yes", "on"]);
 const BOOL_FALSE = new Set(["false", "0", "no", "off"]);
 
-export function parseBool(flag: string, raw: string): boolean {
+function parseBool(flag: string, raw: string): boolean {
   const v = raw.trim().toLowerCase();
   if (BOOL_TRUE.has(v)) return true;
   if (BOOL_FALSE.has(v)) return false;
@@ -128,7 +136,7 @@ const DURATION_UNIT_MS: Record<string, number> = {
 };
 
 /** Reference duration syntax: a bare integer is seconds; otherwise `<float><unit>`. Returns ms. */
-export function parseDurationFlag(flag: string, raw: string): number {
+function parseDurationFlag(flag: string, raw: string): number {
   const v = raw.trim();
   let ms: number | undefined;
   if (/^\d+$/.test(v)) ms = Number(v) * 1000;
@@ -145,7 +153,7 @@ export function parseDurationFlag(flag: string, raw: string): number {
 const BYTE_UNITS: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
 /** Integer bytes, or a float with suffix K, M, G or T (powers of 1024). */
-export function parseBytesFlag(flag: string, raw: string): number {
+function parseBytesFlag(flag: string, raw: string): number {
   const v = raw.trim();
   if (/^\d+$/.test(v)) return Number(v);
   const m = /^(\d+(?:\.\d+)?|\.\d+)([KMGT])$/i.exec(v);
@@ -163,7 +171,7 @@ const PRECISIONS: Record<string, TimestampPrecision> = {
   us: "us", microseconds: "us", microsecond: "us", ns: "ns", nanoseconds: "ns", nanosecond: "ns",
 };
 
-export function parseListen(flag: string, raw: string): { host: string; port: number } {
+function parseListen(flag: string, raw: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(raw.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new ConfigError(`${flag}: expected host:port, got ${JSON.stringify(raw)}`);
@@ -174,9 +182,10 @@ export function parseListen(flag: string, raw: string): { host: string; port: nu
 const UNSUPPORTED_FLAGS = [
   "--object-store-path",
   "--hot-tier-retention", "--warm-tier-retention", "--storage-mode", "--remote-segment-refresh-interval",
-  "--mirror-hot-segments-to-object-store", "--rbac-config", "--edge-sync-upstream",
-  "--edge-sync-auth-token", "--edge-sync-source-id", "--edge-sync-static-tenant", "--cluster-enabled",
+  "--mirror-hot-segments-to-object-store", "--rbac-config",
 ];
+/** Whole flag families of the reference (§4.1 cluster identity, consistency, internal auth/mTLS; edge sync). */
+const UNSUPPORTED_FLAG_PREFIXES = ["--cluster-", "--edge-sync-"];
 
 const VALUE_FLAGS = new Set([
   "--listen", "--data-path", "--retention", "--timestamp-precision", "--memory-limit", "--cardinality-limit",
@@ -221,7 +230,10 @@ function readTokenFile(flag: string, path: string): string {
 }
 
 /** Parses argv (without node and script) and env. Returns "help" when help was asked for. */
-export function parseServerArgs(argv: readonly string[], env: Env): ServerConfig | "help" {
+export function parseServerArgs(argv: readonly string[], givenEnv: Env): ServerConfig | "help" {
+  // Every variable the parse looks at is noted, so the TSINK_* ones set but never read can be reported.
+  const read = new Set<string>();
+  const env = new Proxy(givenEnv, { get: (target, name) => (typeof name === "string" && read.add(name), target[name as string]) });
   const values = new Map<string, string>();
   const switches = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -240,8 +252,8 @@ export function parseServerArgs(argv: readonly string[], env: Env): ServerConfig
       if (value === undefined) throw new ConfigError(`${flag} needs a value`);
       if (values.has(flag)) throw new ConfigError(`${flag} given more than once`);
       values.set(flag, value);
-    } else if (UNSUPPORTED_FLAGS.includes(flag)) {
-      throw new ConfigError(`${flag} is not supported by this tsink-server build`);
+    } else if (UNSUPPORTED_FLAGS.includes(flag) || UNSUPPORTED_FLAG_PREFIXES.some((p) => flag.startsWith(p))) {
+      throw new ConfigError(`${flag} is not supported by this tsink-server build (no object store, RBAC, edge sync or cluster mode)`);
     } else {
       throw new ConfigError(`unknown flag ${flag} (see --help)`);
     }
@@ -346,5 +358,26 @@ export function parseServerArgs(argv: readonly string[], env: Env): ServerConfig
   if (adminAuthToken) config.adminAuthToken = adminAuthToken;
   if (get("--admin-path-prefix") !== undefined) config.adminPathPrefix = nonBlank("--admin-path-prefix");
   if (values.has("--tls-cert")) config.tls = { certPath: get("--tls-cert")!, keyPath: get("--tls-key")! };
+  config.unreadEnv = Object.keys(givenEnv).filter((name) => name.startsWith("TSINK_") && !read.has(name)).sort();
   return config;
+}
+
+/** What to do about the usual startup failures (address in use, data path not usable). */
+export function startupHint(err: unknown, config: { dataPath?: string }): string | undefined {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  switch (e?.code) {
+    case "EADDRINUSE":
+      return `${e.address}:${e.port} is already in use: stop the process holding it, or choose another address (--listen, --statsd-listen, --graphite-listen)`;
+    case "EADDRNOTAVAIL":
+      return `${e.address} is not an address of this machine: fix the listen address (e.g. --listen 127.0.0.1:9201 or 0.0.0.0:9201)`;
+    case "EACCES":
+    case "EPERM":
+    case "ENOTDIR":
+    case "EROFS":
+    case "ENOSPC":
+      if (e.syscall === "listen" || e.syscall === "bind") return `not allowed to listen on ${e.address}:${e.port}: use a port above 1023 or run with the needed privileges`;
+      return `the data path ${config.dataPath ?? ""} is not usable (${e.code}): point --data-path at a writable directory with free space`;
+    default:
+      return undefined;
+  }
 }

@@ -1,13 +1,15 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=262144 node --max-semi-space-size=4
 // tsink-server entry point: parse flags and env, start the HTTP server over the embedded storage, log as JSON
 // (pino), and shut down gracefully on SIGTERM/SIGINT.
 // The shebang (and `npm start`, bench/peers.sh) cap V8's young generation at 2 x 4 MiB (default 2 x 16 MiB) and
-// glibc at 2 malloc arenas: together ~40 MiB less resident memory under remote-write load (docs/benchmarks.md, Memory).
+// glibc at 2 malloc arenas: together ~40 MiB less resident memory under remote-write load (docs/benchmarks.md, Memory);
+// and they have glibc map blocks of >= 256 KiB (slab pages, read batches) on their own, so freeing one returns it to
+// the system instead of leaving a hole in the malloc heap (~20-40 MiB at 100k series; same section).
 import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { TsinkServer } from "./app.js";
 import { startBufferGc } from "./buffer-gc.js";
-import { ConfigError, HELP_TEXT, parseServerArgs } from "./config.js";
+import { ConfigError, HELP_TEXT, parseServerArgs, startupHint } from "./config.js";
 import { storageHooks } from "./storage.js";
 
 function packageVersion(): string {
@@ -32,6 +34,9 @@ async function main(): Promise<void> {
   }
   startBufferGc();
   const logger = pino({ level: config.logLevel, base: { service: "tsink-server" } });
+  if (config.unreadEnv?.length) {
+    logger.warn({ variables: config.unreadEnv }, "environment variables not read by this build or these flags (see --help); they have no effect");
+  }
   const server = new TsinkServer(config, logger, storageHooks(config), packageVersion());
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -51,7 +56,7 @@ async function main(): Promise<void> {
   try {
     await server.start();
   } catch (err) {
-    logger.fatal({ err }, "startup failed");
+    logger.fatal({ err, hint: startupHint(err, config) }, "startup failed");
     process.exit(1);
   }
 }

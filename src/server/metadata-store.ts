@@ -1,12 +1,12 @@
 // Metric metadata (type, help, unit) received through remote write, per tenant, served by /api/v1/metadata.
-// Persisted as one JSON file in the data path (atomic temp-file + rename) when the server has one, and copied into
-// admin snapshots at the same relative place, so a restored data path brings its metadata along.
+// Persisted as one JSON file in the data path (replaced atomically, data-files.ts) when the server has one, and
+// copied into admin snapshots at the same relative place, so a restored data path brings its metadata along.
+import { join } from "node:path";
+import { readJsonFile, writeJsonFile } from "./data-files.js";
+import type { MetricMetadataUpdate } from "../protocols/remote.js";
 
 /** Where the metadata file lives, relative to a data path or a snapshot directory. */
 export const METADATA_FILE = join("server", "metric-metadata.json");
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import type { MetricMetadataUpdate } from "../protocols/remote.js";
 
 export interface MetadataEntry {
   type: string;
@@ -25,14 +25,8 @@ export class MetadataStore {
 
   async load(): Promise<void> {
     if (!this.filePath) return;
-    let text: string;
-    try {
-      text = await readFile(this.filePath, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw err;
-    }
-    const data = JSON.parse(text) as Record<string, Record<string, MetadataEntry>>;
+    const data = (await readJsonFile(this.filePath)) as Record<string, Record<string, MetadataEntry>> | undefined;
+    if (data === undefined) return;
     for (const [tenant, metrics] of Object.entries(data)) this.byTenant.set(tenant, new Map(Object.entries(metrics)));
   }
 
@@ -80,8 +74,6 @@ export class MetadataStore {
   private async writeTo(path: string): Promise<void> {
     const data: Record<string, Record<string, MetadataEntry>> = {};
     for (const [tenant, map] of this.byTenant) data[tenant] = Object.fromEntries(map);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(`${path}.tmp`, JSON.stringify(data));
-    await rename(`${path}.tmp`, path);
+    await writeJsonFile(path, data);
   }
 }

@@ -24,7 +24,7 @@ const DURATION_UNITS_MS: Record<string, number> = {
 const DURATION_SEGMENT_RE = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w|y)/y;
 
 /** Go/Prometheus duration string (`15s`, `1m30s`, `1500ms`) to ms; undefined when it is not one. */
-export function parseDurationMs(text: string): number | undefined {
+function parseDurationMs(text: string): number | undefined {
   if (text.length === 0) return undefined;
   let total = 0;
   DURATION_SEGMENT_RE.lastIndex = 0;

@@ -1,8 +1,9 @@
 // What every route handler gets: config, logger, the storage once it is open, admission gates, metrics, the
-// metric-metadata store; plus the small request helpers the routes share (params, JSON replies, tenant).
+// metric-metadata and InfluxDB bucket stores; plus the small request helpers the routes share (params, JSON replies, tenant).
 import type { Context } from "koa";
 import type { Logger } from "pino";
 import type { AdmissionGate } from "./admission.js";
+import type { BucketStore } from "./bucket-store.js";
 import { readBody } from "./body.js";
 import type { ServerConfig } from "./config.js";
 import { HttpError } from "./http-error.js";
@@ -20,6 +21,8 @@ export interface Runtime {
   readonly readGate: AdmissionGate;
   readonly metrics: ServerMetrics;
   readonly metadata: MetadataStore;
+  /** InfluxDB 2 buckets created by POST /api/v2/buckets and not yet written to. */
+  readonly buckets: BucketStore;
   /** The open storage; 503 while it is still opening (WAL replay) or after shutdown began. */
   storage(): ServerStorage;
   /** The tenant's own in-flight budget for a surface (--tenant-config admission), undefined when unlimited. */

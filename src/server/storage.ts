@@ -1,7 +1,5 @@
 // How the server opens the embedded storage engine from its flags, snapshots it and restores snapshots.
 import { StorageBuilder, type Storage } from "../index.js";
-// Registers the on-disk durability layer (WAL, segments, snapshots) that --data-path needs.
-import "../storage/segment/disk-durability.js";
 import type { ServerConfig } from "./config.js";
 
 export type ServerStorage = Storage;

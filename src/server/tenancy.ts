@@ -7,7 +7,7 @@ import type { SeriesMatcher, SeriesSelection } from "../storage/types.js";
 import { HttpError } from "./http-error.js";
 import type { ServerStorage } from "./storage.js";
 
-export const DEFAULT_TENANT = "default";
+const DEFAULT_TENANT = "default";
 
 /** Resolves and validates the request's tenant id (400 for an invalid or conflicting one). */
 export function resolveTenant(headers: Record<string, string | string[] | undefined>): string {
@@ -32,7 +32,7 @@ export function resolveTenant(headers: Record<string, string | string[] | undefi
  * The read matcher of a tenant. The default tenant also sees series without the label (written before tenancy, e.g.
  * by the embedded library into the same data path): a missing label matches "" as in Prometheus.
  */
-export function tenantMatcher(tenant: string): SeriesMatcher {
+function tenantMatcher(tenant: string): SeriesMatcher {
   return tenant === DEFAULT_TENANT ? { name: TENANT_LABEL, op: "=~", value: `${DEFAULT_TENANT}|` } : { name: TENANT_LABEL, op: "=", value: tenant };
 }
 

@@ -119,7 +119,7 @@ function policyAt(value: unknown, where: string, inherited: TenantPolicy, tokens
 }
 
 /** Parses a tenant config document; throws an Error naming the offending field. */
-export function parseTenantPolicies(text: string): TenantPolicies {
+function parseTenantPolicies(text: string): TenantPolicies {
   let doc: Record<string, unknown>;
   try {
     doc = objectAt(JSON.parse(text), "the tenant config");

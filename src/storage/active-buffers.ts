@@ -67,6 +67,11 @@ export class PagePool {
     if (page.points === PAGE_POINTS && this.pages.length < POOL_PAGES) this.pages.push(page);
   }
 
+  /** Lets every pooled page go (to the garbage collector). */
+  clear(): void {
+    this.pages.length = 0;
+  }
+
   get bytes(): number {
     return this.pages.length * PAGE_POINTS * CELL * 2;
   }

@@ -3,7 +3,7 @@
 // before applying it, reads persisted chunks through it, and exposes sealed chunks for flushing.
 import type { PointSink } from "./column.js";
 import type { StorageOptions } from "./options.js";
-import type { SeriesDefinition } from "./registry.js";
+import type { PersistedSeriesTable, SeriesDefinition } from "./registry.js";
 import type { SealedChunk } from "./sealed-chunks.js";
 import type { TimeAxis, TimestampArray, Ts } from "./timestamps.js";
 import type { WriteAcknowledgement } from "./types.js";
@@ -39,6 +39,13 @@ export interface EngineHandle {
   applyDelete(seriesIds: Uint32Array, start?: Ts, end?: Ts): void;
   /** Registers a series whose data lives in segments, making it visible to queries. */
   defineSeries(def: TypedSeriesDefinition): void;
+  /**
+   * Registers the series in rows `rows` of a persisted table (reopen), not yet visible to queries; writes the id
+   * each row got into `ids` (its own, unless a series of the same key is registered already).
+   */
+  restoreSeries(table: PersistedSeriesTable, rows: Uint32Array, ids: Uint32Array): void;
+  /** Makes restored series visible to queries; `ids` ascending, so every postings list is built by appends. */
+  publishSeries(ids: Uint32Array): void;
   seriesDefinition(id: number): TypedSeriesDefinition | undefined;
   /** Seals every active head into chunks (before a flush or on close). */
   sealAll(): void;

@@ -8,7 +8,7 @@ import type { DurabilityLayer, EngineHandle, TypedSeriesDefinition, ValidatedBat
 import { TsinkError, errors } from "./errors.js";
 import { METRIC_LABEL, resolveSelection } from "./matchers.js";
 import type { StorageOptions } from "./options.js";
-import { SeriesRegistry, hashKey, hashLabels, hashMetric, hashSortedLabels } from "./registry.js";
+import { type PersistedSeriesTable, SeriesRegistry, hashKey, hashLabels, hashMetric, hashSortedLabels } from "./registry.js";
 import type { SealedChunk } from "./sealed-chunks.js";
 import { SeriesStore, decodeChunkRange } from "./series-store.js";
 import { TimeAxis, type TimestampArray, type Ts } from "./timestamps.js";
@@ -591,6 +591,26 @@ export class Storage implements EngineHandle {
     const id = this.ensureSeries(def);
     if (this.registry.kind[id] === KIND_NONE) this.registry.kind[id] = def.kind;
     this.registry.show(id);
+  }
+
+  restoreSeries(table: PersistedSeriesTable, rows: Uint32Array, ids: Uint32Array): void {
+    const reg = this.registry;
+    const dictIds = new Int32Array(table.stringCount);
+    let pairs = 0;
+    let maxId = 0;
+    for (let i = 0; i < rows.length; i++) {
+      pairs += table.labelStart[rows[i]! + 1]! - table.labelStart[rows[i]!]!;
+      maxId = Math.max(maxId, table.ids[rows[i]!]!);
+    }
+    reg.reserve(rows.length, pairs, maxId);
+    for (let i = 0; i < rows.length; i++) {
+      const id = (ids[i] = reg.restore(table, rows[i]!, dictIds));
+      if (reg.kind[id] === KIND_NONE) reg.kind[id] = table.kinds[rows[i]!]!;
+    }
+  }
+
+  publishSeries(ids: Uint32Array): void {
+    for (let i = 0; i < ids.length; i++) this.registry.show(ids[i]!);
   }
 
   seriesDefinition(id: number): TypedSeriesDefinition | undefined {

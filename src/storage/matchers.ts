@@ -26,7 +26,7 @@ const regexCache = new Map<string, ValuePredicate>();
 const planCache = new Map<string, RegexPlan>();
 
 /** Compiles a fully anchored regex matcher (`.` matches newlines, as in Prometheus) into a value predicate. */
-export function compileRegex(pattern: string): ValuePredicate {
+function compileRegex(pattern: string): ValuePredicate {
   let p = regexCache.get(pattern);
   if (p === undefined) {
     p = compileRegexUncached(pattern); // an invalid pattern throws and is not cached
@@ -164,7 +164,7 @@ function branchPrefix(branch: string): { prefix: string; whole: boolean; rest: s
  * The literal text every match must start with ("host-1" for "host-1.*"), or "" when unsure: a cheap
  * startsWith pre-filter in front of the regex. Alternations anywhere make it give up.
  */
-export function literalPrefix(pattern: string): string {
+function literalPrefix(pattern: string): string {
   if (pattern.includes("|")) return "";
   return branchPrefix(pattern).prefix;
 }

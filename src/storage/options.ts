@@ -33,7 +33,7 @@ export interface StorageOptions {
   backgroundFailFast: boolean;
 }
 
-export const DEFAULT_OPTIONS: Readonly<StorageOptions> = Object.freeze({
+const DEFAULT_OPTIONS: Readonly<StorageOptions> = Object.freeze({
   retentionMs: 14 * 24 * 3600 * 1000,
   retentionEnforced: false,
   timestampPrecision: "ns",

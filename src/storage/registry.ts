@@ -358,6 +358,25 @@ export class LabelValues {
   }
 }
 
+/**
+ * Series definitions as columns over a string table (a segment index's), so a reopen registers a hundred thousand
+ * series without a Label object or a string hash per series.
+ */
+export interface PersistedSeriesTable {
+  /** Series ids, ascending. */
+  readonly ids: Uint32Array;
+  /** Value kind code per series. */
+  readonly kinds: Uint8Array;
+  /** String id of each series' metric name. */
+  readonly metricSids: Uint32Array;
+  /** Series i's labels are pairs labelStart[i] .. labelStart[i + 1] - 1 of labelSids (length n + 1). */
+  readonly labelStart: Uint32Array;
+  /** (name, value) string ids per label pair, sorted by name within a series. */
+  readonly labelSids: Uint32Array;
+  readonly stringCount: number;
+  string(sid: number): string;
+}
+
 export interface SeriesDefinition {
   id: number;
   metric: string;
@@ -579,15 +598,96 @@ export class SeriesRegistry {
     }
     pool[r] = prev >= 0 && strings[pool[prev]!] === metric ? pool[prev]! : this.dict.intern(metric);
     pool[r + 1] = labels.length;
+    this.commitRecord(id, r, hash);
+    return id;
+  }
+
+  /** Makes the record written at pool offset `r` (the pool's end) series `id`'s, findable by its key hash. */
+  private commitRecord(id: number, r: number, hash: number): void {
     this.lastCreated = id;
     this.recordAt[id] = r;
     this.defined[id] = 1;
-    this.poolLen += len;
+    this.poolLen = r + HEADER + 2 * this.pool[r + 1]!;
     this.count = Math.max(this.count, id + 1);
     this.insertSlot(id, hash);
     // growth keeps every entry (only truncate drops some): no filter, and the count stays
     if (this.tableEntries * 4 > this.table.length) this.table = rehashPairs(this.table, this.table.length * 2);
+  }
+
+  /**
+   * Registers series `table.ids[row]` of a persisted table (reopen) without Label objects: its strings are interned
+   * once per table (`dictIds`: table string id -> dictionary id + 1, 0 until interned), its record is written from
+   * the ids and its key hash computed from the dictionary's strings. Returns the id of the series with that key
+   * (the row's own id, unless one was registered already). Not yet visible.
+   */
+  restore(table: PersistedSeriesTable, row: number, dictIds: Int32Array): number {
+    const id = table.ids[row]!;
+    const from = table.labelStart[row]!;
+    const pairs = table.labelStart[row + 1]! - from;
+    const len = HEADER + pairs * 2;
+    if (this.poolLen + len > this.pool.length) this.pool = resized(this.pool, Math.max(this.pool.length * 2, this.poolLen + len));
+    const pool = this.pool;
+    const r = this.poolLen;
+    pool[r] = this.internedFrom(table, table.metricSids[row]!, dictIds);
+    pool[r + 1] = pairs;
+    for (let k = 0; k < 2 * pairs; k++) pool[r + HEADER + k] = this.internedFrom(table, table.labelSids[2 * from + k]!, dictIds);
+    // the key hash as hashKey computes it from the strings
+    const strings = this.dict.strings;
+    let h = hashMetric(strings[pool[r]!]!);
+    for (let at = r + HEADER; at < r + len; at += 2) {
+      const name = strings[pool[at]!]!;
+      const value = strings[pool[at + 1]!]!;
+      h = Math.imul(h ^ (0x10000 | (name.length << 8) ^ name.charCodeAt(0)), 0x01000193);
+      for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
+    }
+    const hash = fmix(h) | 0;
+    const found = this.findRecord(r, hash);
+    if (found >= 0) return found;
+    if (id !== this.count) this.generation++;
+    if (id < this.rankedCount) this.rankedCount = this.rankedSeries = 0;
+    if (id >= this.recordAt.length) this.growSeries(id + 1);
+    this.kind[id] = table.kinds[row]!;
+    this.commitRecord(id, r, hash);
     return id;
+  }
+
+  /**
+   * Makes room for `series` more series with ids up to `maxId` and `pairs` label pairs among them, so registering
+   * them (restore) grows the key table, the record pool and the per-id arrays at most once each.
+   */
+  reserve(series: number, pairs: number, maxId: number): void {
+    if (maxId >= this.recordAt.length) this.growSeries(maxId + 1);
+    const words = this.poolLen + series * HEADER + pairs * 2;
+    if (words > this.pool.length) this.pool = resized(this.pool, words);
+    let length = this.table.length;
+    while ((this.tableEntries + series) * 4 > length) length *= 2;
+    if (length > this.table.length) this.table = rehashPairs(this.table, length); // growth keeps every entry
+  }
+
+  /** Dictionary id of string `sid` of a persisted table (interned on first use, remembered in `dictIds`). */
+  private internedFrom(table: PersistedSeriesTable, sid: number, dictIds: Int32Array): number {
+    const d = dictIds[sid]!;
+    if (d > 0) return d - 1;
+    const id = this.dict.intern(table.string(sid));
+    dictIds[sid] = id + 1;
+    return id;
+  }
+
+  /** Id of a series whose record equals the one at pool offset `r` (key hash `hash`), or -1. */
+  private findRecord(r: number, hash: number): number {
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    const pool = this.pool;
+    const len = HEADER + 2 * pool[r + 1]!;
+    for (let p = hash & mask; ; p = (p + 1) & mask) {
+      const e = table[2 * p]!;
+      if (e === 0) return -1;
+      if (table[2 * p + 1] !== hash) continue;
+      const o = this.recordAt[e - 1]!;
+      let k = 0;
+      while (k < len && pool[o + k] === pool[r + k]) k++;
+      if (k === len) return e - 1;
+    }
   }
 
   /** Dictionary id of series `id`'s metric name. */

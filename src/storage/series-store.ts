@@ -121,12 +121,16 @@ export class SeriesStore {
     this.sealRange(0, this.firstHead.length, kindOf);
   }
 
-  /** Seals the heads of series ids in [from, to); returns the end of the id space (callers seal in slices). */
+  /**
+   * Seals the heads of series ids in [from, to); returns the end of the id space (callers seal in slices). Once no
+   * head is left, the pooled empty pages are let go too (a flush leaves no reason to hold them).
+   */
   sealRange(from: number, to: number, kindOf: (sid: number) => number): number {
     const end = Math.min(to, this.firstHead.length);
     for (let sid = from; sid < end; sid++) {
       while (this.firstHead[sid]! !== NO_HEAD) this.sealHead(sid, this.firstHead[sid]!, kindOf(sid));
     }
+    if (this.activeHeads === 0) this.pool.clear();
     return this.firstHead.length;
   }
 

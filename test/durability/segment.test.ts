@@ -67,10 +67,10 @@ test("index: series definitions and i64 time columns round-trip; version 1 and 3
   const again = await SegmentStore.open(root, "i64");
   const seg = again.segments[0]!;
   assert.is(seg.manifest.version, 4);
-  assert.equal([seg.index.seriesDef(0), seg.index.seriesDef(1)], series);
+  assert.equal([seg.index.dictionary().seriesDef(0), seg.index.dictionary().seriesDef(1)], series);
   assert.equal(Array.from(seg.minTs as BigInt64Array), [-big, 5n]);
   assert.equal(Array.from(seg.maxTs as BigInt64Array), [big, 5n]);
-  assert.equal(Array.from(seg.index.postings().get("k\0v \u0000 \u{1F600}")!), [9]);
+  assert.equal(Array.from(seg.index.dictionary().postings().get("k\0v \u0000 \u{1F600}")!), [9]);
   again.close();
 
   // A segment written by the version-1 writer (u32 index columns), copied from the fixture.
@@ -80,8 +80,8 @@ test("index: series definitions and i64 time columns round-trip; version 1 and 3
   assert.is(v1.quarantined.length, 0);
   const s1 = v1.segments[0]!;
   assert.is(s1.manifest.version, 1);
-  assert.equal(s1.index.seriesDef(1), { id: 5, kind: 0, metric: "temp_celsius", labels: [{ name: "job", value: "node" }, { name: "room", value: "kitchen" }] });
-  assert.equal(Array.from(s1.index.postings().get("job\0node")!), [2, 5]);
+  assert.equal(s1.index.dictionary().seriesDef(1), { id: 5, kind: 0, metric: "temp_celsius", labels: [{ name: "job", value: "node" }, { name: "room", value: "kitchen" }] });
+  assert.equal(Array.from(s1.index.dictionary().postings().get("job\0node")!), [2, 5]);
   assert.equal(Array.from(decodeChunk(s1.readChunk(s1.chunkRange(5)[0])).values as Float64Array), [20.5, 20.75, 21, 21.25, 21.5]);
   v1.close();
 
@@ -92,8 +92,8 @@ test("index: series definitions and i64 time columns round-trip; version 1 and 3
   assert.is(v3.quarantined.length, 0);
   const s3 = v3.segments[0]!;
   assert.is(s3.manifest.version, 3);
-  assert.equal(s3.index.seriesDef(2), { id: 5, kind: 0, metric: "v3_metric_0", labels: [{ name: "job", value: "api" }, { name: "i", value: "2" }] });
-  assert.equal(Array.from(s3.index.postings().get("job\0node")!), [1, 7]);
+  assert.equal(s3.index.dictionary().seriesDef(2), { id: 5, kind: 0, metric: "v3_metric_0", labels: [{ name: "job", value: "api" }, { name: "i", value: "2" }] });
+  assert.equal(Array.from(s3.index.dictionary().postings().get("job\0node")!), [1, 7]);
   for (const id of [1, 3, 5, 7, 9, 11]) {
     const [lo, hi] = s3.chunkRange(id);
     const values = Array.from({ length: hi - lo }, (_, k) => Array.from(decodeChunk(s3.readChunk(lo + k)).values as Float64Array)).flat();
@@ -164,9 +164,9 @@ test("segment round trip: index, postings, chunk payloads on demand", async () =
   }
   assert.equal(Array.from(seg.index.seriesKinds.subarray(0, 7)), [0, 1, 2, 3, 4, 5, 0]);
   assert.equal(seg.chunkRange(2), [seg.chunkRange(4)[0], seg.chunkRange(4)[0]], "absent series has an empty range");
-  const hostH3 = Array.from(seg.index.postings().get("host\0h3")!);
+  const hostH3 = Array.from(seg.index.dictionary().postings().get("host\0h3")!);
   assert.equal(hostH3, c.series.filter((s) => s.labels[0]!.value === "h3").map((s) => s.id));
-  assert.equal(Array.from(seg.index.postings().get("__name__\0metric_0")!), c.series.filter((s) => s.metric === "metric_0").map((s) => s.id));
+  assert.equal(Array.from(seg.index.dictionary().postings().get("__name__\0metric_0")!), c.series.filter((s) => s.metric === "metric_0").map((s) => s.id));
   // The compressed chunk file is smaller than the raw chunks.
   const raw = c.chunks.reduce((n, ch) => n + ch.bytes.length, 0);
   assert.ok(seg.manifest.files["chunks.bin"]!.bytes < raw, `${seg.manifest.files["chunks.bin"]!.bytes} vs raw ${raw}`);

@@ -60,6 +60,51 @@ test("data and series survive close/reopen (flushed to segments, compacted)", as
   await third.close();
 });
 
+test("reopen rebuilds the index from segments written in several runs: matchers, keys and ids as before", async () => {
+  const dir = tempDir();
+  // series spread over segments of three runs (new series in each, old ones written again), several label
+  // names sharing a value, non-ASCII values and a series without labels
+  const row = (s: number, j: number): Row => ({
+    metric: s % 3 === 0 ? "disk_io" : "net_bytes",
+    labels: s === 0 ? [] : [
+      { name: "host", value: `höst-${s % 7}` },
+      { name: "peer", value: `höst-${s % 5}` },
+      { name: "shard", value: String(s) },
+    ],
+    dataPoint: { timestamp: T0 + j * 1000, value: s + j / 1000 },
+  });
+  const runs = [[0, 40], [30, 90], [10, 120]] as const;
+  const count = new Map<number, number>();
+  for (let r = 0; r < runs.length; r++) {
+    const st = await open(dir);
+    const batch: Row[] = [];
+    for (let s = runs[r]![0]; s < runs[r]![1]; s++) {
+      for (let k = 0; k < 3; k++) batch.push(row(s, r * 3 + k));
+      count.set(s, (count.get(s) ?? 0) + 3);
+    }
+    await st.insertRows(batch);
+    await st.close();
+  }
+  const seen = async (st: Storage, matchers: { name: string; op: "=" | "!=" | "=~" | "!~"; value: string }[]) =>
+    (await st.selectSeries({ matchers })).map((m) => m.labels.find((l) => l.name === "shard")?.value ?? "-").sort().join(",");
+  const expect = (keep: (s: number) => boolean) =>
+    Array.from({ length: 120 }, (_, s) => s).filter(keep).map((s) => (s === 0 ? "-" : String(s))).sort().join(",");
+  const st = await open(dir);
+  assert.is(await seen(st, [{ name: "host", op: "=", value: "höst-3" }]), expect((s) => s > 0 && s % 7 === 3));
+  assert.is(await seen(st, [{ name: "peer", op: "=", value: "höst-3" }]), expect((s) => s > 0 && s % 5 === 3));
+  assert.is(await seen(st, [{ name: "__name__", op: "=", value: "disk_io" }, { name: "shard", op: "=~", value: "1.*" }]), expect((s) => s % 3 === 0 && String(s).startsWith("1")));
+  assert.is(await seen(st, [{ name: "__name__", op: "=~", value: ".+" }, { name: "host", op: "!=", value: "höst-1" }]), expect((s) => s === 0 || s % 7 !== 1));
+  // a write after the reopen finds each series by its key: no second series with the same labels
+  await st.insertRows([row(0, 100), row(35, 100), row(119, 100)]);
+  assert.is((await st.selectSeries({ matchers: [{ name: "__name__", op: "=~", value: ".+" }] })).length, 120);
+  for (const s of [0, 35, 119]) {
+    const r = row(s, 0);
+    const pts = await st.select(r.metric, r.labels ?? [], 0, T0 + 20_000_000);
+    assert.is(pts.length, count.get(s)! + 1, `series ${s}`);
+  }
+  await st.close();
+});
+
 test("acknowledgements: PerAppend Durable, Periodic Appended, WAL off Volatile", async () => {
   const a = await open(tempDir());
   assert.is((await a.insertRowsWithResult(rows(1, 1))).acknowledgement, "Durable");

@@ -33,8 +33,14 @@ const PUBLIC_ROUTES: [string, string, (RequestInit & { headers?: Record<string, 
   ["POST", "/api/v1/write", { body: remoteWriteBody([{ labels: { __name__: "up" }, samples: [[T, 1]] }]), headers: REMOTE_WRITE_HEADERS }],
   ["POST", "/api/v1/read", { body: readRequestBody([{ startMs: 0, endMs: T, matchers: [{ type: 0, name: "__name__", value: "up" }] }]), headers: REMOTE_WRITE_HEADERS }],
   ["POST", "/api/v1/import/prometheus", { body: `up 1 ${T}`, headers: { "Content-Type": "text/plain" } }],
+  ["POST", "/write?db=auth&precision=ms", { body: `up,host=a value=1 ${T}` }],
+  ["POST", "/api/v2/write?bucket=auth&precision=ms", { body: `up,host=a value=1 ${T}` }],
+  ["GET", "/query?q=SHOW+DATABASES"],
+  ["GET", "/api/v2/buckets"],
   ["GET", "/no/such/route"],
 ];
+/** Routes every client may call without a token: the contract's probes and InfluxDB's (/ping, /health). */
+const PROBES: [string, number][] = [["/healthz", 200], ["/ready", 200], ["/ping", 204], ["/health", 200]];
 const ADMIN_ROUTES: [string, string, (RequestInit & { headers?: Record<string, string> })?][] = [
   ["POST", "/api/v1/admin/delete_series?match[]=nothing_here"],
   ["POST", "/api/v1/admin/snapshot", { body: JSON.stringify({ path: join(tmpdir(), "tsink-auth-snap") }), headers: { "Content-Type": "application/json" } }],
@@ -58,7 +64,11 @@ async function expectDenied(res: Response, status: number, code: string, label: 
 test("auth matrix: public and admin tokens on every route", async () => {
   const srv = await startServer(["--auth-token", "pub-token", "--admin-auth-token", "adm-token", "--admin-api-enabled"]);
   try {
-    for (const path of ["/healthz", "/ready"]) assert.is((await fetch(srv.url + path)).status, 200, path);
+    for (const [path, status] of PROBES) {
+      assert.is((await fetch(srv.url + path)).status, status, path);
+      // a wrong token does not turn a probe away either (InfluxDB ignores it on /ping and /health too)
+      assert.is((await fetch(srv.url + path, { headers: { Authorization: "Bearer wrong" } })).status, status, `${path} with a wrong token`);
+    }
     for (const route of PUBLIC_ROUTES) {
       const label = `${route[0]} ${route[1]}`;
       await expectDenied(await call(srv, route), 401, "auth_token_missing", label);
@@ -66,7 +76,7 @@ test("auth matrix: public and admin tokens on every route", async () => {
       await expectDenied(await call(srv, route, "adm-token"), 401, "auth_token_invalid", label);
       const ok = await call(srv, route, "pub-token");
       assert.ok(![401, 403].includes(ok.status), `${label} with the public token answered ${ok.status}`);
-      assert.is(ok.status, route[1].startsWith("/no/") ? 404 : 200, label);
+      assert.is(ok.status, route[1].startsWith("/no/") ? 404 : /^\/(api\/v2\/)?write/.test(route[1]) ? 204 : 200, label);
       await ok.arrayBuffer();
     }
     const lowercase = await fetch(`${srv.url}/api/v1/labels`, { headers: { Authorization: "bearer   pub-token  " } });

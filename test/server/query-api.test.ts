@@ -239,6 +239,20 @@ test("metadata from remote write, status/tsdb, buildinfo, query_exemplars", asyn
   assert.is(build.body.data.version, "0.1.0-test");
   const ex = await getJson(`${srv.url}/api/v1/query_exemplars?query=cpu_usage&start=${sec(T0)}&end=${sec(T0 + 60000)}`);
   assert.equal(ex.body, { status: "success", data: [] });
+  assert.is(ex.headers.get("x-tsink-exemplar-limit"), "1000");
+  const exLimited = await getJson(`${srv.url}/api/v1/query_exemplars?query=cpu_usage&limit=5`);
+  assert.is(exLimited.headers.get("x-tsink-exemplar-limit"), "5");
+  assert.is((await getJson(`${srv.url}/api/v1/query_exemplars?query=cpu_usage&limit=99999`)).headers.get("x-tsink-exemplar-limit"), "1000");
+  assert.is((await getJson(`${srv.url}/api/v1/query_exemplars?query=cpu_usage&limit=x`)).status, 400);
+  const more = await fetch(`${srv.url}/api/v1/write`, {
+    method: "POST",
+    headers: REMOTE_WRITE_HEADERS,
+    body: remoteWriteBody([], { metadata: ["a_total", "b_total"].map((metricFamilyName) => ({ type: 1, metricFamilyName, help: "", unit: "" })) }),
+  });
+  assert.is(more.status, 200);
+  assert.equal(Object.keys((await getJson(`${srv.url}/api/v1/metadata?limit=2`)).body.data), ["a_total", "b_total"]);
+  assert.is(Object.keys((await getJson(`${srv.url}/api/v1/metadata?limit=20000`)).body.data).length, 3);
+  assert.is((await getJson(`${srv.url}/api/v1/metadata?limit=-1`)).status, 400);
   const exBad = await getJson(`${srv.url}/api/v1/query_exemplars?query=1`);
   assert.is(exBad.status, 400);
 });

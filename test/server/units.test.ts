@@ -6,7 +6,7 @@ import { AdmissionGate, AdmissionRejected } from "../../src/server/admission.js"
 import { BodyBufferPool } from "../../src/server/body.js";
 import { BufferGcTrigger, heapGrowingPercent, noteWrite, QUIET_HEAP_GROWING_PERCENT, startBufferGc, WRITE_QUIET_MS } from "../../src/server/buffer-gc.js";
 import { Authenticator, bearerToken, presentedToken, scopeOfPath } from "../../src/server/auth.js";
-import { ConfigError, parseServerArgs, type ServerConfig } from "../../src/server/config.js";
+import { ConfigError, parseServerArgs, startupHint, type ServerConfig } from "../../src/server/config.js";
 import { HttpError } from "../../src/server/http-error.js";
 import { parseDurationParam, parseTimeParam } from "../../src/server/params.js";
 import { formatFloat, formatTimestamp, querySuccessBody } from "../../src/server/prometheus-json.js";
@@ -177,6 +177,9 @@ test("CLI flags, defaults and value syntaxes", () => {
   assert.is(parseServerArgs(["--help"], {}), "help");
   assert.is((parseServerArgs([], { TSINK_SERVER_WRITE_MAX_INFLIGHT_ROWS: "10" }) as ServerConfig).limits.writeMaxInflightRows, 10);
   assert.is((parseServerArgs([], { TSINK_REMOTE_WRITE_METADATA_ENABLED: "false" }) as ServerConfig).features.metadataEnabled, false);
+  const env = { TSINK_MAX_CPUS: "4", TSINK_RULES_SCHEDULER_TICK_MS: "10", TSINK_SERVER_WRITE_MAX_INFLIGHT_ROWS: "10", TSINK_STATSD_MAX_PACKET_BYTES: "512", PATH: "/bin" };
+  assert.equal((parseServerArgs([], env) as ServerConfig).unreadEnv, ["TSINK_MAX_CPUS", "TSINK_RULES_SCHEDULER_TICK_MS", "TSINK_STATSD_MAX_PACKET_BYTES"]);
+  assert.equal((parseServerArgs(["--statsd-listen", "127.0.0.1:0"], env) as ServerConfig).unreadEnv, ["TSINK_MAX_CPUS", "TSINK_RULES_SCHEDULER_TICK_MS"]);
 });
 
 test("invalid flags and combinations are rejected with a message", () => {
@@ -197,8 +200,21 @@ test("invalid flags and combinations are rejected with a message", () => {
   rejects(["--admin-path-prefix", "/snap"], /requires --admin-api-enabled/);
   rejects(["--auth-token-file", "/nonexistent/token"], /cannot read/);
   rejects(["--cluster-enabled", "true"], /not supported by this tsink-server build/);
+  rejects(["--cluster-node-id", "n1"], /--cluster-node-id is not supported by this tsink-server build/);
+  rejects(["--edge-sync-upstream", "h:1"], /--edge-sync-upstream is not supported/);
+  rejects(["--object-store-path", "/o"], /--object-store-path is not supported/);
   rejects(["--listen", "a:1", "--listen", "b:2"], /given more than once/);
   rejects([], /TSINK_SERVER_READ_MAX_INFLIGHT_QUERIES: expected a non-negative integer/, { TSINK_SERVER_READ_MAX_INFLIGHT_QUERIES: "lots" });
+});
+
+test("startup failures come with a hint saying what to do", () => {
+  const inUse = Object.assign(new Error("listen EADDRINUSE"), { code: "EADDRINUSE", syscall: "listen", address: "127.0.0.1", port: 9201 });
+  assert.match(startupHint(inUse, {})!, /127\.0\.0\.1:9201 is already in use: stop the process holding it, or choose another address \(--listen/);
+  const notDir = Object.assign(new Error("ENOTDIR: not a directory"), { code: "ENOTDIR", syscall: "open" });
+  assert.match(startupHint(notDir, { dataPath: "/etc/passwd/x" })!, /data path \/etc\/passwd\/x is not usable \(ENOTDIR\): point --data-path at a writable directory/);
+  const privileged = Object.assign(new Error("listen EACCES"), { code: "EACCES", syscall: "listen", address: "0.0.0.0", port: 80 });
+  assert.match(startupHint(privileged, {})!, /not allowed to listen on 0\.0\.0\.0:80/);
+  assert.is(startupHint(new Error("something else"), {}), undefined);
 });
 
 function authError(fn: () => void): [number, string | undefined, string | undefined] {
@@ -303,7 +319,7 @@ test("V8 keeps its own heap growth while writes come and is bounded once they st
 });
 
 test("the buffer GC frees dropped Buffers that V8 alone would keep (below its external-memory trigger)", async () => {
-  const stop = startBufferGc(8 << 20);
+  const stop = startBufferGc(8 << 20, 8 << 20);
   try {
     let held: Buffer[] | undefined = Array.from({ length: 24 }, () => Buffer.alloc(1 << 20, 1));
     const before = process.memoryUsage().arrayBuffers;

@@ -96,6 +96,21 @@ test("thousands of series across several slab pages keep their points apart (gro
   assert.is(snap.series.activeHeads, series);
 });
 
+test("sealing every head lets the slab pages go (a flush holds no empty pages)", async () => {
+  const s = await msStorage();
+  for (let round = 0; round < 10; round++) {
+    await s.insertRows(Array.from({ length: 6000 }, (_, i) => row("pg", L("i", String(i)), NOW + round, i)));
+  }
+  const memory = () => (s.observabilitySnapshot() as { memory: { allocatedBufferBytes: number; activeBytes: number } }).memory;
+  const open = memory();
+  assert.ok(open.activeBytes >= 6000 * 10 * 16);
+  s.sealAll();
+  // the sealed chunks (~0.5 MB) now take the place of ~1.2 MB of slab blocks; pooled pages would keep those
+  assert.is(memory().activeBytes, 0);
+  assert.ok(memory().allocatedBufferBytes < open.allocatedBufferBytes, `${memory().allocatedBufferBytes} B after sealing, ${open.allocatedBufferBytes} B before`);
+  assert.equal((await s.select("pg", L("i", "5999"), 0, NOW + 100)).map((p) => p.value), Array(10).fill(5999));
+});
+
 test("value types round-trip: f64, i64, u64, bool, bytes, string", async () => {
   const s = await msStorage();
   const bytes = new Uint8Array([0, 1, 255]);

@@ -16,7 +16,7 @@ import { type Runtime, requestParams, sendJson, tenantOf } from "../runtime.js";
 import { scopeSelection, tenantLabel } from "../tenancy.js";
 
 /** The InfluxDB release whose HTTP API these routes follow (sent in X-Influxdb-Version). */
-export const INFLUXDB_COMPAT_VERSION = "1.8.10";
+const INFLUXDB_COMPAT_VERSION = "1.8.10";
 
 /** InfluxDB 2.x error codes by HTTP status. */
 const INFLUX_CODES: Record<number, string> = {
@@ -35,7 +35,7 @@ export const INFLUX_V2_API_PATHS = ["/health", "/api/v2/buckets"];
 
 /** Bucket names as InfluxDB 2 allows them: 1-255 bytes, not starting with `_` (reserved for system buckets). */
 const MAX_BUCKET_NAME_BYTES = 255;
-/** Buckets created by POST are remembered in memory (all tenants together) up to this many. */
+/** Buckets created by POST and not yet written to are remembered (all tenants together) up to this many. */
 const MAX_CREATED_BUCKETS = 10_000;
 
 /**
@@ -168,7 +168,7 @@ export function registerInfluxRoutes(router: Router, rt: Runtime): void {
   router.post("/query", query);
 
   // InfluxDB 2 health check (`influx ping`, client libraries' health()): 200 "pass" once storage is open, 503 "fail"
-  // while it opens or shuts down. Public scope as every path but /healthz, /ready and /ping (bearer or Token).
+  // while it opens or shuts down. A probe like /ping (no token needed), as InfluxDB serves it.
   router.get("/health", (ctx) => {
     setInfluxHeaders(ctx, rt);
     let message = "ready for queries and writes";
@@ -186,10 +186,8 @@ export function registerInfluxRoutes(router: Router, rt: Runtime): void {
   // Buckets (InfluxDB 2 /api/v2/buckets). A bucket here is the value of the influx_bucket label that v2 writes
   // stamp (`/api/v2/write?bucket=`); it exists once written to, in the request's tenant. GET lists those (filters:
   // name, org, limit, offset); POST answers 201 for a bucket to write into (as CREATE DATABASE on /query), listed
-  // by GET from then on while the server runs, and durably once data was written. Retention is the server's
-  // (--retention): a create asking for another is a 422, not silently ignored.
-  const created = new Map<string, Set<string>>(); // tenant -> buckets created by POST and not necessarily written
-  let createdCount = 0;
+  // by GET from then on (kept in the data path by rt.buckets until data is written to it, then as its label).
+  // Retention is the server's (--retention): a create asking for another is a 422, not silently ignored.
   const retentionSeconds = Math.floor(rt.config.retentionMs / 1000);
   const bucketJson = (tenant: string, name: string, org: string | null) => {
     const id = influxId("bucket", tenant, name);
@@ -223,7 +221,7 @@ export function registerInfluxRoutes(router: Router, rt: Runtime): void {
       const failure = err instanceof HttpError ? err : new HttpError(500, (err as Error).message);
       return sendInfluxFailure(ctx, failure.status, failure.message);
     }
-    const all = [...new Set([...names, ...(org ? [] : (created.get(tenant) ?? []))])].sort();
+    const all = [...new Set([...names, ...(org ? [] : rt.buckets.names(tenant))])].sort();
     const wanted = params.get("name");
     const id = params.get("id");
     const matching = all.filter((n) => (wanted === null || n === wanted) && (id === null || influxId("bucket", tenant, n) === id));
@@ -266,14 +264,18 @@ export function registerInfluxRoutes(router: Router, rt: Runtime): void {
       const failure = err instanceof HttpError ? err : new HttpError(500, (err as Error).message);
       return sendInfluxFailure(ctx, failure.status, failure.message);
     }
-    const mine = created.get(tenant) ?? new Set<string>();
-    if (names.includes(name) || mine.has(name)) return sendInfluxFailure(ctx, 422, `bucket with name ${name} already exists`);
-    if (createdCount >= MAX_CREATED_BUCKETS) {
-      return sendInfluxFailure(ctx, 422, `${MAX_CREATED_BUCKETS} buckets were created and not written to yet: write to them (or restart) before creating more`);
+    const exists = () => sendInfluxFailure(ctx, 422, `bucket with name ${name} already exists`);
+    if (names.includes(name) || rt.buckets.names(tenant).has(name)) return exists();
+    try {
+      // created buckets written to since are listed through their data: the store lets go of them
+      await rt.buckets.forgetWritten(tenant, names);
+      if (rt.buckets.size >= MAX_CREATED_BUCKETS) {
+        return sendInfluxFailure(ctx, 422, `${MAX_CREATED_BUCKETS} buckets were created and not written to yet: write to them before creating more`);
+      }
+      if (!(await rt.buckets.add(tenant, name))) return exists(); // a concurrent create of the same name won
+    } catch (err) {
+      return sendInfluxFailure(ctx, 500, `the bucket could not be saved: ${(err as Error).message}`);
     }
-    if (!created.has(tenant)) created.set(tenant, mine);
-    mine.add(name);
-    createdCount++;
     const orgID = typeof request.orgID === "string" ? request.orgID : "";
     sendJson(ctx, JSON.stringify({ ...bucketJson(tenant, name, null), orgID }), 201);
   });

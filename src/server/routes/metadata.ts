@@ -16,6 +16,8 @@ import { selectionFromMatchers } from "./selectors.js";
 import { tsdbStatus } from "./status.js";
 
 const TRUNCATED_WARNING = "results truncated due to limit";
+/** query_exemplars: default and largest `limit` (the reference's max_query_results). */
+const MAX_EXEMPLAR_RESULTS = 1000;
 
 export function registerMetadataRoutes(router: Router, rt: Runtime): void {
   const { limits, timestampPrecision } = rt.config;
@@ -125,6 +127,9 @@ export function registerMetadataRoutes(router: Router, rt: Runtime): void {
         if (raw) parseTimeParam(name, raw);
       }
       parseMatchSelector(query, true);
+      // limit: default and maximum 1000 (the reference's max_query_results), echoed in X-Tsink-Exemplar-Limit.
+      const limit = parseLimitParam("limit", params.get("limit"), MAX_EXEMPLAR_RESULTS) ?? MAX_EXEMPLAR_RESULTS;
+      ctx.set("X-Tsink-Exemplar-Limit", String(limit));
       // No exemplar is ever stored (remote write and import refuse them with 422), so every answer is empty.
       sendJson(ctx, successJson("[]"));
     });

@@ -7,7 +7,7 @@ import { type Runtime, tenantOf } from "../runtime.js";
 
 const READ_ERROR_HEADER = "X-Tsink-Read-Error-Code";
 
-export function readAdmissionFailure(err: AdmissionRejected, json: boolean): HttpError {
+function readAdmissionFailure(err: AdmissionRejected, json: boolean): HttpError {
   return err.reason === "overloaded"
     ? new HttpError(503, err.message, { errorType: "unavailable", json, headers: { [READ_ERROR_HEADER]: "read_overloaded", "Retry-After": "1" } })
     : new HttpError(413, err.message, { errorType: "bad_data", json, headers: { [READ_ERROR_HEADER]: "read_resource_limit_exceeded" } });

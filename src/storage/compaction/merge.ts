@@ -2,7 +2,7 @@
 // ties), exact (timestamp, value) duplicates dropped, tombstoned and expired points purged, re-encoded into
 // chunks of up to chunkPoints, written as staged segments of bounded size. Yields the event loop every few ms.
 import { decodeChunk, encodeChunk, type DecodedChunk, type ValueArray } from "../../encoding/chunk.js";
-import type { TimeCells } from "../segment/format.js";
+import type { SegmentDictionary, TimeCells } from "../segment/format.js";
 import type { SegmentReader } from "../segment/reader.js";
 import { makeYielder } from "../segment/slices.js";
 import { stageSegment, type SegmentChunk, type SegmentSeries, type StagedSegment } from "../segment/writer.js";
@@ -61,6 +61,8 @@ export async function mergeSegments(
     await pause();
   }
   const seriesIds = Float64Array.from(dictionary.keys()).sort();
+  // each source's dictionary, decoded on first use and dropped with the merge
+  const definitions = new Map<SegmentReader, SegmentDictionary>();
 
   const staged: StagedSegment[] = [];
   let chunks: SegmentChunk[] = [];
@@ -131,7 +133,9 @@ export async function mergeSegments(
     stats.outputChunks += chunks.length - before;
     if (chunks.length > before) {
       const where = dictionary.get(id)!;
-      series.push(where.seg.index.seriesDef(where.at));
+      let defs = definitions.get(where.seg);
+      if (defs === undefined) definitions.set(where.seg, (defs = where.seg.index.dictionary()));
+      series.push(defs.seriesDef(where.at));
     }
     if (points >= settings.maxPointsPerSegment) await emit();
     await pause();

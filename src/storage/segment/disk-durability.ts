@@ -32,7 +32,7 @@ import {
 } from "../wal/records.js";
 import { WriteAheadLog, type WalFrameInput, type WalReplayReport } from "../wal/wal.js";
 import { fsyncDir, fsyncPath, fsyncTree, writeFileDurableAsync } from "./durable-fs.js";
-import type { TimeCells } from "./format.js";
+import type { SegmentDictionary, TimeCells } from "./format.js";
 import { DataDirLock } from "./lock.js";
 import type { SegmentReader } from "./reader.js";
 import { SegmentStore } from "./store.js";
@@ -69,7 +69,7 @@ export interface FlushCounters {
   lastCaptureMs: number;
 }
 
-export class DiskDurability implements DurabilityLayer {
+class DiskDurability implements DurabilityLayer {
   private wal: WriteAheadLog | undefined;
   private replay: WalReplayReport | undefined;
   private readonly compactor: Compactor;
@@ -161,23 +161,52 @@ export class DiskDurability implements DurabilityLayer {
     return this.store.segments.some((seg) => this.liveIn(seg, seriesId));
   }
 
-  /** Registers every series held in segments with the engine; returns those whose data is all deleted. */
+  /**
+   * Registers every series held in segments with the engine; returns those whose data is all deleted. A series is
+   * defined by the first segment that holds it; each segment's series are registered from its index columns in one
+   * call, then all are published in id order, so every postings list is built by appends.
+   */
   private hydrateSeries(): Map<number, TypedSeriesDefinition> {
-    const defs = new Map<number, TypedSeriesDefinition>();
-    const alive = new Set<number>();
-    for (const seg of this.store.segments) {
-      const ix = seg.index;
-      for (let i = 0; i < ix.seriesIds.length; i++) {
-        const id = ix.seriesIds[i]!;
-        if (!defs.has(id)) defs.set(id, ix.seriesDef(i));
-        if (!alive.has(id) && this.liveIn(seg, id)) alive.add(id);
+    const segs = this.store.segments;
+    let end = 0;
+    for (const seg of segs) {
+      const ids = seg.index.seriesIds;
+      if (ids.length > 0 && ids[ids.length - 1]! >= end) end = ids[ids.length - 1]! + 1;
+    }
+    const owner = new Int32Array(end).fill(-1); // position in segs of the segment that defines each id
+    const alive = new Uint8Array(end);
+    for (let s = 0; s < segs.length; s++) {
+      const seg = segs[s]!;
+      const ids = seg.index.seriesIds;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        if (owner[id]! < 0) owner[id] = s;
+        if (!alive[id] && this.liveIn(seg, id)) alive[id] = 1;
       }
     }
     const hidden = new Map<number, TypedSeriesDefinition>();
-    for (const [id, def] of defs) {
-      if (alive.has(id)) this.engine.defineSeries(def);
-      else hidden.set(id, def);
+    const publish = new Uint8Array(end);
+    for (let s = 0; s < segs.length; s++) {
+      const ix = segs[s]!.index;
+      const rows = new Uint32Array(ix.seriesIds.length);
+      let n = 0;
+      let dictionary: SegmentDictionary | undefined; // decoded once per segment that defines a series, then dropped
+      for (let i = 0; i < ix.seriesIds.length; i++) {
+        const id = ix.seriesIds[i]!;
+        if (owner[id] !== s) continue;
+        if (alive[id]) rows[n++] = i;
+        else hidden.set(id, (dictionary ??= ix.dictionary()).seriesDef(i));
+      }
+      if (n === 0) continue;
+      const got = new Uint32Array(n);
+      this.engine.restoreSeries((dictionary ??= ix.dictionary()).series, rows.subarray(0, n), got);
+      for (let i = 0; i < n; i++) publish[got[i]!] = 1;
     }
+    let count = 0;
+    for (let id = 0; id < end; id++) count += publish[id]!;
+    const ids = new Uint32Array(count);
+    for (let id = 0, k = 0; id < end; id++) if (publish[id]) ids[k++] = id;
+    this.engine.publishSeries(ids);
     return hidden;
   }
 
@@ -300,7 +329,13 @@ export class DiskDurability implements DurabilityLayer {
     const d = this.definedAt;
     const persisted = this.wal?.persistedSeq ?? Infinity;
     for (let i = 0; i < d.length; i++) if (d[i] === DEFINED_IN_SEGMENT || (d[i]! > 0 && d[i]! <= persisted)) d[i] = 0;
-    for (const seg of this.store.segments) for (const id of seg.index.seriesIds) this.setDefined(id, DEFINED_IN_SEGMENT);
+    for (const seg of this.store.segments) {
+      const ids = seg.index.seriesIds;
+      if (ids.length === 0) continue;
+      this.setDefined(ids[ids.length - 1]!, DEFINED_IN_SEGMENT); // the largest id: grows the array at most once
+      const at = this.definedAt;
+      for (let i = 0; i < ids.length - 1; i++) at[ids[i]!] = DEFINED_IN_SEGMENT;
+    }
   }
 
   async logDelete(seriesIds: Uint32Array, start: Ts | undefined, end: Ts | undefined): Promise<void> {

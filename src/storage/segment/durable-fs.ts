@@ -10,7 +10,7 @@ export function fsyncDir(dir: string): void {
 }
 
 /** Fsyncs an existing file. */
-export function fsyncFile(path: string): void {
+function fsyncFile(path: string): void {
   const fd = openSync(path, "r");
   try {
     fsyncSync(fd);

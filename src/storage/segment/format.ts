@@ -4,6 +4,8 @@ import { brotliDecompressSync, constants as zc, crc32 } from "node:zlib";
 import { dataCorruption } from "../wal/durability-errors.js";
 import { ByteReader, ByteWriter } from "./bytes.js";
 import type { Pause } from "./slices.js";
+import { grownTo } from "../../encoding/typed-arrays.js";
+import type { PersistedSeriesTable } from "../registry.js";
 
 export const SEGMENT_FORMAT = "tsink-segment";
 /** Version written (manifest, file headers). Still read: 3 (index with chunk lengths and postings), 2 (also whole
@@ -18,8 +20,8 @@ export const MANIFEST_FILE = "manifest.json";
 
 /** Magic at the start of chunks.bin ("TSCK") and index.bin ("TSIX"). */
 export const CHUNKS_MAGIC = 0x4b435354;
-export const INDEX_MAGIC = 0x58495354;
-export const FILE_HEADER_BYTES = 16;
+const INDEX_MAGIC = 0x58495354;
+const FILE_HEADER_BYTES = 16;
 export const BLOCK_HEADER_BYTES = 16;
 
 export const enum Compression {
@@ -50,7 +52,7 @@ export interface SegmentManifest {
   checksum?: number;
 }
 
-export function manifestChecksum(m: SegmentManifest): number {
+function manifestChecksum(m: SegmentManifest): number {
   const { checksum: _ignored, ...rest } = m;
   return crc32(JSON.stringify(rest));
 }
@@ -153,13 +155,24 @@ export interface IndexContent extends ChunkColumns {
   series: readonly SegmentSeries[];
 }
 
-/** In-memory form of index.bin. The columns are decoded at open; metric, labels and postings on demand. */
+/** In-memory form of index.bin. The columns are decoded at open; the dictionary only when asked for. */
 export interface SegmentIndex extends ChunkColumns {
   seriesIds: Uint32Array;
   /** Value kind code of each series (value-kinds.ts). */
   seriesKinds: Uint8Array;
+  /**
+   * The series' metrics, labels and postings, decoded from the index file's bytes on each call: the engine holds
+   * every series' definition itself, so a segment keeps only its compressed index, and a caller (open, compaction
+   * merge) holds the dictionary for as long as it needs it.
+   */
+  dictionary(): SegmentDictionary;
+}
+
+export interface SegmentDictionary {
   /** Metric and labels of the series at position i of seriesIds. */
   seriesDef(i: number): SegmentSeries;
+  /** The same definitions as columns over the index's string table (what a reopen registers). */
+  series: PersistedSeriesTable;
   /** Sorted series ids per label pair ("__name__" holds the metric); key is name + "\0" + value. The engine keeps
    * its own postings in memory, so this is built only when asked for (tools, tests): from the series dictionary
    * (version 4), or decoded from the postings section (versions 1-3). */
@@ -282,7 +295,7 @@ export function decodeIndex(file: Buffer, path: string): SegmentIndex {
   const version = file.readUInt32LE(4);
   const raw = readBlockAt(file, FILE_HEADER_BYTES, path);
   if (version === 1) return decodeIndexV1(new ByteReader(raw, path), path);
-  if (version >= 2 && version <= SEGMENT_FORMAT_VERSION) return decodeIndexV2(new ByteReader(raw, path), path, version);
+  if (version >= 2 && version <= SEGMENT_FORMAT_VERSION) return decodeIndexV2(new ByteReader(raw, path), path, version, file);
   throw dataCorruption(path, 4, `unsupported index version ${version} (this build reads 1-${SEGMENT_FORMAT_VERSION})`);
 }
 
@@ -310,18 +323,20 @@ class StringTable {
 }
 
 /**
- * Index body of segment versions 2-4. Version 4 stores no chunk lengths (derived from the offsets and the blocks'
- * raw lengths: a block's chunks lie back to back) and no postings (built from the dictionary on request).
+ * Reads (and checks) the dictionary part of a version 2-4 index body: string table, series ids and kinds, metric and
+ * label string ids. With `keep` it keeps the string table and the string ids; without, it only skips over them.
  */
-function decodeIndexV2(r: ByteReader, path: string, version: number): SegmentIndex {
+function readDictionaryV2(r: ByteReader, path: string, keep: boolean) {
   const stringCount = r.varint();
   if (stringCount > r.buf.length) throw dataCorruption(path, r.off, `string count ${stringCount} exceeds the index size`);
-  const starts = new Uint32Array(stringCount);
-  const lengths = new Uint32Array(stringCount);
+  const starts = keep ? new Uint32Array(stringCount) : undefined;
+  const lengths = keep ? new Uint32Array(stringCount) : undefined;
   for (let i = 0; i < stringCount; i++) {
     const length = r.varint();
-    starts[i] = r.off;
-    lengths[i] = length;
+    if (starts) {
+      starts[i] = r.off;
+      lengths![i] = length;
+    }
     r.skip(length);
   }
   const sid = () => {
@@ -342,12 +357,32 @@ function decodeIndexV2(r: ByteReader, path: string, version: number): SegmentInd
     seriesIds[i] = id;
   }
   const seriesKinds = new Uint8Array(r.bytes(n));
-  const metricSids = new Uint32Array(n);
-  for (let i = 0; i < n; i++) metricSids[i] = sid();
-  const labelStart = new Uint32Array(n + 1);
-  for (let i = 0; i < n; i++) labelStart[i + 1] = labelStart[i]! + count("label");
-  const labelSids = new Uint32Array(labelStart[n]! * 2);
-  for (let j = 0; j < labelSids.length; j++) labelSids[j] = sid();
+  const metricSids = keep ? new Uint32Array(n) : undefined;
+  for (let i = 0; i < n; i++) {
+    const id = sid();
+    if (metricSids) metricSids[i] = id;
+  }
+  const labelStart = keep ? new Uint32Array(n + 1) : undefined;
+  let labels = 0;
+  for (let i = 0; i < n; i++) {
+    labels += count("label");
+    if (labelStart) labelStart[i + 1] = labels;
+  }
+  const labelSids = keep ? new Uint32Array(labels * 2) : undefined;
+  for (let j = 0; j < labels * 2; j++) {
+    const id = sid();
+    if (labelSids) labelSids[j] = id;
+  }
+  const strings = keep ? new StringTable(r, starts!, lengths!) : undefined;
+  return { n, stringCount, count, seriesIds, seriesKinds, strings, metricSids, labelStart, labelSids };
+}
+
+/**
+ * Index body of segment versions 2-4. Version 4 stores no chunk lengths (derived from the offsets and the blocks'
+ * raw lengths: a block's chunks lie back to back) and no postings (built from the dictionary on request).
+ */
+function decodeIndexV2(r: ByteReader, path: string, version: number, file: Buffer): SegmentIndex {
+  const { count, seriesIds, seriesKinds } = readDictionaryV2(r, path, false);
   const c = count("chunk");
   const chunkSeries = new Uint32Array(c);
   for (let i = 0, id = 0; i < c; i++) chunkSeries[i] = id += r.varint();
@@ -381,37 +416,13 @@ function decodeIndexV2(r: ByteReader, path: string, version: number): SegmentInd
   const postingsAt = r.off;
   r.bytes(postingsBytes);
   r.end();
-  const strings = new StringTable(r, starts, lengths);
-  let postings: Map<string, Uint32Array> | undefined;
-  const index: SegmentIndex = {
+  return {
     seriesIds,
     seriesKinds,
-    seriesDef(i: number): SegmentSeries {
-      const labels = new Array<{ name: string; value: string }>(labelStart[i + 1]! - labelStart[i]!);
-      for (let j = 0, at = labelStart[i]! * 2; j < labels.length; j++, at += 2) {
-        labels[j] = { name: strings.get(labelSids[at]!), value: strings.get(labelSids[at + 1]!) };
-      }
-      return { id: seriesIds[i]!, kind: seriesKinds[i]!, metric: strings.get(metricSids[i]!), labels };
-    },
-    postings(): Map<string, Uint32Array> {
-      if (postings) return postings;
-      if (derivedLengths) return (postings = postingsOf(n, index.seriesDef));
-      const p = new ByteReader(r.buf.subarray(0, postingsAt + postingsBytes), path);
-      p.off = postingsAt;
-      const lists = new Map<string, Uint32Array>();
-      const sidAt = () => {
-        const id = p.varint();
-        if (id >= stringCount) throw dataCorruption(path, p.off, `string id ${id} out of range`);
-        return strings.get(id);
-      };
-      for (let k = p.varint(); k > 0; k--) {
-        const key = `${sidAt()}\0${sidAt()}`;
-        const ids = new Uint32Array(p.varint());
-        for (let j = 0, id = 0; j < ids.length; j++) ids[j] = id += p.varint();
-        lists.set(key, ids);
-      }
-      p.end();
-      return (postings = lists);
+    // the file's bytes (its block already checked against the manifest and its CRC-32) are all the segment keeps
+    dictionary: () => {
+      const raw = new ByteReader(readBlockAt(file, FILE_HEADER_BYTES, path), path);
+      return decodeDictionaryV2(raw, path, derivedLengths ? undefined : { at: postingsAt, bytes: postingsBytes });
     },
     chunkSeries,
     chunkMinTs,
@@ -422,7 +433,38 @@ function decodeIndexV2(r: ByteReader, path: string, version: number): SegmentInd
     chunkLength,
     blockOffsets,
   };
-  return index;
+}
+
+/** The dictionary of a version 2-4 index body; `section`: where its postings are stored (versions 2-3). */
+function decodeDictionaryV2(r: ByteReader, path: string, section: { at: number; bytes: number } | undefined): SegmentDictionary {
+  const { n, stringCount, seriesIds, seriesKinds, strings, metricSids, labelStart, labelSids } = readDictionaryV2(r, path, true);
+  const series = seriesTable(seriesIds, seriesKinds, metricSids!, labelStart!, labelSids!, stringCount, (id) => strings!.get(id));
+  let postings: Map<string, Uint32Array> | undefined;
+  const dictionary: SegmentDictionary = {
+    seriesDef: (i) => seriesDefOf(series, i),
+    series,
+    postings(): Map<string, Uint32Array> {
+      if (postings) return postings;
+      if (!section) return (postings = postingsOf(n, dictionary.seriesDef));
+      const p = new ByteReader(r.buf.subarray(0, section.at + section.bytes), path);
+      p.off = section.at;
+      const lists = new Map<string, Uint32Array>();
+      const sidAt = () => {
+        const id = p.varint();
+        if (id >= stringCount) throw dataCorruption(path, p.off, `string id ${id} out of range`);
+        return strings!.get(id);
+      };
+      for (let k = p.varint(); k > 0; k--) {
+        const key = `${sidAt()}\0${sidAt()}`;
+        const ids = new Uint32Array(p.varint());
+        for (let j = 0, id = 0; j < ids.length; j++) ids[j] = id += p.varint();
+        lists.set(key, ids);
+      }
+      p.end();
+      return (postings = lists);
+    },
+  };
+  return dictionary;
 }
 
 /**
@@ -490,18 +532,27 @@ function decodeIndexV1(r: ByteReader, path: string): SegmentIndex {
     if (s === undefined) throw dataCorruption(path, r.off, `string id ${id} out of range`);
     return s;
   };
+  const sid = () => {
+    const id = r.u32();
+    str(id);
+    return id;
+  };
   const n = r.u32();
   const seriesIds = new Uint32Array(n);
   const seriesKinds = new Uint8Array(n);
-  const defs: SegmentSeries[] = new Array(n);
+  const metricSids = new Uint32Array(n);
+  const labelStart = new Uint32Array(n + 1);
+  let labelSids = new Uint32Array(2 * n);
   for (let i = 0; i < n; i++) {
     seriesIds[i] = r.u32();
     seriesKinds[i] = r.u8();
-    const metric = str(r.u32());
-    const labels = new Array(r.u32());
-    for (let j = 0; j < labels.length; j++) labels[j] = { name: str(r.u32()), value: str(r.u32()) };
-    defs[i] = { id: seriesIds[i]!, kind: seriesKinds[i]!, metric, labels };
+    metricSids[i] = sid();
+    const pairs = r.u32();
+    labelStart[i + 1] = labelStart[i]! + pairs;
+    labelSids = grownTo(labelSids, labelStart[i + 1]! * 2);
+    for (let at = labelStart[i]! * 2; at < labelStart[i + 1]! * 2; at++) labelSids[at] = sid();
   }
+  const series = seriesTable(seriesIds, seriesKinds, metricSids, labelStart, labelSids, strings.length, (id) => strings[id]!);
   const c = r.u32();
   const columns: ChunkColumns = {
     chunkSeries: r.u32Array(c),
@@ -520,7 +571,24 @@ function decodeIndexV1(r: ByteReader, path: string): SegmentIndex {
     postings.set(key, r.u32Array(r.u32()));
   }
   r.end();
-  return { seriesIds, seriesKinds, seriesDef: (i) => defs[i]!, postings: () => postings, ...columns };
+  const dictionary: SegmentDictionary = { seriesDef: (i) => seriesDefOf(series, i), series, postings: () => postings };
+  return { seriesIds, seriesKinds, dictionary: () => dictionary, ...columns };
+}
+
+function seriesTable(
+  ids: Uint32Array, kinds: Uint8Array, metricSids: Uint32Array, labelStart: Uint32Array, labelSids: Uint32Array, stringCount: number,
+  string: (sid: number) => string,
+): PersistedSeriesTable {
+  return { ids, kinds, metricSids, labelStart, labelSids, stringCount, string };
+}
+
+/** Row i of a series table as a definition object (one Label object per pair). */
+function seriesDefOf(t: PersistedSeriesTable, i: number): SegmentSeries {
+  const labels = new Array<{ name: string; value: string }>(t.labelStart[i + 1]! - t.labelStart[i]!);
+  for (let j = 0, at = t.labelStart[i]! * 2; j < labels.length; j++, at += 2) {
+    labels[j] = { name: t.string(t.labelSids[at]!), value: t.string(t.labelSids[at + 1]!) };
+  }
+  return { id: t.ids[i]!, kind: t.kinds[i]!, metric: t.string(t.metricSids[i]!), labels };
 }
 
 /** Verifies a block's stored bytes against its header and returns the raw bytes. */
@@ -530,7 +598,7 @@ export function openBlock(header: Buffer, data: Buffer, path: string, offset: nu
 }
 
 /** Reads and verifies the block whose header starts at `offset` of `file`. */
-export function readBlockAt(file: Buffer, offset: number, path: string): Buffer {
+function readBlockAt(file: Buffer, offset: number, path: string): Buffer {
   if (offset + BLOCK_HEADER_BYTES > file.length) throw dataCorruption(path, offset, "block header past end of file");
   const end = offset + BLOCK_HEADER_BYTES + file.readUInt32LE(offset + 8);
   if (end > file.length) throw dataCorruption(path, offset, "block runs past end of file");

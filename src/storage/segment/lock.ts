@@ -4,7 +4,7 @@ import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } 
 import { join } from "node:path";
 import { invalidConfiguration } from "../wal/durability-errors.js";
 
-export const LOCK_FILE_NAME = ".tsink.lock";
+const LOCK_FILE_NAME = ".tsink.lock";
 
 function processStartTime(pid: number): string {
   try {

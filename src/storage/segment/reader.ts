@@ -23,7 +23,7 @@ import {
 } from "./format.js";
 
 /** Decompressed bytes kept for all open segments together (see BlockCache for which blocks go first). */
-export const BLOCK_CACHE_BYTES = 32 << 20;
+const BLOCK_CACHE_BYTES = 32 << 20;
 /** Cache keys are segment serial * BLOCK_KEY_SPAN + block number. */
 const BLOCK_KEY_SPAN = 2 ** 21;
 

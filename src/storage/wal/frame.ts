@@ -2,9 +2,9 @@
 // The scanner tells intact frames from a torn tail (crash mid-write) and from real corruption.
 import { crc32 } from "node:zlib";
 
-export const FRAME_MAGIC = 0x4c575354; // "TSWL" little-endian
+const FRAME_MAGIC = 0x4c575354; // "TSWL" little-endian
 export const FRAME_HEADER_BYTES = 24;
-export const MAX_FRAME_PAYLOAD_BYTES = 64 * 1024 * 1024;
+const MAX_FRAME_PAYLOAD_BYTES = 64 * 1024 * 1024;
 
 /** Builds the header of a frame; the CRC covers header bytes 4..19 and the payload. */
 export function encodeFrameHeader(type: number, seq: number, payload: Uint8Array): Buffer {

@@ -67,7 +67,7 @@ export function encodeSamplesRecord(batch: ValidatedBatch): EncodedRecord {
 }
 
 /** Samples payload: u32 n, u32 ids[n], u8 kinds[n], 8-byte ts cells[n], 8-byte value cells[n], u8 hasBlobs, blobs. */
-export function encodeSamples(batch: ValidatedBatch): Buffer {
+function encodeSamples(batch: ValidatedBatch): Buffer {
   const n = batch.count;
   const w = new ByteWriter(16 + n * 21);
   w.u32(n);
