@@ -357,9 +357,9 @@ export function errorJson(errorType: string, message: string): string {
  * Gives the number writer type feedback from every shape of value before the first response. V8 optimises `points`,
  * `writeFloat`, `writeFixed`, `writeUint` and `writeDigits` on the first large matrix a server writes; a value of a
  * shape that matrix lacked (integers above 2^31 after fractional rates: peerbench's q07 after q02; a tie left to
- * String(v)) then finds no feedback for its branch, deoptimises them and has them compiled again while queries wait for the CPU. Writing a few small
- * results of all shapes once at load (well under a millisecond, too little to get anything compiled) records feedback
- * for every branch, so the code compiled later covers them all.
+ * String(v)) then finds no feedback for its branch, deoptimises them and has them compiled again while queries wait
+ * for the CPU. Writing a few small results of all shapes once at load (well under a millisecond, too little to get
+ * anything compiled) records feedback for every branch, so the code compiled later covers them all.
  */
 function seedTypeFeedback(): void {
   const shapes = [
