@@ -26,7 +26,8 @@ export interface KillReport {
 }
 
 /**
- * Runs one writer child for `run`, kills it after a random delay, returns the batches it acknowledged. With
+ * Runs one writer child for `run`, kills it a random delay (up to `maxDelayMs`) after its first `minAcks`
+ * acknowledgements, returns the batches it acknowledged. With
  * Periodic, acknowledged means written to the OS, which a SIGKILL (unlike power loss) does not undo.
  */
 export async function runAndKill(
@@ -35,6 +36,7 @@ export async function runAndKill(
   maxDelayMs: number,
   acked: Set<number>,
   mode: "PerAppend" | "Periodic" = "PerAppend",
+  minAcks = 0,
 ): Promise<KillReport> {
   const script = join(import.meta.dirname, "fixtures", "crash-writer.ts");
   const child = spawn(process.execPath, ["--import", "tsx", script, dataDir, String(run), mode], { stdio: ["ignore", "pipe", "pipe"] });
@@ -43,6 +45,9 @@ export async function runAndKill(
   let count = 0;
   let ready!: () => void;
   const readyP = new Promise<void>((r) => (ready = r));
+  let enoughAcks!: () => void;
+  const enoughAcksP = new Promise<void>((r) => (enoughAcks = r));
+  if (minAcks === 0) enoughAcks();
   child.stdout.on("data", (d: Buffer) => {
     out += d.toString();
     let nl: number;
@@ -52,7 +57,7 @@ export async function runAndKill(
       if (line === "ready") ready();
       else if (line.startsWith("ack ")) {
         acked.add(Number(line.slice(4)));
-        count++;
+        if (++count === minAcks) enoughAcks();
       }
     }
   });
@@ -60,6 +65,9 @@ export async function runAndKill(
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   const early = await Promise.race([readyP.then(() => undefined), exited]);
   if (early !== undefined) throw new Error(`writer exited before ready (code ${early}): ${err}`);
+  // Counted in acknowledgements, not time: a loaded machine can keep the writer from acknowledging anything for a while.
+  const slow = await Promise.race([enoughAcksP.then(() => undefined), exited]);
+  if (slow !== undefined) throw new Error(`writer exited after ${count} of ${minAcks} acknowledgements (code ${slow}): ${err}`);
   await new Promise((r) => setTimeout(r, Math.random() * maxDelayMs));
   child.kill("SIGKILL");
   await exited;

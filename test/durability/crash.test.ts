@@ -17,13 +17,13 @@ test(`every acknowledged batch survives ${KILLS} SIGKILLs`, async () => {
     let present = 0;
     let midWrite = 0;
     for (let run = 0; run < KILLS; run++) {
-      const report = await runAndKill(dir, run, 500, acked);
+      // Each kill waits for 1-10 acknowledgements of its own run (then a random delay): however slow a loaded machine
+      // makes the writer, every kill lands while it writes and at least 110 batches are acknowledged in all.
+      const report = await runAndKill(dir, run, 300, acked, "PerAppend", 1 + (run % 10));
       if (report.acked > 0) midWrite++;
       present = await verify(dir, acked);
     }
     console.log(`${KILLS} kills (${midWrite} while writing), ${acked.size} acknowledged batches, ${present} batches present after the last reopen`);
-    assert.ok(midWrite >= KILLS / 2, `only ${midWrite} kills landed while the child was writing`);
-    assert.ok(acked.size > KILLS * 5, `too few acknowledged batches (${acked.size}) for the test to mean anything`);
     assert.ok(present >= acked.size);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -35,10 +35,9 @@ test(`Periodic: acknowledged (written to the OS) batches survive ${PERIODIC_KILL
   try {
     const acked = new Set<number>();
     for (let run = 0; run < PERIODIC_KILLS; run++) {
-      await runAndKill(dir, run, 500, acked, "Periodic");
-      await verify(dir, acked);
+      await runAndKill(dir, run, 300, acked, "Periodic", 6); // at least 6 acknowledged batches per kill
+      assert.ok((await verify(dir, acked)) >= acked.size);
     }
-    assert.ok(acked.size > PERIODIC_KILLS * 5, `too few acknowledged batches (${acked.size})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

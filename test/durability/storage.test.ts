@@ -301,7 +301,7 @@ test("a series deleted, purged by compaction and written again survives a crash"
   await b.deleteSeries({ metric: "cpu", matchers: [{ name: "host", op: "=", value: "h1" }] });
   await b.insertRows(rows(1, 1, 5).map((r) => ({ ...r, dataPoint: { timestamp: T0 + 5500, value: 7 } }))); // overlaps segment 1
   await b.snapshot(join(tempDir(), "snap")); // flushes: two overlapping L0 segments
-  for (let i = 0; i < 100 && (b.observabilitySnapshot() as { segments: { byLevel: number[] } }).segments.byLevel[0]! > 0; i++) {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline && (b.observabilitySnapshot() as { segments: { byLevel: number[] } }).segments.byLevel[0]! > 0; ) {
     await new Promise((r) => setTimeout(r, 50)); // background compaction merges them and purges h1
   }
   assert.equal((b.observabilitySnapshot() as { segments: { byLevel: number[] } }).segments.byLevel, [0, 1, 0]);
@@ -443,7 +443,7 @@ test("snapshot under concurrent writes restores to a consistent state", async ()
       acked = 100 + (k + 1) * 10;
     }
   })();
-  await new Promise((r) => setTimeout(r, 50));
+  while (acked < 150) await new Promise((r) => setTimeout(r, 1)); // writes are under way (not a sleep: a loaded machine may not have started them)
   const snap = join(tempDir(), "snap");
   const ackedBefore = acked;
   await st.snapshot(snap);

@@ -1,6 +1,7 @@
 // PromQL conformance: runs every Prometheus promqltest file (../shared/promqltest, or $TSINK_PROMQLTEST_DIR) against
 // PromqlEngine over a real in-memory tsink storage. One uvu test per eval case (instant cases also checked in range
-// mode and with @-pinned selectors at other times, as promqltest does); native-histogram cases are skipped.
+// mode and with @-pinned selectors at other times, as promqltest does). Cases needing native histograms or start
+// timestamps are skipped, decided statically from the test text (see skipReason); the counts are printed per reason.
 import { test } from "uvu";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
@@ -9,7 +10,7 @@ import { StorageBuilder, type Row } from "../../src/index.js";
 import type { Storage } from "../../src/storage/engine.js";
 import { PromqlEngine } from "../../src/promql/engine.js";
 import { formatExpr, parse } from "../../src/promql/parser/index.js";
-import type { Expr } from "../../src/promql/ast.js";
+import type { Expr, LabelMatcher, VectorSelector } from "../../src/promql/ast.js";
 import type { QueryData, QueryResult } from "../../src/promql/result.js";
 import {
   almostEqual,
@@ -262,61 +263,120 @@ class FileState {
   }
 }
 
-interface Unsupported {
-  /** Label sets of series holding native histograms (or NHCB conversions of classic ones). */
-  histograms: Label[][];
-  startTimestamps: Set<string>;
-}
+/**
+ * Why a case is skipped, decided from the test text alone (never from our engine's result): its expected output
+ * holds a native histogram (`{{...}}`), or one of its selectors, matched statically against the series loaded
+ * before it, selects a series that Prometheus stores as a native histogram (`{{...}}` samples, or the NHCB series
+ * `load_with_nhcb` derives from a classic `_bucket` histogram, named without the suffix and without `le`) or one
+ * carrying start timestamps (`metric@st` lines). Histogram functions on native histograms fall under the selector
+ * rule; on float series they are evaluated like any other case. Every other case must pass or fail.
+ */
+type SkipReason = "native histogram in expected output" | "selects native-histogram series" | "selects NHCB series (load_with_nhcb)" | "selects series with start timestamps (@st)";
 
-/** Series needing native histograms or start timestamps in the loads active at each eval command. */
-function unsupportedSeries(commands: Command[]): Map<number, Unsupported> {
-  const out = new Map<number, Unsupported>();
+/** For each eval command index, the label sets (with `__name__`) of loaded series needing a feature tsink lacks. */
+function unsupportedSeries(commands: Command[]): Map<number, [SkipReason, Label[][]][]> {
+  const out = new Map<number, [SkipReason, Label[][]][]>();
   let histograms: Label[][] = [];
-  let startTimestamps = new Set<string>();
+  let nhcb: Label[][] = [];
+  let startTimestamps: Label[][] = [];
   commands.forEach((cmd, i) => {
     if (cmd.kind === "clear") {
       histograms = [];
-      startTimestamps = new Set();
+      nhcb = [];
+      startTimestamps = [];
     } else if (cmd.kind === "load") {
       for (const s of cmd.series) {
         if (s.values.some((v) => v.kind === "histogram")) histograms.push(s.labels);
-        if (cmd.withNhcb) {
-          const name = s.labels.find((l) => l.name === "__name__")?.value ?? "";
-          histograms.push([{ name: "__name__", value: name.replace(/_(bucket|count|sum)$/, "") }, ...s.labels.filter((l) => l.name !== "__name__" && l.name !== "le")]);
+        const name = s.labels.find((l) => l.name === "__name__")?.value ?? "";
+        if (cmd.withNhcb && name.endsWith("_bucket")) {
+          nhcb.push([{ name: "__name__", value: name.slice(0, -"_bucket".length) }, ...s.labels.filter((l) => l.name !== "__name__" && l.name !== "le")]);
         }
       }
-      for (const name of cmd.startTimestampMetrics) startTimestamps.add(name);
+      startTimestamps.push(...cmd.startTimestampSeries);
     } else {
-      out.set(i, { histograms: histograms.slice(), startTimestamps: new Set(startTimestamps) });
+      out.set(i, [
+        ["selects native-histogram series", histograms.slice()],
+        ["selects NHCB series (load_with_nhcb)", nhcb.slice()],
+        ["selects series with start timestamps (@st)", startTimestamps.slice()],
+      ]);
     }
   });
   return out;
 }
 
-/**
- * Whether a query may select one of `series`: it names the metric, or one of its label matchers (`l="v"`,
- * `l=~"re"`, including `__name__`) accepts the series' value for that label.
- */
-function mightSelect(query: string, series: Label[][]): boolean {
-  const words = new Set(query.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? []);
-  const matchers = [...query.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|=)\s*"((?:[^"\\]|\\.)*)"/g)];
-  return series.some((labels) =>
-    labels.some((l) => {
-      if (l.name === "__name__" && words.has(l.value)) return true;
-      return matchers.some(([, name, op, value]) => {
-        if (name !== l.name) return false;
-        if (op === "=") return value === l.value;
-        try {
-          return new RegExp(`^(?:${value})$`).test(l.value);
-        } catch {
-          return false;
-        }
-      });
-    }),
-  );
+/** The label matchers of every vector selector in a parsed query (matrix selectors and subqueries included). */
+function selectorMatchers(node: unknown, out: LabelMatcher[][] = []): LabelMatcher[][] {
+  if (Array.isArray(node)) node.forEach((n) => selectorMatchers(n, out));
+  else if (node !== null && typeof node === "object") {
+    if ((node as Expr).type === "VectorSelector") out.push((node as VectorSelector).matchers);
+    else Object.values(node).forEach((n) => selectorMatchers(n, out));
+  }
+  return out;
 }
 
-interface FileStats { passed: number; failed: number; skipped: number }
+/** Prometheus matcher semantics: a missing label has the empty value; regexes are fully anchored, `.` matches newline. */
+function matches(m: LabelMatcher, labels: Label[]): boolean {
+  const value = labels.find((l) => l.name === m.name)?.value ?? "";
+  switch (m.op) {
+    case "=":
+      return value === m.value;
+    case "!=":
+      return value !== m.value;
+    default:
+      return new RegExp(`^(?:${m.value})$`, "s").test(value) === (m.op === "=~");
+  }
+}
+
+/** The reason a case must be skipped, or undefined when it must pass or fail like any other. */
+function skipReason(cmd: EvalCommand, unsupported: [SkipReason, Label[][]][]): SkipReason | undefined {
+  if (cmd.usesHistograms) return "native histogram in expected output";
+  let selectors: LabelMatcher[][];
+  try {
+    selectors = selectorMatchers(parse(cmd.query));
+  } catch {
+    return undefined; // a query we cannot parse selects nothing: the case runs (and must expect the failure)
+  }
+  for (const [reason, series] of unsupported) {
+    if (series.some((labels) => selectors.some((ms) => ms.every((m) => matches(m, labels))))) return reason;
+  }
+  return undefined;
+}
+
+test("skip rule: decided from the test text, by what the selectors select", () => {
+  const script = [
+    "load 1m",
+    '  f{job="a"} 1 2',
+    '  h{job="a"} {{schema:0 sum:1 count:1}}x2',
+    '  s{type="st"}@st -1mx2',
+    '  s{type="st"} 1 2',
+    '  s{type="plain"} 1 2',
+    "",
+    "load_with_nhcb 1m",
+    '  c_bucket{le="1"} 1 2',
+    '  c_bucket{le="+Inf"} 2 4',
+    "",
+    ...[
+      "f", 'f{job="a"}', '{__name__=~"f|h", job!="a"}', "c_bucket", 'histogram_count(f)', 's{type="plain"}', // run
+      "h", '{job="a"}', 'sum(rate(h[5m]))', 'f + on() group_left {__name__=~"h|x"}', // native histograms
+      "c", 'histogram_quantile(0.5, c)', 's{type=~"s.*"}', 's', // NHCB, start timestamps
+    ].flatMap((q) => [`eval instant at 1m ${q}`, ""]),
+    "eval instant at 1m f * 0",
+    '  {job="a"} {{schema:0 sum:0 count:0}}',
+  ].join("\n");
+  const commands = parseScript(script);
+  const unsupported = unsupportedSeries(commands);
+  const reasons = commands.flatMap((c, i) => (c.kind === "eval" ? [`${c.query} -> ${skipReason(c, unsupported.get(i)!) ?? "run"}`] : []));
+  const native = "selects native-histogram series";
+  const st = "selects series with start timestamps (@st)";
+  if (JSON.stringify(reasons) !== JSON.stringify([
+    "f -> run", 'f{job="a"} -> run', '{__name__=~"f|h", job!="a"} -> run', "c_bucket -> run", "histogram_count(f) -> run", 's{type="plain"} -> run',
+    `h -> ${native}`, `{job="a"} -> ${native}`, `sum(rate(h[5m])) -> ${native}`, `f + on() group_left {__name__=~"h|x"} -> ${native}`,
+    "c -> selects NHCB series (load_with_nhcb)", "histogram_quantile(0.5, c) -> selects NHCB series (load_with_nhcb)", `s{type=~"s.*"} -> ${st}`, `s -> ${st}`,
+    "f * 0 -> native histogram in expected output",
+  ])) throw new Error(`unexpected skip decisions:\n${reasons.join("\n")}`);
+});
+
+interface FileStats { passed: number; failed: number; skipped: number; skipReasons: Map<SkipReason, number> }
 
 if (!existsSync(testDir)) {
   test("promqltest directory exists", () => {
@@ -330,65 +390,36 @@ if (!existsSync(testDir)) {
     });
   }
   const stats = new Map<string, FileStats>();
-  const planned: { name: string; index: number; cmd: EvalCommand; state: FileState; fileStats: FileStats }[] = [];
   const states: FileState[] = [];
-  const unsupportedHistogramLiterals = new Set<EvalCommand>();
-  const candidates: { name: string; index: number; cmd: EvalCommand; commands: Command[]; touchesHistograms: boolean }[] = [];
   for (const file of [...files, ...testFiles(ownTestDir)]) {
     const name = file.startsWith(ownTestDir) ? `tsink/${basename(file)}` : basename(file);
     const commands = parseScript(readFileSync(file, "utf8"));
     const state = new FileState(commands);
-    const unsupported = unsupportedSeries(commands);
-    const fileStats: FileStats = { passed: 0, failed: 0, skipped: 0 };
-    stats.set(name, fileStats);
-    const evalIndexes = commands.flatMap((c, i) => (c.kind === "eval" ? [i] : []));
     states.push(state);
-    evalIndexes.forEach((index) => {
-      const cmd = commands[index] as EvalCommand;
-      if (cmd.usesHistograms) {
-        unsupportedHistogramLiterals.add(cmd);
-        planned.push({ name, index, cmd, state, fileStats });
+    const unsupported = unsupportedSeries(commands);
+    const fileStats: FileStats = { passed: 0, failed: 0, skipped: 0, skipReasons: new Map() };
+    stats.set(name, fileStats);
+    commands.forEach((c, index) => {
+      if (c.kind !== "eval") return;
+      const cmd = c;
+      const title = `${name}:${cmd.line} ${cmd.query}`;
+      const reason = skipReason(cmd, unsupported.get(index)!);
+      if (reason) {
+        fileStats.skipped++;
+        fileStats.skipReasons.set(reason, (fileStats.skipReasons.get(reason) ?? 0) + 1);
+        test.skip(`${title} [${reason}]`);
         return;
       }
-      const active = unsupported.get(index)!;
-      const referenced = new Set(cmd.query.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? []);
-      const touchesHistograms = mightSelect(cmd.query, active.histograms);
-      const touchesStartTimestamps = [...active.startTimestamps].some((h) => referenced.has(h));
-      if (touchesHistograms || touchesStartTimestamps) candidates.push({ name, index, cmd, commands, touchesHistograms });
-      planned.push({ name, index, cmd, state, fileStats });
-    });
-  }
-
-  // Cases reading series that Prometheus stores as native histograms or with start timestamps are evaluated once
-  // up front (on their own storage): when they cannot pass without those features they are reported as skipped.
-  const unsupportedCases = new Map<EvalCommand, string>();
-  for (const cmd of unsupportedHistogramLiterals) unsupportedCases.set(cmd, "native histograms");
-  const prepass = new Map<string, FileState>();
-  for (const c of candidates) {
-    let state = prepass.get(c.name);
-    if (!state) prepass.set(c.name, (state = new FileState(c.commands)));
-    const failure = await runCase(await state.advanceTo(c.index), c.cmd);
-    if (failure !== undefined) unsupportedCases.set(c.cmd, c.touchesHistograms ? "native histograms" : "start timestamps");
-  }
-  for (const state of prepass.values()) await state.close();
-
-  for (const p of planned) {
-    const title = `${p.name}:${p.cmd.line} ${p.cmd.query}`;
-    const reason = unsupportedCases.get(p.cmd);
-    if (reason) {
-      p.fileStats.skipped++;
-      test.skip(`${title} [${reason}]`);
-      continue;
-    }
-    test(title, async () => {
-      const engine = await p.state.advanceTo(p.index);
-      const failure = await runCase(engine, p.cmd);
-      if (failure === undefined) {
-        p.fileStats.passed++;
-        return;
-      }
-      p.fileStats.failed++;
-      throw new Error(`${title}: ${failure}`);
+      test(title, async () => {
+        const engine = await state.advanceTo(index);
+        const failure = await runCase(engine, cmd);
+        if (failure === undefined) {
+          fileStats.passed++;
+          return;
+        }
+        fileStats.failed++;
+        throw new Error(`${title}: ${failure}`);
+      });
     });
   }
   test.after(async () => {
@@ -397,7 +428,8 @@ if (!existsSync(testDir)) {
     let failed = 0;
     let skipped = 0;
     for (const [name, s] of stats) {
-      console.log(`promqltest ${name}: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`);
+      const reasons = [...s.skipReasons].map(([reason, n]) => `${reason}: ${n}`).join("; ");
+      console.log(`promqltest ${name}: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped${reasons ? ` (${reasons})` : ""}`);
       passed += s.passed;
       failed += s.failed;
       skipped += s.skipped;

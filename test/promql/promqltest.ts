@@ -28,8 +28,8 @@ export interface LoadCommand {
   series: SeriesDescription[];
   /** load_with_nhcb: classic histograms are also stored as native histograms (unsupported). */
   withNhcb: boolean;
-  /** Some series carry start timestamps (`metric@st ...` lines), which tsink does not store. */
-  startTimestampMetrics: string[];
+  /** Label sets (with `__name__`) of series given start timestamps by `metric@st ...` lines, which tsink does not store. */
+  startTimestampSeries: Label[][];
 }
 
 export interface ExpectedSeries {
@@ -275,14 +275,12 @@ export function parseScript(input: string): Command[] {
     } else if (word.startsWith("load")) {
       const m = /^load(?:_(with_nhcb))?\s+(.+?)$/.exec(l);
       if (!m) throw new Error(`line ${i + 1}: invalid load command`);
-      const cmd: LoadCommand = { kind: "load", line: i + 1, intervalMs: parseDuration(m[2]), series: [], withNhcb: m[1] === "with_nhcb", startTimestampMetrics: [] };
+      const cmd: LoadCommand = { kind: "load", line: i + 1, intervalMs: parseDuration(m[2]), series: [], withNhcb: m[1] === "with_nhcb", startTimestampSeries: [] };
       while (i + 1 < lines.length && lines[i + 1] !== "") {
         const def = lines[++i];
         const firstToken = def.split(/[\t ]+/, 1)[0];
         if (firstToken.endsWith("@st")) {
-          const metric = parseMetric(firstToken.slice(0, -3));
-          const name = metric.labels.find((x) => x.name === "__name__")?.value;
-          if (name) cmd.startTimestampMetrics.push(name);
+          cmd.startTimestampSeries.push(parseMetric(firstToken.slice(0, -3)).labels);
           continue;
         }
         cmd.series.push(parseSeriesLine(def));

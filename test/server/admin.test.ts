@@ -108,9 +108,16 @@ test("a stop while storage is still opening waits for it and closes it; the serv
   let openStorage!: () => void;
   const opened = new Promise<void>((resolve) => (openStorage = resolve));
   let storage: Awaited<ReturnType<typeof real.open>> | undefined;
-  const server = new TsinkServer(config, pino({ level: "silent" }), { ...real, open: async () => { await opened; return (storage = await real.open()); } }, "t");
+  let openCalled!: () => void;
+  const opening = new Promise<void>((resolve) => (openCalled = resolve));
+  const open = async () => {
+    openCalled();
+    await opened;
+    return (storage = await real.open());
+  };
+  const server = new TsinkServer(config, pino({ level: "silent" }), { ...real, open }, "t");
   const started = server.start();
-  await new Promise((r) => setTimeout(r, 50));
+  await opening; // the server is listening and opening storage (a sleep here would race a loaded machine)
   const stopped = server.stop();
   openStorage();
   await started;

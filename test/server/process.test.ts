@@ -36,9 +36,15 @@ test("SIGTERM: stops accepting, finishes the in-flight write, exits 0 with JSON 
     req.on("error", reject);
   });
   req.write(body.subarray(0, 5));
-  await new Promise((r) => setTimeout(r, 100));
+  // Server-side signals, not sleeps: the write holds its admission slot (the request is in flight) before the
+  // SIGTERM, and the server has begun shutting down before the rest of the body arrives.
+  const inflightWrites = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return Number(/^tsink_ingest_inflight_requests (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+  await until("the write in flight", async () => ((await inflightWrites()) === 1 ? true : undefined), 30_000, 10);
   child.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 100));
+  await until("the shutdown log line", async () => (logs().includes('"shutting down"') ? true : undefined), 30_000, 10);
   req.end(body.subarray(5));
   assert.is(await status, 200);
   assert.is(await exited, 0);
@@ -78,7 +84,8 @@ test("kill -9 during remote-write ingest loses no acknowledged sample", async ()
       }
     };
     const writers = Array.from({ length: WRITERS }, writer);
-    await new Promise((r) => setTimeout(r, 1200));
+    // Kill once some batches are acknowledged (however slow a loaded machine makes them), while writers still write.
+    await until("10 acknowledged batches", async () => (acknowledged.length > 10 ? true : undefined), 60_000, 10);
     first.child.kill("SIGKILL");
     killed = true;
     await Promise.all(writers);
@@ -131,13 +138,13 @@ function freePort(): Promise<number> {
   });
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000, pollMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn().catch(() => undefined);
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 

@@ -31,9 +31,9 @@ async function instant(q: string, headers: Record<string, string> = {}, timeSec 
   return res.body.data.result;
 }
 
-/** Polls until the query returns `n` series (UDP/TCP writes are asynchronous to the sender). */
+/** Polls (up to 20 s, however loaded the machine) until the query returns `n` series (UDP/TCP writes are asynchronous to the sender). */
 async function eventually(q: string, n: number, headers: Record<string, string> = {}): Promise<Result> {
-  for (let i = 0; i < 100; i++) {
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
     const r = await instant(q, headers);
     if (r.length === n) return r;
     await new Promise((res) => setTimeout(res, 20));

@@ -42,6 +42,7 @@ export function registerQueryRoutes(router: Router, rt: Runtime): void {
         if (!ctx.res.writableEnded) cancel.abort();
       };
       ctx.res.once("close", closed);
+      if (ctx.res.destroyed) closed(); // the client left while the request waited for admission
       const options = { signal: cancel.signal };
       let result: QueryResult;
       try {
