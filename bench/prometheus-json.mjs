@@ -1,5 +1,5 @@
 // Query response encoding benchmark: CPU time to turn a range-query result of 100 series x 60 points (the shape of
-// peerbench's q02/q08/q12) into the Prometheus JSON response bytes, for ratio-like and counter-like values.
+// peerbench's q02/q08/q12) into the Prometheus JSON response bytes, for ratio-, delta-, rate- and counter-like values.
 // Usage: node bench/prometheus-json.mjs [--module dist/server/prometheus-json.js] [--repeat 9]
 //   (--module: the encoder of another build, for a before/after run; builds before querySuccessBody are driven
 //   through their successJson(queryResultJson(..)) string path, as their server did)
@@ -47,6 +47,9 @@ function matrix(valueOf) {
 
 const workloads = [
   ["ratios (full-precision doubles)", matrix((rnd) => rnd() * 1e6 / 7)],
+  // delta() of a byte gauge with extrapolation (peerbench's q17): ~1e7-1e8, mostly 17 significant digits
+  ["gauge deltas (17 digits)", matrix((rnd) => (Math.round((rnd() - 0.5) * 40_000) * 4096 * 600) / (500 + Math.floor(rnd() * 100)))],
+  ["small rates (0-8, full precision)", matrix((rnd) => rnd() * 8)],
   ["counters (integers)", matrix((rnd) => Math.floor(rnd() * 1e12))],
 ];
 console.log(`encoder ${modulePath}; 100 series x 60 points; median of ${repeat} rounds of 50 encodes`);

@@ -118,51 +118,94 @@ class JsonWriter extends GrowableBytes {
 const MAX_FLOAT_BYTES = 32;
 /** Single values go through writeFloat as element 0 of this array. */
 const oneValue = new Float64Array(1);
+/** The bits of a double written to `bits64[0]`: `bits32[1]` holds its sign, exponent and top of the significand. */
+const bits64 = new Float64Array(1);
+const bits32 = new Uint32Array(bits64.buffer);
+/** Half an ulp of the doubles whose binary exponent is e (0 <= e <= 52): 2^(e-53). */
+const HALF_ULP = Float64Array.from({ length: 53 }, (_, e) => 2 ** (e - 53));
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6];
-/** Below this, integers and the fast path's scaled values are exact doubles with room to spare (2^50). */
-const EXACT = 1125899906842624;
+const TWO_53 = 9007199254740992;
 
 /**
  * Writes formatFloat(values[i]) at `p` (MAX_FLOAT_BYTES free) and returns the end; the value is read here, not
  * passed, since a double crossing a call that is not inlined is boxed (one heap object per value written).
- * Integers below 2^50 and values with at most six fraction digits are spelled from integer digits without making a
- * string; the rest take JS's shortest round-trip spelling (Go's 'f' spelling from 1e-6 up to 1e21), or formatFloat.
- * The fast path spells the same digits as String(v): it picks the fewest fraction digits k for which
- * round(|v| * 10^k) / 10^k is v again (IEEE division is correctly rounded, so that decimal parses back to v); below
- * 2^50 the doubles around v are closer together than 10^-k, so no other k-digit decimal parses to v, and fewer
- * fraction digits means fewer significant digits, which is what the shortest round-trip spelling minimises.
+ * Values from 8 up to 2^53 (counters, byte gauges, their deltas and rates) take writeFixed's exact shortest digits;
+ * those from 1e-6 up to 8 with at most six fraction digits are spelled from integer digits: the fewest fraction
+ * digits k for which round(v * 10^k) / 10^k is v again (IEEE division is correctly rounded, so that decimal parses
+ * back to v; below 2^50 the doubles around v are closer together than 10^-k, so no other k-digit decimal parses to
+ * v, and fewer fraction digits means fewer significant digits, which is what the shortest spelling minimises).
+ * The rest take JS's shortest round-trip spelling (Go's 'f' spelling from 1e-6 up to 1e21), or formatFloat.
  */
 function writeFloat(buf: Buffer, p: number, values: Float64Array, i: number): number {
   const v = values[i]!;
   const a = v < 0 ? -v : v;
-  if (a >= 1e-6 && a < EXACT) {
+  if (a >= 8 && a < TWO_53) {
     if (v < 0) buf[p++] = 0x2d;
+    const end = writeFixed(buf, p, a);
+    if (end > 0) return end;
+    return writeAscii(buf, p, String(a));
+  }
+  if (a >= 1e-6 && a < 8) {
+    if (v < 0) buf[p++] = 0x2d;
+    // a cheap pre-test: with at most six fraction digits, a * 10^6 is an integer up to rounding errors
     const s6 = a * 1e6;
-    if (s6 < EXACT) {
-      // a cheap pre-test: with at most six fraction digits, a * 10^6 is an integer up to rounding errors
-      const r6 = Math.round(s6);
-      const off = s6 - r6;
-      if (off <= s6 * 5e-16 && off >= -s6 * 5e-16) {
-        for (let k = 0; k <= 6; k++) {
-          const scale = POW10[k]!;
-          const r = k === 6 ? r6 : Math.round(a * scale);
-          if (r / scale !== a) continue;
-          // r / 10^k with exactly k fraction digits; the helpers get integers below 2^30 (small integers, not boxed)
-          const whole = Math.floor(r / scale);
-          const hi = Math.floor(whole / 1e9);
-          p = writeUint(buf, p, hi, whole - hi * 1e9);
-          if (k === 0) return p;
-          buf[p++] = 0x2e;
-          return writeDigits(buf, p, r - whole * scale, k);
-        }
+    const r6 = Math.round(s6);
+    const off = s6 - r6;
+    if (off <= s6 * 5e-16 && off >= -s6 * 5e-16) {
+      for (let k = 0; k <= 6; k++) {
+        const scale = POW10[k]!;
+        const r = k === 6 ? r6 : Math.round(a * scale);
+        if (r / scale !== a) continue;
+        // r / 10^k with exactly k fraction digits (r < 8 * 10^6: a small integer, not boxed)
+        const whole = Math.floor(r / scale);
+        buf[p++] = 0x30 + whole;
+        if (k === 0) return p;
+        buf[p++] = 0x2e;
+        return writeDigits(buf, p, r - whole * scale, k);
       }
-    } else if (Number.isInteger(a)) {
-      const hi = Math.floor(a / 1e9);
-      return writeUint(buf, p, hi, a - hi * 1e9);
     }
     return writeAscii(buf, p, String(a));
   }
-  return writeAscii(buf, p, formatFloat(v)); // NaN, ±Inf, ±0, exponent forms, large integers
+  return writeAscii(buf, p, formatFloat(v)); // NaN, ±Inf, ±0, exponent forms, integers from 2^53
+}
+
+/**
+ * The shortest round-trip spelling of 8 <= a < 2^53 at `p`, or 0 where it leaves it to String(a) (two closest
+ * candidates equally far from a). All arithmetic here is exact: a = w + f with f a multiple of a's ulp 2^E
+ * (E = e - 52 >= -49), so f * 10 stays below 2^53 ulps and each fraction digit and the rest g_k of f * 10^k after it
+ * come out exact; h_k = ulp / 2 * 10^k is 5^k * 2^(E-1+k), exact for k <= 22. A decimal parses back to a when it
+ * lies within half an ulp of it, so with k fraction digits the truncation w.d1..dk qualifies when g_k < h_k and the
+ * next decimal up when 1 - g_k < h_k, both distances scaled by 10^k. (A decimal exactly half an ulp away would
+ * parse to a only if a's significand were even, but it has 1 - E fraction digits, more than this loop reaches.)
+ * The first k where one qualifies gives the fewest digits; where both do, the closer one (as JS and Go pick). That
+ * k's last digit is never a 9 when the one up is taken, nor a 0 when the truncation is: that decimal would have
+ * qualified one digit earlier, so rounding up carries nothing. One always qualifies once h_k > 1/2, i.e. once
+ * 10^k > 2^-E, so w's digits and the k fraction digits are at most 17 together.
+ */
+function writeFixed(buf: Buffer, p: number, a: number): number {
+  const w = Math.floor(a);
+  const hi = Math.floor(w / 1e9);
+  p = writeUint(buf, p, hi, w - hi * 1e9);
+  let g = a - w;
+  if (g === 0) return p;
+  bits64[0] = a;
+  let h = HALF_ULP[(bits32[1]! >>> 20) - 1023]!;
+  buf[p++] = 0x2e;
+  for (;;) {
+    const t = g * 10;
+    const d = Math.floor(t);
+    g = t - d;
+    h *= 10;
+    buf[p++] = 0x30 + d;
+    const up = 1 - g;
+    const lowIn = g < h;
+    const highIn = up < h;
+    if (highIn && (!lowIn || g > up)) {
+      buf[p - 1] = 0x31 + d;
+      return p;
+    }
+    if (lowIn) return g === up ? 0 : p;
+  }
 }
 
 function writeAscii(buf: Buffer, p: number, s: string): number {
@@ -170,17 +213,17 @@ function writeAscii(buf: Buffer, p: number, s: string): number {
   return p;
 }
 
-/** The decimal digits of hi * 10^9 + lo (0 <= hi < 2^30, 0 <= lo < 10^9). */
+/** The decimal digits of hi * 10^9 + lo (0 <= hi < 2^24, 0 <= lo < 10^9). */
 function writeUint(buf: Buffer, p: number, hi: number, lo: number): number {
   if (hi === 0) return writeDigits(buf, p, lo, digitCount(lo));
   p = writeDigits(buf, p, hi, digitCount(hi));
   return writeDigits(buf, p, lo, 9);
 }
 
+/** Decimal digits of 0 <= n < 10^10 (comparisons: a division loop here was 7 % of a q17 response). */
 function digitCount(n: number): number {
-  let len = 1;
-  for (let t = n; t >= 10; t = (t / 10) | 0) len++;
-  return len;
+  if (n < 1e5) return n < 100 ? (n < 10 ? 1 : 2) : n < 1e3 ? 3 : n < 1e4 ? 4 : 5;
+  return n < 1e7 ? (n < 1e6 ? 6 : 7) : n < 1e8 ? 8 : n < 1e9 ? 9 : 10;
 }
 
 /** Exactly `len` digits of 0 <= n < 2^31 (zero-padded on the left). */
@@ -312,15 +355,15 @@ export function errorJson(errorType: string, message: string): string {
 
 /**
  * Gives the number writer type feedback from every shape of value before the first response. V8 optimises `points`,
- * `writeFloat`, `writeUint` and `writeDigits` on the first large matrix a server writes; a value of a shape that
- * matrix lacked (integers above 2^31 after fractional rates: peerbench's q07 after q02) then finds no feedback for
- * its branch, deoptimises them and has them compiled again while queries wait for the CPU. Writing a few small
- * results of all shapes once at load (well under a millisecond, too little to get anything compiled) records feedback
- * for every branch, so the code compiled later covers them all.
+ * `writeFloat`, `writeFixed`, `writeUint` and `writeDigits` on the first large matrix a server writes; a value of a
+ * shape that matrix lacked (integers above 2^31 after fractional rates: peerbench's q07 after q02; a tie left to
+ * String(v)) then finds no feedback for its branch, deoptimises them and has them compiled again while queries wait
+ * for the CPU. Writing a few small results of all shapes once at load (well under a millisecond, too little to get
+ * anything compiled) records feedback for every branch, so the code compiled later covers them all.
  */
 function seedTypeFeedback(): void {
   const shapes = [
-    0.25, 1234.5678, -3, 7, 100, 6442450944, 4294967296123, 2 ** 50, 2 ** 52 + 2, 1e-7, 3.5e-5, 1e21, 1.5e300, NaN, Infinity,
+    0.25, 1234.5678, 2 ** 50 + 0.25, -3, 7, 100, 6442450944, 4294967296123, 2 ** 50, 2 ** 52 + 2, 1e-7, 3.5e-5, 1e21, 1.5e300, NaN, Infinity,
     -Infinity, 0, -0, 0.1 + 0.2, 123456789.123, -987654.321,
   ];
   const values = Float64Array.from(shapes);

@@ -21,6 +21,20 @@ test("floats are spelled like Go's strconv.FormatFloat in Prometheus' MarshalFlo
   for (const [v, s] of cases) assert.is(formatFloat(v), s, String(v));
 });
 
+test("the response writer spells doubles that need up to 17 digits as JS and Go do", () => {
+  const cases: [number, string][] = [
+    [-20705962.666666668, "-20705962.666666668"], [2 ** 50 + 0.25, "1125899906842624.2"], [2 ** 50 + 0.75, "1125899906842624.8"],
+    [2 ** 51 + 0.5, "2251799813685248.5"], [2 ** 53 - 1, "9007199254740991"], [2 ** 53 + 2, "9007199254740994"], [8.000000000000002, "8.000000000000002"],
+    [15.999999999999998, "15.999999999999998"], [123456789.12345679, "123456789.12345679"], [1e15 + 0.3, "1000000000000000.2"],
+    [99999999.99999999, "99999999.99999999"], [4503599627370495.5, "4503599627370495.5"], [7.999999999999999, "7.999999999999999"], [8, "8"],
+    [0.1 + 0.2, "0.30000000000000004"], [1 / 3, "0.3333333333333333"], [1e-6, "0.000001"], [1.2345678901234567e-6, "0.0000012345678901234567"],
+    [0.009999999999999998, "0.009999999999999998"], [7.123456789012345, "7.123456789012345"], [2 ** -20, "9.5367431640625e-07"], [2 ** -19, "0.0000019073486328125"], [1e-7, "1e-07"], [1.7976931348623157e308, "1.7976931348623157e+308"], [5e-324, "5e-324"],
+  ];
+  for (const [v, s] of cases) {
+    assert.is(querySuccessBody({ resultType: "scalar", value: [0, v], warnings: [], infos: [] }).toString(), `{"status":"success","data":{"resultType":"scalar","result":[0,"${s}"]}}`);
+  }
+});
+
 test("timestamps are seconds with Prometheus' three-digit fraction", () => {
   assert.is(formatTimestamp(1700000000000), "1700000000");
   assert.is(formatTimestamp(1700000000500), "1700000000.500");
@@ -76,6 +90,14 @@ test("the byte writer spells random results exactly as JSON.stringify plus forma
     // the writer's own digit path: integers below 2^50 and decimals of up to six (here seven) fraction digits
     fc.tuple(fc.double({ min: -1e13, max: 1e13, noNaN: true }), fc.integer({ min: 0, max: 7 })).map(([x, k]) => Math.round(x) / 10 ** k),
     fc.constantFrom(2 ** 50, 2 ** 50 - 1, -(2 ** 50) + 1, 1125899906.842624, 1125899906.8426241, 0.0000015, 999999.999999, 1e9 - 1, 2 ** 31, 2 ** 32 + 0.5),
+    // the writer's exact path from 1e-6 to 2^53: any bits there (mostly 15-17 significant digits), quotients like
+    // delta()'s extrapolation, halves and quarters near 2^50-2^53 (two equally close shortest candidates)
+    fc.tuple(fc.integer({ min: -20, max: 52 }), fc.integer({ min: 0, max: 2 ** 20 - 1 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.boolean())
+      .map(([e, hi, lo, neg]) => (neg ? -1 : 1) * (2 ** e) * (1 + hi / 2 ** 20 + lo / 2 ** 52)),
+    fc.tuple(fc.integer({ min: -50_000, max: 50_000 }), fc.integer({ min: 1, max: 600 })).map(([n, d]) => (n * 4096 * 600) / d),
+    fc.tuple(fc.integer({ min: 50, max: 52 }), fc.integer({ min: 0, max: 2 ** 30 }), fc.constantFrom(0.25, 0.5, 0.75)).map(([e, n, q]) => 2 ** e + n + q),
+    // large and small magnitudes (exponent forms below 1e-6 and from 1e21)
+    fc.tuple(fc.integer({ min: -323, max: 308 }), fc.double({ min: 1, max: 10, noNaN: true })).map(([e, m]) => m * 10 ** e),
   );
   const text = fc.oneof(
     fc.string({ unit: "binary" }),
