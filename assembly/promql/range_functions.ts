@@ -273,6 +273,30 @@ function dropStaleMarkers(ts: usize, vs: usize, first: i32, end: i32): i32 {
   return w;
 }
 
+// max_over_time / min_over_time: a NaN is replaced by any later sample, a number only by a larger (smaller) one;
+// so after the leading NaNs the loop is a plain comparison.
+function windowMax(vs: usize, lo: i32, hi: i32): f64 {
+  let i = lo;
+  while (i < hi - 1 && isNaN(load<f64>(vs + (<usize>i << 3)))) i++;
+  let best = load<f64>(vs + (<usize>i << 3));
+  for (i++; i < hi; i++) {
+    const v = load<f64>(vs + (<usize>i << 3));
+    if (v > best) best = v;
+  }
+  return best;
+}
+
+function windowMin(vs: usize, lo: i32, hi: i32): f64 {
+  let i = lo;
+  while (i < hi - 1 && isNaN(load<f64>(vs + (<usize>i << 3)))) i++;
+  let best = load<f64>(vs + (<usize>i << 3));
+  for (i++; i < hi; i++) {
+    const v = load<f64>(vs + (<usize>i << 3));
+    if (v < best) best = v;
+  }
+  return best;
+}
+
 /**
  * Evaluates range function `fn` for `seriesCount` series over `stepCount` windows.
  * Series s owns samples [offsets[s], offsets[s+1]) of the ts/vals arrays (ms timestamps ascending); staleness
@@ -387,7 +411,10 @@ export function promqlRangeEval(
             break;
           }
           case FN_MIN:
-          case FN_MAX:
+          case FN_MAX: {
+            r = fn == FN_MAX ? windowMax(vs, lo, hi) : windowMin(vs, lo, hi);
+            break;
+          }
           case FN_TS_MAX:
           case FN_TS_MIN: {
             let best = load<f64>(vs + (<usize>lo << 3));
@@ -395,13 +422,11 @@ export function promqlRangeEval(
             for (let i = lo; i < hi; i++) {
               const v = load<f64>(vs + (<usize>i << 3));
               let take = false;
-              if (fn == FN_MAX) take = v > best || isNaN(best);
-              else if (fn == FN_MIN) take = v < best || isNaN(best);
-              else if (fn == FN_TS_MAX) take = v >= best || isNaN(best);
+              if (fn == FN_TS_MAX) take = v >= best || isNaN(best);
               else take = v <= best || isNaN(best);
               if (take) { best = v; bestT = f64At(ts, i); }
             }
-            r = (fn == FN_MIN || fn == FN_MAX) ? best : bestT / 1000;
+            r = bestT / 1000;
             break;
           }
           case FN_INSTANT_VALUE:

@@ -104,4 +104,25 @@ test("quantile_over_time picks the values a full sort puts around the rank (NaN 
   );
 });
 
+test("max_over_time and min_over_time: a NaN gives way to any later sample, a number only to a larger (smaller) one", () => {
+  const value = fc.oneof({ arbitrary: fc.integer({ min: -50, max: 50 }), weight: 4 }, { arbitrary: fc.constantFrom(NaN, Infinity, -Infinity), weight: 2 });
+  fc.assert(
+    fc.property(fc.array(value, { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 40 }), (vs, windowPoints) => {
+      const input = series(vs.map((_, i) => i * 1000), vs);
+      const ends = Float64Array.from({ length: 8 }, (_, i) => i * 8000);
+      for (const [name, better] of [["max_over_time", (v: number, b: number) => v > b], ["min_over_time", (v: number, b: number) => v < b]] as const) {
+        const got = at(evalRangeKernel(name, [input], { windowEnds: ends, rangeMs: windowPoints * 1000 })[0]);
+        ends.forEach((end, k) => {
+          const window = vs.filter((_, i) => i * 1000 > end - windowPoints * 1000 && i * 1000 <= end);
+          if (window.length === 0) return assert.is(got[k], undefined);
+          let best = window[0]!; // Prometheus' loop
+          for (const v of window) if (better(v, best) || Number.isNaN(best)) best = v;
+          assert.ok(Object.is(got[k], best), `${name} window=${window} got ${got[k]}`);
+        });
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test.run();
