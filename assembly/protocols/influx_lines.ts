@@ -5,6 +5,7 @@
 // paths of src/protocols/influx-line.ts convert exactly); anything else, every bad line included, returns
 // IL_FALLBACK and JS parses the body itself, which also names the line and what is wrong.
 import { hashBytes, sameBytes } from "./bytes";
+import { ByteArena, OutputRegion, Records, SlotTable } from "./series-cache";
 
 /** Result codes (negative results of ilScan). */
 const IL_FALLBACK: i32 = -1;
@@ -20,44 +21,29 @@ const POW10: StaticArray<f64> = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e
 
 // ---------------------------------------------------------------- outputs (persistent, grown by JS on IL_SPACE)
 
-let outBase: usize = 0;
-let outCap: u32 = 0;
-let sampleCount: u32 = 0;
+const out = new OutputRegion();
 
 /**
  * Room for `cap` samples: f64 timestamps at the base, f64 values at base + cap * 8, u32 series ordinals (index
  * into the body's distinct fields) at base + cap * 16, u32 field ids of the distinct fields at base + cap * 20.
  */
 export function ilOutputs(cap: u32): usize {
-  if (cap > outCap) {
-    if (outBase != 0) heap.free(outBase);
-    outBase = heap.alloc(<usize>cap * 24);
-    outCap = cap;
-  }
-  return outBase;
+  return out.reserve(cap, 24);
 }
 
 /** Samples written by the last successful ilScan. */
 export function ilSampleCount(): u32 {
-  return sampleCount;
+  return out.count;
 }
 
 // ---------------------------------------------------------------- the cache
 
 // keys: 8 u32 each (bytes offset in the arena, length, context, hash, successor key + 1, first field + 1, fields)
 // fields: 8 u32 each (name offset in the arena, length, key, next field of the key + 1, scan stamp, batch ordinal)
-let keys: usize = 0;
-let keyCap: u32 = 0;
-let keyCount: u32 = 0;
-let fields: usize = 0;
-let fieldCap: u32 = 0;
-let fieldCount: u32 = 0;
-// open-addressing table of key + 1 (0 = empty), power-of-two size, at most half full
-let table: usize = 0;
-let tableMask: u32 = 0;
-let arena: usize = 0;
-let arenaCap: usize = 0;
-let arenaUsed: usize = 0;
+const keys = new Records(32);
+const fields = new Records(32);
+const table = new SlotTable();
+const arena = new ByteArena(MAX_ARENA_BYTES);
 let generation: u32 = 0;
 let clearPending = false;
 let stamp: u32 = 0;
@@ -69,37 +55,37 @@ export function ilCacheGeneration(): u32 {
 
 /** Forgets every cached key and field (JS sees a new generation). */
 export function ilCacheClear(): void {
-  keyCount = 0;
-  fieldCount = 0;
-  arenaUsed = 0;
-  if (table != 0) memory.fill(table, 0, (<usize>tableMask + 1) << 2);
+  keys.count = 0;
+  fields.count = 0;
+  arena.clear();
+  table.clear();
   generation++;
   clearPending = false;
 }
 
 /** Keys in the cache. */
 export function ilKeyCount(): u32 {
-  return keyCount;
+  return keys.count;
 }
 
 @inline function keyAt(k: u32): usize {
-  return keys + (<usize>k << 5);
+  return keys.base + (<usize>k << 5);
 }
 
 @inline function fieldAt(f: u32): usize {
-  return fields + (<usize>f << 5);
+  return fields.base + (<usize>f << 5);
 }
 
 /** Arena address and length of key k's bytes (JS decodes a new key from them). */
 export function ilKeyBytes(k: u32): usize {
-  return arena + <usize>load<u32>(keyAt(k));
+  return arena.base + <usize>load<u32>(keyAt(k));
 }
 export function ilKeyLength(k: u32): u32 {
   return load<u32>(keyAt(k), 4);
 }
 /** Arena address and length of field f's name, and its key. */
 export function ilFieldBytes(f: u32): usize {
-  return arena + <usize>load<u32>(fieldAt(f));
+  return arena.base + <usize>load<u32>(fieldAt(f));
 }
 export function ilFieldLength(f: u32): u32 {
   return load<u32>(fieldAt(f), 4);
@@ -110,86 +96,36 @@ export function ilFieldKey(f: u32): u32 {
 
 @inline function keyMatches(k: u32, p: usize, n: usize, context: u32): bool {
   const at = keyAt(k);
-  return load<u32>(at, 4) == <u32>n && load<u32>(at, 8) == context && sameBytes(arena + <usize>load<u32>(at), p, n);
+  if (load<u32>(at, 4) != <u32>n || load<u32>(at, 8) != context) return false;
+  return sameBytes(arena.base + <usize>load<u32>(at), p, n);
 }
 
 @inline function fieldMatches(f: u32, p: usize, n: usize): bool {
   const at = fieldAt(f);
-  return load<u32>(at, 4) == <u32>n && sameBytes(arena + <usize>load<u32>(at), p, n);
+  return load<u32>(at, 4) == <u32>n && sameBytes(arena.base + <usize>load<u32>(at), p, n);
 }
 
-/** Copies n bytes at p into the arena; its offset, or -1 when the arena is at its bound. */
-function keep(p: usize, n: usize): i64 {
-  if (arenaUsed + n > MAX_ARENA_BYTES) return -1;
-  if (arenaUsed + n > arenaCap) {
-    const cap = max<usize>(max<usize>(arenaCap << 1, 1 << 16), arenaUsed + n);
-    const grown = heap.alloc(cap);
-    if (arenaUsed > 0) memory.copy(grown, arena, arenaUsed);
-    if (arena != 0) heap.free(arena);
-    arena = grown;
-    arenaCap = cap;
-  }
-  const at = arenaUsed;
-  memory.copy(arena + at, p, n);
-  arenaUsed += n;
-  return <i64>at;
-}
-
-function growTable(): void {
-  const size: u32 = tableMask == 0 ? 4096 : (tableMask + 1) << 1;
-  if (table != 0) heap.free(table);
-  table = heap.alloc(<usize>size << 2);
-  memory.fill(table, 0, <usize>size << 2);
-  tableMask = size - 1;
-  for (let k: u32 = 0; k < keyCount; k++) {
-    let slot = load<u32>(keyAt(k), 12) & tableMask;
-    while (load<u32>(table + (<usize>slot << 2)) != 0) slot = (slot + 1) & tableMask;
-    store<u32>(table + (<usize>slot << 2), k + 1);
-  }
+/** Copies the n bytes at p into the arena for a new record of `records` (at most `limit` of them): their offset, or
+ * -1 when the cache is full (it is cleared before the next scan). */
+function keep(records: Records, limit: u32, p: usize, n: usize): i64 {
+  const kept = records.count < limit ? arena.keep(p, n) : -1;
+  if (kept < 0) clearPending = true;
+  return kept;
 }
 
 /** The key of the n bytes at p in `context` (inserted if new), or -1 when the cache is full (cleared before the next scan). */
 function lookupKey(p: usize, n: usize, context: u32): i32 {
   const h = hashBytes(p, n, context);
-  if (table != 0) {
-    let slot = h & tableMask;
-    for (;;) {
-      const v = load<u32>(table + (<usize>slot << 2));
-      if (v == 0) break;
-      if (load<u32>(keyAt(v - 1), 12) == h && keyMatches(v - 1, p, n, context)) return <i32>(v - 1);
-      slot = (slot + 1) & tableMask;
-    }
+  for (let k = table.first(h, keys, 12); k >= 0; k = table.next(h, keys, 12)) {
+    if (keyMatches(<u32>k, p, n, context)) return k;
   }
-  if (keyCount >= MAX_KEYS) {
-    clearPending = true;
-    return -1;
-  }
-  const at = keep(p, n);
-  if (at < 0) {
-    clearPending = true;
-    return -1;
-  }
-  if (keyCount == keyCap) {
-    const cap = max<u32>(keyCap << 1, 1024);
-    const grown = heap.alloc(<usize>cap << 5);
-    if (keyCount > 0) memory.copy(grown, keys, <usize>keyCount << 5);
-    if (keys != 0) heap.free(keys);
-    keys = grown;
-    keyCap = cap;
-  }
-  if ((keyCount + 1) << 1 > tableMask + 1) growTable();
-  const k = keyCount++;
+  const kept = keep(keys, MAX_KEYS, p, n);
+  if (kept < 0) return -1;
+  const k = table.add(keys, 12, h);
   const e = keyAt(k);
-  store<u32>(e, <u32>at);
+  store<u32>(e, <u32>kept);
   store<u32>(e, <u32>n, 4);
   store<u32>(e, context, 8);
-  store<u32>(e, h, 12);
-  store<u32>(e, 0, 16);
-  store<u32>(e, 0, 20);
-  store<u32>(e, 0, 24);
-  let slot = h & tableMask;
-  while (load<u32>(table + (<usize>slot << 2)) != 0) slot = (slot + 1) & tableMask;
-  store<u32>(table + (<usize>slot << 2), k + 1);
   return <i32>k;
 }
 
@@ -202,31 +138,13 @@ function lookupField(k: u32, p: usize, n: usize): i32 {
     last = f;
   }
   if (load<u32>(ka, 24) >= MAX_FIELDS_PER_KEY) return -1;
-  if (fieldCount >= MAX_FIELDS) {
-    clearPending = true;
-    return -1;
-  }
-  const at = keep(p, n);
-  if (at < 0) {
-    clearPending = true;
-    return -1;
-  }
-  if (fieldCount == fieldCap) {
-    const cap = max<u32>(fieldCap << 1, 1024);
-    const grown = heap.alloc(<usize>cap << 5);
-    if (fieldCount > 0) memory.copy(grown, fields, <usize>fieldCount << 5);
-    if (fields != 0) heap.free(fields);
-    fields = grown;
-    fieldCap = cap;
-  }
-  const f = fieldCount++;
+  const kept = keep(fields, MAX_FIELDS, p, n);
+  if (kept < 0) return -1;
+  const f = fields.add();
   const e = fieldAt(f);
-  store<u32>(e, <u32>at);
+  store<u32>(e, <u32>kept);
   store<u32>(e, <u32>n, 4);
   store<u32>(e, k, 8);
-  store<u32>(e, 0, 12);
-  store<u32>(e, 0, 16);
-  store<u32>(e, 0, 20);
   if (last >= 0) store<u32>(fieldAt(<u32>last), f + 1, 12);
   else store<u32>(ka, f + 1, 20);
   store<u32>(ka, load<u32>(ka, 24) + 1, 24);
@@ -389,6 +307,8 @@ export function ilScan(body: usize, len: usize, context: u32, maxLines: u32, dro
   if (clearPending) ilCacheClear();
   const scan = ++stamp;
   const end = body + len;
+  const outBase = out.base;
+  const outCap = out.cap;
   const tsOut = outBase;
   const valOut = outBase + (<usize>outCap << 3);
   const idxOut = outBase + (<usize>outCap << 4);
@@ -497,6 +417,6 @@ export function ilScan(body: usize, len: usize, context: u32, maxLines: u32, dro
     for (let r = lineFirst; r < samples; r++) store<f64>(tsOut + (<usize>r << 3), t);
     pos = lineEnd + 1;
   }
-  sampleCount = samples;
+  out.count = samples;
   return <i32>distinct;
 }

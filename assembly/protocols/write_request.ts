@@ -5,6 +5,7 @@
 // anything else returns WR_FALLBACK and JS decodes the request itself (src/protocols/write-request-decoder.ts).
 
 import { hashBytes, sameBytes } from "./bytes";
+import { ByteArena, OutputRegion, Records, SlotTable } from "./series-cache";
 
 /** Result codes (negative results of wrScan). */
 const WR_FALLBACK: i32 = -1;
@@ -18,9 +19,7 @@ const MAX_SAFE: i64 = 9007199254740991;
 
 // ---------------------------------------------------------------- outputs (persistent, grown by JS on WR_SPACE)
 
-let outBase: usize = 0;
-let outCap: u32 = 0;
-let sampleCount: u32 = 0;
+const out = new OutputRegion();
 
 /**
  * Room for `cap` samples and `cap` series: f64 timestamps at the base, f64 values at base + cap * 8, u32 series
@@ -28,31 +27,20 @@ let sampleCount: u32 = 0;
  * into the body) at base + cap * 20.
  */
 export function wrOutputs(cap: u32): usize {
-  if (cap > outCap) {
-    if (outBase != 0) heap.free(outBase);
-    outBase = heap.alloc(<usize>cap * 32);
-    outCap = cap;
-  }
-  return outBase;
+  return out.reserve(cap, 32);
 }
 
 /** Samples written by the last successful wrScan. */
 export function wrSampleCount(): u32 {
-  return sampleCount;
+  return out.count;
 }
 
 // ---------------------------------------------------------------- the series cache
 
 // entries: 5 u32 each (label bytes offset in the arena, length, successor entry + 1, tenant, hash)
-let entries: usize = 0;
-let entryCap: u32 = 0;
-let entryCount: u32 = 0;
-// open-addressing table of entry + 1 (0 = empty), power-of-two size, at most half full
-let table: usize = 0;
-let tableMask: u32 = 0;
-let arena: usize = 0;
-let arenaCap: usize = 0;
-let arenaUsed: usize = 0;
+const entries = new Records(20);
+const table = new SlotTable();
+const arena = new ByteArena(MAX_ARENA_BYTES);
 let generation: u32 = 0;
 let clearPending = false;
 
@@ -63,81 +51,40 @@ export function wrCacheGeneration(): u32 {
 
 /** Forgets every cached series (JS sees a new generation). */
 export function wrCacheClear(): void {
-  entryCount = 0;
-  arenaUsed = 0;
-  if (table != 0) memory.fill(table, 0, (<usize>tableMask + 1) << 2);
+  entries.count = 0;
+  arena.clear();
+  table.clear();
   generation++;
   clearPending = false;
 }
 
 @inline function entryAt(e: u32): usize {
-  return entries + <usize>e * 20;
+  return entries.base + <usize>e * 20;
 }
 
 /** True when entry e holds the n label bytes at p for this tenant. */
 @inline function entryMatches(e: u32, p: usize, n: usize, tenant: u32): bool {
   const at = entryAt(e);
-  return load<u32>(at, 4) == <u32>n && load<u32>(at, 12) == tenant && sameBytes(arena + <usize>load<u32>(at), p, n);
-}
-
-function growTable(): void {
-  const size: u32 = tableMask == 0 ? 4096 : (tableMask + 1) << 1;
-  if (table != 0) heap.free(table); // entries are re-inserted from the entry list, not from the old table
-  table = heap.alloc(<usize>size << 2);
-  memory.fill(table, 0, <usize>size << 2);
-  tableMask = size - 1;
-  for (let e: u32 = 0; e < entryCount; e++) {
-    let slot = load<u32>(entryAt(e), 16) & tableMask;
-    while (load<u32>(table + (<usize>slot << 2)) != 0) slot = (slot + 1) & tableMask;
-    store<u32>(table + (<usize>slot << 2), e + 1);
-  }
+  if (load<u32>(at, 4) != <u32>n || load<u32>(at, 12) != tenant) return false;
+  return sameBytes(arena.base + <usize>load<u32>(at), p, n);
 }
 
 /** The entry of the n label bytes at p (inserted if new), or -1 when the cache is full (cleared before the next scan). */
 function lookup(p: usize, n: usize, tenant: u32): i32 {
   const h = hashBytes(p, n, tenant);
-  if (table != 0) {
-    let slot = h & tableMask;
-    for (;;) {
-      const v = load<u32>(table + (<usize>slot << 2));
-      if (v == 0) break;
-      if (load<u32>(entryAt(v - 1), 16) == h && entryMatches(v - 1, p, n, tenant)) return <i32>(v - 1);
-      slot = (slot + 1) & tableMask;
-    }
+  for (let e = table.first(h, entries, 16); e >= 0; e = table.next(h, entries, 16)) {
+    if (entryMatches(<u32>e, p, n, tenant)) return e;
   }
-  if (entryCount >= MAX_ENTRIES || arenaUsed + n > MAX_ARENA_BYTES) {
+  const kept = entries.count < MAX_ENTRIES ? arena.keep(p, n) : -1;
+  if (kept < 0) {
     clearPending = true;
     return -1;
   }
-  if (arenaUsed + n > arenaCap) {
-    const cap = max<usize>(max<usize>(arenaCap << 1, 1 << 16), arenaUsed + n);
-    const grown = heap.alloc(cap);
-    if (arenaUsed > 0) memory.copy(grown, arena, arenaUsed);
-    if (arena != 0) heap.free(arena);
-    arena = grown;
-    arenaCap = cap;
-  }
-  if (entryCount == entryCap) {
-    const cap = max<u32>(entryCap << 1, 1024);
-    const grown = heap.alloc(<usize>cap * 20);
-    if (entryCount > 0) memory.copy(grown, entries, <usize>entryCount * 20);
-    if (entries != 0) heap.free(entries);
-    entries = grown;
-    entryCap = cap;
-  }
-  if ((entryCount + 1) << 1 > tableMask + 1) growTable();
-  const e = entryCount++;
+  const e = table.add(entries, 16, h);
   const at = entryAt(e);
-  memory.copy(arena + arenaUsed, p, n);
-  store<u32>(at, <u32>arenaUsed);
+  store<u32>(at, <u32>kept);
   store<u32>(at, <u32>n, 4);
-  store<u32>(at, 0, 8);
   store<u32>(at, tenant, 12);
-  store<u32>(at, h, 16);
-  arenaUsed += n;
-  let slot = h & tableMask;
-  while (load<u32>(table + (<usize>slot << 2)) != 0) slot = (slot + 1) & tableMask;
-  store<u32>(table + (<usize>slot << 2), e + 1);
   return <i32>e;
 }
 
@@ -199,6 +146,8 @@ let failed = false;
 export function wrScan(body: usize, len: usize, tenant: u32): i32 {
   if (clearPending) wrCacheClear();
   const end = body + len;
+  const outBase = out.base;
+  const outCap = out.cap;
   const tsOut = outBase;
   const valOut = outBase + (<usize>outCap << 3);
   const idxOut = outBase + (<usize>outCap << 4);
@@ -288,6 +237,6 @@ export function wrScan(body: usize, len: usize, tenant: u32): i32 {
     store<i32>(at, <i32>(labelEnd - body), 8);
     series++;
   }
-  sampleCount = samples;
+  out.count = samples;
   return <i32>series;
 }
