@@ -193,13 +193,26 @@ export class TsinkServer {
   /** Starts listening first (probes answer while storage opens), then opens storage. Resolves when ready. */
   async start(): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
+      // a stop() before the socket is bound cancels the listen: its callback never comes, only "close"
+      const stopped = () => reject(new Error("the server was stopped before it started listening"));
+      const failed = (err: Error) => {
+        this.server.off("close", stopped);
+        reject(err);
+      };
+      this.server.once("error", failed);
+      this.server.once("close", stopped);
       this.server.listen(this.config.listen.port, this.config.listen.host, () => {
-        this.server.off("error", reject);
+        this.server.off("error", failed);
+        this.server.off("close", stopped);
         resolve();
       });
     });
     const address = this.server.address() as AddressInfo;
+    if (this.state !== "starting") {
+      // stop() came between the bind and its callback: close the socket and open no storage
+      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+      return address;
+    }
     this.logger.info({ address: `${address.address}:${address.port}`, tls: !!this.config.tls }, "listening; opening storage");
     this.opening = (async () => {
       await this.runtime.metadata.load();

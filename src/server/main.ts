@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   try {
     await server.start();
   } catch (err) {
+    if (stopping) return; // a signal during startup: the shutdown above exits
     logger.fatal({ err, hint: startupHint(err, config) }, "startup failed");
     process.exit(1);
   }

@@ -127,6 +127,17 @@ test("a stop while storage is still opening waits for it and closes it; the serv
   assert.is(closedCall, "StorageClosed");
 });
 
+test("a stop before the socket is bound ends start() with an error and opens no storage", async () => {
+  const config = parseServerArgs(["--listen", "127.0.0.1:0"], {}) as ServerConfig;
+  const real = storageHooks(config);
+  let opened = false;
+  const server = new TsinkServer(config, pino({ level: "silent" }), { ...real, open: async () => { opened = true; return real.open(); } }, "t");
+  const started = server.start().then(() => "started", (e: Error) => e.message); // listen() binds asynchronously
+  await server.stop();
+  assert.is(await started, "the server was stopped before it started listening");
+  assert.is(opened, false);
+});
+
 test("snapshot of an in-memory server is 503", async () => {
   const srv = await startServer(["--admin-auth-token", "adm", "--admin-api-enabled"]);
   try {
