@@ -8,9 +8,9 @@ import { mergeSegments, type MergeStats } from "./merge.js";
 import type { Tombstones } from "./tombstones.js";
 
 /** A level is compacted when it holds this many segments, or any two of its segments overlap in time. */
-export const LEVEL_TRIGGER = 4;
+const LEVEL_TRIGGER = 4;
 /** Most segments merged in one pass. */
-export const MAX_PASS_SEGMENTS = 8;
+const MAX_PASS_SEGMENTS = 8;
 /**
  * While writes keep arriving (a burst), L0 is merged only once it holds this many segments: the settle pass after
  * the burst merges its flushes with L1 in one go, instead of merging them among themselves first and then again.
