@@ -12,15 +12,8 @@ import { brotliCompressSync, deflateRawSync, constants as zc } from "node:zlib";
 import { StorageBuilder, type Row, type Storage, type WalSyncMode } from "../src/index.js";
 import { SegmentStore } from "../src/storage/segment/store.js";
 import { benchArgs } from "./cli.mjs";
-import { importPeerbench, PEERBENCH_ENV, PEERBENCH_FLAG } from "./peerbench.mjs";
+import { importPeerbench, type MakeWorkload, PEERBENCH_ENV, PEERBENCH_FLAG } from "./peerbench.mjs";
 
-interface Workload {
-  series: { labels: [string, string][] }[];
-  values: Float64Array;
-  timestamps: Float64Array;
-  S: number;
-  P: number;
-}
 
 const { values: opts } = benchArgs({
   about: "Disk: ingest per WAL mode, bytes/sample after close, reopen and WAL replay, brotli vs deflate, reopen at 100k series.",
@@ -48,7 +41,7 @@ interface Template {
   integerIncrements?: boolean;
 }
 const { makeWorkload, TEMPLATE, prng } = (await importPeerbench(opts.peerbench, "workload.mjs")) as {
-  makeWorkload: (o: { S: number; P: number; endMs: number }) => Workload;
+  makeWorkload: MakeWorkload;
   TEMPLATE: Template[];
   prng: (seed: number) => () => number;
 };

@@ -11,7 +11,7 @@ import "../src/storage/segment/disk-durability.js";
 import { StorageBuilder } from "../src/storage/builder.js";
 import { loadWasm } from "../src/wasm/loader.js";
 import { benchArgs } from "./cli.mjs";
-import { importPeerbench, PEERBENCH_ENV, PEERBENCH_FLAG } from "./peerbench.mjs";
+import { importPeerbench, type MakeWorkload, PEERBENCH_ENV, PEERBENCH_FLAG } from "./peerbench.mjs";
 
 const { values: opts } = benchArgs({
   about: "Remote-write ingest in process (snappy WriteRequests as peerbench sends them, decoded and inserted): CPU us per sample per stage.",
@@ -31,7 +31,7 @@ const C = 4;
 const BATCH = 5000;
 const WriteRequest = remoteProto.lookupType("prometheus.WriteRequest");
 const { makeWorkload } = (await importPeerbench(opts.peerbench, "workload.mjs")) as {
-  makeWorkload: (o: { S: number; P: number; endMs: number }) => { series: { labels: [string, string][] }[]; values: Float64Array; timestamps: Float64Array };
+  makeWorkload: MakeWorkload;
 };
 
 const wl = makeWorkload({ S, P, endMs: Math.floor(Date.now() / 60_000) * 60_000 - 60_000 });

@@ -4,3 +4,15 @@ export const PEERBENCH_FLAG: BenchFlag;
 export const PEERBENCH_ENV: Record<string, string>;
 export function peerbenchLib(dir?: string): string;
 export function importPeerbench(dir: string | undefined, ...modules: string[]): Promise<Record<string, unknown>>;
+
+/** What peerbench's makeWorkload returns: S series of P points each, values and timestamps series after series. */
+export interface PeerbenchWorkload {
+  series: { labels: [string, string][] }[];
+  values: Float64Array;
+  timestamps: Float64Array;
+  S: number;
+  P: number;
+  tEnd: number;
+}
+/** peerbench's workload generator (workload.mjs). */
+export type MakeWorkload = (o: { S: number; P: number; endMs: number; seed?: number }) => PeerbenchWorkload;

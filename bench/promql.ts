@@ -12,16 +12,8 @@ import { PromqlEngine } from "../src/promql/engine.js";
 import type { QueryResult } from "../src/promql/result.js";
 import type { SeriesSource } from "../src/promql/source.js";
 import { benchArgs } from "./cli.mjs";
-import { importPeerbench, PEERBENCH_ENV, PEERBENCH_FLAG } from "./peerbench.mjs";
+import { importPeerbench, type MakeWorkload, PEERBENCH_ENV, PEERBENCH_FLAG, type PeerbenchWorkload as Workload } from "./peerbench.mjs";
 
-interface Workload {
-  series: { labels: [string, string][] }[];
-  values: Float64Array;
-  timestamps: Float64Array;
-  S: number;
-  P: number;
-  tEnd: number;
-}
 interface QueryDef {
   id: string;
   type: "range" | "instant";
@@ -47,7 +39,7 @@ const repeat = Number(opts.repeat);
 const only = opts.only === undefined ? undefined : new Set(opts.only.split(","));
 
 const { makeWorkload, queryList, queryWindow } = (await importPeerbench(opts.peerbench, "workload.mjs", "queries.mjs")) as {
-  makeWorkload(o: { S: number; P: number; endMs: number }): Workload;
+  makeWorkload: MakeWorkload;
   queryList(wl: Workload): QueryDef[];
   queryWindow(wl: Workload): { start: number; end: number; step: number; time: number };
 };
