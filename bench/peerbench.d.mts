@@ -1,4 +1,4 @@
-// Types of bench/peerbench.mjs for the TypeScript bench scripts (peerbench's own modules are untyped JavaScript).
+// Types of bench/peerbench.mjs for the TypeScript bench scripts, and of the peerbench workload they load (peerbench is untyped JS).
 import type { BenchFlag } from "./cli.mjs";
 export const PEERBENCH_FLAG: BenchFlag;
 export const PEERBENCH_ENV: Record<string, string>;
