@@ -2,7 +2,6 @@
 import type { BenchFlag } from "./cli.mjs";
 export const PEERBENCH_FLAG: BenchFlag;
 export const PEERBENCH_ENV: Record<string, string>;
-export function peerbenchLib(dir?: string): string;
 export function importPeerbench(dir: string | undefined, ...modules: string[]): Promise<Record<string, unknown>>;
 
 /** What peerbench's makeWorkload returns: S series of P points each, values and timestamps series after series. */

@@ -14,7 +14,7 @@ export const PEERBENCH_ENV = {
 };
 
 /** peerbench's lib directory: `dir`/lib (the --peerbench flag), else $TSINK_PEERBENCH_LIB, else $PEERBENCH_DIR/lib, else beside the repo. */
-export function peerbenchLib(dir) {
+function peerbenchLib(dir) {
   if (dir) return join(resolve(dir), "lib");
   if (process.env.TSINK_PEERBENCH_LIB) return resolve(process.env.TSINK_PEERBENCH_LIB);
   if (process.env.PEERBENCH_DIR) return join(resolve(process.env.PEERBENCH_DIR), "lib");
