@@ -16,7 +16,7 @@ try {
 if (args.values.help) {
   console.log("Usage: npm run soak:crash [-- KILLS]   (node --import tsx test/durability/crash-soak.ts [KILLS])\n" +
     "SIGKILLs a writer KILLS times (default 300) and checks after each kill that every acknowledged batch is present\n" +
-    "exactly once; exits 1 at the first loss or duplicate, keeping the data dir.");
+    "exactly once; exits 1 at the first loss or duplicate, keeping the data dir.\n  --help  this text");
   process.exit(0);
 }
 const kills = Number(args.positionals[0] ?? 300);
