@@ -27,7 +27,7 @@ export function benchArgs({ about, flags, env = {}, positionals }) {
     });
     const envRows = Object.entries(env).map(([name, help]) => `  ${name.padEnd(26)} ${help}`);
     console.log(
-      [`Usage: node ${process.argv[1] ? process.argv[1].replace(`${process.cwd()}/`, "") : script} [flags]${positionals ? ` ${positionals}` : ""}`, about, "Flags:", ...rows, `  ${"--help".padEnd(26)} this text`, ...(envRows.length ? ["Environment:", ...envRows] : [])].join("\n"),
+      [`Usage: node ${script.endsWith(".ts") ? "--import tsx " : ""}${process.argv[1] ? process.argv[1].replace(`${process.cwd()}/`, "") : script} [flags]${positionals ? ` ${positionals}` : ""}`, about, "Flags:", ...rows, `  ${"--help".padEnd(26)} this text`, ...(envRows.length ? ["Environment:", ...envRows] : [])].join("\n"),
     );
     process.exit(0);
   }
