@@ -70,6 +70,7 @@ const RULES: { from: string; not: string; except?: string[]; why: string }[] = [
   { from: "promql/", not: "server/", why: "promql knows no HTTP" },
   { from: "promql/", not: "protocols/", why: "promql knows no wire format" },
   { from: "wasm/loader.ts", not: "", why: "the WASM loader is a leaf" },
+  { from: "", not: "../", why: "src/ imports nothing from test/, bench/ or scripts/" },
 ];
 
 /** The rule violations among (importer, imported) pairs of src/-relative paths. */
@@ -105,6 +106,7 @@ test("the dependency rules catch an import in the wrong direction", () => {
   );
   assert.equal(violations(edges).length, 3);
   assert.equal(violations([["wasm/loader.ts", "encoding/chunk.ts"], ["protocols/remote.ts", "storage/types.ts"], ["protocols/remote.ts", "storage/registry.ts"]]).length, 2);
+  assert.equal(violations([["server/app.ts", "../test/server/helpers.ts"]]).length, 1);
 });
 
 test.run();
