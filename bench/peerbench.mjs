@@ -24,6 +24,15 @@ function peerbenchLib(dir) {
 /** The named modules of peerbench's lib (e.g. "workload.mjs", "queries.mjs"), their exports merged into one object. */
 export async function importPeerbench(dir, ...modules) {
   const lib = peerbenchLib(dir);
-  const loaded = await Promise.all(modules.map((m) => import(join(lib, m))));
+  const loaded = await Promise.all(
+    modules.map((m) =>
+      import(join(lib, m)).catch((err) => {
+        const hint = err.code === "ERR_MODULE_NOT_FOUND" && String(err.message).includes(lib)
+          ? `no peerbench at ${lib}: pass --peerbench DIR or set TSINK_PEERBENCH_LIB`
+          : `run \`npm install\` in ${join(lib, "..")}, or point --peerbench at a copy of peerbench that has its node_modules`;
+        throw new Error(`loading peerbench's ${m} failed (${err.message}); ${hint}`);
+      }),
+    ),
+  );
   return Object.assign({}, ...loaded);
 }
