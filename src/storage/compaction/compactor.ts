@@ -174,14 +174,7 @@ export class Compactor {
         this.counters.noop++;
         return false;
       }
-      try {
-        await this.rewrite(plan.sources, Math.min(plan.level + 1, LEVELS - 1));
-        this.counters.success++;
-        return true;
-      } catch (err) {
-        this.counters.errors++;
-        throw err;
-      }
+      return this.countedRewrite(plan.sources, Math.min(plan.level + 1, LEVELS - 1));
     });
   }
 
@@ -191,14 +184,7 @@ export class Compactor {
       const plan = planSettle(this.store.segments, this.maxOutputPoints, withL1);
       if (!plan) return false;
       this.counters.runs++;
-      try {
-        await this.rewrite(plan.sources, 1);
-        this.counters.success++;
-        return true;
-      } catch (err) {
-        this.counters.errors++;
-        throw err;
-      }
+      return this.countedRewrite(plan.sources, 1);
     });
   }
 
@@ -219,6 +205,18 @@ export class Compactor {
       for (const s of straddling) await this.rewrite([s], s.level, cutoff);
       return { dropped: expired.length, rewritten: straddling.length };
     });
+  }
+
+  /** rewrite() for a compaction or settle pass, counted as a success or an error; resolves to true. */
+  private async countedRewrite(sources: SegmentReader[], level: number): Promise<boolean> {
+    try {
+      await this.rewrite(sources, level);
+      this.counters.success++;
+      return true;
+    } catch (err) {
+      this.counters.errors++;
+      throw err;
+    }
   }
 
   private async rewrite(sources: SegmentReader[], level: number, cutoff = this.settings.retentionCutoff?.()): Promise<MergeStats> {
