@@ -9,10 +9,11 @@ export const root = resolve(import.meta.dirname, "..");
 
 /**
  * The command line of a server bench: `flags` beside the common ones (--series, --points, --port, --server,
- * --peerbench; `defaults` sets the script's own defaults of series, points and port). Numbers stay strings here.
+ * --peerbench; `defaults` sets the script's own defaults of series, points and port). series, points and port come
+ * back as numbers and server as an absolute path; the script's own flags as benchArgs gives them.
  */
 export function serverBenchArgs({ about, defaults, flags = {}, env = {} }) {
-  return benchArgs({
+  const values = benchArgs({
     about,
     flags: {
       series: { type: "string", default: defaults.series, help: "series of peerbench's workload" },
@@ -24,15 +25,14 @@ export function serverBenchArgs({ about, defaults, flags = {}, env = {} }) {
     },
     env: { ...PEERBENCH_ENV, ...env },
   }).values;
+  const server = resolve(values.server === "dist/server/main.js" ? join(root, "dist", "server", "main.js") : values.server);
+  return { ...values, series: Number(values.series), points: Number(values.points), port: Number(values.port), server };
 }
 
 /** peerbench's lib modules (workload, queries, encoders, /proc helpers) from the copy that --peerbench names. */
 export async function loadPeerbench(dir) {
   return importPeerbench(dir, "workload.mjs", "queries.mjs", "encode.mjs", "util.mjs");
 }
-
-/** The server build to run: --server, relative to the working directory. */
-export const serverPath = (opts) => resolve(opts.server === "dist/server/main.js" ? join(root, "dist", "server", "main.js") : opts.server);
 
 /** Waits until the server at `base` answers /ready with 200 (at most 30 s). */
 export async function waitReady(pb, base) {

@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadPeerbench, remoteWrite, serverBenchArgs, serverPath, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, remoteWrite, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
 const opts = serverBenchArgs({
   about: "Server ingest CPU per sample over peerbench's ingest phase (remote write, or Influx line protocol), then over --settle s.",
@@ -30,12 +30,9 @@ const opts = serverBenchArgs({
 const pb = await loadPeerbench(opts.peerbench);
 const { makeWorkload, encodeAll, PROTOCOLS, request, sleep } = pb;
 
-const S = Number(opts.series);
-const P = Number(opts.points);
+const { series: S, points: P, port, server } = opts;
 const rounds = Number(opts.rounds);
 const settleS = Number(opts.settle);
-const port = Number(opts.port);
-const server = serverPath(opts);
 const protocol = opts.ingest;
 if (protocol !== "remote_write" && protocol !== "influx") throw new Error(`--ingest ${protocol}: remote_write or influx (see --help)`);
 const batch = protocol === "influx" ? 4000 : 5000;

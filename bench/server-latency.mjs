@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadPeerbench, serverBenchArgs, serverPath, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
 const opts = serverBenchArgs({
   about: "Small-query latency over HTTP on a settled data dir (kept by bench/server-settle.mjs --keep): wall and server CPU time per query.",
@@ -28,12 +28,9 @@ const opts = serverBenchArgs({
 const pb = await loadPeerbench(opts.peerbench);
 const { makeWorkload, queryList, queryWindow, request } = pb;
 
-const S = Number(opts.series);
-const P = Number(opts.points);
+const { series: S, points: P, port, server } = opts;
 const rounds = Number(opts.rounds);
 const warm = Number(opts.warm);
-const port = Number(opts.port);
-const server = serverPath(opts);
 const only = opts.only.split(",");
 const data = opts.data;
 if (!data || !opts.end) throw new Error("--data DIR --end MS: a data dir kept by bench/server-settle.mjs and its workload end (see --help)");

@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadPeerbench, remoteWrite, root, serverBenchArgs, serverPath, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, remoteWrite, root, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
 const opts = serverBenchArgs({
   about: "Server memory over peerbench's phases (ingest, settle, verify, the 19 queries): RSS and peak RSS after each.",
@@ -27,12 +27,9 @@ const opts = serverBenchArgs({
 const pb = await loadPeerbench(opts.peerbench);
 const { makeWorkload, encodeAll, runQueries, verifySamples, visibleSeries, request, sleep, procMem, procCpuSeconds } = pb;
 
-const S = Number(opts.series);
-const P = Number(opts.points);
+const { series: S, points: P, port, server } = opts;
 const repeat = Number(opts.repeat);
 const settleS = Number(opts.settle);
-const port = Number(opts.port);
-const server = serverPath(opts);
 const base = `http://127.0.0.1:${port}`;
 
 // request bodies: encoded once per workload size, then replayed (the workload's timestamps are kept with them)

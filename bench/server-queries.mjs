@@ -14,7 +14,7 @@ import { spawn } from "node:child_process";
 import { appendFileSync, cpSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadPeerbench, remoteWrite, serverBenchArgs, serverPath, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, remoteWrite, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
 const opts = serverBenchArgs({
   about: "Server query benchmark: peerbench's 19 queries over HTTP after its remote-write ingest; per query the median wall time and server CPU.",
@@ -32,12 +32,9 @@ const opts = serverBenchArgs({
 const pb = await loadPeerbench(opts.peerbench);
 const { makeWorkload, queryList, queryWindow, visibleSeries, encodeAll, request, sleep } = pb;
 
-const S = Number(opts.series);
-const P = Number(opts.points);
+const { series: S, points: P, port, server } = opts;
 const repeat = Number(opts.repeat);
 const settleS = Number(opts.settle);
-const port = Number(opts.port);
-const server = serverPath(opts);
 const only = opts.only?.split(",");
 const profileDir = opts.profile;
 const base = `http://127.0.0.1:${port}`;

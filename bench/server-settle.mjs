@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadPeerbench, remoteWrite, serverBenchArgs, serverPath, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, remoteWrite, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
 const opts = serverBenchArgs({
   about: "Background work after an ingest burst: the server's CPU time per second for --secs seconds after peerbench's remote-write ingest.",
@@ -22,11 +22,8 @@ const opts = serverBenchArgs({
 const pb = await loadPeerbench(opts.peerbench);
 const { makeWorkload, visibleSeries, encodeAll, request, sleep } = pb;
 
-const S = Number(opts.series);
-const P = Number(opts.points);
+const { series: S, points: P, port, server } = opts;
 const secs = Number(opts.secs);
-const port = Number(opts.port);
-const server = serverPath(opts);
 const keep = opts.keep;
 const base = `http://127.0.0.1:${port}`;
 
