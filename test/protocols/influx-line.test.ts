@@ -235,8 +235,7 @@ test("WASM scan cache limit: past 200,000 keys the kernel's cache is emptied and
 });
 
 test("series cache contexts (tenant, db...) are bounded: the 4097th empties them all (JS parser and WASM scan)", () => {
-  const { contexts: jsContexts, keys: jsKeys } = influxSeriesCacheStats().js;
-  assert.ok(jsContexts <= 4096 && jsKeys >= 0);
+  assert.ok(influxSeriesCacheStats().js.contexts <= 4096, "earlier tests left the JS cache within its bound");
   for (const [parser, part] of [[parseInfluxLinesInJs, "js"], [parseInfluxLines, "wasm"]] as const) {
     const parseIn = (ctx: number) => parsedRows(enc("ctxm,a=1 value=1 1"), { ...OPTS, tenantLabel: { name: "__tsink_tenant__", value: `t${ctx}` } }, parser);
     parseIn(0);
