@@ -21,6 +21,9 @@ import { registerIngestRoutes } from "./routes/ingest.js";
 import { registerMetadataRoutes } from "./routes/metadata.js";
 import { registerQueryRoutes } from "./routes/query.js";
 import { registerRemoteReadRoute } from "./routes/remote-read.js";
+import { registerRulesRoutes } from "./routes/rules.js";
+import { RulesEngine } from "./rules/scheduler.js";
+import { RULES_FILE, RulesStore } from "./rules/store.js";
 import { INFLUX_V2_API_PATHS, INFLUX_WRITE_PATHS, registerInfluxRoutes, sendInfluxWriteError } from "./routes/influx.js";
 import { registerOtlpRoute } from "./routes/otlp.js";
 import { startGraphiteListener } from "./listeners/graphite.js";
@@ -62,8 +65,10 @@ export class TsinkServer {
       logger.error({ err }, "saving metric metadata failed"),
     );
     const buckets = new BucketStore(config.dataPath ? join(config.dataPath, BUCKETS_FILE) : undefined);
+    const rules = new RulesEngine(() => this.runtime, new RulesStore(config.dataPath ? join(config.dataPath, RULES_FILE) : undefined), config.rules);
+    rules.registerMetrics(metrics.registry);
     this.runtime = {
-      config, logger, version, startedAtMs, writeGate, readGate, metrics, metadata, buckets,
+      config, logger, version, startedAtMs, writeGate, readGate, metrics, metadata, buckets, rules,
       storage: () => {
         if (this.state === "ready" && this.storageInstance) return this.storageInstance;
         throw new HttpError(503, this.state === "starting" ? "storage is still opening (WAL replay in progress)" : "server is shutting down", {
@@ -120,7 +125,10 @@ export class TsinkServer {
     registerRemoteReadRoute(router, rt);
     registerInfluxRoutes(router, rt);
     registerOtlpRoute(router, rt);
-    if (this.config.adminApiEnabled) registerAdminRoutes(router, rt, this.hooks);
+    if (this.config.adminApiEnabled) {
+      registerAdminRoutes(router, rt, this.hooks);
+      registerRulesRoutes(router, rt);
+    }
 
     this.app.use(async (ctx, next) => {
       this.inflight++;
@@ -217,6 +225,7 @@ export class TsinkServer {
     this.opening = (async () => {
       await this.runtime.metadata.load();
       await this.runtime.buckets.load();
+      await this.runtime.rules.load();
       this.storageInstance = await this.hooks.open();
     })();
     try {
@@ -235,6 +244,7 @@ export class TsinkServer {
       throw err;
     }
     this.state = "ready";
+    this.runtime.rules.start();
     this.logger.info({ dataPath: this.config.dataPath ?? null }, "storage open; ready");
     return address;
   }
@@ -252,6 +262,7 @@ export class TsinkServer {
     await closed;
     for (const listener of Object.values(this.listeners)) await listener?.close();
     await this.opening?.catch(() => undefined);
+    await this.runtime.rules.stop();
     await this.runtime.metadata.flush();
     if (this.storageInstance) await this.storageInstance.close();
     this.state = "stopped";

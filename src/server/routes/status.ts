@@ -1,5 +1,5 @@
 // The /api/v1/status/tsdb body: Prometheus' headStats and top-10 cardinality lists for the tenant, plus tsink's
-// own keys (memory, the storage observability snapshot with WAL/flush/compaction, payload counters, admission,
+// own keys (memory, the storage observability snapshot with WAL/flush/compaction, payload counters, rules, admission,
 // and the state of the OTLP / Influx / StatsD / Graphite front ends).
 import { influxSeriesCacheStats } from "../../protocols/influx-line.js";
 import { METRIC_NAME_LABEL } from "../../protocols/series-validation.js";
@@ -89,6 +89,7 @@ export async function tsdbStatus(rt: Runtime, tenant: string): Promise<Record<st
       },
       graphite: { ...listener(protocols.graphite), ...(protocols.graphite ? { maxLineBytes: protocols.graphite.maxLineBytes } : {}), ...(await protocolTotals(rt, "graphite")) },
     },
+    rules: rt.rules.metrics(),
     admission: {
       write: { maxInflightRequests: rt.config.limits.writeMaxInflightRequests, maxInflightRows: rt.config.limits.writeMaxInflightRows, inflightRequests: rt.writeGate.inflightRequests },
       read: { maxInflightRequests: rt.config.limits.readMaxInflightRequests, maxInflightQueries: rt.config.limits.readMaxInflightQueries, inflightRequests: rt.readGate.inflightRequests },
