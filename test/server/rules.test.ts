@@ -160,6 +160,31 @@ test("an alert goes pending, fires after `for`, and its instance disappears with
   }
 });
 
+test("the scheduler evaluates on its own, once per aligned time", async () => {
+  const srv = await startServer(ADMIN, { TSINK_RULES_SCHEDULER_TICK_MS: "100" });
+  try {
+    assert.is((await apply(srv.url, { groups: [{ name: "tick", interval: "1h", rules: [{ kind: "recording", record: "ticked", expr: "vector(5)" }] }] })).status, 200);
+    let s = await status(srv.url);
+    for (const deadline = Date.now() + 20_000; s.metrics.recordingRowsWrittenTotal === 0 && Date.now() < deadline; s = await status(srv.url)) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const rule = s.groups[0].rules[0];
+    assert.is(rule.lastRecordedRows, 1);
+    assert.is(rule.lastEvalTimestamp % 3_600_000, 0);
+    assert.is(s.metrics.localSchedulerActive, true);
+    const runs = s.metrics.schedulerRunsTotal;
+    for (const deadline = Date.now() + 20_000; (await status(srv.url)).metrics.schedulerRunsTotal < runs + 3 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const later = await status(srv.url);
+    assert.ok(later.metrics.schedulerRunsTotal >= runs + 3);
+    if (later.groups[0].rules[0].lastEvalTimestamp === rule.lastEvalTimestamp) assert.is(later.metrics.evaluatedRulesTotal, 1);
+    assert.equal((await query(srv.url, "ticked", rule.lastEvalTimestamp)).map((r) => r.value), [[rule.lastEvalTimestamp / 1000, "5"]]);
+  } finally {
+    await srv.stop();
+  }
+});
+
 test("a run while another is evaluating is refused with 409", async () => {
   // One read slot with a long acquire timeout: a held read request makes the run wait inside its evaluation.
   const srv = await startServer(ADMIN, { ...QUIET, TSINK_SERVER_READ_MAX_INFLIGHT_REQUESTS: "1", TSINK_SERVER_READ_RESOURCE_ACQUIRE_TIMEOUT_MS: "30000" });

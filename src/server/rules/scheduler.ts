@@ -136,7 +136,7 @@ export class RulesEngine {
     for (const group of this.groups) {
       for (const rule of group.rules) {
         const state = this.states.get(rule.id);
-        if (!state) continue; // replaced by an apply during this run
+        if (state?.fingerprint !== rule.fingerprint) continue; // removed or changed by an apply during this run
         const now = Date.now();
         const intervalMs = rule.intervalSecs * 1000;
         const aligned = now - (now % intervalMs);
