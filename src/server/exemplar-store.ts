@@ -2,12 +2,12 @@
 // tenant label included), bounded with synchronous eviction, queried by /api/v1/query_exemplars. Persisted as
 // `server/exemplar-store.json` in the data path, replaced atomically through `exemplar-store.tmp` before a write that
 // added exemplars is acknowledged (concurrent writes share one save), and copied into admin snapshots.
-import { mkdir, rename } from "node:fs/promises";
+import { mkdir, open, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { DecodedExemplar } from "../protocols/exemplars.js";
 import { type Label, METRIC_NAME_LABEL, TENANT_LABEL } from "../protocols/series-validation.js";
 import { predicateOf } from "../storage/matchers.js";
-import { fsyncPath, writeFileDurableAsync } from "../storage/segment/durable-fs.js";
+import { fsyncPath } from "../storage/segment/durable-fs.js";
 import type { SeriesMatcher } from "../storage/types.js";
 import { readJsonFile } from "./data-files.js";
 import { formatFloat } from "./prometheus-json.js";
@@ -17,6 +17,9 @@ export const EXEMPLAR_FILE = join("server", "exemplar-store.json");
 const TMP_NAME = "exemplar-store.tmp";
 export const EXEMPLAR_MAGIC = "tsink-exemplar-store";
 export const EXEMPLAR_SCHEMA_VERSION = 1;
+const FILE_HEAD = Buffer.from(`{"magic":"${EXEMPLAR_MAGIC}","schema_version":${EXEMPLAR_SCHEMA_VERSION},"entries":[`);
+const FILE_TAIL = Buffer.from("]}");
+const COMMA = Buffer.from(",");
 
 export interface ExemplarLimits {
   maxTotal: number;
@@ -48,8 +51,8 @@ interface SeriesEntry {
   readonly labels: readonly Label[];
   /** Sorted by timestamp, at most maxPerSeries. */
   readonly entries: Entry[];
-  /** The entries' JSON for the file, while unchanged. */
-  json: string | undefined;
+  /** The entries' JSON bytes for the file, while unchanged (a change makes new bytes: a save in flight keeps its own). */
+  bytes: Buffer | undefined;
 }
 
 export interface ExemplarOutcome {
@@ -151,8 +154,8 @@ export class ExemplarStore {
   private add(metric: string, labels: readonly Label[], exemplarLabels: readonly Label[], timestamp: Timestamp, value: number): void {
     const key = seriesIdentity(metric, labels);
     let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = { key, metric, labels, entries: [], json: undefined }));
-    s.json = undefined;
+    if (!s) this.series.set(key, (s = { key, metric, labels, entries: [], bytes: undefined }));
+    s.bytes = undefined;
     const entries = s.entries;
     // the place of `timestamp` in the series (entries are few and mostly appended: search from the end)
     let at = entries.length;
@@ -174,7 +177,7 @@ export class ExemplarStore {
   private evict(entry: Entry): void {
     const s = entry.series;
     s.entries.shift();
-    s.json = undefined;
+    s.bytes = undefined;
     entry.live = false;
     this.total--;
     this.droppedTotal++;
@@ -294,22 +297,28 @@ export class ExemplarStore {
     };
   }
 
-  /** The file's bytes of the current state (taken synchronously, so a save covers every change made before it). */
-  private serialize(): Buffer {
-    const parts: string[] = [];
+  /**
+   * The file's pieces for the current state, taken synchronously (so a save covers every change made before it);
+   * only the series changed since the last save are serialized again.
+   */
+  private serialize(): Buffer[] {
+    const parts: Buffer[] = [FILE_HEAD];
     for (const s of this.series.values()) {
-      if (s.json === undefined) {
+      if (s.bytes === undefined) {
         const head = `{"metric":${JSON.stringify(s.metric)},"series_labels":${labelsArrayJson(s.labels)},`;
-        s.json = s.entries
+        const json = s.entries
           .map((e) => {
             const ts = typeof e.timestamp === "bigint" || !Number.isSafeInteger(e.timestamp) ? `"${e.timestamp}"` : String(e.timestamp);
             return `${head}"exemplar_labels":${labelsArrayJson(e.labels)},"timestamp":${ts},"value":${jsonNumber(e.value)}}`;
           })
           .join(",");
+        s.bytes = Buffer.from(json);
       }
-      parts.push(s.json);
+      if (parts.length > 1) parts.push(COMMA);
+      parts.push(s.bytes);
     }
-    return Buffer.from(`{"magic":"${EXEMPLAR_MAGIC}","schema_version":${EXEMPLAR_SCHEMA_VERSION},"entries":[${parts.join(",")}]}`);
+    parts.push(FILE_TAIL);
+    return parts;
   }
 
   /** Temp file `exemplar-store.tmp` beside the target, fsync, rename, fsync of the directory. */
@@ -318,7 +327,13 @@ export class ExemplarStore {
     const dir = dirname(path);
     await mkdir(dir, { recursive: true });
     const tmp = join(dir, TMP_NAME);
-    await writeFileDurableAsync(tmp, bytes);
+    const handle = await open(tmp, "w");
+    try {
+      await handle.writev(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(tmp, path);
     await fsyncPath(dir);
   }
