@@ -2,6 +2,7 @@
 // before an acknowledged write (serialize + write + fsync + rename of server/exemplar-store.json) when one series
 // changed and when all did, and a query_exemplars selection over everything. CPU times via process.cpuUsage.
 // Usage: node --import tsx bench/exemplar-store.ts [--runs 5]
+import { benchArgs } from "./cli.mjs";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +10,11 @@ import type { DecodedExemplar } from "../src/protocols/exemplars.js";
 import { ExemplarStore } from "../src/server/exemplar-store.js";
 import { SeriesKey } from "../src/storage/types.js";
 
-const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 5);
+const { values } = benchArgs({
+  about: "Exemplar store at its 50,000 limit: insert CPU per exemplar (each evicting), the save before an acknowledged write, a query.",
+  flags: { runs: { type: "string", default: 5, help: "repetitions (medians printed)" } },
+});
+const runs = Number(values.runs);
 const SERIES = 400;
 const keys = Array.from({ length: SERIES }, (_, i) => new SeriesKey("http_request_duration_seconds_bucket", [
   { name: "__tsink_tenant__", value: "default" }, { name: "instance", value: `host-${i}:9100` }, { name: "job", value: "api" }, { name: "le", value: "0.5" },
