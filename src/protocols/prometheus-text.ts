@@ -220,7 +220,7 @@ function parseExemplar(line: string, start: number, lineNo: number, series: Seri
 const DIGITS: Record<TimestampPrecision, number> = { s: 0, ms: 3, us: 6, ns: 9 };
 
 /** Decimal Unix seconds (`1700000000.123`) in `precision`, exactly (fraction digits beyond it truncated); undefined when malformed or out of range. */
-export function secondsToPrecision(text: string, precision: TimestampPrecision): number | bigint | undefined {
+function secondsToPrecision(text: string, precision: TimestampPrecision): number | bigint | undefined {
   const m = /^(-?)(\d+)(?:\.(\d*))?$/.exec(text);
   if (!m) return undefined;
   const digits = DIGITS[precision];
