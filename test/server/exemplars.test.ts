@@ -194,6 +194,31 @@ test("OTLP protobuf: histogram exemplars on their bucket, trace_id/span_id as lo
   }]);
 });
 
+test("ns precision: exact timestamps through remote write, text import and OTLP; POST form; OTLP over 512 -> 413", async () => {
+  const ns = await startServer(["--timestamp-precision", "ns"]);
+  try {
+    assert.is((await write(ns.url, [{ labels: { __name__: "ns_ex" }, samples: [[T, 1]], exemplars: [{ labels: trace("rw"), value: 1, timestamp: T + 7 }] }])).status, 200);
+    const stamp = `${BigInt(T) * 1_000_000n + 5n}`;
+    const imp = await fetch(`${ns.url}/api/v1/import/prometheus`, { method: "POST", body: `ns_ex{src="import"} 1 ${stamp} # {trace_id="imp"} 2 ${sec(T + 9)}`, headers: { "Content-Type": "text/plain" } });
+    assert.is(imp.status, 200);
+    const form = await getJson(`${ns.url}/api/v1/query_exemplars`, {
+      method: "POST", body: new URLSearchParams({ query: "ns_ex", start: String(sec(T)), end: String(sec(T + 8)) }), headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
+    assert.is(form.status, 200);
+    assert.equal(form.body.data, [{ seriesLabels: { __name__: "ns_ex" }, exemplars: [{ labels: { trace_id: "rw" }, value: "1", timestamp: sec(T + 7) }] }]);
+    assert.equal((await exemplars(ns.url, "ns_ex", `&start=${sec(T + 9)}`)).map((g) => g.exemplars[0].labels.trace_id), ["imp"]);
+    const ts = (BigInt(T) * 1_000_000n).toString();
+    const big = ExportMetricsServiceRequest.encode(ExportMetricsServiceRequest.fromObject({
+      resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: "otlp.many", gauge: { dataPoints: [{ timeUnixNano: ts, asDouble: 1, exemplars: Array.from({ length: 513 }, (_, i) => ({ timeUnixNano: ts, asDouble: i })) }] } }] }] }],
+    })).finish();
+    const res = await fetch(`${ns.url}/v1/metrics`, { method: "POST", body: big, headers: { "Content-Type": "application/x-protobuf" } });
+    assert.is(res.status, 413);
+    assert.equal((await getJson(`${ns.url}/api/v1/series?match[]=otlp_x2e_many`)).body.data, []);
+  } finally {
+    await ns.stop();
+  }
+});
+
 test("tenants: exemplars are scoped by the tenant label, which never shows", async () => {
   const res = await write(srv.url, [{ labels: { __name__: "tenant_ex" }, samples: [[T, 1]], exemplars: [{ labels: trace("t1"), value: 1, timestamp: T }] }], { "x-tsink-tenant": "acme" });
   assert.is(res.status, 200);
