@@ -5,7 +5,10 @@
 // a bad exemplar-store.json refuses startup.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { type Server, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -288,6 +291,48 @@ test("persistence: restart, kill -9 right after the ack, snapshot/restore; a bad
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+const hasPrometheus = spawnSync("prometheus", ["--version"], { stdio: "ignore" }).status === 0;
+if (!hasPrometheus) console.log("prometheus send_exemplars: skipped, no `prometheus` binary on PATH (apt-get install prometheus)");
+
+(hasPrometheus ? test : test.skip)("a real Prometheus (exemplar storage, send_exemplars: true) remote-writes scraped exemplars into tsink", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsink-prom-ex-"));
+  const exemplarSec = Math.floor(Date.now() / 1000) - 5;
+  // the scrape target: OpenMetrics with an exemplar on a counter
+  const target: Server = createServer((_req, res) => {
+    res.writeHead(200, { "Content-Type": "application/openmetrics-text; version=1.0.0; charset=utf-8" });
+    res.end(`# TYPE checkout_requests counter\ncheckout_requests_total{path="/pay"} 7 # {trace_id="4bf92f3577b34da6a3ce929d0e0e4736"} 1 ${exemplarSec}.25\n# EOF\n`);
+  });
+  await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
+  const targetPort = (target.address() as AddressInfo).port;
+  let prom: ChildProcess | undefined;
+  try {
+    writeFileSync(join(dir, "prometheus.yml"), [
+      "global: { scrape_interval: 1s }",
+      `scrape_configs: [{ job_name: shop, static_configs: [{ targets: ["127.0.0.1:${targetPort}"] }] }]`,
+      `remote_write: [{ url: "${srv.url}/api/v1/write", send_exemplars: true, queue_config: { batch_send_deadline: 1s } }]`,
+    ].join("\n"));
+    prom = spawn("prometheus", [
+      `--config.file=${join(dir, "prometheus.yml")}`, "--web.listen-address=127.0.0.1:0", `--storage.tsdb.path=${join(dir, "data")}`, "--enable-feature=exemplar-storage",
+    ], { stdio: "ignore" });
+    let found: any[] = [];
+    for (const deadline = Date.now() + 40_000; found.length === 0 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 500));
+      found = await exemplars(srv.url, "checkout_requests_total");
+    }
+    assert.equal(found, [{
+      seriesLabels: { __name__: "checkout_requests_total", instance: `127.0.0.1:${targetPort}`, job: "shop", path: "/pay" },
+      exemplars: [{ labels: { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736" }, value: "1", timestamp: exemplarSec + 0.25 }],
+    }]);
+    const samples = await getJson(`${srv.url}/api/v1/query?query=checkout_requests_total`);
+    assert.equal(samples.body.data.result.map((r: { value: [number, string] }) => r.value[1]), ["7"], "and the samples of the same batches");
+  } finally {
+    prom?.kill("SIGTERM");
+    if (prom) await new Promise((r) => prom!.on("exit", r));
+    target.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
