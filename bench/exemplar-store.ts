@@ -1,7 +1,7 @@
 // Exemplar store costs at its limit (50,000 exemplars): insert CPU per exemplar while every insert evicts, the save
 // before an acknowledged write (serialize + write + fsync + rename of server/exemplar-store.json) when one series
 // changed and when all did, and a query_exemplars selection over everything; and the decode of a remote-write
-// request of 5,000 samples with and without 10 exemplars (WASM scan vs the JS decoder). CPU times via process.cpuUsage.
+// request of 5,000 samples with and without 10 exemplars. CPU times via process.cpuUsage.
 // Usage: node --import tsx bench/exemplar-store.ts [--runs 5]
 import { benchArgs } from "./cli.mjs";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
@@ -82,7 +82,7 @@ try {
     const bytes = request(withExemplars);
     const decodeUs: number[] = [];
     for (let r = 0; r < 20 * runs; r++) decodeUs.push((cpuMs(() => decodeWriteRequest(bytes, "ms").release()) * 1000) / 5000);
-    console.log(`remote-write decode, 5,000 samples ${withExemplars ? "with 10 exemplars (JS decoder)" : "without exemplars (WASM scan)"}: ${median(decodeUs).toFixed(3)} us CPU per sample`);
+    console.log(`remote-write decode, 5,000 samples ${withExemplars ? "with 10 exemplars" : "without exemplars"}: ${median(decodeUs).toFixed(3)} us CPU per sample`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

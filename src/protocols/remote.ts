@@ -8,7 +8,7 @@ import { type DecodedExemplar, validateExemplarLabels } from "./exemplars.js";
 import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries, validateTimestamp } from "./series-validation.js";
 import { type SampleColumns, SeriesKey } from "../storage/types.js";
 import { type TimestampPrecision, scaleMillis } from "./rows.js";
-import { type RawLabel, decodeLabelRun, visitWriteRequest } from "./write-request-decoder.js";
+import { type RawExemplar, type RawLabel, decodeExemplar, decodeLabelRun, visitWriteRequest } from "./write-request-decoder.js";
 import { loadWasm, memoryViews, scratch } from "../wasm/loader.js";
 
 // The subset of prometheus/prompb (types.proto, remote.proto) we read and write. Native histograms are kept as opaque
@@ -88,6 +88,12 @@ function decodeMessage<T>(type: protobuf.Type, bytes: Uint8Array, what: string):
   } catch (err) {
     throw new ProtocolError("malformed", `invalid ${what} protobuf: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+function validatedExemplar(e: RawExemplar, key: SeriesKey, precision: TimestampPrecision): DecodedExemplar {
+  const where = `exemplar of time series ${excerpt(key.metric)}`;
+  validateTimestamp(e.timestamp, `(${where})`);
+  return { series: key, labels: validateExemplarLabels(e.labels, where), timestamp: scaleMillis(e.timestamp, precision), value: e.value };
 }
 
 function validatedSeries(s: number, rawLabels: RawLabel[], extraLabel: Label | undefined): SeriesKey {
@@ -188,6 +194,8 @@ interface ScanKernel {
   wrScan(body: number, len: number, tenant: number): number;
   wrOutputs(cap: number): number;
   wrSampleCount(): number;
+  wrExemplarCount(): number;
+  wrExemplars(): number;
   wrCacheGeneration(): number;
   wrCacheClear(): void;
 }
@@ -266,10 +274,20 @@ export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecis
   set.ts.set(new Float64Array(views.buffer, outputBase, count));
   set.values.set(new Float64Array(views.buffer, outputBase + outputCap * 8, count));
   set.index.set(new Uint32Array(views.buffer, outputBase + outputCap * 16, count));
-  return decoded(set, count, precision, { metadata: [], exemplars: [], histogramCount: 0 });
+  const exemplars: DecodedExemplar[] = [];
+  const located = k.wrExemplarCount();
+  if (located > 0) {
+    // the scan located them (series ordinal, start, end): decoded here, few per request
+    const records = k.wrExemplars() >> 2;
+    for (let i = 0; i < located; i++) {
+      const r = records + 3 * i;
+      exemplars.push(validatedExemplar(decodeExemplar(request, views.i32[r + 1]!, views.i32[r + 2]!), series[views.i32[r]!]!, precision));
+    }
+  }
+  return decoded(set, count, precision, { metadata: [], exemplars, histogramCount: 0 });
 }
 
-/** The whole grammar in JS (write-request-decoder.ts), uncached: metadata, exemplars, odd encodings, errors. */
+/** The whole grammar in JS (write-request-decoder.ts), uncached: metadata, histograms, odd encodings, errors. */
 function decodeInJs(bytes: Uint8Array, precision: TimestampPrecision, extraLabel: Label | undefined): DecodedWriteRequest {
   const metadata: MetricMetadataUpdate[] = [];
   const exemplars: DecodedExemplar[] = [];
@@ -284,13 +302,7 @@ function decodeInJs(bytes: Uint8Array, precision: TimestampPrecision, extraLabel
       histogramCount += scan.histograms;
       const key = validatedSeries(s, scan.labels(), extraLabel);
       series.push(key);
-      if (scan.exemplars > 0) {
-        for (const e of scan.decodeExemplars()) {
-          const where = `exemplar of time series ${excerpt(key.metric)}`;
-          validateTimestamp(e.timestamp, `(${where})`);
-          exemplars.push({ series: key, labels: validateExemplarLabels(e.labels, where), timestamp: scaleMillis(e.timestamp, precision), value: e.value });
-        }
-      }
+      if (scan.exemplars > 0) for (const e of scan.decodeExemplars()) exemplars.push(validatedExemplar(e, key, precision));
       const n = scan.sampleCount;
       if (count + n > set.ts.length) {
         const grown = takeColumns(count + n);

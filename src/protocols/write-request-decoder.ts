@@ -1,6 +1,6 @@
 // Hand-written decoder of the remote-write WriteRequest (prometheus/prompb) in JS: the complete grammar, for the
-// requests the WASM scan (assembly/protocols/write_request.ts) leaves to it (metadata, exemplars, histograms,
-// unusual encodings, malformed bytes: it names what is wrong), and the Label decoder of both paths (varints,
+// requests the WASM scan (assembly/protocols/write_request.ts) leaves to it (metadata, histograms, unusual
+// encodings, malformed bytes: it names what is wrong), and the Label and Exemplar decoders of both paths (varints,
 // ASCII fast path for strings, interned). remote.ts keeps protobufjs for the schema and the cold messages; tests
 // check this decoder against protobufjs.
 import { ProtocolError } from "./errors.js";
@@ -273,6 +273,11 @@ class SeriesScan implements SeriesView {
     c.pos = this.after;
     return out;
   }
+}
+
+/** Decodes the Exemplar message body at [start, end) of `bytes` (located by the WASM scan). */
+export function decodeExemplar(bytes: Uint8Array, start: number, end: number): RawExemplar {
+  return exemplar(new Cursor(bytes), start, end);
 }
 
 /** Decodes the Exemplar message body at [start, end): labels = 1, value = 2 (double), timestamp = 3 (int64 ms). */

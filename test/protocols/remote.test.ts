@@ -226,6 +226,41 @@ test("exemplars are decoded onto their series (timestamps scaled, labels sorted 
   throwsProtocol(() => decodeWriteRequest(bad([{ name: "a", value: "1" }, { name: "a", value: "2" }]), "ms"), "malformed", /duplicate exemplar label "a"/);
 });
 
+test("exemplars through the WASM scan: the same as through the JS decoder, on the cached series keys (fast-check)", () => {
+  const name = fc.constantFrom("job", "instance", "le", "path");
+  const series = fc.record({
+    labels: fc.uniqueArray(fc.record({ name, value: fc.string({ maxLength: 5 }) }), { selector: (l) => l.name, maxLength: 3 }),
+    samples: fc.array(fc.record({ value: fc.double(), timestamp: fc.integer({ min: -1e13, max: 1e13 }) }), { maxLength: 3 }),
+    exemplars: fc.array(fc.record({
+      labels: fc.uniqueArray(fc.record({ name: fc.constantFrom("trace_id", "span_id", "user"), value: fc.string({ maxLength: 8 }) }), { selector: (l) => l.name, maxLength: 2 }),
+      value: fc.double(),
+      timestamp: fc.integer({ min: -1e13, max: 1e13 }),
+    }), { maxLength: 3 }),
+  });
+  const view = (d: ReturnType<typeof decodeWriteRequest>) => d.exemplars.map((e) => ({ metric: e.series.metric, series: e.series.labels, labels: e.labels, ts: e.timestamp, v: e.value }));
+  fc.assert(
+    fc.property(fc.array(series, { minLength: 1, maxLength: 4 }), (list) => {
+      const timeseries = list.map((t, i) => ({ ...t, labels: [{ name: "__name__", value: `m${i % 2}` }, ...t.labels] }));
+      const scanned = decodeWriteRequest(encodeWrite({ timeseries }), "us");
+      // metadata sends the same request through the JS decoder
+      const viaJs = decodeWriteRequest(encodeWrite({ timeseries, metadata: [{ type: 1, metricFamilyName: "m0", help: "", unit: "" }] }), "us");
+      assert.equal(view(scanned), view(viaJs));
+      for (const e of scanned.exemplars) assert.ok(scanned.samples.series.includes(e.series));
+      scanned.release();
+      viaJs.release();
+    }),
+    { numRuns: 300 },
+  );
+  // the scan path keeps its series cache: the same request twice gives the same SeriesKey objects
+  const bytes = encodeWrite({ timeseries: [{ labels: [{ name: "__name__", value: "cached_ex" }], exemplars: [{ labels: [], value: 1, timestamp: 5 }] }] });
+  const first = decodeWriteRequest(bytes, "ms");
+  const second = decodeWriteRequest(bytes, "ms");
+  assert.ok(first.exemplars[0]!.series === second.exemplars[0]!.series, "found again in the scan's cache, not decoded by the JS fallback");
+  // more exemplars than the scan locates (1024) still decode, through the JS decoder
+  const many = encodeWrite({ timeseries: [{ labels: [{ name: "__name__", value: "many_ex" }], exemplars: Array.from({ length: 1100 }, (_, i) => ({ labels: [], value: i, timestamp: i })) }] });
+  assert.is(decodeWriteRequest(many, "ms").exemplars.length, 1100);
+});
+
 test("read request decodes matchers; non-SAMPLES response types are unsupported", () => {
   const bytes = ReadRequest.encode(
     ReadRequest.fromObject({
