@@ -1,8 +1,9 @@
 // Exemplar store costs at its limit (50,000 exemplars): insert CPU per exemplar while every insert evicts, the save
 // before an acknowledged write (serialize + write + fsync + rename of server/exemplar-store.json) when one series
 // changed and when all did, and a query_exemplars selection over everything; and the decode of a remote-write
-// request of 5,000 samples with and without 10 exemplars. CPU times via process.cpuUsage.
-// Usage: node --import tsx bench/exemplar-store.ts [--runs 5]
+// request of 5,000 samples with and without 10 exemplars; with --baseline, that decode without exemplars
+// alternately through another build's dist/protocols/remote.js (e.g. main's). CPU times via process.cpuUsage.
+// Usage: node --import tsx bench/exemplar-store.ts [--runs 5] [--baseline /path/to/other/dist]
 import { benchArgs } from "./cli.mjs";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,7 +15,10 @@ import { SeriesKey } from "../src/storage/types.js";
 
 const { values } = benchArgs({
   about: "Exemplar store at its 50,000 limit: insert CPU per exemplar (each evicting), the save before an acknowledged write, a query.",
-  flags: { runs: { type: "string", default: 5, help: "repetitions (medians printed)" } },
+  flags: {
+    runs: { type: "string", default: 5, help: "repetitions (medians printed)" },
+    baseline: { type: "string", help: "another build's dist/ directory: A/B of the exemplar-free remote-write decode" },
+  },
 });
 const runs = Number(values.runs);
 const SERIES = 400;
@@ -83,6 +87,19 @@ try {
     const decodeUs: number[] = [];
     for (let r = 0; r < 20 * runs; r++) decodeUs.push((cpuMs(() => decodeWriteRequest(bytes, "ms").release()) * 1000) / 5000);
     console.log(`remote-write decode, 5,000 samples ${withExemplars ? "with 10 exemplars" : "without exemplars"}: ${median(decodeUs).toFixed(3)} us CPU per sample`);
+  }
+  if (values.baseline) {
+    const other = (await import(join(values.baseline, "protocols", "remote.js"))) as { decodeWriteRequest: typeof decodeWriteRequest };
+    const bytes = request(false);
+    const ab: Record<"this" | "baseline", number[]> = { this: [], baseline: [] };
+    for (let r = 0; r < 30 * runs; r++) {
+      const order = r % 2 ? (["this", "baseline"] as const) : (["baseline", "this"] as const);
+      for (const which of order) {
+        const decode = which === "this" ? decodeWriteRequest : other.decodeWriteRequest;
+        ab[which].push((cpuMs(() => { for (let k = 0; k < 50; k++) decode(bytes, "ms").release(); }) * 1000) / 50 / 5000);
+      }
+    }
+    console.log(`remote-write decode without exemplars, A/B alternating: this build ${median(ab.this).toFixed(4)}, baseline ${median(ab.baseline).toFixed(4)} us CPU per sample`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
