@@ -13,6 +13,7 @@ import { Authenticator, denied, presentedToken, scopeOfPath, tokenScopeOfPath } 
 import type { ServerConfig } from "./config.js";
 import { HttpError } from "./http-error.js";
 import { BUCKETS_FILE, BucketStore } from "./bucket-store.js";
+import { EXEMPLAR_FILE, ExemplarStore } from "./exemplar-store.js";
 import { METADATA_FILE, MetadataStore } from "./metadata-store.js";
 import { ServerMetrics } from "./metrics.js";
 import { errorJson } from "./prometheus-json.js";
@@ -56,10 +57,22 @@ export class TsinkServer {
     const readGate = new AdmissionGate("queries", limits.readMaxInflightRequests, limits.readMaxInflightQueries, limits.readAcquireTimeoutMs);
     const startedAtMs = Date.now();
     const tenantGates = new Map<string, AdmissionGate>();
+    const exemplars = new ExemplarStore(config.dataPath ? join(config.dataPath, EXEMPLAR_FILE) : undefined);
     const metrics = new ServerMetrics({
       startedAtMs,
       storage: () => this.storageInstance,
       inflight: () => ({ writeRequests: writeGate.inflightRequests, readRequests: readGate.inflightRequests }),
+      exemplars: () => {
+        const l = exemplars.limits;
+        return {
+          storedExemplars: exemplars.size,
+          storedSeries: exemplars.seriesCount,
+          limits: {
+            max_total_exemplars: l.maxTotal, max_exemplars_per_series: l.maxPerSeries, max_exemplars_per_request: l.maxPerRequest,
+            max_query_results: l.maxQueryResults, max_query_selectors: l.maxQuerySelectors,
+          },
+        };
+      },
     });
     const metadata = new MetadataStore(config.dataPath ? join(config.dataPath, METADATA_FILE) : undefined, (err) =>
       logger.error({ err }, "saving metric metadata failed"),
@@ -68,7 +81,7 @@ export class TsinkServer {
     const rules = new RulesEngine(() => this.runtime, new RulesStore(config.dataPath ? join(config.dataPath, RULES_FILE) : undefined), config.rules);
     rules.registerMetrics(metrics.registry);
     this.runtime = {
-      config, logger, version, startedAtMs, writeGate, readGate, metrics, metadata, buckets, rules,
+      config, logger, version, startedAtMs, writeGate, readGate, metrics, metadata, buckets, exemplars, rules,
       storage: () => {
         if (this.state === "ready" && this.storageInstance) return this.storageInstance;
         throw new HttpError(503, this.state === "starting" ? "storage is still opening (WAL replay in progress)" : "server is shutting down", {
@@ -226,6 +239,7 @@ export class TsinkServer {
       await this.runtime.metadata.load();
       await this.runtime.buckets.load();
       await this.runtime.rules.load();
+      await this.runtime.exemplars.load();
       this.storageInstance = await this.hooks.open();
     })();
     try {

@@ -1,11 +1,13 @@
 // What every route handler gets: config, logger, the storage once it is open, admission gates, metrics, the
-// metric-metadata and InfluxDB bucket stores, the rules engine; plus the small request helpers the routes share (params, JSON replies, tenant).
+// metric-metadata, exemplar and InfluxDB bucket stores, the rules engine; plus the small request helpers the routes
+// share (params, JSON replies, tenant).
 import type { Context } from "koa";
 import type { Logger } from "pino";
 import type { AdmissionGate } from "./admission.js";
 import type { BucketStore } from "./bucket-store.js";
 import { readBody } from "./body.js";
 import type { ServerConfig } from "./config.js";
+import type { ExemplarStore } from "./exemplar-store.js";
 import { HttpError } from "./http-error.js";
 import type { MetadataStore } from "./metadata-store.js";
 import type { RulesEngine } from "./rules/scheduler.js";
@@ -22,6 +24,7 @@ export interface Runtime {
   readonly readGate: AdmissionGate;
   readonly metrics: ServerMetrics;
   readonly metadata: MetadataStore;
+  readonly exemplars: ExemplarStore;
   /** InfluxDB 2 buckets created by POST /api/v2/buckets and not yet written to. */
   readonly buckets: BucketStore;
   /** Recording and alert rules (the admin rules routes; evaluated once storage is open). */

@@ -361,10 +361,10 @@ test("rules applied before the 200 survive kill -9; a store with a bad magic or 
       second.child.kill("SIGTERM");
       await new Promise<void>((resolve) => second.child.on("exit", () => resolve()));
     }
-    writeFileSync(join(dir, "rules-store.json"), JSON.stringify({ magic: "something-else", schemaVersion: 1, groups: [] }));
+    writeFileSync(join(dir, "server", "rules-store.json"), JSON.stringify({ magic: "something-else", schema_version: 1, groups: [] }));
     const badMagic = await spawnServer(["--data-path", dir, ...ADMIN]).then(() => "started", (err: Error) => err.message);
-    assert.match(badMagic, /rules-store\.json: not a tsink rules store \(magic \\"something-else\\"/);
-    writeFileSync(join(dir, "rules-store.json"), JSON.stringify({ magic: "tsink-rules-store", schemaVersion: 9, groups: [] }));
+    assert.match(badMagic, /server\/rules-store\.json: not a tsink rules store \(magic \\"something-else\\"/);
+    writeFileSync(join(dir, "server", "rules-store.json"), JSON.stringify({ magic: "tsink-rules-store", schema_version: 9, groups: [] }));
     const badVersion = await spawnServer(["--data-path", dir, ...ADMIN]).then(() => "started", (err: Error) => err.message);
     assert.match(badVersion, /schema version 9 is not supported/);
   } finally {
