@@ -5,6 +5,7 @@ import type { Label } from "../../promql/result.js";
 import { SampleColumnsBuilder } from "../../protocols/sample-columns.js";
 import { scaleMillis } from "../../protocols/rows.js";
 import { METRIC_NAME_LABEL, validateSeries } from "../../protocols/series-validation.js";
+import { type Pause } from "../../storage/segment/slices.js";
 import { SeriesKey } from "../../storage/types.js";
 import { tenantEngine } from "../promql.js";
 import type { Runtime } from "../runtime.js";
@@ -59,7 +60,7 @@ function duplicateLabelset(key: string): Error {
 }
 
 /** Evaluates a recording rule and writes its rows at `alignedMs`; returns [samples in the result, rows written]. */
-export async function evaluateRecording(rt: Runtime, group: GroupSpec, rule: RuleSpec, alignedMs: number): Promise<[number, number]> {
+export async function evaluateRecording(rt: Runtime, group: GroupSpec, rule: RuleSpec, alignedMs: number, pause: Pause): Promise<[number, number]> {
   const samples = await querySamples(rt, group.tenantId, rule.expr, alignedMs);
   const max = rt.config.rules.maxRecordingRowsPerEval;
   if (samples.length > max) {
@@ -72,6 +73,8 @@ export async function evaluateRecording(rt: Runtime, group: GroupSpec, rule: Rul
   const seen = new Set<string>();
   const tenant = tenantLabel(group.tenantId);
   for (const s of samples) {
+    const paused = pause();
+    if (paused) await paused;
     const labels = mergeLabels(withoutName(s.labels), group.labels, rule.labels);
     const key = labelKey(labels);
     if (seen.has(key)) throw duplicateLabelset(key);
@@ -89,7 +92,7 @@ export async function evaluateRecording(rt: Runtime, group: GroupSpec, rule: Rul
  * active for `for`), dropped when absent from the result.
  */
 export async function evaluateAlert(
-  rt: Runtime, group: GroupSpec, rule: RuleSpec, alignedMs: number, previous: ReadonlyMap<string, AlertInstance>,
+  rt: Runtime, group: GroupSpec, rule: RuleSpec, alignedMs: number, previous: ReadonlyMap<string, AlertInstance>, pause: Pause,
 ): Promise<Map<string, AlertInstance>> {
   const samples = await querySamples(rt, group.tenantId, rule.expr, alignedMs);
   const max = rt.config.rules.maxAlertInstancesPerRule;
@@ -100,6 +103,8 @@ export async function evaluateAlert(
   const forMs = rule.forSecs * 1000;
   const alertname = [{ name: "alertname", value: rule.name }];
   for (const s of samples) {
+    const paused = pause();
+    if (paused) await paused;
     const labels = mergeLabels(withoutName(s.labels), group.labels, rule.labels, alertname);
     const key = labelKey(labels);
     if (next.has(key)) throw duplicateLabelset(key);

@@ -2,6 +2,7 @@
 // every TSINK_RULES_SCHEDULER_TICK_MS evaluates each rule due at its aligned time, one run at a time), apply
 // (persisted before it takes effect), the status snapshot and the tsink_rules_* metrics.
 import { Counter, Gauge } from "prom-client";
+import { type Pause, makeYielder } from "../../storage/segment/slices.js";
 import type { Runtime } from "../runtime.js";
 import { type AlertInstance, evaluateAlert, evaluateRecording } from "./evaluator.js";
 import type { RulesStore } from "./store.js";
@@ -133,6 +134,8 @@ export class RulesEngine {
     this.counters.schedulerRunsTotal++;
     this.lastRunUnixMs = Date.now();
     let runError: string | null = null;
+    // Rows and alert instances are built in slices of at most 10 ms, so a run never holds the event loop for long.
+    const pause = makeYielder(10);
     for (const group of this.groups) {
       for (const rule of group.rules) {
         const state = this.states.get(rule.id);
@@ -141,14 +144,15 @@ export class RulesEngine {
         const intervalMs = rule.intervalSecs * 1000;
         const aligned = now - (now % intervalMs);
         if (state.evaluatedAt === aligned) continue;
-        const error = await this.evaluate(group, rule, state, aligned);
+        const error = await this.evaluate(group, rule, state, aligned, pause);
+        await pause();
         if (error) runError = `${rule.id}: ${error}`;
       }
     }
     this.lastError = runError;
   }
 
-  private async evaluate(group: GroupSpec, rule: RuleSpec, state: RuleState, aligned: number): Promise<string | null> {
+  private async evaluate(group: GroupSpec, rule: RuleSpec, state: RuleState, aligned: number, pause: Pause): Promise<string | null> {
     const rt = this.runtime();
     const started = performance.now();
     state.lastEvalTimestamp = aligned;
@@ -156,10 +160,10 @@ export class RulesEngine {
     this.counters.evaluatedRulesTotal++;
     try {
       if (rule.kind === "recording") {
-        [state.lastSampleCount, state.lastRecordedRows] = await evaluateRecording(rt, group, rule, aligned);
+        [state.lastSampleCount, state.lastRecordedRows] = await evaluateRecording(rt, group, rule, aligned, pause);
         this.counters.recordingRowsWrittenTotal += state.lastRecordedRows;
       } else {
-        state.instances = await evaluateAlert(rt, group, rule, aligned, state.instances);
+        state.instances = await evaluateAlert(rt, group, rule, aligned, state.instances, pause);
         state.lastSampleCount = state.instances.size;
       }
       state.evaluatedAt = aligned;

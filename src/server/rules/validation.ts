@@ -77,9 +77,45 @@ function durationField(where: string, field: string, raw: unknown, allowZero: bo
 
 /** Sample labels, then group labels, then rule labels: a later label of the same name wins. Sorted by name. */
 export function mergeLabels(...layers: readonly (readonly Label[])[]): Label[] {
+  let out: readonly Label[] = [];
+  for (const layer of layers) out = mergeSorted(out, isStrictlySorted(layer) ? layer : normalised(layer));
+  return out as Label[];
+}
+
+function isStrictlySorted(labels: readonly Label[]): boolean {
+  for (let i = 1; i < labels.length; i++) if (!(labels[i - 1]!.name < labels[i]!.name)) return false;
+  return true;
+}
+
+/** One label per name (the last one given), sorted by name. */
+function normalised(labels: readonly Label[]): Label[] {
   const byName = new Map<string, string>();
-  for (const layer of layers) for (const l of layer) byName.set(l.name, l.value);
-  return [...byName].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([name, value]) => ({ name, value }));
+  for (const l of labels) byName.set(l.name, l.value);
+  return [...byName].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([name, value]) => ({ name, value }));
+}
+
+/** Merges two name-sorted lists; `b` wins on equal names. (Result labels are PromQL's, already sorted: no sort.) */
+function mergeSorted(a: readonly Label[], b: readonly Label[]): readonly Label[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: Label[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x.name < y.name) {
+      out.push(x);
+      i++;
+    } else {
+      out.push(y);
+      j++;
+      if (x.name === y.name) i++;
+    }
+  }
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
