@@ -267,6 +267,7 @@ export class TsinkServer {
   async stop(): Promise<void> {
     if (this.state === "stopping" || this.state === "stopped") return;
     this.state = "stopping";
+    const rulesStopped = this.runtime.rules.stop(); // no new rules run; the one going on ends before storage closes
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     const drained = this.inflight === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -276,7 +277,7 @@ export class TsinkServer {
     await closed;
     for (const listener of Object.values(this.listeners)) await listener?.close();
     await this.opening?.catch(() => undefined);
-    await this.runtime.rules.stop();
+    await rulesStopped;
     await this.runtime.metadata.flush();
     if (this.storageInstance) await this.storageInstance.close();
     this.state = "stopped";

@@ -272,6 +272,40 @@ test("an expression of the wrong type is an evaluation error, recorded and retri
   }
 });
 
+test("row and instance limits, and rows made equal by the rule's labels, are evaluation errors that write nothing", async () => {
+  const srv = await startServer(ADMIN, { ...QUIET, TSINK_RULES_MAX_RECORDING_ROWS_PER_EVAL: "2", TSINK_RULES_MAX_ALERT_INSTANCES_PER_RULE: "2" });
+  try {
+    const t = Date.now() - 120_000;
+    assert.is((await remoteWrite(srv.url, ["x", "y", "z"].map((instance) => ({ labels: { __name__: "lim_src", instance }, samples: [[t, 1]] as [number, number][] })))).status, 200);
+    const body = {
+      groups: [{
+        name: "lim", interval: "1m",
+        rules: [
+          { kind: "recording", record: "lim_rows", expr: "lim_src" },
+          { kind: "alert", alert: "LimAlert", expr: "lim_src" },
+          { kind: "recording", record: "lim_same", expr: 'lim_src{instance!="z"}', labels: { instance: "one" } },
+          { kind: "recording", record: "lim_ok", expr: 'lim_src{instance="z"}', labels: { instance: "one" } },
+        ],
+      }],
+    };
+    assert.is((await apply(srv.url, body)).status, 200);
+    const data = (await run(srv.url)).body.data;
+    const [rows, alert, same, ok] = data.groups[0].rules;
+    assert.match(rows.lastError, /3 samples, more than the 2 rows a rule may record per evaluation/);
+    assert.match(alert.lastError, /3 samples, more than the 2 instances an alert rule may hold/);
+    assert.equal(alert.alertInstances, []);
+    assert.match(same.lastError, /two samples with the same labels \{instance="one"\}/);
+    assert.equal([ok.state, ok.lastRecordedRows], ["ok", 1]);
+    assert.is(data.metrics.evaluationFailuresTotal, 3);
+    const aligned = ok.lastEvalTimestamp as number;
+    assert.equal(await query(srv.url, "lim_rows", aligned), []);
+    assert.equal(await query(srv.url, "lim_same", aligned), []);
+    assert.equal((await query(srv.url, "lim_ok", aligned)).map((r) => r.metric), [{ __name__: "lim_ok", instance: "one" }]);
+  } finally {
+    await srv.stop();
+  }
+});
+
 test("rules are scoped to their group's tenant: read from it, recorded into it", async () => {
   const srv = await startServer(ADMIN, QUIET);
   try {
