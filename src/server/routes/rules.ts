@@ -1,6 +1,5 @@
-// Admin rules routes (only with --admin-api-enabled, admin token): POST /api/v1/admin/rules/apply (JSON groups;
-// an empty body clears them), POST /api/v1/admin/rules/run (409 while a run is going on), GET
-// /api/v1/admin/rules/status. Each answers the rules snapshot in the success envelope.
+// Admin rules routes: POST /api/v1/admin/rules/apply (an empty body clears), POST .../rules/run (409 while a run is
+// going on), GET .../rules/status; each answers the rules snapshot in the success envelope.
 import type Router from "@koa/router";
 import type { Context } from "koa";
 import { readBody } from "../body.js";

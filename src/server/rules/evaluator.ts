@@ -1,6 +1,5 @@
-// One evaluation of one rule at an aligned time (reference §7.1): the query through the server's PromQL engine
-// under read admission, then either the recorded rows written into the group's tenant under write admission, or
-// the alert instances advanced (pending -> firing after `for`, gone when absent from the result).
+// One evaluation of one rule at an aligned time (§7.1): the query under read admission, then the recorded rows
+// written into the group's tenant under write admission, or the alert instances advanced (pending, firing, gone).
 import type { Label } from "../../promql/result.js";
 import { SampleColumnsBuilder } from "../../protocols/sample-columns.js";
 import { scaleMillis } from "../../protocols/rows.js";

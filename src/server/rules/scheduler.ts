@@ -1,6 +1,5 @@
-// The rules runtime (reference §7.1): the applied groups with each rule's runtime state, the scheduler (a tick
-// every TSINK_RULES_SCHEDULER_TICK_MS evaluates each rule due at its aligned time, one run at a time), apply
-// (persisted before it takes effect), the status snapshot and the tsink_rules_* metrics.
+// The rules runtime (§7.1): applied groups and each rule's runtime state, the scheduler tick (each rule due at its
+// aligned time, one run at a time), apply (persisted before it takes effect), the status snapshot, tsink_rules_*.
 import { Counter, Gauge } from "prom-client";
 import { type Pause, makeYielder } from "../../storage/segment/slices.js";
 import type { Runtime } from "../runtime.js";
