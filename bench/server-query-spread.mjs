@@ -150,17 +150,21 @@ try {
     console.log(`load average (1 min) at each run's queries: ${loads[vi].map((l) => l.toFixed(1)).join(" ")}`);
     console.log("query  peer ms  limit   median of runs  worst   runs over 1.5x   CPU ms of 6 runs (median)");
     let sum = 0;
+    let cpuSum = 0;
     let over = 0;
+    let overRuns = 0;
     for (const [id, r] of results[vi]) {
       const limit = ref[id] * LIMIT;
       const n = r.medians.filter((m) => m > limit).length;
       sum += median(r.medians);
+      cpuSum += median(r.cpu);
+      overRuns += n;
       if (n > 0) over++;
       console.log(
         `${id}  ${ref[id].toFixed(1).padStart(7)} ${limit.toFixed(2).padStart(6)} ${median(r.medians).toFixed(2).padStart(16)} ${Math.max(...r.medians).toFixed(2).padStart(6)} ${`${n}/${r.medians.length}`.padStart(16)} ${median(r.cpu).toFixed(1).padStart(27)}`,
       );
     }
-    console.log(`sum of the medians of runs ${sum.toFixed(1)} ms; queries over 1.5x in at least one run: ${over}`);
+    console.log(`sums: medians of runs ${sum.toFixed(1)} ms, CPU ${cpuSum.toFixed(0)} ms; queries over 1.5x in some run: ${over}; query-runs over 1.5x: ${overRuns} of ${results[vi].size * runs}`);
   }
   const out = arg("json", undefined);
   if (out) writeFileSync(out, JSON.stringify(variants.map((v, vi) => ({ ...v, loads: loads[vi], queries: Object.fromEntries(results[vi]) })), null, 1));
