@@ -281,13 +281,20 @@ function writeQueryData(w: JsonWriter, result: QueryData): void {
 
 function writeVector(w: JsonWriter, result: readonly InstantSample[]): void {
   w.ascii('{"resultType":"vector","result":[');
+  // the samples of an instant vector share the evaluation time: its `,"value":[<ts>,"` is formatted once
+  let prefixTs = NaN;
+  let prefix = "";
   for (let k = 0; k < result.length; k++) {
     const s = result[k]!;
     w.ascii(k > 0 ? ',{"metric":' : '{"metric":');
     writeLabels(w, s.labels);
-    w.ascii(',"value":');
-    writeSamplePair(w, s.timestamp, s.value);
-    w.ascii("}");
+    if (s.timestamp !== prefixTs) {
+      prefixTs = s.timestamp;
+      prefix = `,"value":[${formatTimestamp(prefixTs)},"`;
+    }
+    w.ascii(prefix);
+    w.float(s.value);
+    w.ascii('"]}');
   }
   w.ascii("]");
 }

@@ -58,6 +58,19 @@ test("query results serialise to Prometheus' shapes", () => {
     queryResultJson({ resultType: "vector", result: [{ labels: [{ name: "__name__", value: "up" }, { name: "job", value: "x" }], timestamp: 1500, value: NaN }] }),
     '{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"x"},"value":[1.500,"NaN"]}]}',
   );
+  // samples with the same and with another timestamp (the shared one is formatted once)
+  assert.is(
+    queryResultJson({
+      resultType: "vector",
+      result: [
+        { labels: [{ name: "a", value: "1" }], timestamp: 1500, value: 0.5 },
+        { labels: [{ name: "a", value: "2" }], timestamp: 1500, value: 2 },
+        { labels: [{ name: "a", value: "3" }], timestamp: 60000, value: -1e-7 },
+      ],
+    }),
+    '{"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1.500,"0.5"]},{"metric":{"a":"2"},"value":[1.500,"2"]},' +
+      '{"metric":{"a":"3"},"value":[60,"-1e-07"]}]}',
+  );
   assert.is(
     queryResultJson({ resultType: "matrix", result: [{ labels: [], timestamps: Float64Array.of(0, 15000), values: Float64Array.of(1, Infinity) }] }),
     '{"resultType":"matrix","result":[{"metric":{},"values":[[0,"1"],[15,"+Inf"]]}]}',
