@@ -4,21 +4,38 @@
 // 1.5x of the faster peer's figure. Servers run with the runtime settings of `npm start` (bench/peers.sh), plus extra
 // node args / env per variant; with a B variant, A and B runs alternate (A B A B ...), so load drifts hit both alike.
 // Usage: node bench/server-query-spread.mjs [--data DIR --end MS] [--series 10000 --points 240 --runs 8 --port 19211
-//        --server dist/server/main.js --args "--trace-gc" --env "K=V,K2=V2"
-//        --b-server PATH --b-args "..." --b-env "..." --ref FILE.json --json OUT.json]
+//        --server dist/server/main.js --args=--trace-gc --env K=V,K2=V2
+//        --b-server PATH --b-args="--flag --flag2" --b-env ... --ref FILE.json --json OUT.json]   (node args with "=")
 //   --data DIR --end MS: a data dir kept by `bench/server-settle.mjs --keep DIR` and its workload end; without them the
 //     workload is ingested once by remote write (peerbench's C=4, B=5000) into a fresh server, which is then stopped.
 //   --ref FILE.json: {"q01": ms, ...} faster-peer figures replacing the built-in ones (the lead's quiet run below).
 //   --out DIR: the servers' stdout and stderr go to DIR/run-<n>-<variant>.log, with a line "=== end qNN" written after
-//     each query's 6 runs (for --args "--trace-gc" or "--trace-opt --trace-deopt").
+//     each query's 6 runs (for --args=--trace-gc or --args="--trace-opt --trace-deopt").
 // Also prints per query the server CPU of its 6 runs (all threads, /proc/<pid>/task/*/schedstat), median over runs.
 import { spawn } from "node:child_process";
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { arg, loadPeerbench, remoteWrite, root, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, remoteWrite, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
-const pb = await loadPeerbench();
+const opts = serverBenchArgs({
+  about: "Run-to-run spread of peerbench's query medians over fresh servers on one settled data dir, A/B alternated.",
+  defaults: { series: 10000, points: 240, port: 19211 },
+  flags: {
+    data: { type: "string", help: "a data dir kept by bench/server-settle.mjs --keep (else one ingest first)" },
+    end: { type: "string", help: "the end (ms) of that data dir's workload, as server-settle printed it" },
+    runs: { type: "string", default: 8, help: "fresh-server runs per variant" },
+    args: { type: "string", help: "extra node args of variant A, given with = (--args=--trace-gc)" },
+    env: { type: "string", help: "extra env of variant A, K=V,K2=V2" },
+    "b-server": { type: "string", help: "variant B's server build (default: --server)" },
+    "b-args": { type: "string", help: "extra node args of variant B" },
+    "b-env": { type: "string", help: "extra env of variant B" },
+    ref: { type: "string", help: "JSON file {\"q01\": ms, ...} replacing the built-in faster-peer figures" },
+    out: { type: "string", help: "directory for each server's output, with '=== end qNN' after each query" },
+    json: { type: "string", help: "write the per-run figures to this JSON file" },
+  },
+});
+const pb = await loadPeerbench(opts.peerbench);
 const { makeWorkload, encodeAll, visibleSeries, verifySamples, runQueries, sleep } = pb;
 
 /**
@@ -31,23 +48,18 @@ const FASTER_PEER_MS = {
 };
 const LIMIT = 1.5;
 
-const S = Number(arg("series", 10000));
-const P = Number(arg("points", 240));
-const runs = Number(arg("runs", 8));
-const port = Number(arg("port", 19211));
-const ref = arg("ref", undefined) ? { ...FASTER_PEER_MS, ...JSON.parse(readFileSync(arg("ref"), "utf8")) } : FASTER_PEER_MS;
+const { series: S, points: P, port } = opts;
+const runs = Number(opts.runs);
+const ref = opts.ref ? { ...FASTER_PEER_MS, ...JSON.parse(readFileSync(opts.ref, "utf8")) } : FASTER_PEER_MS;
 const base = `http://127.0.0.1:${port}`;
-const outDir = arg("out", undefined);
+const outDir = opts.out;
 if (outDir) mkdirSync(outDir, { recursive: true });
 const words = (s) => (s ? s.split(/\s+/).filter(Boolean) : []);
 const envOf = (s) => Object.fromEntries((s ? s.split(",") : []).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
-const variant = (prefix) => ({
-  server: resolve(arg(`${prefix}server`, arg("server", join(root, "dist", "server", "main.js")))),
-  args: words(arg(`${prefix}args`, prefix ? undefined : arg("args", undefined))),
-  env: envOf(arg(`${prefix}env`, prefix ? undefined : arg("env", undefined))),
-});
-const variants = [{ name: "A", ...variant("") }];
-if (["b-server", "b-args", "b-env"].some((k) => process.argv.includes(`--${k}`))) variants.push({ name: "B", ...variant("b-") });
+const variants = [{ name: "A", server: opts.server, args: words(opts.args), env: envOf(opts.env) }];
+if (opts["b-server"] || opts["b-args"] || opts["b-env"]) {
+  variants.push({ name: "B", server: opts["b-server"] ? resolve(opts["b-server"]) : opts.server, args: words(opts["b-args"]), env: envOf(opts["b-env"]) });
+}
 
 /** Starts a server with `npm start`'s runtime settings (plus the variant's) on `dataDir`; resolves once ready. */
 async function start(v, dataDir, log) {
@@ -78,8 +90,8 @@ function cpuMs(pid) {
   return ns / 1e6;
 }
 
-let data = arg("data", undefined);
-let endMs = Number(arg("end", NaN));
+let data = opts.data;
+let endMs = Number(opts.end);
 const scratch = mkdtempSync(join(tmpdir(), "tsink-query-spread-"));
 try {
   if (!data) {
@@ -166,7 +178,7 @@ try {
     }
     console.log(`sums: medians of runs ${sum.toFixed(1)} ms, CPU ${cpuSum.toFixed(0)} ms; queries over 1.5x in some run: ${over}; query-runs over 1.5x: ${overRuns} of ${results[vi].size * runs}`);
   }
-  const out = arg("json", undefined);
+  const out = opts.json;
   if (out) writeFileSync(out, JSON.stringify(variants.map((v, vi) => ({ ...v, loads: loads[vi], queries: Object.fromEntries(results[vi]) })), null, 1));
 } finally {
   rmSync(scratch, { recursive: true, force: true });
