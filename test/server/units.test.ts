@@ -324,6 +324,18 @@ test("buffer GC is due once ArrayBuffers exceed the last live set by the slack, 
   assert.ok(t.due(131));
 });
 
+test("the buffer GC scavenges first and collects everything only when the scavenge did not bring the bytes back", () => {
+  const t = new BufferGcTrigger(100, 50);
+  assert.is(t.next(150), "none");
+  assert.is(t.next(151), "minor"); // young garbage first
+  assert.is(t.next(90), "none"); // the scavenge freed it
+  assert.is(t.next(200), "minor");
+  assert.is(t.next(200), "full"); // still over after a scavenge: old garbage
+  t.collected(120);
+  assert.is(t.next(220), "none");
+  assert.is(t.next(221), "minor"); // a full collection starts the sequence again
+});
+
 test("V8 keeps its own heap growth while writes come and is bounded once they stop", () => {
   assert.is(heapGrowingPercent(0), 0);
   assert.is(heapGrowingPercent(WRITE_QUIET_MS - 1), 0);
