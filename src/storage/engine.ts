@@ -68,6 +68,8 @@ interface Counters {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Identity, for `Array.prototype.map` copies (see shapedLabels). */
+const same = <T>(x: T): T => x;
 
 /** A BatchArrays.hashes entry the prefetch pass did not compute. */
 const NOT_HASHED = -2;
@@ -919,7 +921,10 @@ export class Storage implements EngineHandle {
     this.labelListsShape = shape;
     let labels = lists[sid];
     if (labels === undefined) {
-      labels = this.registry.labelsWith(sid, metricLabel, omit);
+      // labelsWith sizes its array up front, which V8 marks as holey; label lists built by push, filter or literals
+      // (PromQL's derived labels) are packed. Code optimised on one kind deoptimises on the other ("wrong map") and
+      // is compiled again in the middle of a query, so the read path hands out packed copies (map keeps the size).
+      labels = this.registry.labelsWith(sid, metricLabel, omit).map(same);
       if (sid < LABEL_LISTS_MAX) {
         while (lists.length <= sid) lists.push(undefined); // grown in order: the array keeps fast elements
         lists[sid] = labels;
