@@ -58,31 +58,43 @@ function duplicateLabelset(key: string): Error {
   return new Error(`the result holds two samples with the same labels ${key} once the rule's labels are applied`);
 }
 
-/** Evaluates a recording rule and writes its rows at `alignedMs`; returns [samples in the result, rows written]. */
-export async function evaluateRecording(rt: Runtime, group: GroupSpec, rule: RuleSpec, alignedMs: number, pause: Pause): Promise<[number, number]> {
+/**
+ * Evaluates a recording rule and writes its rows at `alignedMs`; returns the rows written. `keys` holds the
+ * SeriesKey of each series the rule wrote last time (by label key) and is replaced by this time's: storage resolves
+ * a key it saw before without hashing its labels again.
+ */
+export async function evaluateRecording(
+  rt: Runtime, group: GroupSpec, rule: RuleSpec, alignedMs: number, keys: Map<string, SeriesKey>, pause: Pause,
+): Promise<number> {
   const samples = await querySamples(rt, group.tenantId, rule.expr, alignedMs);
   const max = rt.config.rules.maxRecordingRowsPerEval;
   if (samples.length > max) {
     throw new Error(`the result has ${samples.length} samples, more than the ${max} rows a rule may record per evaluation (TSINK_RULES_MAX_RECORDING_ROWS_PER_EVAL)`);
   }
-  if (samples.length === 0) return [0, 0];
+  if (samples.length === 0) {
+    keys.clear();
+    return 0;
+  }
   const { timestampPrecision } = rt.config;
   const timestamp = scaleMillis(alignedMs, timestampPrecision);
   const columns = new SampleColumnsBuilder(timestampPrecision === "ns", samples.length);
-  const seen = new Set<string>();
+  const used = new Map<string, SeriesKey>();
   const tenant = tenantLabel(group.tenantId);
   for (const s of samples) {
     const paused = pause();
     if (paused) await paused;
     const labels = mergeLabels(withoutName(s.labels), group.labels, rule.labels);
     const key = labelKey(labels);
-    if (seen.has(key)) throw duplicateLabelset(key);
-    seen.add(key);
-    columns.add(new SeriesKey(rule.name, validateSeries(rule.name, labels, tenant)), timestamp, s.value);
+    if (used.has(key)) throw duplicateLabelset(key);
+    const series = keys.get(key) ?? new SeriesKey(rule.name, validateSeries(rule.name, labels, tenant));
+    used.set(key, series);
+    columns.add(series, timestamp, s.value);
   }
   const storage = rt.storage();
   await rt.writeGate.withUnits(columns.count, () => storage.insertColumns(columns));
-  return [samples.length, columns.count];
+  keys.clear();
+  for (const [key, series] of used) keys.set(key, series);
+  return columns.count;
 }
 
 /**
@@ -113,7 +125,7 @@ export async function evaluateAlert(
     next.set(key, {
       key,
       sourceMetric: s.labels.find((l) => l.name === METRIC_NAME_LABEL)?.value ?? null,
-      labels: Object.fromEntries(labels.map((l) => [l.name, l.value])),
+      labels: prev ? prev.labels : Object.fromEntries(labels.map((l) => [l.name, l.value])), // same key, same labels
       activeSinceTimestamp: activeSince,
       lastSeenTimestamp: alignedMs,
       firingSinceTimestamp: firing ? (prev?.firingSinceTimestamp ?? alignedMs) : null,

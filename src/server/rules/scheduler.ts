@@ -2,6 +2,7 @@
 // aligned time, one run at a time), apply (persisted before it takes effect), the status snapshot, tsink_rules_*.
 import { Counter, Gauge } from "prom-client";
 import { type Pause, makeYielder } from "../../storage/segment/slices.js";
+import type { SeriesKey } from "../../storage/types.js";
 import type { Runtime } from "../runtime.js";
 import { type AlertInstance, evaluateAlert, evaluateRecording } from "./evaluator.js";
 import type { RulesStore } from "./store.js";
@@ -19,6 +20,8 @@ interface RuleState {
   lastSampleCount: number;
   lastRecordedRows: number;
   instances: Map<string, AlertInstance>;
+  /** Recording rules: the SeriesKeys of the rows written last time, by label key (see evaluateRecording). */
+  seriesKeys: Map<string, SeriesKey>;
 }
 
 /** A run was asked for while another one is evaluating (409). */
@@ -159,7 +162,8 @@ export class RulesEngine {
     this.counters.evaluatedRulesTotal++;
     try {
       if (rule.kind === "recording") {
-        [state.lastSampleCount, state.lastRecordedRows] = await evaluateRecording(rt, group, rule, aligned, pause);
+        state.lastRecordedRows = await evaluateRecording(rt, group, rule, aligned, state.seriesKeys, pause);
+        state.lastSampleCount = state.lastRecordedRows;
         this.counters.recordingRowsWrittenTotal += state.lastRecordedRows;
       } else {
         state.instances = await evaluateAlert(rt, group, rule, aligned, state.instances, pause);
@@ -246,7 +250,7 @@ export class RulesEngine {
 function freshState(rule: RuleSpec): RuleState {
   return {
     fingerprint: rule.fingerprint, lastEvalTimestamp: null, lastEvalUnixMs: null, lastSuccessUnixMs: null, lastDurationMs: null,
-    lastError: null, lastSampleCount: 0, lastRecordedRows: 0, instances: new Map(),
+    lastError: null, lastSampleCount: 0, lastRecordedRows: 0, instances: new Map(), seriesKeys: new Map(),
   };
 }
 
