@@ -185,6 +185,22 @@ test("the scheduler evaluates on its own, once per aligned time", async () => {
   }
 });
 
+test("successive evaluations append to the same recorded series", async () => {
+  const srv = await startServer(ADMIN, QUIET);
+  try {
+    assert.is((await remoteWrite(srv.url, [{ labels: { __name__: "again_src", k: "v" }, samples: [[Date.now() - 5000, 4]] }])).status, 200);
+    assert.is((await apply(srv.url, { groups: [{ name: "g", interval: "1s", rules: [{ kind: "recording", record: "again", expr: "again_src + 1" }] }] })).status, 200);
+    const t1 = (await run(srv.url)).body.data.groups[0].rules[0].lastEvalTimestamp as number;
+    await nextSecond(t1);
+    const t2 = (await run(srv.url)).body.data.groups[0].rules[0].lastEvalTimestamp as number;
+    assert.ok(t2 > t1);
+    const res = await getJson(`${srv.url}/api/v1/query?query=${encodeURIComponent("again[1m]")}&time=${t2 / 1000}`);
+    assert.equal(res.body.data.result, [{ metric: { __name__: "again", k: "v" }, values: [[t1 / 1000, "5"], [t2 / 1000, "5"]] }]);
+  } finally {
+    await srv.stop();
+  }
+});
+
 test("a run while another is evaluating is refused with 409", async () => {
   // One read slot with a long acquire timeout: a held read request makes the run wait inside its evaluation.
   const srv = await startServer(ADMIN, { ...QUIET, TSINK_SERVER_READ_MAX_INFLIGHT_REQUESTS: "1", TSINK_SERVER_READ_RESOURCE_ACQUIRE_TIMEOUT_MS: "30000" });
