@@ -201,6 +201,21 @@ test("successive evaluations append to the same recorded series", async () => {
   }
 });
 
+test("rows are written in the server's timestamp precision (ns and s)", async () => {
+  for (const precision of ["ns", "s"]) {
+    const srv = await startServer([...ADMIN, "--timestamp-precision", precision], QUIET);
+    try {
+      assert.is((await apply(srv.url, { groups: [{ name: "p", interval: "1m", rules: [{ kind: "recording", record: "prec", expr: "vector(3)" }] }] })).status, 200);
+      const rule = (await run(srv.url)).body.data.groups[0].rules[0];
+      assert.is(rule.lastError, null, precision);
+      const aligned = rule.lastEvalTimestamp as number;
+      assert.equal(await query(srv.url, "timestamp(prec)", aligned), [{ metric: {}, value: [aligned / 1000, String(aligned / 1000)] }], precision);
+    } finally {
+      await srv.stop();
+    }
+  }
+});
+
 test("a run while another is evaluating is refused with 409", async () => {
   // One read slot with a long acquire timeout: a held read request makes the run wait inside its evaluation.
   const srv = await startServer(ADMIN, { ...QUIET, TSINK_SERVER_READ_MAX_INFLIGHT_REQUESTS: "1", TSINK_SERVER_READ_RESOURCE_ACQUIRE_TIMEOUT_MS: "30000" });
