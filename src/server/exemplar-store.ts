@@ -9,7 +9,7 @@ import { type Label, METRIC_NAME_LABEL, TENANT_LABEL } from "../protocols/series
 import { predicateOf } from "../storage/matchers.js";
 import { fsyncPath } from "../storage/segment/durable-fs.js";
 import type { SeriesMatcher } from "../storage/types.js";
-import { readJsonFile } from "./data-files.js";
+import { readVersionedJsonFile } from "./data-files.js";
 import { formatFloat } from "./prometheus-json.js";
 
 /** Where the store lives, relative to a data path or a snapshot directory. */
@@ -120,15 +120,12 @@ export class ExemplarStore {
   /** Reads the file; a missing file is an empty store, a wrong magic or schema version refuses to start. */
   async load(): Promise<void> {
     if (!this.filePath) return;
-    const data = await readJsonFile(this.filePath);
-    if (data === undefined) return;
+    const remedy = "restore it from a snapshot or remove it (its exemplars are then lost)";
+    const file = await readVersionedJsonFile(this.filePath, EXEMPLAR_MAGIC, EXEMPLAR_SCHEMA_VERSION, remedy);
+    if (file === undefined) return;
     const bad = (what: string): never => {
-      throw new Error(`${this.filePath}: ${what}; restore it from a snapshot or remove it (its exemplars are then lost)`);
+      throw new Error(`${this.filePath}: ${what}; ${remedy}`);
     };
-    if (typeof data !== "object" || data === null) bad("not an exemplar store");
-    const file = data as { magic?: unknown; schema_version?: unknown; entries?: unknown };
-    if (file.magic !== EXEMPLAR_MAGIC) bad(`magic ${JSON.stringify(file.magic)} is not ${JSON.stringify(EXEMPLAR_MAGIC)}`);
-    if (file.schema_version !== EXEMPLAR_SCHEMA_VERSION) bad(`schema_version ${JSON.stringify(file.schema_version)} is not ${EXEMPLAR_SCHEMA_VERSION}`);
     if (!Array.isArray(file.entries)) bad("entries is not an array");
     const labelsOf = (v: unknown, i: number, what: string): Label[] => {
       if (!Array.isArray(v) || !v.every((l) => typeof l?.name === "string" && typeof l?.value === "string")) bad(`entry ${i}: ${what} is not a list of {name, value}`);

@@ -428,10 +428,10 @@ test("rules applied before the 200 survive kill -9; a store with a bad magic or 
     }
     writeFileSync(join(dir, "server", "rules-store.json"), JSON.stringify({ magic: "something-else", schema_version: 1, groups: [] }));
     const badMagic = await spawnServer(["--data-path", dir, ...ADMIN]).then(() => "started", (err: Error) => err.message);
-    assert.match(badMagic, /server\/rules-store\.json: not a tsink rules store \(magic \\"something-else\\"/);
+    assert.match(badMagic, /server\/rules-store\.json: not a tsink-rules-store file \(magic \\"something-else\\"/);
     writeFileSync(join(dir, "server", "rules-store.json"), JSON.stringify({ magic: "tsink-rules-store", schema_version: 9, groups: [] }));
     const badVersion = await spawnServer(["--data-path", dir, ...ADMIN]).then(() => "started", (err: Error) => err.message);
-    assert.match(badVersion, /schema version 9 is not supported/);
+    assert.match(badVersion, /schema_version 9 is not supported/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 // The persisted rules configuration: `server/rules-store.json` in the data path (magic and schema version, replaced
 // atomically by data-files.ts), copied into admin snapshots; nothing is persisted without a data path.
 import { join } from "node:path";
-import { readJsonFile, writeJsonFile } from "../data-files.js";
+import { readVersionedJsonFile, writeJsonFile } from "../data-files.js";
 import { type GroupSpec, groupsToJson, parseGroups } from "./validation.js";
 
 /** Where the rules store lives, relative to a data path or a snapshot directory (beside the other server stores). */
@@ -15,20 +15,13 @@ export class RulesStore {
   /** The persisted groups ([] when there is no file); throws a message naming the file when it cannot be used. */
   async load(): Promise<GroupSpec[]> {
     if (!this.filePath) return [];
-    const data = await readJsonFile(this.filePath);
-    if (data === undefined) return [];
-    const file = data as { magic?: unknown; schema_version?: unknown; groups?: unknown };
-    const refuse = (why: string) => new Error(`${this.filePath}: ${why}; restore it from a snapshot or remove it (removing it drops every rule)`);
-    if (file === null || typeof file !== "object" || file.magic !== MAGIC) {
-      throw refuse(`not a tsink rules store (magic ${JSON.stringify((file as { magic?: unknown } | null)?.magic ?? null)}, expected ${JSON.stringify(MAGIC)})`);
-    }
-    if (file.schema_version !== SCHEMA_VERSION) {
-      throw refuse(`schema version ${JSON.stringify(file.schema_version ?? null)} is not supported by this build (it reads version ${SCHEMA_VERSION})`);
-    }
+    const remedy = "restore it from a snapshot or remove it (removing it drops every rule)";
+    const file = await readVersionedJsonFile(this.filePath, MAGIC, SCHEMA_VERSION, remedy);
+    if (file === undefined) return [];
     try {
       return parseGroups({ groups: file.groups }, "default");
     } catch (err) {
-      throw refuse(`invalid rules: ${(err as Error).message}`);
+      throw new Error(`${this.filePath}: invalid rules: ${(err as Error).message}; ${remedy}`);
     }
   }
 
