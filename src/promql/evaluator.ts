@@ -7,13 +7,13 @@ import type { SeriesBatch, SeriesSource } from "./source.js";
 import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
 import { countPresent, makeGrid, seriesOfColumns, type EvalValue, type Grid, type RawSeries, type StepSeries, type VectorColumns } from "./values.js";
 import {
-  evalInstantSelectorInMemory, evalRangeKernel, evalRangeKernelInMemory, KERNEL_BATCH_POINTS, type KernelColumns, type KernelResult, type RangeFunctionName,
+  evalInstantSelectorInMemory, evalRangeKernelColumns, evalRangeKernelInMemory, joinColumns, KERNEL_BATCH_POINTS, type KernelColumns, type RangeFunctionName,
   type WindowExtension,
 } from "./range_kernels.js";
 import type { Annotations } from "./annotations.js";
 import { compareColumns, evalBinary, isComparison } from "./binary.js";
 import { evalAggregate } from "./aggregations.js";
-import { evalCall } from "./functions.js";
+import { evalCall, rangeFunctionColumns } from "./functions.js";
 
 export interface EvaluatorOptions {
   lookbackDeltaMs: number;
@@ -273,23 +273,23 @@ export class Evaluator {
   private async selectorColumns(vs: ast.VectorSelector, refs: Float64Array, sampleTimestamps: boolean): Promise<VectorColumns | undefined> {
     const steps = refs.length;
     const lookback = this.options.lookbackDeltaMs;
-    const labels: Label[][] = [];
+    let labels: Label[][] | undefined;
     const parts: KernelColumns[] = [];
     const inMemory = await this.selectInMemory(vs, refs[0] - lookback + 1, refs[steps - 1], (batch) => {
-      appendAll(labels, batch.labels);
+      labels = labels === undefined ? batch.labels : appendAll(labels, batch.labels);
       parts.push(evalInstantSelectorInMemory(batch, refs, lookback, sampleTimestamps));
     });
     if (!inMemory) return undefined;
     const { values, present } = joinColumns(parts);
     // Like Prometheus, the points an instant selector produces count against the sample limit.
     this.countSamples(countPresent(present));
-    return { labels, dropName: false, values, present, steps };
+    return { labels: labels ?? [], dropName: false, values, present, steps };
   }
 
   /**
    * An instant-vector expression as columns where it can be evaluated without per-series objects: an instant
-   * selector, or one compared with a number literal (`up == 1`, `x > bool 0`); undefined for anything else (then
-   * nothing was evaluated). Aggregations read these columns directly.
+   * selector, one compared with a number literal (`up == 1`, `x > bool 0`), or a range function call
+   * (`rate(x[5m])`); undefined for anything else (then nothing was evaluated). Aggregations read these columns directly.
    */
   async evalColumns(expr: ast.Expr, grid: Grid): Promise<VectorColumns | undefined> {
     expr = unwrapParens(expr);
@@ -297,6 +297,10 @@ export class Evaluator {
       if (expr.smoothed) return undefined;
       this.checkDeadline();
       return this.selectorColumns(expr, this.referenceTimes(grid, expr.at, expr.offsetMs), false);
+    }
+    if (expr.type === "Call") {
+      this.checkDeadline();
+      return rangeFunctionColumns(this, expr, grid);
     }
     if (expr.type !== "BinaryExpr" || !isComparison(expr.op)) return undefined;
     const lhs = unwrapParens(expr.lhs);
@@ -398,31 +402,33 @@ export class Evaluator {
   }
 
   /**
-   * Range function `name` over a matrix selector or subquery: per series with samples, its labels and the kernel's
-   * per-step result. A matrix selector over a source that offers selectBatches is evaluated batch by batch where
-   * storage decoded the samples in WASM memory (no JS copies); anything else goes through evalRangeArgument.
+   * Range function `name` over a matrix selector or subquery: the labels of every series read and the kernel's
+   * per-step results as columns (series i at [i * steps, (i + 1) * steps); series without a point among them). A
+   * matrix selector over a source that offers selectBatches is evaluated batch by batch where storage decoded the
+   * samples in WASM memory (no JS copies); anything else goes through evalRangeArgument.
    */
   async evalRangeFunction(
     name: RangeFunctionName, expr: ast.MatrixSelector | ast.SubqueryExpr, grid: Grid,
     p0: Float64Array | undefined, p1: Float64Array | undefined, extension: WindowExtension | undefined,
-  ): Promise<{ labels: Label[][]; results: KernelResult[] }> {
+  ): Promise<{ labels: Label[][] } & KernelColumns> {
     if (expr.type === "MatrixSelector") {
       const vs = expr.vector;
       const windowEnds = this.referenceTimes(grid, vs.at, vs.offsetMs);
       const start = windowEnds[0] - expr.rangeMs - (extension?.beforeMs ?? 0) + 1;
       const end = windowEnds[windowEnds.length - 1] + (extension?.afterMs ?? 0);
-      const labels: Label[][] = [];
-      const results: KernelResult[] = [];
+      let labels: Label[][] | undefined;
+      const parts: KernelColumns[] = [];
+      const windows = { windowEnds, rangeMs: expr.rangeMs, p0, p1, extension };
       const inMemory = await this.selectInMemory(vs, start, end, (batch) => {
-        appendAll(labels, batch.labels);
-        evalRangeKernelInMemory(name, batch, { windowEnds, rangeMs: expr.rangeMs, p0, p1, extension }, results);
+        labels = labels === undefined ? batch.labels : appendAll(labels, batch.labels);
+        parts.push(evalRangeKernelInMemory(name, batch, windows));
       });
-      if (inMemory) return { labels, results };
+      if (inMemory) return { labels: labels ?? [], ...joinColumns(parts) };
     }
     const arg = await this.evalRangeArgument(expr, grid);
     const windows = { windowEnds: arg.windowEnds, rangeMs: arg.rangeMs, p0, p1, extension };
-    const results = evalRangeKernel(name, arg.series, windows, undefined, () => this.checkDeadline());
-    return { labels: arg.series.map((s) => s.labels), results };
+    const cols = evalRangeKernelColumns(name, arg.series, windows, undefined, () => this.checkDeadline());
+    return { labels: arg.series.map((s) => s.labels), ...cols };
   }
 
   /** A range vector as a query result (instant queries only): the samples of each series inside the window. */
@@ -535,24 +541,10 @@ export function finalizeSeries(series: StepSeries[]): StepSeries[] {
   return mergeSameLabels(series.map((s) => (s.dropName ? { ...s, labels: dropMetadataLabels(s.labels), dropName: false } : s)));
 }
 
-function appendAll<T>(into: T[], items: readonly T[]): void {
+/** Appends `items` to `into` and returns it. */
+function appendAll<T>(into: T[], items: readonly T[]): T[] {
   for (let i = 0; i < items.length; i++) into.push(items[i]!);
-}
-
-/** The outputs of several kernel calls, one after the other (the only one as it is). */
-function joinColumns(parts: KernelColumns[]): KernelColumns {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.values.length;
-  const values = new Float64Array(n);
-  const present = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    values.set(p.values, at);
-    present.set(p.present, at);
-    at += p.values.length;
-  }
-  return { values, present };
+  return into;
 }
 
 /**

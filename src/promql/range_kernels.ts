@@ -101,21 +101,21 @@ const BATCH_BYTES = 4 << 20;
 export const KERNEL_BATCH_POINTS = BATCH_BYTES / 16;
 
 /**
- * Runs range function `name` over every series for `windows`.
- * Large inputs run as several calls over batches of whole series, which bounds the linear memory used (and, as
- * a batch's output is part of its size, the work of one call); `beforeBatch` runs before each call (e.g. a
- * deadline check).
+ * Runs range function `name` over every series for `windows`: one pair of columns for all series (series i at
+ * [i * steps, (i + 1) * steps)). Large inputs run as several calls over batches of whole series, which bounds the
+ * linear memory used (and, as a batch's output is part of its size, the work of one call); `beforeBatch` runs
+ * before each call (e.g. a deadline check).
  */
-export function evalRangeKernel(
+export function evalRangeKernelColumns(
   name: RangeFunctionName,
   series: WindowSeries[],
   windows: KernelWindows,
   batchBytes = BATCH_BYTES,
   beforeBatch?: () => void,
-): KernelResult[] {
+): KernelColumns {
   const fn = kernelId(name, windows.extension);
   const steps = windows.windowEnds.length;
-  const results: KernelResult[] = new Array(series.length);
+  const parts: KernelColumns[] = [];
   let first = 0;
   while (first < series.length) {
     // Take series while the batch stays within batchBytes (always at least one).
@@ -128,27 +128,47 @@ export function evalRangeKernel(
       end++;
     }
     beforeBatch?.();
-    runBatch(fn, series, first, end, windows, results);
+    const count = end - first;
+    const offsets = new Int32Array(count + 1);
+    for (let i = 0; i < count; i++) offsets[i + 1] = offsets[i] + series[first + i].timestamps.length;
+    const w = windows;
+    parts.push(runKernel(fn, offsets, offsets[count], series, first, 0, 0, w.windowEnds, w.rangeMs, w.p0, w.p1, w.extension));
     first = end;
+  }
+  return joinColumns(parts);
+}
+
+/** evalRangeKernelColumns with one result (views into the columns) per series. */
+export function evalRangeKernel(
+  name: RangeFunctionName,
+  series: WindowSeries[],
+  windows: KernelWindows,
+  batchBytes = BATCH_BYTES,
+  beforeBatch?: () => void,
+): KernelResult[] {
+  const out = evalRangeKernelColumns(name, series, windows, batchBytes, beforeBatch);
+  const steps = windows.windowEnds.length;
+  const results: KernelResult[] = new Array(series.length);
+  for (let i = 0; i < series.length; i++) {
+    results[i] = { values: out.values.subarray(i * steps, (i + 1) * steps), present: out.present.subarray(i * steps, (i + 1) * steps) };
   }
   return results;
 }
 
-/** One kernel call over series [first, end): packs them into the scratch arena and unpacks into `results`. */
-function runBatch(
-  fn: number,
-  series: WindowSeries[],
-  first: number,
-  end: number,
-  windows: KernelWindows,
-  results: KernelResult[],
-): void {
-  const count = end - first;
-  const offsets = new Int32Array(count + 1);
-  for (let i = 0; i < count; i++) offsets[i + 1] = offsets[i] + series[first + i].timestamps.length;
-  const points = offsets[count];
-  const out = runKernel(fn, offsets, points, series, first, 0, 0, windows.windowEnds, windows.rangeMs, windows.p0, windows.p1, windows.extension);
-  splitResults(out, count, windows.windowEnds.length, results, first);
+/** The outputs of several kernel calls, one after the other (the only one as it is). */
+export function joinColumns(parts: KernelColumns[]): KernelColumns {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.values.length;
+  const values = new Float64Array(n);
+  const present = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    values.set(p.values, at);
+    present.set(p.present, at);
+    at += p.values.length;
+  }
+  return { values, present };
 }
 
 function kernelId(name: RangeFunctionName, extension: WindowExtension | undefined): number {
@@ -166,20 +186,12 @@ export interface SeriesInMemory {
 
 /**
  * Runs range function `name` over series that are already in linear memory (the read arena), in place: the
- * kernel drops their staleness markers where they lie. Appends one result per series to `results`.
+ * kernel drops their staleness markers where they lie. Returns the batch's output as columns (series i at
+ * [i * steps, (i + 1) * steps)), no per-series objects.
  */
-export function evalRangeKernelInMemory(
-  name: RangeFunctionName,
-  batch: SeriesInMemory,
-  windows: KernelWindows,
-  results: KernelResult[],
-): void {
+export function evalRangeKernelInMemory(name: RangeFunctionName, batch: SeriesInMemory, windows: KernelWindows): KernelColumns {
   const fn = kernelId(name, windows.extension);
-  const count = batch.offsets.length - 1;
-  const at = results.length;
-  results.length += count;
-  const out = runKernel(fn, batch.offsets, 0, undefined, 0, batch.tsPtr, batch.vsPtr, windows.windowEnds, windows.rangeMs, windows.p0, windows.p1, windows.extension);
-  splitResults(out, count, windows.windowEnds.length, results, at);
+  return runKernel(fn, batch.offsets, 0, undefined, 0, batch.tsPtr, batch.vsPtr, windows.windowEnds, windows.rangeMs, windows.p0, windows.p1, windows.extension);
 }
 
 /**
@@ -269,15 +281,5 @@ function packSeries(series: WindowSeries[], first: number, offsets: Int32Array, 
     const s = series[first + i]!;
     f64.set(s.timestamps, base / 8 + offsets[i]!);
     f64.set(s.values, base / 8 + points + offsets[i]!);
-  }
-}
-
-/** Per-series views of a kernel call's output, into results[resultAt...]. */
-function splitResults(out: KernelColumns, count: number, steps: number, results: KernelResult[], resultAt: number): void {
-  for (let i = 0; i < count; i++) {
-    results[resultAt + i] = {
-      values: out.values.subarray(i * steps, (i + 1) * steps),
-      present: out.present.subarray(i * steps, (i + 1) * steps),
-    };
   }
 }

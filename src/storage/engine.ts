@@ -871,7 +871,8 @@ export class Storage implements EngineHandle {
    * The same read as selectColumns, delivered in batches in WASM linear memory for kernels that read the points in
    * place. Each batch holds whole series, about `maxPoints` points in all (one series may exceed it), written back
    * to back into the read arena: series i is points [offsets[i], offsets[i + 1]) of the f64 timestamps at `tsPtr`
-   * and f64 values at `vsPtr`. The batch (and its memory) is valid only during `onBatch`, which runs synchronously;
+   * and f64 values at `vsPtr`. The batch's points are valid only during `onBatch`, which runs synchronously (its
+   * `labels` array is new per batch: the caller may keep it);
    * it may call WASM kernels but must not start another read. When `onBatch` returns a promise, the read waits for
    * it before decoding the next batch (the caller may yield to the event loop there, e.g. to notice a cancelled
    * request; other reads may run meanwhile, and each series is read whole within one batch). Labels include

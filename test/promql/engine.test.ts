@@ -293,6 +293,24 @@ test("selectors, range functions and aggregations give the same results from sto
     "count by (__name__) (c_total)", "count by (__name__) (c_total > bool 10)", "avg(big)", "avg by (k) (big)", "sum(big)",
     "count(c_total offset 2m == 1)", "max(c_total @ 300)",
   ];
+  // and a range function's columns; `* 1` (which leaves every value as it is) makes the same aggregation read
+  // per-series objects instead
+  const overRangeFunctions = [
+    "sum by (g) (rate(c_total[2m]))", "avg(increase(c_total[5m]))", "max by (g) (last_over_time(c_total[1m]))",
+    "count by (__name__) (last_over_time(c_total[2m]))", "group by (__name__) (rate(c_total[2m]))",
+    "min without (k) (quantile_over_time(0.5, c_total[5m]))", "avg by (k) (avg_over_time(big[10m]))", "sum(sum_over_time(big[10m]))",
+  ];
+  const perSeries = (q: string) => q.replace(/\(((?:rate|increase|last_over_time|quantile_over_time|avg_over_time|sum_over_time)\(.*\]\))\)$/, "($1 * 1)");
+  for (const q of overRangeFunctions) {
+    assert.not.equal(perSeries(q), q);
+    for (const source of [batched, arrays]) {
+      const columns = await new PromqlEngine(source).rangeQuery(q, 60_000, 900_000, 30_000);
+      assert.ok(columns.resultType === "matrix" && columns.result.length >= 1, q);
+      if (!q.includes("__name__")) assert.equal(columns, await new PromqlEngine(source).rangeQuery(perSeries(q), 60_000, 900_000, 30_000), q);
+      else assert.ok(columns.resultType === "matrix" && columns.result.every((s) => s.labels.length === (q.includes("last_over_time") ? 1 : 0)), q);
+    }
+  }
+  aggregations.push(...overRangeFunctions);
   for (const q of [...queries, ...aggregations]) {
     const viaBatches = await new PromqlEngine(batched).rangeQuery(q, 60_000, 900_000, 30_000);
     const viaArrays = await new PromqlEngine(arrays).rangeQuery(q, 60_000, 900_000, 30_000);
