@@ -424,22 +424,30 @@ export function decodeRangeToMemory(chunk: Uint8Array, start: number, end: numbe
 /**
  * decodeRangeToMemory for a chunk a segment stores as a record (chunkToRecord), given the fields of its index entry
  * (point count, min and max ts as integer numbers): the kernel rebuilds only the header, in scratch in front of a copy
- * of the sections, and checks no checksum (the record has none: the segment block's CRC-32 covered it).
+ * of the sections, and checks no checksum (the record has none: the segment block's CRC-32 covered it). The record
+ * is bytes [offset, offset + length) of `record` (a reader passes its cached block as it is).
  */
 export function decodeRecordRangeToMemory(
   record: Uint8Array, count: number, minTs: number, maxTs: number, start: number, end: number, tsPtr: number, vsPtr: number, at: number,
+  offset = 0, length = record.length - offset,
 ): number {
   if (Number.isNaN(start) || Number.isNaN(end)) throw new RangeError("time bound is NaN");
-  const kindId = record[1];
+  const kindId = record[offset + 1];
   if (kindId !== 0 && kindId !== undefined && KINDS[kindId] !== undefined) {
     throw new TypeError(`decodeRecordRangeToMemory needs an f64 chunk, got "${KINDS[kindId]}"`);
   }
-  const inBytes = align16(record.length + READ_SLACK);
-  const inPtr = scratch(inBytes + align16(record.length + 112));
-  memoryViews().u8.set(record, inPtr);
-  const n = kernels().decodeRecordRange(inPtr, record.length, count, minTs, maxTs, start, end, inPtr + inBytes, tsPtr + 8 * at, vsPtr + 8 * at);
-  if (n < 0) fail(n, chunkFromRecord(record, count, minTs, maxTs)); // (rebuilt for the message; throws itself on a bad length varint)
+  if (offset < 0 || length < 0 || offset + length > record.length) throw new RangeError("record outside its bytes");
+  const inBytes = align16(length + READ_SLACK);
+  const inPtr = scratch(inBytes + align16(length + 112));
+  copyInto(memoryViews().u8, inPtr, record, offset, length);
+  const n = kernels().decodeRecordRange(inPtr, length, count, minTs, maxTs, start, end, inPtr + inBytes, tsPtr + 8 * at, vsPtr + 8 * at);
+  if (n < 0) fail(n, chunkFromRecord(record.subarray(offset, offset + length), count, minTs, maxTs)); // (rebuilt for the message; throws itself on a bad length varint)
   return n;
+}
+
+/** to[at...] = from[offset, offset + length) (a plain view is the cheapest way: a byte loop is ~1 ns a byte, Buffer.copy makes a view too). */
+function copyInto(to: Uint8Array, at: number, from: Uint8Array, offset: number, length: number): void {
+  to.set(offset === 0 && length === from.length ? from : new Uint8Array(from.buffer, from.byteOffset + offset, length), at);
 }
 
 const EMPTY_AGGREGATE: Readonly<ChunkAggregate> = { count: 0, sum: NaN, min: NaN, max: NaN, first: NaN, last: NaN, firstTs: NaN, lastTs: NaN };

@@ -871,8 +871,8 @@ export class Storage implements EngineHandle {
    * The same read as selectColumns, delivered in batches in WASM linear memory for kernels that read the points in
    * place. Each batch holds whole series, about `maxPoints` points in all (one series may exceed it), written back
    * to back into the read arena: series i is points [offsets[i], offsets[i + 1]) of the f64 timestamps at `tsPtr`
-   * and f64 values at `vsPtr`. The batch's points are valid only during `onBatch`, which runs synchronously (its
-   * `labels` array is new per batch: the caller may keep it);
+   * and f64 values at `vsPtr`. The batch's offsets and points are valid only during `onBatch`, which runs
+   * synchronously (its `labels` array is new per batch: the caller may keep it);
    * it may call WASM kernels but must not start another read. When `onBatch` returns a promise, the read waits for
    * it before decoding the next batch (the caller may yield to the event loop there, e.g. to notice a cancelled
    * request; other reads may run meanwhile, and each series is read whole within one batch). Labels include
@@ -897,12 +897,8 @@ export class Storage implements EngineHandle {
         if (next > 0) this.ensureOpen(); // the storage may have closed while the caller yielded
         const labels: Label[][] = [];
         next = this.readInto(ids, s, e, out, (sid) => labels.push(metricLabel || omit >= 0 ? this.shapedLabels(sid, metricLabel, omit) : reg.labelsOf(sid)), next, maxPoints);
-        const n = out.starts.length;
-        if (n === 0) continue;
-        const offsets = new Int32Array(n + 1);
-        for (let i = 0; i < n; i++) offsets[i] = out.starts[i]!;
-        offsets[n] = out.length;
-        const pending = onBatch({ labels, offsets, tsPtr: out.tsPtr, vsPtr: out.vsPtr });
+        if (out.count === 0) continue;
+        const pending = onBatch({ labels, offsets: out.offsets(), tsPtr: out.tsPtr, vsPtr: out.vsPtr });
         out.clear();
         if (pending) await pending;
       }

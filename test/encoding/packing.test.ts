@@ -162,7 +162,10 @@ test("a record decodes by range into linear memory without being rebuilt: same p
         const want = decodeRangeInto(chunk, start, end, wantTs, wantValues, 0);
         const tsPtr = arena.readArena(n + at, 0);
         const vsPtr = tsPtr + arena.readArenaPoints() * 8;
-        const got = decodeRecordRangeToMemory(record, n, ts[0]!, ts[n - 1]!, start, end, tsPtr, vsPtr, at);
+        // the record as a reader hands it: inside a larger block, given by offset and length
+        const block = new Uint8Array(record.length + 2 * n + 5).fill(0xa5);
+        block.set(record, n + 3);
+        const got = decodeRecordRangeToMemory(block, n, ts[0]!, ts[n - 1]!, start, end, tsPtr, vsPtr, at, n + 3, record.length);
         assert.is(got, want);
         const mem = memoryViews();
         assert.equal(Array.from(mem.f64.subarray(tsPtr / 8 + at, tsPtr / 8 + at + got)), Array.from(wantTs.subarray(0, want)));
