@@ -9,6 +9,7 @@ import { warnCappedRatios, warnInvalidQuantiles } from "./annotations.js";
 import { goQuote } from "./parser/errors.js";
 import type { Evaluator } from "./evaluator.js";
 import { unwrapParens } from "./evaluator.js";
+import { releaseColumns } from "./range_kernels.js";
 import { anyPresentIn, hasAnyPoint, seriesOfColumns, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 
 /** Compensation term left by the last kahanInc call (avoids allocating a pair per addition). */
@@ -94,13 +95,19 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
 
   let input: StepSeries[] | undefined;
   if (e.op === "sum" || e.op === "avg" || e.op === "count" || e.op === "group" || e.op === "min" || e.op === "max") {
-    // An instant selector (or one compared with a literal) is aggregated from its columns: no object per series.
-    const cols = await ev.evalColumns(e.expr, grid);
+    // An instant selector (or one compared with a literal) or a range function is aggregated from its columns: no
+    // object per series. The columns are pooled: accumulate copies what it needs, and they go back to the pool.
+    const cols = await ev.evalColumns(e.expr, grid, true);
     if (cols) {
-      const groups = groupSeries(cols.labels, cols, g);
-      const fast = accumulate(e.op, cols, groups.members, steps);
-      if (fast) return { kind: "vector", series: accumulated(groups.labels, fast) };
-      input = seriesOfColumns(cols); // an avg that overflowed: the incremental mean below
+      try {
+        const groups = groupSeries(cols.labels, cols, g);
+        const fast = accumulate(e.op, cols, groups.members, steps);
+        if (fast) return { kind: "vector", series: accumulated(groups.labels, fast) };
+        // an avg that overflowed: the incremental mean below, over copies
+        input = seriesOfColumns({ ...cols, values: cols.values.slice(), present: cols.present.slice() });
+      } finally {
+        releaseColumns(cols);
+      }
     }
   }
   input ??= await ev.evalVector(e.expr, grid);

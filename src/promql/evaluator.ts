@@ -7,8 +7,8 @@ import type { SeriesBatch, SeriesSource } from "./source.js";
 import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
 import { countPresent, makeGrid, seriesOfColumns, type EvalValue, type Grid, type RawSeries, type StepSeries, type VectorColumns } from "./values.js";
 import {
-  evalInstantSelectorInMemory, evalRangeKernelColumns, evalRangeKernelInMemory, joinColumns, KERNEL_BATCH_POINTS, type KernelColumns, type RangeFunctionName,
-  type WindowExtension,
+  columnPool, evalInstantSelectorInMemory, evalRangeKernelColumns, evalRangeKernelInMemory, KERNEL_BATCH_POINTS, KernelColumnsBuilder, type KernelColumns,
+  type RangeFunctionName, type WindowExtension,
 } from "./range_kernels.js";
 import type { Annotations } from "./annotations.js";
 import { compareColumns, evalBinary, isComparison } from "./binary.js";
@@ -242,7 +242,7 @@ export class Evaluator {
     const steps = refs.length;
     const lookback = this.options.lookbackDeltaMs;
     if (vs.smoothed && !sampleTimestamps) return this.evalSmoothedSelector(vs, refs);
-    const cols = await this.selectorColumns(vs, refs, sampleTimestamps);
+    const cols = await this.selectorColumns(vs, refs, sampleTimestamps, false);
     if (cols) return seriesOfColumns(cols);
     const raw = await this.select(vs, refs[0] - lookback + 1, refs[steps - 1]);
     const out: StepSeries[] = [];
@@ -268,19 +268,20 @@ export class Evaluator {
 
   /**
    * An instant selector (not smoothed) as columns, read batch by batch where storage decoded the samples in WASM
-   * memory (one kernel call per batch, no per-series objects); undefined when the source offers no batches.
+   * memory (one kernel call per batch, no per-series objects); undefined when the source offers no batches. With
+   * `pooled`, the columns come from columnPool and the caller gives them back (releaseColumns).
    */
-  private async selectorColumns(vs: ast.VectorSelector, refs: Float64Array, sampleTimestamps: boolean): Promise<VectorColumns | undefined> {
+  private async selectorColumns(vs: ast.VectorSelector, refs: Float64Array, sampleTimestamps: boolean, pooled: boolean): Promise<VectorColumns | undefined> {
     const steps = refs.length;
     const lookback = this.options.lookbackDeltaMs;
     let labels: Label[][] | undefined;
-    const parts: KernelColumns[] = [];
+    const out = new KernelColumnsBuilder(pooled ? columnPool : undefined);
     const inMemory = await this.selectInMemory(vs, refs[0] - lookback + 1, refs[steps - 1], (batch) => {
       labels = labels === undefined ? batch.labels : appendAll(labels, batch.labels);
-      parts.push(evalInstantSelectorInMemory(batch, refs, lookback, sampleTimestamps));
+      evalInstantSelectorInMemory(batch, refs, lookback, sampleTimestamps, out);
     });
     if (!inMemory) return undefined;
-    const { values, present } = joinColumns(parts);
+    const { values, present } = out.columns();
     // Like Prometheus, the points an instant selector produces count against the sample limit.
     this.countSamples(countPresent(present));
     return { labels: labels ?? [], dropName: false, values, present, steps };
@@ -290,17 +291,19 @@ export class Evaluator {
    * An instant-vector expression as columns where it can be evaluated without per-series objects: an instant
    * selector, one compared with a number literal (`up == 1`, `x > bool 0`), or a range function call
    * (`rate(x[5m])`); undefined for anything else (then nothing was evaluated). Aggregations read these columns directly.
+   * With `pooled`, columns read in WASM memory come from columnPool and the caller gives them back (releaseColumns)
+   * once it no longer reads them.
    */
-  async evalColumns(expr: ast.Expr, grid: Grid): Promise<VectorColumns | undefined> {
+  async evalColumns(expr: ast.Expr, grid: Grid, pooled = false): Promise<VectorColumns | undefined> {
     expr = unwrapParens(expr);
     if (expr.type === "VectorSelector") {
       if (expr.smoothed) return undefined;
       this.checkDeadline();
-      return this.selectorColumns(expr, this.referenceTimes(grid, expr.at, expr.offsetMs), false);
+      return this.selectorColumns(expr, this.referenceTimes(grid, expr.at, expr.offsetMs), false, pooled);
     }
     if (expr.type === "Call") {
       this.checkDeadline();
-      return rangeFunctionColumns(this, expr, grid);
+      return rangeFunctionColumns(this, expr, grid, pooled);
     }
     if (expr.type !== "BinaryExpr" || !isComparison(expr.op)) return undefined;
     const lhs = unwrapParens(expr.lhs);
@@ -309,7 +312,7 @@ export class Evaluator {
     const literal = scalarOnLeft ? lhs : rhs;
     const selector = scalarOnLeft ? rhs : lhs;
     if (literal.type !== "NumberLiteral" || selector.type !== "VectorSelector") return undefined;
-    const cols = await this.evalColumns(selector, grid);
+    const cols = await this.evalColumns(selector, grid, pooled);
     if (cols) compareColumns(expr.op, cols, literal.value, scalarOnLeft, expr.returnBool);
     return cols;
   }
@@ -405,11 +408,12 @@ export class Evaluator {
    * Range function `name` over a matrix selector or subquery: the labels of every series read and the kernel's
    * per-step results as columns (series i at [i * steps, (i + 1) * steps); series without a point among them). A
    * matrix selector over a source that offers selectBatches is evaluated batch by batch where storage decoded the
-   * samples in WASM memory (no JS copies); anything else goes through evalRangeArgument.
+   * samples in WASM memory (no JS copies; with `pooled`, into columns from columnPool that the caller gives back);
+   * anything else goes through evalRangeArgument.
    */
   async evalRangeFunction(
     name: RangeFunctionName, expr: ast.MatrixSelector | ast.SubqueryExpr, grid: Grid,
-    p0: Float64Array | undefined, p1: Float64Array | undefined, extension: WindowExtension | undefined,
+    p0: Float64Array | undefined, p1: Float64Array | undefined, extension: WindowExtension | undefined, pooled: boolean,
   ): Promise<{ labels: Label[][] } & KernelColumns> {
     if (expr.type === "MatrixSelector") {
       const vs = expr.vector;
@@ -417,13 +421,13 @@ export class Evaluator {
       const start = windowEnds[0] - expr.rangeMs - (extension?.beforeMs ?? 0) + 1;
       const end = windowEnds[windowEnds.length - 1] + (extension?.afterMs ?? 0);
       let labels: Label[][] | undefined;
-      const parts: KernelColumns[] = [];
+      const out = new KernelColumnsBuilder(pooled ? columnPool : undefined);
       const windows = { windowEnds, rangeMs: expr.rangeMs, p0, p1, extension };
       const inMemory = await this.selectInMemory(vs, start, end, (batch) => {
         labels = labels === undefined ? batch.labels : appendAll(labels, batch.labels);
-        parts.push(evalRangeKernelInMemory(name, batch, windows));
+        evalRangeKernelInMemory(name, batch, windows, out);
       });
-      if (inMemory) return { labels: labels ?? [], ...joinColumns(parts) };
+      if (inMemory) return { labels: labels ?? [], ...out.columns() };
     }
     const arg = await this.evalRangeArgument(expr, grid);
     const windows = { windowEnds: arg.windowEnds, rangeMs: arg.rangeMs, p0, p1, extension };

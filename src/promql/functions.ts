@@ -275,9 +275,10 @@ function byLabels(names: string[], descending: boolean): (a: StepSeries, b: Step
 /**
  * A range function call (`rate(x[5m])`, `quantile_over_time(0.9, x[10m])`, ...) as columns: series i (labels[i]) at
  * [i * steps, (i + 1) * steps) of the kernel's output, series without a point among them (aggregations read them so,
- * with no object per series); undefined when `call` is not a range function (then nothing was evaluated).
+ * with no object per series); undefined when `call` is not a range function (then nothing was evaluated). `pooled`:
+ * see Evaluator.evalColumns.
  */
-export async function rangeFunctionColumns(ev: Evaluator, call: ast.Call, grid: Grid): Promise<VectorColumns | undefined> {
+export async function rangeFunctionColumns(ev: Evaluator, call: ast.Call, grid: Grid, pooled = false): Promise<VectorColumns | undefined> {
   const name = call.func === "holt_winters" ? "double_exponential_smoothing" : call.func;
   if (!(name in RANGE_FUNCTION_IDS)) return undefined;
   const matrixIndex = call.args.findIndex(isRangeArgument);
@@ -293,7 +294,7 @@ export async function rangeFunctionColumns(ev: Evaluator, call: ast.Call, grid: 
   let p0: Float64Array | undefined = scalars[0];
   let p1: Float64Array | undefined = scalars[1];
   if (name === "predict_linear") p1 = grid.times;
-  const { labels, values, present } = await ev.evalRangeFunction(name as RangeFunctionName, matrixArg, grid, p0, p1, extension);
+  const { labels, values, present } = await ev.evalRangeFunction(name as RangeFunctionName, matrixArg, grid, p0, p1, extension, pooled);
   if (name === "double_exponential_smoothing" && labels.length > 0) {
     for (let i = 0; i < grid.times.length; i++) {
       if (!(p0![i] > 0 && p0![i] < 1)) throw new PromqlError("execution", `invalid smoothing factor. Expected: 0 < sf < 1, got: ${p0![i].toFixed(6)}`);

@@ -328,4 +328,27 @@ test("selectors, range functions and aggregations give the same results from sto
   await storage.close();
 });
 
+test("aggregations over pooled columns give the same results while other queries run between their batches", async () => {
+  const rows: Row[] = [];
+  for (let k = 0; k < 40; k++) {
+    for (let t = 0; t <= 600_000; t += 15_000) rows.push(...series("m_total", { k: String(k), g: String(k % 4) }, [[t, k * 1000 + t / 1000]]));
+  }
+  const storage = await storageWith(rows);
+  // small batches, and a turn of the event loop after each: the queries below interleave
+  const yielding: SeriesSource = {
+    selectColumns: (selection, start, end) => storage.selectColumns(selection, start, end),
+    selectBatches: (selection, start, end, _maxPoints, onBatch) =>
+      storage.selectBatches(selection, start, end, 50, (b) => Promise.resolve(onBatch(b)).then(() => new Promise<void>((r) => setImmediate(r)))),
+  };
+  const queries = ["sum by (g) (rate(m_total[2m]))", "max(m_total)", "avg by (g) (m_total)", "count(m_total > 20000)", "min by (g) (delta(m_total[5m]))"];
+  const alone: QueryResult[] = [];
+  for (const q of queries) alone.push(await new PromqlEngine(yielding).rangeQuery(q, 60_000, 600_000, 30_000));
+  for (let round = 0; round < 3; round++) {
+    const together = await Promise.all(queries.map((q) => new PromqlEngine(yielding).rangeQuery(q, 60_000, 600_000, 30_000)));
+    for (let i = 0; i < queries.length; i++) assert.equal(together[i], alone[i], queries[i]);
+  }
+  assert.ok(alone.every((r) => r.resultType === "matrix" && r.result.length >= 1));
+  await storage.close();
+});
+
 test.run();
