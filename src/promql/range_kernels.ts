@@ -193,9 +193,8 @@ export class KernelColumnsBuilder {
   }
 }
 
-/** Largest pooled column (slots); the pool keeps at most POOL_FREE of them, so at most ~9.4 MiB stay allocated. */
-const POOL_MAX_SLOTS = 1 << 19;
-const POOL_FREE = 2;
+/** Slots the pool keeps in all (9 bytes each: at most ~9.4 MiB stay allocated); the smallest arrays go first. */
+const POOL_MAX_SLOTS = 1 << 20;
 
 /** Column arrays lent to one evaluation at a time (a query that yields between batches holds its own until released). */
 export class ColumnPool {
@@ -214,14 +213,18 @@ export class ColumnPool {
     return got;
   }
 
-  /** Takes back arrays from take() (whole, not views); the smallest is dropped when more than POOL_FREE are free. */
+  /** Takes back arrays from take() (whole, not views); the smallest are dropped while more than POOL_MAX_SLOTS are free. */
   give(values: Float64Array, present: Uint8Array): void {
     if (values.length > POOL_MAX_SLOTS) return;
     this.free.push({ values, present });
-    if (this.free.length <= POOL_FREE) return;
-    let smallest = 0;
-    for (let i = 1; i < this.free.length; i++) if (this.free[i]!.values.length < this.free[smallest]!.values.length) smallest = i;
-    this.free.splice(smallest, 1);
+    let total = 0;
+    for (const f of this.free) total += f.values.length;
+    while (total > POOL_MAX_SLOTS) {
+      let smallest = 0;
+      for (let i = 1; i < this.free.length; i++) if (this.free[i]!.values.length < this.free[smallest]!.values.length) smallest = i;
+      total -= this.free[smallest]!.values.length;
+      this.free.splice(smallest, 1);
+    }
   }
 }
 
