@@ -4,7 +4,7 @@
 import type * as ast from "./ast.js";
 import { PromqlError } from "./result.js";
 import type { Label } from "./result.js";
-import { dropMetadataLabels, formatFloatPlain, keepLabels, labelsHash, labelsKey, METRIC_NAME, removeLabels, setLabel, signature, validLabelName } from "./labels.js";
+import { dropMetadataLabels, formatFloatPlain, keepLabels, labelsHash, labelsKey, METRIC_NAME, removeLabels, setLabel, validLabelName } from "./labels.js";
 import { warnCappedRatios, warnInvalidQuantiles } from "./annotations.js";
 import { goQuote } from "./parser/errors.js";
 import type { Evaluator } from "./evaluator.js";
@@ -40,7 +40,42 @@ function quantile(q: number, values: number[]): number {
 }
 
 /** A group's identity: equal keys exactly when the grouping labels are equal. */
-type GroupKey = string | symbol;
+type GroupKey = string | symbol | number;
+
+type KeyNode = Map<string, KeyNode | number>;
+
+/**
+ * Dense ids of label sets restricted to `names` (include) or to all labels but them, without building a key string
+ * per series: a trie of Maps keyed by the label names and values themselves, alternating name and value levels; a
+ * set's id sits under "" at the name level after its last pair (label names are never empty).
+ */
+class LabelSetIds {
+  private readonly root: KeyNode = new Map();
+  private count = 0;
+
+  constructor(
+    private readonly names: Set<string>,
+    private readonly include: boolean,
+  ) {}
+
+  id(labels: Label[]): number {
+    let node = this.root;
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[i]!;
+      if (this.names.has(l.name) !== this.include) continue;
+      node = child(child(node, l.name), l.value);
+    }
+    let id = node.get("") as number | undefined;
+    if (id === undefined) node.set("", (id = this.count++));
+    return id;
+  }
+}
+
+function child(node: KeyNode, key: string): KeyNode {
+  let next = node.get(key) as KeyNode | undefined;
+  if (next === undefined) node.set(key, (next = new Map()));
+  return next;
+}
 
 /** Key of the group without the (single) grouping label. */
 const NO_VALUE = Symbol("no value");
@@ -53,7 +88,8 @@ interface Grouping {
 function grouping(names: string[], without: boolean): Grouping {
   if (without) {
     const excluded = new Set([...names, METRIC_NAME]);
-    return { key: (l) => signature(l, excluded, false), labels: (l) => removeLabels(l, excluded) };
+    const ids = new LabelSetIds(excluded, false);
+    return { key: (l) => ids.id(l), labels: (l) => removeLabels(l, excluded) };
   }
   const kept = new Set(names);
   // one group (its labels built like any other group's: a literal [] has another elements kind, and the code that
@@ -68,7 +104,8 @@ function grouping(names: string[], without: boolean): Grouping {
     };
     return { key, labels: (l) => keepLabels(l, kept) };
   }
-  return { key: (l) => signature(l, kept, true), labels: (l) => keepLabels(l, kept) };
+  const ids = new LabelSetIds(kept, true);
+  return { key: (l) => ids.id(l), labels: (l) => keepLabels(l, kept) };
 }
 
 /** limit_ratio's per-series position in [0, 1]: Prometheus' float64(labels.Hash()) / float64(MaxUint64). */
@@ -469,35 +506,43 @@ function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepS
   const offsets = op === "limit_ratio" ? input.map(ratioOffset) : undefined;
   // Order of the selected series at the (single) step of an instant query: per group, best first.
   const instantOrder: number[] = [];
-  for (let t = 0; t < steps; t++) {
+  // the members present at a step, then (topk/bottomk) sorted best first: one array reused step after step
+  const present: number[] = [];
+  let t = 0;
+  const sign = op === "topk" ? -1 : 1;
+  // returns -1/0/1, not a difference (a double result is a heap number per comparison); NaN differences (Inf - Inf)
+  // compare equal as before
+  const better = (a: number, b: number): number => {
+    const va = input[a].values[t];
+    const vb = input[b].values[t];
+    if (Number.isNaN(va)) return Number.isNaN(vb) ? 0 : 1;
+    if (Number.isNaN(vb)) return -1;
+    const d = va - vb;
+    return d > 0 ? sign : d < 0 ? -sign : 0;
+  };
+  for (t = 0; t < steps; t++) {
     const p = param[t];
     for (const memberList of groups.values()) {
-      const present = memberList.filter((i) => input[i].present[t]);
+      present.length = 0;
+      for (let m = 0; m < memberList.length; m++) if (input[memberList[m]!].present[t]) present.push(memberList[m]!);
       if (present.length === 0) continue;
-      let chosen: number[];
+      let chosen: number[] = present;
+      let n = present.length;
       if (op === "limit_ratio") {
         const r = Math.max(-1, Math.min(1, p));
         if (r === 0) continue;
         chosen = present.filter((i) => (r >= 0 ? offsets![i] < r : offsets![i] >= 1 + r));
+        n = chosen.length;
       } else {
         const k = Math.min(Math.trunc(p), input.length);
         if (k < 1) continue;
-        if (op === "limitk") {
-          chosen = present.slice(0, k);
-        } else {
-          const sign = op === "topk" ? -1 : 1;
-          const sorted = present.slice().sort((a, b) => {
-            const va = input[a].values[t];
-            const vb = input[b].values[t];
-            if (Number.isNaN(va)) return Number.isNaN(vb) ? 0 : 1;
-            if (Number.isNaN(vb)) return -1;
-            return sign * (va - vb);
-          });
-          chosen = sorted.slice(0, k);
-        }
+        if (op !== "limitk") present.sort(better);
+        n = Math.min(k, n);
       }
-      for (const i of chosen) outPresent[i][t] = 1;
-      if (steps === 1) instantOrder.push(...chosen);
+      for (let j = 0; j < n; j++) {
+        outPresent[chosen[j]!]![t] = 1;
+        if (steps === 1) instantOrder.push(chosen[j]!);
+      }
     }
   }
   const order = steps === 1 ? instantOrder : input.map((_, i) => i);
