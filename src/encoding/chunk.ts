@@ -421,27 +421,37 @@ export function decodeRangeToMemory(chunk: Uint8Array, start: number, end: numbe
   return count;
 }
 
+/** A segment's chunk record in place: bytes [offset, offset + length) of `bytes`, with its index entry's fields. */
+export interface RecordRef {
+  bytes: Uint8Array;
+  offset: number;
+  length: number;
+  /** Point count. */
+  count: number;
+  minTs: number;
+  maxTs: number;
+}
+
 /**
  * decodeRangeToMemory for a chunk a segment stores as a record (chunkToRecord), given the fields of its index entry
  * (point count, min and max ts as integer numbers): the kernel rebuilds only the header, in scratch in front of a copy
  * of the sections, and checks no checksum (the record has none: the segment block's CRC-32 covered it). The record
- * is bytes [offset, offset + length) of `record` (a reader passes its cached block as it is).
+ * comes as one object (a reader reuses one for all its records): its timestamps are read here, next to the kernel
+ * call, so no heap number is made for them.
  */
-export function decodeRecordRangeToMemory(
-  record: Uint8Array, count: number, minTs: number, maxTs: number, start: number, end: number, tsPtr: number, vsPtr: number, at: number,
-  offset = 0, length = record.length - offset,
-): number {
+export function decodeRecordRangeToMemory(r: RecordRef, start: number, end: number, tsPtr: number, vsPtr: number, at: number): number {
   if (Number.isNaN(start) || Number.isNaN(end)) throw new RangeError("time bound is NaN");
-  const kindId = record[offset + 1];
+  const { bytes, offset, length } = r;
+  const kindId = bytes[offset + 1];
   if (kindId !== 0 && kindId !== undefined && KINDS[kindId] !== undefined) {
     throw new TypeError(`decodeRecordRangeToMemory needs an f64 chunk, got "${KINDS[kindId]}"`);
   }
-  if (offset < 0 || length < 0 || offset + length > record.length) throw new RangeError("record outside its bytes");
+  if (offset < 0 || length < 0 || offset + length > bytes.length) throw new RangeError("record outside its bytes");
   const inBytes = align16(length + READ_SLACK);
   const inPtr = scratch(inBytes + align16(length + 112));
-  copyInto(memoryViews().u8, inPtr, record, offset, length);
-  const n = kernels().decodeRecordRange(inPtr, length, count, minTs, maxTs, start, end, inPtr + inBytes, tsPtr + 8 * at, vsPtr + 8 * at);
-  if (n < 0) fail(n, chunkFromRecord(record.subarray(offset, offset + length), count, minTs, maxTs)); // (rebuilt for the message; throws itself on a bad length varint)
+  copyInto(memoryViews().u8, inPtr, bytes, offset, length);
+  const n = kernels().decodeRecordRange(inPtr, length, r.count, r.minTs, r.maxTs, start, end, inPtr + inBytes, tsPtr + 8 * at, vsPtr + 8 * at);
+  if (n < 0) fail(n, chunkFromRecord(bytes.subarray(offset, offset + length), r.count, r.minTs, r.maxTs)); // (rebuilt for the message; throws itself on a bad length varint)
   return n;
 }
 

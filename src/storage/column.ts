@@ -2,7 +2,7 @@
 // the unit every read path works on. Cells are copied as int32 pairs or with TypedArray.set, never through JS
 // arithmetic, so NaN payloads (the Prometheus staleness marker) survive bit-exact.
 import {
-  chunkFromRecord, chunkPointCount, decodeRangeInto, decodeRangeToMemory, decodeRecordRangeToMemory, MAX_CHUNK_POINTS,
+  chunkFromRecord, chunkPointCount, decodeRangeInto, decodeRangeToMemory, decodeRecordRangeToMemory, MAX_CHUNK_POINTS, type RecordRef,
 } from "../encoding/chunk.js";
 import { grownTo } from "../encoding/typed-arrays.js";
 import { loadWasm, memoryViews } from "../wasm/loader.js";
@@ -115,7 +115,7 @@ function mergeTwo(axis: TimeAxis, a: Column, b: Column, blob: boolean): Column {
  * A chunk a segment stores as a record (chunkToRecord), in place: bytes [offset, offset + length) of `bytes` (its
  * cached block), with the fields of its index entry. A reader fills one such object for every record it hands to a
  * sink (valid during that call only), so reading a record boxes no timestamp and makes one view only, for the copy into
- * linear memory.
+ * linear memory (decodeRecordRangeToMemory's RecordRef, with number timestamps, on millisecond storage).
  */
 export class ChunkRecord {
   bytes: Uint8Array = new Uint8Array(0);
@@ -300,7 +300,7 @@ export class ArenaBatchBuilder implements PointSink {
   appendRecord(r: ChunkRecord, s: Ts, e: Ts): boolean {
     this.reserve(Math.min(r.count, MAX_CHUNK_POINTS));
     const ts = this.tsPtr;
-    const n = decodeRecordRangeToMemory(r.bytes, r.count, r.minTs as number, r.maxTs as number, s as number, e as number, ts, this.vsPtr, this.length, r.offset, r.length);
+    const n = decodeRecordRangeToMemory(r as RecordRef, s as number, e as number, ts, this.vsPtr, this.length); // (ms: number timestamps)
     return this.appended(n);
   }
 

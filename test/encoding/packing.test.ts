@@ -165,7 +165,8 @@ test("a record decodes by range into linear memory without being rebuilt: same p
         // the record as a reader hands it: inside a larger block, given by offset and length
         const block = new Uint8Array(record.length + 2 * n + 5).fill(0xa5);
         block.set(record, n + 3);
-        const got = decodeRecordRangeToMemory(block, n, ts[0]!, ts[n - 1]!, start, end, tsPtr, vsPtr, at, n + 3, record.length);
+        const ref = { bytes: block, offset: n + 3, length: record.length, count: n, minTs: ts[0]!, maxTs: ts[n - 1]! };
+        const got = decodeRecordRangeToMemory(ref, start, end, tsPtr, vsPtr, at);
         assert.is(got, want);
         const mem = memoryViews();
         assert.equal(Array.from(mem.f64.subarray(tsPtr / 8 + at, tsPtr / 8 + at + got)), Array.from(wantTs.subarray(0, want)));
@@ -181,7 +182,7 @@ test("a record decodes by range into linear memory without being rebuilt: same p
   const tsPtr = arena.readArena(300, 0);
   const vsPtr = tsPtr + arena.readArenaPoints() * 8;
   const decode = (count: number, minTs: number, maxTs: number, bytes = record) => () =>
-    decodeRecordRangeToMemory(bytes, count, minTs, maxTs, ts[0]!, ts[299]! + 1, tsPtr, vsPtr, 0);
+    decodeRecordRangeToMemory({ bytes, offset: 0, length: bytes.length, count, minTs, maxTs }, ts[0]!, ts[299]! + 1, tsPtr, vsPtr, 0);
   assert.is(decode(300, ts[0]!, ts[299]!)(), 300);
   for (const bad of [decode(299, ts[0]!, ts[299]!), decode(300, ts[0]!, ts[299]! + 1), decode(300, ts[0]! - 1, ts[299]!)]) {
     assert.throws(bad, (e: unknown) => e instanceof ChunkCorruptionError);
