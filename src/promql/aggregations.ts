@@ -10,6 +10,7 @@ import { goQuote } from "./parser/errors.js";
 import type { Evaluator } from "./evaluator.js";
 import { unwrapParens } from "./evaluator.js";
 import { releaseColumns } from "./range_kernels.js";
+import { grownTo } from "../encoding/typed-arrays.js";
 import { anyPresentIn, hasAnyPoint, seriesOfColumns, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 
 /** Compensation term left by the last kahanInc call (avoids allocating a pair per addition). */
@@ -275,26 +276,47 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
 }
 
 /**
- * The groups of series 0..labels.length-1 in order of first appearance: their labels and member indexes. With
- * `cols`, series without any point are left out (an instant selector's columns hold them).
+ * The groups of series 0..labels.length-1 in order of first appearance: their labels and member indexes (ascending;
+ * views into one Int32Array, not a growing array per group). With `cols`, series without any point are left out (an
+ * instant selector's columns hold them).
  */
-function groupSeries(labels: Label[][], cols: VectorColumns | undefined, g: Grouping): { labels: Label[][]; members: number[][] } {
+function groupSeries(labels: Label[][], cols: VectorColumns | undefined, g: Grouping): { labels: Label[][]; members: Int32Array[] } {
   const groupIndex = new Map<GroupKey, number>();
   const groupLabels: Label[][] = [];
-  const members: number[][] = [];
+  const groupOf = new Int32Array(labels.length);
+  let sizes = new Int32Array(16);
   for (let i = 0; i < labels.length; i++) {
-    if (cols && !anyPresentIn(cols.present, i * cols.steps, (i + 1) * cols.steps)) continue;
+    if (cols && !anyPresentIn(cols.present, i * cols.steps, (i + 1) * cols.steps)) {
+      groupOf[i] = -1;
+      continue;
+    }
     const key = g.key(labels[i]!);
     let gi = groupIndex.get(key);
     if (gi === undefined) {
       gi = groupLabels.length;
       groupIndex.set(key, gi);
       groupLabels.push(g.labels(labels[i]!));
-      members.push([]);
+      if (gi >= sizes.length) sizes = grownTo(sizes, gi + 1);
     }
-    members[gi]!.push(i);
+    groupOf[i] = gi;
+    sizes[gi]++;
   }
-  return { labels: groupLabels, members };
+  return { labels: groupLabels, members: membersOf(groupOf, sizes, groupLabels.length) };
+}
+
+/** Series indexes per group (groupOf[i] = -1: in none), as views of one array. */
+function membersOf(groupOf: Int32Array, sizes: Int32Array, groups: number): Int32Array[] {
+  const starts = new Int32Array(groups + 1);
+  for (let gi = 0; gi < groups; gi++) starts[gi + 1] = starts[gi]! + sizes[gi]!;
+  const all = new Int32Array(starts[groups]!);
+  const fill = starts.slice(0, groups);
+  for (let i = 0; i < groupOf.length; i++) {
+    const gi = groupOf[i]!;
+    if (gi >= 0) all[fill[gi]!++] = i;
+  }
+  const members: Int32Array[] = [];
+  for (let gi = 0; gi < groups; gi++) members.push(all.subarray(starts[gi]!, starts[gi + 1]!));
+  return members;
 }
 
 interface Accumulated {
@@ -320,7 +342,7 @@ function accumulated(groupLabels: Label[][], acc: Accumulated): StepSeries[] {
  * Prometheus' incremental-mean fallback (the per-step path). count and group read no values.
  */
 function accumulate(
-  op: "sum" | "avg" | "count" | "group" | "min" | "max", input: StepSeries[] | VectorColumns, members: number[][], steps: number,
+  op: "sum" | "avg" | "count" | "group" | "min" | "max", input: StepSeries[] | VectorColumns, members: Int32Array[], steps: number,
 ): Accumulated | undefined {
   const cols = Array.isArray(input) ? undefined : input;
   const series = Array.isArray(input) ? input : undefined;
@@ -348,7 +370,7 @@ function accumulate(
 
 /** accumulate's pass over one group's members held as columns; returns the group's dropName (two loops, not one over both forms, so each stays monomorphic). */
 function accumulateColumns(
-  op: string, cols: VectorColumns, memberList: number[], acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
+  op: string, cols: VectorColumns, memberList: Int32Array, acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
 ): boolean {
   const sv = cols.values;
   const sp = cols.present;
@@ -362,7 +384,7 @@ function accumulateColumns(
 
 /** accumulate's pass over one group's members held as StepSeries; returns the group's dropName. */
 function accumulateSeries(
-  op: string, series: StepSeries[], memberList: number[], acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
+  op: string, series: StepSeries[], memberList: Int32Array, acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
 ): boolean {
   let drop = false;
   for (let m = 0; m < memberList.length; m++) {
