@@ -8,11 +8,14 @@
 // body written by src/server/prometheus-json.ts, timed and counted with the query.
 // --alloc: after the timed runs, R more runs under V8's sampling heap profiler (objects later collected by minor and
 // major GCs included, 256-byte sampling interval): JS heap bytes allocated per query and its top K allocation sites
-// (function and file; a builtin with its caller). ArrayBuffer backing stores live outside the JS heap and are not counted here.
+// (function and file; a builtin with its caller). ArrayBuffer backing stores (Buffers, typed arrays over 64 bytes) live
+// outside the JS heap: counted apart, as the growth of process.memoryUsage().arrayBuffers over one run that starts
+// after a full GC (the process re-runs itself with --expose-gc and 64 MiB semi-spaces, so no GC frees any during a run).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { spawnSync } from "node:child_process";
 import { Session } from "node:inspector/promises";
 import { StorageBuilder, type Row } from "../src/index.js";
 import { PromqlEngine } from "../src/promql/engine.js";
@@ -48,6 +51,11 @@ const only = onlyAt > 0 ? new Set(process.argv[onlyAt + 1].split(",")) : undefin
 const serverPath = process.argv.includes("--server");
 const alloc = process.argv.includes("--alloc");
 const top = arg("top", 6);
+const gc = (globalThis as { gc?: () => void }).gc;
+if (alloc && gc === undefined) {
+  const flags = ["--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64", ...process.execArgv];
+  process.exit(spawnSync(process.execPath, [...flags, ...process.argv.slice(1)], { stdio: "inherit" }).status ?? 1);
+}
 
 const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const peerbenchLib = process.env.TSINK_PEERBENCH_LIB ?? resolve(repoRoot, "..", "shared", "tools", "peerbench", "lib");
@@ -143,6 +151,7 @@ let sum = 0;
 let selectSum = 0;
 let cpuSum = 0;
 let allocSum = 0;
+let bufferSum = 0;
 console.log("query   type     median ms   (storage reads ms)   cpu ms   series/points");
 for (const q of queryList(wl)) {
   if (only && !only.has(q.id)) continue;
@@ -185,12 +194,20 @@ for (const q of queryList(wl)) {
   console.log(`${q.id}     ${q.type.padEnd(7)}  ${m.toFixed(1).padStart(9)}   ${`(${ms.toFixed(1)})`.padStart(18)}   ${cpu.toFixed(1).padStart(6)}   ${series}/${points}${check}${body}`);
   if (alloc) {
     const { perRun, sites } = await sampledAllocations(repeat, run);
+    const buffers: number[] = [];
+    for (let k = 0; k < repeat; k++) {
+      gc!();
+      const before = process.memoryUsage().arrayBuffers;
+      await run();
+      buffers.push(process.memoryUsage().arrayBuffers - before);
+    }
     allocSum += perRun;
-    console.log(`        allocated ${kib(perRun)} per query; top sites:`);
+    bufferSum += median(buffers);
+    console.log(`        allocated ${kib(perRun)} per query (+ ${kib(median(buffers))} of ArrayBuffers); top sites:`);
     for (const [site, bytes] of sites) console.log(`          ${kib(bytes).padStart(9)}  ${site}`);
   }
 }
 console.log(`sum of medians: ${sum.toFixed(1)} ms, of which storage reads ${selectSum.toFixed(1)} ms; process CPU ${cpuSum.toFixed(1)} ms (peers over HTTP: VictoriaMetrics 145.5 ms, Prometheus 350.3 ms)`);
-if (alloc) console.log(`JS heap allocated per run of the ${only?.size ?? 19} queries: ${kib(allocSum)}`);
+if (alloc) console.log(`JS heap allocated per run of the ${only?.size ?? 19} queries: ${kib(allocSum)} (+ ${kib(bufferSum)} of ArrayBuffers)`);
 await storage.close();
 if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
