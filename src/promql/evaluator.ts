@@ -78,12 +78,21 @@ const YIELD_AFTER_MS = 20;
 
 export class Evaluator {
   private loadedSamples = 0;
+  private loopChecks = 0;
   private lastYield = performance.now();
 
   constructor(
     private readonly source: SeriesSource,
     readonly options: EvaluatorOptions,
   ) {}
+
+  /**
+   * checkDeadline for per-series loops: reads the clock at the first and then every 64th call (each Date.now() is a
+   * new heap number; the abort signal cannot change during a synchronous loop anyway).
+   */
+  checkDeadlineInLoop(): void {
+    if ((this.loopChecks++ & 63) === 0) this.checkDeadline();
+  }
 
   checkDeadline(): void {
     if (this.options.signal?.aborted) throw new PromqlError("canceled", "query was canceled in expression evaluation");
@@ -251,7 +260,7 @@ export class Evaluator {
     const allPresent = new Uint8Array(steps * raw.length);
     let slot = 0;
     for (const s of raw) {
-      this.checkDeadline();
+      this.checkDeadlineInLoop();
       const stale = staleMarkerMask(s.values);
       const values = allValues.subarray(slot * steps, (slot + 1) * steps);
       const present = allPresent.subarray(slot * steps, (slot + 1) * steps);
@@ -274,17 +283,17 @@ export class Evaluator {
   private async selectorColumns(vs: ast.VectorSelector, refs: Float64Array, sampleTimestamps: boolean, pooled: boolean): Promise<VectorColumns | undefined> {
     const steps = refs.length;
     const lookback = this.options.lookbackDeltaMs;
-    let labels: Label[][] | undefined;
+    const labels: Label[][][] = [];
     const out = new KernelColumnsBuilder(pooled ? columnPool : undefined);
     const inMemory = await this.selectInMemory(vs, refs[0] - lookback + 1, refs[steps - 1], (batch) => {
-      labels = labels === undefined ? batch.labels : appendAll(labels, batch.labels);
+      labels.push(batch.labels);
       evalInstantSelectorInMemory(batch, refs, lookback, sampleTimestamps, out);
     });
     if (!inMemory) return undefined;
     const { values, present } = out.columns();
     // Like Prometheus, the points an instant selector produces count against the sample limit.
     this.countSamples(countPresent(present));
-    return { labels: labels ?? [], dropName: false, values, present, steps };
+    return { labels: joined(labels), dropName: false, values, present, steps };
   }
 
   /**
@@ -335,7 +344,7 @@ export class Evaluator {
     const raw = await this.select(vs, refs[0] - lookback + 1, refs[steps - 1] + lookback);
     const out: StepSeries[] = [];
     for (const s of raw.map(withoutStaleMarkers)) {
-      this.checkDeadline();
+      this.checkDeadlineInLoop();
       const ts = s.timestamps;
       const values = new Float64Array(steps);
       const present = new Uint8Array(steps);
@@ -420,14 +429,14 @@ export class Evaluator {
       const windowEnds = this.referenceTimes(grid, vs.at, vs.offsetMs);
       const start = windowEnds[0] - expr.rangeMs - (extension?.beforeMs ?? 0) + 1;
       const end = windowEnds[windowEnds.length - 1] + (extension?.afterMs ?? 0);
-      let labels: Label[][] | undefined;
+      const labels: Label[][][] = [];
       const out = new KernelColumnsBuilder(pooled ? columnPool : undefined);
       const windows = { windowEnds, rangeMs: expr.rangeMs, p0, p1, extension };
       const inMemory = await this.selectInMemory(vs, start, end, (batch) => {
-        labels = labels === undefined ? batch.labels : appendAll(labels, batch.labels);
+        labels.push(batch.labels);
         evalRangeKernelInMemory(name, batch, windows, out);
       });
-      if (inMemory) return { labels: labels ?? [], ...out.columns() };
+      if (inMemory) return { labels: joined(labels), ...out.columns() };
     }
     const arg = await this.evalRangeArgument(expr, grid);
     const windows = { windowEnds: arg.windowEnds, rangeMs: arg.rangeMs, p0, p1, extension };
@@ -545,10 +554,10 @@ export function finalizeSeries(series: StepSeries[]): StepSeries[] {
   return mergeSameLabels(series.map((s) => (s.dropName ? { ...s, labels: dropMetadataLabels(s.labels), dropName: false } : s)));
 }
 
-/** Appends `items` to `into` and returns it. */
-function appendAll<T>(into: T[], items: readonly T[]): T[] {
-  for (let i = 0; i < items.length; i++) into.push(items[i]!);
-  return into;
+/** The label lists of a read's batches as one list (a batch's own when there is one; else one copy of exact size). */
+function joined(parts: Label[][][]): Label[][] {
+  if (parts.length === 1) return parts[0]!;
+  return ([] as Label[][]).concat(...parts);
 }
 
 /**

@@ -59,7 +59,7 @@ const NAME_KEEPING_RANGE_FUNCTIONS = new Set(["last_over_time", "first_over_time
 
 function mapSeries(ev: Evaluator, series: StepSeries[], f: (x: number, step: number) => number): StepSeries[] {
   return series.map((s) => {
-    ev.checkDeadline();
+    ev.checkDeadlineInLoop();
     const values = new Float64Array(s.values.length);
     for (let i = 0; i < values.length; i++) if (s.present[i]) values[i] = f(s.values[i], i);
     return { labels: s.labels, dropName: true, values, present: s.present };
@@ -307,7 +307,7 @@ export async function rangeFunctionColumns(ev: Evaluator, call: ast.Call, grid: 
   const counterCheck = name === "rate" || name === "increase";
   let checkedMetric: string | undefined;
   for (let i = 0; i < labels.length; i++) {
-    ev.checkDeadline();
+    ev.checkDeadlineInLoop();
     const n = countPresentIn(present, i * steps, (i + 1) * steps);
     if (n === 0) continue;
     points += n;
