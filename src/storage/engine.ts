@@ -1,6 +1,7 @@
 // Storage: the embedded engine behind StorageBuilder. Owns the write path (validate -> log -> apply), every read
 // method, deletes, limits (memory budget, cardinality, writer slots), retention and lifecycle.
 import { availableParallelism } from "node:os";
+import { grownTo } from "../encoding/typed-arrays.js";
 import { customAggregate, downsample, pointsOf, reduce } from "./aggregate.js";
 import { aggregateOnChunks, downsampleOnChunks, isKernelAggregation } from "./chunk-aggregate.js";
 import { ArenaBatchBuilder, Column, ColumnBatchBuilder, mergeRuns, type PointSink } from "./column.js";
@@ -161,6 +162,8 @@ export class Storage implements EngineHandle {
   private readonly batchArrays: BatchArrays[] = [];
   /** Reused by the bulk read for each series' chunk list. */
   private readonly chunkScratch: Uint8Array[] = [];
+  /** Series ids a selectBatches batch kept, in order (filled and read synchronously, batch by batch). */
+  private batchIds = new Int32Array(1024);
   /**
    * Shaped label lists (labelsWith) by series id for one shape (`labelListsShape`): a series' labels never change
    * (a deleted id is only reused for the same series), so the lists of repeated reads are built once and stay in
@@ -893,11 +896,20 @@ export class Storage implements EngineHandle {
       const metricLabel = labelOptions.metricLabel === true;
       const omit = labelOptions.omitLabel === undefined ? -1 : (reg.dict.find(labelOptions.omitLabel) ?? -1);
       const out = new ArenaBatchBuilder(maxPoints + this.options.chunkPoints);
+      const keep = (sid: number) => {
+        if (out.count > this.batchIds.length) this.batchIds = grownTo(this.batchIds, out.count);
+        this.batchIds[out.count - 1] = sid; // (endSeries counted it already)
+      };
       for (let next = 0; next < ids.length; ) {
         if (next > 0) this.ensureOpen(); // the storage may have closed while the caller yielded
-        const labels: Label[][] = [];
-        next = this.readInto(ids, s, e, out, (sid) => labels.push(metricLabel || omit >= 0 ? this.shapedLabels(sid, metricLabel, omit) : reg.labelsOf(sid)), next, maxPoints);
+        next = this.readInto(ids, s, e, out, keep, next, maxPoints);
         if (out.count === 0) continue;
+        // the label lists at their exact size, not grown by push series after series
+        const labels: Label[][] = new Array<Label[]>(out.count);
+        for (let i = 0; i < out.count; i++) {
+          const sid = this.batchIds[i]!;
+          labels[i] = metricLabel || omit >= 0 ? this.shapedLabels(sid, metricLabel, omit) : reg.labelsOf(sid);
+        }
         const pending = onBatch({ labels, offsets: out.offsets(), tsPtr: out.tsPtr, vsPtr: out.vsPtr });
         out.clear();
         if (pending) await pending;
