@@ -497,6 +497,27 @@ function goFloat(f: number): string {
   return String(f);
 }
 
+/** topk/bottomk up to this k keep their best k by insertion (no sort, no array per step); larger k sort. */
+const TOP_K_BY_INSERTION = 64;
+
+/**
+ * The best k of members[0..n) into top (best first; returns how many): what a stable sort by `better` and the first
+ * k give. An element goes after the last kept one it is not strictly better than, so equal ones keep their order.
+ */
+function bestK(members: Int32Array, n: number, top: Int32Array, k: number, better: (a: number, b: number) => number): number {
+  let nt = 0;
+  for (let j = 0; j < n; j++) {
+    const i = members[j]!;
+    let at = nt;
+    while (at > 0 && better(i, top[at - 1]!) < 0) at--;
+    if (at >= k) continue;
+    for (let q = Math.min(nt, k - 1); q > at; q--) top[q] = top[q - 1]!;
+    top[at] = i;
+    if (nt < k) nt++;
+  }
+  return nt;
+}
+
 function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepSeries[], g: Grouping, param: Float64Array, steps: number): StepSeries[] {
   let max = -Infinity;
   let min = Infinity;
@@ -528,8 +549,13 @@ function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepS
   const offsets = op === "limit_ratio" ? input.map(ratioOffset) : undefined;
   // Order of the selected series at the (single) step of an instant query: per group, best first.
   const instantOrder: number[] = [];
-  // the members present at a step, then (topk/bottomk) sorted best first: one array reused step after step
-  const present: number[] = [];
+  const choose = (i: number, t: number) => {
+    outPresent[i]![t] = 1;
+    if (steps === 1) instantOrder.push(i);
+  };
+  // the members of a group present at a step, and the best k of them so far (small k): reused step after step
+  const members = new Int32Array(input.length);
+  const top = new Int32Array(TOP_K_BY_INSERTION);
   let t = 0;
   const sign = op === "topk" ? -1 : 1;
   // returns -1/0/1, not a difference (a double result is a heap number per comparison); NaN differences (Inf - Inf)
@@ -545,25 +571,28 @@ function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepS
   for (t = 0; t < steps; t++) {
     const p = param[t];
     for (const memberList of groups.values()) {
-      present.length = 0;
-      for (let m = 0; m < memberList.length; m++) if (input[memberList[m]!].present[t]) present.push(memberList[m]!);
-      if (present.length === 0) continue;
-      let chosen: number[] = present;
-      let n = present.length;
+      let np = 0;
+      for (let m = 0; m < memberList.length; m++) if (input[memberList[m]!].present[t]) members[np++] = memberList[m]!;
+      if (np === 0) continue;
       if (op === "limit_ratio") {
         const r = Math.max(-1, Math.min(1, p));
         if (r === 0) continue;
-        chosen = present.filter((i) => (r >= 0 ? offsets![i] < r : offsets![i] >= 1 + r));
-        n = chosen.length;
-      } else {
-        const k = Math.min(Math.trunc(p), input.length);
-        if (k < 1) continue;
-        if (op !== "limitk") present.sort(better);
-        n = Math.min(k, n);
+        for (let j = 0; j < np; j++) {
+          const i = members[j]!;
+          if (r >= 0 ? offsets![i] < r : offsets![i] >= 1 + r) choose(i, t);
+        }
+        continue;
       }
-      for (let j = 0; j < n; j++) {
-        outPresent[chosen[j]!]![t] = 1;
-        if (steps === 1) instantOrder.push(chosen[j]!);
+      const k = Math.min(Math.trunc(p), input.length);
+      if (k < 1) continue;
+      if (op === "limitk") {
+        for (let j = 0; j < Math.min(k, np); j++) choose(members[j]!, t);
+      } else if (k <= TOP_K_BY_INSERTION) {
+        const nt = bestK(members, np, top, k, better);
+        for (let j = 0; j < nt; j++) choose(top[j]!, t);
+      } else {
+        const sorted = Array.from(members.subarray(0, np)).sort(better);
+        for (let j = 0; j < Math.min(k, np); j++) choose(sorted[j]!, t);
       }
     }
   }

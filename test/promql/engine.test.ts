@@ -351,4 +351,35 @@ test("aggregations over pooled columns give the same results while other queries
   await storage.close();
 });
 
+test("topk, bottomk and limitk pick what a stable sort and the first k pick (NaN last, infinities, ties in input order)", async () => {
+  const pool = [NaN, Infinity, -Infinity, 0, 1, 1, 2.5, -3, 7, 7];
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.constantFrom(...pool), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 80 }), async (values, k) => {
+      const rows = values.flatMap((v, i) => series("m", { s: String(i).padStart(2, "0"), g: String(i % 3) }, [[0, v]]));
+      const storage = await storageWith(rows);
+      const engine = new PromqlEngine(storage);
+      for (const op of ["topk", "bottomk", "limitk"]) {
+        const got = await engine.instantQuery(`${op}(${k}, m)`, 0);
+        // input order: the selector's, by labels (g, then s)
+        const order = values.map((_, i) => i).sort((a, b) => (a % 3) - (b % 3) || a - b);
+        if (op !== "limitk") {
+          const sign = op === "topk" ? -1 : 1;
+          order.sort((a, b) => {
+            const [va, vb] = [values[a]!, values[b]!];
+            if (Number.isNaN(va)) return Number.isNaN(vb) ? 0 : 1;
+            if (Number.isNaN(vb)) return -1;
+            const d = va - vb;
+            return d > 0 ? sign : d < 0 ? -sign : 0;
+          });
+        }
+        const want = order.slice(0, k).map((i) => String(i).padStart(2, "0"));
+        assert.ok(got.resultType === "vector");
+        assert.equal(got.result.map((r) => r.labels.find((l) => l.name === "s")!.value), want, `${op}(${k}) over ${values}`);
+      }
+      await storage.close();
+    }),
+    { numRuns: 60 },
+  );
+});
+
 test.run();
