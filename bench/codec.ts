@@ -1,6 +1,9 @@
 // Codec benchmark (npm run bench:codec): encode / decode / scan points per second on one core and bytes per point
 // for the workloads in issue 2, using 2048-point chunks. Prints a markdown table; figures go to docs/benchmarks.md.
 import { encodeChunk, decodeChunk, decodeRangeInto, aggregateChunk, chunkInfo } from "../src/encoding/chunk.js";
+import { benchArgs } from "./cli.mjs";
+
+benchArgs({ about: "Chunk codecs: bytes/point and encode, decode and scan speed per workload (2048-point chunks); no flags.", flags: {} });
 
 const CHUNK_POINTS = 2048;
 const CHUNKS = 128;

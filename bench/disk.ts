@@ -8,22 +8,28 @@ import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { brotliCompressSync, deflateRawSync, constants as zc } from "node:zlib";
 import { StorageBuilder, type Row, type Storage, type WalSyncMode } from "../src/index.js";
 import { SegmentStore } from "../src/storage/segment/store.js";
+import { benchArgs } from "./cli.mjs";
+import { importPeerbench, type MakeWorkload, PEERBENCH_ENV, PEERBENCH_FLAG } from "./peerbench.mjs";
 
-interface Workload {
-  series: { labels: [string, string][] }[];
-  values: Float64Array;
-  timestamps: Float64Array;
-  S: number;
-  P: number;
-}
 
+const { values: opts } = benchArgs({
+  about: "Disk: ingest per WAL mode, bytes/sample after close, reopen and WAL replay, brotli vs deflate, reopen at 100k series.",
+  flags: {
+    "reopen-only": { type: "boolean", help: "only the reopen-at-scale part" },
+    peerbench: PEERBENCH_FLAG,
+  },
+  env: {
+    DISK_BENCH_SERIES: "series of the main workload (default 10000)",
+    DISK_BENCH_POINTS: "points per series (default 240)",
+    DISK_BENCH_REOPEN_SERIES: "series of the reopen-at-scale part (default 100000)",
+    ...PEERBENCH_ENV,
+  },
+});
 const S = Number(process.env.DISK_BENCH_SERIES ?? 10_000);
 const P = Number(process.env.DISK_BENCH_POINTS ?? 240);
-const workloadUrl = pathToFileURL(resolve(import.meta.dirname, "../../shared/tools/peerbench/lib/workload.mjs")).href;
 interface Template {
   kind: "counter" | "gauge" | "const" | "clock";
   rate?: number;
@@ -34,8 +40,8 @@ interface Template {
   quantum?: number;
   integerIncrements?: boolean;
 }
-const { makeWorkload, TEMPLATE, prng } = (await import(workloadUrl)) as {
-  makeWorkload: (o: { S: number; P: number; endMs: number }) => Workload;
+const { makeWorkload, TEMPLATE, prng } = (await importPeerbench(opts.peerbench, "workload.mjs")) as {
+  makeWorkload: MakeWorkload;
   TEMPLATE: Template[];
   prng: (seed: number) => () => number;
 };
@@ -229,7 +235,7 @@ async function serverReady(main: string, dataPath: string): Promise<{ ms: number
 }
 
 try {
-  if (process.argv.includes("--reopen-only")) {
+  if (opts["reopen-only"]) {
     await reopenAtScale();
     rmSync(root, { recursive: true, force: true });
     process.exit(0);

@@ -14,6 +14,18 @@ import { loadWasm } from "../src/wasm/loader.js";
 import { resolveSelection } from "../src/storage/matchers.js";
 import type { SeriesRegistry } from "../src/storage/registry.js";
 import { CHUNK_METADATA_BYTES } from "../src/storage/sealed-chunks.js";
+import { benchArgs } from "./cli.mjs";
+
+const { values: opts } = benchArgs({
+  about: "Storage engine: insert throughput at 10k and 1M series, memory per series, select latency, matcher select over 1M series.",
+  flags: {
+    quick: { type: "boolean", help: "100k series instead of 1M" },
+    select: { type: "boolean", help: "only the 1M-series insert, memory and select figures" },
+    insert: { type: "boolean", help: "only the 1M-series insertRows + memory and insertColumns figures" },
+    "10k": { type: "boolean", help: "only the 10k-series insert figures and the single-series selects" },
+    shuffled: { type: "boolean", help: "visit the series of insertRows in another random order every round" },
+  },
+});
 
 if (!process.execArgv.includes("--expose-gc")) {
   const r = spawnSync(process.execPath, ["--max-old-space-size=8192", "--expose-gc", ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
@@ -25,12 +37,12 @@ const BATCH = 1000;
 // a day ago, at the start of an hour: the rounds (10 x 15 s, or 100 x 15 s) then stay in one 1 h partition whatever
 // the time of the run (rounds crossing an hour gave every series a second head and ~90 B more per series)
 const T0 = Math.floor((Date.now() - 24 * 3600 * 1000) / 3_600_000) * 3_600_000;
-const quick = process.argv.includes("--quick");
+const quick = opts.quick;
 const BIG = quick ? 100_000 : 1_000_000;
-const selectOnly = process.argv.includes("--select");
-const insertOnly = process.argv.includes("--insert");
-const smallOnly = process.argv.includes("--10k");
-const shuffled = process.argv.includes("--shuffled");
+const selectOnly = opts.select;
+const insertOnly = opts.insert;
+const smallOnly = opts["10k"];
+const shuffled = opts.shuffled;
 
 const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 1 });
 const lines: string[] = [];

@@ -4,26 +4,31 @@
 // alone, (2) parsed and inserted
 // (insertColumns) into an in-memory storage, as the server does per request; (3) parses Telegraf-shaped lines
 // (two fields, 19-digit ns timestamps). Prints samples per CPU second (process.cpuUsage, so other load on the
-// machine counts less), best and median of the rounds. Options: --series --points --batch --rounds; env PEERBENCH_DIR.
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+// machine counts less), best and median of the rounds. Flags and env: --help.
 import { parseInfluxLines, parseInfluxLinesInJs, releaseInfluxColumns } from "../src/protocols/influx-line.js";
 import { StorageBuilder } from "../src/index.js";
+import { benchArgs } from "./cli.mjs";
+import { importPeerbench, PEERBENCH_ENV, PEERBENCH_FLAG } from "./peerbench.mjs";
 
-const arg = (name: string, dflt: number) => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? Number(process.argv[at + 1]) : dflt;
-};
-const S = arg("series", 10_000);
-const P = arg("points", 240);
-const B = arg("batch", 4000);
-const ROUNDS = arg("rounds", 5);
+const { values: opts } = benchArgs({
+  about: "Influx line-protocol parse and parse+insert in process over peerbench's influx bodies: samples per CPU second.",
+  flags: {
+    series: { type: "string", default: 10_000, help: "series of peerbench's workload" },
+    points: { type: "string", default: 240, help: "points per series (15 s apart)" },
+    batch: { type: "string", default: 4000, help: "lines per body" },
+    rounds: { type: "string", default: 5, help: "rounds per figure" },
+    peerbench: PEERBENCH_FLAG,
+  },
+  env: PEERBENCH_ENV,
+});
+const S = Number(opts.series);
+const P = Number(opts.points);
+const B = Number(opts.batch);
+const ROUNDS = Number(opts.rounds);
 
-// PEERBENCH_DIR: a copy of peerbench with its node_modules installed (the shared one may be read-only without them)
-const peerbenchDir = process.env.PEERBENCH_DIR ?? resolve(import.meta.dirname, "../../shared/tools/peerbench");
-const peerbench = (file: string) => pathToFileURL(resolve(peerbenchDir, "lib", file)).href;
-const { makeWorkload } = (await import(peerbench("workload.mjs"))) as { makeWorkload(o: object): unknown };
-const { encodeAll } = (await import(peerbench("encode.mjs"))) as {
+// the encoders need peerbench's node_modules: point --peerbench (or PEERBENCH_DIR) at a copy that has them
+const { makeWorkload, encodeAll } = (await importPeerbench(opts.peerbench, "workload.mjs", "encode.mjs")) as {
+  makeWorkload(o: object): unknown;
   encodeAll(wl: unknown, o: object): { body: Buffer; samples: number }[][];
 };
 const endMs = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;

@@ -4,27 +4,34 @@
 // Run: node --import tsx bench/ingest.ts [--series 10000] [--points 240] [--wal off|periodic|per-append]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { join } from "node:path";
 import { decodeWriteRequest, remoteProto } from "../src/protocols/remote.js";
 import { snappyCompress, snappyDecompressTransient } from "../src/protocols/snappy.js";
 import "../src/storage/segment/disk-durability.js";
 import { StorageBuilder } from "../src/storage/builder.js";
 import { loadWasm } from "../src/wasm/loader.js";
+import { benchArgs } from "./cli.mjs";
+import { importPeerbench, type MakeWorkload, PEERBENCH_ENV, PEERBENCH_FLAG } from "./peerbench.mjs";
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-};
-const S = Number(arg("series", "10000"));
-const P = Number(arg("points", "240"));
-const wal = arg("wal", "per-append");
+const { values: opts } = benchArgs({
+  about: "Remote-write ingest in process (snappy WriteRequests as peerbench sends them, decoded and inserted): CPU us per sample per stage.",
+  flags: {
+    series: { type: "string", default: 10_000, help: "series of peerbench's workload" },
+    points: { type: "string", default: 240, help: "points per series (15 s apart)" },
+    wal: { type: "string", default: "per-append", help: "off | periodic | per-append" },
+    peerbench: PEERBENCH_FLAG,
+  },
+  env: PEERBENCH_ENV,
+});
+const S = Number(opts.series);
+const P = Number(opts.points);
+const wal = opts.wal;
+if (!["off", "periodic", "per-append"].includes(wal)) throw new Error(`--wal ${wal}: off, periodic or per-append (see --help)`);
 const C = 4;
 const BATCH = 5000;
 const WriteRequest = remoteProto.lookupType("prometheus.WriteRequest");
-const workloadUrl = pathToFileURL(resolve(import.meta.dirname, "../../shared/tools/peerbench/lib/workload.mjs")).href;
-const { makeWorkload } = (await import(workloadUrl)) as {
-  makeWorkload: (o: { S: number; P: number; endMs: number }) => { series: { labels: [string, string][] }[]; values: Float64Array; timestamps: Float64Array };
+const { makeWorkload } = (await importPeerbench(opts.peerbench, "workload.mjs")) as {
+  makeWorkload: MakeWorkload;
 };
 
 const wl = makeWorkload({ S, P, endMs: Math.floor(Date.now() / 60_000) * 60_000 - 60_000 });

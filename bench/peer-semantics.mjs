@@ -6,12 +6,20 @@
 // Prints, per query and result file, how many points equal each model (relative tolerance 1e-9); exit code 1 when
 // a file matches neither model at some point.
 import { readFileSync } from "node:fs";
-import { makeWorkload } from "../../shared/tools/peerbench/lib/workload.mjs";
+import { benchArgs } from "./cli.mjs";
+import { importPeerbench, PEERBENCH_ENV, PEERBENCH_FLAG } from "./peerbench.mjs";
 
+const { values: opts, positionals } = benchArgs({
+  about: "Compares two peerbench result files (Prometheus 2.42, tsink) point by point with the 2.42 and 3.x range-window models; exit 1 when a file matches neither.",
+  flags: { peerbench: PEERBENCH_FLAG },
+  env: PEERBENCH_ENV,
+  positionals: "<prometheus.json> <tsink.json>",
+});
+const { makeWorkload } = await importPeerbench(opts.peerbench, "workload.mjs");
 const TOL = 1e-9;
-const [promFile, tsinkFile] = process.argv.slice(2);
-if (!promFile || !tsinkFile) {
-  console.error("usage: node bench/peer-semantics.mjs <prometheus.json> <tsink.json>");
+const [promFile, tsinkFile] = positionals;
+if (!promFile || !tsinkFile || positionals.length > 2) {
+  console.error("usage: node bench/peer-semantics.mjs [--peerbench DIR] <prometheus.json> <tsink.json> (see --help)");
   process.exit(2);
 }
 const prom = JSON.parse(readFileSync(promFile, "utf8"));

@@ -5,6 +5,20 @@
 # `npm run bench:peers -- --ingest influx` measures line-protocol ingest beside VictoriaMetrics and InfluxDB 1.x
 # (apt-get install influxdb) with 4000-line requests for every target (tsink's default limit is 4096 lines).
 set -euo pipefail
+if printf '%s\n' "$@" | grep -qx -- '--help\|-h'; then
+  cat <<'EOF'
+Usage: npm run bench:peers [-- PEERBENCH_FLAGS...]    (or: bash bench/peers.sh [PEERBENCH_FLAGS...])
+Runs ../shared/tools/peerbench with tsink-server (dist/, built if missing) beside Debian's prometheus and
+victoria-metrics, at 10k x 240 and 100k x 60 (one run at the given size when --series is among the flags).
+Every flag is passed to each peerbench run (its own list: node ../shared/tools/peerbench/bench.mjs --help), e.g.
+  --target vm                 compare with VictoriaMetrics only
+  --series 1000 --points 60   one quick run at that size
+  --ingest influx             Influx line protocol beside VictoriaMetrics and InfluxDB 1.x (4000-line requests)
+Environment:
+  TSINK_BENCH_PORT            tsink-server's port (default 19201); the peers use peerbench's fixed ports
+EOF
+  exit 0
+fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
 peerbench="$root/../shared/tools/peerbench"
 [ -d "$peerbench/node_modules" ] || (cd "$peerbench" && npm install --no-audit --no-fund)

@@ -4,13 +4,17 @@
 //   (--module: the encoder of another build, for a before/after run; builds before querySuccessBody are driven
 //   through their successJson(queryResultJson(..)) string path, as their server did)
 import { resolve } from "node:path";
+import { benchArgs } from "./cli.mjs";
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const modulePath = resolve(arg("module", "dist/server/prometheus-json.js"));
-const repeat = Number(arg("repeat", 9));
+const { values: opts } = benchArgs({
+  about: "Query response encoding: CPU time to write a 100 series x 60 points range result as Prometheus JSON.",
+  flags: {
+    module: { type: "string", default: "dist/server/prometheus-json.js", help: "the encoder module (another build's, for before/after)" },
+    repeat: { type: "string", default: 9, help: "rounds per value shape" },
+  },
+});
+const modulePath = resolve(opts.module);
+const repeat = Number(opts.repeat);
 const mod = await import(modulePath);
 const encode = mod.querySuccessBody ?? ((r) => Buffer.from(mod.successJson(mod.queryResultJson(r), r.warnings, r.infos)));
 

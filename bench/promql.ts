@@ -11,27 +11,20 @@
 // (function and file; a builtin with its caller). ArrayBuffer backing stores (Buffers, typed arrays over 64 bytes) live
 // outside the JS heap: counted apart, as the growth of process.memoryUsage().arrayBuffers over one run that starts
 // after a full GC (the process re-runs itself with --expose-gc and 64 MiB semi-spaces, so no GC frees any during a run).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { Session } from "node:inspector/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { StorageBuilder, type Row } from "../src/index.js";
 import { PromqlEngine } from "../src/promql/engine.js";
 import type { QueryResult } from "../src/promql/result.js";
 import type { SeriesSource } from "../src/promql/source.js";
 import { querySuccessBody } from "../src/server/prometheus-json.js";
 import { TenantSeriesSource } from "../src/server/tenancy.js";
+import { benchArgs } from "./cli.mjs";
+import { importPeerbench, type MakeWorkload, PEERBENCH_ENV, PEERBENCH_FLAG, type PeerbenchWorkload as Workload } from "./peerbench.mjs";
 
-interface Workload {
-  series: { labels: [string, string][] }[];
-  values: Float64Array;
-  timestamps: Float64Array;
-  S: number;
-  P: number;
-  tEnd: number;
-}
 interface QueryDef {
   id: string;
   type: "range" | "instant";
@@ -39,35 +32,43 @@ interface QueryDef {
   expect?: number;
 }
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const S = arg("series", 10_000);
-const P = arg("points", 240);
-const repeat = arg("repeat", 5);
-const onlyAt = process.argv.indexOf("--only");
-const only = onlyAt > 0 ? new Set(process.argv[onlyAt + 1].split(",")) : undefined;
-const serverPath = process.argv.includes("--server");
-const alloc = process.argv.includes("--alloc");
-const top = arg("top", 6);
+const { values: opts } = benchArgs({
+  about: "peerbench's 19 dashboard queries through the library (PromqlEngine over an in-memory storage): per query the median wall, read and CPU time.",
+  flags: {
+    series: { type: "string", default: 10_000, help: "series of peerbench's workload" },
+    points: { type: "string", default: 240, help: "points per series (15 s apart)" },
+    repeat: { type: "string", default: 5, help: "timed runs per query" },
+    only: { type: "string", help: "comma-separated query ids, e.g. q01,q18" },
+    disk: { type: "boolean", help: "load into a storage with a data dir, close and reopen it, so queries read segments" },
+    server: { type: "boolean", help: "the server's path without HTTP: tenant-scoped source and JSON response body" },
+    alloc: { type: "boolean", help: "also JS heap bytes (sampled) and ArrayBuffer bytes allocated per query, with the top sites" },
+    top: { type: "string", default: 6, help: "with --alloc: allocation sites listed per query" },
+    peerbench: PEERBENCH_FLAG,
+  },
+  env: PEERBENCH_ENV,
+});
+const S = Number(opts.series);
+const P = Number(opts.points);
+const repeat = Number(opts.repeat);
+const only = opts.only === undefined ? undefined : new Set(opts.only.split(","));
+const serverPath = opts.server === true;
+const alloc = opts.alloc === true;
+const top = Number(opts.top);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (alloc && gc === undefined) {
   const flags = ["--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64", ...process.execArgv];
   process.exit(spawnSync(process.execPath, [...flags, ...process.argv.slice(1)], { stdio: "inherit" }).status ?? 1);
 }
 
-const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const peerbenchLib = process.env.TSINK_PEERBENCH_LIB ?? resolve(repoRoot, "..", "shared", "tools", "peerbench", "lib");
-const { makeWorkload } = (await import(resolve(peerbenchLib, "workload.mjs"))) as { makeWorkload(o: { S: number; P: number; endMs: number }): Workload };
-const { queryList, queryWindow } = (await import(resolve(peerbenchLib, "queries.mjs"))) as {
+const { makeWorkload, queryList, queryWindow } = (await importPeerbench(opts.peerbench, "workload.mjs", "queries.mjs")) as {
+  makeWorkload: MakeWorkload;
   queryList(wl: Workload): QueryDef[];
   queryWindow(wl: Workload): { start: number; end: number; step: number; time: number };
 };
 
 const endMs = Math.floor(Date.now() / 15_000) * 15_000;
 const wl = makeWorkload({ S, P, endMs });
-const disk = process.argv.includes("--disk");
+const disk = opts.disk;
 const dataDir = disk ? mkdtempSync(join(tmpdir(), "tsink-bench-promql-")) : undefined;
 const open = () => {
   const builder = new StorageBuilder().withTimestampPrecision("ms");

@@ -1,27 +1,37 @@
-// Shared scaffolding of the bench/server-*.mjs scripts: command-line options and peerbench's modules (its workload,
-// request encoders, queries and /proc helpers), so every script drives tsink-server with exactly peerbench's data.
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+// Shared scaffolding of the bench/server-*.mjs scripts: their common flags (workload size, port, server build,
+// peerbench copy), peerbench's modules (its workload, request encoders, queries and /proc helpers), readiness and
+// remote write, so every script drives tsink-server with exactly peerbench's data.
+import { join, resolve } from "node:path";
+import { benchArgs } from "./cli.mjs";
+import { importPeerbench, PEERBENCH_ENV, PEERBENCH_FLAG } from "./peerbench.mjs";
 
-export const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-
-/** The value after `--name` on the command line, or `fallback`. */
-export const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
+export const root = resolve(import.meta.dirname, "..");
 
 /**
- * peerbench's lib modules: from `--peerbench DIR` (a peerbench checkout with its node_modules), else the lib directory
- * in TSINK_PEERBENCH_LIB, else ../shared/tools/peerbench beside the repo (run `npm install` there once).
+ * The command line of a server bench: `flags` beside the common ones (--series, --points, --port, --server,
+ * --peerbench; `defaults` sets the script's own defaults of series, points and port). series, points and port come
+ * back as numbers and server as an absolute path; the script's own flags as benchArgs gives them.
  */
-export async function loadPeerbench() {
-  const dir = arg("peerbench", undefined);
-  const lib = dir ? join(resolve(dir), "lib") : process.env.TSINK_PEERBENCH_LIB ?? resolve(root, "..", "shared", "tools", "peerbench", "lib");
-  const [workload, queries, encode, util] = await Promise.all(
-    ["workload.mjs", "queries.mjs", "encode.mjs", "util.mjs"].map((m) => import(join(lib, m))),
-  );
-  return { ...workload, ...queries, ...encode, ...util };
+export function serverBenchArgs({ about, defaults, flags = {}, env = {} }) {
+  const values = benchArgs({
+    about,
+    flags: {
+      series: { type: "string", default: defaults.series, help: "series of peerbench's workload" },
+      points: { type: "string", default: defaults.points, help: "points per series (15 s apart)" },
+      port: { type: "string", default: defaults.port, help: "port of the tsink-server the script starts" },
+      server: { type: "string", default: "dist/server/main.js", help: "the server build to run (another build for before/after)" },
+      peerbench: PEERBENCH_FLAG,
+      ...flags,
+    },
+    env: { ...PEERBENCH_ENV, ...env },
+  }).values;
+  const server = resolve(values.server === "dist/server/main.js" ? join(root, "dist", "server", "main.js") : values.server);
+  return { ...values, series: Number(values.series), points: Number(values.points), port: Number(values.port), server };
+}
+
+/** peerbench's lib modules (workload, queries, encoders, /proc helpers) from the copy that --peerbench names. */
+export async function loadPeerbench(dir) {
+  return importPeerbench(dir, "workload.mjs", "queries.mjs", "encode.mjs", "util.mjs");
 }
 
 /** Waits until the server at `base` answers /ready with 200 (at most 30 s). */

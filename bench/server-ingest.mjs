@@ -11,24 +11,35 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { arg, loadPeerbench, remoteWrite, root, waitReady } from "./server-harness.mjs";
+import { join } from "node:path";
+import { loadPeerbench, remoteWrite, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
-const pb = await loadPeerbench();
+const opts = serverBenchArgs({
+  about: "Server ingest CPU per sample over peerbench's ingest phase (remote write, or Influx line protocol), then over --settle s.",
+  defaults: { series: 10000, points: 240, port: 19241 },
+  flags: {
+    rounds: { type: "string", default: 3, help: "fresh servers, one ingest each" },
+    settle: { type: "string", default: 0, help: "seconds to keep measuring after the ingest (flush and compaction)" },
+    ingest: { type: "string", default: "remote_write", help: "remote_write | influx" },
+    cache: { type: "string", default: "$TMPDIR/tsink-rw-requests", help: "where the encoded requests are kept between runs" },
+    "node-args": { type: "string", default: "", help: 'node flags for the server, space-separated (e.g. "--cpu-prof")' },
+    "server-args": { type: "string", default: "", help: 'server flags, space-separated (e.g. "--wal-sync-mode periodic")' },
+  },
+  env: { TSINK_BENCH_SERVER_STDOUT: "1: show the server's stdout (e.g. with --node-args --trace-gc)" },
+});
+const pb = await loadPeerbench(opts.peerbench);
 const { makeWorkload, encodeAll, PROTOCOLS, request, sleep } = pb;
 
-const S = Number(arg("series", 10000));
-const P = Number(arg("points", 240));
-const rounds = Number(arg("rounds", 3));
-const settleS = Number(arg("settle", 0));
-const port = Number(arg("port", 19241));
-const server = resolve(arg("server", join(root, "dist", "server", "main.js")));
-const protocol = arg("ingest", "remote_write");
+const { series: S, points: P, port, server } = opts;
+const rounds = Number(opts.rounds);
+const settleS = Number(opts.settle);
+const protocol = opts.ingest;
+if (protocol !== "remote_write" && protocol !== "influx") throw new Error(`--ingest ${protocol}: remote_write or influx (see --help)`);
 const batch = protocol === "influx" ? 4000 : 5000;
 const path = protocol === "influx" ? "/write?precision=ms" : "/api/v1/write";
-const nodeArgs = String(arg("node-args", "")).split(" ").filter(Boolean);
-const serverArgs = String(arg("server-args", "")).split(" ").filter(Boolean);
-const cache = join(arg("cache", join(tmpdir(), "tsink-rw-requests")), `${protocol}-S${S}-P${P}`);
+const nodeArgs = opts["node-args"].split(" ").filter(Boolean);
+const serverArgs = opts["server-args"].split(" ").filter(Boolean);
+const cache = join(opts.cache.replace("$TMPDIR", tmpdir()), `${protocol}-S${S}-P${P}`);
 
 // Requests: encoded once (data ending on a past minute boundary, like peerbench) and kept as files per connection.
 if (!existsSync(join(cache, "done"))) {

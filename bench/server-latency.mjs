@@ -11,23 +11,31 @@
 import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { arg, loadPeerbench, root, waitReady } from "./server-harness.mjs";
+import { join } from "node:path";
+import { loadPeerbench, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
-const pb = await loadPeerbench();
+const opts = serverBenchArgs({
+  about: "Small-query latency over HTTP on a settled data dir (kept by bench/server-settle.mjs --keep): wall and server CPU time per query.",
+  defaults: { series: 10000, points: 240, port: 19221 },
+  flags: {
+    data: { type: "string", help: "the data dir kept by bench/server-settle.mjs (required)" },
+    end: { type: "string", help: "the end (ms) of that data dir's workload, as server-settle printed it (required)" },
+    rounds: { type: "string", default: 9, help: "fresh servers, one round each" },
+    warm: { type: "string", default: 300, help: "warm runs per --only query after the round's first pass" },
+    only: { type: "string", default: "q07,q16", help: "the queries whose latency is reported" },
+  },
+});
+const pb = await loadPeerbench(opts.peerbench);
 const { makeWorkload, queryList, queryWindow, request } = pb;
 
-const S = Number(arg("series", 10000));
-const P = Number(arg("points", 240));
-const rounds = Number(arg("rounds", 9));
-const warm = Number(arg("warm", 300));
-const port = Number(arg("port", 19221));
-const server = resolve(arg("server", join(root, "dist", "server", "main.js")));
-const only = arg("only", "q07,q16").split(",");
-const data = arg("data", undefined);
-if (!data) throw new Error("--data DIR --end MS: a data dir kept by bench/server-settle.mjs and its workload end");
+const { series: S, points: P, port, server } = opts;
+const rounds = Number(opts.rounds);
+const warm = Number(opts.warm);
+const only = opts.only.split(",");
+const data = opts.data;
+if (!data || !opts.end) throw new Error("--data DIR --end MS: a data dir kept by bench/server-settle.mjs and its workload end (see --help)");
 const base = `http://127.0.0.1:${port}`;
-const wl = makeWorkload({ S: 1, P, endMs: Number(arg("end")) }); // only the time window matters here
+const wl = makeWorkload({ S: 1, P, endMs: Number(opts.end) }); // only the time window matters here
 const win = queryWindow({ ...wl, S });
 const urls = queryList({ ...wl, S, series: [] }).map((q) => {
   const p = new URLSearchParams({ query: q.q });

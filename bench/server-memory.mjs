@@ -12,17 +12,24 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { arg, loadPeerbench, remoteWrite, root, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, remoteWrite, root, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
-const pb = await loadPeerbench();
+const opts = serverBenchArgs({
+  about: "Server memory over peerbench's phases (ingest, settle, verify, the 19 queries): RSS and peak RSS after each.",
+  defaults: { series: 10000, points: 240, port: 19261 },
+  flags: {
+    repeat: { type: "string", default: 5, help: "runs of each query" },
+    settle: { type: "string", default: 5, help: "seconds between ingest and queries" },
+    "no-verify": { type: "boolean", help: "skip the check that every series is visible" },
+    trace: { type: "string", help: "write a memory trace (bench/memory-trace.mjs, one JSON line per 100 ms) to this file" },
+  },
+});
+const pb = await loadPeerbench(opts.peerbench);
 const { makeWorkload, encodeAll, runQueries, verifySamples, visibleSeries, request, sleep, procMem, procCpuSeconds } = pb;
 
-const S = Number(arg("series", 10000));
-const P = Number(arg("points", 240));
-const repeat = Number(arg("repeat", 5));
-const settleS = Number(arg("settle", 5));
-const port = Number(arg("port", 19261));
-const server = resolve(arg("server", join(root, "dist", "server", "main.js")));
+const { series: S, points: P, port, server } = opts;
+const repeat = Number(opts.repeat);
+const settleS = Number(opts.settle);
 const base = `http://127.0.0.1:${port}`;
 
 // request bodies: encoded once per workload size, then replayed (the workload's timestamps are kept with them)
@@ -49,7 +56,7 @@ if (existsSync(`${cache}.json`)) {
   writeFileSync(`${cache}.json`, JSON.stringify({ endMs, workers }));
 }
 
-const trace = arg("trace", undefined);
+const trace = opts.trace;
 const dataDir = mkdtempSync(join(tmpdir(), "tsink-server-memory-"));
 const preload = trace ? ["--import", join(root, "bench", "memory-trace.mjs")] : [];
 const child = spawn(process.execPath, ["--max-semi-space-size=4", ...preload, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
@@ -86,7 +93,7 @@ try {
   phase("visible");
   await sleep(settleS * 1000);
   phase("settled");
-  if (!process.argv.includes("--no-verify")) {
+  if (!opts["no-verify"]) {
     const v = await verifySamples(base, wl);
     if (!v.ok) throw new Error(`verify: ${v.samples} of ${v.expected} samples visible`);
     phase("after verify");

@@ -16,27 +16,38 @@ import { spawn } from "node:child_process";
 import { appendFileSync, cpSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { arg, loadPeerbench, remoteWrite, root, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, remoteWrite, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
-const pb = await loadPeerbench();
+const opts = serverBenchArgs({
+  about: "Server query benchmark: peerbench's 19 queries over HTTP after its remote-write ingest; per query the median wall time and server CPU.",
+  defaults: { series: 10000, points: 240, port: 19211 },
+  flags: {
+    repeat: { type: "string", default: 7, help: "timed runs per query (after one warm-up)" },
+    settle: { type: "string", default: 15, help: "seconds between ingest and queries" },
+    only: { type: "string", help: "comma-separated query ids, e.g. q01,q18" },
+    profile: { type: "string", help: "write the server's CPU profile (node --cpu-prof) into this directory" },
+    data: { type: "string", help: "query a data dir kept by bench/server-settle.mjs instead of ingesting (needs --end)" },
+    end: { type: "string", help: "with --data: the end (ms) of that data dir's workload" },
+    "trace-jit": { type: "string", help: "write the server's JIT trace (--trace-opt --trace-deopt) to this file" },
+    "trace-gc": { type: "string", help: "write the server's GC trace (--trace-gc) to this file; counts per query" },
+  },
+});
+const pb = await loadPeerbench(opts.peerbench);
 const { makeWorkload, queryList, queryWindow, visibleSeries, encodeAll, request, sleep } = pb;
 
-const S = Number(arg("series", 10000));
-const P = Number(arg("points", 240));
-const repeat = Number(arg("repeat", 7));
-const settleS = Number(arg("settle", 15));
-const port = Number(arg("port", 19211));
-const server = resolve(arg("server", join(root, "dist", "server", "main.js")));
-const only = arg("only", undefined)?.split(","); // e.g. --only q01,q18
-const profileDir = arg("profile", undefined); // writes the server's CPU profile (node --cpu-prof) there
+const { series: S, points: P, port, server } = opts;
+const repeat = Number(opts.repeat);
+const settleS = Number(opts.settle);
+const only = opts.only?.split(",");
+const profileDir = opts.profile;
 const base = `http://127.0.0.1:${port}`;
 
-const kept = arg("data", undefined);
-const wl = makeWorkload({ S, P, endMs: kept ? Number(arg("end")) : Math.floor(Date.now() / 60_000) * 60_000 - 60_000 });
+const kept = opts.data;
+const wl = makeWorkload({ S, P, endMs: kept ? Number(opts.end) : Math.floor(Date.now() / 60_000) * 60_000 - 60_000 });
 const dataDir = mkdtempSync(join(tmpdir(), "tsink-server-queries-"));
 if (kept) cpSync(kept, dataDir, { recursive: true });
-const traceJit = arg("trace-jit", undefined);
-const traceGc = arg("trace-gc", undefined);
+const traceJit = opts["trace-jit"];
+const traceGc = opts["trace-gc"];
 if (traceJit && traceGc) throw new Error("--trace-jit and --trace-gc: one at a time");
 const traceFile = traceJit ?? traceGc;
 if (traceFile) writeFileSync(traceFile, "");

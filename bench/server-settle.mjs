@@ -8,18 +8,23 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { arg, loadPeerbench, remoteWrite, root, waitReady } from "./server-harness.mjs";
+import { join } from "node:path";
+import { loadPeerbench, remoteWrite, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
-const pb = await loadPeerbench();
+const opts = serverBenchArgs({
+  about: "Background work after an ingest burst: the server's CPU time per second for --secs seconds after peerbench's remote-write ingest.",
+  defaults: { series: 100000, points: 60, port: 19211 },
+  flags: {
+    secs: { type: "string", default: 60, help: "seconds to watch after the ingest" },
+    keep: { type: "string", help: "keep the settled data dir here (for bench/server-latency.mjs --data)" },
+  },
+});
+const pb = await loadPeerbench(opts.peerbench);
 const { makeWorkload, visibleSeries, encodeAll, request, sleep } = pb;
 
-const S = Number(arg("series", 100000));
-const P = Number(arg("points", 60));
-const secs = Number(arg("secs", 60));
-const port = Number(arg("port", 19211));
-const server = resolve(arg("server", join(root, "dist", "server", "main.js")));
-const keep = arg("keep", undefined);
+const { series: S, points: P, port, server } = opts;
+const secs = Number(opts.secs);
+const keep = opts.keep;
 const base = `http://127.0.0.1:${port}`;
 
 const wl = makeWorkload({ S, P, endMs: Math.floor(Date.now() / 60_000) * 60_000 - 60_000 });

@@ -6,10 +6,35 @@ import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+
+const HELP = `Usage: npm test [-- [--verbose] [SUBSTRING]]   (node scripts/run-tests.mjs [--verbose] [SUBSTRING])
+Runs every test/**/*.test.ts whose path contains SUBSTRING (all of them without one), each in its own Node process,
+and ends with the lines "N skipped" and "N passed, N failed"; exits 1 when a test failed.
+  --verbose                      print every file's output, not only that of failing files
+  --help                         this text
+Environment:
+  TSINK_TEST_JOBS                test files run at once (default: 2, or 1 on a one-core machine)
+  TSINK_TEST_FILE_TIMEOUT_MS     a file still running after this is killed and counts as failed (default 300000)`;
 
 const root = new URL("..", import.meta.url).pathname;
-const args = process.argv.slice(2);
-const filter = args.find((a) => !a.startsWith("-"));
+let parsed;
+try {
+  parsed = parseArgs({ options: { verbose: { type: "boolean" }, help: { type: "boolean" } }, allowPositionals: true, strict: true });
+} catch (err) {
+  console.error(`run-tests: ${err.message} (see --help)`);
+  process.exit(2);
+}
+if (parsed.values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+if (parsed.positionals.length > 1) {
+  console.error(`run-tests: one SUBSTRING at most, got ${parsed.positionals.length}: ${parsed.positionals.join(" ")} (see --help)`);
+  process.exit(2);
+}
+const filter = parsed.positionals[0];
+const verbose = parsed.values.verbose === true;
 const jobs = Number(process.env.TSINK_TEST_JOBS ?? Math.max(1, Math.min(2, availableParallelism())));
 const fileTimeoutMs = Number(process.env.TSINK_TEST_FILE_TIMEOUT_MS ?? 300_000);
 
@@ -82,7 +107,7 @@ async function worker() {
     results.push(r);
     const status = r.failed > 0 ? "FAIL" : "ok  ";
     console.log(`${status} ${r.file}  ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped  (${(r.ms / 1000).toFixed(1)} s)${r.reason ? "  " + r.reason : ""}`);
-    if (r.failed > 0 || args.includes("--verbose")) console.log(r.text.replace(/^/gm, "    | "));
+    if (r.failed > 0 || verbose) console.log(r.text.replace(/^/gm, "    | "));
   }
 }
 await Promise.all(Array.from({ length: jobs }, worker));

@@ -1,6 +1,7 @@
 // Graphite plaintext protocol to sample columns (reference §4.5): `path[;tag=value...] value [timestamp_seconds]` lines, the
 // path normalised to a metric name, tags as labels; plus the line framer the TCP listener feeds with socket
 // chunks (keeps a half line across chunks, never buffers more than the line limit, skips over-long lines).
+// Hand-written: npm's graphite packages are clients, not parsers; the format is one short line per sample.
 import { ProtocolError } from "./errors.js";
 import { normaliseLabelName, normaliseMetricName } from "./legacy-names.js";
 import { SeriesKey } from "../storage/types.js";

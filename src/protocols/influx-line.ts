@@ -4,6 +4,7 @@
 // (assembly/protocols/influx_lines.ts), the rest by the JS parser here (in place on the bytes); both cache series
 // keys across requests, neither makes per-line or per-sample objects. One bad line rejects the whole body (nothing
 // is half-applied), with the JS parser's error naming the line.
+// Hand-written: npm's InfluxDB packages (influx, influxdb-lite, ...) write the format; none parses it.
 import { isUtf8 } from "node:buffer";
 import { SeriesKey } from "../storage/types.js";
 import { ProtocolError } from "./errors.js";

@@ -2,6 +2,7 @@
 // counters divided by their sample rate, gauges absolute or +/- relative to the last value of the series, timers,
 // histograms, distributions and sets. Every event is written at the receive time (no flush interval, as the
 // reference). A bad event drops the whole packet, and relative gauges only move when the whole packet is accepted.
+// Hand-written: npm's statsd packages are the daemon and clients, not parsers; the format is one short line per event.
 import { ProtocolError } from "./errors.js";
 import { normaliseLabelName, normaliseMetricName } from "./legacy-names.js";
 import type { MetricMetadataUpdate } from "./remote.js";

@@ -10,9 +10,9 @@ import type { Runtime } from "./runtime.js";
 import { TenantSeriesSource } from "./tenancy.js";
 
 /** Engine defaults (Prometheus'): 5 m lookback, 2 min query timeout, 50 M samples per query. */
-export const LOOKBACK_DELTA_MS = 5 * 60_000;
-export const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
-export const MAX_SAMPLES_PER_QUERY = 50_000_000;
+const LOOKBACK_DELTA_MS = 5 * 60_000;
+const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
+const MAX_SAMPLES_PER_QUERY = 50_000_000;
 
 export function tenantEngine(rt: Runtime, tenant: string, timeoutMs: number | undefined, lookbackDeltaMs?: number): PromqlEngine {
   const source = new TenantSeriesSource(rt.storage(), tenant, rt.config.timestampPrecision);

@@ -1,5 +1,5 @@
-// StorageOptions (every builder setting with the reference's defaults) and StorageBuilder, the public way to
-// configure and open a storage. Durations are milliseconds; sizes are bytes.
+// StorageOptions: every setting of StorageBuilder (builder.ts) with the reference's defaults, and their validation
+// (resolveOptions). Durations are milliseconds; sizes are bytes.
 import { errors } from "./errors.js";
 import type { TimestampPrecision } from "./types.js";
 

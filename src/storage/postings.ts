@@ -1,5 +1,6 @@
 // Sorted series-id postings lists (Uint32Array) and the set operations the matcher planner needs.
 // A label value held by a single series is stored as a bare number to keep the index small.
+// Hand-written, not roaring (a native addon): sorted id arrays, as Prometheus' index keeps them, need a few loops.
 
 export type PostingsEntry = number | Postings;
 

@@ -2,7 +2,7 @@
 import { errors } from "./errors.js";
 import type { Label } from "./types.js";
 
-export const MAX_METRIC_BYTES = 65535;
+const MAX_METRIC_BYTES = 65535;
 export const MAX_LABEL_NAME_BYTES = 256;
 export const MAX_LABEL_VALUE_BYTES = 16384;
 const EMPTY: readonly Label[] = Object.freeze([]);

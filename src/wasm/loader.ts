@@ -1,5 +1,5 @@
 // The one module that loads build/tsink.wasm (synchronously, once) and hands out its exports plus typed-array views
-// over linear memory. A leaf: kernels' TypeScript wrappers (src/encoding, src/promql) build on it.
+// over linear memory. A leaf: every kernel's TypeScript wrapper (in encoding, storage, promql, protocols) builds on it.
 //
 // Memory handling: kernels never allocate per call. JS asks for a scratch region (`scratch(bytes)`, one growable
 // arena in linear memory shared by all kernels), copies inputs into it, calls a kernel, and copies results out.

@@ -3,9 +3,27 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { runAndKill, verify } from "./crash-harness.js";
 
-const kills = Number(process.argv[2] ?? 300);
+let args: ReturnType<typeof parseArgs>;
+try {
+  args = parseArgs({ options: { help: { type: "boolean" } }, allowPositionals: true, strict: true });
+} catch (err) {
+  console.error(`crash-soak: ${(err as Error).message} (see --help)`);
+  process.exit(2);
+}
+if (args.values.help) {
+  console.log("Usage: npm run soak:crash [-- KILLS]   (node --import tsx test/durability/crash-soak.ts [KILLS])\n" +
+    "SIGKILLs a writer KILLS times (default 300) and checks after each kill that every acknowledged batch is present\n" +
+    "exactly once; exits 1 at the first loss or duplicate, keeping the data dir.\n  --help  this text");
+  process.exit(0);
+}
+const kills = Number(args.positionals[0] ?? 300);
+if (!Number.isInteger(kills) || kills < 1 || args.positionals.length > 1) {
+  console.error(`crash-soak: KILLS must be one whole number >= 1, got ${args.positionals.join(" ")} (see --help)`);
+  process.exit(2);
+}
 const DIR_KILLS = 10;
 let dir = mkdtempSync(join(tmpdir(), "tsink-soak-"));
 let acked = new Set<number>();

@@ -5,7 +5,7 @@ import { loadWasm, memoryViews, scratch } from "../../src/wasm/loader.js";
 
 export const STALE_NAN_BITS = 0x7ff0000000000002n;
 
-export function bitsFromF64(v: number): bigint {
+function bitsFromF64(v: number): bigint {
   const view = new DataView(new ArrayBuffer(8));
   view.setFloat64(0, v);
   return view.getBigUint64(0);

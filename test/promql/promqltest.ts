@@ -141,7 +141,7 @@ function unquote(body: string, quote: string): string {
 }
 
 /** Parses `name{l="v", ...}` (either part optional, quoted UTF-8 names allowed); returns labels and the rest. */
-export function parseMetric(text: string): { labels: Label[]; rest: string } {
+function parseMetric(text: string): { labels: Label[]; rest: string } {
   let i = 0;
   const labels: Label[] = [];
   const skipSpace = () => {
@@ -206,7 +206,7 @@ const NUM = String.raw`(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[Ii]nf|NaN)`;
 const ITEM = new RegExp(`^([+-]?${NUM})(?:([+-]${NUM}))?(?:x(\\d+))?$`);
 
 /** Expands the value part of a series description. */
-export function parseValues(text: string): SequenceValue[] {
+function parseValues(text: string): SequenceValue[] {
   const out: SequenceValue[] = [];
   const s = text.trim();
   // Native histogram literals {{...}} (optionally followed by xN or +{{...}}xN) are recorded as histogram positions.
@@ -250,7 +250,7 @@ export function parseValues(text: string): SequenceValue[] {
   return out;
 }
 
-export function parseSeriesLine(line: string): SeriesDescription {
+function parseSeriesLine(line: string): SeriesDescription {
   const { labels, rest } = parseMetric(line);
   return { labels, values: parseValues(rest) };
 }

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { ProtocolError } from "../../src/protocols/errors.js";
 import { type ParsedTextImport, parsePrometheusText, parseSampleValue } from "../../src/protocols/prometheus-text.js";
 import { columnRows } from "./columns.js";
+import { mutatedText } from "./fuzz-inputs.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const samplesOf = (parsed: ParsedTextImport) => columnRows(parsed.columns);
@@ -105,19 +106,28 @@ test("sample values follow Go ParseFloat", () => {
 });
 
 test("fuzz: arbitrary text never crashes, errors are ProtocolError", () => {
-  const alphabet = fc.constantFrom(..."ab_:{}=\",\\# \n\t1.e+-NaInf0x".split(""));
+  const chars = "ab_:{}=\",\\# \n\t1.e+-NaInf0x";
+  const alphabet = fc.constantFrom(...chars.split(""));
+  const valid = ['a_b{x="1",y="z"} 1.5 100\nc 2', "# TYPE m counter\nm_total 3e2\nm_total{a=\"\\\"q\"} NaN 5", 'up{job="x"} +Inf\n\nd:e -0x1f'];
+  let withSamples = 0;
+  let rejected = 0;
   fc.assert(
-    fc.property(fc.oneof(fc.string({ maxLength: 120 }), fc.string({ unit: alphabet, maxLength: 120 })), (body) => {
+    fc.property(fc.oneof(fc.string({ maxLength: 120 }), fc.string({ unit: alphabet, maxLength: 120 }), mutatedText(valid, chars)), (body) => {
       try {
         const parsed = parsePrometheusText(enc(body), 0);
-        for (const r of samplesOf(parsed)) assert.ok(r.metric.length > 0);
+        const rows = samplesOf(parsed);
+        for (const r of rows) assert.ok(r.metric.length > 0);
         assert.is(parsed.columns.series.length, new Set(parsed.columns.series).size, "each series once");
+        if (rows.length > 0) withSamples++;
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
+        rejected++;
       }
     }),
     { numRuns: 5000 },
   );
+  // Not vacuous: some bodies parse to samples (so their checks run), others are rejected.
+  assert.ok(withSamples >= 100 && rejected >= 100, `${withSamples} bodies with samples, ${rejected} rejected, of 5000`);
 });
 
 test("fuzz: generated valid lines parse to exactly their samples; one bad line rejects the whole body", () => {

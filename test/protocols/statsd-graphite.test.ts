@@ -8,6 +8,7 @@ import { LineFramer, parseGraphiteLine } from "../../src/protocols/graphite.js";
 import { SampleColumnsBuilder } from "../../src/protocols/sample-columns.js";
 import { type StatsdGaugeState, commitGauges, parseStatsdPacket } from "../../src/protocols/statsd.js";
 import { type SampleRow, columnRows } from "./columns.js";
+import { mutatedText } from "./fuzz-inputs.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const SOPTS = { now: 1000, maxPacketBytes: 8192, maxEventsPerPacket: 1024 };
@@ -132,15 +133,21 @@ test("line framer: half lines across chunks, over-long lines skipped without los
 });
 
 test("fuzz: statsd packets and graphite lines parse or throw ProtocolError, never anything else", () => {
-  const alphabet = fc.constantFrom(..."ab.:|@#,=;-+ \n\t1.0egcmshd".split(""));
+  const chars = "ab.:|@#,=;-+ \n\t1.0egcmshd";
+  const alphabet = fc.constantFrom(...chars.split(""));
+  const valid = ["a.b:1|c", "x:2.5|g|#k:v,k2:w\ny:-1|g", "t:3|ms|@0.5", "s:u1|s", "a.b 1 100", "a;t=v 2.5\nc.d 3 1700000000"];
+  const outcomes = { statsdSamples: 0, statsdRejected: 0, graphiteSamples: 0, graphiteRejected: 0 };
   fc.assert(
-    fc.property(fc.oneof(fc.string({ maxLength: 100 }), fc.string({ unit: alphabet, maxLength: 100 })), (text) => {
+    fc.property(fc.oneof(fc.string({ maxLength: 100 }), fc.string({ unit: alphabet, maxLength: 100 }), mutatedText(valid, chars)), (text) => {
       try {
         const p = parseStatsdPacket(enc(text), SOPTS, new Map());
-        for (const r of columnRows(p.columns)) assert.ok(Number.isFinite(r.dataPoint.value));
+        const rows = columnRows(p.columns);
+        for (const r of rows) assert.ok(Number.isFinite(r.dataPoint.value));
+        if (rows.length > 0) outcomes.statsdSamples++;
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
         assert.match(err.message, /^statsd line \d+: |UTF-8|exceeds|more than/);
+        outcomes.statsdRejected++;
       }
       const out = new SampleColumnsBuilder(false);
       for (const line of text.split("\n")) {
@@ -150,12 +157,17 @@ test("fuzz: statsd packets and graphite lines parse or throw ProtocolError, neve
         } catch (err) {
           if (!(err instanceof ProtocolError)) throw err;
           assert.is(out.count, before, "a rejected line adds nothing");
+          outcomes.graphiteRejected++;
         }
       }
-      for (const r of columnRows(out)) assert.ok(Number.isFinite(r.dataPoint.value) && r.metric.length > 0);
+      const rows = columnRows(out);
+      for (const r of rows) assert.ok(Number.isFinite(r.dataPoint.value) && r.metric.length > 0);
+      outcomes.graphiteSamples += rows.length;
     }),
     { numRuns: 4000 },
   );
+  // Not vacuous: each parser accepts some inputs (so the checks on their samples run) and rejects others.
+  for (const [outcome, n] of Object.entries(outcomes)) assert.ok(n >= 100, `${outcome}: ${n} of 4000 runs`);
 });
 
 test.run();

@@ -1,5 +1,7 @@
 // Public face of the PromQL parser: parse(query) -> AST, formatExpr(AST) -> query, durations, the function table
 // and the parse error type.
+// Hand-written, not @prometheus-io/lezer-promql: the contract wants Prometheus' own parse errors and positions, which
+// that (editor-oriented, error-recovering) grammar does not produce, and the evaluator wants this AST.
 import type { Expr } from "../ast.js";
 import { parseQuery } from "./parser.js";
 

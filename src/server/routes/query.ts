@@ -13,7 +13,7 @@ import { guardedRead } from "./read-support.js";
 
 const STATUS_BY_ERROR_TYPE: Record<string, number> = { bad_data: 400, execution: 422, timeout: 503, canceled: 499, internal: 500 };
 
-export function promqlFailure(err: unknown): HttpError | undefined {
+function promqlFailure(err: unknown): HttpError | undefined {
   if (err instanceof PromqlError) {
     return new HttpError(STATUS_BY_ERROR_TYPE[err.errorType] ?? 500, err.message, { errorType: err.errorType, json: true });
   }

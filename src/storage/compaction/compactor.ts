@@ -8,9 +8,9 @@ import { mergeSegments, type MergeStats } from "./merge.js";
 import type { Tombstones } from "./tombstones.js";
 
 /** A level is compacted when it holds this many segments, or any two of its segments overlap in time. */
-export const LEVEL_TRIGGER = 4;
+const LEVEL_TRIGGER = 4;
 /** Most segments merged in one pass. */
-export const MAX_PASS_SEGMENTS = 8;
+const MAX_PASS_SEGMENTS = 8;
 /**
  * While writes keep arriving (a burst), L0 is merged only once it holds this many segments: the settle pass after
  * the burst merges its flushes with L1 in one go, instead of merging them among themselves first and then again.
@@ -174,14 +174,7 @@ export class Compactor {
         this.counters.noop++;
         return false;
       }
-      try {
-        await this.rewrite(plan.sources, Math.min(plan.level + 1, LEVELS - 1));
-        this.counters.success++;
-        return true;
-      } catch (err) {
-        this.counters.errors++;
-        throw err;
-      }
+      return this.countedRewrite(plan.sources, Math.min(plan.level + 1, LEVELS - 1));
     });
   }
 
@@ -191,14 +184,7 @@ export class Compactor {
       const plan = planSettle(this.store.segments, this.maxOutputPoints, withL1);
       if (!plan) return false;
       this.counters.runs++;
-      try {
-        await this.rewrite(plan.sources, 1);
-        this.counters.success++;
-        return true;
-      } catch (err) {
-        this.counters.errors++;
-        throw err;
-      }
+      return this.countedRewrite(plan.sources, 1);
     });
   }
 
@@ -219,6 +205,18 @@ export class Compactor {
       for (const s of straddling) await this.rewrite([s], s.level, cutoff);
       return { dropped: expired.length, rewritten: straddling.length };
     });
+  }
+
+  /** rewrite() for a compaction or settle pass, counted as a success or an error; resolves to true. */
+  private async countedRewrite(sources: SegmentReader[], level: number): Promise<boolean> {
+    try {
+      await this.rewrite(sources, level);
+      this.counters.success++;
+      return true;
+    } catch (err) {
+      this.counters.errors++;
+      throw err;
+    }
   }
 
   private async rewrite(sources: SegmentReader[], level: number, cutoff = this.settings.retentionCutoff?.()): Promise<MergeStats> {

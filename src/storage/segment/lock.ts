@@ -1,5 +1,7 @@
 // Data-directory lock (`.tsink.lock`): one process per data dir. A lock left by a process that
 // died (SIGKILL, power loss) is detected by pid + process start time and taken over.
+// Hand-written, not proper-lockfile: that one calls a lock stale when its mtime stops being refreshed (a timer in the
+// owner, a wait of its stale period after a crash); pid + start time knows at once whether the owner still runs.
 import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { invalidConfiguration } from "../wal/durability-errors.js";

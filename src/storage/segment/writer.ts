@@ -35,7 +35,7 @@ const brotliAsync = promisify(brotliCompress);
 const WRITE_SLICE_MS = 8;
 
 /** Raw bytes of encoded chunks gathered into one compressed block. */
-export const BLOCK_TARGET_BYTES = 64 * 1024;
+const BLOCK_TARGET_BYTES = 64 * 1024;
 
 export interface SegmentChunk {
   seriesId: number;
@@ -55,7 +55,7 @@ export interface SegmentContent {
   chunks: SegmentChunk[];
 }
 
-export const segmentDirName = (id: number) => `seg-${id.toString(16).padStart(16, "0")}`;
+const segmentDirName = (id: number) => `seg-${id.toString(16).padStart(16, "0")}`;
 
 const compareTs = (a: Ts, b: Ts) => (a < b ? -1 : a > b ? 1 : 0);
 
