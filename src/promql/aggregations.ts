@@ -309,13 +309,13 @@ function membersOf(groupOf: Int32Array, sizes: Int32Array, groups: number): Int3
   const starts = new Int32Array(groups + 1);
   for (let gi = 0; gi < groups; gi++) starts[gi + 1] = starts[gi]! + sizes[gi]!;
   const all = new Int32Array(starts[groups]!);
-  const fill = starts.slice(0, groups);
+  const filled = new Int32Array(groups);
   for (let i = 0; i < groupOf.length; i++) {
     const gi = groupOf[i]!;
-    if (gi >= 0) all[fill[gi]!++] = i;
+    if (gi >= 0) all[starts[gi]! + filled[gi]!++] = i;
   }
-  const members: Int32Array[] = [];
-  for (let gi = 0; gi < groups; gi++) members.push(all.subarray(starts[gi]!, starts[gi + 1]!));
+  const members = new Array<Int32Array>(groups);
+  for (let gi = 0; gi < groups; gi++) members[gi] = all.subarray(starts[gi]!, starts[gi + 1]!);
   return members;
 }
 
@@ -501,21 +501,35 @@ function goFloat(f: number): string {
 const TOP_K_BY_INSERTION = 64;
 
 /**
- * The best k of members[0..n) into top (best first; returns how many): what a stable sort by `better` and the first
+ * The best k of members[0..n) into top (best first; returns how many): what a stable sort by compareAt and the first
  * k give. An element goes after the last kept one it is not strictly better than, so equal ones keep their order.
+ * (compareAt is called directly, not passed: a closure per query would deoptimise this on "wrong call target".)
  */
-function bestK(members: Int32Array, n: number, top: Int32Array, k: number, better: (a: number, b: number) => number): number {
+function bestK(members: Int32Array, n: number, top: Int32Array, k: number, input: StepSeries[], t: number, sign: number): number {
   let nt = 0;
   for (let j = 0; j < n; j++) {
     const i = members[j]!;
     let at = nt;
-    while (at > 0 && better(i, top[at - 1]!) < 0) at--;
+    while (at > 0 && compareAt(input, i, top[at - 1]!, t, sign) < 0) at--;
     if (at >= k) continue;
     for (let q = Math.min(nt, k - 1); q > at; q--) top[q] = top[q - 1]!;
     top[at] = i;
     if (nt < k) nt++;
   }
   return nt;
+}
+
+/**
+ * topk (sign -1) / bottomk (sign 1) order of series a and b at step t: NaN last; -1/0/1, not a difference (a double
+ * result is a heap number per comparison); NaN differences (Inf - Inf) compare equal.
+ */
+function compareAt(input: StepSeries[], a: number, b: number, t: number, sign: number): number {
+  const va = input[a]!.values[t]!;
+  const vb = input[b]!.values[t]!;
+  if (Number.isNaN(va)) return Number.isNaN(vb) ? 0 : 1;
+  if (Number.isNaN(vb)) return -1;
+  const d = va - vb;
+  return d > 0 ? sign : d < 0 ? -sign : 0;
 }
 
 function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepSeries[], g: Grouping, param: Float64Array, steps: number): StepSeries[] {
@@ -556,19 +570,8 @@ function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepS
   // the members of a group present at a step, and the best k of them so far (small k): reused step after step
   const members = new Int32Array(input.length);
   const top = new Int32Array(TOP_K_BY_INSERTION);
-  let t = 0;
   const sign = op === "topk" ? -1 : 1;
-  // returns -1/0/1, not a difference (a double result is a heap number per comparison); NaN differences (Inf - Inf)
-  // compare equal as before
-  const better = (a: number, b: number): number => {
-    const va = input[a].values[t];
-    const vb = input[b].values[t];
-    if (Number.isNaN(va)) return Number.isNaN(vb) ? 0 : 1;
-    if (Number.isNaN(vb)) return -1;
-    const d = va - vb;
-    return d > 0 ? sign : d < 0 ? -sign : 0;
-  };
-  for (t = 0; t < steps; t++) {
+  for (let t = 0; t < steps; t++) {
     const p = param[t];
     for (const memberList of groups.values()) {
       let np = 0;
@@ -588,10 +591,10 @@ function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepS
       if (op === "limitk") {
         for (let j = 0; j < Math.min(k, np); j++) choose(members[j]!, t);
       } else if (k <= TOP_K_BY_INSERTION) {
-        const nt = bestK(members, np, top, k, better);
+        const nt = bestK(members, np, top, k, input, t, sign);
         for (let j = 0; j < nt; j++) choose(top[j]!, t);
       } else {
-        const sorted = Array.from(members.subarray(0, np)).sort(better);
+        const sorted = Array.from(members.subarray(0, np)).sort((a, b) => compareAt(input, a, b, t, sign));
         for (let j = 0; j < Math.min(k, np); j++) choose(sorted[j]!, t);
       }
     }
