@@ -7,7 +7,7 @@ export {
 } from "./codec/chunk";
 export { promqlRangeEval } from "./promql/range_functions";
 export { snappyDecompressInto } from "./protocols/snappy";
-export { wrScan, wrOutputs, wrSampleCount, wrCacheGeneration, wrCacheClear } from "./protocols/write_request";
+export { wrScan, wrOutputs, wrSampleCount, wrExemplarCount, wrExemplars, wrCacheGeneration, wrCacheClear } from "./protocols/write_request";
 export {
   ilScan, ilOutputs, ilSampleCount, ilCacheGeneration, ilCacheClear, ilKeyCount, ilKeyBytes, ilKeyLength, ilFieldBytes,
   ilFieldLength, ilFieldKey,

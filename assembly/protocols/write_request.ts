@@ -1,8 +1,9 @@
 // Remote-write WriteRequest scan over the decompressed body in linear memory, plus the series cache it consults:
 // the label bytes of every TimeSeries seen before, kept in a persistent region and found again by comparing bytes.
 // The scan writes sample columns and one cache entry per series; JS maps entries to its validated SeriesKeys.
-// Only the common shape is handled here (TimeSeries of contiguous labels and samples, timestamps within ±2^53);
-// anything else returns WR_FALLBACK and JS decodes the request itself (src/protocols/write-request-decoder.ts).
+// Only the common shape is handled here (TimeSeries of contiguous labels, samples and exemplars, timestamps within
+// ±2^53; exemplars are only located, JS decodes the few there are); anything else returns WR_FALLBACK and JS
+// decodes the request itself (src/protocols/write-request-decoder.ts).
 
 import { hashBytes, sameBytes } from "./bytes";
 import { ByteArena, OutputRegion, Records, SlotTable } from "./series-cache";
@@ -33,6 +34,21 @@ export function wrOutputs(cap: u32): usize {
 /** Samples written by the last successful wrScan. */
 export function wrSampleCount(): u32 {
   return out.count;
+}
+
+// Exemplar fields located by the last scan: three u32 each (series ordinal, body offsets of the Exemplar message's
+// start and end). A request with more than EX_MAX of them falls back to JS (which refuses more than 512 anyway).
+const EX_MAX: u32 = 1024;
+const exRecords = memory.data(<i32>(EX_MAX * 12), 4);
+let exCount: u32 = 0;
+
+/** Exemplars located by the last successful wrScan (their records at wrExemplars()). */
+export function wrExemplarCount(): u32 {
+  return exCount;
+}
+
+export function wrExemplars(): usize {
+  return exRecords;
 }
 
 // ---------------------------------------------------------------- the series cache
@@ -140,8 +156,8 @@ let failed = false;
  * Scans the WriteRequest at [body, body + len) for `tenant` (a small integer JS assigns to each extra label).
  * Returns the number of TimeSeries (outputs as wrOutputs describes, samples counted by wrSampleCount), WR_SPACE
  * when the outputs are too small (call wrOutputs with more and scan again), or WR_FALLBACK for anything outside
- * the common shape: malformed bytes, metadata, exemplars, histograms, unknown fields, labels split by samples,
- * timestamps beyond ±2^53.
+ * the common shape: malformed bytes, metadata, histograms, more than EX_MAX exemplars, unknown fields, labels split
+ * by samples or exemplars, timestamps beyond ±2^53.
  */
 export function wrScan(body: usize, len: usize, tenant: u32): i32 {
   if (clearPending) wrCacheClear();
@@ -156,6 +172,7 @@ export function wrScan(body: usize, len: usize, tenant: u32): i32 {
   let samples: u32 = 0;
   let prev: i32 = -1;
   failed = false;
+  exCount = 0;
   pos = body;
   while (pos < end) {
     if (varint32(end) != 0x0a || failed) return WR_FALLBACK;
@@ -225,6 +242,15 @@ export function wrScan(body: usize, len: usize, tenant: u32): i32 {
         store<f64>(valOut + (<usize>samples << 3), value);
         store<u32>(idxOut + (<usize>samples << 2), series);
         samples++;
+      } else if (tag == 0x1a) {
+        const exLen = fieldLength(seriesEnd);
+        if (failed || exCount >= EX_MAX) return WR_FALLBACK;
+        const at = exRecords + (<usize>exCount * 12);
+        store<u32>(at, series);
+        store<u32>(at, <u32>(pos - body), 4);
+        store<u32>(at, <u32>(pos + exLen - body), 8);
+        exCount++;
+        pos += exLen;
       } else return WR_FALLBACK;
     }
     if (!sawLabels) labelStart = labelEnd = seriesEnd;

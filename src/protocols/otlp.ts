@@ -1,8 +1,10 @@
 // OTLP/HTTP metrics (ExportMetricsServiceRequest, protobuf or OTLP/JSON) to sample columns, as the reference maps them (§4.5):
 // escaped names, resource_/scope_ attribute labels, gauges, cumulative sums, explicit and exponential histograms as
-// classic _bucket/_sum/_count series, summaries. Any invalid point rejects the whole request; pure (no I/O).
+// classic _bucket/_sum/_count series, summaries; exemplars with their filtered attributes plus trace_id/span_id
+// as lowercase hex. Any invalid point rejects the whole request; pure (no I/O).
 import type { Long } from "protobufjs";
 import { ProtocolError } from "./errors.js";
+import { type DecodedExemplar, validateExemplarLabels } from "./exemplars.js";
 import { ExportMetricsServiceRequest } from "./otlp-proto.js";
 import type { MetricMetadataUpdate } from "./remote.js";
 import { SeriesKey } from "../storage/types.js";
@@ -16,7 +18,9 @@ interface PbAnyValue {
   arrayValue?: { values: PbAnyValue[] }; kvlistValue?: { values: PbKeyValue[] }; bytesValue?: Uint8Array; value?: string;
 }
 interface PbKeyValue { key: string; value?: PbAnyValue | null }
-interface PbExemplar { timeUnixNano: U64 }
+interface PbExemplar {
+  filteredAttributes: PbKeyValue[]; timeUnixNano: U64; asDouble?: number; asInt?: U64; value?: string; spanId: Uint8Array; traceId: Uint8Array;
+}
 interface PbNumberPoint { attributes: PbKeyValue[]; timeUnixNano: U64; asDouble?: number; asInt?: U64; value?: string; exemplars: PbExemplar[]; flags: number }
 interface PbHistogramPoint {
   attributes: PbKeyValue[]; timeUnixNano: U64; count: U64; sum?: number; bucketCounts: U64[]; explicitBounds: number[];
@@ -47,8 +51,11 @@ export interface OtlpConversion {
   columns: SampleColumnsBuilder;
   metadata: MetricMetadataUpdate[];
   dataPoints: number;
-  /** Exemplars in the request (the server has no exemplar store: they are counted and reported, not stored). */
-  exemplars: number;
+  /**
+   * The points' exemplars: a gauge's or sum's on the point's series; a histogram's on the `_bucket` series of the
+   * smallest bound that holds its value (as Prometheus' OTLP translator attaches them).
+   */
+  exemplars: DecodedExemplar[];
 }
 
 const CUMULATIVE = 2;
@@ -177,9 +184,9 @@ export function otlpToColumns(request: OtlpRequest, precision: TimestampPrecisio
   const columns = new SampleColumnsBuilder(precision === "ns");
   const metadata = new Map<string, MetricMetadataUpdate>();
   let dataPoints = 0;
-  let exemplars = 0;
+  const exemplars: DecodedExemplar[] = [];
 
-  const push = (metric: string, labels: Label[], where: string, timestamp: number | bigint, value: number) => {
+  const push = (metric: string, labels: Label[], where: string, timestamp: number | bigint, value: number): SeriesKey => {
     let valid: Label[];
     try {
       valid = validateSeries(metric, labels, tenantLabel);
@@ -187,7 +194,26 @@ export function otlpToColumns(request: OtlpRequest, precision: TimestampPrecisio
       if (err instanceof ProtocolError) throw new ProtocolError(err.kind, `${where}: ${err.message}`);
       throw err;
     }
-    columns.add(new SeriesKey(metric, valid), timestamp, value); // a key per point: OTLP points are mostly distinct series
+    const key = new SeriesKey(metric, valid); // a key per point: OTLP points are mostly distinct series
+    columns.add(key, timestamp, value);
+    return key;
+  };
+  /** Adds a point's exemplars, each on the series `seriesOf` picks for its value. */
+  const addExemplars = (list: PbExemplar[], pointTs: number | bigint, pw: string, seriesOf: (value: number) => SeriesKey) => {
+    list.forEach((e, ei) => {
+      const where = `${pw} exemplar ${ei}`;
+      let value: number;
+      if (e.value === "asDouble") value = e.asDouble!;
+      else if (e.value === "asInt") value = toNumber(e.asInt!);
+      else throw new ProtocolError("malformed", `${where}: missing asDouble/asInt value`);
+      const labels: Label[] = [];
+      attributeLabels(e.filteredAttributes, "", labels, where);
+      if (e.traceId.length > 0) labels.push({ name: "trace_id", value: Buffer.from(e.traceId).toString("hex") });
+      if (e.spanId.length > 0) labels.push({ name: "span_id", value: Buffer.from(e.spanId).toString("hex") });
+      // time_unix_nano 0: the exemplar was recorded with the point (collectors leave it unset)
+      const timestamp = u64ToBigInt(e.timeUnixNano) === 0n ? pointTs : convertTime(e.timeUnixNano, precision, where);
+      exemplars.push({ series: seriesOf(value), labels: validateExemplarLabels(labels, where), timestamp, value });
+    });
   };
 
   request.resourceMetrics.forEach((rm, ri) => {
@@ -233,8 +259,8 @@ export function otlpToColumns(request: OtlpRequest, precision: TimestampPrecisio
             if (p.value === "asDouble") value = p.asDouble!;
             else if (p.value === "asInt") value = toNumber(p.asInt!);
             else throw new ProtocolError("malformed", `${pw}: missing asDouble/asInt value`);
-            push(name, pointLabels(p.attributes, extra, pw), pw, ts, value);
-            exemplars += p.exemplars.length;
+            const key = push(name, pointLabels(p.attributes, extra, pw), pw, ts, value);
+            addExemplars(p.exemplars, ts, pw, () => key);
             dataPoints++;
           });
         };
@@ -275,8 +301,7 @@ export function otlpToColumns(request: OtlpRequest, precision: TimestampPrecisio
                   buckets.push([String(bound), cumulative]);
                 } else buckets.push(["+Inf", cumulative]);
               });
-              histogramRows(name, labels, pw, ts, buckets, toNumber(p.count), p);
-              exemplars += p.exemplars.length;
+              addExemplars(p.exemplars, ts, pw, histogramRows(name, labels, pw, ts, buckets, toNumber(p.count), p));
               dataPoints++;
             });
             break;
@@ -291,8 +316,7 @@ export function otlpToColumns(request: OtlpRequest, precision: TimestampPrecisio
               checkFlags(p.flags, pw);
               const ts = convertTime(p.timeUnixNano, precision, pw);
               const labels = pointLabels(p.attributes, extra, pw);
-              histogramRows(name, labels, pw, ts, exponentialBuckets(p, pw), toNumber(p.count), p);
-              exemplars += p.exemplars.length;
+              addExemplars(p.exemplars, ts, pw, histogramRows(name, labels, pw, ts, exponentialBuckets(p, pw), toNumber(p.count), p));
               dataPoints++;
             });
             break;
@@ -320,15 +344,21 @@ export function otlpToColumns(request: OtlpRequest, precision: TimestampPrecisio
     });
   });
 
+  /** Writes a histogram point's series; returns the `_bucket` series (by value) that an exemplar belongs to. */
   function histogramRows(
     name: string, labels: Label[], pw: string, ts: number | bigint, buckets: [string, number][], count: number,
     p: { sum?: number; min?: number; max?: number },
-  ): void {
-    for (const [le, cumulative] of buckets) push(`${name}_bucket`, [...labels, { name: "le", value: le }], pw, ts, cumulative);
+  ): (value: number) => SeriesKey {
+    const keys = buckets.map(([le, cumulative]) => push(`${name}_bucket`, [...labels, { name: "le", value: le }], pw, ts, cumulative));
     push(`${name}_count`, labels, pw, ts, count);
     if (has(p, "sum")) push(`${name}_sum`, labels, pw, ts, p.sum!);
     if (has(p, "min")) push(`${name}_min`, labels, pw, ts, p.min!);
     if (has(p, "max")) push(`${name}_max`, labels, pw, ts, p.max!);
+    return (value) => {
+      // the last bucket is +Inf
+      for (let b = 0; b < buckets.length - 1; b++) if (value <= Number(buckets[b]![0])) return keys[b]!;
+      return keys[keys.length - 1]!;
+    };
   }
 
   return { columns, metadata: [...metadata.values()], dataPoints, exemplars };

@@ -1,15 +1,18 @@
 // Prometheus text exposition parser for /api/v1/import/prometheus: `name{l="v"} value [timestamp]` lines to
-// sample columns (storage's SampleColumns, with the series keys cached across requests).
+// sample columns (storage's SampleColumns, with the series keys cached across requests), and the OpenMetrics
+// exemplars that follow a sample (` # {labels} value [timestamp]`).
 // Hand-written (no maintained JS parser of the format exists that reports line-precise errors); runs on a char index.
 import { ProtocolError } from "./errors.js";
+import { type DecodedExemplar, validateExemplarLabels } from "./exemplars.js";
+import type { TimestampPrecision } from "./rows.js";
 import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries } from "./series-validation.js";
 import { SeriesKey } from "../storage/types.js";
 import { SampleColumnsBuilder } from "./sample-columns.js";
 
 export interface ParsedTextImport {
   columns: SampleColumnsBuilder;
-  /** OpenMetrics exemplars (`# {labels} value [ts]` after a sample); the server has no exemplar store yet. */
-  exemplarCount: number;
+  /** OpenMetrics exemplars (` # {labels} value [ts]` after a sample), attached to the sample's series. */
+  exemplars: DecodedExemplar[];
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -30,8 +33,15 @@ export function parseSampleValue(text: string): number | undefined {
  * Parses a whole text exposition body. Timestamps are raw integers in the server's precision (as the reference
  * does, no conversion); a line without one gets `defaultTimestamp`. `#` lines (HELP, TYPE, comments) are skipped.
  * Any bad line throws a ProtocolError naming the line, and nothing is returned. `extraLabel` is added to every series.
+ * An exemplar's timestamp is OpenMetrics' (Unix seconds, fractions allowed), converted to `precision`; without one
+ * it gets the sample's timestamp.
  */
-export function parsePrometheusText(body: Uint8Array, defaultTimestamp: number | bigint, extraLabel?: Label): ParsedTextImport {
+export function parsePrometheusText(
+  body: Uint8Array,
+  defaultTimestamp: number | bigint,
+  extraLabel?: Label,
+  precision: TimestampPrecision = typeof defaultTimestamp === "bigint" ? "ns" : "ms",
+): ParsedTextImport {
   let text: string;
   try {
     text = utf8.decode(body);
@@ -39,7 +49,7 @@ export function parsePrometheusText(body: Uint8Array, defaultTimestamp: number |
     throw new ProtocolError("malformed", "text import body is not valid UTF-8");
   }
   const columns = new SampleColumnsBuilder(typeof defaultTimestamp === "bigint", Math.min(1 << 16, (body.length >>> 5) + 16));
-  let exemplarCount = 0;
+  const exemplars: DecodedExemplar[] = [];
   let lineNo = 0;
   let pos = 0;
   while (pos < text.length) {
@@ -48,9 +58,9 @@ export function parsePrometheusText(body: Uint8Array, defaultTimestamp: number |
     lineNo++;
     const line = text.charCodeAt(end - 1) === 13 ? text.slice(pos, end - 1) : text.slice(pos, end);
     pos = end + 1;
-    if (parseLine(line, lineNo, defaultTimestamp, extraLabel, columns)) exemplarCount++;
+    parseLine(line, lineNo, defaultTimestamp, extraLabel, precision, columns, exemplars);
   }
-  return { columns, exemplarCount };
+  return { columns, exemplars };
 }
 
 function isSpace(c: number): boolean {
@@ -114,18 +124,20 @@ function parseSeries(text: string, line: string, lineNo: number, extraLabel: Lab
   }
 }
 
-/** Appends the sample of one line to `out` (nothing for blank and `#` lines); true when it carries an exemplar. */
+/** Appends the sample of one line to `out` and its exemplar to `exemplars` (nothing for blank and `#` lines). */
 function parseLine(
   line: string,
   lineNo: number,
   defaultTimestamp: number | bigint,
   extraLabel: Label | undefined,
+  precision: TimestampPrecision,
   out: SampleColumnsBuilder,
-): boolean {
+  exemplars: DecodedExemplar[],
+): void {
   let i = 0;
   const n = line.length;
   while (i < n && isSpace(line.charCodeAt(i))) i++;
-  if (i === n || line.charCodeAt(i) === 35 /* # */) return false;
+  if (i === n || line.charCodeAt(i) === 35 /* # */) return;
 
   const end = seriesEnd(line, i);
   if (end < 0) failLine(line, lineNo, "unterminated label set");
@@ -169,15 +181,54 @@ function parseLine(
     }
     while (i < n && isSpace(line.charCodeAt(i))) i++;
   }
-  let hasExemplar = false;
   if (i < n) {
     if (line.charCodeAt(i) !== 35) failLine(line, lineNo, "unexpected text after the timestamp");
-    const rest = line.slice(i + 1).trimStart();
-    if (!rest.startsWith("{")) failLine(line, lineNo, "expected an exemplar `# {labels} value [timestamp]` after the sample");
-    hasExemplar = true;
+    exemplars.push(parseExemplar(line, i + 1, lineNo, series, timestamp, precision));
   }
   out.add(series, timestamp, value!);
-  return hasExemplar;
+}
+
+/** Parses ` {labels} value [timestamp]` starting after the `#`. */
+function parseExemplar(line: string, start: number, lineNo: number, series: SeriesKey, sampleTs: number | bigint, precision: TimestampPrecision): DecodedExemplar {
+  const fail = (what: string): never => failLine(line, lineNo, what);
+  const n = line.length;
+  let i = start;
+  while (i < n && isSpace(line.charCodeAt(i))) i++;
+  if (line.charCodeAt(i) !== 123) fail("expected an exemplar `# {labels} value [timestamp]` after the sample");
+  const labels: Label[] = [];
+  i = parseLabels(line, i + 1, labels, fail);
+  if (i >= n || !isSpace(line.charCodeAt(i))) fail("expected whitespace and a value after the exemplar labels");
+  const fields = line.slice(i).trim().split(/[ \t]+/);
+  if (fields.length > 2) fail("unexpected text after the exemplar timestamp");
+  const value = parseSampleValue(fields[0]!);
+  if (value === undefined) fail(`invalid exemplar value ${excerpt(fields[0]!)}`);
+  let timestamp = sampleTs;
+  if (fields.length === 2) {
+    const ts = secondsToPrecision(fields[1]!, precision);
+    if (ts === undefined) fail(`invalid exemplar timestamp ${excerpt(fields[1]!)} (expected Unix seconds)`);
+    timestamp = ts!;
+  }
+  let valid: Label[] = [];
+  try {
+    valid = validateExemplarLabels(labels, "exemplar");
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  return { series, labels: valid, timestamp, value: value! };
+}
+
+const DIGITS: Record<TimestampPrecision, number> = { s: 0, ms: 3, us: 6, ns: 9 };
+
+/** Decimal Unix seconds (`1700000000.123`) in `precision`, exactly (fraction digits beyond it truncated); undefined when malformed or out of range. */
+function secondsToPrecision(text: string, precision: TimestampPrecision): number | bigint | undefined {
+  const m = /^(-?)(\d+)(?:\.(\d*))?$/.exec(text);
+  if (!m) return undefined;
+  const digits = DIGITS[precision];
+  const units = BigInt(m[2]! + (m[3] ?? "").slice(0, digits).padEnd(digits, "0"));
+  const signed = m[1] ? -units : units;
+  if (precision === "ns") return signed >= -(2n ** 63n) && signed < 2n ** 63n ? signed : undefined;
+  const out = Number(signed);
+  return Number.isSafeInteger(out) ? out : undefined;
 }
 
 /** Parses `name="value",...}` starting after `{`; returns the index after `}`. */

@@ -4,23 +4,25 @@
 // of the grammar. Snappy framing lives in snappy.ts; no I/O here.
 import protobuf from "protobufjs";
 import { ProtocolError } from "./errors.js";
+import { type DecodedExemplar, validateExemplarLabels } from "./exemplars.js";
 import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries, validateTimestamp } from "./series-validation.js";
 import { type SampleColumns, SeriesKey } from "../storage/types.js";
 import { type TimestampPrecision, scaleMillis } from "./rows.js";
-import { type RawLabel, decodeLabelRun, visitWriteRequest } from "./write-request-decoder.js";
+import { type RawExemplar, type RawLabel, decodeExemplar, decodeLabelRun, visitWriteRequest } from "./write-request-decoder.js";
 import { loadWasm, memoryViews, scratch } from "../wasm/loader.js";
 
-// The subset of prometheus/prompb (types.proto, remote.proto) we read and write. Exemplars and native histograms are
-// kept as opaque bytes: the server only needs to know they are present (they answer 422 until their own issue).
+// The subset of prometheus/prompb (types.proto, remote.proto) we read and write. Native histograms are kept as opaque
+// bytes: the server only needs to know they are present (they answer 422 until their own issue).
 const PROTO = `
 syntax = "proto3";
 package prometheus;
 message Label { string name = 1; string value = 2; }
 message Sample { double value = 1; int64 timestamp = 2; }
+message Exemplar { repeated Label labels = 1; double value = 2; int64 timestamp = 3; }
 message TimeSeries {
   repeated Label labels = 1;
   repeated Sample samples = 2;
-  repeated bytes exemplars = 3;
+  repeated Exemplar exemplars = 3;
   repeated bytes histograms = 4;
 }
 message MetricMetadata {
@@ -69,7 +71,8 @@ export interface DecodedWriteRequest {
   /** Every sample of the request in columns, timestamps in the requested precision (SampleColumns of storage). */
   samples: SampleColumns & { series: SeriesKey[] };
   metadata: MetricMetadataUpdate[];
-  exemplarCount: number;
+  /** The exemplars of every series, timestamps in the requested precision. */
+  exemplars: DecodedExemplar[];
   histogramCount: number;
   /** Hands the sample columns back to the decoder's pool: call once storage no longer needs them. */
   release(): void;
@@ -85,6 +88,12 @@ function decodeMessage<T>(type: protobuf.Type, bytes: Uint8Array, what: string):
   } catch (err) {
     throw new ProtocolError("malformed", `invalid ${what} protobuf: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+function validatedExemplar(e: RawExemplar, key: SeriesKey, precision: TimestampPrecision): DecodedExemplar {
+  const where = `exemplar of time series ${excerpt(key.metric)}`;
+  validateTimestamp(e.timestamp, `(${where})`);
+  return { series: key, labels: validateExemplarLabels(e.labels, where), timestamp: scaleMillis(e.timestamp, precision), value: e.value };
 }
 
 function validatedSeries(s: number, rawLabels: RawLabel[], extraLabel: Label | undefined): SeriesKey {
@@ -185,6 +194,8 @@ interface ScanKernel {
   wrScan(body: number, len: number, tenant: number): number;
   wrOutputs(cap: number): number;
   wrSampleCount(): number;
+  wrExemplarCount(): number;
+  wrExemplars(): number;
   wrCacheGeneration(): number;
   wrCacheClear(): void;
 }
@@ -263,13 +274,23 @@ export function decodeWriteRequest(bytes: Uint8Array, precision: TimestampPrecis
   set.ts.set(new Float64Array(views.buffer, outputBase, count));
   set.values.set(new Float64Array(views.buffer, outputBase + outputCap * 8, count));
   set.index.set(new Uint32Array(views.buffer, outputBase + outputCap * 16, count));
-  return decoded(set, count, precision, { metadata: [], exemplarCount: 0, histogramCount: 0 });
+  const exemplars: DecodedExemplar[] = [];
+  const located = k.wrExemplarCount();
+  if (located > 0) {
+    // the scan located them (series ordinal, start, end): decoded here, few per request
+    const records = k.wrExemplars() >> 2;
+    for (let i = 0; i < located; i++) {
+      const r = records + 3 * i;
+      exemplars.push(validatedExemplar(decodeExemplar(request, views.i32[r + 1]!, views.i32[r + 2]!), series[views.i32[r]!]!, precision));
+    }
+  }
+  return decoded(set, count, precision, { metadata: [], exemplars, histogramCount: 0 });
 }
 
-/** The whole grammar in JS (write-request-decoder.ts), uncached: metadata, exemplars, odd encodings, errors. */
+/** The whole grammar in JS (write-request-decoder.ts), uncached: metadata, histograms, odd encodings, errors. */
 function decodeInJs(bytes: Uint8Array, precision: TimestampPrecision, extraLabel: Label | undefined): DecodedWriteRequest {
   const metadata: MetricMetadataUpdate[] = [];
-  let exemplarCount = 0;
+  const exemplars: DecodedExemplar[] = [];
   let histogramCount = 0;
   let count = 0;
   let set = takeColumns(0);
@@ -278,10 +299,10 @@ function decodeInJs(bytes: Uint8Array, precision: TimestampPrecision, extraLabel
     series(scan) {
       const series = set.series;
       const s = series.length;
-      exemplarCount += scan.exemplars;
       histogramCount += scan.histograms;
       const key = validatedSeries(s, scan.labels(), extraLabel);
       series.push(key);
+      if (scan.exemplars > 0) for (const e of scan.decodeExemplars()) exemplars.push(validatedExemplar(e, key, precision));
       const n = scan.sampleCount;
       if (count + n > set.ts.length) {
         const grown = takeColumns(count + n);
@@ -307,7 +328,7 @@ function decodeInJs(bytes: Uint8Array, precision: TimestampPrecision, extraLabel
       metadata.push({ metric: metricFamilyName, type: METRIC_TYPE_NAMES[type] ?? "unknown", help, unit });
     },
   });
-  return decoded(set, count, precision, { metadata, exemplarCount, histogramCount });
+  return decoded(set, count, precision, { metadata, exemplars, histogramCount });
 }
 
 export type MatchOp = "=" | "!=" | "=~" | "!~";

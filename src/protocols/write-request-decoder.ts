@@ -1,6 +1,6 @@
 // Hand-written decoder of the remote-write WriteRequest (prometheus/prompb) in JS: the complete grammar, for the
-// requests the WASM scan (assembly/protocols/write_request.ts) leaves to it (metadata, exemplars, histograms,
-// unusual encodings, malformed bytes: it names what is wrong), and the Label decoder of both paths (varints,
+// requests the WASM scan (assembly/protocols/write_request.ts) leaves to it (metadata, histograms, unusual
+// encodings, malformed bytes: it names what is wrong), and the Label and Exemplar decoders of both paths (varints,
 // ASCII fast path for strings, interned). remote.ts keeps protobufjs for the schema and the cold messages; tests
 // check this decoder against protobufjs.
 import { ProtocolError } from "./errors.js";
@@ -9,6 +9,13 @@ import { resized } from "../encoding/typed-arrays.js";
 export interface RawLabel {
   name: string;
   value: string;
+}
+
+/** A prometheus.Exemplar: labels in wire order, value, Unix ms timestamp (possibly beyond 2^53). */
+export interface RawExemplar {
+  labels: RawLabel[];
+  value: number;
+  timestamp: number;
 }
 
 /**
@@ -24,6 +31,8 @@ export interface SeriesView {
   readonly histograms: number;
   /** Decodes the labels (in wire order). */
   labels(): RawLabel[];
+  /** Decodes the exemplars (in wire order). */
+  decodeExemplars(): RawExemplar[];
 }
 
 /** Receives the decoded content in wire order. */
@@ -185,6 +194,8 @@ class SeriesScan implements SeriesView {
   histograms = 0;
   /** [start, end) of each Label body. */
   private ranges = new Int32Array(64);
+  /** [start, end) of each Exemplar body. */
+  private exemplarRanges = new Int32Array(8);
   private labelCount = 0;
   private after = 0;
 
@@ -228,12 +239,19 @@ class SeriesScan implements SeriesView {
         }
         this.timestamps[this.sampleCount] = timestamp;
         this.values[this.sampleCount++] = value;
-      } else if (field === 3 || field === 4) {
-        c.expect(2, wire, field === 3 ? "TimeSeries.exemplars" : "TimeSeries.histograms");
+      } else if (field === 3) {
+        c.expect(2, wire, "TimeSeries.exemplars");
+        const n = c.length();
+        if (2 * this.exemplars + 2 > this.exemplarRanges.length) this.exemplarRanges = resized(this.exemplarRanges, this.exemplarRanges.length * 2);
+        this.exemplarRanges[2 * this.exemplars] = c.pos;
+        this.exemplarRanges[2 * this.exemplars + 1] = c.pos + n;
+        this.exemplars++;
+        c.pos += n;
+      } else if (field === 4) {
+        c.expect(2, wire, "TimeSeries.histograms");
         const n = c.length();
         c.pos += n;
-        if (field === 3) this.exemplars++;
-        else this.histograms++;
+        this.histograms++;
       } else c.skip(wire);
     }
     if (c.pos !== end) c.fail("TimeSeries overruns its length");
@@ -247,6 +265,41 @@ class SeriesScan implements SeriesView {
     c.pos = this.after;
     return out;
   }
+
+  decodeExemplars(): RawExemplar[] {
+    const c = this.c;
+    const out: RawExemplar[] = [];
+    for (let i = 0; i < this.exemplars; i++) out.push(exemplar(c, this.exemplarRanges[2 * i]!, this.exemplarRanges[2 * i + 1]!));
+    c.pos = this.after;
+    return out;
+  }
+}
+
+/** Decodes the Exemplar message body at [start, end) of `bytes` (located by the WASM scan). */
+export function decodeExemplar(bytes: Uint8Array, start: number, end: number): RawExemplar {
+  return exemplar(new Cursor(bytes), start, end);
+}
+
+/** Decodes the Exemplar message body at [start, end): labels = 1, value = 2 (double), timestamp = 3 (int64 ms). */
+function exemplar(c: Cursor, start: number, end: number): RawExemplar {
+  c.pos = start;
+  const labels: RawLabel[] = [];
+  let value = 0;
+  let timestamp = 0;
+  while (c.pos < end) {
+    const t = c.uint32();
+    if (t === 0x0a) {
+      const n = c.length();
+      const labelEnd = c.pos + n;
+      if (labelEnd > end) c.fail("Exemplar label beyond the exemplar");
+      labels.push(decodeLabel(c, c.pos, labelEnd));
+    } else if (t === 0x11) value = c.double();
+    else if (t === 0x18) timestamp = c.int64();
+    else if (t >>> 3 >= 1 && t >>> 3 <= 3) c.fail(`Exemplar field ${t >>> 3} has wire type ${t & 7}`);
+    else c.skip(t & 7);
+  }
+  if (c.pos !== end) c.fail("Exemplar overruns its length");
+  return { labels, value, timestamp };
 }
 
 // Whole Label messages repeat too (a few thousand name/value pairs across 100k series): a direct-mapped table from

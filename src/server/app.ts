@@ -13,6 +13,7 @@ import { Authenticator, denied, presentedToken, scopeOfPath, tokenScopeOfPath } 
 import type { ServerConfig } from "./config.js";
 import { HttpError } from "./http-error.js";
 import { BUCKETS_FILE, BucketStore } from "./bucket-store.js";
+import { EXEMPLAR_FILE, ExemplarStore } from "./exemplar-store.js";
 import { METADATA_FILE, MetadataStore } from "./metadata-store.js";
 import { ServerMetrics } from "./metrics.js";
 import { errorJson } from "./prometheus-json.js";
@@ -53,17 +54,29 @@ export class TsinkServer {
     const readGate = new AdmissionGate("queries", limits.readMaxInflightRequests, limits.readMaxInflightQueries, limits.readAcquireTimeoutMs);
     const startedAtMs = Date.now();
     const tenantGates = new Map<string, AdmissionGate>();
+    const exemplars = new ExemplarStore(config.dataPath ? join(config.dataPath, EXEMPLAR_FILE) : undefined);
     const metrics = new ServerMetrics({
       startedAtMs,
       storage: () => this.storageInstance,
       inflight: () => ({ writeRequests: writeGate.inflightRequests, readRequests: readGate.inflightRequests }),
+      exemplars: () => {
+        const l = exemplars.limits;
+        return {
+          storedExemplars: exemplars.size,
+          storedSeries: exemplars.seriesCount,
+          limits: {
+            max_total_exemplars: l.maxTotal, max_exemplars_per_series: l.maxPerSeries, max_exemplars_per_request: l.maxPerRequest,
+            max_query_results: l.maxQueryResults, max_query_selectors: l.maxQuerySelectors,
+          },
+        };
+      },
     });
     const metadata = new MetadataStore(config.dataPath ? join(config.dataPath, METADATA_FILE) : undefined, (err) =>
       logger.error({ err }, "saving metric metadata failed"),
     );
     const buckets = new BucketStore(config.dataPath ? join(config.dataPath, BUCKETS_FILE) : undefined);
     this.runtime = {
-      config, logger, version, startedAtMs, writeGate, readGate, metrics, metadata, buckets,
+      config, logger, version, startedAtMs, writeGate, readGate, metrics, metadata, buckets, exemplars,
       storage: () => {
         if (this.state === "ready" && this.storageInstance) return this.storageInstance;
         throw new HttpError(503, this.state === "starting" ? "storage is still opening (WAL replay in progress)" : "server is shutting down", {
@@ -217,6 +230,7 @@ export class TsinkServer {
     this.opening = (async () => {
       await this.runtime.metadata.load();
       await this.runtime.buckets.load();
+      await this.runtime.exemplars.load();
       this.storageInstance = await this.hooks.open();
     })();
     try {

@@ -111,8 +111,9 @@ Environment:
   TSINK_SERVER_READ_RESOURCE_ACQUIRE_TIMEOUT_MS (25)
   TSINK_SERVER_MAX_BODY_BYTES (16777216)          TSINK_SERVER_MAX_DECOMPRESSED_BODY_BYTES (67108864)
   TSINK_REMOTE_WRITE_METADATA_ENABLED (true)      TSINK_REMOTE_WRITE_MAX_METADATA_UPDATES (512)
-  TSINK_REMOTE_WRITE_EXEMPLARS_ENABLED, TSINK_REMOTE_WRITE_HISTOGRAMS_ENABLED
-                                  (exemplars and native histograms are not stored yet: requests carrying them get 422)
+  TSINK_REMOTE_WRITE_EXEMPLARS_ENABLED (true)     exemplars of remote write and text import go to the exemplar
+                                  store (false: requests carrying them get 422); OTLP exemplars are always stored
+  TSINK_REMOTE_WRITE_HISTOGRAMS_ENABLED           native histograms are not stored yet: requests carrying them get 422
   TSINK_INFLUX_LINE_PROTOCOL_ENABLED (true)       TSINK_INFLUX_LINE_PROTOCOL_MAX_LINES_PER_REQUEST (4096)
   TSINK_OTLP_METRICS_ENABLED (true)               TSINK_STATSD_MAX_PACKET_BYTES (8192)
   TSINK_STATSD_MAX_EVENTS_PER_PACKET (1024)       TSINK_GRAPHITE_MAX_LINE_BYTES (8192)

@@ -7,6 +7,8 @@ import type { ServerStorage } from "./storage.js";
 export interface MetricsSources {
   startedAtMs: number;
   storage(): ServerStorage | undefined;
+  /** The exemplar store's size and limits. */
+  exemplars(): { storedExemplars: number; storedSeries: number; limits: Record<string, number> };
   inflight(): { writeRequests: number; readRequests: number };
 }
 
@@ -22,7 +24,12 @@ export class ServerMetrics {
   readonly ingestRejected: Counter<"protocol" | "reason">;
   readonly queryRequests: Counter<"endpoint" | "code">;
   readonly queryDuration: Histogram<"endpoint">;
+  readonly exemplarsAccepted: Counter;
   readonly exemplarsRejected: Counter;
+  readonly exemplarsDropped: Counter;
+  readonly exemplarQueries: Counter;
+  readonly exemplarQuerySeries: Counter;
+  readonly exemplarQueryResults: Counter;
   /** Remote-write side payloads (metadata, exemplars, histograms) accepted or rejected. */
   readonly payloads: Counter<"kind" | "outcome">;
   readonly admissionRejections: Counter<"surface" | "reason">;
@@ -69,8 +76,29 @@ export class ServerMetrics {
       name: "tsink_query_duration_seconds", help: "Read request latency by endpoint.", labelNames: ["endpoint"], registers,
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     });
+    this.exemplarsAccepted = new Counter({
+      name: "tsink_exemplars_accepted_total", help: "Exemplars stored (remote write, text import, OTLP).", registers,
+    });
     this.exemplarsRejected = new Counter({
-      name: "tsink_exemplar_rejected_total", help: "Exemplars refused (no exemplar store in this build).", registers,
+      name: "tsink_exemplars_rejected_total", help: "Exemplars refused with their request (feature disabled, over the per-request limit).", registers,
+    });
+    this.exemplarsDropped = new Counter({
+      name: "tsink_exemplars_dropped_total", help: "Exemplars evicted by the per-series or total limit.", registers,
+    });
+    this.exemplarQueries = new Counter({ name: "tsink_exemplars_query_requests_total", help: "query_exemplars requests answered.", registers });
+    this.exemplarQuerySeries = new Counter({ name: "tsink_exemplars_query_series_total", help: "Series returned by query_exemplars.", registers });
+    this.exemplarQueryResults = new Counter({ name: "tsink_exemplars_query_results_total", help: "Exemplars returned by query_exemplars.", registers });
+    new Gauge({
+      name: "tsink_exemplars_stored", help: "Exemplars and series held by the exemplar store.", labelNames: ["kind"], registers,
+      collect() {
+        const s = sources.exemplars();
+        this.set({ kind: "exemplars" }, s.storedExemplars);
+        this.set({ kind: "series" }, s.storedSeries);
+      },
+    });
+    new Gauge({
+      name: "tsink_exemplar_limits", help: "The exemplar store's compiled-in limits.", labelNames: ["kind"], registers,
+      collect() { for (const [kind, v] of Object.entries(sources.exemplars().limits)) this.set({ kind }, v); },
     });
     this.payloads = new Counter({
       name: "tsink_ingest_payloads_total", help: "Remote-write metadata, exemplars and histograms by outcome.",

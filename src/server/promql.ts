@@ -49,22 +49,35 @@ function collectSelectors(expr: Expr, out: VectorSelector[]): void {
 
 /**
  * Parses a `match[]` series selector into matchers (Prometheus requires at least one matcher that does not match
- * the empty string). With `anyExpression`, any PromQL expression is accepted and its selectors' matchers are
- * checked (query_exemplars).
+ * the empty string).
  */
-export function parseMatchSelector(text: string, anyExpression = false): SeriesMatcher[] {
+export function parseMatchSelector(text: string): SeriesMatcher[] {
   const expr = parseOrBadData(text);
-  if (anyExpression) {
-    const selectors: VectorSelector[] = [];
-    collectSelectors(expr, selectors);
-    if (selectors.length === 0) throw HttpError.badData("query has no vector selector");
-    return selectors.flatMap((s) => s.matchers);
-  }
   if (expr.type !== "VectorSelector") throw HttpError.badData(`invalid parameter "match[]": ${JSON.stringify(text)} is not a series selector`);
   if (!expr.matchers.some((m) => !matchesEmpty(m))) {
     throw HttpError.badData(`invalid parameter "match[]": match[] must contain at least one non-empty matcher`);
   }
   return expr.matchers.map((m) => ({ name: m.name, op: m.op, value: m.value }));
+}
+
+/**
+ * query_exemplars: the matchers of every vector selector of any PromQL expression (the whole AST walked, matrix
+ * selectors by their vector part), one list per selector; none or more than `maxSelectors` → bad_data.
+ */
+export function exemplarSelectors(text: string, maxSelectors: number): SeriesMatcher[][] {
+  let expr: Expr;
+  try {
+    expr = parse(text);
+  } catch (err) {
+    throw HttpError.badData(`invalid parameter "query": ${(err as Error).message}`);
+  }
+  const selectors: VectorSelector[] = [];
+  collectSelectors(expr, selectors);
+  if (selectors.length === 0) throw HttpError.badData("invalid parameter \"query\": the expression has no vector selector");
+  if (selectors.length > maxSelectors) {
+    throw HttpError.badData(`invalid parameter "query": ${selectors.length} selectors, more than the limit of ${maxSelectors}`);
+  }
+  return selectors.map((s) => s.matchers.map((m) => ({ name: m.name, op: m.op, value: m.value })));
 }
 
 /** Whether the matcher accepts the empty string (Prometheus refuses selectors made only of such matchers). */

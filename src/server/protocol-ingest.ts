@@ -1,15 +1,17 @@
 // The one write path of every protocol (remote write, text import, Influx line protocol, OTLP, StatsD, Graphite):
-// write admission (global and per tenant), the tenant's row quota, one atomic insert, metadata, the tsink_ingest_*
-// metrics and the mapping of failures to HTTP statuses. Plus request bodies with gzip/deflate Content-Encoding.
+// write admission (global and per tenant), the tenant's row quota, one atomic insert, metadata and exemplars, the
+// tsink_ingest_* metrics and the mapping of failures to HTTP statuses. Plus request bodies with gzip/deflate Content-Encoding.
 import { promisify } from "node:util";
 import { gunzip, inflate } from "node:zlib";
 import type { Context } from "koa";
 import { ProtocolError } from "../protocols/errors.js";
+import type { DecodedExemplar } from "../protocols/exemplars.js";
 import type { MetricMetadataUpdate } from "../protocols/remote.js";
 import type { SampleColumns } from "../storage/types.js";
 import { AdmissionRejected } from "./admission.js";
 import { type BodyBufferPool, readBody } from "./body.js";
 import { noteWrite } from "./buffer-gc.js";
+import type { ExemplarOutcome } from "./exemplar-store.js";
 import { HttpError } from "./http-error.js";
 import type { Runtime } from "./runtime.js";
 import { enforceQuota } from "./tenant-policy.js";
@@ -26,6 +28,12 @@ export interface DecodedWrite {
   columns: SampleColumns;
   /** Metric metadata recorded for the tenant once the samples are stored. */
   metadata?: MetricMetadataUpdate[];
+  /**
+   * Exemplars for the exemplar store: more than its per-request limit refuses the whole write (413); else they are
+   * stored once the samples are, and on disk before `ingest` resolves. `ingest` sets `exemplarOutcome`.
+   */
+  exemplars?: readonly DecodedExemplar[];
+  exemplarOutcome?: ExemplarOutcome;
   /** Runs once the samples are stored (response headers, StatsD gauge state, ...). */
   after?: () => void;
   /** Runs once storage is done with the batch, stored or not (hands pooled columns back to their decoder). */
@@ -57,7 +65,15 @@ export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSou
     const storage = rt.storage();
     const decoded = await decode();
     const count = decoded.columns.count;
+    const exemplars = decoded.exemplars?.length ?? 0;
     try {
+      if (exemplars > rt.exemplars.limits.maxPerRequest) {
+        rt.metrics.exemplarsRejected.inc(exemplars);
+        rt.metrics.payloads.inc({ kind: "exemplars", outcome: "rejected" }, exemplars);
+        throw new HttpError(413, `request carries ${exemplars} exemplars, more than the limit of ${rt.exemplars.limits.maxPerRequest}`, {
+          headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" },
+        });
+      }
       if (src.kind === "request") {
         enforceQuota("maxWriteRowsPerRequest", rt.config.tenantPolicies.quotas(tenant).maxWriteRowsPerRequest, count, {
           json: false, headers: { [WRITE_ERROR_HEADER]: "write_resource_limit_exceeded" },
@@ -72,6 +88,13 @@ export async function ingest<T extends DecodedWrite>(rt: Runtime, src: IngestSou
       decoded.release?.();
     }
     if (decoded.metadata && decoded.metadata.length > 0) rt.metadata.apply(tenant, decoded.metadata);
+    if (exemplars > 0) {
+      const outcome = (decoded.exemplarOutcome = rt.exemplars.insert(decoded.exemplars!));
+      rt.metrics.exemplarsAccepted.inc(outcome.accepted);
+      rt.metrics.exemplarsDropped.inc(outcome.dropped);
+      rt.metrics.payloads.inc({ kind: "exemplars", outcome: "accepted" }, outcome.accepted);
+      await rt.exemplars.persisted();
+    }
     decoded.after?.();
     rt.metrics.ingestSamples.inc({ protocol }, count);
     return decoded;

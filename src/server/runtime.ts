@@ -1,11 +1,12 @@
 // What every route handler gets: config, logger, the storage once it is open, admission gates, metrics, the
-// metric-metadata and InfluxDB bucket stores; plus the small request helpers the routes share (params, JSON replies, tenant).
+// metric-metadata, exemplar and InfluxDB bucket stores; plus the small request helpers the routes share (params, JSON replies, tenant).
 import type { Context } from "koa";
 import type { Logger } from "pino";
 import type { AdmissionGate } from "./admission.js";
 import type { BucketStore } from "./bucket-store.js";
 import { readBody } from "./body.js";
 import type { ServerConfig } from "./config.js";
+import type { ExemplarStore } from "./exemplar-store.js";
 import { HttpError } from "./http-error.js";
 import type { MetadataStore } from "./metadata-store.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -21,6 +22,7 @@ export interface Runtime {
   readonly readGate: AdmissionGate;
   readonly metrics: ServerMetrics;
   readonly metadata: MetadataStore;
+  readonly exemplars: ExemplarStore;
   /** InfluxDB 2 buckets created by POST /api/v2/buckets and not yet written to. */
   readonly buckets: BucketStore;
   /** The open storage; 503 while it is still opening (WAL replay) or after shutdown began. */

@@ -127,13 +127,40 @@ test("64-bit integers from protobuf: int64 attributes keep every digit and sign,
   assert.equal(rows.find((r) => r[0] === "h_count")![3], 18446744073709552000);
 });
 
+test("exemplars: filtered attributes, lowercase hex ids; a histogram's on the _bucket of its value; unset time = the point's", () => {
+  const trace = Buffer.from("5B8EFFF798038103D269B633813FC60C", "hex");
+  const span = Buffer.from("EEE19B7EC3C1B174", "hex");
+  const conv = otlpToColumns(decodeOtlpProtobuf(request([
+    { name: "lat", histogram: { aggregationTemporality: 2, dataPoints: [{ timeUnixNano: T_NS, count: 6, sum: 9, explicitBounds: [0.1, 1], bucketCounts: [1, 2, 3], exemplars: [
+      { timeUnixNano: "1700000000200000000", asDouble: 0.5, traceId: trace, spanId: span, filteredAttributes: [str("http.route", "/pay")] },
+      { asDouble: 7, traceId: trace },
+      { timeUnixNano: T_NS, asInt: 0 },
+    ] }] } },
+    { name: "req", sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints: [{ timeUnixNano: T_NS, asInt: 3, exemplars: [{ timeUnixNano: T_NS, asInt: 1, spanId: span }] }] } },
+  ])), "ms");
+  const le = (e: (typeof conv.exemplars)[number]) => `${e.series.metric}{le=${e.series.labels.find((l) => l.name === "le")?.value ?? "-"}}`;
+  assert.equal(conv.exemplars.map((e) => [le(e), e.labels, e.timestamp, e.value]), [
+    ["lat_bucket{le=1}", [{ name: "http_x2e_route", value: "/pay" }, { name: "span_id", value: "eee19b7ec3c1b174" }, { name: "trace_id", value: "5b8efff798038103d269b633813fc60c" }], 1700000000200, 0.5],
+    ["lat_bucket{le=+Inf}", [{ name: "trace_id", value: "5b8efff798038103d269b633813fc60c" }], 1700000000123, 7],
+    ["lat_bucket{le=0.1}", [], 1700000000123, 0],
+    ["req{le=-}", [{ name: "span_id", value: "eee19b7ec3c1b174" }], 1700000000123, 1],
+  ]);
+  for (const e of conv.exemplars) assert.ok(conv.columns.series.includes(e.series), "the exemplar's series is one the samples write");
+  assert.throws(
+    () => otlpToColumns(decodeOtlpProtobuf(request([{ name: "g", gauge: { dataPoints: [{ timeUnixNano: T_NS, asInt: 1, exemplars: [{ timeUnixNano: T_NS }] }] } }])), "ms"),
+    /metric 0 \("g"\) point 0 exemplar 0: missing asDouble\/asInt/,
+  );
+});
+
 test("OTLP/JSON: camelCase, int64 strings, hex trace ids", () => {
   const json = JSON.stringify({ resourceMetrics: [{ resource: { attributes: [str("service.name", "api")] }, scopeMetrics: [{ metrics: [
     { name: "up", gauge: { dataPoints: [{ timeUnixNano: T_NS, asInt: "1", exemplars: [{ timeUnixNano: T_NS, asDouble: 1, traceId: "5b8efff798038103d269b633813fc60c", spanId: "eee19b7ec3c1b174" }] }] } },
   ] }] }] });
   const conv = otlpToColumns(decodeOtlpJson(json), "ms");
   assert.equal(columnRows(conv.columns).map((r) => [r.metric, r.labels, r.dataPoint]), [["up", [{ name: "resource_service_x2e_name", value: "api" }], { timestamp: 1700000000123, value: 1 }]]);
-  assert.is(conv.exemplars, 1);
+  assert.equal(conv.exemplars.map((e) => [e.series === conv.columns.series[0], e.labels, e.timestamp, e.value]), [
+    [true, [{ name: "span_id", value: "eee19b7ec3c1b174" }, { name: "trace_id", value: "5b8efff798038103d269b633813fc60c" }], 1700000000123, 1],
+  ]);
   assert.throws(() => decodeOtlpJson('{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"x","gauge":{"dataPoints":[{"exemplars":[{"traceId":"zz"}]}]}}]}]}]}'), /not hex/);
   assert.throws(() => decodeOtlpJson("[1]"), /must be an object/);
   assert.throws(() => decodeOtlpJson("{"), /invalid OTLP JSON/);

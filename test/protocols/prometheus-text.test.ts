@@ -81,10 +81,33 @@ test("columns: each series once however its samples interleave; grows past its f
   assert.equal(samplesOf(parsePrometheusText(enc("up 1\n"), 5n)).map((r) => r.dataPoint.timestamp), [5n]);
 });
 
-test("exemplars are counted", () => {
-  const parsed = parsePrometheusText(enc('foo_total 17 1520879607789 # {trace_id="KOO5S4vxi0o"} 0.67'), 0);
-  assert.is(parsed.exemplarCount, 1);
+test("OpenMetrics exemplars: labels, value, timestamp in Unix seconds (default: the sample's), on the sample's series", () => {
+  const parsed = parsePrometheusText(
+    enc('foo_total{a="1"} 17 1520879607789 # {trace_id="KOO5S4vxi0o",span_id="x"} 0.67 1520879607.789\nbar 1 5 #  {} -Inf\nbaz 2'),
+    0,
+  );
   assert.is(samplesOf(parsed)[0]!.dataPoint.timestamp, 1520879607789);
+  assert.equal(
+    parsed.exemplars.map((e) => [e.series.metric, e.labels, e.timestamp, e.value]),
+    [
+      ["foo_total", [{ name: "span_id", value: "x" }, { name: "trace_id", value: "KOO5S4vxi0o" }], 1520879607789, 0.67],
+      ["bar", [], 5, -Infinity],
+    ],
+  );
+  assert.ok(parsed.exemplars[0]!.series === parsed.columns.series[0]);
+  // seconds into the server precision, exactly
+  assert.equal(parsePrometheusText(enc('m 1 # {t="a"} 1 1700000000.123456789'), 0n, undefined, "ns").exemplars[0]!.timestamp, 1700000000123456789n);
+  assert.equal(parsePrometheusText(enc('m 1 # {t="a"} 1 1700000000.9'), 0, undefined, "s").exemplars[0]!.timestamp, 1700000000);
+  for (const [line, why] of [
+    ['m 1 # trace 1', /expected an exemplar/],
+    ['m 1 # {t="a"}', /value after the exemplar labels/],
+    ['m 1 # {t="a"} x', /invalid exemplar value/],
+    ['m 1 # {t="a"} 1 12:00', /invalid exemplar timestamp/],
+    ['m 1 # {t="a"} 1 2 3', /after the exemplar timestamp/],
+    ['m 1 # {t="a",t="b"} 1', /duplicate exemplar label/],
+  ] as const) {
+    assert.throws(() => parsePrometheusText(enc(line), 0), (err: Error) => why.test(err.message) && /line 1/.test(err.message), line);
+  }
 });
 
 test("invalid UTF-8 is rejected", () => {

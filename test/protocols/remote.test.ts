@@ -195,14 +195,70 @@ test("write request validation names what is wrong", () => {
   throwsProtocol(() => decodeWriteRequest(Uint8Array.of(0x0a, 0x05, 0x01), "ms"), "malformed", /invalid WriteRequest protobuf/);
 });
 
-test("exemplars and histograms are counted, not decoded", () => {
+test("exemplars are decoded onto their series (timestamps scaled, labels sorted and checked); histograms counted", () => {
   const bytes = encodeWrite({
-    timeseries: [{ labels: [{ name: "__name__", value: "m" }], exemplars: [Uint8Array.of(1)], histograms: [Uint8Array.of(2), Uint8Array.of(3)] }],
+    timeseries: [
+      {
+        labels: [{ name: "__name__", value: "m" }, { name: "job", value: "a" }],
+        samples: [{ value: 1, timestamp: 1700000000000 }],
+        exemplars: [
+          { labels: [{ name: "trace_id", value: "abc" }, { name: "span_id", value: "01" }], value: 0.25, timestamp: 1700000000123 },
+          { labels: [], value: -1, timestamp: 1700000000124 },
+        ],
+      },
+      { labels: [{ name: "__name__", value: "h" }], histograms: [Uint8Array.of(2), Uint8Array.of(3)] },
+    ],
   });
-  const decoded = decodeWriteRequest(bytes, "ms");
-  assert.is(decoded.exemplarCount, 1);
+  const decoded = decodeWriteRequest(bytes, "us", { name: "__tsink_tenant__", value: "t1" });
   assert.is(decoded.histogramCount, 2);
-  assert.is(decoded.samples.count, 0);
+  assert.is(decoded.samples.count, 1);
+  assert.equal(
+    decoded.exemplars.map((e) => ({ metric: e.series.metric, series: e.series.labels, labels: e.labels, ts: e.timestamp, v: e.value })),
+    [
+      { metric: "m", series: [{ name: "__tsink_tenant__", value: "t1" }, { name: "job", value: "a" }], labels: [{ name: "span_id", value: "01" }, { name: "trace_id", value: "abc" }], ts: 1700000000123000, v: 0.25 },
+      { metric: "m", series: [{ name: "__tsink_tenant__", value: "t1" }, { name: "job", value: "a" }], labels: [], ts: 1700000000124000, v: -1 },
+    ],
+  );
+  assert.ok(decoded.exemplars[0]!.series === decoded.samples.series[0], "the exemplar names the same SeriesKey as the samples");
+  const bad = (labels: { name: string; value: string }[]) =>
+    encodeWrite({ timeseries: [{ labels: [{ name: "__name__", value: "m" }], exemplars: [{ labels, value: 1, timestamp: 1 }] }] });
+  throwsProtocol(() => decodeWriteRequest(bad([{ name: "1x", value: "v" }]), "ms"), "malformed", /invalid exemplar label name "1x"/);
+  throwsProtocol(() => decodeWriteRequest(bad([{ name: "a", value: "1" }, { name: "a", value: "2" }]), "ms"), "malformed", /duplicate exemplar label "a"/);
+});
+
+test("exemplars through the WASM scan: the same as through the JS decoder, on the cached series keys (fast-check)", () => {
+  const name = fc.constantFrom("job", "instance", "le", "path");
+  const series = fc.record({
+    labels: fc.uniqueArray(fc.record({ name, value: fc.string({ maxLength: 5 }) }), { selector: (l) => l.name, maxLength: 3 }),
+    samples: fc.array(fc.record({ value: fc.double(), timestamp: fc.integer({ min: -1e13, max: 1e13 }) }), { maxLength: 3 }),
+    exemplars: fc.array(fc.record({
+      labels: fc.uniqueArray(fc.record({ name: fc.constantFrom("trace_id", "span_id", "user"), value: fc.string({ maxLength: 8 }) }), { selector: (l) => l.name, maxLength: 2 }),
+      value: fc.double(),
+      timestamp: fc.integer({ min: -1e13, max: 1e13 }),
+    }), { maxLength: 3 }),
+  });
+  const view = (d: ReturnType<typeof decodeWriteRequest>) => d.exemplars.map((e) => ({ metric: e.series.metric, series: e.series.labels, labels: e.labels, ts: e.timestamp, v: e.value }));
+  fc.assert(
+    fc.property(fc.array(series, { minLength: 1, maxLength: 4 }), (list) => {
+      const timeseries = list.map((t, i) => ({ ...t, labels: [{ name: "__name__", value: `m${i % 2}` }, ...t.labels] }));
+      const scanned = decodeWriteRequest(encodeWrite({ timeseries }), "us");
+      // metadata sends the same request through the JS decoder
+      const viaJs = decodeWriteRequest(encodeWrite({ timeseries, metadata: [{ type: 1, metricFamilyName: "m0", help: "", unit: "" }] }), "us");
+      assert.equal(view(scanned), view(viaJs));
+      for (const e of scanned.exemplars) assert.ok(scanned.samples.series.includes(e.series));
+      scanned.release();
+      viaJs.release();
+    }),
+    { numRuns: 300 },
+  );
+  // the scan path keeps its series cache: the same request twice gives the same SeriesKey objects
+  const bytes = encodeWrite({ timeseries: [{ labels: [{ name: "__name__", value: "cached_ex" }], exemplars: [{ labels: [], value: 1, timestamp: 5 }] }] });
+  const first = decodeWriteRequest(bytes, "ms");
+  const second = decodeWriteRequest(bytes, "ms");
+  assert.ok(first.exemplars[0]!.series === second.exemplars[0]!.series, "found again in the scan's cache, not decoded by the JS fallback");
+  // more exemplars than the scan locates (1024) still decode, through the JS decoder
+  const many = encodeWrite({ timeseries: [{ labels: [{ name: "__name__", value: "many_ex" }], exemplars: Array.from({ length: 1100 }, (_, i) => ({ labels: [], value: i, timestamp: i })) }] });
+  assert.is(decodeWriteRequest(many, "ms").exemplars.length, 1100);
 });
 
 test("read request decodes matchers; non-SAMPLES response types are unsupported", () => {
@@ -326,22 +382,29 @@ test("hand-written WriteRequest decoder agrees with protobufjs on random message
   const series = fc.record({
     labels: fc.array(label, { maxLength: 4 }),
     samples: fc.array(sample, { maxLength: 4 }),
-    exemplars: fc.array(fc.uint8Array({ maxLength: 3 }), { maxLength: 2 }),
+    exemplars: fc.array(fc.record({ labels: fc.array(label, { maxLength: 2 }), value: fc.double(), timestamp: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }) }), { maxLength: 2 }),
     histograms: fc.array(fc.uint8Array({ maxLength: 3 }), { maxLength: 2 }),
   });
   const metadata = fc.record({ type: fc.integer({ min: 0, max: 7 }), metricFamilyName: fc.string({ maxLength: 5 }), help: fc.string({ unit: "binary", maxLength: 8 }), unit: fc.string({ maxLength: 3 }) });
   fc.assert(
     fc.property(fc.array(series, { maxLength: 4 }), fc.array(metadata, { maxLength: 2 }), (timeseries, md) => {
-      const msg = { timeseries: timeseries.map((t) => ({ ...t, samples: t.samples.map((x) => ({ value: x.value, timestamp: x.timestamp.toString() })) })), metadata: md };
+      const msg = {
+        timeseries: timeseries.map((t) => ({
+          ...t,
+          samples: t.samples.map((x) => ({ value: x.value, timestamp: x.timestamp.toString() })),
+          exemplars: t.exemplars.map((x) => ({ ...x, timestamp: x.timestamp.toString() })),
+        })),
+        metadata: md,
+      };
       const bytes = encodeWrite(msg);
       const oracle = WriteRequest.toObject(WriteRequest.decode(bytes), { longs: String, defaults: true, arrays: true }) as {
-        timeseries: { labels: RawLabel[]; samples: { value: number; timestamp: string }[]; exemplars: unknown[]; histograms: unknown[] }[];
+        timeseries: { labels: RawLabel[]; samples: { value: number; timestamp: string }[]; exemplars: { labels: RawLabel[]; value: number; timestamp: string }[]; histograms: unknown[] }[];
         metadata: { type: number; metricFamilyName: string; help: string; unit: string }[];
       };
       const seen: unknown[] = [];
       const seenMd: unknown[] = [];
       visitWriteRequest(bytes, {
-        series: (v) => seen.push({ labels: v.labels(), ts: [...v.timestamps.subarray(0, v.sampleCount)], values: [...v.values.subarray(0, v.sampleCount)], ex: v.exemplars, hist: v.histograms }),
+        series: (v) => seen.push({ labels: v.labels(), ts: [...v.timestamps.subarray(0, v.sampleCount)], values: [...v.values.subarray(0, v.sampleCount)], ex: v.decodeExemplars(), hist: v.histograms }),
         metadata: (type, metricFamilyName, help, unit) => seenMd.push({ type, metricFamilyName, help, unit }),
       });
       assert.equal(
@@ -350,7 +413,7 @@ test("hand-written WriteRequest decoder agrees with protobufjs on random message
           labels: t.labels.map((l) => ({ name: l.name, value: l.value })),
           ts: t.samples.map((x) => Number(BigInt(x.timestamp))),
           values: t.samples.map((x) => x.value),
-          ex: t.exemplars.length,
+          ex: t.exemplars.map((x) => ({ labels: x.labels.map((l) => ({ name: l.name, value: l.value })), value: x.value, timestamp: Number(BigInt(x.timestamp)) })),
           hist: t.histograms.length,
         })),
       );

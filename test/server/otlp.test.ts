@@ -68,7 +68,7 @@ test("collector export (gzip protobuf): gauge, counter, histogram read back thro
   assert.equal(meta.body.data, { http_x2e_server_x2e_duration: [{ type: "histogram", help: "", unit: "ms" }] });
 });
 
-test("OTLP/JSON body; exemplars are reported in partialSuccess (no exemplar store), samples stored", async () => {
+test("OTLP/JSON body; samples stored, exemplars stored with hex trace/span ids", async () => {
   const ms = recentMs(80);
   const ns = (BigInt(ms) * 1_000_000n).toString();
   const json = { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: "json.gauge", gauge: { dataPoints: [{
@@ -76,11 +76,16 @@ test("OTLP/JSON body; exemplars are reported in partialSuccess (no exemplar stor
   }] } }] }] }] };
   const res = await fetch(`${srv.url}/v1/metrics`, { method: "POST", body: JSON.stringify(json), headers: { "Content-Type": "application/json" } });
   assert.is(res.status, 200);
-  const reply = (await res.json()) as { partialSuccess: { rejectedDataPoints: string; errorMessage: string } };
-  assert.match(reply.partialSuccess.errorMessage, /1 exemplars were not stored/);
+  const reply = (await res.json()) as Record<string, unknown>;
+  assert.equal(reply, {});
   // the reply is a valid ExportMetricsServiceResponse in OTLP/JSON
   assert.ok(ExportMetricsServiceResponse.fromObject(reply));
   assert.equal((await instant("json_x2e_gauge", ms / 1000))[0]!.value, [ms / 1000, "7"]);
+  const ex = (await (await fetch(`${srv.url}/api/v1/query_exemplars?query=json_x2e_gauge`)).json()) as { data: unknown };
+  assert.equal(ex.data, [{
+    seriesLabels: { __name__: "json_x2e_gauge" },
+    exemplars: [{ labels: { span_id: "eee19b7ec3c1b174", trace_id: "5b8efff798038103d269b633813fc60c" }, value: "7", timestamp: ms / 1000 }],
+  }]);
 });
 
 test("415 for other content types, 422 when disabled, 400 (nothing stored) for a delta sum; google.rpc.Status bodies", async () => {

@@ -265,7 +265,7 @@ test("probes, /metrics families, unknown paths", async () => {
   const ready = await fetch(`${srv.url}/ready`);
   assert.is(await ready.text(), "ready\n");
   const metrics = await (await fetch(`${srv.url}/metrics`)).text();
-  for (const family of ["tsink_uptime_seconds", "tsink_memory_used_bytes", "tsink_series_total", "tsink_ingest_samples_total", "tsink_query_requests_total", "tsink_exemplar_rejected_total", "tsink_memory_active_bytes", "tsink_ingest_rows_total"]) {
+  for (const family of ["tsink_uptime_seconds", "tsink_memory_used_bytes", "tsink_series_total", "tsink_ingest_samples_total", "tsink_query_requests_total", "tsink_exemplars_rejected_total", "tsink_exemplars_stored", "tsink_exemplar_limits", "tsink_memory_active_bytes", "tsink_ingest_rows_total"]) {
     assert.match(metrics, new RegExp(`^# TYPE ${family} `, "m"), family);
   }
   assert.match(metrics, /^tsink_ingest_samples_total\{protocol="remote_write"\} 7$/m);

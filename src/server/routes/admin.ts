@@ -88,6 +88,7 @@ export function registerAdminRoutes(router: Router, rt: Runtime, hooks: Pick<Sto
     if (!dataPath) throw new HttpError(503, "snapshots need a persistent store: start the server with --data-path", { errorType: "unavailable", json: true });
     await storageCall(() => hooks.snapshot(rt.storage(), path));
     await rt.metadata.writeSnapshot(path);
+    await rt.exemplars.writeSnapshot(path);
     await rt.buckets.writeSnapshot(path);
     rt.logger.info({ path, actor: actorOf(ctx) }, "admin snapshot written");
     sendJson(ctx, successJson(JSON.stringify({ path })));

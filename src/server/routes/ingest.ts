@@ -1,6 +1,6 @@
 // Ingest routes: POST /api/v1/write (remote write 1.0) and POST /api/v1/import/prometheus (text exposition).
 // Each request is decoded and validated whole, then written as one batch through the shared `ingest` path
-// (server/protocol-ingest.ts: admission, tenant quota, metrics, error mapping): all of it or none of it.
+// (server/protocol-ingest.ts: admission, tenant quota, exemplars, metrics, error mapping): all of it or none of it.
 import type Router from "@koa/router";
 import type { Context } from "koa";
 import { parsePrometheusText } from "../../protocols/prometheus-text.js";
@@ -13,8 +13,7 @@ import { type DecodedWrite, WRITE_ERROR_HEADER, ingest } from "../protocol-inges
 import { type Runtime, tenantOf } from "../runtime.js";
 import { tenantLabel } from "../tenancy.js";
 
-function unsupportedFeature(what: string, count: number, envVar: string, enabled: boolean): HttpError {
-  const why = enabled ? "this build has no store for them yet" : `${envVar} is false`;
+function unsupportedFeature(what: string, count: number, why: string): HttpError {
   return new HttpError(422, `request carries ${count} ${what}, which are not accepted: ${why}`);
 }
 
@@ -28,12 +27,20 @@ function checkContentType(ctx: Context, allowed: (type: string) => boolean, expe
 export function registerIngestRoutes(router: Router, rt: Runtime): void {
   const { limits, features, timestampPrecision } = rt.config;
 
-  /** Remote write and text import answer 200 with an empty body; failures go to the app's plain-text errors. */
-  async function write(ctx: Context, protocol: "remote_write" | "prometheus_text", decode: (body: Buffer, tenant: string) => DecodedWrite): Promise<void> {
-    const tenant = tenantOf(ctx);
-    await ingest(rt, { protocol, tenant, kind: "request" }, async () => decode(await readBody(ctx, limits.maxBodyBytes), tenant));
-    ctx.status = 200;
-    ctx.body = "";
+  /** 422 for exemplars while TSINK_REMOTE_WRITE_EXEMPLARS_ENABLED is false. */
+  function checkExemplarsEnabled(count: number): void {
+    if (count === 0 || features.exemplarsEnabled) return;
+    rt.metrics.exemplarsRejected.inc(count);
+    rt.metrics.payloads.inc({ kind: "exemplars", outcome: "rejected" }, count);
+    throw unsupportedFeature("exemplars", count, "TSINK_REMOTE_WRITE_EXEMPLARS_ENABLED is false");
+  }
+
+  /** The reference's exemplar headers, on every successful write that carried exemplars. */
+  function exemplarHeaders(ctx: Context, decoded: DecodedWrite): void {
+    const outcome = decoded.exemplarOutcome;
+    if (!outcome) return;
+    ctx.set("X-Tsink-Exemplars-Accepted", String(outcome.accepted));
+    ctx.set("X-Tsink-Exemplars-Dropped", String(outcome.dropped));
   }
 
   router.post("/api/v1/write", async (ctx) => {
@@ -48,7 +55,7 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
       throw new HttpError(415, `unsupported remote write message ${JSON.stringify(proto)}: this server speaks remote write 1.0 (prometheus.WriteRequest)`);
     }
     const tenant = tenantOf(ctx);
-    await ingest(rt, { protocol: "remote_write", tenant, kind: "request" }, async () => {
+    const written = await ingest(rt, { protocol: "remote_write", tenant, kind: "request" }, async () => {
       const body = await readBodyChunks(ctx, limits.maxBodyBytes);
       // the decompressed request is a view of WASM memory: decoded right away (the columns are copies)
       const decoded = decodeWriteRequest(snappyDecompressTransient(body, limits.maxDecompressedBodyBytes), timestampPrecision, tenantLabel(tenant));
@@ -60,6 +67,7 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
       }
       return {
         columns: decoded.samples,
+        exemplars: decoded.exemplars,
         release: decoded.release,
         after: () => {
           if (decoded.metadata.length === 0) return;
@@ -68,20 +76,18 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
         },
       };
     });
+    exemplarHeaders(ctx, written);
     ctx.status = 200;
     ctx.body = "";
   });
 
   /** 422/413 for what a WriteRequest may carry but this server does not store (as configured). */
   function rejectUnsupported(decoded: DecodedWriteRequest): void {
-    if (decoded.exemplarCount > 0) {
-      rt.metrics.exemplarsRejected.inc(decoded.exemplarCount);
-      rt.metrics.payloads.inc({ kind: "exemplars", outcome: "rejected" }, decoded.exemplarCount);
-      throw unsupportedFeature("exemplars", decoded.exemplarCount, "TSINK_REMOTE_WRITE_EXEMPLARS_ENABLED", features.exemplarsEnabled);
-    }
+    checkExemplarsEnabled(decoded.exemplars.length);
     if (decoded.histogramCount > 0) {
       rt.metrics.payloads.inc({ kind: "histograms", outcome: "rejected" }, decoded.histogramCount);
-      throw unsupportedFeature("native histogram samples", decoded.histogramCount, "TSINK_REMOTE_WRITE_HISTOGRAMS_ENABLED", features.histogramsEnabled);
+      const why = features.histogramsEnabled ? "this build has no store for them yet" : "TSINK_REMOTE_WRITE_HISTOGRAMS_ENABLED is false";
+      throw unsupportedFeature("native histogram samples", decoded.histogramCount, why);
     }
     if (decoded.metadata.length > 0 && !features.metadataEnabled) {
       rt.metrics.payloads.inc({ kind: "metadata", outcome: "rejected" }, decoded.metadata.length);
@@ -102,14 +108,15 @@ export function registerIngestRoutes(router: Router, rt: Runtime): void {
         t.startsWith("text/") || ["application/openmetrics-text", "application/octet-stream", "application/x-www-form-urlencoded"].includes(t),
       "text/plain",
     );
-    await write(ctx, "prometheus_text", (body, tenant) => {
-      const parsed = parsePrometheusText(body, scaleMillis(Date.now(), timestampPrecision), tenantLabel(tenant));
-      if (parsed.exemplarCount > 0) {
-        rt.metrics.exemplarsRejected.inc(parsed.exemplarCount);
-        rt.metrics.payloads.inc({ kind: "exemplars", outcome: "rejected" }, parsed.exemplarCount);
-        throw unsupportedFeature("exemplars", parsed.exemplarCount, "TSINK_REMOTE_WRITE_EXEMPLARS_ENABLED", features.exemplarsEnabled);
-      }
-      return { columns: parsed.columns };
+    const tenant = tenantOf(ctx);
+    const written = await ingest(rt, { protocol: "prometheus_text", tenant, kind: "request" }, async () => {
+      const body = await readBody(ctx, limits.maxBodyBytes);
+      const parsed = parsePrometheusText(body, scaleMillis(Date.now(), timestampPrecision), tenantLabel(tenant), timestampPrecision);
+      checkExemplarsEnabled(parsed.exemplars.length);
+      return { columns: parsed.columns, exemplars: parsed.exemplars };
     });
+    exemplarHeaders(ctx, written);
+    ctx.status = 200;
+    ctx.body = "";
   });
 }

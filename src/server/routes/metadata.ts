@@ -6,8 +6,9 @@ import { METRIC_NAME_LABEL, TENANT_LABEL, compareLabels, isValidLabelName } from
 import type { SeriesSelection } from "../../storage/types.js";
 import { HttpError } from "../http-error.js";
 import { parseLimitParam, parseTimeParam, requireParam } from "../params.js";
-import { labelsJson, successJson } from "../prometheus-json.js";
-import { parseMatchSelector } from "../promql.js";
+import { formatTimestamp, labelsJson, successJson } from "../prometheus-json.js";
+import { exemplarSelectors, parseMatchSelector } from "../promql.js";
+import { toMillis } from "../../protocols/rows.js";
 import { type Runtime, requestParams, sendJson, tenantOf } from "../runtime.js";
 import { msToStorage, scopeSelection, stripTenantLabel } from "../tenancy.js";
 import { enforceQuota } from "../tenant-policy.js";
@@ -16,8 +17,6 @@ import { selectionFromMatchers } from "./selectors.js";
 import { tsdbStatus } from "./status.js";
 
 const TRUNCATED_WARNING = "results truncated due to limit";
-/** query_exemplars: default and largest `limit` (the reference's max_query_results). */
-const MAX_EXEMPLAR_RESULTS = 1000;
 
 export function registerMetadataRoutes(router: Router, rt: Runtime): void {
   const { limits, timestampPrecision } = rt.config;
@@ -118,20 +117,28 @@ export function registerMetadataRoutes(router: Router, rt: Runtime): void {
   });
 
   async function exemplars(ctx: Context): Promise<void> {
-    tenantOf(ctx);
+    const tenant = tenantOf(ctx);
     const params = await requestParams(ctx, limits.maxBodyBytes);
     await guardedRead(rt, ctx, "query_exemplars", true, async () => {
-      const query = requireParam(params, "query");
-      for (const name of ["start", "end"]) {
-        const raw = params.get(name);
-        if (raw) parseTimeParam(name, raw);
-      }
-      parseMatchSelector(query, true);
-      // limit: default and maximum 1000 (the reference's max_query_results), echoed in X-Tsink-Exemplar-Limit.
-      const limit = parseLimitParam("limit", params.get("limit"), MAX_EXEMPLAR_RESULTS) ?? MAX_EXEMPLAR_RESULTS;
+      const store = rt.exemplars;
+      const selectors = exemplarSelectors(requireParam(params, "query"), store.limits.maxQuerySelectors);
+      const startRaw = params.get("start");
+      const endRaw = params.get("end");
+      const startMs = startRaw ? parseTimeParam("start", startRaw) : -8.64e15;
+      const endMs = endRaw ? parseTimeParam("end", endRaw) : 8.64e15;
+      if (endMs < startMs) throw HttpError.badData(`invalid parameter "end": end timestamp must not be before start time`);
+      // limit: default and maximum max_query_results (1000), echoed in X-Tsink-Exemplar-Limit.
+      const max = store.limits.maxQueryResults;
+      const limit = parseLimitParam("limit", params.get("limit"), max) ?? max;
       ctx.set("X-Tsink-Exemplar-Limit", String(limit));
-      // No exemplar is ever stored (remote write and import refuse them with 422), so every answer is empty.
-      sendJson(ctx, successJson("[]"));
+      // [start, end] inclusive, in storage precision (msToStorage rounds a start up; the end is inclusive, so its bound is end + 1 ms, exclusive)
+      const start = msToStorage(startMs, timestampPrecision);
+      const endExclusive = msToStorage(endMs + 1, timestampPrecision);
+      const result = store.query(tenant, selectors, start, endExclusive, limit, (ts) => formatTimestamp(toMillis(ts, timestampPrecision)));
+      rt.metrics.exemplarQueries.inc();
+      rt.metrics.exemplarQuerySeries.inc(result.series);
+      rt.metrics.exemplarQueryResults.inc(result.exemplars);
+      sendJson(ctx, successJson(result.json));
     });
   }
   router.get("/api/v1/query_exemplars", exemplars);

@@ -1,5 +1,6 @@
 // OTLP/HTTP metrics: POST /v1/metrics with a protobuf (application/x-protobuf or application/protobuf) or OTLP/JSON
-// (application/json) ExportMetricsServiceRequest, gzip or not. 200 with ExportMetricsServiceResponse as JSON; 415
+// (application/json) ExportMetricsServiceRequest, gzip or not; the points' exemplars go to the exemplar store (through
+// `ingest`, more than 512 → 413). 200 with ExportMetricsServiceResponse as JSON; 415
 // for other content types, 422 when TSINK_OTLP_METRICS_ENABLED=false, 400 for any invalid point (nothing stored).
 // Error bodies are google.rpc.Status as OTLP/HTTP asks: protobuf for protobuf requests, JSON otherwise.
 import type Router from "@koa/router";
@@ -19,12 +20,11 @@ export function registerOtlpRoute(router: Router, rt: Runtime): void {
   const { protocols, timestampPrecision } = rt.config;
 
   router.post("/v1/metrics", async (ctx) => {
-    let response: Record<string, unknown> = {};
     const type = ctx.get("content-type").split(";")[0]!.trim().toLowerCase();
     const json = type === "application/json";
     try {
       const tenant = tenantOf(ctx);
-      const { exemplars } = await ingest(rt, { protocol: "otlp", tenant, kind: "request" }, async () => {
+      await ingest(rt, { protocol: "otlp", tenant, kind: "request" }, async () => {
         if (!protocols.otlpEnabled) throw new HttpError(422, "OTLP metrics ingest is disabled (TSINK_OTLP_METRICS_ENABLED=false)");
         if (!json && !PROTOBUF_TYPES.has(type)) {
           throw new HttpError(415, `unsupported Content-Type ${JSON.stringify(ctx.get("content-type"))}: expected application/x-protobuf, application/protobuf or application/json`);
@@ -33,11 +33,6 @@ export function registerOtlpRoute(router: Router, rt: Runtime): void {
         const request = json ? decodeOtlpJson(body.toString("utf8")) : decodeOtlpProtobuf(body);
         return otlpToColumns(request, timestampPrecision, tenantLabel(tenant));
       });
-      if (exemplars > 0) {
-        // No exemplar store in this build: the samples are stored, the exemplars are reported as not kept.
-        rt.metrics.exemplarsRejected.inc(exemplars);
-        response = { partialSuccess: { rejectedDataPoints: "0", errorMessage: `${exemplars} exemplars were not stored: this server has no exemplar store` } };
-      }
     } catch (err) {
       const failure = err instanceof HttpError ? err : new HttpError(500, String(err));
       for (const [k, v] of Object.entries(failure.options.headers ?? {})) ctx.set(k, v);
@@ -51,6 +46,6 @@ export function registerOtlpRoute(router: Router, rt: Runtime): void {
       }
       return;
     }
-    sendJson(ctx, JSON.stringify(response));
+    sendJson(ctx, "{}");
   });
 }

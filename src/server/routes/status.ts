@@ -1,6 +1,6 @@
 // The /api/v1/status/tsdb body: Prometheus' headStats and top-10 cardinality lists for the tenant, plus tsink's
-// own keys (memory, the storage observability snapshot with WAL/flush/compaction, payload counters, admission,
-// and the state of the OTLP / Influx / StatsD / Graphite front ends).
+// own keys (memory, the storage observability snapshot with WAL/flush/compaction, payload counters, the exemplar
+// store, admission, and the state of the OTLP / Influx / StatsD / Graphite front ends).
 import { influxSeriesCacheStats } from "../../protocols/influx-line.js";
 import { METRIC_NAME_LABEL } from "../../protocols/series-validation.js";
 import type { IngestProtocol } from "../protocol-ingest.js";
@@ -64,17 +64,18 @@ export async function tsdbStatus(rt: Runtime, tenant: string): Promise<Record<st
     timestampPrecision: rt.config.timestampPrecision,
     retentionMs: rt.config.retentionMs,
     prometheusPayloads: {
-      localCapabilities: { metadata: true, exemplars: false, histograms: false, samplesResponse: true, chunkedStreaming: false },
+      localCapabilities: { metadata: true, exemplars: true, histograms: false, samplesResponse: true, chunkedStreaming: false },
       metadata: { enabled: features.metadataEnabled, ...(await rt.metrics.payloadTotals("metadata")) },
-      exemplars: { enabled: false, ...(await rt.metrics.payloadTotals("exemplars")) },
+      exemplars: { enabled: features.exemplarsEnabled, ...(await rt.metrics.payloadTotals("exemplars")) },
       histograms: { enabled: false, ...(await rt.metrics.payloadTotals("histograms")) },
     },
     otlpMetrics: {
       enabled: protocols.otlpEnabled,
       supportedKinds: ["gauge", "sum", "histogram", "summary", "exponential_histogram"],
-      exemplarsStored: false,
+      exemplarsStored: true,
       ...(await protocolTotals(rt, "otlp")),
     },
+    exemplarStore: { ...rt.exemplars.stats(), persisted: rt.config.dataPath !== undefined },
     legacyIngest: {
       influxLineProtocol: {
         enabled: protocols.influxEnabled,
