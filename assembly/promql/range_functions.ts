@@ -54,6 +54,22 @@ let kahanC: f64 = 0;
   return t;
 }
 
+// kahanInc's loop over vs[from, hi) onto `sum`, without its infinity test and with the compensation step as a
+// select instead of a data-dependent branch (~2x faster): the same operations as long as the running sum stays
+// finite, which the caller checks on the result (a sum that reached ±Inf or NaN never becomes finite again) before
+// falling back to the kahanInc loop. Returns the sum; the compensation goes to kahanC.
+@inline function kahanSumFinite(vs: usize, from: i32, hi: i32, sum: f64): f64 {
+  let c: f64 = 0;
+  for (let i = from; i < hi; i++) {
+    const v = load<f64>(vs + (<usize>i << 3));
+    const t = sum + v;
+    c += select<f64>((sum - t) + v, (v - t) + sum, Math.abs(sum) >= Math.abs(v));
+    sum = t;
+  }
+  kahanC = c;
+  return sum;
+}
+
 // Element i of the f64 array at p.
 @inline function f64At(p: usize, i: i32): f64 { return load<f64>(p + (<usize>i << 3)); }
 
@@ -379,6 +395,11 @@ export function promqlRangeEval(
             break;
           }
           case FN_AVG: {
+            const finiteSum = kahanSumFinite(vs, lo + 1, hi, load<f64>(vs + (<usize>lo << 3)));
+            if (isFinite(finiteSum)) {
+              r = finiteSum / <f64>n + kahanC / <f64>n;
+              break;
+            }
             let sum = load<f64>(vs + (<usize>lo << 3));
             let count: f64 = 1;
             let mean: f64 = 0, c: f64 = 0;
@@ -404,6 +425,11 @@ export function promqlRangeEval(
             break;
           }
           case FN_SUM: {
+            const finiteSum = kahanSumFinite(vs, lo, hi, 0);
+            if (isFinite(finiteSum)) {
+              r = finiteSum + kahanC;
+              break;
+            }
             let sum: f64 = 0, c: f64 = 0;
             for (let i = lo; i < hi; i++) {
               sum = kahanInc(load<f64>(vs + (<usize>i << 3)), sum, c);

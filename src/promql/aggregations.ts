@@ -314,9 +314,7 @@ function membersOf(groupOf: Int32Array, sizes: Int32Array, groups: number): Int3
     const gi = groupOf[i]!;
     if (gi >= 0) all[starts[gi]! + filled[gi]!++] = i;
   }
-  const members = new Array<Int32Array>(groups);
-  for (let gi = 0; gi < groups; gi++) members[gi] = all.subarray(starts[gi]!, starts[gi + 1]!);
-  return members;
+  return Array.from({ length: groups }, (_, gi) => all.subarray(starts[gi]!, starts[gi + 1]!)); // (packed, exact size)
 }
 
 interface Accumulated {

@@ -12,10 +12,18 @@ import { runInNewContext } from "node:vm";
 const BUFFER_GARBAGE_BYTES = 32 << 20;
 const QUIET_BUFFER_GARBAGE_BYTES = 16 << 20;
 const CHECK_INTERVAL_MS = 100;
+/** After a scavenge, the next check comes this much later (V8 frees the dead buffers' memory on other threads). */
+const SCAVENGE_RECHECK_MS = 10;
 
-/** The decision alone: collect when buffers grew `slack` bytes above the low-water mark since the last collection. */
+/**
+ * The decision alone: collect when buffers grew `slack` bytes above the low-water mark since the last full collection;
+ * young garbage first (a scavenge, ~1 ms: the Buffers and typed arrays of requests that just finished, most of a
+ * query phase's garbage), everything when the bytes are still over the bound after that scavenge (old garbage: a
+ * flush's or compaction's buffers), since a full GC stops the server for 5-25 ms and a query waiting for it pays that.
+ */
 export class BufferGcTrigger {
   private base: number;
+  private scavenged = false;
 
   constructor(public slack: number, initialBytes = 0) {
     this.base = initialBytes;
@@ -27,9 +35,21 @@ export class BufferGcTrigger {
     return bytes > this.base + this.slack;
   }
 
-  /** Records the ArrayBuffer bytes left after a collection (the live set). */
+  /** The collection due at `bytes`: none, a scavenge, or (after a scavenge that did not suffice) a full GC. */
+  next(bytes: number): "none" | "minor" | "full" {
+    if (!this.due(bytes)) {
+      this.scavenged = false;
+      return "none";
+    }
+    if (this.scavenged) return "full";
+    this.scavenged = true;
+    return "minor";
+  }
+
+  /** Records the ArrayBuffer bytes left after a full collection (the live set). */
   collected(bytes: number): void {
     this.base = bytes;
+    this.scavenged = false;
   }
 }
 
@@ -55,15 +75,33 @@ export function heapGrowingPercent(msSinceWrite: number): number {
 }
 
 /**
- * Every 100 ms: runs a full GC when the ArrayBuffer garbage bound (for the write activity) is exceeded, and sets
- * V8's heap growth for the write activity (the flag is read whenever V8 recomputes its limit, i.e. at each GC; one full GC applies it when a
- * write burst ends). Returns a stop function.
+ * Every 100 ms: collects when the ArrayBuffer garbage bound (for the write activity) is exceeded (a scavenge first,
+ * checked again SCAVENGE_RECHECK_MS later, when V8's concurrent sweeping has freed what it found; a full GC if that
+ * did not suffice), and sets V8's heap growth for the write activity (the flag is read whenever V8 recomputes its
+ * limit, i.e. at each GC; one full GC applies it when a write burst ends). Returns a stop function.
  */
 export function startBufferGc(slack = BUFFER_GARBAGE_BYTES, quietSlack = QUIET_BUFFER_GARBAGE_BYTES): () => void {
   setFlagsFromString("--expose-gc");
-  const gc = runInNewContext("gc") as () => void; // the flag exposes gc() in contexts created after it
+  // the flag exposes gc() in contexts created after it; { type: "minor" } asks for a scavenge only
+  const gc = runInNewContext("gc") as (options?: { type: "minor" | "major" }) => void;
   const trigger = new BufferGcTrigger(slack, process.memoryUsage().arrayBuffers);
   let growing = 0;
+  let recheck: NodeJS.Timeout | undefined;
+  const check = () => {
+    recheck = undefined;
+    switch (trigger.next(process.memoryUsage().arrayBuffers)) {
+      case "none":
+        return;
+      case "minor":
+        gc({ type: "minor" });
+        recheck = setTimeout(check, SCAVENGE_RECHECK_MS);
+        recheck.unref();
+        return;
+      case "full":
+        gc();
+        trigger.collected(process.memoryUsage().arrayBuffers);
+    }
+  };
   const timer = setInterval(() => {
     const percent = heapGrowingPercent(performance.now() - lastWriteAt);
     if (percent !== growing) {
@@ -79,13 +117,12 @@ export function startBufferGc(slack = BUFFER_GARBAGE_BYTES, quietSlack = QUIET_B
         return;
       }
     }
-    if (!trigger.due(process.memoryUsage().arrayBuffers)) return;
-    gc();
-    trigger.collected(process.memoryUsage().arrayBuffers);
+    if (recheck === undefined) check();
   }, CHECK_INTERVAL_MS);
   timer.unref();
   return () => {
     clearInterval(timer);
+    clearTimeout(recheck);
     setFlagsFromString("--heap-growing-percent=0");
   };
 }

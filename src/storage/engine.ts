@@ -69,6 +69,8 @@ interface Counters {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Identity, for `Array.prototype.map` copies (see shapedLabels). */
+const same = <T>(x: T): T => x;
 
 /** A BatchArrays.hashes entry the prefetch pass did not compute. */
 const NOT_HASHED = -2;
@@ -904,12 +906,12 @@ export class Storage implements EngineHandle {
         if (next > 0) this.ensureOpen(); // the storage may have closed while the caller yielded
         next = this.readInto(ids, s, e, out, keep, next, maxPoints);
         if (out.count === 0) continue;
-        // the label lists at their exact size, not grown by push series after series
-        const labels: Label[][] = new Array<Label[]>(out.count);
-        for (let i = 0; i < out.count; i++) {
-          const sid = this.batchIds[i]!;
-          labels[i] = metricLabel || omit >= 0 ? this.shapedLabels(sid, metricLabel, omit) : reg.labelsOf(sid);
-        }
+        // the label lists at their exact size, not grown by push series after series; Array.from over a length gives
+        // a packed array (new Array(n) would be holey: see shapedLabels)
+        const kept = this.batchIds;
+        const labels: Label[][] = Array.from({ length: out.count }, (_, i) =>
+          metricLabel || omit >= 0 ? this.shapedLabels(kept[i]!, metricLabel, omit) : reg.labelsOf(kept[i]!),
+        );
         const pending = onBatch({ labels, offsets: out.offsets(), tsPtr: out.tsPtr, vsPtr: out.vsPtr });
         out.clear();
         if (pending) await pending;
@@ -928,7 +930,10 @@ export class Storage implements EngineHandle {
     this.labelListsShape = shape;
     let labels = lists[sid];
     if (labels === undefined) {
-      labels = this.registry.labelsWith(sid, metricLabel, omit);
+      // labelsWith sizes its array up front, which V8 marks as holey; label lists built by push, filter or literals
+      // (PromQL's derived labels) are packed. Code optimised on one kind deoptimises on the other ("wrong map") and
+      // is compiled again in the middle of a query, so the read path hands out packed copies (map keeps the size).
+      labels = this.registry.labelsWith(sid, metricLabel, omit).map(same);
       if (sid < LABEL_LISTS_MAX) {
         while (lists.length <= sid) lists.push(undefined); // grown in order: the array keeps fast elements
         lists[sid] = labels;

@@ -85,23 +85,32 @@ export const EMPTY = new Uint32Array(0);
 
 export function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {
   if (a.length > b.length) [a, b] = [b, a];
+  // (two functions: V8 optimises each with the feedback of its own loop, instead of one function that deoptimises
+  // the first time a query takes the branch its earlier queries never took)
+  return a.length * 16 < b.length ? intersectBySearch(a, b) : intersectByMerge(a, b);
+}
+
+/** Small against large (a much shorter than b): binary search the large list. */
+function intersectBySearch(a: Uint32Array, b: Uint32Array): Uint32Array {
   const out = new Uint32Array(a.length);
   let n = 0;
-  if (a.length * 16 < b.length) {
-    // small against large: binary search the large list
-    let lo = 0;
-    for (let i = 0; i < a.length; i++) {
-      const v = a[i]!;
-      let hi = b.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (b[mid]! < v) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo < b.length && b[lo] === v) out[n++] = v;
+  let lo = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    let hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (b[mid]! < v) lo = mid + 1;
+      else hi = mid;
     }
-    return out.subarray(0, n);
+    if (lo < b.length && b[lo] === v) out[n++] = v;
   }
+  return out.subarray(0, n);
+}
+
+function intersectByMerge(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(a.length);
+  let n = 0;
   let i = 0;
   let j = 0;
   while (i < a.length && j < b.length) {

@@ -125,4 +125,56 @@ test("max_over_time and min_over_time: a NaN gives way to any later sample, a nu
   );
 });
 
+/** Prometheus' kahanSumInc (promql/functions.go). */
+function kahanInc(inc: number, sum: number, c: number): [number, number] {
+  const t = sum + inc;
+  if (!Number.isFinite(t) && !Number.isNaN(t)) return [t, 0];
+  return [t, Math.abs(sum) >= Math.abs(inc) ? c + (sum - t + inc) : c + (inc - t + sum)];
+}
+
+test("sum_over_time and avg_over_time: Prometheus' compensated sums bit for bit (overflow, NaN, infinities)", () => {
+  const value = fc.oneof(
+    { arbitrary: fc.integer({ min: -1e6, max: 1e6 }).map((v) => v / 64), weight: 6 },
+    { arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true }), weight: 2 }, // magnitudes up to 1.8e308: sums overflow
+    { arbitrary: fc.constantFrom(1e308, -1e308, 1e-300, 0.1, -0), weight: 2 },
+    { arbitrary: fc.constantFrom(NaN, Infinity, -Infinity), weight: 1 },
+  );
+  fc.assert(
+    fc.property(fc.array(value, { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 60 }), (vs, windowPoints) => {
+      const input = series(vs.map((_, i) => i * 1000), vs);
+      const ends = Float64Array.from({ length: 8 }, (_, i) => i * 10_000);
+      const sums = at(evalRangeKernel("sum_over_time", [input], { windowEnds: ends, rangeMs: windowPoints * 1000 })[0]);
+      const avgs = at(evalRangeKernel("avg_over_time", [input], { windowEnds: ends, rangeMs: windowPoints * 1000 })[0]);
+      ends.forEach((end, k) => {
+        const window = vs.filter((_, i) => i * 1000 > end - windowPoints * 1000 && i * 1000 <= end);
+        if (window.length === 0) return assert.is(sums[k], undefined);
+        let [sum, c] = [0, 0];
+        for (const v of window) [sum, c] = kahanInc(v, sum, c);
+        assert.ok(Object.is(sums[k], !Number.isFinite(sum) && !Number.isNaN(sum) ? sum : sum + c), `sum window=${window} got ${sums[k]}`);
+        // Prometheus 3's avg_over_time: a compensated sum, or an incremental mean once the sum overflows
+        let [mean, incremental, count] = [0, false, 1];
+        [sum, c] = [window[0]!, 0];
+        for (const v of window.slice(1)) {
+          count++;
+          if (!incremental) {
+            const [t, nc] = kahanInc(v, sum, c);
+            if (Number.isFinite(t) || Number.isNaN(t)) {
+              [sum, c] = [t, nc];
+              continue;
+            }
+            incremental = true;
+            mean = sum / (count - 1);
+            c /= count - 1;
+          }
+          const q = (count - 1) / count;
+          [mean, c] = kahanInc(v / count, q * mean, q * c);
+        }
+        const want = incremental ? mean + c : sum / count + c / count;
+        assert.ok(Object.is(avgs[k], want), `avg window=${window} got ${avgs[k]} want ${want}`);
+      });
+    }),
+    { numRuns: 500 },
+  );
+});
+
 test.run();

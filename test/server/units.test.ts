@@ -58,6 +58,19 @@ test("query results serialise to Prometheus' shapes", () => {
     queryResultJson({ resultType: "vector", result: [{ labels: [{ name: "__name__", value: "up" }, { name: "job", value: "x" }], timestamp: 1500, value: NaN }] }),
     '{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"x"},"value":[1.500,"NaN"]}]}',
   );
+  // samples with the same and with another timestamp (the shared one is formatted once)
+  assert.is(
+    queryResultJson({
+      resultType: "vector",
+      result: [
+        { labels: [{ name: "a", value: "1" }], timestamp: 1500, value: 0.5 },
+        { labels: [{ name: "a", value: "2" }], timestamp: 1500, value: 2 },
+        { labels: [{ name: "a", value: "3" }], timestamp: 60000, value: -1e-7 },
+      ],
+    }),
+    '{"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1.500,"0.5"]},{"metric":{"a":"2"},"value":[1.500,"2"]},' +
+      '{"metric":{"a":"3"},"value":[60,"-1e-07"]}]}',
+  );
   assert.is(
     queryResultJson({ resultType: "matrix", result: [{ labels: [], timestamps: Float64Array.of(0, 15000), values: Float64Array.of(1, Infinity) }] }),
     '{"resultType":"matrix","result":[{"metric":{},"values":[[0,"1"],[15,"+Inf"]]}]}',
@@ -309,6 +322,18 @@ test("buffer GC is due once ArrayBuffers exceed the last live set by the slack, 
   assert.ok(t.due(221));
   assert.not.ok(t.due(30)); // V8 collected on its own: the base drops to 30
   assert.ok(t.due(131));
+});
+
+test("the buffer GC scavenges first and collects everything only when the scavenge did not bring the bytes back", () => {
+  const t = new BufferGcTrigger(100, 50);
+  assert.is(t.next(150), "none");
+  assert.is(t.next(151), "minor"); // young garbage first
+  assert.is(t.next(90), "none"); // the scavenge freed it
+  assert.is(t.next(200), "minor");
+  assert.is(t.next(200), "full"); // still over after a scavenge: old garbage
+  t.collected(120);
+  assert.is(t.next(220), "none");
+  assert.is(t.next(221), "minor"); // a full collection starts the sequence again
 });
 
 test("V8 keeps its own heap growth while writes come and is bounded once they stop", () => {

@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { RE2JS } from "re2js";
 import type { Label, SeriesMatcher } from "../../src/index.js";
 import { regexPlan } from "../../src/storage/matchers.js";
+import { intersect } from "../../src/storage/postings.js";
 import { L, NOW, msStorage, rejects, row } from "./helpers.js";
 
 async function fleet() {
@@ -302,6 +303,20 @@ test("regexPlan: literal alternations are exact values, literal prefixes are ran
   assert.equal(regexPlan("[|]a|b"), { kind: "scan" }, "a | inside a class is no alternation");
   assert.equal(regexPlan("(?i)abc"), { kind: "scan" });
   assert.equal(regexPlan(".*"), { kind: "any" });
+});
+
+test("intersect of sorted postings: the ids in both, for lists of similar and of very different lengths", () => {
+  const ids = fc.uniqueArray(fc.integer({ min: 0, max: 5000 }), { maxLength: 400 }).map((xs) => Uint32Array.from(xs.sort((a, b) => a - b)));
+  fc.assert(
+    fc.property(ids, ids, fc.integer({ min: 1, max: 400 }), (a, b, keep) => {
+      const short = a.subarray(0, keep % 20); // often < 1/16 of the other: the binary-search path
+      for (const [x, y] of [[a, b], [short, b], [b, short]] as const) {
+        const inY = new Set(y);
+        assert.equal(Array.from(intersect(x, y)), Array.from(x).filter((v) => inY.has(v)));
+      }
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test.run();
