@@ -22,6 +22,9 @@ import { registerIngestRoutes } from "./routes/ingest.js";
 import { registerMetadataRoutes } from "./routes/metadata.js";
 import { registerQueryRoutes } from "./routes/query.js";
 import { registerRemoteReadRoute } from "./routes/remote-read.js";
+import { registerRulesRoutes } from "./routes/rules.js";
+import { RulesEngine } from "./rules/scheduler.js";
+import { RULES_FILE, RulesStore } from "./rules/store.js";
 import { INFLUX_V2_API_PATHS, INFLUX_WRITE_PATHS, registerInfluxRoutes, sendInfluxWriteError } from "./routes/influx.js";
 import { registerOtlpRoute } from "./routes/otlp.js";
 import { startGraphiteListener } from "./listeners/graphite.js";
@@ -75,8 +78,10 @@ export class TsinkServer {
       logger.error({ err }, "saving metric metadata failed"),
     );
     const buckets = new BucketStore(config.dataPath ? join(config.dataPath, BUCKETS_FILE) : undefined);
+    const rules = new RulesEngine(() => this.runtime, new RulesStore(config.dataPath ? join(config.dataPath, RULES_FILE) : undefined), config.rules);
+    rules.registerMetrics(metrics.registry);
     this.runtime = {
-      config, logger, version, startedAtMs, writeGate, readGate, metrics, metadata, buckets, exemplars,
+      config, logger, version, startedAtMs, writeGate, readGate, metrics, metadata, buckets, exemplars, rules,
       storage: () => {
         if (this.state === "ready" && this.storageInstance) return this.storageInstance;
         throw new HttpError(503, this.state === "starting" ? "storage is still opening (WAL replay in progress)" : "server is shutting down", {
@@ -133,7 +138,10 @@ export class TsinkServer {
     registerRemoteReadRoute(router, rt);
     registerInfluxRoutes(router, rt);
     registerOtlpRoute(router, rt);
-    if (this.config.adminApiEnabled) registerAdminRoutes(router, rt, this.hooks);
+    if (this.config.adminApiEnabled) {
+      registerAdminRoutes(router, rt, this.hooks);
+      registerRulesRoutes(router, rt);
+    }
 
     this.app.use(async (ctx, next) => {
       this.inflight++;
@@ -230,6 +238,7 @@ export class TsinkServer {
     this.opening = (async () => {
       await this.runtime.metadata.load();
       await this.runtime.buckets.load();
+      await this.runtime.rules.load();
       await this.runtime.exemplars.load();
       this.storageInstance = await this.hooks.open();
     })();
@@ -249,6 +258,7 @@ export class TsinkServer {
       throw err;
     }
     this.state = "ready";
+    this.runtime.rules.start();
     this.logger.info({ dataPath: this.config.dataPath ?? null }, "storage open; ready");
     return address;
   }
@@ -257,6 +267,7 @@ export class TsinkServer {
   async stop(): Promise<void> {
     if (this.state === "stopping" || this.state === "stopped") return;
     this.state = "stopping";
+    const rulesStopped = this.runtime.rules.stop(); // no new rules run; the one going on ends before storage closes
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     const drained = this.inflight === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -266,6 +277,7 @@ export class TsinkServer {
     await closed;
     for (const listener of Object.values(this.listeners)) await listener?.close();
     await this.opening?.catch(() => undefined);
+    await rulesStopped;
     await this.runtime.metadata.flush();
     if (this.storageInstance) await this.storageInstance.close();
     this.state = "stopped";

@@ -25,6 +25,8 @@ export interface ServerConfig {
   limits: ServerLimits;
   features: RemoteWriteFeatures;
   protocols: ProtocolIngestConfig;
+  /** The rules engine's limits (TSINK_RULES_*, reference §4.2). */
+  rules: { schedulerTickMs: number; maxRecordingRowsPerEval: number; maxAlertInstancesPerRule: number };
   logLevel: string;
   /** TSINK_* variables that are set but that this build (or these flags) never reads: logged as a warning. */
   unreadEnv?: string[];
@@ -117,8 +119,10 @@ Environment:
   TSINK_INFLUX_LINE_PROTOCOL_ENABLED (true)       TSINK_INFLUX_LINE_PROTOCOL_MAX_LINES_PER_REQUEST (4096)
   TSINK_OTLP_METRICS_ENABLED (true)               TSINK_STATSD_MAX_PACKET_BYTES (8192)
   TSINK_STATSD_MAX_EVENTS_PER_PACKET (1024)       TSINK_GRAPHITE_MAX_LINE_BYTES (8192)
+  TSINK_RULES_SCHEDULER_TICK_MS (1000)            TSINK_RULES_MAX_RECORDING_ROWS_PER_EVAL (10000)
+  TSINK_RULES_MAX_ALERT_INSTANCES_PER_RULE (10000)
   TSINK_LOG_LEVEL (info)          pino level: trace|debug|info|warn|error|fatal|silent
-  Other TSINK_* variables of the reference (TSINK_MAX_CPUS, TSINK_RULES_*, TSINK_EDGE_SYNC_*, TSINK_CLUSTER_*,
+  Other TSINK_* variables of the reference (TSINK_MAX_CPUS, TSINK_EDGE_SYNC_*, TSINK_CLUSTER_*,
   TSINK_REMOTE_WRITE_MAX_HISTOGRAM_BUCKET_ENTRIES) are not read: the server logs a warning naming any that are set.
 `;
 
@@ -136,15 +140,19 @@ const DURATION_UNIT_MS: Record<string, number> = {
   ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 365.25 * 86_400_000,
 };
 
-/** Reference duration syntax: a bare integer is seconds; otherwise `<float><unit>`. Returns ms. */
-function parseDurationFlag(flag: string, raw: string): number {
+/**
+ * Reference duration syntax (flags, rule intervals): a bare integer is seconds; otherwise `<float><unit>`. Returns
+ * ms, not rounded; undefined when `raw` is not such a duration.
+ */
+export function referenceDurationMs(raw: string): number | undefined {
   const v = raw.trim();
-  let ms: number | undefined;
-  if (/^\d+$/.test(v)) ms = Number(v) * 1000;
-  else {
-    const m = /^(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d|w|y)$/.exec(v);
-    if (m) ms = Number(m[1]) * DURATION_UNIT_MS[m[2]!]!;
-  }
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const m = /^(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d|w|y)$/.exec(v);
+  return m ? Number(m[1]) * DURATION_UNIT_MS[m[2]!]! : undefined;
+}
+
+function parseDurationFlag(flag: string, raw: string): number {
+  const ms = referenceDurationMs(raw);
   if (ms === undefined || !Number.isFinite(ms)) {
     throw new ConfigError(`${flag}: invalid duration ${JSON.stringify(raw)} (use seconds, or e.g. 500ms, 30s, 15m, 2h, 14d, 1w, 1y)`);
   }
@@ -325,6 +333,11 @@ export function parseServerArgs(argv: readonly string[], givenEnv: Env): ServerC
       influxEnabled: envBool(env, "TSINK_INFLUX_LINE_PROTOCOL_ENABLED", true),
       influxMaxLinesPerRequest: Math.max(1, envInt(env, "TSINK_INFLUX_LINE_PROTOCOL_MAX_LINES_PER_REQUEST", 4096)),
       otlpEnabled: envBool(env, "TSINK_OTLP_METRICS_ENABLED", true),
+    },
+    rules: {
+      schedulerTickMs: Math.max(1, envInt(env, "TSINK_RULES_SCHEDULER_TICK_MS", 1000)),
+      maxRecordingRowsPerEval: envInt(env, "TSINK_RULES_MAX_RECORDING_ROWS_PER_EVAL", 10_000),
+      maxAlertInstancesPerRule: envInt(env, "TSINK_RULES_MAX_ALERT_INSTANCES_PER_RULE", 10_000),
     },
     logLevel: env.TSINK_LOG_LEVEL || "info",
   };

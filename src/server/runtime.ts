@@ -1,5 +1,6 @@
 // What every route handler gets: config, logger, the storage once it is open, admission gates, metrics, the
-// metric-metadata, exemplar and InfluxDB bucket stores; plus the small request helpers the routes share (params, JSON replies, tenant).
+// metric-metadata, exemplar and InfluxDB bucket stores, the rules engine; plus the small request helpers the routes
+// share (params, JSON replies, tenant).
 import type { Context } from "koa";
 import type { Logger } from "pino";
 import type { AdmissionGate } from "./admission.js";
@@ -9,6 +10,7 @@ import type { ServerConfig } from "./config.js";
 import type { ExemplarStore } from "./exemplar-store.js";
 import { HttpError } from "./http-error.js";
 import type { MetadataStore } from "./metadata-store.js";
+import type { RulesEngine } from "./rules/scheduler.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ServerStorage } from "./storage.js";
 import { resolveTenant } from "./tenancy.js";
@@ -25,6 +27,8 @@ export interface Runtime {
   readonly exemplars: ExemplarStore;
   /** InfluxDB 2 buckets created by POST /api/v2/buckets and not yet written to. */
   readonly buckets: BucketStore;
+  /** Recording and alert rules (the admin rules routes; evaluated once storage is open). */
+  readonly rules: RulesEngine;
   /** The open storage; 503 while it is still opening (WAL replay) or after shutdown began. */
   storage(): ServerStorage;
   /** The tenant's own in-flight budget for a surface (--tenant-config admission), undefined when unlimited. */

@@ -191,9 +191,12 @@ test("CLI flags, defaults and value syntaxes", () => {
   assert.is(parseServerArgs(["--help"], {}), "help");
   assert.is((parseServerArgs([], { TSINK_SERVER_WRITE_MAX_INFLIGHT_ROWS: "10" }) as ServerConfig).limits.writeMaxInflightRows, 10);
   assert.is((parseServerArgs([], { TSINK_REMOTE_WRITE_METADATA_ENABLED: "false" }) as ServerConfig).features.metadataEnabled, false);
-  const env = { TSINK_MAX_CPUS: "4", TSINK_RULES_SCHEDULER_TICK_MS: "10", TSINK_SERVER_WRITE_MAX_INFLIGHT_ROWS: "10", TSINK_STATSD_MAX_PACKET_BYTES: "512", PATH: "/bin" };
-  assert.equal((parseServerArgs([], env) as ServerConfig).unreadEnv, ["TSINK_MAX_CPUS", "TSINK_RULES_SCHEDULER_TICK_MS", "TSINK_STATSD_MAX_PACKET_BYTES"]);
-  assert.equal((parseServerArgs(["--statsd-listen", "127.0.0.1:0"], env) as ServerConfig).unreadEnv, ["TSINK_MAX_CPUS", "TSINK_RULES_SCHEDULER_TICK_MS"]);
+  assert.equal((parseServerArgs([], { TSINK_RULES_SCHEDULER_TICK_MS: "10" }) as ServerConfig).rules, {
+    schedulerTickMs: 10, maxRecordingRowsPerEval: 10_000, maxAlertInstancesPerRule: 10_000,
+  });
+  const env = { TSINK_MAX_CPUS: "4", TSINK_EDGE_SYNC_MAX_ENTRIES: "10", TSINK_SERVER_WRITE_MAX_INFLIGHT_ROWS: "10", TSINK_STATSD_MAX_PACKET_BYTES: "512", PATH: "/bin" };
+  assert.equal((parseServerArgs([], env) as ServerConfig).unreadEnv, ["TSINK_EDGE_SYNC_MAX_ENTRIES", "TSINK_MAX_CPUS", "TSINK_STATSD_MAX_PACKET_BYTES"]);
+  assert.equal((parseServerArgs(["--statsd-listen", "127.0.0.1:0"], env) as ServerConfig).unreadEnv, ["TSINK_EDGE_SYNC_MAX_ENTRIES", "TSINK_MAX_CPUS"]);
 });
 
 test("invalid flags and combinations are rejected with a message", () => {

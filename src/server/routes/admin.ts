@@ -90,6 +90,7 @@ export function registerAdminRoutes(router: Router, rt: Runtime, hooks: Pick<Sto
     await rt.metadata.writeSnapshot(path);
     await rt.exemplars.writeSnapshot(path);
     await rt.buckets.writeSnapshot(path);
+    await rt.rules.writeSnapshot(path);
     rt.logger.info({ path, actor: actorOf(ctx) }, "admin snapshot written");
     sendJson(ctx, successJson(JSON.stringify({ path })));
   });

@@ -1,6 +1,6 @@
 // The /api/v1/status/tsdb body: Prometheus' headStats and top-10 cardinality lists for the tenant, plus tsink's
 // own keys (memory, the storage observability snapshot with WAL/flush/compaction, payload counters, the exemplar
-// store, admission, and the state of the OTLP / Influx / StatsD / Graphite front ends).
+// store, rules, admission, and the state of the OTLP / Influx / StatsD / Graphite front ends).
 import { influxSeriesCacheStats } from "../../protocols/influx-line.js";
 import { METRIC_NAME_LABEL } from "../../protocols/series-validation.js";
 import type { IngestProtocol } from "../protocol-ingest.js";
@@ -90,6 +90,7 @@ export async function tsdbStatus(rt: Runtime, tenant: string): Promise<Record<st
       },
       graphite: { ...listener(protocols.graphite), ...(protocols.graphite ? { maxLineBytes: protocols.graphite.maxLineBytes } : {}), ...(await protocolTotals(rt, "graphite")) },
     },
+    rules: rt.rules.metrics(),
     admission: {
       write: { maxInflightRequests: rt.config.limits.writeMaxInflightRequests, maxInflightRows: rt.config.limits.writeMaxInflightRows, inflightRequests: rt.writeGate.inflightRequests },
       read: { maxInflightRequests: rt.config.limits.readMaxInflightRequests, maxInflightQueries: rt.config.limits.readMaxInflightQueries, inflightRequests: rt.readGate.inflightRequests },
