@@ -1,5 +1,5 @@
 // WASM entry point: a plain list of re-exports; each kernel module adds its line here.
-export { scratch, readArena, readArenaPoints } from "./memory";
+export { scratch, readArena, readArenaPoints, blockArea } from "./memory";
 export { checksum, xxh64Into } from "./codec/checksum";
 export {
   encodeChunk, encodeOutputBytes, encodeWorkBytes, unsortedInputIndex, checkHeader, decodeChunk, decodeRange,

@@ -1,5 +1,6 @@
 // Linear-memory arenas: the shared scratch (JS fills it with kernel inputs and reads outputs; valid until the next
-// scratch() call) and the read arena (decoded range data that range kernels read in place; see readArena).
+// scratch() call), the read arena (decoded range data that range kernels read in place; see readArena) and the block
+// area (a segment block staged for decoding its records; see blockArea).
 
 let scratchBase: usize = 0;
 let scratchCapacity: usize = 0;
@@ -43,4 +44,20 @@ export function readArena(points: usize, keepPoints: usize): usize {
 /** Point capacity of the read arena (its values area starts readArenaPoints() * 8 bytes after its base). */
 export function readArenaPoints(): usize {
   return arenaPoints;
+}
+
+let blockBase: usize = 0;
+let blockCapacity: usize = 0;
+
+/**
+ * The block area: at least `bytes` bytes of its own heap block (scratch() and the read arena never touch it), where
+ * JS stages a segment block whose records it decodes one after the other. Growing it drops its contents.
+ */
+export function blockArea(bytes: usize): usize {
+  if (bytes > blockCapacity) {
+    if (blockBase != 0) heap.free(blockBase);
+    blockCapacity = (bytes + 0xffff) & ~(<usize>0xffff);
+    blockBase = heap.alloc(blockCapacity);
+  }
+  return blockBase;
 }

@@ -10,6 +10,8 @@
 //        --trace-jit FILE: run the server with --trace-opt --trace-deopt into FILE and print per query the TurboFan
 //        compiles that finished during its runs (count, compile ms as V8 reports them) and the deoptimisations: the JIT
 //        work a new query shape causes (attribution is approximate: a concurrent compile may finish in the next query)
+//        --trace-gc FILE: run the server with --trace-gc into FILE and print per query the scavenges and mark-compacts
+//        during its 1 + R runs (count, pause ms as V8 reports them), and their totals over the query sequence
 import { spawn } from "node:child_process";
 import { appendFileSync, cpSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,6 +29,7 @@ const opts = serverBenchArgs({
     data: { type: "string", help: "query a data dir kept by bench/server-settle.mjs instead of ingesting (needs --end)" },
     end: { type: "string", help: "with --data: the end (ms) of that data dir's workload" },
     "trace-jit": { type: "string", help: "write the server's JIT trace (--trace-opt --trace-deopt) to this file" },
+    "trace-gc": { type: "string", help: "write the server's GC trace (--trace-gc) to this file; counts per query" },
   },
 });
 const pb = await loadPeerbench(opts.peerbench);
@@ -44,11 +47,18 @@ const wl = makeWorkload({ S, P, endMs: kept ? Number(opts.end) : Math.floor(Date
 const dataDir = mkdtempSync(join(tmpdir(), "tsink-server-queries-"));
 if (kept) cpSync(kept, dataDir, { recursive: true });
 const traceJit = opts["trace-jit"];
-if (traceJit) writeFileSync(traceJit, "");
-const nodeArgs = [...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`] : []), ...(traceJit ? ["--trace-opt", "--trace-deopt"] : [])];
+const traceGc = opts["trace-gc"];
+if (traceJit && traceGc) throw new Error("--trace-jit and --trace-gc: one at a time");
+const traceFile = traceJit ?? traceGc;
+if (traceFile) writeFileSync(traceFile, "");
+const nodeArgs = [
+  ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`] : []),
+  ...(traceJit ? ["--trace-opt", "--trace-deopt"] : []),
+  ...(traceGc ? ["--trace-gc"] : []),
+];
 // the runtime settings of `npm start` and the tsink-server shebang
 const child = spawn(process.execPath, ["--max-semi-space-size=4", ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
-  stdio: ["ignore", traceJit ? openSync(traceJit, "a") : "ignore", "ignore"],
+  stdio: ["ignore", traceFile ? openSync(traceFile, "a") : "ignore", "ignore"],
   env: { ...process.env, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144" },
 });
 const stat = () => {
@@ -85,6 +95,19 @@ try {
     const deopts = (part.match(/bailout \(kind: /g) ?? []).length;
     return `   JIT: ${compiles} compiles ${ms.toFixed(0)} ms, ${deopts} deopts`;
   };
+  /** Scavenges and mark-compacts since this query's marker in the trace file (counts and pause ms); totals kept. */
+  const gcTotals = { scavenges: 0, scavengeMs: 0, markCompacts: 0, markCompactMs: 0 };
+  const gcSince = (id) => {
+    const text = readFileSync(traceGc, "latin1");
+    const part = text.slice(text.lastIndexOf(`=== ${id}\n`));
+    const g = { scavenges: 0, scavengeMs: 0, markCompacts: 0, markCompactMs: 0 };
+    for (const m of part.matchAll(/ (Scavenge|Mark-Compact)\b[^\n]*? MB, ([0-9.]+) \/ [0-9.]+ ms/g)) {
+      if (m[1] === "Scavenge") (g.scavenges++, (g.scavengeMs += Number(m[2])));
+      else (g.markCompacts++, (g.markCompactMs += Number(m[2])));
+    }
+    for (const k of Object.keys(g)) gcTotals[k] += g[k];
+    return `   GC: ${g.scavenges} scavenges ${g.scavengeMs.toFixed(1)} ms, ${g.markCompacts} mark-compacts ${g.markCompactMs.toFixed(1)} ms`;
+  };
   const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
   let wallSum = 0;
   let cpuSum = 0;
@@ -92,7 +115,7 @@ try {
   console.log("query   median wall ms   server CPU ms/run");
   for (const q of queryList(wl)) {
     if (only && !only.includes(q.id)) continue;
-    if (traceJit) appendFileSync(traceJit, `=== ${q.id}\n`);
+    if (traceFile) appendFileSync(traceFile, `=== ${q.id}\n`);
     const p = new URLSearchParams({ query: q.q });
     if (q.type === "range") for (const k of ["start", "end", "step"]) p.set(k, String(win[k]));
     else p.set("time", String(win.time));
@@ -120,10 +143,14 @@ try {
       const got = Number(JSON.parse(body).data.result[0]?.value[1]);
       check = got === q.expect ? `  (count ok: ${got})` : `  (COUNT MISMATCH: expected ${q.expect}, got ${got})`;
     }
-    console.log(`${q.id}     ${wall.toFixed(1).padStart(12)}   ${(cpu / repeat).toFixed(1).padStart(17)}${check}${traceJit ? jitSince(q.id) : ""}`);
+    console.log(`${q.id}     ${wall.toFixed(1).padStart(12)}   ${(cpu / repeat).toFixed(1).padStart(17)}${check}${traceJit ? jitSince(q.id) : ""}${traceGc ? gcSince(q.id) : ""}`);
   }
   const end = memory();
   console.log(`sum     ${wallSum.toFixed(1).padStart(12)}   ${cpuSum.toFixed(1).padStart(17)}`);
+  if (traceGc) {
+    const t = gcTotals;
+    console.log(`GC during the queries: ${t.scavenges} scavenges (${t.scavengeMs.toFixed(1)} ms), ${t.markCompacts} mark-compacts (${t.markCompactMs.toFixed(1)} ms)`);
+  }
   console.log(`server RSS after ingest ${afterIngest.rss.toFixed(0)} MiB, after queries ${end.rss.toFixed(0)} MiB, peak ${end.hwm.toFixed(0)} MiB`);
 } finally {
   if (child.exitCode === null) {

@@ -4,11 +4,13 @@
 import type * as ast from "./ast.js";
 import { PromqlError } from "./result.js";
 import type { Label } from "./result.js";
-import { dropMetadataLabels, formatFloatPlain, keepLabels, labelsHash, labelsKey, METRIC_NAME, removeLabels, setLabel, signature, validLabelName } from "./labels.js";
+import { dropMetadataLabels, formatFloatPlain, keepLabels, labelsHash, labelsKey, METRIC_NAME, removeLabels, setLabel, validLabelName } from "./labels.js";
 import { warnCappedRatios, warnInvalidQuantiles } from "./annotations.js";
 import { goQuote } from "./parser/errors.js";
 import type { Evaluator } from "./evaluator.js";
 import { unwrapParens } from "./evaluator.js";
+import { releaseColumns } from "./range_kernels.js";
+import { grownTo } from "../encoding/typed-arrays.js";
 import { anyPresentIn, hasAnyPoint, seriesOfColumns, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 
 /** Compensation term left by the last kahanInc call (avoids allocating a pair per addition). */
@@ -39,7 +41,42 @@ function quantile(q: number, values: number[]): number {
 }
 
 /** A group's identity: equal keys exactly when the grouping labels are equal. */
-type GroupKey = string | symbol;
+type GroupKey = string | symbol | number;
+
+type KeyNode = Map<string, KeyNode | number>;
+
+/**
+ * Dense ids of label sets restricted to `names` (include) or to all labels but them, without building a key string
+ * per series: a trie of Maps keyed by the label names and values themselves, alternating name and value levels; a
+ * set's id sits under "" at the name level after its last pair (label names are never empty).
+ */
+class LabelSetIds {
+  private readonly root: KeyNode = new Map();
+  private count = 0;
+
+  constructor(
+    private readonly names: Set<string>,
+    private readonly include: boolean,
+  ) {}
+
+  id(labels: Label[]): number {
+    let node = this.root;
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[i]!;
+      if (this.names.has(l.name) !== this.include) continue;
+      node = child(child(node, l.name), l.value);
+    }
+    let id = node.get("") as number | undefined;
+    if (id === undefined) node.set("", (id = this.count++));
+    return id;
+  }
+}
+
+function child(node: KeyNode, key: string): KeyNode {
+  let next = node.get(key) as KeyNode | undefined;
+  if (next === undefined) node.set(key, (next = new Map()));
+  return next;
+}
 
 /** Key of the group without the (single) grouping label. */
 const NO_VALUE = Symbol("no value");
@@ -52,7 +89,8 @@ interface Grouping {
 function grouping(names: string[], without: boolean): Grouping {
   if (without) {
     const excluded = new Set([...names, METRIC_NAME]);
-    return { key: (l) => signature(l, excluded, false), labels: (l) => removeLabels(l, excluded) };
+    const ids = new LabelSetIds(excluded, false);
+    return { key: (l) => ids.id(l), labels: (l) => removeLabels(l, excluded) };
   }
   const kept = new Set(names);
   // one group (its labels built like any other group's: a literal [] has another elements kind, and the code that
@@ -67,7 +105,8 @@ function grouping(names: string[], without: boolean): Grouping {
     };
     return { key, labels: (l) => keepLabels(l, kept) };
   }
-  return { key: (l) => signature(l, kept, true), labels: (l) => keepLabels(l, kept) };
+  const ids = new LabelSetIds(kept, true);
+  return { key: (l) => ids.id(l), labels: (l) => keepLabels(l, kept) };
 }
 
 /** limit_ratio's per-series position in [0, 1]: Prometheus' float64(labels.Hash()) / float64(MaxUint64). */
@@ -94,13 +133,19 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
 
   let input: StepSeries[] | undefined;
   if (e.op === "sum" || e.op === "avg" || e.op === "count" || e.op === "group" || e.op === "min" || e.op === "max") {
-    // An instant selector (or one compared with a literal) is aggregated from its columns: no object per series.
-    const cols = await ev.evalColumns(e.expr, grid);
+    // An instant selector (or one compared with a literal) or a range function is aggregated from its columns: no
+    // object per series. The columns are pooled: accumulate copies what it needs, and they go back to the pool.
+    const cols = await ev.evalColumns(e.expr, grid, true);
     if (cols) {
-      const groups = groupSeries(cols.labels, cols, g);
-      const fast = accumulate(e.op, cols, groups.members, steps);
-      if (fast) return { kind: "vector", series: accumulated(groups.labels, fast) };
-      input = seriesOfColumns(cols); // an avg that overflowed: the incremental mean below
+      try {
+        const groups = groupSeries(cols.labels, cols, g);
+        const fast = accumulate(e.op, cols, groups.members, steps);
+        if (fast) return { kind: "vector", series: accumulated(groups.labels, fast) };
+        // an avg that overflowed: the incremental mean below, over copies
+        input = seriesOfColumns({ ...cols, values: cols.values.slice(), present: cols.present.slice() });
+      } finally {
+        releaseColumns(cols);
+      }
     }
   }
   input ??= await ev.evalVector(e.expr, grid);
@@ -231,26 +276,45 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
 }
 
 /**
- * The groups of series 0..labels.length-1 in order of first appearance: their labels and member indexes. With
- * `cols`, series without any point are left out (an instant selector's columns hold them).
+ * The groups of series 0..labels.length-1 in order of first appearance: their labels and member indexes (ascending;
+ * views into one Int32Array, not a growing array per group). With `cols`, series without any point are left out (an
+ * instant selector's columns hold them).
  */
-function groupSeries(labels: Label[][], cols: VectorColumns | undefined, g: Grouping): { labels: Label[][]; members: number[][] } {
+function groupSeries(labels: Label[][], cols: VectorColumns | undefined, g: Grouping): { labels: Label[][]; members: Int32Array[] } {
   const groupIndex = new Map<GroupKey, number>();
   const groupLabels: Label[][] = [];
-  const members: number[][] = [];
+  const groupOf = new Int32Array(labels.length);
+  let sizes = new Int32Array(16);
   for (let i = 0; i < labels.length; i++) {
-    if (cols && !anyPresentIn(cols.present, i * cols.steps, (i + 1) * cols.steps)) continue;
+    if (cols && !anyPresentIn(cols.present, i * cols.steps, (i + 1) * cols.steps)) {
+      groupOf[i] = -1;
+      continue;
+    }
     const key = g.key(labels[i]!);
     let gi = groupIndex.get(key);
     if (gi === undefined) {
       gi = groupLabels.length;
       groupIndex.set(key, gi);
       groupLabels.push(g.labels(labels[i]!));
-      members.push([]);
+      if (gi >= sizes.length) sizes = grownTo(sizes, gi + 1);
     }
-    members[gi]!.push(i);
+    groupOf[i] = gi;
+    sizes[gi]++;
   }
-  return { labels: groupLabels, members };
+  return { labels: groupLabels, members: membersOf(groupOf, sizes, groupLabels.length) };
+}
+
+/** Series indexes per group (groupOf[i] = -1: in none), as views of one array. */
+function membersOf(groupOf: Int32Array, sizes: Int32Array, groups: number): Int32Array[] {
+  const starts = new Int32Array(groups + 1);
+  for (let gi = 0; gi < groups; gi++) starts[gi + 1] = starts[gi]! + sizes[gi]!;
+  const all = new Int32Array(starts[groups]!);
+  const filled = new Int32Array(groups);
+  for (let i = 0; i < groupOf.length; i++) {
+    const gi = groupOf[i]!;
+    if (gi >= 0) all[starts[gi]! + filled[gi]!++] = i;
+  }
+  return Array.from({ length: groups }, (_, gi) => all.subarray(starts[gi]!, starts[gi + 1]!)); // (packed, exact size)
 }
 
 interface Accumulated {
@@ -276,7 +340,7 @@ function accumulated(groupLabels: Label[][], acc: Accumulated): StepSeries[] {
  * Prometheus' incremental-mean fallback (the per-step path). count and group read no values.
  */
 function accumulate(
-  op: "sum" | "avg" | "count" | "group" | "min" | "max", input: StepSeries[] | VectorColumns, members: number[][], steps: number,
+  op: "sum" | "avg" | "count" | "group" | "min" | "max", input: StepSeries[] | VectorColumns, members: Int32Array[], steps: number,
 ): Accumulated | undefined {
   const cols = Array.isArray(input) ? undefined : input;
   const series = Array.isArray(input) ? input : undefined;
@@ -304,7 +368,7 @@ function accumulate(
 
 /** accumulate's pass over one group's members held as columns; returns the group's dropName (two loops, not one over both forms, so each stays monomorphic). */
 function accumulateColumns(
-  op: string, cols: VectorColumns, memberList: number[], acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
+  op: string, cols: VectorColumns, memberList: Int32Array, acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
 ): boolean {
   const sv = cols.values;
   const sp = cols.present;
@@ -318,7 +382,7 @@ function accumulateColumns(
 
 /** accumulate's pass over one group's members held as StepSeries; returns the group's dropName. */
 function accumulateSeries(
-  op: string, series: StepSeries[], memberList: number[], acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
+  op: string, series: StepSeries[], memberList: Int32Array, acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
 ): boolean {
   let drop = false;
   for (let m = 0; m < memberList.length; m++) {
@@ -431,6 +495,41 @@ function goFloat(f: number): string {
   return String(f);
 }
 
+/** topk/bottomk up to this k keep their best k by insertion (no sort, no array per step); larger k sort. */
+const TOP_K_BY_INSERTION = 64;
+
+/**
+ * The best k of members[0..n) into top (best first; returns how many): what a stable sort by compareAt and the first
+ * k give. An element goes after the last kept one it is not strictly better than, so equal ones keep their order.
+ * (compareAt is called directly, not passed: a closure per query would deoptimise this on "wrong call target".)
+ */
+function bestK(members: Int32Array, n: number, top: Int32Array, k: number, input: StepSeries[], t: number, sign: number): number {
+  let nt = 0;
+  for (let j = 0; j < n; j++) {
+    const i = members[j]!;
+    let at = nt;
+    while (at > 0 && compareAt(input, i, top[at - 1]!, t, sign) < 0) at--;
+    if (at >= k) continue;
+    for (let q = Math.min(nt, k - 1); q > at; q--) top[q] = top[q - 1]!;
+    top[at] = i;
+    if (nt < k) nt++;
+  }
+  return nt;
+}
+
+/**
+ * topk (sign -1) / bottomk (sign 1) order of series a and b at step t: NaN last; -1/0/1, not a difference (a double
+ * result is a heap number per comparison); NaN differences (Inf - Inf) compare equal.
+ */
+function compareAt(input: StepSeries[], a: number, b: number, t: number, sign: number): number {
+  const va = input[a]!.values[t]!;
+  const vb = input[b]!.values[t]!;
+  if (Number.isNaN(va)) return Number.isNaN(vb) ? 0 : 1;
+  if (Number.isNaN(vb)) return -1;
+  const d = va - vb;
+  return d > 0 ? sign : d < 0 ? -sign : 0;
+}
+
 function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepSeries[], g: Grouping, param: Float64Array, steps: number): StepSeries[] {
   let max = -Infinity;
   let min = Infinity;
@@ -462,35 +561,40 @@ function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepS
   const offsets = op === "limit_ratio" ? input.map(ratioOffset) : undefined;
   // Order of the selected series at the (single) step of an instant query: per group, best first.
   const instantOrder: number[] = [];
+  const choose = (i: number, t: number) => {
+    outPresent[i]![t] = 1;
+    if (steps === 1) instantOrder.push(i);
+  };
+  // the members of a group present at a step, and the best k of them so far (small k): reused step after step
+  const members = new Int32Array(input.length);
+  const top = new Int32Array(TOP_K_BY_INSERTION);
+  const sign = op === "topk" ? -1 : 1;
   for (let t = 0; t < steps; t++) {
     const p = param[t];
     for (const memberList of groups.values()) {
-      const present = memberList.filter((i) => input[i].present[t]);
-      if (present.length === 0) continue;
-      let chosen: number[];
+      let np = 0;
+      for (let m = 0; m < memberList.length; m++) if (input[memberList[m]!].present[t]) members[np++] = memberList[m]!;
+      if (np === 0) continue;
       if (op === "limit_ratio") {
         const r = Math.max(-1, Math.min(1, p));
         if (r === 0) continue;
-        chosen = present.filter((i) => (r >= 0 ? offsets![i] < r : offsets![i] >= 1 + r));
-      } else {
-        const k = Math.min(Math.trunc(p), input.length);
-        if (k < 1) continue;
-        if (op === "limitk") {
-          chosen = present.slice(0, k);
-        } else {
-          const sign = op === "topk" ? -1 : 1;
-          const sorted = present.slice().sort((a, b) => {
-            const va = input[a].values[t];
-            const vb = input[b].values[t];
-            if (Number.isNaN(va)) return Number.isNaN(vb) ? 0 : 1;
-            if (Number.isNaN(vb)) return -1;
-            return sign * (va - vb);
-          });
-          chosen = sorted.slice(0, k);
+        for (let j = 0; j < np; j++) {
+          const i = members[j]!;
+          if (r >= 0 ? offsets![i] < r : offsets![i] >= 1 + r) choose(i, t);
         }
+        continue;
       }
-      for (const i of chosen) outPresent[i][t] = 1;
-      if (steps === 1) instantOrder.push(...chosen);
+      const k = Math.min(Math.trunc(p), input.length);
+      if (k < 1) continue;
+      if (op === "limitk") {
+        for (let j = 0; j < Math.min(k, np); j++) choose(members[j]!, t);
+      } else if (k <= TOP_K_BY_INSERTION) {
+        const nt = bestK(members, np, top, k, input, t, sign);
+        for (let j = 0; j < nt; j++) choose(top[j]!, t);
+      } else {
+        const sorted = Array.from(members.subarray(0, np)).sort((a, b) => compareAt(input, a, b, t, sign));
+        for (let j = 0; j < Math.min(k, np); j++) choose(sorted[j]!, t);
+      }
     }
   }
   const order = steps === 1 ? instantOrder : input.map((_, i) => i);

@@ -99,7 +99,7 @@ export async function evalBinary(ev: Evaluator, e: ast.BinaryExpr, grid: Grid): 
   const rhs = await ev.eval(e.rhs, grid);
   const steps = grid.times.length;
   // Checked once per series in the loops below, so a timeout interrupts large operands too.
-  const check = () => ev.checkDeadline();
+  const check = () => ev.checkDeadlineInLoop();
   if (lhs.kind === "scalar" && rhs.kind === "scalar") {
     const out = new Float64Array(steps);
     if (COMPARISONS.has(e.op)) {

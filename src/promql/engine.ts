@@ -129,7 +129,7 @@ export class PromqlEngine {
     if (value.kind !== "vector") throw new PromqlError("internal", `range query evaluated to ${value.kind}`);
     const result: RangeSeries[] = [];
     for (const s of finalizeSeries(value.series)) {
-      evaluator.checkDeadline();
+      evaluator.checkDeadlineInLoop();
       const n = countPresent(s.present);
       if (n === 0) continue;
       const timestamps = new Float64Array(n);

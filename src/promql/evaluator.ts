@@ -7,13 +7,13 @@ import type { SeriesBatch, SeriesSource } from "./source.js";
 import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
 import { countPresent, makeGrid, seriesOfColumns, type EvalValue, type Grid, type RawSeries, type StepSeries, type VectorColumns } from "./values.js";
 import {
-  evalInstantSelectorInMemory, evalRangeKernel, evalRangeKernelInMemory, KERNEL_BATCH_POINTS, type KernelColumns, type KernelResult, type RangeFunctionName,
-  type WindowExtension,
+  columnPool, evalInstantSelectorInMemory, evalRangeKernelColumns, evalRangeKernelInMemory, KERNEL_BATCH_POINTS, KernelColumnsBuilder, type KernelColumns,
+  type RangeFunctionName, type WindowExtension,
 } from "./range_kernels.js";
 import type { Annotations } from "./annotations.js";
 import { compareColumns, evalBinary, isComparison } from "./binary.js";
 import { evalAggregate } from "./aggregations.js";
-import { evalCall } from "./functions.js";
+import { evalCall, rangeFunctionColumns } from "./functions.js";
 
 export interface EvaluatorOptions {
   lookbackDeltaMs: number;
@@ -78,12 +78,21 @@ const YIELD_AFTER_MS = 20;
 
 export class Evaluator {
   private loadedSamples = 0;
+  private loopChecks = 0;
   private lastYield = performance.now();
 
   constructor(
     private readonly source: SeriesSource,
     readonly options: EvaluatorOptions,
   ) {}
+
+  /**
+   * checkDeadline for per-series loops: reads the clock at the first and then every 64th call (each Date.now() is a
+   * new heap number; the abort signal cannot change during a synchronous loop anyway).
+   */
+  checkDeadlineInLoop(): void {
+    if ((this.loopChecks++ & 63) === 0) this.checkDeadline();
+  }
 
   checkDeadline(): void {
     if (this.options.signal?.aborted) throw new PromqlError("canceled", "query was canceled in expression evaluation");
@@ -242,7 +251,7 @@ export class Evaluator {
     const steps = refs.length;
     const lookback = this.options.lookbackDeltaMs;
     if (vs.smoothed && !sampleTimestamps) return this.evalSmoothedSelector(vs, refs);
-    const cols = await this.selectorColumns(vs, refs, sampleTimestamps);
+    const cols = await this.selectorColumns(vs, refs, sampleTimestamps, false);
     if (cols) return seriesOfColumns(cols);
     const raw = await this.select(vs, refs[0] - lookback + 1, refs[steps - 1]);
     const out: StepSeries[] = [];
@@ -251,7 +260,7 @@ export class Evaluator {
     const allPresent = new Uint8Array(steps * raw.length);
     let slot = 0;
     for (const s of raw) {
-      this.checkDeadline();
+      this.checkDeadlineInLoop();
       const stale = staleMarkerMask(s.values);
       const values = allValues.subarray(slot * steps, (slot + 1) * steps);
       const present = allPresent.subarray(slot * steps, (slot + 1) * steps);
@@ -268,35 +277,42 @@ export class Evaluator {
 
   /**
    * An instant selector (not smoothed) as columns, read batch by batch where storage decoded the samples in WASM
-   * memory (one kernel call per batch, no per-series objects); undefined when the source offers no batches.
+   * memory (one kernel call per batch, no per-series objects); undefined when the source offers no batches. With
+   * `pooled`, the columns come from columnPool and the caller gives them back (releaseColumns).
    */
-  private async selectorColumns(vs: ast.VectorSelector, refs: Float64Array, sampleTimestamps: boolean): Promise<VectorColumns | undefined> {
+  private async selectorColumns(vs: ast.VectorSelector, refs: Float64Array, sampleTimestamps: boolean, pooled: boolean): Promise<VectorColumns | undefined> {
     const steps = refs.length;
     const lookback = this.options.lookbackDeltaMs;
-    const labels: Label[][] = [];
-    const parts: KernelColumns[] = [];
+    const labels: Label[][][] = [];
+    const out = new KernelColumnsBuilder(pooled ? columnPool : undefined);
     const inMemory = await this.selectInMemory(vs, refs[0] - lookback + 1, refs[steps - 1], (batch) => {
-      appendAll(labels, batch.labels);
-      parts.push(evalInstantSelectorInMemory(batch, refs, lookback, sampleTimestamps));
+      labels.push(batch.labels);
+      evalInstantSelectorInMemory(batch, refs, lookback, sampleTimestamps, out);
     });
     if (!inMemory) return undefined;
-    const { values, present } = joinColumns(parts);
+    const { values, present } = out.columns();
     // Like Prometheus, the points an instant selector produces count against the sample limit.
     this.countSamples(countPresent(present));
-    return { labels, dropName: false, values, present, steps };
+    return { labels: joined(labels), dropName: false, values, present, steps };
   }
 
   /**
    * An instant-vector expression as columns where it can be evaluated without per-series objects: an instant
-   * selector, or one compared with a number literal (`up == 1`, `x > bool 0`); undefined for anything else (then
-   * nothing was evaluated). Aggregations read these columns directly.
+   * selector, one compared with a number literal (`up == 1`, `x > bool 0`), or a range function call
+   * (`rate(x[5m])`); undefined for anything else (then nothing was evaluated). Aggregations read these columns directly.
+   * With `pooled`, columns read in WASM memory come from columnPool and the caller gives them back (releaseColumns)
+   * once it no longer reads them.
    */
-  async evalColumns(expr: ast.Expr, grid: Grid): Promise<VectorColumns | undefined> {
+  async evalColumns(expr: ast.Expr, grid: Grid, pooled = false): Promise<VectorColumns | undefined> {
     expr = unwrapParens(expr);
     if (expr.type === "VectorSelector") {
       if (expr.smoothed) return undefined;
       this.checkDeadline();
-      return this.selectorColumns(expr, this.referenceTimes(grid, expr.at, expr.offsetMs), false);
+      return this.selectorColumns(expr, this.referenceTimes(grid, expr.at, expr.offsetMs), false, pooled);
+    }
+    if (expr.type === "Call") {
+      this.checkDeadline();
+      return rangeFunctionColumns(this, expr, grid, pooled);
     }
     if (expr.type !== "BinaryExpr" || !isComparison(expr.op)) return undefined;
     const lhs = unwrapParens(expr.lhs);
@@ -305,7 +321,7 @@ export class Evaluator {
     const literal = scalarOnLeft ? lhs : rhs;
     const selector = scalarOnLeft ? rhs : lhs;
     if (literal.type !== "NumberLiteral" || selector.type !== "VectorSelector") return undefined;
-    const cols = await this.evalColumns(selector, grid);
+    const cols = await this.evalColumns(selector, grid, pooled);
     if (cols) compareColumns(expr.op, cols, literal.value, scalarOnLeft, expr.returnBool);
     return cols;
   }
@@ -328,7 +344,7 @@ export class Evaluator {
     const raw = await this.select(vs, refs[0] - lookback + 1, refs[steps - 1] + lookback);
     const out: StepSeries[] = [];
     for (const s of raw.map(withoutStaleMarkers)) {
-      this.checkDeadline();
+      this.checkDeadlineInLoop();
       const ts = s.timestamps;
       const values = new Float64Array(steps);
       const present = new Uint8Array(steps);
@@ -398,31 +414,34 @@ export class Evaluator {
   }
 
   /**
-   * Range function `name` over a matrix selector or subquery: per series with samples, its labels and the kernel's
-   * per-step result. A matrix selector over a source that offers selectBatches is evaluated batch by batch where
-   * storage decoded the samples in WASM memory (no JS copies); anything else goes through evalRangeArgument.
+   * Range function `name` over a matrix selector or subquery: the labels of every series read and the kernel's
+   * per-step results as columns (series i at [i * steps, (i + 1) * steps); series without a point among them). A
+   * matrix selector over a source that offers selectBatches is evaluated batch by batch where storage decoded the
+   * samples in WASM memory (no JS copies; with `pooled`, into columns from columnPool that the caller gives back);
+   * anything else goes through evalRangeArgument.
    */
   async evalRangeFunction(
     name: RangeFunctionName, expr: ast.MatrixSelector | ast.SubqueryExpr, grid: Grid,
-    p0: Float64Array | undefined, p1: Float64Array | undefined, extension: WindowExtension | undefined,
-  ): Promise<{ labels: Label[][]; results: KernelResult[] }> {
+    p0: Float64Array | undefined, p1: Float64Array | undefined, extension: WindowExtension | undefined, pooled: boolean,
+  ): Promise<{ labels: Label[][] } & KernelColumns> {
     if (expr.type === "MatrixSelector") {
       const vs = expr.vector;
       const windowEnds = this.referenceTimes(grid, vs.at, vs.offsetMs);
       const start = windowEnds[0] - expr.rangeMs - (extension?.beforeMs ?? 0) + 1;
       const end = windowEnds[windowEnds.length - 1] + (extension?.afterMs ?? 0);
-      const labels: Label[][] = [];
-      const results: KernelResult[] = [];
+      const labels: Label[][][] = [];
+      const out = new KernelColumnsBuilder(pooled ? columnPool : undefined);
+      const windows = { windowEnds, rangeMs: expr.rangeMs, p0, p1, extension };
       const inMemory = await this.selectInMemory(vs, start, end, (batch) => {
-        appendAll(labels, batch.labels);
-        evalRangeKernelInMemory(name, batch, { windowEnds, rangeMs: expr.rangeMs, p0, p1, extension }, results);
+        labels.push(batch.labels);
+        evalRangeKernelInMemory(name, batch, windows, out);
       });
-      if (inMemory) return { labels, results };
+      if (inMemory) return { labels: joined(labels), ...out.columns() };
     }
     const arg = await this.evalRangeArgument(expr, grid);
     const windows = { windowEnds: arg.windowEnds, rangeMs: arg.rangeMs, p0, p1, extension };
-    const results = evalRangeKernel(name, arg.series, windows, undefined, () => this.checkDeadline());
-    return { labels: arg.series.map((s) => s.labels), results };
+    const cols = evalRangeKernelColumns(name, arg.series, windows, undefined, () => this.checkDeadline());
+    return { labels: arg.series.map((s) => s.labels), ...cols };
   }
 
   /** A range vector as a query result (instant queries only): the samples of each series inside the window. */
@@ -535,24 +554,10 @@ export function finalizeSeries(series: StepSeries[]): StepSeries[] {
   return mergeSameLabels(series.map((s) => (s.dropName ? { ...s, labels: dropMetadataLabels(s.labels), dropName: false } : s)));
 }
 
-function appendAll<T>(into: T[], items: readonly T[]): void {
-  for (let i = 0; i < items.length; i++) into.push(items[i]!);
-}
-
-/** The outputs of several kernel calls, one after the other (the only one as it is). */
-function joinColumns(parts: KernelColumns[]): KernelColumns {
+/** The label lists of a read's batches as one list (a batch's own when there is one; else one copy of exact size). */
+function joined(parts: Label[][][]): Label[][] {
   if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.values.length;
-  const values = new Float64Array(n);
-  const present = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    values.set(p.values, at);
-    present.set(p.present, at);
-    at += p.values.length;
-  }
-  return { values, present };
+  return ([] as Label[][]).concat(...parts);
 }
 
 /**

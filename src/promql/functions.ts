@@ -13,7 +13,7 @@ import { evalInfo } from "./info.js";
 import { extendedRangeSelectorError } from "./parser/index.js";
 import { bucketFraction, bucketQuantile, type Bucket } from "./histogram.js";
 import { evalRangeKernel, RANGE_FUNCTION_IDS, type RangeFunctionName } from "./range_kernels.js";
-import { countPresent, hasAnyPoint, type EvalValue, type Grid, type StepSeries } from "./values.js";
+import { countPresentIn, hasAnyPoint, seriesOfColumns, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 import { annotationMessages, warnInvalidQuantiles, type Annotations } from "./annotations.js";
 
 const MATH_FUNCTIONS: Record<string, (x: number) => number> = {
@@ -59,7 +59,7 @@ const NAME_KEEPING_RANGE_FUNCTIONS = new Set(["last_over_time", "first_over_time
 
 function mapSeries(ev: Evaluator, series: StepSeries[], f: (x: number, step: number) => number): StepSeries[] {
   return series.map((s) => {
-    ev.checkDeadline();
+    ev.checkDeadlineInLoop();
     const values = new Float64Array(s.values.length);
     for (let i = 0; i < values.length; i++) if (s.present[i]) values[i] = f(s.values[i], i);
     return { labels: s.labels, dropName: true, values, present: s.present };
@@ -272,7 +272,15 @@ function byLabels(names: string[], descending: boolean): (a: StepSeries, b: Step
   };
 }
 
-async function rangeFunction(ev: Evaluator, call: ast.Call, grid: Grid, name: RangeFunctionName): Promise<StepSeries[]> {
+/**
+ * A range function call (`rate(x[5m])`, `quantile_over_time(0.9, x[10m])`, ...) as columns: series i (labels[i]) at
+ * [i * steps, (i + 1) * steps) of the kernel's output, series without a point among them (aggregations read them so,
+ * with no object per series); undefined when `call` is not a range function (then nothing was evaluated). `pooled`:
+ * see Evaluator.evalColumns.
+ */
+export async function rangeFunctionColumns(ev: Evaluator, call: ast.Call, grid: Grid, pooled = false): Promise<VectorColumns | undefined> {
+  const name = call.func === "holt_winters" ? "double_exponential_smoothing" : call.func;
+  if (!(name in RANGE_FUNCTION_IDS)) return undefined;
   const matrixIndex = call.args.findIndex(isRangeArgument);
   if (matrixIndex < 0) throw new PromqlError("bad_data", `expected range vector argument to ${name}()`);
   const scalars: Float64Array[] = [];
@@ -286,40 +294,38 @@ async function rangeFunction(ev: Evaluator, call: ast.Call, grid: Grid, name: Ra
   let p0: Float64Array | undefined = scalars[0];
   let p1: Float64Array | undefined = scalars[1];
   if (name === "predict_linear") p1 = grid.times;
-  const { labels, results } = await ev.evalRangeFunction(name, matrixArg, grid, p0, p1, extension);
-  if (name === "double_exponential_smoothing" && results.length > 0) {
+  const { labels, values, present } = await ev.evalRangeFunction(name as RangeFunctionName, matrixArg, grid, p0, p1, extension, pooled);
+  if (name === "double_exponential_smoothing" && labels.length > 0) {
     for (let i = 0; i < grid.times.length; i++) {
       if (!(p0![i] > 0 && p0![i] < 1)) throw new PromqlError("execution", `invalid smoothing factor. Expected: 0 < sf < 1, got: ${p0![i].toFixed(6)}`);
       if (!(p1![i] > 0 && p1![i] < 1)) throw new PromqlError("execution", `invalid trend factor. Expected: 0 < tf < 1, got: ${p1![i].toFixed(6)}`);
     }
   }
-  const dropName = !NAME_KEEPING_RANGE_FUNCTIONS.has(name);
-  const out: StepSeries[] = [];
+  const steps = grid.times.length;
   let points = 0;
-  const evaluatedSteps = name === "quantile_over_time" ? new Uint8Array(grid.times.length) : undefined;
+  const evaluatedSteps = name === "quantile_over_time" ? new Uint8Array(steps) : undefined;
+  const counterCheck = name === "rate" || name === "increase";
   let checkedMetric: string | undefined;
-  for (let i = 0; i < results.length; i++) {
-    ev.checkDeadline();
-    const s = { labels: labels[i], dropName, values: results[i].values, present: results[i].present };
-    const n = countPresent(s.present);
+  for (let i = 0; i < labels.length; i++) {
+    ev.checkDeadlineInLoop();
+    const n = countPresentIn(present, i * steps, (i + 1) * steps);
     if (n === 0) continue;
     points += n;
-    out.push(s);
-    if (evaluatedSteps) orInto(evaluatedSteps, s.present);
-    if (name === "rate" || name === "increase") {
+    if (evaluatedSteps) orInto(evaluatedSteps, present, i * steps);
+    if (counterCheck) {
       // annotations are deduplicated: a run of series of one metric needs one check
-      const metric = getLabel(s.labels, METRIC_NAME);
+      const metric = getLabel(labels[i]!, METRIC_NAME);
       if (metric !== checkedMetric) noteNonCounter(ev.options.annotations, (checkedMetric = metric), matrixArg.pos);
     }
   }
   if (evaluatedSteps) warnInvalidQuantiles(ev.options.annotations, p0!, unwrapParens(call.args[0]).pos, evaluatedSteps);
   ev.countSamples(points);
-  return out;
+  return { labels, dropName: !NAME_KEEPING_RANGE_FUNCTIONS.has(name), values, present, steps };
 }
 
-/** into[k] |= from[k] (a small function, so the step loop does not make V8 compile the whole rangeFunction). */
-function orInto(into: Uint8Array, from: Uint8Array): void {
-  for (let k = 0; k < from.length; k++) into[k] |= from[k]!;
+/** into[k] |= from[at + k] (a small function, so the step loop does not make V8 compile the whole rangeFunctionColumns). */
+function orInto(into: Uint8Array, from: Uint8Array, at: number): void {
+  for (let k = 0; k < into.length; k++) into[k] |= from[at + k]!;
 }
 
 /** Prometheus' info for rate()/increase() over a metric whose name does not look like a counter's. */
@@ -344,7 +350,8 @@ export async function evalCall(ev: Evaluator, call: ast.Call, grid: Grid): Promi
   const steps = grid.times.length;
   const vector = (series: StepSeries[]): EvalValue => ({ kind: "vector", series });
 
-  if (name in RANGE_FUNCTION_IDS) return vector(await rangeFunction(ev, call, grid, name as RangeFunctionName));
+  const ranged = await rangeFunctionColumns(ev, call, grid);
+  if (ranged) return vector(seriesOfColumns(ranged));
   const math = MATH_FUNCTIONS[name];
   if (math) return vector(mapSeries(ev, await ev.evalVector(call.args[0], grid), math));
   const date = DATE_FUNCTIONS[name];

@@ -101,21 +101,21 @@ const BATCH_BYTES = 4 << 20;
 export const KERNEL_BATCH_POINTS = BATCH_BYTES / 16;
 
 /**
- * Runs range function `name` over every series for `windows`.
- * Large inputs run as several calls over batches of whole series, which bounds the linear memory used (and, as
- * a batch's output is part of its size, the work of one call); `beforeBatch` runs before each call (e.g. a
- * deadline check).
+ * Runs range function `name` over every series for `windows`: one pair of columns for all series (series i at
+ * [i * steps, (i + 1) * steps)). Large inputs run as several calls over batches of whole series, which bounds the
+ * linear memory used (and, as a batch's output is part of its size, the work of one call); `beforeBatch` runs
+ * before each call (e.g. a deadline check).
  */
-export function evalRangeKernel(
+export function evalRangeKernelColumns(
   name: RangeFunctionName,
   series: WindowSeries[],
   windows: KernelWindows,
   batchBytes = BATCH_BYTES,
   beforeBatch?: () => void,
-): KernelResult[] {
+): KernelColumns {
   const fn = kernelId(name, windows.extension);
   const steps = windows.windowEnds.length;
-  const results: KernelResult[] = new Array(series.length);
+  const out = new KernelColumnsBuilder(undefined);
   let first = 0;
   while (first < series.length) {
     // Take series while the batch stays within batchBytes (always at least one).
@@ -128,27 +128,115 @@ export function evalRangeKernel(
       end++;
     }
     beforeBatch?.();
-    runBatch(fn, series, first, end, windows, results);
+    const count = end - first;
+    const offsets = new Int32Array(count + 1);
+    for (let i = 0; i < count; i++) offsets[i + 1] = offsets[i] + series[first + i].timestamps.length;
+    const w = windows;
+    runKernel(fn, offsets, offsets[count], series, first, 0, 0, w.windowEnds, w.rangeMs, w.p0, w.p1, w.extension, out);
     first = end;
+  }
+  return out.columns();
+}
+
+/** evalRangeKernelColumns with one result (views into the columns) per series. */
+export function evalRangeKernel(
+  name: RangeFunctionName,
+  series: WindowSeries[],
+  windows: KernelWindows,
+  batchBytes = BATCH_BYTES,
+  beforeBatch?: () => void,
+): KernelResult[] {
+  const out = evalRangeKernelColumns(name, series, windows, batchBytes, beforeBatch);
+  const steps = windows.windowEnds.length;
+  const results: KernelResult[] = new Array(series.length);
+  for (let i = 0; i < series.length; i++) {
+    results[i] = { values: out.values.subarray(i * steps, (i + 1) * steps), present: out.present.subarray(i * steps, (i + 1) * steps) };
   }
   return results;
 }
 
-/** One kernel call over series [first, end): packs them into the scratch arena and unpacks into `results`. */
-function runBatch(
-  fn: number,
-  series: WindowSeries[],
-  first: number,
-  end: number,
-  windows: KernelWindows,
-  results: KernelResult[],
-): void {
-  const count = end - first;
-  const offsets = new Int32Array(count + 1);
-  for (let i = 0; i < count; i++) offsets[i + 1] = offsets[i] + series[first + i].timestamps.length;
-  const points = offsets[count];
-  const out = runKernel(fn, offsets, points, series, first, 0, 0, windows.windowEnds, windows.rangeMs, windows.p0, windows.p1, windows.extension);
-  splitResults(out, count, windows.windowEnds.length, results, first);
+/**
+ * Value and presence columns gathered from kernel calls, one call's output after the other. With `pool`, the arrays
+ * come from it and go back to it with releaseColumns once the consumer is done: a query's columns then reuse the
+ * ArrayBuffers of earlier queries instead of fresh external memory (which V8, and the server's buffer bound, answer
+ * with full GCs). Without, they are the caller's (a single call's output is allocated at its exact size).
+ */
+export class KernelColumnsBuilder {
+  values: Float64Array = new Float64Array(0);
+  present: Uint8Array = new Uint8Array(0);
+  length = 0;
+
+  constructor(private readonly pool: ColumnPool | undefined) {}
+
+  /** Appends n slots from linear memory: f64 values at byte address valuesAt, presence bytes at presentAt. */
+  copyFrom(valuesAt: number, presentAt: number, n: number): void {
+    if (this.length + n > this.values.length) this.grow(this.length + n);
+    const mem = memoryViews();
+    this.values.set(mem.f64.subarray(valuesAt >> 3, (valuesAt >> 3) + n), this.length);
+    this.present.set(mem.u8.subarray(presentAt, presentAt + n), this.length);
+    this.length += n;
+  }
+
+  private grow(need: number): void {
+    const size = this.values.length === 0 ? need : Math.max(need, this.values.length * 2);
+    const next = this.pool ? this.pool.take(size) : { values: new Float64Array(size), present: new Uint8Array(size) };
+    next.values.set(this.values.subarray(0, this.length));
+    next.present.set(this.present.subarray(0, this.length));
+    if (this.pool && this.values.length > 0) this.pool.give(this.values, this.present);
+    this.values = next.values;
+    this.present = next.present;
+  }
+
+  /** The columns gathered (views of the first `length` slots). */
+  columns(): KernelColumns {
+    return { values: this.values.subarray(0, this.length), present: this.present.subarray(0, this.length) };
+  }
+}
+
+/** Slots the pool keeps in all (9 bytes each: at most ~9.4 MiB stay allocated); the smallest arrays go first. */
+const POOL_MAX_SLOTS = 1 << 20;
+
+/** Column arrays lent to one evaluation at a time (a query that yields between batches holds its own until released). */
+export class ColumnPool {
+  private readonly free: KernelColumns[] = [];
+
+  /** Arrays of at least n slots (contents undefined). */
+  take(n: number): KernelColumns {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const len = this.free[i]!.values.length;
+      if (len >= n && (best < 0 || len < this.free[best]!.values.length)) best = i;
+    }
+    if (best < 0) return { values: new Float64Array(n), present: new Uint8Array(n) };
+    const got = this.free[best]!;
+    this.free.splice(best, 1);
+    return got;
+  }
+
+  /** Takes back arrays from take() (whole, not views); the smallest are dropped while more than POOL_MAX_SLOTS are free. */
+  give(values: Float64Array, present: Uint8Array): void {
+    if (values.length > POOL_MAX_SLOTS) return;
+    this.free.push({ values, present });
+    let total = 0;
+    for (const f of this.free) total += f.values.length;
+    while (total > POOL_MAX_SLOTS) {
+      let smallest = 0;
+      for (let i = 1; i < this.free.length; i++) if (this.free[i]!.values.length < this.free[smallest]!.values.length) smallest = i;
+      total -= this.free[smallest]!.values.length;
+      this.free.splice(smallest, 1);
+    }
+  }
+}
+
+/** The evaluator's pool for columns that aggregations consume (see KernelColumnsBuilder). */
+export const columnPool = new ColumnPool();
+
+/** Gives columns built with columnPool back (views: their whole arrays go back); they must not be read afterwards. */
+export function releaseColumns(cols: KernelColumns): void {
+  const values = new Float64Array(cols.values.buffer);
+  const present = new Uint8Array(cols.present.buffer);
+  // (a comparison replaces the presence column: then the pair no longer matches and stays out of the pool)
+  if (values.length > 0 && values.length === present.length) columnPool.give(values, present);
 }
 
 function kernelId(name: RangeFunctionName, extension: WindowExtension | undefined): number {
@@ -166,32 +254,24 @@ export interface SeriesInMemory {
 
 /**
  * Runs range function `name` over series that are already in linear memory (the read arena), in place: the
- * kernel drops their staleness markers where they lie. Appends one result per series to `results`.
+ * kernel drops their staleness markers where they lie. Appends the batch's output to `into` as columns (series i at
+ * [i * steps, (i + 1) * steps)), no per-series objects.
  */
-export function evalRangeKernelInMemory(
-  name: RangeFunctionName,
-  batch: SeriesInMemory,
-  windows: KernelWindows,
-  results: KernelResult[],
-): void {
+export function evalRangeKernelInMemory(name: RangeFunctionName, batch: SeriesInMemory, windows: KernelWindows, into: KernelColumnsBuilder): void {
   const fn = kernelId(name, windows.extension);
-  const count = batch.offsets.length - 1;
-  const at = results.length;
-  results.length += count;
-  const out = runKernel(fn, batch.offsets, 0, undefined, 0, batch.tsPtr, batch.vsPtr, windows.windowEnds, windows.rangeMs, windows.p0, windows.p1, windows.extension);
-  splitResults(out, count, windows.windowEnds.length, results, at);
+  runKernel(fn, batch.offsets, 0, undefined, 0, batch.tsPtr, batch.vsPtr, windows.windowEnds, windows.rangeMs, windows.p0, windows.p1, windows.extension, into);
 }
 
 /**
  * Instant-vector selector over series in linear memory: per step t = refs[k], the newest sample in
  * (t - lookbackMs, t] unless it is a staleness marker, as its value (or, with `sampleTimestamps`, its timestamp in
- * seconds). Returns the batch's output as columns (series i at [i * steps, (i + 1) * steps)), no per-series objects.
+ * seconds). Appends the batch's output to `into` as columns (series i at [i * steps, (i + 1) * steps)), no per-series objects.
  */
 export function evalInstantSelectorInMemory(
-  batch: SeriesInMemory, refs: Float64Array, lookbackMs: number, sampleTimestamps: boolean,
-): KernelColumns {
+  batch: SeriesInMemory, refs: Float64Array, lookbackMs: number, sampleTimestamps: boolean, into: KernelColumnsBuilder,
+): void {
   const fn = sampleTimestamps ? FN_INSTANT_TIMESTAMP : FN_INSTANT_VALUE;
-  return runKernel(fn, batch.offsets, 0, undefined, 0, batch.tsPtr, batch.vsPtr, refs, lookbackMs, undefined, undefined, undefined);
+  runKernel(fn, batch.offsets, 0, undefined, 0, batch.tsPtr, batch.vsPtr, refs, lookbackMs, undefined, undefined, undefined, into);
 }
 
 /** One kernel call's output over `count` series: values and presence flags, series i at [i * steps, (i + 1) * steps). */
@@ -204,7 +284,7 @@ export interface KernelColumns {
  * One kernel call: lays out offsets, windows, parameters and outputs in the scratch arena, with the input points
  * either packed there too (`packed`: series [first, first + offsets.length - 1), `packedPoints` points in all) or
  * already in linear memory at tsPtr/vsPtr, runs the kernel and copies its output out of linear memory (the scratch
- * arena is reused by the next call). Windows and inputs come as plain arguments, not as an object or a callback:
+ * arena is reused by the next call) to the end of `into`. Windows and inputs come as plain arguments, not as an object or a callback:
  * callers pass objects of several shapes and closures of several functions, which deoptimised it ("wrong map",
  * "wrong feedback cell").
  */
@@ -221,7 +301,8 @@ function runKernel(
   p0: Float64Array | undefined,
   p1: Float64Array | undefined,
   extension: WindowExtension | undefined,
-): KernelColumns {
+  into: KernelColumnsBuilder,
+): void {
   const wasm = loadWasm() as KernelExports;
   const steps = windowEnds.length;
   const count = offsets.length - 1;
@@ -255,11 +336,7 @@ function runKernel(
     extension?.beforeMs ?? 0, extension?.afterMs ?? 0, extension?.smoothed ? 1 : 0,
   );
 
-  const after = memoryViews().buffer;
-  return {
-    values: new Float64Array(after, base + outOff, count * steps).slice(),
-    present: new Uint8Array(after, base + presentOff, count * steps).slice(),
-  };
+  into.copyFrom(base + outOff, base + presentOff, count * steps);
 }
 
 /** Copies series [first, first + offsets.length - 1) into linear memory at `base`: timestamps, then values. */
@@ -269,15 +346,5 @@ function packSeries(series: WindowSeries[], first: number, offsets: Int32Array, 
     const s = series[first + i]!;
     f64.set(s.timestamps, base / 8 + offsets[i]!);
     f64.set(s.values, base / 8 + points + offsets[i]!);
-  }
-}
-
-/** Per-series views of a kernel call's output, into results[resultAt...]. */
-function splitResults(out: KernelColumns, count: number, steps: number, results: KernelResult[], resultAt: number): void {
-  for (let i = 0; i < count; i++) {
-    results[resultAt + i] = {
-      values: out.values.subarray(i * steps, (i + 1) * steps),
-      present: out.present.subarray(i * steps, (i + 1) * steps),
-    };
   }
 }

@@ -24,7 +24,8 @@ export interface SelectedSeries {
 
 /**
  * Whole series in WASM linear memory: series i (labels[i], sorted, `__name__` included) is points
- * [offsets[i], offsets[i + 1]) of the f64 ms timestamps at byte address tsPtr and f64 values at vsPtr.
+ * [offsets[i], offsets[i + 1]) of the f64 ms timestamps at byte address tsPtr and f64 values at vsPtr. The offsets and
+ * points are valid only during the batch callback; `labels` is a new array per batch that the callback may keep.
  */
 export interface SeriesBatch {
   labels: { name: string; value: string }[][];

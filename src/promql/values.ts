@@ -83,7 +83,12 @@ export function anyPresentIn(present: Uint8Array, from: number, to: number): boo
 
 /** How many steps are present. */
 export function countPresent(present: Uint8Array): number {
+  return countPresentIn(present, 0, present.length);
+}
+
+/** How many of present[from..to) are set. */
+export function countPresentIn(present: Uint8Array, from: number, to: number): number {
   let n = 0;
-  for (let i = 0; i < present.length; i++) n += present[i]!;
+  for (let i = from; i < to; i++) n += present[i]!;
   return n;
 }

@@ -143,7 +143,7 @@ function writeFloat(buf: Buffer, p: number, values: Float64Array, i: number): nu
     if (v < 0) buf[p++] = 0x2d;
     const end = writeFixed(buf, p, a);
     if (end > 0) return end;
-    return writeAscii(buf, p, String(a));
+    return writeTie(buf, p, values, i);
   }
   if (a >= 1e-6 && a < 8) {
     if (v < 0) buf[p++] = 0x2d;
@@ -167,6 +167,16 @@ function writeFloat(buf: Buffer, p: number, values: Float64Array, i: number): nu
     return writeAscii(buf, p, String(a));
   }
   return writeAscii(buf, p, formatFloat(v)); // NaN, ±Inf, ±0, exponent forms, integers from 2^53
+}
+
+/**
+ * writeFloat's String(|values[i]|) after writeFixed gave up (a tie), in a function of its own that reads the value
+ * again: in writeFloat, `a` was live across the writeFixed call for this rare use, so V8 kept it as a heap number,
+ * one per value written (16 bytes of garbage per point of every value from 8 up).
+ */
+function writeTie(buf: Buffer, p: number, values: Float64Array, i: number): number {
+  const v = values[i]!;
+  return writeAscii(buf, p, String(v < 0 ? -v : v));
 }
 
 /**

@@ -2,8 +2,9 @@
 // the unit every read path works on. Cells are copied as int32 pairs or with TypedArray.set, never through JS
 // arithmetic, so NaN payloads (the Prometheus staleness marker) survive bit-exact.
 import {
-  chunkFromRecord, chunkPointCount, decodeRangeInto, decodeRangeToMemory, decodeRecordRangeToMemory, MAX_CHUNK_POINTS,
+  chunkFromRecord, chunkPointCount, decodeRangeInto, decodeRangeToMemory, decodeRecordRangeToMemory, MAX_CHUNK_POINTS, type RecordRef,
 } from "../encoding/chunk.js";
+import { grownTo } from "../encoding/typed-arrays.js";
 import { loadWasm, memoryViews } from "../wasm/loader.js";
 import type { TimeAxis, TimestampArray, Ts } from "./timestamps.js";
 import { KIND_BOOL, KIND_F64, KIND_I64, type Blob } from "./value-kinds.js";
@@ -110,13 +111,33 @@ function mergeTwo(axis: TimeAxis, a: Column, b: Column, blob: boolean): Column {
  * Where the bulk read writes the points of many series, one series after the other (f64 values): JS pages
  * (ColumnBatchBuilder) or the WASM read arena (ArenaBatchBuilder).
  */
+/**
+ * A chunk a segment stores as a record (chunkToRecord), in place: bytes [offset, offset + length) of `bytes` (its
+ * cached block), with the fields of its index entry. A reader fills one such object for every record it hands to a
+ * sink (valid during that call only), so reading a record boxes no timestamp and makes one view only, for the copy into
+ * linear memory (decodeRecordRangeToMemory's RecordRef, with number timestamps, on millisecond storage).
+ */
+export class ChunkRecord {
+  bytes: Uint8Array = new Uint8Array(0);
+  offset = 0;
+  length = 0;
+  count = 0;
+  minTs: Ts = 0;
+  maxTs: Ts = 0;
+
+  /** The rebuilt chunk (a copy). */
+  chunk(): Uint8Array {
+    return chunkFromRecord(this.bytes.subarray(this.offset, this.offset + this.length), this.count, this.minTs, this.maxTs);
+  }
+}
+
 export interface PointSink {
   /** Points written so far. */
   readonly length: number;
   /** Appends the points of an f64 chunk in [s, e); false when they start before the series' last point. */
   appendChunk(bytes: Uint8Array, s: Ts, e: Ts): boolean;
   /** appendChunk for a chunk a segment stores as a record (chunkToRecord), with its index entry's fields. */
-  appendRecord(record: Uint8Array, count: number, minTs: Ts, maxTs: Ts, s: Ts, e: Ts): boolean;
+  appendRecord(record: ChunkRecord, s: Ts, e: Ts): boolean;
   /** Appends cells [from, to) given as int32 pairs (timestamps and f64 values; bit-exact). */
   appendCells(ts32: Int32Array, v32: Int32Array, from: number, to: number): void;
   /** Appends a column of numeric kind `kind` (as read by the engine: bool as 0/1 f64), values projected to f64. */
@@ -186,8 +207,8 @@ export class ColumnBatchBuilder implements PointSink {
     return true;
   }
 
-  appendRecord(record: Uint8Array, count: number, minTs: Ts, maxTs: Ts, s: Ts, e: Ts): boolean {
-    return this.appendChunk(chunkFromRecord(record, count, minTs, maxTs), s, e);
+  appendRecord(record: ChunkRecord, s: Ts, e: Ts): boolean {
+    return this.appendChunk(record.chunk(), s, e);
   }
 
   endsAfter(t: Ts): boolean {
@@ -242,8 +263,10 @@ export class ArenaBatchBuilder implements PointSink {
   /** Points written; the current series is [seriesStart, length). */
   length = 0;
   seriesStart = 0;
-  /** Start index of each closed series; series i is [starts[i], starts[i + 1] or length). */
-  readonly starts: number[] = [];
+  /** Series closed so far. */
+  count = 0;
+  /** Start index of each closed series; series i is [starts[i], starts[i + 1] or length). Reused batch after batch. */
+  private starts = new Int32Array(1024);
   /** Byte address of the timestamps area (valid until the arena grows: reserve() updates it). */
   tsPtr: number;
   /** Byte address of the values area. */
@@ -274,17 +297,20 @@ export class ArenaBatchBuilder implements PointSink {
     return this.appended(decodeRangeToMemory(bytes, s as number, e as number, ts, this.vsPtr, this.length));
   }
 
-  appendRecord(record: Uint8Array, count: number, minTs: Ts, maxTs: Ts, s: Ts, e: Ts): boolean {
-    this.reserve(Math.min(count, MAX_CHUNK_POINTS));
+  appendRecord(r: ChunkRecord, s: Ts, e: Ts): boolean {
+    this.reserve(Math.min(r.count, MAX_CHUNK_POINTS));
     const ts = this.tsPtr;
-    const n = decodeRecordRangeToMemory(record, count, minTs as number, maxTs as number, s as number, e as number, ts, this.vsPtr, this.length);
+    const n = decodeRecordRangeToMemory(r as RecordRef, s as number, e as number, ts, this.vsPtr, this.length); // (ms: number timestamps)
     return this.appended(n);
   }
 
   /** Accepts the n points just decoded at the end unless they start before the series' last point. */
   private appended(n: number): boolean {
     if (n === 0) return true;
-    if (this.endsAfter(memoryViews().f64[this.tsPtr / 8 + this.length]!)) return false;
+    // endsAfter inline: a double passed to a call would be boxed, a heap number per chunk
+    const f64 = memoryViews().f64;
+    const at = this.tsPtr / 8 + this.length;
+    if (this.length > this.seriesStart && f64[at - 1]! > f64[at]!) return false;
     this.length += n;
     return true;
   }
@@ -322,9 +348,16 @@ export class ArenaBatchBuilder implements PointSink {
 
   endSeries(): boolean {
     if (this.length === this.seriesStart) return false;
-    this.starts.push(this.seriesStart);
+    if (this.count + 1 >= this.starts.length) this.starts = grownTo(this.starts, this.count + 2);
+    this.starts[this.count++] = this.seriesStart;
     this.seriesStart = this.length;
     return true;
+  }
+
+  /** The batch's series offsets: series i is points [offsets[i], offsets[i + 1]); a view valid until clear(). */
+  offsets(): Int32Array {
+    this.starts[this.count] = this.length;
+    return this.starts.subarray(0, this.count + 1);
   }
 
   /**
@@ -334,7 +367,7 @@ export class ArenaBatchBuilder implements PointSink {
   clear(): void {
     this.length = 0;
     this.seriesStart = 0;
-    this.starts.length = 0;
+    this.count = 0;
     this.tsPtr = this.vsPtr = 0;
   }
 }

@@ -1,6 +1,7 @@
 // Storage: the embedded engine behind StorageBuilder. Owns the write path (validate -> log -> apply), every read
 // method, deletes, limits (memory budget, cardinality, writer slots), retention and lifecycle.
 import { availableParallelism } from "node:os";
+import { grownTo } from "../encoding/typed-arrays.js";
 import { customAggregate, downsample, pointsOf, reduce } from "./aggregate.js";
 import { aggregateOnChunks, downsampleOnChunks, isKernelAggregation } from "./chunk-aggregate.js";
 import { ArenaBatchBuilder, Column, ColumnBatchBuilder, mergeRuns, type PointSink } from "./column.js";
@@ -163,6 +164,8 @@ export class Storage implements EngineHandle {
   private readonly batchArrays: BatchArrays[] = [];
   /** Reused by the bulk read for each series' chunk list. */
   private readonly chunkScratch: Uint8Array[] = [];
+  /** Series ids a selectBatches batch kept, in order (filled and read synchronously, batch by batch). */
+  private batchIds = new Int32Array(1024);
   /**
    * Shaped label lists (labelsWith) by series id for one shape (`labelListsShape`): a series' labels never change
    * (a deleted id is only reused for the same series), so the lists of repeated reads are built once and stay in
@@ -873,7 +876,8 @@ export class Storage implements EngineHandle {
    * The same read as selectColumns, delivered in batches in WASM linear memory for kernels that read the points in
    * place. Each batch holds whole series, about `maxPoints` points in all (one series may exceed it), written back
    * to back into the read arena: series i is points [offsets[i], offsets[i + 1]) of the f64 timestamps at `tsPtr`
-   * and f64 values at `vsPtr`. The batch (and its memory) is valid only during `onBatch`, which runs synchronously;
+   * and f64 values at `vsPtr`. The batch's offsets and points are valid only during `onBatch`, which runs
+   * synchronously (its `labels` array is new per batch: the caller may keep it);
    * it may call WASM kernels but must not start another read. When `onBatch` returns a promise, the read waits for
    * it before decoding the next batch (the caller may yield to the event loop there, e.g. to notice a cancelled
    * request; other reads may run meanwhile, and each series is read whole within one batch). Labels include
@@ -894,16 +898,21 @@ export class Storage implements EngineHandle {
       const metricLabel = labelOptions.metricLabel === true;
       const omit = labelOptions.omitLabel === undefined ? -1 : (reg.dict.find(labelOptions.omitLabel) ?? -1);
       const out = new ArenaBatchBuilder(maxPoints + this.options.chunkPoints);
+      const keep = (sid: number) => {
+        if (out.count > this.batchIds.length) this.batchIds = grownTo(this.batchIds, out.count);
+        this.batchIds[out.count - 1] = sid; // (endSeries counted it already)
+      };
       for (let next = 0; next < ids.length; ) {
         if (next > 0) this.ensureOpen(); // the storage may have closed while the caller yielded
-        const labels: Label[][] = [];
-        next = this.readInto(ids, s, e, out, (sid) => labels.push(metricLabel || omit >= 0 ? this.shapedLabels(sid, metricLabel, omit) : reg.labelsOf(sid)), next, maxPoints);
-        const n = out.starts.length;
-        if (n === 0) continue;
-        const offsets = new Int32Array(n + 1);
-        for (let i = 0; i < n; i++) offsets[i] = out.starts[i]!;
-        offsets[n] = out.length;
-        const pending = onBatch({ labels, offsets, tsPtr: out.tsPtr, vsPtr: out.vsPtr });
+        next = this.readInto(ids, s, e, out, keep, next, maxPoints);
+        if (out.count === 0) continue;
+        // the label lists at their exact size, not grown by push series after series; Array.from over a length gives
+        // a packed array (new Array(n) would be holey: see shapedLabels)
+        const kept = this.batchIds;
+        const labels: Label[][] = Array.from({ length: out.count }, (_, i) =>
+          metricLabel || omit >= 0 ? this.shapedLabels(kept[i]!, metricLabel, omit) : reg.labelsOf(kept[i]!),
+        );
+        const pending = onBatch({ labels, offsets: out.offsets(), tsPtr: out.tsPtr, vsPtr: out.vsPtr });
         out.clear();
         if (pending) await pending;
       }

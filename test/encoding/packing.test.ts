@@ -162,7 +162,11 @@ test("a record decodes by range into linear memory without being rebuilt: same p
         const want = decodeRangeInto(chunk, start, end, wantTs, wantValues, 0);
         const tsPtr = arena.readArena(n + at, 0);
         const vsPtr = tsPtr + arena.readArenaPoints() * 8;
-        const got = decodeRecordRangeToMemory(record, n, ts[0]!, ts[n - 1]!, start, end, tsPtr, vsPtr, at);
+        // the record as a reader hands it: inside a larger block, given by offset and length
+        const block = new Uint8Array(record.length + 2 * n + 5).fill(0xa5);
+        block.set(record, n + 3);
+        const ref = { bytes: block, offset: n + 3, length: record.length, count: n, minTs: ts[0]!, maxTs: ts[n - 1]! };
+        const got = decodeRecordRangeToMemory(ref, start, end, tsPtr, vsPtr, at);
         assert.is(got, want);
         const mem = memoryViews();
         assert.equal(Array.from(mem.f64.subarray(tsPtr / 8 + at, tsPtr / 8 + at + got)), Array.from(wantTs.subarray(0, want)));
@@ -178,13 +182,46 @@ test("a record decodes by range into linear memory without being rebuilt: same p
   const tsPtr = arena.readArena(300, 0);
   const vsPtr = tsPtr + arena.readArenaPoints() * 8;
   const decode = (count: number, minTs: number, maxTs: number, bytes = record) => () =>
-    decodeRecordRangeToMemory(bytes, count, minTs, maxTs, ts[0]!, ts[299]! + 1, tsPtr, vsPtr, 0);
+    decodeRecordRangeToMemory({ bytes, offset: 0, length: bytes.length, count, minTs, maxTs }, ts[0]!, ts[299]! + 1, tsPtr, vsPtr, 0);
   assert.is(decode(300, ts[0]!, ts[299]!)(), 300);
   for (const bad of [decode(299, ts[0]!, ts[299]!), decode(300, ts[0]!, ts[299]! + 1), decode(300, ts[0]! - 1, ts[299]!)]) {
     assert.throws(bad, (e: unknown) => e instanceof ChunkCorruptionError);
   }
   assert.throws(decode(300, ts[0]!, ts[299]!, record.subarray(0, record.length - 9)), (e: unknown) => e instanceof ChunkCorruptionError);
   assert.throws(decode(300, ts[0]!, ts[299]!, record.subarray(0, 5)), (e: unknown) => e instanceof ChunkCorruptionError);
+});
+
+test("records of one block decoded in any order (staged windows of the block) give each record's own points", () => {
+  const arena = loadWasm() as unknown as { readArena(points: number, keep: number): number; readArenaPoints(): number };
+  // records of 10 to 400 points back to back in one block (some longer than a staging window), as a segment stores them
+  const parts = Array.from({ length: 12 }, (_, k) => {
+    const n = 10 + ((k * 97) % 390);
+    const ts = Float64Array.from({ length: n }, (_, i) => 1_700_000_000_000 + k * 7 + i * 15_000);
+    const values = Float64Array.from({ length: n }, (_, i) => (k % 2 ? Math.sin(i + k) * 1e3 : i * (k + 1)));
+    return { ts, values, record: chunkToRecord(encodeChunk("f64", ts, values)) };
+  });
+  const block = new Uint8Array(parts.reduce((a, p) => a + p.record.length, 0));
+  const offsets: number[] = [];
+  for (let at = 0, k = 0; k < parts.length; at += parts[k]!.record.length, k++) {
+    offsets.push(at);
+    block.set(parts[k]!.record, at);
+  }
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: parts.length - 1 }), { minLength: 1, maxLength: 30 }), (order) => {
+      for (const k of order) {
+        const { ts, values, record } = parts[k]!;
+        const n = ts.length;
+        const tsPtr = arena.readArena(n, 0);
+        const vsPtr = tsPtr + arena.readArenaPoints() * 8;
+        const ref = { bytes: block, offset: offsets[k]!, length: record.length, count: n, minTs: ts[0]!, maxTs: ts[n - 1]! };
+        assert.is(decodeRecordRangeToMemory(ref, ts[0]!, ts[n - 1]! + 1, tsPtr, vsPtr, 0), n);
+        const mem = memoryViews();
+        assert.equal(Array.from(mem.f64.subarray(tsPtr / 8, tsPtr / 8 + n)), Array.from(ts));
+        assert.equal(Array.from(mem.f64.subarray(vsPtr / 8, vsPtr / 8 + n)), Array.from(values));
+      }
+    }),
+    { numRuns: 100 },
+  );
 });
 
 test("a range starting inside a delta block only sums the residuals before it: same values as the full decode", () => {

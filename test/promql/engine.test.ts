@@ -297,6 +297,24 @@ test("selectors, range functions and aggregations give the same results from sto
     "count by (__name__) (c_total)", "count by (__name__) (c_total > bool 10)", "avg(big)", "avg by (k) (big)", "sum(big)",
     "count(c_total offset 2m == 1)", "max(c_total @ 300)",
   ];
+  // and a range function's columns; `* 1` (which leaves every value as it is) makes the same aggregation read
+  // per-series objects instead
+  const overRangeFunctions = [
+    "sum by (g) (rate(c_total[2m]))", "avg(increase(c_total[5m]))", "max by (g) (last_over_time(c_total[1m]))",
+    "count by (__name__) (last_over_time(c_total[2m]))", "group by (__name__) (rate(c_total[2m]))",
+    "min without (k) (quantile_over_time(0.5, c_total[5m]))", "avg by (k) (avg_over_time(big[10m]))", "sum(sum_over_time(big[10m]))",
+  ];
+  const perSeries = (q: string) => q.replace(/\(((?:rate|increase|last_over_time|quantile_over_time|avg_over_time|sum_over_time)\(.*\]\))\)$/, "($1 * 1)");
+  for (const q of overRangeFunctions) {
+    assert.not.equal(perSeries(q), q);
+    for (const source of [batched, arrays]) {
+      const columns = await new PromqlEngine(source).rangeQuery(q, 60_000, 900_000, 30_000);
+      assert.ok(columns.resultType === "matrix" && columns.result.length >= 1, q);
+      if (!q.includes("__name__")) assert.equal(columns, await new PromqlEngine(source).rangeQuery(perSeries(q), 60_000, 900_000, 30_000), q);
+      else assert.ok(columns.resultType === "matrix" && columns.result.every((s) => s.labels.length === (q.includes("last_over_time") ? 1 : 0)), q);
+    }
+  }
+  aggregations.push(...overRangeFunctions);
   for (const q of [...queries, ...aggregations]) {
     const viaBatches = await new PromqlEngine(batched).rangeQuery(q, 60_000, 900_000, 30_000);
     const viaArrays = await new PromqlEngine(arrays).rangeQuery(q, 60_000, 900_000, 30_000);
@@ -312,6 +330,60 @@ test("selectors, range functions and aggregations give the same results from sto
   }
   assert.ok(batches > queries.length * 2, "the batched source was used, with several batches per query");
   await storage.close();
+});
+
+test("aggregations over pooled columns give the same results while other queries run between their batches", async () => {
+  const rows: Row[] = [];
+  for (let k = 0; k < 40; k++) {
+    for (let t = 0; t <= 600_000; t += 15_000) rows.push(...series("m_total", { k: String(k), g: String(k % 4) }, [[t, k * 1000 + t / 1000]]));
+  }
+  const storage = await storageWith(rows);
+  // small batches, and a turn of the event loop after each: the queries below interleave
+  const yielding: SeriesSource = {
+    selectColumns: (selection, start, end) => storage.selectColumns(selection, start, end),
+    selectBatches: (selection, start, end, _maxPoints, onBatch) =>
+      storage.selectBatches(selection, start, end, 50, (b) => Promise.resolve(onBatch(b)).then(() => new Promise<void>((r) => setImmediate(r)))),
+  };
+  const queries = ["sum by (g) (rate(m_total[2m]))", "max(m_total)", "avg by (g) (m_total)", "count(m_total > 20000)", "min by (g) (delta(m_total[5m]))"];
+  const alone: QueryResult[] = [];
+  for (const q of queries) alone.push(await new PromqlEngine(yielding).rangeQuery(q, 60_000, 600_000, 30_000));
+  for (let round = 0; round < 3; round++) {
+    const together = await Promise.all(queries.map((q) => new PromqlEngine(yielding).rangeQuery(q, 60_000, 600_000, 30_000)));
+    for (let i = 0; i < queries.length; i++) assert.equal(together[i], alone[i], queries[i]);
+  }
+  assert.ok(alone.every((r) => r.resultType === "matrix" && r.result.length >= 1));
+  await storage.close();
+});
+
+test("topk, bottomk and limitk pick what a stable sort and the first k pick (NaN last, infinities, ties in input order)", async () => {
+  const pool = [NaN, Infinity, -Infinity, 0, 1, 1, 2.5, -3, 7, 7];
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.constantFrom(...pool), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 80 }), async (values, k) => {
+      const rows = values.flatMap((v, i) => series("m", { s: String(i).padStart(2, "0"), g: String(i % 3) }, [[0, v]]));
+      const storage = await storageWith(rows);
+      const engine = new PromqlEngine(storage);
+      for (const op of ["topk", "bottomk", "limitk"]) {
+        const got = await engine.instantQuery(`${op}(${k}, m)`, 0);
+        // input order: the selector's, by labels (g, then s)
+        const order = values.map((_, i) => i).sort((a, b) => (a % 3) - (b % 3) || a - b);
+        if (op !== "limitk") {
+          const sign = op === "topk" ? -1 : 1;
+          order.sort((a, b) => {
+            const [va, vb] = [values[a]!, values[b]!];
+            if (Number.isNaN(va)) return Number.isNaN(vb) ? 0 : 1;
+            if (Number.isNaN(vb)) return -1;
+            const d = va - vb;
+            return d > 0 ? sign : d < 0 ? -sign : 0;
+          });
+        }
+        const want = order.slice(0, k).map((i) => String(i).padStart(2, "0"));
+        assert.ok(got.resultType === "vector");
+        assert.equal(got.result.map((r) => r.labels.find((l) => l.name === "s")!.value), want, `${op}(${k}) over ${values}`);
+      }
+      await storage.close();
+    }),
+    { numRuns: 60 },
+  );
 });
 
 test.run();

@@ -354,31 +354,37 @@ class DiskDurability implements DurabilityLayer {
   // ------------------------------------------------------------------ read path
 
   persistedChunks(seriesId: number, start: Ts, end: Ts, out: Uint8Array[] = []): Uint8Array[] {
-    this.eachPersisted(seriesId, start, end, (seg, e, filter) => {
-      const bytes = seg.readChunk(e);
-      const kept = filter ? filterChunk(bytes, seriesId, seg.id, this.tombstones, this.timeCells) : bytes;
-      if (kept) out.push(kept);
-      return true;
-    });
+    this.eachPersisted(seriesId, start, end, DiskDurability.collectEntry, out);
     return out;
   }
 
   appendPersisted(seriesId: number, start: Ts, end: Ts, sink: PointSink): boolean {
-    return this.eachPersisted(seriesId, start, end, (seg, e, filter) => {
-      if (!filter) return seg.appendTo(e, sink, start, end);
-      const kept = filterChunk(seg.readChunk(e), seriesId, seg.id, this.tombstones, this.timeCells);
-      return kept === null || sink.appendChunk(kept, start, end);
-    });
+    return this.eachPersisted(seriesId, start, end, DiskDurability.appendEntry, sink);
+  }
+
+  // eachPersisted's visitors: static functions with their argument passed along, not closures (one per series read)
+  private static collectEntry(d: DiskDurability, seg: SegmentReader, e: number, filter: boolean, seriesId: number, _s: Ts, _e: Ts, out: Uint8Array[]): boolean {
+    const bytes = seg.readChunk(e);
+    const kept = filter ? filterChunk(bytes, seriesId, seg.id, d.tombstones, d.timeCells) : bytes;
+    if (kept) out.push(kept);
+    return true;
+  }
+
+  private static appendEntry(d: DiskDurability, seg: SegmentReader, e: number, filter: boolean, seriesId: number, start: Ts, end: Ts, sink: PointSink): boolean {
+    if (!filter) return seg.appendTo(e, sink, start, end);
+    const kept = filterChunk(seg.readChunk(e), seriesId, seg.id, d.tombstones, d.timeCells);
+    return kept === null || sink.appendChunk(kept, start, end);
   }
 
   /**
    * Calls `visit` for each chunk entry of `seriesId` that may overlap [start, end), segment by segment (with whether
-   * tombstones of the series affect that segment) until it returns false; returns false then, else true. The
-   * segments come from the store's SeriesDirectory (one lookup, not one per segment). A segment that turns out
+   * tombstones of the series affect that segment, and `arg`) until it returns false; returns false then, else true.
+   * The segments come from the store's SeriesDirectory (one lookup, not one per segment). A segment that turns out
    * damaged is quarantined and the read fails.
    */
-  private eachPersisted(
-    seriesId: number, start: Ts, end: Ts, visit: (seg: SegmentReader, entry: number, filter: boolean) => boolean,
+  private eachPersisted<A>(
+    seriesId: number, start: Ts, end: Ts,
+    visit: (d: DiskDurability, seg: SegmentReader, entry: number, filter: boolean, seriesId: number, start: Ts, end: Ts, arg: A) => boolean, arg: A,
   ): boolean {
     const dir = this.store.directory(); // a failing segment leaves the store below, and then the loop ends with the throw
     if (seriesId + 1 >= dir.start.length) return true;
@@ -388,7 +394,7 @@ class DiskDurability implements DurabilityLayer {
       try {
         const filter = this.tombstones.affects(seriesId, seg.id);
         for (let e = places[p + 1]!, last = e + places[p + 2]!; e < last; e++) {
-          if (seg.overlaps(e, start, end) && !visit(seg, e, filter)) return false;
+          if (seg.overlaps(e, start, end) && !visit(this, seg, e, filter, seriesId, start, end, arg)) return false;
         }
       } catch (err) {
         if (!(err instanceof TsinkError && err.code === "DataCorruption")) throw err;

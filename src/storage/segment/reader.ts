@@ -5,7 +5,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs"
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { chunkFromRecord } from "../../encoding/chunk.js";
-import type { PointSink } from "../column.js";
+import { ChunkRecord, type PointSink } from "../column.js";
 import type { TimestampArray, Ts } from "../timestamps.js";
 import { dataCorruption } from "../wal/durability-errors.js";
 import {
@@ -93,6 +93,8 @@ let nextSerial = 1;
 export class SegmentReader {
   readonly minTs: TimestampArray;
   readonly maxTs: TimestampArray;
+  /** Filled for each record appendTo hands to a sink. */
+  private readonly record = new ChunkRecord();
   private fd = -1;
   /** Identifies this open reader's blocks in the shared cache. */
   private readonly serial = nextSerial++;
@@ -209,18 +211,30 @@ export class SegmentReader {
    * a record (format version 3) is decoded with its index entry's fields, without rebuilding the chunk.
    */
   appendTo(i: number, sink: PointSink, start: Ts, end: Ts): boolean {
-    const stored = this.stored(i);
-    if (!this.records) return sink.appendChunk(stored, start, end);
-    return sink.appendRecord(stored, this.index.chunkPoints[i]!, this.minTs[i]!, this.maxTs[i]!, start, end);
+    if (!this.records) return sink.appendChunk(this.stored(i), start, end);
+    const r = this.record;
+    r.bytes = this.storedBlock(i);
+    r.offset = this.index.chunkOffset[i]!;
+    r.length = this.index.chunkLength[i]!;
+    r.count = this.index.chunkPoints[i]!;
+    r.minTs = this.minTs[i]!;
+    r.maxTs = this.maxTs[i]!;
+    return sink.appendRecord(r, start, end);
   }
 
   /** The bytes chunks.bin stores for entry `i` (a whole chunk or a record), a view into its cached block. */
   private stored(i: number): Uint8Array {
+    const block = this.storedBlock(i);
+    return new Uint8Array(block.buffer, block.byteOffset + this.index.chunkOffset[i]!, this.index.chunkLength[i]!); // lighter than a Buffer view
+  }
+
+  /** The cached block that holds entry `i`, checked to contain it. */
+  private storedBlock(i: number): Buffer {
     const block = this.readBlock(this.index.chunkBlock[i]!);
-    const off = this.index.chunkOffset[i]!;
-    const len = this.index.chunkLength[i]!;
-    if (off + len > block.length) throw dataCorruption(this.chunksPath, this.index.blockOffsets[this.index.chunkBlock[i]!]!, "chunk entry outside its block");
-    return new Uint8Array(block.buffer, block.byteOffset + off, len); // lighter than a Buffer view
+    if (this.index.chunkOffset[i]! + this.index.chunkLength[i]! > block.length) {
+      throw dataCorruption(this.chunksPath, this.index.blockOffsets[this.index.chunkBlock[i]!]!, "chunk entry outside its block");
+    }
+    return block;
   }
 
   private readBlock(b: number): Buffer {
