@@ -5,7 +5,7 @@
 import { ProtocolError } from "./errors.js";
 import { normaliseLabelName, normaliseMetricName } from "./legacy-names.js";
 import { SeriesKey } from "../storage/types.js";
-import type { TimestampPrecision } from "./rows.js";
+import type { TimestampPrecision } from "./timestamp-precision.js";
 import type { SampleColumnsBuilder } from "./sample-columns.js";
 import { type Label, excerpt, validateSeries } from "./series-validation.js";
 

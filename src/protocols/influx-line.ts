@@ -9,7 +9,7 @@ import { isUtf8 } from "node:buffer";
 import { SeriesKey } from "../storage/types.js";
 import { ProtocolError } from "./errors.js";
 import { normaliseLabelName, normaliseMetricName } from "./legacy-names.js";
-import type { TimestampPrecision } from "./rows.js";
+import type { TimestampPrecision } from "./timestamp-precision.js";
 import { type Label, MAX_METRIC_NAME_BYTES, METRIC_NAME_LABEL, excerpt, validateSeries } from "./series-validation.js";
 import { grownTo } from "../encoding/typed-arrays.js";
 import { loadWasm, memoryViews, scratch } from "../wasm/loader.js";

@@ -8,7 +8,7 @@ import { type DecodedExemplar, validateExemplarLabels } from "./exemplars.js";
 import { ExportMetricsServiceRequest } from "./otlp-proto.js";
 import type { MetricMetadataUpdate } from "./remote.js";
 import { SeriesKey } from "../storage/types.js";
-import type { TimestampPrecision } from "./rows.js";
+import type { TimestampPrecision } from "./timestamp-precision.js";
 import { SampleColumnsBuilder } from "./sample-columns.js";
 import { type Label, excerpt, validateSeries } from "./series-validation.js";
 

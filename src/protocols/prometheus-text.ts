@@ -4,7 +4,7 @@
 // Hand-written (no maintained JS parser of the format exists that reports line-precise errors); runs on a char index.
 import { ProtocolError } from "./errors.js";
 import { type DecodedExemplar, validateExemplarLabels } from "./exemplars.js";
-import type { TimestampPrecision } from "./rows.js";
+import type { TimestampPrecision } from "./timestamp-precision.js";
 import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries } from "./series-validation.js";
 import { SeriesKey } from "../storage/types.js";
 import { SampleColumnsBuilder } from "./sample-columns.js";

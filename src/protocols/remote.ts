@@ -7,7 +7,7 @@ import { ProtocolError } from "./errors.js";
 import { type DecodedExemplar, validateExemplarLabels } from "./exemplars.js";
 import { type Label, METRIC_NAME_LABEL, excerpt, validateSeries, validateTimestamp } from "./series-validation.js";
 import { type SampleColumns, SeriesKey } from "../storage/types.js";
-import { type TimestampPrecision, scaleMillis } from "./rows.js";
+import { type TimestampPrecision, scaleMillis } from "./timestamp-precision.js";
 import { type RawExemplar, type RawLabel, decodeExemplar, decodeLabelRun, visitWriteRequest } from "./write-request-decoder.js";
 import { loadWasm, memoryViews, scratch } from "../wasm/loader.js";
 

@@ -1,7 +1,7 @@
 // tsink-server command line and environment: flag parsing (reference §4.1 names and value syntaxes),
 // env limits (§4.2), validation of flag combinations, and the --help text.
 import { readFileSync } from "node:fs";
-import type { TimestampPrecision } from "../protocols/rows.js";
+import type { TimestampPrecision } from "../protocols/timestamp-precision.js";
 import { TenantPolicies, loadTenantPolicies } from "./tenant-policy.js";
 
 export interface ServerConfig {

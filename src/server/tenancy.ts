@@ -2,7 +2,7 @@
 // write, and the scoping of every read (extra matcher in, label stripped out), including the PromQL source.
 import type { SeriesBatch, SeriesSource, SeriesSelection as PromqlSelection, SelectedSeries } from "../promql/source.js";
 import { type Label, MAX_LABEL_VALUE_BYTES, TENANT_LABEL } from "../protocols/series-validation.js";
-import { type TimestampPrecision, toMillis, scaleMillis } from "../protocols/rows.js";
+import { type TimestampPrecision, toMillis, scaleMillis } from "../protocols/timestamp-precision.js";
 import type { SeriesMatcher, SeriesSelection } from "../storage/types.js";
 import { HttpError } from "./http-error.js";
 import type { ServerStorage } from "./storage.js";

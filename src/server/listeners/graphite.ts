@@ -6,7 +6,7 @@ import { type Server, type Socket, createServer } from "node:net";
 import { ProtocolError } from "../../protocols/errors.js";
 import { LineFramer, parseGraphiteLine } from "../../protocols/graphite.js";
 import { SampleColumnsBuilder } from "../../protocols/sample-columns.js";
-import { scaleMillis } from "../../protocols/rows.js";
+import { scaleMillis } from "../../protocols/timestamp-precision.js";
 import { countRejected, ingest } from "../protocol-ingest.js";
 import type { Runtime } from "../runtime.js";
 import { tenantLabel } from "../tenancy.js";

@@ -3,7 +3,7 @@
 // on it); while storage is slow, up to MAX_QUEUED_PACKETS wait and later ones are dropped and counted.
 import { type Socket, createSocket } from "node:dgram";
 import type { AddressInfo } from "node:net";
-import { scaleMillis } from "../../protocols/rows.js";
+import { scaleMillis } from "../../protocols/timestamp-precision.js";
 import { type StatsdGaugeState, commitGauges, parseStatsdPacket } from "../../protocols/statsd.js";
 import { ingest } from "../protocol-ingest.js";
 import type { Runtime } from "../runtime.js";

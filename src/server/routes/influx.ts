@@ -7,7 +7,7 @@ import type Router from "@koa/router";
 import { createHash } from "node:crypto";
 import type { Context } from "koa";
 import { parseInfluxLines, parseInfluxPrecision, releaseInfluxColumns, type ParsedInflux } from "../../protocols/influx-line.js";
-import { scaleMillis } from "../../protocols/rows.js";
+import { scaleMillis } from "../../protocols/timestamp-precision.js";
 import type { Label } from "../../protocols/series-validation.js";
 import { BodyBufferPool, readBody } from "../body.js";
 import { HttpError } from "../http-error.js";

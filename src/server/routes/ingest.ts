@@ -5,7 +5,7 @@ import type Router from "@koa/router";
 import type { Context } from "koa";
 import { parsePrometheusText } from "../../protocols/prometheus-text.js";
 import { type DecodedWriteRequest, decodeWriteRequest } from "../../protocols/remote.js";
-import { scaleMillis } from "../../protocols/rows.js";
+import { scaleMillis } from "../../protocols/timestamp-precision.js";
 import { snappyDecompressTransient } from "../../protocols/snappy.js";
 import { readBody, readBodyChunks } from "../body.js";
 import { HttpError } from "../http-error.js";

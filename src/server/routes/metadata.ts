@@ -8,7 +8,7 @@ import { HttpError } from "../http-error.js";
 import { parseLimitParam, parseTimeParam, requireParam } from "../params.js";
 import { formatTimestamp, labelsJson, successJson } from "../prometheus-json.js";
 import { exemplarSelectors, parseMatchSelector } from "../promql.js";
-import { toMillis } from "../../protocols/rows.js";
+import { toMillis } from "../../protocols/timestamp-precision.js";
 import { type Runtime, requestParams, sendJson, tenantOf } from "../runtime.js";
 import { msToStorage, scopeSelection, stripTenantLabel } from "../tenancy.js";
 import { enforceQuota } from "../tenant-policy.js";

@@ -2,7 +2,7 @@
 // written into the group's tenant under write admission, or the alert instances advanced (pending, firing, gone).
 import type { Label } from "../../promql/result.js";
 import { SampleColumnsBuilder } from "../../protocols/sample-columns.js";
-import { scaleMillis } from "../../protocols/rows.js";
+import { scaleMillis } from "../../protocols/timestamp-precision.js";
 import { METRIC_NAME_LABEL, validateSeries } from "../../protocols/series-validation.js";
 import { type Pause } from "../../storage/segment/slices.js";
 import { SeriesKey } from "../../storage/types.js";
