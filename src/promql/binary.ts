@@ -4,7 +4,7 @@
 import type * as ast from "./ast.js";
 import { PromqlError } from "./result.js";
 import type { Label } from "./result.js";
-import { dropMetadataLabels, formatLabels, getLabel, keepLabels, labelsKey, METRIC_NAME, removeLabels, setLabel, signature } from "./labels.js";
+import { dropMetadataLabels, formatLabels, getLabel, isMetadataLabel, keepLabels, labelsKey, METRIC_NAME, removeLabels, setLabel, signature } from "./labels.js";
 import type { Evaluator } from "./evaluator.js";
 import { hasAnyPoint, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 
@@ -245,7 +245,8 @@ function matchedLabels(labels: Label[], matching: ast.VectorMatching): Label[] {
 function resultLabels(op: ast.BinaryOp, many: Label[], one: Label[], matching: ast.VectorMatching): Label[] {
   let labels = SCHEMA_CHANGING.has(op) ? dropMetadataLabels(many) : many;
   if (matching.card === "one-to-one") {
-    labels = matching.on ? keepLabels(labels, new Set(matching.labels)) : removeLabels(labels, new Set(matching.labels));
+    if (matching.on) labels = keepLabels(labels, new Set(matching.labels));
+    else if (matching.labels.length > 0) labels = removeLabels(labels, new Set(matching.labels));
   }
   for (const name of matching.include) labels = setLabel(labels, name, getLabel(one, name));
   return labels;
@@ -259,6 +260,93 @@ interface PairTarget {
 }
 
 function vectorVector(
+  op: ast.BinaryOp,
+  lhs: StepSeries[],
+  rhs: StepSeries[],
+  matching: ast.VectorMatching,
+  returnBool: boolean,
+  steps: number,
+  check: () => void,
+): StepSeries[] {
+  return uniquePairs(op, lhs, rhs, matching, returnBool, steps, check) ?? matchPerStep(op, lhs, rhs, matching, returnBool, steps, check);
+}
+
+/**
+ * vectorVector's path for one-to-one matching without fill when every signature occurs at most once on each side
+ * (the common case: label sets that differ only in the metric name): each left series has at most one partner for
+ * the whole range, so the pairs are found once and the operator runs over their whole columns, with no per-step
+ * partner index, pairing map or result-label key. Undefined when it does not apply (a signature repeats on a side,
+ * fill, group_left/right, or result label sets that could repeat): matchPerStep then decides, with its per-step
+ * errors. Exported for the property test that compares the two.
+ */
+export function uniquePairs(
+  op: ast.BinaryOp,
+  lhs: StepSeries[],
+  rhs: StepSeries[],
+  matching: ast.VectorMatching,
+  returnBool: boolean,
+  steps: number,
+  check: () => void,
+): StepSeries[] | undefined {
+  if (matching.card !== "one-to-one" || matching.fill?.lhs !== undefined || matching.fill?.rhs !== undefined) return undefined;
+  const schemaChanging = SCHEMA_CHANGING.has(op);
+  // A result label set keeps every signature label (so distinct signatures give distinct results) unless the
+  // operator drops metadata labels that the signature holds: `on(__type__)`, or `__type__`/`__unit__` not ignored.
+  if (schemaChanging && matching.on && matching.labels.some(isMetadataLabel)) return undefined;
+  const metadataMatters = schemaChanging && !matching.on;
+  const sig = signatureFn(matching);
+  const right = new Map<string, number>();
+  for (let j = 0; j < rhs.length; j++) {
+    check();
+    const key = sig(rhs[j].labels);
+    if (right.has(key)) return undefined;
+    right.set(key, j);
+  }
+  const paired = new Uint8Array(rhs.length);
+  const keep = COMPARISONS.has(op) ? new Uint8Array(steps) : undefined;
+  const both = new Uint8Array(steps);
+  const out: StepSeries[] = [];
+  for (const s of lhs) {
+    check();
+    if (metadataMatters && s.labels.some(isTypeOrUnit)) return undefined;
+    const j = right.get(sig(s.labels));
+    if (j === undefined) continue; // a repeated signature without a partner pairs nothing either way
+    if (paired[j]) return undefined;
+    paired[j] = 1;
+    const r = rhs[j];
+    if (!intersect(s.present, r.present, both)) continue;
+    const values = new Float64Array(steps);
+    const present = new Uint8Array(steps);
+    if (keep) {
+      comparisonColumns(op, s.values, r.values, keep);
+      applyComparison(both, s.values, keep, returnBool, values, present);
+    } else {
+      arithmeticColumns(op, s.values, r.values, values);
+      applyPresence(both, values, present);
+    }
+    const result = { labels: resultLabels(op, s.labels, r.labels, matching), dropName: returnBool, values, present };
+    if (hasAnyPoint(result)) out.push(result);
+  }
+  return out;
+}
+
+function isTypeOrUnit(l: Label): boolean {
+  return l.name !== METRIC_NAME && isMetadataLabel(l.name);
+}
+
+/** both[i] = a[i] && b[i]; whether any step is set. */
+function intersect(a: Uint8Array, b: Uint8Array, both: Uint8Array): boolean {
+  let any = 0;
+  for (let i = 0; i < both.length; i++) any |= both[i] = a[i]! & b[i]!;
+  return any !== 0;
+}
+
+/**
+ * vectorVector in general: for each signature of the "one" side, which series holds the value at each step; each
+ * "many" series pairs step by step, with Prometheus' errors for duplicate matches and result label sets. Exported
+ * for the property test.
+ */
+export function matchPerStep(
   op: ast.BinaryOp,
   lhs: StepSeries[],
   rhs: StepSeries[],

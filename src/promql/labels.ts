@@ -34,6 +34,10 @@ export function setLabel(labels: Label[], name: string, value: string): Label[] 
   return out;
 }
 
+export function isMetadataLabel(name: string): boolean {
+  return METADATA_LABELS.has(name);
+}
+
 export function dropMetadataLabels(labels: Label[]): Label[] {
   let found = false;
   for (const l of labels) if (METADATA_LABELS.has(l.name)) found = true;
