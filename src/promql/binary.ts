@@ -140,12 +140,16 @@ export async function evalBinary(ev: Evaluator, e: ast.BinaryExpr, grid: Grid): 
 function vectorScalar(op: ast.BinaryOp, series: StepSeries[], scalar: Float64Array, scalarOnLeft: boolean, returnBool: boolean, check: () => void): StepSeries[] {
   const isComparison = COMPARISONS.has(op);
   const keep = isComparison ? new Uint8Array(scalar.length) : undefined;
+  // The results' columns in one pair of buffers; a result without any point leaves its slot zeroed for the next.
+  const steps = scalar.length;
+  const valueBuffer = new Float64Array(series.length * steps);
+  const presentBuffer = new Uint8Array(series.length * steps);
   const out: StepSeries[] = [];
   for (const s of series) {
     check();
-    const steps = s.values.length;
-    const values = new Float64Array(steps);
-    const present = new Uint8Array(steps);
+    const at = out.length * steps;
+    const values = valueBuffer.subarray(at, at + steps);
+    const present = presentBuffer.subarray(at, at + steps);
     const l = scalarOnLeft ? scalar : s.values;
     const r = scalarOnLeft ? s.values : scalar;
     if (keep) comparisonColumns(op, l, r, keep);
@@ -305,6 +309,10 @@ export function uniquePairs(
   const paired = new Uint8Array(rhs.length);
   const keep = COMPARISONS.has(op) ? new Uint8Array(steps) : undefined;
   const both = new Uint8Array(steps);
+  // The results' columns, one pair of buffers for all of them (at most one result per right-hand series).
+  const capacity = Math.min(lhs.length, rhs.length) * steps;
+  const valueBuffer = new Float64Array(capacity);
+  const presentBuffer = new Uint8Array(capacity);
   const out: StepSeries[] = [];
   for (const s of lhs) {
     check();
@@ -315,8 +323,9 @@ export function uniquePairs(
     paired[j] = 1;
     const r = rhs[j];
     if (!intersect(s.present, r.present, both)) continue;
-    const values = new Float64Array(steps);
-    const present = new Uint8Array(steps);
+    const at = out.length * steps;
+    const values = valueBuffer.subarray(at, at + steps);
+    const present = presentBuffer.subarray(at, at + steps);
     if (keep) {
       comparisonColumns(op, s.values, r.values, keep);
       applyComparison(both, s.values, keep, returnBool, values, present);
