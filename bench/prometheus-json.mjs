@@ -77,3 +77,37 @@ for (const [name, result] of workloads) {
   const ms = rounds[repeat >> 1];
   console.log(`${name.padEnd(34)}${ms.toFixed(3).padStart(15)}${((ms * 1e6) / 6000).toFixed(1).padStart(11)}   ${bytes}`);
 }
+
+// The spelling alone, per value, for values below 8 with many digits: the module's writeFloat (where it exports
+// it) against String(v) plus a byte copy, which is what the writer did for them before the WASM Schubfach.
+if (mod.writeFloat) {
+  const rnd = prng(7);
+  const values = Float64Array.from({ length: 6000 }, (_, i) => (i % 2 ? 1 - rnd() * 0.999 : rnd() * 8));
+  const buf = Buffer.alloc(values.length * 32);
+  const viaString = () => {
+    let p = 0;
+    for (let i = 0; i < values.length; i++) {
+      const s = String(values[i]);
+      for (let j = 0; j < s.length; j++) buf[p++] = s.charCodeAt(j);
+    }
+    return p;
+  };
+  const viaWriter = () => {
+    let p = 0;
+    for (let i = 0; i < values.length; i++) p = mod.writeFloat(buf, p, values, i);
+    return p;
+  };
+  console.log("\nspelling alone, 6,000 full-precision values in (0, 8) (ratios, rates): CPU ns/value, median of " + repeat);
+  for (const [name, fn] of [["String(v) + byte copy", viaString], ["writeFloat", viaWriter]]) {
+    for (let i = 0; i < 200; i++) fn();
+    const rounds = [];
+    for (let r = 0; r < repeat; r++) {
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < 50; i++) fn();
+      const c = process.cpuUsage(c0);
+      rounds.push(((c.user + c.system) * 1000) / 50 / values.length);
+    }
+    rounds.sort((a, b) => a - b);
+    console.log(`${name.padEnd(34)}${rounds[repeat >> 1].toFixed(1).padStart(15)}`);
+  }
+}
