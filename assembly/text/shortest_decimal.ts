@@ -2,7 +2,8 @@
 // as ASCII in Go's strconv.FormatFloat(v, 'f', -1, 64) form for the Prometheus JSON writer (src/server/prometheus-json.ts).
 //
 // Hand-written because it is a hot path (a rate or ratio matrix writes one such value per point) and no library
-// produces the digits into a buffer without first making a JS string (String(v) and a byte copy cost ~120 ns and a heap string).
+// produces the digits into a buffer without first making a JS string (String(v) and a byte copy: ~120 ns and a heap
+// string per value).
 // The range keeps it small and exact: there the power of ten Schubfach multiplies by is 10^n with 16 <= n <= 22, and
 // 5^n < 2^64, so the 128-bit constant of the general algorithm is 5^n in its top 64 bits and zeros below, and every
 // product here is computed exactly (64 x 64 -> 128 bits from 32-bit halves).
