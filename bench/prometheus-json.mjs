@@ -1,5 +1,6 @@
 // Query response encoding benchmark: CPU time to turn a range-query result of 100 series x 60 points (the shape of
-// peerbench's q02/q08/q12) into the Prometheus JSON response bytes, for ratio-, delta-, rate- and counter-like values.
+// peerbench's q02/q08/q12) into the Prometheus JSON response bytes, for ratio-, delta-, rate- and counter-like values
+// (the per-point difference between a full-precision workload below 8 and "short decimals" is the float spelling).
 // Usage: node bench/prometheus-json.mjs [--module dist/server/prometheus-json.js] [--repeat 9]
 //   (--module: the encoder of another build, for a before/after run; builds before querySuccessBody are driven
 //   through their successJson(queryResultJson(..)) string path, as their server did)
@@ -54,10 +55,14 @@ const workloads = [
   // delta() of a byte gauge with extrapolation (peerbench's q17): ~1e7-1e8, mostly 17 significant digits
   ["gauge deltas (17 digits)", matrix((rnd) => (Math.round((rnd() - 0.5) * 40_000) * 4096 * 600) / (500 + Math.floor(rnd() * 100)))],
   ["small rates (0-8, full precision)", matrix((rnd) => rnd() * 8)],
+  // peerbench's q08 `1 - avail / size`: ratios in (0, 1)
+  ["ratios in (0,1) (1 - a/b)", matrix((rnd) => 1 - (1 + Math.floor(rnd() * 1e9)) / (2e9 + Math.floor(rnd() * 1e9)))],
+  // the floor under the two above: the same response shape, values spelled from <= 6 fraction digits
+  ["short decimals (0-8, <= 6 digits)", matrix((rnd) => Math.floor(rnd() * 8e6) / 1e6)],
   ["counters (integers)", matrix((rnd) => Math.floor(rnd() * 1e12))],
 ];
 console.log(`encoder ${modulePath}; 100 series x 60 points; median of ${repeat} rounds of 50 encodes`);
-console.log("workload                          CPU ms/response   bytes");
+console.log("workload                          CPU ms/response   ns/point   bytes");
 for (const [name, result] of workloads) {
   for (let i = 0; i < 200; i++) encode(result); // warm-up
   const rounds = [];
@@ -69,5 +74,40 @@ for (const [name, result] of workloads) {
     rounds.push((c.user + c.system) / 1000 / 50);
   }
   rounds.sort((a, b) => a - b);
-  console.log(`${name.padEnd(34)}${rounds[repeat >> 1].toFixed(3).padStart(15)}   ${bytes}`);
+  const ms = rounds[repeat >> 1];
+  console.log(`${name.padEnd(34)}${ms.toFixed(3).padStart(15)}${((ms * 1e6) / 6000).toFixed(1).padStart(11)}   ${bytes}`);
+}
+
+// The spelling alone, per value, for values below 8 with many digits: the module's writeFloat (where it exports
+// it) against String(v) plus a byte copy, which is what the writer did for them before the WASM Schubfach.
+if (mod.writeFloat) {
+  const rnd = prng(7);
+  const values = Float64Array.from({ length: 6000 }, (_, i) => (i % 2 ? 1 - rnd() * 0.999 : rnd() * 8));
+  const buf = Buffer.alloc(values.length * 32);
+  const viaString = () => {
+    let p = 0;
+    for (let i = 0; i < values.length; i++) {
+      const s = String(values[i]);
+      for (let j = 0; j < s.length; j++) buf[p++] = s.charCodeAt(j);
+    }
+    return p;
+  };
+  const viaWriter = () => {
+    let p = 0;
+    for (let i = 0; i < values.length; i++) p = mod.writeFloat(buf, p, values, i);
+    return p;
+  };
+  console.log("\nspelling alone, 6,000 full-precision values in (0, 8) (ratios, rates): CPU ns/value, median of " + repeat);
+  for (const [name, fn] of [["String(v) + byte copy", viaString], ["writeFloat", viaWriter]]) {
+    for (let i = 0; i < 200; i++) fn();
+    const rounds = [];
+    for (let r = 0; r < repeat; r++) {
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < 50; i++) fn();
+      const c = process.cpuUsage(c0);
+      rounds.push(((c.user + c.system) * 1000) / 50 / values.length);
+    }
+    rounds.sort((a, b) => a - b);
+    console.log(`${name.padEnd(34)}${rounds[repeat >> 1].toFixed(1).padStart(15)}`);
+  }
 }

@@ -1,6 +1,7 @@
 // Prometheus HTTP API JSON encoding: Go-compatible float and timestamp spelling and the query result shapes,
 // written as JSON text directly so values come out byte-identical to Prometheus' jsonutil marshalling.
 import { GrowableBytes } from "../encoding/growable-bytes.js";
+import { loadWasm, memoryViews } from "../wasm/loader.js";
 import type { InstantSample, QueryData, QueryResult, RangeSeries } from "../promql/result.js";
 
 export interface Label {
@@ -123,20 +124,16 @@ const bits64 = new Float64Array(1);
 const bits32 = new Uint32Array(bits64.buffer);
 /** Half an ulp of the doubles whose binary exponent is e (0 <= e <= 52): 2^(e-53). */
 const HALF_ULP = Float64Array.from({ length: 53 }, (_, e) => 2 ** (e - 53));
-const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6];
 const TWO_53 = 9007199254740992;
 
 /**
  * Writes formatFloat(values[i]) at `p` (MAX_FLOAT_BYTES free) and returns the end; the value is read here, not
  * passed, since a double crossing a call that is not inlined is boxed (one heap object per value written).
- * Values from 8 up to 2^53 (counters, byte gauges, their deltas and rates) take writeFixed's exact shortest digits;
- * those from 1e-6 up to 8 with at most six fraction digits are spelled from integer digits: the fewest fraction
- * digits k for which round(v * 10^k) / 10^k is v again (IEEE division is correctly rounded, so that decimal parses
- * back to v; below 2^50 the doubles around v are closer together than 10^-k, so no other k-digit decimal parses to
- * v, and fewer fraction digits means fewer significant digits, which is what the shortest spelling minimises).
- * The rest take JS's shortest round-trip spelling (Go's 'f' spelling from 1e-6 up to 1e21), or formatFloat.
+ * Values from 8 up to 2^53 (counters, byte gauges, their deltas and rates) take writeFixed's exact shortest digits,
+ * those from 1e-6 up to 8 (ratios, rates, small gauges) writeShortest's; the rest formatFloat. Exported for the
+ * property test and bench/prometheus-json.mjs.
  */
-function writeFloat(buf: Buffer, p: number, values: Float64Array, i: number): number {
+export function writeFloat(buf: Buffer, p: number, values: Float64Array, i: number): number {
   const v = values[i]!;
   const a = v < 0 ? -v : v;
   if (a >= 8 && a < TWO_53) {
@@ -147,26 +144,37 @@ function writeFloat(buf: Buffer, p: number, values: Float64Array, i: number): nu
   }
   if (a >= 1e-6 && a < 8) {
     if (v < 0) buf[p++] = 0x2d;
-    // a cheap pre-test: with at most six fraction digits, a * 10^6 is an integer up to rounding errors
-    const s6 = a * 1e6;
-    const r6 = Math.round(s6);
-    const off = s6 - r6;
-    if (off <= s6 * 5e-16 && off >= -s6 * 5e-16) {
-      for (let k = 0; k <= 6; k++) {
-        const scale = POW10[k]!;
-        const r = k === 6 ? r6 : Math.round(a * scale);
-        if (r / scale !== a) continue;
-        // r / 10^k with exactly k fraction digits (r < 8 * 10^6: a small integer, not boxed)
-        const whole = Math.floor(r / scale);
-        buf[p++] = 0x30 + whole;
-        if (k === 0) return p;
-        buf[p++] = 0x2e;
-        return writeDigits(buf, p, r - whole * scale, k);
-      }
-    }
-    return writeAscii(buf, p, String(a));
+    return writeShortest(buf, p, values, i);
   }
   return writeAscii(buf, p, formatFloat(v)); // NaN, ±Inf, ±0, exponent forms, integers from 2^53
+}
+
+const wasm = loadWasm();
+/** The WASM Schubfach (assembly/text/shortest_decimal.ts): writes |v|'s text at SHORTEST_OUT, returns its length. */
+const shortestFixed = wasm.shortestFixed as (v: number) => number;
+const SHORTEST_OUT = (wasm.shortestFixedOut as () => number)();
+/** Linear memory as 32-bit words (re-taken when memory grew); SHORTEST_OUT is 4-byte aligned. */
+let memoryWords = memoryViews().i32;
+
+/**
+ * The shortest round-trip spelling of 1e-6 <= |values[i]| < 8 in Go's 'f' form (what String(v) gives there), from
+ * the WASM Schubfach, copied out of linear memory four bytes a word (up to three bytes past the text are written
+ * too: inside writeFloat's MAX_FLOAT_BYTES, and overwritten next): about half the CPU of String(v) and a byte copy,
+ * and no heap string per value. Reads the value itself, like writeTie, so no double crosses a call boxed.
+ */
+function writeShortest(buf: Buffer, p: number, values: Float64Array, i: number): number {
+  const v = values[i]!;
+  const n = shortestFixed(v < 0 ? -v : v);
+  let words = memoryWords;
+  if (words.length === 0) words = memoryWords = memoryViews().i32;
+  for (let j = 0, w = SHORTEST_OUT >> 2; j < n; j += 4, w++) {
+    const x = words[w]!;
+    buf[p + j] = x;
+    buf[p + j + 1] = x >> 8;
+    buf[p + j + 2] = x >> 16;
+    buf[p + j + 3] = x >>> 24;
+  }
+  return p + n;
 }
 
 /**
