@@ -8,13 +8,12 @@
 import { parseInfluxLines, parseInfluxLinesInJs, releaseInfluxColumns } from "../src/protocols/influx-line.js";
 import { StorageBuilder } from "../src/index.js";
 import { benchArgs } from "./cli.mjs";
-import { importPeerbench, PEERBENCH_ENV, PEERBENCH_FLAG } from "./peerbench.mjs";
+import { importPeerbench, PEERBENCH_ENV, PEERBENCH_FLAG, WORKLOAD_FLAGS } from "./peerbench.mjs";
 
 const { values: opts } = benchArgs({
   about: "Influx line-protocol parse and parse+insert in process over peerbench's influx bodies: samples per CPU second.",
   flags: {
-    series: { type: "string", default: 10_000, help: "series of peerbench's workload" },
-    points: { type: "string", default: 240, help: "points per series (15 s apart)" },
+    ...WORKLOAD_FLAGS,
     batch: { type: "string", default: 4000, help: "lines per body" },
     rounds: { type: "string", default: 5, help: "rounds per figure" },
     peerbench: PEERBENCH_FLAG,

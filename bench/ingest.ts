@@ -11,13 +11,12 @@ import "../src/storage/segment/disk-durability.js";
 import { StorageBuilder } from "../src/storage/builder.js";
 import { loadWasm } from "../src/wasm/loader.js";
 import { benchArgs } from "./cli.mjs";
-import { importPeerbench, type MakeWorkload, PEERBENCH_ENV, PEERBENCH_FLAG } from "./peerbench.mjs";
+import { importPeerbench, type MakeWorkload, PEERBENCH_ENV, PEERBENCH_FLAG, WORKLOAD_FLAGS } from "./peerbench.mjs";
 
 const { values: opts } = benchArgs({
   about: "Remote-write ingest in process (snappy WriteRequests as peerbench sends them, decoded and inserted): CPU us per sample per stage.",
   flags: {
-    series: { type: "string", default: 10_000, help: "series of peerbench's workload" },
-    points: { type: "string", default: 240, help: "points per series (15 s apart)" },
+    ...WORKLOAD_FLAGS,
     wal: { type: "string", default: "per-append", help: "off | periodic | per-append" },
     peerbench: PEERBENCH_FLAG,
   },

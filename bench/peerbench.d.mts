@@ -1,5 +1,6 @@
 // Types of bench/peerbench.mjs for the TypeScript bench scripts, and of the peerbench workload they load (peerbench is untyped JS).
 import type { BenchFlag } from "./cli.mjs";
+export const WORKLOAD_FLAGS: { series: BenchFlag & { type: "string"; default: number }; points: BenchFlag & { type: "string"; default: number } };
 export const PEERBENCH_FLAG: BenchFlag;
 export const PEERBENCH_ENV: Record<string, string>;
 export function importPeerbench(dir: string | undefined, ...modules: string[]): Promise<Record<string, unknown>>;

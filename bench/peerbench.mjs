@@ -5,6 +5,12 @@ import { join, resolve } from "node:path";
 const root = resolve(import.meta.dirname, "..");
 
 /** The --peerbench flag for benchArgs (bench/cli.mjs). */
+/** The workload-size flags of the in-process benches (peerbench's defaults: 10k series x 240 points). */
+export const WORKLOAD_FLAGS = {
+  series: { type: "string", default: 10_000, help: "series of peerbench's workload" },
+  points: { type: "string", default: 240, help: "points per series (15 s apart)" },
+};
+
 export const PEERBENCH_FLAG = { type: "string", help: "a peerbench checkout, e.g. a copy with its node_modules installed (default ../shared/tools/peerbench)" };
 
 /** The environment variables peerbenchLib reads, for benchArgs' --help. */

@@ -23,7 +23,7 @@ import type { SeriesSource } from "../src/promql/source.js";
 import { querySuccessBody } from "../src/server/prometheus-json.js";
 import { TenantSeriesSource } from "../src/server/tenancy.js";
 import { benchArgs } from "./cli.mjs";
-import { importPeerbench, type MakeWorkload, PEERBENCH_ENV, PEERBENCH_FLAG, type PeerbenchWorkload as Workload } from "./peerbench.mjs";
+import { importPeerbench, type MakeWorkload, PEERBENCH_ENV, PEERBENCH_FLAG, WORKLOAD_FLAGS, type PeerbenchWorkload as Workload } from "./peerbench.mjs";
 
 interface QueryDef {
   id: string;
@@ -35,8 +35,7 @@ interface QueryDef {
 const { values: opts } = benchArgs({
   about: "peerbench's 19 dashboard queries through the library (PromqlEngine over an in-memory storage): per query the median wall, read and CPU time.",
   flags: {
-    series: { type: "string", default: 10_000, help: "series of peerbench's workload" },
-    points: { type: "string", default: 240, help: "points per series (15 s apart)" },
+    ...WORKLOAD_FLAGS,
     repeat: { type: "string", default: 5, help: "timed runs per query" },
     only: { type: "string", help: "comma-separated query ids, e.g. q01,q18" },
     disk: { type: "boolean", help: "load into a storage with a data dir, close and reopen it, so queries read segments" },
