@@ -2,12 +2,12 @@
 // tenant label included), bounded with synchronous eviction, queried by /api/v1/query_exemplars. Persisted as
 // `server/exemplar-store.json` in the data path, replaced atomically through `exemplar-store.tmp` before a write that
 // added exemplars is acknowledged (concurrent writes share one save), and copied into admin snapshots.
-import { mkdir, open, rename } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { DecodedExemplar } from "../protocols/exemplars.js";
 import { type Label, METRIC_NAME_LABEL, TENANT_LABEL } from "../protocols/series-validation.js";
 import { predicateOf } from "../storage/matchers.js";
-import { fsyncPath } from "../storage/segment/durable-fs.js";
+import { writeFileAtomicAsync } from "../storage/segment/durable-fs.js";
 import type { SeriesMatcher } from "../storage/types.js";
 import { readVersionedJsonFile } from "./data-files.js";
 import { formatFloat } from "./prometheus-json.js";
@@ -323,15 +323,6 @@ export class ExemplarStore {
     const bytes = this.serialize();
     const dir = dirname(path);
     await mkdir(dir, { recursive: true });
-    const tmp = join(dir, TMP_NAME);
-    const handle = await open(tmp, "w");
-    try {
-      await handle.writev(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-    await fsyncPath(dir);
+    await writeFileAtomicAsync(path, bytes, join(dir, TMP_NAME));
   }
 }

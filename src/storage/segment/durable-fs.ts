@@ -60,20 +60,27 @@ export async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-/** writeFileDurable without blocking the event loop. */
-export async function writeFileDurableAsync(path: string, data: Uint8Array): Promise<void> {
+/** writeFileDurable without blocking the event loop; `data` may come in parts (written with one writev). */
+export async function writeFileDurableAsync(path: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
   const handle = await open(path, "w");
   try {
-    await handle.writeFile(data);
+    if (data instanceof Uint8Array) await handle.writeFile(data);
+    else await handle.writev(data as Uint8Array[]);
     await handle.sync();
   } finally {
     await handle.close();
   }
 }
 
-/** writeFileAtomic without blocking the event loop. */
-export async function writeFileAtomicAsync(path: string, data: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+/**
+ * writeFileAtomic without blocking the event loop: `data` into `tmp` (by default a hidden name beside `path`), fsync,
+ * rename over `path`, fsync of the directory.
+ */
+export async function writeFileAtomicAsync(
+  path: string,
+  data: Uint8Array | readonly Uint8Array[],
+  tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`),
+): Promise<void> {
   await writeFileDurableAsync(tmp, data);
   await rename(tmp, path);
   await fsyncPath(dirname(path));
