@@ -37,6 +37,13 @@ export interface Runtime {
   openStorage(): ServerStorage | undefined;
 }
 
+/** Runs `run` as one read request: a slot of the tenant's read gate (when it has one), then one of the global gate. */
+export function withReadRequest<T>(rt: Runtime, tenant: string, run: () => Promise<T>): Promise<T> {
+  const admitted = () => rt.readGate.withRequest(run);
+  const tenantGate = rt.tenantGate(tenant, "read");
+  return tenantGate ? tenantGate.withRequest(admitted) : admitted();
+}
+
 export function tenantOf(ctx: Context): string {
   return resolveTenant(ctx.headers);
 }

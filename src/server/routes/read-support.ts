@@ -3,7 +3,7 @@
 import type { Context } from "koa";
 import { AdmissionRejected } from "../admission.js";
 import { HttpError } from "../http-error.js";
-import { type Runtime, tenantOf } from "../runtime.js";
+import { type Runtime, tenantOf, withReadRequest } from "../runtime.js";
 
 const READ_ERROR_HEADER = "X-Tsink-Read-Error-Code";
 
@@ -27,9 +27,7 @@ export async function guardedRead(
   const started = process.hrtime.bigint();
   let failedStatus: number | undefined; // ctx.status is set from a thrown error only after this returns
   try {
-    const run = () => rt.readGate.withRequest(() => handler((n, fn) => rt.readGate.withUnits(n, fn)));
-    const tenantGate = rt.tenantGate(tenantOf(ctx), "read");
-    await (tenantGate ? tenantGate.withRequest(run) : run());
+    await withReadRequest(rt, tenantOf(ctx), () => handler((n, fn) => rt.readGate.withUnits(n, fn)));
   } catch (err) {
     const failure = readFailure(rt, err, json);
     failedStatus = failure instanceof HttpError ? failure.status : 500;

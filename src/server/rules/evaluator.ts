@@ -7,7 +7,7 @@ import { METRIC_NAME_LABEL, validateSeries } from "../../protocols/series-valida
 import { type Pause } from "../../storage/segment/slices.js";
 import { SeriesKey } from "../../storage/types.js";
 import { tenantEngine } from "../promql.js";
-import type { Runtime } from "../runtime.js";
+import { type Runtime, withReadRequest } from "../runtime.js";
 import { tenantLabel } from "../tenancy.js";
 import { type GroupSpec, type RuleSpec, mergeLabels } from "./validation.js";
 
@@ -33,9 +33,7 @@ interface ResultSample {
 /** Evaluates `expr` for the tenant at `timeMs`: a scalar is one sample without labels; other non-vectors are errors. */
 async function querySamples(rt: Runtime, tenant: string, expr: string, timeMs: number): Promise<ResultSample[]> {
   const engine = tenantEngine(rt, tenant, undefined);
-  const run = () => rt.readGate.withRequest(() => rt.readGate.withUnits(1, () => engine.instantQuery(expr, timeMs)));
-  const tenantGate = rt.tenantGate(tenant, "read");
-  const result = await (tenantGate ? tenantGate.withRequest(run) : run());
+  const result = await withReadRequest(rt, tenant, () => rt.readGate.withUnits(1, () => engine.instantQuery(expr, timeMs)));
   switch (result.resultType) {
     case "scalar":
       return [{ labels: [], value: result.value[1] }];
