@@ -23,11 +23,11 @@ export function tenantEngine(rt: Runtime, tenant: string, timeoutMs: number | un
   });
 }
 
-function parseOrBadData(text: string): Expr {
+function parseOrBadData(text: string, param: string): Expr {
   try {
     return parse(text);
   } catch (err) {
-    throw HttpError.badData(`invalid parameter "match[]": ${(err as Error).message}`);
+    throw HttpError.badData(`invalid parameter ${JSON.stringify(param)}: ${(err as Error).message}`);
   }
 }
 
@@ -52,7 +52,7 @@ function collectSelectors(expr: Expr, out: VectorSelector[]): void {
  * the empty string).
  */
 export function parseMatchSelector(text: string): SeriesMatcher[] {
-  const expr = parseOrBadData(text);
+  const expr = parseOrBadData(text, "match[]");
   if (expr.type !== "VectorSelector") throw HttpError.badData(`invalid parameter "match[]": ${JSON.stringify(text)} is not a series selector`);
   if (!expr.matchers.some((m) => !matchesEmpty(m))) {
     throw HttpError.badData(`invalid parameter "match[]": match[] must contain at least one non-empty matcher`);
@@ -65,14 +65,8 @@ export function parseMatchSelector(text: string): SeriesMatcher[] {
  * selectors by their vector part), one list per selector; none or more than `maxSelectors` → bad_data.
  */
 export function exemplarSelectors(text: string, maxSelectors: number): SeriesMatcher[][] {
-  let expr: Expr;
-  try {
-    expr = parse(text);
-  } catch (err) {
-    throw HttpError.badData(`invalid parameter "query": ${(err as Error).message}`);
-  }
   const selectors: VectorSelector[] = [];
-  collectSelectors(expr, selectors);
+  collectSelectors(parseOrBadData(text, "query"), selectors);
   if (selectors.length === 0) throw HttpError.badData("invalid parameter \"query\": the expression has no vector selector");
   if (selectors.length > maxSelectors) {
     throw HttpError.badData(`invalid parameter "query": ${selectors.length} selectors, more than the limit of ${maxSelectors}`);
