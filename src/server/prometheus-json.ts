@@ -1,7 +1,7 @@
 // Prometheus HTTP API JSON encoding: Go-compatible float and timestamp spelling and the query result shapes,
 // written as JSON text directly so values come out byte-identical to Prometheus' jsonutil marshalling.
 import { GrowableBytes } from "../encoding/growable-bytes.js";
-import { loadWasm, memoryViews } from "../wasm/loader.js";
+import { loadWasm, memoryViews, scratch } from "../wasm/loader.js";
 import type { InstantSample, QueryData, QueryResult, RangeSeries } from "../promql/result.js";
 
 export interface Label {
@@ -94,24 +94,30 @@ class JsonWriter extends GrowableBytes {
   }
 
   /**
-   * The points of one series, `[<ts>,"<value>"]` comma-separated, with each `[<ts>,"` prefix taken from `prefixes`
-   * by the point's index (see writeQueryData).
+   * The points of one series, `[<ts>,"<value>"]` comma-separated, written by the WASM writer
+   * (assembly/text/json_points.ts, one call per series: no JS loop per point, so nothing here waits for V8 to
+   * optimise a number writer on a query shape's first responses) into scratch memory and copied in; the few values
+   * it leaves to JS (exponent forms, integers from 2^53, ties) are written by writeFloat.
    */
-  points(prefixes: readonly Uint8Array[], values: Float64Array, n: number): void {
-    let need = 0;
-    for (let i = 0; i < n; i++) need += prefixes[i]!.length;
-    this.reserve(need + n * (MAX_FLOAT_BYTES + 3));
-    const buf = this.buf;
-    let p = this.length;
-    for (let i = 0; i < n; i++) {
-      if (i > 0) buf[p++] = 0x2c;
-      const prefix = prefixes[i]!;
-      for (let j = 0; j < prefix.length; j++) buf[p++] = prefix[j]!;
-      p = writeFloat(buf, p, values, i);
-      buf[p++] = 0x22;
-      buf[p++] = 0x5d;
+  points(timestamps: Float64Array, values: Float64Array): void {
+    const n = timestamps.length;
+    const base = scratch(n * (16 + JSON_POINT_BYTES));
+    const mem = memoryViews();
+    mem.f64.set(timestamps, base >> 3);
+    mem.f64.set(values, (base >> 3) + n);
+    const out = base + n * 16;
+    for (let i = 0; i < n; ) {
+      const stop = jsonPoints(base, base + n * 8, i, n, out);
+      const bytes = jsonPointsBytes();
+      this.reserve(bytes);
+      this.buf.set(mem.u8.subarray(out, out + bytes), this.length);
+      this.length += bytes;
+      if (stop === n) break;
+      this.ascii(`${stop > 0 ? "," : ""}[${formatTimestamp(timestamps[stop]!)},"`);
+      this.float(values[stop]!);
+      this.ascii('"]');
+      i = stop + 1;
     }
-    this.length = p;
   }
 }
 
@@ -153,6 +159,10 @@ const wasm = loadWasm();
 /** The WASM Schubfach (assembly/text/shortest_decimal.ts): writes |v|'s text at SHORTEST_OUT, returns its length. */
 const shortestFixed = wasm.shortestFixed as (v: number) => number;
 const SHORTEST_OUT = (wasm.shortestFixedOut as () => number)();
+/** The WASM matrix points writer (assembly/text/json_points.ts) and the room it needs per point. */
+const jsonPoints = wasm.jsonPoints as (ts: number, values: number, from: number, n: number, out: number) => number;
+const jsonPointsBytes = wasm.jsonPointsBytes as () => number;
+const JSON_POINT_BYTES = 64;
 /** Linear memory as 32-bit words (re-taken when memory grew); SHORTEST_OUT is 4-byte aligned. */
 let memoryWords = memoryViews().i32;
 
@@ -318,39 +328,16 @@ function writeVector(w: JsonWriter, result: readonly InstantSample[]): void {
 }
 
 function writeMatrix(w: JsonWriter, result: readonly RangeSeries[]): void {
-  // Series of a range query share the step timestamps: the `[<ts>,"` prefix at point i is formatted once and
-  // reused by every later series whose i-th timestamp is the same.
-  // (a typed array: a JS array of doubles compared here boxed ~36 bytes of garbage per point)
-  let longest = 0;
-  for (const s of result) longest = Math.max(longest, s.timestamps.length);
-  const prefixTs = new Float64Array(longest).fill(NaN);
-  const prefixes: Uint8Array[] = [];
   w.ascii('{"resultType":"matrix","result":[');
   for (let k = 0; k < result.length; k++) {
     const s = result[k]!;
     w.ascii(k > 0 ? ',{"metric":' : '{"metric":');
     writeLabels(w, s.labels);
     w.ascii(',"values":[');
-    updatePrefixes(prefixTs, prefixes, s.timestamps);
-    w.points(prefixes, s.values, s.timestamps.length);
+    w.points(s.timestamps, s.values);
     w.ascii("]}");
   }
   w.ascii("]");
-}
-
-/**
- * Makes prefixes[i] the `[<ts>,"` of timestamps[i]. A function of its own, like the points loop: a step loop inside
- * writeMatrix had V8 compile writeMatrix with the whole number writer inlined (on-stack replacement, then again: ~10
- * ms of TurboFan each in the first matrix of 100 x 60 points), while the response waited in unoptimised code.
- */
-function updatePrefixes(prefixTs: Float64Array, prefixes: Uint8Array[], timestamps: Float64Array): void {
-  for (let i = 0; i < timestamps.length; i++) {
-    const ms = timestamps[i]!;
-    if (prefixTs[i] !== ms) {
-      prefixTs[i] = ms;
-      prefixes[i] = Buffer.from(`[${formatTimestamp(ms)},"`, "latin1");
-    }
-  }
 }
 
 /** Bytes a result's JSON likely takes, so the writer rarely grows (and copies) the buffer while writing. */
@@ -387,10 +374,11 @@ export function errorJson(errorType: string, message: string): string {
 }
 
 /**
- * Gives the number writer type feedback from every shape of value before the first response. V8 optimises `points`,
- * `writeFloat`, `writeFixed`, `writeUint` and `writeDigits` on the first large matrix a server writes; a value of a
- * shape that matrix lacked (integers above 2^31 after fractional rates: peerbench's q07 after q02; a tie left to
- * String(v)) then finds no feedback for its branch, deoptimises them and has them compiled again while queries wait
+ * Gives the number writer type feedback from every shape of value before the first response (matrix points are
+ * written in WASM; instant vectors and the values the WASM writer leaves to JS go through it). V8 optimises
+ * `writeFloat`, `writeFixed`, `writeUint` and `writeDigits` on the first large vector a server writes; a value of a
+ * shape it lacked (integers above 2^31 after fractional values; a tie left to String(v)) then finds no feedback for
+ * its branch, deoptimises them and has them compiled again while queries wait
  * for the CPU. Writing a few small results of all shapes once at load (well under a millisecond, too little to get
  * anything compiled) records feedback for every branch, so the code compiled later covers them all.
  */

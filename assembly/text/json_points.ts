@@ -1,0 +1,148 @@
+// The points of one series of a Prometheus JSON matrix, `[<ts>,"<value>"]` comma-separated, written as ASCII into
+// linear memory for the response writer (src/server/prometheus-json.ts): one call per series instead of a JS loop per
+// point, so a query shape's first responses do not wait for V8 to collect type feedback and optimise a number writer.
+//
+// Timestamps as Prometheus' MarshalTimestamp (Unix seconds, "." and three digits when the ms are not whole seconds);
+// values as Go's strconv.FormatFloat(v, 'f', -1, 64), as Prometheus' MarshalFloat spells them where that is the
+// shortest round-trip digits: NaN, +Inf, -Inf, 0 and -0; from 8 up to 2^53 the exact digit loop of the JS writer
+// (writeFixed there, which documents why it is exact); from 1e-6 up to 8 the Schubfach of shortest_decimal.ts. The
+// other values (exponent forms, integers from 2^53, the rare ties of the digit loop) are left to JS: the call stops
+// before such a point and JS writes it with formatFloat.
+
+import { shortestFixed, shortestFixedOut } from "./shortest_decimal";
+
+const TWO_53: f64 = 9007199254740992.0;
+
+let written: usize = 0;
+
+/** Bytes the last jsonPoints call wrote. */
+export function jsonPointsBytes(): i32 {
+  return <i32>written;
+}
+
+/**
+ * Writes points from..n-1 of the f64 arrays `ts` (ms) and `values` at `out` (room for 64 bytes per point: ",[", a
+ * timestamp of at most 21, ',"', a value of at most 26, '"]'),
+ * each but point 0 after a comma. Returns the index it stopped at: n, or the first point it leaves to JS (a value
+ * outside the forms above, or a timestamp not below 2^53 ms), which it has not started. jsonPointsBytes() tells how
+ * many bytes it wrote.
+ */
+export function jsonPoints(ts: usize, values: usize, from: i32, n: i32, out: usize): i32 {
+  let p = out;
+  let i = from;
+  for (; i < n; i++) {
+    const ms = load<f64>(ts + (<usize>i << 3));
+    if (!(Math.abs(ms) < TWO_53)) break;
+    const start = p;
+    if (i > 0) store<u8>(p++, 0x2c);
+    store<u8>(p++, 0x5b);
+    p = writeTimestamp(p, ms);
+    store<u16>(p, 0x222c); // ,"
+    p += 2;
+    const end = writeValue(p, load<f64>(values + (<usize>i << 3)));
+    if (end == 0) {
+      p = start;
+      break;
+    }
+    store<u16>(end, 0x5d22); // "]
+    p = end + 2;
+  }
+  written = p - out;
+  return i;
+}
+
+/** MarshalTimestamp of ms (|ms| < 2^53): truncated to whole ms, seconds with ".ddd" when there is a fraction. */
+function writeTimestamp(p: usize, ms: f64): usize {
+  let t = <i64>ms;
+  if (t < 0) {
+    store<u8>(p++, 0x2d);
+    t = -t;
+  }
+  const seconds = <u64>t / 1000;
+  const fraction = <u32>(<u64>t - seconds * 1000);
+  p = writeUint(p, seconds);
+  if (fraction != 0) {
+    store<u8>(p, 0x2e);
+    store<u8>(p + 1, 0x30 + fraction / 100);
+    store<u8>(p + 2, 0x30 + (fraction / 10) % 10);
+    store<u8>(p + 3, 0x30 + fraction % 10);
+    p += 4;
+  }
+  return p;
+}
+
+/** The value's text at p, returning its end, or 0 for a value left to JS. */
+function writeValue(p: usize, v: f64): usize {
+  if (v != v) {
+    store<u32>(p, 0x4e614e, 0); // NaN (and one byte past it, inside the point's room)
+    return p + 3;
+  }
+  const negative = (reinterpret<u64>(v) >> 63) != 0;
+  const a = Math.abs(v);
+  if (a == Infinity) {
+    store<u32>(p, negative ? 0x666e492d : 0x666e492b); // -Inf / +Inf
+    return p + 4;
+  }
+  if (a == 0) {
+    if (negative) store<u8>(p++, 0x2d);
+    store<u8>(p, 0x30);
+    return p + 1;
+  }
+  if (a >= 8 && a < TWO_53) {
+    if (negative) store<u8>(p++, 0x2d);
+    return writeFixed(p, a);
+  }
+  if (a >= 1e-6 && a < 8) {
+    if (negative) store<u8>(p++, 0x2d);
+    const n = shortestFixed(a);
+    memory.copy(p, shortestFixedOut(), <usize>n);
+    return p + <usize>n;
+  }
+  return 0;
+}
+
+/**
+ * The shortest round-trip spelling of 8 <= a < 2^53, or 0 on a tie (two closest candidates equally far from a): the
+ * integer part, then fraction digits until the truncation or the decimal one up lies within half an ulp of a. The
+ * same exact double operations as writeFixed in src/server/prometheus-json.ts, whose comment gives the proof; the
+ * loop ends within 17 significant digits (the cap only bounds it should that reasoning be wrong: then JS spells it).
+ */
+function writeFixed(p: usize, a: f64): usize {
+  const w = Math.floor(a);
+  p = writeUint(p, <u64>w);
+  let g = a - w;
+  if (g == 0) return p;
+  const e = <i32>((reinterpret<u64>(a) >> 52) & 0x7ff) - 1023; // 3 <= e <= 52
+  let h = reinterpret<f64>(<u64>(e - 53 + 1023) << 52); // half an ulp of a: 2^(e-53)
+  store<u8>(p++, 0x2e);
+  for (let k = 0; k < 20; k++) {
+    const t = g * 10;
+    const d = Math.floor(t);
+    g = t - d;
+    h *= 10;
+    store<u8>(p++, 0x30 + <u32>d);
+    const up = 1 - g;
+    const lowIn = g < h;
+    const highIn = up < h;
+    if (highIn && (!lowIn || g > up)) {
+      store<u8>(p - 1, 0x31 + <u32>d);
+      return p;
+    }
+    if (lowIn) return g == up ? 0 : p;
+  }
+  return 0;
+}
+
+/** The decimal digits of x. */
+function writeUint(p: usize, x: u64): usize {
+  let digits: usize = 1;
+  for (let y = x; y >= 10; y /= 10) digits++;
+  const end = p + digits;
+  let q = end;
+  do {
+    const d = x / 10;
+    store<u8>(--q, 0x30 + <u32>(x - d * 10));
+    x = d;
+  } while (x != 0);
+  return end;
+}
