@@ -332,6 +332,36 @@ test("selectors, range functions and aggregations give the same results from sto
   await storage.close();
 });
 
+test("a selector or range function at the top gives its result from columns as the per-series path does (`q and q`), name collisions included", async () => {
+  const rows: Row[] = [];
+  for (let k = 0; k < 6; k++) {
+    for (let t = 0; t <= 600_000; t += 15_000 + k * 2_000) rows.push(...series("c_total", { k: String(k) }, [[t, t * (k + 1) + (t === 300_000 && k === 1 ? STALE : 0)]]));
+  }
+  // a_total and b_total share their labels: rate() drops the names, which collide where both have points
+  rows.push(...series("a_total", { x: "1" }, [[0, 1], [60_000, 5], [120_000, 9]]), ...series("b_total", { x: "1" }, [[0, 2], [60_000, 4], [120_000, 8]]));
+  rows.push(...series("a_total", { x: "2" }, [[0, 1], [60_000, 5]]), ...series("b_total", { x: "2" }, [[400_000, 2], [460_000, 4]]));
+  const storage = await storageWith(rows);
+  const engine = new PromqlEngine(storage);
+  const queries = [
+    "c_total", "c_total offset 1m", "rate(c_total[2m])", "last_over_time(c_total[1m])", "(delta(c_total[3m]))", "c_total{k=~\"[0-3]\"} @ 300",
+    'rate({__name__=~"a_total|b_total", x="2"}[2m])', 'last_over_time({__name__=~"a_total|b_total"}[2m])',
+  ];
+  for (const q of queries) {
+    assert.equal(await engine.rangeQuery(q, 0, 600_000, 30_000), await engine.rangeQuery(`${q} and ${q}`, 0, 600_000, 30_000), q);
+    for (const t of [60_000, 300_000, 480_000]) {
+      const direct = await engine.instantQuery(q, t);
+      const general = await engine.instantQuery(`${q} and ${q}`, t);
+      const sorted = (r: QueryResult) => (r.resultType === "vector" ? r.result.map((s) => JSON.stringify(s)).sort() : r);
+      assert.equal(sorted(direct), sorted(general), `${q} at ${t}`);
+    }
+  }
+  const merged = await engine.rangeQuery('rate({__name__=~"a_total|b_total", x="2"}[2m])', 0, 600_000, 30_000);
+  assert.equal(merged.resultType === "matrix" && merged.result.map((s) => [s.labels, s.timestamps.length]), [[[{ name: "x", value: "2" }], 4]]); // a_total at 60 and 90 s, b_total at 480 and 510 s
+  await rejects(engine.rangeQuery('rate({__name__=~"a_total|b_total"}[2m])', 0, 600_000, 30_000), "execution", /same labelset/);
+  await rejects(engine.instantQuery('rate({__name__=~"a_total|b_total"}[2m])', 120_000), "execution", /same labelset/);
+  await storage.close();
+});
+
 test("aggregations over pooled columns give the same results while other queries run between their batches", async () => {
   const rows: Row[] = [];
   for (let k = 0; k < 40; k++) {
