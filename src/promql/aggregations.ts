@@ -11,7 +11,7 @@ import type { Evaluator } from "./evaluator.js";
 import { unwrapParens } from "./evaluator.js";
 import { releaseColumns } from "./range_kernels.js";
 import { grownTo } from "../encoding/typed-arrays.js";
-import { anyPresentIn, hasAnyPoint, seriesOfColumns, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
+import { anyPresentIn, hasAnyPoint, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 
 /** Compensation term left by the last kahanInc call (avoids allocating a pair per addition). */
 let kahanComp = 0;
@@ -131,148 +131,153 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
   const names = e.op === "count_values" && !e.without ? [...e.grouping, valueLabel] : e.grouping;
   const g = grouping(names, e.without);
 
-  let input: StepSeries[] | undefined;
-  if (e.op === "sum" || e.op === "avg" || e.op === "count" || e.op === "group" || e.op === "min" || e.op === "max") {
+  const op = e.op;
+  const perStep = op === "quantile" || op === "stddev" || op === "stdvar";
+  if (perStep || op === "sum" || op === "avg" || op === "count" || op === "group" || op === "min" || op === "max") {
     // An instant selector (or one compared with a literal) or a range function is aggregated from its columns: no
-    // object per series. The columns are pooled: accumulate copies what it needs, and they go back to the pool.
+    // object per series. The columns are pooled: the aggregation copies what it needs, and they go back to the pool.
     const cols = await ev.evalColumns(e.expr, grid, true);
     if (cols) {
       try {
         const groups = groupSeries(cols.labels, cols, g);
-        const fast = accumulate(e.op, cols, groups.members, steps);
-        if (fast) return { kind: "vector", series: accumulated(groups.labels, fast) };
-        // an avg that overflowed: the incremental mean below, over copies
-        input = seriesOfColumns({ ...cols, values: cols.values.slice(), present: cols.present.slice() });
+        const fast = perStep ? undefined : accumulate(op, cols, groups.members, steps);
+        // quantile, stddev, stdvar, and an avg that overflowed (Prometheus' incremental mean) step by step
+        return { kind: "vector", series: fast ? accumulated(groups.labels, fast) : aggregateSteps(ev, e.op, param, cols, undefined, groups, steps) };
       } finally {
         releaseColumns(cols);
       }
     }
   }
-  input ??= await ev.evalVector(e.expr, grid);
+  const input = await ev.evalVector(e.expr, grid);
 
   if (e.op === "count_values") return { kind: "vector", series: countValues(input, g, valueLabel, steps) };
   if (e.op === "topk" || e.op === "bottomk" || e.op === "limitk" || e.op === "limit_ratio") {
     return { kind: "vector", series: selectK(e.op, input, g, param!, steps) };
   }
 
-  const { labels: groupLabels, members } = groupSeries(input.map((s) => s.labels), undefined, g);
-
+  const groups = groupSeries(input.map((s) => s.labels), undefined, g);
   if (e.op === "sum" || e.op === "avg" || e.op === "count" || e.op === "group" || e.op === "min" || e.op === "max") {
-    const fast = accumulate(e.op, input, members, steps);
-    if (fast) return { kind: "vector", series: accumulated(groupLabels, fast) };
+    const fast = accumulate(e.op, input, groups.members, steps);
+    if (fast) return { kind: "vector", series: accumulated(groups.labels, fast) };
   }
+  // the per-step loops read columns: the series' arrays copied into one pair
+  const values = new Float64Array(input.length * steps);
+  const present = new Uint8Array(input.length * steps);
+  const dropNames = new Uint8Array(input.length);
+  for (let i = 0; i < input.length; i++) {
+    values.set(input[i]!.values, i * steps);
+    present.set(input[i]!.present, i * steps);
+    dropNames[i] = input[i]!.dropName ? 1 : 0;
+  }
+  const cols: VectorColumns = { labels: input.map((s) => s.labels), dropName: false, values, present, steps };
+  return { kind: "vector", series: aggregateSteps(ev, e.op, param, cols, dropNames, groups, steps) };
+}
 
+/**
+ * The aggregations that look at all members of a group at once (quantile, stddev, stdvar) and avg's incremental
+ * mean after an overflow, step by step over columns (series i at [i * steps, (i + 1) * steps)); a group's result
+ * drops the metric name when a member present at some step does (per series in `dropNames`, else cols.dropName).
+ */
+function aggregateSteps(
+  ev: Evaluator, op: ast.AggregateOp, param: Float64Array | undefined, cols: VectorColumns, dropNames: Uint8Array | undefined,
+  groups: { labels: Label[][]; members: Int32Array[] }, steps: number,
+): StepSeries[] {
   const out: StepSeries[] = [];
   const buffer: number[] = [];
-  for (let gi = 0; gi < groupLabels.length; gi++) {
+  for (let gi = 0; gi < groups.labels.length; gi++) {
     ev.checkDeadline();
     const values = new Float64Array(steps);
     const present = new Uint8Array(steps);
-    let dropName = false;
-    for (let t = 0; t < steps; t++) {
-      let count = 0;
-      let value = 0;
-      let mean = 0;
-      let c = 0;
-      let incremental = false;
-      buffer.length = 0;
-      for (const si of members[gi]) {
-        const s = input[si];
-        if (!s.present[t]) continue;
-        const f = s.values[t];
-        if (s.dropName) dropName = true;
-        count++;
-        if (count === 1) {
-          switch (e.op) {
-            case "stddev":
-            case "stdvar":
-              value = Number.isFinite(f) ? 0 : NaN;
-              mean = f;
-              break;
-            case "group":
-              value = 1;
-              break;
-            case "quantile":
-              buffer.push(f);
-              break;
-            default:
-              value = f;
-              mean = f;
-          }
-          continue;
-        }
-        switch (e.op) {
-          case "sum":
-            value = kahanInc(f, value, c);
-            c = kahanComp;
-            break;
-          case "avg": {
-            if (!incremental) {
-              const nv = kahanInc(f, value, c);
-              if (nv !== Infinity && nv !== -Infinity) {
-                value = nv;
-                c = kahanComp;
-                break;
-              }
-              incremental = true;
-              mean = value / (count - 1);
-              c /= count - 1;
-            }
-            const q = (count - 1) / count;
-            mean = kahanInc(f / count, q * mean, q * c);
-            c = kahanComp;
-            break;
-          }
-          case "max":
-            if (value < f || Number.isNaN(value)) value = f;
-            break;
-          case "min":
-            if (value > f || Number.isNaN(value)) value = f;
-            break;
-          case "stddev":
-          case "stdvar": {
-            const delta = f - mean;
-            mean += delta / count;
-            value += delta * (f - mean);
-            break;
-          }
-          case "quantile":
-            buffer.push(f);
-            break;
-          default:
-            break;
-        }
-      }
-      if (count === 0) continue;
-      switch (e.op) {
-        case "sum":
-          value += c;
-          break;
-        case "avg":
-          value = incremental ? mean + c : value / count + c / count;
-          break;
-        case "count":
-          value = count;
-          break;
-        case "stdvar":
-          value /= count;
-          break;
-        case "stddev":
-          value = Math.sqrt(value / count);
-          break;
-        case "quantile":
-          value = quantile(param![t], buffer);
-          break;
-        default:
-          break;
-      }
-      values[t] = value;
-      present[t] = 1;
-    }
-    const series = { labels: groupLabels[gi], dropName, values, present };
+    const memberList = groups.members[gi]!;
+    const dropName = op === "quantile"
+      ? quantileSteps(cols.values, cols.present, memberList, steps, param!, buffer, values, present)
+      : spreadSteps(op, cols.values, cols.present, memberList, steps, values, present);
+    const series = { labels: groups.labels[gi]!, dropName: dropName && droppedBy(cols, dropNames, memberList), values, present };
     if (hasAnyPoint(series)) out.push(series);
   }
-  return { kind: "vector", series: out };
+  return out;
+}
+
+/** Whether a member of the group (each present at some step) has its metric name dropped. */
+function droppedBy(cols: VectorColumns, dropNames: Uint8Array | undefined, memberList: Int32Array): boolean {
+  if (!dropNames) return cols.dropName;
+  for (let m = 0; m < memberList.length; m++) {
+    const i = memberList[m]!;
+    if (dropNames[i] && anyPresentIn(cols.present, i * cols.steps, (i + 1) * cols.steps)) return true;
+  }
+  return false;
+}
+
+/** One group's quantile per step over its present members (in member order); returns whether any step had one. */
+function quantileSteps(
+  sv: Float64Array, sp: Uint8Array, memberList: Int32Array, steps: number, param: Float64Array, buffer: number[], values: Float64Array, present: Uint8Array,
+): boolean {
+  let any = false;
+  for (let t = 0; t < steps; t++) {
+    buffer.length = 0;
+    for (let m = 0; m < memberList.length; m++) {
+      const at = memberList[m]! * steps + t;
+      if (sp[at]) buffer.push(sv[at]!);
+    }
+    if (buffer.length === 0) continue;
+    values[t] = quantile(param[t]!, buffer);
+    present[t] = 1;
+    any = true;
+  }
+  return any;
+}
+
+/**
+ * One group's stddev, stdvar (Welford's running mean and squared deviations, as Prometheus) or avg (Kahan sum, then
+ * the incremental mean from the first overflow on) per step; returns whether any step had a member.
+ */
+function spreadSteps(op: ast.AggregateOp, sv: Float64Array, sp: Uint8Array, memberList: Int32Array, steps: number, values: Float64Array, present: Uint8Array): boolean {
+  const variance = op === "stddev" || op === "stdvar";
+  let any = false;
+  for (let t = 0; t < steps; t++) {
+    let count = 0;
+    let value = 0;
+    let mean = 0;
+    let c = 0;
+    let incremental = false;
+    for (let m = 0; m < memberList.length; m++) {
+      const at = memberList[m]! * steps + t;
+      if (!sp[at]) continue;
+      const f = sv[at]!;
+      count++;
+      if (count === 1) {
+        value = variance ? (Number.isFinite(f) ? 0 : NaN) : f;
+        mean = f;
+      } else if (variance) {
+        const delta = f - mean;
+        mean += delta / count;
+        value += delta * (f - mean);
+      } else {
+        if (!incremental) {
+          const nv = kahanInc(f, value, c);
+          if (nv !== Infinity && nv !== -Infinity) {
+            value = nv;
+            c = kahanComp;
+            continue;
+          }
+          incremental = true;
+          mean = value / (count - 1);
+          c /= count - 1;
+        }
+        const q = (count - 1) / count;
+        mean = kahanInc(f / count, q * mean, q * c);
+        c = kahanComp;
+      }
+    }
+    if (count === 0) continue;
+    if (op === "stdvar") value /= count;
+    else if (op === "stddev") value = Math.sqrt(value / count);
+    else value = incremental ? mean + c : value / count + c / count;
+    values[t] = value;
+    present[t] = 1;
+    any = true;
+  }
+  return any;
 }
 
 /**

@@ -295,7 +295,8 @@ test("selectors, range functions and aggregations give the same results from sto
     "count by (g) (c_total)", "count(c_total > 20)", "count(20 < c_total)", "sum by (g) (c_total)", "avg(c_total)",
     "max by (g) ((c_total) <= 30)", "min without (k) (c_total != 4.5)", "group by (g) (c_total)", "sum(c_total >= bool 10)",
     "count by (__name__) (c_total)", "count by (__name__) (c_total > bool 10)", "avg(big)", "avg by (k) (big)", "sum(big)",
-    "count(c_total offset 2m == 1)", "max(c_total @ 300)",
+    "count(c_total offset 2m == 1)", "max(c_total @ 300)", "quantile by (g) (0.3, c_total)", "quantile(0.9, c_total > 10)",
+    "stddev(c_total)", "stdvar by (g) (c_total)", "quantile(0.5, big)", "stddev by (k) (big)",
   ];
   // and a range function's columns; `* 1` (which leaves every value as it is) makes the same aggregation read
   // per-series objects instead
@@ -303,6 +304,7 @@ test("selectors, range functions and aggregations give the same results from sto
     "sum by (g) (rate(c_total[2m]))", "avg(increase(c_total[5m]))", "max by (g) (last_over_time(c_total[1m]))",
     "count by (__name__) (last_over_time(c_total[2m]))", "group by (__name__) (rate(c_total[2m]))",
     "min without (k) (quantile_over_time(0.5, c_total[5m]))", "avg by (k) (avg_over_time(big[10m]))", "sum(sum_over_time(big[10m]))",
+    "stdvar(increase(c_total[5m]))", "stddev by (g) (rate(c_total[2m]))",
   ];
   const perSeries = (q: string) => q.replace(/\(((?:rate|increase|last_over_time|quantile_over_time|avg_over_time|sum_over_time)\(.*\]\))\)$/, "($1 * 1)");
   for (const q of overRangeFunctions) {
@@ -313,6 +315,12 @@ test("selectors, range functions and aggregations give the same results from sto
       if (!q.includes("__name__")) assert.equal(columns, await new PromqlEngine(source).rangeQuery(perSeries(q), 60_000, 900_000, 30_000), q);
       else assert.ok(columns.resultType === "matrix" && columns.result.every((s) => s.labels.length === (q.includes("last_over_time") ? 1 : 0)), q);
     }
+  }
+  for (const source of [batched, arrays]) {
+    const q = "quantile by (g) (0.75, rate(c_total[2m]))";
+    const columns = await new PromqlEngine(source).rangeQuery(q, 60_000, 900_000, 30_000);
+    assert.ok(columns.resultType === "matrix" && columns.result.length === 3, q);
+    assert.equal(columns, await new PromqlEngine(source).rangeQuery("quantile by (g) (0.75, rate(c_total[2m]) * 1)", 60_000, 900_000, 30_000), q);
   }
   aggregations.push(...overRangeFunctions);
   for (const q of [...queries, ...aggregations]) {
