@@ -13,4 +13,4 @@ export {
   ilFieldLength, ilFieldKey,
 } from "./protocols/influx_lines";
 export { shortestFixed, shortestFixedOut } from "./text/shortest_decimal";
-export { jsonPoints, jsonPointsBytes } from "./text/json_points";
+export { jsonPoints, jsonPointsStopAt } from "./text/json_points";

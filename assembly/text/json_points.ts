@@ -13,19 +13,19 @@ import { shortestFixed, shortestFixedOut } from "./shortest_decimal";
 
 const TWO_53: f64 = 9007199254740992.0;
 
-let written: usize = 0;
+/** Where jsonPoints leaves the index it stopped at (an i32; a static region that never moves). */
+const STOP = memory.data(8, 8);
 
-/** Bytes the last jsonPoints call wrote. */
-export function jsonPointsBytes(): i32 {
-  return <i32>written;
+/** The address of jsonPoints' stop index. */
+export function jsonPointsStopAt(): usize {
+  return STOP;
 }
 
 /**
  * Writes points from..n-1 of the f64 arrays `ts` (ms) and `values` at `out` (room for 64 bytes per point: ",[", a
- * timestamp of at most 21, ',"', a value of at most 26, '"]'),
- * each but point 0 after a comma. Returns the index it stopped at: n, or the first point it leaves to JS (a value
- * outside the forms above, or a timestamp not below 2^53 ms), which it has not started. jsonPointsBytes() tells how
- * many bytes it wrote.
+ * timestamp of at most 21, ',"', a value of at most 26, '"]'), each but point 0 after a comma, and returns the bytes
+ * written. Leaves at jsonPointsStopAt() the index it stopped at: n, or the first point it leaves to JS (a value
+ * outside the forms above, or a timestamp not below 2^53 ms), which it has not started.
  */
 export function jsonPoints(ts: usize, values: usize, from: i32, n: i32, out: usize): i32 {
   let p = out;
@@ -47,8 +47,8 @@ export function jsonPoints(ts: usize, values: usize, from: i32, n: i32, out: usi
     store<u16>(end, 0x5d22); // "]
     p = end + 2;
   }
-  written = p - out;
-  return i;
+  store<i32>(STOP, i);
+  return <i32>(p - out);
 }
 
 /** MarshalTimestamp of ms (|ms| < 2^53): truncated to whole ms, seconds with ".ddd" when there is a fraction. */

@@ -8,7 +8,7 @@ import { Annotations } from "./annotations.js";
 import type { SeriesSource } from "./source.js";
 import { compareLabels, dropMetadataLabels, labelsKey } from "./labels.js";
 import { Evaluator, finalizeSeries, unwrapParens } from "./evaluator.js";
-import { countPresent, countPresentIn, makeGrid, seriesOfColumns, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
+import { countPresent, makeGrid, seriesOfColumns, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 
 export { PromqlError } from "./result.js";
 export type { InstantSample, PromqlErrorType, QueryAnnotations, QueryData, QueryResult, RangeSeries } from "./result.js";
@@ -190,16 +190,20 @@ export class PromqlEngine {
 /**
  * The series of a top-level columns value that hold a point, with their present steps' times and values (the
  * metric name dropped where the value says so); undefined when dropping it left two series with one label set (then
- * finalizedSeries merges them, or fails as Prometheus does).
+ * finalizedSeries merges them, or fails as Prometheus does). All series' times and values are views of two arrays.
  */
 function seriesOfResultColumns(cols: VectorColumns, stepTimes: Float64Array, ev: Evaluator): RangeSeries[] | undefined {
   const { labels, values, present, steps } = cols;
+  const counts = new Int32Array(labels.length);
+  const total = countEach(present, steps, counts);
   const keys = cols.dropName ? new Set<string>() : undefined;
   const out: RangeSeries[] = [];
+  const allTimes = new Float64Array(total);
+  const allValues = new Float64Array(total);
+  let at = 0;
   for (let i = 0; i < labels.length; i++) {
     ev.checkDeadlineInLoop();
-    const from = i * steps;
-    const n = countPresentIn(present, from, from + steps);
+    const n = counts[i]!;
     if (n === 0) continue;
     let seriesLabels = labels[i]!;
     if (keys) {
@@ -208,12 +212,25 @@ function seriesOfResultColumns(cols: VectorColumns, stepTimes: Float64Array, ev:
       if (keys.has(key)) return undefined;
       keys.add(key);
     }
-    const timestamps = new Float64Array(n);
-    const seriesValues = new Float64Array(n);
-    compactPresent(present, values, from, stepTimes, timestamps, seriesValues);
+    const timestamps = new Float64Array(allTimes.buffer, at * 8, n);
+    const seriesValues = new Float64Array(allValues.buffer, at * 8, n);
+    compactPresent(present, values, i * steps, stepTimes, timestamps, seriesValues);
     out.push({ labels: seriesLabels, timestamps, values: seriesValues });
+    at += n;
   }
   return out;
+}
+
+/** counts[i] = the present steps of series i (steps [i * steps, (i + 1) * steps)); returns their sum. */
+function countEach(present: Uint8Array, steps: number, counts: Int32Array): number {
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) {
+    let n = 0;
+    for (let t = i * steps; t < (i + 1) * steps; t++) n += present[t]!;
+    counts[i] = n;
+    total += n;
+  }
+  return total;
 }
 
 /** A top-level columns value through the general path: per-series views, delayed name removal, merge of equal label sets. */

@@ -107,11 +107,11 @@ class JsonWriter extends GrowableBytes {
     mem.f64.set(values, (base >> 3) + n);
     const out = base + n * 16;
     for (let i = 0; i < n; ) {
-      const stop = jsonPoints(base, base + n * 8, i, n, out);
-      const bytes = jsonPointsBytes();
+      const bytes = jsonPoints(base, base + n * 8, i, n, out);
       this.reserve(bytes);
-      this.buf.set(mem.u8.subarray(out, out + bytes), this.length);
+      this.buf.set(new Uint8Array(mem.buffer, out, bytes), this.length);
       this.length += bytes;
+      const stop = mem.i32[JSON_POINTS_STOP]!;
       if (stop === n) break;
       this.ascii(`${stop > 0 ? "," : ""}[${formatTimestamp(timestamps[stop]!)},"`);
       this.float(values[stop]!);
@@ -161,7 +161,8 @@ const shortestFixed = wasm.shortestFixed as (v: number) => number;
 const SHORTEST_OUT = (wasm.shortestFixedOut as () => number)();
 /** The WASM matrix points writer (assembly/text/json_points.ts) and the room it needs per point. */
 const jsonPoints = wasm.jsonPoints as (ts: number, values: number, from: number, n: number, out: number) => number;
-const jsonPointsBytes = wasm.jsonPointsBytes as () => number;
+/** jsonPoints' stop index, as an index into 32-bit words of linear memory. */
+const JSON_POINTS_STOP = (wasm.jsonPointsStopAt as () => number)() >> 2;
 const JSON_POINT_BYTES = 64;
 /** Linear memory as 32-bit words (re-taken when memory grew); SHORTEST_OUT is 4-byte aligned. */
 let memoryWords = memoryViews().i32;
