@@ -26,18 +26,18 @@ function kahanInc(inc: number, sum: number, c: number): number {
   return t;
 }
 
-/** Prometheus' `quantile`: sorts `values` (NaN first) and interpolates between the closest ranks. */
-function quantile(q: number, values: number[]): number {
-  if (values.length === 0 || Number.isNaN(q)) return NaN;
+/**
+ * Prometheus' `quantile` of sorted[0..n): ascending with NaNs first, interpolated between the closest ranks.
+ */
+function quantile(q: number, sorted: Float64Array, n: number): number {
+  if (n === 0 || Number.isNaN(q)) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
-  values.sort((a, b) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b));
-  const n = values.length;
   const rank = q * (n - 1);
   const lower = Math.max(0, Math.floor(rank));
   const upper = Math.min(n - 1, lower + 1);
   const weight = rank - Math.floor(rank);
-  return values[lower] * (1 - weight) + values[upper] * weight;
+  return sorted[lower]! * (1 - weight) + sorted[upper]! * weight;
 }
 
 /** A group's identity: equal keys exactly when the grouping labels are equal. */
@@ -183,14 +183,13 @@ function aggregateSteps(
   groups: { labels: Label[][]; members: Int32Array[] }, steps: number,
 ): StepSeries[] {
   const out: StepSeries[] = [];
-  const buffer: number[] = [];
   for (let gi = 0; gi < groups.labels.length; gi++) {
     ev.checkDeadline();
     const values = new Float64Array(steps);
     const present = new Uint8Array(steps);
     const memberList = groups.members[gi]!;
     const dropName = op === "quantile"
-      ? quantileSteps(cols.values, cols.present, memberList, steps, param!, buffer, values, present)
+      ? quantileSteps(cols.values, cols.present, memberList, steps, param!, values, present)
       : spreadSteps(op, cols.values, cols.present, memberList, steps, values, present);
     const series = { labels: groups.labels[gi]!, dropName: dropName && droppedBy(cols, dropNames, memberList), values, present };
     if (hasAnyPoint(series)) out.push(series);
@@ -208,23 +207,50 @@ function droppedBy(cols: VectorColumns, dropNames: Uint8Array | undefined, membe
   return false;
 }
 
-/** One group's quantile per step over its present members (in member order); returns whether any step had one. */
+/**
+ * One group's quantile per step over its present members; returns whether any step had one. Each step's values are
+ * sorted as a stable sort with NaN first would order them in member order: NaNs moved to the front, the rest by the
+ * typed array's numeric sort, then any run of zeros put back in member order (that sort puts -0 before 0).
+ */
 function quantileSteps(
-  sv: Float64Array, sp: Uint8Array, memberList: Int32Array, steps: number, param: Float64Array, buffer: number[], values: Float64Array, present: Uint8Array,
+  sv: Float64Array, sp: Uint8Array, memberList: Int32Array, steps: number, param: Float64Array, values: Float64Array, present: Uint8Array,
 ): boolean {
+  const buffer = new Float64Array(memberList.length);
   let any = false;
   for (let t = 0; t < steps; t++) {
-    buffer.length = 0;
+    let nans = 0;
+    let n = 0;
+    let negativeZeros = 0;
     for (let m = 0; m < memberList.length; m++) {
       const at = memberList[m]! * steps + t;
-      if (sp[at]) buffer.push(sv[at]!);
+      if (!sp[at]) continue;
+      const f = sv[at]!;
+      if (f !== f) {
+        buffer[n++] = buffer[nans]!;
+        buffer[nans++] = f;
+      } else {
+        buffer[n++] = f;
+        if (f === 0 && 1 / f < 0) negativeZeros++;
+      }
     }
-    if (buffer.length === 0) continue;
-    values[t] = quantile(param[t]!, buffer);
+    if (n === 0) continue;
+    buffer.subarray(nans, n).sort();
+    if (negativeZeros > 0) zerosInMemberOrder(sv, sp, memberList, steps, t, buffer, nans, n);
+    values[t] = quantile(param[t]!, buffer, n);
     present[t] = 1;
     any = true;
   }
   return any;
+}
+
+/** Rewrites the run of zeros in sorted[from..n) with the members' zeros at step t in member order. */
+function zerosInMemberOrder(sv: Float64Array, sp: Uint8Array, memberList: Int32Array, steps: number, t: number, sorted: Float64Array, from: number, n: number): void {
+  let k = from;
+  while (k < n && sorted[k]! < 0) k++;
+  for (let m = 0; m < memberList.length; m++) {
+    const at = memberList[m]! * steps + t;
+    if (sp[at] && sv[at] === 0) sorted[k++] = sv[at]!;
+  }
 }
 
 /**

@@ -370,6 +370,38 @@ test("a selector or range function at the top gives its result from columns as t
   await storage.close();
 });
 
+test("quantile orders a step's values as a stable sort with NaN first (zeros of both signs in input order)", async () => {
+  const choices = [-0, 0, NaN, 1, -1, 2.5, -0, 0];
+  const rows: Row[] = [];
+  for (let k = 0; k < 24; k++) {
+    for (let t = 0; t < 20; t++) rows.push(...series("m", { k: String(k).padStart(2, "0") }, [[t * 60_000, choices[(k * 7 + t * 3 + ((k * t) % 5)) % choices.length]!]]));
+  }
+  const storage = await storageWith(rows);
+  const engine = new PromqlEngine(storage);
+  const oracle = (q: number, vs: number[]) => {
+    const sorted = vs.slice().sort((a, b) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b));
+    const rank = q * (sorted.length - 1);
+    const lower = Math.max(0, Math.floor(rank));
+    const upper = Math.min(sorted.length - 1, lower + 1);
+    const weight = rank - Math.floor(rank);
+    return sorted[lower]! * (1 - weight) + sorted[upper]! * weight;
+  };
+  let negativeZeros = 0;
+  for (let t = 0; t < 20; t++) {
+    const input = await engine.instantQuery("m", t * 60_000); // in the order the aggregation reads the series
+    assert.ok(input.resultType === "vector" && input.result.length === 24);
+    for (const q of [0, 0.25, 0.5, 0.9, 1]) {
+      const r = await engine.instantQuery(`quantile(${q}, m)`, t * 60_000);
+      const got = r.resultType === "vector" ? r.result[0]!.value : NaN;
+      const want = oracle(q, input.result.map((s) => s.value));
+      assert.ok(Object.is(got, want), `quantile(${q}) at step ${t}: ${Object.is(got, -0) ? "-0" : got} != ${Object.is(want, -0) ? "-0" : want}`);
+      if (Object.is(want, -0)) negativeZeros++;
+    }
+  }
+  assert.ok(negativeZeros > 0, "some quantile is -0");
+  await storage.close();
+});
+
 test("aggregations over pooled columns give the same results while other queries run between their batches", async () => {
   const rows: Row[] = [];
   for (let k = 0; k < 40; k++) {
