@@ -1,7 +1,7 @@
 // Prometheus HTTP API JSON encoding: Go-compatible float and timestamp spelling and the query result shapes,
 // written as JSON text directly so values come out byte-identical to Prometheus' jsonutil marshalling.
 import { GrowableBytes } from "../encoding/growable-bytes.js";
-import { loadWasm, memoryViews, scratch } from "../wasm/loader.js";
+import { loadWasm, memoryViews, scratch, type MemoryViews } from "../wasm/loader.js";
 import type { InstantSample, QueryData, QueryResult, RangeSeries } from "../promql/result.js";
 
 export interface Label {
@@ -96,13 +96,11 @@ class JsonWriter extends GrowableBytes {
   /**
    * The points of one series, `[<ts>,"<value>"]` comma-separated, written by the WASM writer
    * (assembly/text/json_points.ts, one call per series: no JS loop per point, so nothing here waits for V8 to
-   * optimise a number writer on a query shape's first responses) into scratch memory and copied in; the few values
-   * it leaves to JS (exponent forms, integers from 2^53, ties) are written by writeFloat.
+   * optimise a number writer on a query shape's first responses) at `base` in linear memory (see writeMatrix) and
+   * copied in; the few values it leaves to JS (exponent forms, integers from 2^53, ties) are written by writeFloat.
    */
-  points(timestamps: Float64Array, values: Float64Array): void {
+  points(timestamps: Float64Array, values: Float64Array, mem: MemoryViews, base: number): void {
     const n = timestamps.length;
-    const base = scratch(n * (16 + JSON_POINT_BYTES));
-    const mem = memoryViews();
     mem.f64.set(timestamps, base >> 3);
     mem.f64.set(values, (base >> 3) + n);
     const out = base + n * 16;
@@ -329,13 +327,18 @@ function writeVector(w: JsonWriter, result: readonly InstantSample[]): void {
 }
 
 function writeMatrix(w: JsonWriter, result: readonly RangeSeries[]): void {
+  // one scratch region for every series' points (inputs, then their text: see JsonWriter.points)
+  let longest = 0;
+  for (let k = 0; k < result.length; k++) longest = Math.max(longest, result[k]!.timestamps.length);
+  const base = scratch(longest * (16 + JSON_POINT_BYTES));
+  const mem = memoryViews();
   w.ascii('{"resultType":"matrix","result":[');
   for (let k = 0; k < result.length; k++) {
     const s = result[k]!;
     w.ascii(k > 0 ? ',{"metric":' : '{"metric":');
     writeLabels(w, s.labels);
     w.ascii(',"values":[');
-    w.points(s.timestamps, s.values);
+    w.points(s.timestamps, s.values, mem, base);
     w.ascii("]}");
   }
   w.ascii("]");
