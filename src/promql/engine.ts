@@ -3,7 +3,7 @@
 
 import type * as ast from "./ast.js";
 import { documentedType, exprType, parse, PromqlParseError, resolveDurations } from "./parser/index.js";
-import { PromqlError, type InstantSample, type QueryAnnotations, type QueryResult, type RangeSeries } from "./result.js";
+import { PromqlError, type InstantSample, type Label, type QueryAnnotations, type QueryResult, type RangeSeries } from "./result.js";
 import { Annotations } from "./annotations.js";
 import type { SeriesSource } from "./source.js";
 import { compareLabels, dropMetadataLabels, labelsKey } from "./labels.js";
@@ -84,8 +84,8 @@ export class PromqlEngine {
     const notes = annotations.asStrings(query, this.maxAnnotations);
     switch (value.kind) {
       case "columns": {
-        const series = seriesOfResultColumns(value.columns, grid.times, evaluator) ?? finalizedSeries(value.columns, grid.times);
-        const result: InstantSample[] = series.map((s) => ({ labels: s.labels, timestamp: timeMs, value: s.values[0]! }));
+        const result = samplesOfResultColumns(value.columns, timeMs, evaluator)
+          ?? finalizedSeries(value.columns, grid.times).map((s) => ({ labels: s.labels, timestamp: timeMs, value: s.values[0]! }));
         return { resultType: "vector", result, ...notes };
       }
       case "scalar":
@@ -205,13 +205,8 @@ function seriesOfResultColumns(cols: VectorColumns, stepTimes: Float64Array, ev:
     ev.checkDeadlineInLoop();
     const n = counts[i]!;
     if (n === 0) continue;
-    let seriesLabels = labels[i]!;
-    if (keys) {
-      seriesLabels = dropMetadataLabels(seriesLabels);
-      const key = labelsKey(seriesLabels);
-      if (keys.has(key)) return undefined;
-      keys.add(key);
-    }
+    const seriesLabels = keys ? withoutName(labels[i]!, keys) : labels[i]!;
+    if (!seriesLabels) return undefined;
     const timestamps = new Float64Array(allTimes.buffer, at * 8, n);
     const seriesValues = new Float64Array(allValues.buffer, at * 8, n);
     compactPresent(present, values, i * steps, stepTimes, timestamps, seriesValues);
@@ -219,6 +214,30 @@ function seriesOfResultColumns(cols: VectorColumns, stepTimes: Float64Array, ev:
     at += n;
   }
   return out;
+}
+
+/** An instant query's columns value (one step) as samples, like seriesOfResultColumns but with no arrays per series. */
+function samplesOfResultColumns(cols: VectorColumns, timeMs: number, ev: Evaluator): InstantSample[] | undefined {
+  const { labels, values, present, steps } = cols; // steps: 1
+  const keys = cols.dropName ? new Set<string>() : undefined;
+  const out: InstantSample[] = [];
+  for (let i = 0; i < labels.length; i++) {
+    ev.checkDeadlineInLoop();
+    if (!present[i * steps]) continue;
+    const seriesLabels = keys ? withoutName(labels[i]!, keys) : labels[i]!;
+    if (!seriesLabels) return undefined;
+    out.push({ labels: seriesLabels, timestamp: timeMs, value: values[i * steps]! });
+  }
+  return out;
+}
+
+/** The labels without the metric name (and metadata labels), or undefined when `keys` already holds that set; adds it. */
+function withoutName(labels: Label[], keys: Set<string>): Label[] | undefined {
+  const dropped = dropMetadataLabels(labels);
+  const key = labelsKey(dropped);
+  if (keys.has(key)) return undefined;
+  keys.add(key);
+  return dropped;
 }
 
 /** counts[i] = the present steps of series i (steps [i * steps, (i + 1) * steps)); returns their sum. */
