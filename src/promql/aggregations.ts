@@ -155,12 +155,8 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
     return { kind: "vector", series: selectK(e.op, input, g, param!, steps) };
   }
 
+  // the aggregation loops read columns: the series' arrays copied into one pair
   const groups = groupSeries(input.map((s) => s.labels), undefined, g);
-  if (e.op === "sum" || e.op === "avg" || e.op === "count" || e.op === "group" || e.op === "min" || e.op === "max") {
-    const fast = accumulate(e.op, input, groups.members, steps);
-    if (fast) return { kind: "vector", series: accumulated(groups.labels, fast) };
-  }
-  // the per-step loops read columns: the series' arrays copied into one pair
   const values = new Float64Array(input.length * steps);
   const present = new Uint8Array(input.length * steps);
   const dropNames = new Uint8Array(input.length);
@@ -170,7 +166,15 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
     dropNames[i] = input[i]!.dropName ? 1 : 0;
   }
   const cols: VectorColumns = { labels: input.map((s) => s.labels), dropName: false, values, present, steps };
-  return { kind: "vector", series: aggregateSteps(ev, e.op, param, cols, dropNames, groups, steps) };
+  if (op === "sum" || op === "avg" || op === "count" || op === "group" || op === "min" || op === "max") {
+    const fast = accumulate(op, cols, groups.members, steps);
+    if (fast) {
+      // a group drops the metric name when any member does
+      fast.dropName = groups.members.map((memberList) => memberList.some((i) => dropNames[i] === 1));
+      return { kind: "vector", series: accumulated(groups.labels, fast) };
+    }
+  }
+  return { kind: "vector", series: aggregateSteps(ev, op, param, cols, dropNames, groups, steps) };
 }
 
 /**
@@ -365,19 +369,17 @@ function accumulated(groupLabels: Label[][], acc: Accumulated): StepSeries[] {
 }
 
 /**
- * Series-major evaluation of sum, avg, count, group, min and max: one pass over each member series (StepSeries, or
- * series i of columns at [i * steps, (i + 1) * steps)) into per-group accumulators. Additions happen in the same
- * order as in the per-step path, so results are identical. Returns undefined when an avg overflows, which needs
- * Prometheus' incremental-mean fallback (the per-step path). count and group read no values.
+ * Series-major evaluation of sum, avg, count, group, min and max: one pass over each group's member series (series i
+ * of the columns at [i * steps, (i + 1) * steps)) into per-group accumulators. Additions happen in the same order as
+ * in the per-step path, so results are identical. Returns undefined when an avg overflows, which needs Prometheus'
+ * incremental-mean fallback (the per-step path). count and group read no values. Every group has cols.dropName.
  */
-function accumulate(
-  op: "sum" | "avg" | "count" | "group" | "min" | "max", input: StepSeries[] | VectorColumns, members: Int32Array[], steps: number,
-): Accumulated | undefined {
-  const cols = Array.isArray(input) ? undefined : input;
-  const series = Array.isArray(input) ? input : undefined;
+function accumulate(op: "sum" | "avg" | "count" | "group" | "min" | "max", cols: VectorColumns, members: Int32Array[], steps: number): Accumulated | undefined {
   const values: Float64Array[] = [];
   const present: Uint8Array[] = [];
   const dropName: boolean[] = [];
+  const sv = cols.values;
+  const sp = cols.present;
   // acc and seen become the group's result; the compensation and count columns are scratch, reused group by group
   const comp = new Float64Array(steps);
   const count = new Float64Array(steps);
@@ -386,106 +388,93 @@ function accumulate(
     const seen = new Uint8Array(steps);
     comp.fill(0);
     count.fill(0);
-    const drop = cols ? accumulateColumns(op, cols, memberList, acc, comp, count, seen, steps) : accumulateSeries(op, series!, memberList, acc, comp, count, seen, steps);
+    // (the operator is picked here, once per group: the loops below take no branch on it, so V8 compiles each once
+    // and never deoptimises it on an operator the first queries did not use)
+    if (op === "sum" || op === "avg") sumInto(sv, sp, memberList, acc, comp, count, seen, steps);
+    else if (op === "max") maxInto(sv, sp, memberList, acc, seen, steps);
+    else if (op === "min") minInto(sv, sp, memberList, acc, seen, steps);
+    else countInto(sp, memberList, acc, count, seen, steps);
     if (op === "sum") addCompensation(acc, comp, seen, steps);
     else if (op === "count") acc.set(count);
     else if (op === "avg" && !finishMean(acc, comp, count, seen, steps)) return undefined;
     values.push(acc);
     present.push(seen);
-    dropName.push(drop);
+    dropName.push(cols.dropName);
   }
   return { values, present, dropName };
 }
 
-/** accumulate's pass over one group's members held as columns; returns the group's dropName (two loops, not one over both forms, so each stays monomorphic). */
-function accumulateColumns(
-  op: string, cols: VectorColumns, memberList: Int32Array, acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
-): boolean {
-  const sv = cols.values;
-  const sp = cols.present;
-  const n = memberList.length;
-  if (op === "sum" || op === "avg") for (let m = 0; m < n; m++) sumInto(sv, sp, memberList[m]! * steps, acc, comp, count, seen, steps);
-  else if (op === "max") for (let m = 0; m < n; m++) maxInto(sv, sp, memberList[m]! * steps, acc, seen, steps);
-  else if (op === "min") for (let m = 0; m < n; m++) minInto(sv, sp, memberList[m]! * steps, acc, seen, steps);
-  else for (let m = 0; m < n; m++) countInto(sp, memberList[m]! * steps, acc, count, seen, steps);
-  return cols.dropName;
-}
-
-/** accumulate's pass over one group's members held as StepSeries; returns the group's dropName. */
-function accumulateSeries(
-  op: string, series: StepSeries[], memberList: Int32Array, acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
-): boolean {
-  let drop = false;
-  for (let m = 0; m < memberList.length; m++) {
-    const s = series[memberList[m]!]!;
-    if (s.dropName) drop = true;
-    if (op === "sum" || op === "avg") sumInto(s.values, s.present, 0, acc, comp, count, seen, steps);
-    else if (op === "max") maxInto(s.values, s.present, 0, acc, seen, steps);
-    else if (op === "min") minInto(s.values, s.present, 0, acc, seen, steps);
-    else countInto(s.present, 0, acc, count, seen, steps);
-  }
-  return drop;
-}
-
-// accumulate's per-step loops, one small function per operator over typed arrays only: V8 optimises each after a
-// few member series and reuses it for every query shape, where one big function would be compiled through on-stack
+// accumulate's loops, one small function per operator over typed arrays only: V8 optimises each after a few member
+// series and reuses it for every query shape, where one big function would be compiled through on-stack
 // replacement on its first long run, deoptimised on its first new branch and compiled again (~20-50 ms each time).
 
 /**
- * Kahan-compensated running sum of one member series (steps [at, at + steps) of sv/sp) into acc/comp (count:
- * members seen per step).
+ * Kahan-compensated running sum of the member series (steps [i * steps, (i + 1) * steps) of sv/sp for each i in
+ * memberList, in order) into acc/comp (count: members seen per step).
  */
-function sumInto(sv: Float64Array, sp: Uint8Array, at: number, acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number): void {
-  for (let t = 0; t < steps; t++) {
-    if (!sp[at + t]) continue;
-    const f = sv[at + t]!;
-    if (!seen[t]) {
-      seen[t] = 1;
-      acc[t] = f;
-      count[t] = 1;
-      continue;
+function sumInto(sv: Float64Array, sp: Uint8Array, memberList: Int32Array, acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number): void {
+  for (let m = 0; m < memberList.length; m++) {
+    const at = memberList[m]! * steps;
+    for (let t = 0; t < steps; t++) {
+      if (!sp[at + t]) continue;
+      const f = sv[at + t]!;
+      if (!seen[t]) {
+        seen[t] = 1;
+        acc[t] = f;
+        count[t] = 1;
+        continue;
+      }
+      count[t]++;
+      const a = acc[t]!;
+      const sum = a + f;
+      if (sum === Infinity || sum === -Infinity) comp[t] = 0;
+      else if (Math.abs(a) >= Math.abs(f)) comp[t] += a - sum + f;
+      else comp[t] += f - sum + a;
+      acc[t] = sum;
     }
-    count[t]++;
-    const a = acc[t]!;
-    const sum = a + f;
-    if (sum === Infinity || sum === -Infinity) comp[t] = 0;
-    else if (Math.abs(a) >= Math.abs(f)) comp[t] += a - sum + f;
-    else comp[t] += f - sum + a;
-    acc[t] = sum;
   }
 }
 
 /** Prometheus' max: a NaN accumulator is replaced by any later value. */
-function maxInto(sv: Float64Array, sp: Uint8Array, at: number, acc: Float64Array, seen: Uint8Array, steps: number): void {
-  for (let t = 0; t < steps; t++) {
-    if (!sp[at + t]) continue;
-    const f = sv[at + t]!;
-    if (!seen[t]) {
-      seen[t] = 1;
-      acc[t] = f;
-    } else if (acc[t]! < f || acc[t] !== acc[t]) acc[t] = f;
+function maxInto(sv: Float64Array, sp: Uint8Array, memberList: Int32Array, acc: Float64Array, seen: Uint8Array, steps: number): void {
+  for (let m = 0; m < memberList.length; m++) {
+    const at = memberList[m]! * steps;
+    for (let t = 0; t < steps; t++) {
+      if (!sp[at + t]) continue;
+      const f = sv[at + t]!;
+      if (!seen[t]) {
+        seen[t] = 1;
+        acc[t] = f;
+      } else if (acc[t]! < f || acc[t] !== acc[t]) acc[t] = f;
+    }
   }
 }
 
 /** maxInto's mirror: two loops, not one taking a comparator, so each stays a call-free loop V8 optimises once. */
-function minInto(sv: Float64Array, sp: Uint8Array, at: number, acc: Float64Array, seen: Uint8Array, steps: number): void {
-  for (let t = 0; t < steps; t++) {
-    if (!sp[at + t]) continue;
-    const f = sv[at + t]!;
-    if (!seen[t]) {
-      seen[t] = 1;
-      acc[t] = f;
-    } else if (acc[t]! > f || acc[t] !== acc[t]) acc[t] = f;
+function minInto(sv: Float64Array, sp: Uint8Array, memberList: Int32Array, acc: Float64Array, seen: Uint8Array, steps: number): void {
+  for (let m = 0; m < memberList.length; m++) {
+    const at = memberList[m]! * steps;
+    for (let t = 0; t < steps; t++) {
+      if (!sp[at + t]) continue;
+      const f = sv[at + t]!;
+      if (!seen[t]) {
+        seen[t] = 1;
+        acc[t] = f;
+      } else if (acc[t]! > f || acc[t] !== acc[t]) acc[t] = f;
+    }
   }
 }
 
 /** count and group: acc is 1 wherever a member is present. */
-function countInto(sp: Uint8Array, at: number, acc: Float64Array, count: Float64Array, seen: Uint8Array, steps: number): void {
-  for (let t = 0; t < steps; t++) {
-    if (!sp[at + t]) continue;
-    seen[t] = 1;
-    count[t]++;
-    acc[t] = 1;
+function countInto(sp: Uint8Array, memberList: Int32Array, acc: Float64Array, count: Float64Array, seen: Uint8Array, steps: number): void {
+  for (let m = 0; m < memberList.length; m++) {
+    const at = memberList[m]! * steps;
+    for (let t = 0; t < steps; t++) {
+      if (!sp[at + t]) continue;
+      seen[t] = 1;
+      count[t]++;
+      acc[t] = 1;
+    }
   }
 }
 
