@@ -10,7 +10,6 @@ import { goQuote } from "./parser/errors.js";
 import type { Evaluator } from "./evaluator.js";
 import { unwrapParens } from "./evaluator.js";
 import { releaseColumns } from "./range_kernels.js";
-import { grownTo } from "../encoding/typed-arrays.js";
 import { anyPresentIn, hasAnyPoint, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 
 /** Compensation term left by the last kahanInc call (avoids allocating a pair per addition). */
@@ -319,7 +318,7 @@ function groupSeries(labels: Label[][], cols: VectorColumns | undefined, g: Grou
   const groupIndex = new Map<GroupKey, number>();
   const groupLabels: Label[][] = [];
   const groupOf = new Int32Array(labels.length);
-  let sizes = new Int32Array(16);
+  const sizes = new Int32Array(labels.length); // (at most one group per series: no growth branch in the loop)
   for (let i = 0; i < labels.length; i++) {
     if (cols && !anyPresentIn(cols.present, i * cols.steps, (i + 1) * cols.steps)) {
       groupOf[i] = -1;
@@ -331,7 +330,6 @@ function groupSeries(labels: Label[][], cols: VectorColumns | undefined, g: Grou
       gi = groupLabels.length;
       groupIndex.set(key, gi);
       groupLabels.push(g.labels(labels[i]!));
-      if (gi >= sizes.length) sizes = grownTo(sizes, gi + 1);
     }
     groupOf[i] = gi;
     sizes[gi]++;
