@@ -1,6 +1,7 @@
-// The points of one series of a Prometheus JSON matrix, `[<ts>,"<value>"]` comma-separated, written as ASCII into
-// linear memory for the response writer (src/server/prometheus-json.ts): one call per series instead of a JS loop per
-// point, so a query shape's first responses do not wait for V8 to collect type feedback and optimise a number writer.
+// The numbers of Prometheus JSON responses, written as ASCII into linear memory for the response writer
+// (src/server/prometheus-json.ts): the points of one series of a matrix, `[<ts>,"<value>"]` comma-separated, in one
+// call, and single values (instant vectors, scalars); so a query shape's first responses do not wait for V8 to collect
+// type feedback and optimise a number writer in JS.
 //
 // Timestamps as Prometheus' MarshalTimestamp (Unix seconds, "." and three digits when the ms are not whole seconds);
 // values as Go's strconv.FormatFloat(v, 'f', -1, 64), as Prometheus' MarshalFloat spells them where that is the
@@ -49,6 +50,20 @@ export function jsonPoints(ts: usize, values: usize, from: i32, n: i32, out: usi
   }
   store<i32>(STOP, i);
   return <i32>(p - out);
+}
+
+/** Where jsonValue writes (8-byte aligned, room for the longest value and a word past it). */
+const VALUE_OUT = memory.data(40, 8);
+
+/** The address jsonValue writes at. */
+export function jsonValueOut(): usize {
+  return VALUE_OUT;
+}
+
+/** Writes v's text at jsonValueOut() and returns its length, or 0 for a value left to JS (see the top of this file). */
+export function jsonValue(v: f64): i32 {
+  const end = writeValue(VALUE_OUT, v);
+  return end == 0 ? 0 : <i32>(end - VALUE_OUT);
 }
 
 /** MarshalTimestamp of ms (|ms| < 2^53): truncated to whole ms, seconds with ".ddd" when there is a fraction. */
@@ -102,10 +117,18 @@ function writeValue(p: usize, v: f64): usize {
 }
 
 /**
- * The shortest round-trip spelling of 8 <= a < 2^53, or 0 on a tie (two closest candidates equally far from a): the
- * integer part, then fraction digits until the truncation or the decimal one up lies within half an ulp of a. The
- * same exact double operations as writeFixed in src/server/prometheus-json.ts, whose comment gives the proof; the
- * loop ends within 17 significant digits (the cap only bounds it should that reasoning be wrong: then JS spells it).
+ * The shortest round-trip spelling of 8 <= a < 2^53 at `p`, or 0 where it leaves it to JS (two closest candidates
+ * equally far from a). All arithmetic here is exact: a = w + f with f a multiple of a's ulp 2^E (E = e - 52 >= -49),
+ * so f * 10 stays below 2^53 ulps and each fraction digit and the rest g_k of f * 10^k after it come out exact;
+ * h_k = ulp / 2 * 10^k is 5^k * 2^(E-1+k), exact for k <= 22. A decimal parses back to a when it lies within half an
+ * ulp of it, so with k fraction digits the truncation w.d1..dk qualifies when g_k < h_k and the next decimal up when
+ * 1 - g_k < h_k, both distances scaled by 10^k. (A decimal exactly half an ulp away would parse to a only if a's
+ * significand were even, but it has 1 - E fraction digits, more than this loop reaches.) The first k where one
+ * qualifies gives the fewest digits; where both do, the closer one (as JS and Go pick). That k's last digit is never
+ * a 9 when the one up is taken, nor a 0 when the truncation is: that decimal would have qualified one digit earlier,
+ * so rounding up carries nothing. One always qualifies once h_k > 1/2, i.e. once 10^k > 2^-E, so w's digits and the
+ * k fraction digits are at most 17 together (the loop's cap only bounds it should that reasoning be wrong: then JS
+ * spells the value).
  */
 function writeFixed(p: usize, a: f64): usize {
   const w = Math.floor(a);

@@ -1,5 +1,5 @@
-// The response writer's float spelling (writeFloat: exact digits from 8 to 2^53, the WASM Schubfach from 1e-6 to 8,
-// formatFloat for the rest) against formatFloat, the String(v)-based oracle pinned in units.test.ts, for every double.
+// The response writer's float spelling (writeFloat and the matrix points: the WASM writer of assembly/text/json_points.ts,
+// formatFloat for what it leaves to JS) against formatFloat, the String(v)-based oracle pinned in units.test.ts, for every double.
 import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
