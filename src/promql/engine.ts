@@ -84,8 +84,7 @@ export class PromqlEngine {
     const notes = annotations.asStrings(query, this.maxAnnotations);
     switch (value.kind) {
       case "columns": {
-        const result = samplesOfResultColumns(value.columns, timeMs, evaluator)
-          ?? finalizedSeries(value.columns, grid.times).map((s) => ({ labels: s.labels, timestamp: timeMs, value: s.values[0]! }));
+        const result = samplesOfResultColumns(value.columns, timeMs, evaluator) ?? samplesOf(finalizeSeries(seriesOfColumns(value.columns)), timeMs);
         return { resultType: "vector", result, ...notes };
       }
       case "scalar":
@@ -93,7 +92,7 @@ export class PromqlEngine {
       case "string":
         return { resultType: "string", value: [timeMs, value.value], ...notes };
       case "vector": {
-        const result: InstantSample[] = finalizeSeries(value.series).map((s) => ({ labels: s.labels, timestamp: timeMs, value: s.values[0] }));
+        const result = samplesOf(finalizeSeries(value.series), timeMs);
         return { resultType: "vector", result, ...notes };
       }
       case "matrix": {
@@ -133,19 +132,10 @@ export class PromqlEngine {
     }
     let result: RangeSeries[];
     if (value.kind === "columns") {
-      result = seriesOfResultColumns(value.columns, steps, evaluator) ?? finalizedSeries(value.columns, steps);
+      result = seriesOfResultColumns(value.columns, steps, evaluator) ?? rangeSeriesOf(finalizeSeries(seriesOfColumns(value.columns)), steps, evaluator);
     } else {
       if (value.kind !== "vector") throw new PromqlError("internal", `range query evaluated to ${value.kind}`);
-      result = [];
-      for (const s of finalizeSeries(value.series)) {
-        evaluator.checkDeadlineInLoop();
-        const n = countPresent(s.present);
-        if (n === 0) continue;
-        const timestamps = new Float64Array(n);
-        const values = new Float64Array(n);
-        compactPresent(s.present, s.values, 0, steps, timestamps, values);
-        result.push({ labels: s.labels, timestamps, values });
-      }
+      result = rangeSeriesOf(finalizeSeries(value.series), steps, evaluator);
     }
     result.sort((a, b) => compareLabels(a.labels, b.labels));
     return { resultType: "matrix", result, ...notes };
@@ -190,7 +180,7 @@ export class PromqlEngine {
 /**
  * The series of a top-level columns value that hold a point, with their present steps' times and values (the
  * metric name dropped where the value says so); undefined when dropping it left two series with one label set (then
- * finalizedSeries merges them, or fails as Prometheus does). All series' times and values are views of two arrays.
+ * the general path merges them, or fails as Prometheus does). All series' times and values are views of two arrays.
  */
 function seriesOfResultColumns(cols: VectorColumns, stepTimes: Float64Array, ev: Evaluator): RangeSeries[] | undefined {
   const { labels, values, present, steps } = cols;
@@ -252,15 +242,24 @@ function countEach(present: Uint8Array, steps: number, counts: Int32Array): numb
   return total;
 }
 
-/** A top-level columns value through the general path: per-series views, delayed name removal, merge of equal label sets. */
-function finalizedSeries(cols: VectorColumns, stepTimes: Float64Array): RangeSeries[] {
-  return finalizeSeries(seriesOfColumns(cols)).map((s: StepSeries) => {
+/** Finalised series as the range query result: each one's present steps (one without any is left out). */
+function rangeSeriesOf(series: StepSeries[], stepTimes: Float64Array, ev: Evaluator): RangeSeries[] {
+  const out: RangeSeries[] = [];
+  for (const s of series) {
+    ev.checkDeadlineInLoop();
     const n = countPresent(s.present);
+    if (n === 0) continue;
     const timestamps = new Float64Array(n);
     const values = new Float64Array(n);
     compactPresent(s.present, s.values, 0, stepTimes, timestamps, values);
-    return { labels: s.labels, timestamps, values };
-  });
+    out.push({ labels: s.labels, timestamps, values });
+  }
+  return out;
+}
+
+/** Finalised series of an instant query as its samples. */
+function samplesOf(series: StepSeries[], timeMs: number): InstantSample[] {
+  return series.map((s) => ({ labels: s.labels, timestamp: timeMs, value: s.values[0]! }));
 }
 
 /** The present steps' times and values among present/stepValues[from, from + stepTimes.length), in step order, into `times` and `values`. */
