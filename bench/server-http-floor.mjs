@@ -3,8 +3,11 @@
 // queries of peerbench (q14, q16, q17 by default), per target: wall p10/p50/p90 as the client sees it, the server's
 // CPU per request (main thread, and all threads) and the response size. With --b-server, A and B alternate round by
 // round on the same data (a fresh server per round), so load drifts hit both alike.
-// Usage: node bench/server-http-floor.mjs [--data DIR --end MS] [--requests 550 --rounds 3 --only q14,q16,q17
+// Usage: node bench/server-http-floor.mjs [--data DIR --end MS] [--requests 550 --warm 50 --rounds 3 --only q14,q16,q17|all
 //        --port 19221 --server dist/server/main.js --b-server /tmp/main-dist/server/main.js]
+//   The targets run in the order listed, each --warm untimed then --requests timed GETs on the round's fresh server:
+//   `--warm 0 --requests 150` is peerbench's regime (a server that has answered ~100-200 requests, mostly running
+//   unoptimised code); --warm 1000 measures the optimised floor. --data DIR --end MS as bench/server-settle.mjs printed.
 //   --url http://127.0.0.1:PORT: measure a server that is already running (no A/B, no CPU figures), e.g. another
 //     Prometheus-compatible server on your own port.
 import { spawn } from "node:child_process";
@@ -19,7 +22,7 @@ const opts = serverBenchArgs({
   flags: {
     data: { type: "string", help: "a data dir kept by bench/server-settle.mjs --keep (without it: /ready and vector(1) on an in-memory server)" },
     end: { type: "string", help: "the end (ms) of that data dir's workload, as server-settle printed it" },
-    only: { type: "string", default: "q14,q16,q17", help: "peerbench queries measured besides /ready and vector(1) (with --data or --url)" },
+    only: { type: "string", default: "q14,q16,q17", help: "peerbench queries measured besides /ready and vector(1) (with --data or --url; \"all\": the 19)" },
     requests: { type: "string", default: 550, help: "timed sequential requests per target and round" },
     warm: { type: "string", default: 50, help: "untimed requests per target before the timed ones" },
     rounds: { type: "string", default: 3, help: "fresh servers per variant (A/B alternated)" },
@@ -49,7 +52,7 @@ function targets() {
   if (!opts.data && !opts.url) return list;
   const only = new Set(opts.only.split(",").filter(Boolean));
   for (const q of queryList({ ...wl, S: opts.series, series: [] })) {
-    if (!only.has(q.id)) continue;
+    if (opts.only !== "all" && !only.has(q.id)) continue;
     const p = new URLSearchParams({ query: q.q });
     if (q.type === "range") for (const k of ["start", "end", "step"]) p.set(k, String(win[k]));
     else p.set("time", String(win.time));
