@@ -37,7 +37,7 @@ export interface PromqlEngineOptions {
 /** Per-query options. */
 export interface QueryOptions {
   /** Aborting the signal cancels the query with errorType "canceled" (e.g. when the HTTP client goes away). */
-  signal?: AbortSignal;
+  signal?: Pick<AbortSignal, "aborted">;
 }
 
 export class PromqlEngine {

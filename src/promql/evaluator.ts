@@ -22,7 +22,7 @@ export interface EvaluatorOptions {
   /** Date.now() value after which evaluation aborts with a timeout error. */
   deadline: number;
   /** Aborting it cancels evaluation (errorType "canceled"). */
-  signal?: AbortSignal;
+  signal?: Pick<AbortSignal, "aborted">;
   /** Start and end of the whole query: what start() and end() resolve to. */
   queryStart: number;
   queryEnd: number;

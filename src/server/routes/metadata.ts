@@ -52,7 +52,7 @@ export function registerMetadataRoutes(router: Router, rt: Runtime): void {
   async function series(ctx: Context): Promise<void> {
     const tenant = tenantOf(ctx);
     const params = await requestParams(ctx, limits.maxBodyBytes);
-    await guardedRead(rt, ctx, "series", true, async (takeQueries) => {
+    await guardedRead(rt, ctx, tenant, "series", true, async (takeQueries) => {
       const sels = selections(params, tenant, true);
       const storage = rt.storage();
       const found = await takeQueries(sels.length, () => Promise.all(sels.map((s) => storage.selectSeries(s))));
@@ -72,7 +72,7 @@ export function registerMetadataRoutes(router: Router, rt: Runtime): void {
   async function labelNames(ctx: Context): Promise<void> {
     const tenant = tenantOf(ctx);
     const params = await requestParams(ctx, limits.maxBodyBytes);
-    await guardedRead(rt, ctx, "labels", true, async (takeQueries) => {
+    await guardedRead(rt, ctx, tenant, "labels", true, async (takeQueries) => {
       const sels = selections(params, tenant, false);
       const storage = rt.storage();
       const found = await takeQueries(sels.length, () => Promise.all(sels.map((s) => storage.labelNames(s))));
@@ -86,7 +86,7 @@ export function registerMetadataRoutes(router: Router, rt: Runtime): void {
   async function labelValues(ctx: Context, name: string): Promise<void> {
     const tenant = tenantOf(ctx);
     const params = await requestParams(ctx, limits.maxBodyBytes);
-    await guardedRead(rt, ctx, "label_values", true, async (takeQueries) => {
+    await guardedRead(rt, ctx, tenant, "label_values", true, async (takeQueries) => {
       if (!isValidLabelName(name)) throw HttpError.badData(`invalid label name: ${JSON.stringify(name)}`);
       const sels = selections(params, tenant, false);
       const storage = rt.storage();
@@ -108,7 +108,7 @@ export function registerMetadataRoutes(router: Router, rt: Runtime): void {
 
   router.get("/api/v1/metadata", async (ctx) => {
     const tenant = tenantOf(ctx);
-    await guardedRead(rt, ctx, "metadata", true, async () => {
+    await guardedRead(rt, ctx, tenant, "metadata", true, async () => {
       const params = new URLSearchParams(ctx.querystring);
       const limit = parseLimitParam("limit", params.get("limit"), 10_000) ?? 1000;
       const metric = params.get("metric") || undefined;
@@ -119,7 +119,7 @@ export function registerMetadataRoutes(router: Router, rt: Runtime): void {
   async function exemplars(ctx: Context): Promise<void> {
     const tenant = tenantOf(ctx);
     const params = await requestParams(ctx, limits.maxBodyBytes);
-    await guardedRead(rt, ctx, "query_exemplars", true, async () => {
+    await guardedRead(rt, ctx, tenant, "query_exemplars", true, async () => {
       const store = rt.exemplars;
       const selectors = exemplarSelectors(requireParam(params, "query"), store.limits.maxQuerySelectors);
       const startRaw = params.get("start");
@@ -146,7 +146,7 @@ export function registerMetadataRoutes(router: Router, rt: Runtime): void {
 
   router.get("/api/v1/status/tsdb", async (ctx) => {
     const tenant = tenantOf(ctx);
-    await guardedRead(rt, ctx, "status_tsdb", true, async () => {
+    await guardedRead(rt, ctx, tenant, "status_tsdb", true, async () => {
       sendJson(ctx, successJson(JSON.stringify(await tsdbStatus(rt, tenant))));
     });
   });

@@ -2,6 +2,7 @@
 // response shapes and error statuses (bad_data 400, execution 422, timeout 503). Range limits are the engine's.
 import type Router from "@koa/router";
 import type { Context } from "koa";
+import type { ServerResponse } from "node:http";
 import { PromqlError, type QueryResult } from "../../promql/result.js";
 import { HttpError } from "../http-error.js";
 import { parseDurationParam, parseTimeParam, requireParam } from "../params.js";
@@ -20,13 +21,26 @@ function promqlFailure(err: unknown): HttpError | undefined {
   return undefined;
 }
 
+/**
+ * The evaluation's cancel signal: set once the client's connection closed before the answer (Node marks the response
+ * destroyed when its socket closes). Read by the evaluator between AST nodes and read batches; unlike an
+ * AbortController and a `close` listener per request, it costs nothing until then.
+ */
+class ClientGone {
+  constructor(private readonly res: ServerResponse) {}
+
+  get aborted(): boolean {
+    return this.res.destroyed;
+  }
+}
+
 export function registerQueryRoutes(router: Router, rt: Runtime): void {
   const maxBody = rt.config.limits.maxBodyBytes;
 
   async function run(ctx: Context, endpoint: "query" | "query_range"): Promise<void> {
     const tenant = tenantOf(ctx);
-    const params = await requestParams(ctx, maxBody);
-    await guardedRead(rt, ctx, endpoint, true, async (takeQueries) => {
+    const params = ctx.method === "POST" ? await requestParams(ctx, maxBody) : new URLSearchParams(ctx.querystring);
+    await guardedRead(rt, ctx, tenant, endpoint, true, async (takeQueries) => {
       const query = requireParam(params, "query");
       const quotas = rt.config.tenantPolicies.quotas(tenant);
       enforceQuota("maxQueryLengthBytes", quotas.maxQueryLengthBytes, Buffer.byteLength(query), { json: true });
@@ -37,13 +51,7 @@ export function registerQueryRoutes(router: Router, rt: Runtime): void {
       if (lookbackDeltaMs !== undefined && lookbackDeltaMs <= 0) throw HttpError.badData(`invalid parameter "lookback_delta": must be positive`);
       const engine = tenantEngine(rt, tenant, timeoutMs, lookbackDeltaMs);
       // A client that goes away before the answer cancels the evaluation (it yields to the event loop to notice).
-      const cancel = new AbortController();
-      const closed = () => {
-        if (!ctx.res.writableEnded) cancel.abort();
-      };
-      ctx.res.once("close", closed);
-      if (ctx.res.destroyed) closed(); // the client left while the request waited for admission
-      const options = { signal: cancel.signal };
+      const options = { signal: new ClientGone(ctx.res) };
       let result: QueryResult;
       try {
         if (endpoint === "query") {
@@ -61,8 +69,6 @@ export function registerQueryRoutes(router: Router, rt: Runtime): void {
         }
       } catch (err) {
         throw promqlFailure(err) ?? err;
-      } finally {
-        ctx.res.off("close", closed);
       }
       sendJson(ctx, querySuccessBody(result));
     });

@@ -3,7 +3,7 @@
 import type { Context } from "koa";
 import { AdmissionRejected } from "../admission.js";
 import { HttpError } from "../http-error.js";
-import { type Runtime, tenantOf, withReadRequest } from "../runtime.js";
+import { type Runtime, withReadRequest } from "../runtime.js";
 
 const READ_ERROR_HEADER = "X-Tsink-Read-Error-Code";
 
@@ -14,27 +14,28 @@ function readAdmissionFailure(err: AdmissionRejected, json: boolean): HttpError 
 }
 
 /**
- * Runs a read handler under the read gate: one request slot for the whole request, `units(...)` queries taken by
- * the handler through the callback it receives.
+ * Runs a read handler of `tenant` under the read gates: one request slot for the whole request, `units(...)` queries
+ * taken by the handler through the callback it receives.
  */
 export async function guardedRead(
   rt: Runtime,
   ctx: Context,
+  tenant: string,
   endpoint: string,
   json: boolean,
   handler: (takeQueries: <T>(n: number, fn: () => Promise<T>) => Promise<T>) => Promise<void>,
 ): Promise<void> {
-  const started = process.hrtime.bigint();
+  const started = performance.now();
   let failedStatus: number | undefined; // ctx.status is set from a thrown error only after this returns
   try {
-    await withReadRequest(rt, tenantOf(ctx), () => handler((n, fn) => rt.readGate.withUnits(n, fn)));
+    await withReadRequest(rt, tenant, () => handler((n, fn) => rt.readGate.withUnits(n, fn)));
   } catch (err) {
     const failure = readFailure(rt, err, json);
     failedStatus = failure instanceof HttpError ? failure.status : 500;
     throw failure;
   } finally {
     rt.metrics.queryRequests.inc({ endpoint, code: String(failedStatus ?? ctx.status) });
-    rt.metrics.queryDuration.observe({ endpoint }, Number(process.hrtime.bigint() - started) / 1e9);
+    rt.metrics.queryDuration.observe({ endpoint }, (performance.now() - started) / 1000);
   }
 }
 

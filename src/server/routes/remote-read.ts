@@ -18,7 +18,7 @@ export function registerRemoteReadRoute(router: Router, rt: Runtime): void {
     const tenant = tenantOf(ctx);
     const encoding = ctx.get("content-encoding").trim().toLowerCase();
     if (encoding && encoding !== "snappy") throw new HttpError(415, `unsupported Content-Encoding ${JSON.stringify(encoding)}: expected snappy`);
-    await guardedRead(rt, ctx, "remote_read", false, async (takeQueries) => {
+    await guardedRead(rt, ctx, tenant, "remote_read", false, async (takeQueries) => {
       const storage = rt.storage();
       let queries;
       try {
