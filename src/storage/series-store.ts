@@ -178,6 +178,11 @@ export class SeriesStore {
     return ordered;
   }
 
+  /** Whether series `sid` may have points in memory in [start, end): a sealed chunk overlapping it, or any active head. */
+  inMemory(sid: number, start: Ts, end: Ts): boolean {
+    return (sid < this.firstHead.length && this.firstHead[sid] !== NO_HEAD) || this.sealed.hasOverlap(sid, start, end);
+  }
+
   /** Whether series `sid` has at least one point in [start, end) (sealed chunks judged by their bounds). */
   hasDataIn(sid: number, start: Ts, end: Ts): boolean {
     if (this.sealed.hasOverlap(sid, start, end)) return true;
