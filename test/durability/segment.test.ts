@@ -130,6 +130,42 @@ test("a data directory written with chunk version 2 (interleaved truncated-binar
   await storage.close();
 });
 
+test("selectBatches over segments (whole series decoded per kernel call) gives selectColumns' points: series in memory, deleted ranges, overlaps, any batch size", async () => {
+  const dir = tempDir();
+  const t0 = 1_700_000_000_000;
+  const open = () => new StorageBuilder().withTimestampPrecision("ms").withDataPath(dir).build();
+  const labels = (i: number) => [{ name: "i", value: String(i).padStart(2, "0") }];
+  const rows = (from: number, to: number, series: (i: number) => boolean, value: (i: number, k: number) => number) =>
+    Array.from({ length: 40 }, (_, i) => i).filter(series).flatMap((i) =>
+      Array.from({ length: to - from }, (_, k) => ({ metric: "m", labels: labels(i), dataPoint: { timestamp: t0 + (from + k) * 15_000, value: value(i, from + k) } })),
+    );
+  let storage = await open();
+  await storage.insertRows(rows(0, 300, () => true, (i, k) => i * 1000 + k / 4));
+  await storage.close(); // into segments
+  storage = await open();
+  await storage.insertRows(rows(300, 320, (i) => i % 4 === 1, (i, k) => -i - k)); // newer points in memory
+  await storage.insertRows(rows(100, 110, (i) => i % 4 === 2, (i, k) => k * 3)); // overlapping points in memory
+  await storage.deleteSeries({ metric: "m", matchers: [{ name: "i", op: "=~", value: "0[5-7]" }], start: t0 + 50 * 15_000, end: t0 + 60 * 15_000 });
+  await storage.insertRows(rows(0, 1, (i) => i === 39, () => NaN)); // an older duplicate in memory
+  for (const [start, end] of [[t0, t0 + 400 * 15_000], [t0 + 200 * 15_000 + 7, t0 + 310 * 15_000], [t0 + 299 * 15_000, t0 + 299 * 15_000 + 1]]) {
+    const cols = await storage.selectColumns({ metric: "m" }, start, end);
+    const want = cols.map((c) => ({ labels: c.labels, ts: Array.from(c.timestamps as Float64Array), values: Array.from(c.values) }));
+    assert.ok(want.length > 30);
+    for (const maxPoints of [1, 500, 1 << 20]) {
+      const got: typeof want = [];
+      await storage.selectBatches({ metric: "m" }, start, end, maxPoints, (b) => {
+        const f64 = memoryViews().f64;
+        b.labels.forEach((l, i) => {
+          const [from, to] = [b.offsets[i]!, b.offsets[i + 1]!];
+          got.push({ labels: l.filter((x) => x.name !== "__name__"), ts: Array.from(f64.subarray(b.tsPtr / 8 + from, b.tsPtr / 8 + to)), values: Array.from(f64.subarray(b.vsPtr / 8 + from, b.vsPtr / 8 + to)) });
+        });
+      });
+      assert.equal(got, want, `[${start - t0}, ${end - t0}) in batches of ${maxPoints} points`);
+    }
+  }
+  await storage.close();
+});
+
 test("segment round trip: index, postings, chunk payloads on demand", async () => {
   const root = tempDir();
   const store = await SegmentStore.open(root, "f64");
