@@ -57,9 +57,8 @@ let kahanC: f64 = 0;
 // kahanInc's loop over vs[from, hi) onto `sum`, without its infinity test and with the compensation step as a
 // select instead of a data-dependent branch (~2x faster): the same operations as long as the running sum stays
 // finite, which the caller checks on the result (a sum that reached ±Inf or NaN never becomes finite again) before
-// falling back to the kahanInc loop. Returns the sum; the compensation goes to kahanC.
-@inline function kahanSumFinite(vs: usize, from: i32, hi: i32, sum: f64): f64 {
-  let c: f64 = 0;
+// falling back to the kahanInc loop. Returns the sum; the compensation (from `c` on) goes to kahanC.
+@inline function kahanSumFinite(vs: usize, from: i32, hi: i32, sum: f64, c: f64 = 0): f64 {
   for (let i = from; i < hi; i++) {
     const v = load<f64>(vs + (<usize>i << 3));
     const t = sum + v;
@@ -341,6 +340,10 @@ export function promqlRangeEval(
     let reset = first + 1;
     const rowOut = out + ((<usize>s * <usize>stepCount) << 3);
     const rowPresent = present + <usize>s * <usize>stepCount;
+    // avg/sum_over_time: a non-empty window waiting for a second one (step, bounds)
+    let pendingK = -1;
+    let pendingLo = 0;
+    let pendingHi = 0;
     for (let k = 0; k < stepCount; k++) {
       const we = load<f64>(windowEnds + (<usize>k << 3));
       const ws = we - rangeMs - extraBeforeMs;
@@ -394,48 +397,20 @@ export function promqlRangeEval(
             r = <f64>countChangesOrResets(vs, lo, hi, fn == FN_CHANGES);
             break;
           }
-          case FN_AVG: {
-            const finiteSum = kahanSumFinite(vs, lo + 1, hi, load<f64>(vs + (<usize>lo << 3)));
-            if (isFinite(finiteSum)) {
-              r = finiteSum / <f64>n + kahanC / <f64>n;
-              break;
-            }
-            let sum = load<f64>(vs + (<usize>lo << 3));
-            let count: f64 = 1;
-            let mean: f64 = 0, c: f64 = 0;
-            let incremental = false;
-            for (let i = lo + 1; i < hi; i++) {
-              const v = load<f64>(vs + (<usize>i << 3));
-              count = <f64>(i - lo + 1);
-              if (!incremental) {
-                const newSum = kahanInc(v, sum, c);
-                if (isFinite(newSum) || isNaN(newSum)) {
-                  sum = newSum; c = kahanC;
-                  continue;
-                }
-                incremental = true;
-                mean = sum / (count - 1);
-                c /= count - 1;
-              }
-              const q = (count - 1) / count;
-              mean = kahanInc(v / count, q * mean, q * c);
-              c = kahanC;
-            }
-            r = incremental ? mean + c : sum / count + c / count;
-            break;
-          }
+          case FN_AVG:
           case FN_SUM: {
-            const finiteSum = kahanSumFinite(vs, lo, hi, 0);
-            if (isFinite(finiteSum)) {
-              r = finiteSum + kahanC;
-              break;
+            // windows go in pairs, one per lane (sumWindowPair); the unpaired last one alone
+            if (pendingK < 0) {
+              pendingK = k;
+              pendingLo = lo;
+              pendingHi = hi;
+              continue;
             }
-            let sum: f64 = 0, c: f64 = 0;
-            for (let i = lo; i < hi; i++) {
-              sum = kahanInc(load<f64>(vs + (<usize>i << 3)), sum, c);
-              c = kahanC;
-            }
-            r = (!isFinite(sum) && !isNaN(sum)) ? sum : sum + c;
+            sumWindowPair(fn, vs, pendingLo, pendingHi, lo, hi);
+            store<f64>(rowOut + (<usize>pendingK << 3), pairFirst);
+            store<u8>(rowPresent + <usize>pendingK, 1);
+            r = pairSecond;
+            pendingK = -1;
             break;
           }
           case FN_MIN:
@@ -538,7 +513,86 @@ export function promqlRangeEval(
       store<f64>(rowOut + (<usize>k << 3), ok ? r : 0);
       store<u8>(rowPresent + <usize>k, ok ? 1 : 0);
     }
+    if (pendingK >= 0) {
+      store<f64>(rowOut + (<usize>pendingK << 3), windowSum(fn, vs, pendingLo, pendingHi));
+      store<u8>(rowPresent + <usize>pendingK, 1);
+    }
   }
+}
+
+/** avg_over_time (FN_AVG) or sum_over_time (FN_SUM) of the non-empty window vs[lo, hi), as Prometheus computes it. */
+function windowSum(fn: i32, vs: usize, lo: i32, hi: i32): f64 {
+  const n = hi - lo;
+  if (fn == FN_AVG) {
+    const finiteSum = kahanSumFinite(vs, lo + 1, hi, load<f64>(vs + (<usize>lo << 3)));
+    if (isFinite(finiteSum)) return finiteSum / <f64>n + kahanC / <f64>n;
+    let sum = load<f64>(vs + (<usize>lo << 3));
+    let count: f64 = 1;
+    let mean: f64 = 0, c: f64 = 0;
+    let incremental = false;
+    for (let i = lo + 1; i < hi; i++) {
+      const v = load<f64>(vs + (<usize>i << 3));
+      count = <f64>(i - lo + 1);
+      if (!incremental) {
+        const newSum = kahanInc(v, sum, c);
+        if (isFinite(newSum) || isNaN(newSum)) {
+          sum = newSum; c = kahanC;
+          continue;
+        }
+        incremental = true;
+        mean = sum / (count - 1);
+        c /= count - 1;
+      }
+      const q = (count - 1) / count;
+      mean = kahanInc(v / count, q * mean, q * c);
+      c = kahanC;
+    }
+    return incremental ? mean + c : sum / count + c / count;
+  }
+  const finiteSum = kahanSumFinite(vs, lo, hi, 0);
+  if (isFinite(finiteSum)) return finiteSum + kahanC;
+  let sum: f64 = 0, c: f64 = 0;
+  for (let i = lo; i < hi; i++) {
+    sum = kahanInc(load<f64>(vs + (<usize>i << 3)), sum, c);
+    c = kahanC;
+  }
+  return (!isFinite(sum) && !isNaN(sum)) ? sum : sum + c;
+}
+
+let pairFirst: f64 = 0;
+let pairSecond: f64 = 0;
+
+/**
+ * windowSum of two non-empty windows at once, [loA, hiA) to pairFirst and [loB, hiB) to pairSecond: kahanSumFinite's
+ * steps in the two lanes of f64x2 (each lane adds its own window's values in order, so each result is bit for bit
+ * the scalar one) while both windows have values left, the rest of the longer one scalar; a window whose sum is not
+ * finite is computed again by windowSum. Two independent dependency chains per vector op: ~2x the scalar loop.
+ */
+function sumWindowPair(fn: i32, vs: usize, loA: i32, hiA: i32, loB: i32, hiB: i32): void {
+  const avg = fn == FN_AVG;
+  const fromA = avg ? loA + 1 : loA;
+  const fromB = avg ? loB + 1 : loB;
+  let sum = avg ? f64x2.replace_lane(f64x2.splat(load<f64>(vs + (<usize>loA << 3))), 1, load<f64>(vs + (<usize>loB << 3))) : f64x2.splat(0);
+  let c = f64x2.splat(0);
+  const m = min(hiA - fromA, hiB - fromB);
+  const pa = vs + (<usize>fromA << 3);
+  const pb = vs + (<usize>fromB << 3);
+  for (let i = 0; i < m; i++) {
+    const v = v128.load64_lane(pb + (<usize>i << 3), v128.load64_zero(pa + (<usize>i << 3)), 1);
+    const t = f64x2.add(sum, v);
+    const x = f64x2.add(f64x2.sub(sum, t), v);
+    const y = f64x2.add(f64x2.sub(v, t), sum);
+    c = f64x2.add(c, v128.bitselect(x, y, f64x2.ge(f64x2.abs(sum), f64x2.abs(v))));
+    sum = t;
+  }
+  const sumA = kahanSumFinite(vs, fromA + m, hiA, f64x2.extract_lane(sum, 0), f64x2.extract_lane(c, 0));
+  const cA = kahanC;
+  const sumB = kahanSumFinite(vs, fromB + m, hiB, f64x2.extract_lane(sum, 1), f64x2.extract_lane(c, 1));
+  const cB = kahanC;
+  const nA = <f64>(hiA - loA);
+  const nB = <f64>(hiB - loB);
+  pairFirst = !isFinite(sumA) ? windowSum(fn, vs, loA, hiA) : avg ? sumA / nA + cA / nA : sumA + cA;
+  pairSecond = !isFinite(sumB) ? windowSum(fn, vs, loB, hiB) : avg ? sumB / nB + cB / nB : sumB + cB;
 }
 
 /** changes() (value differs from the previous one; NaN equals NaN) or resets() (value dropped) over points [from, hi). */
