@@ -144,7 +144,7 @@ test("selectBatches over segments (whole series decoded per kernel call) gives s
   await storage.close(); // into segments
   storage = await open();
   await storage.insertRows(rows(300, 320, (i) => i % 4 === 1, (i, k) => -i - k)); // newer points in memory
-  await storage.insertRows(rows(100, 110, (i) => i % 4 === 2, (i, k) => k * 3)); // overlapping points in memory
+  await storage.insertRows(rows(100, 110, (i) => i % 4 === 2, (_, k) => k * 3)); // overlapping points in memory
   await storage.deleteSeries({ metric: "m", matchers: [{ name: "i", op: "=~", value: "0[5-7]" }], start: t0 + 50 * 15_000, end: t0 + 60 * 15_000 });
   await storage.insertRows(rows(0, 1, (i) => i === 39, () => NaN)); // an older duplicate in memory
   for (const [start, end] of [[t0, t0 + 400 * 15_000], [t0 + 200 * 15_000 + 7, t0 + 310 * 15_000], [t0 + 299 * 15_000, t0 + 299 * 15_000 + 1]]) {
