@@ -241,6 +241,12 @@ function locateRange(
       if (mode == TIMESTAMPS_ENDS_I64) {
         store<i64>(ts + (<usize>from << 3), minTs + <i64>from * step);
         store<i64>(ts + (<usize>(to - 1) << 3), minTs + <i64>(to - 1) * step);
+      } else if (mode == TIMESTAMPS_F64) {
+        let t = minTs + <i64>from * step;
+        for (let i = from; i < to; i++) {
+          store<f64>(ts + (<usize>i << 3), <f64>t);
+          t += step;
+        }
       } else {
         let t = minTs + <i64>from * step;
         for (let i = from; i < to; i++) {
@@ -259,7 +265,7 @@ function locateRange(
   if (to <= from) return 0;
   const decoded = decodeCheckedValues(p, len, values, from, to);
   if (decoded < 0) return decoded;
-  if (mode == TIMESTAMPS_F64) timestampsToF64(ts, from, to);
+  if (mode == TIMESTAMPS_F64 && step < 0) timestampsToF64(ts, from, to); // (a fixed step wrote f64 already)
   return to - from;
 }
 
