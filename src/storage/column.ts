@@ -1,6 +1,7 @@
 // Column: a run of points in typed arrays (8-byte timestamp cells + 8-byte value cells, or blob references),
-// the unit every read path works on. Cells are copied as int32 pairs or with TypedArray.set, never through JS
-// arithmetic, so NaN payloads (the Prometheus staleness marker) survive bit-exact.
+// the unit every read path works on; and the sinks the bulk read writes many series into (JS pages, or the WASM read
+// arena with its queue of segment records decoded by one kernel call). Cells are copied as int32 pairs or with
+// TypedArray.set, never through JS arithmetic, so NaN payloads (the Prometheus staleness marker) survive bit-exact.
 import {
   chunkFromRecord, chunkPointCount, decodeRangeInto, decodeRangeToMemory, decodeRecordRangeToMemory, decodeSeriesRecordsToMemory, MAX_CHUNK_POINTS,
   RECORD_DESC_I32,
@@ -185,6 +186,10 @@ export class RecordQueue {
   }
 }
 
+/**
+ * Where the bulk read writes the points of many series, one series after the other (f64 values): JS pages
+ * (ColumnBatchBuilder) or the WASM read arena (ArenaBatchBuilder).
+ */
 export interface PointSink {
   /** Points written so far. */
   readonly length: number;
