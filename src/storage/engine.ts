@@ -1175,6 +1175,7 @@ export class Storage implements EngineHandle {
             continue;
           }
           queue.dropSeries();
+          if (queue.series === 0) durability!.releaseQueued(); // (its blocks stay pinned otherwise)
         }
         if (queue !== undefined && queue.series > 0) this.decodeQueued(out as ArenaBatchBuilder, queue, s, from, e, kept);
         this.readSeries(sid, kind, s, from, e, out, kept);

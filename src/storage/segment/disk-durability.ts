@@ -34,7 +34,7 @@ import { WriteAheadLog, type WalFrameInput, type WalReplayReport } from "../wal/
 import { fsyncDir, fsyncPath, fsyncTree, makeDirectories, writeFileDurableAsync } from "./durable-fs.js";
 import type { SegmentDictionary, TimeCells } from "./format.js";
 import { DataDirLock } from "./lock.js";
-import { BLOCK_CACHE_BYTES, blockCache, type SegmentReader } from "./reader.js";
+import { blockCache, type SegmentReader } from "./reader.js";
 import { SegmentStore } from "./store.js";
 import { stageSegment, type SegmentChunk } from "./writer.js";
 
@@ -385,12 +385,12 @@ class DiskDurability implements DurabilityLayer {
       const seg = dir.segments[places[p]!]!;
       if (!seg.records || this.tombstones.affects(seriesId, seg.id)) return false;
       try {
-        seg.queueRecords(places[p + 1]!, places[p + 1]! + places[p + 2]!, start as number, end as number, queue);
+        if (!seg.queueRecords(places[p + 1]!, places[p + 1]! + places[p + 2]!, start as number, end as number, queue)) return false;
       } catch (err) {
         this.segmentFailed(seg, err);
       }
     }
-    return blockCache.pinnedBytes <= BLOCK_CACHE_BYTES / 2;
+    return true;
   }
 
   releaseQueued(): void {

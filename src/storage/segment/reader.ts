@@ -25,7 +25,7 @@ import {
 } from "./format.js";
 
 /** Decompressed bytes kept for all open segments together (see BlockCache for which blocks go first). */
-export const BLOCK_CACHE_BYTES = 32 << 20;
+const BLOCK_CACHE_BYTES = 32 << 20;
 /** Cache keys are segment serial * BLOCK_KEY_SPAN + block number. */
 const BLOCK_KEY_SPAN = 2 ** 26;
 
@@ -280,9 +280,10 @@ export class SegmentReader {
   /**
    * Queues the records of chunk entries [first, last) that may overlap [start, end) for a batch decode (format
    * version 3, number timestamps), their blocks pinned in the cache until the caller's decode ran
-   * (blockCache.unpinAll). One call per series and segment: the block is looked up only when it changes.
+   * (blockCache.unpinAll). One call per series and segment: the block is looked up only when it changes. Stops and
+   * returns false once the pinned blocks exceed half the cache (the caller then decodes what it queued first).
    */
-  queueRecords(first: number, last: number, start: number, end: number, queue: RecordQueue): void {
+  queueRecords(first: number, last: number, start: number, end: number, queue: RecordQueue): boolean {
     const { chunkBlock, chunkOffset, chunkLength, chunkPoints } = this.index;
     const minTs = this.minTs as Float64Array;
     const maxTs = this.maxTs as Float64Array;
@@ -293,6 +294,7 @@ export class SegmentReader {
       if (!(maxTs[i]! >= start && minTs[i]! < end)) continue;
       if (chunkBlock[i] !== b) {
         b = chunkBlock[i]!;
+        if (blockCache.pinnedBytes > blockCache.capacity / 2) return false;
         const block = this.readBlock(b);
         blockCache.pin(block);
         ptr = block.ptr;
@@ -303,6 +305,7 @@ export class SegmentReader {
       if (offset + length > blockLength) throw dataCorruption(this.chunksPath, this.index.blockOffsets[b]!, "chunk entry outside its block");
       queue.add(ptr + offset, length, chunkPoints[i]!, minTs[i]!, maxTs[i]!);
     }
+    return true;
   }
 
   /** The bytes chunks.bin stores for entry `i` (a whole chunk or a record), copied out of its cached block. */
