@@ -329,7 +329,7 @@ export class SegmentReader {
     if (hit) return hit;
     if (this.fd < 0) throw new Error(`segment ${this.dir} is closed`);
     const offset = this.index.blockOffsets[b];
-    if (offset === undefined) throw dataCorruption(this.chunksPath, 0, `block ${b} not in index`);
+    if (offset === undefined || b >= BLOCK_KEY_SPAN) throw dataCorruption(this.chunksPath, 0, `block ${b} not in index`);
     const header = Buffer.alloc(BLOCK_HEADER_BYTES);
     if (readSync(this.fd, header, 0, BLOCK_HEADER_BYTES, offset) !== BLOCK_HEADER_BYTES) {
       throw dataCorruption(this.chunksPath, offset, "block header past end of file");
@@ -339,7 +339,6 @@ export class SegmentReader {
     if (readSync(this.fd, data, 0, stored, offset + BLOCK_HEADER_BYTES) !== stored) {
       throw dataCorruption(this.chunksPath, offset, "block runs past end of file");
     }
-    if (b >= BLOCK_KEY_SPAN) throw dataCorruption(this.chunksPath, offset, `block number ${b} beyond ${BLOCK_KEY_SPAN}`);
     return blockCache.set(key, openBlock(header, data, this.chunksPath, offset));
   }
 
