@@ -1,9 +1,9 @@
 // WASM entry point: a plain list of re-exports; each kernel module adds its line here.
-export { scratch, readArena, readArenaPoints, blockArea } from "./memory";
+export { scratch, readArena, readArenaPoints, cacheAlloc, cacheFree } from "./memory";
 export { checksum, xxh64Into } from "./codec/checksum";
 export {
   encodeChunk, encodeOutputBytes, encodeWorkBytes, unsortedInputIndex, checkHeader, decodeChunk, decodeRange,
-  decodeRecordRange, aggregateChunk, timestampsFromF64,
+  decodeRecordRange, decodeSeriesRecords, aggregateChunk, timestampsFromF64,
 } from "./codec/chunk";
 export { promqlRangeEval } from "./promql/range_functions";
 export { snappyDecompressInto } from "./protocols/snappy";
