@@ -12,4 +12,4 @@ export {
   ilScan, ilOutputs, ilSampleCount, ilCacheGeneration, ilCacheClear, ilKeyCount, ilKeyBytes, ilKeyLength, ilFieldBytes,
   ilFieldLength, ilFieldKey,
 } from "./protocols/influx_lines";
-export { jsonPoints, jsonPointsStopAt, jsonValue, jsonValueOut, jsonValues } from "./text/json_points";
+export { jsonPoints, jsonPointsStopAt, jsonValue, jsonValueOut } from "./text/json_points";

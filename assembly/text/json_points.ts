@@ -66,20 +66,6 @@ export function jsonValue(v: f64): i32 {
   return end == 0 ? 0 : <i32>(end - VALUE_OUT);
 }
 
-/**
- * Writes the text of values[0..n) one after the other at `out` (room for 32 bytes per value) and the end of each, as
- * an i32 byte offset from `out`, at ends[i]; a value left to JS (see the top of this file) gets no text (its end is the
- * previous one).
- */
-export function jsonValues(values: usize, n: i32, out: usize, ends: usize): void {
-  let p = out;
-  for (let i = 0; i < n; i++) {
-    const end = writeValue(p, load<f64>(values + (<usize>i << 3)));
-    if (end != 0) p = end;
-    store<i32>(ends + (<usize>i << 2), <i32>(p - out));
-  }
-}
-
 /** MarshalTimestamp of ms (|ms| < 2^53): truncated to whole ms, seconds with ".ddd" when there is a fraction. */
 function writeTimestamp(p: usize, ms: f64): usize {
   let t = <i64>ms;

@@ -86,15 +86,6 @@ class JsonWriter extends GrowableBytes {
     this.buf[this.length++] = 0x22;
   }
 
-  /** `n` bytes of `from` at `at`. */
-  bytes(from: Uint8Array, at: number, n: number): void {
-    this.reserve(n);
-    const buf = this.buf;
-    let p = this.length;
-    for (let i = 0; i < n; i++) buf[p++] = from[at + i]!;
-    this.length = p;
-  }
-
   /** formatFloat(v). */
   float(v: number): void {
     this.reserve(MAX_FLOAT_BYTES);
@@ -134,10 +125,9 @@ const MAX_FLOAT_BYTES = 32;
 const oneValue = new Float64Array(1);
 
 const wasm = loadWasm();
-/** The WASM number writers (assembly/text/json_points.ts): a series' matrix points, a vector's values, single values. */
+/** The WASM number writers (assembly/text/json_points.ts): a series' matrix points, and single values. */
 const jsonPoints = wasm.jsonPoints as (ts: number, values: number, from: number, n: number, out: number) => number;
 const jsonValue = wasm.jsonValue as (v: number) => number;
-const jsonValues = wasm.jsonValues as (values: number, n: number, out: number, ends: number) => void;
 /** jsonPoints' stop index, as an index into 32-bit words of linear memory. */
 const JSON_POINTS_STOP = (wasm.jsonPointsStopAt as () => number)() >> 2;
 /** Where jsonValue writes, as an index into 32-bit words (8-byte aligned). */
@@ -216,20 +206,11 @@ function writeQueryData(w: JsonWriter, result: QueryData): void {
 // than one writeQueryData holding every case)
 
 function writeVector(w: JsonWriter, result: readonly InstantSample[]): void {
-  // the values' text in one WASM call (jsonValues), each copied in after its sample's labels
-  const n = result.length;
-  const base = scratch(n * (8 + 4 + 32));
-  const endsAt = base + n * 8;
-  const textAt = endsAt + n * 4;
-  const mem = memoryViews();
-  for (let k = 0; k < n; k++) mem.f64[(base >> 3) + k] = result[k]!.value;
-  jsonValues(base, n, textAt, endsAt);
   w.ascii('{"resultType":"vector","result":[');
   // the samples of an instant vector share the evaluation time: its `,"value":[<ts>,"` is formatted once
   let prefixTs = NaN;
   let prefix = "";
-  let from = 0;
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < result.length; k++) {
     const s = result[k]!;
     w.ascii(k > 0 ? ',{"metric":' : '{"metric":');
     writeLabels(w, s.labels);
@@ -238,10 +219,7 @@ function writeVector(w: JsonWriter, result: readonly InstantSample[]): void {
       prefix = `,"value":[${formatTimestamp(prefixTs)},"`;
     }
     w.ascii(prefix);
-    const to = mem.i32[(endsAt >> 2) + k]!;
-    if (to > from) w.bytes(mem.u8, textAt + from, to - from);
-    else w.float(s.value); // a value jsonValues left to JS
-    from = to;
+    w.float(s.value);
     w.ascii('"]}');
   }
   w.ascii("]");
