@@ -6,7 +6,7 @@ import { documentedType, exprType, parse, PromqlParseError, resolveDurations } f
 import { PromqlError, type InstantSample, type Label, type QueryAnnotations, type QueryResult, type RangeSeries } from "./result.js";
 import { Annotations } from "./annotations.js";
 import type { SeriesSource } from "./source.js";
-import { compareLabels, dropMetadataLabels, isMetadataLabel } from "./labels.js";
+import { compareLabels, dropMetadataLabels, labelsKey } from "./labels.js";
 import { Evaluator, finalizeSeries, unwrapParens } from "./evaluator.js";
 import { countPresent, makeGrid, seriesOfColumns, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 
@@ -221,23 +221,13 @@ function samplesOfResultColumns(cols: VectorColumns, timeMs: number, ev: Evaluat
   return out;
 }
 
-/**
- * The labels without the metric name (and metadata labels), or undefined when `keys` already holds that set; adds it.
- * (One plain loop builds the key: this runs per series of a result and gets compiled early, and a smaller function
- * is compiled sooner and cheaper than one inlining labelsKey's and dropMetadataLabels' iterators.)
- */
+/** The labels without the metric name (and metadata labels), or undefined when `keys` already holds that set; adds it. */
 function withoutName(labels: Label[], keys: Set<string>): Label[] | undefined {
-  let key = "";
-  let kept = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const l = labels[i]!;
-    if (isMetadataLabel(l.name)) continue;
-    key += l.name + "\xff" + l.value + "\xfe";
-    kept++;
-  }
+  const dropped = dropMetadataLabels(labels);
+  const key = labelsKey(dropped);
   if (keys.has(key)) return undefined;
   keys.add(key);
-  return kept === labels.length ? labels : dropMetadataLabels(labels);
+  return dropped;
 }
 
 /** counts[i] = the present steps of series i (steps [i * steps, (i + 1) * steps)); returns their sum. */
