@@ -133,4 +133,21 @@ test("matrix points (the WASM writer, with formatFloat for what it leaves to JS)
   );
 });
 
+test("instant vectors (values by the WASM writer, those it leaves to JS by formatFloat) spell every value as formatFloat", () => {
+  const u32 = fc.integer({ min: 0, max: 2 ** 32 - 1 });
+  const value = fc.oneof(
+    fc.tuple(u32, u32).map(([hi, lo]) => fromBits(hi, lo)),
+    fc.constantFrom(0, -0, NaN, Infinity, -Infinity, 1e21, 2 ** 53 + 2, 5e-7, 1e-6, 8, 0.5, 123456.789, 2 ** 31),
+  );
+  fc.assert(
+    fc.property(fc.array(value, { minLength: 0, maxLength: 60 }), fc.integer({ min: 0, max: 2 ** 42 }), (vs, t) => {
+      const result = vs.map((v, k) => ({ labels: [{ name: "k", value: String(k) }], timestamp: t + (k % 3 === 2 ? 1 : 0), value: v }));
+      const want = result.map((s) => `{"metric":{"k":"${s.labels[0]!.value}"},"value":[${formatTimestamp(s.timestamp)},"${formatFloat(s.value)}"]}`);
+      const body = querySuccessBody({ resultType: "vector", result, warnings: [], infos: [] }).toString("latin1");
+      assert.is(body, `{"status":"success","data":{"resultType":"vector","result":[${want.join(",")}]}}`);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
 test.run();
