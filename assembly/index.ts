@@ -1,9 +1,9 @@
 // WASM entry point: a plain list of re-exports; each kernel module adds its line here.
-export { scratch, readArena, readArenaPoints, blockArea } from "./memory";
+export { scratch, readArena, readArenaPoints, cacheAlloc, cacheFree } from "./memory";
 export { checksum, xxh64Into } from "./codec/checksum";
 export {
   encodeChunk, encodeOutputBytes, encodeWorkBytes, unsortedInputIndex, checkHeader, decodeChunk, decodeRange,
-  decodeRecordRange, aggregateChunk, timestampsFromF64,
+  decodeRecordRange, decodeSeriesRecords, aggregateChunk, timestampsFromF64,
 } from "./codec/chunk";
 export { promqlRangeEval } from "./promql/range_functions";
 export { snappyDecompressInto } from "./protocols/snappy";
@@ -12,4 +12,4 @@ export {
   ilScan, ilOutputs, ilSampleCount, ilCacheGeneration, ilCacheClear, ilKeyCount, ilKeyBytes, ilKeyLength, ilFieldBytes,
   ilFieldLength, ilFieldKey,
 } from "./protocols/influx_lines";
-export { shortestFixed, shortestFixedOut } from "./text/shortest_decimal";
+export { jsonPoints, jsonPointsStopAt, jsonValue, jsonValueOut } from "./text/json_points";

@@ -1,6 +1,6 @@
 // Linear-memory arenas: the shared scratch (JS fills it with kernel inputs and reads outputs; valid until the next
-// scratch() call), the read arena (decoded range data that range kernels read in place; see readArena) and the block
-// area (a segment block staged for decoding its records; see blockArea).
+// scratch() call), the read arena (decoded range data that range kernels read in place; see readArena) and the
+// blocks of the segment block cache (decompressed segment blocks whose records are decoded in place; see cacheAlloc).
 
 let scratchBase: usize = 0;
 let scratchCapacity: usize = 0;
@@ -46,18 +46,15 @@ export function readArenaPoints(): usize {
   return arenaPoints;
 }
 
-let blockBase: usize = 0;
-let blockCapacity: usize = 0;
-
 /**
- * The block area: at least `bytes` bytes of its own heap block (scratch() and the read arena never touch it), where
- * JS stages a segment block whose records it decodes one after the other. Growing it drops its contents.
+ * A block of the segment block cache (src/storage/segment/reader.ts): `bytes` bytes of their own heap block, where
+ * JS copies a decompressed segment block once; the record decoders read its records in place. Freed with cacheFree
+ * when the cache evicts the block or its segment closes.
  */
-export function blockArea(bytes: usize): usize {
-  if (bytes > blockCapacity) {
-    if (blockBase != 0) heap.free(blockBase);
-    blockCapacity = (bytes + 0xffff) & ~(<usize>0xffff);
-    blockBase = heap.alloc(blockCapacity);
-  }
-  return blockBase;
+export function cacheAlloc(bytes: usize): usize {
+  return heap.alloc(bytes);
+}
+
+export function cacheFree(ptr: usize): void {
+  heap.free(ptr);
 }

@@ -241,6 +241,12 @@ function locateRange(
       if (mode == TIMESTAMPS_ENDS_I64) {
         store<i64>(ts + (<usize>from << 3), minTs + <i64>from * step);
         store<i64>(ts + (<usize>(to - 1) << 3), minTs + <i64>(to - 1) * step);
+      } else if (mode == TIMESTAMPS_F64) {
+        let t = minTs + <i64>from * step;
+        for (let i = from; i < to; i++) {
+          store<f64>(ts + (<usize>i << 3), <f64>t);
+          t += step;
+        }
       } else {
         let t = minTs + <i64>from * step;
         for (let i = from; i < to; i++) {
@@ -259,7 +265,7 @@ function locateRange(
   if (to <= from) return 0;
   const decoded = decodeCheckedValues(p, len, values, from, to);
   if (decoded < 0) return decoded;
-  if (mode == TIMESTAMPS_F64) timestampsToF64(ts, from, to);
+  if (mode == TIMESTAMPS_F64 && step < 0) timestampsToF64(ts, from, to); // (a fixed step wrote f64 already)
   return to - from;
 }
 
@@ -316,6 +322,48 @@ export function decodeRecordRange(
     memory.copy(values, values + (<usize>from << 3), <usize>n << 3);
   }
   return n;
+}
+
+/** Bytes of one record descriptor of decodeSeriesRecords: u32 address, u32 length, u32 point count, u32 unused, f64 minTs, f64 maxTs. */
+const RECORD_DESC_BYTES: usize = 32;
+/** decodeSeriesRecords' status for a series whose records overlap in time (the caller merges it by timestamp). */
+export const ERR_SERIES_ORDER: i32 = -30;
+
+/**
+ * decodeRecordRange for the records of many series in one call, each series' points in range written right after the
+ * previous series' from index 0 of ts and values (f64). Record r is the descriptor at descs + (r - firstRecord) * 32
+ * (see RECORD_DESC_BYTES; records live in place, e.g. in the blocks of the segment block cache); series s owns records
+ * [its predecessor's end (firstRecord for s = 0), ends[s]) of the i32 array `ends`. Writes each series' point count
+ * as i32 at out + 4 * s. Stops before a series whose records overlap in time (a record starting before the series'
+ * last point) or fail to decode, without keeping its points: writes the status (ERR_SERIES_ORDER or the decoder's
+ * ERR_*) and the failing record's index as i32 at out + 4 * nSeries and returns how many series were done (nSeries
+ * when all were; the status is 0 then). ts and values need room for the sum of the records' counts, work for the
+ * longest record + 112 bytes.
+ */
+export function decodeSeriesRecords(
+  descs: usize, firstRecord: i32, ends: usize, nSeries: i32, start: f64, end: f64, work: usize, ts: usize, values: usize, out: usize,
+): i32 {
+  const status = out + (<usize>nSeries << 2);
+  store<i32>(status, 0);
+  let r = firstRecord;
+  let at: usize = 0;
+  for (let s = 0; s < nSeries; s++) {
+    const seriesAt = at;
+    for (const stop = load<i32>(ends + (<usize>s << 2)); r < stop; r++) {
+      const d = descs + <usize>(r - firstRecord) * RECORD_DESC_BYTES;
+      const t = ts + (at << 3);
+      const n = decodeRecordRange(load<u32>(d), load<u32>(d, 4), load<i32>(d, 8), load<f64>(d, 16), load<f64>(d, 24), start, end, work, t, values + (at << 3));
+      if (n > 0 && at > seriesAt && load<f64>(t - 8) > load<f64>(t)) store<i32>(status, ERR_SERIES_ORDER);
+      else if (n < 0) store<i32>(status, n);
+      if (load<i32>(status) != 0) {
+        store<i32>(status, r, 4);
+        return s;
+      }
+      at += <usize>n;
+    }
+    store<i32>(out + (<usize>s << 2), <i32>(at - seriesAt));
+  }
+  return nSeries;
 }
 
 /** Aggregates the points with bounds[0] <= ts <= bounds[1] without leaving WASM. Writes f64 count, sum, min, max,

@@ -58,8 +58,7 @@ let kahanC: f64 = 0;
 // select instead of a data-dependent branch (~2x faster): the same operations as long as the running sum stays
 // finite, which the caller checks on the result (a sum that reached ±Inf or NaN never becomes finite again) before
 // falling back to the kahanInc loop. Returns the sum; the compensation goes to kahanC.
-@inline function kahanSumFinite(vs: usize, from: i32, hi: i32, sum: f64): f64 {
-  let c: f64 = 0;
+@inline function kahanSumFinite(vs: usize, from: i32, hi: i32, sum: f64, c: f64 = 0): f64 {
   for (let i = from; i < hi; i++) {
     const v = load<f64>(vs + (<usize>i << 3));
     const t = sum + v;
@@ -315,6 +314,137 @@ function windowMin(vs: usize, lo: i32, hi: i32): f64 {
   return best;
 }
 
+// avg_over_time of vs[lo, hi) (hi > lo): Prometheus' Kahan sum, and its incremental mean once the sum overflows.
+function windowAvg(vs: usize, lo: i32, hi: i32): f64 {
+  const n = hi - lo;
+  const finiteSum = kahanSumFinite(vs, lo + 1, hi, load<f64>(vs + (<usize>lo << 3)));
+  if (isFinite(finiteSum)) return finiteSum / <f64>n + kahanC / <f64>n;
+  return windowAvgSlow(vs, lo, hi);
+}
+
+// windowAvg after a sum that did not stay finite: Prometheus' loop as it is.
+function windowAvgSlow(vs: usize, lo: i32, hi: i32): f64 {
+  let sum = load<f64>(vs + (<usize>lo << 3));
+  let count: f64 = 1;
+  let mean: f64 = 0, c: f64 = 0;
+  let incremental = false;
+  for (let i = lo + 1; i < hi; i++) {
+    const v = load<f64>(vs + (<usize>i << 3));
+    count = <f64>(i - lo + 1);
+    if (!incremental) {
+      const newSum = kahanInc(v, sum, c);
+      if (isFinite(newSum) || isNaN(newSum)) {
+        sum = newSum; c = kahanC;
+        continue;
+      }
+      incremental = true;
+      mean = sum / (count - 1);
+      c /= count - 1;
+    }
+    const q = (count - 1) / count;
+    mean = kahanInc(v / count, q * mean, q * c);
+    c = kahanC;
+  }
+  return incremental ? mean + c : sum / count + c / count;
+}
+
+// sum_over_time of vs[lo, hi): Prometheus' Kahan sum.
+function windowSum(vs: usize, lo: i32, hi: i32): f64 {
+  const finiteSum = kahanSumFinite(vs, lo, hi, 0);
+  if (isFinite(finiteSum)) return finiteSum + kahanC;
+  return windowSumSlow(vs, lo, hi);
+}
+
+// windowSum after a sum that did not stay finite: Prometheus' loop as it is.
+function windowSumSlow(vs: usize, lo: i32, hi: i32): f64 {
+  let sum: f64 = 0, c: f64 = 0;
+  for (let i = lo; i < hi; i++) {
+    sum = kahanInc(load<f64>(vs + (<usize>i << 3)), sum, c);
+    c = kahanC;
+  }
+  return (!isFinite(sum) && !isNaN(sum)) ? sum : sum + c;
+}
+
+// Lane 1's sum and the two compensations of the last kahanSumFinitePair call.
+let pairSum1: f64 = 0;
+let pairC0: f64 = 0;
+let pairC1: f64 = 0;
+
+// kahanSumFinite of two windows at once: lane 0 adds vs[from0, hi0) onto sum0, lane 1 vs[from1, hi1) onto sum1
+// (from0 <= from1, hi0 <= hi1: the windows of two consecutive steps). Where they overlap, [from1, hi0), both run in
+// the two lanes of one f64x2, each adding the same elements in the same order with the same operations as
+// kahanSumFinite, so each lane's sum and compensation are bit for bit those of its window alone; the parts of one
+// window only run alone. Returns lane 0's sum; lane 1's goes to pairSum1, the compensations to pairC0 and pairC1.
+function kahanSumFinitePair(vs: usize, from0: i32, hi0: i32, sum0: f64, from1: i32, hi1: i32, sum1: f64): f64 {
+  const both = min(from1, hi0); // lane 0 alone before it
+  sum0 = kahanSumFinite(vs, from0, both, sum0);
+  let s = f64x2(sum0, sum1);
+  let c = f64x2(kahanC, 0);
+  for (let i = from1; i < hi0; i++) {
+    const v = v128.splat<f64>(load<f64>(vs + (<usize>i << 3)));
+    const t = f64x2.add(s, v);
+    const big = f64x2.ge(f64x2.abs(s), f64x2.abs(v));
+    c = f64x2.add(c, v128.bitselect(f64x2.add(f64x2.sub(s, t), v), f64x2.add(f64x2.sub(v, t), s), big));
+    s = t;
+  }
+  pairC0 = f64x2.extract_lane(c, 0);
+  pairSum1 = kahanSumFinite(vs, max(hi0, from1), hi1, f64x2.extract_lane(s, 1), f64x2.extract_lane(c, 1));
+  pairC1 = kahanC;
+  return f64x2.extract_lane(s, 0);
+}
+
+// avg_over_time / sum_over_time of one series over all steps, windows as promqlRangeEval's, two steps at a time
+// (kahanSumFinitePair); a window whose sum does not stay finite is summed again alone by Prometheus' loop.
+function windowSums(
+  fn: i32, ts: usize, vs: usize, first: i32, end: i32, stepCount: i32, windowEnds: usize, rangeMs: f64,
+  extraBeforeMs: f64, extraAfterMs: f64, rowOut: usize, rowPresent: usize,
+): void {
+  const avg = fn == FN_AVG;
+  let lo = first;
+  let hi = first;
+  for (let k = 0; k < stepCount; k += 2) {
+    let we = load<f64>(windowEnds + (<usize>k << 3));
+    while (hi < end && f64At(ts, hi) <= we + extraAfterMs) hi++;
+    while (lo < hi && f64At(ts, lo) <= we - rangeMs - extraBeforeMs) lo++;
+    const lo0 = lo;
+    const hi0 = hi;
+    if (k + 1 == stepCount) {
+      storeWindowSum(avg, vs, lo0, hi0, rowOut, rowPresent, k);
+      break;
+    }
+    we = load<f64>(windowEnds + (<usize>(k + 1) << 3));
+    while (hi < end && f64At(ts, hi) <= we + extraAfterMs) hi++;
+    while (lo < hi && f64At(ts, lo) <= we - rangeMs - extraBeforeMs) lo++;
+    if (hi0 == lo0 || hi == lo) {
+      storeWindowSum(avg, vs, lo0, hi0, rowOut, rowPresent, k);
+      storeWindowSum(avg, vs, lo, hi, rowOut, rowPresent, k + 1);
+      continue;
+    }
+    // avg starts from a window's first value, sum from 0
+    const skip = avg ? 1 : 0;
+    const sum0 = kahanSumFinitePair(
+      vs, lo0 + skip, hi0, avg ? load<f64>(vs + (<usize>lo0 << 3)) : 0, lo + skip, hi, avg ? load<f64>(vs + (<usize>lo << 3)) : 0,
+    );
+    storePairLane(avg, vs, lo0, hi0, sum0, pairC0, rowOut, rowPresent, k);
+    storePairLane(avg, vs, lo, hi, pairSum1, pairC1, rowOut, rowPresent, k + 1);
+  }
+}
+
+// One window's avg or sum from its finite-path sum and compensation, or by windowAvg/windowSum when it is not finite.
+@inline function storePairLane(avg: bool, vs: usize, lo: i32, hi: i32, sum: f64, c: f64, rowOut: usize, rowPresent: usize, k: i32): void {
+  const n = <f64>(hi - lo);
+  const r = isFinite(sum) ? (avg ? sum / n + c / n : sum + c) : (avg ? windowAvgSlow(vs, lo, hi) : windowSumSlow(vs, lo, hi));
+  store<f64>(rowOut + (<usize>k << 3), r);
+  store<u8>(rowPresent + <usize>k, 1);
+}
+
+// One window's avg or sum alone (absent when the window is empty).
+function storeWindowSum(avg: bool, vs: usize, lo: i32, hi: i32, rowOut: usize, rowPresent: usize, k: i32): void {
+  const ok = hi > lo;
+  store<f64>(rowOut + (<usize>k << 3), ok ? (avg ? windowAvg(vs, lo, hi) : windowSum(vs, lo, hi)) : 0);
+  store<u8>(rowPresent + <usize>k, ok ? 1 : 0);
+}
+
 /**
  * Evaluates range function `fn` for `seriesCount` series over `stepCount` windows.
  * Series s owns samples [offsets[s], offsets[s+1]) of the ts/vals arrays (ms timestamps ascending); staleness
@@ -334,13 +464,17 @@ export function promqlRangeEval(
     const first = load<i32>(offsets + (<usize>s << 2));
     const stored = load<i32>(offsets + (<usize>(s + 1) << 2));
     const end = fn >= FN_INSTANT_VALUE ? stored : dropStaleMarkers(ts, vs, first, stored);
+    const rowOut = out + ((<usize>s * <usize>stepCount) << 3);
+    const rowPresent = present + <usize>s * <usize>stepCount;
+    if (fn == FN_AVG || fn == FN_SUM) {
+      windowSums(fn, ts, vs, first, end, stepCount, windowEnds, rangeMs, extraBeforeMs, extraAfterMs, rowOut, rowPresent);
+      continue;
+    }
     let lo = first;
     let hi = first;
     // First index i > lo with vs[i] < vs[i - 1] (a counter reset), or an index >= hi when the window has none;
     // only moves forward, so finding the resets costs one pass over the series, not one per window.
     let reset = first + 1;
-    const rowOut = out + ((<usize>s * <usize>stepCount) << 3);
-    const rowPresent = present + <usize>s * <usize>stepCount;
     for (let k = 0; k < stepCount; k++) {
       const we = load<f64>(windowEnds + (<usize>k << 3));
       const ws = we - rangeMs - extraBeforeMs;
@@ -395,47 +529,11 @@ export function promqlRangeEval(
             break;
           }
           case FN_AVG: {
-            const finiteSum = kahanSumFinite(vs, lo + 1, hi, load<f64>(vs + (<usize>lo << 3)));
-            if (isFinite(finiteSum)) {
-              r = finiteSum / <f64>n + kahanC / <f64>n;
-              break;
-            }
-            let sum = load<f64>(vs + (<usize>lo << 3));
-            let count: f64 = 1;
-            let mean: f64 = 0, c: f64 = 0;
-            let incremental = false;
-            for (let i = lo + 1; i < hi; i++) {
-              const v = load<f64>(vs + (<usize>i << 3));
-              count = <f64>(i - lo + 1);
-              if (!incremental) {
-                const newSum = kahanInc(v, sum, c);
-                if (isFinite(newSum) || isNaN(newSum)) {
-                  sum = newSum; c = kahanC;
-                  continue;
-                }
-                incremental = true;
-                mean = sum / (count - 1);
-                c /= count - 1;
-              }
-              const q = (count - 1) / count;
-              mean = kahanInc(v / count, q * mean, q * c);
-              c = kahanC;
-            }
-            r = incremental ? mean + c : sum / count + c / count;
+            r = windowAvg(vs, lo, hi);
             break;
           }
           case FN_SUM: {
-            const finiteSum = kahanSumFinite(vs, lo, hi, 0);
-            if (isFinite(finiteSum)) {
-              r = finiteSum + kahanC;
-              break;
-            }
-            let sum: f64 = 0, c: f64 = 0;
-            for (let i = lo; i < hi; i++) {
-              sum = kahanInc(load<f64>(vs + (<usize>i << 3)), sum, c);
-              c = kahanC;
-            }
-            r = (!isFinite(sum) && !isNaN(sum)) ? sum : sum + c;
+            r = windowSum(vs, lo, hi);
             break;
           }
           case FN_MIN:

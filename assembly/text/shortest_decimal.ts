@@ -1,5 +1,5 @@
 // Shortest round-trip decimal text of doubles 1e-6 <= v < 8 (Schubfach, R. Giulietti; as in A. Bolz's C++ port), written
-// as ASCII in Go's strconv.FormatFloat(v, 'f', -1, 64) form for the Prometheus JSON writer (src/server/prometheus-json.ts).
+// as ASCII in Go's strconv.FormatFloat(v, 'f', -1, 64) form for the JSON number writer (json_points.ts).
 //
 // Hand-written because it is a hot path (a rate or ratio matrix writes one such value per point) and no library
 // produces the digits into a buffer without first making a JS string (String(v) and a byte copy: ~120 ns and a heap

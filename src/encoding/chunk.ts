@@ -80,8 +80,9 @@ interface CodecKernels extends WasmExports {
   decodeRecordRange(
     record: number, len: number, count: number, minTs: number, maxTs: number, start: number, end: number, work: number, ts: number, values: number,
   ): number;
-  /** A region of its own (scratch() never touches it) with room for `bytes` bytes. */
-  blockArea(bytes: number): number;
+  decodeSeriesRecords(
+    descs: number, firstRecord: number, ends: number, nSeries: number, start: number, end: number, work: number, ts: number, values: number, out: number,
+  ): number;
   aggregateChunk(p: number, len: number, bounds: number, boundsAsF64: number, ts: number, values: number, result: number): number;
   timestampsFromF64(ts: number, n: number): number;
   checksum(p: number, len: number): number;
@@ -423,10 +424,9 @@ export function decodeRangeToMemory(chunk: Uint8Array, start: number, end: numbe
   return count;
 }
 
-/** A segment's chunk record in place: bytes [offset, offset + length) of `bytes`, with its index entry's fields. */
+/** A segment's chunk record in linear memory: `length` bytes at address `addr`, with its index entry's fields. */
 export interface RecordRef {
-  bytes: Uint8Array;
-  offset: number;
+  addr: number;
   length: number;
   /** Point count. */
   count: number;
@@ -435,53 +435,64 @@ export interface RecordRef {
 }
 
 /**
- * decodeRangeToMemory for a chunk a segment stores as a record (chunkToRecord), given the fields of its index entry
- * (point count, min and max ts as integer numbers): the kernel rebuilds only the header, in scratch in front of a copy
- * of the sections, and checks no checksum (the record has none: the segment block's CRC-32 covered it). The record
- * comes as one object (a reader reuses one for all its records): its timestamps are read here, next to the kernel
- * call, so no heap number is made for them. The record's bytes are copied into the block area together with what
- * follows them in `bytes` (up to STAGE_WINDOW): a next record inside that window is decoded from there, no copy (nor
- * view) of its own.
+ * decodeRangeToMemory for a chunk a segment stores as a record (chunkToRecord) in linear memory (a block of the
+ * segment block cache), given the fields of its index entry (point count, min and max ts as integer numbers): the
+ * kernel rebuilds only the header, in scratch in front of a copy of the sections, and checks no checksum (the record
+ * has none: the segment block's CRC-32 covered it). The record comes as one object (a reader reuses one for all its
+ * records): its timestamps are read here, next to the kernel call, so no heap number is made for them.
  */
 export function decodeRecordRangeToMemory(r: RecordRef, start: number, end: number, tsPtr: number, vsPtr: number, at: number): number {
   if (Number.isNaN(start) || Number.isNaN(end)) throw new RangeError("time bound is NaN");
-  const { bytes, offset, length } = r;
-  const kindId = bytes[offset + 1];
+  const { addr, length } = r;
+  const kindId = memoryViews().u8[addr + 1];
   if (kindId !== 0 && kindId !== undefined && KINDS[kindId] !== undefined) {
     throw new TypeError(`decodeRecordRangeToMemory needs an f64 chunk, got "${KINDS[kindId]}"`);
   }
-  if (offset < 0 || length < 0 || offset + length > bytes.length) throw new RangeError("record outside its bytes");
-  const inPtr = stagedRecord(bytes, offset, length);
   const work = scratch(align16(length + 112));
-  const n = kernels().decodeRecordRange(inPtr, length, r.count, r.minTs, r.maxTs, start, end, work, tsPtr + 8 * at, vsPtr + 8 * at);
-  if (n < 0) fail(n, chunkFromRecord(bytes.subarray(offset, offset + length), r.count, r.minTs, r.maxTs)); // (rebuilt for the message; throws itself on a bad length varint)
+  const n = kernels().decodeRecordRange(addr, length, r.count, r.minTs, r.maxTs, start, end, work, tsPtr + 8 * at, vsPtr + 8 * at);
+  if (n < 0) failRecord(n, addr, length, r.count, r.minTs, r.maxTs);
   return n;
 }
 
-/**
- * Bytes of a block staged at once, from the record asked for on: the next record a read asks for often follows it in
- * the block (a series' next chunk, or the next series in both orders). Measured on peerbench's 10k x 240 (records of
- * ~0.3-2 KiB; the reads jump to another block every ~7 records): 1 KiB windows cut the views by about a third at no
- * CPU cost; whole 64 KiB blocks cut them by two thirds but cost ~15 % more CPU in copies.
- */
-const STAGE_WINDOW = 1024;
-/** The block part [stagedFrom, stagedTo) in the block area at stagedAt (identity: cached blocks are never written). */
-let stagedBlock: Uint8Array | undefined;
-let stagedFrom = 0;
-let stagedTo = 0;
-let stagedAt = 0;
+/** Throws the ChunkCorruptionError of decoder code `code` for a record (rebuilt for the message; throws itself on a bad length varint). */
+function failRecord(code: number, addr: number, length: number, count: number, minTs: number, maxTs: number): never {
+  fail(code, chunkFromRecord(memoryViews().u8.slice(addr, addr + length), count, minTs, maxTs));
+}
 
-/** Address of the record [offset, offset + length) of `block` in the block area, staging a window of the block from it when it is not there. */
-function stagedRecord(block: Uint8Array, offset: number, length: number): number {
-  if (block === stagedBlock && offset >= stagedFrom && offset + length <= stagedTo) return stagedAt + (offset - stagedFrom);
-  const to = Math.min(block.length, offset + Math.max(length, STAGE_WINDOW));
-  stagedBlock = undefined; // (while the area may move)
-  stagedAt = kernels().blockArea(to - offset + READ_SLACK);
-  memoryViews().u8.set(offset === 0 && to === block.length ? block : new Uint8Array(block.buffer, block.byteOffset + offset, to - offset), stagedAt);
-  stagedBlock = block;
-  stagedFrom = offset;
-  stagedTo = to;
-  return stagedAt;
+/** Int32 cells per record descriptor of decodeSeriesRecordsToMemory (32 bytes: address, length, count, unused, f64 minTs, f64 maxTs). */
+export const RECORD_DESC_I32 = 8;
+/** decodeSeriesRecordsToMemory's status for a series whose records overlap in time. */
+export const SERIES_ORDER = -30;
+
+/**
+ * decodeRecordRangeToMemory for the records of many series in one kernel call: series `from` to `to - 1` of a list
+ * whose series k owns the records [ends[k - 1] (0 for k = 0), ends[k]) of `descs` (RECORD_DESC_I32 cells each: record
+ * address, length, point count, unused, then minTs and maxTs as the f64 cells 2 and 3 of the record's 32 bytes). Each
+ * series' points in [start, end) are written right after the previous series' from index `at` of the f64 areas at
+ * tsPtr / vsPtr, which need room for the sum of the records' counts; `maxLength` bounds the records' lengths. Writes
+ * series from + k's point count to counts[k]. Stops before a series whose records overlap in time (SERIES_ORDER) or
+ * fail to decode (the decoder's code), keeping none of its points: then counts[to - from] holds that status and the
+ * return value is how many series were done (to - from when all were).
+ */
+export function decodeSeriesRecordsToMemory(
+  descs: Int32Array, ends: Int32Array, from: number, to: number, maxLength: number, start: number, end: number,
+  tsPtr: number, vsPtr: number, at: number, counts: Int32Array,
+): number {
+  if (Number.isNaN(start) || Number.isNaN(end)) throw new RangeError("time bound is NaN");
+  const firstRecord = from === 0 ? 0 : ends[from - 1]!;
+  const records = ends[to - 1]! - firstRecord;
+  const n = to - from;
+  const descBytes = records * RECORD_DESC_I32 * 4;
+  const endsAt = descBytes;
+  const outAt = align16(endsAt + n * 4);
+  const workAt = align16(outAt + n * 4 + 8);
+  const base = scratch(workAt + align16(maxLength + 112));
+  const mem = memoryViews();
+  mem.i32.set(descs.subarray(firstRecord * RECORD_DESC_I32, firstRecord * RECORD_DESC_I32 + records * RECORD_DESC_I32), base / 4);
+  mem.i32.set(ends.subarray(from, to), (base + endsAt) / 4);
+  const done = kernels().decodeSeriesRecords(base, firstRecord, base + endsAt, n, start, end, base + workAt, tsPtr + 8 * at, vsPtr + 8 * at, base + outAt);
+  counts.set(mem.i32.subarray((base + outAt) / 4, (base + outAt) / 4 + n + 1));
+  return done;
 }
 
 const EMPTY_AGGREGATE: Readonly<ChunkAggregate> = { count: 0, sum: NaN, min: NaN, max: NaN, first: NaN, last: NaN, firstTs: NaN, lastTs: NaN };

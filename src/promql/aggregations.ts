@@ -10,8 +10,7 @@ import { goQuote } from "./parser/errors.js";
 import type { Evaluator } from "./evaluator.js";
 import { unwrapParens } from "./evaluator.js";
 import { releaseColumns } from "./range_kernels.js";
-import { grownTo } from "../encoding/typed-arrays.js";
-import { anyPresentIn, hasAnyPoint, seriesOfColumns, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
+import { anyPresentIn, hasAnyPoint, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 
 /** Compensation term left by the last kahanInc call (avoids allocating a pair per addition). */
 let kahanComp = 0;
@@ -26,18 +25,18 @@ function kahanInc(inc: number, sum: number, c: number): number {
   return t;
 }
 
-/** Prometheus' `quantile`: sorts `values` (NaN first) and interpolates between the closest ranks. */
-function quantile(q: number, values: number[]): number {
-  if (values.length === 0 || Number.isNaN(q)) return NaN;
+/**
+ * Prometheus' `quantile` of sorted[0..n): ascending with NaNs first, interpolated between the closest ranks.
+ */
+function quantile(q: number, sorted: Float64Array, n: number): number {
+  if (n === 0 || Number.isNaN(q)) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
-  values.sort((a, b) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b));
-  const n = values.length;
   const rank = q * (n - 1);
   const lower = Math.max(0, Math.floor(rank));
   const upper = Math.min(n - 1, lower + 1);
   const weight = rank - Math.floor(rank);
-  return values[lower] * (1 - weight) + values[upper] * weight;
+  return sorted[lower]! * (1 - weight) + sorted[upper]! * weight;
 }
 
 /** A group's identity: equal keys exactly when the grouping labels are equal. */
@@ -131,148 +130,183 @@ export async function evalAggregate(ev: Evaluator, e: ast.AggregateExpr, grid: G
   const names = e.op === "count_values" && !e.without ? [...e.grouping, valueLabel] : e.grouping;
   const g = grouping(names, e.without);
 
-  let input: StepSeries[] | undefined;
-  if (e.op === "sum" || e.op === "avg" || e.op === "count" || e.op === "group" || e.op === "min" || e.op === "max") {
+  const op = e.op;
+  const perStep = op === "quantile" || op === "stddev" || op === "stdvar";
+  if (perStep || op === "sum" || op === "avg" || op === "count" || op === "group" || op === "min" || op === "max") {
     // An instant selector (or one compared with a literal) or a range function is aggregated from its columns: no
-    // object per series. The columns are pooled: accumulate copies what it needs, and they go back to the pool.
+    // object per series. The columns are pooled: the aggregation copies what it needs, and they go back to the pool.
     const cols = await ev.evalColumns(e.expr, grid, true);
     if (cols) {
       try {
         const groups = groupSeries(cols.labels, cols, g);
-        const fast = accumulate(e.op, cols, groups.members, steps);
-        if (fast) return { kind: "vector", series: accumulated(groups.labels, fast) };
-        // an avg that overflowed: the incremental mean below, over copies
-        input = seriesOfColumns({ ...cols, values: cols.values.slice(), present: cols.present.slice() });
+        const fast = perStep ? undefined : accumulate(op, cols, groups.members, steps);
+        // quantile, stddev, stdvar, and an avg that overflowed (Prometheus' incremental mean) step by step
+        return { kind: "vector", series: fast ? accumulated(groups.labels, fast) : aggregateSteps(ev, e.op, param, cols, undefined, groups, steps) };
       } finally {
         releaseColumns(cols);
       }
     }
   }
-  input ??= await ev.evalVector(e.expr, grid);
+  const input = await ev.evalVector(e.expr, grid);
 
   if (e.op === "count_values") return { kind: "vector", series: countValues(input, g, valueLabel, steps) };
   if (e.op === "topk" || e.op === "bottomk" || e.op === "limitk" || e.op === "limit_ratio") {
     return { kind: "vector", series: selectK(e.op, input, g, param!, steps) };
   }
 
-  const { labels: groupLabels, members } = groupSeries(input.map((s) => s.labels), undefined, g);
-
-  if (e.op === "sum" || e.op === "avg" || e.op === "count" || e.op === "group" || e.op === "min" || e.op === "max") {
-    const fast = accumulate(e.op, input, members, steps);
-    if (fast) return { kind: "vector", series: accumulated(groupLabels, fast) };
+  // the aggregation loops read columns: the series' arrays copied into one pair
+  const groups = groupSeries(input.map((s) => s.labels), undefined, g);
+  const values = new Float64Array(input.length * steps);
+  const present = new Uint8Array(input.length * steps);
+  const dropNames = new Uint8Array(input.length);
+  for (let i = 0; i < input.length; i++) {
+    values.set(input[i]!.values, i * steps);
+    present.set(input[i]!.present, i * steps);
+    dropNames[i] = input[i]!.dropName ? 1 : 0;
   }
+  const cols: VectorColumns = { labels: input.map((s) => s.labels), dropName: false, values, present, steps };
+  if (op === "sum" || op === "avg" || op === "count" || op === "group" || op === "min" || op === "max") {
+    const fast = accumulate(op, cols, groups.members, steps);
+    if (fast) {
+      // a group drops the metric name when any member does
+      fast.dropName = groups.members.map((memberList) => memberList.some((i) => dropNames[i] === 1));
+      return { kind: "vector", series: accumulated(groups.labels, fast) };
+    }
+  }
+  return { kind: "vector", series: aggregateSteps(ev, op, param, cols, dropNames, groups, steps) };
+}
 
+/**
+ * The aggregations that look at all members of a group at once (quantile, stddev, stdvar) and avg's incremental
+ * mean after an overflow, step by step over columns (series i at [i * steps, (i + 1) * steps)); a group's result
+ * drops the metric name when a member present at some step does (per series in `dropNames`, else cols.dropName).
+ */
+function aggregateSteps(
+  ev: Evaluator, op: ast.AggregateOp, param: Float64Array | undefined, cols: VectorColumns, dropNames: Uint8Array | undefined,
+  groups: { labels: Label[][]; members: Int32Array[] }, steps: number,
+): StepSeries[] {
   const out: StepSeries[] = [];
-  const buffer: number[] = [];
-  for (let gi = 0; gi < groupLabels.length; gi++) {
+  for (let gi = 0; gi < groups.labels.length; gi++) {
     ev.checkDeadline();
     const values = new Float64Array(steps);
     const present = new Uint8Array(steps);
-    let dropName = false;
-    for (let t = 0; t < steps; t++) {
-      let count = 0;
-      let value = 0;
-      let mean = 0;
-      let c = 0;
-      let incremental = false;
-      buffer.length = 0;
-      for (const si of members[gi]) {
-        const s = input[si];
-        if (!s.present[t]) continue;
-        const f = s.values[t];
-        if (s.dropName) dropName = true;
-        count++;
-        if (count === 1) {
-          switch (e.op) {
-            case "stddev":
-            case "stdvar":
-              value = Number.isFinite(f) ? 0 : NaN;
-              mean = f;
-              break;
-            case "group":
-              value = 1;
-              break;
-            case "quantile":
-              buffer.push(f);
-              break;
-            default:
-              value = f;
-              mean = f;
-          }
-          continue;
-        }
-        switch (e.op) {
-          case "sum":
-            value = kahanInc(f, value, c);
-            c = kahanComp;
-            break;
-          case "avg": {
-            if (!incremental) {
-              const nv = kahanInc(f, value, c);
-              if (nv !== Infinity && nv !== -Infinity) {
-                value = nv;
-                c = kahanComp;
-                break;
-              }
-              incremental = true;
-              mean = value / (count - 1);
-              c /= count - 1;
-            }
-            const q = (count - 1) / count;
-            mean = kahanInc(f / count, q * mean, q * c);
-            c = kahanComp;
-            break;
-          }
-          case "max":
-            if (value < f || Number.isNaN(value)) value = f;
-            break;
-          case "min":
-            if (value > f || Number.isNaN(value)) value = f;
-            break;
-          case "stddev":
-          case "stdvar": {
-            const delta = f - mean;
-            mean += delta / count;
-            value += delta * (f - mean);
-            break;
-          }
-          case "quantile":
-            buffer.push(f);
-            break;
-          default:
-            break;
-        }
-      }
-      if (count === 0) continue;
-      switch (e.op) {
-        case "sum":
-          value += c;
-          break;
-        case "avg":
-          value = incremental ? mean + c : value / count + c / count;
-          break;
-        case "count":
-          value = count;
-          break;
-        case "stdvar":
-          value /= count;
-          break;
-        case "stddev":
-          value = Math.sqrt(value / count);
-          break;
-        case "quantile":
-          value = quantile(param![t], buffer);
-          break;
-        default:
-          break;
-      }
-      values[t] = value;
-      present[t] = 1;
-    }
-    const series = { labels: groupLabels[gi], dropName, values, present };
+    const memberList = groups.members[gi]!;
+    const dropName = op === "quantile"
+      ? quantileSteps(cols.values, cols.present, memberList, steps, param!, values, present)
+      : spreadSteps(op, cols.values, cols.present, memberList, steps, values, present);
+    const series = { labels: groups.labels[gi]!, dropName: dropName && droppedBy(cols, dropNames, memberList), values, present };
     if (hasAnyPoint(series)) out.push(series);
   }
-  return { kind: "vector", series: out };
+  return out;
+}
+
+/** Whether a member of the group (each present at some step) has its metric name dropped. */
+function droppedBy(cols: VectorColumns, dropNames: Uint8Array | undefined, memberList: Int32Array): boolean {
+  if (!dropNames) return cols.dropName;
+  for (let m = 0; m < memberList.length; m++) {
+    const i = memberList[m]!;
+    if (dropNames[i] && anyPresentIn(cols.present, i * cols.steps, (i + 1) * cols.steps)) return true;
+  }
+  return false;
+}
+
+/**
+ * One group's quantile per step over its present members; returns whether any step had one. Each step's values are
+ * sorted as a stable sort with NaN first would order them in member order: NaNs moved to the front, the rest by the
+ * typed array's numeric sort, then any run of zeros put back in member order (that sort puts -0 before 0).
+ */
+function quantileSteps(
+  sv: Float64Array, sp: Uint8Array, memberList: Int32Array, steps: number, param: Float64Array, values: Float64Array, present: Uint8Array,
+): boolean {
+  const buffer = new Float64Array(memberList.length);
+  let any = false;
+  for (let t = 0; t < steps; t++) {
+    let nans = 0;
+    let n = 0;
+    let negativeZeros = 0;
+    for (let m = 0; m < memberList.length; m++) {
+      const at = memberList[m]! * steps + t;
+      if (!sp[at]) continue;
+      const f = sv[at]!;
+      if (f !== f) {
+        buffer[n++] = buffer[nans]!;
+        buffer[nans++] = f;
+      } else {
+        buffer[n++] = f;
+        if (f === 0 && 1 / f < 0) negativeZeros++;
+      }
+    }
+    if (n === 0) continue;
+    buffer.subarray(nans, n).sort();
+    if (negativeZeros > 0) zerosInMemberOrder(sv, sp, memberList, steps, t, buffer, nans, n);
+    values[t] = quantile(param[t]!, buffer, n);
+    present[t] = 1;
+    any = true;
+  }
+  return any;
+}
+
+/** Rewrites the run of zeros in sorted[from..n) with the members' zeros at step t in member order. */
+function zerosInMemberOrder(sv: Float64Array, sp: Uint8Array, memberList: Int32Array, steps: number, t: number, sorted: Float64Array, from: number, n: number): void {
+  let k = from;
+  while (k < n && sorted[k]! < 0) k++;
+  for (let m = 0; m < memberList.length; m++) {
+    const at = memberList[m]! * steps + t;
+    if (sp[at] && sv[at] === 0) sorted[k++] = sv[at]!;
+  }
+}
+
+/**
+ * One group's stddev, stdvar (Welford's running mean and squared deviations, as Prometheus) or avg (Kahan sum, then
+ * the incremental mean from the first overflow on) per step; returns whether any step had a member.
+ */
+function spreadSteps(op: ast.AggregateOp, sv: Float64Array, sp: Uint8Array, memberList: Int32Array, steps: number, values: Float64Array, present: Uint8Array): boolean {
+  const variance = op === "stddev" || op === "stdvar";
+  let any = false;
+  for (let t = 0; t < steps; t++) {
+    let count = 0;
+    let value = 0;
+    let mean = 0;
+    let c = 0;
+    let incremental = false;
+    for (let m = 0; m < memberList.length; m++) {
+      const at = memberList[m]! * steps + t;
+      if (!sp[at]) continue;
+      const f = sv[at]!;
+      count++;
+      if (count === 1) {
+        value = variance ? (Number.isFinite(f) ? 0 : NaN) : f;
+        mean = f;
+      } else if (variance) {
+        const delta = f - mean;
+        mean += delta / count;
+        value += delta * (f - mean);
+      } else {
+        if (!incremental) {
+          const nv = kahanInc(f, value, c);
+          if (nv !== Infinity && nv !== -Infinity) {
+            value = nv;
+            c = kahanComp;
+            continue;
+          }
+          incremental = true;
+          mean = value / (count - 1);
+          c /= count - 1;
+        }
+        const q = (count - 1) / count;
+        mean = kahanInc(f / count, q * mean, q * c);
+        c = kahanComp;
+      }
+    }
+    if (count === 0) continue;
+    if (op === "stdvar") value /= count;
+    else if (op === "stddev") value = Math.sqrt(value / count);
+    else value = incremental ? mean + c : value / count + c / count;
+    values[t] = value;
+    present[t] = 1;
+    any = true;
+  }
+  return any;
 }
 
 /**
@@ -284,7 +318,7 @@ function groupSeries(labels: Label[][], cols: VectorColumns | undefined, g: Grou
   const groupIndex = new Map<GroupKey, number>();
   const groupLabels: Label[][] = [];
   const groupOf = new Int32Array(labels.length);
-  let sizes = new Int32Array(16);
+  const sizes = new Int32Array(labels.length); // (at most one group per series: no growth branch in the loop)
   for (let i = 0; i < labels.length; i++) {
     if (cols && !anyPresentIn(cols.present, i * cols.steps, (i + 1) * cols.steps)) {
       groupOf[i] = -1;
@@ -296,7 +330,6 @@ function groupSeries(labels: Label[][], cols: VectorColumns | undefined, g: Grou
       gi = groupLabels.length;
       groupIndex.set(key, gi);
       groupLabels.push(g.labels(labels[i]!));
-      if (gi >= sizes.length) sizes = grownTo(sizes, gi + 1);
     }
     groupOf[i] = gi;
     sizes[gi]++;
@@ -334,19 +367,17 @@ function accumulated(groupLabels: Label[][], acc: Accumulated): StepSeries[] {
 }
 
 /**
- * Series-major evaluation of sum, avg, count, group, min and max: one pass over each member series (StepSeries, or
- * series i of columns at [i * steps, (i + 1) * steps)) into per-group accumulators. Additions happen in the same
- * order as in the per-step path, so results are identical. Returns undefined when an avg overflows, which needs
- * Prometheus' incremental-mean fallback (the per-step path). count and group read no values.
+ * Series-major evaluation of sum, avg, count, group, min and max: one pass over each group's member series (series i
+ * of the columns at [i * steps, (i + 1) * steps)) into per-group accumulators. Additions happen in the same order as
+ * in the per-step path, so results are identical. Returns undefined when an avg overflows, which needs Prometheus'
+ * incremental-mean fallback (the per-step path). count and group read no values. Every group has cols.dropName.
  */
-function accumulate(
-  op: "sum" | "avg" | "count" | "group" | "min" | "max", input: StepSeries[] | VectorColumns, members: Int32Array[], steps: number,
-): Accumulated | undefined {
-  const cols = Array.isArray(input) ? undefined : input;
-  const series = Array.isArray(input) ? input : undefined;
+function accumulate(op: "sum" | "avg" | "count" | "group" | "min" | "max", cols: VectorColumns, members: Int32Array[], steps: number): Accumulated | undefined {
   const values: Float64Array[] = [];
   const present: Uint8Array[] = [];
   const dropName: boolean[] = [];
+  const sv = cols.values;
+  const sp = cols.present;
   // acc and seen become the group's result; the compensation and count columns are scratch, reused group by group
   const comp = new Float64Array(steps);
   const count = new Float64Array(steps);
@@ -355,106 +386,93 @@ function accumulate(
     const seen = new Uint8Array(steps);
     comp.fill(0);
     count.fill(0);
-    const drop = cols ? accumulateColumns(op, cols, memberList, acc, comp, count, seen, steps) : accumulateSeries(op, series!, memberList, acc, comp, count, seen, steps);
+    // (the operator is picked here, once per group: the loops below take no branch on it, so V8 compiles each once
+    // and never deoptimises it on an operator the first queries did not use)
+    if (op === "sum" || op === "avg") sumInto(sv, sp, memberList, acc, comp, count, seen, steps);
+    else if (op === "max") maxInto(sv, sp, memberList, acc, seen, steps);
+    else if (op === "min") minInto(sv, sp, memberList, acc, seen, steps);
+    else countInto(sp, memberList, acc, count, seen, steps);
     if (op === "sum") addCompensation(acc, comp, seen, steps);
     else if (op === "count") acc.set(count);
     else if (op === "avg" && !finishMean(acc, comp, count, seen, steps)) return undefined;
     values.push(acc);
     present.push(seen);
-    dropName.push(drop);
+    dropName.push(cols.dropName);
   }
   return { values, present, dropName };
 }
 
-/** accumulate's pass over one group's members held as columns; returns the group's dropName (two loops, not one over both forms, so each stays monomorphic). */
-function accumulateColumns(
-  op: string, cols: VectorColumns, memberList: Int32Array, acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
-): boolean {
-  const sv = cols.values;
-  const sp = cols.present;
-  const n = memberList.length;
-  if (op === "sum" || op === "avg") for (let m = 0; m < n; m++) sumInto(sv, sp, memberList[m]! * steps, acc, comp, count, seen, steps);
-  else if (op === "max") for (let m = 0; m < n; m++) maxInto(sv, sp, memberList[m]! * steps, acc, seen, steps);
-  else if (op === "min") for (let m = 0; m < n; m++) minInto(sv, sp, memberList[m]! * steps, acc, seen, steps);
-  else for (let m = 0; m < n; m++) countInto(sp, memberList[m]! * steps, acc, count, seen, steps);
-  return cols.dropName;
-}
-
-/** accumulate's pass over one group's members held as StepSeries; returns the group's dropName. */
-function accumulateSeries(
-  op: string, series: StepSeries[], memberList: Int32Array, acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number,
-): boolean {
-  let drop = false;
-  for (let m = 0; m < memberList.length; m++) {
-    const s = series[memberList[m]!]!;
-    if (s.dropName) drop = true;
-    if (op === "sum" || op === "avg") sumInto(s.values, s.present, 0, acc, comp, count, seen, steps);
-    else if (op === "max") maxInto(s.values, s.present, 0, acc, seen, steps);
-    else if (op === "min") minInto(s.values, s.present, 0, acc, seen, steps);
-    else countInto(s.present, 0, acc, count, seen, steps);
-  }
-  return drop;
-}
-
-// accumulate's per-step loops, one small function per operator over typed arrays only: V8 optimises each after a
-// few member series and reuses it for every query shape, where one big function would be compiled through on-stack
+// accumulate's loops, one small function per operator over typed arrays only: V8 optimises each after a few member
+// series and reuses it for every query shape, where one big function would be compiled through on-stack
 // replacement on its first long run, deoptimised on its first new branch and compiled again (~20-50 ms each time).
 
 /**
- * Kahan-compensated running sum of one member series (steps [at, at + steps) of sv/sp) into acc/comp (count:
- * members seen per step).
+ * Kahan-compensated running sum of the member series (steps [i * steps, (i + 1) * steps) of sv/sp for each i in
+ * memberList, in order) into acc/comp (count: members seen per step).
  */
-function sumInto(sv: Float64Array, sp: Uint8Array, at: number, acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number): void {
-  for (let t = 0; t < steps; t++) {
-    if (!sp[at + t]) continue;
-    const f = sv[at + t]!;
-    if (!seen[t]) {
-      seen[t] = 1;
-      acc[t] = f;
-      count[t] = 1;
-      continue;
+function sumInto(sv: Float64Array, sp: Uint8Array, memberList: Int32Array, acc: Float64Array, comp: Float64Array, count: Float64Array, seen: Uint8Array, steps: number): void {
+  for (let m = 0; m < memberList.length; m++) {
+    const at = memberList[m]! * steps;
+    for (let t = 0; t < steps; t++) {
+      if (!sp[at + t]) continue;
+      const f = sv[at + t]!;
+      if (!seen[t]) {
+        seen[t] = 1;
+        acc[t] = f;
+        count[t] = 1;
+        continue;
+      }
+      count[t]++;
+      const a = acc[t]!;
+      const sum = a + f;
+      if (sum === Infinity || sum === -Infinity) comp[t] = 0;
+      else if (Math.abs(a) >= Math.abs(f)) comp[t] += a - sum + f;
+      else comp[t] += f - sum + a;
+      acc[t] = sum;
     }
-    count[t]++;
-    const a = acc[t]!;
-    const sum = a + f;
-    if (sum === Infinity || sum === -Infinity) comp[t] = 0;
-    else if (Math.abs(a) >= Math.abs(f)) comp[t] += a - sum + f;
-    else comp[t] += f - sum + a;
-    acc[t] = sum;
   }
 }
 
 /** Prometheus' max: a NaN accumulator is replaced by any later value. */
-function maxInto(sv: Float64Array, sp: Uint8Array, at: number, acc: Float64Array, seen: Uint8Array, steps: number): void {
-  for (let t = 0; t < steps; t++) {
-    if (!sp[at + t]) continue;
-    const f = sv[at + t]!;
-    if (!seen[t]) {
-      seen[t] = 1;
-      acc[t] = f;
-    } else if (acc[t]! < f || acc[t] !== acc[t]) acc[t] = f;
+function maxInto(sv: Float64Array, sp: Uint8Array, memberList: Int32Array, acc: Float64Array, seen: Uint8Array, steps: number): void {
+  for (let m = 0; m < memberList.length; m++) {
+    const at = memberList[m]! * steps;
+    for (let t = 0; t < steps; t++) {
+      if (!sp[at + t]) continue;
+      const f = sv[at + t]!;
+      if (!seen[t]) {
+        seen[t] = 1;
+        acc[t] = f;
+      } else if (acc[t]! < f || acc[t] !== acc[t]) acc[t] = f;
+    }
   }
 }
 
 /** maxInto's mirror: two loops, not one taking a comparator, so each stays a call-free loop V8 optimises once. */
-function minInto(sv: Float64Array, sp: Uint8Array, at: number, acc: Float64Array, seen: Uint8Array, steps: number): void {
-  for (let t = 0; t < steps; t++) {
-    if (!sp[at + t]) continue;
-    const f = sv[at + t]!;
-    if (!seen[t]) {
-      seen[t] = 1;
-      acc[t] = f;
-    } else if (acc[t]! > f || acc[t] !== acc[t]) acc[t] = f;
+function minInto(sv: Float64Array, sp: Uint8Array, memberList: Int32Array, acc: Float64Array, seen: Uint8Array, steps: number): void {
+  for (let m = 0; m < memberList.length; m++) {
+    const at = memberList[m]! * steps;
+    for (let t = 0; t < steps; t++) {
+      if (!sp[at + t]) continue;
+      const f = sv[at + t]!;
+      if (!seen[t]) {
+        seen[t] = 1;
+        acc[t] = f;
+      } else if (acc[t]! > f || acc[t] !== acc[t]) acc[t] = f;
+    }
   }
 }
 
 /** count and group: acc is 1 wherever a member is present. */
-function countInto(sp: Uint8Array, at: number, acc: Float64Array, count: Float64Array, seen: Uint8Array, steps: number): void {
-  for (let t = 0; t < steps; t++) {
-    if (!sp[at + t]) continue;
-    seen[t] = 1;
-    count[t]++;
-    acc[t] = 1;
+function countInto(sp: Uint8Array, memberList: Int32Array, acc: Float64Array, count: Float64Array, seen: Uint8Array, steps: number): void {
+  for (let m = 0; m < memberList.length; m++) {
+    const at = memberList[m]! * steps;
+    for (let t = 0; t < steps; t++) {
+      if (!sp[at + t]) continue;
+      seen[t] = 1;
+      count[t]++;
+      acc[t] = 1;
+    }
   }
 }
 

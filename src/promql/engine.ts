@@ -3,12 +3,12 @@
 
 import type * as ast from "./ast.js";
 import { documentedType, exprType, parse, PromqlParseError, resolveDurations } from "./parser/index.js";
-import { PromqlError, type InstantSample, type QueryAnnotations, type QueryResult, type RangeSeries } from "./result.js";
+import { PromqlError, type InstantSample, type Label, type QueryAnnotations, type QueryResult, type RangeSeries } from "./result.js";
 import { Annotations } from "./annotations.js";
 import type { SeriesSource } from "./source.js";
-import { compareLabels, dropMetadataLabels } from "./labels.js";
-import { Evaluator, finalizeSeries } from "./evaluator.js";
-import { countPresent, makeGrid, type EvalValue, type Grid } from "./values.js";
+import { compareLabels, dropMetadataLabels, labelsKey } from "./labels.js";
+import { Evaluator, finalizeSeries, unwrapParens } from "./evaluator.js";
+import { countPresent, makeGrid, seriesOfColumns, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 
 export { PromqlError } from "./result.js";
 export type { InstantSample, PromqlErrorType, QueryAnnotations, QueryData, QueryResult, RangeSeries } from "./result.js";
@@ -80,9 +80,14 @@ export class PromqlEngine {
     const expr = this.parse(query);
     const grid = makeGrid(timeMs, timeMs, 0);
     const annotations = new Annotations();
-    const { value } = await this.evaluate(expr, grid, options, annotations);
+    const { value, evaluator } = await this.evaluate(expr, grid, options, annotations);
     const notes = annotations.asStrings(query, this.maxAnnotations);
     switch (value.kind) {
+      case "columns": {
+        const result = samplesOfResultColumns(value.columns, timeMs, evaluator)
+          ?? finalizedSeries(value.columns, grid.times).map((s) => ({ labels: s.labels, timestamp: timeMs, value: s.values[0]! }));
+        return { resultType: "vector", result, ...notes };
+      }
       case "scalar":
         return { resultType: "scalar", value: [timeMs, value.values[0]], ...notes };
       case "string":
@@ -126,22 +131,33 @@ export class PromqlEngine {
     if (value.kind === "scalar") {
       return { resultType: "matrix", result: [{ labels: [], timestamps: steps.slice(), values: value.values }], ...notes };
     }
-    if (value.kind !== "vector") throw new PromqlError("internal", `range query evaluated to ${value.kind}`);
-    const result: RangeSeries[] = [];
-    for (const s of finalizeSeries(value.series)) {
-      evaluator.checkDeadlineInLoop();
-      const n = countPresent(s.present);
-      if (n === 0) continue;
-      const timestamps = new Float64Array(n);
-      const values = new Float64Array(n);
-      compactPresent(s.present, s.values, steps, timestamps, values);
-      result.push({ labels: s.labels, timestamps, values });
+    let result: RangeSeries[];
+    if (value.kind === "columns") {
+      result = seriesOfResultColumns(value.columns, steps, evaluator) ?? finalizedSeries(value.columns, steps);
+    } else {
+      if (value.kind !== "vector") throw new PromqlError("internal", `range query evaluated to ${value.kind}`);
+      result = [];
+      for (const s of finalizeSeries(value.series)) {
+        evaluator.checkDeadlineInLoop();
+        const n = countPresent(s.present);
+        if (n === 0) continue;
+        const timestamps = new Float64Array(n);
+        const values = new Float64Array(n);
+        compactPresent(s.present, s.values, 0, steps, timestamps, values);
+        result.push({ labels: s.labels, timestamps, values });
+      }
     }
     result.sort((a, b) => compareLabels(a.labels, b.labels));
     return { resultType: "matrix", result, ...notes };
   }
 
-  private async evaluate(expr: ast.Expr, grid: Grid, options: QueryOptions, annotations: Annotations): Promise<{ value: EvalValue; evaluator: Evaluator }> {
+  /**
+   * Evaluates the query. An instant selector or a range function call at the top comes back as its columns (see
+   * Evaluator.evalColumns), which the result is built from directly: no StepSeries and typed-array views per series.
+   */
+  private async evaluate(
+    expr: ast.Expr, grid: Grid, options: QueryOptions, annotations: Annotations,
+  ): Promise<{ value: EvalValue | { kind: "columns"; columns: VectorColumns }; evaluator: Evaluator }> {
     const evaluator = new Evaluator(this.source, {
       annotations,
       lookbackDeltaMs: this.lookbackDeltaMs,
@@ -153,7 +169,13 @@ export class PromqlEngine {
       queryEnd: grid.end,
     });
     try {
-      return { value: await evaluator.eval(resolveDurations(expr, { stepMs: grid.step, rangeMs: grid.end - grid.start }), grid), evaluator };
+      const resolved = resolveDurations(expr, { stepMs: grid.step, rangeMs: grid.end - grid.start });
+      const top = unwrapParens(resolved);
+      if (top.type === "VectorSelector" || top.type === "Call") {
+        const columns = await evaluator.evalColumns(top, grid);
+        if (columns) return { value: { kind: "columns", columns }, evaluator };
+      }
+      return { value: await evaluator.eval(resolved, grid), evaluator };
     } catch (error) {
       if (error instanceof PromqlError) throw error;
       throw new PromqlError("internal", `unexpected error: ${(error as Error).message}`);
@@ -165,12 +187,90 @@ export class PromqlEngine {
 // them after a few series, once for every query shape, instead of compiling (and, on the first series of a new
 // shape, deoptimising and recompiling) the whole async rangeQuery through on-stack replacement.
 
-/** The present steps' times and values, in step order, into `times` and `values` (countPresent long). */
-function compactPresent(present: Uint8Array, stepValues: Float64Array, stepTimes: Float64Array, times: Float64Array, values: Float64Array): void {
+/**
+ * The series of a top-level columns value that hold a point, with their present steps' times and values (the
+ * metric name dropped where the value says so); undefined when dropping it left two series with one label set (then
+ * finalizedSeries merges them, or fails as Prometheus does). All series' times and values are views of two arrays.
+ */
+function seriesOfResultColumns(cols: VectorColumns, stepTimes: Float64Array, ev: Evaluator): RangeSeries[] | undefined {
+  const { labels, values, present, steps } = cols;
+  const counts = new Int32Array(labels.length);
+  const total = countEach(present, steps, counts);
+  const keys = cols.dropName ? new Set<string>() : undefined;
+  const out: RangeSeries[] = [];
+  const allTimes = new Float64Array(total);
+  const allValues = new Float64Array(total);
+  let at = 0;
+  for (let i = 0; i < labels.length; i++) {
+    ev.checkDeadlineInLoop();
+    const n = counts[i]!;
+    if (n === 0) continue;
+    const seriesLabels = keys ? withoutName(labels[i]!, keys) : labels[i]!;
+    if (!seriesLabels) return undefined;
+    const timestamps = new Float64Array(allTimes.buffer, at * 8, n);
+    const seriesValues = new Float64Array(allValues.buffer, at * 8, n);
+    compactPresent(present, values, i * steps, stepTimes, timestamps, seriesValues);
+    out.push({ labels: seriesLabels, timestamps, values: seriesValues });
+    at += n;
+  }
+  return out;
+}
+
+/** An instant query's columns value (one step) as samples, like seriesOfResultColumns but with no arrays per series. */
+function samplesOfResultColumns(cols: VectorColumns, timeMs: number, ev: Evaluator): InstantSample[] | undefined {
+  const { labels, values, present, steps } = cols; // steps: 1
+  const keys = cols.dropName ? new Set<string>() : undefined;
+  const out: InstantSample[] = [];
+  for (let i = 0; i < labels.length; i++) {
+    ev.checkDeadlineInLoop();
+    if (!present[i * steps]) continue;
+    const seriesLabels = keys ? withoutName(labels[i]!, keys) : labels[i]!;
+    if (!seriesLabels) return undefined;
+    out.push({ labels: seriesLabels, timestamp: timeMs, value: values[i * steps]! });
+  }
+  return out;
+}
+
+/** The labels without the metric name (and metadata labels), or undefined when `keys` already holds that set; adds it. */
+function withoutName(labels: Label[], keys: Set<string>): Label[] | undefined {
+  const dropped = dropMetadataLabels(labels);
+  const key = labelsKey(dropped);
+  if (keys.has(key)) return undefined;
+  keys.add(key);
+  return dropped;
+}
+
+/** counts[i] = the present steps of series i (steps [i * steps, (i + 1) * steps)); returns their sum. */
+function countEach(present: Uint8Array, steps: number, counts: Int32Array): number {
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) {
+    let n = 0;
+    for (let t = i * steps; t < (i + 1) * steps; t++) n += present[t]!;
+    counts[i] = n;
+    total += n;
+  }
+  return total;
+}
+
+/** A top-level columns value through the general path: per-series views, delayed name removal, merge of equal label sets. */
+function finalizedSeries(cols: VectorColumns, stepTimes: Float64Array): RangeSeries[] {
+  return finalizeSeries(seriesOfColumns(cols)).map((s: StepSeries) => {
+    const n = countPresent(s.present);
+    const timestamps = new Float64Array(n);
+    const values = new Float64Array(n);
+    compactPresent(s.present, s.values, 0, stepTimes, timestamps, values);
+    return { labels: s.labels, timestamps, values };
+  });
+}
+
+/** The present steps' times and values among present/stepValues[from, from + stepTimes.length), in step order, into `times` and `values`. */
+function compactPresent(
+  present: Uint8Array, stepValues: Float64Array, from: number, stepTimes: Float64Array, times: Float64Array, values: Float64Array,
+): void {
   let k = 0;
-  for (let i = 0; i < present.length; i++) {
-    if (!present[i]) continue;
+  for (let i = 0; i < stepTimes.length; i++) {
+    if (!present[from + i]) continue;
     times[k] = stepTimes[i]!;
-    values[k++] = stepValues[i]!;
+    values[k++] = stepValues[from + i]!;
   }
 }

@@ -13,7 +13,7 @@ import { evalInfo } from "./info.js";
 import { extendedRangeSelectorError } from "./parser/index.js";
 import { bucketFraction, bucketQuantile, type Bucket } from "./histogram.js";
 import { evalRangeKernel, RANGE_FUNCTION_IDS, type RangeFunctionName } from "./range_kernels.js";
-import { countPresentIn, hasAnyPoint, seriesOfColumns, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
+import { anyPresentIn, countPresentIn, hasAnyPoint, seriesOfColumns, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 import { annotationMessages, warnInvalidQuantiles, type Annotations } from "./annotations.js";
 
 const MATH_FUNCTIONS: Record<string, (x: number) => number> = {
@@ -302,30 +302,34 @@ export async function rangeFunctionColumns(ev: Evaluator, call: ast.Call, grid: 
     }
   }
   const steps = grid.times.length;
-  let points = 0;
-  const evaluatedSteps = name === "quantile_over_time" ? new Uint8Array(steps) : undefined;
-  const counterCheck = name === "rate" || name === "increase";
-  let checkedMetric: string | undefined;
-  for (let i = 0; i < labels.length; i++) {
-    ev.checkDeadlineInLoop();
-    const n = countPresentIn(present, i * steps, (i + 1) * steps);
-    if (n === 0) continue;
-    points += n;
-    if (evaluatedSteps) orInto(evaluatedSteps, present, i * steps);
-    if (counterCheck) {
-      // annotations are deduplicated: a run of series of one metric needs one check
-      const metric = getLabel(labels[i]!, METRIC_NAME);
-      if (metric !== checkedMetric) noteNonCounter(ev.options.annotations, (checkedMetric = metric), matrixArg.pos);
-    }
+  // (the loops over series are functions of their own: this one then has none, so V8 never compiles it through
+  // on-stack replacement and never deoptimises it on a branch the first queries did not take)
+  ev.checkDeadline();
+  if (name === "quantile_over_time") {
+    warnInvalidQuantiles(ev.options.annotations, p0!, unwrapParens(call.args[0]).pos, presentAtSomeSeries(present, steps));
   }
-  if (evaluatedSteps) warnInvalidQuantiles(ev.options.annotations, p0!, unwrapParens(call.args[0]).pos, evaluatedSteps);
-  ev.countSamples(points);
+  if (name === "rate" || name === "increase") checkCounters(ev, labels, present, steps, matrixArg.pos);
+  ev.countSamples(countPresentIn(present, 0, labels.length * steps));
   return { labels, dropName: !NAME_KEEPING_RANGE_FUNCTIONS.has(name), values, present, steps };
 }
 
-/** into[k] |= from[at + k] (a small function, so the step loop does not make V8 compile the whole rangeFunctionColumns). */
-function orInto(into: Uint8Array, from: Uint8Array, at: number): void {
-  for (let k = 0; k < into.length; k++) into[k] |= from[at + k]!;
+/** Per step, whether some series (series i at [i * steps, (i + 1) * steps) of `present`) has a point there. */
+function presentAtSomeSeries(present: Uint8Array, steps: number): Uint8Array {
+  const any = new Uint8Array(steps);
+  for (let i = 0; i < present.length; i++) any[i % steps] |= present[i]!;
+  return any;
+}
+
+/** rate()'s and increase()'s info for a metric whose name does not look like a counter's, checked once per run of series of one metric. */
+function checkCounters(ev: Evaluator, labels: Label[][], present: Uint8Array, steps: number, pos: ast.PositionRange): void {
+  let checkedMetric: string | undefined;
+  for (let i = 0; i < labels.length; i++) {
+    ev.checkDeadlineInLoop();
+    if (!anyPresentIn(present, i * steps, (i + 1) * steps)) continue;
+    // annotations are deduplicated: a run of series of one metric needs one check
+    const metric = getLabel(labels[i]!, METRIC_NAME);
+    if (metric !== checkedMetric) noteNonCounter(ev.options.annotations, (checkedMetric = metric), pos);
+  }
 }
 
 /** Prometheus' info for rate()/increase() over a metric whose name does not look like a counter's. */

@@ -306,8 +306,7 @@ function runKernel(
   const wasm = loadWasm() as KernelExports;
   const steps = windowEnds.length;
   const count = offsets.length - 1;
-  let longest = 0;
-  for (let i = 0; i < count; i++) longest = Math.max(longest, offsets[i + 1]! - offsets[i]!);
+  const longest = longestSeries(offsets);
   const offsetsOff = packedPoints * 16;
   const windowOff = align8(offsetsOff + (count + 1) * 4);
   const p0Off = windowOff + steps * 8;
@@ -326,17 +325,31 @@ function runKernel(
   const mem = memoryViews();
   mem.i32.set(offsets, (base + offsetsOff) >> 2);
   mem.f64.set(windowEnds, (base + windowOff) >> 3);
-  if (p0) mem.f64.set(p0, (base + p0Off) >> 3);
-  if (p1) mem.f64.set(p1, (base + p1Off) >> 3);
+  // (every property access and call here runs for every kernel, with or without parameters or extension: V8
+  // optimises runKernel after a few queries, and one that never ran would deoptimise it on its first use)
+  mem.f64.set(p0 ?? NO_PARAMETER, (base + p0Off) >> 3);
+  mem.f64.set(p1 ?? NO_PARAMETER, (base + p1Off) >> 3);
+  const ext = extension ?? NO_EXTENSION;
 
   wasm.promqlRangeEval(
     fn, count, steps, rangeMs,
     tsPtr, vsPtr, base + offsetsOff, base + windowOff,
     base + p0Off, base + p1Off, base + outOff, base + presentOff, base + sortOff,
-    extension?.beforeMs ?? 0, extension?.afterMs ?? 0, extension?.smoothed ? 1 : 0,
+    ext.beforeMs, ext.afterMs, ext.smoothed ? 1 : 0,
   );
 
   into.copyFrom(base + outOff, base + presentOff, count * steps);
+}
+
+/** runKernel's stand-ins for an absent parameter column and window extension. */
+const NO_PARAMETER = new Float64Array(0);
+const NO_EXTENSION: WindowExtension = { smoothed: false, beforeMs: 0, afterMs: 0 };
+
+/** The most points of one series among those `offsets` delimit (a loop of its own, so runKernel has none). */
+function longestSeries(offsets: Int32Array): number {
+  let longest = 0;
+  for (let i = 0; i + 1 < offsets.length; i++) longest = Math.max(longest, offsets[i + 1]! - offsets[i]!);
+  return longest;
 }
 
 /** Copies series [first, first + offsets.length - 1) into linear memory at `base`: timestamps, then values. */

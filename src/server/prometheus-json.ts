@@ -1,7 +1,7 @@
 // Prometheus HTTP API JSON encoding: Go-compatible float and timestamp spelling and the query result shapes,
 // written as JSON text directly so values come out byte-identical to Prometheus' jsonutil marshalling.
 import { GrowableBytes } from "../encoding/growable-bytes.js";
-import { loadWasm, memoryViews } from "../wasm/loader.js";
+import { loadWasm, memoryViews, scratch, type MemoryViews } from "../wasm/loader.js";
 import type { InstantSample, QueryData, QueryResult, RangeSeries } from "../promql/result.js";
 
 export interface Label {
@@ -107,24 +107,28 @@ class JsonWriter extends GrowableBytes {
   }
 
   /**
-   * The points of one series, `[<ts>,"<value>"]` comma-separated, with each `[<ts>,"` prefix taken from `prefixes`
-   * by the point's index (see writeQueryData).
+   * The points of one series, `[<ts>,"<value>"]` comma-separated, written by the WASM writer
+   * (assembly/text/json_points.ts, one call per series: no JS loop per point, so nothing here waits for V8 to
+   * optimise a number writer on a query shape's first responses) at `base` in linear memory (see writeMatrix) and
+   * copied in; the few values it leaves to JS (exponent forms, integers from 2^53, ties) are written by writeFloat.
    */
-  points(prefixes: readonly Uint8Array[], values: Float64Array, n: number): void {
-    let need = 0;
-    for (let i = 0; i < n; i++) need += prefixes[i]!.length;
-    this.reserve(need + n * (MAX_FLOAT_BYTES + 3));
-    const buf = this.buf;
-    let p = this.length;
-    for (let i = 0; i < n; i++) {
-      if (i > 0) buf[p++] = 0x2c;
-      const prefix = prefixes[i]!;
-      for (let j = 0; j < prefix.length; j++) buf[p++] = prefix[j]!;
-      p = writeFloat(buf, p, values, i);
-      buf[p++] = 0x22;
-      buf[p++] = 0x5d;
+  points(timestamps: Float64Array, values: Float64Array, mem: MemoryViews, base: number): void {
+    const n = timestamps.length;
+    mem.f64.set(timestamps, base >> 3);
+    mem.f64.set(values, (base >> 3) + n);
+    const out = base + n * 16;
+    for (let i = 0; i < n; ) {
+      const bytes = jsonPoints(base, base + n * 8, i, n, out);
+      this.reserve(bytes);
+      this.buf.set(new Uint8Array(mem.buffer, out, bytes), this.length);
+      this.length += bytes;
+      const stop = mem.i32[JSON_POINTS_STOP]!;
+      if (stop === n) break;
+      this.ascii(`${stop > 0 ? "," : ""}[${formatTimestamp(timestamps[stop]!)},"`);
+      this.float(values[stop]!);
+      this.ascii('"]');
+      i = stop + 1;
     }
-    this.length = p;
   }
 }
 
@@ -132,55 +136,33 @@ class JsonWriter extends GrowableBytes {
 const MAX_FLOAT_BYTES = 32;
 /** Single values go through writeFloat as element 0 of this array. */
 const oneValue = new Float64Array(1);
-/** The bits of a double written to `bits64[0]`: `bits32[1]` holds its sign, exponent and top of the significand. */
-const bits64 = new Float64Array(1);
-const bits32 = new Uint32Array(bits64.buffer);
-/** Half an ulp of the doubles whose binary exponent is e (0 <= e <= 52): 2^(e-53). */
-const HALF_ULP = Float64Array.from({ length: 53 }, (_, e) => 2 ** (e - 53));
-const TWO_53 = 9007199254740992;
-
-/**
- * Writes formatFloat(values[i]) at `p` (MAX_FLOAT_BYTES free) and returns the end; the value is read here, not
- * passed, since a double crossing a call that is not inlined is boxed (one heap object per value written).
- * Values from 8 up to 2^53 (counters, byte gauges, their deltas and rates) take writeFixed's exact shortest digits,
- * those from 1e-6 up to 8 (ratios, rates, small gauges) writeShortest's; the rest formatFloat. Exported for the
- * property test and bench/prometheus-json.mjs.
- */
-export function writeFloat(buf: Buffer, p: number, values: Float64Array, i: number): number {
-  const v = values[i]!;
-  const a = v < 0 ? -v : v;
-  if (a >= 8 && a < TWO_53) {
-    if (v < 0) buf[p++] = 0x2d;
-    const end = writeFixed(buf, p, a);
-    if (end > 0) return end;
-    return writeTie(buf, p, values, i);
-  }
-  if (a >= 1e-6 && a < 8) {
-    if (v < 0) buf[p++] = 0x2d;
-    return writeShortest(buf, p, values, i);
-  }
-  return writeAscii(buf, p, formatFloat(v)); // NaN, ±Inf, ±0, exponent forms, integers from 2^53
-}
 
 const wasm = loadWasm();
-/** The WASM Schubfach (assembly/text/shortest_decimal.ts): writes |v|'s text at SHORTEST_OUT, returns its length. */
-const shortestFixed = wasm.shortestFixed as (v: number) => number;
-const SHORTEST_OUT = (wasm.shortestFixedOut as () => number)();
-/** Linear memory as 32-bit words (re-taken when memory grew); SHORTEST_OUT is 4-byte aligned. */
+/** The WASM number writers (assembly/text/json_points.ts): a series' matrix points, and single values. */
+const jsonPoints = wasm.jsonPoints as (ts: number, values: number, from: number, n: number, out: number) => number;
+const jsonValue = wasm.jsonValue as (v: number) => number;
+/** jsonPoints' stop index, as an index into 32-bit words of linear memory. */
+const JSON_POINTS_STOP = (wasm.jsonPointsStopAt as () => number)() >> 2;
+/** Where jsonValue writes, as an index into 32-bit words (8-byte aligned). */
+const JSON_VALUE_OUT = (wasm.jsonValueOut as () => number)() >> 2;
+/** Room jsonPoints needs per point. */
+const JSON_POINT_BYTES = 64;
+/** Linear memory as 32-bit words (re-taken when memory grew). */
 let memoryWords = memoryViews().i32;
 
 /**
- * The shortest round-trip spelling of 1e-6 <= |values[i]| < 8 in Go's 'f' form (what String(v) gives there), from
- * the WASM Schubfach, copied out of linear memory four bytes a word (up to three bytes past the text are written
- * too: inside writeFloat's MAX_FLOAT_BYTES, and overwritten next): about half the CPU of String(v) and a byte copy,
- * and no heap string per value. Reads the value itself, like writeTie, so no double crosses a call boxed.
+ * Writes formatFloat(values[i]) at `p` (MAX_FLOAT_BYTES free) and returns the end: the WASM writer's text (NaN,
+ * ±Inf, ±0, exact shortest digits from 1e-6 up to 2^53), copied out of linear memory four bytes a word (up to three
+ * bytes past the text are written too: inside MAX_FLOAT_BYTES, and overwritten next), or formatFloat's for the rest
+ * (exponent forms, integers from 2^53, ties). The value is read here, not passed, since a double crossing a call that
+ * is not inlined is boxed. Exported for the property test and bench/prometheus-json.mjs.
  */
-function writeShortest(buf: Buffer, p: number, values: Float64Array, i: number): number {
-  const v = values[i]!;
-  const n = shortestFixed(v < 0 ? -v : v);
+export function writeFloat(buf: Buffer, p: number, values: Float64Array, i: number): number {
+  const n = jsonValue(values[i]!);
+  if (n === 0) return writeAscii(buf, p, formatFloat(values[i]!));
   let words = memoryWords;
   if (words.length === 0) words = memoryWords = memoryViews().i32;
-  for (let j = 0, w = SHORTEST_OUT >> 2; j < n; j += 4, w++) {
+  for (let j = 0, w = JSON_VALUE_OUT; j < n; j += 4, w++) {
     const x = words[w]!;
     buf[p + j] = x;
     buf[p + j + 1] = x >> 8;
@@ -190,83 +172,9 @@ function writeShortest(buf: Buffer, p: number, values: Float64Array, i: number):
   return p + n;
 }
 
-/**
- * writeFloat's String(|values[i]|) after writeFixed gave up (a tie), in a function of its own that reads the value
- * again: in writeFloat, `a` was live across the writeFixed call for this rare use, so V8 kept it as a heap number,
- * one per value written (16 bytes of garbage per point of every value from 8 up).
- */
-function writeTie(buf: Buffer, p: number, values: Float64Array, i: number): number {
-  const v = values[i]!;
-  return writeAscii(buf, p, String(v < 0 ? -v : v));
-}
-
-/**
- * The shortest round-trip spelling of 8 <= a < 2^53 at `p`, or 0 where it leaves it to String(a) (two closest
- * candidates equally far from a). All arithmetic here is exact: a = w + f with f a multiple of a's ulp 2^E
- * (E = e - 52 >= -49), so f * 10 stays below 2^53 ulps and each fraction digit and the rest g_k of f * 10^k after it
- * come out exact; h_k = ulp / 2 * 10^k is 5^k * 2^(E-1+k), exact for k <= 22. A decimal parses back to a when it
- * lies within half an ulp of it, so with k fraction digits the truncation w.d1..dk qualifies when g_k < h_k and the
- * next decimal up when 1 - g_k < h_k, both distances scaled by 10^k. (A decimal exactly half an ulp away would
- * parse to a only if a's significand were even, but it has 1 - E fraction digits, more than this loop reaches.)
- * The first k where one qualifies gives the fewest digits; where both do, the closer one (as JS and Go pick). That
- * k's last digit is never a 9 when the one up is taken, nor a 0 when the truncation is: that decimal would have
- * qualified one digit earlier, so rounding up carries nothing. One always qualifies once h_k > 1/2, i.e. once
- * 10^k > 2^-E, so w's digits and the k fraction digits are at most 17 together.
- */
-function writeFixed(buf: Buffer, p: number, a: number): number {
-  const w = Math.floor(a);
-  const hi = Math.floor(w / 1e9);
-  p = writeUint(buf, p, hi, w - hi * 1e9);
-  let g = a - w;
-  if (g === 0) return p;
-  bits64[0] = a;
-  let h = HALF_ULP[(bits32[1]! >>> 20) - 1023]!;
-  buf[p++] = 0x2e;
-  for (;;) {
-    const t = g * 10;
-    const d = Math.floor(t);
-    g = t - d;
-    h *= 10;
-    buf[p++] = 0x30 + d;
-    const up = 1 - g;
-    const lowIn = g < h;
-    const highIn = up < h;
-    if (highIn && (!lowIn || g > up)) {
-      buf[p - 1] = 0x31 + d;
-      return p;
-    }
-    if (lowIn) return g === up ? 0 : p;
-  }
-}
-
 function writeAscii(buf: Buffer, p: number, s: string): number {
   for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
   return p;
-}
-
-/** The decimal digits of hi * 10^9 + lo (0 <= hi < 2^24, 0 <= lo < 10^9). */
-function writeUint(buf: Buffer, p: number, hi: number, lo: number): number {
-  if (hi === 0) return writeDigits(buf, p, lo, digitCount(lo));
-  p = writeDigits(buf, p, hi, digitCount(hi));
-  return writeDigits(buf, p, lo, 9);
-}
-
-/** Decimal digits of 0 <= n < 10^10 (comparisons: a division loop here was 7 % of a q17 response). */
-function digitCount(n: number): number {
-  if (n < 1e5) return n < 100 ? (n < 10 ? 1 : 2) : n < 1e3 ? 3 : n < 1e4 ? 4 : 5;
-  return n < 1e7 ? (n < 1e6 ? 6 : 7) : n < 1e8 ? 8 : n < 1e9 ? 9 : 10;
-}
-
-/** Exactly `len` digits of 0 <= n < 2^31 (zero-padded on the left). */
-function writeDigits(buf: Buffer, p: number, n: number, len: number): number {
-  let q = p + len;
-  let x = n | 0;
-  while (q > p) {
-    const d = (x / 10) | 0;
-    buf[--q] = 0x30 + x - d * 10;
-    x = d;
-  }
-  return p + len;
 }
 
 function writeLabels(w: JsonWriter, labels: readonly Label[]): void {
@@ -331,39 +239,21 @@ function writeVector(w: JsonWriter, result: readonly InstantSample[]): void {
 }
 
 function writeMatrix(w: JsonWriter, result: readonly RangeSeries[]): void {
-  // Series of a range query share the step timestamps: the `[<ts>,"` prefix at point i is formatted once and
-  // reused by every later series whose i-th timestamp is the same.
-  // (a typed array: a JS array of doubles compared here boxed ~36 bytes of garbage per point)
+  // one scratch region for every series' points (inputs, then their text: see JsonWriter.points)
   let longest = 0;
-  for (const s of result) longest = Math.max(longest, s.timestamps.length);
-  const prefixTs = new Float64Array(longest).fill(NaN);
-  const prefixes: Uint8Array[] = [];
+  for (let k = 0; k < result.length; k++) longest = Math.max(longest, result[k]!.timestamps.length);
+  const base = scratch(longest * (16 + JSON_POINT_BYTES));
+  const mem = memoryViews();
   w.ascii('{"resultType":"matrix","result":[');
   for (let k = 0; k < result.length; k++) {
     const s = result[k]!;
     w.ascii(k > 0 ? ',{"metric":' : '{"metric":');
     writeLabels(w, s.labels);
     w.ascii(',"values":[');
-    updatePrefixes(prefixTs, prefixes, s.timestamps);
-    w.points(prefixes, s.values, s.timestamps.length);
+    w.points(s.timestamps, s.values, mem, base);
     w.ascii("]}");
   }
   w.ascii("]");
-}
-
-/**
- * Makes prefixes[i] the `[<ts>,"` of timestamps[i]. A function of its own, like the points loop: a step loop inside
- * writeMatrix had V8 compile writeMatrix with the whole number writer inlined (on-stack replacement, then again: ~10
- * ms of TurboFan each in the first matrix of 100 x 60 points), while the response waited in unoptimised code.
- */
-function updatePrefixes(prefixTs: Float64Array, prefixes: Uint8Array[], timestamps: Float64Array): void {
-  for (let i = 0; i < timestamps.length; i++) {
-    const ms = timestamps[i]!;
-    if (prefixTs[i] !== ms) {
-      prefixTs[i] = ms;
-      prefixes[i] = Buffer.from(`[${formatTimestamp(ms)},"`, "latin1");
-    }
-  }
 }
 
 /** Bytes a result's JSON likely takes, so the writer rarely grows (and copies) the buffer while writing. */
@@ -398,30 +288,3 @@ export function successJson(dataJson: string, warnings: readonly string[] = [], 
 export function errorJson(errorType: string, message: string): string {
   return JSON.stringify({ status: "error", errorType, error: message });
 }
-
-/**
- * Gives the number writer type feedback from every shape of value before the first response. V8 optimises `points`,
- * `writeFloat`, `writeFixed`, `writeUint` and `writeDigits` on the first large matrix a server writes; a value of a
- * shape that matrix lacked (integers above 2^31 after fractional rates: peerbench's q07 after q02; a tie left to
- * String(v)) then finds no feedback for its branch, deoptimises them and has them compiled again while queries wait
- * for the CPU. Writing a few small results of all shapes once at load (well under a millisecond, too little to get
- * anything compiled) records feedback for every branch, so the code compiled later covers them all.
- */
-function seedTypeFeedback(): void {
-  const shapes = [
-    0.25, 1234.5678, 2 ** 50 + 0.25, -3, 7, 100, 6442450944, 4294967296123, 2 ** 50, 2 ** 52 + 2, 1e-7, 3.5e-5, 1e21, 1.5e300, NaN, Infinity,
-    -Infinity, 0, -0, 0.1 + 0.2, 123456789.123, -987654.321,
-  ];
-  const values = Float64Array.from(shapes);
-  const timestamps = values.map((_, i) => 1_700_000_000_000 + i * 15_500);
-  const labels = [{ name: "__name__", value: "seed" }];
-  const matrix: QueryResult = { resultType: "matrix", result: [{ labels, timestamps, values }], warnings: [], infos: [] };
-  const vector: QueryResult = {
-    resultType: "vector", result: Array.from(values, (value, i) => ({ labels, timestamp: timestamps[i]!, value })), warnings: [], infos: [],
-  };
-  // V8 allocates a function's feedback vector only after its first 8 calls or so
-  const scalar: QueryResult = { resultType: "scalar", value: [timestamps[0]!, 0.5], warnings: [], infos: [] };
-  const string: QueryResult = { resultType: "string", value: [timestamps[0]!, "seed"], warnings: [], infos: [] };
-  for (let round = 0; round < 10; round++) for (const result of [matrix, vector, scalar, string]) querySuccessBody(result);
-}
-seedTypeFeedback();

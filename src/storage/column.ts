@@ -1,8 +1,10 @@
 // Column: a run of points in typed arrays (8-byte timestamp cells + 8-byte value cells, or blob references),
-// the unit every read path works on. Cells are copied as int32 pairs or with TypedArray.set, never through JS
-// arithmetic, so NaN payloads (the Prometheus staleness marker) survive bit-exact.
+// the unit every read path works on; and the sinks the bulk read writes many series into (JS pages, or the WASM read
+// arena with its queue of segment records decoded by one kernel call). Cells are copied as int32 pairs or with
+// TypedArray.set, never through JS arithmetic, so NaN payloads (the Prometheus staleness marker) survive bit-exact.
 import {
-  chunkFromRecord, chunkPointCount, decodeRangeInto, decodeRangeToMemory, decodeRecordRangeToMemory, MAX_CHUNK_POINTS, type RecordRef,
+  chunkFromRecord, chunkPointCount, decodeRangeInto, decodeRangeToMemory, decodeRecordRangeToMemory, decodeSeriesRecordsToMemory, MAX_CHUNK_POINTS,
+  RECORD_DESC_I32,
 } from "../encoding/chunk.js";
 import { grownTo } from "../encoding/typed-arrays.js";
 import { loadWasm, memoryViews } from "../wasm/loader.js";
@@ -108,18 +110,13 @@ function mergeTwo(axis: TimeAxis, a: Column, b: Column, blob: boolean): Column {
 }
 
 /**
- * Where the bulk read writes the points of many series, one series after the other (f64 values): JS pages
- * (ColumnBatchBuilder) or the WASM read arena (ArenaBatchBuilder).
- */
-/**
- * A chunk a segment stores as a record (chunkToRecord), in place: bytes [offset, offset + length) of `bytes` (its
+ * A chunk a segment stores as a record (chunkToRecord), in place in linear memory: `length` bytes at `addr` (in its
  * cached block), with the fields of its index entry. A reader fills one such object for every record it hands to a
- * sink (valid during that call only), so reading a record boxes no timestamp and makes one view only, for the copy into
- * linear memory (decodeRecordRangeToMemory's RecordRef, with number timestamps, on millisecond storage).
+ * sink (valid during that call only), so reading a record boxes no timestamp and makes no view (decodeRecordRangeToMemory's
+ * RecordRef, with number timestamps, on millisecond storage).
  */
 export class ChunkRecord {
-  bytes: Uint8Array = new Uint8Array(0);
-  offset = 0;
+  addr = 0;
   length = 0;
   count = 0;
   minTs: Ts = 0;
@@ -127,10 +124,72 @@ export class ChunkRecord {
 
   /** The rebuilt chunk (a copy). */
   chunk(): Uint8Array {
-    return chunkFromRecord(this.bytes.subarray(this.offset, this.offset + this.length), this.count, this.minTs, this.maxTs);
+    return chunkFromRecord(memoryViews().u8.slice(this.addr, this.addr + this.length), this.count, this.minTs, this.maxTs);
   }
 }
 
+/**
+ * Segment records of whole series (f64, millisecond storage) queued for one batch decode into an ArenaBatchBuilder
+ * (decodeQueued): per record a descriptor (address in its cached block, length, point count, min/max ts), per series
+ * its id and where its records end. Reused batch after batch.
+ */
+export class RecordQueue {
+  /** Descriptors, RECORD_DESC_I32 int32 cells each (f64 cells 2 and 3 of every 32 bytes through `f64`). */
+  descs = new Int32Array(RECORD_DESC_I32 * 256);
+  private f64 = new Float64Array(this.descs.buffer);
+  records = 0;
+  /** Series queued; series k owns records [ends[k - 1] (0 for k = 0), ends[k]). */
+  series = 0;
+  ends = new Int32Array(256);
+  ids = new Int32Array(256);
+  /** Points of all queued records (an upper bound of the points they hold in a range). */
+  points = 0;
+  /** Longest queued record. */
+  maxLength = 0;
+
+  add(addr: number, length: number, count: number, minTs: number, maxTs: number): void {
+    const r = this.records++;
+    if (this.records * RECORD_DESC_I32 > this.descs.length) {
+      this.descs = grownTo(this.descs, this.records * RECORD_DESC_I32);
+      this.f64 = new Float64Array(this.descs.buffer);
+    }
+    const at = r * RECORD_DESC_I32;
+    this.descs[at] = addr;
+    this.descs[at + 1] = length;
+    this.descs[at + 2] = count;
+    this.f64[r * 4 + 2] = minTs;
+    this.f64[r * 4 + 3] = maxTs;
+    this.points += count;
+    if (length > this.maxLength) this.maxLength = length;
+  }
+
+  /** Closes the queued records since the previous series as series `id`'s. */
+  endSeries(id: number): void {
+    const k = this.series++;
+    if (this.series > this.ends.length) {
+      this.ends = grownTo(this.ends, this.series);
+      this.ids = grownTo(this.ids, this.series);
+    }
+    this.ends[k] = this.records;
+    this.ids[k] = id;
+  }
+
+  /** Drops the records queued since the last endSeries. */
+  dropSeries(): void {
+    const from = this.series === 0 ? 0 : this.ends[this.series - 1]!;
+    for (let r = from; r < this.records; r++) this.points -= this.descs[r * RECORD_DESC_I32 + 2]!;
+    this.records = from;
+  }
+
+  clear(): void {
+    this.records = this.series = this.points = this.maxLength = 0;
+  }
+}
+
+/**
+ * Where the bulk read writes the points of many series, one series after the other (f64 values): JS pages
+ * (ColumnBatchBuilder) or the WASM read arena (ArenaBatchBuilder).
+ */
 export interface PointSink {
   /** Points written so far. */
   readonly length: number;
@@ -273,6 +332,8 @@ export class ArenaBatchBuilder implements PointSink {
   vsPtr: number;
   private readonly wasm = loadWasm() as unknown as ArenaExports;
   private capacity = 0;
+  /** decodeQueued's per-series point counts (and status). */
+  private counts = new Int32Array(256);
 
   /**
    * `expectedPoints`: the batch size the caller fills up to, reserved at once. The arena's earlier sizes would stay
@@ -300,7 +361,7 @@ export class ArenaBatchBuilder implements PointSink {
   appendRecord(r: ChunkRecord, s: Ts, e: Ts): boolean {
     this.reserve(Math.min(r.count, MAX_CHUNK_POINTS));
     const ts = this.tsPtr;
-    const n = decodeRecordRangeToMemory(r as RecordRef, s as number, e as number, ts, this.vsPtr, this.length); // (ms: number timestamps)
+    const n = decodeRecordRangeToMemory(r as ChunkRecord & { minTs: number; maxTs: number }, s as number, e as number, ts, this.vsPtr, this.length); // (ms: number timestamps)
     return this.appended(n);
   }
 
@@ -352,6 +413,31 @@ export class ArenaBatchBuilder implements PointSink {
     this.starts[this.count++] = this.seriesStart;
     this.seriesStart = this.length;
     return true;
+  }
+
+  /**
+   * Decodes the series queued in `queue` (records of f64 series, read in [s, e)) by one kernel call, each series
+   * closed as endSeries would (`kept` called for those with points), and clears the queue. A series whose records
+   * overlap in time or fail to decode is handed to `readAlone` instead, which appends and closes it itself (merging
+   * it, or throwing the decoder's error); the kernel then goes on with the next series.
+   */
+  decodeQueued(queue: RecordQueue, s: number, e: number, kept: (sid: number) => void, readAlone: (sid: number) => void): void {
+    if (this.length !== this.seriesStart) throw new Error("decodeQueued with a series open");
+    const counts = (this.counts.length > queue.series ? this.counts : (this.counts = new Int32Array(queue.series + 2)));
+    for (let from = 0; from < queue.series; ) {
+      this.reserve(queue.points); // (all queued points: the kernel may write a whole record before moving its run in range)
+      const done = decodeSeriesRecordsToMemory(queue.descs, queue.ends, from, queue.series, queue.maxLength, s, e, this.tsPtr, this.vsPtr, this.length, counts);
+      for (let k = 0; k < done; k++) {
+        const n = counts[k]!;
+        if (n === 0) continue;
+        this.length += n;
+        this.endSeries();
+        kept(queue.ids[from + k]!);
+      }
+      from += done;
+      if (from < queue.series) readAlone(queue.ids[from++]!);
+    }
+    queue.clear();
   }
 
   /** The batch's series offsets: series i is points [offsets[i], offsets[i + 1]); a view valid until clear(). */

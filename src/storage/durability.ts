@@ -1,7 +1,7 @@
 // The contract between the in-memory engine and the durability layer (WAL, segments, compaction; built in
 // src/storage/wal and src/storage/segment). The engine logs each validated batch and delete through the layer
 // before applying it, reads persisted chunks through it, and exposes sealed chunks for flushing.
-import type { PointSink } from "./column.js";
+import type { PointSink, RecordQueue } from "./column.js";
 import type { StorageOptions } from "./options.js";
 import type { PersistedSeriesTable, SeriesDefinition } from "./registry.js";
 import type { SealedChunk } from "./sealed-chunks.js";
@@ -68,6 +68,15 @@ export interface DurabilityLayer {
   /** The same chunks of an f64 series, appended to `sink` in that order (without rebuilding chunks that segments
    * store as records); false as soon as the sink refuses one because the runs overlap (the caller then merges). */
   appendPersisted(seriesId: number, start: Ts, end: Ts, sink: PointSink): boolean;
+  /**
+   * The same records of an f64 series queued for a batch decode (ArenaBatchBuilder.decodeQueued), their blocks kept
+   * in memory until releaseQueued; false (with some records maybe queued: the caller drops them) when the series
+   * needs appendPersisted: chunks not stored as records, a delete that affects them, or pinned blocks past half the
+   * block cache (the caller then decodes what it queued and reads this series alone).
+   */
+  queuePersisted(seriesId: number, start: Ts, end: Ts, queue: RecordQueue): boolean;
+  /** Ends a batch decode: the blocks queuePersisted kept may be evicted again. */
+  releaseQueued(): void;
   /** Called when writers wait for memory: flush now so sealed chunks can be released. */
   relieveMemoryPressure(): void;
   /** Writes a consistent point-in-time copy of the data directory to `path` while writes continue. */

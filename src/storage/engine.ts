@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 import { grownTo } from "../encoding/typed-arrays.js";
 import { customAggregate, downsample, pointsOf, reduce } from "./aggregate.js";
 import { aggregateOnChunks, downsampleOnChunks, isKernelAggregation } from "./chunk-aggregate.js";
-import { ArenaBatchBuilder, Column, ColumnBatchBuilder, mergeRuns, type PointSink } from "./column.js";
+import { ArenaBatchBuilder, Column, ColumnBatchBuilder, mergeRuns, RecordQueue, type PointSink } from "./column.js";
 import type { DurabilityLayer, EngineHandle, TypedSeriesDefinition, ValidatedBatch } from "./durability.js";
 import { TsinkError, errors } from "./errors.js";
 import { METRIC_LABEL, resolveSelection } from "./matchers.js";
@@ -164,6 +164,8 @@ export class Storage implements EngineHandle {
   private readonly batchArrays: BatchArrays[] = [];
   /** Reused by the bulk read for each series' chunk list. */
   private readonly chunkScratch: Uint8Array[] = [];
+  /** Segment records queued for one batch decode into the read arena (readInto); empty between reads. */
+  private readonly recordQueue = new RecordQueue();
   /** Series ids a selectBatches batch kept, in order (filled and read synchronously, batch by batch). */
   private batchIds = new Int32Array(1024);
   /**
@@ -1146,6 +1148,9 @@ export class Storage implements EngineHandle {
   /**
    * Writes the points of each numeric series of `ids` in [s, e) to `out`, from `ids[first]` on, until `out` holds
    * `maxPoints` or more; `kept` is called for each series with points. Returns the index of the next id to read.
+   * Into the read arena, the f64 series whose points in range all lie in segment records (nothing in memory) are
+   * queued and decoded by one kernel call per batch (ArenaBatchBuilder.decodeQueued); every other series is read
+   * alone (readSeries), after what is queued before it.
    */
   private readInto(ids: readonly number[], s: Ts, e: Ts, out: PointSink, kept: (sid: number) => void, first = 0, maxPoints = Infinity): number {
     const reg = this.registry;
@@ -1154,18 +1159,51 @@ export class Storage implements EngineHandle {
       const cutoff = this.retentionCutoff(this.axis.min);
       if (cutoff > from) from = cutoff;
     }
-    for (let i = first; i < ids.length; i++) {
-      const sid = ids[i]!;
-      const kind = reg.kind[sid]!;
-      if (isBlobKind(kind) || from >= e) continue;
-      if (kind !== KIND_F64 || !this.appendF64(sid, from, e, out)) {
-        out.discardSeries();
-        out.appendColumn(this.collect(sid, s, e), kind);
+    const durability = this.durability;
+    const queue = durability !== undefined && out instanceof ArenaBatchBuilder ? this.recordQueue : undefined;
+    try {
+      for (let i = first; i < ids.length; i++) {
+        const sid = ids[i]!;
+        const kind = reg.kind[sid]!;
+        if (isBlobKind(kind) || from >= e) continue;
+        if (queue !== undefined && kind === KIND_F64 && !this.store.inMemory(sid, from, e)) {
+          if (durability!.queuePersisted(sid, from, e, queue)) {
+            queue.endSeries(sid);
+            if (out.length + queue.points < maxPoints) continue;
+            this.decodeQueued(out as ArenaBatchBuilder, queue, s, from, e, kept);
+            if (out.length >= maxPoints) return i + 1;
+            continue;
+          }
+          queue.dropSeries();
+          if (queue.series === 0) durability!.releaseQueued(); // (its blocks stay pinned otherwise)
+        }
+        if (queue !== undefined && queue.series > 0) this.decodeQueued(out as ArenaBatchBuilder, queue, s, from, e, kept);
+        this.readSeries(sid, kind, s, from, e, out, kept);
+        if (out.length >= maxPoints) return i + 1;
       }
-      if (out.endSeries()) kept(sid);
-      if (out.length >= maxPoints) return i + 1;
+      if (queue !== undefined && queue.series > 0) this.decodeQueued(out as ArenaBatchBuilder, queue, s, from, e, kept);
+    } finally {
+      if (queue !== undefined) {
+        queue.clear(); // (left filled by a read that threw)
+        durability!.releaseQueued();
+      }
     }
     return ids.length;
+  }
+
+  /** Decodes the queued series into `out` (readInto); a series the kernel refuses is read alone. */
+  private decodeQueued(out: ArenaBatchBuilder, queue: RecordQueue, s: Ts, from: Ts, e: Ts, kept: (sid: number) => void): void {
+    out.decodeQueued(queue, from as number, e as number, kept, (sid) => this.readSeries(sid, KIND_F64, s, from, e, out, kept));
+    this.durability!.releaseQueued();
+  }
+
+  /** Appends the points of one numeric series in [from, e) to `out` (merged by timestamp when needed) and closes it. */
+  private readSeries(sid: number, kind: number, s: Ts, from: Ts, e: Ts, out: PointSink, kept: (sid: number) => void): void {
+    if (kind !== KIND_F64 || !this.appendF64(sid, from, e, out)) {
+      out.discardSeries();
+      out.appendColumn(this.collect(sid, s, e), kind);
+    }
+    if (out.endSeries()) kept(sid);
   }
 
   /** Appends the f64 points of `sid` in [s, e) to `out`; false when its runs overlap (then the caller merges). */

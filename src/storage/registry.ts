@@ -806,27 +806,39 @@ export class SeriesRegistry {
    * `ids` ordered as compareSeries orders them. Uses a precomputed rank of every series (extended lazily with the
    * series created since, by sorting only those and merging), so a large selection sorts by integer rank instead
    * of comparing strings; a small one that includes unranked series is sorted by compareSeries directly.
-   * `ids` are distinct ids of defined series.
+   * `ids` are distinct ids of defined series. Each way of sorting is a function of its own and this one has no loop:
+   * optimised code compiled (or entered on a loop, OSR) while one way ran deoptimised on reaching another way's
+   * first allocation, again at every call (q01's large selection, then q02/q03's small ones on a fresh server).
    */
   sortSeries(ids: ArrayLike<number>): number[] {
     const m = ids.length;
-    let unranked = false;
-    for (let i = 0; i < m && !unranked; i++) if (ids[i]! >= this.rankedCount) unranked = true;
-    if (unranked) {
-      if (m * Math.log2(m + 1) * 4 < this.count - this.rankedCount || m < 64) {
-        return Array.from(ids).sort((a, b) => this.compareSeries(a, b));
-      }
+    if (this.hasUnranked(ids)) {
+      if (m * Math.log2(m + 1) * 4 < this.count - this.rankedCount || m < 64) return Array.from(ids).sort((a, b) => this.compareSeries(a, b));
       this.extendRanking();
     }
+    return m * 8 >= this.rankedCount ? this.sortByMarks(ids) : this.sortByRanks(ids);
+  }
+
+  private hasUnranked(ids: ArrayLike<number>): boolean {
+    for (let i = 0; i < ids.length; i++) if (ids[i]! >= this.rankedCount) return true;
+    return false;
+  }
+
+  /** sortSeries of a large share of all series: one pass over the global order. */
+  private sortByMarks(ids: ArrayLike<number>): number[] {
+    const m = ids.length;
     const out = new Array<number>(m);
-    if (m * 8 >= this.rankedCount) {
-      // a large share of all series: one pass over the global order
-      const mark = new Uint8Array(this.rankedCount);
-      for (let i = 0; i < m; i++) mark[ids[i]!] = 1;
-      let n = 0;
-      for (let r = 0; r < this.rankedSeries && n < m; r++) if (mark[this.order[r]!]) out[n++] = this.order[r]!;
-      return out;
-    }
+    const mark = new Uint8Array(this.rankedCount);
+    for (let i = 0; i < m; i++) mark[ids[i]!] = 1;
+    let n = 0;
+    for (let r = 0; r < this.rankedSeries && n < m; r++) if (mark[this.order[r]!]) out[n++] = this.order[r]!;
+    return out;
+  }
+
+  /** sortSeries of a small share of all series: their ranks sorted. */
+  private sortByRanks(ids: ArrayLike<number>): number[] {
+    const m = ids.length;
+    const out = new Array<number>(m);
     const ranks = new Uint32Array(m);
     for (let i = 0; i < m; i++) ranks[i] = this.rankOf[ids[i]!]!;
     ranks.sort();

@@ -178,6 +178,18 @@ export class SeriesStore {
     return ordered;
   }
 
+  /**
+   * Whether series `sid` may have points in memory in [start, end): a sealed chunk overlapping it (by its bounds) or
+   * an active head with a point in it (a live series read over older data has none).
+   */
+  inMemory(sid: number, start: Ts, end: Ts): boolean {
+    for (let h = sid < this.firstHead.length ? this.firstHead[sid]! : NO_HEAD; h !== NO_HEAD; h = this.hNext[h]!) {
+      this.headRange(h, start, end);
+      if (this.hi > this.lo) return true;
+    }
+    return this.sealed.hasOverlap(sid, start, end);
+  }
+
   /** Whether series `sid` has at least one point in [start, end) (sealed chunks judged by their bounds). */
   hasDataIn(sid: number, start: Ts, end: Ts): boolean {
     if (this.sealed.hasOverlap(sid, start, end)) return true;

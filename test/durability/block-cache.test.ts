@@ -1,5 +1,6 @@
-// The shared cache of decompressed segment blocks: repeated reads do not decompress again, the byte bound evicts
-// least recently used blocks, and closing a segment releases its blocks.
+// The shared cache of decompressed segment blocks (in WASM linear memory): repeated reads do not decompress again, the
+// byte bound evicts least recently used blocks (not the ones pinned for a batch decode), and closing a segment
+// releases its blocks.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -7,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeChunk } from "../../src/encoding/chunk.js";
 import { BlockCache, blockCache } from "../../src/storage/segment/reader.js";
+import { memoryViews } from "../../src/wasm/loader.js";
 import { SegmentStore } from "../../src/storage/segment/store.js";
 import { stageSegment, type SegmentChunk } from "../../src/storage/segment/writer.js";
 
@@ -48,8 +50,27 @@ test("the cache stays within its byte bound, evicting the least recently used bl
   cache.set(3, block(3)); // over 250 bytes: 2 is the least recently used
   assert.is(cache.bytes, 200);
   assert.is(cache.get(2), undefined);
-  assert.is(cache.get(1)![0], 1);
-  assert.is(cache.get(3)![0], 3);
+  assert.is(memoryViews().u8[cache.get(1)!.ptr], 1);
+  assert.is(memoryViews().u8[cache.get(3)!.ptr], 3);
+});
+
+test("a pinned block is not evicted until unpinned, then the bound holds again", () => {
+  const cache = new BlockCache(250);
+  const block = (n: number) => Buffer.alloc(100, n);
+  cache.pin(cache.set(1, block(1)));
+  cache.set(2, block(2));
+  cache.set(3, block(3)); // over 250 bytes: 1 is pinned, so 2 goes
+  assert.is(cache.get(2), undefined);
+  cache.set(4, block(4)); // 1 pinned, 3 and 4: 3 goes
+  assert.is(cache.get(3), undefined);
+  assert.is(memoryViews().u8[cache.get(1)!.ptr], 1);
+  assert.is(cache.pinnedBytes, 100);
+  cache.pin(cache.get(4)!);
+  cache.set(5, block(5)); // everything else pinned: over the bound until unpinned
+  assert.is(cache.bytes, 300);
+  cache.unpinAll();
+  assert.is(cache.pinnedBytes, 0);
+  assert.ok(cache.bytes <= 250);
 });
 
 test.run();

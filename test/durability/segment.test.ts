@@ -130,6 +130,105 @@ test("a data directory written with chunk version 2 (interleaved truncated-binar
   await storage.close();
 });
 
+test("selectBatches over segments (whole series decoded per kernel call) gives selectColumns' points: series in memory, deleted ranges, overlaps, any batch size", async () => {
+  const dir = tempDir();
+  const t0 = 1_700_000_000_000;
+  const open = () => new StorageBuilder().withTimestampPrecision("ms").withDataPath(dir).build();
+  const labels = (i: number) => [{ name: "i", value: String(i).padStart(2, "0") }];
+  const rows = (from: number, to: number, series: (i: number) => boolean, value: (i: number, k: number) => number) =>
+    Array.from({ length: 40 }, (_, i) => i).filter(series).flatMap((i) =>
+      Array.from({ length: to - from }, (_, k) => ({ metric: "m", labels: labels(i), dataPoint: { timestamp: t0 + (from + k) * 15_000, value: value(i, from + k) } })),
+    );
+  let storage = await open();
+  await storage.insertRows(rows(0, 300, () => true, (i, k) => i * 1000 + k / 4));
+  await storage.close(); // into segments
+  storage = await open();
+  await storage.insertRows(rows(300, 320, (i) => i % 4 === 1, (i, k) => -i - k)); // newer points in memory
+  await storage.insertRows(rows(100, 110, (i) => i % 4 === 2, (_, k) => k * 3)); // overlapping points in memory
+  await storage.deleteSeries({ metric: "m", matchers: [{ name: "i", op: "=~", value: "0[5-7]" }], start: t0 + 50 * 15_000, end: t0 + 60 * 15_000 });
+  await storage.insertRows(rows(0, 1, (i) => i === 39, () => NaN)); // an older duplicate in memory
+  for (const [start, end] of [[t0, t0 + 400 * 15_000], [t0 + 200 * 15_000 + 7, t0 + 310 * 15_000], [t0 + 299 * 15_000, t0 + 299 * 15_000 + 1]]) {
+    const cols = await storage.selectColumns({ metric: "m" }, start, end);
+    const want = cols.map((c) => ({ labels: c.labels, ts: Array.from(c.timestamps as Float64Array), values: Array.from(c.values) }));
+    assert.ok(want.length > 30);
+    for (const maxPoints of [1, 500, 1 << 20]) {
+      const got: typeof want = [];
+      await storage.selectBatches({ metric: "m" }, start, end, maxPoints, (b) => {
+        const f64 = memoryViews().f64;
+        b.labels.forEach((l, i) => {
+          const [from, to] = [b.offsets[i]!, b.offsets[i + 1]!];
+          got.push({ labels: l.filter((x) => x.name !== "__name__"), ts: Array.from(f64.subarray(b.tsPtr / 8 + from, b.tsPtr / 8 + to)), values: Array.from(f64.subarray(b.vsPtr / 8 + from, b.vsPtr / 8 + to)) });
+        });
+      });
+      assert.equal(got, want, `[${start - t0}, ${end - t0}) in batches of ${maxPoints} points`);
+    }
+  }
+  await storage.close();
+});
+
+/**
+ * Two segments written directly (a storage's close would merge them): 9 series over points 0-299 in an L1 segment,
+ * the odd ones also over points 100-139 shifted by 7 ms in an L2 segment. Returns the directory, the L2 segment's
+ * directory and each series' points in time order.
+ */
+async function overlappingSegments() {
+  const dir = tempDir();
+  const store = await SegmentStore.open(join(dir, "segments"), "f64");
+  const series = Array.from({ length: 9 }, (_, i) => ({ id: i, kind: 0, metric: "m", labels: [{ name: "i", value: String(i) }] }));
+  const points = (id: number, from: number, to: number, shift: number) =>
+    Array.from({ length: to - from }, (_, k) => [T0 + (from + k) * 15_000 + shift, id * 1000 + from + k + shift / 10] as const);
+  const chunk = (id: number, pts: (readonly [number, number])[]) => ({
+    seriesId: id, minTs: pts[0]![0], maxTs: pts[pts.length - 1]![0], count: pts.length,
+    bytes: encodeChunk("f64", Float64Array.from(pts, (p) => p[0]), Float64Array.from(pts, (p) => p[1])),
+  });
+  let upper = "";
+  for (const level of [1, 2]) {
+    const ids = series.filter((s) => level === 1 || s.id % 2 === 1).map((s) => s.id);
+    const chunks = ids.map((id) => chunk(id, level === 1 ? points(id, 0, 300, 0) : points(id, 100, 140, 7)));
+    upper = (await store.add(await stageSegment(store.levelDir(level), { id: store.allocateId(), level, timeCells: "f64", walHighwater: 1, series, chunks }))).dir;
+  }
+  store.close();
+  const want = (withUpper: boolean) => series.map((s) => {
+    const all = [...points(s.id, 0, 300, 0), ...(withUpper && s.id % 2 === 1 ? points(s.id, 100, 140, 7) : [])].sort((a, b) => a[0] - b[0]);
+    return { ts: all.map((p) => p[0]), values: all.map((p) => p[1]) };
+  });
+  return { dir, upper, want };
+}
+const T0 = 1_700_000_000_000;
+
+/** Every series selectBatches reads for metric m over the points of overlappingSegments, in batches of maxPoints. */
+async function readBatches(storage: Awaited<ReturnType<StorageBuilder["build"]>>, maxPoints: number) {
+  const got: { ts: number[]; values: number[] }[] = [];
+  await storage.selectBatches({ metric: "m" }, T0, T0 + 400 * 15_000, maxPoints, (b) => {
+    const f64 = memoryViews().f64;
+    for (let i = 0; i + 1 < b.offsets.length; i++) {
+      const [from, to] = [b.offsets[i]!, b.offsets[i + 1]!];
+      got.push({ ts: Array.from(f64.subarray(b.tsPtr / 8 + from, b.tsPtr / 8 + to)), values: Array.from(f64.subarray(b.vsPtr / 8 + from, b.vsPtr / 8 + to)) });
+    }
+  });
+  return got;
+}
+
+test("selectBatches: series whose segment records overlap in time are merged by timestamp, the series around them decoded together", async () => {
+  const { dir, want } = await overlappingSegments();
+  const storage = await new StorageBuilder().withTimestampPrecision("ms").withDataPath(dir).build();
+  for (const maxPoints of [1, 700, 1 << 20]) assert.equal(await readBatches(storage, maxPoints), want(true), `batches of ${maxPoints} points`);
+  await storage.close();
+});
+
+test("selectBatches: a block that fails its CRC quarantines its segment and fails the read; the other segments stay readable", async () => {
+  const { dir, upper, want } = await overlappingSegments();
+  const storage = await new StorageBuilder().withTimestampPrecision("ms").withDataPath(dir).build();
+  const path = join(upper, "chunks.bin");
+  const bytes = readFileSync(path);
+  bytes[bytes.length - 9]! ^= 0x55; // inside the last block's compressed bytes
+  writeFileSync(path, bytes);
+  const failure = await readBatches(storage, 1 << 20).then(() => undefined, (e: unknown) => e);
+  assert.ok(failure instanceof TsinkError && failure.code === "DataCorruption" && /quarantined/.test(failure.message), String(failure));
+  assert.equal(await readBatches(storage, 1 << 20), want(false), "the L1 segment alone");
+  await storage.close();
+});
+
 test("segment round trip: index, postings, chunk payloads on demand", async () => {
   const root = tempDir();
   const store = await SegmentStore.open(root, "f64");

@@ -7,9 +7,17 @@ import * as assert from "uvu/assert";
 import fc from "fast-check";
 import {
   encodeChunk, decodeChunk, decodeRangeInto, chunkInfo, chunkToRecord, chunkFromRecord, decodeRecordRangeToMemory,
-  ChunkCorruptionError,
+  decodeSeriesRecordsToMemory, ChunkCorruptionError, RECORD_DESC_I32, SERIES_ORDER,
 } from "../../src/encoding/chunk.js";
 import { loadWasm, memoryViews } from "../../src/wasm/loader.js";
+
+/** Heap blocks of linear memory, as the segment block cache takes them. */
+const cache = loadWasm() as unknown as { cacheAlloc(bytes: number): number; cacheFree(ptr: number): void };
+const inLinearMemory = (bytes: Uint8Array): number => {
+  const ptr = cache.cacheAlloc(bytes.length);
+  memoryViews().u8.set(bytes, ptr);
+  return ptr;
+};
 
 const N = 240;
 const regular = Float64Array.from({ length: N }, (_, i) => 1_700_000_000_000 + i * 15_000);
@@ -162,11 +170,13 @@ test("a record decodes by range into linear memory without being rebuilt: same p
         const want = decodeRangeInto(chunk, start, end, wantTs, wantValues, 0);
         const tsPtr = arena.readArena(n + at, 0);
         const vsPtr = tsPtr + arena.readArenaPoints() * 8;
-        // the record as a reader hands it: inside a larger block, given by offset and length
+        // the record as a reader hands it: inside a larger block in linear memory, by address and length
         const block = new Uint8Array(record.length + 2 * n + 5).fill(0xa5);
         block.set(record, n + 3);
-        const ref = { bytes: block, offset: n + 3, length: record.length, count: n, minTs: ts[0]!, maxTs: ts[n - 1]! };
+        const blockPtr = inLinearMemory(block);
+        const ref = { addr: blockPtr + n + 3, length: record.length, count: n, minTs: ts[0]!, maxTs: ts[n - 1]! };
         const got = decodeRecordRangeToMemory(ref, start, end, tsPtr, vsPtr, at);
+        cache.cacheFree(blockPtr);
         assert.is(got, want);
         const mem = memoryViews();
         assert.equal(Array.from(mem.f64.subarray(tsPtr / 8 + at, tsPtr / 8 + at + got)), Array.from(wantTs.subarray(0, want)));
@@ -181,39 +191,45 @@ test("a record decodes by range into linear memory without being rebuilt: same p
   const record = chunkToRecord(encodeChunk("f64", ts, Float64Array.from(ts, (t) => (t % 1000) / 10)));
   const tsPtr = arena.readArena(300, 0);
   const vsPtr = tsPtr + arena.readArenaPoints() * 8;
-  const decode = (count: number, minTs: number, maxTs: number, bytes = record) => () =>
-    decodeRecordRangeToMemory({ bytes, offset: 0, length: bytes.length, count, minTs, maxTs }, ts[0]!, ts[299]! + 1, tsPtr, vsPtr, 0);
+  const recordPtr = inLinearMemory(record);
+  const decode = (count: number, minTs: number, maxTs: number, length = record.length) => () =>
+    decodeRecordRangeToMemory({ addr: recordPtr, length, count, minTs, maxTs }, ts[0]!, ts[299]! + 1, tsPtr, vsPtr, 0);
   assert.is(decode(300, ts[0]!, ts[299]!)(), 300);
   for (const bad of [decode(299, ts[0]!, ts[299]!), decode(300, ts[0]!, ts[299]! + 1), decode(300, ts[0]! - 1, ts[299]!)]) {
     assert.throws(bad, (e: unknown) => e instanceof ChunkCorruptionError);
   }
-  assert.throws(decode(300, ts[0]!, ts[299]!, record.subarray(0, record.length - 9)), (e: unknown) => e instanceof ChunkCorruptionError);
-  assert.throws(decode(300, ts[0]!, ts[299]!, record.subarray(0, 5)), (e: unknown) => e instanceof ChunkCorruptionError);
+  assert.throws(decode(300, ts[0]!, ts[299]!, record.length - 9), (e: unknown) => e instanceof ChunkCorruptionError);
+  assert.throws(decode(300, ts[0]!, ts[299]!, 5), (e: unknown) => e instanceof ChunkCorruptionError);
+  cache.cacheFree(recordPtr);
 });
 
-test("records of one block decoded in any order (staged windows of the block) give each record's own points", () => {
-  const arena = loadWasm() as unknown as { readArena(points: number, keep: number): number; readArenaPoints(): number };
-  // records of 10 to 400 points back to back in one block (some longer than a staging window), as a segment stores them
+/** Records of 10 to 400 points back to back in one block in linear memory, as the segment block cache holds them. */
+function recordBlock() {
   const parts = Array.from({ length: 12 }, (_, k) => {
     const n = 10 + ((k * 97) % 390);
     const ts = Float64Array.from({ length: n }, (_, i) => 1_700_000_000_000 + k * 7 + i * 15_000);
     const values = Float64Array.from({ length: n }, (_, i) => (k % 2 ? Math.sin(i + k) * 1e3 : i * (k + 1)));
-    return { ts, values, record: chunkToRecord(encodeChunk("f64", ts, values)) };
+    return { ts, values, record: chunkToRecord(encodeChunk("f64", ts, values)), at: 0 };
   });
   const block = new Uint8Array(parts.reduce((a, p) => a + p.record.length, 0));
-  const offsets: number[] = [];
   for (let at = 0, k = 0; k < parts.length; at += parts[k]!.record.length, k++) {
-    offsets.push(at);
+    parts[k]!.at = at;
     block.set(parts[k]!.record, at);
   }
+  return { parts, ptr: inLinearMemory(block) };
+}
+
+test("records of one block decoded in place in any order give each record's own points", () => {
+  const arena = loadWasm() as unknown as { readArena(points: number, keep: number): number; readArenaPoints(): number };
+  const { parts, ptr } = recordBlock();
   fc.assert(
     fc.property(fc.array(fc.integer({ min: 0, max: parts.length - 1 }), { minLength: 1, maxLength: 30 }), (order) => {
       for (const k of order) {
-        const { ts, values, record } = parts[k]!;
+        const { ts, values, record, at } = parts[k]!;
         const n = ts.length;
         const tsPtr = arena.readArena(n, 0);
         const vsPtr = tsPtr + arena.readArenaPoints() * 8;
-        const ref = { bytes: block, offset: offsets[k]!, length: record.length, count: n, minTs: ts[0]!, maxTs: ts[n - 1]! };
+        const ref = { addr: ptr + at, length: record.length, count: n, minTs: ts[0]!, maxTs: ts[n - 1]! };
         assert.is(decodeRecordRangeToMemory(ref, ts[0]!, ts[n - 1]! + 1, tsPtr, vsPtr, 0), n);
         const mem = memoryViews();
         assert.equal(Array.from(mem.f64.subarray(tsPtr / 8, tsPtr / 8 + n)), Array.from(ts));
@@ -222,6 +238,93 @@ test("records of one block decoded in any order (staged windows of the block) gi
     }),
     { numRuns: 100 },
   );
+  cache.cacheFree(ptr);
+});
+
+test("many series' records decoded by one call: each series' points in range back to back; overlapping or bad records stop before their series", () => {
+  const arena = loadWasm() as unknown as { readArena(points: number, keep: number): number; readArenaPoints(): number };
+  const { parts, ptr } = recordBlock();
+  fc.assert(
+    fc.property(
+      // series as lists of records (one record may serve several series), a time range, and where the output starts
+      fc.array(fc.array(fc.integer({ min: 0, max: parts.length - 1 }), { maxLength: 3 }), { minLength: 1, maxLength: 8 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.integer({ min: 0, max: 7 }),
+      (series, a, b, at) => {
+        const t0 = 1_700_000_000_000;
+        const span = 400 * 15_000;
+        const [start, end] = [t0 + Math.floor(Math.min(a, b) * span), t0 + Math.ceil(Math.max(a, b) * span)];
+        const descs = new Int32Array(RECORD_DESC_I32 * 30);
+        const f64 = new Float64Array(descs.buffer);
+        const ends = new Int32Array(series.length);
+        let r = 0;
+        series.forEach((records, s) => {
+          for (const k of records) {
+            const p = parts[k]!;
+            descs.set([ptr + p.at, p.record.length, p.ts.length], r * RECORD_DESC_I32);
+            f64[r * 4 + 2] = p.ts[0]!;
+            f64[r * 4 + 3] = p.ts[p.ts.length - 1]!;
+            r++;
+          }
+          ends[s] = r;
+        });
+        // expected: per series the in-range points of its records in order, unless a record starts before the last point
+        const want: { ts: number[]; values: number[] }[] = [];
+        let stop = series.length;
+        for (let s = 0; s < series.length && stop === series.length; s++) {
+          const out = { ts: [] as number[], values: [] as number[] };
+          for (const k of series[s]!) {
+            const { ts, values } = parts[k]!;
+            const i0 = ts.findIndex((t) => t >= start);
+            if (i0 < 0 || ts[i0]! >= end) continue;
+            if (out.ts.length > 0 && out.ts[out.ts.length - 1]! > ts[i0]!) stop = s;
+            for (let i = i0; i < ts.length && ts[i]! < end; i++) {
+              out.ts.push(ts[i]!);
+              out.values.push(values[i]!);
+            }
+          }
+          if (stop === series.length) want.push(out);
+        }
+        const total = series.flat().reduce((n, k) => n + parts[k]!.ts.length, 0);
+        const tsPtr = arena.readArena(total + at, 0);
+        const vsPtr = tsPtr + arena.readArenaPoints() * 8;
+        const counts = new Int32Array(series.length + 1);
+        const maxLength = Math.max(0, ...parts.map((p) => p.record.length));
+        const done = decodeSeriesRecordsToMemory(descs, ends, 0, series.length, maxLength, start, end, tsPtr, vsPtr, at, counts);
+        assert.is(done, stop);
+        assert.is(counts[series.length], done < series.length ? SERIES_ORDER : 0);
+        const mem = memoryViews();
+        let p = tsPtr / 8 + at;
+        for (let s = 0; s < done; s++) {
+          const n = counts[s]!;
+          assert.equal(Array.from(mem.f64.subarray(p, p + n)), want[s]!.ts);
+          assert.equal(Array.from(mem.f64.subarray(p - tsPtr / 8 + vsPtr / 8, p - tsPtr / 8 + vsPtr / 8 + n)), want[s]!.values);
+          p += n;
+        }
+        // the series after a refused one: decoded by a second call from there
+        if (done + 1 < series.length) {
+          assert.is(decodeSeriesRecordsToMemory(descs, ends, done + 1, series.length, maxLength, start, end, tsPtr, vsPtr, 0, counts) >= 0, true);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+  // a record whose index fields are wrong: the call stops before its series with the decoder's error
+  const { ts, record, at } = parts[3]!;
+  const descs = new Int32Array(RECORD_DESC_I32 * 2);
+  const f64 = new Float64Array(descs.buffer);
+  for (const r of [0, 1]) {
+    descs.set([ptr + at, record.length, ts.length - r], r * RECORD_DESC_I32); // record 1 claims one point less
+    f64[r * 4 + 2] = ts[0]!;
+    f64[r * 4 + 3] = ts[ts.length - 1]!;
+  }
+  const tsPtr = arena.readArena(2 * ts.length, 0);
+  const counts = new Int32Array(3);
+  assert.is(decodeSeriesRecordsToMemory(descs, Int32Array.of(1, 2), 0, 2, record.length, ts[0]!, ts[ts.length - 1]! + 1, tsPtr, tsPtr + arena.readArenaPoints() * 8, 0, counts), 1);
+  assert.is(counts[0], ts.length);
+  assert.ok(counts[2]! < 0 && counts[2] !== SERIES_ORDER, `decoder error ${counts[2]}`);
+  cache.cacheFree(ptr);
 });
 
 test("a range starting inside a delta block only sums the residuals before it: same values as the full decode", () => {

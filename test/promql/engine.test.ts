@@ -295,7 +295,8 @@ test("selectors, range functions and aggregations give the same results from sto
     "count by (g) (c_total)", "count(c_total > 20)", "count(20 < c_total)", "sum by (g) (c_total)", "avg(c_total)",
     "max by (g) ((c_total) <= 30)", "min without (k) (c_total != 4.5)", "group by (g) (c_total)", "sum(c_total >= bool 10)",
     "count by (__name__) (c_total)", "count by (__name__) (c_total > bool 10)", "avg(big)", "avg by (k) (big)", "sum(big)",
-    "count(c_total offset 2m == 1)", "max(c_total @ 300)",
+    "count(c_total offset 2m == 1)", "max(c_total @ 300)", "quantile by (g) (0.3, c_total)", "quantile(0.9, c_total > 10)",
+    "stddev(c_total)", "stdvar by (g) (c_total)", "quantile(0.5, big)", "stddev by (k) (big)",
   ];
   // and a range function's columns; `* 1` (which leaves every value as it is) makes the same aggregation read
   // per-series objects instead
@@ -303,6 +304,7 @@ test("selectors, range functions and aggregations give the same results from sto
     "sum by (g) (rate(c_total[2m]))", "avg(increase(c_total[5m]))", "max by (g) (last_over_time(c_total[1m]))",
     "count by (__name__) (last_over_time(c_total[2m]))", "group by (__name__) (rate(c_total[2m]))",
     "min without (k) (quantile_over_time(0.5, c_total[5m]))", "avg by (k) (avg_over_time(big[10m]))", "sum(sum_over_time(big[10m]))",
+    "stdvar(increase(c_total[5m]))", "stddev by (g) (rate(c_total[2m]))",
   ];
   const perSeries = (q: string) => q.replace(/\(((?:rate|increase|last_over_time|quantile_over_time|avg_over_time|sum_over_time)\(.*\]\))\)$/, "($1 * 1)");
   for (const q of overRangeFunctions) {
@@ -313,6 +315,12 @@ test("selectors, range functions and aggregations give the same results from sto
       if (!q.includes("__name__")) assert.equal(columns, await new PromqlEngine(source).rangeQuery(perSeries(q), 60_000, 900_000, 30_000), q);
       else assert.ok(columns.resultType === "matrix" && columns.result.every((s) => s.labels.length === (q.includes("last_over_time") ? 1 : 0)), q);
     }
+  }
+  for (const source of [batched, arrays]) {
+    const q = "quantile by (g) (0.75, rate(c_total[2m]))";
+    const columns = await new PromqlEngine(source).rangeQuery(q, 60_000, 900_000, 30_000);
+    assert.ok(columns.resultType === "matrix" && columns.result.length === 3, q);
+    assert.equal(columns, await new PromqlEngine(source).rangeQuery("quantile by (g) (0.75, rate(c_total[2m]) * 1)", 60_000, 900_000, 30_000), q);
   }
   aggregations.push(...overRangeFunctions);
   for (const q of [...queries, ...aggregations]) {
@@ -329,6 +337,68 @@ test("selectors, range functions and aggregations give the same results from sto
     }
   }
   assert.ok(batches > queries.length * 2, "the batched source was used, with several batches per query");
+  await storage.close();
+});
+
+test("a selector or range function at the top gives its result from columns as the per-series path does (`q and q`), name collisions included", async () => {
+  const rows: Row[] = [];
+  for (let k = 0; k < 6; k++) {
+    for (let t = 0; t <= 600_000; t += 15_000 + k * 2_000) rows.push(...series("c_total", { k: String(k) }, [[t, t * (k + 1) + (t === 300_000 && k === 1 ? STALE : 0)]]));
+  }
+  // a_total and b_total share their labels: rate() drops the names, which collide where both have points
+  rows.push(...series("a_total", { x: "1" }, [[0, 1], [60_000, 5], [120_000, 9]]), ...series("b_total", { x: "1" }, [[0, 2], [60_000, 4], [120_000, 8]]));
+  rows.push(...series("a_total", { x: "2" }, [[0, 1], [60_000, 5]]), ...series("b_total", { x: "2" }, [[400_000, 2], [460_000, 4]]));
+  const storage = await storageWith(rows);
+  const engine = new PromqlEngine(storage);
+  const queries = [
+    "c_total", "c_total offset 1m", "rate(c_total[2m])", "last_over_time(c_total[1m])", "(delta(c_total[3m]))", "c_total{k=~\"[0-3]\"} @ 300",
+    'rate({__name__=~"a_total|b_total", x="2"}[2m])', 'last_over_time({__name__=~"a_total|b_total"}[2m])',
+  ];
+  for (const q of queries) {
+    assert.equal(await engine.rangeQuery(q, 0, 600_000, 30_000), await engine.rangeQuery(`${q} and ${q}`, 0, 600_000, 30_000), q);
+    for (const t of [60_000, 300_000, 480_000]) {
+      const direct = await engine.instantQuery(q, t);
+      const general = await engine.instantQuery(`${q} and ${q}`, t);
+      const sorted = (r: QueryResult) => (r.resultType === "vector" ? r.result.map((s) => JSON.stringify(s)).sort() : r);
+      assert.equal(sorted(direct), sorted(general), `${q} at ${t}`);
+    }
+  }
+  const merged = await engine.rangeQuery('rate({__name__=~"a_total|b_total", x="2"}[2m])', 0, 600_000, 30_000);
+  assert.equal(merged.resultType === "matrix" && merged.result.map((s) => [s.labels, s.timestamps.length]), [[[{ name: "x", value: "2" }], 4]]); // a_total at 60 and 90 s, b_total at 480 and 510 s
+  await rejects(engine.rangeQuery('rate({__name__=~"a_total|b_total"}[2m])', 0, 600_000, 30_000), "execution", /same labelset/);
+  await rejects(engine.instantQuery('rate({__name__=~"a_total|b_total"}[2m])', 120_000), "execution", /same labelset/);
+  await storage.close();
+});
+
+test("quantile orders a step's values as a stable sort with NaN first (zeros of both signs in input order)", async () => {
+  const choices = [-0, 0, NaN, 1, -1, 2.5, -0, 0];
+  const rows: Row[] = [];
+  for (let k = 0; k < 24; k++) {
+    for (let t = 0; t < 20; t++) rows.push(...series("m", { k: String(k).padStart(2, "0") }, [[t * 60_000, choices[(k * 7 + t * 3 + ((k * t) % 5)) % choices.length]!]]));
+  }
+  const storage = await storageWith(rows);
+  const engine = new PromqlEngine(storage);
+  const oracle = (q: number, vs: number[]) => {
+    const sorted = vs.slice().sort((a, b) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b));
+    const rank = q * (sorted.length - 1);
+    const lower = Math.max(0, Math.floor(rank));
+    const upper = Math.min(sorted.length - 1, lower + 1);
+    const weight = rank - Math.floor(rank);
+    return sorted[lower]! * (1 - weight) + sorted[upper]! * weight;
+  };
+  let negativeZeros = 0;
+  for (let t = 0; t < 20; t++) {
+    const input = await engine.instantQuery("m", t * 60_000); // in the order the aggregation reads the series
+    assert.ok(input.resultType === "vector" && input.result.length === 24);
+    for (const q of [0, 0.25, 0.5, 0.9, 1]) {
+      const r = await engine.instantQuery(`quantile(${q}, m)`, t * 60_000);
+      const got = r.resultType === "vector" ? r.result[0]!.value : NaN;
+      const want = oracle(q, input.result.map((s) => s.value));
+      assert.ok(Object.is(got, want), `quantile(${q}) at step ${t}: ${Object.is(got, -0) ? "-0" : got} != ${Object.is(want, -0) ? "-0" : want}`);
+      if (Object.is(want, -0)) negativeZeros++;
+    }
+  }
+  assert.ok(negativeZeros > 0, "some quantile is -0");
   await storage.close();
 });
 

@@ -1,9 +1,9 @@
-// The response writer's float spelling (writeFloat: exact digits from 8 to 2^53, the WASM Schubfach from 1e-6 to 8,
-// formatFloat for the rest) against formatFloat, the String(v)-based oracle pinned in units.test.ts, for every double.
+// The response writer's float spelling (writeFloat and the matrix points: the WASM writer of assembly/text/json_points.ts,
+// formatFloat for what it leaves to JS) against formatFloat, the String(v)-based oracle pinned in units.test.ts, for every double.
 import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { formatFloat, writeFloat } from "../../src/server/prometheus-json.js";
+import { formatFloat, formatTimestamp, querySuccessBody, writeFloat } from "../../src/server/prometheus-json.js";
 
 const buf = Buffer.alloc(64);
 const one = new Float64Array(1);
@@ -97,6 +97,40 @@ test("a million random doubles of every kind are spelled as formatFloat spells t
   assert.ok(checked >= 1e6, `${checked} values`);
   // bounded: ~10 s of CPU when written; a much slower writer or generator is a defect too
   assert.ok(cpuSeconds < 60, `${cpuSeconds.toFixed(1)} s of CPU`);
+});
+
+test("matrix points (the WASM writer, with formatFloat for what it leaves to JS) spell every value and timestamp as formatFloat and formatTimestamp", () => {
+  const u32 = fc.integer({ min: 0, max: 2 ** 32 - 1 });
+  const value = fc.oneof(
+    fc.tuple(u32, u32).map(([hi, lo]) => fromBits(hi, lo)),
+    fc.tuple(fc.integer({ min: 1023 - 20, max: 1023 + 52 }), fc.integer({ min: 0, max: 2 ** 20 - 1 }), u32, fc.boolean())
+      .map(([e, hi, lo, neg]) => fromBits((neg ? 2 ** 31 : 0) + e * 2 ** 20 + hi, lo)),
+    fc.tuple(fc.integer({ min: 0, max: 1e7 }), fc.constantFrom(15, 60, 299.99)).map(([n, s]) => n / s),
+    fc.constantFrom(0, -0, NaN, Infinity, -Infinity, 1e21, 2 ** 53, 2 ** 53 + 2, 5e-7, 1e-6, 8, 7.999999999999999, 2 ** 31, 6442450944),
+  );
+  const timestamp = fc.oneof(
+    fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }),
+    fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 }),
+    fc.integer({ min: -100_000, max: 100_000 }),
+    fc.constantFrom(2 ** 53, -(2 ** 53), 0, 999, -1, 1_795_697_580_005),
+  );
+  const points = fc.array(fc.tuple(timestamp, value), { minLength: 0, maxLength: 300 });
+  fc.assert(
+    fc.property(fc.array(points, { minLength: 1, maxLength: 4 }), (series) => {
+      const result = series.map((pts, k) => ({
+        labels: [{ name: "__name__", value: `m${k}` }],
+        timestamps: Float64Array.from(pts, ([t]) => t),
+        values: Float64Array.from(pts, ([, v]) => v),
+      }));
+      const want = result.map((s, k) => {
+        const text = Array.from(s.values, (v, i) => `[${formatTimestamp(s.timestamps[i]!)},"${formatFloat(v)}"]`).join(",");
+        return `{"metric":{"__name__":"m${k}"},"values":[${text}]}`;
+      });
+      const body = querySuccessBody({ resultType: "matrix", result, warnings: [], infos: [] }).toString("latin1");
+      assert.is(body, `{"status":"success","data":{"resultType":"matrix","result":[${want.join(",")}]}}`);
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test.run();

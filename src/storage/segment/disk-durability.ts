@@ -12,7 +12,7 @@ import {
   type ValidatedBatch,
 } from "../durability.js";
 import { TsinkError } from "../errors.js";
-import type { PointSink } from "../column.js";
+import type { PointSink, RecordQueue } from "../column.js";
 import type { Ts } from "../timestamps.js";
 import type { WriteAcknowledgement } from "../types.js";
 import { Compactor } from "../compaction/compactor.js";
@@ -34,7 +34,7 @@ import { WriteAheadLog, type WalFrameInput, type WalReplayReport } from "../wal/
 import { fsyncDir, fsyncPath, fsyncTree, makeDirectories, writeFileDurableAsync } from "./durable-fs.js";
 import type { SegmentDictionary, TimeCells } from "./format.js";
 import { DataDirLock } from "./lock.js";
-import type { SegmentReader } from "./reader.js";
+import { blockCache, type SegmentReader } from "./reader.js";
 import { SegmentStore } from "./store.js";
 import { stageSegment, type SegmentChunk } from "./writer.js";
 
@@ -376,6 +376,27 @@ class DiskDurability implements DurabilityLayer {
     return kept === null || sink.appendChunk(kept, start, end);
   }
 
+  queuePersisted(seriesId: number, start: Ts, end: Ts, queue: RecordQueue): boolean {
+    if (this.timeCells !== "f64") return false; // (number timestamps in the descriptors)
+    const dir = this.store.directory();
+    if (seriesId + 1 >= dir.start.length) return true;
+    const places = dir.places;
+    for (let p = 3 * dir.start[seriesId]!, to = 3 * dir.start[seriesId + 1]!; p < to; p += 3) {
+      const seg = dir.segments[places[p]!]!;
+      if (!seg.records || this.tombstones.affects(seriesId, seg.id)) return false;
+      try {
+        if (!seg.queueRecords(places[p + 1]!, places[p + 1]! + places[p + 2]!, start as number, end as number, queue)) return false;
+      } catch (err) {
+        this.segmentFailed(seg, err);
+      }
+    }
+    return true;
+  }
+
+  releaseQueued(): void {
+    blockCache.unpinAll();
+  }
+
   /**
    * Calls `visit` for each chunk entry of `seriesId` that may overlap [start, end), segment by segment (with whether
    * tombstones of the series affect that segment, and `arg`) until it returns false; returns false then, else true.
@@ -397,19 +418,24 @@ class DiskDurability implements DurabilityLayer {
           if (seg.overlaps(e, start, end) && !visit(this, seg, e, filter, seriesId, start, end, arg)) return false;
         }
       } catch (err) {
-        if (!(err instanceof TsinkError && err.code === "DataCorruption")) throw err;
-        // A damaged segment leaves the live set at once and is moved aside in the background; this read fails
-        // with a clear error (no silent partial answer) and the data of every other segment stays readable.
-        this.lastBackgroundError = err.message;
-        const moving = this.store
-          .quarantine(seg.dir, err.message)
-          .catch((e: unknown) => (this.lastBackgroundError = (e as Error).message))
-          .finally(() => this.quarantining.delete(moving));
-        this.quarantining.add(moving);
-        throw new TsinkError("DataCorruption", `${err.message}; segment ${seg.dir} was quarantined, the rest of the data stays readable`, err.details, { cause: err });
+        this.segmentFailed(seg, err);
       }
     }
     return true;
+  }
+
+  /** Rethrows `err`; a DataCorruption of a read from `seg` first quarantines the segment. */
+  private segmentFailed(seg: SegmentReader, err: unknown): never {
+    if (!(err instanceof TsinkError && err.code === "DataCorruption")) throw err;
+    // A damaged segment leaves the live set at once and is moved aside in the background; this read fails
+    // with a clear error (no silent partial answer) and the data of every other segment stays readable.
+    this.lastBackgroundError = err.message;
+    const moving = this.store
+      .quarantine(seg.dir, err.message)
+      .catch((e: unknown) => (this.lastBackgroundError = (e as Error).message))
+      .finally(() => this.quarantining.delete(moving));
+    this.quarantining.add(moving);
+    throw new TsinkError("DataCorruption", `${err.message}; segment ${seg.dir} was quarantined, the rest of the data stays readable`, err.details, { cause: err });
   }
 
   // ------------------------------------------------------------------ flush
