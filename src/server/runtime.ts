@@ -83,11 +83,11 @@ export function sendJson(ctx: Context, json: string | Buffer, status = 200): voi
 export function sendJsonNow(ctx: Context, body: Buffer): void {
   ctx.respond = false;
   const res = ctx.res;
+  res.statusCode = 200; // (also what the request is counted as when the client is already gone)
   if (!ctx.writable) {
     res.end(); // the client is gone (what Koa's respond does then)
     return;
   }
-  res.statusCode = 200;
   res.setHeader("Content-Type", "application/json; charset=utf-8");
   res.setHeader("Content-Length", body.length);
   res.end(body);
