@@ -1,6 +1,7 @@
 // Query response encoding benchmark: CPU time to turn a range-query result of 100 series x 60 points (the shape of
 // peerbench's q02/q08/q12) into the Prometheus JSON response bytes, for ratio-, delta-, rate- and counter-like values
-// (the per-point difference between a full-precision workload below 8 and "short decimals" is the float spelling).
+// (the per-point difference between a full-precision workload below 8 and "short decimals" is the float spelling),
+// and an instant vector of q14's shape (25 samples x 7 labels: label writing).
 // Usage: node bench/prometheus-json.mjs [--module dist/server/prometheus-json.js] [--repeat 9]
 //   (--module: the encoder of another build, for a before/after run; builds before querySuccessBody are driven
 //   through their successJson(queryResultJson(..)) string path, as their server did)
@@ -76,6 +77,30 @@ for (const [name, result] of workloads) {
   rounds.sort((a, b) => a - b);
   const ms = rounds[repeat >> 1];
   console.log(`${name.padEnd(34)}${ms.toFixed(3).padStart(15)}${((ms * 1e6) / 6000).toFixed(1).padStart(11)}   ${bytes}`);
+}
+
+// An instant vector of peerbench's q14 shape (25 samples of a plain selector, 7 labels each): the label writing.
+{
+  const result = Array.from({ length: 25 }, (_, k) => ({
+    labels: [
+      { name: "__name__", value: "node_filesystem_avail_bytes" }, { name: "dc", value: "dc1" }, { name: "device", value: "/dev/sda1" },
+      { name: "fstype", value: "ext4" }, { name: "instance", value: `host-${String(k).padStart(4, "0")}:9100` }, { name: "job", value: "node" },
+      { name: "mountpoint", value: "/" },
+    ],
+    timestamp: 1_700_000_000_000,
+    value: 123_456_789_012 + k * 4096,
+  }));
+  const vector = { resultType: "vector", result, warnings: [], infos: [] };
+  for (let i = 0; i < 2000; i++) encode(vector);
+  const rounds = [];
+  for (let r = 0; r < repeat; r++) {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < 2000; i++) encode(vector);
+    const c = process.cpuUsage(c0);
+    rounds.push((c.user + c.system) / 2000);
+  }
+  rounds.sort((a, b) => a - b);
+  console.log(`\ninstant vector, 25 samples x 7 labels (q14's shape): ${rounds[repeat >> 1].toFixed(1)} us/response, ${encode(vector).length} bytes`);
 }
 
 // The spelling alone, per value, for values below 8 with many digits: the module's writeFloat (where it exports

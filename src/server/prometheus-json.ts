@@ -71,19 +71,32 @@ class JsonWriter extends GrowableBytes {
     this.length += this.buf.write(s, this.length, "utf8");
   }
 
-  /** A JSON string literal: printable ASCII without `"` and `\` is copied as is, anything else goes through JSON.stringify. */
+  /** One ASCII byte (punctuation). */
+  byte(c: number): void {
+    this.reserve(1);
+    this.buf[this.length++] = c;
+  }
+
+  /**
+   * A JSON string literal: printable ASCII without `"` and `\` is copied as is, in the same pass that checks it;
+   * anything else goes through JSON.stringify, written over the bytes copied so far.
+   */
   string(s: string): void {
-    for (let i = 0; i < s.length; i++) {
+    const n = s.length;
+    this.reserve(n + 2);
+    const buf = this.buf;
+    let p = this.length;
+    buf[p++] = 0x22;
+    for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
         this.text(JSON.stringify(s));
         return;
       }
+      buf[p++] = c;
     }
-    this.reserve(s.length + 2);
-    this.buf[this.length++] = 0x22;
-    this.ascii(s);
-    this.buf[this.length++] = 0x22;
+    buf[p++] = 0x22;
+    this.length = p;
   }
 
   /** formatFloat(v). */
@@ -165,14 +178,14 @@ function writeAscii(buf: Buffer, p: number, s: string): number {
 }
 
 function writeLabels(w: JsonWriter, labels: readonly Label[]): void {
-  w.ascii("{");
+  w.byte(0x7b); // {
   for (let i = 0; i < labels.length; i++) {
-    if (i > 0) w.ascii(",");
+    if (i > 0) w.byte(0x2c); // ,
     w.string(labels[i]!.name);
-    w.ascii(":");
+    w.byte(0x3a); // :
     w.string(labels[i]!.value);
   }
-  w.ascii("}");
+  w.byte(0x7d); // }
 }
 
 function writeSamplePair(w: JsonWriter, ms: number, value: number): void {

@@ -73,6 +73,26 @@ export function sendJson(ctx: Context, json: string | Buffer, status = 200): voi
   ctx.body = json;
 }
 
+/**
+ * A 200 JSON answer written at once, from the route: Koa's response handling is bypassed (`ctx.respond = false`, its
+ * documented escape hatch) so the bytes leave before the middleware chain unwinds (admission release, metrics and
+ * the debug log then run while the client reads) and without Koa's status/type/body setters. Status line and
+ * headers as sendJson's; for HEAD, Node sends the headers without the body, as Koa does. The route's last step:
+ * nothing may set headers or a body after it.
+ */
+export function sendJsonNow(ctx: Context, body: Buffer): void {
+  ctx.respond = false;
+  const res = ctx.res;
+  res.statusCode = 200; // (also what the request is counted as when the client is already gone)
+  if (!ctx.writable) {
+    res.end(); // the client is gone (what Koa's respond does then)
+    return;
+  }
+  res.setHeader("Content-Type", "application/json; charset=utf-8");
+  res.setHeader("Content-Length", body.length);
+  res.end(body);
+}
+
 export function sendText(ctx: Context, text: string, status = 200): void {
   ctx.status = status;
   ctx.set("Content-Type", "text/plain; charset=utf-8");

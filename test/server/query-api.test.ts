@@ -23,6 +23,21 @@ test.before(async () => {
 
 test.after(() => srv.stop());
 
+test("a query answer's status line and headers: 200, JSON Content-Type, Content-Length of the body; HEAD gets the same headers and no body", async () => {
+  const url = `${srv.url}/api/v1/query?query=cpu_usage&time=${sec(T0 + 15000)}`;
+  const get = await fetch(url);
+  const bytes = Buffer.from(await get.arrayBuffer());
+  assert.is(get.status, 200);
+  assert.is(get.headers.get("content-type"), "application/json; charset=utf-8");
+  assert.is(get.headers.get("content-length"), String(bytes.length));
+  assert.is(JSON.parse(bytes.toString("utf8")).status, "success");
+  const head = await fetch(url, { method: "HEAD" });
+  assert.is(head.status, 200);
+  assert.is(head.headers.get("content-type"), "application/json; charset=utf-8");
+  assert.is(head.headers.get("content-length"), String(bytes.length));
+  assert.is((await head.arrayBuffer()).byteLength, 0);
+});
+
 test("instant query over remote-written data: Prometheus vector shape, string values", async () => {
   const { status, headers, body } = await getJson(`${srv.url}/api/v1/query?query=cpu_usage&time=${sec(T0 + 15000)}`);
   assert.is(status, 200);

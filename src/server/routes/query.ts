@@ -8,7 +8,7 @@ import { HttpError } from "../http-error.js";
 import { parseDurationParam, parseTimeParam, requireParam } from "../params.js";
 import { querySuccessBody } from "../prometheus-json.js";
 import { tenantEngine } from "../promql.js";
-import { type Runtime, requestParams, sendJson, tenantOf } from "../runtime.js";
+import { type Runtime, requestParams, sendJsonNow, tenantOf } from "../runtime.js";
 import { enforceQuota } from "../tenant-policy.js";
 import { guardedRead } from "./read-support.js";
 
@@ -70,7 +70,7 @@ export function registerQueryRoutes(router: Router, rt: Runtime): void {
       } catch (err) {
         throw promqlFailure(err) ?? err;
       }
-      sendJson(ctx, querySuccessBody(result));
+      sendJsonNow(ctx, querySuccessBody(result));
     });
   }
 
