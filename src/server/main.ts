@@ -33,9 +33,11 @@ async function main(): Promise<void> {
     return;
   }
   startBufferGc();
-  // pino's default destination writes fd 1 synchronously and, on EPIPE (stdout closed, e.g. `| head -1`), turns
-  // itself into a no-op instead of throwing: shutdown still runs (test/server/process-edges.test.ts).
-  const logger = pino({ level: config.logLevel, base: { service: "tsink-server" } });
+  // Log lines go to fd 1 synchronously, like Prometheus' and VictoriaMetrics' logs: once a write fails with EPIPE
+  // (stdout closed, e.g. `| head -2`), pino turns the destination into a no-op. pino's default (asynchronous)
+  // destination instead flushes at exit with sonic-boom's flushSync, which retries a failing write forever: a line
+  // still buffered when the reader had gone (the "shutting down" line) hung SIGTERM (test/server/process-edges.test.ts).
+  const logger = pino({ level: config.logLevel, base: { service: "tsink-server" } }, pino.destination({ dest: 1, sync: true }));
   if (config.unreadEnv?.length) {
     logger.warn({ variables: config.unreadEnv }, "environment variables not read by this build or these flags (see --help); they have no effect");
   }

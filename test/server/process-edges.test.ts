@@ -52,6 +52,21 @@ test("stdout closed (`| head -1`): SIGTERM still exits 0 promptly, and data writ
   }
 });
 
+test("stdout closed and nothing logged since: SIGTERM exits 0 promptly (the shutdown line is the first to meet EPIPE)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsink-epipe-"));
+  let server: Awaited<ReturnType<typeof spawnServer>> | undefined;
+  try {
+    server = await spawnServer(["--data-path", dir]);
+    server.child.stdout!.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    server.child.kill("SIGTERM");
+    assert.is(await exitWithin(server.child, 5000), 0);
+  } finally {
+    if (server?.child.exitCode === null) server.child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("--data-path where mkdir cannot succeed (under /proc): exits 1 at once with a message saying what to do", () => {
   for (const path of ["/proc/tsink-data", "/proc/self/tsink/data"]) {
     const started = Date.now();
