@@ -222,8 +222,9 @@ test("fuzz: random and mutated protobuf bodies decode+convert or throw ProtocolE
     }),
     { numRuns: 3000 },
   );
-  // Not vacuous: both outcomes occur often, so the checks on converted samples run too.
-  assert.ok(converted >= 300 && rejected >= 300, `${converted} bodies converted to samples, ${rejected} rejected, of 3000`);
+  // Not vacuous: both outcomes occur often, so the checks on converted samples run too. (About 300-400 of the 3000
+  // bodies convert, so the bound sits well below that: 298 was seen once against an earlier bound of 300.)
+  assert.ok(converted >= 100 && rejected >= 100, `${converted} bodies converted to samples, ${rejected} rejected, of 3000`);
 });
 
 test.run();
