@@ -16,13 +16,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { StorageBuilder, type Row } from "../src/index.js";
+import { StorageBuilder } from "../src/index.js";
 import { PromqlEngine } from "../src/promql/engine.js";
 import type { QueryResult } from "../src/promql/result.js";
 import type { SeriesSource } from "../src/promql/source.js";
 import { querySuccessBody } from "../src/server/prometheus-json.js";
 import { TenantSeriesSource } from "../src/server/tenancy.js";
 import { benchArgs } from "./cli.mjs";
+import { insertWorkload } from "./load-workload.js";
 import { importPeerbench, type MakeWorkload, PEERBENCH_ENV, PEERBENCH_FLAG, WORKLOAD_FLAGS, type PeerbenchWorkload as Workload } from "./peerbench.mjs";
 
 interface QueryDef {
@@ -75,14 +76,7 @@ const open = () => {
 };
 let storage = await open();
 const loadStart = performance.now();
-const batch: Row[] = [];
-for (let i = 0; i < wl.S; i++) {
-  const labels = wl.series[i].labels.filter(([k]) => k !== "__name__").map(([name, value]) => ({ name, value }));
-  const metric = wl.series[i].labels.find(([k]) => k === "__name__")![1];
-  for (let j = 0; j < wl.P; j++) batch.push({ metric, labels, dataPoint: { timestamp: wl.timestamps[j], value: wl.values[i * wl.P + j] } });
-  if (batch.length >= 100_000) await storage.insertRows(batch.splice(0));
-}
-if (batch.length > 0) await storage.insertRows(batch.splice(0));
+await insertWorkload(storage, wl);
 if (disk) {
   await storage.close(); // flushes everything into segments
   storage = await open();

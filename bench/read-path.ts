@@ -10,9 +10,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { StorageBuilder, type Row } from "../src/index.js";
+import { StorageBuilder } from "../src/index.js";
 import type { SeriesSelection } from "../src/storage/types.js";
 import { benchArgs } from "./cli.mjs";
+import { insertWorkload } from "./load-workload.js";
 import { importPeerbench, type MakeWorkload, PEERBENCH_ENV, PEERBENCH_FLAG, WORKLOAD_FLAGS } from "./peerbench.mjs";
 
 const { values: opts } = benchArgs({
@@ -41,14 +42,7 @@ if (existsSync(stamp) && JSON.parse(readFileSync(stamp, "utf8")).S === S && JSON
   endMs = Math.floor(Date.now() / 15_000) * 15_000;
   const wl = makeWorkload({ S, P, endMs });
   const storage = await open();
-  const batch: Row[] = [];
-  for (let i = 0; i < wl.S; i++) {
-    const labels = wl.series[i].labels.filter(([k]) => k !== "__name__").map(([name, value]) => ({ name, value }));
-    const metric = wl.series[i].labels.find(([k]) => k === "__name__")![1];
-    for (let j = 0; j < wl.P; j++) batch.push({ metric, labels, dataPoint: { timestamp: wl.timestamps[j], value: wl.values[i * wl.P + j] } });
-    if (batch.length >= 100_000) await storage.insertRows(batch.splice(0));
-  }
-  if (batch.length > 0) await storage.insertRows(batch.splice(0));
+  await insertWorkload(storage, wl);
   await storage.close(); // everything into segments
   writeFileSync(stamp, JSON.stringify({ S, P, endMs }));
 }

@@ -1,6 +1,9 @@
 // Shared scaffolding of the bench/server-*.mjs scripts: their common flags (workload size, port, server build,
-// peerbench copy), peerbench's modules (its workload, request encoders, queries and /proc helpers), readiness and
-// remote write, so every script drives tsink-server with exactly peerbench's data.
+// peerbench copy), peerbench's modules (its workload, request encoders, queries and /proc helpers), starting and
+// stopping a server with `npm start`'s runtime settings, its CPU time, readiness and remote write, so every script
+// drives tsink-server with exactly peerbench's data.
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { benchArgs } from "./cli.mjs";
 import { importPeerbench, PEERBENCH_ENV, PEERBENCH_FLAG } from "./peerbench.mjs";
@@ -41,6 +44,43 @@ export async function waitReady(pb, base) {
     if (await pb.request(`${base}/ready`, { timeoutMs: 1000 }).then((r) => r.status === 200, () => false)) return;
     await pb.sleep(100);
   }
+}
+
+/**
+ * Starts tsink-server `server` on 127.0.0.1:`port` over `dataDir` (in memory without one) with the runtime settings
+ * of `npm start` (2 malloc arenas, mmap threshold 256 KiB, 4 MiB semi-spaces) plus `nodeArgs` and `env`; resolves
+ * with the child once /ready answers. `stdio`: the child's stdout and stderr ("ignore", or an fd to append to).
+ */
+export async function startServer(pb, { server, port, dataDir, nodeArgs = [], env = {}, stdio = "ignore" }) {
+  const args = ["--max-semi-space-size=4", ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, ...(dataDir ? ["--data-path", dataDir] : [])];
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", stdio, stdio],
+    env: { ...process.env, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144", ...env },
+  });
+  await waitReady(pb, `http://127.0.0.1:${port}`);
+  return child;
+}
+
+/** SIGTERM, then waits for the exit. */
+export async function stopServer(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+/** CPU ns so far of the server's main thread and of all its threads (JIT compiler and GC helpers included). */
+export function serverCpuNs(pid) {
+  const ns = (tid) => {
+    try {
+      return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      return 0; // a thread that just ended
+    }
+  };
+  let all = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) all += ns(tid);
+  return { main: ns(pid), all };
 }
 
 /** Sends peerbench's encoded remote-write requests (one list per connection) as peerbench does; any non-2xx throws. */

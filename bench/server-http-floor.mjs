@@ -10,11 +10,10 @@
 //   unoptimised code); --warm 1000 measures the optimised floor. --data DIR --end MS as bench/server-settle.mjs printed.
 //   --url http://127.0.0.1:PORT: measure a server that is already running (no A/B, no CPU figures), e.g. another
 //     Prometheus-compatible server on your own port.
-import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadPeerbench, serverBenchArgs, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, serverBenchArgs, serverCpuNs, startServer, stopServer } from "./server-harness.mjs";
 
 const opts = serverBenchArgs({
   about: "Fixed per-request cost over HTTP (peerbench's client): p10/p50/p90 wall and server CPU per request of /ready, vector(1) and small queries.",
@@ -61,52 +60,25 @@ function targets() {
   return list;
 }
 
-/** CPU ns of the server's main thread and of all its threads so far. */
-function cpuNs(pid) {
-  const ns = (tid) => {
-    try {
-      return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      return 0; // a thread that just ended
-    }
-  };
-  let all = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) all += ns(tid);
-  return { main: ns(pid), all };
-}
-
 /** `requests` sequential GETs of one target: every wall time, server CPU per request, bytes and headers of the last. */
 async function measure(pid, target) {
   const url = `${base}${target.path}`;
   for (let i = 0; i < warm; i++) await request(url);
   const walls = [];
-  const c0 = pid ? cpuNs(pid) : undefined;
+  const c0 = pid ? serverCpuNs(pid) : undefined;
   let last;
   for (let i = 0; i < requests; i++) {
     last = await request(url);
     if (last.status !== 200) throw new Error(`${target.id}: HTTP ${last.status} ${last.body.toString().slice(0, 200)}`);
     walls.push(last.ms);
   }
-  const c1 = pid ? cpuNs(pid) : undefined;
+  const c1 = pid ? serverCpuNs(pid) : undefined;
   return {
     walls,
     cpuMain: c0 ? (c1.main - c0.main) / 1e6 / requests : undefined,
     cpuAll: c0 ? (c1.all - c0.all) / 1e6 / requests : undefined,
     bytes: last.body.length,
   };
-}
-
-async function startServer(server, dataDir) {
-  const args = ["--max-semi-space-size=4", server, "--listen", `127.0.0.1:${opts.port}`, ...(dataDir ? ["--data-path", dataDir] : [])];
-  const child = spawn(process.execPath, args, { stdio: "ignore", env: { ...process.env, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144" } });
-  await waitReady(pb, base);
-  return child;
-}
-async function stopServer(child) {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  await exited;
 }
 
 const variants = opts.url
@@ -125,7 +97,7 @@ for (let round = 0; round < rounds; round++) {
         dataDir = mkdtempSync(join(tmpdir(), "tsink-http-floor-"));
         cpSync(opts.data, dataDir, { recursive: true });
       }
-      child = await startServer(v.server, dataDir);
+      child = await startServer(pb, { server: v.server, port: opts.port, dataDir });
     }
     try {
       loads[vi].push(loadavg()[0]);

@@ -8,11 +8,10 @@
 // Usage: node bench/server-latency.mjs --data DIR --end MS [--series 10000 --points 240 --rounds 9 --warm 300
 //        --only q07,q16 --port 19221 --server dist/server/main.js]
 // TSINK_PEERBENCH_LIB: peerbench's lib directory in a copy with its node_modules installed (as for server-queries).
-import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadPeerbench, serverBenchArgs, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, serverBenchArgs, serverCpuNs, startServer, stopServer } from "./server-harness.mjs";
 
 const opts = serverBenchArgs({
   about: "Small-query latency over HTTP on a settled data dir (kept by bench/server-settle.mjs --keep): wall and server CPU time per query.",
@@ -50,25 +49,11 @@ const p90 = (xs) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Mat
 const figures = new Map(only.map((id) => [id, { coldWall: [], coldMain: [], coldAll: [], warmWall: [], warmMain: [], warmAll: [] }]));
 const loads = [];
 
-/** CPU ns of the server's main thread and of all its threads so far. */
-function cpuNs(pid) {
-  const ns = (tid) => {
-    try {
-      return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      return 0; // a thread that just ended
-    }
-  };
-  let all = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) all += ns(tid);
-  return { main: ns(pid), all };
-}
-
 /** One request: wall ms and server CPU ms (main thread, all threads). */
 async function timed(pid, id, url) {
-  const c0 = cpuNs(pid);
+  const c0 = serverCpuNs(pid);
   const r = await request(url, { timeoutMs: 120_000 });
-  const c1 = cpuNs(pid);
+  const c1 = serverCpuNs(pid);
   if (r.status !== 200) throw new Error(`${id}: HTTP ${r.status} ${r.body.toString().slice(0, 200)}`);
   return { wall: r.ms, main: (c1.main - c0.main) / 1e6, all: (c1.all - c0.all) / 1e6 };
 }
@@ -76,12 +61,8 @@ async function timed(pid, id, url) {
 for (let round = 0; round < rounds; round++) {
   const dataDir = mkdtempSync(join(tmpdir(), "tsink-server-latency-"));
   cpSync(data, dataDir, { recursive: true });
-  const child = spawn(process.execPath, ["--max-semi-space-size=4", server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
-    stdio: "ignore",
-    env: { ...process.env, MALLOC_ARENA_MAX: "2" },
-  });
+  const child = await startServer(pb, { server, port, dataDir });
   try {
-    await waitReady(pb, base);
     loads.push(loadavg()[0]);
     for (const { id, url } of urls) {
       const runs = [];
@@ -104,9 +85,7 @@ for (let round = 0; round < rounds; round++) {
       }
     }
   } finally {
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
+    await stopServer(child);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

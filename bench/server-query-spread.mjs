@@ -12,11 +12,10 @@
 //   --out DIR: the servers' stdout and stderr go to DIR/run-<n>-<variant>.log, with a line "=== end qNN" written after
 //     each query's 6 runs (for --args=--trace-gc or --args="--trace-opt --trace-deopt").
 // Also prints per query the server CPU of its 6 runs (all threads, /proc/<pid>/task/*/schedstat), median over runs.
-import { spawn } from "node:child_process";
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadPeerbench, remoteWrite, serverBenchArgs, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, remoteWrite, serverBenchArgs, serverCpuNs, startServer, stopServer } from "./server-harness.mjs";
 
 const opts = serverBenchArgs({
   about: "Run-to-run spread of peerbench's query medians over fresh servers on one settled data dir, A/B alternated.",
@@ -61,34 +60,12 @@ if (opts["b-server"] || opts["b-args"] || opts["b-env"]) {
   variants.push({ name: "B", server: opts["b-server"] ? resolve(opts["b-server"]) : opts.server, args: words(opts["b-args"]), env: envOf(opts["b-env"]) });
 }
 
-/** Starts a server with `npm start`'s runtime settings (plus the variant's) on `dataDir`; resolves once ready. */
-async function start(v, dataDir, log) {
-  const out = log ? openSync(log, "a") : "ignore";
-  const child = spawn(process.execPath, ["--max-semi-space-size=4", ...v.args, v.server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
-    stdio: ["ignore", out, out],
-    env: { ...process.env, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144", ...v.env },
-  });
-  await waitReady(pb, base);
-  return child;
+/** Starts a variant's server on `dataDir` (its output appended to `log` when given); resolves once ready. */
+function start(v, dataDir, log) {
+  return startServer(pb, { server: v.server, port, dataDir, nodeArgs: v.args, env: v.env, stdio: log ? openSync(log, "a") : "ignore" });
 }
-async function stop(child) {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  await exited;
-}
-/** CPU ms of all the server's threads so far (JIT compiler and GC helper threads included). */
-function cpuMs(pid) {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // a thread that just ended
-    }
-  }
-  return ns / 1e6;
-}
+/** CPU ms of all the server's threads so far. */
+const cpuMs = (pid) => serverCpuNs(pid).all / 1e6;
 
 let data = opts.data;
 let endMs = Number(opts.end);
@@ -104,7 +81,7 @@ try {
       while ((await visibleSeries(base, wl)) !== S) await sleep(200);
       await sleep(8000); // the idle flush and its settle pass (peerbench waits for an unchanged data dir)
     } finally {
-      await stop(child);
+      await stopServer(child);
     }
   }
   const wl = makeWorkload({ S, P, endMs });
@@ -145,7 +122,7 @@ try {
         }
         process.stderr.write(`run ${run + 1}/${runs} ${v.name}: sum of medians ${queries.reduce((a, q) => a + q.medianMs, 0).toFixed(1)} ms\n`);
       } finally {
-        await stop(child);
+        await stopServer(child);
         rmSync(dataDir, { recursive: true, force: true });
       }
     }
