@@ -133,7 +133,7 @@ export async function evalBinary(ev: Evaluator, e: ast.BinaryExpr, grid: Grid): 
     case "or":
       return { kind: "vector", series: or(lhs.series, rhs.series, matching, steps, check) };
     default:
-      return { kind: "vector", series: vectorVector(e.op, lhs.series, rhs.series, matching, e.returnBool, steps, check) };
+      return { kind: "vector", series: vectorVector(lhs.series, rhs.series, { op: e.op, matching, returnBool: e.returnBool, steps, check }) };
   }
 }
 
@@ -263,16 +263,18 @@ interface PairTarget {
   groupSeen?: Uint8Array;
 }
 
-function vectorVector(
-  op: ast.BinaryOp,
-  lhs: StepSeries[],
-  rhs: StepSeries[],
-  matching: ast.VectorMatching,
-  returnBool: boolean,
-  steps: number,
-  check: () => void,
-): StepSeries[] {
-  return uniquePairs(op, lhs, rhs, matching, returnBool, steps, check) ?? matchPerStep(op, lhs, rhs, matching, returnBool, steps, check);
+/** A vector-vector arithmetic or comparison operator as the matching functions apply it. */
+export interface VectorOperation {
+  op: ast.BinaryOp;
+  matching: ast.VectorMatching;
+  returnBool: boolean;
+  steps: number;
+  /** The query's deadline and abort check, called inside the per-series loops. */
+  check: () => void;
+}
+
+function vectorVector(lhs: StepSeries[], rhs: StepSeries[], operation: VectorOperation): StepSeries[] {
+  return uniquePairs(lhs, rhs, operation) ?? matchPerStep(lhs, rhs, operation);
 }
 
 /**
@@ -283,15 +285,8 @@ function vectorVector(
  * fill, group_left/right, or result label sets that could repeat): matchPerStep then decides, with its per-step
  * errors. Exported for the property test that compares the two.
  */
-export function uniquePairs(
-  op: ast.BinaryOp,
-  lhs: StepSeries[],
-  rhs: StepSeries[],
-  matching: ast.VectorMatching,
-  returnBool: boolean,
-  steps: number,
-  check: () => void,
-): StepSeries[] | undefined {
+export function uniquePairs(lhs: StepSeries[], rhs: StepSeries[], operation: VectorOperation): StepSeries[] | undefined {
+  const { op, matching, returnBool, steps, check } = operation;
   if (matching.card !== "one-to-one" || matching.fill?.lhs !== undefined || matching.fill?.rhs !== undefined) return undefined;
   const schemaChanging = SCHEMA_CHANGING.has(op);
   // A result label set keeps every signature label (so distinct signatures give distinct results) unless the
@@ -355,15 +350,8 @@ function intersect(a: Uint8Array, b: Uint8Array, both: Uint8Array): boolean {
  * "many" series pairs step by step, with Prometheus' errors for duplicate matches and result label sets. Exported
  * for the property test.
  */
-export function matchPerStep(
-  op: ast.BinaryOp,
-  lhs: StepSeries[],
-  rhs: StepSeries[],
-  matching: ast.VectorMatching,
-  returnBool: boolean,
-  steps: number,
-  check: () => void,
-): StepSeries[] {
+export function matchPerStep(lhs: StepSeries[], rhs: StepSeries[], operation: VectorOperation): StepSeries[] {
+  const { op, matching, returnBool, steps, check } = operation;
   const fill = matching.fill ?? {};
   if ((lhs.length === 0 || rhs.length === 0) && fill.lhs === undefined && fill.rhs === undefined) return [];
   const swapped = matching.card === "one-to-many";

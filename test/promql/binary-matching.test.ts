@@ -81,8 +81,8 @@ test("uniquePairs equals matchPerStep wherever it applies, and applies to most u
       runs++;
       const returnBool = bool && COMPARISONS.has(op);
       const context = `${op}${returnBool ? " bool" : ""} ${JSON.stringify(m)} lhs ${lhs.map((s) => labelsKey(s.labels)).join("|")} rhs ${rhs.map((s) => labelsKey(s.labels)).join("|")}`;
-      const general = outcome(() => matchPerStep(op, lhs, rhs, m, returnBool, STEPS, () => {}));
-      const fast = outcome(() => uniquePairs(op, lhs, rhs, m, returnBool, STEPS, () => {}));
+      const general = outcome(() => matchPerStep(lhs, rhs, { op, matching: m, returnBool, steps: STEPS, check: () => {} }));
+      const fast = outcome(() => uniquePairs(lhs, rhs, { op, matching: m, returnBool, steps: STEPS, check: () => {} }));
       assert.ok("ok" in fast, `uniquePairs never throws (${context})`);
       if (!("ok" in fast) || fast.ok === undefined) return;
       taken++;
@@ -105,12 +105,12 @@ test("uniquePairs declines repeated signatures and fill, which the general path 
   // two right series with the same signature at disjoint steps: one-to-one for Prometheus, step by step
   const rhs = [s("b", [1, 1, 0, 0, 0]), s("c", [0, 0, 1, 1, 0])];
   const lhs = [s("a", [1, 1, 1, 1, 1])];
-  assert.is(uniquePairs("/", lhs, rhs, none, false, STEPS, () => {}), undefined);
-  const general = matchPerStep("/", lhs, rhs, none, false, STEPS, () => {});
+  assert.is(uniquePairs(lhs, rhs, { op: "/", matching: none, returnBool: false, steps: STEPS, check: () => {} }), undefined);
+  const general = matchPerStep(lhs, rhs, { op: "/", matching: none, returnBool: false, steps: STEPS, check: () => {} });
   assert.equal([...general[0].present], [1, 1, 1, 1, 0]);
-  assert.is(uniquePairs("+", lhs, [s("b", [1, 1, 1, 1, 1])], { ...none, fill: { rhs: 0 } }, false, STEPS, () => {}), undefined);
-  assert.is(uniquePairs("+", lhs, [s("b", [1, 1, 1, 1, 1])], { ...none, card: "many-to-one" }, false, STEPS, () => {}), undefined);
-  const pairs = uniquePairs("+", lhs, [s("b", [1, 0, 1, 0, 1])], none, false, STEPS, () => {});
+  assert.is(uniquePairs(lhs, [s("b", [1, 1, 1, 1, 1])], { op: "+", matching: { ...none, fill: { rhs: 0 } }, returnBool: false, steps: STEPS, check: () => {} }), undefined);
+  assert.is(uniquePairs(lhs, [s("b", [1, 1, 1, 1, 1])], { op: "+", matching: { ...none, card: "many-to-one" }, returnBool: false, steps: STEPS, check: () => {} }), undefined);
+  const pairs = uniquePairs(lhs, [s("b", [1, 0, 1, 0, 1])], { op: "+", matching: none, returnBool: false, steps: STEPS, check: () => {} });
   assert.equal(pairs?.map((p) => [...p.present]), [[1, 0, 1, 0, 1]]);
 });
 
