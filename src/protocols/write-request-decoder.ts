@@ -215,10 +215,7 @@ class SeriesScan implements SeriesView {
       if (field === 1) {
         c.expect(2, wire, "TimeSeries.labels");
         const n = c.length();
-        if (2 * this.labelCount + 2 > this.ranges.length) this.ranges = resized(this.ranges, this.ranges.length * 2);
-        this.ranges[2 * this.labelCount] = c.pos;
-        this.ranges[2 * this.labelCount + 1] = c.pos + n;
-        this.labelCount++;
+        this.ranges = withRange(this.ranges, this.labelCount++, c.pos, c.pos + n);
         c.pos += n;
       } else if (field === 2) {
         c.expect(2, wire, "TimeSeries.samples");
@@ -242,10 +239,7 @@ class SeriesScan implements SeriesView {
       } else if (field === 3) {
         c.expect(2, wire, "TimeSeries.exemplars");
         const n = c.length();
-        if (2 * this.exemplars + 2 > this.exemplarRanges.length) this.exemplarRanges = resized(this.exemplarRanges, this.exemplarRanges.length * 2);
-        this.exemplarRanges[2 * this.exemplars] = c.pos;
-        this.exemplarRanges[2 * this.exemplars + 1] = c.pos + n;
-        this.exemplars++;
+        this.exemplarRanges = withRange(this.exemplarRanges, this.exemplars++, c.pos, c.pos + n);
         c.pos += n;
       } else if (field === 4) {
         c.expect(2, wire, "TimeSeries.histograms");
@@ -414,4 +408,12 @@ function metadata(c: Cursor, end: number, visitor: WriteRequestVisitor): void {
   }
   if (c.pos !== end) c.fail("MetricMetadata overruns its length");
   visitor.metadata(type, name, help, unit);
+}
+
+/** `ranges` with byte range [start, end) stored as pair `index` (a doubled copy when it is full). */
+function withRange<T extends Int32Array>(ranges: T, index: number, start: number, end: number): T {
+  const out = 2 * index + 2 > ranges.length ? resized(ranges, ranges.length * 2) : ranges;
+  out[2 * index] = start;
+  out[2 * index + 1] = end;
+  return out;
 }
