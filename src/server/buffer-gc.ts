@@ -81,11 +81,14 @@ export function noteWrite(): void {
 }
 
 /**
- * V8's --heap-growing-percent for the time since the last write (0: V8's own dynamic factor) and the live heap left
- * by the last full GC: QUIET_HEAP_GROWING_PERCENT, or what leaves QUIET_HEAP_ROOM_BYTES above a small live heap.
+ * V8's --heap-growing-percent (0: V8's own dynamic factor) for the time since the last write, whether the server has
+ * since been idle for IDLE_GC_AFTER_MS (the flush and compaction after a burst are done), and the live heap left by
+ * the last full GC: QUIET_HEAP_GROWING_PERCENT while the flush and compaction run (their garbage makes the RSS peaks),
+ * then what leaves QUIET_HEAP_ROOM_BYTES above a small live heap, for the requests that follow.
  */
-export function heapGrowingPercent(msSinceWrite: number, liveHeapBytes: number): number {
+export function heapGrowingPercent(msSinceWrite: number, idleSettled: boolean, liveHeapBytes: number): number {
   if (msSinceWrite < WRITE_QUIET_MS) return 0;
+  if (!idleSettled) return QUIET_HEAP_GROWING_PERCENT;
   const forRoom = Math.ceil((100 * QUIET_HEAP_ROOM_BYTES) / Math.max(liveHeapBytes, 1));
   return Math.min(MAX_QUIET_HEAP_GROWING_PERCENT, Math.max(QUIET_HEAP_GROWING_PERCENT, forRoom));
 }
@@ -114,16 +117,18 @@ export class IdleGcTrigger {
 
   /**
    * Records one check interval of `elapsedMs` in which the event loop was busy for `activeMs`, with `bytes` of JS heap
-   * plus ArrayBuffers in use; true: collect now.
+   * plus ArrayBuffers in use: "work" (busy, or idle for less than `afterMs`), "idle" (idle long enough, too little
+   * allocated to collect) or "collect" (collect now).
    */
-  tick(activeMs: number, elapsedMs: number, bytes: number): boolean {
+  tick(activeMs: number, elapsedMs: number, bytes: number): "work" | "idle" | "collect" {
     if (bytes < this.base) this.base = bytes; // V8 collected on its own
     if (activeMs >= BUSY_MS_PER_CHECK) {
       this.idleMs = 0;
-      return false;
+      return "work";
     }
     this.idleMs += elapsedMs;
-    return this.idleMs >= this.afterMs && bytes >= this.base + this.growth;
+    if (this.idleMs < this.afterMs) return "work";
+    return bytes >= this.base + this.growth ? "collect" : "idle";
   }
 
   /** Records the bytes left by a full GC (this one or another). */
@@ -148,11 +153,12 @@ export function startBufferGc(slack = BUFFER_GARBAGE_BYTES, quietSlack = QUIET_B
   const idle = new IdleGcTrigger(start.heapUsed + start.arrayBuffers);
   let loop = performance.eventLoopUtilization();
   let quiet = false;
+  let settled = false;
   let growing = 0;
   let liveHeap = start.heapUsed;
   /** Sets V8's factor for the write activity and the live heap (read by V8 whenever it recomputes its limit). */
   const applyGrowth = () => {
-    const percent = heapGrowingPercent(quiet ? Infinity : 0, liveHeap);
+    const percent = heapGrowingPercent(quiet ? Infinity : 0, settled, liveHeap);
     if (percent === growing) return;
     growing = percent;
     setFlagsFromString(`--heap-growing-percent=${percent}`);
@@ -185,6 +191,7 @@ export function startBufferGc(slack = BUFFER_GARBAGE_BYTES, quietSlack = QUIET_B
     const nowQuiet = performance.now() - lastWriteAt >= WRITE_QUIET_MS;
     if (nowQuiet !== quiet) {
       quiet = nowQuiet;
+      settled = false;
       applyGrowth();
       trigger.slack = quiet ? quietSlack : slack;
       if (quiet) {
@@ -198,7 +205,12 @@ export function startBufferGc(slack = BUFFER_GARBAGE_BYTES, quietSlack = QUIET_B
     const since = performance.eventLoopUtilization(loop);
     loop = performance.eventLoopUtilization();
     const { heapUsed, arrayBuffers } = process.memoryUsage();
-    if (idle.tick(since.active, since.idle + since.active, heapUsed + arrayBuffers)) {
+    const state = idle.tick(since.active, since.idle + since.active, heapUsed + arrayBuffers);
+    if (state !== "work" && quiet && !settled) {
+      settled = true;
+      applyGrowth(); // before the collection below, which computes V8's next limit with it
+    }
+    if (state === "collect") {
       fullGc();
       return;
     }

@@ -329,20 +329,21 @@ test("buffer GC is due once ArrayBuffers exceed the last live set by the slack, 
 
 test("the idle GC collects once the loop was idle long enough and enough was allocated since the last full GC", () => {
   const t = new IdleGcTrigger(1000, 300, 100);
-  for (let i = 0; i < 10; i++) assert.not.ok(t.tick(0, 100, 1099)); // idle, but less than 100 bytes allocated
-  assert.not.ok(t.tick(BUSY_MS_PER_CHECK, 100, 1500)); // work
-  assert.not.ok(t.tick(0, 100, 1500));
-  assert.not.ok(t.tick(0.5, 100, 1500)); // our own check's time is not work
-  assert.ok(t.tick(0, 100, 1500)); // 300 ms idle after the work, 500 bytes more
+  for (let i = 0; i < 2; i++) assert.is(t.tick(0, 100, 1099), "work"); // not idle for 300 ms yet
+  for (let i = 0; i < 8; i++) assert.is(t.tick(0, 100, 1099), "idle"); // idle, but less than 100 bytes allocated
+  assert.is(t.tick(BUSY_MS_PER_CHECK, 100, 1500), "work");
+  assert.is(t.tick(0, 100, 1500), "work");
+  assert.is(t.tick(0.5, 100, 1500), "work"); // our own check's time is not work, but the stretch is 200 ms so far
+  assert.is(t.tick(0, 100, 1500), "collect"); // 300 ms idle after the work, 500 bytes more
   t.collected(1050);
-  for (let i = 0; i < 10; i++) assert.not.ok(t.tick(0, 100, 1100)); // once: what is left is the live set
-  assert.not.ok(t.tick(5, 100, 1200));
-  assert.not.ok(t.tick(0, 200, 1200));
-  assert.not.ok(t.tick(3, 100, 1200)); // work again before the stretch was long enough: it starts over
-  assert.not.ok(t.tick(0, 200, 1200));
-  assert.not.ok(t.tick(0, 100, 900)); // V8 collected on its own: the base drops to 900
-  assert.not.ok(t.tick(0, 100, 990));
-  assert.ok(t.tick(0, 100, 1000));
+  for (let i = 0; i < 10; i++) assert.is(t.tick(0, 100, 1100), "idle"); // once: what is left is the live set
+  assert.is(t.tick(5, 100, 1200), "work");
+  assert.is(t.tick(0, 200, 1200), "work");
+  assert.is(t.tick(3, 100, 1200), "work"); // work again before the stretch was long enough: it starts over
+  assert.is(t.tick(0, 200, 1200), "work");
+  assert.is(t.tick(0, 100, 900), "idle"); // V8 collected on its own: the base drops to 900
+  assert.is(t.tick(0, 100, 990), "idle");
+  assert.is(t.tick(0, 100, 1000), "collect");
 });
 
 test("the buffer GC scavenges first and collects everything only when the scavenge did not bring the bytes back", () => {
@@ -359,22 +360,25 @@ test("the buffer GC scavenges first and collects everything only when the scaven
 
 test("V8 keeps its own heap growth while writes come and is bounded once they stop", () => {
   const big = 200 << 20; // a live heap where 20 % is more than the room
-  assert.is(heapGrowingPercent(0, big), 0);
-  assert.is(heapGrowingPercent(WRITE_QUIET_MS - 1, big), 0);
-  assert.is(heapGrowingPercent(WRITE_QUIET_MS, big), QUIET_HEAP_GROWING_PERCENT);
-  assert.is(heapGrowingPercent(Infinity, big), QUIET_HEAP_GROWING_PERCENT);
+  for (const settled of [false, true]) {
+    assert.is(heapGrowingPercent(0, settled, big), 0);
+    assert.is(heapGrowingPercent(WRITE_QUIET_MS - 1, settled, big), 0);
+    assert.is(heapGrowingPercent(WRITE_QUIET_MS, settled, big), QUIET_HEAP_GROWING_PERCENT);
+    assert.is(heapGrowingPercent(Infinity, settled, big), QUIET_HEAP_GROWING_PERCENT);
+  }
   assert.ok(QUIET_HEAP_GROWING_PERCENT > 0 && QUIET_HEAP_GROWING_PERCENT < 100);
 });
 
-test("the quiet heap growth leaves at least QUIET_HEAP_ROOM_BYTES above a small live heap, within 300 %", () => {
+test("once idle after a burst, the heap growth leaves QUIET_HEAP_ROOM_BYTES above a small live heap, within 300 %", () => {
   const live = 19 << 20; // 10k series
-  const percent = heapGrowingPercent(WRITE_QUIET_MS, live);
+  assert.is(heapGrowingPercent(WRITE_QUIET_MS, false, live), QUIET_HEAP_GROWING_PERCENT); // flush and compaction
+  const percent = heapGrowingPercent(WRITE_QUIET_MS, true, live);
   assert.ok((live * percent) / 100 >= QUIET_HEAP_ROOM_BYTES, `${percent} %`);
   assert.ok((live * (percent - 1)) / 100 < QUIET_HEAP_ROOM_BYTES, `${percent} % is more than the room needs`);
-  assert.is(heapGrowingPercent(0, live), 0); // writes coming: V8's own factor, whatever the heap
-  assert.is(heapGrowingPercent(WRITE_QUIET_MS, 1 << 20), 300);
-  assert.is(heapGrowingPercent(WRITE_QUIET_MS, 0), 300);
-  assert.is(heapGrowingPercent(WRITE_QUIET_MS, (100 * QUIET_HEAP_ROOM_BYTES) / QUIET_HEAP_GROWING_PERCENT), QUIET_HEAP_GROWING_PERCENT);
+  assert.is(heapGrowingPercent(0, true, live), 0); // writes coming: V8's own factor, whatever the heap
+  assert.is(heapGrowingPercent(WRITE_QUIET_MS, true, 1 << 20), 300);
+  assert.is(heapGrowingPercent(WRITE_QUIET_MS, true, 0), 300);
+  assert.is(heapGrowingPercent(WRITE_QUIET_MS, true, (100 * QUIET_HEAP_ROOM_BYTES) / QUIET_HEAP_GROWING_PERCENT), QUIET_HEAP_GROWING_PERCENT);
 });
 
 test("the buffer GC frees dropped Buffers that V8 alone would keep (below its external-memory trigger)", async () => {
