@@ -15,7 +15,7 @@
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadPeerbench, remoteWrite, serverBenchArgs, serverCpuNs, startServer, stopServer } from "./server-harness.mjs";
+import { loadPeerbench, remoteWrite, SERVER_NODE_ARGS, serverBenchArgs, serverCpuNs, startServer, stopServer } from "./server-harness.mjs";
 
 const opts = serverBenchArgs({
   about: "Run-to-run spread of peerbench's query medians over fresh servers on one settled data dir, A/B alternated.",
@@ -135,7 +135,7 @@ try {
   console.log(`${S} series x ${P} points; ${runs} fresh-server runs per variant, each peerbench's runQueries (1 + 5 per query)`);
   for (const [vi, v] of variants.entries()) {
     const env = Object.entries(v.env).map(([k, x]) => `${k}=${x}`).join(" ");
-    console.log(`\n${v.name}: ${env ? `env ${env} ` : ""}node --max-semi-space-size=4 ${v.args.join(" ")} ${v.server}`.replace(/ +/g, " "));
+    console.log(`\n${v.name}: ${env ? `env ${env} ` : ""}node ${SERVER_NODE_ARGS.join(" ")} ${v.args.join(" ")} ${v.server}`.replace(/ +/g, " "));
     console.log(`load average (1 min) at each run's queries: ${loads[vi].map((l) => l.toFixed(1)).join(" ")}`);
     console.log("query  peer ms  limit   median of runs  worst   runs over 1.5x   CPU ms of 6 runs (median)");
     let sum = 0;
