@@ -1,5 +1,6 @@
 // Pure pieces of the server: Prometheus JSON spelling, parameter parsing, CLI flags, auth decisions, admission.
 import fc from "fast-check";
+import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AdmissionGate, AdmissionRejected } from "../../src/server/admission.js";
@@ -147,6 +148,12 @@ test("the byte writer spells random results exactly as JSON.stringify plus forma
     }),
     { numRuns: 500 },
   );
+});
+
+test("main.ts imports v8-tiering.ts before any other module, so its V8 flags are set before the server's code is compiled", () => {
+  const imports = [...readFileSync(new URL("../../src/server/main.ts", import.meta.url), "utf8").matchAll(/^import\b[^;]*?["']([^"']+)["'];/gms)].map((m) => m[1]);
+  assert.ok(imports.length > 3, String(imports));
+  assert.is(imports[0], "./v8-tiering.js");
 });
 
 test("query-string parameters read as URLSearchParams reads them: first value, + as space, escapes, malformed escapes", () => {
