@@ -4,7 +4,7 @@
 import type * as ast from "./ast.js";
 import { PromqlError, type Label } from "./result.js";
 import type { SeriesBatch, SeriesSource } from "./source.js";
-import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
+import { dropMetadataLabels, LabelSetTable, METRIC_NAME, sortLabels } from "./labels.js";
 import { countPresent, makeGrid, seriesOfColumns, type EvalValue, type Grid, type RawSeries, type StepSeries, type VectorColumns } from "./values.js";
 import {
   columnPool, evalInstantSelectorInMemory, evalRangeKernelColumns, evalRangeKernelInMemory, KERNEL_BATCH_POINTS, KernelColumnsBuilder, type KernelColumns,
@@ -519,13 +519,11 @@ function withoutStaleMarkers(s: RawSeries): RawSeries {
  * is Prometheus' "vector cannot contain metrics with the same labelset" error.
  */
 export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
-  const indexByKey = new Map<string, number>();
+  const seen = new LabelSetTable(); // (entry k: out[k])
   const out: StepSeries[] = [];
   for (const s of series) {
-    const key = labelsKey(s.labels);
-    const at = indexByKey.get(key);
-    if (at === undefined) {
-      indexByKey.set(key, out.length);
+    const at = seen.add(s.labels);
+    if (at < 0) {
       out.push(s);
       continue;
     }

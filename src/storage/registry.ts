@@ -484,6 +484,8 @@ export class SeriesRegistry {
   private rankOf = new Uint32Array(0);
   private rankedSeries = 0;
   private rankedCount = 0;
+  /** sortByMarks' marks by series id, all 0 between calls (one byte per ranked series, kept). */
+  private marks = new Uint8Array(0);
   private readonly sharedLabels = new Map<number, Label>();
 
   /**
@@ -824,14 +826,16 @@ export class SeriesRegistry {
     return false;
   }
 
-  /** sortSeries of a large share of all series: one pass over the global order. */
+  /** sortSeries of a large share of all series: one pass over the global order (marks in a reused array, cleared after). */
   private sortByMarks(ids: ArrayLike<number>): number[] {
     const m = ids.length;
     const out = new Array<number>(m);
-    const mark = new Uint8Array(this.rankedCount);
+    if (this.marks.length < this.rankedCount) this.marks = new Uint8Array(this.rankedCount);
+    const mark = this.marks;
     for (let i = 0; i < m; i++) mark[ids[i]!] = 1;
     let n = 0;
     for (let r = 0; r < this.rankedSeries && n < m; r++) if (mark[this.order[r]!]) out[n++] = this.order[r]!;
+    for (let i = 0; i < m; i++) mark[ids[i]!] = 0;
     return out;
   }
 
