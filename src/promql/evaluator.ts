@@ -519,6 +519,7 @@ function withoutStaleMarkers(s: RawSeries): RawSeries {
  * is Prometheus' "vector cannot contain metrics with the same labelset" error.
  */
 export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
+  if (series.length < 2) return series;
   const seen = new LabelSetTable(); // (entry k: out[k])
   const out: StepSeries[] = [];
   for (const s of series) {

@@ -70,9 +70,10 @@ export function signature(labels: Label[], names: Set<string>, include: boolean)
  */
 export class LabelSetTable {
   private readonly lists: Label[][] = [];
-  private hashes = new Int32Array(16);
+  // (small first: typed arrays of up to 64 bytes live on the JS heap, with no ArrayBuffer of their own)
+  private hashes = new Int32Array(8);
   /** Open addressing: entry + 1 per slot, 0 when empty; at most half full. */
-  private slots = new Int32Array(32);
+  private slots = new Int32Array(16);
 
   constructor(
     private readonly names?: Set<string>,
