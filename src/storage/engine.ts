@@ -815,7 +815,7 @@ export class Storage implements EngineHandle {
   }
 
   /** Rows of `ids` (in that order, each series by time), skipping `rowOffset` rows and returning at most `maxRows`. */
-  private scanRows(ids: readonly number[], s: Ts, e: Ts, opts: QueryRowsScanOptions): QueryRowsPage {
+  private scanRows(ids: ArrayLike<number> & Iterable<number>, s: Ts, e: Ts, opts: QueryRowsScanOptions): QueryRowsPage {
     const offset = opts.rowOffset ?? 0;
     const max = opts.maxRows ?? Number.POSITIVE_INFINITY;
     if (!Number.isInteger(offset) || offset < 0) throw errors.invalidConfiguration("rowOffset must be a non-negative integer", { rowOffset: offset });
@@ -844,11 +844,11 @@ export class Storage implements EngineHandle {
   }
 
   async listMetrics(): Promise<MetricSeries[]> {
-    return this.query(() => this.sortedIds(this.registry.universe.view()).map((sid) => this.metricSeries(sid)));
+    return this.query(() => Array.from(this.sortedIds(this.registry.universe.view()), (sid) => this.metricSeries(sid)));
   }
 
   async selectSeries(selection: SeriesSelection): Promise<MetricSeries[]> {
-    return this.query(() => this.selectIds(selection).map((sid) => this.metricSeries(sid)));
+    return this.query(() => Array.from(this.selectIds(selection), (sid) => this.metricSeries(sid)));
   }
 
   /**
@@ -1097,7 +1097,7 @@ export class Storage implements EngineHandle {
     return selection;
   }
 
-  private selectIds(selection: SeriesSelection): number[] {
+  private selectIds(selection: SeriesSelection): Uint32Array {
     const sel = this.checkedSelection(selection);
     let ids: ArrayLike<number> = resolveSelection(this.registry, sel);
     if (sel.start !== undefined || sel.end !== undefined) {
@@ -1112,7 +1112,7 @@ export class Storage implements EngineHandle {
   }
 
   /** Ids ordered by metric name, then label set. */
-  private sortedIds(ids: ArrayLike<number>): number[] {
+  private sortedIds(ids: ArrayLike<number>): Uint32Array {
     return this.registry.sortSeries(ids);
   }
 
@@ -1138,7 +1138,7 @@ export class Storage implements EngineHandle {
    * In-order f64 data is decoded straight into the pages; series whose runs overlap (out-of-order writes) or that
    * hold integers go through `collect`.
    */
-  private readColumns(ids: readonly number[], s: Ts, e: Ts): ColumnBatch {
+  private readColumns(ids: Uint32Array, s: Ts, e: Ts): ColumnBatch {
     const out = new ColumnBatchBuilder(this.axis);
     const kept: number[] = [];
     this.readInto(ids, s, e, out, (sid) => kept.push(sid));
@@ -1152,7 +1152,7 @@ export class Storage implements EngineHandle {
    * queued and decoded by one kernel call per batch (ArenaBatchBuilder.decodeQueued); every other series is read
    * alone (readSeries), after what is queued before it.
    */
-  private readInto(ids: readonly number[], s: Ts, e: Ts, out: PointSink, kept: (sid: number) => void, first = 0, maxPoints = Infinity): number {
+  private readInto(ids: Uint32Array, s: Ts, e: Ts, out: PointSink, kept: (sid: number) => void, first = 0, maxPoints = Infinity): number {
     const reg = this.registry;
     let from = s;
     if (this.options.retentionEnforced) {

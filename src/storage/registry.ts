@@ -812,10 +812,10 @@ export class SeriesRegistry {
    * optimised code compiled (or entered on a loop, OSR) while one way ran deoptimised on reaching another way's
    * first allocation, again at every call (q01's large selection, then q02/q03's small ones on a fresh server).
    */
-  sortSeries(ids: ArrayLike<number>): number[] {
+  sortSeries(ids: ArrayLike<number>): Uint32Array {
     const m = ids.length;
     if (this.hasUnranked(ids)) {
-      if (m * Math.log2(m + 1) * 4 < this.count - this.rankedCount || m < 64) return Array.from(ids).sort((a, b) => this.compareSeries(a, b));
+      if (m * Math.log2(m + 1) * 4 < this.count - this.rankedCount || m < 64) return Uint32Array.from(ids).sort((a, b) => this.compareSeries(a, b));
       this.extendRanking();
     }
     return m * 8 >= this.rankedCount ? this.sortByMarks(ids) : this.sortByRanks(ids);
@@ -827,9 +827,9 @@ export class SeriesRegistry {
   }
 
   /** sortSeries of a large share of all series: one pass over the global order (marks in a reused array, cleared after). */
-  private sortByMarks(ids: ArrayLike<number>): number[] {
+  private sortByMarks(ids: ArrayLike<number>): Uint32Array {
     const m = ids.length;
-    const out = new Array<number>(m);
+    const out = new Uint32Array(m);
     if (this.marks.length < this.rankedCount) this.marks = new Uint8Array(this.rankedCount);
     const mark = this.marks;
     for (let i = 0; i < m; i++) mark[ids[i]!] = 1;
@@ -839,14 +839,13 @@ export class SeriesRegistry {
     return out;
   }
 
-  /** sortSeries of a small share of all series: their ranks sorted. */
-  private sortByRanks(ids: ArrayLike<number>): number[] {
+  /** sortSeries of a small share of all series: their ranks sorted, then replaced by the series at those ranks. */
+  private sortByRanks(ids: ArrayLike<number>): Uint32Array {
     const m = ids.length;
-    const out = new Array<number>(m);
-    const ranks = new Uint32Array(m);
-    for (let i = 0; i < m; i++) ranks[i] = this.rankOf[ids[i]!]!;
-    ranks.sort();
-    for (let i = 0; i < m; i++) out[i] = this.order[ranks[i]!]!;
+    const out = new Uint32Array(m);
+    for (let i = 0; i < m; i++) out[i] = this.rankOf[ids[i]!]!;
+    out.sort();
+    for (let i = 0; i < m; i++) out[i] = this.order[out[i]!]!;
     return out;
   }
 
