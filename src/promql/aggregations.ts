@@ -589,12 +589,13 @@ function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepS
     if (!m) groups.set(key, (m = []));
     m.push(i);
   }
-  const outPresent = input.map(() => new Uint8Array(steps));
+  // the selected steps of every series (series i at [i * steps, (i + 1) * steps)); views only for the series kept
+  const outPresent = new Uint8Array(input.length * steps);
   const offsets = op === "limit_ratio" ? input.map(ratioOffset) : undefined;
   // Order of the selected series at the (single) step of an instant query: per group, best first.
   const instantOrder: number[] = [];
   const choose = (i: number, t: number) => {
-    outPresent[i]![t] = 1;
+    outPresent[i * steps + t] = 1;
     if (steps === 1) instantOrder.push(i);
   };
   // the members of a group present at a step, and the best k of them so far (small k): reused step after step
@@ -632,8 +633,7 @@ function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepS
   const order = steps === 1 ? instantOrder : input.map((_, i) => i);
   const out: StepSeries[] = [];
   for (const i of order) {
-    const s = { ...input[i], present: outPresent[i] };
-    if (hasAnyPoint(s)) out.push(s);
+    if (anyPresentIn(outPresent, i * steps, (i + 1) * steps)) out.push({ ...input[i], present: outPresent.subarray(i * steps, (i + 1) * steps) });
   }
   return out;
 }

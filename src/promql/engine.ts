@@ -245,12 +245,13 @@ function countEach(present: Uint8Array, steps: number, counts: Int32Array): numb
  */
 function rangeSeriesOf(series: StepSeries[], stepTimes: Float64Array, ev: Evaluator): RangeSeries[] {
   let total = 0;
-  for (const s of series) total += countPresent(s.present);
+  for (let i = 0; i < series.length; i++) total += countPresent(series[i]!.present);
   const allTimes = new Float64Array(total);
   const allValues = new Float64Array(total);
   const out: RangeSeries[] = [];
   let at = 0;
-  for (const s of series) {
+  for (let i = 0; i < series.length; i++) {
+    const s = series[i]!;
     ev.checkDeadlineInLoop();
     const n = countPresent(s.present);
     if (n === 0) continue;

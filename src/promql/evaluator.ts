@@ -283,17 +283,17 @@ export class Evaluator {
   private async selectorColumns(vs: ast.VectorSelector, refs: Float64Array, sampleTimestamps: boolean, pooled: boolean): Promise<VectorColumns | undefined> {
     const steps = refs.length;
     const lookback = this.options.lookbackDeltaMs;
-    const labels: Label[][][] = [];
+    let labels: Label[][] = []; // (the read's one list of label lists: see SeriesBatch)
     const out = new KernelColumnsBuilder(pooled ? columnPool : undefined);
     const inMemory = await this.selectInMemory(vs, refs[0] - lookback + 1, refs[steps - 1], (batch) => {
-      labels.push(batch.labels);
+      labels = batch.labels;
       evalInstantSelectorInMemory(batch, refs, lookback, sampleTimestamps, out);
     });
     if (!inMemory) return undefined;
     const { values, present } = out.columns();
     // Like Prometheus, the points an instant selector produces count against the sample limit.
     this.countSamples(countPresent(present));
-    return { labels: joined(labels), dropName: false, values, present, steps };
+    return { labels, dropName: false, values, present, steps };
   }
 
   /**
@@ -429,14 +429,14 @@ export class Evaluator {
       const windowEnds = this.referenceTimes(grid, vs.at, vs.offsetMs);
       const start = windowEnds[0] - expr.rangeMs - (extension?.beforeMs ?? 0) + 1;
       const end = windowEnds[windowEnds.length - 1] + (extension?.afterMs ?? 0);
-      const labels: Label[][][] = [];
+      let labels: Label[][] = []; // (the read's one list of label lists: see SeriesBatch)
       const out = new KernelColumnsBuilder(pooled ? columnPool : undefined);
       const windows = { windowEnds, rangeMs: expr.rangeMs, p0, p1, extension };
       const inMemory = await this.selectInMemory(vs, start, end, (batch) => {
-        labels.push(batch.labels);
+        labels = batch.labels;
         evalRangeKernelInMemory(name, batch, windows, out);
       });
-      if (inMemory) return { labels: joined(labels), ...out.columns() };
+      if (inMemory) return { labels, ...out.columns() };
     }
     const arg = await this.evalRangeArgument(expr, grid);
     const windows = { windowEnds: arg.windowEnds, rangeMs: arg.rangeMs, p0, p1, extension };
@@ -551,12 +551,6 @@ export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
 /** Applies delayed name removal at the end of a query and checks the result for duplicate label sets. */
 export function finalizeSeries(series: StepSeries[]): StepSeries[] {
   return mergeSameLabels(series.map((s) => (s.dropName ? { ...s, labels: dropMetadataLabels(s.labels), dropName: false } : s)));
-}
-
-/** The label lists of a read's batches as one list (a batch's own when there is one; else one copy of exact size). */
-function joined(parts: Label[][][]): Label[][] {
-  if (parts.length === 1) return parts[0]!;
-  return ([] as Label[][]).concat(...parts);
 }
 
 /**

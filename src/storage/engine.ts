@@ -54,6 +54,8 @@ interface ColumnBatch {
 const U64_MAX = 2n ** 64n - 1n;
 /** Series ids below this have their label lists kept by Storage.labelLists (~100 B each). */
 const LABEL_LISTS_MAX = 1 << 18;
+/** Placeholder of selectBatches' label lists not filled yet. */
+const NO_LABELS: Label[] = [];
 
 interface Counters {
   rowsInserted: number;
@@ -878,8 +880,10 @@ export class Storage implements EngineHandle {
    * The same read as selectColumns, delivered in batches in WASM linear memory for kernels that read the points in
    * place. Each batch holds whole series, about `maxPoints` points in all (one series may exceed it), written back
    * to back into the read arena: series i is points [offsets[i], offsets[i + 1]) of the f64 timestamps at `tsPtr`
-   * and f64 values at `vsPtr`. The batch's offsets and points are valid only during `onBatch`, which runs
-   * synchronously (its `labels` array is new per batch: the caller may keep it);
+   * and f64 values at `vsPtr`, its labels labels[first + i]. The batch's offsets and points are valid only during
+   * `onBatch`, which runs synchronously; `labels` is one array for the whole read, made at the selection's size and
+   * cut to the series read once the last batch was handed (the caller may keep it; entries past the batch's series
+   * are placeholders until then);
    * it may call WASM kernels but must not start another read. When `onBatch` returns a promise, the read waits for
    * it before decoding the next batch (the caller may yield to the event loop there, e.g. to notice a cancelled
    * request; other reads may run meanwhile, and each series is read whole within one batch). Labels include
@@ -904,20 +908,25 @@ export class Storage implements EngineHandle {
         if (out.count > this.batchIds.length) this.batchIds = grownTo(this.batchIds, out.count);
         this.batchIds[out.count - 1] = sid; // (endSeries counted it already)
       };
+      // one list for the whole read, at the selection's size (no growth, no join of per-batch lists), cut to the
+      // series read at the end; Array.from over a length gives a packed array (new Array(n) would be holey: see
+      // shapedLabels)
+      const labels: Label[][] = Array.from({ length: ids.length }, () => NO_LABELS);
+      let first = 0;
       for (let next = 0; next < ids.length; ) {
         if (next > 0) this.ensureOpen(); // the storage may have closed while the caller yielded
         next = this.readInto(ids, s, e, out, keep, next, maxPoints);
         if (out.count === 0) continue;
-        // the label lists at their exact size, not grown by push series after series; Array.from over a length gives
-        // a packed array (new Array(n) would be holey: see shapedLabels)
         const kept = this.batchIds;
-        const labels: Label[][] = Array.from({ length: out.count }, (_, i) =>
-          metricLabel || omit >= 0 ? this.shapedLabels(kept[i]!, metricLabel, omit) : reg.labelsOf(kept[i]!),
-        );
-        const pending = onBatch({ labels, offsets: out.offsets(), tsPtr: out.tsPtr, vsPtr: out.vsPtr });
+        for (let i = 0; i < out.count; i++) {
+          labels[first + i] = metricLabel || omit >= 0 ? this.shapedLabels(kept[i]!, metricLabel, omit) : reg.labelsOf(kept[i]!);
+        }
+        const pending = onBatch({ labels, first, offsets: out.offsets(), tsPtr: out.tsPtr, vsPtr: out.vsPtr });
+        first += out.count;
         out.clear();
         if (pending) await pending;
       }
+      labels.length = first;
       return true;
     } catch (err) {
       this.counters.selectErrors++;
