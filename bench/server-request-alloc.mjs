@@ -5,7 +5,7 @@
 // - without --data: an empty server; `--requests` unsampled GETs of `--path`, then as many sampled (warm code);
 // - with --data DIR --end MS (a data dir kept by bench/server-settle.mjs, copied): peerbench's 19 queries in its
 //   order, each 1 + 5 times as peerbench sends them, sampled per query (a fresh server's first runs: the regime of
-//   peerbench's query phase).
+//   peerbench's query phase), starting 2 s after the server is ready.
 // Usage: node --experimental-websocket bench/server-request-alloc.mjs [--path P --requests 500 | --data DIR --end MS]
 //        [--top 25 --port 19252 --server dist/server/main.js]   (the inspector listens on --port + 1)
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
@@ -80,6 +80,7 @@ try {
     for (const [k, v] of sites.slice(0, top)) console.log(`  ${kib(v).padStart(11)}  ${k}`);
   } else {
     if (!opts.end) throw new Error("--data needs --end MS (see --help)");
+    await new Promise((ok) => setTimeout(ok, 2000)); // the server's own work after opening (a flush of the WAL tail, background ticks) first
     const wl = pb.makeWorkload({ S: 1, P: opts.points, endMs: Number(opts.end) }); // only the time window matters here
     const win = pb.queryWindow({ ...wl, S: opts.series });
     const all = new Map();
