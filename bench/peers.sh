@@ -25,7 +25,7 @@ peerbench="$root/../shared/tools/peerbench"
 [ -f "$root/build/tsink.wasm" ] && [ -f "$root/dist/server/main.js" ] || (cd "$root" && npm run build)
 port="${TSINK_BENCH_PORT:-19201}"
 # the same runtime settings as the tsink-server shebang and `npm start` (memory: docs/benchmarks.md)
-cmd="env MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=262144 node --max-semi-space-size=4 $root/dist/server/main.js --listen 127.0.0.1:{port} --data-path {dataDir}"
+cmd="env MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=262144 node --max-semi-space-size=4 --min-semi-space-size=4 $root/dist/server/main.js --listen 127.0.0.1:{port} --data-path {dataDir}"
 targets="prometheus,vm"
 if printf '%s\n' "$@" | grep -qx -- 'influx\|--ingest=influx'; then
   targets="vm"; command -v influxd > /dev/null && targets="vm,influxdb"

@@ -46,16 +46,21 @@ export async function waitReady(pb, base) {
   }
 }
 
+/** The node flags of `npm start` and the tsink-server shebang: 4 MiB semi-spaces, kept at 4 MiB when idle. */
+export const SERVER_NODE_ARGS = ["--max-semi-space-size=4", "--min-semi-space-size=4"];
+/** The malloc settings of `npm start` and the tsink-server shebang: 2 arenas, mmap threshold 256 KiB. */
+export const SERVER_ENV = { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144" };
+
 /**
  * Starts tsink-server `server` on 127.0.0.1:`port` over `dataDir` (in memory without one) with the runtime settings
- * of `npm start` (2 malloc arenas, mmap threshold 256 KiB, 4 MiB semi-spaces) plus `nodeArgs` and `env`; resolves
+ * of `npm start` (SERVER_NODE_ARGS, SERVER_ENV) plus `nodeArgs` and `env`; resolves
  * with the child once /ready answers. `stdio`: the child's stdout and stderr ("ignore", or an fd to append to).
  */
 export async function startServer(pb, { server, port, dataDir, nodeArgs = [], env = {}, stdio = "ignore" }) {
-  const args = ["--max-semi-space-size=4", ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, ...(dataDir ? ["--data-path", dataDir] : [])];
+  const args = [...SERVER_NODE_ARGS, ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, ...(dataDir ? ["--data-path", dataDir] : [])];
   const child = spawn(process.execPath, args, {
     stdio: ["ignore", stdio, stdio],
-    env: { ...process.env, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144", ...env },
+    env: { ...process.env, ...SERVER_ENV, ...env },
   });
   await waitReady(pb, `http://127.0.0.1:${port}`);
   return child;

@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadPeerbench, remoteWrite, serverBenchArgs, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, remoteWrite, SERVER_ENV, SERVER_NODE_ARGS, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
 const opts = serverBenchArgs({
   about: "Server ingest CPU per sample over peerbench's ingest phase (remote write, or Influx line protocol), then over --settle s.",
@@ -81,8 +81,8 @@ const cpu = (pid) => {
 const results = [];
 for (let r = 0; r < rounds; r++) {
   const data = mkdtempSync(join(tmpdir(), "tsink-bench-ingest-"));
-  const child = spawn("node", ["--max-semi-space-size=4", ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", data, ...serverArgs], {
-    env: { ...process.env, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144" }, // the runtime settings of `npm start` and bench/peers.sh
+  const child = spawn("node", [...SERVER_NODE_ARGS, ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", data, ...serverArgs], {
+    env: { ...process.env, ...SERVER_ENV }, // the runtime settings of `npm start` and bench/peers.sh
     stdio: ["ignore", process.env.TSINK_BENCH_SERVER_STDOUT ? "inherit" : "ignore", "inherit"],
   });
   await waitReady(pb, `http://127.0.0.1:${port}`);

@@ -1,7 +1,7 @@
 // Server memory benchmark: peerbench's phases against tsink-server alone (remote-write ingest C=4 B=5000, wait until
 // all series are visible, settle, verify, the 19 queries), printing the server's RSS and peak RSS (VmHWM) after each
 // phase and its CPU per ingested sample; `--server` points at another build for an A/B run. Runs the server with the
-// runtime settings of `npm start` (MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_=262144, --max-semi-space-size=4). Encoded request bodies are cached
+// runtime settings of `npm start` (server-harness.mjs SERVER_NODE_ARGS, SERVER_ENV). Encoded request bodies are cached
 // in the temp dir per workload size (encoding 100k series takes minutes on the shared machine).
 // `--trace FILE` preloads bench/memory-trace.mjs into the server (a memory sample every 100 ms) and prints, per phase,
 // the largest RSS sample split into file-backed, V8 heap, ArrayBuffers, resident WASM memory and other anonymous memory.
@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadPeerbench, remoteWrite, root, serverBenchArgs, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, remoteWrite, root, SERVER_ENV, SERVER_NODE_ARGS, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
 const opts = serverBenchArgs({
   about: "Server memory over peerbench's phases (ingest, settle, verify, the 19 queries): RSS and peak RSS after each.",
@@ -59,8 +59,8 @@ if (existsSync(`${cache}.json`)) {
 const trace = opts.trace;
 const dataDir = mkdtempSync(join(tmpdir(), "tsink-server-memory-"));
 const preload = trace ? ["--import", join(root, "bench", "memory-trace.mjs")] : [];
-const child = spawn(process.execPath, ["--max-semi-space-size=4", ...preload, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
-  stdio: "ignore", env: { ...process.env, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144", ...(trace ? { TSINK_MEMORY_TRACE: resolve(trace) } : {}) },
+const child = spawn(process.execPath, [...SERVER_NODE_ARGS, ...preload, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
+  stdio: "ignore", env: { ...process.env, ...SERVER_ENV, ...(trace ? { TSINK_MEMORY_TRACE: resolve(trace) } : {}) },
 });
 const mib = (bytes) => (bytes / 1048576).toFixed(1);
 const phases = [];

@@ -16,7 +16,7 @@ import { spawn } from "node:child_process";
 import { appendFileSync, cpSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadPeerbench, remoteWrite, serverBenchArgs, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, remoteWrite, SERVER_ENV, SERVER_NODE_ARGS, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
 const opts = serverBenchArgs({
   about: "Server query benchmark: peerbench's 19 queries over HTTP after its remote-write ingest; per query the median wall time and server CPU.",
@@ -57,9 +57,9 @@ const nodeArgs = [
   ...(traceGc ? ["--trace-gc"] : []),
 ];
 // the runtime settings of `npm start` and the tsink-server shebang
-const child = spawn(process.execPath, ["--max-semi-space-size=4", ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
+const child = spawn(process.execPath, [...SERVER_NODE_ARGS, ...nodeArgs, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
   stdio: ["ignore", traceFile ? openSync(traceFile, "a") : "ignore", "ignore"],
-  env: { ...process.env, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144" },
+  env: { ...process.env, ...SERVER_ENV },
 });
 const stat = () => {
   const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" ");

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { benchArgs } from "./cli.mjs";
+import { SERVER_ENV, SERVER_NODE_ARGS } from "./server-harness.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const opts = benchArgs({
@@ -28,9 +29,9 @@ const AUTH = { Authorization: "Bearer bench" };
 const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const child = spawn(process.execPath, ["--max-semi-space-size=4", resolve(root, opts.server), "--listen", `127.0.0.1:${opts.port}`, "--admin-auth-token", "bench", "--admin-api-enabled"], {
+const child = spawn(process.execPath, [...SERVER_NODE_ARGS, resolve(root, opts.server), "--listen", `127.0.0.1:${opts.port}`, "--admin-auth-token", "bench", "--admin-api-enabled"], {
   stdio: "ignore",
-  env: { ...process.env, MALLOC_ARENA_MAX: "2", TSINK_RULES_SCHEDULER_TICK_MS: "3600000", TSINK_LOG_LEVEL: "warn" },
+  env: { ...process.env, ...SERVER_ENV, TSINK_RULES_SCHEDULER_TICK_MS: "3600000", TSINK_LOG_LEVEL: "warn" },
 });
 const mainCpuMs = () => Number(readFileSync(join("/proc", String(child.pid), "task", String(child.pid), "schedstat"), "utf8").split(" ")[0]) / 1e6;
 

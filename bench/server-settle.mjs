@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadPeerbench, remoteWrite, serverBenchArgs, waitReady } from "./server-harness.mjs";
+import { loadPeerbench, remoteWrite, SERVER_ENV, SERVER_NODE_ARGS, serverBenchArgs, waitReady } from "./server-harness.mjs";
 
 const opts = serverBenchArgs({
   about: "Background work after an ingest burst: the server's CPU time per second for --secs seconds after peerbench's remote-write ingest.",
@@ -32,9 +32,9 @@ const bodies = encodeAll(wl, { protocol: "remote_write", workers: 4, batch: 5000
 if (keep) mkdirSync(keep, { recursive: true });
 const dataDir = keep ?? mkdtempSync(join(tmpdir(), "tsink-server-settle-"));
 // the runtime settings of `npm start` and the tsink-server shebang
-const child = spawn(process.execPath, ["--max-semi-space-size=4", server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
+const child = spawn(process.execPath, [...SERVER_NODE_ARGS, server, "--listen", `127.0.0.1:${port}`, "--data-path", dataDir], {
   stdio: "ignore",
-  env: { ...process.env, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144" },
+  env: { ...process.env, ...SERVER_ENV },
 });
 const stat = () => {
   const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" ");

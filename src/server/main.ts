@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=262144 node --max-semi-space-size=4
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=262144 node --max-semi-space-size=4 --min-semi-space-size=4
 // tsink-server entry point: parse flags and env, start the HTTP server over the embedded storage, log as JSON
 // (pino), and shut down gracefully on SIGTERM/SIGINT.
 // The shebang (and `npm start`, bench/peers.sh) cap V8's young generation at 2 x 4 MiB (default 2 x 16 MiB) and

@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AdmissionGate, AdmissionRejected } from "../../src/server/admission.js";
 import { BodyBufferPool } from "../../src/server/body.js";
-import { BufferGcTrigger, heapGrowingPercent, noteWrite, QUIET_HEAP_GROWING_PERCENT, startBufferGc, WRITE_QUIET_MS } from "../../src/server/buffer-gc.js";
+import { BUSY_MS_PER_CHECK, BufferGcTrigger, heapGrowingPercent, IdleGcTrigger, noteWrite, QUIET_HEAP_GROWING_PERCENT, QUIET_HEAP_ROOM_BYTES, startBufferGc, WRITE_QUIET_MS } from "../../src/server/buffer-gc.js";
 import { Authenticator, bearerToken, presentedToken, scopeOfPath } from "../../src/server/auth.js";
 import { ConfigError, parseServerArgs, startupHint, type ServerConfig } from "../../src/server/config.js";
 import { HttpError } from "../../src/server/http-error.js";
@@ -327,6 +327,25 @@ test("buffer GC is due once ArrayBuffers exceed the last live set by the slack, 
   assert.ok(t.due(131));
 });
 
+test("the idle GC collects once the loop was idle long enough and enough was allocated since the last full GC", () => {
+  const t = new IdleGcTrigger(1000, 300, 100);
+  for (let i = 0; i < 2; i++) assert.is(t.tick(0, 100, 1099), "work"); // not idle for 300 ms yet
+  for (let i = 0; i < 8; i++) assert.is(t.tick(0, 100, 1099), "idle"); // idle, but less than 100 bytes allocated
+  assert.is(t.tick(BUSY_MS_PER_CHECK, 100, 1500), "work");
+  assert.is(t.tick(0, 100, 1500), "work");
+  assert.is(t.tick(0.5, 100, 1500), "work"); // our own check's time is not work, but the stretch is 200 ms so far
+  assert.is(t.tick(0, 100, 1500), "collect"); // 300 ms idle after the work, 500 bytes more
+  t.collected(1050);
+  for (let i = 0; i < 10; i++) assert.is(t.tick(0, 100, 1100), "idle"); // once: what is left is the live set
+  assert.is(t.tick(5, 100, 1200), "work");
+  assert.is(t.tick(0, 200, 1200), "work");
+  assert.is(t.tick(3, 100, 1200), "work"); // work again before the stretch was long enough: it starts over
+  assert.is(t.tick(0, 200, 1200), "work");
+  assert.is(t.tick(0, 100, 900), "idle"); // V8 collected on its own: the base drops to 900
+  assert.is(t.tick(0, 100, 990), "idle");
+  assert.is(t.tick(0, 100, 1000), "collect");
+});
+
 test("the buffer GC scavenges first and collects everything only when the scavenge did not bring the bytes back", () => {
   const t = new BufferGcTrigger(100, 50);
   assert.is(t.next(150), "none");
@@ -340,11 +359,26 @@ test("the buffer GC scavenges first and collects everything only when the scaven
 });
 
 test("V8 keeps its own heap growth while writes come and is bounded once they stop", () => {
-  assert.is(heapGrowingPercent(0), 0);
-  assert.is(heapGrowingPercent(WRITE_QUIET_MS - 1), 0);
-  assert.is(heapGrowingPercent(WRITE_QUIET_MS), QUIET_HEAP_GROWING_PERCENT);
-  assert.is(heapGrowingPercent(Infinity), QUIET_HEAP_GROWING_PERCENT);
+  const big = 200 << 20; // a live heap where 20 % is more than the room
+  for (const settled of [false, true]) {
+    assert.is(heapGrowingPercent(0, settled, big), 0);
+    assert.is(heapGrowingPercent(WRITE_QUIET_MS - 1, settled, big), 0);
+    assert.is(heapGrowingPercent(WRITE_QUIET_MS, settled, big), QUIET_HEAP_GROWING_PERCENT);
+    assert.is(heapGrowingPercent(Infinity, settled, big), QUIET_HEAP_GROWING_PERCENT);
+  }
   assert.ok(QUIET_HEAP_GROWING_PERCENT > 0 && QUIET_HEAP_GROWING_PERCENT < 100);
+});
+
+test("once idle after a burst, the heap growth leaves QUIET_HEAP_ROOM_BYTES above a small live heap, within 300 %", () => {
+  const live = 19 << 20; // 10k series
+  assert.is(heapGrowingPercent(WRITE_QUIET_MS, false, live), QUIET_HEAP_GROWING_PERCENT); // flush and compaction
+  const percent = heapGrowingPercent(WRITE_QUIET_MS, true, live);
+  assert.ok((live * percent) / 100 >= QUIET_HEAP_ROOM_BYTES, `${percent} %`);
+  assert.ok((live * (percent - 1)) / 100 < QUIET_HEAP_ROOM_BYTES, `${percent} % is more than the room needs`);
+  assert.is(heapGrowingPercent(0, true, live), 0); // writes coming: V8's own factor, whatever the heap
+  assert.is(heapGrowingPercent(WRITE_QUIET_MS, true, 1 << 20), 300);
+  assert.is(heapGrowingPercent(WRITE_QUIET_MS, true, 0), 300);
+  assert.is(heapGrowingPercent(WRITE_QUIET_MS, true, (100 * QUIET_HEAP_ROOM_BYTES) / QUIET_HEAP_GROWING_PERCENT), QUIET_HEAP_GROWING_PERCENT);
 });
 
 test("the buffer GC frees dropped Buffers that V8 alone would keep (below its external-memory trigger)", async () => {
