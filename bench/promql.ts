@@ -5,7 +5,8 @@
 // --disk: load into a storage with a data directory, close and reopen it, so the queries read segments (as the server
 // does once its flush has run) instead of sealed chunks in memory.
 // --server: the server's query path without HTTP: the tenant-scoped source (src/server/tenancy.ts) and the response
-// body written by src/server/prometheus-json.ts, timed and counted with the query.
+// body written by src/server/prometheus-json.ts (given back to its pool after, as the query route does once the
+// response is written), timed and counted with the query.
 // --alloc: after the timed runs, R more runs under V8's sampling heap profiler (objects later collected by minor and
 // major GCs included, 256-byte sampling interval): JS heap bytes allocated per query and its top K allocation sites
 // (function and file; a builtin with its caller). ArrayBuffer backing stores (Buffers, typed arrays over 64 bytes) live
@@ -20,7 +21,7 @@ import { StorageBuilder } from "../src/index.js";
 import { PromqlEngine } from "../src/promql/engine.js";
 import type { QueryResult } from "../src/promql/result.js";
 import type { SeriesSource } from "../src/promql/source.js";
-import { querySuccessBody } from "../src/server/prometheus-json.js";
+import { querySuccessBody, recycleBody } from "../src/server/prometheus-json.js";
 import { TenantSeriesSource } from "../src/server/tenancy.js";
 import { benchArgs } from "./cli.mjs";
 import { insertWorkload } from "./load-workload.js";
@@ -154,7 +155,9 @@ for (const q of queryList(wl)) {
   const run = serverPath
     ? async () => {
         const r = await evaluate();
-        bodyBytes = querySuccessBody(r).length;
+        const body = querySuccessBody(r);
+        bodyBytes = body.length;
+        recycleBody(body); // (as the query route does once the body is written)
         return r;
       }
     : evaluate;

@@ -66,7 +66,7 @@ let series = 0;
 let points = 0;
 const read = (s: (typeof selectors)[number]) =>
   storage.selectBatches(s.sel, s.start, end + 1, 1 << 18, (b) => {
-    series += b.labels.length;
+    series += b.offsets.length - 1;
     points += b.offsets[b.offsets.length - 1]! - b.offsets[0]!;
   });
 const cpuUs = async (s: (typeof selectors)[number]) => {

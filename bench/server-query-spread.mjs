@@ -8,13 +8,14 @@
 //        --b-server PATH --b-args="--flag --flag2" --b-env ... --ref FILE.json --json OUT.json]   (node args with "=")
 //   --data DIR --end MS: a data dir kept by `bench/server-settle.mjs --keep DIR` and its workload end; without them the
 //     workload is ingested once by remote write (peerbench's C=4, B=5000) into a fresh server, which is then stopped.
-//   --ref FILE.json: {"q01": ms, ...} faster-peer figures replacing the built-in ones (the lead's quiet run below).
+//   --ref FILE.json: {"q01": ms, ...} faster-peer figures replacing the ones of bench/faster-peer.mjs.
 //   --out DIR: the servers' stdout and stderr go to DIR/run-<n>-<variant>.log, with a line "=== end qNN" written after
 //     each query's 6 runs (for --args=--trace-gc or --args="--trace-opt --trace-deopt").
 // Also prints per query the server CPU of its 6 runs (all threads, /proc/<pid>/task/*/schedstat), median over runs.
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { FASTER_PEER_MS, LIMIT } from "./faster-peer.mjs";
 import { loadPeerbench, remoteWrite, SERVER_NODE_ARGS, serverBenchArgs, serverCpuNs, startServer, stopServer } from "./server-harness.mjs";
 
 const opts = serverBenchArgs({
@@ -37,15 +38,6 @@ const opts = serverBenchArgs({
 const pb = await loadPeerbench(opts.peerbench);
 const { makeWorkload, encodeAll, visibleSeries, verifySamples, runQueries, sleep } = pb;
 
-/**
- * Faster peer (min of Prometheus 2.42 and VictoriaMetrics 1.79) per query at 10k x 240, ms: the lead's quiet
- * `npm run bench:peers` run of 2026-11-26 10:30 UTC (peerbench results 20261126-103051-summary-S10000-P240.txt).
- */
-const FASTER_PEER_MS = {
-  q01: 35.4, q02: 3.9, q03: 1.5, q04: 3.8, q05: 16.8, q06: 19.8, q07: 1.4, q08: 5.4, q09: 28.9, q10: 1.8,
-  q11: 3.8, q12: 7.3, q13: 1.3, q14: 0.6, q15: 25.4, q16: 0.8, q17: 0.9, q18: 20.9, q19: 56.7,
-};
-const LIMIT = 1.5;
 
 const { series: S, points: P, port } = opts;
 const runs = Number(opts.runs);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 /** bench/ modules that are libraries or a preload, not scripts. */
-const NOT_SCRIPTS = new Set(["cli.mjs", "peerbench.mjs", "server-harness.mjs", "memory-trace.mjs", "load-workload.ts"]);
+const NOT_SCRIPTS = new Set(["cli.mjs", "peerbench.mjs", "server-harness.mjs", "memory-trace.mjs", "load-workload.ts", "gc-trace.mjs", "faster-peer.mjs"]);
 
 function command(file: string): string[] {
   if (file.endsWith(".sh")) return ["bash", file];

@@ -317,8 +317,10 @@ function spreadSteps(op: ast.AggregateOp, sv: Float64Array, sp: Uint8Array, memb
 function groupSeries(labels: Label[][], cols: VectorColumns | undefined, g: Grouping): { labels: Label[][]; members: Int32Array[] } {
   const groupIndex = new Map<GroupKey, number>();
   const groupLabels: Label[][] = [];
-  const groupOf = new Int32Array(labels.length);
-  const sizes = new Int32Array(labels.length); // (at most one group per series: no growth branch in the loop)
+  const n = labels.length;
+  if (groupScratch.length < 4 * n + 2) groupScratch = new Int32Array(4 * n + 2);
+  const groupOf = groupScratch.subarray(0, n);
+  const sizes = groupScratch.subarray(n, 2 * n).fill(0); // (at most one group per series: no growth branch in the loop)
   for (let i = 0; i < labels.length; i++) {
     if (cols && !anyPresentIn(cols.present, i * cols.steps, (i + 1) * cols.steps)) {
       groupOf[i] = -1;
@@ -337,12 +339,20 @@ function groupSeries(labels: Label[][], cols: VectorColumns | undefined, g: Grou
   return { labels: groupLabels, members: membersOf(groupOf, sizes, groupLabels.length) };
 }
 
+/**
+ * groupSeries' scratch, reused by every call (it runs synchronously): for n series, the group of each series, the
+ * group sizes, then membersOf's group starts and fill counts (at most n groups), 4n + 2 ints.
+ */
+let groupScratch = new Int32Array(1024);
+
 /** Series indexes per group (groupOf[i] = -1: in none), as views of one array. */
 function membersOf(groupOf: Int32Array, sizes: Int32Array, groups: number): Int32Array[] {
-  const starts = new Int32Array(groups + 1);
+  const n = groupOf.length;
+  const starts = groupScratch.subarray(2 * n, 2 * n + groups + 1);
+  starts[0] = 0;
   for (let gi = 0; gi < groups; gi++) starts[gi + 1] = starts[gi]! + sizes[gi]!;
   const all = new Int32Array(starts[groups]!);
-  const filled = new Int32Array(groups);
+  const filled = groupScratch.subarray(3 * n + 1, 3 * n + 1 + groups).fill(0);
   for (let i = 0; i < groupOf.length; i++) {
     const gi = groupOf[i]!;
     if (gi >= 0) all[starts[gi]! + filled[gi]!++] = i;
@@ -378,12 +388,16 @@ function accumulate(op: "sum" | "avg" | "count" | "group" | "min" | "max", cols:
   const dropName: boolean[] = [];
   const sv = cols.values;
   const sp = cols.present;
-  // acc and seen become the group's result; the compensation and count columns are scratch, reused group by group
+  // acc and seen become the group's result (views of one pair of arrays for all groups); the compensation and count
+  // columns are scratch, reused group by group
+  const allAcc = new Float64Array(members.length * steps);
+  const allSeen = new Uint8Array(members.length * steps);
   const comp = new Float64Array(steps);
   const count = new Float64Array(steps);
-  for (const memberList of members) {
-    const acc = new Float64Array(steps);
-    const seen = new Uint8Array(steps);
+  for (let gi = 0; gi < members.length; gi++) {
+    const memberList = members[gi]!;
+    const acc = allAcc.subarray(gi * steps, (gi + 1) * steps);
+    const seen = allSeen.subarray(gi * steps, (gi + 1) * steps);
     comp.fill(0);
     count.fill(0);
     // (the operator is picked here, once per group: the loops below take no branch on it, so V8 compiles each once
@@ -575,12 +589,13 @@ function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepS
     if (!m) groups.set(key, (m = []));
     m.push(i);
   }
-  const outPresent = input.map(() => new Uint8Array(steps));
+  // the selected steps of every series (series i at [i * steps, (i + 1) * steps)); views only for the series kept
+  const outPresent = new Uint8Array(input.length * steps);
   const offsets = op === "limit_ratio" ? input.map(ratioOffset) : undefined;
   // Order of the selected series at the (single) step of an instant query: per group, best first.
   const instantOrder: number[] = [];
   const choose = (i: number, t: number) => {
-    outPresent[i]![t] = 1;
+    outPresent[i * steps + t] = 1;
     if (steps === 1) instantOrder.push(i);
   };
   // the members of a group present at a step, and the best k of them so far (small k): reused step after step
@@ -618,8 +633,7 @@ function selectK(op: "topk" | "bottomk" | "limitk" | "limit_ratio", input: StepS
   const order = steps === 1 ? instantOrder : input.map((_, i) => i);
   const out: StepSeries[] = [];
   for (const i of order) {
-    const s = { ...input[i], present: outPresent[i] };
-    if (hasAnyPoint(s)) out.push(s);
+    if (anyPresentIn(outPresent, i * steps, (i + 1) * steps)) out.push({ ...input[i], present: outPresent.subarray(i * steps, (i + 1) * steps) });
   }
   return out;
 }

@@ -4,7 +4,7 @@
 import type * as ast from "./ast.js";
 import { PromqlError } from "./result.js";
 import type { Label } from "./result.js";
-import { dropMetadataLabels, formatLabels, getLabel, isMetadataLabel, keepLabels, labelsKey, METRIC_NAME, removeLabels, setLabel, signature } from "./labels.js";
+import { dropMetadataLabels, formatLabels, getLabel, isMetadataLabel, keepLabels, labelsKey, LabelSetTable, METRIC_NAME, removeLabels, setLabel, signature } from "./labels.js";
 import type { Evaluator } from "./evaluator.js";
 import { hasAnyPoint, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 
@@ -181,14 +181,15 @@ function applyComparison(sp: Uint8Array, sv: Float64Array, keep: Uint8Array, ret
   }
 }
 
-/** Join signature of a series: the `on` labels, or all labels but the `ignoring` ones and the metric name. */
+/** The labels of a join signature: the `on` labels (include), or all but the `ignoring` ones and the metric name. */
+function signatureLabels(matching: ast.VectorMatching): { names: Set<string>; include: boolean } {
+  return matching.on ? { names: new Set(matching.labels), include: true } : { names: new Set([...matching.labels, METRIC_NAME]), include: false };
+}
+
+/** Join signature of a series as a key string. */
 function signatureFn(matching: ast.VectorMatching): (labels: Label[]) => string {
-  if (matching.on) {
-    const names = new Set(matching.labels);
-    return (labels) => signature(labels, names, true);
-  }
-  const names = new Set([...matching.labels, METRIC_NAME]);
-  return (labels) => signature(labels, names, false);
+  const { names, include } = signatureLabels(matching);
+  return (labels) => signature(labels, names, include);
 }
 
 /** Per signature, which steps have at least one series of `series` present. */
@@ -293,13 +294,11 @@ export function uniquePairs(lhs: StepSeries[], rhs: StepSeries[], operation: Vec
   // operator drops metadata labels that the signature holds: `on(__type__)`, or `__type__`/`__unit__` not ignored.
   if (schemaChanging && matching.on && matching.labels.some(isMetadataLabel)) return undefined;
   const metadataMatters = schemaChanging && !matching.on;
-  const sig = signatureFn(matching);
-  const right = new Map<string, number>();
+  const { names, include } = signatureLabels(matching);
+  const right = new LabelSetTable(names, include); // (entry j: rhs[j])
   for (let j = 0; j < rhs.length; j++) {
     check();
-    const key = sig(rhs[j].labels);
-    if (right.has(key)) return undefined;
-    right.set(key, j);
+    if (right.add(rhs[j].labels) >= 0) return undefined;
   }
   const paired = new Uint8Array(rhs.length);
   const keep = COMPARISONS.has(op) ? new Uint8Array(steps) : undefined;
@@ -312,8 +311,8 @@ export function uniquePairs(lhs: StepSeries[], rhs: StepSeries[], operation: Vec
   for (const s of lhs) {
     check();
     if (metadataMatters && s.labels.some(isTypeOrUnit)) return undefined;
-    const j = right.get(sig(s.labels));
-    if (j === undefined) continue; // a repeated signature without a partner pairs nothing either way
+    const j = right.find(s.labels);
+    if (j < 0) continue; // a repeated signature without a partner pairs nothing either way
     if (paired[j]) return undefined;
     paired[j] = 1;
     const r = rhs[j];

@@ -6,7 +6,7 @@ import { documentedType, exprType, parse, PromqlParseError, resolveDurations } f
 import { PromqlError, type InstantSample, type Label, type QueryAnnotations, type QueryResult, type RangeSeries } from "./result.js";
 import { Annotations } from "./annotations.js";
 import type { SeriesSource } from "./source.js";
-import { compareLabels, dropMetadataLabels, labelsKey } from "./labels.js";
+import { compareLabels, dropMetadataLabels, LabelSetTable } from "./labels.js";
 import { Evaluator, finalizeSeries, unwrapParens } from "./evaluator.js";
 import { countPresent, makeGrid, seriesOfColumns, type EvalValue, type Grid, type StepSeries, type VectorColumns } from "./values.js";
 
@@ -186,7 +186,7 @@ function seriesOfResultColumns(cols: VectorColumns, stepTimes: Float64Array, ev:
   const { labels, values, present, steps } = cols;
   const counts = new Int32Array(labels.length);
   const total = countEach(present, steps, counts);
-  const keys = cols.dropName ? new Set<string>() : undefined;
+  const keys = cols.dropName ? new LabelSetTable() : undefined;
   const out: RangeSeries[] = [];
   const allTimes = new Float64Array(total);
   const allValues = new Float64Array(total);
@@ -209,7 +209,7 @@ function seriesOfResultColumns(cols: VectorColumns, stepTimes: Float64Array, ev:
 /** An instant query's columns value (one step) as samples, like seriesOfResultColumns but with no arrays per series. */
 function samplesOfResultColumns(cols: VectorColumns, timeMs: number, ev: Evaluator): InstantSample[] | undefined {
   const { labels, values, present, steps } = cols; // steps: 1
-  const keys = cols.dropName ? new Set<string>() : undefined;
+  const keys = cols.dropName ? new LabelSetTable() : undefined;
   const out: InstantSample[] = [];
   for (let i = 0; i < labels.length; i++) {
     ev.checkDeadlineInLoop();
@@ -222,12 +222,9 @@ function samplesOfResultColumns(cols: VectorColumns, timeMs: number, ev: Evaluat
 }
 
 /** The labels without the metric name (and metadata labels), or undefined when `keys` already holds that set; adds it. */
-function withoutName(labels: Label[], keys: Set<string>): Label[] | undefined {
+function withoutName(labels: Label[], keys: LabelSetTable): Label[] | undefined {
   const dropped = dropMetadataLabels(labels);
-  const key = labelsKey(dropped);
-  if (keys.has(key)) return undefined;
-  keys.add(key);
-  return dropped;
+  return keys.add(dropped) < 0 ? dropped : undefined;
 }
 
 /** counts[i] = the present steps of series i (steps [i * steps, (i + 1) * steps)); returns their sum. */
@@ -242,17 +239,27 @@ function countEach(present: Uint8Array, steps: number, counts: Int32Array): numb
   return total;
 }
 
-/** Finalised series as the range query result: each one's present steps (one without any is left out). */
+/**
+ * Finalised series as the range query result: each one's present steps (one without any is left out); all series'
+ * times and values are views of two arrays, as in seriesOfResultColumns.
+ */
 function rangeSeriesOf(series: StepSeries[], stepTimes: Float64Array, ev: Evaluator): RangeSeries[] {
+  let total = 0;
+  for (let i = 0; i < series.length; i++) total += countPresent(series[i]!.present);
+  const allTimes = new Float64Array(total);
+  const allValues = new Float64Array(total);
   const out: RangeSeries[] = [];
-  for (const s of series) {
+  let at = 0;
+  for (let i = 0; i < series.length; i++) {
+    const s = series[i]!;
     ev.checkDeadlineInLoop();
     const n = countPresent(s.present);
     if (n === 0) continue;
-    const timestamps = new Float64Array(n);
-    const values = new Float64Array(n);
+    const timestamps = new Float64Array(allTimes.buffer, at * 8, n);
+    const values = new Float64Array(allValues.buffer, at * 8, n);
     compactPresent(s.present, s.values, 0, stepTimes, timestamps, values);
     out.push({ labels: s.labels, timestamps, values });
+    at += n;
   }
   return out;
 }

@@ -4,7 +4,7 @@
 import type * as ast from "./ast.js";
 import { PromqlError, type Label } from "./result.js";
 import type { SeriesBatch, SeriesSource } from "./source.js";
-import { dropMetadataLabels, labelsKey, METRIC_NAME, sortLabels } from "./labels.js";
+import { dropMetadataLabels, LabelSetTable, METRIC_NAME, sortLabels } from "./labels.js";
 import { countPresent, makeGrid, seriesOfColumns, type EvalValue, type Grid, type RawSeries, type StepSeries, type VectorColumns } from "./values.js";
 import {
   columnPool, evalInstantSelectorInMemory, evalRangeKernelColumns, evalRangeKernelInMemory, KERNEL_BATCH_POINTS, KernelColumnsBuilder, type KernelColumns,
@@ -283,17 +283,17 @@ export class Evaluator {
   private async selectorColumns(vs: ast.VectorSelector, refs: Float64Array, sampleTimestamps: boolean, pooled: boolean): Promise<VectorColumns | undefined> {
     const steps = refs.length;
     const lookback = this.options.lookbackDeltaMs;
-    const labels: Label[][][] = [];
+    let labels: Label[][] = []; // (the read's one list of label lists: see SeriesBatch)
     const out = new KernelColumnsBuilder(pooled ? columnPool : undefined);
     const inMemory = await this.selectInMemory(vs, refs[0] - lookback + 1, refs[steps - 1], (batch) => {
-      labels.push(batch.labels);
+      labels = batch.labels;
       evalInstantSelectorInMemory(batch, refs, lookback, sampleTimestamps, out);
     });
     if (!inMemory) return undefined;
     const { values, present } = out.columns();
     // Like Prometheus, the points an instant selector produces count against the sample limit.
     this.countSamples(countPresent(present));
-    return { labels: joined(labels), dropName: false, values, present, steps };
+    return { labels, dropName: false, values, present, steps };
   }
 
   /**
@@ -429,14 +429,14 @@ export class Evaluator {
       const windowEnds = this.referenceTimes(grid, vs.at, vs.offsetMs);
       const start = windowEnds[0] - expr.rangeMs - (extension?.beforeMs ?? 0) + 1;
       const end = windowEnds[windowEnds.length - 1] + (extension?.afterMs ?? 0);
-      const labels: Label[][][] = [];
+      let labels: Label[][] = []; // (the read's one list of label lists: see SeriesBatch)
       const out = new KernelColumnsBuilder(pooled ? columnPool : undefined);
       const windows = { windowEnds, rangeMs: expr.rangeMs, p0, p1, extension };
       const inMemory = await this.selectInMemory(vs, start, end, (batch) => {
-        labels.push(batch.labels);
+        labels = batch.labels;
         evalRangeKernelInMemory(name, batch, windows, out);
       });
-      if (inMemory) return { labels: joined(labels), ...out.columns() };
+      if (inMemory) return { labels, ...out.columns() };
     }
     const arg = await this.evalRangeArgument(expr, grid);
     const windows = { windowEnds: arg.windowEnds, rangeMs: arg.rangeMs, p0, p1, extension };
@@ -519,13 +519,12 @@ function withoutStaleMarkers(s: RawSeries): RawSeries {
  * is Prometheus' "vector cannot contain metrics with the same labelset" error.
  */
 export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
-  const indexByKey = new Map<string, number>();
+  if (series.length < 2) return series;
+  const seen = new LabelSetTable(); // (entry k: out[k])
   const out: StepSeries[] = [];
   for (const s of series) {
-    const key = labelsKey(s.labels);
-    const at = indexByKey.get(key);
-    if (at === undefined) {
-      indexByKey.set(key, out.length);
+    const at = seen.add(s.labels);
+    if (at < 0) {
       out.push(s);
       continue;
     }
@@ -552,12 +551,6 @@ export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
 /** Applies delayed name removal at the end of a query and checks the result for duplicate label sets. */
 export function finalizeSeries(series: StepSeries[]): StepSeries[] {
   return mergeSameLabels(series.map((s) => (s.dropName ? { ...s, labels: dropMetadataLabels(s.labels), dropName: false } : s)));
-}
-
-/** The label lists of a read's batches as one list (a batch's own when there is one; else one copy of exact size). */
-function joined(parts: Label[][][]): Label[][] {
-  if (parts.length === 1) return parts[0]!;
-  return ([] as Label[][]).concat(...parts);
 }
 
 /**

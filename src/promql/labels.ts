@@ -1,4 +1,5 @@
-// Label-set helpers for the PromQL evaluator: sorted label lists, identity keys, metric-name/metadata handling,
+// Label-set helpers for the PromQL evaluator: sorted label lists, identity keys and label-set tables (equal sets
+// found by hash, no key strings), metric-name/metadata handling,
 // Go-compatible float formatting and natural ordering.
 
 import type { Label } from "./result.js";
@@ -13,14 +14,17 @@ export function sortLabels(labels: Label[]): Label[] {
 }
 
 /** Identity key of a sorted label list. */
+// (the per-label loops here are indexed, not for-of: until V8 optimises a function, each for-of step allocates an
+// iterator result object, and these run once per series in a query's first runs)
+
 export function labelsKey(labels: Label[]): string {
   let key = "";
-  for (const l of labels) key += l.name + "\xff" + l.value + "\xfe";
+  for (let i = 0; i < labels.length; i++) key += labels[i]!.name + "\xff" + labels[i]!.value + "\xfe";
   return key;
 }
 
 export function getLabel(labels: Label[], name: string): string {
-  for (const l of labels) if (l.name === name) return l.value;
+  for (let i = 0; i < labels.length; i++) if (labels[i]!.name === name) return labels[i]!.value;
   return "";
 }
 
@@ -39,9 +43,12 @@ export function isMetadataLabel(name: string): boolean {
 }
 
 export function dropMetadataLabels(labels: Label[]): Label[] {
-  let found = false;
-  for (const l of labels) if (METADATA_LABELS.has(l.name)) found = true;
-  return found ? labels.filter((l) => !METADATA_LABELS.has(l.name)) : labels;
+  let found = 0;
+  for (let i = 0; i < labels.length; i++) if (METADATA_LABELS.has(labels[i]!.name)) found++;
+  if (found === 0) return labels;
+  const out: Label[] = [];
+  for (let i = 0; i < labels.length; i++) if (!METADATA_LABELS.has(labels[i]!.name)) out.push(labels[i]!);
+  return out;
 }
 
 export function keepLabels(labels: Label[], names: Set<string>): Label[] {
@@ -55,10 +62,116 @@ export function removeLabels(labels: Label[], names: Set<string>): Label[] {
 /** Key of the labels listed in `names` (on/by) or of all labels except them (ignoring/without). */
 export function signature(labels: Label[], names: Set<string>, include: boolean): string {
   let key = "";
-  for (const l of labels) {
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
     if (names.has(l.name) === include) key += l.name + "\xff" + l.value + "\xfe";
   }
   return key;
+}
+
+/**
+ * Finds a label list equal to one added before, by a 32-bit hash of its strings and an exact comparison of the
+ * candidates: no key string per list (labelsKey and signature build one, ~0.5 KB of garbage per series). With
+ * `names`, only the labels in it (`include`) or only those not in it count, as in signature(). Entries are numbered
+ * in the order they were added.
+ */
+export class LabelSetTable {
+  private readonly lists: Label[][] = [];
+  // (small first: typed arrays of up to 64 bytes live on the JS heap, with no ArrayBuffer of their own)
+  private hashes = new Int32Array(8);
+  /** Open addressing: entry + 1 per slot, 0 when empty; at most half full. */
+  private slots = new Int32Array(16);
+
+  constructor(
+    private readonly names?: Set<string>,
+    private readonly include = true,
+  ) {}
+
+  get size(): number {
+    return this.lists.length;
+  }
+
+  /** The entry equal to `labels`, or -1. */
+  find(labels: Label[]): number {
+    const h = this.hash(labels);
+    const mask = this.slots.length - 1;
+    for (let at = h & mask; ; at = (at + 1) & mask) {
+      const e = this.slots[at]! - 1;
+      if (e < 0) return -1;
+      if (this.hashes[e] === h && this.same(this.lists[e]!, labels)) return e;
+    }
+  }
+
+  /** The entry equal to `labels` if there is one; else adds `labels` as entry `size` and returns -1. */
+  add(labels: Label[]): number {
+    const h = this.hash(labels);
+    const mask = this.slots.length - 1;
+    let at = h & mask;
+    for (; ; at = (at + 1) & mask) {
+      const e = this.slots[at]! - 1;
+      if (e < 0) break;
+      if (this.hashes[e] === h && this.same(this.lists[e]!, labels)) return e;
+    }
+    const e = this.lists.length;
+    this.lists.push(labels);
+    if (e >= this.hashes.length) {
+      const grown = new Int32Array(this.hashes.length * 2);
+      grown.set(this.hashes);
+      this.hashes = grown;
+    }
+    this.hashes[e] = h;
+    this.slots[at] = e + 1;
+    if ((e + 1) * 2 > this.slots.length) this.rehash();
+    return -1;
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let e = 0; e < this.lists.length; e++) {
+      let at = this.hashes[e]! & mask;
+      while (slots[at] !== 0) at = (at + 1) & mask;
+      slots[at] = e + 1;
+    }
+    this.slots = slots;
+  }
+
+  private counts(l: Label): boolean {
+    return this.names === undefined || this.names.has(l.name) === this.include;
+  }
+
+  /** FNV-1a over the counted labels' names and values, each followed by a separator no UTF-16 text holds alone. */
+  private hash(labels: Label[]): number {
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[i]!;
+      if (!this.counts(l)) continue;
+      h = fnvString(h, l.name);
+      h = Math.imul(h ^ 0x10000, 0x01000193);
+      h = fnvString(h, l.value);
+      h = Math.imul(h ^ 0x10001, 0x01000193);
+    }
+    return h;
+  }
+
+  /** Whether the counted labels of a and b are the same names and values in the same order. */
+  private same(a: Label[], b: Label[]): boolean {
+    let i = 0;
+    let j = 0;
+    for (;;) {
+      while (i < a.length && !this.counts(a[i]!)) i++;
+      while (j < b.length && !this.counts(b[j]!)) j++;
+      if (i === a.length || j === b.length) return i === a.length && j === b.length;
+      if (a[i]!.name !== b[j]!.name || a[i]!.value !== b[j]!.value) return false;
+      i++;
+      j++;
+    }
+  }
+}
+
+function fnvString(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
 }
 
 /**

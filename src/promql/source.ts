@@ -23,12 +23,15 @@ export interface SelectedSeries {
 }
 
 /**
- * Whole series in WASM linear memory: series i (labels[i], sorted, `__name__` included) is points
+ * Whole series in WASM linear memory: series i (labels[first + i], sorted, `__name__` included) is points
  * [offsets[i], offsets[i + 1]) of the f64 ms timestamps at byte address tsPtr and f64 values at vsPtr. The offsets and
- * points are valid only during the batch callback; `labels` is a new array per batch that the callback may keep.
+ * points are valid only during the batch callback. `labels` is one array for the whole read, the same in every
+ * batch, which the callback may keep: the label lists of the series read so far (entries from `first` + the batch's
+ * series on are placeholders until later batches fill them); once the read resolved, exactly its series' lists.
  */
 export interface SeriesBatch {
   labels: { name: string; value: string }[][];
+  first: number;
   offsets: Int32Array;
   tsPtr: number;
   vsPtr: number;

@@ -1,5 +1,6 @@
 // Prometheus HTTP API JSON encoding: Go-compatible float and timestamp spelling and the query result shapes,
-// written as JSON text directly so values come out byte-identical to Prometheus' jsonutil marshalling.
+// written as JSON text directly so values come out byte-identical to Prometheus' jsonutil marshalling; query bodies
+// are written into one reused buffer and copied into an exact-size body from a small pool (recycleBody).
 import { GrowableBytes } from "../encoding/growable-bytes.js";
 import { loadWasm, memoryViews, scratch, type MemoryViews } from "../wasm/loader.js";
 import type { InstantSample, QueryData, QueryResult, RangeSeries } from "../promql/result.js";
@@ -256,26 +257,67 @@ function writeMatrix(w: JsonWriter, result: readonly RangeSeries[]): void {
   w.ascii("]");
 }
 
-/** Bytes a result's JSON likely takes, so the writer rarely grows (and copies) the buffer while writing. */
-function sizeEstimate(result: QueryData): number {
-  let n = 1024;
-  if (result.resultType === "matrix") for (const s of result.result) n += 64 * s.labels.length + 40 * s.timestamps.length;
-  else if (result.resultType === "vector") for (const s of result.result) n += 64 * s.labels.length + 48;
-  return n;
+/** The writer of every query body: a body is written synchronously, then copied out (querySuccessBody). */
+const WRITER_BYTES = 64 * 1024;
+/** A writer buffer grown past this by one large response is dropped after it. */
+const WRITER_KEEP_BYTES = 8 * 1024 * 1024;
+const writer = new JsonWriter(WRITER_BYTES);
+
+/**
+ * Query bodies of BODY_POOL_MIN bytes and up: views of exact length over ArrayBuffers of a power-of-two size, lent
+ * out by querySuccessBody and taken back by recycleBody once the response is written, so a server answering query
+ * after query reuses the same few buffers instead of allocating a body each time (V8 counts ArrayBuffer bytes as
+ * external memory, which brings full GCs sooner). Smaller bodies come from Node's own small-buffer pool.
+ */
+const BODY_POOL_MIN = 16 * 1024;
+/** Buffers kept per size class, and in all (bytes). */
+const BODY_POOL_PER_CLASS = 4;
+const BODY_POOL_MAX_BYTES = 8 * 1024 * 1024;
+const bodyFree: ArrayBuffer[][] = [];
+let bodyFreeBytes = 0;
+/** The pool's buffers out in bodies: only these are taken back (once each). */
+const bodyLent = new WeakSet<ArrayBuffer>();
+
+function takeBody(n: number): Buffer {
+  if (n < BODY_POOL_MIN) return Buffer.allocUnsafe(n);
+  const sizeClass = 32 - Math.clz32(n - 1); // 2^sizeClass >= n
+  let ab = bodyFree[sizeClass]?.pop();
+  if (ab === undefined) ab = new ArrayBuffer(2 ** sizeClass);
+  else bodyFreeBytes -= ab.byteLength;
+  bodyLent.add(ab);
+  return Buffer.from(ab, 0, n);
+}
+
+/**
+ * Gives a body from querySuccessBody back once nothing reads it any more (the response's bytes were handed to the
+ * socket); the next body may then reuse its bytes. Other buffers, and a body given back before, are ignored.
+ */
+export function recycleBody(body: Buffer): void {
+  const ab = body.buffer as ArrayBuffer;
+  if (!bodyLent.delete(ab)) return;
+  const sizeClass = 31 - Math.clz32(ab.byteLength);
+  const free = (bodyFree[sizeClass] ??= []);
+  if (free.length >= BODY_POOL_PER_CLASS || bodyFreeBytes + ab.byteLength > BODY_POOL_MAX_BYTES) return;
+  free.push(ab);
+  bodyFreeBytes += ab.byteLength;
 }
 
 /**
  * The whole success response of a query or query_range call as UTF-8 bytes:
- * `{"status":"success","data":{...}}` plus warnings and infos when there are any.
+ * `{"status":"success","data":{...}}` plus warnings and infos when there are any. The body is lent from a pool:
+ * the caller may pass it to recycleBody once it is written (or just drop it).
  */
 export function querySuccessBody(result: QueryResult): Buffer {
-  const w = new JsonWriter(sizeEstimate(result));
+  const w = writer;
+  w.reset(WRITER_BYTES, WRITER_KEEP_BYTES);
   w.ascii('{"status":"success","data":');
   writeQueryData(w, result);
   if (result.warnings.length > 0) w.text(`,"warnings":${JSON.stringify(result.warnings)}`);
   if (result.infos.length > 0) w.text(`,"infos":${JSON.stringify(result.infos)}`);
   w.ascii("}");
-  return w.finish();
+  const body = takeBody(w.length);
+  w.finish().copy(body);
+  return body;
 }
 
 /** `{"status":"success","data":<dataJson>}` (plus warnings and infos when there are any). */

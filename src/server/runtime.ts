@@ -10,6 +10,7 @@ import type { ServerConfig } from "./config.js";
 import type { ExemplarStore } from "./exemplar-store.js";
 import { HttpError } from "./http-error.js";
 import type { MetadataStore } from "./metadata-store.js";
+import { recycleBody } from "./prometheus-json.js";
 import type { RulesEngine } from "./rules/scheduler.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ServerStorage } from "./storage.js";
@@ -78,7 +79,8 @@ export function sendJson(ctx: Context, json: string | Buffer, status = 200): voi
  * documented escape hatch) so the bytes leave before the middleware chain unwinds (admission release, metrics and
  * the debug log then run while the client reads) and without Koa's status/type/body setters. Status line and
  * headers as sendJson's; for HEAD, Node sends the headers without the body, as Koa does. The route's last step:
- * nothing may set headers or a body after it.
+ * nothing may set headers or a body after it. A pooled query body (querySuccessBody) goes back to its pool once
+ * Node handed the response to the operating system ("finish"); not when the response failed, then it is dropped.
  */
 export function sendJsonNow(ctx: Context, body: Buffer): void {
   ctx.respond = false;
@@ -90,7 +92,9 @@ export function sendJsonNow(ctx: Context, body: Buffer): void {
   }
   res.setHeader("Content-Type", "application/json; charset=utf-8");
   res.setHeader("Content-Length", body.length);
-  res.end(body);
+  res.end(body, () => {
+    if (res.writableFinished) recycleBody(body);
+  });
 }
 
 export function sendText(ctx: Context, text: string, status = 200): void {

@@ -147,7 +147,11 @@ export class RecordQueue {
   /** Longest queued record. */
   maxLength = 0;
 
-  add(addr: number, length: number, count: number, minTs: number, maxTs: number): void {
+  /**
+   * Queues a record: `count` points in `length` bytes at `addr`, its time span minTs[i]..maxTs[i] (read here: a
+   * double passed to a call that is not inlined would be boxed, a heap number each).
+   */
+  add(addr: number, length: number, count: number, minTs: Float64Array, maxTs: Float64Array, i: number): void {
     const r = this.records++;
     if (this.records * RECORD_DESC_I32 > this.descs.length) {
       this.descs = grownTo(this.descs, this.records * RECORD_DESC_I32);
@@ -157,8 +161,8 @@ export class RecordQueue {
     this.descs[at] = addr;
     this.descs[at + 1] = length;
     this.descs[at + 2] = count;
-    this.f64[r * 4 + 2] = minTs;
-    this.f64[r * 4 + 3] = maxTs;
+    this.f64[r * 4 + 2] = minTs[i]!;
+    this.f64[r * 4 + 3] = maxTs[i]!;
     this.points += count;
     if (length > this.maxLength) this.maxLength = length;
   }
@@ -313,6 +317,13 @@ interface ArenaExports {
 }
 
 /**
+ * The per-series arrays of the arena batch being built, shared by every ArenaBatchBuilder like the arena itself (a
+ * batch is built and consumed synchronously, between two reads' awaits): `starts`, the start index of each closed
+ * series (series i is [starts[i], starts[i + 1] or length)), and decodeQueued's per-series point counts (and status).
+ */
+const arenaScratch = { starts: new Int32Array(1024), counts: new Int32Array(256) };
+
+/**
  * The points of many series written back to back into the WASM read arena (f64 millisecond timestamps and f64
  * values, timestamps area then values area), where range kernels read them in place: chunks are decoded straight
  * into it. Holds indexes, never addresses (the arena moves when it grows). One builder at a time: the arena is
@@ -324,16 +335,12 @@ export class ArenaBatchBuilder implements PointSink {
   seriesStart = 0;
   /** Series closed so far. */
   count = 0;
-  /** Start index of each closed series; series i is [starts[i], starts[i + 1] or length). Reused batch after batch. */
-  private starts = new Int32Array(1024);
   /** Byte address of the timestamps area (valid until the arena grows: reserve() updates it). */
   tsPtr: number;
   /** Byte address of the values area. */
   vsPtr: number;
   private readonly wasm = loadWasm() as unknown as ArenaExports;
   private capacity = 0;
-  /** decodeQueued's per-series point counts (and status). */
-  private counts = new Int32Array(256);
 
   /**
    * `expectedPoints`: the batch size the caller fills up to, reserved at once. The arena's earlier sizes would stay
@@ -409,8 +416,8 @@ export class ArenaBatchBuilder implements PointSink {
 
   endSeries(): boolean {
     if (this.length === this.seriesStart) return false;
-    if (this.count + 1 >= this.starts.length) this.starts = grownTo(this.starts, this.count + 2);
-    this.starts[this.count++] = this.seriesStart;
+    if (this.count + 1 >= arenaScratch.starts.length) arenaScratch.starts = grownTo(arenaScratch.starts, this.count + 2);
+    arenaScratch.starts[this.count++] = this.seriesStart;
     this.seriesStart = this.length;
     return true;
   }
@@ -423,7 +430,8 @@ export class ArenaBatchBuilder implements PointSink {
    */
   decodeQueued(queue: RecordQueue, s: number, e: number, kept: (sid: number) => void, readAlone: (sid: number) => void): void {
     if (this.length !== this.seriesStart) throw new Error("decodeQueued with a series open");
-    const counts = (this.counts.length > queue.series ? this.counts : (this.counts = new Int32Array(queue.series + 2)));
+    if (arenaScratch.counts.length <= queue.series) arenaScratch.counts = new Int32Array(queue.series + 2);
+    const counts = arenaScratch.counts;
     for (let from = 0; from < queue.series; ) {
       this.reserve(queue.points); // (all queued points: the kernel may write a whole record before moving its run in range)
       const done = decodeSeriesRecordsToMemory(queue.descs, queue.ends, from, queue.series, queue.maxLength, s, e, this.tsPtr, this.vsPtr, this.length, counts);
@@ -442,8 +450,8 @@ export class ArenaBatchBuilder implements PointSink {
 
   /** The batch's series offsets: series i is points [offsets[i], offsets[i + 1]); a view valid until clear(). */
   offsets(): Int32Array {
-    this.starts[this.count] = this.length;
-    return this.starts.subarray(0, this.count + 1);
+    arenaScratch.starts[this.count] = this.length;
+    return arenaScratch.starts.subarray(0, this.count + 1);
   }
 
   /**

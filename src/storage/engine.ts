@@ -54,6 +54,8 @@ interface ColumnBatch {
 const U64_MAX = 2n ** 64n - 1n;
 /** Series ids below this have their label lists kept by Storage.labelLists (~100 B each). */
 const LABEL_LISTS_MAX = 1 << 18;
+/** Placeholder of selectBatches' label lists not filled yet. */
+const NO_LABELS: Label[] = [];
 
 interface Counters {
   rowsInserted: number;
@@ -815,7 +817,7 @@ export class Storage implements EngineHandle {
   }
 
   /** Rows of `ids` (in that order, each series by time), skipping `rowOffset` rows and returning at most `maxRows`. */
-  private scanRows(ids: readonly number[], s: Ts, e: Ts, opts: QueryRowsScanOptions): QueryRowsPage {
+  private scanRows(ids: ArrayLike<number> & Iterable<number>, s: Ts, e: Ts, opts: QueryRowsScanOptions): QueryRowsPage {
     const offset = opts.rowOffset ?? 0;
     const max = opts.maxRows ?? Number.POSITIVE_INFINITY;
     if (!Number.isInteger(offset) || offset < 0) throw errors.invalidConfiguration("rowOffset must be a non-negative integer", { rowOffset: offset });
@@ -844,11 +846,11 @@ export class Storage implements EngineHandle {
   }
 
   async listMetrics(): Promise<MetricSeries[]> {
-    return this.query(() => this.sortedIds(this.registry.universe.view()).map((sid) => this.metricSeries(sid)));
+    return this.query(() => Array.from(this.sortedIds(this.registry.universe.view()), (sid) => this.metricSeries(sid)));
   }
 
   async selectSeries(selection: SeriesSelection): Promise<MetricSeries[]> {
-    return this.query(() => this.selectIds(selection).map((sid) => this.metricSeries(sid)));
+    return this.query(() => Array.from(this.selectIds(selection), (sid) => this.metricSeries(sid)));
   }
 
   /**
@@ -878,8 +880,10 @@ export class Storage implements EngineHandle {
    * The same read as selectColumns, delivered in batches in WASM linear memory for kernels that read the points in
    * place. Each batch holds whole series, about `maxPoints` points in all (one series may exceed it), written back
    * to back into the read arena: series i is points [offsets[i], offsets[i + 1]) of the f64 timestamps at `tsPtr`
-   * and f64 values at `vsPtr`. The batch's offsets and points are valid only during `onBatch`, which runs
-   * synchronously (its `labels` array is new per batch: the caller may keep it);
+   * and f64 values at `vsPtr`, its labels labels[first + i]. The batch's offsets and points are valid only during
+   * `onBatch`, which runs synchronously; `labels` is one array for the whole read, made at the selection's size and
+   * cut to the series read once the last batch was handed (the caller may keep it; entries past the batch's series
+   * are placeholders until then);
    * it may call WASM kernels but must not start another read. When `onBatch` returns a promise, the read waits for
    * it before decoding the next batch (the caller may yield to the event loop there, e.g. to notice a cancelled
    * request; other reads may run meanwhile, and each series is read whole within one batch). Labels include
@@ -904,20 +908,25 @@ export class Storage implements EngineHandle {
         if (out.count > this.batchIds.length) this.batchIds = grownTo(this.batchIds, out.count);
         this.batchIds[out.count - 1] = sid; // (endSeries counted it already)
       };
+      // one list for the whole read, at the selection's size (no growth, no join of per-batch lists), cut to the
+      // series read at the end; Array.from over a length gives a packed array (new Array(n) would be holey: see
+      // shapedLabels)
+      const labels: Label[][] = Array.from({ length: ids.length }, () => NO_LABELS);
+      let first = 0;
       for (let next = 0; next < ids.length; ) {
         if (next > 0) this.ensureOpen(); // the storage may have closed while the caller yielded
         next = this.readInto(ids, s, e, out, keep, next, maxPoints);
         if (out.count === 0) continue;
-        // the label lists at their exact size, not grown by push series after series; Array.from over a length gives
-        // a packed array (new Array(n) would be holey: see shapedLabels)
         const kept = this.batchIds;
-        const labels: Label[][] = Array.from({ length: out.count }, (_, i) =>
-          metricLabel || omit >= 0 ? this.shapedLabels(kept[i]!, metricLabel, omit) : reg.labelsOf(kept[i]!),
-        );
-        const pending = onBatch({ labels, offsets: out.offsets(), tsPtr: out.tsPtr, vsPtr: out.vsPtr });
+        for (let i = 0; i < out.count; i++) {
+          labels[first + i] = metricLabel || omit >= 0 ? this.shapedLabels(kept[i]!, metricLabel, omit) : reg.labelsOf(kept[i]!);
+        }
+        const pending = onBatch({ labels, first, offsets: out.offsets(), tsPtr: out.tsPtr, vsPtr: out.vsPtr });
+        first += out.count;
         out.clear();
         if (pending) await pending;
       }
+      labels.length = first;
       return true;
     } catch (err) {
       this.counters.selectErrors++;
@@ -1097,7 +1106,7 @@ export class Storage implements EngineHandle {
     return selection;
   }
 
-  private selectIds(selection: SeriesSelection): number[] {
+  private selectIds(selection: SeriesSelection): Uint32Array {
     const sel = this.checkedSelection(selection);
     let ids: ArrayLike<number> = resolveSelection(this.registry, sel);
     if (sel.start !== undefined || sel.end !== undefined) {
@@ -1112,7 +1121,7 @@ export class Storage implements EngineHandle {
   }
 
   /** Ids ordered by metric name, then label set. */
-  private sortedIds(ids: ArrayLike<number>): number[] {
+  private sortedIds(ids: ArrayLike<number>): Uint32Array {
     return this.registry.sortSeries(ids);
   }
 
@@ -1138,7 +1147,7 @@ export class Storage implements EngineHandle {
    * In-order f64 data is decoded straight into the pages; series whose runs overlap (out-of-order writes) or that
    * hold integers go through `collect`.
    */
-  private readColumns(ids: readonly number[], s: Ts, e: Ts): ColumnBatch {
+  private readColumns(ids: Uint32Array, s: Ts, e: Ts): ColumnBatch {
     const out = new ColumnBatchBuilder(this.axis);
     const kept: number[] = [];
     this.readInto(ids, s, e, out, (sid) => kept.push(sid));
@@ -1152,7 +1161,7 @@ export class Storage implements EngineHandle {
    * queued and decoded by one kernel call per batch (ArenaBatchBuilder.decodeQueued); every other series is read
    * alone (readSeries), after what is queued before it.
    */
-  private readInto(ids: readonly number[], s: Ts, e: Ts, out: PointSink, kept: (sid: number) => void, first = 0, maxPoints = Infinity): number {
+  private readInto(ids: Uint32Array, s: Ts, e: Ts, out: PointSink, kept: (sid: number) => void, first = 0, maxPoints = Infinity): number {
     const reg = this.registry;
     let from = s;
     if (this.options.retentionEnforced) {

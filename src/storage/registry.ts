@@ -484,6 +484,8 @@ export class SeriesRegistry {
   private rankOf = new Uint32Array(0);
   private rankedSeries = 0;
   private rankedCount = 0;
+  /** sortByMarks' marks by series id, all 0 between calls (one byte per ranked series, kept). */
+  private marks = new Uint8Array(0);
   private readonly sharedLabels = new Map<number, Label>();
 
   /**
@@ -810,10 +812,10 @@ export class SeriesRegistry {
    * optimised code compiled (or entered on a loop, OSR) while one way ran deoptimised on reaching another way's
    * first allocation, again at every call (q01's large selection, then q02/q03's small ones on a fresh server).
    */
-  sortSeries(ids: ArrayLike<number>): number[] {
+  sortSeries(ids: ArrayLike<number>): Uint32Array {
     const m = ids.length;
     if (this.hasUnranked(ids)) {
-      if (m * Math.log2(m + 1) * 4 < this.count - this.rankedCount || m < 64) return Array.from(ids).sort((a, b) => this.compareSeries(a, b));
+      if (m * Math.log2(m + 1) * 4 < this.count - this.rankedCount || m < 64) return Uint32Array.from(ids).sort((a, b) => this.compareSeries(a, b));
       this.extendRanking();
     }
     return m * 8 >= this.rankedCount ? this.sortByMarks(ids) : this.sortByRanks(ids);
@@ -824,25 +826,26 @@ export class SeriesRegistry {
     return false;
   }
 
-  /** sortSeries of a large share of all series: one pass over the global order. */
-  private sortByMarks(ids: ArrayLike<number>): number[] {
+  /** sortSeries of a large share of all series: one pass over the global order (marks in a reused array, cleared after). */
+  private sortByMarks(ids: ArrayLike<number>): Uint32Array {
     const m = ids.length;
-    const out = new Array<number>(m);
-    const mark = new Uint8Array(this.rankedCount);
+    const out = new Uint32Array(m);
+    if (this.marks.length < this.rankedCount) this.marks = new Uint8Array(this.rankedCount);
+    const mark = this.marks;
     for (let i = 0; i < m; i++) mark[ids[i]!] = 1;
     let n = 0;
     for (let r = 0; r < this.rankedSeries && n < m; r++) if (mark[this.order[r]!]) out[n++] = this.order[r]!;
+    for (let i = 0; i < m; i++) mark[ids[i]!] = 0;
     return out;
   }
 
-  /** sortSeries of a small share of all series: their ranks sorted. */
-  private sortByRanks(ids: ArrayLike<number>): number[] {
+  /** sortSeries of a small share of all series: their ranks sorted, then replaced by the series at those ranks. */
+  private sortByRanks(ids: ArrayLike<number>): Uint32Array {
     const m = ids.length;
-    const out = new Array<number>(m);
-    const ranks = new Uint32Array(m);
-    for (let i = 0; i < m; i++) ranks[i] = this.rankOf[ids[i]!]!;
-    ranks.sort();
-    for (let i = 0; i < m; i++) out[i] = this.order[ranks[i]!]!;
+    const out = new Uint32Array(m);
+    for (let i = 0; i < m; i++) out[i] = this.rankOf[ids[i]!]!;
+    out.sort();
+    for (let i = 0; i < m; i++) out[i] = this.order[out[i]!]!;
     return out;
   }
 

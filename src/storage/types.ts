@@ -176,11 +176,13 @@ export interface SelectedColumns {
 }
 
 /**
- * A batch of selectColumnBatches: whole series in WASM linear memory. Series i (labels[i]) is points
- * [offsets[i], offsets[i + 1]) of the f64 ms timestamps at byte address tsPtr and f64 values at vsPtr.
+ * A batch of selectBatches: whole series in WASM linear memory. Series i (labels[first + i]) is points
+ * [offsets[i], offsets[i + 1]) of the f64 ms timestamps at byte address tsPtr and f64 values at vsPtr. `labels` is
+ * one array for the whole read (see Storage.selectBatches).
  */
 export interface ColumnArenaBatch {
   labels: Label[][];
+  first: number;
   offsets: Int32Array;
   tsPtr: number;
   vsPtr: number;

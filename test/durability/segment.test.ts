@@ -155,7 +155,7 @@ test("selectBatches over segments (whole series decoded per kernel call) gives s
       const got: typeof want = [];
       await storage.selectBatches({ metric: "m" }, start, end, maxPoints, (b) => {
         const f64 = memoryViews().f64;
-        b.labels.forEach((l, i) => {
+        b.labels.slice(b.first, b.first + b.offsets.length - 1).forEach((l, i) => {
           const [from, to] = [b.offsets[i]!, b.offsets[i + 1]!];
           got.push({ labels: l.filter((x) => x.name !== "__name__"), ts: Array.from(f64.subarray(b.tsPtr / 8 + from, b.tsPtr / 8 + to)), values: Array.from(f64.subarray(b.vsPtr / 8 + from, b.vsPtr / 8 + to)) });
         });

@@ -244,15 +244,18 @@ for (const where of ["memory", "segments"] as const) test(`selectBatches deliver
   const cols = await s.selectColumns({ metric: "m" }, start, end, { metricLabel: true });
   const got: { labels: unknown; ts: number[]; bits: bigint[] }[] = [];
   const batchSizes: number[] = [];
+  let labels: unknown[] = [];
   const ok = await s.selectBatches({ metric: "m" }, start, end, 9, (batch) => {
     const mem = memoryViews();
-    const n = batch.labels.length;
-    assert.is(batch.offsets.length, n + 1);
+    const n = batch.offsets.length - 1;
+    assert.is(batch.first, got.length, "a batch's series follow the previous batches' in the read's one label list");
+    assert.ok(labels.length === 0 || batch.labels === labels, "the same label list in every batch");
+    labels = batch.labels;
     batchSizes.push(batch.offsets[n]! - batch.offsets[0]!);
     for (let i = 0; i < n; i++) {
       const [a, b] = [batch.offsets[i]!, batch.offsets[i + 1]!];
       got.push({
-        labels: batch.labels[i],
+        labels: batch.labels[batch.first + i],
         ts: Array.from(mem.f64.subarray(batch.tsPtr / 8 + a, batch.tsPtr / 8 + b)),
         bits: Array.from(mem.u64.subarray(batch.vsPtr / 8 + a, batch.vsPtr / 8 + b)),
       });
@@ -260,6 +263,7 @@ for (const where of ["memory", "segments"] as const) test(`selectBatches deliver
   });
   assert.ok(ok);
   assert.equal(got.map((g) => g.labels), cols.map((c) => c.labels));
+  assert.equal(labels, cols.map((c) => c.labels), "once the read resolved, the list holds exactly the series read");
   for (let i = 0; i < cols.length; i++) {
     assert.equal(got[i]!.ts, Array.from(cols[i]!.timestamps as Float64Array), `timestamps of ${i}`);
     assert.equal(got[i]!.bits, Array.from(new BigUint64Array(cols[i]!.values.slice().buffer)), `value bits of ${i}`);

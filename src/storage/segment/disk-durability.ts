@@ -86,6 +86,9 @@ class DiskDurability implements DurabilityLayer {
    * 0 (nowhere: a batch writing it logs the definition again, e.g. a series deleted, purged and written anew).
    */
   private definedAt = new Float64Array(1024);
+  /** Whether setDefined ran since refreshDefinitions last did, and the segment set and WAL mark that run saw. */
+  private definitionsChanged = true;
+  private readonly refreshedFor = { segmentChanges: -1, persisted: NaN };
   /** Segments being moved to quarantine after a failed read (awaited by close). */
   private readonly quarantining = new Set<Promise<unknown>>();
   private background: Promise<unknown> | undefined;
@@ -316,6 +319,7 @@ class DiskDurability implements DurabilityLayer {
   }
 
   private setDefined(id: number, where: number): void {
+    this.definitionsChanged = true;
     if (id >= this.definedAt.length) {
       const grown = new Float64Array(Math.max(id + 1, this.definedAt.length * 2));
       grown.set(this.definedAt);
@@ -324,10 +328,16 @@ class DiskDurability implements DurabilityLayer {
     this.definedAt[id] = where;
   }
 
-  /** Re-derives where definitions are durable after the segment set or the WAL high-water mark changed. */
+  /**
+   * Re-derives where definitions are durable after the segment set or the WAL high-water mark changed. Idempotent,
+   * so it is skipped when neither changed and no definition was recorded since the last run (it runs after every
+   * background tick, four times a second: a loop over all series, a heap number per entry while not yet optimised).
+   */
   private refreshDefinitions(): void {
-    const d = this.definedAt;
     const persisted = this.wal?.persistedSeq ?? Infinity;
+    const seen = this.refreshedFor;
+    if (!this.definitionsChanged && seen.segmentChanges === this.store.changes && seen.persisted === persisted) return;
+    const d = this.definedAt;
     for (let i = 0; i < d.length; i++) if (d[i] === DEFINED_IN_SEGMENT || (d[i]! > 0 && d[i]! <= persisted)) d[i] = 0;
     for (const seg of this.store.segments) {
       const ids = seg.index.seriesIds;
@@ -336,6 +346,9 @@ class DiskDurability implements DurabilityLayer {
       const at = this.definedAt;
       for (let i = 0; i < ids.length - 1; i++) at[ids[i]!] = DEFINED_IN_SEGMENT;
     }
+    this.definitionsChanged = false;
+    seen.segmentChanges = this.store.changes;
+    seen.persisted = persisted;
   }
 
   async logDelete(seriesIds: Uint32Array, start: Ts | undefined, end: Ts | undefined): Promise<void> {

@@ -303,7 +303,7 @@ export class SegmentReader {
       const offset = chunkOffset[i]!;
       const length = chunkLength[i]!;
       if (offset + length > blockLength) throw dataCorruption(this.chunksPath, this.index.blockOffsets[b]!, "chunk entry outside its block");
-      queue.add(ptr + offset, length, chunkPoints[i]!, minTs[i]!, maxTs[i]!);
+      queue.add(ptr + offset, length, chunkPoints[i]!, minTs, maxTs, i);
     }
     return true;
   }

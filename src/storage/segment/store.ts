@@ -44,6 +44,7 @@ export class SegmentStore {
   private readonly readers: SegmentReader[] = [];
   /** The directory of the current segment set (dropped on every change, rebuilt on the next read). */
   private seriesDirectory: SeriesDirectory | undefined;
+  private changeCount = 0;
   private nextSegmentId = 1;
   readonly quarantined: QuarantinedSegment[] = [];
 
@@ -98,6 +99,16 @@ export class SegmentStore {
     return (this.seriesDirectory ??= buildDirectory(this.readers.slice()));
   }
 
+  /** How many times the segment set changed (a segment added, replaced, quarantined, or all closed). */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  private segmentsChanged(): void {
+    this.seriesDirectory = undefined;
+    this.changeCount++;
+  }
+
   allocateId(): number {
     return this.nextSegmentId++;
   }
@@ -127,7 +138,7 @@ export class SegmentStore {
     const reader = SegmentReader.open(staged.finalDir);
     this.readers.push(reader);
     this.readers.sort((a, b) => a.id - b.id);
-    this.seriesDirectory = undefined;
+    this.segmentsChanged();
     onVisible?.();
     return reader;
   }
@@ -156,7 +167,7 @@ export class SegmentStore {
     this.readers.length = 0;
     this.readers.push(...keep, ...opened);
     this.readers.sort((a, b) => a.id - b.id);
-    this.seriesDirectory = undefined;
+    this.segmentsChanged();
     return opened;
   }
 
@@ -200,7 +211,7 @@ export class SegmentStore {
     if (live >= 0) {
       this.readers[live]!.close();
       this.readers.splice(live, 1);
-      this.seriesDirectory = undefined;
+      this.segmentsChanged();
     }
     const qdir = join(this.root, QUARANTINE_DIR);
     await mkdir(qdir, { recursive: true });
@@ -214,7 +225,7 @@ export class SegmentStore {
   close(): void {
     for (const r of this.readers) r.close();
     this.readers.length = 0;
-    this.seriesDirectory = undefined;
+    this.segmentsChanged();
   }
 }
 
