@@ -28,11 +28,11 @@ export async function guardedRead(
 ): Promise<void> {
   const started = performance.now();
   const reads = rt.readGate;
-  const tenantGate = rt.tenantGate(tenant, "read");
   let held: AdmissionGate | undefined; // the tenant's slot, once taken
   let admitted = false; // the global slot
   let failedStatus: number | undefined; // ctx.status is set from a thrown error only after this returns
   try {
+    const tenantGate = rt.tenantGate(tenant, "read");
     if (tenantGate) {
       const waiting = tenantGate.enter();
       if (waiting) await waiting;
