@@ -75,14 +75,27 @@ export class AdmissionGate {
     return this.requests.inUse;
   }
 
+  /**
+   * Takes one request slot: undefined when one was free (the caller need not await: an await of undefined still
+   * costs a microtask turn), else a promise that settles once one is (rejected after the acquire timeout).
+   * The caller gives it back with leave().
+   */
+  enter(): Promise<void> | undefined {
+    return this.requests.acquire(1) ?? undefined;
+  }
+
+  leave(): void {
+    this.requests.release(1);
+  }
+
   /** Holds one request slot while `fn` runs. */
   async withRequest<T>(fn: () => Promise<T>): Promise<T> {
-    const waiting = this.requests.acquire(1);
-    if (waiting) await waiting; // (no await when admitted at once: an await of undefined still costs a microtask turn)
+    const waiting = this.enter();
+    if (waiting) await waiting;
     try {
       return await fn();
     } finally {
-      this.requests.release(1);
+      this.leave();
     }
   }
 

@@ -147,27 +147,19 @@ export class TsinkServer {
       registerRulesRoutes(router, rt);
     }
 
-    // One middleware for in-flight tracking, errors and the debug log, and a synchronous one for auth: each layer
-    // of the chain is paid on every request, in unoptimised code for the first thousands of them.
+    // One middleware for in-flight tracking, errors, the debug log and auth: each layer of the chain is paid on every
+    // request, in unoptimised code for the first thousands of them. Without any token configured (no --auth-token,
+    // no admin token, no tenant tokens), auth has nothing to check: only the disabled admin API answers 404.
     const debugLog = this.logger.isLevelEnabled("debug");
-    this.app.use(async (ctx, next) => {
-      this.inflight++;
-      const started = debugLog ? performance.now() : 0;
-      try {
-        await next();
-      } catch (err) {
-        this.sendError(ctx, err);
-      } finally {
-        if (--this.inflight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-        if (debugLog) {
-          this.logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round((performance.now() - started) * 10) / 10 }, "request");
-        }
-      }
-    });
     const policies = this.config.tenantPolicies;
-    this.app.use((ctx, next) => {
+    const authEnabled = this.config.authToken !== undefined || this.config.adminAuthToken !== undefined || policies.hasTokens;
+    const authorize = (ctx: Context): boolean => {
       const scope = scopeOfPath(ctx.path);
-      if (scope === "admin" && !this.config.adminApiEnabled) return sendText(ctx, "not found", 404);
+      if (scope === "admin" && !this.config.adminApiEnabled) {
+        sendText(ctx, "not found", 404);
+        return false;
+      }
+      if (!authEnabled) return true;
       const token = scope === "probe" ? undefined : presentedToken(ctx.path, ctx.get("authorization") || undefined, ctx.querystring);
       const owner = token !== undefined && scope === "public" && policies.hasTokens && ctx.path !== "/metrics" ? policies.tokenOwner(token) : undefined;
       if (owner) {
@@ -177,7 +169,21 @@ export class TsinkServer {
         if (needed && !owner.scopes.includes(needed)) throw denied(403, "auth_scope_denied", `this tenant token has no ${needed} scope`);
         ctx.state.tokenScopes = owner.scopes;
       } else auth.check(scope, token);
-      return next();
+      return true;
+    };
+    this.app.use(async (ctx, next) => {
+      this.inflight++;
+      const started = debugLog ? performance.now() : 0;
+      try {
+        if (authorize(ctx)) await next();
+      } catch (err) {
+        this.sendError(ctx, err);
+      } finally {
+        if (--this.inflight === 0 && this.idleWaiters.length > 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+        if (debugLog) {
+          this.logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round((performance.now() - started) * 10) / 10 }, "request");
+        }
+      }
     });
     this.app.use(queryRouter.routes());
     this.app.use(router.routes());

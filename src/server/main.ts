@@ -5,6 +5,7 @@
 // glibc at 2 malloc arenas: together ~40 MiB less resident memory under remote-write load (docs/benchmarks.md, Memory);
 // and they have glibc map blocks of >= 256 KiB (slab pages, read batches) on their own, so freeing one returns it to
 // the system instead of leaving a hole in the malloc heap (~20-40 MiB at 100k series; same section).
+import "./v8-tiering.js"; // first: V8 flags for the code every other module holds (see there)
 import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { TsinkServer } from "./app.js";

@@ -60,7 +60,51 @@ export function parseLimitParam(name: string, raw: string | null, max = Number.M
   return Math.min(n, max);
 }
 
-export function requireParam(params: URLSearchParams, name: string): string {
+/** Request parameters by name, the first value of each (URLSearchParams is one). */
+export interface Params {
+  get(name: string): string | null;
+}
+
+class FirstValues implements Params {
+  constructor(private readonly values: Map<string, string>) {}
+
+  get(name: string): string | null {
+    return this.values.get(name) ?? null;
+  }
+}
+
+const PLUS_RE = /\+/g;
+
+/**
+ * The parameters of a query string, as URLSearchParams reads them ("&"-separated, "+" is a space, percent-escapes
+ * decoded, empty pieces skipped), through the engine's builtins (split, indexOf, decodeURIComponent) rather than
+ * URLSearchParams' parser, which runs in JavaScript and, on a fresh server, in the interpreter. A string that
+ * decodeURIComponent refuses (a malformed escape, bytes that are not UTF-8) is read by URLSearchParams, which keeps
+ * or replaces what it cannot decode; where both decode, they agree.
+ */
+export function queryParams(querystring: string): Params {
+  const values = new Map<string, string>();
+  if (querystring.length === 0) return new FirstValues(values);
+  const pieces = querystring.split("&");
+  try {
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i]!;
+      if (piece.length === 0) continue;
+      const eq = piece.indexOf("=");
+      const name = decodeComponent(eq < 0 ? piece : piece.slice(0, eq));
+      if (!values.has(name)) values.set(name, eq < 0 ? "" : decodeComponent(piece.slice(eq + 1)));
+    }
+  } catch {
+    return new URLSearchParams(querystring);
+  }
+  return new FirstValues(values);
+}
+
+function decodeComponent(text: string): string {
+  return decodeURIComponent(text.indexOf("+") < 0 ? text : text.replace(PLUS_RE, " "));
+}
+
+export function requireParam(params: Params, name: string): string {
   const v = params.get(name);
   if (v === null || v === "") throw HttpError.badData(`missing required parameter "${name}"`);
   return v;

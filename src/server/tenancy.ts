@@ -9,18 +9,20 @@ import type { ServerStorage } from "./storage.js";
 
 const DEFAULT_TENANT = "default";
 
+/** A header's value as one string (Node joins most repeated headers itself; a few arrive as arrays). */
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(",") : v;
+}
+
 /** Resolves and validates the request's tenant id (400 for an invalid or conflicting one). */
 export function resolveTenant(headers: Record<string, string | string[] | undefined>): string {
-  const primary = headers["x-tsink-tenant"];
-  const alias = headers["x-scope-orgid"];
-  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(",") : v);
-  const tenant = one(primary);
-  const orgId = one(alias);
+  const tenant = headerValue(headers["x-tsink-tenant"]);
+  const orgId = headerValue(headers["x-scope-orgid"]);
+  if (tenant === undefined && orgId === undefined) return DEFAULT_TENANT;
   if (tenant !== undefined && orgId !== undefined && tenant !== orgId) {
     throw new HttpError(400, `x-tsink-tenant ${JSON.stringify(tenant)} and X-Scope-OrgID ${JSON.stringify(orgId)} disagree`);
   }
-  const id = tenant ?? orgId;
-  if (id === undefined) return DEFAULT_TENANT;
+  const id = (tenant ?? orgId)!;
   if (id.length === 0) throw new HttpError(400, "invalid tenant id: x-tsink-tenant must not be empty");
   if (id.startsWith("__")) throw new HttpError(400, `invalid tenant id ${JSON.stringify(id.slice(0, 64))}: must not start with "__"`);
   if (/[\u0000-\u001f\u007f]/.test(id)) throw new HttpError(400, "invalid tenant id: control characters are not allowed");
@@ -32,13 +34,22 @@ export function resolveTenant(headers: Record<string, string | string[] | undefi
  * The read matcher of a tenant. The default tenant also sees series without the label (written before tenancy, e.g.
  * by the embedded library into the same data path): a missing label matches "" as in Prometheus.
  */
+const DEFAULT_TENANT_MATCHER: SeriesMatcher = { name: TENANT_LABEL, op: "=~", value: `${DEFAULT_TENANT}|` };
+
 function tenantMatcher(tenant: string): SeriesMatcher {
-  return tenant === DEFAULT_TENANT ? { name: TENANT_LABEL, op: "=~", value: `${DEFAULT_TENANT}|` } : { name: TENANT_LABEL, op: "=", value: tenant };
+  return tenant === DEFAULT_TENANT ? DEFAULT_TENANT_MATCHER : { name: TENANT_LABEL, op: "=", value: tenant };
+}
+
+/** The matchers of a selection plus the tenant's (a new array: the caller's is left alone). */
+function withTenantMatcher(matchers: readonly SeriesMatcher[] | undefined, tenant: string): SeriesMatcher[] {
+  const scoped = matchers === undefined ? [] : matchers.slice();
+  scoped.push(tenantMatcher(tenant));
+  return scoped;
 }
 
 /** The selection restricted to one tenant. */
 export function scopeSelection(selection: SeriesSelection, tenant: string): SeriesSelection {
-  return { ...selection, matchers: [...(selection.matchers ?? []), tenantMatcher(tenant)] };
+  return { ...selection, matchers: withTenantMatcher(selection.matchers, tenant) };
 }
 
 export function stripTenantLabel(labels: readonly Label[]): Label[] {
@@ -58,6 +69,9 @@ export function msToStorage(ms: number, precision: TimestampPrecision): number |
   return precision === "s" ? Math.ceil(ms / 1000) : scaleMillis(Math.ceil(ms), precision);
 }
 
+/** PromQL-ready label lists: `__name__` included, the tenant label left out (storage builds and keeps them per series). */
+const LABEL_OPTIONS = { metricLabel: true, omitLabel: TENANT_LABEL } as const;
+
 /** The PromQL engine's view of one tenant's data: ms timestamps, tenant matcher added, tenant label removed. */
 export class TenantSeriesSource implements SeriesSource {
   constructor(
@@ -66,36 +80,27 @@ export class TenantSeriesSource implements SeriesSource {
     private readonly precision: TimestampPrecision,
   ) {}
 
-  private scoped(selection: PromqlSelection) {
-    return scopeSelection(
-      {
-        ...(selection.metric !== undefined ? { metric: selection.metric } : {}),
-        matchers: selection.matchers ?? [],
-        ...(selection.start !== undefined ? { start: msToStorage(selection.start, this.precision) } : {}),
-        ...(selection.end !== undefined ? { end: msToStorage(selection.end, this.precision) } : {}),
-      },
-      this.tenant,
-    );
+  // Built property by property (no spreads, no destructuring: each request runs this in unoptimised code at first).
+  private scoped(selection: PromqlSelection): SeriesSelection {
+    const scoped: SeriesSelection = { metric: selection.metric, matchers: withTenantMatcher(selection.matchers, this.tenant) };
+    if (selection.start !== undefined) scoped.start = msToStorage(selection.start, this.precision);
+    if (selection.end !== undefined) scoped.end = msToStorage(selection.end, this.precision);
+    return scoped;
   }
 
   async selectColumns(selection: PromqlSelection, start: number, end: number): Promise<SelectedSeries[]> {
     // Labels come back with __name__ in place and without the tenant label: no per-series copies here.
-    const columns = await this.storage.selectColumns(this.scoped(selection), msToStorage(start, this.precision), msToStorage(end, this.precision), {
-      metricLabel: true,
-      omitLabel: TENANT_LABEL,
-    });
+    const columns = await this.storage.selectColumns(this.scoped(selection), msToStorage(start, this.precision), msToStorage(end, this.precision), LABEL_OPTIONS);
     if (this.precision !== "ms") for (const c of columns) c.timestamps = timestampsToMillis(c.timestamps, this.precision);
     return columns as SelectedSeries[];
   }
 
   /** Batches in WASM memory for the range kernels; millisecond storage only (other precisions use selectColumns). */
-  async selectBatches(
+  selectBatches(
     selection: PromqlSelection, start: number, end: number, maxPoints: number, onBatch: (batch: SeriesBatch) => void | Promise<void>,
   ): Promise<boolean> {
-    if (this.precision !== "ms") return false;
-    const options = { metricLabel: true, omitLabel: TENANT_LABEL };
-    const [s, e] = [msToStorage(start, this.precision), msToStorage(end, this.precision)];
-    return this.storage.selectBatches(this.scoped(selection), s, e, maxPoints, onBatch, options);
+    if (this.precision !== "ms") return Promise.resolve(false);
+    return this.storage.selectBatches(this.scoped(selection), msToStorage(start, "ms"), msToStorage(end, "ms"), maxPoints, onBatch, LABEL_OPTIONS);
   }
 }
 

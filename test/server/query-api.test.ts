@@ -117,6 +117,29 @@ test("range query: matrix shape, step as seconds or duration, GET and POST", asy
   assert.equal(rate.body.data.result[0].metric, { code: "200" });
 });
 
+test("query parameters: + and escapes decoded, the first of repeated parameters wins, malformed escapes still read", async () => {
+  const at = sec(T0 + 15000);
+  const expected = await getJson(`${srv.url}/api/v1/query?query=${encodeURIComponent('sum by (dc) (cpu_usage{host="web-1"})')}&time=${at}`);
+  assert.is(expected.status, 200);
+  assert.is(expected.body.data.result.length, 1);
+  for (const qs of [
+    `query=sum+by+%28dc%29+%28cpu_usage%7Bhost%3D%22web-1%22%7D%29&time=${at}`,
+    `query=sum%20by%20(dc)%20(cpu_usage%7Bhost=%22web-1%22%7D)&time=${at}&query=up&time=1`,
+    `&&query=sum+by+(dc)+(cpu_usage{host="web-1"})&&time=${at}&%zz=1`,
+  ]) {
+    const res = await getJson(`${srv.url}/api/v1/query?${qs}`);
+    assert.is(res.status, 200, qs);
+    assert.equal(res.body, expected.body, qs);
+  }
+  // "%zz" is not an escape: it is kept as text (URLSearchParams' reading), so PromQL reads "cpu_usage % zz"
+  const malformed = await getJson(`${srv.url}/api/v1/query?query=cpu_usage%zz&time=${at}`);
+  assert.is(malformed.status, 200);
+  assert.equal(malformed.body.data, { resultType: "vector", result: [] });
+  const parsed = await getJson(`${srv.url}/api/v1/query?query=%zz&time=${at}`);
+  assert.is(parsed.status, 400);
+  assert.is(parsed.body.errorType, "bad_data");
+});
+
 test("query errors: Prometheus envelope, bad_data 400, missing parameters", async () => {
   const cases: [string, RegExp][] = [
     ["/api/v1/query", /missing required parameter "query"/],

@@ -160,6 +160,27 @@ test("an alert goes pending, fires after `for`, and its instance disappears with
   }
 });
 
+test("without rules the scheduler still ticks: runs counted, last run time set, no error", async () => {
+  const srv = await startServer(ADMIN, { TSINK_RULES_SCHEDULER_TICK_MS: "50" });
+  try {
+    const before = Date.now();
+    let s = await status(srv.url);
+    for (const deadline = Date.now() + 20_000; s.metrics.schedulerRunsTotal < 3 && Date.now() < deadline; s = await status(srv.url)) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(s.metrics.schedulerRunsTotal >= 3, String(s.metrics.schedulerRunsTotal));
+    assert.is(s.metrics.configuredRules, 0);
+    assert.is(s.metrics.evaluatedRulesTotal, 0);
+    assert.is(s.metrics.lastError, null);
+    assert.ok(s.metrics.lastRunUnixMs >= before - 1000 && s.metrics.lastRunUnixMs <= Date.now(), String(s.metrics.lastRunUnixMs));
+    assert.is(s.metrics.localSchedulerActive, true);
+    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    assert.match(metrics, /^tsink_rules_scheduler_runs_total [1-9]/m);
+  } finally {
+    await srv.stop();
+  }
+});
+
 test("the scheduler evaluates on its own, once per aligned time", async () => {
   const srv = await startServer(ADMIN, { TSINK_RULES_SCHEDULER_TICK_MS: "100" });
   try {

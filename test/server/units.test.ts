@@ -1,5 +1,6 @@
 // Pure pieces of the server: Prometheus JSON spelling, parameter parsing, CLI flags, auth decisions, admission.
 import fc from "fast-check";
+import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { AdmissionGate, AdmissionRejected } from "../../src/server/admission.js";
@@ -8,7 +9,7 @@ import { BUSY_MS_PER_CHECK, BufferGcTrigger, heapGrowingPercent, IdleGcTrigger, 
 import { Authenticator, bearerToken, presentedToken, scopeOfPath } from "../../src/server/auth.js";
 import { ConfigError, parseServerArgs, startupHint, type ServerConfig } from "../../src/server/config.js";
 import { HttpError } from "../../src/server/http-error.js";
-import { parseDurationParam, parseTimeParam } from "../../src/server/params.js";
+import { parseDurationParam, parseTimeParam, queryParams } from "../../src/server/params.js";
 import { formatFloat, formatTimestamp, querySuccessBody } from "../../src/server/prometheus-json.js";
 import type { QueryData } from "../../src/promql/result.js";
 
@@ -147,6 +148,29 @@ test("the byte writer spells random results exactly as JSON.stringify plus forma
     }),
     { numRuns: 500 },
   );
+});
+
+test("main.ts imports v8-tiering.ts before any other module, so its V8 flags are set before the server's code is compiled", () => {
+  const imports = [...readFileSync(new URL("../../src/server/main.ts", import.meta.url), "utf8").matchAll(/^import\b[^;]*?["']([^"']+)["'];/gms)].map((m) => m[1]);
+  assert.ok(imports.length > 3, String(imports));
+  assert.is(imports[0], "./v8-tiering.js");
+});
+
+test("query-string parameters read as URLSearchParams reads them: first value, + as space, escapes, malformed escapes", () => {
+  const names = ["query", "time", "start", "end", "step", "timeout", "a b", "é", "__proto__", "constructor", "x", "", "p"];
+  const same = (qs: string) => {
+    const ours = queryParams(qs);
+    const reference = new URLSearchParams(qs);
+    for (const name of names) assert.is(ours.get(name), reference.get(name), `${JSON.stringify(qs)} ${name}`);
+  };
+  for (const qs of [
+    "", "query=up", "query=sum+by+%28job%29+%28rate%28x%5B5m%5D%29%29&time=1700000000", "query=a%2Bb+c&query=second", "&&query=up&&",
+    "query", "query=&time=1", "=v&x=1", "a+b=1&a%20b=2", "%C3%A9=%E2%82%AC", "\u00e9=latin", "__proto__=1&constructor=2",
+    "query=100%25", "query=%zz&time=1", "query=%E0%A4&x=%", "query=%&time=2", "x=%F0%9F%98%80", "x==1=2", "p=secret+token",
+  ]) same(qs);
+  fc.assert(fc.property(fc.array(fc.constantFrom("query", "x", "=", "&", "+", "%", "%2", "%41", "%C3", "%A9", "%e2%82%ac", "a", " ", "é", "€"), { maxLength: 14 }), (parts) => {
+    same(parts.join(""));
+  }));
 });
 
 test("time and step parameters: Unix seconds, RFC 3339, Go durations", () => {

@@ -52,10 +52,10 @@ export function registerMetadataRoutes(router: Router, rt: Runtime): void {
   async function series(ctx: Context): Promise<void> {
     const tenant = tenantOf(ctx);
     const params = await requestParams(ctx, limits.maxBodyBytes);
-    await guardedRead(rt, ctx, tenant, "series", true, async (takeQueries) => {
+    await guardedRead(rt, ctx, tenant, "series", true, async (reads) => {
       const sels = selections(params, tenant, true);
       const storage = rt.storage();
-      const found = await takeQueries(sels.length, () => Promise.all(sels.map((s) => storage.selectSeries(s))));
+      const found = await reads.withUnits(sels.length, () => Promise.all(sels.map((s) => storage.selectSeries(s))));
       const byKey = new Map<string, string>();
       for (const list of found) {
         for (const s of list) {
@@ -72,10 +72,10 @@ export function registerMetadataRoutes(router: Router, rt: Runtime): void {
   async function labelNames(ctx: Context): Promise<void> {
     const tenant = tenantOf(ctx);
     const params = await requestParams(ctx, limits.maxBodyBytes);
-    await guardedRead(rt, ctx, tenant, "labels", true, async (takeQueries) => {
+    await guardedRead(rt, ctx, tenant, "labels", true, async (reads) => {
       const sels = selections(params, tenant, false);
       const storage = rt.storage();
-      const found = await takeQueries(sels.length, () => Promise.all(sels.map((s) => storage.labelNames(s))));
+      const found = await reads.withUnits(sels.length, () => Promise.all(sels.map((s) => storage.labelNames(s))));
       const names = new Set<string>();
       for (const list of found) for (const n of list) if (n !== TENANT_LABEL) names.add(n);
       const { items, warnings } = limited([...names].sort(), params);
@@ -86,13 +86,13 @@ export function registerMetadataRoutes(router: Router, rt: Runtime): void {
   async function labelValues(ctx: Context, name: string): Promise<void> {
     const tenant = tenantOf(ctx);
     const params = await requestParams(ctx, limits.maxBodyBytes);
-    await guardedRead(rt, ctx, tenant, "label_values", true, async (takeQueries) => {
+    await guardedRead(rt, ctx, tenant, "label_values", true, async (reads) => {
       if (!isValidLabelName(name)) throw HttpError.badData(`invalid label name: ${JSON.stringify(name)}`);
       const sels = selections(params, tenant, false);
       const storage = rt.storage();
       const values = new Set<string>();
       if (name !== TENANT_LABEL) {
-        const found = await takeQueries(sels.length, () => Promise.all(sels.map((s) => storage.labelValues(name, s))));
+        const found = await reads.withUnits(sels.length, () => Promise.all(sels.map((s) => storage.labelValues(name, s))));
         for (const list of found) for (const v of list) values.add(v);
       }
       const { items, warnings } = limited([...values].sort(), params);

@@ -5,7 +5,7 @@ import type { Context } from "koa";
 import type { ServerResponse } from "node:http";
 import { PromqlError, type QueryResult } from "../../promql/result.js";
 import { HttpError } from "../http-error.js";
-import { parseDurationParam, parseTimeParam, requireParam } from "../params.js";
+import { parseDurationParam, parseTimeParam, queryParams, requireParam } from "../params.js";
 import { querySuccessBody } from "../prometheus-json.js";
 import { tenantEngine } from "../promql.js";
 import { type Runtime, requestParams, sendJsonNow, tenantOf } from "../runtime.js";
@@ -34,16 +34,19 @@ class ClientGone {
   }
 }
 
+const JSON_ERRORS = { json: true };
+
 export function registerQueryRoutes(router: Router, rt: Runtime): void {
   const maxBody = rt.config.limits.maxBodyBytes;
+  const policies = rt.config.tenantPolicies;
 
   async function run(ctx: Context, endpoint: "query" | "query_range"): Promise<void> {
     const tenant = tenantOf(ctx);
-    const params = ctx.method === "POST" ? await requestParams(ctx, maxBody) : new URLSearchParams(ctx.querystring);
-    await guardedRead(rt, ctx, tenant, endpoint, true, async (takeQueries) => {
+    const params = ctx.method === "POST" ? await requestParams(ctx, maxBody) : queryParams(ctx.querystring);
+    await guardedRead(rt, ctx, tenant, endpoint, true, async (reads) => {
       const query = requireParam(params, "query");
-      const quotas = rt.config.tenantPolicies.quotas(tenant);
-      enforceQuota("maxQueryLengthBytes", quotas.maxQueryLengthBytes, Buffer.byteLength(query), { json: true });
+      const quotas = policies.quotas(tenant);
+      if (quotas.maxQueryLengthBytes !== undefined) enforceQuota("maxQueryLengthBytes", quotas.maxQueryLengthBytes, Buffer.byteLength(query), JSON_ERRORS);
       const timeoutRaw = params.get("timeout");
       const timeoutMs = timeoutRaw ? parseDurationParam("timeout", timeoutRaw) : undefined;
       const lookbackRaw = params.get("lookback_delta");
@@ -57,15 +60,15 @@ export function registerQueryRoutes(router: Router, rt: Runtime): void {
         if (endpoint === "query") {
           const timeRaw = params.get("time");
           const timeMs = timeRaw ? parseTimeParam("time", timeRaw) : Date.now();
-          result = await takeQueries(1, () => engine.instantQuery(query, timeMs, options));
+          result = await reads.withUnits(1, () => engine.instantQuery(query, timeMs, options));
         } else {
           const startMs = parseTimeParam("start", requireParam(params, "start"));
           const endMs = parseTimeParam("end", requireParam(params, "end"));
           const stepMs = parseDurationParam("step", requireParam(params, "step"));
           if (stepMs > 0 && endMs >= startMs) {
-            enforceQuota("maxRangePointsPerQuery", quotas.maxRangePointsPerQuery, Math.floor((endMs - startMs) / stepMs) + 1, { json: true });
+            enforceQuota("maxRangePointsPerQuery", quotas.maxRangePointsPerQuery, Math.floor((endMs - startMs) / stepMs) + 1, JSON_ERRORS);
           }
-          result = await takeQueries(1, () => engine.rangeQuery(query, startMs, endMs, stepMs, options));
+          result = await reads.withUnits(1, () => engine.rangeQuery(query, startMs, endMs, stepMs, options));
         }
       } catch (err) {
         throw promqlFailure(err) ?? err;

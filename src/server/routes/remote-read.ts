@@ -18,7 +18,7 @@ export function registerRemoteReadRoute(router: Router, rt: Runtime): void {
     const tenant = tenantOf(ctx);
     const encoding = ctx.get("content-encoding").trim().toLowerCase();
     if (encoding && encoding !== "snappy") throw new HttpError(415, `unsupported Content-Encoding ${JSON.stringify(encoding)}: expected snappy`);
-    await guardedRead(rt, ctx, tenant, "remote_read", false, async (takeQueries) => {
+    await guardedRead(rt, ctx, tenant, "remote_read", false, async (reads) => {
       const storage = rt.storage();
       let queries;
       try {
@@ -33,7 +33,7 @@ export function registerRemoteReadRoute(router: Router, rt: Runtime): void {
         json: false,
         headers: { "X-Tsink-Read-Error-Code": "read_resource_limit_exceeded" },
       });
-      const results = await takeQueries(queries.length, () =>
+      const results = await reads.withUnits(queries.length, () =>
         Promise.all(
           queries.map(async (q): Promise<ReadSeries[]> => {
             const selection = scopeSelection(selectionFromMatchers(q.matchers), tenant);

@@ -70,11 +70,17 @@ export class RulesEngine {
     this.loaded = true;
   }
 
-  /** Starts the scheduler tick (once storage is open). */
+  /**
+   * Starts the scheduler tick (once storage is open). A tick with no rules only counts the run, synchronously: no
+   * promise, no yielder, nothing that would land in the middle of a request's work on a server without rules.
+   */
   start(): void {
     this.timer ??= setInterval(() => {
       if (this.running) this.counters.schedulerSkippedInflightTotal++;
-      else void this.run().catch((err: unknown) => this.runtime().logger.error({ err }, "rules run failed"));
+      else if (this.groups.length === 0) {
+        this.countRun();
+        this.lastError = null;
+      } else void this.run().catch((err: unknown) => this.runtime().logger.error({ err }, "rules run failed"));
     }, this.limits.schedulerTickMs).unref();
   }
 
@@ -133,8 +139,7 @@ export class RulesEngine {
 
   /** Evaluates every rule not yet evaluated at its current aligned time; failures are retried at the next run. */
   private async evaluateDue(): Promise<void> {
-    this.counters.schedulerRunsTotal++;
-    this.lastRunUnixMs = Date.now();
+    this.countRun();
     let runError: string | null = null;
     // Rows and alert instances are built in slices of at most 10 ms, so a run never holds the event loop for long.
     const pause = makeYielder(10);
@@ -152,6 +157,12 @@ export class RulesEngine {
       }
     }
     this.lastError = runError;
+  }
+
+  /** Counts a run and notes when it began. */
+  private countRun(): void {
+    this.counters.schedulerRunsTotal++;
+    this.lastRunUnixMs = Date.now();
   }
 
   private async evaluate(group: GroupSpec, rule: RuleSpec, state: RuleState, aligned: number, pause: Pause): Promise<string | null> {
