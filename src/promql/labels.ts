@@ -13,10 +13,10 @@ export function sortLabels(labels: Label[]): Label[] {
   return labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Identity key of a sorted label list. */
 // (the per-label loops here are indexed, not for-of: until V8 optimises a function, each for-of step allocates an
 // iterator result object, and these run once per series in a query's first runs)
 
+/** Identity key of a sorted label list. */
 export function labelsKey(labels: Label[]): string {
   let key = "";
   for (let i = 0; i < labels.length; i++) key += labels[i]!.name + "\xff" + labels[i]!.value + "\xfe";
