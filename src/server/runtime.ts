@@ -38,11 +38,29 @@ export interface Runtime {
   openStorage(): ServerStorage | undefined;
 }
 
-/** Runs `run` as one read request: a slot of the tenant's read gate (when it has one), then one of the global gate. */
-export function withReadRequest<T>(rt: Runtime, tenant: string, run: () => Promise<T>): Promise<T> {
-  const admitted = () => rt.readGate.withRequest(run);
+/**
+ * Runs `run` as one read request: a slot of the tenant's read gate (when it has one), then one of the global gate,
+ * each taken without an await when free; `run` takes its queries (units) through the global gate it receives.
+ */
+export async function withReadRequest<T>(rt: Runtime, tenant: string, run: (reads: AdmissionGate) => Promise<T>): Promise<T> {
+  const reads = rt.readGate;
   const tenantGate = rt.tenantGate(tenant, "read");
-  return tenantGate ? tenantGate.withRequest(admitted) : admitted();
+  let held: AdmissionGate | undefined; // the tenant's slot, once taken
+  let admitted = false; // the global slot
+  try {
+    if (tenantGate) {
+      const waiting = tenantGate.enter();
+      if (waiting) await waiting;
+      held = tenantGate;
+    }
+    const waiting = reads.enter();
+    if (waiting) await waiting;
+    admitted = true;
+    return await run(reads);
+  } finally {
+    if (admitted) reads.leave();
+    held?.leave();
+  }
 }
 
 export function tenantOf(ctx: Context): string {

@@ -3,7 +3,7 @@
 import type { Context } from "koa";
 import { type AdmissionGate, AdmissionRejected } from "../admission.js";
 import { HttpError } from "../http-error.js";
-import type { Runtime } from "../runtime.js";
+import { type Runtime, withReadRequest } from "../runtime.js";
 
 const READ_ERROR_HEADER = "X-Tsink-Read-Error-Code";
 
@@ -14,9 +14,8 @@ function readAdmissionFailure(err: AdmissionRejected, json: boolean): HttpError 
 }
 
 /**
- * Runs a read handler of `tenant` under the read gates: one request slot of the tenant's gate (when it has one) and
- * one of the global gate for the whole request (taken without an await when free); the handler takes its queries
- * (units) through the global gate it receives, `reads.withUnits(n, ...)`.
+ * Runs a read handler of `tenant` as one read request (withReadRequest: the tenant's gate, when it has one, and the
+ * global gate); the handler takes its queries (units) through the global gate it receives, `reads.withUnits(n, ...)`.
  */
 export async function guardedRead(
   rt: Runtime,
@@ -27,28 +26,14 @@ export async function guardedRead(
   handler: (reads: AdmissionGate) => Promise<void>,
 ): Promise<void> {
   const started = performance.now();
-  const reads = rt.readGate;
-  let held: AdmissionGate | undefined; // the tenant's slot, once taken
-  let admitted = false; // the global slot
   let failedStatus: number | undefined; // ctx.status is set from a thrown error only after this returns
   try {
-    const tenantGate = rt.tenantGate(tenant, "read");
-    if (tenantGate) {
-      const waiting = tenantGate.enter();
-      if (waiting) await waiting;
-      held = tenantGate;
-    }
-    const waiting = reads.enter();
-    if (waiting) await waiting;
-    admitted = true;
-    await handler(reads);
+    await withReadRequest(rt, tenant, handler);
   } catch (err) {
     const failure = readFailure(rt, err, json);
     failedStatus = failure instanceof HttpError ? failure.status : 500;
     throw failure;
   } finally {
-    if (admitted) reads.leave();
-    held?.leave();
     rt.metrics.queryRequests.inc({ endpoint, code: String(failedStatus ?? ctx.status) });
     rt.metrics.queryDuration.observe({ endpoint }, (performance.now() - started) / 1000);
   }

@@ -33,7 +33,7 @@ interface ResultSample {
 /** Evaluates `expr` for the tenant at `timeMs`: a scalar is one sample without labels; other non-vectors are errors. */
 async function querySamples(rt: Runtime, tenant: string, expr: string, timeMs: number): Promise<ResultSample[]> {
   const engine = tenantEngine(rt, tenant, undefined);
-  const result = await withReadRequest(rt, tenant, () => rt.readGate.withUnits(1, () => engine.instantQuery(expr, timeMs)));
+  const result = await withReadRequest(rt, tenant, (reads) => reads.withUnits(1, () => engine.instantQuery(expr, timeMs)));
   switch (result.resultType) {
     case "scalar":
       return [{ labels: [], value: result.value[1] }];
